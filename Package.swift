@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Warden: TPM 2.0 attestation, measured-boot verification and bare-metal provisioning.
+///
+/// C libraries (TSS, OpenSSL's libcrypto, libarchive) are system-library targets; each has
+/// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`).
+let package = Package(
+    name: "Warden",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "warden", targets: ["warden"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CTSS2",
+            pkgConfig: "tss2-esys",
+            providers: [.apt(["libtss2-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "TSS", dependencies: ["CTSS2"]),
+        .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
+        .target(
+            name: "WardenCLI",
+            dependencies: [
+                "TPM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "warden", dependencies: ["WardenCLI"]),
+    ]
+)

@@ -1,0 +1,145 @@
+#ifndef WARDEN_COPENSSL_SHIM_H
+#define WARDEN_COPENSSL_SHIM_H
+// Helpers for the parts of libcrypto that Swift cannot call directly: variadic functions,
+// macros, and OSSL_PARAM names that must be static C strings (a temporary Swift string
+// would dangle inside the parameter builder).
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+/// An RSA public key from its big-endian modulus and exponent, or NULL.
+static inline EVP_PKEY *warden_rsa_public_key(const unsigned char *n, size_t n_len,
+                                              const unsigned char *e, size_t e_len) {
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *bn_n = BN_bin2bn(n, (int)n_len, NULL);
+    BIGNUM *bn_e = BN_bin2bn(e, (int)e_len, NULL);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (bn_n == NULL || bn_e == NULL || bld == NULL) goto done;
+    if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n)) goto done;
+    if (!OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e)) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    if (params == NULL || ctx == NULL) goto done;
+    if (EVP_PKEY_fromdata_init(ctx) <= 0) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) pkey = NULL;
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    return pkey;
+}
+
+/// An EC public key on the named group ("P-256", "P-384") from an uncompressed point
+/// (0x04 || x || y), or NULL when the point is not on the curve.
+static inline EVP_PKEY *warden_ec_public_key(const char *group, const unsigned char *point,
+                                             size_t point_len) {
+    EVP_PKEY *pkey = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    if (bld == NULL) goto done;
+    if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0)) goto done;
+    if (!OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, point_len)) goto done;
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (params == NULL || ctx == NULL) goto done;
+    if (EVP_PKEY_fromdata_init(ctx) <= 0) goto done;
+    if (EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0) { pkey = NULL; goto done; }
+    {
+        // fromdata does not check that the point lies on the curve; do it here.
+        EVP_PKEY_CTX *check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+        int ok = check != NULL && EVP_PKEY_public_check(check) == 1;
+        EVP_PKEY_CTX_free(check);
+        if (!ok) { EVP_PKEY_free(pkey); pkey = NULL; }
+    }
+done:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+/// Writes the big-endian value of a BIGNUM parameter ("n", "e") into `out` (capacity
+/// `cap`); returns its length, or -1.
+static inline int warden_pkey_bn_param(const EVP_PKEY *pkey, const char *name,
+                                       unsigned char *out, int cap) {
+    BIGNUM *bn = NULL;
+    int len = -1;
+    if (EVP_PKEY_get_bn_param(pkey, name, &bn) && BN_num_bytes(bn) <= cap) {
+        len = BN_bn2bin(bn, out);
+    }
+    BN_free(bn);
+    return len;
+}
+
+/// The uncompressed public point of an EC key into `out` (capacity `cap`); its length or -1.
+static inline int warden_ec_public_point(const EVP_PKEY *pkey, unsigned char *out, size_t cap) {
+    size_t len = 0;
+    if (!EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, out, cap, &len)) return -1;
+    return (int)len;
+}
+
+static inline const char *warden_param_rsa_n(void) { return OSSL_PKEY_PARAM_RSA_N; }
+static inline const char *warden_param_rsa_e(void) { return OSSL_PKEY_PARAM_RSA_E; }
+
+/// A new RSA key of `bits` bits (EVP_PKEY_Q_keygen is variadic, so Swift cannot call it).
+static inline EVP_PKEY *warden_generate_rsa(unsigned int bits) {
+    return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+}
+
+/// A new EC key on the named group.
+static inline EVP_PKEY *warden_generate_ec(const char *group) {
+    return EVP_PKEY_Q_keygen(NULL, NULL, "EC", group);
+}
+
+/// DER ECDSA-Sig-Value from big-endian r and s; the caller frees *out with OPENSSL_free.
+static inline int warden_ecdsa_der_from_rs(const unsigned char *r, size_t r_len,
+                                           const unsigned char *s, size_t s_len,
+                                           unsigned char **out) {
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *bn_r = BN_bin2bn(r, (int)r_len, NULL);
+    BIGNUM *bn_s = BN_bin2bn(s, (int)s_len, NULL);
+    int len = -1;
+    if (sig == NULL || bn_r == NULL || bn_s == NULL) goto fail;
+    if (!ECDSA_SIG_set0(sig, bn_r, bn_s)) goto fail;
+    len = i2d_ECDSA_SIG(sig, out);
+    ECDSA_SIG_free(sig);
+    return len;
+fail:
+    BN_free(bn_r);
+    BN_free(bn_s);
+    ECDSA_SIG_free(sig);
+    return -1;
+}
+
+/// Splits a DER ECDSA-Sig-Value into big-endian r and s, each left-padded to `width` bytes.
+static inline int warden_ecdsa_rs_from_der(const unsigned char *der, long der_len, int width,
+                                           unsigned char *r, unsigned char *s) {
+    const unsigned char *p = der;
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, der_len);
+    int ok = 0;
+    if (sig == NULL) return 0;
+    ok = BN_bn2binpad(ECDSA_SIG_get0_r(sig), r, width) == width &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(sig), s, width) == width;
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+static inline void warden_openssl_free(void *p) { OPENSSL_free(p); }
+
+static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
+    return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);
+}
+#endif

@@ -1,0 +1,133 @@
+import TSS
+import WardenCrypto
+
+/// Verifies TPM quotes. Every check runs, in a fixed order, and every failure is reported:
+/// the AK and the signature over the exact attest bytes; TPM_GENERATED magic; the quote
+/// type; the nonce (constant time); the PCR selection against the supplied values; the
+/// PCR digest; then, with an event log, its structure, event data and replay.
+public struct QuoteVerifier: Sendable {
+    public init() {}
+
+    /// Verifies `evidence` against `expectation`.
+    public func verify(_ evidence: QuoteEvidence, expecting expectation: QuoteExpectation) -> QuoteVerdict {
+        var failures: [QuoteFailure] = []
+        let signatureHash = checkSignature(evidence, expectation, &failures)
+        let attest: TPMAttest
+        do {
+            attest = try TPMAttest.decode(evidence.attest)
+        } catch {
+            failures.append(QuoteFailure(.attest, error.description))
+            return .rejected(RejectedQuote(failures: failures, attest: nil))
+        }
+        if attest.magic != TPMAttest.generatedMagic {
+            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(bigEndian: attest.magic)), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
+        }
+        if !ConstantTime.equals(attest.extraData, expectation.nonce) {
+            failures.append(QuoteFailure(.nonce, attest.extraData.isEmpty ? "the quote carries no nonce" : "extraData is not the expected nonce"))
+        }
+        guard let quote = attest.quote else {
+            failures.append(QuoteFailure(.type, "type is 0x\(String(attest.type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
+            return .rejected(RejectedQuote(failures: failures, attest: attest))
+        }
+        let values = checkPCRValues(evidence.pcrs, quote, signatureHash, expectation, &failures)
+        let measuredBoot = evidence.eventLog.flatMap { checkEventLog($0, values: values, &failures) }
+        guard failures.isEmpty, let values else {
+            return .rejected(RejectedQuote(failures: failures, attest: attest))
+        }
+        return .verified(VerifiedQuote(attest: attest, pcrValues: values, measuredBoot: measuredBoot))
+    }
+
+    /// Checks the key, the signature's form and the signature itself; returns the signature's
+    /// hash algorithm when it is known, since the quote's PCR digest uses the same one.
+    private func checkSignature(
+        _ evidence: QuoteEvidence, _ expectation: QuoteExpectation, _ failures: inout [QuoteFailure]
+    ) -> DigestAlgorithm? {
+        let key: AttestationKey?
+        do { key = try AttestationKey(file: evidence.attestationKey) } catch {
+            failures.append(QuoteFailure(.attestationKey, error.description))
+            key = nil
+        }
+        let signature: TPMSignature
+        do { signature = try TPMSignature.decode(evidence.signature) } catch {
+            failures.append(QuoteFailure(.signatureFormat, error.description))
+            return nil
+        }
+        let scheme: SignatureScheme
+        switch SignatureSchemes.scheme(of: signature, allowSHA1: expectation.allowSHA1) {
+        case .failure(let refusal):
+            failures.append(QuoteFailure(.signatureAlgorithm, refusal.reason))
+            return nil
+        case .success(let accepted):
+            scheme = accepted
+        }
+        guard let key else { return scheme.digest }
+        if let reason = SignatureSchemes.mismatch(scheme, signature, key) {
+            failures.append(QuoteFailure(.signatureAlgorithm, reason))
+            return scheme.digest
+        }
+        let digest = scheme.digest.hash(evidence.attest)
+        guard let bytes = SignatureSchemes.signatureBytes(signature, key.publicKey),
+              key.publicKey.isValidSignature(bytes, digest: digest, scheme: scheme)
+        else {
+            failures.append(QuoteFailure(.signature, "the \(scheme) signature over the attest bytes does not verify with the attestation key"))
+            return scheme.digest
+        }
+        return scheme.digest
+    }
+
+    /// Checks the supplied values against the quote's selection and digest.
+    private func checkPCRValues(
+        _ source: QuoteEvidence.PCRSource, _ quote: TPMAttest.QuoteInfo, _ signatureHash: DigestAlgorithm?,
+        _ expectation: QuoteExpectation, _ failures: inout [QuoteFailure]
+    ) -> PCRValues? {
+        let values: PCRValues
+        do {
+            switch source {
+            case .tpm2Tools(let bytes): values = try TPM2ToolsPCRFile.parse(bytes)
+            case .values(let given): values = given
+            }
+        } catch {
+            failures.append(QuoteFailure(.pcrValues, error.description))
+            return nil
+        }
+        if quote.selection != values.selection {
+            failures.append(QuoteFailure(.pcrSelection, "the quote selects \(quote.selection) but the values are for \(values.selection)"))
+        }
+        let hash = signatureHash ?? DigestAlgorithm.allCases.first { $0.digestSize == quote.pcrDigest.count }
+        guard let hash, hash.digestSize == quote.pcrDigest.count else {
+            failures.append(QuoteFailure(.pcrDigest, "the quoted PCR digest has \(quote.pcrDigest.count) bytes, which fits no accepted hash"))
+            return values
+        }
+        if hash == .sha1 && !expectation.allowSHA1 {
+            failures.append(QuoteFailure(.pcrDigest, "a SHA-1 PCR digest is refused unless SHA-1 is explicitly allowed"))
+        } else if values.compositeDigest(hash) != quote.pcrDigest {
+            failures.append(QuoteFailure(.pcrDigest, "the \(hash.rawValue) digest of the supplied PCR values is not the quoted PCR digest"))
+        }
+        return values
+    }
+
+    /// Parses, checks and replays the event log and compares the replay with `values` (nil
+    /// when they could not be read). The result counts only when every check passed.
+    private func checkEventLog(_ bytes: [UInt8], values: PCRValues?, _ failures: inout [QuoteFailure]) -> MeasuredBoot? {
+        let log: EventLog
+        do { log = try EventLog.parse(bytes) } catch {
+            failures.append(QuoteFailure(.eventLog, error.description))
+            return nil
+        }
+        for mismatch in log.eventDataMismatches() {
+            failures.append(QuoteFailure(.eventData, mismatch.description))
+        }
+        let replay = log.replay()
+        guard let values else { return nil }
+        let comparison = ReplayComparison(log: log, replay: replay, quoted: values)
+        failures += comparison.failures
+        guard failures.isEmpty else { return nil }
+        return MeasuredBoot(eventLog: log, replay: replay, anchoredPCRs: comparison.anchored, facts: log.bootFacts(anchoredPCRs: comparison.anchored))
+    }
+}
+
+extension Hex {
+    static func encode(bigEndian value: UInt32) -> String {
+        encode([UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
+    }
+}

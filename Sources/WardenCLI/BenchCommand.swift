@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `warden bench …`: performance measurements (see `make bench`).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Warden's performance.",
+        subcommands: []
+    )
+}

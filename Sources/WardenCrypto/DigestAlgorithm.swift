@@ -1,0 +1,69 @@
+import COpenSSL
+
+/// A hash function from libcrypto, fetched once per process.
+public enum DigestAlgorithm: String, Sendable, CaseIterable, Codable {
+    case sha1
+    case sha256
+    case sha384
+    case sha512
+
+    /// Size of a digest in bytes.
+    public var digestSize: Int {
+        switch self {
+        case .sha1: 20
+        case .sha256: 32
+        case .sha384: 48
+        case .sha512: 64
+        }
+    }
+
+    /// The digest of `bytes`.
+    public func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hasher = Hasher(self)
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+
+    /// The fetched EVP_MD; fetching once avoids a provider look-up on every hash.
+    var method: OpaquePointer {
+        switch self {
+        case .sha1: FetchedDigests.shared.sha1
+        case .sha256: FetchedDigests.shared.sha256
+        case .sha384: FetchedDigests.shared.sha384
+        case .sha512: FetchedDigests.shared.sha512
+        }
+    }
+
+    /// The name OpenSSL's signature APIs expect.
+    var openSSLName: String {
+        switch self {
+        case .sha1: "SHA1"
+        case .sha256: "SHA256"
+        case .sha384: "SHA384"
+        case .sha512: "SHA512"
+        }
+    }
+}
+
+/// EVP_MD methods fetched at first use and kept for the life of the process.
+private final class FetchedDigests: @unchecked Sendable {
+    // Immutable after init; EVP_MD objects are safe to share between threads.
+    static let shared = FetchedDigests()
+    let sha1: OpaquePointer
+    let sha256: OpaquePointer
+    let sha384: OpaquePointer
+    let sha512: OpaquePointer
+
+    private init() {
+        func fetch(_ name: String) -> OpaquePointer {
+            guard let md = EVP_MD_fetch(nil, name, nil) else {
+                fatalError("libcrypto has no \(name): \(OpenSSLError("fetch \(name)"))")
+            }
+            return md
+        }
+        sha1 = fetch("SHA1")
+        sha256 = fetch("SHA256")
+        sha384 = fetch("SHA384")
+        sha512 = fetch("SHA512")
+    }
+}
