@@ -19,10 +19,9 @@ extension EventLog {
         ("db", UEFIVariable.imageSecurityDatabaseGUID), ("dbx", UEFIVariable.imageSecurityDatabaseGUID),
     ]
 
-    /// Derives the boot facts from events in `anchoredPCRs`; events whose data fails its
-    /// digest are ignored.
-    public func bootFacts(anchoredPCRs: Set<Int>) -> BootFacts {
-        let mismatched = Set(eventDataMismatches().map(\.eventIndex))
+    /// Derives the boot facts from events in `anchoredPCRs`, ignoring the events listed in
+    /// `mismatched` (those whose data fails its digest: see ``eventDataMismatches()``).
+    public func bootFacts(anchoredPCRs: Set<Int>, excluding mismatched: Set<Int>) -> BootFacts {
         var secureBoot: Bool?
         var databases: [String: [TPMAlgorithmID: [UInt8]]] = [:]
         var applications: [[TPMAlgorithmID: [UInt8]]] = []

@@ -15,24 +15,35 @@ public struct EventDataMismatch: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension EventLog {
-    /// Event types whose digest is, by the PC Client Platform Firmware Profile, the hash of
+    /// Whether an event type's digest is, by the PC Client Platform Firmware Profile, the hash of
     /// exactly the event data. Others (EV_EFI_VARIABLE_BOOT hashes only the variable's data,
     /// EV_EFI_BOOT_SERVICES_APPLICATION the PE image) cannot be checked from the log.
-    public static let dataDigestTypes: Set<EventType> = [
-        .separator, .efiAction, .efiVariableDriverConfig,
-    ]
+    public static func digestCoversData(_ type: EventType) -> Bool {
+        switch type {
+        case .separator, .efiAction, .efiVariableDriverConfig: true
+        default: false
+        }
+    }
 
     /// Every checked event whose data and digest disagree, in any bank Warden can hash.
     public func eventDataMismatches() -> [EventDataMismatch] {
         var mismatches: [EventDataMismatch] = []
-        for event in events where Self.dataDigestTypes.contains(event.type) {
-            for (algorithm, digest) in event.digests {
-                guard let hash = algorithm.digestAlgorithm else { continue }
-                if !hash.hash(event.data).elementsEqual(digest) {
-                    mismatches.append(EventDataMismatch(eventIndex: event.index, pcr: event.pcr, type: event.type, bank: algorithm))
+        for bank in banks {
+            guard let algorithm = bank.algorithm.digestAlgorithm else { continue }
+            var hasher = Hasher(algorithm)
+            var computed = [UInt8](repeating: 0, count: algorithm.digestSize)
+            events.withUnsafeBufferPointer { events in  // borrow, do not copy, each event
+                for index in events.indices where Self.digestCoversData(events[index].type) {
+                    guard let digest = events[index].digest(bank.algorithm) else { continue }
+                    hasher.update(events[index].data)
+                    computed.withUnsafeMutableBytes { hasher.finalize(into: $0) }
+                    if !computed.elementsEqual(digest) {
+                        let event = events[index]
+                        mismatches.append(EventDataMismatch(eventIndex: event.index, pcr: event.pcr, type: event.type, bank: bank.algorithm))
+                    }
                 }
             }
         }
-        return mismatches
+        return mismatches.sorted { ($0.eventIndex, $0.bank.rawValue) < ($1.eventIndex, $1.bank.rawValue) }
     }
 }

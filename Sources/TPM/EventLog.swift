@@ -197,9 +197,9 @@ struct EventLogParser {
         return banks
     }
 
-    private mutating func take(_ count: Int, _ what: String) throws(EventLogError) -> ArraySlice<UInt8> {
+    private mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws(EventLogError) -> ArraySlice<UInt8> {
         guard count <= bytes.count - offset else {
-            throw failure("\(what) needs \(count) bytes, \(bytes.count - offset) left")
+            throw failure("\(what()) needs \(count) bytes, \(bytes.count - offset) left")
         }
         defer { offset += count }
         return bytes[offset..<(offset + count)]

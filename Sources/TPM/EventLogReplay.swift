@@ -18,18 +18,30 @@ extension EventLog {
     /// log declares one. Only PCRs that events extend appear in the result.
     public func replay() -> PCRBankValues {
         var result: [TPMAlgorithmID: [Int: [UInt8]]] = [:]
+        let pcrCount = EventLogParser.highestPCR + 1
         for bank in banks {
             guard let algorithm = bank.algorithm.digestAlgorithm else { continue }
+            let size = algorithm.digestSize
             var hasher = Hasher(algorithm)
-            var pcrs = [[UInt8]?](repeating: nil, count: EventLogParser.highestPCR + 1)
-            for event in events where event.type != .noAction {
-                guard let digest = event.digest(bank.algorithm) else { continue }
-                hasher.update(pcrs[event.pcr] ?? initialValue(pcr: event.pcr, size: algorithm.digestSize))
-                hasher.update(digest)
-                pcrs[event.pcr] = hasher.finalize()
+            var state = [UInt8](repeating: 0, count: pcrCount * size)  // PCR i at i * size
+            var extended = [Bool](repeating: false, count: pcrCount)
+            if let startupLocality { state[size - 1] = startupLocality }
+            // Borrowing events through the buffer avoids copying (and retaining) each one.
+            events.withUnsafeBufferPointer { events in
+                state.withUnsafeMutableBytes { raw in
+                    for index in events.indices where events[index].type != .noAction {
+                        let pcr = events[index].pcr
+                        guard let digest = events[index].digest(bank.algorithm) else { continue }
+                        let slot = UnsafeMutableRawBufferPointer(rebasing: raw[(pcr * size)..<((pcr + 1) * size)])
+                        hasher.update(UnsafeRawBufferPointer(slot))
+                        hasher.update(digest)
+                        hasher.finalize(into: slot)
+                        extended[pcr] = true
+                    }
+                }
             }
             var values: [Int: [UInt8]] = [:]
-            for (pcr, value) in pcrs.enumerated() { if let value { values[pcr] = value } }
+            for pcr in 0..<pcrCount where extended[pcr] { values[pcr] = Array(state[(pcr * size)..<((pcr + 1) * size)]) }
             result[bank.algorithm] = values
         }
         return PCRBankValues(result)

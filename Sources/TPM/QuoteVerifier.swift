@@ -114,15 +114,14 @@ public struct QuoteVerifier: Sendable {
             failures.append(QuoteFailure(.eventLog, error.description))
             return nil
         }
-        for mismatch in log.eventDataMismatches() {
-            failures.append(QuoteFailure(.eventData, mismatch.description))
-        }
+        let mismatches = log.eventDataMismatches()
+        failures += mismatches.map { QuoteFailure(.eventData, $0.description) }
         let replay = log.replay()
         guard let values else { return nil }
         let comparison = ReplayComparison(log: log, replay: replay, quoted: values)
         failures += comparison.failures
-        guard failures.isEmpty else { return nil }
-        return MeasuredBoot(eventLog: log, replay: replay, anchoredPCRs: comparison.anchored, facts: log.bootFacts(anchoredPCRs: comparison.anchored))
+        guard failures.isEmpty else { return nil }  // so no event's data failed its digest
+        return MeasuredBoot(eventLog: log, replay: replay, anchoredPCRs: comparison.anchored, facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
     }
 }
 

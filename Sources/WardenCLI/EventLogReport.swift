@@ -40,7 +40,7 @@ struct EventLogReport: Encodable {
         let replay = log.replay()
         pcrs = replay.map
         pcrLines = replay.lines
-        let facts = log.bootFacts(anchoredPCRs: Set(0...23))
+        let facts = log.bootFacts(anchoredPCRs: Set(0...23), excluding: mismatched)
         self.facts = facts.report
         factLines = facts.lines
     }

@@ -18,9 +18,19 @@ public enum DigestAlgorithm: String, Sendable, CaseIterable, Codable {
     }
 
     /// The digest of `bytes`.
-    public func hash(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    public func hash(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { hash($0) }
+    }
+
+    /// The digest of `bytes`.
+    public func hash(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        bytes.withUnsafeBytes { hash($0) }
+    }
+
+    /// The digest of the bytes in `buffer`.
+    public func hash(_ buffer: UnsafeRawBufferPointer) -> [UInt8] {
         var hasher = Hasher(self)
-        hasher.update(bytes)
+        hasher.update(buffer)
         return hasher.finalize()
     }
 

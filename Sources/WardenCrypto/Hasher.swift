@@ -18,13 +18,17 @@ public struct Hasher: ~Copyable {
     deinit { EVP_MD_CTX_free(context) }
 
     /// Feeds `bytes` to the hash.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        let context = self.context
-        let fed: Void? = bytes.withContiguousStorageIfAvailable { Self.feed(context, UnsafeRawBufferPointer($0)) }
-        if fed == nil { Array(bytes).withUnsafeBytes { Self.feed(context, $0) } }
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
     }
 
-    private static func feed(_ context: OpaquePointer, _ buffer: UnsafeRawBufferPointer) {
+    /// Feeds `bytes` to the hash.
+    public mutating func update(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// Feeds the bytes of `buffer` to the hash.
+    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
         guard buffer.count > 0 else { return }
         guard EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1 else {
             fatalError("EVP_DigestUpdate failed: \(OpenSSLError("hash"))")
@@ -34,12 +38,20 @@ public struct Hasher: ~Copyable {
     /// The digest of everything fed since the last reset; the hasher starts over afterwards.
     public mutating func finalize() -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: algorithm.digestSize)
+        digest.withUnsafeMutableBytes { finalize(into: $0) }
+        return digest
+    }
+
+    /// Writes the digest into `output` (exactly ``DigestAlgorithm/digestSize`` bytes, which
+    /// may overlap input already fed) and starts over: no allocation in hot loops.
+    public mutating func finalize(into output: UnsafeMutableRawBufferPointer) {
+        precondition(output.count == algorithm.digestSize, "digest buffer of the wrong size")
         var length: UInt32 = 0
-        guard EVP_DigestFinal_ex(context, &digest, &length) == 1, Int(length) == digest.count else {
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard EVP_DigestFinal_ex(context, out, &length) == 1, Int(length) == output.count else {
             fatalError("EVP_DigestFinal_ex failed: \(OpenSSLError("hash"))")
         }
         Self.start(context, algorithm)
-        return digest
     }
 
     private static func start(_ context: OpaquePointer, _ algorithm: DigestAlgorithm) {
