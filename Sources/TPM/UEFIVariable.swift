@@ -59,3 +59,23 @@ enum UTF16Text {
         return String(decoding: units, as: UTF16.self)
     }
 }
+
+extension UEFIVariable {
+    /// Encodes a UEFI_VARIABLE_DATA record (for building logs); `guid` in registry form.
+    public static func encode(guid: String, name: String, data: [UInt8]) -> [UInt8] {
+        let nameUnits = Array(name.utf16)
+        return GUID.parse(guid) + le64(UInt64(nameUnits.count)) + le64(UInt64(data.count))
+            + nameUnits.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] } + data
+    }
+
+    private static func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(v >> (8 * UInt64($0)) & 0xff) } }
+}
+
+extension GUID {
+    /// The 16 bytes of a registry-form GUID (precondition: well formed).
+    static func parse(_ text: String) -> [UInt8] {
+        let fields = text.split(separator: "-").map { Hex.decode(String($0)) ?? [] }
+        precondition(fields.map(\.count) == [4, 2, 2, 2, 6], "malformed GUID \(text)")
+        return fields[0].reversed() + fields[1].reversed() + fields[2].reversed() + fields[3] + fields[4]
+    }
+}

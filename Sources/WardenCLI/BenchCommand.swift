@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Warden's performance.",
-        subcommands: []
+        abstract: "Measure Warden's performance against named peers.",
+        subcommands: [BenchVerifyCommand.self]
     )
 }

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import TPM
+import TSS
+import WardenCrypto
+
+/// `warden bench verify`: full evidence verification on one thread, against OpenSSL's own
+/// RSA-2048 verification rate measured in the same run (`openssl speed rsa2048`).
+struct BenchVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Benchmark full quote + event-log verification against OpenSSL RSA-2048 verify.",
+        discussion: "Pin it to one core for stable figures: taskset -c 0 warden bench verify"
+    )
+
+    @Option(help: "Verifications to time.")
+    var iterations = 5_000
+
+    @Option(help: "Events in the synthetic crypto-agile log (sha1 + sha256).")
+    var events = 200
+
+    @Option(name: .customLong("openssl-seconds"), help: "Seconds `openssl speed` runs for.")
+    var opensslSeconds = 3
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        guard iterations >= 100 else { throw ValidationError("--iterations must be at least 100") }
+        guard (40...EventLog.maxEvents).contains(events) else { throw ValidationError("--events must be 40 to \(EventLog.maxEvents)") }
+    }
+
+    func run() throws {
+        let scenario = try VerificationScenario(events: events)
+        let verifier = QuoteVerifier()
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for _ in 0..<(iterations / 10) { _ = verifier.verify(scenario.evidence, expecting: scenario.expectation) }  // warm-up
+        let clock = ContinuousClock()
+        let total = clock.measure {
+            for _ in 0..<iterations {
+                let start = clock.now
+                let verdict = verifier.verify(scenario.evidence, expecting: scenario.expectation)
+                samples.append(Double((clock.now - start).components.attoseconds) / 1e12 + Double((clock.now - start).components.seconds) * 1e6)
+                guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
+            }
+        }
+        samples.sort()
+        let peer = try OpenSSLSpeed.rsa2048VerifiesPerSecond(seconds: opensslSeconds)
+        let result = BenchVerifyResult(
+            iterations: iterations, events: scenario.eventCount, pcrs: scenario.pcrCount,
+            seconds: Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18,
+            p50Microseconds: samples[samples.count / 2], p99Microseconds: samples[samples.count * 99 / 100],
+            opensslRSA2048VerifiesPerSecond: peer
+        )
+        switch format {
+        case .json: try JSONOutput.print(result)
+        case .text: print(result.text)
+        }
+    }
+}
+
+/// One benchmark's figures and the targets they are held to.
+struct BenchVerifyResult: Encodable {
+    let iterations: Int
+    let events: Int
+    let pcrs: Int
+    let seconds: Double
+    let p50Microseconds: Double
+    let p99Microseconds: Double
+    let opensslRSA2048VerifiesPerSecond: Double
+    var verificationsPerSecond: Double { Double(iterations) / seconds }
+    /// p50 cost of one full verification in units of one OpenSSL RSA-2048 verification.
+    var costInRSAVerifies: Double { p50Microseconds * opensslRSA2048VerifiesPerSecond / 1e6 }
+    var meetsTargets: Bool { costInRSAVerifies <= 10 && p99Microseconds < 1000 }
+
+    private enum CodingKeys: String, CodingKey {
+        case iterations, events, pcrs, seconds, p50Microseconds, p99Microseconds, opensslRSA2048VerifiesPerSecond
+        case verificationsPerSecond, costInRSAVerifies, meetsTargets
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(iterations, forKey: .iterations)
+        try c.encode(events, forKey: .events)
+        try c.encode(pcrs, forKey: .pcrs)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(p50Microseconds, forKey: .p50Microseconds)
+        try c.encode(p99Microseconds, forKey: .p99Microseconds)
+        try c.encode(opensslRSA2048VerifiesPerSecond, forKey: .opensslRSA2048VerifiesPerSecond)
+        try c.encode(verificationsPerSecond, forKey: .verificationsPerSecond)
+        try c.encode(costInRSAVerifies, forKey: .costInRSAVerifies)
+        try c.encode(meetsTargets, forKey: .meetsTargets)
+    }
+
+    var text: String {
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        return """
+            full verification (RSA-2048 quote over \(pcrs) PCRs in sha1+sha256, \(events)-event crypto-agile log, replay, facts)
+              \(iterations) verifications in \(String(format: "%.3f", seconds)) s: \(f(verificationsPerSecond)) verifications/s
+              latency p50 \(f(p50Microseconds)) µs, p99 \(f(p99Microseconds)) µs (target p99 < 1000 µs)
+            peer: openssl speed rsa2048: \(f(opensslRSA2048VerifiesPerSecond)) verifies/s (\(f(1e6 / opensslRSA2048VerifiesPerSecond)) µs each)
+            ratio: one full verification (p50) = \(String(format: "%.2f", costInRSAVerifies)) RSA-2048 verifications (target ≤ 10)
+            \(meetsTargets ? "targets met" : "TARGETS MISSED")
+            """
+    }
+}
