@@ -4,7 +4,7 @@ import PackageDescription
 /// Warden: TPM 2.0 attestation, measured-boot verification and bare-metal provisioning.
 ///
 /// C libraries (TSS, OpenSSL's libcrypto, libarchive) are system-library targets; each has
-/// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`).
+/// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`, `Archive`).
 let package = Package(
     name: "Warden",
     platforms: [.macOS(.v13)],
@@ -25,8 +25,14 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
         .target(name: "TSS", dependencies: ["CTSS2"]),
         .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         .target(
             name: "WardenCLI",
@@ -36,5 +42,11 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "warden", dependencies: ["WardenCLI"]),
+        .target(name: "TestSupport", dependencies: ["TPM"], path: "Tests/TestSupport"),
+        .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
+        .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
 )

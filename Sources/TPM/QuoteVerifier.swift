@@ -17,16 +17,16 @@ public struct QuoteVerifier: Sendable {
             attest = try TPMAttest.decode(evidence.attest)
         } catch {
             failures.append(QuoteFailure(.attest, error.description))
+            if let header = TPMAttest.decodeHeader(evidence.attest) {
+                checkHeader(magic: header.magic, type: header.type, &failures)
+            }
             return .rejected(RejectedQuote(failures: failures, attest: nil))
         }
-        if attest.magic != TPMAttest.generatedMagic {
-            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(bigEndian: attest.magic)), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
-        }
+        checkHeader(magic: attest.magic, type: attest.type, &failures)
         if !ConstantTime.equals(attest.extraData, expectation.nonce) {
             failures.append(QuoteFailure(.nonce, attest.extraData.isEmpty ? "the quote carries no nonce" : "extraData is not the expected nonce"))
         }
         guard let quote = attest.quote else {
-            failures.append(QuoteFailure(.type, "type is 0x\(String(attest.type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
             return .rejected(RejectedQuote(failures: failures, attest: attest))
         }
         let values = checkPCRValues(evidence.pcrs, quote, signatureHash, expectation, &failures)
@@ -35,6 +35,16 @@ public struct QuoteVerifier: Sendable {
             return .rejected(RejectedQuote(failures: failures, attest: attest))
         }
         return .verified(VerifiedQuote(attest: attest, pcrValues: values, measuredBoot: measuredBoot))
+    }
+
+    /// A TPM puts TPM_GENERATED_VALUE only in structures it made itself; a quote has its own type.
+    private func checkHeader(magic: UInt32, type: UInt16, _ failures: inout [QuoteFailure]) {
+        if magic != TPMAttest.generatedMagic {
+            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(bigEndian: magic)), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
+        }
+        if type != TPMAttest.quoteType {
+            failures.append(QuoteFailure(.type, "type is 0x\(String(type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
+        }
     }
 
     /// Checks the key, the signature's form and the signature itself; returns the signature's

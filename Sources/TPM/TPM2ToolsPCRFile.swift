@@ -48,14 +48,24 @@ public enum TPM2ToolsPCRFile {
     }
 }
 
-/// Little-endian integer reads at offsets the caller has already bounds-checked.
-struct LittleEndianReader {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    func u16(at offset: Int) -> UInt16 { UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8 }
-
-    func u32(at offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+extension TPM2ToolsPCRFile {
+    /// Writes `values` in the same format, so `tpm2_checkquote -f` reads them.
+    public static func serialize(_ values: PCRValues) throws(PCRValuesError) -> [UInt8] {
+        let banks = values.selection.banks
+        guard banks.count <= 16 else { throw PCRValuesError("\(banks.count) banks do not fit (at most 16)") }
+        var out = LittleEndian.bytes(UInt32(banks.count))
+        for bank in banks {
+            guard let bitmap = bank.bitmap else { throw PCRValuesError("PCR index out of range in \(bank.hash)") }
+            out += LittleEndian.bytes(bank.hash.rawValue) + [UInt8(bitmap.count)] + bitmap + [UInt8](repeating: 0, count: 5 - bitmap.count)
+        }
+        out += [UInt8](repeating: 0, count: selectionSize - out.count)
+        let lists = stride(from: 0, to: values.values.count, by: 8).map { Array(values.values[$0..<min($0 + 8, values.values.count)]) }
+        out += LittleEndian.bytes(UInt32(lists.count))
+        for list in lists {
+            var entry = LittleEndian.bytes(UInt32(list.count))
+            for digest in list { entry += LittleEndian.bytes(UInt16(digest.count)) + digest + [UInt8](repeating: 0, count: 64 - digest.count) }
+            out += entry + [UInt8](repeating: 0, count: digestListSize - entry.count)
+        }
+        return out
     }
 }

@@ -64,11 +64,9 @@ extension UEFIVariable {
     /// Encodes a UEFI_VARIABLE_DATA record (for building logs); `guid` in registry form.
     public static func encode(guid: String, name: String, data: [UInt8]) -> [UInt8] {
         let nameUnits = Array(name.utf16)
-        return GUID.parse(guid) + le64(UInt64(nameUnits.count)) + le64(UInt64(data.count))
+        return GUID.parse(guid) + LittleEndian.bytes(UInt64(nameUnits.count)) + LittleEndian.bytes(UInt64(data.count))
             + nameUnits.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] } + data
     }
-
-    private static func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(v >> (8 * UInt64($0)) & 0xff) } }
 }
 
 extension GUID {

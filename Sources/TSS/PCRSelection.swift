@@ -12,6 +12,15 @@ public struct PCRSelection: Sendable, Hashable, CustomStringConvertible {
             self.hash = hash
             self.pcrs = Array(Set(pcrs)).sorted()
         }
+
+        /// The pcrSelect bitmap: 3 bytes, as TPMs use for 24 PCRs, or 4 when a PCR ≥ 24 is
+        /// selected; nil when an index is outside 0–31.
+        public var bitmap: [UInt8]? {
+            guard pcrs.allSatisfy({ (0..<32).contains($0) }) else { return nil }
+            var bitmap = [UInt8](repeating: 0, count: (pcrs.last ?? 0) >= 24 ? 4 : 3)
+            for pcr in pcrs { bitmap[pcr / 8] |= 1 << (pcr % 8) }
+            return bitmap
+        }
     }
 
     /// Banks in order.
@@ -48,7 +57,7 @@ public struct PCRSelection: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The C form, with the 3-byte bitmaps TPMs use for 24 PCRs (4 bytes when a PCR ≥ 24 is selected).
+    /// The C form, with each bank's ``Bank/bitmap``.
     func cValue() throws(TPMDecodingError) -> TPML_PCR_SELECTION {
         guard banks.count <= Int(TPM2_NUM_PCR_BANKS) else {
             throw TPMDecodingError("TPML_PCR_SELECTION", "\(banks.count) banks exceed \(TPM2_NUM_PCR_BANKS)")
@@ -58,11 +67,9 @@ public struct PCRSelection: Sendable, Hashable, CustomStringConvertible {
         try withUnsafeMutableBytes(of: &list.pcrSelections) { raw throws(TPMDecodingError) in
             let entries = raw.bindMemory(to: TPMS_PCR_SELECTION.self)
             for (slot, bank) in banks.enumerated() {
-                guard bank.pcrs.allSatisfy({ (0..<32).contains($0) }) else {
+                guard let bitmap = bank.bitmap else {
                     throw TPMDecodingError("TPML_PCR_SELECTION", "PCR index out of range in \(bank.hash)")
                 }
-                var bitmap = [UInt8](repeating: 0, count: (bank.pcrs.last ?? 0) >= 24 ? 4 : 3)
-                for pcr in bank.pcrs { bitmap[pcr / 8] |= 1 << (pcr % 8) }
                 var entry = TPMS_PCR_SELECTION()
                 entry.hash = bank.hash.rawValue
                 entry.sizeofSelect = UInt8(try fill(&entry.pcrSelect, with: bitmap, structure: "TPMS_PCR_SELECTION"))

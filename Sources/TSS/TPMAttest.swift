@@ -2,8 +2,8 @@ import CTSS2
 
 /// A decoded TPMS_ATTEST: what a TPM signs when it quotes, certifies or reports time.
 ///
-/// Only a quote's body is decoded; for any other type the body is kept as bytes, since
-/// Warden never accepts anything but a quote as evidence.
+/// Every attestation type's body is checked; only a quote's is kept, since Warden never
+/// accepts anything else as evidence.
 public struct TPMAttest: Sendable, Equatable {
     /// TPM_ST_ATTEST_QUOTE.
     public static let quoteType: UInt16 = 0x8018
@@ -79,9 +79,14 @@ public struct TPMAttest: Sendable, Equatable {
         if type == quoteType {
             var info = TPMS_QUOTE_INFO()
             try reader.read("quote info", into: &info, Tss2_MU_TPMS_QUOTE_INFO_Unmarshal)
-            try reader.requireEnd()
             quote = QuoteInfo(selection: PCRSelection(info.pcrSelect), pcrDigest: prefixBytes(of: info.pcrDigest.buffer, info.pcrDigest.size))
+        } else {
+            var body = TPMU_ATTEST()
+            try reader.read("attested body of type 0x\(String(type, radix: 16))", into: &body) { buffer, size, offset, out in
+                Tss2_MU_TPMU_ATTEST_Unmarshal(buffer, size, offset, UInt32(type), out)
+            }
         }
+        try reader.requireEnd()
         return TPMAttest(
             magic: magic, type: type,
             qualifiedSigner: prefixBytes(of: signer.name, signer.size),
@@ -89,6 +94,20 @@ public struct TPMAttest: Sendable, Equatable {
             clockInfo: ClockInfo(clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: clock.safe != 0),
             firmwareVersion: firmware, quote: quote
         )
+    }
+
+    /// Reads only `magic` and `type`, to say what a structure that fails to decode claims to be.
+    public static func decodeHeader(_ bytes: [UInt8]) -> (magic: UInt32, type: UInt16)? {
+        var reader = MUReader(bytes, structure: "TPMS_ATTEST")
+        var magic: UInt32 = 0
+        var type: UInt16 = 0
+        do {
+            try reader.read("magic", into: &magic, Tss2_MU_UINT32_Unmarshal)
+            try reader.read("type", into: &type, Tss2_MU_UINT16_Unmarshal)
+        } catch {
+            return nil
+        }
+        return (magic, type)
     }
 
     /// Unwraps a marshaled TPM2B_ATTEST (size-prefixed, as TPM2_Quote returns it) to the

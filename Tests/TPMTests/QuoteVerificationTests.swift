@@ -1,0 +1,89 @@
+import Testing
+import TestSupport
+import TPM
+import TSS
+
+/// Good evidence from a real software TPM verifies, as tpm2_checkquote agrees.
+@Suite struct QuoteVerificationTests {
+    static let goodQuotes: [(quote: String, ak: String, log: Bool, hash: String)] = [
+        ("rsa", "rsa", false, "sha256"), ("rsa", "rsa", true, "sha256"), ("log", "rsa", true, "sha256"),
+        ("ecc", "ecc", false, "sha256"), ("ecc", "ecc", true, "sha256"), ("ecc384", "ecc384", true, "sha384"),
+        ("rsa24", "rsa", true, "sha256"), ("other", "other", false, "sha256"), ("rsapss", "rsapss", true, "sha256"),
+    ]
+
+    @Test(arguments: goodQuotes)
+    func genuineQuoteVerifies(quote: String, ak: String, log: Bool, hash: String) throws {
+        let files = try QuoteFiles.swtpm(quote, ak: ak, eventLog: log, hash: hash)
+        let verdict = QuoteVerifier().verify(files.evidence, expecting: try QuoteExpectation(nonce: files.nonce))
+        guard case .verified(let verified) = verdict else {
+            Issue.record("rejected: \(verdict.failures)")
+            return
+        }
+        #expect(verified.attest.extraData == files.nonce)
+        #expect(verified.clockInfo.resetCount > 0 || verified.clockInfo.clock > 0)
+        #expect(verified.pcrValues == (try files.pcrValues))
+        if log {
+            let boot = try #require(verified.measuredBoot)
+            #expect(boot.anchoredPCRs == Set(0...7))
+            #expect(boot.facts.secureBootEnabled == true)
+            #expect(boot.facts.bootApplications.count == 2)
+            #expect(Set(boot.facts.secureBootDatabases.keys) == ["PK", "KEK", "db", "dbx"])
+        } else {
+            #expect(verified.measuredBoot == nil)
+        }
+    }
+
+    /// tpm2_checkquote 5.4 accepts the same good quotes — except RSA-PSS ones, which it
+    /// cannot check (it verifies PKCS#1 v1.5 only), and with `-e` only when every quoted
+    /// PCR is in the log (quote_log), since it also compares PCRs 14, 16 and 23.
+    @Test func tpm2CheckquoteAgreesOnGoodQuotes() throws {
+        for (quote, ak, log, hash) in Self.goodQuotes where quote != "rsapss" && (!log || quote == "log") {
+            #expect(try QuoteFiles.swtpm(quote, ak: ak, eventLog: log, hash: hash).tpm2CheckquoteAccepts(), "\(quote)")
+        }
+    }
+
+    @Test func pemKeyVerifiesTheSameQuote() throws {
+        var files = try QuoteFiles.swtpm("ecc", ak: "ecc")
+        files.evidence.attestationKey = try SwtpmEvidence.bytes("ak_ecc.pem")
+        let verdict = QuoteVerifier().verify(files.evidence, expecting: try QuoteExpectation(nonce: files.nonce))
+        #expect(verdict.failures.isEmpty)
+    }
+
+    @Test func aNonceIsAlwaysRequired() {
+        #expect(throws: QuoteExpectationError.self) { try QuoteExpectation(nonce: []) }
+        #expect(throws: QuoteExpectationError.self) { try QuoteExpectation(nonce: [UInt8](repeating: 1, count: 65)) }
+    }
+
+    /// Every prefix of genuine evidence is rejected, and nothing crashes.
+    @Test func everyTruncatedInputIsRejected() throws {
+        let files = try QuoteFiles.swtpm("ecc", ak: "ecc")
+        let expectation = try QuoteExpectation(nonce: files.nonce)
+        let verifier = QuoteVerifier()
+        let fields: [(WritableKeyPath<QuoteEvidence, [UInt8]>, QuoteCheck)] = [
+            (\.attest, .attest), (\.signature, .signatureFormat), (\.attestationKey, .attestationKey),
+        ]
+        for (field, check) in fields {
+            let full = files.evidence[keyPath: field]
+            for length in 0..<full.count {
+                var evidence = files.evidence
+                evidence[keyPath: field] = Array(full.prefix(length))
+                let failures = verifier.verify(evidence, expecting: expectation).failures.map(\.check)
+                #expect(failures.contains(check), "\(check) cut to \(length): \(failures)")
+            }
+        }
+        guard case .tpm2Tools(let pcrFile) = files.evidence.pcrs else { return }
+        for length in stride(from: 0, to: pcrFile.count, by: 7) {
+            var evidence = files.evidence
+            evidence.pcrs = .tpm2Tools(Array(pcrFile.prefix(length)))
+            #expect(verifier.verify(evidence, expecting: expectation).failures.map(\.check) == [.pcrValues])
+        }
+    }
+
+    /// The serialized PCR format round-trips through Warden and is what tpm2-tools wrote.
+    @Test func pcrFileRoundTrips() throws {
+        for quote in ["rsa", "rsa24", "ecc384"] {
+            let bytes = try SwtpmEvidence.bytes("quote_\(quote).pcrs")
+            #expect(try TPM2ToolsPCRFile.serialize(TPM2ToolsPCRFile.parse(bytes)) == bytes, "\(quote)")
+        }
+    }
+}
