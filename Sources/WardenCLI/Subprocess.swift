@@ -9,6 +9,11 @@ enum Subprocess {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
+        // The child inherits this thread's signal mask; a blocked SIGALRM or SIGTERM (test
+        // runners block some) would stop `openssl speed`'s timer or a daemon's shutdown.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

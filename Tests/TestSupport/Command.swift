@@ -24,6 +24,11 @@ public enum Command {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // The child inherits this thread's signal mask; a blocked SIGALRM or SIGTERM (test
+        // runners block some) would stop `openssl speed`'s timer or a daemon's shutdown.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         try process.run()
         // Read both pipes at once so neither can fill up and block the child.
         let errorOutput = ErrorOutput()
