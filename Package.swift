@@ -50,3 +50,12 @@ let package = Package(
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
 )
+
+/// libFuzzer targets, one per parser. They define LLVMFuzzerTestOneInput instead of main,
+/// so they exist only in fuzzing builds: `make fuzz` sets WARDEN_FUZZ=1 (see the Makefile).
+if Context.environment["WARDEN_FUZZ"] != nil {
+    for parser in ["Attest", "Signature", "Public", "PCRFile", "EventLog"] {
+        package.targets.append(.executableTarget(name: "Fuzz\(parser)", dependencies: ["TPM", "TSS"], path: "Tests/Fuzz/Fuzz\(parser)"))
+        package.products.append(.executable(name: "fuzz-\(parser.lowercased())", targets: ["Fuzz\(parser)"]))
+    }
+}

@@ -22,6 +22,7 @@ struct MUReader {
     private(set) var offset = 0
 
     init(_ bytes: [UInt8], structure: String) {
+        _ = TSSLogging.quieted
         self.bytes = bytes
         self.structure = structure
     }
@@ -70,4 +71,11 @@ func fill<Tuple>(_ tuple: inout Tuple, with bytes: [UInt8], structure: String) t
     }
     withUnsafeMutableBytes(of: &tuple) { $0.copyBytes(from: bytes) }
     return UInt16(bytes.count)
+}
+
+/// libtss2 logs every malformed input to standard error ("ERROR:marshal:…"). Inputs here come
+/// from the network, so an attacker could fill the log; Warden reports decoding errors itself.
+/// An operator who sets TSS2_LOG keeps their own setting.
+enum TSSLogging {
+    static let quieted: Void = { setenv("TSS2_LOG", "all+NONE", 0) }()
 }
