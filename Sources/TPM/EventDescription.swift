@@ -69,13 +69,9 @@ public struct EventDescription: Sendable, Equatable {
         String(decoding: data.prefix { $0 != 0 }.map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
     }
 
-    static func u64(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(data[data.startIndex + offset + $1]) << (8 * UInt64($1)) }
-    }
+    private static func u64(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.read(UInt64.self, data, at: offset) }
 
-    private static func u32(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt32 {
-        (0..<4).reduce(UInt32(0)) { $0 | UInt32(data[data.startIndex + offset + $1]) << (8 * UInt32($1)) }
-    }
+    private static func u32(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt32 { LittleEndian.read(UInt32.self, data, at: offset) }
 
     private static func hex64(_ data: ArraySlice<UInt8>, _ offset: Int) -> String { "0x" + String(u64(data, offset), radix: 16) }
 }

@@ -175,14 +175,13 @@ struct EventLogParser {
         func fail(_ reason: String) -> EventLogError { EventLogError(offset: base, eventIndex: 0, reason: "Spec ID event: \(reason)") }
         // signature[16] platformClass u32, versions 3 × u8, uintnSize u8, numberOfAlgorithms u32
         guard d.count >= 28 else { throw fail("truncated (\(d.count) bytes)") }
-        let reader = LittleEndianReader(d)
-        let count = Int(reader.u32(at: 24))
+        let count = Int(LittleEndian.read(UInt32.self, data, at: 24))
         guard (1...16).contains(count) else { throw fail("\(count) algorithms declared (1 to 16 accepted)") }
         guard d.count >= 28 + count * 4 + 1 else { throw fail("truncated algorithm list") }
         var banks: [EventLog.Bank] = []
         for slot in 0..<count {
-            let algorithm = TPMAlgorithmID(rawValue: reader.u16(at: 28 + slot * 4))
-            let size = Int(reader.u16(at: 30 + slot * 4))
+            let algorithm = TPMAlgorithmID(rawValue: LittleEndian.read(UInt16.self, data, at: 28 + slot * 4))
+            let size = Int(LittleEndian.read(UInt16.self, data, at: 30 + slot * 4))
             guard (1...64).contains(size) else { throw fail("digest size \(size) for \(algorithm)") }
             if let known = algorithm.digestAlgorithm, known.digestSize != size {
                 throw fail("\(algorithm) declared with \(size)-byte digests, not \(known.digestSize)")
@@ -206,14 +205,11 @@ struct EventLogParser {
     }
 
     private mutating func u32(_ what: String) throws(EventLogError) -> UInt32 {
-        let b = try take(4, what)
-        let i = b.startIndex
-        return UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+        LittleEndian.read(UInt32.self, try take(4, what), at: 0)
     }
 
     private mutating func u16(_ what: String) throws(EventLogError) -> UInt16 {
-        let b = try take(2, what)
-        return UInt16(b[b.startIndex]) | UInt16(b[b.startIndex + 1]) << 8
+        LittleEndian.read(UInt16.self, try take(2, what), at: 0)
     }
 
     private func failure(_ reason: String, at position: Int? = nil) -> EventLogError {

@@ -4,16 +4,10 @@ enum LittleEndian {
     static func bytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         (0..<(T.bitWidth / 8)).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
-}
 
-/// Little-endian integer reads at offsets the caller has already bounds-checked.
-struct LittleEndianReader {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    func u16(at offset: Int) -> UInt16 { UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8 }
-
-    func u32(at offset: Int) -> UInt32 {
-        UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16 | UInt32(bytes[offset + 3]) << 24
+    /// The integer at `offset` from the start of `bytes`; the caller has checked the bounds.
+    static func read<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int) -> T {
+        let start = bytes.startIndex + offset
+        return (0..<(T.bitWidth / 8)).reduce(T.zero) { $0 | T(bytes[start + $1]) << (8 * $1) }
     }
 }

@@ -12,13 +12,12 @@ public enum TPM2ToolsPCRFile {
     /// Parses the file, checking every count and size before use.
     public static func parse(_ bytes: [UInt8]) throws(PCRValuesError) -> PCRValues {
         guard bytes.count >= selectionSize + 4 else { throw PCRValuesError("PCR file truncated: \(bytes.count) bytes") }
-        let reader = LittleEndianReader(bytes)
-        let bankCount = Int(reader.u32(at: 0))
+        let bankCount = Int(LittleEndian.read(UInt32.self, bytes[...], at: 0))
         guard bankCount <= 16 else { throw PCRValuesError("PCR file declares \(bankCount) banks (at most 16)") }
         var banks: [PCRSelection.Bank] = []
         for slot in 0..<bankCount {
             let base = 4 + slot * 8
-            let hash = TPMAlgorithmID(rawValue: reader.u16(at: base))
+            let hash = TPMAlgorithmID(rawValue: LittleEndian.read(UInt16.self, bytes[...], at: base))
             let sizeOfSelect = Int(bytes[base + 2])
             guard sizeOfSelect <= 4 else { throw PCRValuesError("PCR file bank \(slot) has a \(sizeOfSelect)-byte bitmap (at most 4)") }
             let bitmap = bytes[(base + 3)..<(base + 3 + sizeOfSelect)]
@@ -26,7 +25,7 @@ public enum TPM2ToolsPCRFile {
             banks.append(PCRSelection.Bank(hash: hash, pcrs: pcrs))
         }
         let selection = PCRSelection(banks)
-        let listCount = Int(reader.u32(at: selectionSize))
+        let listCount = Int(LittleEndian.read(UInt32.self, bytes[...], at: selectionSize))
         guard listCount <= maxDigestLists else { throw PCRValuesError("PCR file declares \(listCount) digest lists (at most \(maxDigestLists))") }
         let expectedSize = selectionSize + 4 + listCount * digestListSize
         guard bytes.count == expectedSize else {
@@ -35,11 +34,11 @@ public enum TPM2ToolsPCRFile {
         var values: [[UInt8]] = []
         for list in 0..<listCount {
             let base = selectionSize + 4 + list * digestListSize
-            let count = Int(reader.u32(at: base))
+            let count = Int(LittleEndian.read(UInt32.self, bytes[...], at: base))
             guard count <= 8 else { throw PCRValuesError("PCR file digest list \(list) declares \(count) digests (at most 8)") }
             for entry in 0..<count {
                 let at = base + 4 + entry * 66
-                let size = Int(reader.u16(at: at))
+                let size = Int(LittleEndian.read(UInt16.self, bytes[...], at: at))
                 guard size <= 64 else { throw PCRValuesError("PCR file digest \(values.count) declares \(size) bytes (at most 64)") }
                 values.append(Array(bytes[(at + 2)..<(at + 2 + size)]))
             }

@@ -13,8 +13,8 @@ public struct UEFIVariable: Sendable, Equatable {
     public init?(_ bytes: ArraySlice<UInt8>) {
         guard bytes.count >= 32 else { return nil }
         let base = bytes.startIndex
-        let nameLength = Self.u64(bytes, base + 16)
-        let dataLength = Self.u64(bytes, base + 24)
+        let nameLength = LittleEndian.read(UInt64.self, bytes, at: 16)
+        let dataLength = LittleEndian.read(UInt64.self, bytes, at: 24)
         let available = UInt64(bytes.count - 32)
         guard nameLength <= available / 2, dataLength <= available - nameLength * 2 else { return nil }
         let nameStart = base + 32
@@ -27,10 +27,6 @@ public struct UEFIVariable: Sendable, Equatable {
 
     /// Whether this is the named variable of the Secure Boot configuration.
     func isVariable(_ wanted: String, guid wantedGUID: String) -> Bool { name == wanted && guid == wantedGUID }
-
-    private static func u64(_ b: ArraySlice<UInt8>, _ at: Int) -> UInt64 {
-        (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) }
-    }
 }
 
 /// EFI GUIDs in their registry form (first three fields little-endian).

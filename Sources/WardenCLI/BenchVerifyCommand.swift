@@ -41,7 +41,7 @@ struct BenchVerifyCommand: ParsableCommand {
             for _ in 0..<iterations {
                 let start = clock.now
                 let verdict = verifier.verify(scenario.evidence, expecting: scenario.expectation)
-                samples.append(Double((clock.now - start).components.attoseconds) / 1e12 + Double((clock.now - start).components.seconds) * 1e6)
+                samples.append((clock.now - start).microseconds)
                 guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
             }
         }
@@ -49,7 +49,7 @@ struct BenchVerifyCommand: ParsableCommand {
         let peer = try OpenSSLSpeed.rsa2048VerifiesPerSecond(seconds: opensslSeconds)
         let result = BenchVerifyResult(
             iterations: iterations, events: scenario.eventCount, pcrs: scenario.pcrCount,
-            seconds: Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18,
+            seconds: total.microseconds / 1e6,
             p50Microseconds: samples[samples.count / 2], p99Microseconds: samples[samples.count * 99 / 100],
             opensslRSA2048VerifiesPerSecond: peer
         )
@@ -69,28 +69,22 @@ struct BenchVerifyResult: Encodable {
     let p50Microseconds: Double
     let p99Microseconds: Double
     let opensslRSA2048VerifiesPerSecond: Double
-    var verificationsPerSecond: Double { Double(iterations) / seconds }
+    let verificationsPerSecond: Double
     /// p50 cost of one full verification in units of one OpenSSL RSA-2048 verification.
-    var costInRSAVerifies: Double { p50Microseconds * opensslRSA2048VerifiesPerSecond / 1e6 }
-    var meetsTargets: Bool { costInRSAVerifies <= 10 && p99Microseconds < 1000 }
+    let costInRSAVerifies: Double
+    let meetsTargets: Bool
 
-    private enum CodingKeys: String, CodingKey {
-        case iterations, events, pcrs, seconds, p50Microseconds, p99Microseconds, opensslRSA2048VerifiesPerSecond
-        case verificationsPerSecond, costInRSAVerifies, meetsTargets
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(iterations, forKey: .iterations)
-        try c.encode(events, forKey: .events)
-        try c.encode(pcrs, forKey: .pcrs)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(p50Microseconds, forKey: .p50Microseconds)
-        try c.encode(p99Microseconds, forKey: .p99Microseconds)
-        try c.encode(opensslRSA2048VerifiesPerSecond, forKey: .opensslRSA2048VerifiesPerSecond)
-        try c.encode(verificationsPerSecond, forKey: .verificationsPerSecond)
-        try c.encode(costInRSAVerifies, forKey: .costInRSAVerifies)
-        try c.encode(meetsTargets, forKey: .meetsTargets)
+    init(iterations: Int, events: Int, pcrs: Int, seconds: Double, p50Microseconds: Double, p99Microseconds: Double, opensslRSA2048VerifiesPerSecond: Double) {
+        self.iterations = iterations
+        self.events = events
+        self.pcrs = pcrs
+        self.seconds = seconds
+        self.p50Microseconds = p50Microseconds
+        self.p99Microseconds = p99Microseconds
+        self.opensslRSA2048VerifiesPerSecond = opensslRSA2048VerifiesPerSecond
+        verificationsPerSecond = Double(iterations) / seconds
+        costInRSAVerifies = p50Microseconds * opensslRSA2048VerifiesPerSecond / 1e6
+        meetsTargets = costInRSAVerifies <= 10 && p99Microseconds < 1000
     }
 
     var text: String {
@@ -104,4 +98,8 @@ struct BenchVerifyResult: Encodable {
             \(meetsTargets ? "targets met" : "TARGETS MISSED")
             """
     }
+}
+
+extension Duration {
+    var microseconds: Double { Double(components.seconds) * 1e6 + Double(components.attoseconds) / 1e12 }
 }
