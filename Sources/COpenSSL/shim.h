@@ -7,12 +7,14 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/hmac.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
+#include <string.h>
 #include <openssl/x509.h>
 
 /// An RSA public key from its big-endian modulus and exponent, or NULL.
@@ -138,6 +140,34 @@ static inline int warden_ecdsa_rs_from_der(const unsigned char *der, long der_le
 }
 
 static inline void warden_openssl_free(void *p) { OPENSSL_free(p); }
+
+/// Sets an OAEP label; libcrypto takes ownership, so the copy is made with OPENSSL_malloc.
+static inline int warden_set_oaep_label(EVP_PKEY_CTX *ctx, const unsigned char *label, size_t len) {
+    unsigned char *copy = OPENSSL_malloc(len > 0 ? len : 1);
+    if (copy == NULL) return 0;
+    memcpy(copy, label, len);
+    if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, copy, (int)len) <= 0) { OPENSSL_free(copy); return 0; }
+    return 1;
+}
+
+/// The public key of a DER or PEM X.509 certificate, or NULL.
+static inline EVP_PKEY *warden_certificate_public_key(const unsigned char *bytes, size_t len, int pem) {
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    if (pem) {
+        BIO *bio = BIO_new_mem_buf(bytes, (int)len);
+        if (bio == NULL) return NULL;
+        cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    } else {
+        const unsigned char *p = bytes;
+        cert = d2i_X509(NULL, &p, (long)len);
+    }
+    if (cert == NULL) return NULL;
+    key = X509_get_pubkey(cert);
+    X509_free(cert);
+    return key;
+}
 
 static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
     return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);

@@ -30,6 +30,13 @@ public struct TPMPublic: Sendable, Equatable {
         case other(type: TPMAlgorithmID)
     }
 
+    /// A storage key's symmetric algorithm (TPMT_SYM_DEF_OBJECT), such as AES-128-CFB for an EK.
+    public struct Symmetric: Sendable, Equatable {
+        public let algorithm: TPMAlgorithmID
+        public let keyBits: UInt16
+        public let mode: TPMAlgorithmID
+    }
+
     /// TPM_ECC_NIST_P256.
     public static let curveP256: UInt16 = 0x0003
     /// TPM_ECC_NIST_P384.
@@ -39,6 +46,8 @@ public struct TPMPublic: Sendable, Equatable {
     public let attributes: Attributes
     public let authPolicy: [UInt8]
     public let key: Key
+    /// The symmetric algorithm of a restricted decryption (storage) key; nil when NULL.
+    public let symmetric: Symmetric?
     /// The marshaled TPMT_PUBLIC exactly as received: its digest is the object's Name.
     public let publicArea: [UInt8]
 
@@ -54,8 +63,10 @@ public struct TPMPublic: Sendable, Equatable {
         let area = value.publicArea
         let type = TPMAlgorithmID(rawValue: area.type)
         let key: Key
+        var symmetric: TPMT_SYM_DEF_OBJECT?
         switch type {
         case .rsa:
+            symmetric = area.parameters.rsaDetail.symmetric
             let rsa = area.parameters.rsaDetail
             key = .rsa(
                 keyBits: rsa.keyBits, exponent: rsa.exponent,
@@ -65,6 +76,7 @@ public struct TPMPublic: Sendable, Equatable {
             )
         case .ecc:
             let ecc = area.parameters.eccDetail
+            symmetric = ecc.symmetric
             key = .ecc(
                 curve: ecc.curveID,
                 scheme: TPMAlgorithmID(rawValue: ecc.scheme.scheme),
@@ -80,6 +92,11 @@ public struct TPMPublic: Sendable, Equatable {
             attributes: Attributes(rawValue: area.objectAttributes),
             authPolicy: prefixBytes(of: area.authPolicy.buffer, area.authPolicy.size),
             key: key,
+            symmetric: symmetric.flatMap { definition in
+                let algorithm = TPMAlgorithmID(rawValue: definition.algorithm)
+                guard algorithm != .null else { return nil }
+                return Symmetric(algorithm: algorithm, keyBits: definition.keyBits.sym, mode: TPMAlgorithmID(rawValue: definition.mode.sym))
+            },
             publicArea: Array(bytes.dropFirst(2))
         )
     }

@@ -11,9 +11,11 @@ enum Subprocess {
         process.standardError = FileHandle.nullDevice
         // The child inherits this thread's signal mask; a blocked SIGALRM or SIGTERM (test
         // runners block some) would stop `openssl speed`'s timer or a daemon's shutdown.
-        var none = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, nil)
+        // SIGCHLD stays as it is: Foundation watches for its children's exit through it.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [SIGALRM, SIGTERM, SIGINT, SIGHUP] { sigaddset(&wanted, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()

@@ -10,8 +10,13 @@ public struct CommandResult: Sendable {
 /// Runs programs for tests: real tools (tpm2-tools, tar, cpio) and the `warden` binary.
 public enum Command {
     /// Runs `executable` (a path, or a name looked up in PATH) and waits for it.
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
+    public static func run(
+        _ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]
+    ) throws -> CommandResult {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if executable.contains("/") {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
@@ -24,12 +29,7 @@ public enum Command {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        // The child inherits this thread's signal mask; a blocked SIGALRM or SIGTERM (test
-        // runners block some) would stop `openssl speed`'s timer or a daemon's shutdown.
-        var none = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, nil)
-        try process.run()
+        try launch(process)
         // Read both pipes at once so neither can fill up and block the child.
         let errorOutput = ErrorOutput()
         let group = DispatchGroup()
@@ -43,6 +43,32 @@ public enum Command {
             stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self)
         )
+    }
+
+    /// Starts a long-running program with no input or output and returns at once. Such a
+    /// program must be started here, not from a shell: Foundation learns that a child
+    /// exited when a socket the child inherited closes, and a grandchild left running
+    /// would keep it open.
+    public static func start(_ executable: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try launch(process)
+        return process
+    }
+
+    /// The child inherits this thread's signal mask; a blocked SIGALRM or SIGTERM (test
+    /// runners block some) would stop `openssl speed`'s timer or a daemon's shutdown.
+    /// SIGCHLD stays as it is.
+    private static func launch(_ process: Process) throws {
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [SIGALRM, SIGTERM, SIGINT, SIGHUP] { sigaddset(&wanted, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+        try process.run()
     }
 
     /// Whether a program is on PATH.
