@@ -13,6 +13,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
+        .target(name: "Attestation", dependencies: ["TPM", "TSS", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "WardenCLI",
             dependencies: [
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
