@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import WardenCrypto
+
+/// The enrolment database: SQLite through GRDB in WAL mode with foreign keys on, and
+/// secrets sealed under a key-encryption key kept beside it, not in it.
+public final class EnrolmentStore: Sendable {
+    /// Nonces live this long.
+    public static let nonceLifetime: TimeInterval = 60
+
+    private let database: DatabasePool
+    private let key: KeyEncryptionKey
+
+    /// Opens (creating and migrating) the database at `path`, sealing with `key`.
+    public init(path: String, key: KeyEncryptionKey) throws(StoreError) {
+        do {
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            database = try DatabasePool(path: path, configuration: configuration)
+            try Schema.migrator.migrate(database)
+        } catch {
+            throw .database("cannot open \(path): \(error)")
+        }
+        self.key = key
+    }
+
+    /// The names of the migrations applied, in order.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        try read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+
+    /// Enrols a machine by its EK and generates its disk key (32 random bytes), sealed.
+    @discardableResult
+    public func enroll(name: String, ekPublic: [UInt8], ekName: [UInt8]?, macs: [String] = [], now: Date = Date()) throws(StoreError) -> Int64 {
+        try write { db in
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) == nil else {
+                throw StoreError.duplicate("machine \(name)")
+            }
+            try db.execute(
+                sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, 'enrolled', ?, ?, ?)",
+                arguments: [name, Data(ekPublic), ekName.map { Data($0) }, now])
+            let id = db.lastInsertedRowID
+            for mac in macs { try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac.lowercased(), id]) }
+            let identity = Self.diskKeyIdentity(machineID: id)
+            try db.execute(
+                sql: "INSERT INTO sealedSecret (identity, machineID, sealed) VALUES (?, ?, ?)",
+                arguments: [identity, id, Data(try key.seal(SecureRandom.bytes(32), identity: identity))])
+            return id
+        }
+    }
+
+    /// The machine's disk key, unsealed.
+    public func diskKey(machineID: Int64) throws(StoreError) -> [UInt8] {
+        let identity = Self.diskKeyIdentity(machineID: machineID)
+        let sealed = try read { db in
+            try Data.fetchOne(db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity])
+        }
+        guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
+        return try key.open([UInt8](sealed), identity: identity)
+    }
+
+    /// A fresh 32-byte nonce for `machineID`, single use, valid for ``nonceLifetime``.
+    public func issueNonce(machineID: Int64, now: Date = Date()) throws(StoreError) -> [UInt8] {
+        let nonce = SecureRandom.bytes(32)
+        try write { db in
+            try db.execute(sql: "DELETE FROM nonce WHERE expiresAt < ?", arguments: [now])
+            try db.execute(
+                sql: "INSERT INTO nonce (value, machineID, expiresAt) VALUES (?, ?, ?)",
+                arguments: [Data(nonce), machineID, now.addingTimeInterval(Self.nonceLifetime)])
+        }
+        return nonce
+    }
+
+    /// Marks `nonce` used; refused unless it was issued to `machineID`, is unused and unexpired.
+    public func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?", arguments: [Data(nonce)]) else {
+                throw StoreError.nonce("unknown")
+            }
+            guard row["machineID"] as Int64 == machineID else { throw StoreError.nonce("issued to another machine") }
+            guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
+            guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
+            try db.execute(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?", arguments: [now, Data(nonce)])
+        }
+    }
+
+    /// Result of an integrity check of the database file (`PRAGMA integrity_check`).
+    public func integrityCheck() throws(StoreError) -> String {
+        try read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
+    static func diskKeyIdentity(machineID: Int64) -> String { "machine/\(machineID)/disk-key" }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try database.read(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do { return try database.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+    }
+}

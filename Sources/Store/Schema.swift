@@ -1,0 +1,54 @@
+import GRDB
+
+/// The enrolment database's named migrations. Every change of schema is a new migration;
+/// applied ones never change.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-machines-policies-nonces-secrets") { db in
+            try db.create(table: "policy") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("yaml", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["name", "version"])
+            }
+            try db.create(table: "machine") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("state", .text).notNull().check(sql: "state IN ('discovered', 'enrolled', 'active', 'revoked')")
+                t.column("ekPublic", .blob).notNull()
+                t.column("ekName", .blob).unique()
+                t.column("ekCertificate", .blob)
+                t.column("smbiosUUID", .text)
+                t.column("policyName", .text)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "machineMAC") { t in
+                t.column("mac", .text).primaryKey()
+                t.column("machineID", .integer).notNull().references("machine", onDelete: .cascade)
+            }
+            try db.create(table: "attestationKey") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("machineID", .integer).notNull().references("machine", onDelete: .cascade)
+                t.column("public", .blob).notNull()
+                t.column("name", .blob).notNull().unique()
+                t.column("activatedAt", .datetime)
+            }
+            try db.create(table: "nonce") { t in
+                t.column("value", .blob).primaryKey()
+                t.column("machineID", .integer).notNull().references("machine", onDelete: .cascade)
+                t.column("expiresAt", .datetime).notNull()
+                t.column("usedAt", .datetime)
+            }
+            try db.create(table: "sealedSecret") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("identity", .text).notNull().unique()
+                t.column("machineID", .integer).references("machine", onDelete: .cascade)
+                t.column("sealed", .blob).notNull()
+            }
+        }
+        return migrator
+    }
+}

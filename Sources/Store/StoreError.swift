@@ -1,0 +1,26 @@
+/// What went wrong in the store; never carries a secret.
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The key-encryption key file is missing, unreadable or too open.
+    case keyFile(String, String)
+    /// A sealed value does not open for its record (wrong key, moved or altered).
+    case sealing(String)
+    /// A name is already taken.
+    case duplicate(String)
+    /// No such record.
+    case notFound(String)
+    /// A nonce is unknown, used, expired or issued to another machine.
+    case nonce(String)
+    /// The database refused an operation.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .keyFile(let path, let why): "key-encryption key \(path): \(why)"
+        case .sealing(let identity): "the sealed secret of \(identity) does not open"
+        case .duplicate(let what): "\(what) already exists"
+        case .notFound(let what): "\(what) not found"
+        case .nonce(let why): "nonce refused: \(why)"
+        case .database(let why): "database: \(why)"
+        }
+    }
+}
