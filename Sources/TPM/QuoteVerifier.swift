@@ -76,7 +76,7 @@ public struct QuoteVerifier: Sendable {
             return scheme.digest
         }
         let digest = scheme.digest.hash(evidence.attest)
-        guard let bytes = SignatureSchemes.signatureBytes(signature, key.publicKey),
+        guard let bytes = SignatureSchemes.signatureBytes(signature),
               key.publicKey.isValidSignature(bytes, digest: digest, scheme: scheme)
         else {
             failures.append(QuoteFailure(.signature, "the \(scheme) signature over the attest bytes does not verify with the attestation key"))

@@ -42,7 +42,7 @@ enum SignatureSchemes {
     }
 
     /// The signature in the form libcrypto checks: raw for RSA, DER for ECDSA.
-    static func signatureBytes(_ signature: TPMSignature, _ key: PublicKey) -> [UInt8]? {
+    static func signatureBytes(_ signature: TPMSignature) -> [UInt8]? {
         switch signature {
         case .rsassa(_, let bytes), .rsapss(_, let bytes): bytes
         case .ecdsa(_, let r, let s): ECDSASignature.der(r: r, s: s)
