@@ -28,28 +28,15 @@ public enum AESGCM {
         _ input: [UInt8], key: [UInt8], nonce: [UInt8], associatedData: [UInt8], encrypt: Bool, tag: inout [UInt8]
     ) throws(OpenSSLError) -> [UInt8] {
         guard key.count == keySize else { throw OpenSSLError("use AES-256-GCM with a \(key.count)-byte key") }
-        guard let cipher = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil), let context = EVP_CIPHER_CTX_new() else {
-            throw OpenSSLError("set up AES-256-GCM")
+        let operation = encrypt ? "seal" : "open a sealed value"
+        return try CipherContext.with("AES-256-GCM", key: key, iv: nonce, encrypt: encrypt) { (context) throws(OpenSSLError) -> [UInt8] in
+            var length: Int32 = 0
+            guard associatedData.isEmpty || EVP_CipherUpdate(context, nil, &length, associatedData, Int32(associatedData.count)) == 1,
+                  encrypt || EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag) == 1
+            else { throw OpenSSLError(operation) }
+            guard let output = CipherContext.process(context, input) else { throw OpenSSLError("\(operation): authentication failed") }
+            guard !encrypt || EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), &tag) == 1 else { throw OpenSSLError(operation) }
+            return output
         }
-        defer {
-            EVP_CIPHER_CTX_free(context)
-            EVP_CIPHER_free(cipher)
-        }
-        var output = [UInt8](repeating: 0, count: input.count + 16)
-        var length: Int32 = 0
-        var final: Int32 = 0
-        guard EVP_CipherInit_ex2(context, cipher, key, nonce, encrypt ? 1 : 0, nil) == 1,
-              associatedData.isEmpty || EVP_CipherUpdate(context, nil, &length, associatedData, Int32(associatedData.count)) == 1,
-              EVP_CipherUpdate(context, &output, &length, input, Int32(input.count)) == 1
-        else { throw OpenSSLError(encrypt ? "seal" : "open a sealed value") }
-        if !encrypt {
-            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(tagSize), &tag) == 1 else { throw OpenSSLError("open a sealed value") }
-        }
-        let finished = output.withUnsafeMutableBufferPointer { EVP_CipherFinal_ex(context, $0.baseAddress! + Int(length), &final) }
-        guard finished == 1 else { throw OpenSSLError(encrypt ? "seal" : "open a sealed value: authentication failed") }
-        if encrypt {
-            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(tagSize), &tag) == 1 else { throw OpenSSLError("seal") }
-        }
-        return Array(output.prefix(Int(length + final)))
     }
 }

@@ -22,20 +22,9 @@ public enum AESCFB {
         default: throw OpenSSLError("use AES-CFB with a \(key.count)-byte key")
         }
         guard iv.count == 16 else { throw OpenSSLError("use AES-CFB with a \(iv.count)-byte IV") }
-        guard let cipher = EVP_CIPHER_fetch(nil, name, nil), let context = EVP_CIPHER_CTX_new() else {
-            throw OpenSSLError("set up \(name)")
+        return try CipherContext.with(name, key: key, iv: iv, encrypt: encrypt) { (context) throws(OpenSSLError) -> [UInt8] in
+            guard let output = CipherContext.process(context, input) else { throw OpenSSLError("run \(name)") }
+            return output
         }
-        defer {
-            EVP_CIPHER_CTX_free(context)
-            EVP_CIPHER_free(cipher)
-        }
-        var output = [UInt8](repeating: 0, count: input.count + 16)
-        var written: Int32 = 0
-        var final: Int32 = 0
-        guard EVP_CipherInit_ex2(context, cipher, key, iv, encrypt ? 1 : 0, nil) == 1,
-              EVP_CipherUpdate(context, &output, &written, input, Int32(input.count)) == 1,
-              output.withUnsafeMutableBufferPointer({ EVP_CipherFinal_ex(context, $0.baseAddress! + Int(written), &final) }) == 1
-        else { throw OpenSSLError("run \(name)") }
-        return Array(output.prefix(Int(written + final)))
     }
 }
