@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         .target(name: "Store", dependencies: ["WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Server", dependencies: ["Store", "Attestation", "TPM", "TSS", "WardenCrypto"]),
         .target(
             name: "WardenCLI",
             dependencies: [
@@ -52,6 +53,7 @@ let package = Package(
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]

@@ -91,11 +91,11 @@ public final class EnrolmentStore: Sendable {
 
     static func diskKeyIdentity(machineID: Int64) -> String { "machine/\(machineID)/disk-key" }
 
-    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try database.read(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try database.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
     }
 }

@@ -34,7 +34,34 @@ enum Schema {
                 t.column("machineID", .integer).notNull().references("machine", onDelete: .cascade)
                 t.column("public", .blob).notNull()
                 t.column("name", .blob).notNull().unique()
+                t.column("challengeDigest", .blob).notNull()
                 t.column("activatedAt", .datetime)
+            }
+            try db.create(table: "attestation") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("machineID", .integer).notNull().references("machine", onDelete: .cascade)
+                t.column("attestationKeyID", .integer).notNull().references("attestationKey")
+                t.column("nonce", .blob).notNull()
+                t.column("attest", .blob).notNull()
+                t.column("signature", .blob).notNull()
+                t.column("pcrs", .blob).notNull()
+                t.column("eventLog", .blob)
+                t.column("passed", .boolean).notNull()
+                t.column("reasons", .text).notNull()
+                t.column("policyID", .integer).references("policy")
+                t.column("resetCount", .integer)
+                t.column("restartCount", .integer)
+                t.column("clock", .integer)
+                t.column("safe", .boolean)
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "audit") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("time", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("action", .text).notNull()
+                t.column("subject", .text).notNull()
+                t.column("details", .text).notNull()
             }
             try db.create(table: "nonce") { t in
                 t.column("value", .blob).primaryKey()

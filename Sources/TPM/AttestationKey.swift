@@ -60,12 +60,8 @@ public struct AttestationKey: Sendable {
         }
     }
 
-    /// The TPM Name of the key (nameAlg ‖ H(TPMT_PUBLIC)), when it came from a public area.
-    public var name: [UInt8]? {
-        guard let tpmPublic, let algorithm = tpmPublic.nameAlgorithm.digestAlgorithm else { return nil }
-        let alg = tpmPublic.nameAlgorithm.rawValue
-        return [UInt8(alg >> 8), UInt8(alg & 0xff)] + algorithm.hash(tpmPublic.publicArea)
-    }
+    /// The TPM Name of the key, when it came from a public area.
+    public var name: [UInt8]? { tpmPublic?.name }
 
     private static func checkSize(_ kind: KeyKind) throws(AttestationKeyError) {
         switch kind {

@@ -61,6 +61,7 @@ public final class TPMDevice {
         var outPrivate: UnsafeMutablePointer<TPM2B_PRIVATE>?
         var outPublic: UnsafeMutablePointer<TPM2B_PUBLIC>?
         let createSession = try endorsementPolicySession()
+        defer { flush(session: createSession) }
         try Self.check(Esys_Create(
             esys, ek.handle, createSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
             &sensitive, &template, &outsideInfo, &creationPCR, &outPrivate, &outPublic, nil, nil, nil), "create the AK")
@@ -69,6 +70,7 @@ public final class TPMDevice {
             Esys_Free(outPublic)
         }
         let loadSession = try endorsementPolicySession()
+        defer { flush(session: loadSession) }
         var handle: ESYS_TR = 0
         try Self.check(Esys_Load(esys, ek.handle, loadSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), outPrivate, outPublic, &handle), "load the AK")
         return LoadedKey(handle: handle, publicArea: try Self.marshal(outPublic))
@@ -140,6 +142,7 @@ public final class TPMDevice {
             throw TPMDeviceError(operation: "read the credential: \(error)", code: 1)
         }
         let session = try endorsementPolicySession()
+        defer { flush(session: session) }
         var certInfo: UnsafeMutablePointer<TPM2B_DIGEST>?
         try Self.check(Esys_ActivateCredential(
             esys, ak.handle, ek.handle, ESYS_TR(ESYS_TR_PASSWORD), session, ESYS_TR(ESYS_TR_NONE), &blob, &secret, &certInfo),
@@ -154,8 +157,13 @@ public final class TPMDevice {
         _ = Esys_FlushContext(esys, key.handle)
     }
 
-    /// A policy session satisfying the EK's policy, PolicySecret(TPM_RH_ENDORSEMENT); used
-    /// once (the TPM flushes it after the command).
+    /// Ends a policy session (swtpm, like small TPMs, holds only a few).
+    private func flush(session: ESYS_TR) {
+        _ = Esys_FlushContext(esys, session)
+    }
+
+    /// A policy session satisfying the EK's policy, PolicySecret(TPM_RH_ENDORSEMENT), for one
+    /// command; the caller flushes it.
     private func endorsementPolicySession() throws(TPMDeviceError) -> ESYS_TR {
         var symmetric = TPMT_SYM_DEF()
         symmetric.algorithm = TPMAlgorithmID.null.rawValue

@@ -57,11 +57,12 @@ public final class SoftwareTPM: @unchecked Sendable {
     }
 
     /// Runs a tpm2-tools command against this TPM in its folder, then flushes transient
-    /// objects (swtpm has no resource manager and only three object slots).
+    /// objects (swtpm has no resource manager and only three object slots) unless told not
+    /// to, for objects another client (a TPMDevice) still uses.
     @discardableResult
-    public func run(_ tool: String, _ arguments: [String]) throws -> CommandResult {
+    public func run(_ tool: String, _ arguments: [String], flushingTransients: Bool = true) throws -> CommandResult {
         let result = try Command.run(tool, arguments, in: folder, environment: ["TPM2TOOLS_TCTI": tcti])
-        _ = try Command.run("tpm2_flushcontext", ["-t"], in: folder, environment: ["TPM2TOOLS_TCTI": tcti])
+        if flushingTransients { _ = try Command.run("tpm2_flushcontext", ["-t"], in: folder, environment: ["TPM2TOOLS_TCTI": tcti]) }
         guard result.status == 0 else { throw EvidenceError(output: "\(tool) \(arguments.joined(separator: " ")): \(result.stderr)") }
         return result
     }

@@ -1,0 +1,168 @@
+import Foundation
+import GRDB
+import WardenCrypto
+
+/// An attestation key bound (or being bound) to a machine.
+public struct AttestationKeyRecord: Sendable, Equatable {
+    public let id: Int64
+    public let machineID: Int64
+    public let publicArea: [UInt8]
+    public let name: [UInt8]
+    public let activated: Bool
+}
+
+/// The TPM clock of a machine's last passing attestation, for monotonicity checks.
+public struct LastClock: Sendable, Equatable {
+    public let resetCount: UInt32
+    public let restartCount: UInt32
+    public let clock: UInt64
+    public let safe: Bool
+
+    public init(resetCount: UInt32, restartCount: UInt32, clock: UInt64, safe: Bool) {
+        self.resetCount = resetCount
+        self.restartCount = restartCount
+        self.clock = clock
+        self.safe = safe
+    }
+}
+
+/// One attestation as it is kept: the raw evidence, the verdict with every reason, the
+/// policy version it was judged by, and the TPM clock.
+public struct AttestationOutcome: Sendable {
+    public let machineID: Int64
+    public let attestationKeyID: Int64
+    public let nonce: [UInt8]
+    public let attest: [UInt8]
+    public let signature: [UInt8]
+    public let pcrs: [UInt8]
+    public let eventLog: [UInt8]?
+    public let passed: Bool
+    public let reasons: [String]
+    public let policyID: Int64?
+    public let clock: LastClock?
+
+    public init(
+        machineID: Int64, attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
+        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: LastClock?
+    ) {
+        self.machineID = machineID
+        self.attestationKeyID = attestationKeyID
+        self.nonce = nonce
+        self.attest = attest
+        self.signature = signature
+        self.pcrs = pcrs
+        self.eventLog = eventLog
+        self.passed = passed
+        self.reasons = reasons
+        self.policyID = policyID
+        self.clock = clock
+    }
+}
+
+extension EnrolmentStore {
+    /// The machine enrolled with this EK name, and its state.
+    public func machine(ekName: [UInt8]) throws(StoreError) -> (id: Int64, name: String, state: String)? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT id, name, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)])
+                .map { ($0["id"], $0["name"], $0["state"]) }
+        }
+    }
+
+    /// Records an AK presented by `machineID`, not yet activated; keeps only the digest of
+    /// the credential it must recover.
+    public func registerAttestationKey(machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8]) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: "DELETE FROM attestationKey WHERE name = ? AND activatedAt IS NULL", arguments: [Data(name)])
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM attestationKey WHERE name = ?", arguments: [Data(name)]) == nil else {
+                throw StoreError.duplicate("attestation key")
+            }
+            try db.execute(
+                sql: "INSERT INTO attestationKey (machineID, public, name, challengeDigest) VALUES (?, ?, ?, ?)",
+                arguments: [machineID, Data(publicArea), Data(name), Data(DigestAlgorithm.sha256.hash(challenge))])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Activates the AK when `proof` is the credential it was challenged with.
+    public func activateAttestationKey(id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError) -> Bool {
+        try write { db in
+            guard let digest = try Data.fetchOne(db, sql: "SELECT challengeDigest FROM attestationKey WHERE id = ? AND activatedAt IS NULL", arguments: [id]) else {
+                throw StoreError.notFound("pending attestation key \(id)")
+            }
+            guard ConstantTime.equals(DigestAlgorithm.sha256.hash(proof), [UInt8](digest)) else { return false }
+            try db.execute(sql: "UPDATE attestationKey SET activatedAt = ? WHERE id = ?", arguments: [now, id])
+            return true
+        }
+    }
+
+    /// An attestation key by id.
+    public func attestationKey(id: Int64) throws(StoreError) -> AttestationKeyRecord {
+        let row = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM attestationKey WHERE id = ?", arguments: [id]) }
+        guard let row else { throw .notFound("attestation key \(id)") }
+        return AttestationKeyRecord(
+            id: row["id"], machineID: row["machineID"], publicArea: [UInt8](row["public"] as Data),
+            name: [UInt8](row["name"] as Data), activated: (row["activatedAt"] as Date?) != nil)
+    }
+
+    /// The clock of the machine's last passing attestation.
+    public func lastClock(machineID: Int64) throws(StoreError) -> LastClock? {
+        try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT resetCount, restartCount, clock, safe FROM attestation
+                WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
+                """, arguments: [machineID]).map {
+                LastClock(resetCount: UInt32($0["resetCount"] as Int64), restartCount: UInt32($0["restartCount"] as Int64),
+                          clock: UInt64(bitPattern: $0["clock"] as Int64), safe: $0["safe"])
+            }
+        }
+    }
+
+    /// Keeps the attestation and its audit record in one transaction, and marks the machine
+    /// active when it passed. Nothing may be released before this returns.
+    @discardableResult
+    public func record(_ outcome: AttestationOutcome, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, passed, reasons,
+                    policyID, resetCount, restartCount, clock, safe, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [
+                    outcome.machineID, outcome.attestationKeyID, Data(outcome.nonce), Data(outcome.attest), Data(outcome.signature),
+                    Data(outcome.pcrs), outcome.eventLog.map { Data($0) }, outcome.passed, outcome.reasons.joined(separator: "\n"),
+                    outcome.policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
+                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, now,
+                ])
+            let id = db.lastInsertedRowID
+            let details = outcome.passed ? "passed" : "refused: " + outcome.reasons.joined(separator: "; ")
+            try db.execute(
+                sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, 'attestation', ?, ?)",
+                arguments: [now, actor, "machine/\(outcome.machineID)/attestation/\(id)", details])
+            if outcome.passed { try db.execute(sql: "UPDATE machine SET state = 'active' WHERE id = ? AND state = 'enrolled'", arguments: [outcome.machineID]) }
+            return id
+        }
+    }
+
+    /// The audit records about `subjectPrefix`, oldest first: (action, subject, details).
+    public func auditRecords(subjectPrefix: String) throws(StoreError) -> [(action: String, subject: String, details: String)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT action, subject, details FROM audit WHERE subject LIKE ? ORDER BY id", arguments: [subjectPrefix + "%"])
+                .map { ($0["action"], $0["subject"], $0["details"]) }
+        }
+    }
+}
+
+extension EnrolmentStore {
+    /// The EK public area a machine was enrolled with, its name and its state.
+    public func machine(id: Int64) throws(StoreError) -> (name: String, state: String, ekPublic: [UInt8]) {
+        let row = try read { db in try Row.fetchOne(db, sql: "SELECT name, state, ekPublic FROM machine WHERE id = ?", arguments: [id]) }
+        guard let row else { throw .notFound("machine \(id)") }
+        return (row["name"], row["state"], [UInt8](row["ekPublic"] as Data))
+    }
+
+    /// Audits a refused request that names no record of its own (an unknown EK, say).
+    public func auditRefusal(actor: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, 'refusal', ?, ?)",
+                           arguments: [now, actor, subject, details])
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Server
+import Store
+import Testing
+import TestSupport
+import TPM
+import TSS
+import WardenCrypto
+
+/// The whole flow with a real TPM (swtpm through libtss2-esys) against the service and a
+/// real store: enrol, register, activate, challenge, quote, release, and the refusals.
+@Suite struct AttestationServiceTests {
+    static let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...9) + [11, 12])])
+
+    final class Rig {
+        let tpm: SoftwareTPM
+        let device: TPMDevice
+        let ek: TPMDevice.LoadedKey
+        let ak: TPMDevice.LoadedKey
+        let store: EnrolmentStore
+        let service: AttestationService
+        let releaseKey: SigningKey
+
+        init(enrolled: Bool = true) throws {
+            tpm = try SoftwareTPM()
+            device = try TPMDevice(tcti: tpm.tcti)
+            ek = try device.createEndorsementKey()
+            ak = try device.createAttestationKey(under: ek)
+            let folder = try TestPaths.temporaryDirectory("service")
+            store = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path,
+                                       key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+            releaseKey = try SigningKey.ec(.p256)
+            service = AttestationService(store: store, releaseKey: releaseKey)
+            if enrolled {
+                try store.enroll(name: "node-1", ekPublic: ek.publicArea, ekName: try TPMPublic.decode(ek.publicArea).name)
+            }
+        }
+
+        /// Register and activate, as the agent does.
+        func activatedKeyID() throws -> Int64 {
+            let registration = try service.register(ekPublic: ek.publicArea, akPublic: ak.publicArea)
+            let proof = try device.activateCredential(ak: ak, ek: ek, credentialBlob: registration.challenge.credentialBlob,
+                                                      encryptedSecret: registration.challenge.encryptedSecret)
+            try service.activate(attestationKeyID: registration.attestationKeyID, proof: proof)
+            return registration.attestationKeyID
+        }
+
+        /// Challenge, quote, submit; the release opened as the agent opens it.
+        func attest(_ keyID: Int64, nonce: [UInt8]? = nil) throws -> ReleasePayload {
+            let nonce = try nonce ?? service.challenge(attestationKeyID: keyID)
+            let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
+            let values = try PCRValues(selection: AttestationServiceTests.selection, values: device.readPCRs(AttestationServiceTests.selection))
+            let release = try service.attest(attestationKeyID: keyID, nonce: nonce, attest: quote.attest, signature: quote.signature, pcrs: values, eventLog: nil)
+            let akName = try #require(try TPMPublic.decode(ak.publicArea).name)
+            guard release.isSigned(by: try releaseKey.publicKey, for: akName) else { throw AttestationRefusal(.internalError, "unsigned release") }
+            let key = try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob,
+                                                    encryptedSecret: release.credential.encryptedSecret)
+            return try JSONDecoder().decode(ReleasePayload.self, from: Data(release.open(withActivatedKey: key, akName: akName)))
+        }
+    }
+
+    @Test func enrolledMachineGetsItsDiskKeyTwiceThenAChangedPCRIsRefused() throws {
+        let rig = try Rig()
+        let keyID = try rig.activatedKeyID()
+        let first = try rig.attest(keyID)
+        #expect(first.nodeName == "node-1")
+        let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
+        #expect(Data(base64Encoded: first.diskKey).map { [UInt8]($0) } == (try rig.store.diskKey(machineID: machineID)))
+        #expect(try rig.attest(keyID) == first)
+        #expect(try rig.store.latestPolicy(name: "machine-node-1")?.version == 1)
+
+        try rig.tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ee", count: 32)], flushingTransients: false)
+        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("PCR 4 (sha256)") }
+        let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
+        #expect(audit.map(\.details).filter { $0 == "passed" }.count == 2)
+        #expect(audit.last?.details.contains("PCR 4") == true)
+    }
+
+    @Test func replayedAndForeignNoncesAreRefused() throws {
+        let rig = try Rig()
+        let keyID = try rig.activatedKeyID()
+        let nonce = try rig.service.challenge(attestationKeyID: keyID)
+        _ = try rig.attest(keyID, nonce: nonce)
+        #expect { try rig.attest(keyID, nonce: nonce) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
+        #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
+    }
+
+    @Test func unknownEKAndUnactivatedAKAreRefused() throws {
+        let stranger = try Rig(enrolled: false)
+        #expect { try stranger.service.register(ekPublic: stranger.ek.publicArea, akPublic: stranger.ak.publicArea) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .unknownEndorsementKey
+        }
+        let rig = try Rig()
+        let registration = try rig.service.register(ekPublic: rig.ek.publicArea, akPublic: rig.ak.publicArea)
+        #expect { try rig.service.challenge(attestationKeyID: registration.attestationKeyID) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .notActivated
+        }
+        #expect { try rig.service.activate(attestationKeyID: registration.attestationKeyID, proof: SecureRandom.bytes(32)) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .activation
+        }
+    }
+}
