@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,7 +40,14 @@ let package = Package(
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         .target(name: "Store", dependencies: ["WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Server", dependencies: ["Store", "Attestation", "TPM", "TSS", "WardenCrypto"]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Store", "Attestation", "TPM", "TSS", "WardenCrypto",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(
             name: "WardenCLI",
             dependencies: [

@@ -1,0 +1,134 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// The server's state folder (`./.warden` in development), initialised on first start and
+/// reused afterwards: a server CA and the server's TLS certificate; a separate client CA
+/// and an operator client certificate for the local CLI. Private keys are 0600 files.
+public struct StateFolder: Sendable {
+    /// The folder.
+    public let path: String
+
+    /// Files, relative to the folder.
+    public enum File: String, CaseIterable, Sendable {
+        /// The server CA certificate: the only trust anchor agents and the CLI use.
+        case serverCA = "ca.pem"
+        case serverCAKey = "ca.key"
+        case serverCertificate = "server.pem"
+        case serverKey = "server.key"
+        /// The CA that issues operator and auditor client certificates.
+        case clientCA = "client-ca.pem"
+        case clientCAKey = "client-ca.key"
+        case operatorCertificate = "operator/cert.pem"
+        case operatorKey = "operator/key.pem"
+
+        var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
+    }
+
+    /// Opens the folder, creating whatever is missing. Existing files are never replaced.
+    public static func initialise(at path: String, serverNames: [String] = ["localhost", "127.0.0.1"], now: Date = Date()) throws -> StateFolder {
+        let folder = StateFolder(path: path)
+        try FileManager.default.createDirectory(atPath: path + "/operator", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        chmod(path, 0o700)
+        if !folder.exists(.serverCA) {
+            let ca = try Issuer.selfSigned(commonName: "Warden server CA", now: now)
+            let server = try ca.issue(commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth, subjectAlternativeNames: serverNames, now: now)
+            try folder.write(.serverCAKey, ca.key.pemRepresentation)
+            try folder.write(.serverKey, server.key.pemRepresentation)
+            try folder.write(.serverCertificate, try server.certificate.serializeAsPEM().pemString)
+            try folder.write(.serverCA, try ca.certificate.serializeAsPEM().pemString)
+        }
+        if !folder.exists(.clientCA) {
+            let clientCA = try Issuer.selfSigned(commonName: "Warden client CA", now: now)
+            let operatorIdentity = try clientCA.issue(commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
+            try folder.write(.clientCAKey, clientCA.key.pemRepresentation)
+            try folder.write(.operatorKey, operatorIdentity.key.pemRepresentation)
+            try folder.write(.operatorCertificate, try operatorIdentity.certificate.serializeAsPEM().pemString)
+            try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
+        }
+        return folder
+    }
+
+    /// The full path of `file`.
+    public func url(_ file: File) -> URL { URL(fileURLWithPath: path).appendingPathComponent(file.rawValue) }
+
+    private func exists(_ file: File) -> Bool { FileManager.default.fileExists(atPath: url(file).path) }
+
+    /// Writes a new file; private keys get 0600 before any byte is written.
+    private func write(_ file: File, _ text: String) throws {
+        let target = url(file).path
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL, file.isPrivate ? 0o600 : 0o644)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: target]) }
+        defer { close(descriptor) }
+        let bytes = Array(text.utf8)
+        guard bytes.withUnsafeBytes({ Foundation.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count, fsync(descriptor) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
+        }
+    }
+}
+
+/// A CA key and certificate that issues leaf certificates.
+struct Issuer {
+    let key: P256.Signing.PrivateKey
+    let certificate: Certificate
+
+    static let validity: TimeInterval = 10 * 365 * 24 * 3600
+
+    static func selfSigned(commonName: String, now: Date) throws -> Issuer {
+        let key = P256.Signing.PrivateKey()
+        let name = try DistinguishedName {
+            OrganizationName("Warden")
+            CommonName(commonName)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(validity),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
+            },
+            issuerPrivateKey: .init(key))
+        return Issuer(key: key, certificate: certificate)
+    }
+
+    /// A leaf certificate for one purpose only; `role` goes in the subject's OU.
+    func issue(
+        commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
+        subjectAlternativeNames names: [String] = [], now: Date
+    ) throws -> Issuer {
+        let leafKey = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            OrganizationName("Warden")
+            if let role { OrganizationalUnitName(role) }
+            CommonName(commonName)
+        }
+        let alternativeNames = SubjectAlternativeNames(names.map { name in
+            if let address = ipv4Bytes(name) { return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address))) }
+            return .dnsName(name)
+        })
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(leafKey.publicKey),
+            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Self.validity),
+            issuer: self.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([extendedKeyUsage])
+                if !names.isEmpty { alternativeNames }
+                AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
+            },
+            issuerPrivateKey: .init(key))
+        return Issuer(key: leafKey, certificate: certificate)
+    }
+}
+
+/// The four bytes of a dotted-quad IPv4 address, or nil.
+func ipv4Bytes(_ text: String) -> [UInt8]? {
+    let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+    guard parts.count == 4 else { return nil }
+    let bytes = parts.compactMap { UInt8($0) }
+    return bytes.count == 4 ? bytes : nil
+}

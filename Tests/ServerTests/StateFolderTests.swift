@@ -1,0 +1,43 @@
+import Foundation
+import Server
+import Testing
+import TestSupport
+
+/// The state folder's certificates, checked with openssl: only the server certificate
+/// passes as a TLS server under the server CA; the operator's is a client certificate of
+/// another CA.
+@Suite struct StateFolderTests {
+    func openssl(_ arguments: [String]) throws -> CommandResult { try Command.run("openssl", arguments) }
+
+    @Test func firstStartMakesSeparateCAsAndPurposeBoundCertificates() throws {
+        let folder = try StateFolder.initialise(at: try TestPaths.temporaryDirectory("state").appendingPathComponent(".warden").path)
+        func path(_ file: StateFolder.File) -> String { folder.url(file).path }
+
+        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.serverCertificate)]).status == 0)
+        #expect(try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslclient", path(.operatorCertificate)]).status == 0)
+        // The operator certificate can never pass as the server.
+        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.operatorCertificate)]).status != 0)
+        #expect(try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslserver", path(.operatorCertificate)]).status != 0)
+        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslclient", path(.serverCertificate)]).status != 0)
+
+        let names = try openssl(["x509", "-in", path(.serverCertificate), "-noout", "-ext", "subjectAltName"]).stdout
+        #expect(names.contains("DNS:localhost") && names.contains("IP Address:127.0.0.1"))
+        let subject = try openssl(["x509", "-in", path(.operatorCertificate), "-noout", "-subject"]).stdout
+        #expect(subject.contains("OU = operator"))
+
+        for file in StateFolder.File.allCases {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path(file))[.posixPermissions] as? Int)
+            #expect(mode == (file.rawValue.contains("key") ? 0o600 : 0o644), "\(file.rawValue)")
+        }
+        let keyCheck = try openssl(["pkey", "-in", path(.serverKey), "-noout"])
+        #expect(keyCheck.status == 0)
+    }
+
+    @Test func laterStartsReuseTheFolder() throws {
+        let location = try TestPaths.temporaryDirectory("state").appendingPathComponent(".warden").path
+        let first = try StateFolder.initialise(at: location)
+        let before = try StateFolder.File.allCases.map { try TestPaths.bytes(first.url($0)) }
+        let second = try StateFolder.initialise(at: location)
+        #expect(try StateFolder.File.allCases.map { try TestPaths.bytes(second.url($0)) } == before)
+    }
+}
