@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import Store
+import WardenCrypto
 import X509
 
 /// The server's state folder (`./.warden` in development), initialised on first start and
@@ -22,6 +24,10 @@ public struct StateFolder: Sendable {
         case clientCAKey = "client-ca.key"
         case operatorCertificate = "operator/cert.pem"
         case operatorKey = "operator/key.pem"
+        /// The key that signs releases (ECDSA P-256); agents check its signature.
+        case releaseKey = "release.key"
+        /// The key-encryption key that seals secrets at rest.
+        case keyEncryptionKey = "kek.key"
 
         var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
     }
@@ -47,7 +53,21 @@ public struct StateFolder: Sendable {
             try folder.write(.operatorCertificate, try operatorIdentity.certificate.serializeAsPEM().pemString)
             try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
         }
+        if !folder.exists(.releaseKey) {
+            try folder.write(.releaseKey, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
+        }
+        _ = try folder.keyEncryptionKey()
         return folder
+    }
+
+    /// The release-signing key.
+    public func releaseKey() throws -> SigningKey {
+        try SigningKey(pem: [UInt8](Data(contentsOf: url(.releaseKey))))
+    }
+
+    /// The key-encryption key (created with the folder).
+    public func keyEncryptionKey() throws -> KeyEncryptionKey {
+        try KeyEncryptionKey.loadOrCreate(at: url(.keyEncryptionKey).path)
     }
 
     /// The full path of `file`.

@@ -19,6 +19,30 @@ public struct SigningKey: Sendable {
 
     private init(handle: KeyHandle) { self.handle = handle }
 
+    /// A key from an unencrypted PEM private key (PKCS#8 or traditional).
+    public init(pem: [UInt8]) throws(OpenSSLError) {
+        let key: OpaquePointer? = pem.withUnsafeBytes { buffer in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
+        }
+        guard let key else { throw OpenSSLError("read a PEM private key") }
+        handle = KeyHandle(key)
+    }
+
+    /// The key as unencrypted PKCS#8 PEM, for a 0600 file. Never log it.
+    public var pem: [UInt8] {
+        get throws(OpenSSLError) {
+            guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError("allocate a buffer") }
+            defer { BIO_free(bio) }
+            guard PEM_write_bio_PrivateKey(bio, handle.pointer, nil, nil, 0, nil, nil) == 1 else { throw OpenSSLError("write a PEM private key") }
+            var out: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while case let read = BIO_read(bio, &chunk, Int32(chunk.count)), read > 0 { out += chunk.prefix(Int(read)) }
+            return out
+        }
+    }
+
     /// The matching public key.
     public var publicKey: PublicKey {
         get throws(OpenSSLError) { try PublicKey(der: handle.publicKeyDER) }

@@ -2,6 +2,7 @@ import Foundation
 import Server
 import Testing
 import TestSupport
+import WardenCrypto
 
 /// The state folder's certificates, checked with openssl: only the server certificate
 /// passes as a TLS server under the server CA; the operator's is a client certificate of
@@ -31,6 +32,10 @@ import TestSupport
         }
         let keyCheck = try openssl(["pkey", "-in", path(.serverKey), "-noout"])
         #expect(keyCheck.status == 0)
+        let release = try folder.releaseKey()
+        let digest = Array(repeating: UInt8(7), count: 32)
+        #expect(try release.publicKey.isValidSignature(release.sign(digest: digest, scheme: .ecdsa(.sha256)), digest: digest, scheme: .ecdsa(.sha256)))
+        _ = try folder.keyEncryptionKey()
     }
 
     @Test func laterStartsReuseTheFolder() throws {
