@@ -100,8 +100,10 @@ public final class AttestationService: Sendable {
     /// The machine's policy; a machine without one gets its quote's values pinned (trust on
     /// first use), stored as a version of its own policy and audited.
     private func policy(for machineID: Int64, machineName: String, quote: VerifiedQuote) throws(AttestationRefusal) -> PolicyVersion {
-        if let name = try internalStore({ try store.policyName(machineID: machineID) }),
-           let version = try internalStore({ try store.latestPolicy(name: name) }) {
+        if let name = try internalStore({ try store.policyName(machineID: machineID) }) {
+            guard let version = try internalStore({ try store.latestPolicy(name: name) }) else {
+                throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
+            }
             return version
         }
         let name = "machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }

@@ -16,6 +16,9 @@ public final class EnrolmentStore: Sendable {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
+            // A commit must survive power loss, not only a crash: nothing is released
+            // before its verdict and audit record are committed.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             database = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(database)
         } catch {

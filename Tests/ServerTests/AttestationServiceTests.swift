@@ -85,6 +85,16 @@ import WardenCrypto
         #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
     }
 
+    /// A machine held to a policy that does not exist is refused, never re-pinned.
+    @Test func aMissingAssignedPolicyIsRefused() throws {
+        let rig = try Rig()
+        let keyID = try rig.activatedKeyID()
+        let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
+        try rig.store.setPolicy(machineID: machineID, name: "rack-a")
+        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("rack-a") }
+        #expect(try rig.store.policyName(machineID: machineID) == "rack-a")
+    }
+
     @Test func unknownEKAndUnactivatedAKAreRefused() throws {
         let stranger = try Rig(enrolled: false)
         #expect { try stranger.service.register(ekPublic: stranger.ek.publicArea, akPublic: stranger.ak.publicArea) } throws: {
