@@ -72,7 +72,7 @@ public final class AttestationService: Sendable {
         let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
-        func keep(passed: Bool, reasons: [String], policyID: Int64?, clock: LastClock?) throws(AttestationRefusal) {
+        func keep(passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?) throws(AttestationRefusal) {
             _ = try internalStore {
                 try store.record(AttestationOutcome(
                     machineID: key.machineID, attestationKeyID: key.id, nonce: nonce, attest: attest, signature: signature,
@@ -85,7 +85,7 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: failures, policyID: nil, clock: nil)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
-        let clock = LastClock(resetCount: quote.clockInfo.resetCount, restartCount: quote.clockInfo.restartCount, clock: quote.clockInfo.clock, safe: quote.clockInfo.safe)
+        let clock = quote.clockInfo
         if let violation = ClockMonotonicity.violation(last: try internalStore({ try store.lastClock(machineID: key.machineID) }), current: quote.clockInfo) {
             try keep(passed: false, reasons: [violation], policyID: nil, clock: nil)
             throw AttestationRefusal(.counters, violation)

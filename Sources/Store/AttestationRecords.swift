@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TSS
 import WardenCrypto
 
 /// An attestation key bound (or being bound) to a machine.
@@ -9,21 +10,6 @@ public struct AttestationKeyRecord: Sendable, Equatable {
     public let publicArea: [UInt8]
     public let name: [UInt8]
     public let activated: Bool
-}
-
-/// The TPM clock of a machine's last passing attestation, for monotonicity checks.
-public struct LastClock: Sendable, Equatable {
-    public let resetCount: UInt32
-    public let restartCount: UInt32
-    public let clock: UInt64
-    public let safe: Bool
-
-    public init(resetCount: UInt32, restartCount: UInt32, clock: UInt64, safe: Bool) {
-        self.resetCount = resetCount
-        self.restartCount = restartCount
-        self.clock = clock
-        self.safe = safe
-    }
 }
 
 /// One attestation as it is kept: the raw evidence, the verdict with every reason, the
@@ -39,11 +25,11 @@ public struct AttestationOutcome: Sendable {
     public let passed: Bool
     public let reasons: [String]
     public let policyID: Int64?
-    public let clock: LastClock?
+    public let clock: TPMAttest.ClockInfo?
 
     public init(
         machineID: Int64, attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
-        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: LastClock?
+        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
@@ -105,14 +91,14 @@ extension EnrolmentStore {
     }
 
     /// The clock of the machine's last passing attestation.
-    public func lastClock(machineID: Int64) throws(StoreError) -> LastClock? {
+    public func lastClock(machineID: Int64) throws(StoreError) -> TPMAttest.ClockInfo? {
         try read { db in
             try Row.fetchOne(db, sql: """
                 SELECT resetCount, restartCount, clock, safe FROM attestation
                 WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
                 """, arguments: [machineID]).map {
-                LastClock(resetCount: UInt32($0["resetCount"] as Int64), restartCount: UInt32($0["restartCount"] as Int64),
-                          clock: UInt64(bitPattern: $0["clock"] as Int64), safe: $0["safe"])
+                TPMAttest.ClockInfo(clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
+                                    restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
             }
         }
     }
