@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
     ],
     targets: [
         .systemLibrary(
@@ -46,6 +47,8 @@ let package = Package(
                 "Store", "Attestation", "TPM", "TSS", "WardenCrypto",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
             ]
         ),
         .target(
@@ -62,7 +65,10 @@ let package = Package(
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: ["Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]

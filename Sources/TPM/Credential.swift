@@ -10,6 +10,12 @@ public struct CredentialChallenge: Sendable, Equatable {
     /// TPM2B_ENCRYPTED_SECRET: the seed, OAEP-encrypted to the EK.
     public let encryptedSecret: [UInt8]
 
+    /// A challenge as received (by an agent, from the wire).
+    public init(credentialBlob: [UInt8], encryptedSecret: [UInt8]) {
+        self.credentialBlob = credentialBlob
+        self.encryptedSecret = encryptedSecret
+    }
+
     /// The file `tpm2_makecredential -o` writes and `tpm2_activatecredential -i` reads.
     public var tpm2ToolsFile: [UInt8] { [0xBA, 0xDC, 0xC0, 0xDE, 0, 0, 0, 1] + credentialBlob + encryptedSecret }
 }

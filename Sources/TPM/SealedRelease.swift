@@ -16,6 +16,13 @@ public struct SealedRelease: Sendable, Equatable {
 
     static let context = Array("warden release v1".utf8)
 
+    /// A release as received (by an agent, from the wire); check ``isSigned(by:for:)`` first.
+    public init(credential: CredentialChallenge, ciphertext: [UInt8], signature: [UInt8]) {
+        self.credential = credential
+        self.ciphertext = ciphertext
+        self.signature = signature
+    }
+
     /// Seals `payload` for the AK named `akName` in the TPM holding `ek`, signed with `releaseKey`.
     public static func seal(_ payload: [UInt8], for akName: [UInt8], under ek: EndorsementKey, releaseKey: SigningKey) throws -> SealedRelease {
         let key = SecureRandom.bytes(AESGCM.keySize)
