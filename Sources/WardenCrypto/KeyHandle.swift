@@ -7,6 +7,18 @@ final class KeyHandle: @unchecked Sendable {
 
     init(_ pointer: OpaquePointer) { self.pointer = pointer }
 
+    /// A key read from PEM `bytes` by `reader` (PEM_read_bio_PUBKEY, _PrivateKey) through a
+    /// memory BIO.
+    convenience init(pem bytes: [UInt8], what: String, reader: (OpaquePointer) -> OpaquePointer?) throws(OpenSSLError) {
+        let key: OpaquePointer? = bytes.withUnsafeBytes { buffer in
+            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
+            defer { BIO_free(bio) }
+            return reader(bio)
+        }
+        guard let key else { throw OpenSSLError("read a PEM \(what)") }
+        self.init(key)
+    }
+
     deinit { EVP_PKEY_free(pointer) }
 
     /// What kind of key this is, read from libcrypto.

@@ -31,13 +31,7 @@ public struct PublicKey: Sendable {
 
     /// A key from a PEM `PUBLIC KEY` block (SubjectPublicKeyInfo).
     public init(pem: [UInt8]) throws(OpenSSLError) {
-        let key: OpaquePointer? = pem.withUnsafeBytes { buffer in
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
-        }
-        guard let key else { throw OpenSSLError("read a PEM public key") }
-        handle = KeyHandle(key)
+        handle = try KeyHandle(pem: pem, what: "public key") { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
     }
 
     /// A key from DER SubjectPublicKeyInfo.

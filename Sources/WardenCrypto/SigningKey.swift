@@ -21,13 +21,7 @@ public struct SigningKey: Sendable {
 
     /// A key from an unencrypted PEM private key (PKCS#8 or traditional).
     public init(pem: [UInt8]) throws(OpenSSLError) {
-        let key: OpaquePointer? = pem.withUnsafeBytes { buffer in
-            guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-            defer { BIO_free(bio) }
-            return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-        }
-        guard let key else { throw OpenSSLError("read a PEM private key") }
-        handle = KeyHandle(key)
+        handle = try KeyHandle(pem: pem, what: "private key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
     }
 
     /// The key as unencrypted PKCS#8 PEM, for a 0600 file. Never log it.
