@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.10.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         .systemLibrary(
@@ -67,7 +69,12 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport"]),
         .testTarget(
             name: "ServerTests",
-            dependencies: ["Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),

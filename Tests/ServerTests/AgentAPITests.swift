@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import Logging
+import ServiceLifecycle
 import Server
 import Store
 import Testing
@@ -50,12 +52,24 @@ import WardenCrypto
         let service = AttestationService(store: store, releaseKey: try state.releaseKey())
         let port = PortBox()
         let app = try WardenServer.application(state: state, service: service, port: 0) { port.set($0) }
-        let server = Task { try await app.runService(gracefulShutdownSignals: []) }
-        defer { server.cancel() }
-        for _ in 0..<100 where port.value == nil { try await Task.sleep(for: .milliseconds(50)) }
-        let listening = try #require(port.value)
-        let client = Client(base: "https://localhost:\(listening)/v1/agent/", caPath: state.url(.serverCA).path, folder: stateURL)
+        let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "agent-api-test")))
+        let server = Task { try await group.run() }
+        do {
+            for _ in 0..<100 where port.value == nil { try await Task.sleep(for: .milliseconds(50)) }
+            let listening = try #require(port.value)
+            let client = Client(base: "https://localhost:\(listening)/v1/agent/", caPath: state.url(.serverCA).path, folder: stateURL)
+            try walkTheFlow(client: client, state: state, store: store)
+        } catch {
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        // Stopped as `warden serve` will stop on SIGTERM: gracefully.
+        await group.triggerGracefulShutdown()
+        try await server.value
+    }
 
+    /// The agent's side, with curl for HTTP and a real TPM for the TPM.
+    private func walkTheFlow(client: Client, state: StateFolder, store: EnrolmentStore) throws {
         let tpm = try SoftwareTPM()
         let device = try TPMDevice(tcti: tpm.tcti)
         let ek = try device.createEndorsementKey()
