@@ -70,11 +70,6 @@ public enum Command {
         pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
         try process.run()
     }
-
-    /// Whether a program is on PATH.
-    public static func exists(_ name: String) -> Bool {
-        (try? run("sh", ["-c", "command -v \(name)"]).status) == 0
-    }
 }
 
 /// Standard error collected on another thread; read only after that thread finished.
