@@ -35,7 +35,7 @@ import WardenCrypto
         #expect(ak.name == (try tpm.bytes("ak.name")))
         let secret = SecureRandom.bytes(32)
         let challenge = try Credential.make(secret, for: try #require(ak.name), to: ek)
-        #expect(try activate(challenge, in: tpm) == secret)
+        #expect(sameSecret(try activate(challenge, in: tpm), secret), "the credential was not recovered")
     }
 
     @Test func aChallengeForAnotherNameIsRefusedByTheTPM() throws {
@@ -61,7 +61,7 @@ import WardenCrypto
         try tpm.run("tpm2_readpublic", ["-c", "ek.ctx", "-f", "pem", "-o", "ek.pem"])
         let ek = try EndorsementKey(file: tpm.bytes("ek.pem"))
         let secret = SecureRandom.bytes(32)
-        #expect(try activate(Credential.make(secret, for: tpm.bytes("ak.name"), to: ek), in: tpm) == secret)
+        #expect(sameSecret(try activate(Credential.make(secret, for: tpm.bytes("ak.name"), to: ek), in: tpm), secret), "the credential was not recovered")
     }
 
     @Test func signingKeysAndBadSizesAreRefused() throws {
