@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "warden", targets: ["warden"]),
+        .executable(name: "warden-agent", targets: ["warden-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.3.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,30 +42,62 @@ let package = Package(
             providers: [.apt(["libarchive-dev"])]
         ),
         .target(name: "TSS", dependencies: ["CTSS2"]),
+        .target(name: "WardenAPI"),
+        .target(
+            name: "WardenClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         .target(name: "Store", dependencies: ["TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Attestation", dependencies: ["TPM", "TSS", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "TPM", "TSS", "WardenCrypto",
+                "Store", "Attestation", "TPM", "TSS", "WardenCrypto", "WardenAPI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM",
+                "TPM", "WardenCrypto", "Server", "Store", "WardenAPI", "WardenClient",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "warden", dependencies: ["WardenCLI"]),
-        .target(name: "TestSupport", dependencies: ["TPM"], path: "Tests/TestSupport"),
+        // The node's agent: TPM, OpenSSL and an HTTPS client; no HTTP server, no database.
+        .target(
+            name: "AgentCore",
+            dependencies: [
+                "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "warden-agent",
+            dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .target(name: "TestSupport", dependencies: ["TPM", "WardenCrypto"], path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
@@ -70,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Store", "TPM", "TSS", "WardenCrypto", "TestSupport",
+                "Server", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import TPM
 import TSS
+import WardenCrypto
 
 /// What a machine must prove before anything is released to it: pinned PCR values, and
 /// whether a replayed event log and Secure Boot are required. Written as YAML:

@@ -1,5 +1,6 @@
 import TPM
 import TSS
+import WardenCrypto
 
 /// Why a verified quote does not meet a policy.
 public struct PolicyFailure: Sendable, Equatable, CustomStringConvertible {

@@ -2,7 +2,7 @@
 /// it never holds a secret.
 public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: String, Sendable {
-        case unknownEndorsementKey, revoked, attestationKey, notActivated, activation, nonce, evidence, policy, counters, internalError
+        case unknownEndorsementKey, revoked, attestationKey, notActivated, activation, nonce, evidence, policy, counters, limit, internalError
     }
 
     public let reason: Reason

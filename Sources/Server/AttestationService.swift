@@ -3,11 +3,13 @@ import Foundation
 import Store
 import TPM
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// The attestation flow without its transport: register an AK against an enrolled EK,
 /// activate it (proof that it lives in that TPM), issue a nonce, judge a quote, and
 /// release the machine's secrets only after the passing verdict is durably recorded.
+/// Every refusal is audited. Calls block on the database: run them off the event loop.
 public final class AttestationService: Sendable {
     private let store: EnrolmentStore
     private let releaseKey: SigningKey
@@ -26,16 +28,20 @@ public final class AttestationService: Sendable {
 
     /// Registers the AK `akPublic` (TPM2B_PUBLIC) of the machine enrolled with `ekPublic`.
     public func register(ekPublic: [UInt8], akPublic: [UInt8]) throws(AttestationRefusal) -> Registration {
-        let ek = try refuse(.unknownEndorsementKey) { try EndorsementKey(file: ekPublic) }
-        guard let ekName = ek.tpmPublic?.name, let machine = try internalStore({ try store.machine(ekName: ekName) }) else {
-            try audit(subject: "ek/" + Hex.encode(ek.tpmPublic?.name ?? []), "registration refused: EK not enrolled")
+        let ek = try endorsementKey(ekPublic)
+        guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }), machine.state != "discovered" else {
+            try audit(subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "registration refused: EK not enrolled")
             throw AttestationRefusal(.unknownEndorsementKey, "this endorsement key is not enrolled")
         }
         guard machine.state != "revoked" else {
             try audit(subject: "machine/\(machine.id)", "registration refused: machine revoked")
             throw AttestationRefusal(.revoked, "machine \(machine.name) is revoked")
         }
-        let ak = try refuse(.attestationKey) { try AttestationKey(file: akPublic) }
+        let ak: AttestationKey
+        do { ak = try AttestationKey(file: akPublic) } catch {
+            try audit(subject: "machine/\(machine.id)", "registration refused: \(error)")
+            throw AttestationRefusal(.attestationKey, "\(error)")
+        }
         guard let akName = ak.name else { throw AttestationRefusal(.attestationKey, "a TPM2B_PUBLIC is required") }
         let secret = SecureRandom.bytes(32)
         let challenge = try refuse(.internalError) { try Credential.make(secret, for: akName, to: ek) }
@@ -43,9 +49,33 @@ public final class AttestationService: Sendable {
         return Registration(attestationKeyID: id, challenge: challenge)
     }
 
+    /// Records a machine that is not enrolled as discovered, for an operator to adopt.
+    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?) throws(AttestationRefusal) -> (id: Int64, state: String) {
+        let ek = try endorsementKey(ekPublic)
+        if let certificate = ekCertificate {
+            let certified = try refuse(.unknownEndorsementKey) { try EndorsementKey(file: certificate) }
+            guard certified.tpmPublic.name == ek.tpmPublic.name else {
+                try audit(subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "discovery refused: the certificate is for another key")
+                throw AttestationRefusal(.unknownEndorsementKey, "the EK certificate does not certify this endorsement key")
+            }
+        }
+        guard let name = ek.tpmPublic.name else { throw AttestationRefusal(.unknownEndorsementKey, "the EK has no name") }
+        let id: Int64
+        do throws(StoreError) { id = try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: ekCertificate) } catch {
+            if case .limit = error { throw AttestationRefusal(.limit, error.description) }
+            throw AttestationRefusal(.internalError, "store: \(error)")
+        }
+        return (id, try internalStore { try store.machine(id: id) }.state)
+    }
+
     /// Activates the AK when `proof` is what its TPM's ActivateCredential returned.
     public func activate(attestationKeyID: Int64, proof: [UInt8]) throws(AttestationRefusal) {
-        guard try internalStore({ try store.activateAttestationKey(id: attestationKeyID, proof: proof) }) else {
+        let activated: Bool
+        do throws(StoreError) { activated = try store.activateAttestationKey(id: attestationKeyID, proof: proof) } catch {
+            if case .notFound = error { throw AttestationRefusal(.notActivated, "no pending attestation key \(attestationKeyID)") }
+            throw AttestationRefusal(.internalError, "store: \(error)")
+        }
+        guard activated else {
             try audit(subject: "attestation-key/\(attestationKeyID)", "activation refused: wrong credential")
             throw AttestationRefusal(.activation, "the credential was not recovered: this AK is not in the enrolled TPM")
         }
@@ -54,78 +84,107 @@ public final class AttestationService: Sendable {
     /// A fresh nonce for a quote by an activated AK.
     public func challenge(attestationKeyID: Int64) throws(AttestationRefusal) -> [UInt8] {
         let key = try activatedKey(attestationKeyID)
-        return try internalStore { try store.issueNonce(machineID: key.machineID) }
+        do throws(StoreError) { return try store.issueNonce(machineID: key.machineID) } catch {
+            if case .limit = error { throw AttestationRefusal(.limit, error.description) }
+            throw AttestationRefusal(.internalError, "store: \(error)")
+        }
     }
 
-    /// Judges a quote; on a pass, records it (durably, with its audit record) and only then
-    /// returns the machine's release. Every refusal is recorded too.
+    /// Judges a quote; on a pass, records it (durably, with its audit record and the nonce
+    /// consumed) and only then returns the machine's release. Every refusal is recorded too.
     public func attest(
         attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?
     ) throws(AttestationRefusal) -> SealedRelease {
         let key = try activatedKey(attestationKeyID)
         let machine = try internalStore { try store.machine(id: key.machineID) }
-        guard machine.state != "revoked" else { throw AttestationRefusal(.revoked, "machine \(machine.name) is revoked") }
-        do { try store.consumeNonce(nonce, machineID: key.machineID) } catch {
-            try audit(subject: "machine/\(key.machineID)", "attestation refused: \(error)")
+        let subject = "machine/\(key.machineID)"
+        guard machine.state != "revoked" else {
+            try audit(subject: subject, "attestation refused: machine revoked")
+            throw AttestationRefusal(.revoked, "machine \(machine.name) is revoked")
+        }
+        do throws(StoreError) { try store.checkNonce(nonce, machineID: key.machineID) } catch {
+            try audit(subject: subject, "attestation refused: \(error)")
             throw AttestationRefusal(.nonce, error.description)
         }
-        let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
-        func keep(passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?) throws(AttestationRefusal) {
-            _ = try internalStore {
-                try store.record(AttestationOutcome(
-                    machineID: key.machineID, attestationKeyID: key.id, nonce: nonce, attest: attest, signature: signature,
-                    pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock), actor: "machine/\(machine.name)")
+        let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
+        func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil) throws(AttestationRefusal) {
+            let outcome = AttestationOutcome(
+                machineID: key.machineID, attestationKeyID: key.id, nonce: nonce, attest: attest, signature: signature,
+                pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock)
+            do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(machine.name)") } catch {
+                // Another request consumed the nonce meanwhile: this one is a replay.
+                if case .nonce = error {
+                    try audit(subject: subject, "attestation refused: \(error)")
+                    throw AttestationRefusal(.nonce, error.description)
+                }
+                throw AttestationRefusal(.internalError, "store: \(error)")
             }
         }
         let verdict = verifier.verify(evidence, expecting: expectation)
         guard case .verified(let quote) = verdict else {
             let failures = verdict.failures.map(\.description)
-            try keep(passed: false, reasons: failures, policyID: nil, clock: nil)
+            try keep(passed: false, reasons: failures)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
-        let clock = quote.clockInfo
         if let violation = ClockMonotonicity.violation(last: try internalStore({ try store.lastClock(machineID: key.machineID) }), current: quote.clockInfo) {
-            try keep(passed: false, reasons: [violation], policyID: nil, clock: nil)
+            try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)
         }
-        let policy = try policy(for: key.machineID, machineName: machine.name, quote: quote)
-        let failures = try refuse(.policy) { try Policy(yaml: policy.yaml) }.failures(of: quote).map(\.description)
-        try keep(passed: failures.isEmpty, reasons: failures, policyID: policy.id, clock: failures.isEmpty ? clock : nil)
-        guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
+        if let name = try internalStore({ try store.policyName(machineID: key.machineID) }) {
+            guard let version = try internalStore({ try store.latestPolicy(name: name) }) else {
+                try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
+                throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
+            }
+            let failures = try refuse(.policy) { try Policy(yaml: version.yaml) }.failures(of: quote).map(\.description)
+            try keep(passed: failures.isEmpty, reasons: failures, policyID: version.id, clock: failures.isEmpty ? quote.clockInfo : nil)
+            guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
+        } else {
+            let pinned: Policy
+            do { pinned = try Policy.pinning(quote, name: Self.machinePolicyName(machine.name)) } catch {
+                try keep(passed: false, reasons: [error.description])
+                throw AttestationRefusal(.policy, error.description)
+            }
+            try keep(passed: true, reasons: [], pin: PolicyPin(name: pinned.name, yaml: pinned.yaml), clock: quote.clockInfo)
+        }
         return try release(machineID: key.machineID, machineName: machine.name, ekPublic: machine.ekPublic, akName: key.name)
     }
 
-    /// The machine's policy; a machine without one gets its quote's values pinned (trust on
-    /// first use), stored as a version of its own policy and audited.
-    private func policy(for machineID: Int64, machineName: String, quote: VerifiedQuote) throws(AttestationRefusal) -> PolicyVersion {
-        if let name = try internalStore({ try store.policyName(machineID: machineID) }) {
-            guard let version = try internalStore({ try store.latestPolicy(name: name) }) else {
-                throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
-            }
-            return version
-        }
-        let name = "machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }
-        let pinned = try refuse(.policy) { try Policy.pinning(quote, name: String(name.prefix(64))) }
-        let version = try internalStore { try store.savePolicy(name: pinned.name, yaml: pinned.yaml, actor: "system (trust on first use)") }
-        try internalStore { try store.setPolicy(machineID: machineID, name: pinned.name) }
-        return version
+    /// The name of the policy a machine's own evidence pins (trust on first use, approvals).
+    static func machinePolicyName(_ machineName: String) -> String {
+        String(("machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }).prefix(64))
     }
 
     /// The machine's secrets, sealed for its AK and signed.
     private func release(machineID: Int64, machineName: String, ekPublic: [UInt8], akName: [UInt8]) throws(AttestationRefusal) -> SealedRelease {
         let diskKey = try internalStore { try store.diskKey(machineID: machineID) }
-        let payload = ReleasePayload(nodeName: machineName, diskKey: Data(diskKey).base64EncodedString())
+        let join = try internalStore { try store.joinSecrets(machineID: machineID) }.map {
+            JoinConfiguration(server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
+        }
+        let payload = ReleasePayload(nodeName: machineName, diskKey: Data(diskKey).base64EncodedString(), join: join)
         return try refuse(.internalError) {
             try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: EndorsementKey(file: ekPublic), releaseKey: releaseKey)
         }
     }
 
+    private func endorsementKey(_ bytes: [UInt8]) throws(AttestationRefusal) -> EndorsementKey {
+        do { return try EndorsementKey(file: bytes) } catch {
+            try audit(subject: "ek/unreadable", "request refused: \(error)")
+            throw AttestationRefusal(.unknownEndorsementKey, error.description)
+        }
+    }
+
     private func activatedKey(_ id: Int64) throws(AttestationRefusal) -> AttestationKeyRecord {
         let key: AttestationKeyRecord
-        do { key = try store.attestationKey(id: id) } catch { throw AttestationRefusal(.notActivated, "unknown attestation key") }
-        guard key.activated else { throw AttestationRefusal(.notActivated, "the attestation key was never activated") }
+        do { key = try store.attestationKey(id: id) } catch {
+            try audit(subject: "attestation-key/\(id)", "refused: unknown attestation key")
+            throw AttestationRefusal(.notActivated, "unknown attestation key")
+        }
+        guard key.activated else {
+            try audit(subject: "machine/\(key.machineID)", "refused: attestation key \(id) was never activated")
+            throw AttestationRefusal(.notActivated, "the attestation key was never activated")
+        }
         return key
     }
 
@@ -140,11 +199,4 @@ public final class AttestationService: Sendable {
     private func internalStore<T>(_ body: () throws -> T) throws(AttestationRefusal) -> T {
         do { return try body() } catch { throw AttestationRefusal(.internalError, "store: \(error)") }
     }
-}
-
-/// What a release carries, before sealing (the K3s join configuration joins it with clusters).
-public struct ReleasePayload: Codable, Sendable, Equatable {
-    public let nodeName: String
-    /// The disk key, base64.
-    public let diskKey: String
 }

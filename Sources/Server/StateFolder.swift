@@ -24,10 +24,19 @@ public struct StateFolder: Sendable {
         case clientCAKey = "client-ca.key"
         case operatorCertificate = "operator/cert.pem"
         case operatorKey = "operator/key.pem"
+        /// A copy of the server CA beside the operator identity, so the folder is complete.
+        case operatorServerCA = "operator/ca.pem"
         /// The key that signs releases (ECDSA P-256); agents check its signature.
         case releaseKey = "release.key"
+        /// The release key's certificate, issued by the server CA for document signing, so
+        /// that agents, which trust only the server CA, can check a release's signer.
+        case releaseCertificate = "release.pem"
         /// The key-encryption key that seals secrets at rest.
         case keyEncryptionKey = "kek.key"
+        /// The key that signs the images Warden serves (ECDSA P-256).
+        case imageSigningKey = "image-signing.key"
+        /// The key that signs audit checkpoints and export manifests (Ed25519).
+        case auditKey = "audit.key"
 
         var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
     }
@@ -53,8 +62,19 @@ public struct StateFolder: Sendable {
             try folder.write(.operatorCertificate, try operatorIdentity.certificate.serializeAsPEM().pemString)
             try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
         }
-        if !folder.exists(.releaseKey) {
-            try folder.write(.releaseKey, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
+        if !folder.exists(.operatorServerCA) {
+            try folder.write(.operatorServerCA, String(decoding: try Data(contentsOf: folder.url(.serverCA)), as: UTF8.self))
+        }
+        for file in [File.releaseKey, .imageSigningKey] where !folder.exists(file) {
+            try folder.write(file, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
+        }
+        if !folder.exists(.releaseCertificate) {
+            let releaseKey = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: folder.url(.releaseKey), encoding: .utf8))
+            let certificate = try folder.serverIssuer().certify(releaseKey.publicKey, commonName: "Warden release signing", extendedKeyUsage: .releaseSigning, now: now)
+            try folder.write(.releaseCertificate, try certificate.serializeAsPEM().pemString)
+        }
+        if !folder.exists(.auditKey) {
+            try folder.write(.auditKey, Curve25519.Signing.PrivateKey().pkcs8PEM)
         }
         _ = try folder.keyEncryptionKey()
         return folder
@@ -65,10 +85,25 @@ public struct StateFolder: Sendable {
         try SigningKey(pem: [UInt8](Data(contentsOf: url(.releaseKey))))
     }
 
+    /// The issuer of operator and auditor certificates.
+    func clientIssuer() throws -> Issuer { try issuer(.clientCA, .clientCAKey) }
+
+    /// The server CA, which issues the server's and the release key's certificates.
+    func serverIssuer() throws -> Issuer { try issuer(.serverCA, .serverCAKey) }
+
+    private func issuer(_ certificateFile: File, _ keyFile: File) throws -> Issuer {
+        let certificate = try Certificate(pemEncoded: String(contentsOf: url(certificateFile), encoding: .utf8))
+        let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: url(keyFile), encoding: .utf8))
+        return Issuer(key: key, certificate: certificate)
+    }
+
     /// The key-encryption key (created with the folder).
     public func keyEncryptionKey() throws -> KeyEncryptionKey {
         try KeyEncryptionKey.loadOrCreate(at: url(.keyEncryptionKey).path)
     }
+
+    /// The enrolment database (SQLite), which the store creates.
+    public var databasePath: String { path + "/warden.sqlite" }
 
     /// The full path of `file`.
     public func url(_ file: File) -> URL { URL(fileURLWithPath: path).appendingPathComponent(file.rawValue) }
@@ -114,12 +149,21 @@ struct Issuer {
         return Issuer(key: key, certificate: certificate)
     }
 
-    /// A leaf certificate for one purpose only; `role` goes in the subject's OU.
+    /// A leaf certificate and its new key, for one purpose only; `role` goes in the subject's OU.
     func issue(
         commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
         subjectAlternativeNames names: [String] = [], now: Date
     ) throws -> Issuer {
         let leafKey = P256.Signing.PrivateKey()
+        let certificate = try certify(leafKey.publicKey, commonName: commonName, role: role, extendedKeyUsage: extendedKeyUsage, subjectAlternativeNames: names, now: now)
+        return Issuer(key: leafKey, certificate: certificate)
+    }
+
+    /// A leaf certificate for `publicKey`, for one purpose only.
+    func certify(
+        _ publicKey: P256.Signing.PublicKey, commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
+        subjectAlternativeNames names: [String] = [], now: Date
+    ) throws -> Certificate {
         let subject = try DistinguishedName {
             OrganizationName("Warden")
             if let role { OrganizationalUnitName(role) }
@@ -129,8 +173,8 @@ struct Issuer {
             if let address = ipv4Bytes(name) { return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address))) }
             return .dnsName(name)
         })
-        let certificate = try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(leafKey.publicKey),
+        return try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(publicKey),
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Self.validity),
             issuer: self.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
@@ -141,8 +185,12 @@ struct Issuer {
                 AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: .init(key))
-        return Issuer(key: leafKey, certificate: certificate)
     }
+}
+
+extension ExtendedKeyUsage.Usage {
+    /// id-kp-documentSigning (RFC 9336): what the release key's certificate is for.
+    static let releaseSigning = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 5, 5, 7, 3, 36])
 }
 
 /// The four bytes of a dotted-quad IPv4 address, or nil.

@@ -1,24 +1,40 @@
+import Foundation
 import Hummingbird
 import HummingbirdTLS
 import NIOSSL
+import Store
 
-/// The HTTPS listener for the agent API, with the state folder's server certificate.
+/// The HTTPS listener for the agent and admin APIs, with the state folder's server
+/// certificate. Client certificates are optional at the TLS layer (agents have none); when
+/// presented they must chain to the client CA, and the admin routes require one.
 public enum WardenServer {
-    /// An application serving `service` on `host:port` (0 picks a free port, reported to
-    /// `onServerRunning`).
+    /// An application on `configuration`'s API address (port 0 picks a free port, reported
+    /// to `onServerRunning`).
     public static func application(
-        state: StateFolder, service: AttestationService, host: String = "127.0.0.1", port: Int = 8443,
+        state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let chain = try NIOSSLCertificate.fromPEMFile(state.url(.serverCertificate).path).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: state.url(.serverKey).path, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .optionalVerification
+        tls.trustRoots = .file(state.url(.clientCA).path)
+        let attestation = AttestationService(store: store, releaseKey: try state.releaseKey())
+        let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs)
+        let router = Router(context: WardenRequestContext.self)
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+        let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
+        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter) { details in
+            try? store.auditRefusal(actor: "agent", subject: "rate-limit", details: details)
+        }
+        AdminAPI.addRoutes(to: router, service: admin)
         return Application(
-            router: AgentAPI.router(service),
+            router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(host, port: port), serverName: "warden"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }
+            configuration: .init(address: .hostname(configuration.apiHost, port: configuration.apiPort), serverName: "warden"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.apiPort) }
         )
     }
 }

@@ -103,26 +103,35 @@ extension EnrolmentStore {
         }
     }
 
-    /// Keeps the attestation and its audit record in one transaction, and marks the machine
-    /// active when it passed. Nothing may be released before this returns.
+    /// Keeps the attestation and its audit record in one transaction, with what must commit
+    /// with it: the nonce consumed (refused unless it was issued to this machine, is unused
+    /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
+    /// machine active when it passed. Nothing may be released before this returns.
     @discardableResult
-    public func record(_ outcome: AttestationOutcome, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
+    public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
         try write { db in
+            try db.consumeNonce(outcome.nonce, machineID: outcome.machineID, now: now)
+            let policyID = try pin.map { try db.pin($0, machineID: outcome.machineID, actor: "system (trust on first use)", reason: "first passing attestation", now: now).id }
+                ?? outcome.policyID
             try db.execute(sql: """
                 INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, passed, reasons,
                     policyID, resetCount, restartCount, clock, safe, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     outcome.machineID, outcome.attestationKeyID, Data(outcome.nonce), Data(outcome.attest), Data(outcome.signature),
                     Data(outcome.pcrs), outcome.eventLog.map { Data($0) }, outcome.passed, outcome.reasons.joined(separator: "\n"),
-                    outcome.policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
+                    policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, now,
                 ])
             let id = db.lastInsertedRowID
             let details = outcome.passed ? "passed" : "refused: " + outcome.reasons.joined(separator: "; ")
-            try db.execute(
-                sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, 'attestation', ?, ?)",
-                arguments: [now, actor, "machine/\(outcome.machineID)/attestation/\(id)", details])
-            if outcome.passed { try db.execute(sql: "UPDATE machine SET state = 'active' WHERE id = ? AND state = 'enrolled'", arguments: [outcome.machineID]) }
+            try db.appendAudit(actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)", details: details, now: now)
+            if outcome.passed {
+                try db.execute(sql: "UPDATE machine SET state = 'active' WHERE id = ? AND state = 'enrolled'", arguments: [outcome.machineID])
+                let cluster = try String.fetchOne(db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?", arguments: [outcome.machineID])
+                try db.appendAudit(
+                    actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",
+                    details: "disk key" + (cluster.map { " and K3s join configuration of cluster \($0)" } ?? "") + " sealed to the attesting TPM", now: now)
+            }
             return id
         }
     }
@@ -146,9 +155,11 @@ extension EnrolmentStore {
 
     /// Audits a refused request that names no record of its own (an unknown EK, say).
     public func auditRefusal(actor: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, 'refusal', ?, ?)",
-                           arguments: [now, actor, subject, details])
-        }
+        try audit(actor: actor, action: "refusal", subject: subject, details: details, now: now)
+    }
+
+    /// Appends an audit record of an event that changes no other record (server start, say).
+    public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
+        try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now) }
     }
 }

@@ -7,9 +7,13 @@ import WardenCrypto
 public final class EnrolmentStore: Sendable {
     /// Nonces live this long.
     public static let nonceLifetime: TimeInterval = 60
+    /// Unused, unexpired nonces one machine may hold at once.
+    public static let pendingNoncesPerMachine = 4
+    /// Machines that registered themselves and wait for an operator, at most.
+    public static let discoveredMachineCap = 1_000
 
     private let database: DatabasePool
-    private let key: KeyEncryptionKey
+    let key: KeyEncryptionKey
 
     /// Opens (creating and migrating) the database at `path`, sealing with `key`.
     public init(path: String, key: KeyEncryptionKey) throws(StoreError) {
@@ -32,26 +36,6 @@ public final class EnrolmentStore: Sendable {
         try read { db in try Schema.migrator.appliedMigrations(db) }
     }
 
-    /// Enrols a machine by its EK and generates its disk key (32 random bytes), sealed.
-    @discardableResult
-    public func enroll(name: String, ekPublic: [UInt8], ekName: [UInt8]?, macs: [String] = [], now: Date = Date()) throws(StoreError) -> Int64 {
-        try write { db in
-            guard try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) == nil else {
-                throw StoreError.duplicate("machine \(name)")
-            }
-            try db.execute(
-                sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, 'enrolled', ?, ?, ?)",
-                arguments: [name, Data(ekPublic), ekName.map { Data($0) }, now])
-            let id = db.lastInsertedRowID
-            for mac in macs { try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac.lowercased(), id]) }
-            let identity = Self.diskKeyIdentity(machineID: id)
-            try db.execute(
-                sql: "INSERT INTO sealedSecret (identity, machineID, sealed) VALUES (?, ?, ?)",
-                arguments: [identity, id, Data(try key.seal(SecureRandom.bytes(32), identity: identity))])
-            return id
-        }
-    }
-
     /// The machine's disk key, unsealed.
     public func diskKey(machineID: Int64) throws(StoreError) -> [UInt8] {
         let identity = Self.diskKeyIdentity(machineID: machineID)
@@ -67,6 +51,10 @@ public final class EnrolmentStore: Sendable {
         let nonce = SecureRandom.bytes(32)
         try write { db in
             try db.execute(sql: "DELETE FROM nonce WHERE expiresAt < ?", arguments: [now])
+            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nonce WHERE machineID = ? AND usedAt IS NULL", arguments: [machineID]) ?? 0
+            guard pending < Self.pendingNoncesPerMachine else {
+                throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces")
+            }
             try db.execute(
                 sql: "INSERT INTO nonce (value, machineID, expiresAt) VALUES (?, ?, ?)",
                 arguments: [Data(nonce), machineID, now.addingTimeInterval(Self.nonceLifetime)])
@@ -74,17 +62,10 @@ public final class EnrolmentStore: Sendable {
         return nonce
     }
 
-    /// Marks `nonce` used; refused unless it was issued to `machineID`, is unused and unexpired.
-    public func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date = Date()) throws(StoreError) {
-        try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?", arguments: [Data(nonce)]) else {
-                throw StoreError.nonce("unknown")
-            }
-            guard row["machineID"] as Int64 == machineID else { throw StoreError.nonce("issued to another machine") }
-            guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
-            guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
-            try db.execute(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?", arguments: [now, Data(nonce)])
-        }
+    /// Whether `nonce` would be accepted now for `machineID`; ``record(_:pinning:actor:now:)``
+    /// consumes it. Refused unless issued to that machine, unused and unexpired.
+    public func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date = Date()) throws(StoreError) {
+        try read { db in try db.checkNonce(nonce, machineID: machineID, now: now) }
     }
 
     /// Result of an integrity check of the database file (`PRAGMA integrity_check`).
@@ -100,5 +81,21 @@ public final class EnrolmentStore: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do { return try database.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+    }
+}
+
+extension Database {
+    func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
+        guard let row = try Row.fetchOne(self, sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?", arguments: [Data(nonce)]) else {
+            throw StoreError.nonce("unknown")
+        }
+        guard row["machineID"] as Int64 == machineID else { throw StoreError.nonce("issued to another machine") }
+        guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
+        guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
+    }
+
+    func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
+        try checkNonce(nonce, machineID: machineID, now: now)
+        try execute(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?", arguments: [now, Data(nonce)])
     }
 }

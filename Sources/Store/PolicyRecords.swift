@@ -2,34 +2,52 @@ import Foundation
 import GRDB
 
 /// One version of a named policy, as stored.
-public struct PolicyVersion: Sendable, Equatable {
+public struct PolicyVersion: Sendable, Equatable, Codable {
     public let id: Int64
     public let name: String
     public let version: Int
     public let yaml: String
 }
 
+/// A policy made from a machine's own evidence (trust on first use, or an operator's
+/// approval), stored as the next version of that machine's policy.
+public struct PolicyPin: Sendable {
+    public let name: String
+    public let yaml: String
+    public init(name: String, yaml: String) {
+        self.name = name
+        self.yaml = yaml
+    }
+}
+
 extension EnrolmentStore {
     /// Stores `yaml` as the next version of policy `name` and audits it; versions are never replaced.
     @discardableResult
     public func savePolicy(name: String, yaml: String, actor: String, now: Date = Date()) throws(StoreError) -> PolicyVersion {
-        try write { db in
-            let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
-            try db.execute(sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)", arguments: [name, version, yaml, now])
-            let id = db.lastInsertedRowID
-            try db.execute(
-                sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, 'policy-version', ?, ?)",
-                arguments: [now, actor, "policy/\(name)/\(version)", "stored as version \(version)"])
-            return PolicyVersion(id: id, name: name, version: version, yaml: yaml)
-        }
+        try write { db in try db.savePolicy(name: name, yaml: yaml, actor: actor, now: now) }
     }
 
     /// The latest version of policy `name`.
     public func latestPolicy(name: String) throws(StoreError) -> PolicyVersion? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1", arguments: [name])
-                .map { PolicyVersion(id: $0["id"], name: $0["name"], version: $0["version"], yaml: $0["yaml"]) }
+                .map(PolicyVersion.init(row:))
         }
+    }
+
+    /// The latest version of every policy, by name.
+    public func latestPolicies() throws(StoreError) -> [PolicyVersion] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT id, name, version, yaml FROM policy p
+                WHERE version = (SELECT MAX(version) FROM policy WHERE name = p.name) ORDER BY name
+                """).map(PolicyVersion.init(row:))
+        }
+    }
+
+    /// A policy version by id.
+    public func policy(id: Int64) throws(StoreError) -> PolicyVersion? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(PolicyVersion.init(row:)) }
     }
 
     /// The policy a machine is held to, if it has one yet.
@@ -37,8 +55,32 @@ extension EnrolmentStore {
         try read { db in try String.fetchOne(db, sql: "SELECT policyName FROM machine WHERE id = ?", arguments: [machineID]) }
     }
 
-    /// Holds the machine to policy `name` from now on.
-    public func setPolicy(machineID: Int64, name: String) throws(StoreError) {
-        try write { db in try db.execute(sql: "UPDATE machine SET policyName = ? WHERE id = ?", arguments: [name, machineID]) }
+    /// Holds the machine to `pin` from now on: a new version of its own policy, audited.
+    @discardableResult
+    public func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date = Date()) throws(StoreError) -> PolicyVersion {
+        try write { db in try db.pin(pin, machineID: machineID, actor: actor, reason: reason, now: now) }
+    }
+}
+
+extension PolicyVersion {
+    init(row: Row) {
+        self.init(id: row["id"], name: row["name"], version: row["version"], yaml: row["yaml"])
+    }
+}
+
+extension Database {
+    func savePolicy(name: String, yaml: String, actor: String, now: Date) throws -> PolicyVersion {
+        let version = (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
+        try execute(sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)", arguments: [name, version, yaml, now])
+        let id = lastInsertedRowID
+        try appendAudit(actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)", details: "stored as version \(version)", now: now)
+        return PolicyVersion(id: id, name: name, version: version, yaml: yaml)
+    }
+
+    func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date) throws -> PolicyVersion {
+        let version = try savePolicy(name: pin.name, yaml: pin.yaml, actor: actor, now: now)
+        try execute(sql: "UPDATE machine SET policyName = ? WHERE id = ?", arguments: [pin.name, machineID])
+        try appendAudit(actor: actor, action: "policy-pinned", subject: "machine/\(machineID)", details: "\(reason): policy \(pin.name) version \(version.version)", now: now)
+        return version
     }
 }

@@ -76,6 +76,29 @@ enum Schema {
                 t.column("sealed", .blob).notNull()
             }
         }
+        migrator.registerMigration("v2-clusters-roles-operators") { db in
+            try db.create(table: "cluster") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("serverURL", .text).notNull()
+                t.column("hasAgentToken", .boolean).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.alter(table: "machine") { t in
+                t.add(column: "clusterID", .integer).references("cluster")
+                t.add(column: "role", .text).check(sql: "role IS NULL OR role IN ('server', 'agent')")
+                t.add(column: "labels", .text).notNull().defaults(to: "")
+            }
+            try db.create(table: "operatorCertificate") { t in
+                t.column("serial", .text).primaryKey()
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull().check(sql: "role IN ('operator', 'auditor')")
+                t.column("issuedAt", .datetime).notNull()
+                t.column("revokedAt", .datetime)
+            }
+            try db.create(index: "attestationByMachine", on: "attestation", columns: ["machineID", "id"])
+            try db.create(index: "nonceByExpiry", on: "nonce", columns: ["expiresAt"])
+        }
         return migrator
     }
 }

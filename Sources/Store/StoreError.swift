@@ -10,6 +10,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// A nonce is unknown, used, expired or issued to another machine.
     case nonce(String)
+    /// A bound on unauthenticated growth was reached (pending nonces, discovered machines).
+    case limit(String)
+    /// A request names something that cannot be (a role without a cluster, say).
+    case invalid(String)
     /// The database refused an operation.
     case database(String)
 
@@ -20,6 +24,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .duplicate(let what): "\(what) already exists"
         case .notFound(let what): "\(what) not found"
         case .nonce(let why): "nonce refused: \(why)"
+        case .limit(let why): "limit reached: \(why)"
+        case .invalid(let why): why
         case .database(let why): "database: \(why)"
         }
     }

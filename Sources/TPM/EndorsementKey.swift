@@ -11,8 +11,9 @@ public struct EndorsementKey: Sendable {
     public let nameAlgorithm: DigestAlgorithm
     /// The size of the EK's symmetric key in bytes (AES-128 for the default template).
     public let symmetricKeySize: Int
-    /// The public area, when the key came from one.
-    public let tpmPublic: TPMPublic?
+    /// The public area (given, or the default template's for a PEM key or certificate); its
+    /// name identifies the machine.
+    public let tpmPublic: TPMPublic
 
     /// An EK from its public area; it must be an RSA restricted decryption key with AES-CFB.
     public init(tpmPublic: TPMPublic) throws(EndorsementKeyError) {
@@ -35,13 +36,15 @@ public struct EndorsementKey: Sendable {
         self.tpmPublic = tpmPublic
     }
 
-    /// An EK known only by its RSA public key (PEM or from a certificate): the default template.
+    /// An EK known only by its RSA public key (PEM or from a certificate): the TCG default
+    /// template L-1 (RSA-2048), whose public area, and so whose name, follows from the key.
     public init(defaultTemplateKey key: PublicKey) throws(EndorsementKeyError) {
-        guard case .rsa(let bits) = key.kind, bits >= 2048 else { throw .unsupported("\(key.kind) (RSA-2048 or larger expected)") }
-        publicKey = key
-        nameAlgorithm = .sha256
-        symmetricKeySize = 16
-        tpmPublic = nil
+        guard case .rsa(2048) = key.kind, let modulus = key.rsaComponents?.modulus else {
+            throw .unsupported("\(key.kind) (the default EK template is RSA-2048)")
+        }
+        do {
+            try self.init(tpmPublic: TPMPublic.decode(TPMPublic.marshalDefaultEndorsementKey(modulus: modulus)))
+        } catch let error as EndorsementKeyError { throw error } catch { throw .invalid("\(error)") }
     }
 
     /// Reads `tpm2_createek -u` output, a PEM public key, or an EK certificate, by content.

@@ -1,4 +1,5 @@
 import TSS
+import WardenCrypto
 
 /// Compares an event log's replay with quoted PCR values, bank by bank.
 ///

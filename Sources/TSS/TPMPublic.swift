@@ -51,6 +51,9 @@ public struct TPMPublic: Sendable, Equatable {
     /// The marshaled TPMT_PUBLIC exactly as received: its digest is the object's Name.
     public let publicArea: [UInt8]
 
+    /// The TPM2B_PUBLIC: the public area with its size prefix.
+    public var marshaled: [UInt8] { [UInt8(publicArea.count >> 8), UInt8(publicArea.count & 0xff)] + publicArea }
+
     /// Decodes a marshaled TPM2B_PUBLIC through libtss2-mu; the size prefix must match.
     public static func decode(_ bytes: [UInt8]) throws(TPMDecodingError) -> TPMPublic {
         var reader = MUReader(bytes, structure: "TPM2B_PUBLIC")
@@ -99,6 +102,19 @@ public struct TPMPublic: Sendable, Equatable {
             },
             publicArea: Array(bytes.dropFirst(2))
         )
+    }
+
+    /// The TPM2B_PUBLIC of an endorsement key made from the TCG default template L-1 with
+    /// this RSA-2048 modulus: what a TPM reports for that EK, so its name can be computed
+    /// from a PEM key or an EK certificate alone.
+    public static func marshalDefaultEndorsementKey(modulus: [UInt8]) throws(TPMDecodingError) -> [UInt8] {
+        guard modulus.count == 256 else { throw TPMDecodingError("TPM2B_PUBLIC", "the default EK template holds an RSA-2048 modulus") }
+        var area = Templates.endorsementKey()
+        area.unique.rsa.size = try fill(&area.unique.rsa.buffer, with: modulus, structure: "TPM2B_PUBLIC_KEY_RSA")
+        var value = TPM2B_PUBLIC(size: 0, publicArea: area)
+        var writer = MUWriter(structure: "TPM2B_PUBLIC")
+        try writer.write(&value, Tss2_MU_TPM2B_PUBLIC_Marshal)
+        return writer.bytes
     }
 
     /// Marshals a signing-key public area (the shape `tpm2_createak` makes) for a software

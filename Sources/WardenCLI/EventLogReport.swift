@@ -1,5 +1,6 @@
 import TPM
 import TSS
+import WardenCrypto
 
 /// What `warden eventlog show` prints. The facts are what the log claims; nothing anchors
 /// them to a TPM until a quote's PCRs match the replay.

@@ -1,5 +1,6 @@
 import TPM
 import TSS
+import WardenCrypto
 
 /// PCR values in the shape of `expected-pcrs.json`: bank name → PCR index → lowercase hex.
 typealias PCRMap = [String: [String: String]]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import TPM
 import TSS
+import WardenCrypto
 
 /// `warden quote …`
 struct QuoteCommand: ParsableCommand {

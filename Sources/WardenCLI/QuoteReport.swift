@@ -1,5 +1,6 @@
 import TPM
 import TSS
+import WardenCrypto
 
 /// What `warden quote verify` prints.
 struct QuoteReport: Encodable {

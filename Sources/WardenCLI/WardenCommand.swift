@@ -1,11 +1,15 @@
 import ArgumentParser
 
-/// The `warden` command: the verifier's CLI (and, later, the server and the operator CLI).
-public struct WardenCommand: ParsableCommand {
+/// The `warden` command: the server, the operator CLI and the verifier's tools.
+@available(macOS 13, *)
+public struct WardenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "warden",
         abstract: "Bare-metal provisioning and TPM attestation.",
-        subcommands: [QuoteCommand.self, EventLogCommand.self, BenchCommand.self]
+        subcommands: [
+            ServeCommand.self, MachineCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
+            QuoteCommand.self, EventLogCommand.self, BenchCommand.self,
+        ]
     )
 
     public init() {}
@@ -23,4 +27,21 @@ enum ExitStatus {
     static let rejected = ExitCode(1)
     /// An input could not be read.
     static let unreadableInput = ExitCode(2)
+}
+
+@available(macOS 13, *)
+extension WardenCommand {
+    /// Parses the command line and runs the chosen command asynchronously.
+    public static func runAsRoot() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,3 +1,3 @@
 import WardenCLI
 
-WardenCommand.main()
+await WardenCommand.runAsRoot()

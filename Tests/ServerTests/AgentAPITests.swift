@@ -8,6 +8,7 @@ import Testing
 import TestSupport
 import TPM
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// The agent API over real HTTPS on loopback, driven by curl, with a real TPM behind the
@@ -49,9 +50,10 @@ import WardenCrypto
         let stateURL = try TestPaths.temporaryDirectory("agent-api").appendingPathComponent(".warden")
         let state = try StateFolder.initialise(at: stateURL.path)
         let store = try EnrolmentStore(path: stateURL.appendingPathComponent("warden.sqlite").path, key: state.keyEncryptionKey())
-        let service = AttestationService(store: store, releaseKey: try state.releaseKey())
         let port = PortBox()
-        let app = try WardenServer.application(state: state, service: service, port: 0) { port.set($0) }
+        var configuration = WardenConfiguration()
+        configuration.apiPort = 0
+        let app = try WardenServer.application(state: state, store: store, configuration: configuration) { port.set($0) }
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "agent-api-test")))
         let server = Task { try await group.run() }
         do {
@@ -85,7 +87,7 @@ import WardenCrypto
         let refused = try client.post("register", AgentMessages.RegisterRequest(ekPublic: b64(ek.publicArea), akPublic: b64(ak.publicArea)))
         #expect(refused.status == 403 && refused.body["error"] as? String == "unknownEndorsementKey")
 
-        let machineID = try store.enroll(name: "node-1", ekPublic: ek.publicArea, ekName: try TPMPublic.decode(ek.publicArea).name)
+        let machineID = try store.enroll(MachineEnrolment(name: "node-1", ekPublic: ek.publicArea, ekName: try #require(TPMPublic.decode(ek.publicArea).name)), actor: "test")
         let registered = try client.post("register", AgentMessages.RegisterRequest(ekPublic: b64(ek.publicArea), akPublic: b64(ak.publicArea)))
         #expect(registered.status == 200)
         let keyID = try #require((registered.body["attestationKeyID"] as? NSNumber)?.int64Value)

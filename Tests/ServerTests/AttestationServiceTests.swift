@@ -5,6 +5,7 @@ import Testing
 import TestSupport
 import TPM
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// The whole flow with a real TPM (swtpm through libtss2-esys) against the service and a
@@ -32,7 +33,7 @@ import WardenCrypto
             releaseKey = try SigningKey.ec(.p256)
             service = AttestationService(store: store, releaseKey: releaseKey)
             if enrolled {
-                try store.enroll(name: "node-1", ekPublic: ek.publicArea, ekName: try TPMPublic.decode(ek.publicArea).name)
+                try store.enroll(MachineEnrolment(name: "node-1", ekPublic: ek.publicArea, ekName: try #require(TPMPublic.decode(ek.publicArea).name)), actor: "test")
             }
         }
 
@@ -83,16 +84,6 @@ import WardenCrypto
         _ = try rig.attest(keyID, nonce: nonce)
         #expect { try rig.attest(keyID, nonce: nonce) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
         #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
-    }
-
-    /// A machine held to a policy that does not exist is refused, never re-pinned.
-    @Test func aMissingAssignedPolicyIsRefused() throws {
-        let rig = try Rig()
-        let keyID = try rig.activatedKeyID()
-        let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
-        try rig.store.setPolicy(machineID: machineID, name: "rack-a")
-        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("rack-a") }
-        #expect(try rig.store.policyName(machineID: machineID) == "rack-a")
     }
 
     @Test func unknownEKAndUnactivatedAKAreRefused() throws {

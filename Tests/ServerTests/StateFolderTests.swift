@@ -30,8 +30,18 @@ import WardenCrypto
             let mode = try #require(try FileManager.default.attributesOfItem(atPath: path(file))[.posixPermissions] as? Int)
             #expect(mode == (file.rawValue.contains("key") ? 0o600 : 0o644), "\(file.rawValue)")
         }
-        let keyCheck = try openssl(["pkey", "-in", path(.serverKey), "-noout"])
-        #expect(keyCheck.status == 0)
+        for key in [StateFolder.File.serverKey, .releaseKey, .imageSigningKey, .auditKey] {
+            #expect(try openssl(["pkey", "-in", path(key), "-noout"]).status == 0, "\(key.rawValue)")
+        }
+        #expect(try openssl(["pkey", "-in", path(.auditKey), "-noout", "-text"]).stdout.contains("ED25519"))
+        // The release key's certificate: issued by the server CA, for document signing only,
+        // for the release key.
+        #expect(try openssl(["verify", "-CAfile", path(.serverCA), path(.releaseCertificate)]).status == 0)
+        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.releaseCertificate)]).status != 0)
+        #expect(try openssl(["x509", "-in", path(.releaseCertificate), "-noout", "-ext", "extendedKeyUsage"]).stdout.contains("1.3.6.1.5.5.7.3.36"))
+        let certifiedKey = try openssl(["x509", "-in", path(.releaseCertificate), "-noout", "-pubkey"]).stdout
+        let releasePublicKey = try openssl(["pkey", "-in", path(.releaseKey), "-pubout"]).stdout
+        #expect(certifiedKey == releasePublicKey)
         let release = try folder.releaseKey()
         let digest = Array(repeating: UInt8(7), count: 32)
         #expect(try release.publicKey.isValidSignature(release.sign(digest: digest, scheme: .ecdsa(.sha256)), digest: digest, scheme: .ecdsa(.sha256)))

@@ -13,17 +13,22 @@ import WardenCrypto
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators"])
         #expect(try store.integrityCheck() == "ok")
     }
 
     @Test func enrolmentMakesASealedDiskKey() throws {
         let (store, _) = try freshStore()
-        let id = try store.enroll(name: "node-1", ekPublic: [1, 2, 3], ekName: [0, 0x0b, 9], macs: ["52:54:00:AA:BB:CC"])
+        let id = try store.enroll(machine("node-1", macs: ["52:54:00:AA:BB:CC"]), actor: "test")
         let key = try store.diskKey(machineID: id)
         #expect(key.count == 32)
         #expect(sameSecret(try store.diskKey(machineID: id), key), "the disk key changed")
-        #expect(throws: StoreError.duplicate("machine node-1")) { try store.enroll(name: "node-1", ekPublic: [4], ekName: nil) }
+        #expect(throws: StoreError.duplicate("machine node-1")) { try store.enroll(machine("node-1"), actor: "test") }
+        #expect(throws: StoreError.duplicate("MAC 52:54:00:aa:bb:cc")) { try store.enroll(machine("node-2", macs: ["52:54:00:aa:bb:cc"]), actor: "test") }
+        #expect(throws: StoreError.notFound("cluster nowhere")) { try store.enroll(machine("node-3", cluster: "nowhere", role: .agent), actor: "test") }
+        #expect(throws: StoreError.invalid("a role needs a cluster")) { try store.enroll(machine("node-4", role: .agent), actor: "test") }
+        #expect(try store.machines().map(\.name) == ["node-1"], "a refused enrolment left a row behind")
+        #expect(try store.auditRecords(subjectPrefix: "machine/\(id)").map(\.action) == ["enrolment"])
     }
 
     /// The database files alone reveal no disk key.
@@ -31,8 +36,12 @@ import WardenCrypto
         let (store, folder) = try freshStore()
         var keys: [[UInt8]] = []
         for index in 0..<5 {
-            keys.append(try store.diskKey(machineID: try store.enroll(name: "node-\(index)", ekPublic: [UInt8(index)], ekName: nil)))
+            keys.append(try store.diskKey(machineID: try store.enroll(machine("node-\(index)"), actor: "test")))
         }
+        let token = "K10" + String(repeating: "ab", count: 32) + "::server:" + Hex.encode(SecureRandom.bytes(16))
+        let agentToken = "K10" + String(repeating: "cd", count: 32) + "::node:" + Hex.encode(SecureRandom.bytes(16))
+        try store.addCluster(name: "c1", serverURL: "https://10.0.0.1:6443", token: token, agentToken: agentToken, actor: "test")
+        keys += [Array(token.suffix(32).utf8), Array(agentToken.suffix(32).utf8)]
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("warden.sqlite") }
         #expect(files.contains("warden.sqlite"))
         for file in files {
@@ -47,7 +56,7 @@ import WardenCrypto
 
     @Test func anotherKeyEncryptionKeyOpensNothing() throws {
         let (store, folder) = try freshStore()
-        let id = try store.enroll(name: "node", ekPublic: [1], ekName: nil)
+        let id = try store.enroll(machine("node"), actor: "test")
         let otherKey = try KeyEncryptionKey.loadOrCreate(at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
         let reopened = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: otherKey)
         #expect(throws: StoreError.self) { try reopened.diskKey(machineID: id) }
@@ -70,20 +79,73 @@ import WardenCrypto
 
     @Test func noncesAreSingleUseBoundAndShortLived() throws {
         let (store, _) = try freshStore()
-        let node = try store.enroll(name: "node", ekPublic: [1], ekName: nil)
-        let other = try store.enroll(name: "other", ekPublic: [2], ekName: nil)
+        let node = try store.enroll(machine("node"), actor: "test")
+        let other = try store.enroll(machine("other"), actor: "test")
         let now = Date()
         let nonce = try store.issueNonce(machineID: node, now: now)
         #expect(nonce.count == 32)
-        #expect(throws: StoreError.nonce("issued to another machine")) { try store.consumeNonce(nonce, machineID: other, now: now) }
-        try store.consumeNonce(nonce, machineID: node, now: now)
-        #expect(throws: StoreError.nonce("already used")) { try store.consumeNonce(nonce, machineID: node, now: now) }
+        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, machineID: other, store: store, now: now) }
+        try store.checkNonce(nonce, machineID: node, now: now)
+        try consume(nonce, machineID: node, store: store, now: now)
+        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, machineID: node, store: store, now: now) }
         let late = try store.issueNonce(machineID: node, now: now)
         #expect(throws: StoreError.nonce("expired")) {
-            try store.consumeNonce(late, machineID: node, now: now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1))
+            try consume(late, machineID: node, store: store, now: now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1))
         }
-        #expect(throws: StoreError.nonce("unknown")) { try store.consumeNonce(SecureRandom.bytes(32), machineID: node, now: now) }
+        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), machineID: node, store: store, now: now) }
         #expect(throws: StoreError.self) { _ = try store.issueNonce(machineID: 999, now: now) }  // foreign key
+        #expect(try store.attestations(machineID: node).count == 1, "a refused nonce recorded an attestation")
+    }
+
+    /// A machine cannot pile up nonces, and self-registered machines are capped.
+    @Test func unauthenticatedGrowthIsBounded() throws {
+        let (store, _) = try freshStore()
+        let node = try store.enroll(machine("node"), actor: "test")
+        for _ in 0..<EnrolmentStore.pendingNoncesPerMachine { _ = try store.issueNonce(machineID: node) }
+        #expect(throws: StoreError.self) { _ = try store.issueNonce(machineID: node) }
+        for index in 0..<EnrolmentStore.discoveredMachineCap {
+            _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b] + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init), ekCertificate: nil)
+        }
+        #expect(throws: StoreError.self) { _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil) }
+        // The same EK registering again is the same machine, not a new row.
+        #expect(try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil) == store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil))
+    }
+
+    @Test func operatorCertificatesAreRecordedAndRevoked() throws {
+        let (store, _) = try freshStore()
+        try store.recordOperatorCertificate(serial: "01", name: "alice", role: .auditor, actor: "test")
+        try store.recordOperatorCertificate(serial: "01", name: "alice", role: .auditor, actor: "test")
+        #expect(try store.operatorCertificates().count == 1)
+        #expect(try store.revokeOperator(named: "alice", actor: "test") == 1)
+        #expect(try store.operatorCertificate(serial: "01")?.revokedAt != nil)
+        #expect(throws: StoreError.self) { try store.revokeOperator(named: "alice", actor: "test") }
+    }
+
+    @Test func agentsGetTheAgentTokenAndServersTheClusterToken() throws {
+        let (store, _) = try freshStore()
+        let token = "K10" + String(repeating: "ab", count: 32) + "::server:0123456789abcdef"
+        let agentToken = "K10" + String(repeating: "ab", count: 32) + "::node:fedcba9876543210"
+        try store.addCluster(name: "c1", serverURL: "https://k3s:6443", token: token, agentToken: agentToken, actor: "test")
+        try store.addCluster(name: "c2", serverURL: "https://k3s2:6443", token: token, agentToken: nil, actor: "test")
+        let agent = try store.enroll(machine("agent", cluster: "c1", role: .agent), actor: "test")
+        let server = try store.enroll(machine("server", cluster: "c1", role: .server), actor: "test")
+        let lone = try store.enroll(machine("lone", cluster: "c2", role: .agent), actor: "test")
+        #expect(sameSecret(try store.joinSecrets(machineID: agent).map { Array($0.token.utf8) }, Array(agentToken.utf8)))
+        #expect(sameSecret(try store.joinSecrets(machineID: server).map { Array($0.token.utf8) }, Array(token.utf8)))
+        #expect(sameSecret(try store.joinSecrets(machineID: lone).map { Array($0.token.utf8) }, Array(token.utf8)))
+        #expect(try store.clusters().map(\.machines) == [2, 1])
+    }
+
+    private func machine(_ name: String, macs: [String] = [], cluster: String? = nil, role: MachineRole? = nil) -> MachineEnrolment {
+        MachineEnrolment(name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
+    }
+
+    /// Consumes `nonce` the only way the store does: by recording an attestation with it.
+    private func consume(_ nonce: [UInt8], machineID: Int64, store: EnrolmentStore, now: Date) throws {
+        let key = try store.registerAttestationKey(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: [2])
+        try store.record(AttestationOutcome(
+            machineID: machineID, attestationKeyID: key, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil,
+            passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import TPM
+import WardenCrypto
 
 /// The real event logs in `../shared/fixtures/eventlogs` and the PCR values recorded for them.
 public enum EventLogFixtures {

@@ -1,5 +1,6 @@
 import Foundation
 import TPM
+import WardenCrypto
 
 /// One quote's evidence as tpm2-tools files, and what `tpm2_checkquote` says about it.
 public struct QuoteFiles {

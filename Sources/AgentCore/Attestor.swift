@@ -1,0 +1,112 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import TPM
+import TSS
+import WardenAPI
+import WardenClient
+import WardenCrypto
+
+/// The agent's side of attestation: the EK from the TCG default template, an AK made under
+/// it, registration and credential activation, a quote over a fresh nonce, and the release
+/// opened only after its signer and signature check out.
+public struct Attestor: Sendable {
+    /// The PCRs quoted: every SHA-256 PCR, so any policy can be evaluated.
+    public static let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))])
+
+    let tcti: String
+    let server: String
+    let serverCA: String
+
+    /// - Parameters: `tcti`, the TPM (`device:/dev/tpmrm0`, `swtpm:host=…,port=…`);
+    ///   `server`, Warden's URL; `serverCA`, the path of Warden's server CA certificate.
+    public init(tcti: String, server: String, serverCA: String) {
+        self.tcti = tcti
+        self.server = server
+        self.serverCA = serverCA
+    }
+
+    /// Announces this machine's EK so that an operator can adopt it; returns its id.
+    public func discover() async throws -> AgentMessages.DiscoverResponse {
+        let device = try open()
+        let ek = try tpm { try device.createEndorsementKey() }
+        defer { device.flush(ek) }
+        let client = try await HTTPSClient(url: server, serverCA: serverCA)
+        defer { Task { await client.close() } }
+        return try await refusing {
+            try await client.call(.POST, "/v1/agent/discover", AgentMessages.DiscoverRequest(ekPublic: base64(ek.publicArea), ekCertificate: nil), as: AgentMessages.DiscoverResponse.self)
+        }
+    }
+
+    /// Runs the whole flow and returns the opened release.
+    public func attest(eventLog: [UInt8]?) async throws -> ReleasePayload {
+        let device = try open()
+        let ek = try tpm { try device.createEndorsementKey() }
+        defer { device.flush(ek) }
+        let ak = try tpm { try device.createAttestationKey(under: ek) }
+        defer { device.flush(ak) }
+        guard let akName = try? TPMPublic.decode(ak.publicArea).name else { throw AgentError.tpm("the AK's public area is unreadable") }
+        let client = try await HTTPSClient(url: server, serverCA: serverCA)
+        defer { Task { await client.close() } }
+
+        let registration = try await refusing {
+            try await client.call(.POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)),
+                                  as: AgentMessages.RegisterResponse.self)
+        }
+        let proof = try tpm {
+            try device.activateCredential(ak: ak, ek: ek, credentialBlob: try bytes(registration.credentialBlob), encryptedSecret: try bytes(registration.encryptedSecret))
+        }
+        let keyID = registration.attestationKeyID
+        _ = try await refusing {
+            try await client.call(.POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: keyID, proof: base64(proof)), as: AgentMessages.ActivateResponse.self)
+        }
+        let nonce = try bytes(try await refusing {
+            try await client.call(.POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID), as: AgentMessages.ChallengeResponse.self)
+        }.nonce)
+        let quote = try tpm { try device.quote(with: ak, selection: Self.selection, nonce: nonce) }
+        let pcrs = try tpm { try TPM2ToolsPCRFile.serialize(PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection))) }
+        let request = AgentMessages.AttestRequest(
+            attestationKeyID: keyID, nonce: base64(nonce), attest: base64(quote.attest), signature: base64(quote.signature), pcrs: base64(pcrs),
+            eventLog: eventLog.map(base64))
+        let response = try await refusing { try await client.call(.POST, "/v1/agent/attest", request, as: AgentMessages.ReleaseResponse.self) }
+        return try open(response, akName: akName, device: device, ak: ak, ek: ek)
+    }
+
+    /// Checks the release's signer and signature, then unwraps it with the TPM.
+    private func open(_ response: AgentMessages.ReleaseResponse, akName: [UInt8], device: TPMDevice, ak: TPMDevice.LoadedKey, ek: TPMDevice.LoadedKey) throws -> ReleasePayload {
+        let ca: String
+        do { ca = try String(contentsOfFile: serverCA, encoding: .utf8) } catch { throw AgentError.output("cannot read \(serverCA)") }
+        let signer = try ReleaseSigner.publicKey(certificatePEM: response.releaseCertificate, serverCA: ca)
+        let release = SealedRelease(
+            credential: CredentialChallenge(credentialBlob: try bytes(response.credentialBlob), encryptedSecret: try bytes(response.encryptedSecret)),
+            ciphertext: try bytes(response.ciphertext), signature: try bytes(response.signature))
+        guard release.isSigned(by: signer, for: akName) else { throw AgentError.badRelease("the signature does not verify") }
+        let seed = try tpm { try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob, encryptedSecret: release.credential.encryptedSecret) }
+        do {
+            let payload = try JSONDecoder().decode(ReleasePayload.self, from: Data(try release.open(withActivatedKey: seed, akName: akName)))
+            guard let key = Data(base64Encoded: payload.diskKey), key.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
+            return payload
+        } catch let error as AgentError { throw error } catch { throw AgentError.badRelease("the payload does not open") }
+    }
+
+    private func open() throws(AgentError) -> TPMDevice {
+        do { return try TPMDevice(tcti: tcti) } catch { throw .tpm("cannot open \(tcti): \(error)") }
+    }
+
+    private func tpm<T>(_ body: () throws -> T) throws(AgentError) -> T {
+        do { return try body() } catch let error as AgentError { throw error } catch { throw .tpm("\(error)") }
+    }
+
+    private func refusing<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch let refusal as APIRefusal { throw AgentError.refused(refusal.reason) }
+    }
+
+    private func bytes(_ text: String) throws(AgentError) -> [UInt8] {
+        guard let data = Data(base64Encoded: text) else { throw .badRelease("a field is not base64") }
+        return [UInt8](data)
+    }
+
+    private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import NIOSSL
+import Store
+import WardenAPI
+
+/// The admin API under /v1/admin: only with a client certificate from Warden's client CA;
+/// `operator` may do everything, `auditor` may only read.
+enum AdminAPI {
+    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService) {
+        let admin = router.group("v1/admin").add(middleware: AdminAuthenticator(service: service))
+        admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
+        admin.post("machines") { request, context in
+            let body = try await APIResponses.decode(AdminMessages.EnrollRequest.self, from: request, context: context)
+            return try await answer(context, status: .created) { try service.enroll(body, by: $0) }
+        }
+        admin.get("machines/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { try service.machine(named: name, by: $0) }
+        }
+        admin.post("machines/:name/approve") { request, context in
+            let name = try context.parameters.require("name")
+            let body = try await APIResponses.decode(AdminMessages.ApproveRequest.self, from: request, context: context)
+            return try await answer(context) { try service.approve(machineNamed: name, attestationID: body.attestationID, by: $0) }
+        }
+        admin.post("machines/:name/revoke") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { caller in
+                try service.revoke(machineNamed: name, by: caller)
+                return AdminMessages.Done(message: "machine \(name) revoked")
+            }
+        }
+        admin.get("clusters") { _, context in try await answer(context) { try service.clusters(by: $0) } }
+        admin.post("clusters") { request, context in
+            let body = try await APIResponses.decode(AdminMessages.ClusterRequest.self, from: request, context: context)
+            return try await answer(context, status: .created) { caller in
+                try service.addCluster(body, by: caller)
+                return AdminMessages.Done(message: "cluster \(body.name) added")
+            }
+        }
+        admin.get("policies") { _, context in try await answer(context) { try service.policies(by: $0) } }
+        admin.post("policies") { request, context in
+            let body = try await APIResponses.decode(AdminMessages.PolicyRequest.self, from: request, context: context)
+            return try await answer(context, status: .created) { try service.applyPolicy(body.yaml, by: $0) }
+        }
+        admin.get("policies/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { try service.policy(named: name, by: $0) }
+        }
+        admin.get("operators") { _, context in try await answer(context) { try service.operators(by: $0) } }
+        admin.post("operators") { request, context in
+            let body = try await APIResponses.decode(AdminMessages.OperatorRequest.self, from: request, context: context)
+            return try await answer(context, status: .created) { try service.addOperator(body, by: $0) }
+        }
+        admin.post("operators/:name/revoke") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { caller in
+                AdminMessages.Done(message: "\(try service.revokeOperator(named: name, by: caller)) certificate(s) of \(name) revoked")
+            }
+        }
+        admin.get("whoami") { _, context in
+            try await answer(context) { caller in AdminMessages.Done(message: "\(caller.name) (\(caller.role.rawValue))") }
+        }
+    }
+
+    /// Runs `body` for the authenticated caller off the event loop; refusals are audited.
+    private static func answer<T: Encodable & Sendable>(
+        _ context: WardenRequestContext, status: HTTPResponse.Status = .ok, _ body: @escaping @Sendable (AdminIdentity) throws -> T
+    ) async throws -> Response {
+        guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+        do {
+            return try APIResponses.json(status, try await APIResponses.offLoop { () throws -> T in try body(caller) })
+        } catch let error as AdminError {
+            return try response(for: error)
+        }
+    }
+
+    static func response(for error: AdminError) throws -> Response {
+        let (status, code): (HTTPResponse.Status, String) = switch error {
+        case .unauthenticated: (.unauthorized, "unauthenticated")
+        case .forbidden: (.forbidden, "forbidden")
+        case .invalid: (.badRequest, "invalid")
+        case .notFound: (.notFound, "notFound")
+        case .conflict: (.conflict, "conflict")
+        case .internalError: (.internalServerError, "internalError")
+        }
+        return try APIResponses.refusal(status, error: code, reason: error.description)
+    }
+}
+
+/// Admits admin calls only with a valid, recorded, unrevoked client certificate; a
+/// refused call gets 401 or 403 and an audit record.
+struct AdminAuthenticator: RouterMiddleware {
+    let service: AdminService
+
+    func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
+        let subject = "admin" + request.uri.path.dropFirst("/v1/admin".count)
+        let certificate = try? await context.channel.nioSSL_peerCertificate().get()
+        guard let der = try? certificate?.toDERBytes() else {
+            let error = AdminError.unauthenticated("a client certificate from Warden's client CA is required")
+            try await APIResponses.offLoop { service.auditRefusal(error, actor: "anonymous \(context.sourceAddress)", subject: subject) }
+            return try AdminAPI.response(for: error)
+        }
+        let caller: AdminIdentity
+        do { caller = try await APIResponses.offLoop { () throws -> AdminIdentity in try service.authenticate(certificateDER: der) } } catch let error as AdminError {
+            try await APIResponses.offLoop { service.auditRefusal(error, actor: "certificate \(context.sourceAddress)", subject: subject) }
+            return try AdminAPI.response(for: error)
+        }
+        if request.method != .get && caller.role != .operator {
+            let error = AdminError.forbidden("the \(caller.role.rawValue) role may only read")
+            try await APIResponses.offLoop { service.auditRefusal(error, actor: caller.actor, subject: subject) }
+            return try AdminAPI.response(for: error)
+        }
+        var context = context
+        context.caller = caller
+        return try await next(request, context)
+    }
+}

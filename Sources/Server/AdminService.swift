@@ -1,0 +1,231 @@
+import Attestation
+import Crypto
+import Foundation
+import Store
+import TPM
+import TSS
+import SwiftASN1
+import WardenAPI
+import WardenCrypto
+import X509
+
+/// A machine with its recent attestations and the policy it is held to.
+public struct MachineDetail: Sendable, Codable {
+    public let machine: MachineSummary
+    public let attestations: [AttestationSummary]
+    public let policy: PolicyVersion?
+}
+
+/// What operators and auditors do, without the transport: every change is audited with
+/// the caller as actor. Calls block on the database: run them off the event loop.
+public final class AdminService: Sendable {
+    private let store: EnrolmentStore
+    private let state: StateFolder
+    private let clientCA: Certificate
+    private let vendorCAs: [Certificate]
+    private let verifier = QuoteVerifier()
+
+    /// `vendorCAs`: PEM files of the TPM vendor CAs that discovered machines' EK certificates
+    /// must be issued by.
+    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: [String] = []) throws {
+        self.store = store
+        self.state = state
+        let issuer = try state.clientIssuer()
+        clientCA = issuer.certificate
+        self.vendorCAs = try vendorCAs.flatMap { path in
+            try PEMDocument.parseMultiple(pemString: String(contentsOfFile: path, encoding: .utf8)).map { try Certificate(pemDocument: $0) }
+        }
+        let operatorCertificate = try Certificate(pemEncoded: String(contentsOf: state.url(.operatorCertificate), encoding: .utf8))
+        try store.recordOperatorCertificate(
+            serial: Hex.encode(operatorCertificate.serialNumber.bytes), name: "operator", role: .operator, actor: "system (state folder)")
+    }
+
+    /// The caller behind a client certificate (DER).
+    public func authenticate(certificateDER: [UInt8]) throws(AdminError) -> AdminIdentity {
+        try AdminIdentity.authenticate(certificateDER: certificateDER, clientCA: clientCA, store: store)
+    }
+
+    // MARK: Machines
+
+    /// Enrols a machine by its EK file, or adopts a discovered one.
+    public func enroll(_ request: AdminMessages.EnrollRequest, by caller: AdminIdentity) throws(AdminError) -> MachineSummary {
+        try require(.operator, caller)
+        let role = try request.role.map { text throws(AdminError) in
+            guard let role = MachineRole(rawValue: text) else { throw .invalid("role must be server or agent") }
+            return role
+        }
+        try validateName(request.name, "machine")
+        var enrolment = MachineEnrolment(
+            name: request.name, ekPublic: [], ekName: [], macs: request.macs, smbiosUUID: request.uuid,
+            cluster: request.cluster, role: role, policy: request.policy, labels: request.labels)
+        if let uuid = request.uuid, UUID(uuidString: uuid) == nil { throw .invalid("\(uuid) is not a UUID") }
+        switch (request.ek, request.discoveredID) {
+        case (let ek?, nil):
+            guard let file = Data(base64Encoded: ek) else { throw .invalid("ek is not base64") }
+            let key: EndorsementKey
+            do { key = try EndorsementKey(file: [UInt8](file)) } catch { throw .invalid(error.description) }
+            guard let name = key.tpmPublic.name else { throw .invalid("the EK has no name") }
+            enrolment.ekPublic = key.tpmPublic.marshaled
+            enrolment.ekName = name
+            if file.first == 0x30 || file.starts(with: Array("-----BEGIN CERTIFICATE".utf8)) { enrolment.ekCertificate = [UInt8](file) }
+            _ = try stored { try store.enroll(enrolment, actor: caller.actor) }
+        case (nil, let id?):
+            try checkVendorCertificate(ofDiscovered: id)
+            try stored { try store.adopt(discoveredID: id, as: enrolment, actor: caller.actor) }
+        default:
+            throw .invalid("give either an EK file or the id of a discovered machine")
+        }
+        return try stored { try store.machine(named: request.name) }
+    }
+
+    /// Every machine.
+    public func machines(by caller: AdminIdentity) throws(AdminError) -> [MachineSummary] {
+        try stored { try store.machines() }
+    }
+
+    /// One machine, its recent attestations and its policy.
+    public func machine(named name: String, by caller: AdminIdentity) throws(AdminError) -> MachineDetail {
+        let machine = try stored { try store.machine(named: name) }
+        return MachineDetail(
+            machine: machine, attestations: try stored { try store.attestations(machineID: machine.id) },
+            policy: try machine.policy.flatMap { name throws(AdminError) in try stored { try store.latestPolicy(name: name) } })
+    }
+
+    /// Pins the evidence of a refused attestation (default: the latest) as the machine's
+    /// policy: what the operator reviewed, not whatever boots next. Only an attestation whose
+    /// quote verified and that only the policy refused can be approved.
+    public func approve(machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
+        try require(.operator, caller)
+        let machine = try stored { try store.machine(named: name) }
+        let evidence = try stored { try store.evidence(machineID: machine.id, attestationID: attestationID) }
+        guard !evidence.passed else { throw .invalid("attestation \(evidence.id) passed: there is nothing to approve") }
+        guard evidence.policyID != nil else {
+            throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence or counters failed): it cannot be approved")
+        }
+        let pcrs: PCRValues
+        do { pcrs = try TPM2ToolsPCRFile.parse(evidence.pcrs) } catch { throw .internalError("stored PCRs: \(error)") }
+        let quote = QuoteEvidence(attestationKey: evidence.attestationKeyPublic, attest: evidence.attest, signature: evidence.signature, pcrs: .values(pcrs), eventLog: evidence.eventLog)
+        let expectation: QuoteExpectation
+        do { expectation = try QuoteExpectation(nonce: evidence.nonce) } catch { throw .internalError("\(error)") }
+        guard case .verified(let verified) = verifier.verify(quote, expecting: expectation) else {
+            throw .invalid("the evidence of attestation \(evidence.id) no longer verifies")
+        }
+        let pinned: Policy
+        do { pinned = try Policy.pinning(verified, name: AttestationService.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
+        return try stored {
+            try store.pin(PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
+                          reason: "approved the evidence of attestation \(evidence.id)")
+        }
+    }
+
+    /// Revokes a machine: nothing is released to it any more.
+    public func revoke(machineNamed name: String, by caller: AdminIdentity) throws(AdminError) {
+        try require(.operator, caller)
+        try stored { try store.revoke(machineNamed: name, actor: caller.actor) }
+    }
+
+    // MARK: Clusters
+
+    /// Records a cluster after checking its tokens are K3s secure tokens.
+    public func addCluster(_ request: AdminMessages.ClusterRequest, by caller: AdminIdentity) throws(AdminError) {
+        try require(.operator, caller)
+        try validateName(request.name, "cluster")
+        guard let url = URL(string: request.serverURL), url.scheme == "https", url.host != nil else {
+            throw .invalid("the server URL must be https://HOST[:PORT]")
+        }
+        for (label, token) in [("token", request.token), ("agent token", request.agentToken)] {
+            guard let token else { continue }
+            if let problem = K3sToken.problem(token) { throw .invalid("the \(label) \(problem)") }
+        }
+        try stored { try store.addCluster(name: request.name, serverURL: request.serverURL, token: request.token, agentToken: request.agentToken, actor: caller.actor) }
+    }
+
+    /// Every cluster (never its tokens).
+    public func clusters(by caller: AdminIdentity) throws(AdminError) -> [ClusterSummary] {
+        try stored { try store.clusters() }
+    }
+
+    // MARK: Policies
+
+    /// Stores a policy (YAML) as the next version of its name.
+    public func applyPolicy(_ yaml: String, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
+        try require(.operator, caller)
+        let policy: Policy
+        do { policy = try Policy(yaml: yaml) } catch { throw .invalid(error.description) }
+        return try stored { try store.savePolicy(name: policy.name, yaml: yaml, actor: caller.actor) }
+    }
+
+    /// The latest version of every policy.
+    public func policies(by caller: AdminIdentity) throws(AdminError) -> [PolicyVersion] {
+        try stored { try store.latestPolicies() }
+    }
+
+    /// The latest version of one policy.
+    public func policy(named name: String, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
+        guard let version = try stored({ try store.latestPolicy(name: name) }) else { throw .notFound("policy \(name) not found") }
+        return version
+    }
+
+    // MARK: Operators
+
+    /// Issues a client certificate (with its key) for a new operator or auditor.
+    public func addOperator(_ request: AdminMessages.OperatorRequest, by caller: AdminIdentity) throws(AdminError) -> AdminMessages.IssuedIdentity {
+        try require(.operator, caller)
+        try validateName(request.name, "operator")
+        guard let role = OperatorRole(rawValue: request.role) else { throw .invalid("role must be operator or auditor") }
+        do {
+            let issued = try state.clientIssuer().issue(commonName: request.name, role: role.rawValue, extendedKeyUsage: .clientAuth, now: Date())
+            try store.recordOperatorCertificate(serial: Hex.encode(issued.certificate.serialNumber.bytes), name: request.name, role: role, actor: caller.actor)
+            return AdminMessages.IssuedIdentity(
+                certificate: try issued.certificate.serializeAsPEM().pemString, key: issued.key.pemRepresentation,
+                serverCA: try String(contentsOf: state.url(.serverCA), encoding: .utf8))
+        } catch let error as StoreError { throw AdminError(error) } catch { throw .internalError("\(error)") }
+    }
+
+    /// Every issued client certificate.
+    public func operators(by caller: AdminIdentity) throws(AdminError) -> [OperatorCertificate] {
+        try stored { try store.operatorCertificates() }
+    }
+
+    /// Revokes every certificate of operator `name`.
+    public func revokeOperator(named name: String, by caller: AdminIdentity) throws(AdminError) -> Int {
+        try require(.operator, caller)
+        return try stored { try store.revokeOperator(named: name, actor: caller.actor) }
+    }
+
+    /// Audits a refused admin call.
+    public func auditRefusal(_ error: AdminError, actor: String, subject: String) {
+        try? store.auditRefusal(actor: actor, subject: subject, details: "admin call refused: \(error.description)")
+    }
+
+    // MARK: Helpers
+
+    private func require(_ role: OperatorRole, _ caller: AdminIdentity) throws(AdminError) {
+        guard caller.role == role else { throw .forbidden("the \(caller.role.rawValue) role cannot do this; it needs \(role.rawValue)") }
+    }
+
+    private func validateName(_ name: String, _ what: String) throws(AdminError) {
+        guard (1...63).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
+              name.first?.isLetter == true || name.first?.isNumber == true
+        else { throw .invalid("a \(what) name is 1–63 letters, digits, '-' or '.', starting with a letter or digit") }
+    }
+
+    private func checkVendorCertificate(ofDiscovered id: Int64) throws(AdminError) {
+        let certificate = try stored { try store.ekCertificate(machineID: id) }
+        guard let certificate else { throw .invalid("discovered machine \(id) sent no EK certificate: enrol it with --ek instead") }
+        guard !vendorCAs.isEmpty else { throw .invalid("no TPM vendor CAs are configured (tpmVendorCAs): the EK certificate cannot be checked") }
+        let leaf: Certificate
+        do {
+            leaf = certificate.first == 0x30 ? try Certificate(derEncoded: certificate) : try Certificate(pemEncoded: String(decoding: certificate, as: UTF8.self))
+        } catch { throw .invalid("the EK certificate is unreadable") }
+        let now = Date()
+        guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else { throw .invalid("the EK certificate is not valid now") }
+        guard vendorCAs.contains(where: { $0.subject == leaf.issuer && $0.publicKey.isValidSignature(leaf.signature, for: leaf) }) else {
+            throw .invalid("the EK certificate is not issued by a configured TPM vendor CA")
+        }
+    }
+
+    private func stored<T>(_ body: () throws -> T) throws(AdminError) -> T {
+        do { return try body() } catch let error as StoreError { throw AdminError(error) } catch { throw .internalError("\(error)") }
+    }
+}

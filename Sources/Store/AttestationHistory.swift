@@ -1,0 +1,60 @@
+import Foundation
+import GRDB
+
+/// One attestation as operators list it.
+public struct AttestationSummary: Sendable, Codable, Equatable {
+    public let id: Int64
+    public let passed: Bool
+    public let reasons: [String]
+    /// "name@version" of the policy it was judged by, when it got that far.
+    public let policy: String?
+    public let createdAt: Date
+}
+
+/// The raw evidence of one stored attestation, as it arrived.
+public struct StoredEvidence: Sendable {
+    public let id: Int64
+    public let machineID: Int64
+    public let attestationKeyPublic: [UInt8]
+    public let nonce: [UInt8]
+    public let attest: [UInt8]
+    public let signature: [UInt8]
+    /// tpm2-tools' serialized PCR values.
+    public let pcrs: [UInt8]
+    public let eventLog: [UInt8]?
+    public let passed: Bool
+    /// Set when the quote itself verified and only the policy refused it.
+    public let policyID: Int64?
+}
+
+extension EnrolmentStore {
+    /// The machine's latest attestations, newest first.
+    public func attestations(machineID: Int64, limit: Int = 20) throws(StoreError) -> [AttestationSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.id, a.passed, a.reasons, a.createdAt, p.name || '@' || p.version AS policy FROM attestation a
+                LEFT JOIN policy p ON p.id = a.policyID WHERE a.machineID = ? ORDER BY a.id DESC LIMIT ?
+                """, arguments: [machineID, limit]).map {
+                let reasons: String = $0["reasons"]
+                return AttestationSummary(
+                    id: $0["id"], passed: $0["passed"], reasons: reasons.split(separator: "\n").map(String.init), policy: $0["policy"], createdAt: $0["createdAt"])
+            }
+        }
+    }
+
+    /// The evidence of attestation `id` of `machineID`, or of its latest refused one.
+    public func evidence(machineID: Int64, attestationID id: Int64?) throws(StoreError) -> StoredEvidence {
+        let row = try read { db in
+            let select = """
+                SELECT a.*, k.public AS akPublic FROM attestation a JOIN attestationKey k ON k.id = a.attestationKeyID WHERE a.machineID = ?
+                """
+            return try id.map { try Row.fetchOne(db, sql: select + " AND a.id = ?", arguments: [machineID, $0]) }
+                ?? Row.fetchOne(db, sql: select + " AND NOT a.passed ORDER BY a.id DESC LIMIT 1", arguments: [machineID])
+        }
+        guard let row else { throw .notFound(id.map { "attestation \($0) of machine \(machineID)" } ?? "refused attestation of machine \(machineID)") }
+        return StoredEvidence(
+            id: row["id"], machineID: machineID, attestationKeyPublic: [UInt8](row["akPublic"] as Data), nonce: [UInt8](row["nonce"] as Data),
+            attest: [UInt8](row["attest"] as Data), signature: [UInt8](row["signature"] as Data), pcrs: [UInt8](row["pcrs"] as Data),
+            eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) }, passed: row["passed"], policyID: row["policyID"])
+    }
+}

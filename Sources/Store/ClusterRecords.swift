@@ -1,0 +1,79 @@
+import Foundation
+import GRDB
+
+/// A K3s cluster as operators see it: never its tokens.
+public struct ClusterSummary: Sendable, Codable, Equatable {
+    public let name: String
+    public let serverURL: String
+    public let hasAgentToken: Bool
+    public let machines: Int
+    public let createdAt: Date
+}
+
+/// What a machine needs to join its cluster; the token is a secret.
+public struct JoinSecrets: Sendable {
+    public let cluster: String
+    public let serverURL: String
+    public let role: MachineRole
+    /// The agent token for an agent when the cluster has one, else the cluster token.
+    public let token: String
+    public let labels: [String]
+}
+
+extension EnrolmentStore {
+    /// Records a cluster; its tokens are sealed under the key-encryption key, each bound to
+    /// its own identity.
+    public func addCluster(name: String, serverURL: String, token: String, agentToken: String?, actor: String, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM cluster WHERE name = ?", arguments: [name]) == nil else {
+                throw StoreError.duplicate("cluster \(name)")
+            }
+            try db.execute(
+                sql: "INSERT INTO cluster (name, serverURL, hasAgentToken, createdAt) VALUES (?, ?, ?, ?)",
+                arguments: [name, serverURL, agentToken != nil, now])
+            let id = db.lastInsertedRowID
+            for (identity, secret) in [(Self.tokenIdentity(clusterID: id), token), (Self.agentTokenIdentity(clusterID: id), agentToken)] {
+                guard let secret else { continue }
+                try db.execute(
+                    sql: "INSERT INTO sealedSecret (identity, sealed) VALUES (?, ?)",
+                    arguments: [identity, Data(try key.seal(Array(secret.utf8), identity: identity))])
+            }
+            try db.appendAudit(actor: actor, action: "cluster-added", subject: "cluster/\(id)",
+                               details: "cluster \(name) at \(serverURL)\(agentToken == nil ? "" : ", with an agent token")", now: now)
+        }
+    }
+
+    /// Every cluster, by name.
+    public func clusters() throws(StoreError) -> [ClusterSummary] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT c.name, c.serverURL, c.hasAgentToken, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines
+                FROM cluster c ORDER BY c.name
+                """).map {
+                ClusterSummary(name: $0["name"], serverURL: $0["serverURL"], hasAgentToken: $0["hasAgentToken"], machines: $0["machines"], createdAt: $0["createdAt"])
+            }
+        }
+    }
+
+    /// The join configuration of machine `machineID`, unsealed; nil when it has no cluster.
+    public func joinSecrets(machineID: Int64) throws(StoreError) -> JoinSecrets? {
+        let row = try read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT c.id, c.name, c.serverURL, c.hasAgentToken, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
+                """, arguments: [machineID])
+        }
+        guard let row, let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:)) else { return nil }
+        let clusterID: Int64 = row["id"]
+        let identity = role == .agent && row["hasAgentToken"] ? Self.agentTokenIdentity(clusterID: clusterID) : Self.tokenIdentity(clusterID: clusterID)
+        let sealed = try read { db in try Data.fetchOne(db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity]) }
+        guard let sealed else { throw .notFound(identity) }
+        let labels: String = row["labels"]
+        return JoinSecrets(
+            cluster: row["name"], serverURL: row["serverURL"], role: role,
+            token: String(decoding: try key.open([UInt8](sealed), identity: identity), as: UTF8.self),
+            labels: labels.split(separator: "\n").map(String.init))
+    }
+
+    static func tokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/token" }
+    static func agentTokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/agent-token" }
+}

@@ -1,0 +1,89 @@
+/// The admin API's request bodies (JSON), under /v1/admin. Listings answer with the
+/// store's summaries, which never carry a secret.
+public enum AdminMessages {
+    /// POST /v1/admin/machines: enrol by EK file, or adopt a discovered machine.
+    public struct EnrollRequest: Codable, Sendable {
+        public var name: String
+        /// The EK file as given (TPM2B_PUBLIC, PEM public key, or EK certificate DER/PEM), base64.
+        public var ek: String?
+        /// The id of a machine that registered itself (`warden-agent register`).
+        public var discoveredID: Int64?
+        public var macs: [String]
+        public var uuid: String?
+        public var cluster: String?
+        public var role: String?
+        public var policy: String?
+        public var labels: [String]
+
+        public init(
+            name: String, ek: String?, discoveredID: Int64?, macs: [String], uuid: String?, cluster: String?, role: String?, policy: String?, labels: [String]
+        ) {
+            self.name = name
+            self.ek = ek
+            self.discoveredID = discoveredID
+            self.macs = macs
+            self.uuid = uuid
+            self.cluster = cluster
+            self.role = role
+            self.policy = policy
+            self.labels = labels
+        }
+    }
+
+    /// POST /v1/admin/machines/{name}/approve
+    public struct ApproveRequest: Codable, Sendable {
+        /// The refused attestation whose evidence becomes the pinned policy (default: the latest).
+        public var attestationID: Int64?
+        public init(attestationID: Int64?) { self.attestationID = attestationID }
+    }
+
+    /// POST /v1/admin/clusters
+    public struct ClusterRequest: Codable, Sendable {
+        public var name: String
+        public var serverURL: String
+        /// K3s secure token (`K10<CA hash>::<user>:<password>`).
+        public var token: String
+        public var agentToken: String?
+        public init(name: String, serverURL: String, token: String, agentToken: String?) {
+            self.name = name
+            self.serverURL = serverURL
+            self.token = token
+            self.agentToken = agentToken
+        }
+    }
+
+    /// POST /v1/admin/policies
+    public struct PolicyRequest: Codable, Sendable {
+        public var yaml: String
+        public init(yaml: String) { self.yaml = yaml }
+    }
+
+    /// POST /v1/admin/operators
+    public struct OperatorRequest: Codable, Sendable {
+        public var name: String
+        /// `operator` or `auditor`.
+        public var role: String
+        public init(name: String, role: String) {
+            self.name = name
+            self.role = role
+        }
+    }
+
+    /// A newly issued client identity: certificate and key (PEM), and the server CA to trust.
+    public struct IssuedIdentity: Codable, Sendable {
+        public var certificate: String
+        public var key: String
+        public var serverCA: String
+        public init(certificate: String, key: String, serverCA: String) {
+            self.certificate = certificate
+            self.key = key
+            self.serverCA = serverCA
+        }
+    }
+
+    /// What a change did, in one line.
+    public struct Done: Codable, Sendable {
+        public var message: String
+        public init(message: String) { self.message = message }
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Store
+import WardenAPI
+
+/// `warden cluster …`
+struct ClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster", abstract: "Record K3s clusters machines join.", subcommands: [Add.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Record a cluster; its tokens are sealed at rest and only ever released to attested machines.")
+        @Argument var name: String
+        @Option(help: "The cluster's K3s server URL (https://HOST:6443).") var server: String
+        @Option(name: .customLong("warden-url"), help: "The Warden server.") var wardenURL = AdminTarget.defaultServer
+        @Option(help: "A folder with cert.pem, key.pem and ca.pem (default: STATE-DIR/operator).") var identity: String?
+        @Option(help: "The local state folder, for the default identity.") var stateDir = ".warden"
+        @Option(help: "A file holding the K3s secure token (K10…).") var tokenFile: String
+        @Option(help: "A file holding the agent token, for agent-role machines.") var agentTokenFile: String?
+
+        func run() async throws {
+            func token(_ path: String) throws -> String {
+                String(decoding: try InputFile.read(path, as: "token file"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            let request = AdminMessages.ClusterRequest(name: name, serverURL: server, token: try token(tokenFile), agentToken: try agentTokenFile.map(token))
+            let admin = AdminTarget(server: wardenURL, identity: identity, stateDir: stateDir)
+            print(try await admin.call(.POST, "/v1/admin/clusters", request, as: AdminMessages.Done.self).message)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List clusters (never their tokens).")
+        @OptionGroup var admin: AdminOptions
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let clusters = try await admin.call(.GET, "/v1/admin/clusters", as: [ClusterSummary].self)
+            if format == .json { return try JSONOutput.print(clusters) }
+            Table.print(["NAME", "SERVER", "AGENT TOKEN", "MACHINES"], clusters.map { [$0.name, $0.serverURL, $0.hasAgentToken ? "yes" : "no", String($0.machines)] })
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Server
+import Store
+import WardenAPI
+
+/// `warden machine …`
+struct MachineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "machine",
+        abstract: "Enrol, list, approve and revoke machines.",
+        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self]
+    )
+
+    struct Enroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol a machine by its EK, or adopt a discovered one.",
+            discussion: "FILE is tpm2_createek -u output, a PEM public key, or an EK certificate (DER or PEM)."
+        )
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "The machine's name.") var name: String
+        @Option(help: "The EK file.") var ek: String?
+        @Option(help: "The id of a machine that registered itself (warden machine list shows it).") var discovered: Int64?
+        @Option(help: "A MAC address (repeatable).") var mac: [String] = []
+        @Option(help: "The SMBIOS UUID.") var uuid: String?
+        @Option(help: "The K3s cluster.") var cluster: String?
+        @Option(help: "server or agent.") var role: String?
+        @Option(help: "A policy name (default: trust on first use).") var policy: String?
+        @Option(help: "A K3s node label KEY=VALUE (repeatable).") var label: [String] = []
+        @Option var format: OutputFormat = .text
+
+        func validate() throws {
+            guard (ek == nil) != (discovered == nil) else { throw ValidationError("give exactly one of --ek FILE and --discovered ID") }
+        }
+
+        func run() async throws {
+            let file = try ek.map { Data(try InputFile.read($0, as: "EK file")).base64EncodedString() }
+            let request = AdminMessages.EnrollRequest(
+                name: name, ek: file, discoveredID: discovered, macs: mac, uuid: uuid, cluster: cluster, role: role, policy: policy, labels: label)
+            let machine = try await admin.call(.POST, "/v1/admin/machines", request, as: MachineSummary.self)
+            if format == .json { return try JSONOutput.print(machine) }
+            print("enrolled \(machine.name) (EK name \(machine.ekName))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List machines.")
+        @OptionGroup var admin: AdminOptions
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let machines = try await admin.call(.GET, "/v1/admin/machines", as: [MachineSummary].self)
+            if format == .json { return try JSONOutput.print(machines) }
+            Table.print(["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "MACS"], machines.map {
+                [String($0.id), $0.name, $0.state, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.macs.joined(separator: ",")]
+            })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a machine, its policy and its recent attestations.")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let detail = try await admin.call(.GET, "/v1/admin/machines/" + pathSegment(name), as: MachineDetail.self)
+            if format == .json { return try JSONOutput.print(detail) }
+            let m = detail.machine
+            print("""
+                name:     \(m.name)
+                state:    \(m.state)
+                EK name:  \(m.ekName)\(m.hasEKCertificate ? " (with certificate)" : "")
+                MACs:     \(m.macs.isEmpty ? "-" : m.macs.joined(separator: ", "))
+                UUID:     \(m.smbiosUUID ?? "-")
+                cluster:  \(m.cluster.map { "\($0) as \(m.role?.rawValue ?? "?")" } ?? "-")
+                labels:   \(m.labels.isEmpty ? "-" : m.labels.joined(separator: ", "))
+                policy:   \(detail.policy.map { "\($0.name) version \($0.version)" } ?? "none yet (trust on first use)")
+                """)
+            print("attestations:")
+            Table.print(["ID", "TIME", "VERDICT", "POLICY", "REASONS"], detail.attestations.map {
+                [String($0.id), ISO8601DateFormatter().string(from: $0.createdAt), $0.passed ? "passed" : "refused", $0.policy ?? "-", $0.reasons.joined(separator: "; ")]
+            })
+        }
+    }
+
+    struct Approve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pin the evidence of a refused attestation as the machine's policy.",
+            discussion: "What you reviewed is what gets pinned: the latest refused attestation, or --attestation ID."
+        )
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+        @Option(help: "The refused attestation to approve (default: the latest).") var attestation: Int64?
+
+        func run() async throws {
+            let version = try await admin.call(
+                .POST, "/v1/admin/machines/" + pathSegment(name) + "/approve", AdminMessages.ApproveRequest(attestationID: attestation), as: PolicyVersion.self)
+            print("approved: \(name) is now held to policy \(version.name) version \(version.version)")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a machine: nothing is released to it any more.")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+
+        func run() async throws {
+            print(try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self).message)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// One keep-alive HTTPS connection to Warden, trusting only Warden's server CA: the
+/// server's certificate must chain to it, carry the name or address dialled, and be for
+/// server authentication (an operator or auditor certificate never passes).
+public final class HTTPSClient: Sendable {
+    /// A client certificate and key (PEM files) for the admin API.
+    public struct Identity: Sendable {
+        public let certificatePath: String
+        public let keyPath: String
+        public init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
+    }
+
+    /// A complete response.
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+    }
+
+    /// Responses larger than this are refused.
+    public static let maxResponseBytes = 16 * 1024 * 1024
+
+    private let channel: any Channel
+    private let host: String
+
+    /// Connects to `url` (`https://HOST:PORT`), trusting only the CA certificate in `serverCA`.
+    public init(url: String, serverCA: String, identity: Identity? = nil) async throws(ClientError) {
+        let (host, port) = try ServerURL.split(url)
+        self.host = host
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .fullVerification
+        tls.trustRoots = .file(serverCA)
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        do {
+            if let identity {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificatePath).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.keyPath, format: .pem))
+            }
+            let context = try NIOSSLContext(configuration: tls)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(10))
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
+                        try channel.pipeline.syncOperations.addHandler(ServerPurposeCheck(promise: channel.eventLoop.makePromise()))
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
+                    }
+                }
+                .connect(host: host, port: port).get()
+            self.channel = channel
+            try await channel.pipeline.handler(type: ServerPurposeCheck.self).flatMap { $0.promise.futureResult }.get()
+        } catch let error as ClientError { throw error } catch let error as ServerPurposeCheck.Failure {
+            throw .untrustedServer(error.reason)
+        } catch let error as NIOSSLError {
+            throw .untrustedServer("\(url): \(error)")
+        } catch {
+            throw .connection("\(url): \(error)")
+        }
+    }
+
+    /// Sends one request and reads its whole response; requests may be sent concurrently and
+    /// are answered in order.
+    public func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws(ClientError) -> Response {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+        if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
+        let promise = channel.eventLoop.makePromise(of: Response.self)
+        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise), promise: nil)
+        do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// A request with the promise of its response; responses arrive in request order.
+final class ExchangeHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = Request
+    typealias OutboundOut = HTTPClientRequestPart
+
+    struct Request {
+        let head: HTTPRequestHead
+        let body: [UInt8]?
+        let response: EventLoopPromise<HTTPSClient.Response>
+    }
+
+    private var waiting = CircularBuffer<EventLoopPromise<HTTPSClient.Response>>()
+    private var status = 0
+    private var body: [UInt8] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        waiting.append(request.response)
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        if let bytes = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil) }
+        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            body = []
+        case .body(let buffer):
+            guard body.count + buffer.readableBytes <= HTTPSClient.maxResponseBytes else {
+                failAll(ClientError.protocolError("response larger than \(HTTPSClient.maxResponseBytes) bytes"))
+                context.close(promise: nil)
+                return
+            }
+            body += buffer.readableBytesView
+        case .end:
+            waiting.popFirst()?.succeed(HTTPSClient.Response(status: status, body: body))
+            body = []
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(ClientError.connection("\(error)"))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(ClientError.connection("the server closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    private func failAll(_ error: ClientError) {
+        while let next = waiting.popFirst() { next.fail(error) }
+    }
+}

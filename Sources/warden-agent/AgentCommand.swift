@@ -1,0 +1,79 @@
+import AgentCore
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `warden-agent`: runs on the node, talks to its TPM and to Warden.
+@main
+@available(macOS 13, *)
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warden-agent",
+        abstract: "Attest this machine's TPM to Warden and receive its disk key and K3s configuration.",
+        subcommands: [Attest.self, Register.self]
+    )
+
+    struct Connection: ParsableArguments {
+        @Option(help: "Warden's URL.") var server: String
+        @Option(help: "Warden's server CA certificate (the only one trusted).") var ca: String
+        @Option(help: "The TPM: device:/dev/tpmrm0, or swtpm:host=HOST,port=PORT.") var tcti = "device:/dev/tpmrm0"
+
+        var attestor: Attestor { Attestor(tcti: tcti, server: server, serverCA: ca) }
+    }
+
+    struct Attest: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Attest, then write the key and K3s config to --out DIR, or unlock --unlock DEVICE with it.",
+            discussion: "On refusal nothing is written; the exit status is 1 and the server's reason is printed."
+        )
+        @OptionGroup var connection: Connection
+        @Option(help: "The firmware's event log (/sys/kernel/security/tpm0/binary_bios_measurements).") var eventlog: String?
+        @Option(help: "Write disk.key and k3s-config.yaml here (0600).") var out: String?
+        @Option(help: "Open this LUKS2 device with the key (formatting it only if it has no LUKS header).") var unlock: String?
+        @Option(help: "The device-mapper name for --unlock.") var name = "warden-data"
+        @Option(help: "Where --unlock mounts the volume and writes etc/rancher/k3s/config.yaml.") var mountpoint = "/mnt/warden"
+
+        func validate() throws {
+            guard (out == nil) != (unlock == nil) else { throw ValidationError("give exactly one of --out DIR and --unlock DEVICE") }
+        }
+
+        func run() async throws {
+            do {
+                let log = try eventlog.map { try EventLogFile.read($0) }
+                let payload = try await connection.attestor.attest(eventLog: log)
+                if let out {
+                    try ReleaseOutputs.write(payload, to: out)
+                    print("warden-agent: attested; wrote \(out)/disk.key\(payload.join == nil ? "" : " and \(out)/k3s-config.yaml") for \(payload.nodeName)")
+                } else if let unlock {
+                    try ReleaseOutputs.unlock(payload, device: unlock, name: name, mountpoint: mountpoint)
+                    print("warden-agent: attested; \(unlock) unlocked as /dev/mapper/\(name), mounted on \(mountpoint)")
+                }
+            } catch {
+                printError(error)
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct Register: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Announce this machine's EK so an operator can adopt it (warden machine enroll NAME --discovered ID).")
+        @OptionGroup var connection: Connection
+
+        func run() async throws {
+            do {
+                let found = try await connection.attestor.discover()
+                print("warden-agent: registered as machine \(found.machineID) (\(found.state))")
+            } catch {
+                printError(error)
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+/// Prints one line to standard error.
+func printError(_ error: any Error) {
+    let line = Array("warden-agent: \(error)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
