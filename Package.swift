@@ -112,6 +112,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(
+            name: "SystemTests",
+            dependencies: ["Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport"]
+        ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]

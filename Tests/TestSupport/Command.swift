@@ -49,13 +49,25 @@ public enum Command {
     /// program must be started here, not from a shell: Foundation learns that a child
     /// exited when a socket the child inherited closes, and a grandchild left running
     /// would keep it open.
-    public static func start(_ executable: String, _ arguments: [String]) throws -> Process {
+    /// `log`, when given, receives standard output and error.
+    public static func start(
+        _ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], log: URL? = nil
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        if let log {
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+        }
         try launch(process)
         return process
     }
@@ -75,4 +87,10 @@ public enum Command {
 /// Standard error collected on another thread; read only after that thread finished.
 private final class ErrorOutput: @unchecked Sendable {
     var data = Data()
+}
+
+/// A program a test drove failed, or did not come up.
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -30,7 +30,7 @@ public final class SoftwareTPM: @unchecked Sendable {
             }
             Self.stop(process)
         }
-        throw EvidenceError(output: "swtpm did not start on any of 20 ports")
+        throw CommandFailure("swtpm did not start on any of 20 ports")
     }
 
     /// Whether the TPM answers within about two seconds (false when the process died, for
@@ -63,7 +63,7 @@ public final class SoftwareTPM: @unchecked Sendable {
     public func run(_ tool: String, _ arguments: [String], flushingTransients: Bool = true) throws -> CommandResult {
         let result = try Command.run(tool, arguments, in: folder, environment: ["TPM2TOOLS_TCTI": tcti])
         if flushingTransients { _ = try Command.run("tpm2_flushcontext", ["-t"], in: folder, environment: ["TPM2TOOLS_TCTI": tcti]) }
-        guard result.status == 0 else { throw EvidenceError(output: "\(tool) \(arguments.joined(separator: " ")): \(result.stderr)") }
+        guard result.status == 0 else { throw CommandFailure("\(tool) \(arguments.joined(separator: " ")): \(result.stderr)") }
         return result
     }
 

@@ -20,6 +20,9 @@ public enum TestPaths {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("warden")
     }
 
+    /// The built `warden-agent` executable.
+    public static var agentBinary: URL { wardenBinary.deletingLastPathComponent().appendingPathComponent("warden-agent") }
+
     /// The project's test scripts.
     public static let scripts = packageRoot.appendingPathComponent("Tests/Scripts")
 

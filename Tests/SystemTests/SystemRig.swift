@@ -1,0 +1,48 @@
+import Foundation
+import Store
+import TestSupport
+import WardenCrypto
+
+/// A running `warden serve` and what the tests need beside it: the store opened on the
+/// same state folder (to read audit records and sealed secrets as an auditor would), and
+/// enrolment of software TPMs through the real CLI.
+struct SystemRig {
+    let server: WardenServerProcess
+    let store: EnrolmentStore
+    /// The K3s tokens the rig's clusters hold (K3s secure format).
+    let token = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::server:" + Hex.encode(SecureRandom.bytes(16))
+    let agentToken = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::node:" + Hex.encode(SecureRandom.bytes(16))
+
+    init() throws {
+        server = try WardenServerProcess()
+        let state = server.stateDir
+        store = try EnrolmentStore(path: state.appendingPathComponent("warden.sqlite").path,
+                                   key: try KeyEncryptionKey.loadOrCreate(at: state.appendingPathComponent("kek.key").path))
+        try write(token, to: "token")
+        try write(agentToken, to: "agent-token")
+        try expectSuccess(server.cli(["cluster", "add", "rack-a", "--server", "https://10.0.0.1:6443", "--token-file", file("token").path,
+                                      "--agent-token-file", file("agent-token").path]))
+    }
+
+    /// A file in the server's working folder.
+    func file(_ name: String) -> URL { server.folder.appendingPathComponent(name) }
+
+    func write(_ text: String, to name: String) throws { try Data(text.utf8).write(to: file(name)) }
+
+    /// Makes the TPM's EK (tpm2_createek -u) and enrols it with the CLI.
+    @discardableResult
+    func enroll(_ tpm: SoftwareTPM, as name: String, extra: [String] = []) throws -> Int64 {
+        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        try expectSuccess(server.cli(["machine", "enroll", name, "--ek", tpm.folder.appendingPathComponent("ek.pub").path] + extra))
+        return try store.machine(named: name).id
+    }
+
+    /// The audit records about machine `id`: (action, details).
+    func audit(machine id: Int64) throws -> [(action: String, details: String)] {
+        try store.auditRecords(subjectPrefix: "machine/\(id)").map { ($0.action, $0.details) }
+    }
+
+    func expectSuccess(_ result: CommandResult) throws {
+        guard result.status == 0 else { throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)") }
+    }
+}

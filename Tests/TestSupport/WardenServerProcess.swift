@@ -1,0 +1,87 @@
+import Foundation
+
+/// `warden serve` as a process on a loopback port of its own, with its own state folder,
+/// and the `warden` CLI and `warden-agent` pointed at it. Stopped by its process id.
+public final class WardenServerProcess: @unchecked Sendable {
+    /// The working folder: the state folder is `.warden` in it, the log is `serve.log`.
+    public let folder: URL
+    public let port: Int
+    private var process: Process
+
+    public var url: String { "https://127.0.0.1:\(port)" }
+    public var stateDir: URL { folder.appendingPathComponent(".warden") }
+    public var serverCA: String { stateDir.appendingPathComponent("ca.pem").path }
+    public var log: URL { folder.appendingPathComponent("serve.log") }
+
+    /// Starts a server with a fresh state folder; `environment` adds WARDEN_* settings.
+    public init(environment: [String: String] = [:]) throws {
+        folder = try TestPaths.temporaryDirectory("serve")
+        for _ in 0..<20 {
+            let port = Int.random(in: 33_000..<45_000)
+            let process = try Self.launch(folder: folder, port: port, environment: environment)
+            if try Self.waitUntilServing(process: process, folder: folder, port: port) {
+                self.port = port
+                self.process = process
+                self.environment = environment
+                return
+            }
+            Self.stop(process, signal: SIGKILL)
+        }
+        throw CommandFailure("warden serve did not start on any of 20 ports")
+    }
+
+    private let environment: [String: String]
+
+    deinit { Self.stop(process, signal: SIGTERM) }
+
+    /// The process id of the running server.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Stops the server with `signal` (SIGTERM: gracefully) and waits for it.
+    public func stop(signal: Int32 = SIGTERM) { Self.stop(process, signal: signal) }
+
+    /// Starts the server again on the same port and state folder.
+    public func restart() throws {
+        stop()
+        process = try Self.launch(folder: folder, port: port, environment: environment)
+        guard try Self.waitUntilServing(process: process, folder: folder, port: port) else {
+            throw CommandFailure("warden serve did not restart: " + ((try? String(contentsOf: log, encoding: .utf8)) ?? ""))
+        }
+    }
+
+    /// Runs `warden ARGUMENTS --warden-url URL --state-dir STATE` (the operator's identity).
+    public func cli(_ arguments: [String], identity: URL? = nil) throws -> CommandResult {
+        try Command.run(TestPaths.wardenBinary.path, arguments + ["--warden-url", url, "--state-dir", stateDir.path] + (identity.map { ["--identity", $0.path] } ?? []),
+                        in: folder)
+    }
+
+    /// Runs `warden-agent SUBCOMMAND --server URL --ca CA --tcti TCTI ARGUMENTS`.
+    public func agent(_ subcommand: String, tcti: String, _ arguments: [String] = []) throws -> CommandResult {
+        try Command.run(TestPaths.agentBinary.path, [subcommand, "--server", url, "--ca", serverCA, "--tcti", tcti] + arguments, in: folder)
+    }
+
+    private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
+        try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
+                          environment: environment.merging(["WARDEN_API_PORT": String(port)]) { $1 },
+                          log: folder.appendingPathComponent("serve.log"))
+    }
+
+    /// Whether the server reports itself serving within about ten seconds.
+    private static func waitUntilServing(process: Process, folder: URL, port: Int) throws -> Bool {
+        let log = folder.appendingPathComponent("serve.log")
+        for _ in 0..<200 {
+            guard process.isRunning else { return false }
+            if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving https://127.0.0.1:\(port)") { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    private static func stop(_ process: Process, signal: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        for _ in 0..<250 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
