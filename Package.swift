@@ -114,7 +114,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport"]
+            dependencies: [
+                "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),

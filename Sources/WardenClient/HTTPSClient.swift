@@ -74,7 +74,11 @@ public final class HTTPSClient: Sendable {
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
         let promise = channel.eventLoop.makePromise(of: Response.self)
-        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise), promise: nil)
+        // A write that fails (the server closed the connection first) never reaches the
+        // exchange handler: fail the response with it.
+        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise)).whenFailure { error in
+            promise.fail(ClientError.connection("\(error)"))
+        }
         do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
     }
 

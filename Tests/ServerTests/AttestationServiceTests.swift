@@ -86,6 +86,22 @@ import WardenCrypto
         #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
     }
 
+    /// A TPM whose reset and restart counters went back (its state rolled back, or another
+    /// TPM replaying it) is refused, even with a valid quote.
+    @Test func countersGoingBackwardsAreRefused() throws {
+        let rig = try Rig()
+        let keyID = try rig.activatedKeyID()
+        let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
+        // An earlier passing attestation saw this TPM far later in its life.
+        let nonce = try rig.store.issueNonce(machineID: machineID)
+        try rig.store.record(AttestationOutcome(
+            machineID: machineID, attestationKeyID: keyID, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
+            reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")
+        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back") }
+        let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
+        #expect(audit.last?.details.contains("resetCount/restartCount went back") == true)
+    }
+
     @Test func unknownEKAndUnactivatedAKAreRefused() throws {
         let stranger = try Rig(enrolled: false)
         #expect { try stranger.service.register(ekPublic: stranger.ek.publicArea, akPublic: stranger.ak.publicArea) } throws: {

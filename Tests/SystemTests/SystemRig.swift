@@ -15,9 +15,7 @@ struct SystemRig {
 
     init() throws {
         server = try WardenServerProcess()
-        let state = server.stateDir
-        store = try EnrolmentStore(path: state.appendingPathComponent("warden.sqlite").path,
-                                   key: try KeyEncryptionKey.loadOrCreate(at: state.appendingPathComponent("kek.key").path))
+        store = try EnrolmentStoreReader.open(server.stateDir)
         try write(token, to: "token")
         try write(agentToken, to: "agent-token")
         try expectSuccess(server.cli(["cluster", "add", "rack-a", "--server", "https://10.0.0.1:6443", "--token-file", file("token").path,
@@ -44,5 +42,13 @@ struct SystemRig {
 
     func expectSuccess(_ result: CommandResult) throws {
         guard result.status == 0 else { throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)") }
+    }
+}
+
+/// Opens a running server's store the way an auditor on the appliance would.
+enum EnrolmentStoreReader {
+    static func open(_ state: URL) throws -> EnrolmentStore {
+        try EnrolmentStore(path: state.appendingPathComponent("warden.sqlite").path,
+                           key: try KeyEncryptionKey.loadOrCreate(at: state.appendingPathComponent("kek.key").path))
     }
 }
