@@ -41,9 +41,11 @@ struct AdminTarget {
 
     /// Runs one admin call, turning a refusal into a message and exit status 1.
     func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
-        let client = try await connect()
-        defer { Task { await client.close() } }
-        do { return try await client.call(method, path, body, as: type) } catch let refusal as APIRefusal {
+        do {
+            let client = try await connect()
+            defer { Task { await client.close() } }
+            return try await client.call(method, path, body, as: type)
+        } catch let refusal as APIRefusal {
             InputFile.printError(refusal.description)
             throw ExitCode(1)
         } catch let error as ClientError {

@@ -37,6 +37,11 @@ final class ServerPurposeCheck: ChannelInboundHandler, RemovableChannelHandler {
         context.fireErrorCaught(error)
     }
 
+    /// A connection refused or torn down before the handshake still answers the promise.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        promise.fail(Failure(reason: "the connection closed before the TLS handshake completed"))
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         promise.fail(Failure(reason: "the connection closed during the TLS handshake"))
         context.fireChannelInactive()
