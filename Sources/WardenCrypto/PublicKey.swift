@@ -60,21 +60,7 @@ public struct PublicKey: Sendable {
     /// RSA-OAEP encryption of `plaintext` with `digest` for both OAEP and MGF1, and `label`
     /// (TPM 2.0 labels include their terminating NUL byte).
     public func encryptOAEP(_ plaintext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError) -> [UInt8] {
-        guard case .rsa = kind, let context = EVP_PKEY_CTX_new_from_pkey(nil, handle.pointer, nil) else {
-            throw OpenSSLError("OAEP-encrypt: not an RSA key")
-        }
-        defer { EVP_PKEY_CTX_free(context) }
-        var length = 0
-        guard EVP_PKEY_encrypt_init(context) == 1,
-              EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1,
-              EVP_PKEY_CTX_set_rsa_oaep_md(context, digest.method) == 1,
-              EVP_PKEY_CTX_set_rsa_mgf1_md(context, digest.method) == 1,
-              warden_set_oaep_label(context, label, label.count) == 1,
-              EVP_PKEY_encrypt(context, nil, &length, plaintext, plaintext.count) == 1
-        else { throw OpenSSLError("OAEP-encrypt") }
-        var out = [UInt8](repeating: 0, count: length)
-        guard EVP_PKEY_encrypt(context, &out, &length, plaintext, plaintext.count) == 1 else { throw OpenSSLError("OAEP-encrypt") }
-        return Array(out.prefix(length))
+        try OAEP.run(.encrypt, plaintext, key: handle, digest: digest, label: label)
     }
 
     /// The RSA modulus and exponent, big-endian; nil for other keys.

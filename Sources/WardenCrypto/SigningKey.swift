@@ -42,6 +42,11 @@ public struct SigningKey: Sendable {
         get throws(OpenSSLError) { try PublicKey(der: handle.publicKeyDER) }
     }
 
+    /// RSA-OAEP decryption (what a TPM does with a credential seed sent to its EK).
+    public func decryptOAEP(_ ciphertext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+        try OAEP.run(.decrypt, ciphertext, key: handle, digest: digest, label: label)
+    }
+
     /// Signs an already computed `digest`. ECDSA signatures come back DER-encoded.
     public func sign(digest: [UInt8], scheme: SignatureScheme) throws(OpenSSLError) -> [UInt8] {
         guard scheme.fits(handle.kind) else { throw OpenSSLError("sign: \(scheme) does not fit a \(handle.kind) key") }

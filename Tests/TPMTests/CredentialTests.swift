@@ -83,3 +83,35 @@ import WardenCrypto
         #expect(throws: OpenSSLError.self) { try AESCFB.encrypt(plaintext, key: [1, 2, 3], iv: iv) }
     }
 }
+
+/// The software EK's ActivateCredential recovers what MakeCredential protected, and only
+/// for the object it was made for.
+@Suite struct SoftwareEndorsementKeyTests {
+    @Test func activatesOnlyForItsObject() throws {
+        let ek = try SoftwareEndorsementKey()
+        let ak = try SoftwareAttestationKey(scheme: .ecdsa(.sha256))
+        let name = try #require(try TPMPublic.decode(ak.publicArea).name)
+        let secret = SecureRandom.bytes(32)
+        let challenge = try Credential.make(secret, for: name, to: ek.endorsementKey)
+        #expect(try ek.activate(challenge, objectName: name) == secret)
+        let other = try #require(try TPMPublic.decode(SoftwareAttestationKey(scheme: .ecdsa(.sha256)).publicArea).name)
+        #expect(throws: CredentialError.self) { try ek.activate(challenge, objectName: other) }
+        #expect(throws: (any Error).self) { try SoftwareEndorsementKey().activate(challenge, objectName: name) }
+        #expect(throws: CredentialError.self) { try ek.activate(CredentialChallenge(credentialBlob: [0, 9, 1], encryptedSecret: []), objectName: name) }
+    }
+}
+
+/// An EK given as a PEM key or a certificate is identified by the name the TPM reports:
+/// the default template rebuilt around its modulus is byte for byte `tpm2_createek -u`.
+@Suite struct DefaultTemplateTests {
+    @Test func theRebuiltPublicAreaIsTheTPMs() throws {
+        let tpm = try SoftwareTPM()
+        // The EK is derived from the endorsement seed: both runs make the same key.
+        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        try tpm.run("tpm2_createek", ["-c", "ek2.ctx", "-G", "rsa", "-u", "ek.pem", "-f", "pem"])
+        let fromTPM = try EndorsementKey(file: try tpm.bytes("ek.pub"))
+        let fromPEM = try EndorsementKey(file: try tpm.bytes("ek.pem"))
+        #expect(fromPEM.tpmPublic.marshaled == (try tpm.bytes("ek.pub")))
+        #expect(fromPEM.tpmPublic.name == fromTPM.tpmPublic.name)
+    }
+}
