@@ -1,10 +1,10 @@
 import ArgumentParser
 
 /// `warden bench …`: performance measurements (see `make bench`).
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Warden's performance against named peers.",
-        subcommands: [BenchVerifyCommand.self]
+        subcommands: [BenchVerifyCommand.self, BenchAttestCommand.self]
     )
 }

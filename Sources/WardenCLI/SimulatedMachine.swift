@@ -1,0 +1,71 @@
+import Foundation
+import NIOHTTP1
+import TPM
+import TSS
+import WardenAPI
+import WardenClient
+import WardenCrypto
+
+/// One machine played by the load generator: a software EK (RSA-2048, default template)
+/// and AK, its own keep-alive HTTPS connection, and a TPM clock that only moves forward.
+final class SimulatedMachine: @unchecked Sendable {
+    let name: String
+    let ek: SoftwareEndorsementKey
+    let ak: SoftwareAttestationKey
+    let akName: [UInt8]
+    let pcrs: PCRValues
+    private(set) var keyID: Int64 = 0
+    private var clock: UInt64 = 1_000
+    private var client: HTTPSClient?
+
+    init(name: String, akScheme: SignatureScheme, pcrs: PCRValues) throws {
+        self.name = name
+        ek = try SoftwareEndorsementKey()
+        ak = try SoftwareAttestationKey(scheme: akScheme)
+        guard let akName = try TPMPublic.decode(ak.publicArea).name else { throw BenchError("the software AK has no name") }
+        self.akName = akName
+        self.pcrs = pcrs
+    }
+
+    /// Connects, registers the AK and activates it with the software EK.
+    func join(server: String, serverCA: String) async throws {
+        let client = try await HTTPSClient(url: server, serverCA: serverCA)
+        self.client = client
+        let registration: AgentMessages.RegisterResponse = try await client.call(
+            .POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)))
+        let proof = try ek.activate(
+            CredentialChallenge(credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret)), objectName: akName)
+        let _: AgentMessages.ActivateResponse = try await client.call(
+            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: registration.attestationKeyID, proof: base64(proof)))
+        keyID = registration.attestationKeyID
+    }
+
+    /// One full attestation (challenge, quote, verdict, release); with `open`, the release
+    /// is checked and unwrapped as an agent would, and its node name returned.
+    @discardableResult
+    func attest(open: Bool = false) async throws -> String? {
+        guard let client else { throw BenchError("\(name) has not joined") }
+        let challenge: AgentMessages.ChallengeResponse = try await client.call(.POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID))
+        let nonce = bytes(challenge.nonce)
+        clock += 10
+        let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))
+        let request = AgentMessages.AttestRequest(
+            attestationKeyID: keyID, nonce: challenge.nonce, attest: base64(quote.attest), signature: base64(quote.signature),
+            pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: nil)
+        let release: AgentMessages.ReleaseResponse = try await client.call(.POST, "/v1/agent/attest", request)
+        guard open else { return nil }
+        let sealed = SealedRelease(
+            credential: CredentialChallenge(credentialBlob: bytes(release.credentialBlob), encryptedSecret: bytes(release.encryptedSecret)),
+            ciphertext: bytes(release.ciphertext), signature: bytes(release.signature))
+        guard sealed.isSigned(by: try PublicKey(certificate: Array(release.releaseCertificate.utf8)), for: akName) else {
+            throw BenchError("\(name): the release signature does not verify")
+        }
+        let seed = try ek.activate(sealed.credential, objectName: akName)
+        return try JSONDecoder().decode(ReleasePayload.self, from: Data(sealed.open(withActivatedKey: seed, akName: akName))).nodeName
+    }
+
+    func close() async { await client?.close() }
+
+    private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    private func bytes(_ text: String) -> [UInt8] { Data(base64Encoded: text).map { [UInt8]($0) } ?? [] }
+}
