@@ -5,23 +5,24 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # C libraries Warden links, and the real tools its tests drive.
 DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-dev \
-	swtpm swtpm-tools tpm2-tools openssl python3 cpio tar gzip iproute2
+	swtpm swtpm-tools tpm2-tools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs
 FUZZ_SECONDS ?= 60
 OUT := out
 
-.PHONY: run test deps build bench fuzz clean
+.PHONY: run release demo test deps build bench bench-attest fuzz clean
 
-## run: build Warden and run its main job on its defaults: a fresh software TPM quotes
-## its PCRs and replays a measured-boot log into them; Warden verifies all of it.
-run: deps
+## run: build Warden and run its main job on its defaults: `warden serve` with the state
+## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
+run: release
+	.build/release/warden serve
+
+release: deps
 	$(SWIFT) build -c release --product warden
-	@rm -rf $(OUT)/demo && mkdir -p $(OUT)
-	bash Tests/Scripts/make-swtpm-evidence.sh $(OUT)/demo
-	.build/release/warden eventlog show $(OUT)/demo/eventlog.bin | tail -n 25
-	.build/release/warden quote verify --ak-public $(OUT)/demo/ak_rsa.pub \
-		--message $(OUT)/demo/quote_log.msg --signature $(OUT)/demo/quote_log.sig \
-		--pcrs $(OUT)/demo/quote_log.pcrs --nonce $$(cat $(OUT)/demo/quote_log.nonce) \
-		--eventlog $(OUT)/demo/eventlog.bin
+	$(SWIFT) build -c release --product warden-agent
+
+## demo: a self-contained walk-through (own server on port 18443, software TPM, CLI, agent).
+demo: release
+	bash Tests/Scripts/demo.sh
 
 ## test: the whole test suite (what .ci/run calls).
 test: deps
@@ -41,9 +42,13 @@ build: deps
 	$(SWIFT) build
 
 ## bench: verification throughput and latency on one core, against openssl speed rsa2048.
-bench: deps
-	$(SWIFT) build -c release --product warden
+bench: release
 	taskset -c 0 .build/release/warden bench verify
+
+## bench-attest: full attestations per second over HTTPS at 1, 50 and 500 machines.
+bench-attest: release
+	.build/release/warden bench attest
+	.build/release/warden bench attest --ak rsa
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

@@ -28,16 +28,17 @@ public struct Attestor: Sendable {
         self.serverCA = serverCA
     }
 
-    /// Announces this machine's EK so that an operator can adopt it; returns its id.
+    /// Announces this machine's EK, with its certificate from NV when the TPM has one, so
+    /// that an operator can adopt it; returns its id.
     public func discover() async throws -> AgentMessages.DiscoverResponse {
         let device = try open()
         let ek = try tpm { try device.createEndorsementKey() }
         defer { device.flush(ek) }
+        let certificate = try tpm { try device.endorsementCertificate() }
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         defer { Task { await client.close() } }
-        return try await refusing {
-            try await client.call(.POST, "/v1/agent/discover", AgentMessages.DiscoverRequest(ekPublic: base64(ek.publicArea), ekCertificate: nil), as: AgentMessages.DiscoverResponse.self)
-        }
+        let request = AgentMessages.DiscoverRequest(ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
+        return try await refusing { try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self) }
     }
 
     /// Runs the whole flow and returns the opened release.

@@ -27,10 +27,18 @@ enum APIResponses {
         try json(status, AgentMessages.Refusal(error: error, reason: reason))
     }
 
-    /// Runs blocking work (SQLite, verification) on NIO's thread pool, never on an event loop
-    /// or the cooperative pool.
+    /// Threads for blocking work. More than the cores: a thread waiting for SQLite's fsync
+    /// uses no CPU, and verification on the others goes on meanwhile.
+    private static let blockingPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 16)
+        pool.start()
+        return pool
+    }()
+
+    /// Runs blocking work (SQLite, verification) on the blocking pool, never on an event
+    /// loop or the cooperative pool.
     static func offLoop<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await blockingPool.runIfActive(body)
     }
 
     /// Decodes a JSON body, turning malformed JSON into a 400 with what was wrong.

@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import Store
+import Synchronization
 import TPM
 import TSS
 import WardenAPI
@@ -14,6 +15,8 @@ public final class AttestationService: Sendable {
     private let store: EnrolmentStore
     private let releaseKey: SigningKey
     private let verifier = QuoteVerifier()
+    /// Parsed policy versions by id: versions never change, so parsing once is enough.
+    private let parsedPolicies = Mutex<[Int64: Policy]>([:])
 
     public init(store: EnrolmentStore, releaseKey: SigningKey) {
         self.store = store
@@ -137,7 +140,7 @@ public final class AttestationService: Sendable {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
                 throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
             }
-            let failures = try refuse(.policy) { try Policy(yaml: version.yaml) }.failures(of: quote).map(\.description)
+            let failures = try parsed(version).failures(of: quote).map(\.description)
             try keep(passed: failures.isEmpty, reasons: failures, policyID: version.id, clock: failures.isEmpty ? quote.clockInfo : nil)
             guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
         } else {
@@ -149,6 +152,17 @@ public final class AttestationService: Sendable {
             try keep(passed: true, reasons: [], pin: PolicyPin(name: pinned.name, yaml: pinned.yaml), clock: quote.clockInfo)
         }
         return try release(machineID: key.machineID, machineName: machine.name, ekPublic: machine.ekPublic, akName: key.name)
+    }
+
+    /// The policy of `version`, parsed once.
+    private func parsed(_ version: PolicyVersion) throws(AttestationRefusal) -> Policy {
+        if let cached = parsedPolicies.withLock({ $0[version.id] }) { return cached }
+        let policy = try refuse(.policy) { try Policy(yaml: version.yaml) }
+        parsedPolicies.withLock { cache in
+            if cache.count >= 4_096 { cache.removeAll() }
+            cache[version.id] = policy
+        }
+        return policy
     }
 
     /// The name of the policy a machine's own evidence pins (trust on first use, approvals).

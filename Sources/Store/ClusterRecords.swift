@@ -36,7 +36,7 @@ extension EnrolmentStore {
                 guard let secret else { continue }
                 try db.execute(
                     sql: "INSERT INTO sealedSecret (identity, sealed) VALUES (?, ?)",
-                    arguments: [identity, Data(try key.seal(Array(secret.utf8), identity: identity))])
+                    arguments: [identity, Data(try self.key.seal(Array(secret.utf8), identity: identity))])
             }
             try db.appendAudit(actor: actor, action: "cluster-added", subject: "cluster/\(id)",
                                details: "cluster \(name) at \(serverURL)\(agentToken == nil ? "" : ", with an agent token")", now: now)

@@ -13,6 +13,7 @@ public final class EnrolmentStore: Sendable {
     public static let discoveredMachineCap = 1_000
 
     private let database: DatabasePool
+    private let writer: GroupCommit
     let key: KeyEncryptionKey
 
     /// Opens (creating and migrating) the database at `path`, sealing with `key`.
@@ -25,6 +26,7 @@ public final class EnrolmentStore: Sendable {
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             database = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(database)
+            writer = GroupCommit(database)
         } catch {
             throw .database("cannot open \(path): \(error)")
         }
@@ -79,8 +81,9 @@ public final class EnrolmentStore: Sendable {
         do { return try database.read(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
     }
 
-    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try database.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+    /// A write, committed (durably) together with concurrent writes; see ``GroupCommit``.
+    func write<T>(_ body: @escaping (Database) throws -> T) throws(StoreError) -> T {
+        do { return try writer.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
     }
 }
 

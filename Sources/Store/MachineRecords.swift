@@ -72,7 +72,7 @@ extension EnrolmentStore {
                 sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, 'enrolled', ?, ?, ?)",
                 arguments: [enrolment.name, Data(enrolment.ekPublic), Data(enrolment.ekName), now])
             let id = db.lastInsertedRowID
-            try completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
+            try self.completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
             return id
         }
     }
@@ -105,7 +105,7 @@ extension EnrolmentStore {
                 throw StoreError.duplicate("machine \(enrolment.name)")
             }
             try db.execute(sql: "UPDATE machine SET name = ?, state = 'enrolled' WHERE id = ?", arguments: [enrolment.name, id])
-            try completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
+            try self.completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
         }
     }
 

@@ -99,6 +99,10 @@ enum Schema {
             try db.create(index: "attestationByMachine", on: "attestation", columns: ["machineID", "id"])
             try db.create(index: "nonceByExpiry", on: "nonce", columns: ["expiresAt"])
         }
+        migrator.registerMigration("v3-nonces-by-machine") { db in
+            // Counting a machine's pending nonces must not scan every nonce of the last minute.
+            try db.create(index: "nonceByMachine", on: "nonce", columns: ["machineID", "usedAt"])
+        }
         return migrator
     }
 }

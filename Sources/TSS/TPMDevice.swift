@@ -5,7 +5,7 @@ import CTSS2
 /// Owns its ESYS and TCTI contexts; use it from one thread.
 public final class TPMDevice {
     private var tcti: OpaquePointer?
-    private var esys: OpaquePointer?
+    var esys: OpaquePointer?
 
     /// Connects to the TPM named by `tcti`.
     public init(tcti name: String) throws(TPMDeviceError) {
@@ -177,7 +177,7 @@ public final class TPMDevice {
         return session
     }
 
-    private static func check(_ rc: TSS2_RC, _ operation: String) throws(TPMDeviceError) {
+    static func check(_ rc: TSS2_RC, _ operation: String) throws(TPMDeviceError) {
         guard rc == 0 else { throw TPMDeviceError(operation: operation, code: rc) }
     }
 

@@ -1,0 +1,79 @@
+import Dispatch
+import GRDB
+import Synchronization
+
+/// Group commit: writes that arrive while a commit is under way wait and then commit
+/// together, each in its own savepoint, with one fsync for all of them. A caller is
+/// answered only after the commit that holds its write returned, so every write is as
+/// durable as if it had committed alone; a write that throws rolls back only itself.
+final class GroupCommit: Sendable {
+    /// One caller's write and, once committed, its outcome.
+    private final class Pending: @unchecked Sendable {
+        let body: (Database) throws -> Void
+        var failure: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+        init(_ body: @escaping (Database) throws -> Void) { self.body = body }
+    }
+
+    private struct Queue {
+        var waiting: [Pending] = []
+        var leaderActive = false
+    }
+
+    /// At most this many writes share one commit.
+    static let maxBatch = 256
+    private let database: DatabasePool
+    private let queue = Mutex(Queue())
+
+    init(_ database: DatabasePool) { self.database = database }
+
+    /// Runs `body` in a transaction shared with concurrent writes; returns after it is committed.
+    func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
+        nonisolated(unsafe) var result: T?
+        let pending = Pending { db in result = try body(db) }
+        let lead = queue.withLock { queue in
+            queue.waiting.append(pending)
+            if queue.leaderActive { return false }
+            queue.leaderActive = true
+            return true
+        }
+        if lead { commitWhileWaiting() }
+        pending.done.wait()
+        if let failure = pending.failure { throw failure }
+        guard let result else { throw StoreError.database("a grouped write produced no result") }
+        return result
+    }
+
+    /// The leader commits batches until nobody waits.
+    private func commitWhileWaiting() {
+        while true {
+            let batch: [Pending] = queue.withLock { queue in
+                let taken = Array(queue.waiting.prefix(Self.maxBatch))
+                queue.waiting.removeFirst(taken.count)
+                if taken.isEmpty { queue.leaderActive = false }
+                return taken
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try database.writeWithoutTransaction { db in
+                    try db.inTransaction {
+                        for pending in batch {
+                            do {
+                                try db.inSavepoint {
+                                    try pending.body(db)
+                                    return .commit
+                                }
+                            } catch {
+                                pending.failure = error
+                            }
+                        }
+                        return .commit
+                    }
+                }
+            } catch {
+                for pending in batch where pending.failure == nil { pending.failure = error }
+            }
+            for pending in batch { pending.done.signal() }
+        }
+    }
+}
