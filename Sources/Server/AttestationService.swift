@@ -63,12 +63,10 @@ public final class AttestationService: Sendable {
             }
         }
         guard let name = ek.tpmPublic.name else { throw AttestationRefusal(.unknownEndorsementKey, "the EK has no name") }
-        let id: Int64
-        do throws(StoreError) { id = try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: ekCertificate) } catch {
+        do throws(StoreError) { return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: ekCertificate) } catch {
             if case .limit = error { throw AttestationRefusal(.limit, error.description) }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
-        return (id, try internalStore { try store.machine(id: id) }.state)
     }
 
     /// Activates the AK when `proof` is what its TPM's ActivateCredential returned.
@@ -84,12 +82,20 @@ public final class AttestationService: Sendable {
         }
     }
 
-    /// A fresh nonce for a quote by an activated AK.
+    /// A fresh nonce for a quote by an activated AK of a machine that is not revoked.
     public func challenge(attestationKeyID: Int64) throws(AttestationRefusal) -> [UInt8] {
-        let key = try activatedKey(attestationKeyID)
-        do throws(StoreError) { return try store.issueNonce(machineID: key.machineID) } catch {
+        let issue: NonceIssue
+        do throws(StoreError) { issue = try store.issueNonce(attestationKeyID: attestationKeyID) } catch {
             if case .limit = error { throw AttestationRefusal(.limit, error.description) }
             throw AttestationRefusal(.internalError, "store: \(error)")
+        }
+        switch issue {
+        case .issued(let nonce): return nonce
+        case .unknownKey: throw try refusedUnknownKey(attestationKeyID)
+        case .notActivated(let machineID): throw try refusedUnactivatedKey(attestationKeyID, machineID: machineID)
+        case .revoked(let machineID):
+            try audit(subject: "machine/\(machineID)", "challenge refused: machine revoked")
+            throw AttestationRefusal(.revoked, "this machine is revoked")
         }
     }
 
@@ -98,16 +104,19 @@ public final class AttestationService: Sendable {
     public func attest(
         attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?
     ) throws(AttestationRefusal) -> SealedRelease {
-        let key = try activatedKey(attestationKeyID)
-        let machine = try internalStore { try store.machine(id: key.machineID) }
-        let subject = "machine/\(key.machineID)"
-        guard machine.state != "revoked" else {
-            try audit(subject: subject, "attestation refused: machine revoked")
-            throw AttestationRefusal(.revoked, "machine \(machine.name) is revoked")
+        guard let context = try internalStore({ try store.attestationContext(attestationKeyID: attestationKeyID, nonce: nonce) }) else {
+            throw try refusedUnknownKey(attestationKeyID)
         }
-        do throws(StoreError) { try store.checkNonce(nonce, machineID: key.machineID) } catch {
-            try audit(subject: subject, "attestation refused: \(error)")
-            throw AttestationRefusal(.nonce, error.description)
+        let key = context.key
+        let subject = "machine/\(key.machineID)"
+        guard key.activated else { throw try refusedUnactivatedKey(attestationKeyID, machineID: key.machineID) }
+        guard context.machineState != "revoked" else {
+            try audit(subject: subject, "attestation refused: machine revoked")
+            throw AttestationRefusal(.revoked, "machine \(context.machineName) is revoked")
+        }
+        if let problem = context.nonceProblem {
+            try audit(subject: subject, "attestation refused: \(problem)")
+            throw AttestationRefusal(.nonce, problem.description)
         }
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
@@ -116,7 +125,7 @@ public final class AttestationService: Sendable {
             let outcome = AttestationOutcome(
                 machineID: key.machineID, attestationKeyID: key.id, nonce: nonce, attest: attest, signature: signature,
                 pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock)
-            do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(machine.name)") } catch {
+            do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
                     try audit(subject: subject, "attestation refused: \(error)")
@@ -131,12 +140,12 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: failures)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
-        if let violation = ClockMonotonicity.violation(last: try internalStore({ try store.lastClock(machineID: key.machineID) }), current: quote.clockInfo) {
+        if let violation = ClockMonotonicity.violation(last: context.lastClock, current: quote.clockInfo) {
             try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)
         }
-        if let name = try internalStore({ try store.policyName(machineID: key.machineID) }) {
-            guard let version = try internalStore({ try store.latestPolicy(name: name) }) else {
+        if let name = context.policyName {
+            guard let version = context.policy else {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
                 throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
             }
@@ -145,13 +154,13 @@ public final class AttestationService: Sendable {
             guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
         } else {
             let pinned: Policy
-            do { pinned = try Policy.pinning(quote, name: Self.machinePolicyName(machine.name)) } catch {
+            do { pinned = try Policy.pinning(quote, name: Self.machinePolicyName(context.machineName)) } catch {
                 try keep(passed: false, reasons: [error.description])
                 throw AttestationRefusal(.policy, error.description)
             }
             try keep(passed: true, reasons: [], pin: PolicyPin(name: pinned.name, yaml: pinned.yaml), clock: quote.clockInfo)
         }
-        return try release(machineID: key.machineID, machineName: machine.name, ekPublic: machine.ekPublic, akName: key.name)
+        return try release(machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
     }
 
     /// The policy of `version`, parsed once.
@@ -172,11 +181,11 @@ public final class AttestationService: Sendable {
 
     /// The machine's secrets, sealed for its AK and signed.
     private func release(machineID: Int64, machineName: String, ekPublic: [UInt8], akName: [UInt8]) throws(AttestationRefusal) -> SealedRelease {
-        let diskKey = try internalStore { try store.diskKey(machineID: machineID) }
-        let join = try internalStore { try store.joinSecrets(machineID: machineID) }.map {
+        let secrets = try internalStore { try store.releaseSecrets(machineID: machineID) }
+        let join = secrets.join.map {
             JoinConfiguration(server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
         }
-        let payload = ReleasePayload(nodeName: machineName, diskKey: Data(diskKey).base64EncodedString(), join: join)
+        let payload = ReleasePayload(nodeName: machineName, diskKey: Data(secrets.diskKey).base64EncodedString(), join: join)
         return try refuse(.internalError) {
             try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: EndorsementKey(file: ekPublic), releaseKey: releaseKey)
         }
@@ -189,17 +198,14 @@ public final class AttestationService: Sendable {
         }
     }
 
-    private func activatedKey(_ id: Int64) throws(AttestationRefusal) -> AttestationKeyRecord {
-        let key: AttestationKeyRecord
-        do { key = try store.attestationKey(id: id) } catch {
-            try audit(subject: "attestation-key/\(id)", "refused: unknown attestation key")
-            throw AttestationRefusal(.notActivated, "unknown attestation key")
-        }
-        guard key.activated else {
-            try audit(subject: "machine/\(key.machineID)", "refused: attestation key \(id) was never activated")
-            throw AttestationRefusal(.notActivated, "the attestation key was never activated")
-        }
-        return key
+    private func refusedUnknownKey(_ id: Int64) throws(AttestationRefusal) -> AttestationRefusal {
+        try audit(subject: "attestation-key/\(id)", "refused: unknown attestation key")
+        return AttestationRefusal(.notActivated, "unknown attestation key")
+    }
+
+    private func refusedUnactivatedKey(_ id: Int64, machineID: Int64) throws(AttestationRefusal) -> AttestationRefusal {
+        try audit(subject: "machine/\(machineID)", "refused: attestation key \(id) was never activated")
+        return AttestationRefusal(.notActivated, "the attestation key was never activated")
     }
 
     private func audit(subject: String, _ details: String) throws(AttestationRefusal) {

@@ -81,28 +81,6 @@ extension EnrolmentStore {
         }
     }
 
-    /// An attestation key by id.
-    public func attestationKey(id: Int64) throws(StoreError) -> AttestationKeyRecord {
-        let row = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM attestationKey WHERE id = ?", arguments: [id]) }
-        guard let row else { throw .notFound("attestation key \(id)") }
-        return AttestationKeyRecord(
-            id: row["id"], machineID: row["machineID"], publicArea: [UInt8](row["public"] as Data),
-            name: [UInt8](row["name"] as Data), activated: (row["activatedAt"] as Date?) != nil)
-    }
-
-    /// The clock of the machine's last passing attestation.
-    public func lastClock(machineID: Int64) throws(StoreError) -> TPMAttest.ClockInfo? {
-        try read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT resetCount, restartCount, clock, safe FROM attestation
-                WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
-                """, arguments: [machineID]).map {
-                TPMAttest.ClockInfo(clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
-                                    restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
-            }
-        }
-    }
-
     /// Keeps the attestation and its audit record in one transaction, with what must commit
     /// with it: the nonce consumed (refused unless it was issued to this machine, is unused
     /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
@@ -146,13 +124,6 @@ extension EnrolmentStore {
 }
 
 extension EnrolmentStore {
-    /// The EK public area a machine was enrolled with, its name and its state.
-    public func machine(id: Int64) throws(StoreError) -> (name: String, state: String, ekPublic: [UInt8]) {
-        let row = try read { db in try Row.fetchOne(db, sql: "SELECT name, state, ekPublic FROM machine WHERE id = ?", arguments: [id]) }
-        guard let row else { throw .notFound("machine \(id)") }
-        return (row["name"], row["state"], [UInt8](row["ekPublic"] as Data))
-    }
-
     /// Audits a refused request that names no record of its own (an unknown EK, say).
     public func auditRefusal(actor: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
         try audit(actor: actor, action: "refusal", subject: subject, details: details, now: now)
@@ -161,5 +132,18 @@ extension EnrolmentStore {
     /// Appends an audit record of an event that changes no other record (server start, say).
     public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
         try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now) }
+    }
+}
+
+extension Database {
+    /// The clock of the machine's last passing attestation.
+    func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
+        try Row.fetchOne(cachedStatement(sql: """
+            SELECT resetCount, restartCount, clock, safe FROM attestation
+            WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
+            """), arguments: [machineID]).map {
+            TPMAttest.ClockInfo(clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
+                                restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
+        }
     }
 }

@@ -57,23 +57,44 @@ extension EnrolmentStore {
 
     /// The join configuration of machine `machineID`, unsealed; nil when it has no cluster.
     public func joinSecrets(machineID: Int64) throws(StoreError) -> JoinSecrets? {
-        let row = try read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT c.id, c.name, c.serverURL, c.hasAgentToken, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
-                """, arguments: [machineID])
-        }
-        guard let row, let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:)) else { return nil }
-        let clusterID: Int64 = row["id"]
-        let identity = role == .agent && row["hasAgentToken"] ? Self.agentTokenIdentity(clusterID: clusterID) : Self.tokenIdentity(clusterID: clusterID)
-        let sealed = try read { db in try Data.fetchOne(db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity]) }
-        guard let sealed else { throw .notFound(identity) }
-        let labels: String = row["labels"]
-        return JoinSecrets(
-            cluster: row["name"], serverURL: row["serverURL"], role: role,
-            token: String(decoding: try key.open([UInt8](sealed), identity: identity), as: UTF8.self),
-            labels: labels.split(separator: "\n").map(String.init))
+        try read { db in try db.joinSecrets(machineID: machineID) }.map { sealed throws(StoreError) in try sealed.unsealed(with: key) }
     }
 
     static func tokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/token" }
     static func agentTokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/agent-token" }
+}
+
+/// A machine's join configuration with its token still sealed.
+struct SealedJoin {
+    let cluster: String
+    let serverURL: String
+    let role: MachineRole
+    let labels: [String]
+    let identity: String
+    let sealedToken: [UInt8]
+
+    func unsealed(with key: KeyEncryptionKey) throws(StoreError) -> JoinSecrets {
+        JoinSecrets(cluster: cluster, serverURL: serverURL, role: role,
+                    token: String(decoding: try key.open(sealedToken, identity: identity), as: UTF8.self), labels: labels)
+    }
+}
+
+extension Database {
+    /// The join configuration of `machineID`, token sealed; nil when it has no cluster.
+    func joinSecrets(machineID: Int64) throws -> SealedJoin? {
+        guard let row = try Row.fetchOne(cachedStatement(sql: """
+            SELECT c.id, c.name, c.serverURL, c.hasAgentToken, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
+            """), arguments: [machineID]),
+            let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
+        else { return nil }
+        let clusterID: Int64 = row["id"]
+        let identity = role == .agent && row["hasAgentToken"]
+            ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : EnrolmentStore.tokenIdentity(clusterID: clusterID)
+        guard let sealed = try Data.fetchOne(cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]) else {
+            throw StoreError.notFound(identity)
+        }
+        let labels: String = row["labels"]
+        return SealedJoin(cluster: row["name"], serverURL: row["serverURL"], role: role, labels: labels.split(separator: "\n").map(String.init),
+                          identity: identity, sealedToken: [UInt8](sealed))
+    }
 }

@@ -38,38 +38,6 @@ public final class EnrolmentStore: Sendable {
         try read { db in try Schema.migrator.appliedMigrations(db) }
     }
 
-    /// The machine's disk key, unsealed.
-    public func diskKey(machineID: Int64) throws(StoreError) -> [UInt8] {
-        let identity = Self.diskKeyIdentity(machineID: machineID)
-        let sealed = try read { db in
-            try Data.fetchOne(db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity])
-        }
-        guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
-        return try key.open([UInt8](sealed), identity: identity)
-    }
-
-    /// A fresh 32-byte nonce for `machineID`, single use, valid for ``nonceLifetime``.
-    public func issueNonce(machineID: Int64, now: Date = Date()) throws(StoreError) -> [UInt8] {
-        let nonce = SecureRandom.bytes(32)
-        try write { db in
-            try db.execute(sql: "DELETE FROM nonce WHERE expiresAt < ?", arguments: [now])
-            let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nonce WHERE machineID = ? AND usedAt IS NULL", arguments: [machineID]) ?? 0
-            guard pending < Self.pendingNoncesPerMachine else {
-                throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces")
-            }
-            try db.execute(
-                sql: "INSERT INTO nonce (value, machineID, expiresAt) VALUES (?, ?, ?)",
-                arguments: [Data(nonce), machineID, now.addingTimeInterval(Self.nonceLifetime)])
-        }
-        return nonce
-    }
-
-    /// Whether `nonce` would be accepted now for `machineID`; ``record(_:pinning:actor:now:)``
-    /// consumes it. Refused unless issued to that machine, unused and unexpired.
-    public func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date = Date()) throws(StoreError) {
-        try read { db in try db.checkNonce(nonce, machineID: machineID, now: now) }
-    }
-
     /// Result of an integrity check of the database file (`PRAGMA integrity_check`).
     public func integrityCheck() throws(StoreError) -> String {
         try read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
@@ -88,8 +56,18 @@ public final class EnrolmentStore: Sendable {
 }
 
 extension Database {
+    func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
+        let nonce = SecureRandom.bytes(32)
+        try cachedStatement(sql: "DELETE FROM nonce WHERE expiresAt < ?").execute(arguments: [now])
+        let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM nonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
+        guard pending < EnrolmentStore.pendingNoncesPerMachine else { throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces") }
+        try cachedStatement(sql: "INSERT INTO nonce (value, machineID, expiresAt) VALUES (?, ?, ?)")
+            .execute(arguments: [Data(nonce), machineID, now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
+        return nonce
+    }
+
     func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard let row = try Row.fetchOne(self, sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?", arguments: [Data(nonce)]) else {
+        guard let row = try Row.fetchOne(cachedStatement(sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?"), arguments: [Data(nonce)]) else {
             throw StoreError.nonce("unknown")
         }
         guard row["machineID"] as Int64 == machineID else { throw StoreError.nonce("issued to another machine") }
@@ -99,6 +77,6 @@ extension Database {
 
     func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
         try checkNonce(nonce, machineID: machineID, now: now)
-        try execute(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?", arguments: [now, Data(nonce)])
+        try cachedStatement(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?").execute(arguments: [now, Data(nonce)])
     }
 }

@@ -78,10 +78,13 @@ extension EnrolmentStore {
     }
 
     /// Records a machine that presented an unknown EK by itself (`warden-agent register`) as
-    /// discovered, without secrets; returns its id. At most ``discoveredMachineCap`` wait.
-    public func discover(ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]?, now: Date = Date()) throws(StoreError) -> Int64 {
+    /// discovered, without secrets; returns its id and state (a known EK's, unchanged). At
+    /// most ``discoveredMachineCap`` wait.
+    public func discover(ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]?, now: Date = Date()) throws(StoreError) -> (id: Int64, state: String) {
         try write { db in
-            if let known = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE ekName = ?", arguments: [Data(ekName)]) { return known }
+            if let known = try Row.fetchOne(db, sql: "SELECT id, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)]) {
+                return (known["id"], known["state"])
+            }
             let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
             guard waiting < Self.discoveredMachineCap else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
             let name = "discovered-" + Hex.encode(Array(ekName.suffix(6)))
@@ -90,7 +93,7 @@ extension EnrolmentStore {
                 arguments: [name, Data(ekPublic), Data(ekName), ekCertificate.map { Data($0) }, now])
             let id = db.lastInsertedRowID
             try db.appendAudit(actor: "agent", action: "discovery", subject: "machine/\(id)", details: "registered itself as \(name)", now: now)
-            return id
+            return (id, "discovered")
         }
     }
 

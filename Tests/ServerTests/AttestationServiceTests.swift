@@ -66,7 +66,7 @@ import WardenCrypto
         let first = try rig.attest(keyID)
         #expect(first.nodeName == "node-1")
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
-        #expect(sameSecret(Data(base64Encoded: first.diskKey).map { [UInt8]($0) }, try rig.store.diskKey(machineID: machineID)), "the released disk key is not the machine's")
+        #expect(sameSecret(Data(base64Encoded: first.diskKey).map { [UInt8]($0) }, try rig.store.releaseSecrets(machineID: machineID).diskKey), "the released disk key is not the machine's")
         #expect(sameSecret(try rig.attest(keyID), first), "a second attestation released another payload")
         #expect(try rig.store.latestPolicy(name: "machine-node-1")?.version == 1)
 
@@ -93,7 +93,7 @@ import WardenCrypto
         let keyID = try rig.activatedKeyID()
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
         // An earlier passing attestation saw this TPM far later in its life.
-        let nonce = try rig.store.issueNonce(machineID: machineID)
+        guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID) else { throw AttestationRefusal(.nonce, "no nonce") }
         try rig.store.record(AttestationOutcome(
             machineID: machineID, attestationKeyID: keyID, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
             reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")

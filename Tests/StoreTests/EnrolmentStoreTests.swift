@@ -20,9 +20,9 @@ import WardenCrypto
     @Test func enrolmentMakesASealedDiskKey() throws {
         let (store, _) = try freshStore()
         let id = try store.enroll(machine("node-1", macs: ["52:54:00:AA:BB:CC"]), actor: "test")
-        let key = try store.diskKey(machineID: id)
+        let key = try store.releaseSecrets(machineID: id).diskKey
         #expect(key.count == 32)
-        #expect(sameSecret(try store.diskKey(machineID: id), key), "the disk key changed")
+        #expect(sameSecret(try store.releaseSecrets(machineID: id).diskKey, key), "the disk key changed")
         #expect(throws: StoreError.duplicate("machine node-1")) { try store.enroll(machine("node-1"), actor: "test") }
         #expect(throws: StoreError.duplicate("MAC 52:54:00:aa:bb:cc")) { try store.enroll(machine("node-2", macs: ["52:54:00:aa:bb:cc"]), actor: "test") }
         #expect(throws: StoreError.notFound("cluster nowhere")) { try store.enroll(machine("node-3", cluster: "nowhere", role: .agent), actor: "test") }
@@ -36,7 +36,7 @@ import WardenCrypto
         let (store, folder) = try freshStore()
         var keys: [[UInt8]] = []
         for index in 0..<5 {
-            keys.append(try store.diskKey(machineID: try store.enroll(machine("node-\(index)"), actor: "test")))
+            keys.append(try store.releaseSecrets(machineID: try store.enroll(machine("node-\(index)"), actor: "test")).diskKey)
         }
         let token = "K10" + String(repeating: "ab", count: 32) + "::server:" + Hex.encode(SecureRandom.bytes(16))
         let agentToken = "K10" + String(repeating: "cd", count: 32) + "::node:" + Hex.encode(SecureRandom.bytes(16))
@@ -59,7 +59,7 @@ import WardenCrypto
         let id = try store.enroll(machine("node"), actor: "test")
         let otherKey = try KeyEncryptionKey.loadOrCreate(at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
         let reopened = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: otherKey)
-        #expect(throws: StoreError.self) { try reopened.diskKey(machineID: id) }
+        #expect(throws: StoreError.self) { try reopened.releaseSecrets(machineID: id).diskKey }
         _ = store
     }
 
@@ -81,28 +81,42 @@ import WardenCrypto
         let (store, _) = try freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let other = try store.enroll(machine("other"), actor: "test")
+        let key = try activatedKey(store, machineID: node), otherKey = try activatedKey(store, machineID: other)
         let now = Date()
-        let nonce = try store.issueNonce(machineID: node, now: now)
+        let nonce = try issued(store.issueNonce(attestationKeyID: key, now: now))
         #expect(nonce.count == 32)
-        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, machineID: other, store: store, now: now) }
-        try store.checkNonce(nonce, machineID: node, now: now)
-        try consume(nonce, machineID: node, store: store, now: now)
-        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, machineID: node, store: store, now: now) }
-        let late = try store.issueNonce(machineID: node, now: now)
-        #expect(throws: StoreError.nonce("expired")) {
-            try consume(late, machineID: node, store: store, now: now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1))
-        }
-        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), machineID: node, store: store, now: now) }
-        #expect(throws: StoreError.self) { _ = try store.issueNonce(machineID: 999, now: now) }  // foreign key
+        #expect(try store.attestationContext(attestationKeyID: key, nonce: nonce, now: now)?.nonceProblem == nil)
+        #expect(try store.attestationContext(attestationKeyID: otherKey, nonce: nonce, now: now)?.nonceProblem == .nonce("issued to another machine"))
+        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, key: otherKey, machineID: other, store: store, now: now) }
+        try consume(nonce, key: key, machineID: node, store: store, now: now)
+        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, key: key, machineID: node, store: store, now: now) }
+        let late = try issued(store.issueNonce(attestationKeyID: key, now: now))
+        let later = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
+        #expect(try store.attestationContext(attestationKeyID: key, nonce: late, now: later)?.nonceProblem == .nonce("expired"))
+        #expect(throws: StoreError.nonce("expired")) { try consume(late, key: key, machineID: node, store: store, now: later) }
+        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), key: key, machineID: node, store: store, now: now) }
+        #expect(try store.issueNonce(attestationKeyID: 999, now: now) == .unknownKey)
         #expect(try store.attestations(machineID: node).count == 1, "a refused nonce recorded an attestation")
+    }
+
+    /// Nonces go only to activated keys of machines that are not revoked.
+    @Test func noncesNeedAnActivatedKeyOfALiveMachine() throws {
+        let (store, _) = try freshStore()
+        let node = try store.enroll(machine("node"), actor: "test")
+        let pending = try store.registerAttestationKey(machineID: node, publicArea: [1], name: SecureRandom.bytes(34), challenge: [7])
+        #expect(try store.issueNonce(attestationKeyID: pending) == .notActivated(machineID: node))
+        let key = try activatedKey(store, machineID: node)
+        try store.revoke(machineNamed: "node", actor: "test")
+        #expect(try store.issueNonce(attestationKeyID: key) == .revoked(machineID: node))
     }
 
     /// A machine cannot pile up nonces, and self-registered machines are capped.
     @Test func unauthenticatedGrowthIsBounded() throws {
         let (store, _) = try freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
-        for _ in 0..<EnrolmentStore.pendingNoncesPerMachine { _ = try store.issueNonce(machineID: node) }
-        #expect(throws: StoreError.self) { _ = try store.issueNonce(machineID: node) }
+        let key = try activatedKey(store, machineID: node)
+        for _ in 0..<EnrolmentStore.pendingNoncesPerMachine { _ = try issued(store.issueNonce(attestationKeyID: key)) }
+        #expect(throws: StoreError.self) { _ = try store.issueNonce(attestationKeyID: key) }
         for index in 0..<EnrolmentStore.discoveredMachineCap {
             _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b] + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init), ekCertificate: nil)
         }
@@ -140,9 +154,21 @@ import WardenCrypto
         MachineEnrolment(name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
     }
 
+    /// An activated attestation key of `machineID`.
+    private func activatedKey(_ store: EnrolmentStore, machineID: Int64) throws -> Int64 {
+        let credential = SecureRandom.bytes(32)
+        let key = try store.registerAttestationKey(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: credential)
+        #expect(try store.activateAttestationKey(id: key, proof: credential))
+        return key
+    }
+
+    private func issued(_ issue: NonceIssue) throws -> [UInt8] {
+        guard case .issued(let nonce) = issue else { throw StoreError.invalid("no nonce: \(issue)") }
+        return nonce
+    }
+
     /// Consumes `nonce` the only way the store does: by recording an attestation with it.
-    private func consume(_ nonce: [UInt8], machineID: Int64, store: EnrolmentStore, now: Date) throws {
-        let key = try store.registerAttestationKey(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: [2])
+    private func consume(_ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date) throws {
         try store.record(AttestationOutcome(
             machineID: machineID, attestationKeyID: key, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil,
             passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)

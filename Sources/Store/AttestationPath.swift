@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import TSS
+
+/// Everything judging one quote needs from the store, read in one transaction.
+public struct AttestationContext: Sendable {
+    public let key: AttestationKeyRecord
+    public let machineName: String
+    public let machineState: String
+    /// TPM2B_PUBLIC of the machine's EK.
+    public let ekPublic: [UInt8]
+    /// The clock of the machine's last passing attestation.
+    public let lastClock: TPMAttest.ClockInfo?
+    /// The policy the machine is held to (nil: none yet, trust on first use applies).
+    public let policyName: String?
+    /// That policy's latest version (nil when it names a policy that does not exist).
+    public let policy: PolicyVersion?
+    /// Why the nonce would be refused now, or nil when it would be accepted.
+    public let nonceProblem: StoreError?
+}
+
+/// What a challenge request got.
+public enum NonceIssue: Sendable, Equatable {
+    case issued([UInt8])
+    case unknownKey
+    case notActivated(machineID: Int64)
+    case revoked(machineID: Int64)
+}
+
+/// A machine's secrets, unsealed, for its release.
+public struct ReleaseSecrets: Sendable {
+    public let diskKey: [UInt8]
+    public let join: JoinSecrets?
+}
+
+extension EnrolmentStore {
+    /// A fresh nonce for a quote by attestation key `id`, in one write: only for an activated
+    /// key of a machine that is not revoked, and only while it holds fewer than
+    /// ``pendingNoncesPerMachine`` unused ones.
+    public func issueNonce(attestationKeyID id: Int64, now: Date = Date()) throws(StoreError) -> NonceIssue {
+        try write { db in
+            guard let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT k.machineID, k.activatedAt, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?"),
+                arguments: [id])
+            else { return .unknownKey }
+            let machineID: Int64 = row["machineID"]
+            guard (row["activatedAt"] as Date?) != nil else { return .notActivated(machineID: machineID) }
+            guard row["state"] as String != "revoked" else { return .revoked(machineID: machineID) }
+            return .issued(try db.issueNonce(machineID: machineID, now: now))
+        }
+    }
+
+    /// The context of an attestation by key `id` with `nonce`; nil for an unknown key.
+    public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError) -> AttestationContext? {
+        try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName
+                FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                """), arguments: [id])
+            else { return nil }
+            let machineID: Int64 = row["machineID"]
+            let policyName: String? = row["policyName"]
+            let nonceProblem: StoreError?
+            do {
+                try db.checkNonce(nonce, machineID: machineID, now: now)
+                nonceProblem = nil
+            } catch let error as StoreError { nonceProblem = error }
+            return AttestationContext(
+                key: AttestationKeyRecord(
+                    id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data), name: [UInt8](row["name"] as Data),
+                    activated: (row["activatedAt"] as Date?) != nil),
+                machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
+                lastClock: try db.lastClock(machineID: machineID), policyName: policyName,
+                policy: try policyName.flatMap { name in
+                    try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"),
+                                     arguments: [name]).map(PolicyVersion.init(row:))
+                },
+                nonceProblem: nonceProblem)
+        }
+    }
+
+    /// The machine's disk key and join secrets, unsealed, in one read.
+    public func releaseSecrets(machineID: Int64) throws(StoreError) -> ReleaseSecrets {
+        let identity = Self.diskKeyIdentity(machineID: machineID)
+        let (sealed, join) = try read { db in
+            (try Data.fetchOne(db.cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]),
+             try db.joinSecrets(machineID: machineID))
+        }
+        guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
+        return ReleaseSecrets(diskKey: try key.open([UInt8](sealed), identity: identity), join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
+    }
+}
