@@ -17,6 +17,9 @@ public final class AttestationService: Sendable {
     private let verifier = QuoteVerifier()
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
     private let parsedPolicies = Mutex<[Int64: Policy]>([:])
+    /// Endorsement keys by their marshaled public area, decoded once (a machine's EK never
+    /// changes; building the RSA key is most of a release's cost).
+    private let endorsementKeys = Mutex<[[UInt8]: EndorsementKey]>([:])
 
     public init(store: EnrolmentStore, releaseKey: SigningKey) {
         self.store = store
@@ -163,6 +166,16 @@ public final class AttestationService: Sendable {
         return try release(machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
     }
 
+    private func cachedEndorsementKey(_ ekPublic: [UInt8]) throws -> EndorsementKey {
+        if let cached = endorsementKeys.withLock({ $0[ekPublic] }) { return cached }
+        let key = try EndorsementKey(file: ekPublic)
+        endorsementKeys.withLock { cache in
+            if cache.count >= 16_384 { cache.removeAll() }
+            cache[ekPublic] = key
+        }
+        return key
+    }
+
     /// The policy of `version`, parsed once.
     private func parsed(_ version: PolicyVersion) throws(AttestationRefusal) -> Policy {
         if let cached = parsedPolicies.withLock({ $0[version.id] }) { return cached }
@@ -187,7 +200,7 @@ public final class AttestationService: Sendable {
         }
         let payload = ReleasePayload(nodeName: machineName, diskKey: Data(secrets.diskKey).base64EncodedString(), join: join)
         return try refuse(.internalError) {
-            try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: EndorsementKey(file: ekPublic), releaseKey: releaseKey)
+            try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic), releaseKey: releaseKey)
         }
     }
 

@@ -21,6 +21,9 @@ struct BenchAttestCommand: AsyncParsableCommand {
     @Option(help: "Seconds each phase runs.")
     var seconds = 10.0
 
+    @Option(help: "Attestations per second offered by all machines together in the paced phase.")
+    var rate = 1_000.0
+
     @Option(help: "The machines' AKs: ecdsa (P-256) or rsa (RSA-2048). EKs are RSA-2048 either way.")
     var ak = "ecdsa"
 
@@ -33,6 +36,7 @@ struct BenchAttestCommand: AsyncParsableCommand {
         guard !levels.isEmpty, levels.allSatisfy({ (1...2_000).contains($0) }) else { throw ValidationError("--concurrency takes numbers from 1 to 2000") }
         guard ["ecdsa", "rsa"].contains(ak) else { throw ValidationError("--ak is ecdsa or rsa") }
         guard seconds >= 1 else { throw ValidationError("--seconds must be at least 1") }
+        guard rate > 0 else { throw ValidationError("--rate must be positive") }
     }
 
     func run() async throws {
@@ -44,7 +48,8 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let machines = try await prepare(count: count, scheme: scheme, server: server)
         let setup = (ContinuousClock.now - started).microseconds / 1e6
         var phases: [BenchAttestPhase] = []
-        for level in levels { phases.append(try await phase(Array(machines.prefix(level)), server: server)) }
+        for level in levels { phases.append(try await phase(Array(machines.prefix(level)), pacedAt: nil, server: server)) }
+        phases.append(try await phase(machines, pacedAt: rate, server: server))
         for machine in machines { await machine.close() }
         let report = BenchAttestReport(akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", machines: count, setupSeconds: setup, phases: phases)
         switch format {
@@ -77,20 +82,26 @@ struct BenchAttestCommand: AsyncParsableCommand {
         return machines
     }
 
-    /// Every machine attests in a loop for ``seconds``; latencies are per full attestation.
-    private func phase(_ machines: [SimulatedMachine], server: BenchServer) async throws -> BenchAttestPhase {
+    /// Every machine attests for ``seconds``: back to back (closed loop: the throughput the
+    /// server can sustain), or paced so that all together offer `rate` attestations per
+    /// second, spread evenly (open loop: latency at that load). A paced attestation's latency
+    /// counts from when it was due, so a slow server cannot hide its queue.
+    private func phase(_ machines: [SimulatedMachine], pacedAt rate: Double?, server: BenchServer) async throws -> BenchAttestPhase {
         let clock = ContinuousClock()
         let serverBefore = server.cpuSeconds, selfBefore = CPUTime.ofThisProcess
         let start = clock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
+        let period = Duration.microseconds(Int64(Double(machines.count) / (rate ?? 1) * 1e6))
         let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for machine in machines {
+            for (index, machine) in machines.enumerated() {
                 group.addTask {
                     var samples: [Double] = []
-                    while clock.now < deadline {
-                        let begin = clock.now
+                    var due = start + period * Double(index) / Double(machines.count)
+                    while (rate == nil ? clock.now : due) < deadline {
+                        if rate == nil { due = clock.now } else { try await Task.sleep(until: due, clock: clock) }
                         try await machine.attest()
-                        samples.append((clock.now - begin).microseconds / 1000)
+                        samples.append((clock.now - due).microseconds / 1000)
+                        due += period
                     }
                     return samples
                 }
@@ -100,7 +111,7 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let wall = (clock.now - start).microseconds / 1e6
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         return BenchAttestPhase(
-            concurrency: machines.count, attestations: latencies.count, seconds: wall,
+            concurrency: machines.count, offeredRate: rate, attestations: latencies.count, seconds: wall,
             p50Milliseconds: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
             p99Milliseconds: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
             serverCPUShare: (server.cpuSeconds - serverBefore) / (wall * cores), benchCPUShare: (CPUTime.ofThisProcess - selfBefore) / (wall * cores))
@@ -129,6 +140,8 @@ private struct MachineSummaryName: Decodable {
 /// One phase's figures.
 struct BenchAttestPhase: Encodable {
     let concurrency: Int
+    /// Attestations per second offered (paced phase); nil when machines attest back to back.
+    let offeredRate: Double?
     let attestations: Int
     let seconds: Double
     let p50Milliseconds: Double
@@ -146,9 +159,11 @@ struct BenchAttestReport: Encodable {
     let setupSeconds: Double
     let phases: [BenchAttestPhase]
 
+    /// The targets are judged on the paced phase: 500 machines offering 1,000 attestations
+    /// per second must get them all, with p99 ≤ 50 ms.
     var meetsTargets: Bool {
-        guard let top = phases.max(by: { $0.concurrency < $1.concurrency }) else { return false }
-        return top.concurrency >= 500 && top.attestationsPerSecond >= 1_000 && top.p99Milliseconds <= 50
+        guard let paced = phases.first(where: { $0.offeredRate != nil }), let offered = paced.offeredRate else { return false }
+        return paced.concurrency >= 500 && offered >= 1_000 && paced.attestationsPerSecond >= 0.98 * offered && paced.p99Milliseconds <= 50
     }
 
     var text: String {
@@ -156,17 +171,18 @@ struct BenchAttestReport: Encodable {
         var lines = [
             "full attestations over HTTPS (keep-alive), software TPMs: RSA-2048 EKs, \(akScheme) AKs; durable SQLite (WAL, synchronous=FULL)",
             "\(machines) machines enrolled, registered, activated and attested once (release opened and checked) in \(f(setupSeconds)) s",
-            "concurrency  attestations  per second  p50 ms  p99 ms  server CPU  bench CPU",
+            "machines  load             attestations  per second  p50 ms  p99 ms  server CPU  bench CPU",
         ]
         for phase in phases {
+            let load = phase.offeredRate.map { "paced, \(Int($0))/s" } ?? "back to back"
             lines.append([
-                String(phase.concurrency).padding(toLength: 11, withPad: " ", startingAt: 0), String(phase.attestations).padding(toLength: 12, withPad: " ", startingAt: 0),
+                String(phase.concurrency).padding(toLength: 8, withPad: " ", startingAt: 0), load.padding(toLength: 15, withPad: " ", startingAt: 0), String(phase.attestations).padding(toLength: 12, withPad: " ", startingAt: 0),
                 f(phase.attestationsPerSecond).padding(toLength: 10, withPad: " ", startingAt: 0), f(phase.p50Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
                 f(phase.p99Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0), (f(phase.serverCPUShare * 100) + " %").padding(toLength: 10, withPad: " ", startingAt: 0),
                 f(phase.benchCPUShare * 100) + " %",
             ].joined(separator: "  "))
         }
-        lines.append("targets (500 concurrent: ≥ 1000/s, p99 ≤ 50 ms): " + (meetsTargets ? "met" : "MISSED"))
+        lines.append("targets (500 machines paced at 1000/s: all served, p99 ≤ 50 ms): " + (meetsTargets ? "met" : "MISSED"))
         return lines.joined(separator: "\n")
     }
 }
