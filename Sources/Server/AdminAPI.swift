@@ -7,8 +7,10 @@ import WardenAPI
 /// The admin API under /v1/admin: only with a client certificate from Warden's client CA;
 /// `operator` may do everything, `auditor` may only read.
 enum AdminAPI {
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService) {
-        let admin = router.group("v1/admin").add(middleware: AdminAuthenticator(service: service))
+    /// `limiter` applies before authentication, so that anonymous floods are bounded like
+    /// the agent API's (each refusal is otherwise audited).
+    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware) {
+        let admin = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service))
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
             let body = try await APIResponses.decode(AdminMessages.EnrollRequest.self, from: request, context: context)

@@ -24,12 +24,12 @@ public enum WardenServer {
         let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs)
         let router = Router(context: WardenRequestContext.self)
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-        let limiter = RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+        let limiter = RateLimitMiddleware(
+            limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
+            audit: { details in try? store.auditRefusal(actor: "anonymous", subject: "rate-limit", details: details) })
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
-        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter) { details in
-            try? store.auditRefusal(actor: "agent", subject: "rate-limit", details: details)
-        }
-        AdminAPI.addRoutes(to: router, service: admin)
+        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter)
+        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter)
         return Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),

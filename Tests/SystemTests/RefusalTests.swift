@@ -125,6 +125,9 @@ import WardenCrypto
         let store = try EnrolmentStoreReader.open(state)
         #expect(try store.auditRecords(subjectPrefix: "rate-limit").count == 1)
         #expect(try store.auditRecords(subjectPrefix: "attestation-key/1").count == 5, "refused requests reached the service")
+        // Anonymous admin calls from the same address share its budget: refused, not each audited.
+        for _ in 0..<20 { #expect(try await client.send(.GET, "/v1/admin/machines").status == 429) }
+        #expect(try store.auditRecords(subjectPrefix: "admin/").isEmpty)
     }
 
     private func expectRefusal(_ error: String, containing text: String = "", _ body: () async throws -> Void) async {
