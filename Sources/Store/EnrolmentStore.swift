@@ -56,27 +56,32 @@ public final class EnrolmentStore: Sendable {
 }
 
 extension Database {
+    /// Issues a nonce after forgetting the machine's expired ones (used ones are kept until
+    /// they expire, so that a replay is recognised as one).
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(32)
-        try cachedStatement(sql: "DELETE FROM nonce WHERE expiresAt < ?").execute(arguments: [now])
-        let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM nonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
+        try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [machineID, now])
+        let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
         guard pending < EnrolmentStore.pendingNoncesPerMachine else { throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces") }
-        try cachedStatement(sql: "INSERT INTO nonce (value, machineID, expiresAt) VALUES (?, ?, ?)")
-            .execute(arguments: [Data(nonce), machineID, now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
+        try cachedStatement(sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)")
+            .execute(arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
         return nonce
     }
 
     func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard let row = try Row.fetchOne(cachedStatement(sql: "SELECT machineID, expiresAt, usedAt FROM nonce WHERE value = ?"), arguments: [Data(nonce)]) else {
-            throw StoreError.nonce("unknown")
+        guard let row = try Row.fetchOne(cachedStatement(sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?"),
+                                         arguments: [machineID, Data(nonce)])
+        else {
+            // Only on this refusal path is the value looked for among other machines' nonces.
+            let elsewhere = try Bool.fetchOne(cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)"), arguments: [Data(nonce)]) ?? false
+            throw StoreError.nonce(elsewhere ? "issued to another machine" : "unknown")
         }
-        guard row["machineID"] as Int64 == machineID else { throw StoreError.nonce("issued to another machine") }
         guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
         guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
     }
 
     func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
         try checkNonce(nonce, machineID: machineID, now: now)
-        try cachedStatement(sql: "UPDATE nonce SET usedAt = ? WHERE value = ?").execute(arguments: [now, Data(nonce)])
+        try cachedStatement(sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?").execute(arguments: [now, machineID, Data(nonce)])
     }
 }

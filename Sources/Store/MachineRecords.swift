@@ -131,7 +131,7 @@ extension EnrolmentStore {
                 throw StoreError.notFound("machine \(name)")
             }
             try db.execute(sql: "UPDATE machine SET state = 'revoked' WHERE id = ?", arguments: [id])
-            try db.execute(sql: "DELETE FROM nonce WHERE machineID = ? AND usedAt IS NULL", arguments: [id])
+            try db.execute(sql: "DELETE FROM machineNonce WHERE machineID = ? AND usedAt IS NULL", arguments: [id])
             try db.appendAudit(actor: actor, action: "revocation", subject: "machine/\(id)", details: "machine \(name) revoked", now: now)
         }
     }

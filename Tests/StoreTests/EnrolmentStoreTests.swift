@@ -13,7 +13,7 @@ import WardenCrypto
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine"])
         #expect(try store.integrityCheck() == "ok")
     }
 
