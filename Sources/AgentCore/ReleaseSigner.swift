@@ -4,13 +4,15 @@ import FoundationEssentials
 import Foundation
 #endif
 import SwiftASN1
+import WardenAPI
 import WardenCrypto
 import X509
 
 /// The release key, accepted only from a certificate the server CA issued for release
 /// signing (id-kp-documentSigning), valid now.
 enum ReleaseSigner {
-    static let releaseSigning = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 5, 5, 7, 3, 36])
+    /// Nil only if the constant were malformed; the check below then fails closed.
+    static let releaseSigning = (try? ASN1ObjectIdentifier(elements: ReleaseSigning.extendedKeyUsage)).map(ExtendedKeyUsage.Usage.init(oid:))
 
     /// The release key's public key, after checking its certificate against `serverCA` (PEM).
     static func publicKey(certificatePEM: String, serverCA: String, now: Date = Date()) throws(AgentError) -> PublicKey {
@@ -24,7 +26,7 @@ enum ReleaseSigner {
             throw .badRelease("the release certificate is not issued by the server CA")
         }
         guard certificate.notValidBefore <= now, now <= certificate.notValidAfter else { throw .badRelease("the release certificate is not valid now") }
-        guard (try? certificate.extensions.extendedKeyUsage)??.contains(releaseSigning) == true else {
+        guard let releaseSigning, (try? certificate.extensions.extendedKeyUsage)??.contains(releaseSigning) == true else {
             throw .badRelease("the certificate is not for release signing")
         }
         do {

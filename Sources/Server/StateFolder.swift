@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SwiftASN1
 import Store
+import WardenAPI
 import WardenCrypto
 import X509
 
@@ -70,7 +71,7 @@ public struct StateFolder: Sendable {
         }
         if !folder.exists(.releaseCertificate) {
             let releaseKey = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: folder.url(.releaseKey), encoding: .utf8))
-            let certificate = try folder.serverIssuer().certify(releaseKey.publicKey, commonName: "Warden release signing", extendedKeyUsage: .releaseSigning, now: now)
+            let certificate = try folder.serverIssuer().certify(releaseKey.publicKey, commonName: "Warden release signing", extendedKeyUsage: .releaseSigning(), now: now)
             try folder.write(.releaseCertificate, try certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.auditKey) {
@@ -189,8 +190,10 @@ struct Issuer {
 }
 
 extension ExtendedKeyUsage.Usage {
-    /// id-kp-documentSigning (RFC 9336): what the release key's certificate is for.
-    static let releaseSigning = ExtendedKeyUsage.Usage(oid: [1, 3, 6, 1, 5, 5, 7, 3, 36])
+    /// What the release key's certificate is for.
+    static func releaseSigning() throws -> ExtendedKeyUsage.Usage {
+        ExtendedKeyUsage.Usage(oid: try ASN1ObjectIdentifier(elements: ReleaseSigning.extendedKeyUsage))
+    }
 }
 
 /// The four bytes of a dotted-quad IPv4 address, or nil.

@@ -136,16 +136,6 @@ extension EnrolmentStore {
         }
     }
 
-    /// Holds machine `name` to the latest version of policy `policy` from now on.
-    public func assignPolicy(_ policy: String, toMachineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
-        try write { db in
-            guard try Int64.fetchOne(db, sql: "SELECT id FROM policy WHERE name = ?", arguments: [policy]) != nil else { throw StoreError.notFound("policy \(policy)") }
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else { throw StoreError.notFound("machine \(name)") }
-            try db.execute(sql: "UPDATE machine SET policyName = ? WHERE id = ?", arguments: [policy, id])
-            try db.appendAudit(actor: actor, action: "policy-assigned", subject: "machine/\(id)", details: "policy \(policy)", now: now)
-        }
-    }
-
     /// Cluster, role, policy, MACs and labels of a new enrolment, its sealed disk key and
     /// its audit record, in the caller's transaction.
     private func completeEnrolment(_ db: Database, id: Int64, _ enrolment: MachineEnrolment, actor: String, now: Date) throws {

@@ -45,11 +45,6 @@ extension EnrolmentStore {
         }
     }
 
-    /// A policy version by id.
-    public func policy(id: Int64) throws(StoreError) -> PolicyVersion? {
-        try read { db in try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(PolicyVersion.init(row:)) }
-    }
-
     /// The policy a machine is held to, if it has one yet.
     public func policyName(machineID: Int64) throws(StoreError) -> String? {
         try read { db in try String.fetchOne(db, sql: "SELECT policyName FROM machine WHERE id = ?", arguments: [machineID]) }
