@@ -31,7 +31,7 @@ public struct Attestor: Sendable {
     /// Announces this machine's EK, with its certificate from NV when the TPM has one, so
     /// that an operator can adopt it; returns its id.
     public func discover() async throws -> AgentMessages.DiscoverResponse {
-        let device = try open()
+        let device = try openDevice()
         let ek = try tpm { try device.createEndorsementKey() }
         defer { device.flush(ek) }
         let certificate = try tpm { try device.endorsementCertificate() }
@@ -43,7 +43,7 @@ public struct Attestor: Sendable {
 
     /// Runs the whole flow and returns the opened release.
     public func attest(eventLog: [UInt8]?) async throws -> ReleasePayload {
-        let device = try open()
+        let device = try openDevice()
         let ek = try tpm { try device.createEndorsementKey() }
         defer { device.flush(ek) }
         let ak = try tpm { try device.createAttestationKey(under: ek) }
@@ -87,12 +87,12 @@ public struct Attestor: Sendable {
         let seed = try tpm { try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob, encryptedSecret: release.credential.encryptedSecret) }
         do {
             let payload = try JSONDecoder().decode(ReleasePayload.self, from: Data(try release.open(withActivatedKey: seed, akName: akName)))
-            guard let key = Data(base64Encoded: payload.diskKey), key.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
+            guard Base64.decode(payload.diskKey)?.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
             return payload
         } catch let error as AgentError { throw error } catch { throw AgentError.badRelease("the payload does not open") }
     }
 
-    private func open() throws(AgentError) -> TPMDevice {
+    private func openDevice() throws(AgentError) -> TPMDevice {
         do { return try TPMDevice(tcti: tcti) } catch { throw .tpm("cannot open \(tcti): \(error)") }
     }
 
@@ -105,9 +105,9 @@ public struct Attestor: Sendable {
     }
 
     private func bytes(_ text: String) throws(AgentError) -> [UInt8] {
-        guard let data = Data(base64Encoded: text) else { throw .badRelease("a field is not base64") }
-        return [UInt8](data)
+        guard let bytes = Base64.decode(text) else { throw .badRelease("a field is not base64") }
+        return bytes
     }
 
-    private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    private func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
 }

@@ -68,11 +68,11 @@ enum AgentAPI {
     }
 
     private static func bytes(_ text: String, _ field: String) throws(AttestationRefusal) -> [UInt8] {
-        guard let data = Data(base64Encoded: text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
-        return [UInt8](data)
+        guard let bytes = Base64.decode(text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
+        return bytes
     }
 
-    private static func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
+    private static func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
 }
 
 /// Refuses (429) sources that exceed their rate; audits the first refusal of each source

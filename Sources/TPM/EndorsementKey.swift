@@ -51,13 +51,20 @@ public struct EndorsementKey: Sendable {
     public init(file bytes: [UInt8]) throws(EndorsementKeyError) {
         if bytes.starts(with: Array("-----BEGIN PUBLIC KEY".utf8)) {
             do { try self.init(defaultTemplateKey: PublicKey(pem: bytes)) } catch let error as EndorsementKeyError { throw error } catch { throw .invalid("\(error)") }
-        } else if bytes.starts(with: Array("-----BEGIN CERTIFICATE".utf8)) || bytes.first == 0x30 {
+        } else if Self.isCertificate(bytes) {
             do { try self.init(defaultTemplateKey: PublicKey(certificate: bytes)) } catch let error as EndorsementKeyError { throw error } catch { throw .invalid("\(error)") }
         } else {
             let decoded: TPMPublic
             do { decoded = try TPMPublic.decode(bytes) } catch { throw .invalid(error.description) }
             try self.init(tpmPublic: decoded)
         }
+    }
+}
+
+extension EndorsementKey {
+    /// Whether an EK file is a certificate (DER or PEM) rather than a key.
+    public static func isCertificate(_ bytes: [UInt8]) -> Bool {
+        bytes.first == 0x30 || bytes.starts(with: Array("-----BEGIN CERTIFICATE".utf8))
     }
 }
 

@@ -66,6 +66,6 @@ final class SimulatedMachine: @unchecked Sendable {
 
     func close() async { await client?.close() }
 
-    private func base64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-    private func bytes(_ text: String) -> [UInt8] { Data(base64Encoded: text).map { [UInt8]($0) } ?? [] }
+    private func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
+    private func bytes(_ text: String) -> [UInt8] { Base64.decode(text) ?? [] }
 }

@@ -20,12 +20,17 @@ extension HTTPSClient {
         let reason: String
     }
 
-    /// Sends `body` as JSON and decodes a 2xx answer as `Answer`; any other answer is an ``APIRefusal``.
-    public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as: Answer.Type = Answer.self) async throws -> Answer {
-        let encoder = JSONEncoder()
-        let response = try await send(method, path, body: try body.map { [UInt8](try encoder.encode($0)) })
+    private static let encoder = JSONEncoder()
+    private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    /// Sends `body` as JSON and decodes a 2xx answer as `Answer`; any other answer is an ``APIRefusal``.
+    public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as: Answer.Type = Answer.self) async throws -> Answer {
+        let encoder = Self.encoder, decoder = Self.decoder
+        let response = try await send(method, path, body: try body.map { [UInt8](try encoder.encode($0)) })
         guard (200..<300).contains(response.status) else {
             let refusal = try? decoder.decode(RefusalBody.self, from: Data(response.body))
             throw APIRefusal(

@@ -52,6 +52,6 @@ struct ManualAgent {
         try await client.call(.POST, "/v1/agent/attest", body)
     }
 
-    func b64(_ bytes: [UInt8]) -> String { Data(bytes).base64EncodedString() }
-    func bytes(_ text: String) -> [UInt8] { Data(base64Encoded: text).map { [UInt8]($0) } ?? [] }
+    func b64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
+    func bytes(_ text: String) -> [UInt8] { Base64.decode(text) ?? [] }
 }
