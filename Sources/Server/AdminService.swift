@@ -55,6 +55,7 @@ public final class AdminService: Sendable {
             return role
         }
         try validateName(request.name, "machine")
+        guard request.macs.count <= 16, request.labels.count <= 64 else { throw .invalid("at most 16 MACs and 64 labels") }
         var enrolment = MachineEnrolment(
             name: request.name, ekPublic: [], ekName: [], macs: request.macs, smbiosUUID: request.uuid,
             cluster: request.cluster, role: role, policy: request.policy, labels: request.labels)
@@ -67,7 +68,7 @@ public final class AdminService: Sendable {
             guard let name = key.tpmPublic.name else { throw .invalid("the EK has no name") }
             enrolment.ekPublic = key.tpmPublic.marshaled
             enrolment.ekName = name
-            if file.first == 0x30 || file.starts(with: Array("-----BEGIN CERTIFICATE".utf8)) { enrolment.ekCertificate = [UInt8](file) }
+            if EndorsementKey.isCertificate([UInt8](file)) { enrolment.ekCertificate = [UInt8](file) }
             _ = try stored { try store.enroll(enrolment, actor: caller.actor) }
         case (nil, let id?):
             try checkVendorCertificate(ofDiscovered: id)

@@ -21,6 +21,9 @@ public final class AttestationService: Sendable {
     /// changes; building the RSA key is most of a release's cost).
     private let endorsementKeys = Mutex<[[UInt8]: EndorsementKey]>([:])
 
+    /// The largest EK certificate a self-registering machine may send.
+    public static let maxEKCertificateSize = TPMDevice.maxCertificateSize
+
     public init(store: EnrolmentStore, releaseKey: SigningKey) {
         self.store = store
         self.releaseKey = releaseKey
@@ -59,6 +62,10 @@ public final class AttestationService: Sendable {
     public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?) throws(AttestationRefusal) -> (id: Int64, state: String) {
         let ek = try endorsementKey(ekPublic)
         if let certificate = ekCertificate {
+            // Stored with the discovered machine: bounded like the TPM's own NV index.
+            guard certificate.count <= Self.maxEKCertificateSize else {
+                throw AttestationRefusal(.unknownEndorsementKey, "an EK certificate of \(certificate.count) bytes is larger than \(Self.maxEKCertificateSize)")
+            }
             let certified = try refuse(.unknownEndorsementKey) { try EndorsementKey(file: certificate) }
             guard certified.tpmPublic.name == ek.tpmPublic.name else {
                 try audit(subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "discovery refused: the certificate is for another key")
@@ -107,6 +114,7 @@ public final class AttestationService: Sendable {
     public func attest(
         attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?
     ) throws(AttestationRefusal) -> SealedRelease {
+        guard nonce.count == EnrolmentStore.nonceSize else { throw AttestationRefusal(.nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(nonce.count)") }
         guard let context = try internalStore({ try store.attestationContext(attestationKeyID: attestationKeyID, nonce: nonce) }) else {
             throw try refusedUnknownKey(attestationKeyID)
         }
@@ -198,7 +206,7 @@ public final class AttestationService: Sendable {
         let join = secrets.join.map {
             JoinConfiguration(server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
         }
-        let payload = ReleasePayload(nodeName: machineName, diskKey: Data(secrets.diskKey).base64EncodedString(), join: join)
+        let payload = ReleasePayload(nodeName: machineName, diskKey: Base64.encode(secrets.diskKey), join: join)
         return try refuse(.internalError) {
             try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic), releaseKey: releaseKey)
         }

@@ -5,6 +5,8 @@ import WardenCrypto
 /// The enrolment database: SQLite through GRDB in WAL mode with foreign keys on, and
 /// secrets sealed under a key-encryption key kept beside it, not in it.
 public final class EnrolmentStore: Sendable {
+    /// Nonces are this many random bytes.
+    public static let nonceSize = 32
     /// Nonces live this long.
     public static let nonceLifetime: TimeInterval = 60
     /// Unused, unexpired nonces one machine may hold at once.
@@ -59,7 +61,7 @@ extension Database {
     /// Issues a nonce after forgetting the machine's expired ones (used ones are kept until
     /// they expire, so that a replay is recognised as one).
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
-        let nonce = SecureRandom.bytes(32)
+        let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
         try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [machineID, now])
         let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
         guard pending < EnrolmentStore.pendingNoncesPerMachine else { throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces") }

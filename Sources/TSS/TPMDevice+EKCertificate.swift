@@ -4,7 +4,7 @@ extension TPMDevice {
     /// Where the TCG EK Credential Profile keeps the RSA-2048 EK certificate.
     public static let rsaEKCertificateIndex: UInt32 = 0x01c0_0002
     /// More than any EK certificate; an index claiming more is not read.
-    static let maxCertificateSize = 4096
+    public static let maxCertificateSize = 4096
 
     /// The EK certificate (DER) from NV, or nil when the TPM has none.
     public func endorsementCertificate(index: UInt32 = rsaEKCertificateIndex) throws(TPMDeviceError) -> [UInt8]? {
