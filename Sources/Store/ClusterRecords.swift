@@ -29,8 +29,8 @@ extension EnrolmentStore {
                 throw StoreError.duplicate("cluster \(name)")
             }
             try db.execute(
-                sql: "INSERT INTO cluster (name, serverURL, hasAgentToken, createdAt) VALUES (?, ?, ?, ?)",
-                arguments: [name, serverURL, agentToken != nil, now])
+                sql: "INSERT INTO cluster (name, serverURL, createdAt) VALUES (?, ?, ?)",
+                arguments: [name, serverURL, now])
             let id = db.lastInsertedRowID
             for (identity, secret) in [(Self.tokenIdentity(clusterID: id), token), (Self.agentTokenIdentity(clusterID: id), agentToken)] {
                 guard let secret else { continue }
@@ -47,7 +47,8 @@ extension EnrolmentStore {
     public func clusters() throws(StoreError) -> [ClusterSummary] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT c.name, c.serverURL, c.hasAgentToken, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines
+                SELECT c.name, c.serverURL, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines,
+                    EXISTS (SELECT 1 FROM sealedSecret WHERE identity = 'cluster/' || c.id || '/agent-token') AS hasAgentToken
                 FROM cluster c ORDER BY c.name
                 """).map {
                 ClusterSummary(name: $0["name"], serverURL: $0["serverURL"], hasAgentToken: $0["hasAgentToken"], machines: $0["machines"], createdAt: $0["createdAt"])
@@ -83,18 +84,20 @@ extension Database {
     /// The join configuration of `machineID`, token sealed; nil when it has no cluster.
     func joinSecrets(machineID: Int64) throws -> SealedJoin? {
         guard let row = try Row.fetchOne(cachedStatement(sql: """
-            SELECT c.id, c.name, c.serverURL, c.hasAgentToken, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
+            SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
             """), arguments: [machineID]),
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
         else { return nil }
         let clusterID: Int64 = row["id"]
-        let identity = role == .agent && row["hasAgentToken"]
-            ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : EnrolmentStore.tokenIdentity(clusterID: clusterID)
-        guard let sealed = try Data.fetchOne(cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]) else {
-            throw StoreError.notFound(identity)
-        }
+        // An agent gets the agent token when the cluster has one; anything else the cluster token.
+        let token = EnrolmentStore.tokenIdentity(clusterID: clusterID)
+        let preferred = role == .agent ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : token
+        guard let secret = try Row.fetchOne(cachedStatement(sql: """
+            SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
+            """), arguments: [preferred, token, preferred])
+        else { throw StoreError.notFound(token) }
         let labels: String = row["labels"]
         return SealedJoin(cluster: row["name"], serverURL: row["serverURL"], role: role, labels: labels.split(separator: "\n").map(String.init),
-                          identity: identity, sealedToken: [UInt8](sealed))
+                          identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
     }
 }

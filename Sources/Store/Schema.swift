@@ -119,6 +119,10 @@ enum Schema {
             try db.execute(sql: "INSERT INTO machineNonce SELECT machineID, value, expiresAt, usedAt FROM nonce")
             try db.drop(table: "nonce")
         }
+        migrator.registerMigration("v5-agent-token-by-its-secret") { db in
+            // Whether a cluster has an agent token is whether that sealed secret exists.
+            try db.alter(table: "cluster") { t in t.drop(column: "hasAgentToken") }
+        }
         return migrator
     }
 }
