@@ -53,6 +53,22 @@ public struct ArchiveWriter: ~Copyable {
         }
     }
 
+    /// Adds a regular file whose `size` bytes come from `chunks` (called until it returns
+    /// an empty array): a large file streams through constant memory.
+    public mutating func addFile(_ path: String, size: Int, mode: UInt32 = 0o644, modified: Int = 0, chunks: () throws -> [UInt8]) throws {
+        try writeEntry(path, type: WARDEN_AE_IFREG, mode: mode, size: size, modified: modified) { _ in }
+        var written = 0
+        while true {
+            let chunk = try chunks()
+            if chunk.isEmpty { break }
+            guard written + chunk.count <= size, archive_write_data(handle, chunk, chunk.count) == chunk.count else {
+                throw Self.error(handle, "write \(path)")
+            }
+            written += chunk.count
+        }
+        guard written == size else { throw ArchiveError(operation: "write \(path)", message: "\(written) bytes instead of \(size)") }
+    }
+
     /// Adds a directory.
     public mutating func addDirectory(_ path: String, mode: UInt32 = 0o755, modified: Int = 0) throws(ArchiveError) {
         try writeEntry(path, type: WARDEN_AE_IFDIR, mode: mode, size: 0, modified: modified) { _ in }

@@ -134,7 +134,7 @@ public final class AttestationService: Sendable {
         let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
         func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil) throws(AttestationRefusal) {
             let outcome = AttestationOutcome(
-                machineID: key.machineID, attestationKeyID: key.id, nonce: nonce, attest: attest, signature: signature,
+                machineID: key.machineID, attestationKeyID: key.id, attestationKeyPublic: key.publicArea, nonce: nonce, attest: attest, signature: signature,
                 pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock)
             do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.

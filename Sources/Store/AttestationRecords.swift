@@ -17,6 +17,8 @@ public struct AttestationKeyRecord: Sendable, Equatable {
 public struct AttestationOutcome: Sendable {
     public let machineID: Int64
     public let attestationKeyID: Int64
+    /// The AK's TPM2B_PUBLIC, part of the evidence an auditor re-checks.
+    public let attestationKeyPublic: [UInt8]
     public let nonce: [UInt8]
     public let attest: [UInt8]
     public let signature: [UInt8]
@@ -28,11 +30,12 @@ public struct AttestationOutcome: Sendable {
     public let clock: TPMAttest.ClockInfo?
 
     public init(
-        machineID: Int64, attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
+        machineID: Int64, attestationKeyID: Int64, attestationKeyPublic: [UInt8], nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
         eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
+        self.attestationKeyPublic = attestationKeyPublic
         self.nonce = nonce
         self.attest = attest
         self.signature = signature
@@ -42,6 +45,18 @@ public struct AttestationOutcome: Sendable {
         self.reasons = reasons
         self.policyID = policyID
         self.clock = clock
+    }
+
+    /// The evidence as the files an export carries.
+    public var evidenceFiles: EvidenceFiles {
+        EvidenceFiles(attestationKeyPublic: attestationKeyPublic, attest: attest, signature: signature, pcrs: pcrs, eventLog: eventLog, nonce: nonce)
+    }
+
+    /// The attestation audit record's details: the verdict, the policy version it was
+    /// judged by (`policy NAME version N`, or `no policy`) and every reason.
+    public static func auditDetails(passed: Bool, policy: (name: String, version: Int)?, reasons: [String]) -> String {
+        (passed ? "passed" : "refused") + " under " + (policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy")
+            + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
     }
 }
 
@@ -89,8 +104,11 @@ extension EnrolmentStore {
     public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
         try write { db in
             try db.consumeNonce(outcome.nonce, machineID: outcome.machineID, now: now)
-            let policyID = try pin.map { try db.pin($0, machineID: outcome.machineID, actor: "system (trust on first use)", reason: "first passing attestation", now: now).id }
-                ?? outcome.policyID
+            let pinned = try pin.map { try db.pin($0, machineID: outcome.machineID, actor: "system (trust on first use)", reason: "first passing attestation", now: now) }
+            let policyID = pinned?.id ?? outcome.policyID
+            let policy = try pinned.map { ($0.name, $0.version) } ?? policyID.flatMap {
+                try Row.fetchOne(db.cachedStatement(sql: "SELECT name, version FROM policy WHERE id = ?"), arguments: [$0]).map { ($0["name"] as String, $0["version"] as Int) }
+            }
             try db.execute(sql: """
                 INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, passed, reasons,
                     policyID, resetCount, restartCount, clock, safe, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -101,8 +119,10 @@ extension EnrolmentStore {
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, now,
                 ])
             let id = db.lastInsertedRowID
-            let details = outcome.passed ? "passed" : "refused: " + outcome.reasons.joined(separator: "; ")
-            try db.appendAudit(actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)", details: details, now: now)
+            try db.appendAudit(
+                actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
+                details: AttestationOutcome.auditDetails(passed: outcome.passed, policy: policy, reasons: outcome.reasons),
+                evidenceSHA256: outcome.evidenceFiles.digest, now: now)
             if outcome.passed {
                 try db.execute(sql: "UPDATE machine SET state = 'active' WHERE id = ? AND state = 'enrolled'", arguments: [outcome.machineID])
                 let cluster = try String.fetchOne(db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?", arguments: [outcome.machineID])
@@ -112,26 +132,6 @@ extension EnrolmentStore {
             }
             return id
         }
-    }
-
-    /// The audit records about `subjectPrefix`, oldest first: (action, subject, details).
-    public func auditRecords(subjectPrefix: String) throws(StoreError) -> [(action: String, subject: String, details: String)] {
-        try read { db in
-            try Row.fetchAll(db, sql: "SELECT action, subject, details FROM audit WHERE subject LIKE ? ORDER BY id", arguments: [subjectPrefix + "%"])
-                .map { ($0["action"], $0["subject"], $0["details"]) }
-        }
-    }
-}
-
-extension EnrolmentStore {
-    /// Audits a refused request that names no record of its own (an unknown EK, say).
-    public func auditRefusal(actor: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
-        try audit(actor: actor, action: "refusal", subject: subject, details: details, now: now)
-    }
-
-    /// Appends an audit record of an event that changes no other record (server start, say).
-    public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
-        try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now) }
     }
 }
 

@@ -1,12 +1,121 @@
 import Foundation
 import GRDB
 
+/// Signs the audit chain's head (Ed25519 with the audit key) at least every ``interval``
+/// records and when asked (at shutdown).
+public struct AuditSigner: Sendable {
+    /// At most this many records go unsigned by a checkpoint while the server runs.
+    public let interval: Int64
+    private let signature: @Sendable ([UInt8]) throws -> [UInt8]
+
+    /// `sign` returns the signature of a message with the audit key.
+    public init(interval: Int64, sign: @escaping @Sendable ([UInt8]) throws -> [UInt8]) {
+        precondition(interval > 0, "a checkpoint interval is at least one record")
+        self.interval = interval
+        self.signature = sign
+    }
+
+    func sign(_ message: [UInt8]) throws -> [UInt8] { try signature(message) }
+}
+
 extension Database {
-    /// Appends an audit record in the caller's transaction, so the change and its record
-    /// commit together or not at all.
-    func appendAudit(actor: String, action: String, subject: String, details: String, now: Date) throws {
-        try execute(
-            sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, ?, ?, ?, ?)",
-            arguments: [now, actor, action, subject, details])
+    /// Appends an audit record, chained to the one before, in the caller's transaction, so
+    /// the change and its record commit together or not at all. Writes are serialised, so
+    /// the head read here is the head the record follows.
+    func appendAudit(actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date) throws {
+        let record = AuditRecord.chained(
+            after: try auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action, subject: subject,
+            details: details, evidenceSHA256: evidenceSHA256)
+        try cachedStatement(sql: """
+            INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                record.sequence, record.time, record.actor, record.action, record.subject, record.details,
+                record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
+            ])
+    }
+
+    /// The chain's last record: its sequence and hash.
+    func auditHead() throws -> (sequence: Int64, hash: [UInt8])? {
+        try Row.fetchOne(cachedStatement(sql: "SELECT sequence, hash FROM auditRecord ORDER BY sequence DESC LIMIT 1"))
+            .map { ($0["sequence"], [UInt8]($0["hash"] as Data)) }
+    }
+
+    /// Signs every record a multiple of `signer`'s interval past the last checkpoint (so
+    /// that one transaction appending many records still gets one every interval) and,
+    /// with `force`, the head whenever it is not signed yet.
+    func checkpointAudit(with signer: AuditSigner, force: Bool, now: Date) throws {
+        guard let head = try auditHead() else { return }
+        let last = try Int64.fetchOne(cachedStatement(sql: "SELECT MAX(sequence) FROM auditCheckpoint")) ?? 0
+        var due = Array(stride(from: last + signer.interval, through: head.sequence, by: Int(signer.interval)))
+        if force, head.sequence > (due.last ?? last) { due.append(head.sequence) }
+        let signedAt = AuditChain.timestamp(now)
+        for sequence in due {
+            guard let hash = try Data.fetchOne(cachedStatement(sql: "SELECT hash FROM auditRecord WHERE sequence = ?"), arguments: [sequence]) else { continue }
+            let signature = try signer.sign(AuditChain.checkpointMessage(sequence: sequence, hash: [UInt8](hash), signedAt: signedAt))
+            try cachedStatement(sql: "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [sequence, hash, signedAt, Data(signature)])
+        }
+    }
+}
+
+extension EnrolmentStore {
+    /// Appends an audit record of an event that changes no other record (server start, say).
+    public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
+        try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now) }
+    }
+
+    /// Audits a refused request that names no record of its own (an unknown EK, say).
+    public func auditRefusal(actor: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
+        try audit(actor: actor, action: "refusal", subject: subject, details: details, now: now)
+    }
+
+    /// Signs the chain's head now unless it is signed already (at shutdown, say).
+    public func checkpointAudit(now: Date = Date()) throws(StoreError) {
+        guard let signer = auditSigner else { throw .invalid("this store has no audit signer") }
+        try write { db in try db.checkpointAudit(with: signer, force: true, now: now) }
+    }
+
+    /// The audit records about `subjectPrefix`, oldest first.
+    public func auditRecords(subjectPrefix: String) throws(StoreError) -> [AuditRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM auditRecord WHERE subject LIKE ? ORDER BY sequence", arguments: [subjectPrefix + "%"])
+                .map(AuditRecord.init(row:))
+        }
+    }
+}
+
+extension AuditRecord {
+    init(row: Row) {
+        self.init(
+            sequence: row["sequence"], time: row["time"], actor: row["actor"], action: row["action"], subject: row["subject"],
+            details: row["details"], evidenceSHA256: (row["evidenceSHA256"] as Data?).map { [UInt8]($0) },
+            previousHash: [UInt8](row["previousHash"] as Data), hash: [UInt8](row["hash"] as Data))
+    }
+}
+
+/// An event to append to the audit chain.
+public struct AuditEvent: Sendable {
+    public let actor: String
+    public let action: String
+    public let subject: String
+    public let details: String
+
+    public init(actor: String, action: String, subject: String, details: String) {
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.details = details
+    }
+}
+
+extension EnrolmentStore {
+    /// Appends `events` in order in one transaction (imports, generated load).
+    public func audit(_ events: [AuditEvent], now: Date = Date()) throws(StoreError) {
+        try write { db in
+            for event in events {
+                try db.appendAudit(actor: event.actor, action: event.action, subject: event.subject, details: event.details, now: now)
+            }
+        }
     }
 }

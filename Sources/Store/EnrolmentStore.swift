@@ -14,12 +14,15 @@ public final class EnrolmentStore: Sendable {
     /// Machines that registered themselves and wait for an operator, at most.
     public static let discoveredMachineCap = 1_000
 
-    private let database: DatabasePool
+    let database: DatabasePool
     private let writer: GroupCommit
     let key: KeyEncryptionKey
+    let auditSigner: AuditSigner?
 
-    /// Opens (creating and migrating) the database at `path`, sealing with `key`.
-    public init(path: String, key: KeyEncryptionKey) throws(StoreError) {
+    /// Opens (creating and migrating) the database at `path`, sealing with `key`; with
+    /// `auditSigner`, every commit that takes the audit chain `interval` records past its
+    /// last checkpoint also signs the new head.
+    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil) throws(StoreError) {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
@@ -28,11 +31,18 @@ public final class EnrolmentStore: Sendable {
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             database = try DatabasePool(path: path, configuration: configuration)
             try Schema.migrator.migrate(database)
-            writer = GroupCommit(database)
+            writer = GroupCommit(database, beforeCommit: Self.checkpointing(with: auditSigner))
         } catch {
             throw .database("cannot open \(path): \(error)")
         }
         self.key = key
+        self.auditSigner = auditSigner
+    }
+
+    /// What each commit does last: sign the audit chain's head when a checkpoint is due.
+    private static func checkpointing(with signer: AuditSigner?) -> (@Sendable (Database) throws -> Void)? {
+        guard let signer else { return nil }
+        return { db in try db.checkpointAudit(with: signer, force: false, now: Date()) }
     }
 
     /// The names of the migrations applied, in order.

@@ -24,8 +24,14 @@ final class GroupCommit: Sendable {
     static let maxBatch = 256
     private let database: DatabasePool
     private let queue = Mutex(Queue())
+    private let beforeCommit: (@Sendable (Database) throws -> Void)?
 
-    init(_ database: DatabasePool) { self.database = database }
+    /// `beforeCommit` runs in every batch's transaction after its writes (to sign the audit
+    /// chain's head, say); when it throws, the whole batch fails.
+    init(_ database: DatabasePool, beforeCommit: (@Sendable (Database) throws -> Void)? = nil) {
+        self.database = database
+        self.beforeCommit = beforeCommit
+    }
 
     /// Runs `body` in a transaction shared with concurrent writes; returns after it is committed.
     func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
@@ -67,6 +73,7 @@ final class GroupCommit: Sendable {
                                 pending.failure = error
                             }
                         }
+                        try self.beforeCommit?(db)
                         return .commit
                     }
                 }

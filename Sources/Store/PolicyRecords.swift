@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WardenCrypto
 
 /// One version of a named policy, as stored.
 public struct PolicyVersion: Sendable, Equatable, Codable {
@@ -68,7 +69,8 @@ extension Database {
         let version = (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
         try execute(sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)", arguments: [name, version, yaml, now])
         let id = lastInsertedRowID
-        try appendAudit(actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)", details: "stored as version \(version)", now: now)
+        try appendAudit(actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)", details: "stored as version \(version)",
+                         evidenceSHA256: DigestAlgorithm.sha256.hash(Array(yaml.utf8)), now: now)
         return PolicyVersion(id: id, name: name, version: version, yaml: yaml)
     }
 

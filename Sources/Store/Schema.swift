@@ -123,6 +123,42 @@ enum Schema {
             // Whether a cluster has an agent token is whether that sealed secret exists.
             try db.alter(table: "cluster") { t in t.drop(column: "hasAgentToken") }
         }
+        migrator.registerMigration("v6-audit-chain") { db in
+            try db.execute(sql: """
+                CREATE TABLE auditRecord (
+                    sequence INTEGER PRIMARY KEY,
+                    time TEXT NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    details TEXT NOT NULL,
+                    evidenceSHA256 BLOB,
+                    previousHash BLOB NOT NULL,
+                    hash BLOB NOT NULL UNIQUE
+                );
+                CREATE TABLE auditCheckpoint (
+                    sequence INTEGER PRIMARY KEY REFERENCES auditRecord(sequence),
+                    hash BLOB NOT NULL,
+                    signedAt TEXT NOT NULL,
+                    signature BLOB NOT NULL
+                );
+                """)
+            // Records kept before the chain existed enter it in their order, unchanged.
+            let earlier = try Row.fetchCursor(db, sql: "SELECT time, actor, action, subject, details FROM audit ORDER BY id")
+            while let row = try earlier.next() {
+                try db.appendAudit(actor: row["actor"], action: row["action"], subject: row["subject"], details: row["details"], now: row["time"])
+            }
+            try db.drop(table: "audit")
+            // Append-only, whatever the code above the database does.
+            for table in ["auditRecord", "auditCheckpoint"] {
+                for operation in ["UPDATE", "DELETE"] {
+                    try db.execute(sql: """
+                        CREATE TRIGGER \(table)AppendOnly\(operation.capitalized) BEFORE \(operation) ON \(table)
+                        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END
+                        """)
+                }
+            }
+        }
         return migrator
     }
 }

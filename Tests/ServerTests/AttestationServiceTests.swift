@@ -73,7 +73,7 @@ import WardenCrypto
         try rig.tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ee", count: 32)], flushingTransients: false)
         #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("PCR 4 (sha256)") }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
-        #expect(audit.map(\.details).filter { $0 == "passed" }.count == 2)
+        #expect(audit.map(\.details).filter { $0.hasPrefix("passed under policy machine-node-1 version 1") }.count == 2)
         #expect(audit.last?.details.contains("PCR 4") == true)
     }
 
@@ -95,7 +95,7 @@ import WardenCrypto
         // An earlier passing attestation saw this TPM far later in its life.
         guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID) else { throw AttestationRefusal(.nonce, "no nonce") }
         try rig.store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: keyID, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
+            machineID: machineID, attestationKeyID: keyID, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
             reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")
         #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back") }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")

@@ -13,7 +13,7 @@ import WardenCrypto
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain"])
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -169,7 +169,7 @@ import WardenCrypto
     /// Consumes `nonce` the only way the store does: by recording an attestation with it.
     private func consume(_ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date) throws {
         try store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: key, nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil,
+            machineID: machineID, attestationKeyID: key, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil,
             passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
     }
 
