@@ -60,9 +60,13 @@ let package = Package(
         .target(name: "Store", dependencies: ["TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(
+            name: "Audit",
+            dependencies: ["Store", "Attestation", "TPM", "Archive", "WardenCrypto", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "TPM", "TSS", "WardenCrypto", "WardenAPI",
+                "Store", "Attestation", "Audit", "TPM", "TSS", "WardenCrypto", "WardenAPI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -75,7 +79,7 @@ let package = Package(
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM", "WardenCrypto", "Server", "Store", "WardenAPI", "WardenClient",
+                "TPM", "WardenCrypto", "Server", "Store", "Audit", "WardenAPI", "WardenClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -102,7 +106,7 @@ let package = Package(
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
@@ -120,6 +124,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "AuditTests", dependencies: ["Audit", "Store", "Server", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -27,6 +27,44 @@ enum APIResponses {
         try json(status, AgentMessages.Refusal(error: error, reason: reason))
     }
 
+    /// Streams the file at `path` and removes it: it is unlinked as soon as it is open, so
+    /// nothing is left behind however the transfer ends.
+    static func file(_ path: String, contentType: String) throws -> Response {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        unlink(path)
+        guard descriptor >= 0 else { throw HTTPError(.internalServerError, message: "the export vanished") }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            close(descriptor)
+            throw HTTPError(.internalServerError, message: "the export cannot be read")
+        }
+        let file = OpenFile(descriptor: descriptor)
+        let body = ResponseBody(contentLength: Int(status.st_size)) { writer in
+            while true {
+                let chunk = try await offLoop { try file.nextChunk() }
+                if chunk.isEmpty { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: contentType, .contentLength: String(status.st_size)], body: body)
+    }
+
+    /// An open file read in chunks, closed when released.
+    private final class OpenFile: Sendable {
+        let descriptor: Int32
+        init(descriptor: Int32) { self.descriptor = descriptor }
+        deinit { close(descriptor) }
+
+        func nextChunk() throws -> [UInt8] {
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            guard count >= 0 else { throw HTTPError(.internalServerError, message: "the export cannot be read") }
+            chunk.removeSubrange(count...)
+            return chunk
+        }
+    }
+
     /// Threads for blocking work. More than the cores, since a thread waiting for SQLite's
     /// fsync uses no CPU, but few: each extra thread is another context switch per request
     /// (measured: 4 threads served 1,172/s where 16 served 1,060–1,092/s).

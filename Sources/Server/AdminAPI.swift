@@ -1,3 +1,4 @@
+import Audit
 import Foundation
 import Hummingbird
 import NIOSSL
@@ -58,6 +59,17 @@ enum AdminAPI {
             let name = try context.parameters.require("name")
             return try await answer(context) { caller in
                 AdminMessages.Done(message: "\(try service.revokeOperator(named: name, by: caller)) certificate(s) of \(name) revoked")
+            }
+        }
+        admin.get("audit/export") { request, context in
+            guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+            let query = request.uri.queryParameters
+            let export = AuditExportRequest(from: query.get("from"), to: query.get("to"), machine: query.get("machine"))
+            do {
+                let file = try await APIResponses.offLoop { () throws -> String in try service.exportAudit(export, by: caller) }
+                return try APIResponses.file(file, contentType: "application/gzip")
+            } catch let error as AdminError {
+                return try response(for: error)
             }
         }
         admin.get("whoami") { _, context in

@@ -19,8 +19,8 @@ public struct MachineDetail: Sendable, Codable {
 /// What operators and auditors do, without the transport: every change is audited with
 /// the caller as actor. Calls block on the database: run them off the event loop.
 public final class AdminService: Sendable {
-    private let store: EnrolmentStore
-    private let state: StateFolder
+    let store: EnrolmentStore
+    let state: StateFolder
     private let clientCA: Certificate
     private let vendorCAs: [Certificate]
     private let verifier = QuoteVerifier()

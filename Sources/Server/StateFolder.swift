@@ -1,3 +1,4 @@
+import Audit
 import Crypto
 import Foundation
 import SwiftASN1
@@ -75,9 +76,19 @@ public struct StateFolder: Sendable {
             try folder.write(.releaseCertificate, try certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.auditKey) {
-            try folder.write(.auditKey, Curve25519.Signing.PrivateKey().pkcs8PEM)
+            try folder.write(.auditKey, AuditKey.generate().pem)
         }
         _ = try folder.keyEncryptionKey()
+        return folder
+    }
+
+    /// A state folder `warden serve` initialised before, for local tools that must not
+    /// create one (an export on the appliance, say).
+    public static func existing(at path: String) throws -> StateFolder {
+        let folder = StateFolder(path: path)
+        guard folder.exists(.auditKey), FileManager.default.fileExists(atPath: folder.databasePath) else {
+            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) is not an initialised state folder (run `warden serve` once)"])
+        }
         return folder
     }
 
@@ -97,6 +108,9 @@ public struct StateFolder: Sendable {
         let key = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: url(keyFile), encoding: .utf8))
         return Issuer(key: key, certificate: certificate)
     }
+
+    /// The audit key (Ed25519), which signs checkpoints and export manifests.
+    public func auditKey() throws -> AuditKey { try AuditKey(file: url(.auditKey).path) }
 
     /// The key-encryption key (created with the folder).
     public func keyEncryptionKey() throws -> KeyEncryptionKey {

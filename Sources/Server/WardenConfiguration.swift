@@ -24,6 +24,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var maxBodyBytes = 4 * 1024 * 1024
     /// PEM files of the TPM vendor CAs that EK certificates of discovered machines must chain to.
     public var tpmVendorCAs: [String] = []
+    /// The audit chain's head is signed at least every this many records (and at shutdown).
+    public var auditCheckpointInterval = 1_000
 
     public init() {}
 
@@ -34,6 +36,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         ("WARDEN_PROXYDHCP_PORT", "proxyDHCPPort"), ("WARDEN_PROXYDHCP_ALT_PORT", "proxyDHCPAltPort"),
         ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
         ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
+        ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -79,6 +82,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         case "rateLimitPerSecond": rateLimitPerSecond = try real()
         case "rateLimitBurst": rateLimitBurst = try real()
         case "maxBodyBytes": maxBodyBytes = try integer()
+        case "auditCheckpointInterval": auditCheckpointInterval = try integer()
         default: tpmVendorCAs = list
         }
     }
@@ -91,6 +95,9 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
         guard rateLimitPerSecond > 0, rateLimitBurst >= 1 else { throw .invalid("rateLimit", "must be positive") }
         guard (1024...64 * 1024 * 1024).contains(maxBodyBytes) else { throw .invalid("maxBodyBytes", "\(maxBodyBytes) is out of range") }
+        guard (1...1_000_000).contains(auditCheckpointInterval) else {
+            throw .invalid("auditCheckpointInterval", "\(auditCheckpointInterval) is not between 1 and 1000000")
+        }
     }
 
     /// The file's shape: every field optional, so a file names only what it changes.
@@ -107,6 +114,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var rateLimitBurst: Double?
         var maxBodyBytes: Int?
         var tpmVendorCAs: [String]?
+        var auditCheckpointInterval: Int?
 
         func apply(to base: WardenConfiguration) -> WardenConfiguration {
             var c = base
@@ -122,6 +130,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             c.rateLimitBurst = rateLimitBurst ?? c.rateLimitBurst
             c.maxBodyBytes = maxBodyBytes ?? c.maxBodyBytes
             c.tpmVendorCAs = tpmVendorCAs ?? c.tpmVendorCAs
+            c.auditCheckpointInterval = auditCheckpointInterval ?? c.auditCheckpointInterval
             return c
         }
     }

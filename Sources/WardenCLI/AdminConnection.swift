@@ -39,12 +39,17 @@ struct AdminTarget {
             url: server, serverCA: folder + "/ca.pem", identity: .init(certificatePath: folder + "/cert.pem", keyPath: folder + "/key.pem"))
     }
 
-    /// Runs one admin call, turning a refusal into a message and exit status 1.
+    /// Runs one admin call.
     func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
+        try await run { client in try await client.call(method, path, body, as: type) }
+    }
+
+    /// Runs `body` on a connection, turning a refusal into a message and exit status 1.
+    func run<T>(_ body: (HTTPSClient) async throws -> T) async throws -> T {
         do {
             let client = try await connect()
             defer { Task { await client.close() } }
-            return try await client.call(method, path, body, as: type)
+            return try await body(client)
         } catch let refusal as APIRefusal {
             InputFile.printError(refusal.description)
             throw ExitCode(1)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Audit
 import Foundation
 import Logging
 import Server
@@ -28,7 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = try WardenConfiguration.load(file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
         if let stateDir { configuration.stateDir = stateDir }
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
-        let store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())
+        let store = try EnrolmentStore(
+            path: state.databasePath, key: state.keyEncryptionKey(),
+            auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)))
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration
@@ -39,6 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
+        try? store.checkpointAudit()
         print("warden: stopped")
     }
 }

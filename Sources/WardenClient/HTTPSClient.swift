@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -76,7 +77,21 @@ public final class HTTPSClient: Sendable {
         let promise = channel.eventLoop.makePromise(of: Response.self)
         // A write that fails (the server closed the connection first) never reaches the
         // exchange handler: fail the response with it.
-        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise)).whenFailure { error in
+        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: nil)).whenFailure { error in
+            promise.fail(ClientError.connection("\(error)"))
+        }
+        do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
+    }
+
+    /// Sends a GET and writes a successful (200) response's body to the open file
+    /// `descriptor` as it arrives, whatever its size; any other response is read whole and
+    /// returned, so that its refusal can be shown.
+    public func download(_ path: String, to descriptor: Int32, progress: (@Sendable (Int) -> Void)? = nil) async throws(ClientError) -> Response {
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: "0")
+        let promise = channel.eventLoop.makePromise(of: Response.self)
+        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: nil, response: promise, sink: FileSink(descriptor: descriptor, progress: progress))).whenFailure { error in
             promise.fail(ClientError.connection("\(error)"))
         }
         do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
@@ -98,15 +113,17 @@ final class ExchangeHandler: ChannelDuplexHandler {
         let head: HTTPRequestHead
         let body: [UInt8]?
         let response: EventLoopPromise<HTTPSClient.Response>
+        /// Where a successful response's body goes instead of memory.
+        let sink: FileSink?
     }
 
-    private var waiting = CircularBuffer<EventLoopPromise<HTTPSClient.Response>>()
+    private var waiting = CircularBuffer<(response: EventLoopPromise<HTTPSClient.Response>, sink: FileSink?)>()
     private var status = 0
     private var body: [UInt8] = []
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        waiting.append(request.response)
+        waiting.append((request.response, request.sink))
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
         if let bytes = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil) }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
@@ -118,6 +135,14 @@ final class ExchangeHandler: ChannelDuplexHandler {
             status = Int(head.status.code)
             body = []
         case .body(let buffer):
+            if status == 200, let sink = waiting.first?.sink {
+                guard sink.write(buffer) else {
+                    failAll(ClientError.protocolError("cannot write the download: \(String(cString: strerror(errno)))"))
+                    context.close(promise: nil)
+                    return
+                }
+                return
+            }
             guard body.count + buffer.readableBytes <= HTTPSClient.maxResponseBytes else {
                 failAll(ClientError.protocolError("response larger than \(HTTPSClient.maxResponseBytes) bytes"))
                 context.close(promise: nil)
@@ -125,7 +150,7 @@ final class ExchangeHandler: ChannelDuplexHandler {
             }
             body += buffer.readableBytesView
         case .end:
-            waiting.popFirst()?.succeed(HTTPSClient.Response(status: status, body: body))
+            waiting.popFirst()?.response.succeed(HTTPSClient.Response(status: status, body: body))
             body = []
         }
     }
@@ -141,6 +166,35 @@ final class ExchangeHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: ClientError) {
-        while let next = waiting.popFirst() { next.fail(error) }
+        while let next = waiting.popFirst() { next.response.fail(error) }
+    }
+}
+
+/// An open file a download is written to (blocking writes: the CLI has one connection),
+/// telling `progress` how many bytes it holds. Used only on its channel's event loop.
+final class FileSink: @unchecked Sendable {
+    let descriptor: Int32
+    let progress: (@Sendable (Int) -> Void)?
+    private var written = 0
+
+    init(descriptor: Int32, progress: (@Sendable (Int) -> Void)?) {
+        self.descriptor = descriptor
+        self.progress = progress
+    }
+
+    /// Writes all of `buffer`; false when the file refuses.
+    func write(_ buffer: ByteBuffer) -> Bool {
+        let complete = buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                guard count > 0 else { return false }
+                offset += count
+            }
+            return true
+        }
+        written += buffer.readableBytes
+        progress?(written)
+        return complete
     }
 }

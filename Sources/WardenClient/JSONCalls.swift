@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Glibc
 import NIOHTTP1
 
 /// The server said no: its status and its one-line reason.
@@ -31,14 +32,38 @@ extension HTTPSClient {
     public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as: Answer.Type = Answer.self) async throws -> Answer {
         let encoder = Self.encoder, decoder = Self.decoder
         let response = try await send(method, path, body: try body.map { [UInt8](try encoder.encode($0)) })
-        guard (200..<300).contains(response.status) else {
-            let refusal = try? decoder.decode(RefusalBody.self, from: Data(response.body))
-            throw APIRefusal(
-                status: response.status, error: refusal?.error ?? "http\(response.status)",
-                reason: refusal?.reason ?? String(decoding: response.body.prefix(300), as: UTF8.self))
-        }
+        guard (200..<300).contains(response.status) else { throw Self.refusal(response) }
         do { return try decoder.decode(Answer.self, from: Data(response.body)) } catch {
             throw ClientError.protocolError("unexpected answer to \(path): \(error)")
         }
+    }
+
+    /// GETs `path` into the file `target`, streaming: written beside it and renamed into
+    /// place only when complete; a refusal is an ``APIRefusal`` and leaves no file.
+    public func download(_ path: String, toFile target: String, progress: (@Sendable (Int) -> Void)? = nil) async throws {
+        let partial = target + ".partial"
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ClientError.protocolError("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        let response: Response
+        do {
+            response = try await download(path, to: descriptor, progress: progress)
+            Glibc.close(descriptor)
+        } catch {
+            Glibc.close(descriptor)
+            unlink(partial)
+            throw error
+        }
+        guard response.status == 200 else {
+            unlink(partial)
+            throw Self.refusal(response)
+        }
+        guard rename(partial, target) == 0 else { throw ClientError.protocolError("cannot write \(target): \(String(cString: strerror(errno)))") }
+    }
+
+    private static func refusal(_ response: Response) -> APIRefusal {
+        let refusal = try? decoder.decode(RefusalBody.self, from: Data(response.body))
+        return APIRefusal(
+            status: response.status, error: refusal?.error ?? "http\(response.status)",
+            reason: refusal?.reason ?? String(decoding: response.body.prefix(300), as: UTF8.self))
     }
 }

@@ -37,3 +37,12 @@ agent attest --out changed || echo "refused: PCR 4 changed, as it should be"
 warden machine approve node-1
 agent attest --out approved
 warden machine show node-1
+
+# The auditor's view: a signed export of the whole chain, verified offline against the
+# audit key's public half, and the manifest checked with openssl and sha256sum alone.
+openssl pkey -in .warden/audit.key -pubout -out audit-key.pem
+warden audit export --out audit.tar.gz
+"$WARDEN" audit verify audit.tar.gz --key audit-key.pem
+mkdir -p audit && tar -xzf audit.tar.gz -C audit
+(cd audit && openssl pkeyutl -verify -pubin -inkey audit-key.pem -rawin -in manifest.sha256 -sigfile manifest.sha256.sig \
+    && sha256sum --quiet -c manifest.sha256 && echo "manifest and files check out with openssl and sha256sum")

@@ -1,0 +1,96 @@
+import ArgumentParser
+import Audit
+import Foundation
+import Server
+import Store
+
+/// `warden audit …`
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit", abstract: "Export the audit log as a signed bundle, and verify bundles offline.",
+        subcommands: [Export.self, Verify.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a contiguous stretch of the audit chain, with its evidence, to a signed .tar.gz.",
+            discussion: """
+                By default through the admin API (an operator or auditor certificate); with --local, on the \
+                appliance itself, straight from the state folder. --machine narrows which evidence is included, \
+                never which records.
+                """)
+        @OptionGroup var admin: AdminOptions
+        @Option(help: "Earliest record: a date (2026-11-22) or a UTC time (2026-11-22T05:00:00Z).") var from: String?
+        @Option(help: "Latest record, inclusive (same forms).") var to: String?
+        @Option(help: "Include only this machine's evidence.") var machine: String?
+        @Option(help: "The bundle to write.") var out: String
+        @Flag(help: "Read the state folder (--state-dir) directly instead of calling the server.") var local = false
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let request = AuditExportRequest(
+                from: try from.map { try AuditExportRequest.boundary($0, isEnd: false) },
+                to: try to.map { try AuditExportRequest.boundary($0, isEnd: true) }, machine: machine)
+            let onTerminal = isatty(STDERR_FILENO) == 1
+            if local {
+                let state = try StateFolder.existing(at: admin.stateDir)
+                let store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())
+                let progress: ((Int64, Int64) -> Void)? = onTerminal ? { done, total in TerminalProgress.show("exporting: \(done) of \(total) records") } : nil
+                let summary = try AuditExporter.export(from: store, key: state.auditKey(), request: request, to: out, progress: progress)
+                if onTerminal { TerminalProgress.end() }
+                try report(summary)
+            } else {
+                try await download(request, progress: onTerminal ? Self.showReceived : nil)
+                if onTerminal { TerminalProgress.end() }
+                try report(try BundleSummary.read(from: out))
+            }
+        }
+
+        @Sendable private static func showReceived(_ bytes: Int) { TerminalProgress.show("received: \(bytes >> 10) KiB") }
+
+        private func download(_ request: AuditExportRequest, progress: (@Sendable (Int) -> Void)?) async throws {
+            var query = URLComponents()
+            query.queryItems = [("from", request.from), ("to", request.to), ("machine", request.machine)].compactMap { name, value in
+                value.map { URLQueryItem(name: name, value: $0) }
+            }
+            let path = "/v1/admin/audit/export" + (query.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? "")
+            try await admin.target.run { client in try await client.download(path, toFile: out, progress: progress) }
+        }
+
+        private func report(_ summary: BundleSummary) throws {
+            if format == .json { return try JSONOutput.print(summary) }
+            print("""
+                wrote \(out): records \(summary.firstSequence)–\(summary.lastSequence) (\(summary.records)), \
+                \(summary.evidenceIncluded) of \(summary.attestations) attestations with evidence, \(summary.policies) policy versions, \
+                \(summary.checkpoints) checkpoints
+                head \(summary.headHash)
+                audit key \(summary.keyFingerprint)
+                """)
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify an export bundle offline: signature, files, hash chain, checkpoints, every verdict.",
+            discussion: "Exits 0 only when everything holds; otherwise names each record or file that fails.")
+        @Argument(help: "The bundle (.tar.gz).") var file: String
+        @Option(help: "The audit public key (PEM) to trust; without it the bundle's own key anchors nothing.") var key: String?
+        @Option(help: "An earlier export this one must extend.") var previous: String?
+        @Flag(help: "Check evidence digests but do not verify quotes and policies again.") var noReverify = false
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let pinned = try key.map { path in
+                try AuditPublicKey(pem: String(decoding: try InputFile.read(path, as: "audit public key"), as: UTF8.self))
+            }
+            let report = try AuditVerifier.verify(bundle: file, key: pinned, previous: previous, reverify: !noReverify)
+            if format == .json { try JSONOutput.print(report) } else { VerificationText.print(report) }
+            if !report.holds { throw ExitStatus.rejected }
+        }
+    }
+}
+
+/// One line of progress on a terminal, rewritten in place.
+enum TerminalProgress {
+    static func show(_ text: String) { FileHandle.standardError.write(Data(("\r" + text).utf8)) }
+    static func end() { FileHandle.standardError.write(Data("\n".utf8)) }
+}
