@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-d
 FUZZ_SECONDS ?= 60
 OUT := out
 
-.PHONY: run release demo test deps build bench bench-attest fuzz clean
+.PHONY: run release demo test deps build bench bench-attest bench-audit fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -49,6 +49,10 @@ bench: release
 bench-attest: release
 	.build/release/warden bench attest
 	.build/release/warden bench attest --ak rsa
+
+## bench-audit: audit export and offline verification of a 1,000,000-record chain.
+bench-audit: release
+	.build/release/warden bench audit
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A chain of a million records exports and verifies in the memory a tenth of it needs:
+/// `warden bench audit` builds each chain and runs `warden audit export` and `warden audit
+/// verify` as processes whose peak resident memory it samples.
+@Suite struct AuditMemoryTests {
+    func bench(records: Int) throws -> [String: Any] {
+        let work = try TestPaths.temporaryDirectory("audit-memory").path
+        let result = try Command.run(TestPaths.wardenBinary.path, [
+            "bench", "audit", "--records", String(records), "--attestations", "20", "--work-dir", work, "--format", "json",
+        ])
+        guard result.status == 0 else { throw CommandFailure("warden bench audit: \(result.stderr)") }
+        return try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func aMillionRecordsExportAndVerifyWithinConstantMemory() throws {
+        let tenth = try bench(records: 100_000)
+        let million = try bench(records: 1_000_000)
+        #expect(million["records"] as? Int == 1_000_000)
+        for phase in ["export", "chainVerification", "fullVerification"] {
+            let small = try #require((tenth[phase] as? [String: Any])?["maxResidentMiB"] as? Double)
+            let large = try #require((million[phase] as? [String: Any])?["maxResidentMiB"] as? Double)
+            #expect(small > 1 && large > 1, "\(phase): no memory figure")
+            #expect(large <= small + 8, "\(phase): \(large) MiB for 1,000,000 records, \(small) MiB for 100,000")
+        }
+    }
+}
