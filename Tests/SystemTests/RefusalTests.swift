@@ -116,7 +116,7 @@ import WardenCrypto
     }
 
     @Test func aFloodFromOneAddressIsRateLimitedAndAuditedOnce() async throws {
-        let server = try WardenServerProcess(environment: ["WARDEN_RATE_LIMIT_PER_SECOND": "0.01", "WARDEN_RATE_LIMIT_BURST": "5"])
+        let server = try WardenServerProcess(environment: ["WARDEN_RATE_LIMIT_PER_SECOND": "0.0001", "WARDEN_RATE_LIMIT_BURST": "5"])
         let client = try await HTTPSClient(url: server.url, serverCA: server.serverCA)
         var statuses: [Int] = []
         for _ in 0..<40 { statuses.append(try await client.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 1}".utf8)).status) }
