@@ -60,6 +60,10 @@ let package = Package(
         .target(name: "Store", dependencies: ["TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(
+            name: "Boot",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
+        .target(
             name: "Audit",
             dependencies: ["Store", "Attestation", "TPM", "Archive", "WardenCrypto", .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -79,7 +83,7 @@ let package = Package(
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM", "WardenCrypto", "Server", "Store", "Audit", "WardenAPI", "WardenClient",
+                "TPM", "WardenCrypto", "Server", "Store", "Audit", "Boot", "WardenAPI", "WardenClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,6 +128,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
+        .testTarget(name: "BootTests", dependencies: ["Boot", "TestSupport"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Store", "Server", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
@@ -132,8 +137,8 @@ let package = Package(
 /// libFuzzer targets, one per parser. They define LLVMFuzzerTestOneInput instead of main,
 /// so they exist only in fuzzing builds: `make fuzz` sets WARDEN_FUZZ=1 (see the Makefile).
 if Context.environment["WARDEN_FUZZ"] != nil {
-    for parser in ["Attest", "Signature", "Public", "PCRFile", "EventLog"] {
-        package.targets.append(.executableTarget(name: "Fuzz\(parser)", dependencies: ["TPM", "TSS"], path: "Tests/Fuzz/Fuzz\(parser)"))
+    for parser in ["Attest", "Signature", "Public", "PCRFile", "EventLog", "TFTP"] {
+        package.targets.append(.executableTarget(name: "Fuzz\(parser)", dependencies: ["TPM", "TSS", "Boot"], path: "Tests/Fuzz/Fuzz\(parser)"))
         package.products.append(.executable(name: "fuzz-\(parser.lowercased())", targets: ["Fuzz\(parser)"]))
     }
 }

@@ -117,6 +117,9 @@ public struct StateFolder: Sendable {
         try KeyEncryptionKey.loadOrCreate(at: url(.keyEncryptionKey).path)
     }
 
+    /// The folder the TFTP server serves (filled from the firmware manifest at start).
+    public var tftpRoot: String { path + "/tftp" }
+
     /// The enrolment database (SQLite), which the store creates.
     public var databasePath: String { path + "/warden.sqlite" }
 

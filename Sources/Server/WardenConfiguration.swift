@@ -11,7 +11,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var apiPort = 8443
     /// Names the server certificate carries (made at first start).
     public var serverNames = ["localhost", "127.0.0.1"]
-    /// Boot services (the boot server's issue): HTTP, TFTP, ProxyDHCP.
+    /// Boot services: the address they listen on, and HTTP, TFTP, ProxyDHCP ports.
+    public var bootHost = "127.0.0.1"
     public var bootHTTPPort = 8080
     public var tftpPort = 6969
     public var proxyDHCPPort = 6767
@@ -26,6 +27,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var tpmVendorCAs: [String] = []
     /// The audit chain's head is signed at least every this many records (and at shutdown).
     public var auditCheckpointInterval = 1_000
+    /// The manifest of the iPXE files the TFTP root holds.
+    public var firmware = "Firmware/firmware.yaml"
 
     public init() {}
 
@@ -36,7 +39,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         ("WARDEN_PROXYDHCP_PORT", "proxyDHCPPort"), ("WARDEN_PROXYDHCP_ALT_PORT", "proxyDHCPAltPort"),
         ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
         ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
-        ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"),
+        ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"), ("WARDEN_BOOT_HOST", "bootHost"), ("WARDEN_FIRMWARE", "firmware"),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -83,6 +86,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         case "rateLimitBurst": rateLimitBurst = try real()
         case "maxBodyBytes": maxBodyBytes = try integer()
         case "auditCheckpointInterval": auditCheckpointInterval = try integer()
+        case "bootHost": bootHost = value
+        case "firmware": firmware = value
         default: tpmVendorCAs = list
         }
     }
@@ -115,6 +120,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var maxBodyBytes: Int?
         var tpmVendorCAs: [String]?
         var auditCheckpointInterval: Int?
+        var bootHost: String?
+        var firmware: String?
 
         func apply(to base: WardenConfiguration) -> WardenConfiguration {
             var c = base
@@ -131,6 +138,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             c.maxBodyBytes = maxBodyBytes ?? c.maxBodyBytes
             c.tpmVendorCAs = tpmVendorCAs ?? c.tpmVendorCAs
             c.auditCheckpointInterval = auditCheckpointInterval ?? c.auditCheckpointInterval
+            c.bootHost = bootHost ?? c.bootHost
+            c.firmware = firmware ?? c.firmware
             return c
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Audit
+import Boot
 import Foundation
 import Logging
 import Server
@@ -39,10 +40,30 @@ struct ServeCommand: AsyncParsableCommand {
             try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
         }
+        let tftp = try await startTFTP(configuration, state: state)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await tftp.stop()
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         print("warden: stopped")
+    }
+
+    /// Fills the TFTP root from the firmware manifest and starts the TFTP server.
+    private func startTFTP(_ configuration: WardenConfiguration, state: StateFolder) async throws -> TFTPServer {
+        do {
+            let missing = try FirmwareFiles(path: configuration.firmware).install(into: state.tftpRoot)
+            for source in missing { warn("firmware \(source) is missing; not served (install Debian's ipxe package)") }
+        } catch {
+            try FileManager.default.createDirectory(atPath: state.tftpRoot, withIntermediateDirectories: true)
+            warn("firmware manifest \(configuration.firmware): \(error); the TFTP root serves what it holds")
+        }
+        let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot))
+        FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
+        return server
+    }
+
+    private func warn(_ message: String) {
+        FileHandle.standardError.write(Data("warden: \(message)\n".utf8))
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh SECONDS — builds each parser's libFuzzer target (with AddressSanitizer) and runs
+# fuzz.sh SECONDS [TARGET...] — builds each (or each named) parser's libFuzzer target (with AddressSanitizer) and runs
 # it for SECONDS, seeded with swtpm evidence and, when present, the shared real event logs.
 # Prints executions, coverage and crashes per target; exits non-zero if any target crashed.
 # The fuzz targets exist only when WARDEN_FUZZ is set (see Package.swift). `--sanitize=fuzzer`
@@ -14,7 +14,8 @@ SCRATCH="$ROOT/.build-fuzz"
 cd "$ROOT"
 mkdir -p "$WORK"
 
-TARGETS=(attest signature public pcrfile eventlog)
+TARGETS=(attest signature public pcrfile eventlog tftp)
+if [ $# -gt 1 ]; then TARGETS=("${@:2}"); fi
 build() {  # build TARGET: each product is built (and linked) right before it runs
     WARDEN_FUZZ=1 swift build --scratch-path "$SCRATCH" --product "fuzz-$1" \
         --sanitize=fuzzer --sanitize=address -Xswiftc -use-ld=lld \
@@ -37,6 +38,7 @@ CORPUS[signature]=$(seed signature "$EVIDENCE"/quote_*.sig "$EVIDENCE"/certify.s
 CORPUS[public]=$(seed public "$EVIDENCE"/ak_*.pub "$EVIDENCE"/ek_rsa.pub "$EVIDENCE"/ak_*.pem)
 CORPUS[pcrfile]=$(seed pcrfile "$EVIDENCE"/quote_*.pcrs)
 CORPUS[eventlog]=$(seed eventlog "$EVIDENCE"/eventlog.bin "$ROOT"/../shared/fixtures/eventlogs/*.bin)
+CORPUS[tftp]=$(seed tftp "$ROOT"/Tests/Fuzz/Seeds/tftp/*.bin)
 
 failed=0
 printf '%-10s %12s %10s %6s %8s\n' target executions exec/s cov crashes

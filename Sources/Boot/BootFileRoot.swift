@@ -1,0 +1,69 @@
+import Foundation
+import Synchronization
+
+/// The folder the boot services serve from, and one cached copy of each file in it.
+/// Names are judged before the file system is touched: only letters, digits, `.`, `_`,
+/// `-` and `/` between non-empty components that are not `.` or `..` — so `..`, absolute
+/// paths, `%2e%2e`, backslashes and NUL never reach it — and a name whose real path
+/// (symbolic links resolved) leaves the root is refused as well.
+public final class BootFileRoot: Sendable {
+    /// Files larger than this are not served from memory.
+    public static let maxFileSize = 256 << 20
+
+    public let path: String
+    private let realRoot: String
+    private let cache = Mutex<[String: [UInt8]]>([:])
+
+    /// Why a name is not served.
+    public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
+        /// The name is not one a client may ask for, or leads out of the root.
+        case forbidden(String)
+        case notFound(String)
+
+        public var description: String {
+            switch self {
+            case .forbidden(let name): "access to \(name) is not allowed"
+            case .notFound(let name): "\(name) not found"
+            }
+        }
+    }
+
+    public init(path: String) throws {
+        self.path = path
+        guard let real = realpath(path, nil) else { throw Refusal.notFound(path) }
+        realRoot = String(cString: real)
+        free(real)
+    }
+
+    /// The contents of `name`, read once and kept.
+    public func file(_ name: String) throws(Refusal) -> [UInt8] {
+        guard Self.isAcceptable(name) else { throw .forbidden(name) }
+        if let cached = cache.withLock({ $0[name] }) { return cached }
+        guard let real = realpath(path + "/" + name, nil) else { throw .notFound(name) }
+        let resolved = String(cString: real)
+        free(real)
+        guard resolved.hasPrefix(realRoot + "/") else { throw .forbidden(name) }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved), attributes[.type] as? FileAttributeType == .typeRegular,
+              let size = attributes[.size] as? Int, size <= Self.maxFileSize,
+              let contents = FileManager.default.contents(atPath: resolved)
+        else { throw .notFound(name) }
+        let bytes = [UInt8](contents)
+        cache.withLock { $0[name] = bytes }
+        return bytes
+    }
+
+    /// Whether `name` has only the characters and components a served file may have.
+    public static func isAcceptable(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 255,
+              name.utf8.allSatisfy({ $0.isASCIILetterOrDigit || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") })
+        else { return false }
+        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+    }
+}
+
+private extension UInt8 {
+    var isASCIILetterOrDigit: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
+    }
+}

@@ -1,0 +1,205 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Warden's read-only TFTP server (SwiftNIO UDP): requests arrive on the well-known port
+/// and each transfer runs on its own ephemeral port (its transfer ID), from the address the
+/// request was sent to. Options per RFC 2347–2349 and windows per RFC 7440; a bound on
+/// concurrent transfers; files from a ``BootFileRoot``.
+public final class TFTPServer: Sendable {
+    /// What the server has done since it started.
+    public struct Statistics: Sendable, Equatable {
+        public var started = 0
+        public var completed = 0
+        public var failed = 0
+        public var refused = 0
+        public var malformed = 0
+    }
+
+    /// Settings beyond the root.
+    public struct Settings: Sendable {
+        public var limits = TFTPNegotiation.Limits()
+        /// Transfers at once; further requests are refused with an error.
+        public var maxTransfers = 1_024
+        public init() {}
+    }
+
+    private let channel: any Channel
+    let state: SharedState
+
+    /// The port requests are received on.
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// Starts listening on `host`:`port` (0 picks a free port).
+    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(),
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TFTPServer {
+        let state = SharedState(root: root, settings: settings)
+        let channel = try await DatagramBootstrap(group: group)
+            .channelOption(.receivePacketInfo, value: true)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state)) }
+            }
+            .bind(host: host, port: port).get()
+        return TFTPServer(channel: channel, state: state)
+    }
+
+    private init(channel: any Channel, state: SharedState) {
+        self.channel = channel
+        self.state = state
+    }
+
+    /// Stops listening (transfers under way finish or time out).
+    public func stop() async { try? await channel.close() }
+
+    /// A snapshot of the counters.
+    public var statistics: Statistics { state.statistics.withLock { $0 } }
+
+    /// What the listener and its transfers share.
+    final class SharedState: Sendable {
+        let root: BootFileRoot
+        let settings: Settings
+        let statistics = Mutex(Statistics())
+        let active = Atomic<Int>(0)
+
+        init(root: BootFileRoot, settings: Settings) {
+            self.root = root
+            self.settings = settings
+        }
+
+        func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
+    }
+}
+
+/// Answers requests on the well-known port; each accepted read starts a transfer channel.
+private final class RequestHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let state: TFTPServer.SharedState
+
+    init(state: TFTPServer.SharedState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        let client = envelope.remoteAddress
+        let packet: TFTPPacket
+        do { packet = try TFTPPacket.parse(ArraySlice(envelope.data.readableBytesView)) } catch {
+            state.count { $0.malformed += 1 }
+            refuse(context, client, .illegalOperation, "malformed request: \(error)")
+            return
+        }
+        switch packet {
+        case .readRequest(let file, _, let options):
+            let contents: [UInt8]
+            do { contents = try state.root.file(file) } catch {
+                state.count { $0.refused += 1 }
+                if case .forbidden = error { refuse(context, client, .accessViolation, error.description) } else { refuse(context, client, .fileNotFound, error.description) }
+                return
+            }
+            guard state.active.add(1, ordering: .relaxed).newValue <= state.settings.maxTransfers else {
+                state.active.subtract(1, ordering: .relaxed)
+                state.count { $0.refused += 1 }
+                refuse(context, client, .undefined, "server busy: \(state.settings.maxTransfers) transfers under way")
+                return
+            }
+            state.count { $0.started += 1 }
+            let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
+            let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
+            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), to: client, from: local, on: context.eventLoop)
+        case .writeRequest:
+            state.count { $0.refused += 1 }
+            refuse(context, client, .accessViolation, "this server is read-only")
+        default:
+            refuse(context, client, .unknownTransferID, "no transfer on this port")
+        }
+    }
+
+    private func startTransfer(_ transfer: TFTPTransfer, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop) {
+        let state = self.state
+        let host = local?.ipAddress ?? "0.0.0.0"
+        DatagramBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, client: client, state: state))
+                }
+            }
+            .bind(host: host, port: 0)
+            .whenFailure { _ in
+                state.active.subtract(1, ordering: .relaxed)
+                state.count { $0.failed += 1 }
+            }
+    }
+
+    private func refuse(_ context: ChannelHandlerContext, _ client: SocketAddress, _ code: TFTPErrorCode, _ message: String) {
+        let bytes = TFTPPacket.error(code, message: String(message.prefix(200))).bytes
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: bytes))), promise: nil)
+    }
+}
+
+/// One transfer on its own port: feeds the state machine and runs its timer.
+private final class TransferHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private var transfer: TFTPTransfer
+    private let client: SocketAddress
+    private let state: TFTPServer.SharedState
+    private var timer: Scheduled<Void>?
+    private var over = false
+
+    init(transfer: TFTPTransfer, client: SocketAddress, state: TFTPServer.SharedState) {
+        self.transfer = transfer
+        self.client = client
+        self.state = state
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        apply(transfer.start(), context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.remoteAddress == client else {
+            let refusal = TFTPPacket.error(.unknownTransferID, message: "unknown transfer ID").bytes
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: refusal))), promise: nil)
+            return
+        }
+        guard let packet = try? TFTPPacket.parse(ArraySlice(envelope.data.readableBytesView)) else {
+            state.count { $0.malformed += 1 }
+            return
+        }
+        apply(transfer.receive(packet), context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        if !over {
+            over = true
+            state.active.subtract(1, ordering: .relaxed)
+            state.count { $0.failed += 1 }
+        }
+        context.fireChannelInactive()
+    }
+
+    private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
+        for packet in step.send {
+            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: packet))), promise: nil)
+        }
+        if !step.send.isEmpty { context.flush() }
+        timer?.cancel()
+        if step.finished {
+            over = true
+            state.active.subtract(1, ordering: .relaxed)
+            state.count { if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
+            context.close(promise: nil)
+            return
+        }
+        let seconds = transfer.timeoutSeconds
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) {
+            let (handler, context) = loopBound.value
+            handler.apply(handler.transfer.timeout(), context: context)
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// One read transfer as a state machine, without sockets or clocks: it is told what
+/// arrived and when the timer fired, and answers with the packets to send. Windows follow
+/// RFC 7440: up to `windowSize` blocks, then wait; an acknowledgement of an earlier block
+/// of the window restarts the window after it. A duplicate acknowledgement of an older
+/// block is ignored (no Sorcerer's Apprentice). Block numbers roll over after 65,535.
+public struct TFTPTransfer: Sendable {
+    /// What to do after an event.
+    public struct Step: Sendable, Equatable {
+        /// Packets to send, in order.
+        public var send: [[UInt8]] = []
+        /// Whether the transfer is over (complete, refused or given up).
+        public var finished = false
+        /// Why it ended badly, if it did.
+        public var failure: String?
+    }
+
+    /// Retransmissions of one window before giving up.
+    public static let maxRetries = 5
+
+    private let file: [UInt8]
+    private let negotiation: TFTPNegotiation
+    /// Blocks in the file: the last one is shorter than a block (possibly empty).
+    private let blockCount: Int
+    /// Blocks the client has acknowledged (0 before any; 0 is also the OACK's acknowledgement).
+    private var acknowledged = 0
+    /// The highest block sent so far.
+    private var sent = 0
+    private var waitingForOptionAcknowledgement: Bool
+    private var retries = 0
+
+    public init(file: [UInt8], negotiation: TFTPNegotiation) {
+        self.file = file
+        self.negotiation = negotiation
+        blockCount = file.count / negotiation.blockSize + 1
+        waitingForOptionAcknowledgement = !negotiation.acknowledged.isEmpty
+    }
+
+    /// The first packets: the option acknowledgement, or the first window.
+    public mutating func start() -> Step {
+        if waitingForOptionAcknowledgement { return Step(send: [TFTPPacket.optionAcknowledgement(negotiation.acknowledged).bytes]) }
+        return Step(send: window())
+    }
+
+    /// Handles a packet from the transfer's client.
+    public mutating func receive(_ packet: TFTPPacket) -> Step {
+        switch packet {
+        case .acknowledgement(let wire):
+            if waitingForOptionAcknowledgement {
+                guard wire == 0 else { return Step() }
+                waitingForOptionAcknowledgement = false
+                retries = 0
+                return Step(send: window())
+            }
+            // The block acknowledged, among those sent and not yet acknowledged.
+            let ahead = Int(wire &- UInt16(truncatingIfNeeded: acknowledged))
+            guard ahead > 0, acknowledged + ahead <= sent else { return Step() }
+            acknowledged += ahead
+            retries = 0
+            if acknowledged == blockCount { return Step(finished: true) }
+            // The whole window arrived: the next one. Part of it: resend from the gap.
+            return Step(send: window())
+        case .error(_, let message):
+            return Step(finished: true, failure: "the client aborted: \(message)")
+        default:
+            return Step(send: [TFTPPacket.error(.illegalOperation, message: "unexpected packet").bytes], finished: true, failure: "unexpected packet")
+        }
+    }
+
+    /// The timer fired without progress: resend, or give up after ``maxRetries``.
+    public mutating func timeout() -> Step {
+        retries += 1
+        guard retries <= Self.maxRetries else { return Step(finished: true, failure: "no acknowledgement after \(Self.maxRetries) retransmissions") }
+        if waitingForOptionAcknowledgement { return start() }
+        return Step(send: window())
+    }
+
+    /// The seconds the timer waits.
+    public var timeoutSeconds: Int { negotiation.timeoutSeconds }
+
+    /// DATA packets from the first unacknowledged block, a window's worth.
+    private mutating func window() -> [[UInt8]] {
+        let first = acknowledged + 1
+        let last = min(acknowledged + negotiation.windowSize, blockCount)
+        sent = max(sent, last)
+        return (first...last).map { block in
+            let start = (block - 1) * negotiation.blockSize
+            let end = min(start + negotiation.blockSize, file.count)
+            return TFTPPacket.data(block: UInt16(truncatingIfNeeded: block), payload: file[start..<end]).bytes
+        }
+    }
+}
