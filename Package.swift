@@ -137,7 +137,7 @@ let package = Package(
 /// libFuzzer targets, one per parser. They define LLVMFuzzerTestOneInput instead of main,
 /// so they exist only in fuzzing builds: `make fuzz` sets WARDEN_FUZZ=1 (see the Makefile).
 if Context.environment["WARDEN_FUZZ"] != nil {
-    for parser in ["Attest", "Signature", "Public", "PCRFile", "EventLog", "TFTP"] {
+    for parser in ["Attest", "Signature", "Public", "PCRFile", "EventLog", "TFTP", "DHCP"] {
         package.targets.append(.executableTarget(name: "Fuzz\(parser)", dependencies: ["TPM", "TSS", "Boot"], path: "Tests/Fuzz/Fuzz\(parser)"))
         package.products.append(.executable(name: "fuzz-\(parser.lowercased())", targets: ["Fuzz\(parser)"]))
     }

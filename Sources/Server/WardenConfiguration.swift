@@ -29,6 +29,14 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var auditCheckpointInterval = 1_000
     /// The manifest of the iPXE files the TFTP root holds.
     public var firmware = "Firmware/firmware.yaml"
+    /// Warden's IPv4 address as network-boot clients reach it (ProxyDHCP's next server);
+    /// empty: `bootHost`.
+    public var bootServerAddress = ""
+    /// The boot file of ARM64 clients (Debian ships no ARM64 iPXE); empty: not answered.
+    public var arm64BootFile = ""
+
+    /// The address ProxyDHCP hands out.
+    public var effectiveBootServerAddress: String { bootServerAddress.isEmpty ? bootHost : bootServerAddress }
 
     public init() {}
 
@@ -40,6 +48,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
         ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
         ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"), ("WARDEN_BOOT_HOST", "bootHost"), ("WARDEN_FIRMWARE", "firmware"),
+        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -88,6 +97,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         case "auditCheckpointInterval": auditCheckpointInterval = try integer()
         case "bootHost": bootHost = value
         case "firmware": firmware = value
+        case "bootServerAddress": bootServerAddress = value
+        case "arm64BootFile": arm64BootFile = value
         default: tpmVendorCAs = list
         }
     }
@@ -100,6 +111,9 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
         guard rateLimitPerSecond > 0, rateLimitBurst >= 1 else { throw .invalid("rateLimit", "must be positive") }
         guard (1024...64 * 1024 * 1024).contains(maxBodyBytes) else { throw .invalid("maxBodyBytes", "\(maxBodyBytes) is out of range") }
+        guard IPv4.bytes(effectiveBootServerAddress) != nil else {
+            throw .invalid("bootServerAddress", "\(effectiveBootServerAddress) is not an IPv4 address (set bootServerAddress when bootHost is not one)")
+        }
         guard (1...1_000_000).contains(auditCheckpointInterval) else {
             throw .invalid("auditCheckpointInterval", "\(auditCheckpointInterval) is not between 1 and 1000000")
         }
@@ -122,6 +136,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var auditCheckpointInterval: Int?
         var bootHost: String?
         var firmware: String?
+        var bootServerAddress: String?
+        var arm64BootFile: String?
 
         func apply(to base: WardenConfiguration) -> WardenConfiguration {
             var c = base
@@ -140,6 +156,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             c.auditCheckpointInterval = auditCheckpointInterval ?? c.auditCheckpointInterval
             c.bootHost = bootHost ?? c.bootHost
             c.firmware = firmware ?? c.firmware
+            c.bootServerAddress = bootServerAddress ?? c.bootServerAddress
+            c.arm64BootFile = arm64BootFile ?? c.arm64BootFile
             return c
         }
     }
@@ -155,5 +173,16 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         case .unreadable(let file): "cannot read configuration file \(file)"
         case .invalid(let place, let why): "configuration \(place): \(why)"
         }
+    }
+}
+
+/// Dotted-quad IPv4 addresses.
+public enum IPv4 {
+    /// The four bytes of `text`, or nil when it is not a dotted-quad address.
+    public static func bytes(_ text: String) -> [UInt8]? {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return nil }
+        let bytes = parts.compactMap { part in part.count <= 3 && part.allSatisfy(\.isASCII) ? UInt8(part) : nil }
+        return bytes.count == 4 ? bytes : nil
     }
 }

@@ -41,9 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
         }
         let tftp = try await startTFTP(configuration, state: state)
+        let proxyDHCP = try await startProxyDHCP(configuration)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await tftp.stop()
+        await proxyDHCP.stop()
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         print("warden: stopped")
@@ -60,6 +62,18 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot))
         FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
+        return server
+    }
+
+    /// Starts ProxyDHCP on the DHCP and PXE boot-server ports.
+    private func startProxyDHCP(_ configuration: WardenConfiguration) async throws -> ProxyDHCPServer {
+        let address = configuration.effectiveBootServerAddress
+        var settings = ProxyDHCPResponder.Settings(serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: "http://\(address):\(configuration.bootHTTPPort)")
+        settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
+        let server = try await ProxyDHCPServer.start(
+            host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort, bootServerPort: configuration.proxyDHCPAltPort,
+            responder: ProxyDHCPResponder(settings: settings))
+        FileHandle.standardOutput.write(Data("warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n".utf8))
         return server
     }
 

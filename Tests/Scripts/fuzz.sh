@@ -14,7 +14,7 @@ SCRATCH="$ROOT/.build-fuzz"
 cd "$ROOT"
 mkdir -p "$WORK"
 
-TARGETS=(attest signature public pcrfile eventlog tftp)
+TARGETS=(attest signature public pcrfile eventlog tftp dhcp)
 if [ $# -gt 1 ]; then TARGETS=("${@:2}"); fi
 build() {  # build TARGET: each product is built (and linked) right before it runs
     WARDEN_FUZZ=1 swift build --scratch-path "$SCRATCH" --product "fuzz-$1" \
@@ -39,6 +39,7 @@ CORPUS[public]=$(seed public "$EVIDENCE"/ak_*.pub "$EVIDENCE"/ek_rsa.pub "$EVIDE
 CORPUS[pcrfile]=$(seed pcrfile "$EVIDENCE"/quote_*.pcrs)
 CORPUS[eventlog]=$(seed eventlog "$EVIDENCE"/eventlog.bin "$ROOT"/../shared/fixtures/eventlogs/*.bin)
 CORPUS[tftp]=$(seed tftp "$ROOT"/Tests/Fuzz/Seeds/tftp/*.bin)
+CORPUS[dhcp]=$(seed dhcp "$ROOT"/Tests/Fuzz/Seeds/dhcp/*.bin)
 
 failed=0
 printf '%-10s %12s %10s %6s %8s\n' target executions exec/s cov crashes

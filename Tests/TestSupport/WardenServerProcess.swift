@@ -62,7 +62,7 @@ public final class WardenServerProcess: @unchecked Sendable {
 
     private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
         try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
-                          environment: environment.merging(["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0"]) { $1 },
+                          environment: environment.merging(["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0"]) { $1 },
                           log: folder.appendingPathComponent("serve.log"))
     }
 

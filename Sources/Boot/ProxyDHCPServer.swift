@@ -1,0 +1,104 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// ProxyDHCP over SwiftNIO UDP: the DHCP port and the PXE boot-server port (4011), the
+/// decisions of a ``ProxyDHCPResponder``. Malformed packets are dropped and counted; nothing
+/// but a network-boot client ever gets an answer.
+public final class ProxyDHCPServer: Sendable {
+    /// What the server has seen since it started.
+    public struct Statistics: Sendable, Equatable {
+        public var answered = 0
+        public var ignored = 0
+        public var malformed = 0
+    }
+
+    private let channels: [any Channel]
+    private let statistics: Counters
+
+    /// The counters, shared with the handlers.
+    final class Counters: Sendable {
+        private let value = Mutex(Statistics())
+        func count(_ update: (inout Statistics) -> Void) { value.withLock { update(&$0) } }
+        var snapshot: Statistics { value.withLock { $0 } }
+    }
+
+    /// The ports it listens on: (DHCP, boot server).
+    public var ports: (dhcp: Int, bootServer: Int) { (channels[0].localAddress?.port ?? 0, channels[1].localAddress?.port ?? 0) }
+
+    /// Starts listening on `host`:`dhcpPort` and `host`:`bootServerPort` (0 picks free ports).
+    public static func start(host: String, dhcpPort: Int, bootServerPort: Int, responder: ProxyDHCPResponder,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ProxyDHCPServer {
+        let statistics = Counters()
+        var channels: [any Channel] = []
+        for (port, kind) in [(dhcpPort, ProxyDHCPResponder.Port.dhcp), (bootServerPort, .bootServer)] {
+            let channel = try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_broadcast), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics))
+                    }
+                }
+                .bind(host: host, port: port).get()
+            channels.append(channel)
+        }
+        return ProxyDHCPServer(channels: channels, statistics: statistics)
+    }
+
+    private init(channels: [any Channel], statistics: Counters) {
+        self.channels = channels
+        self.statistics = statistics
+    }
+
+    /// A snapshot of the counters.
+    public var counters: Statistics { statistics.snapshot }
+
+    public func stop() async {
+        for channel in channels { try? await channel.close() }
+    }
+}
+
+private final class ProxyDHCPHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    private let responder: ProxyDHCPResponder
+    private let port: ProxyDHCPResponder.Port
+    private let counters: ProxyDHCPServer.Counters
+
+    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters) {
+        self.responder = responder
+        self.port = port
+        self.counters = counters
+    }
+
+    private func count(_ update: (inout ProxyDHCPServer.Statistics) -> Void) { counters.count(update) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard let request = try? DHCPPacket.parse(ArraySlice(envelope.data.readableBytesView)) else {
+            count { $0.malformed += 1 }
+            return
+        }
+        guard case .reply(let reply) = responder.decide(request, on: port) else {
+            count { $0.ignored += 1 }
+            return
+        }
+        guard let destination = destination(for: request, from: envelope.remoteAddress) else {
+            count { $0.ignored += 1 }
+            return
+        }
+        count { $0.answered += 1 }
+        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: context.channel.allocator.buffer(bytes: reply.bytes))), promise: nil)
+    }
+
+    /// Through the relay when there is one; to the client's address when it has one; else
+    /// broadcast to the port it sent from (68 on a real network).
+    private func destination(for request: DHCPPacket, from source: SocketAddress) -> SocketAddress? {
+        if request.relayAddress != [0, 0, 0, 0] {
+            return try? SocketAddress(ipAddress: request.relayAddress.map(String.init).joined(separator: "."), port: source.port ?? 67)
+        }
+        if let address = source.ipAddress, address != "0.0.0.0" { return source }
+        return try? SocketAddress(ipAddress: "255.255.255.255", port: source.port ?? 68)
+    }
+}
