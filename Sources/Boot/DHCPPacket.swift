@@ -107,7 +107,9 @@ public struct DHCPPacket: Sendable, Equatable {
         return String(decoding: content, as: UTF8.self)
     }
 
-    /// Options gathered from every field that holds them, bounded.
+    /// Options gathered from every field that holds them, bounded. The options field
+    /// (`requireEnd`) must close with the end option; an overloaded `file` or `sname` field
+    /// may not, and may not carry option 52 itself.
     private struct OptionAccumulator {
         var options: [(code: UInt8, value: [UInt8])] = []
         private var total = 0
@@ -122,6 +124,7 @@ public struct DHCPPacket: Sendable, Equatable {
                 if code == 0 { index += 1; continue }
                 if code == 255 { return }
                 guard index + 1 < field.endIndex else { throw .init("option \(code) has no length") }
+                guard code != 52 || requireEnd else { throw .init("option 52 (overload) inside an overloaded field") }
                 let length = Int(field[index + 1])
                 guard index + 2 + length <= field.endIndex else { throw .init("option \(code) runs past the message") }
                 total += length

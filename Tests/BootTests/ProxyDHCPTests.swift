@@ -134,3 +134,15 @@ import TestSupport
         }
     }
 }
+
+/// Inputs the fuzzer found, kept as regressions.
+@Suite struct DHCPFuzzRegressionTests {
+    /// An overloaded `file` field that itself holds option 52 (which RFC 2132 allows only in
+    /// the options field): concatenated, the overload value grew and no longer parsed.
+    static let overloadedFile = "AQEGAAECAwQAAIAAAAAAAAAAAAAAAAAAAAAjUgBUABI0VgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABAgMEAACAAAAAAAAAAAAAAAAAAAAjAABSVAASNFYAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAADwJUAAAAAAAAAAAAAA7AABjglNjNQEBNAEB/w=="
+
+    @Test func anOverloadOptionInsideAnOverloadedFieldIsRefused() throws {
+        let bytes = [UInt8](try #require(Data(base64Encoded: Self.overloadedFile)))
+        #expect(throws: DHCPPacketError("option 52 (overload) inside an overloaded field")) { try DHCPPacket.parse(ArraySlice(bytes)) }
+    }
+}
