@@ -61,7 +61,10 @@ let package = Package(
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Boot",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "Audit",
@@ -70,7 +73,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "Audit", "TPM", "TSS", "WardenCrypto", "WardenAPI",
+                "Store", "Attestation", "Audit", "Boot", "TPM", "TSS", "WardenCrypto", "WardenAPI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),

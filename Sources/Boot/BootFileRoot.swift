@@ -35,18 +35,35 @@ public final class BootFileRoot: Sendable {
         free(real)
     }
 
-    /// The contents of `name`, read once and kept.
-    public func file(_ name: String) throws(Refusal) -> [UInt8] {
+    /// A file found under the root, not read.
+    public struct ServedFile: Sendable, Equatable {
+        /// Its real path (symbolic links resolved), inside the root.
+        public let path: String
+        public let size: Int
+        /// A strong validator that changes whenever the file does: inode, size and
+        /// modification time, as nginx makes it.
+        public let entityTag: String
+    }
+
+    /// Finds `name` under the root without reading it.
+    public func resolve(_ name: String) throws(Refusal) -> ServedFile {
         guard Self.isAcceptable(name) else { throw .forbidden(name) }
-        if let cached = cache.withLock({ $0[name] }) { return cached }
         guard let real = realpath(path + "/" + name, nil) else { throw .notFound(name) }
         let resolved = String(cString: real)
         free(real)
         guard resolved.hasPrefix(realRoot + "/") else { throw .forbidden(name) }
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: resolved), attributes[.type] as? FileAttributeType == .typeRegular,
-              let size = attributes[.size] as? Int, size <= Self.maxFileSize,
-              let contents = FileManager.default.contents(atPath: resolved)
-        else { throw .notFound(name) }
+        var status = stat()
+        guard stat(resolved, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .notFound(name) }
+        let modified = Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec)
+        let tag = "\"" + [Int(status.st_ino), Int(status.st_size), modified].map { String($0, radix: 16) }.joined(separator: "-") + "\""
+        return ServedFile(path: resolved, size: Int(status.st_size), entityTag: tag)
+    }
+
+    /// The contents of `name`, read once and kept.
+    public func file(_ name: String) throws(Refusal) -> [UInt8] {
+        if let cached = cache.withLock({ $0[name] }) { return cached }
+        let found = try resolve(name)
+        guard found.size <= Self.maxFileSize, let contents = FileManager.default.contents(atPath: found.path) else { throw .notFound(name) }
         let bytes = [UInt8](contents)
         cache.withLock { $0[name] = bytes }
         return bytes

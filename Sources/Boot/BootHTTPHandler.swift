@@ -1,0 +1,169 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// One boot HTTP connection: requests arrive one at a time (NIO's pipelining handler holds
+/// the next until this one's `.end`), each answered by a script, a file or a refusal.
+final class BootHTTPHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let state: BootHTTPServer.SharedState
+    private var request: HTTPRequestHead?
+    /// Whether this connection was one too many when it opened.
+    private var overloaded = false
+
+    init(state: BootHTTPServer.SharedState) { self.state = state }
+
+    func channelActive(context: ChannelHandlerContext) {
+        overloaded = state.connections.add(1, ordering: .relaxed).newValue > state.settings.maxConnections
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state.connections.subtract(1, ordering: .relaxed)
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): request = head
+        case .body: break  // Boot paths take no body; it is read and dropped.
+        case .end:
+            guard let head = request else { return }
+            request = nil
+            answer(head, context: context)
+        }
+    }
+
+    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let settings = state.settings
+        guard head.method == .GET || head.method == .HEAD else {
+            return refuse(.methodNotAllowed, "only GET and HEAD are served here", head, context, extra: [("Allow", "GET, HEAD")])
+        }
+        if overloaded {
+            state.count { $0.overloaded += 1 }
+            return refuse(.serviceUnavailable, "too many connections; retry shortly", head, context,
+                          extra: [("Retry-After", String(settings.retryAfterSeconds))], close: true)
+        }
+        guard head.uri.utf8.count <= settings.maxTargetLength else { return refuse(.uriTooLong, "request target too long", head, context) }
+        let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = target[0]
+        if path == "/boot.ipxe" {
+            answerScript(query: target.count > 1 ? target[1] : "", head, context)
+        } else if path.hasPrefix("/images/"), let images = state.images {
+            answerFile(String(path.dropFirst("/images/".count)), from: images, head, context)
+        } else if path.hasPrefix("/") {
+            answerFile(String(path.dropFirst()), from: state.firmware, head, context)
+        } else {
+            refuse(.badRequest, "request target must be a path", head, context)
+        }
+    }
+
+    private func answerScript(query: Substring, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown")
+        guard request.identifiesMachine else {
+            return sendScript(.identify, head, context)
+        }
+        let state = self.state
+        guard state.pendingScripts.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingScripts else {
+            state.pendingScripts.subtract(1, ordering: .relaxed)
+            state.count { $0.overloaded += 1 }
+            return refuse(.serviceUnavailable, "busy; retry shortly", head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
+        }
+        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { state.scripts.script(for: request) }
+            .assumeIsolated()
+            .whenComplete { result in
+                state.pendingScripts.subtract(1, ordering: .relaxed)
+                switch result {
+                case .success(let script): self.sendScript(script, head, context)
+                case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
+                }
+            }
+    }
+
+    private func sendScript(_ script: IPXEScript, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        state.count { $0.scripts += 1 }
+        let body = context.channel.allocator.buffer(string: script.text)
+        let headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes)), ("Cache-Control", "no-store")])
+        respond(HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
+    }
+
+    private func answerFile(_ name: String, from root: BootFileRoot, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+        let file: BootFileRoot.ServedFile
+        do { file = try root.resolve(name) } catch {
+            if case .forbidden = error { return refuse(.forbidden, error.description, head, context) }
+            return refuse(.notFound, error.description, head, context)
+        }
+        var headers = HTTPHeaders([("ETag", file.entityTag), ("Accept-Ranges", "bytes"), ("Content-Type", Self.contentType(name))])
+        if let tags = head.headers.first(name: "If-None-Match"), tags == "*" || tags.split(separator: ",").contains(where: { $0.trimmingSpaces == file.entityTag }) {
+            state.count { $0.notModified += 1 }
+            return respond(HTTPResponseHead(version: head.version, status: .notModified, headers: headers.keepingAlive(head)), body: nil, head, context)
+        }
+        let ifRange = head.headers.first(name: "If-Range")
+        let range = ifRange == nil || ifRange == file.entityTag ? ByteRange.resolve(head.headers.first(name: "Range"), size: file.size) : .whole
+        let status: HTTPResponseStatus
+        let sent: ByteRange?
+        switch range {
+        case .unsatisfiable:
+            return refuse(.rangeNotSatisfiable, "range outside the file's \(file.size) bytes", head, context, extra: [("Content-Range", "bytes */\(file.size)")])
+        case .whole:
+            (status, sent) = (.ok, file.size > 0 ? ByteRange(first: 0, last: file.size - 1) : nil)
+        case .partial(let part):
+            (status, sent) = (.partialContent, part)
+            headers.add(name: "Content-Range", value: "bytes \(part.first)-\(part.last)/\(file.size)")
+        }
+        headers.add(name: "Content-Length", value: String(sent?.count ?? 0))
+        let response = HTTPResponseHead(version: head.version, status: status, headers: headers.keepingAlive(head))
+        guard head.method == .GET, let sent else {
+            state.count { $0.files += 1 }
+            return respond(response, body: nil, head, context)
+        }
+        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return refuse(.notFound, "\(name) not found", head, context) }
+        let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        state.count { $0.files += 1 }
+        respond(response, body: .fileRegion(FileRegion(fileHandle: handle, readerIndex: sent.first, endIndex: sent.last + 1)), head, context) {
+            try? handle.close()
+        }
+    }
+
+    private func refuse(_ status: HTTPResponseStatus, _ message: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext,
+                        extra: [(String, String)] = [], close: Bool = false) {
+        state.count { $0.refused += 1 }
+        let body = context.channel.allocator.buffer(string: message + "\n")
+        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes))] + extra)
+        headers = close ? headers.closing() : headers.keepingAlive(head)
+        respond(HTTPResponseHead(version: head.version, status: status, headers: headers), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
+    }
+
+    /// Writes one response; closes the connection after it unless the client keeps it alive.
+    private func respond(_ response: HTTPResponseHead, body: IOData?, _ head: HTTPRequestHead, _ context: ChannelHandlerContext, whenWritten: @escaping () -> Void = {}) {
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        let keepAlive = head.isKeepAlive && response.headers.first(name: "Connection")?.lowercased() != "close"
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            whenWritten()
+            if !keepAlive { context.close(promise: nil) }
+        }
+    }
+
+    private static func contentType(_ name: String) -> String {
+        name.hasSuffix(".ipxe") || name.hasSuffix(".txt") ? "text/plain; charset=utf-8" : "application/octet-stream"
+    }
+}
+
+private extension HTTPHeaders {
+    /// With `Connection: close` unless `request` keeps the connection alive.
+    func keepingAlive(_ request: HTTPRequestHead) -> HTTPHeaders { request.isKeepAlive ? self : closing() }
+
+    func closing() -> HTTPHeaders {
+        var headers = self
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        return headers
+    }
+}

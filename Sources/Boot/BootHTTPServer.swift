@@ -1,0 +1,97 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Warden's boot HTTP server (SwiftNIO, plain HTTP as iPXE and UEFI HTTP Boot speak it):
+/// `/boot.ipxe` answers each machine with the script its enrolment record calls for; every
+/// other path is a file — firmware from the boot file root, images under `/images/` — sent
+/// zero-copy (`sendfile`) with an exact `Content-Length`, `HEAD`, one `Range`, `ETag` and
+/// `If-None-Match`, never chunked and never redirected. Over its connection or script
+/// bounds it answers `503` with `Retry-After`, which iPXE honours, instead of letting
+/// clients time out.
+public final class BootHTTPServer: Sendable {
+    /// Bounds and names.
+    public struct Settings: Sendable {
+        /// Connections at once; requests on further ones get 503.
+        public var maxConnections = 1_024
+        /// Script look-ups waiting for the store at once; further ones get 503.
+        public var maxPendingScripts = 128
+        /// What `Retry-After` says, in seconds.
+        public var retryAfterSeconds = 2
+        /// A connection that sends nothing for this long is closed.
+        public var idleSeconds: Int64 = 30
+        /// Longest request target accepted (414 beyond).
+        public var maxTargetLength = 2_048
+
+        public init() {}
+    }
+
+    /// What the server has answered since it started.
+    public struct Statistics: Sendable, Equatable {
+        public var scripts = 0
+        public var files = 0
+        public var notModified = 0
+        public var refused = 0
+        public var overloaded = 0
+    }
+
+    private let channel: any Channel
+    let state: SharedState
+
+    /// The port it listens on.
+    public var port: Int { channel.localAddress?.port ?? 0 }
+
+    /// A snapshot of the counters.
+    public var statistics: Statistics { state.statistics.withLock { $0 } }
+
+    /// Connections open now.
+    public var connectionCount: Int { state.connections.load(ordering: .relaxed) }
+
+    /// Starts listening on `host`:`port` (0 picks a free port).
+    public static func start(host: String, port: Int, firmware: BootFileRoot, images: BootFileRoot?, scripts: any BootScriptSource,
+                             settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
+        let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings)
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(settings.idleSeconds)))
+                    try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(BootHTTPHandler(state: state))
+                }
+            }
+            .bind(host: host, port: port).get()
+        return BootHTTPServer(channel: channel, state: state)
+    }
+
+    private init(channel: any Channel, state: SharedState) {
+        self.channel = channel
+        self.state = state
+    }
+
+    /// Stops listening; responses under way finish.
+    public func stop() async { try? await channel.close() }
+
+    /// What the listener's connections share.
+    final class SharedState: Sendable {
+        let firmware: BootFileRoot
+        let images: BootFileRoot?
+        let scripts: any BootScriptSource
+        let settings: Settings
+        let statistics = Mutex(Statistics())
+        let connections = Atomic<Int>(0)
+        let pendingScripts = Atomic<Int>(0)
+
+        init(firmware: BootFileRoot, images: BootFileRoot?, scripts: any BootScriptSource, settings: Settings) {
+            self.firmware = firmware
+            self.images = images
+            self.scripts = scripts
+            self.settings = settings
+        }
+
+        func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
+    }
+}

@@ -1,0 +1,168 @@
+import Boot
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// The boot HTTP server on loopback, driven by curl: exact lengths, HEAD, ranges, entity
+/// tags, refusals of path tricks and of methods, the script hand-off, and 503 when full.
+@Suite struct BootHTTPServerTests {
+    /// Answers every identified machine with a script naming its MAC; remembers the requests.
+    final class RecordingScripts: BootScriptSource {
+        let requests = Mutex<[BootScriptRequest]>([])
+        func script(for request: BootScriptRequest) -> IPXEScript {
+            requests.withLock { $0.append(request) }
+            return .exit("seen \(request.mac ?? "no MAC")")
+        }
+    }
+
+    struct Rig {
+        let folder: URL
+        let server: BootHTTPServer
+        let scripts = RecordingScripts()
+        let image: [UInt8]
+
+        init(settings: BootHTTPServer.Settings = BootHTTPServer.Settings()) async throws {
+            folder = try TestPaths.temporaryDirectory("boothttp")
+            let firmware = folder.appendingPathComponent("firmware")
+            let images = folder.appendingPathComponent("images")
+            for directory in [firmware, images] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+            image = (0..<1_000_003).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+            try Data(image).write(to: images.appendingPathComponent("node.efi"))
+            try Data("ipxe".utf8).write(to: firmware.appendingPathComponent("ipxe.efi"))
+            try Data("secret".utf8).write(to: folder.appendingPathComponent("outside.txt"))
+            try FileManager.default.createSymbolicLink(atPath: firmware.appendingPathComponent("leak").path, withDestinationPath: folder.appendingPathComponent("outside.txt").path)
+            server = try await BootHTTPServer.start(host: "127.0.0.1", port: 0, firmware: BootFileRoot(path: firmware.path),
+                                                    images: BootFileRoot(path: images.path), scripts: scripts, settings: settings)
+        }
+
+        var base: String { "http://127.0.0.1:\(server.port)" }
+
+        /// One curl request: status, response headers (lowercased names) and body.
+        func curl(_ path: String, _ options: [String] = []) throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+            let id = UUID().uuidString
+            let headerFile = folder.appendingPathComponent("h-" + id).path
+            let bodyFile = folder.appendingPathComponent("b-" + id).path
+            let result = try Command.run("curl", ["-sS", "--path-as-is", "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}"] + options + [base + path])
+            guard result.status == 0, let status = Int(result.stdout) else { throw CommandFailure("curl \(path): \(result.stderr)") }
+            var headers: [String: String] = [:]
+            for line in (try String(contentsOfFile: headerFile, encoding: .utf8)).split(separator: "\r\n").dropFirst() {
+                let parts = line.split(separator: ":", maxSplits: 1)
+                if parts.count == 2 { headers[parts[0].lowercased()] = parts[1].trimmingCharacters(in: .whitespaces) }
+            }
+            return (status, headers, FileManager.default.contents(atPath: bodyFile).map { [UInt8]($0) } ?? [])
+        }
+    }
+
+    @Test func aFileComesWholeWithItsExactLengthAndTag() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let got = try rig.curl("/images/node.efi")
+        #expect(got.status == 200)
+        #expect(got.body == rig.image)
+        #expect(got.headers["content-length"] == String(rig.image.count))
+        #expect(got.headers["transfer-encoding"] == nil)
+        #expect(got.headers["accept-ranges"] == "bytes")
+        let tag = try #require(got.headers["etag"])
+        #expect(tag.hasPrefix("\"") && tag.hasSuffix("\""))
+        let head = try rig.curl("/images/node.efi", ["-I"])
+        #expect(head.status == 200 && head.headers["content-length"] == String(rig.image.count) && head.headers["etag"] == tag)
+        let unchanged = try rig.curl("/images/node.efi", ["-H", "If-None-Match: \(tag)"])
+        #expect(unchanged.status == 304 && unchanged.body.isEmpty)
+        let firmware = try rig.curl("/ipxe.efi")
+        #expect(firmware.status == 200 && firmware.body == Array("ipxe".utf8))
+    }
+
+    @Test func rangesAreServedAsAsked() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let size = rig.image.count
+        let middle = try rig.curl("/images/node.efi", ["-H", "Range: bytes=1000-1999"])
+        #expect(middle.status == 206 && middle.body == Array(rig.image[1000...1999]))
+        #expect(middle.headers["content-range"] == "bytes 1000-1999/\(size)" && middle.headers["content-length"] == "1000")
+        let tail = try rig.curl("/images/node.efi", ["-H", "Range: bytes=-10"])
+        #expect(tail.status == 206 && tail.body == Array(rig.image.suffix(10)))
+        let open = try rig.curl("/images/node.efi", ["-H", "Range: bytes=\(size - 3)-"])
+        #expect(open.status == 206 && open.body == Array(rig.image.suffix(3)))
+        let past = try rig.curl("/images/node.efi", ["-H", "Range: bytes=\(size)-"])
+        #expect(past.status == 416 && past.headers["content-range"] == "bytes */\(size)")
+        // A list of ranges, or a range under a stale If-Range, gets the whole file.
+        let list = try rig.curl("/images/node.efi", ["-H", "Range: bytes=0-1,5-6"])
+        #expect(list.status == 200 && list.body == rig.image)
+        let stale = try rig.curl("/images/node.efi", ["-H", "Range: bytes=0-9", "-H", "If-Range: \"stale\""])
+        #expect(stale.status == 200 && stale.body.count == size)
+    }
+
+    @Test(arguments: ["/../outside.txt", "/%2e%2e/outside.txt", "/leak", "/images/../firmware/ipxe.efi", "/images/%2fetc%2fpasswd",
+                      "//etc/passwd", "/sub\\..\\..\\outside.txt", "/ipxe.efi%00.txt"])
+    func pathTricksAreRefused(_ path: String) async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let got = try rig.curl(path)
+        #expect(got.status == 403 || got.status == 404, "\(path): \(got.status)")
+        #expect(!String(decoding: got.body, as: UTF8.self).contains("secret"))
+    }
+
+    @Test func onlyGetAndHeadAreServed() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let post = try rig.curl("/ipxe.efi", ["-X", "POST", "-d", "x"])
+        #expect(post.status == 405 && post.headers["allow"] == "GET, HEAD")
+        let long = try rig.curl("/" + String(repeating: "a", count: 3_000))
+        #expect(long.status == 414)
+    }
+
+    @Test func theScriptAsksForIdentityThenComesFromTheSource() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let first = try rig.curl("/boot.ipxe")
+        #expect(first.status == 200 && first.headers["content-length"] == String(first.body.count))
+        #expect(String(decoding: first.body, as: UTF8.self) == IPXEScript.identify.text)
+        #expect(rig.scripts.requests.withLock { $0.isEmpty })
+        let second = try rig.curl("/boot.ipxe?mac=52:54:00:AB:cd:01&uuid=not-a-uuid&platform=efi&arch=x86_64")
+        #expect(String(decoding: second.body, as: UTF8.self).contains("seen 52:54:00:ab:cd:01"))
+        let request = try #require(rig.scripts.requests.withLock { $0.first })
+        #expect(request.mac == "52:54:00:ab:cd:01" && request.uuid == nil && request.platform == "efi" && request.arch == "x86_64")
+        #expect(request.client == "127.0.0.1")
+    }
+
+    @Test func aFullServerAnswers503WithRetryAfter() async throws {
+        var settings = BootHTTPServer.Settings()
+        settings.maxConnections = 2
+        let rig = try await Rig(settings: settings)
+        defer { Task { await rig.server.stop() } }
+        let held = try (0..<2).map { _ in try OpenConnection(port: rig.server.port) }
+        for _ in 0..<100 where rig.server.connectionCount < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        let refused = try rig.curl("/ipxe.efi")
+        #expect(refused.status == 503 && refused.headers["retry-after"] == "2")
+        withExtendedLifetime(held) {}
+        for connection in held { connection.close() }
+        for _ in 0..<100 where rig.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try rig.curl("/ipxe.efi").status == 200)
+    }
+
+    @Test func aKeptAliveConnectionServesSeveralRequests() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let result = try Command.run("curl", ["-sS", "-v", "-o", "/dev/null", "-o", "/dev/null", rig.base + "/ipxe.efi", rig.base + "/images/node.efi"])
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"), "\(result.stderr)")
+    }
+}
+
+/// A TCP connection to loopback that sends nothing, holding one of the server's slots.
+final class OpenConnection {
+    private let descriptor: Int32
+
+    init(port: Int) throws {
+        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard connected == 0 else { throw CommandFailure("connect: \(String(cString: strerror(errno)))") }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+}
