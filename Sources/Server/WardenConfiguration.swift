@@ -38,6 +38,9 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     /// The address ProxyDHCP hands out.
     public var effectiveBootServerAddress: String { bootServerAddress.isEmpty ? bootHost : bootServerAddress }
 
+    /// The boot HTTP server's base URL as machines reach it (`http://10.213.0.1:8080`).
+    public var bootHTTPBase: String { "http://\(effectiveBootServerAddress):\(bootHTTPPort)" }
+
     public init() {}
 
     /// The variables that override the file, and the field each sets.

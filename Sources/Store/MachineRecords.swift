@@ -101,8 +101,11 @@ extension EnrolmentStore {
     /// stays the one it registered with.
     public func adopt(discoveredID id: Int64, as enrolment: MachineEnrolment, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard try String.fetchOne(db, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id]) == "discovered" else {
-                throw StoreError.notFound("discovered machine \(id)")
+            guard let found = try Row.fetchOne(db, sql: "SELECT state, ekName IS NOT NULL AS hasEK FROM machine WHERE id = ?", arguments: [id]),
+                  found["state"] as String == "discovered"
+            else { throw StoreError.notFound("discovered machine \(id)") }
+            guard found["hasEK"] as Bool else {
+                throw StoreError.invalid("machine \(id) was only seen network-booting, without its EK: enrol it with --ek and its MAC or UUID")
             }
             guard try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ? AND id != ?", arguments: [enrolment.name, id]) == nil else {
                 throw StoreError.duplicate("machine \(enrolment.name)")
@@ -151,12 +154,13 @@ extension EnrolmentStore {
             throw StoreError.notFound("policy \(policy)")
         }
         if let bad = enrolment.labels.first(where: { !Self.isLabel($0) }) { throw StoreError.invalid("label \(bad) is not KEY=VALUE") }
+        if let bad = enrolment.macs.first(where: { !Self.isMAC($0) }) { throw StoreError.invalid("\(bad) is not a MAC address") }
+        let sightings = try db.absorbBootSightings(macs: enrolment.macs.map { $0.lowercased() }, uuid: enrolment.smbiosUUID?.lowercased())
         try db.execute(
             sql: "UPDATE machine SET ekCertificate = COALESCE(?, ekCertificate), smbiosUUID = ?, clusterID = ?, role = ?, policyName = ?, labels = ? WHERE id = ?",
             arguments: [enrolment.ekCertificate.map { Data($0) }, enrolment.smbiosUUID?.lowercased(), clusterID, enrolment.role?.rawValue,
                         enrolment.policy, enrolment.labels.joined(separator: "\n"), id])
         for mac in enrolment.macs {
-            guard Self.isMAC(mac) else { throw StoreError.invalid("\(mac) is not a MAC address") }
             guard try Int64.fetchOne(db, sql: "SELECT machineID FROM machineMAC WHERE mac = ?", arguments: [mac.lowercased()]) == nil else {
                 throw StoreError.duplicate("MAC \(mac.lowercased())")
             }
@@ -167,7 +171,8 @@ extension EnrolmentStore {
             sql: "INSERT INTO sealedSecret (identity, machineID, sealed) VALUES (?, ?, ?)",
             arguments: [identity, id, Data(try key.seal(SecureRandom.bytes(32), identity: identity))])
         let placement = enrolment.cluster.map { " in cluster \($0) as \(enrolment.role?.rawValue ?? "")" } ?? ""
-        try db.appendAudit(actor: actor, action: "enrolment", subject: "machine/\(id)", details: "enrolled \(enrolment.name)\(placement)", now: now)
+        let absorbed = sightings.isEmpty ? "" : " (seen network-booting as \(sightings.joined(separator: ", ")))"
+        try db.appendAudit(actor: actor, action: "enrolment", subject: "machine/\(id)", details: "enrolled \(enrolment.name)\(placement)\(absorbed)", now: now)
     }
 
     private static let machineSummarySQL = """

@@ -42,10 +42,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let tftp = try await startTFTP(configuration, state: state)
         let proxyDHCP = try await startProxyDHCP(configuration)
+        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store)
         let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await tftp.stop()
         await proxyDHCP.stop()
+        await bootHTTP.stop()
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         print("warden: stopped")
@@ -65,10 +67,20 @@ struct ServeCommand: AsyncParsableCommand {
         return server
     }
 
+    /// Starts the boot HTTP server: each machine's script from the store, firmware from the
+    /// TFTP root.
+    private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore) async throws -> BootHTTPServer {
+        let server = try await BootHTTPServer.start(
+            host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot), images: nil,
+            scripts: MachineBootScripts(store: store), settings: BootHTTPServer.Settings())
+        FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
+        return server
+    }
+
     /// Starts ProxyDHCP on the DHCP and PXE boot-server ports.
     private func startProxyDHCP(_ configuration: WardenConfiguration) async throws -> ProxyDHCPServer {
         let address = configuration.effectiveBootServerAddress
-        var settings = ProxyDHCPResponder.Settings(serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: "http://\(address):\(configuration.bootHTTPPort)")
+        var settings = ProxyDHCPResponder.Settings(serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: configuration.bootHTTPBase)
         settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
         let server = try await ProxyDHCPServer.start(
             host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort, bootServerPort: configuration.proxyDHCPAltPort,

@@ -16,7 +16,7 @@ trap cleanup EXIT
 swtpm socket --tpm2 --tpmstate dir=tpm --server type=tcp,port=$((PORT + 1)),bindaddr=127.0.0.1 \
     --ctrl type=tcp,port=$((PORT + 2)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear >/dev/null 2>&1 &
 pids+=($!)
-WARDEN_API_PORT=$PORT "$WARDEN" serve --state-dir .warden > serve.log 2>&1 &
+WARDEN_API_PORT=$PORT WARDEN_BOOT_HTTP_PORT=0 WARDEN_TFTP_PORT=0 WARDEN_PROXYDHCP_PORT=0 WARDEN_PROXYDHCP_ALT_PORT=0 "$WARDEN" serve --state-dir .warden > serve.log 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q "warden: serving" serve.log && break; sleep 0.1; done
 cat serve.log

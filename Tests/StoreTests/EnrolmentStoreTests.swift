@@ -149,7 +149,7 @@ import WardenCrypto
         #expect(try store.clusters().map(\.hasAgentToken) == [true, false])
     }
 
-    private func machine(_ name: String, macs: [String] = [], cluster: String? = nil, role: MachineRole? = nil) -> MachineEnrolment {
+    func machine(_ name: String, macs: [String] = [], cluster: String? = nil, role: MachineRole? = nil) -> MachineEnrolment {
         MachineEnrolment(name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
     }
 

@@ -13,8 +13,9 @@ struct SystemRig {
     let token = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::server:" + Hex.encode(SecureRandom.bytes(16))
     let agentToken = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::node:" + Hex.encode(SecureRandom.bytes(16))
 
-    init() throws {
-        server = try WardenServerProcess()
+    /// `environment` adds WARDEN_* settings of the server.
+    init(environment: [String: String] = [:]) throws {
+        server = try WardenServerProcess(environment: environment)
         store = try EnrolmentStoreReader.open(server.stateDir)
         try write(token, to: "token")
         try write(agentToken, to: "agent-token")

@@ -49,6 +49,15 @@ public final class WardenServerProcess: @unchecked Sendable {
         }
     }
 
+    /// The port the running server's boot HTTP service took, from its log.
+    public func bootHTTPPort() throws -> Int {
+        let text = try String(contentsOf: log, encoding: .utf8)
+        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("warden: boot HTTP on ") }),
+              let port = line.split(separator: ":").last.flatMap({ Int($0) })
+        else { throw CommandFailure("no boot HTTP line in the server's log") }
+        return port
+    }
+
     /// Runs `warden ARGUMENTS --warden-url URL --state-dir STATE` (the operator's identity).
     public func cli(_ arguments: [String], identity: URL? = nil) throws -> CommandResult {
         try Command.run(TestPaths.wardenBinary.path, arguments + ["--warden-url", url, "--state-dir", stateDir.path] + (identity.map { ["--identity", $0.path] } ?? []),
@@ -62,7 +71,8 @@ public final class WardenServerProcess: @unchecked Sendable {
 
     private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
         try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
-                          environment: environment.merging(["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0"]) { $1 },
+                          environment: environment.merging(["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
+                                                                 "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0"]) { $1 },
                           log: folder.appendingPathComponent("serve.log"))
     }
 

@@ -1,0 +1,53 @@
+import Boot
+import Foundation
+import Store
+import Synchronization
+
+/// Each network-booting machine's iPXE script, from its enrolment record: an unknown
+/// machine is recorded as discovered and sent on to its next boot device; a discovered one
+/// waits for an operator; a revoked one is refused (audited at most once an hour per
+/// machine, so a boot loop cannot flood the log); an enrolled one boots its image.
+public final class MachineBootScripts: BootScriptSource {
+    private let store: EnrolmentStore
+    /// When each revoked machine's refusal was last audited.
+    private let refusalsAudited = Mutex<[Int64: Date]>([:])
+    private static let refusalAuditInterval: TimeInterval = 3_600
+
+    public init(store: EnrolmentStore) { self.store = store }
+
+    public func script(for request: BootScriptRequest) -> IPXEScript {
+        do throws(StoreError) {
+            guard let target = try store.bootTarget(mac: request.mac, uuid: request.uuid) else {
+                let sighting = BootSighting(mac: request.mac, uuid: request.uuid, platform: request.platform, arch: request.arch, client: request.client)
+                let recorded = try store.discoverAtBoot(sighting)
+                return .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
+            }
+            switch target.state {
+            case "revoked":
+                auditRefusal(target, client: request.client)
+                return .refuse("machine \(target.name) is revoked")
+            case "discovered":
+                return .exit("machine \(target.name) waits for an operator to enrol it")
+            default:
+                return .exit("machine \(target.name) is enrolled but has no image assigned")
+            }
+        } catch .limit {
+            return .exit("this machine is not enrolled, and the list of discovered machines is full")
+        } catch {
+            return .exit("the enrolment records cannot be read now; try again")
+        }
+    }
+
+    private func auditRefusal(_ target: BootTarget, client: String) {
+        let now = Date()
+        let due = refusalsAudited.withLock { last in
+            guard last[target.machineID].map({ now.timeIntervalSince($0) >= Self.refusalAuditInterval }) ?? true else { return false }
+            last[target.machineID] = now
+            return true
+        }
+        if due {
+            try? store.audit(actor: "boot/\(client)", action: "boot-refused", subject: "machine/\(target.machineID)",
+                             details: "revoked machine \(target.name) asked for its boot script; refused (further refusals within the hour are not recorded)")
+        }
+    }
+}

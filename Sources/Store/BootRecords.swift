@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+
+/// Where a machine that asks the boot server for its script stands.
+public struct BootTarget: Sendable, Equatable {
+    public let machineID: Int64
+    public let name: String
+    /// `discovered`, `enrolled`, `active` or `revoked`.
+    public let state: String
+
+    public init(machineID: Int64, name: String, state: String) {
+        self.machineID = machineID
+        self.name = name
+        self.state = state
+    }
+}
+
+/// What iPXE told the boot server about a machine it does not know.
+public struct BootSighting: Sendable, Equatable {
+    /// Lowercase MAC, when iPXE sent one.
+    public var mac: String?
+    /// Lowercase SMBIOS UUID, when iPXE sent one.
+    public var uuid: String?
+    public var platform: String?
+    public var arch: String?
+    /// The address the request came from.
+    public var client: String
+
+    public init(mac: String?, uuid: String?, platform: String?, arch: String?, client: String) {
+        self.mac = mac
+        self.uuid = uuid
+        self.platform = platform
+        self.arch = arch
+        self.client = client
+    }
+}
+
+extension EnrolmentStore {
+    /// The machine a booting client names: by MAC first, then by SMBIOS UUID.
+    public func bootTarget(mac: String?, uuid: String?) throws(StoreError) -> BootTarget? {
+        try read { db in try Self.bootTarget(db, mac: mac, uuid: uuid) }
+    }
+
+    /// Records a booting machine nobody enrolled as discovered, with its MAC and UUID and
+    /// no endorsement key (until an operator enrols it by its EK, which takes this row's
+    /// place): one row per MAC or UUID, at most ``discoveredMachineCap`` waiting.
+    public func discoverAtBoot(_ sighting: BootSighting, now: Date = Date()) throws(StoreError) -> BootTarget {
+        guard sighting.mac != nil || sighting.uuid != nil else { throw .invalid("a booting machine is known by its MAC or UUID") }
+        return try write { db in
+            if let known = try Self.bootTarget(db, mac: sighting.mac, uuid: sighting.uuid) { return known }
+            let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
+            guard waiting < Self.discoveredMachineCap else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
+            let name = "boot-" + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") } ?? String(sighting.uuid?.prefix(13) ?? ""))
+            try db.execute(
+                sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, 'discovered', x'', ?, ?)",
+                arguments: [name, sighting.uuid, now])
+            let id = db.lastInsertedRowID
+            if let mac = sighting.mac { try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id]) }
+            let seen = [sighting.mac.map { "MAC \($0)" }, sighting.uuid.map { "UUID \($0)" }, sighting.platform.map { "platform \($0)" },
+                        sighting.arch.map { "arch \($0)" }].compactMap { $0 }.joined(separator: ", ")
+            try db.appendAudit(actor: "boot/\(sighting.client)", action: "discovery", subject: "machine/\(id)",
+                               details: "network-booted unknown machine recorded as \(name): \(seen)", now: now)
+            return BootTarget(machineID: id, name: name, state: "discovered")
+        }
+    }
+
+    static func bootTarget(_ db: Database, mac: String?, uuid: String?) throws -> BootTarget? {
+        let byMAC = "SELECT m.id, m.name, m.state FROM machine m JOIN machineMAC a ON a.machineID = m.id WHERE a.mac = ?"
+        let row = try mac.flatMap { try Row.fetchOne(db, sql: byMAC, arguments: [$0]) }
+            ?? uuid.flatMap { try Row.fetchOne(db, sql: "SELECT id, name, state FROM machine WHERE smbiosUUID = ? ORDER BY id LIMIT 1", arguments: [$0]) }
+        return row.map { BootTarget(machineID: $0["id"], name: $0["name"], state: $0["state"]) }
+    }
+}
+
+extension Database {
+    /// Removes the rows of machines that were only seen at boot (no EK) and carry one of
+    /// `macs` or `uuid`: an enrolment of the same hardware takes their place. Returns
+    /// their names.
+    func absorbBootSightings(macs: [String], uuid: String?) throws -> [String] {
+        let marks = macs.map { _ in "?" }.joined(separator: ",")
+        var arguments = StatementArguments(macs)
+        arguments += [uuid]
+        let sql = """
+            SELECT id, name FROM machine WHERE state = 'discovered' AND ekName IS NULL
+            AND (id IN (SELECT machineID FROM machineMAC WHERE mac IN (\(marks.isEmpty ? "NULL" : marks))) OR smbiosUUID = ?)
+            """
+        let rows = try Row.fetchAll(self, sql: sql, arguments: arguments)
+        for row in rows { try execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [row["id"] as Int64]) }
+        return rows.map { $0["name"] }
+    }
+}
