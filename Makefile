@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-d
 FUZZ_SECONDS ?= 60
 OUT := out
 
-.PHONY: run release demo test deps build bench bench-attest bench-audit fuzz clean
+.PHONY: run release demo test deps build bench bench-attest bench-audit bench-tftp fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -54,6 +54,12 @@ bench-attest: release
 ## bench-audit: audit export and offline verification of a 1,000,000-record chain.
 bench-audit: release
 	.build/release/warden bench audit
+
+## bench-tftp: Warden's TFTP server against tftpd-hpa and atftpd (installed or unpacked here
+## first: the two Debian packages conflict, so atftpd is unpacked into out/peers, not installed).
+bench-tftp: release
+	bash Tests/Scripts/tftp-peers.sh out/peers
+	taskset -c 1 .build/release/warden bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

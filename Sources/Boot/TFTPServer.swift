@@ -145,6 +145,8 @@ private final class TransferHandler: ChannelInboundHandler {
     private let client: SocketAddress
     private let state: TFTPServer.SharedState
     private var timer: Scheduled<Void>?
+    /// When the timer should fire: the transfer's timeout after its last step.
+    private var deadline = NIODeadline.now()
     private var over = false
 
     init(transfer: TFTPTransfer, client: SocketAddress, state: TFTPServer.SharedState) {
@@ -187,19 +189,30 @@ private final class TransferHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: packet))), promise: nil)
         }
         if !step.send.isEmpty { context.flush() }
-        timer?.cancel()
         if step.finished {
+            timer?.cancel()
             over = true
             state.active.subtract(1, ordering: .relaxed)
             state.count { if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
             context.close(promise: nil)
             return
         }
-        let seconds = transfer.timeoutSeconds
+        // Every step moves the deadline; the one timer only looks at it when it fires, so
+        // a packet costs no timer cancelled and scheduled anew.
+        deadline = .now() + .seconds(Int64(transfer.timeoutSeconds))
+        if timer == nil { arm(context) }
+    }
+
+    private func arm(_ context: ChannelHandlerContext) {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: .seconds(Int64(seconds))) {
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.apply(handler.transfer.timeout(), context: context)
+            handler.timer = nil
+            if NIODeadline.now() < handler.deadline {
+                handler.arm(context)
+            } else {
+                handler.apply(handler.transfer.timeout(), context: context)
+            }
         }
     }
 }

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Boot
+import Foundation
+import Synchronization
+
+/// `warden bench tftp`: one file fetched from Warden's TFTP server and from tftpd-hpa and
+/// atftpd, each server pinned to CPU 0, by the same client (run it pinned to CPU 1, as `make
+/// bench-tftp` does with `taskset -c 1`): lockstep at 512 and 1468-byte blocks, windows of
+/// 8, and many transfers at once.
+struct BenchTFTPCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tftp",
+        abstract: "Benchmark Warden's TFTP server against tftpd-hpa and atftpd on loopback.",
+        discussion: """
+            Targets: lockstep at least as fast as the faster peer; with windowsize 8 at least twice as fast as \
+            tftpd-hpa's lockstep and as fast as atftpd's windows; 500 concurrent transfers all complete, faster than both.
+            """
+    )
+
+    @Option(help: "tftpd-hpa's server (in.tftpd).") var tftpdHpa = "/usr/sbin/in.tftpd"
+    @Option(help: "atftpd's server.") var atftpd = "out/peers/atftpd/usr/sbin/atftpd"
+    @Option(help: "The file fetched.") var file = "/usr/lib/ipxe/ipxe.efi"
+    @Option(help: "Fetches per measurement; the median is reported.") var rounds = 7
+    @Option(help: "Transfers at once in the concurrent phase.") var concurrency = 500
+    @Option var format: OutputFormat = .text
+
+    func run() async throws {
+        let work = NSTemporaryDirectory() + "warden-bench-tftp-\(getpid())"
+        let root = work + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let contents = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        try Data(contents).write(to: URL(fileURLWithPath: root + "/bench.bin"))
+        chmod(work, 0o755)
+        chmod(root, 0o755)
+        try "files:\n  bench.bin: \(root)/bench.bin\n".write(toFile: work + "/firmware.yaml", atomically: true, encoding: .utf8)
+
+        var servers = try PeerServers(work: work, root: root, wardenFirmware: work + "/firmware.yaml", tftpdHpa: tftpdHpa, atftpd: atftpd)
+        defer { servers.stop() }
+        try servers.waitUntilServing(bytes: contents)
+
+        var results: [BenchTFTPResult] = []
+        for (mode, blockSize, windowSize) in [("lockstep 512", 512, nil), ("lockstep 1468", 1468, nil), ("windowsize 8", 1468, 8)] as [(String, Int, Int?)] {
+            for server in servers.all {
+                if windowSize != nil && server.name == "tftpd-hpa" { continue }
+                let seconds = try median((0..<rounds).map { _ in try timedFetch(server.port, blockSize: blockSize, windowSize: windowSize, expecting: contents) })
+                results.append(BenchTFTPResult(server: server.name, mode: mode, seconds: seconds, megabytesPerSecond: Double(contents.count) / seconds / 1e6))
+            }
+        }
+        for server in servers.all {
+            let (seconds, failures) = try concurrentFetches(server.port, expecting: contents)
+            results.append(BenchTFTPResult(server: server.name, mode: "\(concurrency) at once", seconds: seconds,
+                                           megabytesPerSecond: Double(contents.count * (concurrency - failures)) / seconds / 1e6, failures: failures))
+        }
+        let report = BenchTFTPReport(file: file, bytes: contents.count, results: results)
+        switch format {
+        case .json: try JSONOutput.print(report)
+        case .text: print(report.text)
+        }
+    }
+
+    private func timedFetch(_ port: Int, blockSize: Int, windowSize: Int?, expecting contents: [UInt8]) throws -> Double {
+        let client = try TFTPClient(port: port)
+        let start = ContinuousClock.now
+        let fetched = try client.fetch("bench.bin", blockSize: blockSize, windowSize: windowSize)
+        let seconds = (ContinuousClock.now - start).microseconds / 1e6
+        guard fetched.bytes == contents else { throw BenchError("port \(port) served other bytes") }
+        return seconds
+    }
+
+    /// `concurrency` fetches on as many threads at once; wall time and how many failed.
+    private func concurrentFetches(_ port: Int, expecting contents: [UInt8]) throws -> (Double, Int) {
+        let failures = Mutex(0)
+        let group = DispatchGroup()
+        let start = ContinuousClock.now
+        for _ in 0..<concurrency {
+            group.enter()
+            Thread {
+                let ok = (try? TFTPClient(port: port, timeoutSeconds: 5).fetch("bench.bin", blockSize: 1468))?.bytes == contents
+                if !ok { failures.withLock { $0 += 1 } }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return ((ContinuousClock.now - start).microseconds / 1e6, failures.withLock { $0 })
+    }
+
+    private func median(_ values: [Double]) throws -> Double {
+        guard !values.isEmpty else { throw BenchError("no measurement") }
+        return values.sorted()[values.count / 2]
+    }
+}
+
+/// One measurement.
+struct BenchTFTPResult: Encodable {
+    let server: String
+    let mode: String
+    let seconds: Double
+    let megabytesPerSecond: Double
+    var failures = 0
+}
+
+/// `warden bench tftp`'s figures, with Warden's ratio to each peer per mode.
+struct BenchTFTPReport: Encodable {
+    let file: String
+    let bytes: Int
+    let results: [BenchTFTPResult]
+
+    var text: String {
+        var lines = ["\(file): \(bytes) bytes; servers pinned to CPU 0 (the client: wherever it was started; make bench-tftp pins it to CPU 1)"]
+        for mode in results.map(\.mode).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+            let rows = results.filter { $0.mode == mode }
+            let warden = rows.first { $0.server == "warden" }
+            for row in rows {
+                let ratio = warden.map { row.server == "warden" ? "" : String(format: "  Warden at %.2f× its speed", row.seconds / $0.seconds) } ?? ""
+                let failures = row.failures > 0 ? "  \(row.failures) FAILED" : ""
+                lines.append("\(mode.padding(toLength: 16, withPad: " ", startingAt: 0)) \(row.server.padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                             + String(format: "%9.1f ms %8.1f MB/s", row.seconds * 1000, row.megabytesPerSecond) + ratio + failures)
+            }
+        }
+        lines.append("tftpd-hpa grants no windowsize, so it has no windowed row; the windowed target compares with its lockstep 1468 time.")
+        return lines.joined(separator: "\n")
+    }
+}
