@@ -66,6 +66,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(name: "Images", dependencies: ["Boot", "Store", "WardenCrypto"]),
         .target(
             name: "Audit",
             dependencies: ["Store", "Attestation", "TPM", "Archive", "WardenCrypto", .product(name: "Crypto", package: "swift-crypto")]
@@ -73,7 +74,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "Audit", "Boot", "TPM", "TSS", "WardenCrypto", "WardenAPI",
+                "Store", "Attestation", "Audit", "Boot", "Images", "TPM", "TSS", "WardenCrypto", "WardenAPI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -86,7 +87,7 @@ let package = Package(
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM", "WardenCrypto", "Server", "Store", "Audit", "Boot", "WardenAPI", "WardenClient",
+                "TPM", "WardenCrypto", "Server", "Store", "Audit", "Boot", "Images", "WardenAPI", "WardenClient",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -132,6 +133,7 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "Boot", "Store", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AuditTests", dependencies: ["Audit", "Store", "Server", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]

@@ -6,7 +6,7 @@ import Synchronization
 /// `-` and `/` between non-empty components that are not `.` or `..` — so `..`, absolute
 /// paths, `%2e%2e`, backslashes and NUL never reach it — and a name whose real path
 /// (symbolic links resolved) leaves the root is refused as well.
-public final class BootFileRoot: Sendable {
+public final class BootFileRoot: BootFileSource {
     /// Files larger than this are not served from memory.
     public static let maxFileSize = 256 << 20
 
@@ -19,11 +19,14 @@ public final class BootFileRoot: Sendable {
         /// The name is not one a client may ask for, or leads out of the root.
         case forbidden(String)
         case notFound(String)
+        /// The file on disk no longer matches what was recorded of it.
+        case corrupt(String)
 
         public var description: String {
             switch self {
             case .forbidden(let name): "access to \(name) is not allowed"
             case .notFound(let name): "\(name) not found"
+            case .corrupt(let name): "\(name) does not match its recorded digest; it is not served"
             }
         }
     }
@@ -83,4 +86,11 @@ private extension UInt8 {
         (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
             || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
+}
+
+/// Where the boot HTTP server finds files: a ``BootFileRoot``, or a store that also checks
+/// each file against its recorded digest before it is served.
+public protocol BootFileSource: Sendable {
+    /// The file `name`, found and checked, not read.
+    func resolve(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile
 }

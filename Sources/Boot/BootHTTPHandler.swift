@@ -93,11 +93,14 @@ final class BootHTTPHandler: ChannelInboundHandler {
         respond(HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
     }
 
-    private func answerFile(_ name: String, from root: BootFileRoot, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
+    private func answerFile(_ name: String, from root: any BootFileSource, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         let file: BootFileRoot.ServedFile
         do { file = try root.resolve(name) } catch {
-            if case .forbidden = error { return refuse(.forbidden, error.description, head, context) }
-            return refuse(.notFound, error.description, head, context)
+            switch error {
+            case .forbidden: return refuse(.forbidden, error.description, head, context)
+            case .notFound: return refuse(.notFound, error.description, head, context)
+            case .corrupt: return refuse(.internalServerError, error.description, head, context)
+            }
         }
         var headers = HTTPHeaders([("ETag", file.entityTag), ("Accept-Ranges", "bytes"), ("Content-Type", Self.contentType(name))])
         if let tags = head.headers.first(name: "If-None-Match"), tags == "*" || tags.split(separator: ",").contains(where: { $0.trimmingSpaces == file.entityTag }) {

@@ -49,7 +49,7 @@ public final class BootHTTPServer: Sendable {
     public var connectionCount: Int { state.connections.load(ordering: .relaxed) }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
-    public static func start(host: String, port: Int, firmware: BootFileRoot, images: BootFileRoot?, scripts: any BootScriptSource,
+    public static func start(host: String, port: Int, firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource,
                              settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
         let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings)
         let channel = try await ServerBootstrap(group: group)
@@ -77,15 +77,15 @@ public final class BootHTTPServer: Sendable {
 
     /// What the listener's connections share.
     final class SharedState: Sendable {
-        let firmware: BootFileRoot
-        let images: BootFileRoot?
+        let firmware: any BootFileSource
+        let images: (any BootFileSource)?
         let scripts: any BootScriptSource
         let settings: Settings
         let statistics = Mutex(Statistics())
         let connections = Atomic<Int>(0)
         let pendingScripts = Atomic<Int>(0)
 
-        init(firmware: BootFileRoot, images: BootFileRoot?, scripts: any BootScriptSource, settings: Settings) {
+        init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings) {
             self.firmware = firmware
             self.images = images
             self.scripts = scripts

@@ -4,6 +4,7 @@
 // macros, and OSSL_PARAM names that must be static C strings (a temporary Swift string
 // would dangle inside the parameter builder).
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -172,4 +173,34 @@ static inline EVP_PKEY *warden_certificate_public_key(const unsigned char *bytes
 static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
     return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);
 }
+/// A detached DER CMS SignedData over the file at `path`, by the PEM certificate and key,
+/// without signed attributes (iPXE's imgverify reads no others), SHA-256. Returns its
+/// length and sets *out (free it with OPENSSL_free), or -1.
+static inline int warden_cms_sign_file(const char *certificate_pem, const char *key_pem, const char *path,
+                                       unsigned char **out) {
+    int length = -1;
+    BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
+    BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
+    BIO *content = BIO_new_file(path, "rb");
+    X509 *certificate = NULL;
+    EVP_PKEY *key = NULL;
+    CMS_ContentInfo *cms = NULL;
+    if (certificate_bio == NULL || key_bio == NULL || content == NULL) goto done;
+    certificate = PEM_read_bio_X509(certificate_bio, NULL, NULL, NULL);
+    key = PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
+    if (certificate == NULL || key == NULL) goto done;
+    cms = CMS_sign(certificate, key, NULL, content, CMS_DETACHED | CMS_BINARY | CMS_NOATTR);
+    if (cms == NULL) goto done;
+    *out = NULL;
+    length = i2d_CMS_ContentInfo(cms, out);
+done:
+    CMS_ContentInfo_free(cms);
+    EVP_PKEY_free(key);
+    X509_free(certificate);
+    BIO_free(content);
+    BIO_free(key_bio);
+    BIO_free(certificate_bio);
+    return length;
+}
+
 #endif

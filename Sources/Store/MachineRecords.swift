@@ -22,10 +22,12 @@ public struct MachineEnrolment: Sendable {
     public var role: MachineRole?
     public var policy: String?
     public var labels: [String]
+    /// The catalogue image it network-boots.
+    public var image: String?
 
     public init(
         name: String, ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]? = nil, macs: [String] = [], smbiosUUID: String? = nil,
-        cluster: String? = nil, role: MachineRole? = nil, policy: String? = nil, labels: [String] = []
+        cluster: String? = nil, role: MachineRole? = nil, policy: String? = nil, labels: [String] = [], image: String? = nil
     ) {
         self.name = name
         self.ekPublic = ekPublic
@@ -37,6 +39,7 @@ public struct MachineEnrolment: Sendable {
         self.role = role
         self.policy = policy
         self.labels = labels
+        self.image = image
     }
 }
 
@@ -54,6 +57,8 @@ public struct MachineSummary: Sendable, Codable, Equatable {
     public let role: MachineRole?
     public let policy: String?
     public let labels: [String]
+    /// The catalogue image it network-boots.
+    public let image: String?
     public let createdAt: Date
 }
 
@@ -155,6 +160,7 @@ extension EnrolmentStore {
         }
         if let bad = enrolment.labels.first(where: { !Self.isLabel($0) }) { throw StoreError.invalid("label \(bad) is not KEY=VALUE") }
         if let bad = enrolment.macs.first(where: { !Self.isMAC($0) }) { throw StoreError.invalid("\(bad) is not a MAC address") }
+        try db.assignImage(enrolment.image, machineID: id)
         let sightings = try db.absorbBootSightings(macs: enrolment.macs.map { $0.lowercased() }, uuid: enrolment.smbiosUUID?.lowercased())
         try db.execute(
             sql: "UPDATE machine SET ekCertificate = COALESCE(?, ekCertificate), smbiosUUID = ?, clusterID = ?, role = ?, policyName = ?, labels = ? WHERE id = ?",
@@ -177,7 +183,8 @@ extension EnrolmentStore {
 
     private static let machineSummarySQL = """
         SELECT m.id, m.name, m.state, m.ekName, m.ekCertificate IS NOT NULL AS hasCertificate, m.smbiosUUID, c.name AS cluster,
-            m.role, m.policyName, m.labels, m.createdAt FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+            m.role, m.policyName, m.labels, i.name AS image, m.createdAt FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+            LEFT JOIN image i ON i.id = m.imageID
         """
 
     private static func summary(_ row: Row, _ db: Database) throws -> MachineSummary {
@@ -187,7 +194,7 @@ extension EnrolmentStore {
             id: id, name: row["name"], state: row["state"], ekName: Hex.encode([UInt8]((row["ekName"] as Data?) ?? Data())),
             hasEKCertificate: row["hasCertificate"], macs: try String.fetchAll(db, sql: "SELECT mac FROM machineMAC WHERE machineID = ? ORDER BY mac", arguments: [id]),
             smbiosUUID: row["smbiosUUID"], cluster: row["cluster"], role: (row["role"] as String?).flatMap(MachineRole.init(rawValue:)),
-            policy: row["policyName"], labels: labels.split(separator: "\n").map(String.init), createdAt: row["createdAt"])
+            policy: row["policyName"], labels: labels.split(separator: "\n").map(String.init), image: row["image"], createdAt: row["createdAt"])
     }
 
     static func isMAC(_ text: String) -> Bool {

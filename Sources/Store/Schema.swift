@@ -159,6 +159,21 @@ enum Schema {
                 }
             }
         }
+        migrator.registerMigration("v7-images") { db in
+            try db.create(table: "image") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull().unique()
+                t.column("sha256", .blob).notNull()
+                t.column("sha384", .blob).notNull()
+                t.column("authenticodeSHA256", .blob).notNull()
+                t.column("linuxSHA256", .blob).notNull()
+                t.column("initrdSHA256", .blob).notNull()
+                t.column("commandLine", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.alter(table: "machine") { t in t.add(column: "imageID", .integer).references("image") }
+        }
         return migrator
     }
 }

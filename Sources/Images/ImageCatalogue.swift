@@ -1,0 +1,96 @@
+import Boot
+import Foundation
+import Store
+import WardenCrypto
+
+/// Why an image was not added or removed.
+public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The upload is not a Unified Kernel Image Warden can serve.
+    case invalid(String)
+    case store(StoreError)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let why): why
+        case .store(let error): error.description
+        case .io(let why): why
+        }
+    }
+}
+
+/// The catalogue's files and records together: an import checks a Unified Kernel Image,
+/// records its digests (SHA-256, SHA-384, Authenticode SHA-256 for PCR 4, its kernel and
+/// initrd sections), stores it under its SHA-256 and signs it; nothing the uploader says
+/// about the file is taken on trust.
+public struct ImageCatalogue: Sendable {
+    public let files: ImageFiles
+    private let store: EnrolmentStore
+    private let signer: DetachedSigner
+
+    public init(files: ImageFiles, store: EnrolmentStore, signer: DetachedSigner) {
+        self.files = files
+        self.store = store
+        self.signer = signer
+    }
+
+    /// Adds the UKI at `upload` (a file this call moves or removes) as image `name`.
+    public func add(name: String, upload: String, actor: String) throws(ImageError) -> ImageRecord {
+        defer { try? FileManager.default.removeItem(atPath: upload) }
+        if (try? store.image(named: name)) != nil { throw .store(.duplicate("image \(name)")) }
+        guard let data = FileManager.default.contents(atPath: upload) else { throw .io("the upload cannot be read") }
+        let bytes = [UInt8](data)
+        let image: PEImage
+        let authenticode: [UInt8]
+        do {
+            image = try PEImage(bytes)
+            authenticode = try Authenticode.digest(bytes)
+        } catch { throw .invalid("\(error)") }
+        guard let linux = Self.contents(of: ".linux", in: image, bytes), let initrd = Self.contents(of: ".initrd", in: image, bytes),
+              let commandLineBytes = Self.contents(of: ".cmdline", in: image, bytes)
+        else { throw .invalid("not a Unified Kernel Image: it needs .linux, .initrd and .cmdline sections") }
+        let commandLine = String(decoding: commandLineBytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard IPXEScript.isSafeArgument(commandLine), commandLine.utf8.count <= 4_096 else {
+            throw .invalid("the command line holds characters a boot script cannot pass on ($ # | & \\ ; quotes, control characters, non-ASCII)")
+        }
+        let record = ImageRecord(
+            name: name, sha256: Self.digest(bytes, .sha256), sha384: Self.digest(bytes, .sha384), authenticodeSHA256: authenticode,
+            linuxSHA256: Self.digest(linux, .sha256), initrdSHA256: Self.digest(initrd, .sha256), commandLine: commandLine, size: bytes.count)
+        let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
+        do {
+            if !FileManager.default.fileExists(atPath: target) {
+                try FileManager.default.moveItem(atPath: upload, toPath: target)
+                chmod(target, 0o444)
+            }
+            if !FileManager.default.fileExists(atPath: target + ".sig") {
+                try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
+            }
+        } catch { throw .io("cannot store the image: \(error)") }
+        do throws(StoreError) {
+            try store.addImage(record, actor: actor)
+            return try store.image(named: name)
+        } catch { throw .store(error) }
+    }
+
+    /// Removes image `name`; its file goes too unless another image is the same file.
+    public func remove(name: String, actor: String) throws(ImageError) {
+        let removed: (sha256: String, fileStillUsed: Bool)
+        do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch { throw .store(error) }
+        guard !removed.fileStillUsed else { return }
+        let file = files.path + "/" + removed.sha256 + ".efi"
+        for path in [file, file + ".sig"] { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// A section's bytes, without the padding to the file alignment.
+    private static func contents(of name: String, in image: PEImage, _ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+        guard let section = image.section(name), section.rawSize > 0 else { return nil }
+        let size = section.virtualSize > 0 ? min(section.virtualSize, section.rawSize) : section.rawSize
+        return bytes[section.rawOffset..<(section.rawOffset + size)]
+    }
+
+    private static func digest(_ bytes: some Collection<UInt8>, _ algorithm: DigestAlgorithm) -> [UInt8] {
+        var hasher = Hasher(algorithm)
+        hasher.update(Array(bytes))
+        return hasher.finalize()
+    }
+}

@@ -1,0 +1,68 @@
+import Boot
+import Foundation
+import Synchronization
+import WardenCrypto
+
+/// The folder of served images: each file named by its own SHA-256 (`<hex>.efi`), beside it
+/// its detached signature (`<hex>.efi.sig`). A file is checked against the digest its name
+/// records before it is first served, and again whenever it changes on disk (inode, size,
+/// modification or status-change time): a changed file is refused, not served.
+public final class ImageFiles: BootFileSource {
+    public let path: String
+    private let root: BootFileRoot
+    /// The identity of each file when its digest last matched.
+    private let verified = Mutex<[String: FileIdentity]>([:])
+
+    struct FileIdentity: Equatable {
+        let inode: UInt64
+        let size: Int
+        let modified: Int
+        let changed: Int
+    }
+
+    /// Opens (creating) the folder at `path`.
+    public init(path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        self.path = path
+        root = try BootFileRoot(path: path)
+    }
+
+    public func resolve(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
+        let file = try root.resolve(name)
+        guard let expected = Self.recordedDigest(name) else { return file }
+        guard let identity = Self.identity(file.path) else { throw .notFound(name) }
+        if verified.withLock({ $0[name] }) == identity { return file }
+        guard let digest = Self.sha256(file.path), Hex.encode(digest) == expected, Self.identity(file.path) == identity else { throw .corrupt(name) }
+        verified.withLock { $0[name] = identity }
+        return file
+    }
+
+    /// The file name an image with this SHA-256 has.
+    public static func name(sha256: [UInt8]) -> String { Hex.encode(sha256) + ".efi" }
+
+    /// The SHA-256 a content-addressed name records (`<64 hex>.efi`), or nil for other files.
+    static func recordedDigest(_ name: String) -> String? {
+        guard name.hasSuffix(".efi") else { return nil }
+        let hex = name.dropLast(4)
+        return hex.count == 64 && hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) ? String(hex) : nil
+    }
+
+    private static func identity(_ path: String) -> FileIdentity? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return FileIdentity(inode: UInt64(status.st_ino), size: Int(status.st_size),
+                            modified: Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec),
+                            changed: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
+    }
+
+    /// The SHA-256 of the file at `path`, read in 1 MiB pieces.
+    static func sha256(_ path: String) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = Hasher(.sha256)
+        while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalize()
+    }
+}

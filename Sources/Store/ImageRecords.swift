@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import WardenCrypto
+
+/// A boot image in the catalogue: a Unified Kernel Image, stored under its SHA-256.
+public struct ImageRecord: Sendable, Codable, Equatable {
+    public let name: String
+    /// Hex SHA-256 of the file: its name in the image store.
+    public let sha256: String
+    public let sha384: String
+    /// Hex Authenticode SHA-256: what the firmware measures into PCR 4 when it loads it.
+    public let authenticodeSHA256: String
+    /// Hex SHA-256 of its kernel and initrd sections.
+    public let linuxSHA256: String
+    public let initrdSHA256: String
+    /// The command line built in, which the boot script passes exactly.
+    public let commandLine: String
+    public let size: Int
+    public let createdAt: Date
+    /// Machines assigned this image.
+    public let machines: [String]
+
+    public init(name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8], initrdSHA256: [UInt8],
+                commandLine: String, size: Int, createdAt: Date = Date()) {
+        self.name = name
+        self.sha256 = Hex.encode(sha256)
+        self.sha384 = Hex.encode(sha384)
+        self.authenticodeSHA256 = Hex.encode(authenticodeSHA256)
+        self.linuxSHA256 = Hex.encode(linuxSHA256)
+        self.initrdSHA256 = Hex.encode(initrdSHA256)
+        self.commandLine = commandLine
+        self.size = size
+        self.createdAt = createdAt
+        machines = []
+    }
+
+    fileprivate init(_ row: Row, machines: [String]) {
+        name = row["name"]
+        sha256 = Hex.encode(row["sha256"] as Data)
+        sha384 = Hex.encode(row["sha384"] as Data)
+        authenticodeSHA256 = Hex.encode(row["authenticodeSHA256"] as Data)
+        linuxSHA256 = Hex.encode(row["linuxSHA256"] as Data)
+        initrdSHA256 = Hex.encode(row["initrdSHA256"] as Data)
+        commandLine = row["commandLine"]
+        size = row["size"]
+        createdAt = row["createdAt"]
+        self.machines = machines
+    }
+}
+
+extension EnrolmentStore {
+    /// Adds `image` to the catalogue (its file already stored), audited.
+    public func addImage(_ image: ImageRecord, actor: String, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE name = ?", arguments: [image.name]) == nil else {
+                throw StoreError.duplicate("image \(image.name)")
+            }
+            let bytes = { (hex: String) in Data(Hex.decode(hex) ?? []) }
+            try db.execute(
+                sql: """
+                    INSERT INTO image (name, sha256, sha384, authenticodeSHA256, linuxSHA256, initrdSHA256, commandLine, size, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [image.name, bytes(image.sha256), bytes(image.sha384), bytes(image.authenticodeSHA256), bytes(image.linuxSHA256),
+                            bytes(image.initrdSHA256), image.commandLine, image.size, now])
+            try db.appendAudit(actor: actor, action: "image-added", subject: "image/\(image.name)",
+                               details: "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\"", now: now)
+        }
+    }
+
+    /// Every image, by name.
+    public func images() throws(StoreError) -> [ImageRecord] {
+        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM image ORDER BY name").map { try Self.image($0, db) } }
+    }
+
+    /// The image named `name`.
+    public func image(named name: String) throws(StoreError) -> ImageRecord {
+        let found = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM image WHERE name = ?", arguments: [name]).map { try Self.image($0, db) } }
+        guard let found else { throw .notFound("image \(name)") }
+        return found
+    }
+
+    /// Removes image `name` from the catalogue, unless a machine boots it; returns its
+    /// SHA-256 and whether another image still names the same file.
+    public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (sha256: String, fileStillUsed: Bool) {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name]) else { throw StoreError.notFound("image \(name)") }
+            let id: Int64 = row["id"]
+            let users = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [id])
+            guard users.isEmpty else { throw StoreError.invalid("image \(name) is assigned to \(users.joined(separator: ", ")); assign them another first") }
+            try db.execute(sql: "DELETE FROM image WHERE id = ?", arguments: [id])
+            let digest: Data = row["sha256"]
+            let shared = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest]) ?? false
+            try db.appendAudit(actor: actor, action: "image-removed", subject: "image/\(name)", details: "UKI sha256 \(Hex.encode(digest))", now: now)
+            return (Hex.encode(digest), shared)
+        }
+    }
+
+    /// Assigns image `image` (nil: none) to machine `machine`.
+    public func setImage(machineNamed machine: String, image: String?, actor: String, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            guard let machineID = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [machine]) else {
+                throw StoreError.notFound("machine \(machine)")
+            }
+            try db.assignImage(image, machineID: machineID)
+            try db.appendAudit(actor: actor, action: "image-assigned", subject: "machine/\(machineID)",
+                               details: image.map { "machine \(machine) boots image \($0)" } ?? "machine \(machine) boots no image", now: now)
+        }
+    }
+
+    /// The image machine `machineID` boots, if any.
+    public func image(ofMachine machineID: Int64) throws(StoreError) -> ImageRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?", arguments: [machineID]).map { try Self.image($0, db) }
+        }
+    }
+
+    private static func image(_ row: Row, _ db: Database) throws -> ImageRecord {
+        ImageRecord(row, machines: try String.fetchAll(db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [row["id"] as Int64]))
+    }
+}
+
+extension Database {
+    /// Points machine `machineID` at image `name` (nil: none), in the caller's transaction.
+    func assignImage(_ name: String?, machineID: Int64) throws {
+        var imageID: Int64?
+        if let name {
+            imageID = try Int64.fetchOne(self, sql: "SELECT id FROM image WHERE name = ?", arguments: [name])
+            guard imageID != nil else { throw StoreError.notFound("image \(name)") }
+        }
+        try execute(sql: "UPDATE machine SET imageID = ? WHERE id = ?", arguments: [imageID, machineID])
+    }
+}
