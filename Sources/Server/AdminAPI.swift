@@ -10,7 +10,7 @@ import WardenAPI
 enum AdminAPI {
     /// `limiter` applies before authentication, so that anonymous floods are bounded like
     /// the agent API's (each refusal is otherwise audited).
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware) {
+    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware, maxImageBytes: Int) {
         let admin = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service))
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
@@ -31,6 +31,32 @@ enum AdminAPI {
             return try await answer(context) { caller in
                 try service.revoke(machineNamed: name, by: caller)
                 return AdminMessages.Done(message: "machine \(name) revoked")
+            }
+        }
+        admin.post("machines/:name/image") { request, context in
+            let name = try context.parameters.require("name")
+            let body = try await APIResponses.decode(AdminMessages.ImageAssignment.self, from: request, context: context)
+            return try await answer(context) { try service.setImage(machineNamed: name, image: body.image, by: $0) }
+        }
+        admin.get("images") { _, context in try await answer(context) { try service.images(by: $0) } }
+        admin.get("images/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { try service.image(named: name, by: $0) }
+        }
+        admin.put("images/:name") { request, context in
+            let name = try context.parameters.require("name")
+            guard context.caller != nil else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+            let upload: String
+            do { upload = try await ImageUpload.receive(request.body, into: service.uploadFolder, limit: maxImageBytes) } catch {
+                return try APIResponses.refusal(.contentTooLarge, error: "tooLarge", reason: "\(error)")
+            }
+            return try await answer(context, status: .created) { try service.addImage(named: name, upload: upload, by: $0) }
+        }
+        admin.delete("images/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { caller in
+                try service.removeImage(named: name, by: caller)
+                return AdminMessages.Done(message: "image \(name) removed")
             }
         }
         admin.get("clusters") { _, context in try await answer(context) { try service.clusters(by: $0) } }

@@ -1,6 +1,7 @@
 import Attestation
 import Crypto
 import Foundation
+import Images
 import Store
 import TPM
 import TSS
@@ -24,12 +25,14 @@ public final class AdminService: Sendable {
     private let clientCA: Certificate
     private let vendorCAs: [Certificate]
     private let verifier = QuoteVerifier()
+    let images: ImageCatalogue
 
     /// `vendorCAs`: PEM files of the TPM vendor CAs that discovered machines' EK certificates
     /// must be issued by.
     public init(store: EnrolmentStore, state: StateFolder, vendorCAs: [String] = []) throws {
         self.store = store
         self.state = state
+        images = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
         let issuer = try state.clientIssuer()
         clientCA = issuer.certificate
         self.vendorCAs = try vendorCAs.flatMap { path in
@@ -58,7 +61,7 @@ public final class AdminService: Sendable {
         guard request.macs.count <= 16, request.labels.count <= 64 else { throw .invalid("at most 16 MACs and 64 labels") }
         var enrolment = MachineEnrolment(
             name: request.name, ekPublic: [], ekName: [], macs: request.macs, smbiosUUID: request.uuid,
-            cluster: request.cluster, role: role, policy: request.policy, labels: request.labels)
+            cluster: request.cluster, role: role, policy: request.policy, labels: request.labels, image: request.image)
         if let uuid = request.uuid, UUID(uuidString: uuid) == nil { throw .invalid("\(uuid) is not a UUID") }
         switch (request.ek, request.discoveredID) {
         case (let ek?, nil):
@@ -201,11 +204,11 @@ public final class AdminService: Sendable {
 
     // MARK: Helpers
 
-    private func require(_ role: OperatorRole, _ caller: AdminIdentity) throws(AdminError) {
+    func require(_ role: OperatorRole, _ caller: AdminIdentity) throws(AdminError) {
         guard caller.role == role else { throw .forbidden("the \(caller.role.rawValue) role cannot do this; it needs \(role.rawValue)") }
     }
 
-    private func validateName(_ name: String, _ what: String) throws(AdminError) {
+    func validateName(_ name: String, _ what: String) throws(AdminError) {
         guard (1...63).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
               name.first?.isLetter == true || name.first?.isNumber == true
         else { throw .invalid("a \(what) name is 1–63 letters, digits, '-' or '.', starting with a letter or digit") }
@@ -226,7 +229,7 @@ public final class AdminService: Sendable {
         }
     }
 
-    private func stored<T>(_ body: () throws -> T) throws(AdminError) -> T {
+    func stored<T>(_ body: () throws -> T) throws(AdminError) -> T {
         do { return try body() } catch let error as StoreError { throw AdminError(error) } catch { throw .internalError("\(error)") }
     }
 }

@@ -6,14 +6,20 @@ import Synchronization
 /// Each network-booting machine's iPXE script, from its enrolment record: an unknown
 /// machine is recorded as discovered and sent on to its next boot device; a discovered one
 /// waits for an operator; a revoked one is refused (audited at most once an hour per
-/// machine, so a boot loop cannot flood the log); an enrolled one boots its image.
+/// machine, so a boot loop cannot flood the log); an enrolled one boots its image, a
+/// Unified Kernel Image, with exactly the command line the catalogue recorded.
 public final class MachineBootScripts: BootScriptSource {
     private let store: EnrolmentStore
+    /// Whether scripts have iPXE check each image against its signature.
+    private let imageTrust: Bool
     /// When each revoked machine's refusal was last audited.
     private let refusalsAudited = Mutex<[Int64: Date]>([:])
     private static let refusalAuditInterval: TimeInterval = 3_600
 
-    public init(store: EnrolmentStore) { self.store = store }
+    public init(store: EnrolmentStore, imageTrust: Bool = false) {
+        self.store = store
+        self.imageTrust = imageTrust
+    }
 
     public func script(for request: BootScriptRequest) -> IPXEScript {
         do throws(StoreError) {
@@ -29,7 +35,17 @@ public final class MachineBootScripts: BootScriptSource {
             case "discovered":
                 return .exit("machine \(target.name) waits for an operator to enrol it")
             default:
-                return .exit("machine \(target.name) is enrolled but has no image assigned")
+                guard let image = try store.image(ofMachine: target.machineID) else {
+                    return .exit("machine \(target.name) is enrolled but has no image assigned")
+                }
+                guard !request.isLegacyBIOS else {
+                    return .exit("machine \(target.name) booted legacy BIOS, and its image \(image.name) is a UEFI image")
+                }
+                do throws(IPXEScript.ScriptError) {
+                    return try .chainEFI(machine: target.name, url: "/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
+                } catch {
+                    return .exit("image \(image.name) cannot be booted from a script")
+                }
             }
         } catch .limit {
             return .exit("this machine is not enrolled, and the list of discovered machines is full")

@@ -35,8 +35,10 @@ public struct StateFolder: Sendable {
         case releaseCertificate = "release.pem"
         /// The key-encryption key that seals secrets at rest.
         case keyEncryptionKey = "kek.key"
-        /// The key that signs the images Warden serves (ECDSA P-256).
-        case imageSigningKey = "image-signing.key"
+        /// The key that signs the images Warden serves (RSA 3072: iPXE's imgverify takes RSA).
+        case imageSigningKey = "image-signing-rsa.key"
+        /// The image-signing key's certificate, issued by the server CA for code signing only.
+        case imageSigningCertificate = "image-signing.pem"
         /// The key that signs audit checkpoints and export manifests (Ed25519).
         case auditKey = "audit.key"
 
@@ -67,13 +69,21 @@ public struct StateFolder: Sendable {
         if !folder.exists(.operatorServerCA) {
             try folder.write(.operatorServerCA, String(decoding: try Data(contentsOf: folder.url(.serverCA)), as: UTF8.self))
         }
-        for file in [File.releaseKey, .imageSigningKey] where !folder.exists(file) {
-            try folder.write(file, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
+        if !folder.exists(.releaseKey) {
+            try folder.write(.releaseKey, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
         }
         if !folder.exists(.releaseCertificate) {
             let releaseKey = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: folder.url(.releaseKey), encoding: .utf8))
-            let certificate = try folder.serverIssuer().certify(releaseKey.publicKey, commonName: "Warden release signing", extendedKeyUsage: .releaseSigning(), now: now)
+            let certificate = try folder.serverIssuer().certify(.init(releaseKey.publicKey), commonName: "Warden release signing", extendedKeyUsage: .releaseSigning(), now: now)
             try folder.write(.releaseCertificate, try certificate.serializeAsPEM().pemString)
+        }
+        if !folder.exists(.imageSigningKey) {
+            try folder.write(.imageSigningKey, String(decoding: try SigningKey.rsa(bits: 3072).pem, as: UTF8.self))
+        }
+        if !folder.exists(.imageSigningCertificate) {
+            let publicKey = try Certificate.PublicKey(derEncoded: try SigningKey(pem: [UInt8](Data(contentsOf: folder.url(.imageSigningKey)))).publicKey.der)
+            let certificate = try folder.serverIssuer().certify(publicKey, commonName: "Warden image signing", extendedKeyUsage: .codeSigning, now: now)
+            try folder.write(.imageSigningCertificate, try certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.auditKey) {
             try folder.write(.auditKey, AuditKey.generate().pem)
@@ -119,6 +129,15 @@ public struct StateFolder: Sendable {
 
     /// The folder the TFTP server serves (filled from the firmware manifest at start).
     public var tftpRoot: String { path + "/tftp" }
+
+    /// The folder of served images, each under its SHA-256, with its signature beside it.
+    public var imagesPath: String { path + "/images" }
+
+    /// What signs the images Warden serves.
+    public func imageSigner() throws -> DetachedSigner {
+        DetachedSigner(certificatePEM: try String(contentsOf: url(.imageSigningCertificate), encoding: .utf8),
+                       keyPEM: try String(contentsOf: url(.imageSigningKey), encoding: .utf8))
+    }
 
     /// The enrolment database (SQLite), which the store creates.
     public var databasePath: String { path + "/warden.sqlite" }
@@ -173,13 +192,13 @@ struct Issuer {
         subjectAlternativeNames names: [String] = [], now: Date
     ) throws -> Issuer {
         let leafKey = P256.Signing.PrivateKey()
-        let certificate = try certify(leafKey.publicKey, commonName: commonName, role: role, extendedKeyUsage: extendedKeyUsage, subjectAlternativeNames: names, now: now)
+        let certificate = try certify(.init(leafKey.publicKey), commonName: commonName, role: role, extendedKeyUsage: extendedKeyUsage, subjectAlternativeNames: names, now: now)
         return Issuer(key: leafKey, certificate: certificate)
     }
 
     /// A leaf certificate for `publicKey`, for one purpose only.
     func certify(
-        _ publicKey: P256.Signing.PublicKey, commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
+        _ publicKey: Certificate.PublicKey, commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
         subjectAlternativeNames names: [String] = [], now: Date
     ) throws -> Certificate {
         let subject = try DistinguishedName {
@@ -192,7 +211,7 @@ struct Issuer {
             return .dnsName(name)
         })
         return try Certificate(
-            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(publicKey),
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Self.validity),
             issuer: self.certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {

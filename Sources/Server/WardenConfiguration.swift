@@ -23,6 +23,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var rateLimitBurst = 400.0
     /// The largest request body accepted, in bytes.
     public var maxBodyBytes = 4 * 1024 * 1024
+    /// Largest image upload (a Unified Kernel Image), streamed to disk.
+    public var maxImageBytes = 1 << 30
     /// PEM files of the TPM vendor CAs that EK certificates of discovered machines must chain to.
     public var tpmVendorCAs: [String] = []
     /// The audit chain's head is signed at least every this many records (and at shutdown).
@@ -34,6 +36,8 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var bootServerAddress = ""
     /// The boot file of ARM64 clients (Debian ships no ARM64 iPXE); empty: not answered.
     public var arm64BootFile = ""
+    /// Whether boot scripts check each image with iPXE's `imgverify` against its `.sig`.
+    public var bootImageTrust = false
 
     /// The address ProxyDHCP hands out.
     public var effectiveBootServerAddress: String { bootServerAddress.isEmpty ? bootHost : bootServerAddress }
@@ -49,9 +53,9 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         ("WARDEN_SERVER_NAMES", "serverNames"), ("WARDEN_BOOT_HTTP_PORT", "bootHTTPPort"), ("WARDEN_TFTP_PORT", "tftpPort"),
         ("WARDEN_PROXYDHCP_PORT", "proxyDHCPPort"), ("WARDEN_PROXYDHCP_ALT_PORT", "proxyDHCPAltPort"),
         ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
-        ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
+        ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_MAX_IMAGE_BYTES", "maxImageBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
         ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"), ("WARDEN_BOOT_HOST", "bootHost"), ("WARDEN_FIRMWARE", "firmware"),
-        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"),
+        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"), ("WARDEN_BOOT_IMAGE_TRUST", "bootImageTrust"),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -84,6 +88,12 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             guard let number = Double(value) else { throw .invalid(variable, "\(value) is not a number") }
             return number
         }
+        func boolean() throws(ConfigurationError) -> Bool {
+            guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][value.lowercased()] else {
+                throw .invalid(variable, "\(value) is not true or false")
+            }
+            return flag
+        }
         let list = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         switch field {
         case "stateDir": stateDir = value
@@ -97,11 +107,13 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         case "rateLimitPerSecond": rateLimitPerSecond = try real()
         case "rateLimitBurst": rateLimitBurst = try real()
         case "maxBodyBytes": maxBodyBytes = try integer()
+        case "maxImageBytes": maxImageBytes = try integer()
         case "auditCheckpointInterval": auditCheckpointInterval = try integer()
         case "bootHost": bootHost = value
         case "firmware": firmware = value
         case "bootServerAddress": bootServerAddress = value
         case "arm64BootFile": arm64BootFile = value
+        case "bootImageTrust": bootImageTrust = try boolean()
         default: tpmVendorCAs = list
         }
     }
@@ -113,6 +125,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         }
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
         guard rateLimitPerSecond > 0, rateLimitBurst >= 1 else { throw .invalid("rateLimit", "must be positive") }
+        guard (1 << 20...16 << 30).contains(maxImageBytes) else { throw .invalid("maxImageBytes", "\(maxImageBytes) is out of range") }
         guard (1024...64 * 1024 * 1024).contains(maxBodyBytes) else { throw .invalid("maxBodyBytes", "\(maxBodyBytes) is out of range") }
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
             throw .invalid("bootServerAddress", "\(effectiveBootServerAddress) is not an IPv4 address (set bootServerAddress when bootHost is not one)")
@@ -135,12 +148,14 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var rateLimitPerSecond: Double?
         var rateLimitBurst: Double?
         var maxBodyBytes: Int?
+        var maxImageBytes: Int?
         var tpmVendorCAs: [String]?
         var auditCheckpointInterval: Int?
         var bootHost: String?
         var firmware: String?
         var bootServerAddress: String?
         var arm64BootFile: String?
+        var bootImageTrust: Bool?
 
         func apply(to base: WardenConfiguration) -> WardenConfiguration {
             var c = base
@@ -155,12 +170,14 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             c.rateLimitPerSecond = rateLimitPerSecond ?? c.rateLimitPerSecond
             c.rateLimitBurst = rateLimitBurst ?? c.rateLimitBurst
             c.maxBodyBytes = maxBodyBytes ?? c.maxBodyBytes
+            c.maxImageBytes = maxImageBytes ?? c.maxImageBytes
             c.tpmVendorCAs = tpmVendorCAs ?? c.tpmVendorCAs
             c.auditCheckpointInterval = auditCheckpointInterval ?? c.auditCheckpointInterval
             c.bootHost = bootHost ?? c.bootHost
             c.firmware = firmware ?? c.firmware
             c.bootServerAddress = bootServerAddress ?? c.bootServerAddress
             c.arm64BootFile = arm64BootFile ?? c.arm64BootFile
+            c.bootImageTrust = bootImageTrust ?? c.bootImageTrust
             return c
         }
     }

@@ -29,7 +29,7 @@ public enum WardenServer {
             audit: { details in try? store.auditRefusal(actor: "anonymous", subject: "rate-limit", details: details) })
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
         AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter)
-        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter)
+        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter, maxImageBytes: configuration.maxImageBytes)
         return Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),

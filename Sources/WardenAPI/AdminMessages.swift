@@ -14,9 +14,12 @@ public enum AdminMessages {
         public var role: String?
         public var policy: String?
         public var labels: [String]
+        /// The catalogue image it network-boots.
+        public var image: String?
 
         public init(
-            name: String, ek: String?, discoveredID: Int64?, macs: [String], uuid: String?, cluster: String?, role: String?, policy: String?, labels: [String]
+            name: String, ek: String?, discoveredID: Int64?, macs: [String], uuid: String?, cluster: String?, role: String?, policy: String?, labels: [String],
+            image: String? = nil
         ) {
             self.name = name
             self.ek = ek
@@ -27,7 +30,15 @@ public enum AdminMessages {
             self.role = role
             self.policy = policy
             self.labels = labels
+            self.image = image
         }
+    }
+
+    /// POST /v1/admin/machines/{name}/image
+    public struct ImageAssignment: Codable, Sendable {
+        /// The image to boot; nil: none.
+        public var image: String?
+        public init(image: String?) { self.image = image }
     }
 
     /// POST /v1/admin/machines/{name}/approve

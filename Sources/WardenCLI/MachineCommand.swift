@@ -9,7 +9,7 @@ struct MachineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine",
         abstract: "Enrol, list, approve and revoke machines.",
-        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self]
+        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self]
     )
 
     struct Enroll: AsyncParsableCommand {
@@ -27,6 +27,7 @@ struct MachineCommand: AsyncParsableCommand {
         @Option(help: "server or agent.") var role: String?
         @Option(help: "A policy name (default: trust on first use).") var policy: String?
         @Option(help: "A K3s node label KEY=VALUE (repeatable).") var label: [String] = []
+        @Option(help: "The catalogue image it network-boots (warden image list).") var image: String?
         @Option var format: OutputFormat = .text
 
         func validate() throws {
@@ -36,7 +37,8 @@ struct MachineCommand: AsyncParsableCommand {
         func run() async throws {
             let file = try ek.map { Data(try InputFile.read($0, as: "EK file")).base64EncodedString() }
             let request = AdminMessages.EnrollRequest(
-                name: name, ek: file, discoveredID: discovered, macs: mac, uuid: uuid, cluster: cluster, role: role, policy: policy, labels: label)
+                name: name, ek: file, discoveredID: discovered, macs: mac, uuid: uuid, cluster: cluster, role: role, policy: policy, labels: label,
+                image: image)
             let machine = try await admin.call(.POST, "/v1/admin/machines", request, as: MachineSummary.self)
             if format == .json { return try JSONOutput.print(machine) }
             print("enrolled \(machine.name) (EK name \(machine.ekName))")
@@ -51,8 +53,8 @@ struct MachineCommand: AsyncParsableCommand {
         func run() async throws {
             let machines = try await admin.call(.GET, "/v1/admin/machines", as: [MachineSummary].self)
             if format == .json { return try JSONOutput.print(machines) }
-            Table.print(["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "MACS"], machines.map {
-                [String($0.id), $0.name, $0.state, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.macs.joined(separator: ",")]
+            Table.print(["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "IMAGE", "MACS"], machines.map {
+                [String($0.id), $0.name, $0.state, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.image ?? "-", $0.macs.joined(separator: ",")]
             })
         }
     }
@@ -75,6 +77,7 @@ struct MachineCommand: AsyncParsableCommand {
                 UUID:     \(m.smbiosUUID ?? "-")
                 cluster:  \(m.cluster.map { "\($0) as \(m.role?.rawValue ?? "?")" } ?? "-")
                 labels:   \(m.labels.isEmpty ? "-" : m.labels.joined(separator: ", "))
+                image:    \(m.image ?? "-")
                 policy:   \(detail.policy.map { "\($0.name) version \($0.version)" } ?? "none yet (trust on first use)")
                 """)
             print("attestations:")
@@ -107,6 +110,20 @@ struct MachineCommand: AsyncParsableCommand {
 
         func run() async throws {
             print(try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self).message)
+        }
+    }
+
+    struct SetImage: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-image", abstract: "Choose the image a machine network-boots (its next boot script chains it).")
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "The machine.") var name: String
+        @Argument(help: "The image (warden image list), or none.") var image: String
+
+        func run() async throws {
+            let body = AdminMessages.ImageAssignment(image: image == "none" ? nil : image)
+            let machine = try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/image", body, as: MachineSummary.self)
+            print("\(machine.name) boots \(machine.image.map { "image \($0)" } ?? "no image")")
         }
     }
 }

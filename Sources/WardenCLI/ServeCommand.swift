@@ -2,6 +2,7 @@ import ArgumentParser
 import Audit
 import Boot
 import Foundation
+import Images
 import Logging
 import Server
 import ServiceLifecycle
@@ -68,11 +69,12 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Starts the boot HTTP server: each machine's script from the store, firmware from the
-    /// TFTP root.
+    /// TFTP root, images (checked against their digests) from the image store.
     private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore) async throws -> BootHTTPServer {
         let server = try await BootHTTPServer.start(
-            host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot), images: nil,
-            scripts: MachineBootScripts(store: store), settings: BootHTTPServer.Settings())
+            host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
+            images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(store: store, imageTrust: configuration.bootImageTrust),
+            settings: BootHTTPServer.Settings())
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
         return server
     }

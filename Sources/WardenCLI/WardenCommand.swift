@@ -8,7 +8,7 @@ public struct WardenCommand: AsyncParsableCommand {
         abstract: "Bare-metal provisioning and TPM attestation.",
         subcommands: [
             ServeCommand.self, MachineCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
-            AuditCommand.self, QuoteCommand.self, EventLogCommand.self, BenchCommand.self,
+            ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, BenchCommand.self,
         ]
     )
 

@@ -30,10 +30,15 @@ extension HTTPSClient {
 
     /// Sends `body` as JSON and decodes a 2xx answer as `Answer`; any other answer is an ``APIRefusal``.
     public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as: Answer.Type = Answer.self) async throws -> Answer {
-        let encoder = Self.encoder, decoder = Self.decoder
-        let response = try await send(method, path, body: try body.map { [UInt8](try encoder.encode($0)) })
+        try await call(method, path, rawBody: try body.map { [UInt8](try Self.encoder.encode($0)) }, as: Answer.self)
+    }
+
+    /// Sends `rawBody` as it is (an image upload, say) and decodes a 2xx answer as `Answer`;
+    /// any other answer is an ``APIRefusal``.
+    public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, as: Answer.Type = Answer.self) async throws -> Answer {
+        let response = try await send(method, path, body: rawBody)
         guard (200..<300).contains(response.status) else { throw Self.refusal(response) }
-        do { return try decoder.decode(Answer.self, from: Data(response.body)) } catch {
+        do { return try Self.decoder.decode(Answer.self, from: Data(response.body)) } catch {
             throw ClientError.protocolError("unexpected answer to \(path): \(error)")
         }
     }

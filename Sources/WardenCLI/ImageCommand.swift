@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Images
+import Store
+import WardenAPI
+
+/// `warden image …`: the catalogue of boot images.
+struct ImageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Add, list, show and remove boot images (Unified Kernel Images).",
+        subcommands: [Add.self, List.self, Show.self, Remove.self]
+    )
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a Unified Kernel Image from a kernel, an initrd and a command line, and add it.",
+            discussion: """
+                The image is assembled here on systemd's EFI stub (Debian's systemd-boot-efi) with objcopy, \
+                then uploaded; the server checks it, records its SHA-256, SHA-384 and Authenticode digest \
+                (what the firmware measures into PCR 4), stores it under its SHA-256 and signs it.
+                """
+        )
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "The image's name.") var name: String
+        @Option(help: "The kernel (vmlinuz).") var kernel: String
+        @Option(help: "The initrd.") var initrd: String
+        @Option(help: "The kernel command line, built in and passed exactly by the boot script.") var cmdline = "console=ttyS0,115200 panic=-1"
+        @Option(help: "systemd's EFI stub.") var stub = UKIBuilder.debianStub
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-image-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: work) }
+            let uki = work.appendingPathComponent("image.efi").path
+            var builder = UKIBuilder()
+            builder.stub = stub
+            do {
+                try builder.build(kernel: kernel, initrd: initrd, commandLine: cmdline, osRelease: "ID=warden\nNAME=\"Warden image \(name)\"\n", output: uki)
+            } catch {
+                InputFile.printError(error.description)
+                throw ExitCode(1)
+            }
+            let bytes = try InputFile.read(uki, as: "image")
+            let image = try await admin.target.run { client in
+                try await client.call(.PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
+            }
+            if format == .json { return try JSONOutput.print(image) }
+            print("added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List images.")
+        @OptionGroup var admin: AdminOptions
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let images = try await admin.call(.GET, "/v1/admin/images", as: [ImageRecord].self)
+            if format == .json { return try JSONOutput.print(images) }
+            Table.print(["NAME", "SIZE", "SHA256", "MACHINES"], images.map {
+                [$0.name, String($0.size), String($0.sha256.prefix(16)) + "…", $0.machines.isEmpty ? "-" : $0.machines.joined(separator: ",")]
+            })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an image's digests, command line and machines.")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let image = try await admin.call(.GET, "/v1/admin/images/" + pathSegment(name), as: ImageRecord.self)
+            if format == .json { return try JSONOutput.print(image) }
+            print("""
+                name:                \(image.name)
+                size:                \(image.size) bytes
+                sha256:              \(image.sha256)
+                sha384:              \(image.sha384)
+                Authenticode sha256: \(image.authenticodeSHA256) (PCR 4)
+                kernel sha256:       \(image.linuxSHA256)
+                initrd sha256:       \(image.initrdSHA256)
+                command line:        \(image.commandLine)
+                served as:           /images/\(image.sha256).efi (signature: .efi.sig)
+                machines:            \(image.machines.isEmpty ? "-" : image.machines.joined(separator: ", "))
+                """)
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an image no machine boots.")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+
+        func run() async throws {
+            print(try await admin.call(.DELETE, "/v1/admin/images/" + pathSegment(name), as: AdminMessages.Done.self).message)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// An operator adds an image with the CLI; the boot server then serves it to the machine
+/// it is assigned to, as the catalogue recorded it, signed, and refuses it once changed.
+@Suite struct ImageBootTests {
+    @Test func anAddedImageIsServedSignedAndChainedByItsMachinesScript() throws {
+        let boot = try BootScriptTests.BootRig()
+        let rig = boot.rig
+        try Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 17) }).write(to: rig.file("vmlinuz"))
+        try Data((0..<90_000).map { UInt8(truncatingIfNeeded: $0 &* 5) }).write(to: rig.file("initrd.img"))
+        try rig.expectSuccess(rig.server.cli(["image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
+                                              "--cmdline", "console=ttyS0,115200 panic=-1 warden.test=1"]))
+        let shown = try rig.server.cli(["image", "show", "node", "--format", "json"])
+        let image = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let sha256 = try #require(image["sha256"] as? String)
+        #expect(image["commandLine"] as? String == "console=ttyS0,115200 panic=-1 warden.test=1")
+
+        // What is served is what was recorded: bytes, Authenticode (pesign's), signature.
+        let efi = rig.file("served.efi"), signature = rig.file("served.efi.sig")
+        for (path, file) in [("/images/\(sha256).efi", efi), ("/images/\(sha256).efi.sig", signature)] {
+            let fetched = try Command.run("curl", ["-sS", "-o", file.path, "-w", "%{http_code}", "http://127.0.0.1:\(boot.port)" + path])
+            #expect(fetched.stdout == "200", "\(path): \(fetched.stderr)")
+        }
+        #expect(try TestPaths.bytes(efi).count == image["size"] as? Int)
+        let pesign = try Command.run("pesign", ["-h", "-d", "sha256", "-i", efi.path])
+        #expect(pesign.stdout.contains(try #require(image["authenticodeSHA256"] as? String)))
+        let verified = try Command.run("openssl", ["cms", "-verify", "-binary", "-inform", "DER", "-in", signature.path, "-content", efi.path,
+                                                   "-CAfile", rig.server.serverCA, "-purpose", "any", "-out", "/dev/null"])
+        #expect(verified.status == 0, "\(verified.stderr)")
+
+        let tpm = try SoftwareTPM()
+        try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:03", "--image", "node"])
+        let script = try boot.script(mac: "52:54:00:aa:00:03")
+        #expect(script.contains("kernel /images/\(sha256).efi console=ttyS0,115200 panic=-1 warden.test=1\nboot\n"), "\(script)")
+        let legacy = try boot.get("/boot.ipxe?mac=52:54:00:aa:00:03&platform=pcbios&arch=i386").body
+        #expect(legacy.contains("legacy BIOS") && !legacy.contains("kernel "))
+
+        let inUse = try rig.server.cli(["image", "remove", "node"])
+        #expect(inUse.status == 1 && inUse.stderr.contains("assigned to node-1"))
+
+        // A byte changed on disk: refused, not served.
+        let stored = rig.server.stateDir.appendingPathComponent("images/\(sha256).efi").path
+        chmod(stored, 0o644)
+        let handle = try #require(FileHandle(forUpdatingAtPath: stored))
+        try handle.seek(toOffset: 1_000)
+        try handle.write(contentsOf: Data([0xA5]))
+        try handle.close()
+        #expect(try boot.get("/images/\(sha256).efi").status == 500)
+
+        try rig.expectSuccess(rig.server.cli(["machine", "set-image", "node-1", "none"]))
+        try rig.expectSuccess(rig.server.cli(["image", "remove", "node"]))
+        #expect(!FileManager.default.fileExists(atPath: stored))
+        let actions = try rig.store.auditRecords(subjectPrefix: "image/node").map(\.action)
+        #expect(actions == ["image-added", "image-removed"])
+    }
+}
