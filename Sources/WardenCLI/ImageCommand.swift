@@ -27,6 +27,9 @@ struct ImageCommand: AsyncParsableCommand {
         @Option(help: "The initrd.") var initrd: String
         @Option(help: "The kernel command line, built in and passed exactly by the boot script.") var cmdline = "console=ttyS0,115200 panic=-1"
         @Option(help: "systemd's EFI stub.") var stub = UKIBuilder.debianStub
+        @Flag(help: "Append warden-agent, its libraries, the server CA and the server URL to the initrd.") var withAgent = false
+        @Option(help: "The warden-agent binary (default: the one beside this warden).") var agent: String?
+        @Option(help: "The server URL nodes reach (default: --server).") var agentServer: String?
         @Option var format: OutputFormat = .text
 
         func run() async throws {
@@ -37,17 +40,30 @@ struct ImageCommand: AsyncParsableCommand {
             var builder = UKIBuilder()
             builder.stub = stub
             do {
+                var initrd = self.initrd
+                if withAgent {
+                    initrd = work.appendingPathComponent("initrd-with-agent").path
+                    try overlay().append(to: self.initrd, output: initrd)
+                }
                 try builder.build(kernel: kernel, initrd: initrd, commandLine: cmdline, osRelease: "ID=warden\nNAME=\"Warden image \(name)\"\n", output: uki)
-            } catch {
-                InputFile.printError(error.description)
+            } catch let failure as CustomStringConvertible & Error {
+                InputFile.printError(failure.description)
                 throw ExitCode(1)
             }
-            let bytes = try InputFile.read(uki, as: "image")
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: uki)))
             let image = try await admin.target.run { client in
                 try await client.call(.PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
             }
             if format == .json { return try JSONOutput.print(image) }
             print("added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)")
+        }
+
+        /// The agent overlay: the warden-agent beside this binary (or --agent), the server CA
+        /// of the operator identity, and the server URL nodes use.
+        private func overlay() throws -> AgentOverlay {
+            let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let binary = agent ?? URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("warden-agent").path
+            return AgentOverlay(agent: binary, serverCA: (admin.identity ?? admin.stateDir + "/operator") + "/ca.pem", serverURL: agentServer ?? admin.server)
         }
     }
 

@@ -55,4 +55,26 @@ import TestSupport
         let actions = try rig.store.auditRecords(subjectPrefix: "image/node").map(\.action)
         #expect(actions == ["image-added", "image-removed"])
     }
+
+    @Test func withAgentTheInitrdCarriesTheAgentItsCAAndTheServerURL() throws {
+        let boot = try BootScriptTests.BootRig()
+        let rig = boot.rig
+        let initrd = (0..<90_001).map { UInt8(truncatingIfNeeded: $0 &* 3) }
+        try Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0) }).write(to: rig.file("vmlinuz"))
+        try Data(initrd).write(to: rig.file("initrd.img"))
+        try rig.expectSuccess(rig.server.cli(["image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
+                                              "--with-agent", "--agent-server", "https://10.213.0.1:8443"]))
+        let sha256 = try #require(try rig.store.image(named: "node").sha256 as String?)
+        let uki = rig.server.stateDir.appendingPathComponent("images/\(sha256).efi").path
+        let section = rig.file("initrd-section")
+        let extracted = try Command.run("objcopy", ["-O", "binary", "--only-section=.initrd", uki, section.path])
+        #expect(extracted.status == 0, "\(extracted.stderr)")
+        let bytes = try TestPaths.bytes(section)
+        #expect(Array(bytes.prefix(initrd.count)) == initrd, "the node's own initrd comes first, unchanged")
+        try Data(bytes.dropFirst(90_004)).write(to: rig.file("overlay.cpio"))
+        let listing = try Command.run("/bin/sh", ["-c", "cpio -it --quiet < overlay.cpio"], in: rig.server.folder)
+        for file in ["usr/bin/warden-agent", "etc/warden/ca.pem", "etc/warden/server", "lib/x86_64-linux-gnu/libtss2-esys.so.0"] {
+            #expect(listing.stdout.split(separator: "\n").contains(Substring(file)), "\(file) missing from the overlay")
+        }
+    }
 }

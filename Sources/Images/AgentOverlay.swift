@@ -1,0 +1,111 @@
+import Archive
+import Foundation
+
+/// The cpio (newc) overlay that turns a stock initrd into an attesting node's: `warden-agent`
+/// at /usr/bin, every shared library it loads (what `ldd` lists, plus the TSS TCTI modules
+/// the TCTI loader opens at run time) at the paths the loader looks for them, Warden's
+/// server CA at /etc/warden/ca.pem and the server URL at /etc/warden/server. Appended to an
+/// initrd (the kernel unpacks concatenated archives in order), it adds files and replaces
+/// nothing the node's own init needs.
+public struct AgentOverlay: Sendable {
+    /// Why no overlay was made.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let agent: String
+    public let serverCA: String
+    public let serverURL: String
+    /// Libraries loaded with dlopen, which ldd cannot see: the TPM device TCTI.
+    public var loadedAtRunTime = ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"]
+
+    public init(agent: String, serverCA: String, serverURL: String) {
+        self.agent = agent
+        self.serverCA = serverCA
+        self.serverURL = serverURL
+    }
+
+    /// The files the overlay holds: path inside the initrd → file on this machine.
+    public func files() throws(Failure) -> [(String, String)] {
+        for library in loadedAtRunTime where !FileManager.default.fileExists(atPath: library) {
+            throw Failure(description: "\(library) is missing (install libtss2-tcti-device0)")
+        }
+        let libraries = try Self.libraries(of: agent) + loadedAtRunTime
+        return [("usr/bin/warden-agent", agent), ("etc/warden/ca.pem", serverCA)] + libraries.map { (String($0.drop { $0 == "/" }), $0) }
+    }
+
+    /// Writes `initrd` followed by the overlay to `output`.
+    public func append(to initrd: String, output: String) throws(Failure) {
+        let overlay = output + ".overlay"
+        defer { try? FileManager.default.removeItem(atPath: overlay) }
+        try write(to: overlay)
+        do {
+            var combined = try Data(contentsOf: URL(fileURLWithPath: initrd))
+            // Each archive starts on a 4-byte boundary; the kernel skips zero padding.
+            combined.append(Data(count: (4 - combined.count % 4) % 4))
+            combined.append(try Data(contentsOf: URL(fileURLWithPath: overlay)))
+            try combined.write(to: URL(fileURLWithPath: output))
+        } catch { throw Failure(description: "cannot append the agent to \(initrd): \(error.localizedDescription)") }
+    }
+
+    /// Writes the overlay alone to `path`.
+    public func write(to path: String) throws(Failure) {
+        let files = try files()
+        do {
+            var writer = try ArchiveWriter(path: path, format: .cpioNewc)
+            var directories: Set<String> = []
+            for (inside, _) in files {
+                var parent = ""
+                for component in inside.split(separator: "/").dropLast() {
+                    parent += (parent.isEmpty ? "" : "/") + component
+                    if directories.insert(parent).inserted { try writer.addDirectory(parent) }
+                }
+            }
+            let strippedAgent = path + ".agent"
+            defer { try? FileManager.default.removeItem(atPath: strippedAgent) }
+            try Self.stripDebugInformation(agent, into: strippedAgent)
+            for (inside, file) in files {
+                let source = inside == "usr/bin/warden-agent" ? strippedAgent : file
+                let contents = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source).resolvingSymlinksInPath()))
+                try writer.addFile(inside, contents: contents, mode: inside.hasPrefix("usr/bin/") || inside.contains("ld-linux") ? 0o755 : 0o644)
+            }
+            try writer.addFile("etc/warden/server", contents: Array((serverURL + "\n").utf8))
+            try writer.finish()
+        } catch { throw Failure(description: "cannot write the agent overlay: \(error)") }
+    }
+
+    /// A copy of `binary` without debug sections: a node needs none, and a debug build's
+    /// agent is mostly debug information.
+    static func stripDebugInformation(_ binary: String, into output: String) throws(Failure) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
+        process.arguments = ["--strip-debug", binary, output]
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { throw Failure(description: "objcopy cannot run (install binutils): \(error.localizedDescription)") }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "objcopy --strip-debug \(binary) failed") }
+    }
+
+    /// The absolute paths of the shared libraries `binary` loads, from `ldd`.
+    static func libraries(of binary: String) throws(Failure) -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+        process.arguments = [binary]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { throw Failure(description: "ldd cannot run: \(error.localizedDescription)") }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw Failure(description: "ldd \(binary) failed (is it a dynamic executable?)") }
+        let libraries = text.split(separator: "\n").compactMap { line -> String? in
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count { return words[arrow + 1].hasPrefix("/") ? words[arrow + 1] : nil }
+            return words.first.flatMap { $0.hasPrefix("/") ? $0 : nil }
+        }
+        if let missing = text.split(separator: "\n").first(where: { $0.contains("not found") }) {
+            throw Failure(description: "\(binary) needs a library this machine lacks: \(missing.trimmingCharacters(in: .whitespaces))")
+        }
+        return libraries
+    }
+}
