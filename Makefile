@@ -10,7 +10,7 @@ DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-d
 FUZZ_SECONDS ?= 60
 OUT := out
 
-.PHONY: run release demo test deps build bench bench-attest bench-audit bench-tftp fuzz clean
+.PHONY: run release demo test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -60,6 +60,16 @@ bench-audit: release
 bench-tftp: release
 	bash Tests/Scripts/tftp-peers.sh out/peers
 	taskset -c 1 .build/release/warden bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
+
+## bench-http: image downloads from Warden's boot HTTP server against nginx, at 1, 100 and
+## 1,000 connections (wrk), throughput and server CPU seconds per GB.
+bench-http: release
+	bash Tests/Scripts/http-peers.sh
+	.build/release/warden bench http
+
+## bench-dhcp: ProxyDHCP replies per second and latency for 1,000 PXE clients.
+bench-dhcp: release
+	taskset -c 1 .build/release/warden bench dhcp
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

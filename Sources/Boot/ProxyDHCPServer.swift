@@ -34,6 +34,9 @@ public final class ProxyDHCPServer: Sendable {
         for (port, kind) in [(dhcpPort, ProxyDHCPResponder.Port.dhcp), (bootServerPort, .bootServer)] {
             let channel = try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_broadcast), value: 1)
+                // A rack powering on at once is a burst of DISCOVERs; the default buffer
+                // holds about two hundred (the kernel caps this at net.core.rmem_max).
+                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics))

@@ -36,6 +36,7 @@ public final class TFTPServer: Sendable {
         let state = SharedState(root: root, settings: settings)
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.receivePacketInfo, value: true)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state)) }
             }

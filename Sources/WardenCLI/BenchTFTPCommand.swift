@@ -35,7 +35,7 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         chmod(root, 0o755)
         try "files:\n  bench.bin: \(root)/bench.bin\n".write(toFile: work + "/firmware.yaml", atomically: true, encoding: .utf8)
 
-        var servers = try PeerServers(work: work, root: root, wardenFirmware: work + "/firmware.yaml", tftpdHpa: tftpdHpa, atftpd: atftpd)
+        var servers = try TFTPPeerServers(work: work, root: root, wardenFirmware: work + "/firmware.yaml", tftpdHpa: tftpdHpa, atftpd: atftpd)
         defer { servers.stop() }
         try servers.waitUntilServing(bytes: contents)
 
