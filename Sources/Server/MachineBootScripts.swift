@@ -4,21 +4,25 @@ import Store
 import Synchronization
 
 /// Each network-booting machine's iPXE script, from its enrolment record: an unknown
-/// machine is recorded as discovered and sent on to its next boot device; a discovered one
-/// waits for an operator; a revoked one is refused (audited at most once an hour per
+/// machine is recorded as discovered and sent on to its next boot device — or, where a
+/// discovery image is configured, boots it, so that its agent can register the machine's
+/// EK; a discovered one likewise waits for an operator; a revoked one is refused (audited at most once an hour per
 /// machine, so a boot loop cannot flood the log); an enrolled one boots its image, a
 /// Unified Kernel Image, with exactly the command line the catalogue recorded.
 public final class MachineBootScripts: BootScriptSource {
     private let store: EnrolmentStore
     /// Whether scripts have iPXE check each image against its signature.
     private let imageTrust: Bool
+    /// The catalogue image machines nobody enrolled boot; nil: they are sent on.
+    private let discoveryImage: String?
     /// When each revoked machine's refusal was last audited.
     private let refusalsAudited = Mutex<[Int64: Date]>([:])
     private static let refusalAuditInterval: TimeInterval = 3_600
 
-    public init(store: EnrolmentStore, imageTrust: Bool = false) {
+    public init(store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil) {
         self.store = store
         self.imageTrust = imageTrust
+        self.discoveryImage = discoveryImage
     }
 
     public func script(for request: BootScriptRequest) -> IPXEScript {
@@ -26,31 +30,44 @@ public final class MachineBootScripts: BootScriptSource {
             guard let target = try store.bootTarget(mac: request.mac, uuid: request.uuid) else {
                 let sighting = BootSighting(mac: request.mac, uuid: request.uuid, platform: request.platform, arch: request.arch, client: request.client)
                 let recorded = try store.discoverAtBoot(sighting)
-                return .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
+                return try discovery(recorded, request) ?? .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
             }
             switch target.state {
             case "revoked":
                 auditRefusal(target, client: request.client)
                 return .refuse("machine \(target.name) is revoked")
             case "discovered":
-                return .exit("machine \(target.name) waits for an operator to enrol it")
+                return try discovery(target, request) ?? .exit("machine \(target.name) waits for an operator to enrol it")
             default:
                 guard let image = try store.image(ofMachine: target.machineID) else {
                     return .exit("machine \(target.name) is enrolled but has no image assigned")
                 }
-                guard !request.isLegacyBIOS else {
-                    return .exit("machine \(target.name) booted legacy BIOS, and its image \(image.name) is a UEFI image")
-                }
-                do throws(IPXEScript.ScriptError) {
-                    return try .chainEFI(machine: target.name, url: "/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
-                } catch {
-                    return .exit("image \(image.name) cannot be booted from a script")
-                }
+                return boot(image, as: target.name, request)
             }
         } catch .limit {
             return .exit("this machine is not enrolled, and the list of discovered machines is full")
         } catch {
             return .exit("the enrolment records cannot be read now; try again")
+        }
+    }
+
+    /// The discovery image's script for a machine nobody enrolled, when one is configured.
+    private func discovery(_ target: BootTarget, _ request: BootScriptRequest) throws(StoreError) -> IPXEScript? {
+        guard let discoveryImage else { return nil }
+        do throws(StoreError) {
+            return boot(try store.image(named: discoveryImage), as: target.name, request)
+        } catch .notFound {
+            return .exit("the discovery image \(discoveryImage) is not in the catalogue; machine \(target.name) waits for an operator")
+        }
+    }
+
+    /// The script that boots `image` with exactly its recorded command line.
+    private func boot(_ image: ImageRecord, as machine: String, _ request: BootScriptRequest) -> IPXEScript {
+        guard !request.isLegacyBIOS else { return .exit("machine \(machine) booted legacy BIOS, and image \(image.name) is a UEFI image") }
+        do throws(IPXEScript.ScriptError) {
+            return try .chainEFI(machine: machine, url: "/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
+        } catch {
+            return .exit("image \(image.name) cannot be booted from a script")
         }
     }
 

@@ -38,6 +38,9 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     public var arm64BootFile = ""
     /// Whether boot scripts check each image with iPXE's `imgverify` against its `.sig`.
     public var bootImageTrust = false
+    /// The catalogue image that machines nobody enrolled boot (its agent registers them);
+    /// empty: they are sent on to their next boot device.
+    public var discoveryImage = ""
 
     /// The address ProxyDHCP hands out.
     public var effectiveBootServerAddress: String { bootServerAddress.isEmpty ? bootHost : bootServerAddress }
@@ -55,7 +58,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
         ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_MAX_IMAGE_BYTES", "maxImageBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
         ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"), ("WARDEN_BOOT_HOST", "bootHost"), ("WARDEN_FIRMWARE", "firmware"),
-        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"), ("WARDEN_BOOT_IMAGE_TRUST", "bootImageTrust"),
+        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"), ("WARDEN_BOOT_IMAGE_TRUST", "bootImageTrust"), ("WARDEN_DISCOVERY_IMAGE", "discoveryImage"),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -114,6 +117,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         case "bootServerAddress": bootServerAddress = value
         case "arm64BootFile": arm64BootFile = value
         case "bootImageTrust": bootImageTrust = try boolean()
+        case "discoveryImage": discoveryImage = value
         default: tpmVendorCAs = list
         }
     }
@@ -156,6 +160,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var bootServerAddress: String?
         var arm64BootFile: String?
         var bootImageTrust: Bool?
+        var discoveryImage: String?
 
         func apply(to base: WardenConfiguration) -> WardenConfiguration {
             var c = base
@@ -178,6 +183,7 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
             c.bootServerAddress = bootServerAddress ?? c.bootServerAddress
             c.arm64BootFile = arm64BootFile ?? c.arm64BootFile
             c.bootImageTrust = bootImageTrust ?? c.bootImageTrust
+            c.discoveryImage = discoveryImage ?? c.discoveryImage
             return c
         }
     }

@@ -73,7 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
     private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore) async throws -> BootHTTPServer {
         let server = try await BootHTTPServer.start(
             host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
-            images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(store: store, imageTrust: configuration.bootImageTrust),
+            images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(
+                store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage),
             settings: BootHTTPServer.Settings())
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
         return server

@@ -10,8 +10,9 @@ import TestSupport
         let rig: SystemRig
         let port: Int
 
-        init() throws {
-            rig = try SystemRig(environment: ["WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path])
+        /// `environment` adds WARDEN_* settings of the server.
+        init(environment: [String: String] = [:]) throws {
+            rig = try SystemRig(environment: environment.merging(["WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path]) { $1 })
             port = try rig.server.bootHTTPPort()
         }
 

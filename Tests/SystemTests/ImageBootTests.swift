@@ -77,4 +77,21 @@ import TestSupport
             #expect(listing.stdout.split(separator: "\n").contains(Substring(file)), "\(file) missing from the overlay")
         }
     }
+
+    @Test func machinesNobodyEnrolledBootTheDiscoveryImageWhenOneIsConfigured() throws {
+        let boot = try BootScriptTests.BootRig(environment: ["WARDEN_DISCOVERY_IMAGE": "discovery"])
+        let rig = boot.rig
+        let missing = try boot.script(mac: "52:54:00:aa:00:10")
+        #expect(missing.contains("the discovery image discovery is not in the catalogue") && missing.contains("exit 1"), "\(missing)")
+        try Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0) }).write(to: rig.file("vmlinuz"))
+        try Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: rig.file("initrd.img"))
+        try rig.expectSuccess(rig.server.cli(["image", "add", "discovery", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
+                                              "--cmdline", "console=ttyS0 warden.register=1"]))
+        let sha256 = try rig.store.image(named: "discovery").sha256
+        for mac in ["52:54:00:aa:00:10", "52:54:00:aa:00:11"] {
+            let script = try boot.script(mac: mac)
+            #expect(script.contains("kernel /images/\(sha256).efi console=ttyS0 warden.register=1"), "\(mac): \(script)")
+        }
+        #expect(try rig.store.machines().map(\.name) == ["boot-525400aa0010", "boot-525400aa0011"])
+    }
 }
