@@ -30,6 +30,8 @@ cp /usr/bin/busybox "$ROOT/bin/busybox"
 for applet in $("$ROOT/bin/busybox" --list); do
     [ -e "$ROOT/bin/$applet" ] || ln -s busybox "$ROOT/bin/$applet"
 done
+# The kernel asks /sbin/modprobe for what it lacks (a cipher template, say).
+ln -s ../bin/busybox "$ROOT/sbin/modprobe"
 
 # The modules a QEMU node needs (virtio PCI, network and disk; dm-crypt; ext4) with every
 # module they depend on, as modules.dep says (depmod makes it: the package does not ship it).
@@ -46,7 +48,7 @@ needed() {
         cp "$WORK/lib/modules/$VERSION/$file" "$MODULES/$file"
     done
 }
-for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 xts aesni-intel; do needed "$module"; done
+for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel; do needed "$module"; done
 cp "$WORK/lib/modules/$VERSION"/modules.{order,builtin,builtin.modinfo} "$MODULES/"
 depmod -b "$ROOT" "$VERSION"
 
@@ -84,10 +86,11 @@ mount -t devtmpfs devtmpfs /dev
 mount -t securityfs securityfs /sys/kernel/security
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 xts aesni-intel; do modprobe "$module" 2>/dev/null; done
+for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel; do modprobe "$module" 2>/dev/null; done
 ip link set lo up
 ip link set eth0 up
-udhcpc -i eth0 -q -n -t 10 -T 2 >/dev/null 2>&1 || echo "WARDEN-NODE: no DHCP lease"
+udhcpc -i eth0 -q -n -t 10 -T 2 -s /usr/share/udhcpc/default.script || echo "WARDEN-NODE: no DHCP lease"
+echo "WARDEN-NODE: address $(ip -4 -o addr show dev eth0 | awk '{print $4}'), route $(ip route | awk '/default/ {print $3}')"
 mode=attest
 for word in $(cat /proc/cmdline); do
     case "$word" in warden.mode=*) mode=${word#warden.mode=} ;; esac
