@@ -65,10 +65,8 @@ final class BootHTTPHandler: ChannelInboundHandler {
     }
 
     private func answerScript(query: Substring, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown")
-        guard request.identifiesMachine else {
-            return sendScript(.identify, head, context)
-        }
+        let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown", base: Self.base(of: context.channel.localAddress))
+        guard request.identifiesMachine else { return sendScript(.identify(base: request.base), head, context) }
         let state = self.state
         guard state.pendingScripts.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingScripts else {
             state.pendingScripts.subtract(1, ordering: .relaxed)
@@ -153,6 +151,14 @@ final class BootHTTPHandler: ChannelInboundHandler {
             whenWritten()
             if !keepAlive { context.close(promise: nil) }
         }
+    }
+
+    /// `http://ADDRESS:PORT` of the socket a request came to: what the client reached, and
+    /// nothing the client wrote.
+    static func base(of address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return "http://127.0.0.1" }
+        if case .v6 = address { return "http://[\(ip)]:\(port)" }
+        return "http://\(ip):\(port)"
     }
 
     private static func contentType(_ name: String) -> String {

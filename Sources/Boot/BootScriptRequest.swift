@@ -13,6 +13,9 @@ public struct BootScriptRequest: Sendable, Equatable {
     public let arch: String?
     /// The address the request came from.
     public let client: String
+    /// `http://ADDRESS:PORT` the request came to: where the script's files are fetched
+    /// (Debian's 2019 iPXE does not resolve a URL without a scheme).
+    public let base: String
 
     /// Whether the request names a machine at all.
     public var identifiesMachine: Bool { mac != nil || uuid != nil }
@@ -20,23 +23,24 @@ public struct BootScriptRequest: Sendable, Equatable {
     /// Whether the firmware that loaded iPXE was legacy BIOS (which measures no kernel).
     public var isLegacyBIOS: Bool { platform == "pcbios" }
 
-    public init(mac: String?, uuid: String?, platform: String?, arch: String?, client: String) {
+    public init(mac: String?, uuid: String?, platform: String?, arch: String?, client: String, base: String) {
         self.mac = mac.flatMap(Self.normalisedMAC)
         self.uuid = uuid.flatMap(Self.normalisedUUID)
         self.platform = platform.flatMap { Self.word($0) }
         self.arch = arch.flatMap { Self.word($0) }
         self.client = client
+        self.base = base
     }
 
     /// Reads the query string of a request target (`/boot.ipxe?mac=…`).
-    public init(query: Substring, client: String) {
+    public init(query: Substring, client: String, base: String) {
         var values: [Substring: Substring] = [:]
         for pair in query.split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, values[parts[0]] == nil { values[parts[0]] = parts[1] }
         }
         self.init(mac: values["mac"].map { Self.percentDecoded($0) }, uuid: values["uuid"].map { Self.percentDecoded($0) },
-                  platform: values["platform"].map(String.init), arch: values["arch"].map(String.init), client: client)
+                  platform: values["platform"].map(String.init), arch: values["arch"].map(String.init), client: client, base: base)
     }
 
     static func normalisedMAC(_ text: String) -> String? {

@@ -6,9 +6,12 @@ public struct IPXEScript: Sendable, Equatable {
 
     private init(lines: [String]) { text = (["#!ipxe"] + lines).joined(separator: "\n") + "\n" }
 
-    /// Asks iPXE again with the variables that identify the machine, on the server the
-    /// script came from (iPXE resolves the path against the script's own URL).
-    public static let identify = IPXEScript(lines: ["chain /boot.ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}&arch=${buildarch}"])
+    /// Asks iPXE again, at `base` (`http://10.213.0.1:80`: the address the request came to,
+    /// since Debian's 2019 iPXE does not resolve a URL without a scheme), with the variables
+    /// that identify the machine.
+    public static func identify(base: String) -> IPXEScript {
+        IPXEScript(lines: ["chain \(base)/boot.ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}&arch=${buildarch}"])
+    }
 
     /// Boots one EFI file (a Unified Kernel Image) with `commandLine`, exactly; with
     /// `verify`, iPXE first checks the file against its `.sig` (`imgverify`).

@@ -24,32 +24,56 @@ public final class ProxyDHCPServer: Sendable {
     }
 
     /// The ports it listens on: (DHCP, boot server).
-    public var ports: (dhcp: Int, bootServer: Int) { (channels[0].localAddress?.port ?? 0, channels[1].localAddress?.port ?? 0) }
+    public let ports: (dhcp: Int, bootServer: Int)
 
     /// Starts listening on `host`:`dhcpPort` and `host`:`bootServerPort` (0 picks free ports).
-    public static func start(host: String, dhcpPort: Int, bootServerPort: Int, responder: ProxyDHCPResponder,
+    ///
+    /// A reply to a client without an address is broadcast, and a socket bound to the
+    /// wildcard address has no interface for 255.255.255.255 unless a default route names
+    /// one (and then it may be the wrong one). So when `host` is `0.0.0.0` and a
+    /// `replyAddress` is given — Warden's address on the machines' network — a second socket
+    /// on each port, bound to that address, sends every reply: the kernel sends a broadcast
+    /// from a bound source address out of that address's interface.
+    public static func start(host: String, dhcpPort: Int, bootServerPort: Int, replyAddress: String? = nil, responder: ProxyDHCPResponder,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ProxyDHCPServer {
         let statistics = Counters()
         var channels: [any Channel] = []
+        var ports: [Int] = []
         for (port, kind) in [(dhcpPort, ProxyDHCPResponder.Port.dhcp), (bootServerPort, .bootServer)] {
-            let channel = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_broadcast), value: 1)
-                // A rack powering on at once is a burst of DISCOVERs; the default buffer
-                // holds about two hundred (the kernel caps this at net.core.rmem_max).
-                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics))
-                    }
-                }
-                .bind(host: host, port: port).get()
-            channels.append(channel)
+            var sender: (any Channel)?
+            var listenPort = port
+            if let replyAddress, host == "0.0.0.0" {
+                let bound = try await bind(replyAddress, port, kind, sender: nil, responder: responder, statistics: statistics, group: group)
+                listenPort = bound.localAddress?.port ?? port
+                channels.append(bound)
+                sender = bound
+            }
+            let listener = try await bind(host, listenPort, kind, sender: sender, responder: responder, statistics: statistics, group: group)
+            channels.append(listener)
+            ports.append(listener.localAddress?.port ?? 0)
         }
-        return ProxyDHCPServer(channels: channels, statistics: statistics)
+        return ProxyDHCPServer(channels: channels, ports: (ports[0], ports[1]), statistics: statistics)
     }
 
-    private init(channels: [any Channel], statistics: Counters) {
+    private static func bind(_ host: String, _ port: Int, _ kind: ProxyDHCPResponder.Port, sender: (any Channel)?, responder: ProxyDHCPResponder,
+                             statistics: Counters, group: any EventLoopGroup) async throws -> any Channel {
+        try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_broadcast), value: 1)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            // A rack powering on at once is a burst of DISCOVERs; the default buffer
+            // holds about two hundred (the kernel caps this at net.core.rmem_max).
+            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics, sender: sender))
+                }
+            }
+            .bind(host: host, port: port).get()
+    }
+
+    private init(channels: [any Channel], ports: (dhcp: Int, bootServer: Int), statistics: Counters) {
         self.channels = channels
+        self.ports = ports
         self.statistics = statistics
     }
 
@@ -68,11 +92,14 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
     private let responder: ProxyDHCPResponder
     private let port: ProxyDHCPResponder.Port
     private let counters: ProxyDHCPServer.Counters
+    /// The socket replies leave by, when it is not this one.
+    private let sender: (any Channel)?
 
-    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters) {
+    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters, sender: (any Channel)?) {
         self.responder = responder
         self.port = port
         self.counters = counters
+        self.sender = sender
     }
 
     private func count(_ update: (inout ProxyDHCPServer.Statistics) -> Void) { counters.count(update) }
@@ -92,7 +119,8 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
             return
         }
         count { $0.answered += 1 }
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: destination, data: context.channel.allocator.buffer(bytes: reply.bytes))), promise: nil)
+        let answer = AddressedEnvelope(remoteAddress: destination, data: context.channel.allocator.buffer(bytes: reply.bytes))
+        if let sender { sender.writeAndFlush(answer, promise: nil) } else { context.writeAndFlush(wrapOutboundOut(answer), promise: nil) }
     }
 
     /// Through the relay when there is one; to the client's address when it has one; else

@@ -65,7 +65,7 @@ public final class MachineBootScripts: BootScriptSource {
     private func boot(_ image: ImageRecord, as machine: String, _ request: BootScriptRequest) -> IPXEScript {
         guard !request.isLegacyBIOS else { return .exit("machine \(machine) booted legacy BIOS, and image \(image.name) is a UEFI image") }
         do throws(IPXEScript.ScriptError) {
-            return try .chainEFI(machine: machine, url: "/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
+            return try .chainEFI(machine: machine, url: "\(request.base)/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
         } catch {
             return .exit("image \(image.name) cannot be booted from a script")
         }

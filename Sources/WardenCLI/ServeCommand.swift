@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
         let server = try await ProxyDHCPServer.start(
             host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort, bootServerPort: configuration.proxyDHCPAltPort,
-            responder: ProxyDHCPResponder(settings: settings))
+            replyAddress: address, responder: ProxyDHCPResponder(settings: settings))
         FileHandle.standardOutput.write(Data("warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n".utf8))
         return server
     }

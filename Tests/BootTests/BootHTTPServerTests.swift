@@ -117,7 +117,7 @@ import TestSupport
         defer { Task { await rig.server.stop() } }
         let first = try rig.curl("/boot.ipxe")
         #expect(first.status == 200 && first.headers["content-length"] == String(first.body.count))
-        #expect(String(decoding: first.body, as: UTF8.self) == IPXEScript.identify.text)
+        #expect(String(decoding: first.body, as: UTF8.self) == IPXEScript.identify(base: rig.base).text)
         #expect(rig.scripts.requests.withLock { $0.isEmpty })
         let second = try rig.curl("/boot.ipxe?mac=52:54:00:AB:cd:01&uuid=not-a-uuid&platform=efi&arch=x86_64")
         #expect(String(decoding: second.body, as: UTF8.self).contains("seen 52:54:00:ab:cd:01"))

@@ -33,7 +33,7 @@ import TestSupport
         let tpm = try SoftwareTPM()
         try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:03", "--image", "node"])
         let script = try boot.script(mac: "52:54:00:aa:00:03")
-        #expect(script.contains("kernel /images/\(sha256).efi console=ttyS0,115200 panic=-1 warden.test=1\nboot\n"), "\(script)")
+        #expect(script.contains("kernel http://127.0.0.1:\(boot.port)/images/\(sha256).efi console=ttyS0,115200 panic=-1 warden.test=1\nboot\n"), "\(script)")
         let legacy = try boot.get("/boot.ipxe?mac=52:54:00:aa:00:03&platform=pcbios&arch=i386").body
         #expect(legacy.contains("legacy BIOS") && !legacy.contains("kernel "))
 
@@ -90,7 +90,7 @@ import TestSupport
         let sha256 = try rig.store.image(named: "discovery").sha256
         for mac in ["52:54:00:aa:00:10", "52:54:00:aa:00:11"] {
             let script = try boot.script(mac: mac)
-            #expect(script.contains("kernel /images/\(sha256).efi console=ttyS0 warden.register=1"), "\(mac): \(script)")
+            #expect(script.contains("kernel http://127.0.0.1:\(boot.port)/images/\(sha256).efi console=ttyS0 warden.register=1"), "\(mac): \(script)")
         }
         #expect(try rig.store.machines().map(\.name) == ["boot-525400aa0010", "boot-525400aa0011"])
     }

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# lab.sh OUT — the rack in a box. Two network namespaces of its own: the site's, whose
+# dnsmasq hands out addresses only, and Warden's, with the machines' bridge, where `warden
+# serve` answers ProxyDHCP, TFTP, boot HTTP and the HTTPS API on 10.213.0.1. QEMU machines
+# (TCG, OVMF, swtpm TPM 2.0, virtio disk, no iPXE option ROM) boot the real path: PXE → TFTP
+# ipxe.efi → HTTP script → the machine's Unified Kernel Image, whose agent attests and
+# unlocks its disk. Writes OUT/summary.txt (one `name: value` per line) and every log; exit
+# 0 when every scenario behaved. Needs root. Stops what it started, by process id, and
+# deletes only the namespaces it created.
+set -euo pipefail
+OUT=${1:?usage: lab.sh OUT}
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+WARDEN=${WARDEN:-$HERE/.build/debug/warden}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/summary.txt "$OUT"/*.log
+WORK=$(mktemp -d)
+NS=wlab$$
+SITE=wsite$$
+PIDS=()
+T0=$EPOCHREALTIME
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    ip netns del "$NS" 2>/dev/null || true
+    ip netns del "$SITE" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
+log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
+result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }
+in_ns() { ip netns exec "$NS" "$@"; }
+warden() { in_ns "$WARDEN" "$@" --warden-url https://10.213.0.1:8443 --state-dir "$WORK/state"; }
+
+# --- the node image -------------------------------------------------------------------
+log "building the node image"
+bash "$HERE/Images/build-node-image.sh" "$WORK/node" > "$OUT/node-image.log" 2>&1
+
+# --- the networks -------------------------------------------------------------------
+ip netns add "$NS"
+ip netns add "$SITE"
+ip -n "$NS" link set lo up
+ip -n "$SITE" link set lo up
+ip -n "$NS" link add br0 type bridge
+ip -n "$NS" addr add 10.213.0.1/24 dev br0
+ip -n "$NS" addr add fd00:213::1/64 dev br0 nodad
+ip -n "$NS" link set br0 up
+ip -n "$NS" tuntap add dev tap0 mode tap
+ip -n "$NS" link set tap0 master br0
+ip -n "$NS" link set tap0 up
+ip link add vsite netns "$SITE" type veth peer name vbr netns "$NS"
+ip -n "$NS" link set vbr master br0
+ip -n "$NS" link set vbr up
+ip -n "$SITE" addr add 10.213.0.2/24 dev vsite
+ip -n "$SITE" addr add fd00:213::2/64 dev vsite nodad
+ip -n "$SITE" link set vsite up
+# The site's DHCP server: addresses only, no boot options. The IPv6 router advertisement
+# spares Debian's 2019 iPXE a 13 s wait for a router.
+ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts --port=0 \
+    --bind-interfaces --interface=vsite --user=root --no-ping --log-dhcp \
+    --dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,1h --enable-ra --dhcp-range=fd00:213::,ra-only,64,1h \
+    --dhcp-leasefile="$WORK/site.leases" --log-facility="$OUT/site-dhcp.log" &
+PIDS+=($!)
+
+# --- Warden ---------------------------------------------------------------------------
+in_ns env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+    WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
+    WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
+    "$WARDEN" serve --state-dir "$WORK/state" > "$OUT/warden.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q "warden: serving" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "warden: serving" "$OUT/warden.log" || { log "warden serve did not start"; exit 1; }
+log "warden serve is up in namespace $NS"
+
+# --- the operator's flow ----------------------------------------------------------------
+printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
+warden cluster add lab --server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
+warden image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+    --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1" >> "$OUT/cli.log"
+
+# A machine: its TPM (state folder, EK read once over a loopback socket), MAC and disk.
+make_machine() {
+    local name=$1 port
+    mkdir -p "$WORK/$name/tpm"
+    swtpm_setup --tpm2 --tpmstate "$WORK/$name/tpm" --pcr-banks sha1,sha256 --createek --overwrite > "$WORK/$name/setup.log" 2>&1
+    port=$((20000 + RANDOM % 10000))
+    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
+        --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
+    local swtpm=$!
+    sleep 0.3
+    tpm2_createek -T "swtpm:host=127.0.0.1,port=$port" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
+    kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
+    truncate -s 256M "$WORK/$name/disk.img"
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
+}
+
+# boot NAME MAC LOG [QEMU ARGS…]: runs the machine until it powers off or 240 s pass; each
+# serial line is kept with the seconds since QEMU started.
+boot() {
+    local name=$1 mac=$2 serial=$3
+    shift 3
+    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
+    local swtpm=$!
+    sleep 0.3
+    local start=$EPOCHREALTIME
+    set +e
+    timeout 240 ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
+        -monitor none -serial stdio \
+        -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
+        -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
+        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
+        while IFS= read -r line; do
+            printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
+        done > "$OUT/$serial.log"
+    set -e
+    kill "$swtpm" 2>/dev/null || true
+    wait "$swtpm" 2>/dev/null || true
+}
+
+uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
+    echo -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+        -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
+}
+
+make_machine node-1
+warden machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab --role agent --image node >> "$OUT/cli.log"
+log "node-1 enrolled (EK, MAC 52:54:00:57:00:01, cluster lab, image node)"
+
+for round in 1 2; do
+    log "node-1 boot $round"
+    # shellcheck disable=SC2046
+    boot node-1 52:54:00:57:00:01 "node-1-boot-$round" $(uefi_pxe node-1 52:54:00:57:00:01)
+    line=$(grep -a "WARDEN-NODE: " "$OUT/node-1-boot-$round.log" | grep -v address | tail -1 || true)
+    seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-$round.log")
+    if [[ "$line" == *"WARDEN-NODE: SUCCESS"* ]]; then result "node-1 boot $round" "success after ${seconds} s"; else result "node-1 boot $round" "FAILED (${line:-no node line})"; fi
+done
+result "releases to node-1" "$(warden machine show node-1 --format json | grep -o '"passed" : true' | wc -l) passing attestations"
+log "done in $(elapsed) s"
