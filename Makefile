@@ -6,11 +6,12 @@ SWIFT ?= swift
 # C libraries Warden links, and the real tools its tests drive.
 DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-dev \
 	swtpm swtpm-tools tpm2-tools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs \
-	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign busybox-static kmod
+	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign busybox-static kmod \
+	qemu-system-x86 ovmf seabios dnsmasq-base
 FUZZ_SECONDS ?= 60
 OUT := out
 
-.PHONY: run release demo test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
+.PHONY: run release demo lab test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -24,6 +25,11 @@ release: deps
 ## demo: a self-contained walk-through (own server on port 18443, software TPM, CLI, agent).
 demo: release
 	bash Tests/Scripts/demo.sh
+
+## lab: the rack in a box: QEMU machines network-boot through Warden in network namespaces
+## of the lab's own, attest and unlock their disks (out/lab holds every log; needs root).
+lab: release
+	WARDEN=$(CURDIR)/.build/release/warden bash Tests/Lab/lab.sh $(OUT)/lab
 
 ## test: the whole test suite (what .ci/run calls).
 test: deps

@@ -78,7 +78,9 @@ final class BootHTTPHandler: ChannelInboundHandler {
             .whenComplete { result in
                 state.pendingScripts.subtract(1, ordering: .relaxed)
                 switch result {
-                case .success(let script): self.sendScript(script, head, context)
+                case .success(let script):
+                    state.events.record("http", "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
+                    self.sendScript(script, head, context)
                 case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
                 }
             }
@@ -128,8 +130,10 @@ final class BootHTTPHandler: ChannelInboundHandler {
         guard descriptor >= 0 else { return refuse(.notFound, "\(name) not found", head, context) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         state.count { $0.files += 1 }
+        let events = state.events, client = context.channel.remoteAddress?.ipAddress ?? "?"
         respond(response, body: .fileRegion(FileRegion(fileHandle: handle, readerIndex: sent.first, endIndex: sent.last + 1)), head, context) {
             try? handle.close()
+            events.record("http", "\(name) to \(client): \(sent.count) bytes")
         }
     }
 

@@ -50,8 +50,9 @@ public final class BootHTTPServer: Sendable {
 
     /// Starts listening on `host`:`port` (0 picks a free port).
     public static func start(host: String, port: Int, firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource,
-                             settings: Settings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
-        let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings)
+                             settings: Settings, events: BootEventLog = .silent,
+                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
+        let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings, events: events)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -81,15 +82,17 @@ public final class BootHTTPServer: Sendable {
         let images: (any BootFileSource)?
         let scripts: any BootScriptSource
         let settings: Settings
+        let events: BootEventLog
         let statistics = Mutex(Statistics())
         let connections = Atomic<Int>(0)
         let pendingScripts = Atomic<Int>(0)
 
-        init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings) {
+        init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings, events: BootEventLog) {
             self.firmware = firmware
             self.images = images
             self.scripts = scripts
             self.settings = settings
+            self.events = events
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }

@@ -49,9 +49,14 @@ public struct BootScriptRequest: Sendable, Equatable {
         return parts.joined(separator: ":")
     }
 
+    /// The UUID in lowercase; nil for text that is not one, and for the all-zero and
+    /// all-one UUIDs that boards without a real one report (they would name every such
+    /// machine at once).
     static func normalisedUUID(_ text: String) -> String? {
         let groups = text.lowercased().split(separator: "-", omittingEmptySubsequences: false)
         guard groups.map(\.count) == [8, 4, 4, 4, 12], groups.allSatisfy({ $0.allSatisfy(\.isHexDigit) }) else { return nil }
+        let digits = Set(groups.joined())
+        guard digits != ["0"], digits != ["f"] else { return nil }
         return groups.joined(separator: "-")
     }
 

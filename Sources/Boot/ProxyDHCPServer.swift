@@ -35,7 +35,7 @@ public final class ProxyDHCPServer: Sendable {
     /// on each port, bound to that address, sends every reply: the kernel sends a broadcast
     /// from a bound source address out of that address's interface.
     public static func start(host: String, dhcpPort: Int, bootServerPort: Int, replyAddress: String? = nil, responder: ProxyDHCPResponder,
-                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ProxyDHCPServer {
+                             events: BootEventLog = .silent, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ProxyDHCPServer {
         let statistics = Counters()
         var channels: [any Channel] = []
         var ports: [Int] = []
@@ -43,12 +43,12 @@ public final class ProxyDHCPServer: Sendable {
             var sender: (any Channel)?
             var listenPort = port
             if let replyAddress, host == "0.0.0.0" {
-                let bound = try await bind(replyAddress, port, kind, sender: nil, responder: responder, statistics: statistics, group: group)
+                let bound = try await bind(replyAddress, port, kind, sender: nil, responder: responder, statistics: statistics, events: events, group: group)
                 listenPort = bound.localAddress?.port ?? port
                 channels.append(bound)
                 sender = bound
             }
-            let listener = try await bind(host, listenPort, kind, sender: sender, responder: responder, statistics: statistics, group: group)
+            let listener = try await bind(host, listenPort, kind, sender: sender, responder: responder, statistics: statistics, events: events, group: group)
             channels.append(listener)
             ports.append(listener.localAddress?.port ?? 0)
         }
@@ -56,7 +56,7 @@ public final class ProxyDHCPServer: Sendable {
     }
 
     private static func bind(_ host: String, _ port: Int, _ kind: ProxyDHCPResponder.Port, sender: (any Channel)?, responder: ProxyDHCPResponder,
-                             statistics: Counters, group: any EventLoopGroup) async throws -> any Channel {
+                             statistics: Counters, events: BootEventLog, group: any EventLoopGroup) async throws -> any Channel {
         try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_broadcast), value: 1)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,7 +65,7 @@ public final class ProxyDHCPServer: Sendable {
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics, sender: sender))
+                    try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics, sender: sender, events: events))
                 }
             }
             .bind(host: host, port: port).get()
@@ -94,12 +94,14 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
     private let counters: ProxyDHCPServer.Counters
     /// The socket replies leave by, when it is not this one.
     private let sender: (any Channel)?
+    private let events: BootEventLog
 
-    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters, sender: (any Channel)?) {
+    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters, sender: (any Channel)?, events: BootEventLog) {
         self.responder = responder
         self.port = port
         self.counters = counters
         self.sender = sender
+        self.events = events
     }
 
     private func count(_ update: (inout ProxyDHCPServer.Statistics) -> Void) { counters.count(update) }
@@ -119,6 +121,8 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
             return
         }
         count { $0.answered += 1 }
+        events.record("dhcp", "answered \(BootEventLog.mac(request.clientHardwareAddress)) on port \(context.channel.localAddress?.port ?? 0): "
+            + (reply.bootFile.isEmpty ? String(decoding: reply.option(67) ?? Array("the boot-server menu".utf8), as: UTF8.self) : reply.bootFile))
         let answer = AddressedEnvelope(remoteAddress: destination, data: context.channel.allocator.buffer(bytes: reply.bytes))
         if let sender { sender.writeAndFlush(answer, promise: nil) } else { context.writeAndFlush(wrapOutboundOut(answer), promise: nil) }
     }

@@ -31,9 +31,9 @@ public final class TFTPServer: Sendable {
     public var port: Int { channel.localAddress?.port ?? 0 }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
-    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(),
+    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(), events: BootEventLog = .silent,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TFTPServer {
-        let state = SharedState(root: root, settings: settings)
+        let state = SharedState(root: root, settings: settings, events: events)
         let channel = try await DatagramBootstrap(group: group)
             .channelOption(.receivePacketInfo, value: true)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
@@ -59,12 +59,14 @@ public final class TFTPServer: Sendable {
     final class SharedState: Sendable {
         let root: BootFileRoot
         let settings: Settings
+        let events: BootEventLog
         let statistics = Mutex(Statistics())
         let active = Atomic<Int>(0)
 
-        init(root: BootFileRoot, settings: Settings) {
+        init(root: BootFileRoot, settings: Settings, events: BootEventLog) {
             self.root = root
             self.settings = settings
+            self.events = events
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
@@ -106,7 +108,7 @@ private final class RequestHandler: ChannelInboundHandler {
             state.count { $0.started += 1 }
             let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
             let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
-            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), to: client, from: local, on: context.eventLoop)
+            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), named: file, to: client, from: local, on: context.eventLoop)
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(context, client, .accessViolation, "this server is read-only")
@@ -115,13 +117,13 @@ private final class RequestHandler: ChannelInboundHandler {
         }
     }
 
-    private func startTransfer(_ transfer: TFTPTransfer, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop) {
+    private func startTransfer(_ transfer: TFTPTransfer, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop) {
         let state = self.state
         let host = local?.ipAddress ?? "0.0.0.0"
         DatagramBootstrap(group: loop)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, client: client, state: state))
+                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, name: name, client: client, state: state))
                 }
             }
             .bind(host: host, port: 0)
@@ -143,6 +145,8 @@ private final class TransferHandler: ChannelInboundHandler {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private var transfer: TFTPTransfer
+    /// The file sent, for the event log.
+    private let name: String
     private let client: SocketAddress
     private let state: TFTPServer.SharedState
     private var timer: Scheduled<Void>?
@@ -150,8 +154,9 @@ private final class TransferHandler: ChannelInboundHandler {
     private var deadline = NIODeadline.now()
     private var over = false
 
-    init(transfer: TFTPTransfer, client: SocketAddress, state: TFTPServer.SharedState) {
+    init(transfer: TFTPTransfer, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
         self.transfer = transfer
+        self.name = name
         self.client = client
         self.state = state
     }
@@ -195,6 +200,7 @@ private final class TransferHandler: ChannelInboundHandler {
             over = true
             state.active.subtract(1, ordering: .relaxed)
             state.count { if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
+            state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): " + (step.failure.map { "failed, \($0)" } ?? "sent"))
             context.close(promise: nil)
             return
         }

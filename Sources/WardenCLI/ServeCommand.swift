@@ -63,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: state.tftpRoot, withIntermediateDirectories: true)
             warn("firmware manifest \(configuration.firmware): \(error); the TFTP root serves what it holds")
         }
-        let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot))
+        let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot), events: Self.events)
         FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
         return server
     }
@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
             host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
             images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(
                 store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage),
-            settings: BootHTTPServer.Settings())
+            settings: BootHTTPServer.Settings(), events: Self.events)
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
         return server
     }
@@ -87,9 +87,15 @@ struct ServeCommand: AsyncParsableCommand {
         settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
         let server = try await ProxyDHCPServer.start(
             host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort, bootServerPort: configuration.proxyDHCPAltPort,
-            replyAddress: address, responder: ProxyDHCPResponder(settings: settings))
+            replyAddress: address, responder: ProxyDHCPResponder(settings: settings), events: Self.events)
         FileHandle.standardOutput.write(Data("warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n".utf8))
         return server
+    }
+
+    /// The boot services' events on standard output, each with the time (seconds since the
+    /// epoch, to the millisecond), which the lab's timeline reads.
+    private static let events = BootEventLog { line in
+        FileHandle.standardOutput.write(Data((String(format: "warden: [%.3f] ", Date().timeIntervalSince1970) + line + "\n").utf8))
     }
 
     private func warn(_ message: String) {

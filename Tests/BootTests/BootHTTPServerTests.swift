@@ -126,6 +126,14 @@ import TestSupport
         #expect(request.client == "127.0.0.1")
     }
 
+    @Test func placeholderUUIDsIdentifyNobody() {
+        for placeholder in ["00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"] {
+            #expect(BootScriptRequest(mac: nil, uuid: placeholder, platform: nil, arch: nil, client: "x", base: "http://x").uuid == nil)
+        }
+        let real = BootScriptRequest(mac: nil, uuid: "4C4C4544-0042-3510-8052-B4C04F4A4E31", platform: nil, arch: nil, client: "x", base: "http://x")
+        #expect(real.uuid == "4c4c4544-0042-3510-8052-b4c04f4a4e31" && real.identifiesMachine)
+    }
+
     @Test func aFullServerAnswers503WithRetryAfter() async throws {
         var settings = BootHTTPServer.Settings()
         settings.maxConnections = 2

@@ -66,7 +66,8 @@ ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-re
 PIDS+=($!)
 
 # --- Warden ---------------------------------------------------------------------------
-in_ns env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+# Started directly, not through a shell function, so that $! is the server's own id.
+ip netns exec "$NS" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
     WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
     WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
     "$WARDEN" serve --state-dir "$WORK/state" > "$OUT/warden.log" 2>&1 &
@@ -94,21 +95,23 @@ make_machine() {
     tpm2_createek -T "swtpm:host=127.0.0.1,port=$port" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
     kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
     truncate -s 256M "$WORK/$name/disk.img"
+    cat /proc/sys/kernel/random/uuid > "$WORK/$name/uuid"
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
 }
 
-# boot NAME MAC LOG [QEMU ARGS…]: runs the machine until it powers off or 240 s pass; each
-# serial line is kept with the seconds since QEMU started.
+# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass;
+# each serial line is kept with the seconds since QEMU started.
 boot() {
-    local name=$1 mac=$2 serial=$3
+    local name=$1 seconds=$2 serial=$3
     shift 3
     swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
     local swtpm=$!
     sleep 0.3
     local start=$EPOCHREALTIME
+    echo "$start" > "$OUT/$serial.start"
     set +e
-    timeout 240 ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
-        -monitor none -serial stdio \
+    timeout "$seconds" ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
+        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
         -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
         -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
         -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
@@ -116,8 +119,28 @@ boot() {
             printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
         done > "$OUT/$serial.log"
     set -e
+    echo "$EPOCHREALTIME" > "$OUT/$serial.end"
     kill "$swtpm" 2>/dev/null || true
     wait "$swtpm" 2>/dev/null || true
+}
+
+# timeline LOG MACHINE: what Warden logged and recorded during that boot, in seconds after
+# QEMU started: DHCP answers, TFTP transfers, scripts and files served (warden.log), then
+# attestations with their verdicts and releases (the machine's record).
+timeline() {
+    local serial=$1 machine=$2 start end
+    start=$(cat "$OUT/$serial.start")
+    end=$(cat "$OUT/$serial.end")
+    {
+        sed -n 's/^warden: \[\([0-9.]*\)\] /\1 /p' "$OUT/warden.log"
+        { warden machine show "$machine" --format json | tr -d '\n' | grep -o '"createdAt" : "[^"]*"[^}]*"passed" : [a-z]*' || true; } |
+            while read -r record; do
+                when=$(sed 's/.*"createdAt" : "\([^"]*\)".*/\1/' <<< "$record")
+                verdict=$(sed 's/.*"passed" : //' <<< "$record")
+                [ "$verdict" = true ] && what="attestation passed; key and join configuration released" || what="attestation refused"
+                echo "$(date -d "$when" +%s.%N) warden: $what"
+            done
+    } | sort -n | awk -v s="$start" -v e="$end" '$1 >= s && $1 <= e { t = $1; $1 = ""; printf "  %6.1f s %s\n", t - s, $0 }'
 }
 
 uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
@@ -132,10 +155,51 @@ log "node-1 enrolled (EK, MAC 52:54:00:57:00:01, cluster lab, image node)"
 for round in 1 2; do
     log "node-1 boot $round"
     # shellcheck disable=SC2046
-    boot node-1 52:54:00:57:00:01 "node-1-boot-$round" $(uefi_pxe node-1 52:54:00:57:00:01)
+    boot node-1 240 "node-1-boot-$round" $(uefi_pxe node-1 52:54:00:57:00:01)
     line=$(grep -a "WARDEN-NODE: " "$OUT/node-1-boot-$round.log" | grep -v address | tail -1 || true)
     seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-$round.log")
     if [[ "$line" == *"WARDEN-NODE: SUCCESS"* ]]; then result "node-1 boot $round" "success after ${seconds} s"; else result "node-1 boot $round" "FAILED (${line:-no node line})"; fi
+    { echo "timeline of node-1 boot $round (seconds after QEMU started):"; timeline "node-1-boot-$round" node-1
+      awk '/WARDEN-NODE: SUCCESS/ {printf "  %6.1f s node: %s\n", $1, substr($0, index($0, "WARDEN-NODE"))}' "$OUT/node-1-boot-$round.log"; } | tee -a "$OUT/lab.log"
 done
 result "releases to node-1" "$(warden machine show node-1 --format json | grep -o '"passed" : true' | wc -l) passing attestations"
+
+# A machine nobody enrolled: recorded as discovered by its MAC, given nothing. Its script
+# sends it on to its next boot device, so the lab stops it once it has been seen.
+make_machine stranger
+log "an unenrolled machine boots"
+# shellcheck disable=SC2046
+boot stranger 40 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
+listed=$(warden machine list --format json)
+if grep -q '"boot-525400570002"' <<< "$listed" && ! grep -q "WARDEN-NODE: SUCCESS" "$OUT/stranger-boot.log"; then
+    result "unenrolled machine" "recorded as discovered (boot-525400570002), nothing released"
+else
+    result "unenrolled machine" "FAILED (not recorded, or it unlocked something)"
+fi
+
+# node-1 started with another kernel straight from QEMU (OVMF measures it into PCR 4 too),
+# bypassing the boot server; its agent attests and must be refused.
+warden image add rogue --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+    --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1 rogue=1" >> "$OUT/cli.log"
+rogue=$(ls -t "$WORK"/state/images/*.efi | head -1)
+log "node-1 boots another kernel, given straight to QEMU"
+boot node-1 240 node-1-rogue -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+    -drive if=pflash,format=raw,file="$WORK/node-1/vars.fd" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:01,romfile= -kernel "$rogue"
+latest=$(warden machine show node-1 --format json | tr -d '\n' | grep -o '"attestations" : \[ *{[^}]*}' || true)
+if grep -q "WARDEN-NODE: refused" "$OUT/node-1-rogue.log" && grep -q '"passed" : false' <<< "$latest" && grep -q 'PCR 4' <<< "$latest"; then
+    result "another kernel" "refused at attestation, the reason names PCR 4"
+else
+    result "another kernel" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-1-rogue.log" | tail -1))"
+fi
+
+# Legacy BIOS: SeaBIOS with QEMU's iPXE option ROM reaches Warden's script too.
+make_machine legacy
+printf '\xf8\x03' > "$WORK/sercon-port"
+log "a legacy BIOS machine boots"
+boot legacy 40 legacy-boot -boot n -fw_cfg name=etc/sercon-port,file="$WORK/sercon-port" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:03
+if warden machine list --format json | grep -q '"boot-525400570003"'; then
+    result "legacy BIOS" "iPXE from SeaBIOS fetched Warden's script (recorded as boot-525400570003)"
+else
+    result "legacy BIOS" "FAILED (Warden never saw its MAC)"
+fi
 log "done in $(elapsed) s"

@@ -1,0 +1,24 @@
+/// Where the boot services say what they did, one line per event — a DHCP answer, a TFTP
+/// transfer finished, a script or file served — for the operator's log and the lab's
+/// timeline. Never a line per packet.
+public struct BootEventLog: Sendable {
+    private let write: (@Sendable (String) -> Void)?
+
+    /// Lines go to `write`.
+    public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+
+    private init() { write = nil }
+
+    /// Says nothing.
+    public static let silent = BootEventLog()
+
+    /// `aa:bb:cc:dd:ee:ff` of a hardware address.
+    static func mac(_ bytes: [UInt8]) -> String {
+        bytes.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
+    }
+
+    /// Records `message` from `service` (`dhcp`, `tftp`, `http`).
+    func record(_ service: String, _ message: @autoclosure () -> String) {
+        write?("\(service): \(message())")
+    }
+}
