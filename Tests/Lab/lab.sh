@@ -169,7 +169,7 @@ result "releases to node-1" "$(warden machine show node-1 --format json | grep -
 make_machine stranger
 log "an unenrolled machine boots"
 # shellcheck disable=SC2046
-boot stranger 40 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
+boot stranger 60 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
 listed=$(warden machine list --format json)
 if grep -q '"boot-525400570002"' <<< "$listed" && ! grep -q "WARDEN-NODE: SUCCESS" "$OUT/stranger-boot.log"; then
     result "unenrolled machine" "recorded as discovered (boot-525400570002), nothing released"
@@ -196,7 +196,7 @@ fi
 make_machine legacy
 printf '\xf8\x03' > "$WORK/sercon-port"
 log "a legacy BIOS machine boots"
-boot legacy 40 legacy-boot -boot n -fw_cfg name=etc/sercon-port,file="$WORK/sercon-port" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:03
+boot legacy 60 legacy-boot -boot n -fw_cfg name=etc/sercon-port,file="$WORK/sercon-port" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:03
 if warden machine list --format json | grep -q '"boot-525400570003"'; then
     result "legacy BIOS" "iPXE from SeaBIOS fetched Warden's script (recorded as boot-525400570003)"
 else
