@@ -108,7 +108,8 @@ private final class RequestHandler: ChannelInboundHandler {
             state.count { $0.started += 1 }
             let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
             let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
-            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), named: file, to: client, from: local, on: context.eventLoop)
+            let granted = negotiation.acknowledged.isEmpty ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(context, client, .accessViolation, "this server is read-only")
