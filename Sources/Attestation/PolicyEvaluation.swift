@@ -53,16 +53,32 @@ extension Policy {
     /// quoted values of ``firstUsePCRs`` in every quoted bank, pinned. Refused when the quote
     /// does not cover them all.
     public static func pinning(_ quote: VerifiedQuote, name: String) throws(PolicyError) -> Policy {
+        try holding(firstUsePCRs, of: quote, name: name, secureBoot: .optional)
+    }
+
+    /// PCRs a learned policy holds: firmware, its configuration, option ROMs, boot
+    /// applications (PCR 4) and the Secure Boot state and databases (PCR 7).
+    public static let learnedPCRs = Array(0...7)
+
+    /// A policy learned from a known-good attestation, for an operator to review and apply:
+    /// its quoted PCRs 0–7 in every quoted bank, the event log required when it had one, and
+    /// Secure Boot required when its measured boot shows Secure Boot on.
+    public static func learning(from quote: VerifiedQuote, name: String) throws(PolicyError) -> Policy {
+        try holding(learnedPCRs, of: quote, name: name, secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
+    }
+
+    /// The quoted values of `indices` in every quoted bank, each the only value allowed.
+    private static func holding(_ indices: [Int], of quote: VerifiedQuote, name: String, secureBoot: Requirement) throws(PolicyError) -> Policy {
         var pcrs: [TPMAlgorithmID: [Int: Set<String>]] = [:]
         for bank in quote.pcrValues.selection.banks {
-            let missing = firstUsePCRs.filter { !bank.pcrs.contains($0) }
+            let missing = indices.filter { !bank.pcrs.contains($0) }
             guard missing.isEmpty else {
-                throw PolicyError("the quote's \(bank.hash) bank lacks PCRs \(missing.map(String.init).joined(separator: ",")) needed to pin a first-use policy")
+                throw PolicyError("the quote's \(bank.hash) bank lacks PCRs \(missing.map(String.init).joined(separator: ",")) that the policy holds")
             }
-            for pcr in firstUsePCRs {
+            for pcr in indices {
                 if let value = quote.pcrValues.value(bank: bank.hash, pcr: pcr) { pcrs[bank.hash, default: [:]][pcr] = [Hex.encode(value)] }
             }
         }
-        return try Policy(name: name, pcrs: pcrs, eventLog: quote.measuredBoot == nil ? .optional : .required)
+        return try Policy(name: name, pcrs: pcrs, eventLog: quote.measuredBoot == nil ? .optional : .required, secureBoot: secureBoot)
     }
 }

@@ -33,6 +33,16 @@ enum AdminAPI {
                 return AdminMessages.Done(message: "machine \(name) revoked")
             }
         }
+        admin.get("machines/:name/learned-policy") { request, context in
+            let name = try context.parameters.require("name")
+            let query = request.uri.queryParameters
+            let policyName = query.get("name") ?? "learned-\(name)"
+            let attestationID = try query.get("attestation").map { text throws(HTTPError) in
+                guard let id = Int64(text) else { throw HTTPError(.badRequest, message: "attestation must be a number") }
+                return id
+            }
+            return try await answer(context) { try service.learnPolicy(named: policyName, machineNamed: name, attestationID: attestationID, by: $0) }
+        }
         admin.post("machines/:name/image") { request, context in
             let name = try context.parameters.require("name")
             let body = try await APIResponses.decode(AdminMessages.ImageAssignment.self, from: request, context: context)

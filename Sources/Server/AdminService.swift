@@ -101,11 +101,34 @@ public final class AdminService: Sendable {
     public func approve(machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
         try require(.operator, caller)
         let machine = try stored { try store.machine(named: name) }
-        let evidence = try stored { try store.evidence(machineID: machine.id, attestationID: attestationID) }
+        let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: false)
         guard !evidence.passed else { throw .invalid("attestation \(evidence.id) passed: there is nothing to approve") }
         guard evidence.policyID != nil else {
             throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence or counters failed): it cannot be approved")
         }
+        let pinned: Policy
+        do { pinned = try Policy.pinning(verified, name: AttestationService.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
+        return try stored {
+            try store.pin(PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
+                          reason: "approved the evidence of attestation \(evidence.id)")
+        }
+    }
+
+    /// A policy named `policyName` learned from a known-good attestation of machine `name`
+    /// (default: its latest passing one): its PCRs 0–7, Secure Boot when it was on. Nothing
+    /// is stored: the operator reviews the YAML and applies it.
+    public func learnPolicy(named policyName: String, machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError) -> AdminMessages.LearnedPolicy {
+        let machine = try stored { try store.machine(named: name) }
+        let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: true)
+        do {
+            return AdminMessages.LearnedPolicy(attestationID: evidence.id, yaml: try Policy.learning(from: verified, name: policyName).yaml)
+        } catch { throw .invalid(error.description) }
+    }
+
+    /// The evidence of an attestation of `machine` (default: its latest refused one, or
+    /// passing one with `passing`), whose quote must still verify.
+    private func verifiedEvidence(of machine: MachineSummary, attestationID: Int64?, passing: Bool) throws(AdminError) -> (StoredEvidence, VerifiedQuote) {
+        let evidence = try stored { try store.evidence(machineID: machine.id, attestationID: attestationID, orLatestPassing: passing) }
         let pcrs: PCRValues
         do { pcrs = try TPM2ToolsPCRFile.parse(evidence.pcrs) } catch { throw .internalError("stored PCRs: \(error)") }
         let quote = QuoteEvidence(attestationKey: evidence.attestationKeyPublic, attest: evidence.attest, signature: evidence.signature, pcrs: .values(pcrs), eventLog: evidence.eventLog)
@@ -114,12 +137,7 @@ public final class AdminService: Sendable {
         guard case .verified(let verified) = verifier.verify(quote, expecting: expectation) else {
             throw .invalid("the evidence of attestation \(evidence.id) no longer verifies")
         }
-        let pinned: Policy
-        do { pinned = try Policy.pinning(verified, name: AttestationService.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
-        return try stored {
-            try store.pin(PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
-                          reason: "approved the evidence of attestation \(evidence.id)")
-        }
+        return (evidence, verified)
     }
 
     /// Revokes a machine: nothing is released to it any more.

@@ -42,16 +42,19 @@ extension EnrolmentStore {
         }
     }
 
-    /// The evidence of attestation `id` of `machineID`, or of its latest refused one.
-    public func evidence(machineID: Int64, attestationID id: Int64?) throws(StoreError) -> StoredEvidence {
+    /// The evidence of attestation `id` of `machineID`, or of its latest refused one (its
+    /// latest passing one with `passing`).
+    public func evidence(machineID: Int64, attestationID id: Int64?, orLatestPassing passing: Bool = false) throws(StoreError) -> StoredEvidence {
         let row = try read { db in
             let select = """
                 SELECT a.*, k.public AS akPublic FROM attestation a JOIN attestationKey k ON k.id = a.attestationKeyID WHERE a.machineID = ?
                 """
             return try id.map { try Row.fetchOne(db, sql: select + " AND a.id = ?", arguments: [machineID, $0]) }
-                ?? Row.fetchOne(db, sql: select + " AND NOT a.passed ORDER BY a.id DESC LIMIT 1", arguments: [machineID])
+                ?? Row.fetchOne(db, sql: select + " AND a.passed = ? ORDER BY a.id DESC LIMIT 1", arguments: [machineID, passing])
         }
-        guard let row else { throw .notFound(id.map { "attestation \($0) of machine \(machineID)" } ?? "refused attestation of machine \(machineID)") }
+        guard let row else {
+            throw .notFound(id.map { "attestation \($0) of machine \(machineID)" } ?? "\(passing ? "passing" : "refused") attestation of machine \(machineID)")
+        }
         return StoredEvidence(
             id: row["id"], machineID: machineID, attestationKeyPublic: [UInt8](row["akPublic"] as Data), nonce: [UInt8](row["nonce"] as Data),
             attest: [UInt8](row["attest"] as Data), signature: [UInt8](row["signature"] as Data), pcrs: [UInt8](row["pcrs"] as Data),

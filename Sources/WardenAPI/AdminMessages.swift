@@ -34,6 +34,17 @@ public enum AdminMessages {
         }
     }
 
+    /// GET /v1/admin/machines/{name}/learned-policy?name=POLICY&attestation=ID
+    public struct LearnedPolicy: Codable, Sendable {
+        /// The attestation it was learned from.
+        public var attestationID: Int64
+        public var yaml: String
+        public init(attestationID: Int64, yaml: String) {
+            self.attestationID = attestationID
+            self.yaml = yaml
+        }
+    }
+
     /// POST /v1/admin/machines/{name}/image
     public struct ImageAssignment: Codable, Sendable {
         /// The image to boot; nil: none.

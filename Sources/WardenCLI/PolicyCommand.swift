@@ -6,7 +6,7 @@ import WardenAPI
 /// `warden policy …`
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Apply and read attestation policies.", subcommands: [Apply.self, List.self, Show.self])
+        commandName: "policy", abstract: "Apply and read attestation policies.", subcommands: [Apply.self, List.self, Show.self, Learn.self])
 
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store a policy (YAML) as the next version of its name.")
@@ -17,6 +17,28 @@ struct PolicyCommand: AsyncParsableCommand {
             let yaml = String(decoding: try InputFile.read(file, as: "policy"), as: UTF8.self)
             let version = try await admin.call(.POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml), as: PolicyVersion.self)
             print("policy \(version.name) version \(version.version) stored")
+        }
+    }
+
+    struct Learn: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a policy from a known-good attestation, for review and `policy apply`.",
+            discussion: "It holds the attestation's PCRs 0-7 (firmware, configuration, boot applications, Secure Boot state), the event log, and Secure Boot when it was on."
+        )
+        @OptionGroup var admin: AdminOptions
+        @Argument(help: "The policy's name.") var name: String
+        @Option(help: "The machine whose attestation it learns from.") var machine: String
+        @Option(help: "That attestation (default: the machine's latest passing one).") var fromAttestation: Int64?
+        @Option(help: "Write the YAML here instead of standard output.") var out: String?
+
+        func run() async throws {
+            var path = "/v1/admin/machines/" + pathSegment(machine) + "/learned-policy?name=" + pathSegment(name)
+            if let fromAttestation { path += "&attestation=\(fromAttestation)" }
+            let learned = try await admin.call(.GET, path, as: AdminMessages.LearnedPolicy.self)
+            let text = "# learned from attestation \(learned.attestationID) of machine \(machine); review, then: warden policy apply FILE\n" + learned.yaml
+            guard let out else { return print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+            print("wrote \(out) (from attestation \(learned.attestationID))")
         }
     }
 
