@@ -10,8 +10,12 @@ import WardenAPI
 enum AdminAPI {
     /// `limiter` applies before authentication, so that anonymous floods are bounded like
     /// the agent API's (each refusal is otherwise audited).
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware, maxImageBytes: Int) {
-        let admin = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service))
+    /// Every route but the image upload also has `bodyLimit`; the upload streams to disk
+    /// under `maxImageBytes`, once its caller has authenticated.
+    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware, bodyLimit: BodyLimitMiddleware,
+                          maxImageBytes: Int) {
+        let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service))
+        let admin = authenticated.group().add(middleware: bodyLimit)
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
             let body = try await APIResponses.decode(AdminMessages.EnrollRequest.self, from: request, context: context)
@@ -53,7 +57,7 @@ enum AdminAPI {
             let name = try context.parameters.require("name")
             return try await answer(context) { try service.image(named: name, by: $0) }
         }
-        admin.put("images/:name") { request, context in
+        authenticated.put("images/:name") { request, context in
             let name = try context.parameters.require("name")
             guard context.caller != nil else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
             let upload: String

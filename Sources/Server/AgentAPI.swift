@@ -6,8 +6,9 @@ import WardenAPI
 /// The agent API: no client certificate; the TPM is the credential. Rate-limited per
 /// source address; refusals are 403 with the reason, and audited by the service.
 enum AgentAPI {
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String, limiter: RateLimitMiddleware) {
-        let agent = router.group("v1/agent").add(middleware: limiter)
+    static func addRoutes(to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String, limiter: RateLimitMiddleware,
+                          bodyLimit: BodyLimitMiddleware) {
+        let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
         agent.post("discover") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.DiscoverRequest.self, from: request, context: context)
             return try await answer {

@@ -25,13 +25,10 @@ public struct WardenRequestContext: RequestContext, RemoteAddressRequestContext 
 }
 
 /// Refuses bodies larger than the configured limit (413) before anything reads them.
-/// Image uploads are the one exception: their route streams them to a file under its own
-/// limit, and only after the caller has authenticated.
 struct BodyLimitMiddleware: RouterMiddleware {
     let limit: Int
 
     func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
-        if request.method == .put && request.uri.path.hasPrefix("/v1/admin/images/") { return try await next(request, context) }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
             throw HTTPError(.contentTooLarge, message: "the body exceeds \(limit) bytes")
         }

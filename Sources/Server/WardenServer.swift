@@ -23,13 +23,13 @@ public enum WardenServer {
         let attestation = AttestationService(store: store, releaseKey: try state.releaseKey())
         let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs)
         let router = Router(context: WardenRequestContext.self)
-        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
             audit: { details in try? store.auditRefusal(actor: "anonymous", subject: "rate-limit", details: details) })
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
-        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter)
-        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter, maxImageBytes: configuration.maxImageBytes)
+        let bodyLimit = BodyLimitMiddleware(limit: configuration.maxBodyBytes)
+        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter, bodyLimit: bodyLimit)
+        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit, maxImageBytes: configuration.maxImageBytes)
         return Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tls),
