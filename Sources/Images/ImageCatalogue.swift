@@ -54,8 +54,8 @@ public struct ImageCatalogue: Sendable {
             throw .invalid("the command line holds characters a boot script cannot pass on ($ # | & \\ ; quotes, control characters, non-ASCII)")
         }
         let record = ImageRecord(
-            name: name, sha256: Self.digest(bytes, .sha256), sha384: Self.digest(bytes, .sha384), authenticodeSHA256: authenticode,
-            linuxSHA256: Self.digest(linux, .sha256), initrdSHA256: Self.digest(initrd, .sha256), commandLine: commandLine, size: bytes.count)
+            name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes), authenticodeSHA256: authenticode,
+            linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd), commandLine: commandLine, size: bytes.count)
         let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
         do {
             if !FileManager.default.fileExists(atPath: target) {
@@ -86,11 +86,5 @@ public struct ImageCatalogue: Sendable {
         guard let section = image.section(name), section.rawSize > 0 else { return nil }
         let size = section.virtualSize > 0 ? min(section.virtualSize, section.rawSize) : section.rawSize
         return bytes[section.rawOffset..<(section.rawOffset + size)]
-    }
-
-    private static func digest(_ bytes: some Collection<UInt8>, _ algorithm: DigestAlgorithm) -> [UInt8] {
-        var hasher = Hasher(algorithm)
-        hasher.update(Array(bytes))
-        return hasher.finalize()
     }
 }

@@ -28,9 +28,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: work + "/" + folder, withIntermediateDirectories: true)
         }
         let image = SecureRandom.bytes(mebibytes << 20)
-        var hasher = Hasher(.sha256)
-        hasher.update(image)
-        let name = ImageFiles.name(sha256: hasher.finalize())
+        let name = ImageFiles.name(sha256: DigestAlgorithm.sha256.hash(image))
         for root in ["state/images", "nginx-root/images"] { try Data(image).write(to: URL(fileURLWithPath: "\(work)/\(root)/\(name)")) }
 
         let wardenPort = try PinnedProcess.freePort(SOCK_STREAM), nginxPort = try PinnedProcess.freePort(SOCK_STREAM)
