@@ -77,27 +77,17 @@ public struct AgentOverlay: Sendable {
     /// A copy of `binary` without debug sections: a node needs none, and a debug build's
     /// agent is mostly debug information.
     static func stripDebugInformation(_ binary: String, into output: String) throws(Failure) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
-        process.arguments = ["--strip-debug", binary, output]
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { throw Failure(description: "objcopy cannot run (install binutils): \(error.localizedDescription)") }
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "objcopy --strip-debug \(binary) failed") }
+        do { _ = try ImageTool.run("/usr/bin/objcopy", ["--strip-debug", binary, output], hint: "install binutils") } catch {
+            throw Failure(description: error.description)
+        }
     }
 
     /// The absolute paths of the shared libraries `binary` loads, from `ldd`.
     static func libraries(of binary: String) throws(Failure) -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        process.arguments = [binary]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { throw Failure(description: "ldd cannot run: \(error.localizedDescription)") }
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "ldd \(binary) failed (is it a dynamic executable?)") }
+        let text: String
+        do { text = try ImageTool.run("/usr/bin/ldd", [binary], hint: "install libc-bin") } catch {
+            throw Failure(description: "\(error.description) (is it a dynamic executable?)")
+        }
         let libraries = text.split(separator: "\n").compactMap { line -> String? in
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count { return words[arrow + 1].hasPrefix("/") ? words[arrow + 1] : nil }

@@ -49,16 +49,7 @@ public struct UKIBuilder: Sendable {
     }
 
     private func run(_ arguments: [String]) throws(Failure) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: objcopy)
-        process.arguments = arguments
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        do { try process.run() } catch { throw Failure(description: "\(objcopy) cannot run (install binutils): \(error.localizedDescription)") }
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failure(description: "objcopy failed: \(message)") }
+        do { _ = try ImageTool.run(objcopy, arguments, hint: "install binutils") } catch { throw Failure(description: error.description) }
     }
 
     private static func size(of file: String) throws(Failure) -> UInt64 {
