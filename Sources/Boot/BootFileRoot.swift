@@ -46,6 +46,9 @@ public final class BootFileRoot: BootFileSource {
         /// A strong validator that changes whenever the file does: inode, size and
         /// modification time, as nginx makes it.
         public let entityTag: String
+        /// When the file's inode last changed (nanoseconds): unlike the modification time,
+        /// nothing can set it back.
+        public let statusChanged: Int
     }
 
     /// Finds `name` under the root without reading it.
@@ -59,7 +62,8 @@ public final class BootFileRoot: BootFileSource {
         guard stat(resolved, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .notFound(name) }
         let modified = Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec)
         let tag = "\"" + [Int(status.st_ino), Int(status.st_size), modified].map { String($0, radix: 16) }.joined(separator: "-") + "\""
-        return ServedFile(path: resolved, size: Int(status.st_size), entityTag: tag)
+        return ServedFile(path: resolved, size: Int(status.st_size), entityTag: tag,
+                          statusChanged: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
     }
 
     /// The contents of `name`, read once and kept.

@@ -10,15 +10,8 @@ import WardenCrypto
 public final class ImageFiles: BootFileSource {
     public let path: String
     private let root: BootFileRoot
-    /// The identity of each file when its digest last matched.
-    private let verified = Mutex<[String: FileIdentity]>([:])
-
-    struct FileIdentity: Equatable {
-        let inode: UInt64
-        let size: Int
-        let modified: Int
-        let changed: Int
-    }
+    /// Each file as it was found when its digest last matched.
+    private let verified = Mutex<[String: BootFileRoot.ServedFile]>([:])
 
     /// Opens (creating) the folder at `path`.
     public init(path: String) throws {
@@ -29,11 +22,10 @@ public final class ImageFiles: BootFileSource {
 
     public func resolve(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
         let file = try root.resolve(name)
-        guard let expected = Self.recordedDigest(name) else { return file }
-        guard let identity = Self.identity(file.path) else { throw .notFound(name) }
-        if verified.withLock({ $0[name] }) == identity { return file }
-        guard let digest = Self.sha256(file.path), Hex.encode(digest) == expected, Self.identity(file.path) == identity else { throw .corrupt(name) }
-        verified.withLock { $0[name] = identity }
+        guard let expected = Self.recordedDigest(name), verified.withLock({ $0[name] }) != file else { return file }
+        // Hashed, then found again unchanged: a file rewritten meanwhile is not taken as checked.
+        guard let digest = Self.sha256(file.path), Hex.encode(digest) == expected, (try? root.resolve(name)) == file else { throw .corrupt(name) }
+        verified.withLock { $0[name] = file }
         return file
     }
 
@@ -45,14 +37,6 @@ public final class ImageFiles: BootFileSource {
         guard name.hasSuffix(".efi") else { return nil }
         let hex = name.dropLast(4)
         return hex.count == 64 && hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) ? String(hex) : nil
-    }
-
-    private static func identity(_ path: String) -> FileIdentity? {
-        var status = stat()
-        guard stat(path, &status) == 0 else { return nil }
-        return FileIdentity(inode: UInt64(status.st_ino), size: Int(status.st_size),
-                            modified: Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec),
-                            changed: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
     }
 
     /// The SHA-256 of the file at `path`, read in 1 MiB pieces.
