@@ -21,10 +21,8 @@ struct BenchDHCPCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let port = try PinnedProcess.freePort(SOCK_DGRAM)
-        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: [
-            "WARDEN_API_PORT": String(try PinnedProcess.freePort(SOCK_STREAM)), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0",
-            "WARDEN_PROXYDHCP_PORT": String(port), "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
-        ], log: work + "/warden.log", hint: "build it with make release")
+        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
+            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_PROXYDHCP_PORT": String(port)]), log: work + "/warden.log", hint: "build it with make release")
         defer { PinnedProcess.stop(warden) }
         var started = false
         for _ in 0..<100 where !started {

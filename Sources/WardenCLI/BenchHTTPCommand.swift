@@ -32,10 +32,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         for root in ["state/images", "nginx-root/images"] { try Data(image).write(to: URL(fileURLWithPath: "\(work)/\(root)/\(name)")) }
 
         let wardenPort = try PinnedProcess.freePort(SOCK_STREAM), nginxPort = try PinnedProcess.freePort(SOCK_STREAM)
-        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: [
-            "WARDEN_API_PORT": String(try PinnedProcess.freePort(SOCK_STREAM)), "WARDEN_BOOT_HTTP_PORT": String(wardenPort), "WARDEN_TFTP_PORT": "0",
-            "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
-        ], log: work + "/warden.log", hint: "build it with make release")
+        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
+            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_BOOT_HTTP_PORT": String(wardenPort)]), log: work + "/warden.log", hint: "build it with make release")
         defer { PinnedProcess.stop(warden) }
         try Self.nginxConfiguration(work: work, port: nginxPort).write(toFile: work + "/nginx.conf", atomically: true, encoding: .utf8)
         let peer = try PinnedProcess.start(cpu: 0, nginx, ["-p", work + "/nginx-temp", "-c", work + "/nginx.conf"], log: work + "/nginx.log",

@@ -18,7 +18,8 @@ final class BenchServer {
             let log = state.appendingPathComponent("serve.log")
             let process = try Subprocess.start(
                 executable, ["serve", "--state-dir", state.appendingPathComponent(".warden").path],
-                environment: ["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"], log: log)
+                environment: PinnedProcess.serveEnvironment(
+                    apiPort: port, ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"]), log: log)
             for _ in 0..<200 where process.isRunning {
                 if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving") {
                     self.process = process

@@ -16,6 +16,15 @@ enum PinnedProcess {
         process.waitUntilExit()
     }
 
+    /// The environment of a `warden serve` a benchmark starts: the API on `apiPort`, every
+    /// boot service off its fixed port (0: a free one), no firmware manifest; then `overrides`.
+    static func serveEnvironment(apiPort: Int, _ overrides: [String: String] = [:]) -> [String: String] {
+        [
+            "WARDEN_API_PORT": String(apiPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
+            "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
+        ].merging(overrides) { $1 }
+    }
+
     /// This warden binary.
     static var warden: String {
         get throws { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") }

@@ -15,10 +15,8 @@ struct TFTPPeerServers {
 
     init(work: String, root: String, wardenFirmware: String, tftpdHpa: String, atftpd: String) throws {
         let wardenPort = try PinnedProcess.freePort(SOCK_DGRAM)
-        all.append(Server(name: "warden", port: wardenPort, process: try Self.pinned(try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: [
-            "WARDEN_API_PORT": String(try PinnedProcess.freePort(SOCK_STREAM)), "WARDEN_TFTP_PORT": String(wardenPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
-            "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": wardenFirmware,
-        ], log: work + "/warden.log")))
+        all.append(Server(name: "warden", port: wardenPort, process: try Self.pinned(try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
+            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_TFTP_PORT": String(wardenPort), "WARDEN_FIRMWARE": wardenFirmware]), log: work + "/warden.log")))
         let hpaPort = try PinnedProcess.freePort(SOCK_DGRAM)
         all.append(Server(name: "tftpd-hpa", port: hpaPort, process: try Self.pinned(
             tftpdHpa, ["--foreground", "--address", "127.0.0.1:\(hpaPort)", "--secure", root], environment: [:], log: work + "/tftpd-hpa.log")))
