@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "Images", dependencies: ["Archive", "Boot", "Store", "WardenCrypto"]),
+        .target(name: "Images", dependencies: ["Archive", "Attestation", "Boot", "Store", "WardenCrypto"]),
         .target(
             name: "Audit",
             dependencies: ["Store", "Attestation", "TPM", "Archive", "WardenCrypto", .product(name: "Crypto", package: "swift-crypto")]

@@ -13,12 +13,21 @@ import WardenCrypto
 ///     7: [8c5dc451…, 3d458cfe…]
 /// eventLog: required
 /// secureBoot: required
+/// image: required          # PCR 4's boot applications, PCR 11 and PCR 12 follow the machine's image
+/// bootApplications: [9a2f…] # further Authenticode SHA-256 digests PCR 4 may load
+/// unmeasuredBoot: allowed  # releases to legacy BIOS boots, whose kernel nothing measured
 /// ```
 public struct Policy: Sendable, Equatable {
     /// Whether a property must hold (`required`) or is not checked (`optional`).
     public enum Requirement: String, Sendable, Equatable, Codable {
         case required
         case optional
+    }
+
+    /// Whether something is allowed or refused.
+    public enum Permission: String, Sendable, Equatable, Codable {
+        case allowed
+        case refused
     }
 
     /// The policy's name: lowercase letters, digits, `-`, `_` and `.`; 1 to 64 characters.
@@ -29,11 +38,23 @@ public struct Policy: Sendable, Equatable {
     public let eventLog: Requirement
     /// Whether the anchored log must show Secure Boot enabled (implies the event log).
     public let secureBoot: Requirement
+    /// Whether the boot must follow the machine's image in the catalogue: PCR 4 loads only
+    /// its UKI, its kernel, the iPXE Warden serves and ``bootApplications``; PCR 11 and
+    /// PCR 12 hold what its UKI and command line predict (implies the event log).
+    public let image: Requirement
+    /// Authenticode SHA-256 digests (lowercase hex) of further EFI applications PCR 4 may
+    /// load; when given, every application PCR 4 loads must be one of them or the image's
+    /// (implies the event log).
+    public let bootApplications: Set<String>
+    /// Whether a boot whose kernel nothing measured (legacy BIOS) may pass: refused unless
+    /// the policy says so.
+    public let unmeasuredBoot: Permission
 
     /// A policy, validated: names, banks, PCR indices 0–23 and digest sizes.
     public init(
         name: String, pcrs: [TPMAlgorithmID: [Int: Set<String>]],
-        eventLog: Requirement = .optional, secureBoot: Requirement = .optional
+        eventLog: Requirement = .optional, secureBoot: Requirement = .optional,
+        image: Requirement = .optional, bootApplications: Set<String> = [], unmeasuredBoot: Permission = .refused
     ) throws(PolicyError) {
         guard (1...64).contains(name.count), name.allSatisfy({ $0.isLowercase || $0.isNumber || "-_.".contains($0) }), name.allSatisfy(\.isASCII) else {
             throw PolicyError("name \"\(name)\" must be 1 to 64 of a-z, 0-9, '-', '_', '.'")
@@ -52,10 +73,17 @@ public struct Policy: Sendable, Equatable {
                 }
             }
         }
+        for digest in bootApplications where digest.count != 64 || Hex.decode(digest) == nil || digest != digest.lowercased() {
+            throw PolicyError("boot application \"\(digest)\" is not a lowercase SHA-256 hex digest")
+        }
         self.name = name
         self.pcrs = pcrs
-        self.eventLog = secureBoot == .required ? .required : eventLog
+        let needsLog = secureBoot == .required || image == .required || !bootApplications.isEmpty
+        self.eventLog = needsLog ? .required : eventLog
         self.secureBoot = secureBoot
+        self.image = image
+        self.bootApplications = bootApplications
+        self.unmeasuredBoot = unmeasuredBoot
     }
 }
 

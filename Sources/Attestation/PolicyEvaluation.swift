@@ -5,7 +5,7 @@ import WardenCrypto
 /// Why a verified quote does not meet a policy.
 public struct PolicyFailure: Sendable, Equatable, CustomStringConvertible {
     public enum Rule: String, Sendable, Codable {
-        case pcr, eventLog, secureBoot
+        case pcr, eventLog, secureBoot, bootApplication, image, unmeasuredBoot
     }
 
     public let rule: Rule
@@ -17,7 +17,9 @@ public struct PolicyFailure: Sendable, Equatable, CustomStringConvertible {
 extension Policy {
     /// Every way `quote` falls short of this policy; empty when it meets it. Only verified
     /// evidence can be evaluated: a ``VerifiedQuote`` exists only after every check passed.
-    public func failures(of quote: VerifiedQuote) -> [PolicyFailure] {
+    /// `boot` is what Warden knows of the machine's boot: its image's expected measurements
+    /// and whether its kernel went unmeasured.
+    public func failures(of quote: VerifiedQuote, boot: BootReference = BootReference()) -> [PolicyFailure] {
         var failures: [PolicyFailure] = []
         for bank in pcrs.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             for (pcr, allowed) in (pcrs[bank] ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -42,7 +44,7 @@ extension Policy {
             case nil: failures.append(PolicyFailure(rule: .secureBoot, reason: "no quoted measurement of PCR 7 records the Secure Boot state"))
             }
         }
-        return failures
+        return failures + bootChainFailures(of: quote, boot: boot)
     }
 
     /// PCRs the trust-on-first-use default pins: firmware and configuration (0–7), the boot
@@ -61,10 +63,21 @@ extension Policy {
     public static let learnedPCRs = Array(0...7)
 
     /// A policy learned from a known-good attestation, for an operator to review and apply:
-    /// its quoted PCRs 0–7 in every quoted bank, the event log required when it had one, and
-    /// Secure Boot required when its measured boot shows Secure Boot on.
-    public static func learning(from quote: VerifiedQuote, name: String) throws(PolicyError) -> Policy {
-        try holding(learnedPCRs, of: quote, name: name, secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
+    /// its quoted PCRs 0–7 in every quoted bank, the boot applications PCR 4 loaded, the
+    /// event log required when it had one, and Secure Boot required when its measured boot
+    /// shows Secure Boot on.
+    ///
+    /// Following `image` (the machine's image when it attested), PCR 4 is left to the image
+    /// instead: the policy requires the boot to follow whatever image the machine is given,
+    /// and names only the applications the image does not account for. Changing the
+    /// machine's image then changes what the policy allows, without learning again.
+    public static func learning(from quote: VerifiedQuote, name: String, following image: BootReference.Image? = nil) throws(PolicyError) -> Policy {
+        let imageDigests = Set((image?.bootApplications ?? []).map(\.sha256))
+        let applications = Set(quote.measuredBoot?.facts.bootApplications.compactMap { $0[.sha256].map(Hex.encode) } ?? []).subtracting(imageDigests)
+        let learned = try holding(image == nil ? learnedPCRs : learnedPCRs.filter { $0 != 4 }, of: quote, name: name,
+                                  secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
+        return try Policy(name: name, pcrs: learned.pcrs, eventLog: learned.eventLog, secureBoot: learned.secureBoot,
+                          image: image == nil ? .optional : .required, bootApplications: applications)
     }
 
     /// The quoted values of `indices` in every quoted bank, each the only value allowed.

@@ -12,6 +12,9 @@ extension Policy {
         var pcrs: [String: [String: [String]]]?
         var eventLog: Requirement?
         var secureBoot: Requirement?
+        var image: Requirement?
+        var bootApplications: [String]?
+        var unmeasuredBoot: Permission?
     }
 
     /// Parses and validates a YAML policy.
@@ -29,7 +32,9 @@ extension Policy {
                 pcrs[bank, default: [:]][pcr] = Set(allowed)
             }
         }
-        try self.init(name: document.name, pcrs: pcrs, eventLog: document.eventLog ?? .optional, secureBoot: document.secureBoot ?? .optional)
+        try self.init(
+            name: document.name, pcrs: pcrs, eventLog: document.eventLog ?? .optional, secureBoot: document.secureBoot ?? .optional,
+            image: document.image ?? .optional, bootApplications: Set(document.bootApplications ?? []), unmeasuredBoot: document.unmeasuredBoot ?? .refused)
     }
 
     /// The policy as YAML, banks and PCRs in order, values sorted: stable for review and diffs.
@@ -44,6 +49,14 @@ extension Policy {
         }
         lines.append("eventLog: \(eventLog.rawValue)")
         lines.append("secureBoot: \(secureBoot.rawValue)")
+        // The boot-chain keys only when they say more than their defaults, so that
+        // policies written before them read as they always did.
+        if image == .required { lines.append("image: required") }
+        if !bootApplications.isEmpty {
+            lines.append("bootApplications:")
+            lines += bootApplications.sorted().map { "  - \"\($0)\"" }
+        }
+        if unmeasuredBoot == .allowed { lines.append("unmeasuredBoot: allowed") }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -8,7 +8,10 @@ enum BundleReadme {
         records.csv        the same records as CSV
         checkpoints.jsonl  signed chain heads (Ed25519, audit key) within this stretch
         evidence/ID/       each attestation's raw evidence in tpm2-tools' file formats
-                           (ak.pub, quote.msg, quote.sig, quote.pcrs, eventlog.bin, nonce)
+                           (ak.pub, quote.msg, quote.sig, quote.pcrs, eventlog.bin, nonce),
+                           boot-reference.json where the verdict compared the boot with
+                           Warden's reference (the machine's image: the PCR 4 applications,
+                           PCR 11 and PCR 12 events it predicts; or why no kernel was measured)
                            and attestation.json (recorded verdict, policy version)
         policies/          every policy version those attestations were judged by
         bundle.json        the stretch: first and last sequence, hashes, filters

@@ -49,6 +49,16 @@ public final class BootFileRoot: BootFileSource {
         /// When the file's inode last changed (nanoseconds): unlike the modification time,
         /// nothing can set it back.
         public let statusChanged: Int
+        /// Where the served bytes start in the file: 0, or a part's offset (see ``part(_:offset:size:)``).
+        public var offset = 0
+
+        /// `size` bytes of this file from `offset`, served as a file of their own, with a
+        /// validator of their own (the file's, marked with `label`).
+        public func part(_ label: String, offset: Int, size: Int) -> ServedFile {
+            var part = ServedFile(path: path, size: size, entityTag: String(entityTag.dropLast()) + "-\(label)\"", statusChanged: statusChanged)
+            part.offset = self.offset + offset
+            return part
+        }
     }
 
     /// Finds `name` under the root without reading it.

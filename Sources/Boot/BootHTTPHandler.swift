@@ -131,7 +131,7 @@ final class BootHTTPHandler: ChannelInboundHandler {
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         state.count { $0.files += 1 }
         let events = state.events, client = context.channel.remoteAddress?.ipAddress ?? "?"
-        respond(response, body: .fileRegion(FileRegion(fileHandle: handle, readerIndex: sent.first, endIndex: sent.last + 1)), head, context) {
+        respond(response, body: .fileRegion(FileRegion(fileHandle: handle, readerIndex: file.offset + sent.first, endIndex: file.offset + sent.last + 1)), head, context) {
             try? handle.close()
             events.record("http", "\(name) to \(client): \(sent.count) bytes")
         }

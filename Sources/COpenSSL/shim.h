@@ -176,12 +176,11 @@ static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
 /// A detached DER CMS SignedData over the file at `path`, by the PEM certificate and key,
 /// without signed attributes (iPXE's imgverify reads no others), SHA-256. Returns its
 /// length and sets *out (free it with OPENSSL_free), or -1.
-static inline int warden_cms_sign_file(const char *certificate_pem, const char *key_pem, const char *path,
-                                       unsigned char **out) {
+/// A detached DER CMS signature (no signed attributes) of `content`, which it frees.
+static inline int warden_cms_sign_bio(const char *certificate_pem, const char *key_pem, BIO *content, unsigned char **out) {
     int length = -1;
     BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
     BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
-    BIO *content = BIO_new_file(path, "rb");
     X509 *certificate = NULL;
     EVP_PKEY *key = NULL;
     CMS_ContentInfo *cms = NULL;
@@ -201,6 +200,16 @@ done:
     BIO_free(key_bio);
     BIO_free(certificate_bio);
     return length;
+}
+
+static inline int warden_cms_sign_file(const char *certificate_pem, const char *key_pem, const char *path,
+                                       unsigned char **out) {
+    return warden_cms_sign_bio(certificate_pem, key_pem, BIO_new_file(path, "rb"), out);
+}
+
+static inline int warden_cms_sign_bytes(const char *certificate_pem, const char *key_pem, const unsigned char *bytes, int count,
+                                        unsigned char **out) {
+    return warden_cms_sign_bio(certificate_pem, key_pem, BIO_new_mem_buf(bytes, count), out);
 }
 
 #endif

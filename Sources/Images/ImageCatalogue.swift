@@ -21,8 +21,10 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// The catalogue's files and records together: an import checks a Unified Kernel Image,
 /// records its digests (SHA-256, SHA-384, Authenticode SHA-256 for PCR 4, its kernel and
-/// initrd sections), stores it under its SHA-256 and signs it; nothing the uploader says
-/// about the file is taken on trust.
+/// initrd sections) and what booting it measures (the kernel's Authenticode digest, the
+/// PCR 11 events), stores it under its SHA-256 and signs it; nothing the uploader says
+/// about the file is taken on trust. A kernel that is not itself a PE image has no
+/// Authenticode digest: the stub then starts it without the firmware measuring it.
 public struct ImageCatalogue: Sendable {
     public let files: ImageFiles
     private let store: EnrolmentStore
@@ -55,7 +57,8 @@ public struct ImageCatalogue: Sendable {
         }
         let record = ImageRecord(
             name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes), authenticodeSHA256: authenticode,
-            linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd), commandLine: commandLine, size: bytes.count)
+            linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd), commandLine: commandLine, size: bytes.count,
+            kernelAuthenticodeSHA256: try? Authenticode.digest(Array(linux)), sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
         let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
         do {
             if !FileManager.default.fileExists(atPath: target) {
@@ -64,6 +67,13 @@ public struct ImageCatalogue: Sendable {
             }
             if !FileManager.default.fileExists(atPath: target + ".sig") {
                 try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
+            }
+            // Legacy BIOS machines are served the kernel and initrd sections: signed too.
+            for (served, contents) in [("linux", linux), ("initrd", initrd)] {
+                let signature = files.path + "/" + record.sha256 + "." + served + ".sig"
+                if !FileManager.default.fileExists(atPath: signature) {
+                    try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
+                }
             }
         } catch { throw .io("cannot store the image: \(error)") }
         do throws(StoreError) {
@@ -77,14 +87,15 @@ public struct ImageCatalogue: Sendable {
         let removed: (sha256: String, fileStillUsed: Bool)
         do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch { throw .store(error) }
         guard !removed.fileStillUsed else { return }
-        let file = files.path + "/" + removed.sha256 + ".efi"
-        for path in [file, file + ".sig"] { try? FileManager.default.removeItem(atPath: path) }
+        let file = files.path + "/" + removed.sha256
+        for path in [file + ".efi", file + ".efi.sig"] + ImageFiles.servedSections.keys.map({ file + ".\($0).sig" }) {
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     /// A section's bytes, without the padding to the file alignment.
     private static func contents(of name: String, in image: PEImage, _ bytes: [UInt8]) -> ArraySlice<UInt8>? {
         guard let section = image.section(name), section.rawSize > 0 else { return nil }
-        let size = section.virtualSize > 0 ? min(section.virtualSize, section.rawSize) : section.rawSize
-        return bytes[section.rawOffset..<(section.rawOffset + size)]
+        return bytes[section.storedContents]
     }
 }

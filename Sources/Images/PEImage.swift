@@ -8,6 +8,12 @@ public struct PEImage: Sendable, Equatable {
         public let virtualAddress: Int
         public let rawSize: Int
         public let rawOffset: Int
+
+        /// The stored bytes that are the section's contents: `VirtualSize` of them, without
+        /// the padding to the file alignment (all of the raw data when `VirtualSize` is 0).
+        public var storedContents: Range<Int> {
+            rawOffset..<(rawOffset + (virtualSize > 0 ? min(virtualSize, rawSize) : rawSize))
+        }
     }
 
     /// Why bytes are not a PE image.
@@ -40,8 +46,14 @@ public struct PEImage: Sendable, Equatable {
             && lhs.sectionAlignment == rhs.sectionAlignment && lhs.sections == rhs.sections
     }
 
-    /// Parses the headers of `bytes`.
+    /// Parses the headers of `bytes`, a whole file.
     public init(_ bytes: [UInt8]) throws(ParseError) {
+        try self.init(headers: bytes, fileSize: bytes.count)
+    }
+
+    /// Parses headers from the start of a file of `fileSize` bytes: `bytes` needs to hold
+    /// only the headers (SizeOfHeaders), not the sections.
+    public init(headers bytes: [UInt8], fileSize: Int) throws(ParseError) {
         let reader = Reader(bytes: bytes)
         guard try reader.u16(0, "DOS header") == 0x5A4D else { throw .invalid("no MZ signature") }
         let pe = Int(try reader.u32(0x3C, "DOS header"))
@@ -63,7 +75,7 @@ public struct PEImage: Sendable, Equatable {
             let entry = directories + 4 * 8
             certificateDirectoryOffset = entry
             certificateTable = (Int(try reader.u32(entry, "certificate directory")), Int(try reader.u32(entry + 4, "certificate directory")))
-            guard certificateTable.size == 0 || certificateTable.offset + certificateTable.size <= bytes.count else { throw .truncated("certificate table") }
+            guard certificateTable.size == 0 || certificateTable.offset + certificateTable.size <= fileSize else { throw .truncated("certificate table") }
         } else {
             certificateDirectoryOffset = nil
             certificateTable = (0, 0)
@@ -78,7 +90,7 @@ public struct PEImage: Sendable, Equatable {
                 name: String(decoding: nameBytes, as: UTF8.self), virtualSize: Int(try reader.u32(header + 8, "section table")),
                 virtualAddress: Int(try reader.u32(header + 12, "section table")), rawSize: Int(try reader.u32(header + 16, "section table")),
                 rawOffset: Int(try reader.u32(header + 20, "section table")))
-            guard section.rawSize == 0 || section.rawOffset + section.rawSize <= bytes.count else { throw .truncated("section \(section.name)") }
+            guard section.rawSize == 0 || section.rawOffset + section.rawSize <= fileSize else { throw .truncated("section \(section.name)") }
             sections.append(section)
         }
         self.sections = sections

@@ -45,7 +45,10 @@ enum AdminAPI {
                 guard let id = Int64(text) else { throw HTTPError(.badRequest, message: "attestation must be a number") }
                 return id
             }
-            return try await answer(context) { try service.learnPolicy(named: policyName, machineNamed: name, attestationID: attestationID, by: $0) }
+            let following = query.get("follow-image") == "true"
+            return try await answer(context) {
+                try service.learnPolicy(named: policyName, machineNamed: name, attestationID: attestationID, followingImage: following, by: $0)
+            }
         }
         admin.post("machines/:name/image") { request, context in
             let name = try context.parameters.require("name")

@@ -115,13 +115,22 @@ public final class AdminService: Sendable {
     }
 
     /// A policy named `policyName` learned from a known-good attestation of machine `name`
-    /// (default: its latest passing one): its PCRs 0–7, Secure Boot when it was on. Nothing
-    /// is stored: the operator reviews the YAML and applies it.
-    public func learnPolicy(named policyName: String, machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError) -> AdminMessages.LearnedPolicy {
+    /// (default: its latest passing one): its PCRs 0–7, boot applications, Secure Boot when
+    /// it was on. `followingImage` leaves PCR 4 to the machine's image instead (PCR 11 and
+    /// 12 follow it too). Nothing is stored: the operator reviews the YAML and applies it.
+    public func learnPolicy(
+        named policyName: String, machineNamed name: String, attestationID: Int64?, followingImage: Bool = false, by caller: AdminIdentity
+    ) throws(AdminError) -> AdminMessages.LearnedPolicy {
         let machine = try stored { try store.machine(named: name) }
         let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: true)
+        var image: BootReference.Image?
+        if followingImage {
+            guard let record = try stored({ try store.image(ofMachine: machine.id) }) else { throw .invalid("machine \(name) boots no image to follow") }
+            image = record.bootReference(firmware: ServedBootApplications.measurements(root: state.tftpRoot))
+            guard image != nil else { throw .invalid("image \(record.name) was added before Warden recorded what booting it measures; add it again") }
+        }
         do {
-            return AdminMessages.LearnedPolicy(attestationID: evidence.id, yaml: try Policy.learning(from: verified, name: policyName).yaml)
+            return AdminMessages.LearnedPolicy(attestationID: evidence.id, yaml: try Policy.learning(from: verified, name: policyName, following: image).yaml)
         } catch { throw .invalid(error.description) }
     }
 

@@ -1,5 +1,6 @@
 import Attestation
 import Foundation
+import Images
 import Store
 import Synchronization
 import TPM
@@ -20,13 +21,17 @@ public final class AttestationService: Sendable {
     /// Endorsement keys by their marshaled public area, decoded once (a machine's EK never
     /// changes; building the RSA key is most of a release's cost).
     private let endorsementKeys = Mutex<[[UInt8]: EndorsementKey]>([:])
+    /// The iPXE binaries Warden serves, by Authenticode digest: boot applications a machine's
+    /// image allows in PCR 4 before the image itself.
+    private let servedBootApplications: [BootReference.Measurement]
 
     /// The largest EK certificate a self-registering machine may send.
     public static let maxEKCertificateSize = TPMDevice.maxCertificateSize
 
-    public init(store: EnrolmentStore, releaseKey: SigningKey) {
+    public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = []) {
         self.store = store
         self.releaseKey = releaseKey
+        self.servedBootApplications = servedBootApplications
     }
 
     /// A pending AK and the credential its TPM must activate.
@@ -132,10 +137,12 @@ public final class AttestationService: Sendable {
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
         let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
-        func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil) throws(AttestationRefusal) {
+        func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil,
+                  boot: BootReference = BootReference()) throws(AttestationRefusal) {
             let outcome = AttestationOutcome(
                 machineID: key.machineID, attestationKeyID: key.id, attestationKeyPublic: key.publicArea, nonce: nonce, attest: attest, signature: signature,
-                pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock)
+                pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock,
+                bootReference: boot == BootReference() ? nil : boot.json)
             do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
@@ -155,14 +162,31 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)
         }
+        let unmeasured = BootReference.unmeasuredReason(lastBootPlatform: context.lastBootPlatform, quote: quote)
         if let name = context.policyName {
             guard let version = context.policy else {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
                 throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
             }
-            let failures = try parsed(version).failures(of: quote).map(\.description)
-            try keep(passed: failures.isEmpty, reasons: failures, policyID: version.id, clock: failures.isEmpty ? quote.clockInfo : nil)
+            let policy = try parsed(version)
+            var boot = BootReference(unmeasured: unmeasured)
+            if policy.image == .required, let image = try internalStore({ try store.image(ofMachine: key.machineID) }) {
+                guard let reference = image.bootReference(firmware: servedBootApplications) else {
+                    let why = "image \(image.name) was added before Warden recorded what booting it measures; add it again"
+                    try keep(passed: false, reasons: [why], policyID: version.id)
+                    throw AttestationRefusal(.policy, why)
+                }
+                boot.image = reference
+            }
+            let failures = policy.failures(of: quote, boot: boot).map(\.description)
+            try keep(passed: failures.isEmpty, reasons: failures, policyID: version.id, clock: failures.isEmpty ? quote.clockInfo : nil, boot: boot)
             guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
+        } else if let unmeasured {
+            // Trust on first use pins what was measured; a boot that measured no kernel
+            // proves nothing worth pinning, and only a policy may allow it.
+            let why = "\(unmeasured); with no policy, unmeasured boots are refused"
+            try keep(passed: false, reasons: [why], boot: BootReference(unmeasured: unmeasured))
+            throw AttestationRefusal(.policy, why)
         } else {
             let pinned: Policy
             do { pinned = try Policy.pinning(quote, name: Self.machinePolicyName(context.machineName)) } catch {

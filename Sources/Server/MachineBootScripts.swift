@@ -1,3 +1,4 @@
+import Attestation
 import Boot
 import Foundation
 import Store
@@ -8,7 +9,9 @@ import Synchronization
 /// discovery image is configured, boots it, so that its agent can register the machine's
 /// EK; a discovered one likewise waits for an operator; a revoked one is refused (audited at most once an hour per
 /// machine, so a boot loop cannot flood the log); an enrolled one boots its image, a
-/// Unified Kernel Image, with exactly the command line the catalogue recorded.
+/// Unified Kernel Image, with exactly the command line the catalogue recorded — or, on
+/// legacy BIOS, which cannot start a UKI, the image's kernel and initrd sections, recorded
+/// as an unmeasured boot so that its attestations are marked unmeasured.
 public final class MachineBootScripts: BootScriptSource {
     private let store: EnrolmentStore
     /// Whether scripts have iPXE check each image against its signature.
@@ -42,6 +45,7 @@ public final class MachineBootScripts: BootScriptSource {
                 guard let image = try store.image(ofMachine: target.machineID) else {
                     return .exit("machine \(target.name) is enrolled but has no image assigned")
                 }
+                try store.recordImageBoot(machineID: target.machineID, platform: request.isLegacyBIOS ? BootReference.legacyPlatform : "efi")
                 return boot(image, as: target.name, request)
             }
         } catch .limit {
@@ -63,9 +67,12 @@ public final class MachineBootScripts: BootScriptSource {
 
     /// The script that boots `image` with exactly its recorded command line.
     private func boot(_ image: ImageRecord, as machine: String, _ request: BootScriptRequest) -> IPXEScript {
-        guard !request.isLegacyBIOS else { return .exit("machine \(machine) booted legacy BIOS, and image \(image.name) is a UEFI image") }
+        let base = "\(request.base)/images/\(image.sha256)"
         do throws(IPXEScript.ScriptError) {
-            return try .chainEFI(machine: machine, url: "\(request.base)/images/\(image.sha256).efi", commandLine: image.commandLine, verify: imageTrust)
+            if request.isLegacyBIOS {
+                return try .chainKernel(machine: machine, kernelURL: base + ".linux", initrdURL: base + ".initrd", commandLine: image.commandLine, verify: imageTrust)
+            }
+            return try .chainEFI(machine: machine, url: base + ".efi", commandLine: image.commandLine, verify: imageTrust)
         } catch {
             return .exit("image \(image.name) cannot be booted from a script")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Images
 import HummingbirdTLS
 import NIOSSL
 import Store
@@ -20,7 +21,8 @@ public enum WardenServer {
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .file(state.url(.clientCA).path)
-        let attestation = AttestationService(store: store, releaseKey: try state.releaseKey())
+        let attestation = AttestationService(
+            store: store, releaseKey: try state.releaseKey(), servedBootApplications: ServedBootApplications.measurements(root: state.tftpRoot))
         let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs)
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(

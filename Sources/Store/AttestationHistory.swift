@@ -8,6 +8,9 @@ public struct AttestationSummary: Sendable, Codable, Equatable {
     public let reasons: [String]
     /// "name@version" of the policy it was judged by, when it got that far.
     public let policy: String?
+    /// Why the boot measured no kernel (legacy BIOS), when that is so: such an attestation
+    /// passes only under a policy that allows unmeasured boots.
+    public let unmeasured: String?
     public let createdAt: Date
 }
 
@@ -32,12 +35,14 @@ extension EnrolmentStore {
     public func attestations(machineID: Int64, limit: Int = 20) throws(StoreError) -> [AttestationSummary] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT a.id, a.passed, a.reasons, a.createdAt, p.name || '@' || p.version AS policy FROM attestation a
+                SELECT a.id, a.passed, a.reasons, a.createdAt, p.name || '@' || p.version AS policy,
+                    json_extract(CAST(a.bootReference AS TEXT), '$.unmeasured') AS unmeasured FROM attestation a
                 LEFT JOIN policy p ON p.id = a.policyID WHERE a.machineID = ? ORDER BY a.id DESC LIMIT ?
                 """, arguments: [machineID, limit]).map {
                 let reasons: String = $0["reasons"]
                 return AttestationSummary(
-                    id: $0["id"], passed: $0["passed"], reasons: reasons.split(separator: "\n").map(String.init), policy: $0["policy"], createdAt: $0["createdAt"])
+                    id: $0["id"], passed: $0["passed"], reasons: reasons.split(separator: "\n").map(String.init), policy: $0["policy"],
+                    unmeasured: $0["unmeasured"], createdAt: $0["createdAt"])
             }
         }
     }

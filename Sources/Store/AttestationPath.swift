@@ -17,6 +17,8 @@ public struct AttestationContext: Sendable {
     public let policy: PolicyVersion?
     /// Why the nonce would be refused now, or nil when it would be accepted.
     public let nonceProblem: StoreError?
+    /// The platform (`efi`, `pcbios`) of the last boot script that booted the machine an image.
+    public let lastBootPlatform: String?
 }
 
 /// What a challenge request got.
@@ -54,7 +56,7 @@ extension EnrolmentStore {
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError) -> AttestationContext? {
         try read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName
+                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.lastBootPlatform
                 FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
                 """), arguments: [id])
             else { return nil }
@@ -75,7 +77,7 @@ extension EnrolmentStore {
                     try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"),
                                      arguments: [name]).map(PolicyVersion.init(row:))
                 },
-                nonceProblem: nonceProblem)
+                nonceProblem: nonceProblem, lastBootPlatform: row["lastBootPlatform"])
         }
     }
 

@@ -28,10 +28,12 @@ public struct AttestationOutcome: Sendable {
     public let reasons: [String]
     public let policyID: Int64?
     public let clock: TPMAttest.ClockInfo?
+    /// What the verdict compared the boot with (JSON), kept with the evidence.
+    public let bootReference: [UInt8]?
 
     public init(
         machineID: Int64, attestationKeyID: Int64, attestationKeyPublic: [UInt8], nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
-        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?
+        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: [UInt8]? = nil
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
@@ -45,11 +47,13 @@ public struct AttestationOutcome: Sendable {
         self.reasons = reasons
         self.policyID = policyID
         self.clock = clock
+        self.bootReference = bootReference
     }
 
     /// The evidence as the files an export carries.
     public var evidenceFiles: EvidenceFiles {
-        EvidenceFiles(attestationKeyPublic: attestationKeyPublic, attest: attest, signature: signature, pcrs: pcrs, eventLog: eventLog, nonce: nonce)
+        EvidenceFiles(attestationKeyPublic: attestationKeyPublic, attest: attest, signature: signature, pcrs: pcrs, eventLog: eventLog, nonce: nonce,
+                      bootReference: bootReference)
     }
 
     /// The attestation audit record's details: the verdict, the policy version it was
@@ -111,12 +115,12 @@ extension EnrolmentStore {
             }
             try db.execute(sql: """
                 INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, passed, reasons,
-                    policyID, resetCount, restartCount, clock, safe, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    policyID, resetCount, restartCount, clock, safe, bootReference, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
                     outcome.machineID, outcome.attestationKeyID, Data(outcome.nonce), Data(outcome.attest), Data(outcome.signature),
                     Data(outcome.pcrs), outcome.eventLog.map { Data($0) }, outcome.passed, outcome.reasons.joined(separator: "\n"),
                     policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
-                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, now,
+                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, outcome.bootReference.map { Data($0) }, now,
                 ])
             let id = db.lastInsertedRowID
             try db.appendAudit(

@@ -41,6 +41,14 @@ extension EnrolmentStore {
         try read { db in try Self.bootTarget(db, mac: mac, uuid: uuid) }
     }
 
+    /// Records that the boot server is booting machine `machineID` an image on `platform`
+    /// (`efi` or `pcbios`): a legacy BIOS boot measures no kernel, and its attestations say so.
+    public func recordImageBoot(machineID: Int64, platform: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE machine SET lastBootPlatform = ? WHERE id = ? AND lastBootPlatform IS NOT ?", arguments: [platform, machineID, platform])
+        }
+    }
+
     /// Records a booting machine nobody enrolled as discovered, with its MAC and UUID and
     /// no endorsement key (until an operator enrols it by its EK, which takes this row's
     /// place): one row per MAC or UUID, at most ``discoveredMachineCap`` waiting.

@@ -4,8 +4,10 @@ import WardenCrypto
 /// -m quote.msg -s quote.sig -f quote.pcrs -q nonce` re-checks it; and the digest of those
 /// files that the attestation's audit record carries.
 public struct EvidenceFiles: Sendable, Equatable {
-    /// The file names, in digest order (`eventlog.bin` only when there was an event log).
-    public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce"]
+    /// The file names, in digest order (`eventlog.bin` only when there was an event log,
+    /// `boot-reference.json` only when the verdict compared the boot with Warden's own
+    /// reference: the machine's image, or a boot that measured no kernel).
+    public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json"]
 
     /// The AK's TPM2B_PUBLIC.
     public let attestationKeyPublic: [UInt8]
@@ -19,14 +21,17 @@ public struct EvidenceFiles: Sendable, Equatable {
     public let eventLog: [UInt8]?
     /// The qualifying data the quote had to carry.
     public let nonce: [UInt8]
+    /// The boot reference the verdict compared the evidence with (JSON), when there was one.
+    public let bootReference: [UInt8]?
 
-    public init(attestationKeyPublic: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8], eventLog: [UInt8]?, nonce: [UInt8]) {
+    public init(attestationKeyPublic: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8], eventLog: [UInt8]?, nonce: [UInt8], bootReference: [UInt8]? = nil) {
         self.attestationKeyPublic = attestationKeyPublic
         self.attest = attest
         self.signature = signature
         self.pcrs = pcrs
         self.eventLog = eventLog
         self.nonce = nonce
+        self.bootReference = bootReference
     }
 
     /// Reassembles the evidence from files by name; nil when a required one is missing.
@@ -34,12 +39,13 @@ public struct EvidenceFiles: Sendable, Equatable {
         guard let ak = files["ak.pub"], let attest = files["quote.msg"], let signature = files["quote.sig"],
               let pcrs = files["quote.pcrs"], let nonce = files["nonce"]
         else { return nil }
-        self.init(attestationKeyPublic: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"], nonce: nonce)
+        self.init(attestationKeyPublic: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"], nonce: nonce,
+                  bootReference: files["boot-reference.json"])
     }
 
     /// The files, in ``names`` order.
     public var files: [(name: String, contents: [UInt8])] {
-        let contents: [[UInt8]?] = [attestationKeyPublic, attest, signature, pcrs, eventLog, nonce]
+        let contents: [[UInt8]?] = [attestationKeyPublic, attest, signature, pcrs, eventLog, nonce, bootReference]
         return zip(Self.names, contents).compactMap { name, bytes in bytes.map { (name, $0) } }
     }
 

@@ -2,6 +2,18 @@ import Foundation
 import GRDB
 import WardenCrypto
 
+/// One event systemd's stub extends into PCR 11 when it boots an image: a section's name or
+/// its bytes, by SHA-256 (lowercase hex).
+public struct SectionMeasurement: Sendable, Codable, Equatable {
+    public let what: String
+    public let sha256: String
+
+    public init(what: String, sha256: String) {
+        self.what = what
+        self.sha256 = sha256
+    }
+}
+
 /// A boot image in the catalogue: a Unified Kernel Image, stored under its SHA-256.
 public struct ImageRecord: Sendable, Codable, Equatable {
     public let name: String
@@ -16,12 +28,20 @@ public struct ImageRecord: Sendable, Codable, Equatable {
     /// The command line built in, which the boot script passes exactly.
     public let commandLine: String
     public let size: Int
+    /// Hex Authenticode SHA-256 of the kernel section: the stub loads it as an EFI image, so
+    /// the firmware measures it into PCR 4 after the UKI. Nil for images imported before
+    /// Warden recorded it.
+    public let kernelAuthenticodeSHA256: String?
+    /// The events the stub extends into PCR 11, in order; nil for images imported before
+    /// Warden recorded them.
+    public let sectionMeasurements: [SectionMeasurement]?
     public let createdAt: Date
     /// Machines assigned this image.
     public let machines: [String]
 
     public init(name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8], initrdSHA256: [UInt8],
-                commandLine: String, size: Int, createdAt: Date = Date()) {
+                commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [SectionMeasurement]?,
+                createdAt: Date = Date()) {
         self.name = name
         self.sha256 = Hex.encode(sha256)
         self.sha384 = Hex.encode(sha384)
@@ -30,6 +50,8 @@ public struct ImageRecord: Sendable, Codable, Equatable {
         self.initrdSHA256 = Hex.encode(initrdSHA256)
         self.commandLine = commandLine
         self.size = size
+        self.kernelAuthenticodeSHA256 = kernelAuthenticodeSHA256.map(Hex.encode)
+        self.sectionMeasurements = sectionMeasurements
         self.createdAt = createdAt
         machines = []
     }
@@ -43,6 +65,8 @@ public struct ImageRecord: Sendable, Codable, Equatable {
         initrdSHA256 = Hex.encode(row["initrdSHA256"] as Data)
         commandLine = row["commandLine"]
         size = row["size"]
+        kernelAuthenticodeSHA256 = (row["kernelAuthenticodeSHA256"] as Data?).map(Hex.encode)
+        sectionMeasurements = (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([SectionMeasurement].self, from: Data($0.utf8)) }
         createdAt = row["createdAt"]
         self.machines = machines
     }
@@ -58,11 +82,13 @@ extension EnrolmentStore {
             let bytes = { (hex: String) in Data(Hex.decode(hex) ?? []) }
             try db.execute(
                 sql: """
-                    INSERT INTO image (name, sha256, sha384, authenticodeSHA256, linuxSHA256, initrdSHA256, commandLine, size, createdAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO image (name, sha256, sha384, authenticodeSHA256, linuxSHA256, initrdSHA256, commandLine, size,
+                        kernelAuthenticodeSHA256, sectionMeasurements, createdAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [image.name, bytes(image.sha256), bytes(image.sha384), bytes(image.authenticodeSHA256), bytes(image.linuxSHA256),
-                            bytes(image.initrdSHA256), image.commandLine, image.size, now])
+                            bytes(image.initrdSHA256), image.commandLine, image.size, image.kernelAuthenticodeSHA256.map(bytes),
+                            try image.sectionMeasurements.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }, now])
             try db.appendAudit(actor: actor, action: "image-added", subject: "image/\(image.name)",
                                details: "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\"", now: now)
         }

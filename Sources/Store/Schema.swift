@@ -174,6 +174,16 @@ enum Schema {
             }
             try db.alter(table: "machine") { t in t.add(column: "imageID", .integer).references("image") }
         }
+        migrator.registerMigration("v8-measured-images-and-boots") { db in
+            try db.alter(table: "image") { t in
+                t.add(column: "kernelAuthenticodeSHA256", .blob)
+                t.add(column: "sectionMeasurements", .text)
+            }
+            // The platform (efi, pcbios) of the last boot script that booted the machine an image.
+            try db.alter(table: "machine") { t in t.add(column: "lastBootPlatform", .text) }
+            // What the server compared the evidence with, kept with it for auditors.
+            try db.alter(table: "attestation") { t in t.add(column: "bootReference", .blob) }
+        }
         return migrator
     }
 }

@@ -34,7 +34,7 @@ public enum AdminMessages {
         }
     }
 
-    /// GET /v1/admin/machines/{name}/learned-policy?name=POLICY&attestation=ID
+    /// GET /v1/admin/machines/{name}/learned-policy?name=POLICY&attestation=ID&follow-image=true
     public struct LearnedPolicy: Codable, Sendable {
         /// The attestation it was learned from.
         public var attestationID: Int64

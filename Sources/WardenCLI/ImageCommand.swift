@@ -99,9 +99,13 @@ struct ImageCommand: AsyncParsableCommand {
                 kernel sha256:       \(image.linuxSHA256)
                 initrd sha256:       \(image.initrdSHA256)
                 command line:        \(image.commandLine)
-                served as:           /images/\(image.sha256).efi (signature: .efi.sig)
+                kernel Authenticode: \(image.kernelAuthenticodeSHA256 ?? "-") (PCR 4, loaded by the stub)
+                served as:           /images/\(image.sha256).efi (signature: .efi.sig); legacy BIOS: .linux and .initrd
                 machines:            \(image.machines.isEmpty ? "-" : image.machines.joined(separator: ", "))
+                PCR 11 events (systemd stub, sha256):
                 """)
+            for event in image.sectionMeasurements ?? [] { print("  \(event.sha256)  \(event.what)") }
+            if image.sectionMeasurements == nil { print("  not recorded: the image was added before Warden recorded them; add it again") }
         }
     }
 

@@ -82,7 +82,8 @@ struct MachineCommand: AsyncParsableCommand {
                 """)
             print("attestations:")
             Table.print(["ID", "TIME", "VERDICT", "POLICY", "REASONS"], detail.attestations.map {
-                [String($0.id), ISO8601DateFormatter().string(from: $0.createdAt), $0.passed ? "passed" : "refused", $0.policy ?? "-", $0.reasons.joined(separator: "; ")]
+                [String($0.id), ISO8601DateFormatter().string(from: $0.createdAt), ($0.passed ? "passed" : "refused") + ($0.unmeasured == nil ? "" : " (unmeasured)"),
+                 $0.policy ?? "-", $0.reasons.joined(separator: "; ")]
             })
         }
     }

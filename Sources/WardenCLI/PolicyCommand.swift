@@ -23,17 +23,24 @@ struct PolicyCommand: AsyncParsableCommand {
     struct Learn: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a policy from a known-good attestation, for review and `policy apply`.",
-            discussion: "It holds the attestation's PCRs 0-7 (firmware, configuration, boot applications, Secure Boot state), the event log, and Secure Boot when it was on."
+            discussion: """
+                It holds the attestation's PCRs 0-7 (firmware, configuration, boot applications, Secure Boot state), the boot applications PCR 4 loaded, \
+                the event log, and Secure Boot when it was on. With --follow-image, PCR 4 is left to the machine's image instead: the policy then \
+                allows the iPXE Warden serves and whatever image the machine is given (its UKI and kernel in PCR 4, its sections in PCR 11, its \
+                command line in PCR 12), so that changing the machine's image needs no new policy.
+                """
         )
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The policy's name.") var name: String
         @Option(help: "The machine whose attestation it learns from.") var machine: String
         @Option(help: "That attestation (default: the machine's latest passing one).") var fromAttestation: Int64?
+        @Flag(help: "Let PCR 4, 11 and 12 follow the machine's image in the catalogue instead of pinning them.") var followImage = false
         @Option(help: "Write the YAML here instead of standard output.") var out: String?
 
         func run() async throws {
             var path = "/v1/admin/machines/" + pathSegment(machine) + "/learned-policy?name=" + pathSegment(name)
             if let fromAttestation { path += "&attestation=\(fromAttestation)" }
+            if followImage { path += "&follow-image=true" }
             let learned = try await admin.call(.GET, path, as: AdminMessages.LearnedPolicy.self)
             let text = "# learned from attestation \(learned.attestationID) of machine \(machine); review, then: warden policy apply FILE\n" + learned.yaml
             guard let out else { return print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }

@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration
+        try installFirmware(configuration, state: state)
         let application = try WardenServer.application(state: state, store: store, configuration: configuration) { port in
             try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
@@ -54,8 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
         print("warden: stopped")
     }
 
-    /// Fills the TFTP root from the firmware manifest and starts the TFTP server.
-    private func startTFTP(_ configuration: WardenConfiguration, state: StateFolder) async throws -> TFTPServer {
+    /// Fills the TFTP root from the firmware manifest, before the attestation service reads
+    /// the served iPXE binaries' digests from it.
+    private func installFirmware(_ configuration: WardenConfiguration, state: StateFolder) throws {
         do {
             let missing = try FirmwareFiles(path: configuration.firmware).install(into: state.tftpRoot)
             for source in missing { warn("firmware \(source) is missing; not served (install Debian's ipxe package)") }
@@ -63,6 +65,10 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: state.tftpRoot, withIntermediateDirectories: true)
             warn("firmware manifest \(configuration.firmware): \(error); the TFTP root serves what it holds")
         }
+    }
+
+    /// Starts the TFTP server on the filled root.
+    private func startTFTP(_ configuration: WardenConfiguration, state: StateFolder) async throws -> TFTPServer {
         let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot), events: Self.events)
         FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
         return server

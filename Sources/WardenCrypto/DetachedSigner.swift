@@ -14,9 +14,21 @@ public struct DetachedSigner: Sendable {
 
     /// The signature of the file at `path`, read as it is signed.
     public func sign(fileAt path: String) throws(OpenSSLError) -> [UInt8] {
+        try signature(of: path) { out in warden_cms_sign_file(certificatePEM, keyPEM, path, &out) }
+    }
+
+    /// The signature of `bytes` (part of a file: an image's kernel or initrd section).
+    public func sign(_ bytes: ArraySlice<UInt8>) throws(OpenSSLError) -> [UInt8] {
+        guard bytes.count <= Int(Int32.max) else { throw OpenSSLError("sign \(bytes.count) bytes (CMS): too large") }
+        return try signature(of: "\(bytes.count) bytes") { out in
+            bytes.withUnsafeBufferPointer { warden_cms_sign_bytes(certificatePEM, keyPEM, $0.baseAddress, Int32($0.count), &out) }
+        }
+    }
+
+    private func signature(of what: String, _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32) throws(OpenSSLError) -> [UInt8] {
         var out: UnsafeMutablePointer<UInt8>?
-        let length = warden_cms_sign_file(certificatePEM, keyPEM, path, &out)
-        guard length > 0, let out else { throw OpenSSLError("sign \(path) (CMS)") }
+        let length = sign(&out)
+        guard length > 0, let out else { throw OpenSSLError("sign \(what) (CMS)") }
         defer { warden_openssl_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: Int(length)))
     }

@@ -34,8 +34,17 @@ import TestSupport
         try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:03", "--image", "node"])
         let script = try boot.script(mac: "52:54:00:aa:00:03")
         #expect(script.contains("kernel http://127.0.0.1:\(boot.port)/images/\(sha256).efi console=ttyS0,115200 panic=-1 warden.test=1\nboot\n"), "\(script)")
+        // Legacy BIOS cannot start a UKI: it gets the kernel and initrd sections, which curl
+        // fetches byte for byte as they went in.
         let legacy = try boot.get("/boot.ipxe?mac=52:54:00:aa:00:03&platform=pcbios&arch=i386").body
-        #expect(legacy.contains("legacy BIOS") && !legacy.contains("kernel "))
+        let base = "http://127.0.0.1:\(boot.port)/images/\(sha256)"
+        #expect(legacy.contains("kernel \(base).linux initrd=initrd console=ttyS0,115200 panic=-1 warden.test=1\ninitrd --name initrd \(base).initrd\nboot\n"),
+                "\(legacy)")
+        for (served, original) in [("linux", "vmlinuz"), ("initrd", "initrd.img")] {
+            let fetched = try Command.run("curl", ["-sS", "-o", rig.file("served.\(served)").path, "-w", "%{http_code}", "\(base).\(served)"])
+            #expect(fetched.stdout == "200", "\(served): \(fetched.stderr)")
+            #expect(try TestPaths.bytes(rig.file("served.\(served)")) == (try TestPaths.bytes(rig.file(original))), "\(served) differs")
+        }
 
         let inUse = try rig.server.cli(["image", "remove", "node"])
         #expect(inUse.status == 1 && inUse.stderr.contains("assigned to node-1"))
@@ -54,6 +63,47 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: stored))
         let actions = try rig.store.auditRecords(subjectPrefix: "image/node").map(\.action)
         #expect(actions == ["image-added", "image-removed"])
+    }
+
+    @Test func aLegacyBootIsUnmeasuredAndReleasedOnlyUnderAPolicyThatAllowsIt() throws {
+        let boot = try BootScriptTests.BootRig()
+        let rig = boot.rig
+        try Data(repeating: 1, count: 50_000).write(to: rig.file("vmlinuz"))
+        try Data(repeating: 2, count: 20_000).write(to: rig.file("initrd.img"))
+        try rig.expectSuccess(rig.server.cli(["image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path]))
+        try rig.write("name: legacy\n", to: "legacy.yaml")
+        try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
+        let tpm = try SoftwareTPM()
+        try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:07", "--image", "node", "--policy", "legacy"])
+        #expect(try boot.get("/boot.ipxe?mac=52:54:00:aa:00:07&platform=pcbios&arch=i386").body.contains(".linux"))
+
+        let refused = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("refused").path])
+        #expect(refused.status != 0 && refused.stderr.contains("unmeasured boot") && refused.stderr.contains("does not allow unmeasured boots"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: rig.file("refused").path), "nothing was released")
+
+        try rig.write("name: legacy\nunmeasuredBoot: allowed\n", to: "legacy.yaml")
+        try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("released").path]))
+        let shown = try rig.server.cli(["machine", "show", "node-1"])
+        #expect(shown.stdout.contains("passed (unmeasured)") && shown.stdout.contains("refused (unmeasured)"), "\(shown.stdout)")
+
+        // Booted by UEFI again, the same machine's attestations are no longer marked.
+        #expect(try boot.script(mac: "52:54:00:aa:00:07").contains(".efi"))
+        try rig.write("name: legacy\n", to: "legacy.yaml")
+        try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("measured").path]))
+
+        // An auditor re-judges all three verdicts offline: the refusal holds only because the
+        // bundle keeps, with its evidence, that the boot was unmeasured.
+        try rig.expectSuccess(rig.server.cli(["operator", "add", "alice", "--role", "auditor", "--out", rig.file("alice").path]))
+        let bundle = rig.file("audit.tar.gz").path
+        try rig.expectSuccess(rig.server.cli(["audit", "export", "--out", bundle], identity: rig.file("alice")))
+        let key = rig.file("audit-key.pem").path
+        try rig.expectSuccess(try Command.run("openssl", ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", key]))
+        let verify = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--key", key])
+        #expect(verify.status == 0 && verify.stdout.contains("verdicts: 3 reproduced by re-verification"), "\(verify.stdout)\(verify.stderr)")
+        let listing = try Command.run("tar", ["-tzf", bundle])
+        #expect(listing.stdout.split(separator: "\n").filter { $0.hasSuffix("/boot-reference.json") }.count == 2, "\(listing.stdout)")
     }
 
     @Test func withAgentTheInitrdCarriesTheAgentItsCAAndTheServerURL() throws {

@@ -1,0 +1,83 @@
+import TPM
+import TSS
+import WardenCrypto
+
+extension Policy {
+    /// The boot chain's failures, event by event: an unmeasured boot the policy does not
+    /// allow; PCR 4 applications that are neither the image's nor allowed by name; PCR 11
+    /// and PCR 12 events other than the image predicts. Each reason names the PCR, the
+    /// event's index and type, and the expected and found digests.
+    func bootChainFailures(of quote: VerifiedQuote, boot: BootReference) -> [PolicyFailure] {
+        var failures: [PolicyFailure] = []
+        if let why = boot.unmeasured, unmeasuredBoot == .refused {
+            failures.append(PolicyFailure(rule: .unmeasuredBoot, reason: "\(why); the policy does not allow unmeasured boots"))
+        }
+        let image = image == .required ? boot.image : nil
+        if self.image == .required && image == nil {
+            failures.append(PolicyFailure(rule: .image, reason: "the policy follows the machine's image, and the machine boots none from the catalogue"))
+        }
+        guard image != nil || !bootApplications.isEmpty, let measured = quote.measuredBoot else { return failures }
+        var allowed = Dictionary(bootApplications.map { ($0, "allowed by policy \(name)") }, uniquingKeysWith: { first, _ in first })
+        for application in image?.bootApplications ?? [] { allowed[application.sha256] = application.what }
+        failures += Self.applicationFailures(in: quote, measured, allowed: allowed, required: image?.unifiedKernelImage)
+        if let image {
+            failures += Self.sequenceFailures(pcr: 11, in: quote, measured, expected: image.pcr11, image: image.name)
+            failures += Self.sequenceFailures(pcr: 12, in: quote, measured, expected: image.pcr12, image: image.name)
+        }
+        return failures
+    }
+
+    /// Every application PCR 4 loads must be allowed, and `required` among them.
+    private static func applicationFailures(in quote: VerifiedQuote, _ measured: MeasuredBoot, allowed: [String: String], required: BootReference.Measurement?) -> [PolicyFailure] {
+        guard anchoredInSHA256(4, quote, measured) else {
+            return [PolicyFailure(rule: .bootApplication, reason: "PCR 4 was not quoted in the sha256 bank with a matching event log, so its boot applications cannot be checked")]
+        }
+        let expected = allowed.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+        var failures: [PolicyFailure] = []
+        var loadedRequired = false
+        for event in measured.eventLog.events where event.pcr == 4 && event.type == .efiBootServicesApplication {
+            guard let digest = event.digest(.sha256).map(Hex.encode) else {
+                failures.append(PolicyFailure(rule: .bootApplication, reason: "PCR 4 event \(event.index) (\(event.type)) has no sha256 digest"))
+                continue
+            }
+            if digest == required?.sha256 { loadedRequired = true }
+            if allowed[digest] == nil {
+                failures.append(PolicyFailure(rule: .bootApplication, reason: "PCR 4 event \(event.index) (\(event.type)): found sha256 \(digest), expected one of \(expected)"))
+            }
+        }
+        if let required, !loadedRequired {
+            failures.append(PolicyFailure(rule: .image, reason: "PCR 4: no \(EventType.efiBootServicesApplication) event loads \(required.what), sha256 \(required.sha256)"))
+        }
+        return failures
+    }
+
+    /// PCR `pcr`'s events must be exactly `expected`, in order.
+    private static func sequenceFailures(pcr: Int, in quote: VerifiedQuote, _ measured: MeasuredBoot, expected: [BootReference.Measurement], image: String) -> [PolicyFailure] {
+        let events = measured.eventLog.events.filter { $0.pcr == pcr }
+        // A PCR the log never extends anchors nothing, and its missing events fail below.
+        guard events.isEmpty || anchoredInSHA256(pcr, quote, measured) else {
+            return [PolicyFailure(rule: .image, reason: "PCR \(pcr) was not quoted in the sha256 bank with a matching event log, so image \(image)'s measurements cannot be checked")]
+        }
+        for (position, event) in events.enumerated() {
+            let found = event.digest(.sha256).map(Hex.encode) ?? "none"
+            guard position < expected.count else {
+                return [PolicyFailure(rule: .image, reason: "PCR \(pcr) event \(event.index) (\(event.type)): found sha256 \(found), and image \(image) predicts no further event")]
+            }
+            if found != expected[position].sha256 {
+                return [PolicyFailure(
+                    rule: .image, reason: "PCR \(pcr) event \(event.index) (\(event.type)): found sha256 \(found), expected \(expected[position].sha256) (\(expected[position].what) of image \(image))")]
+            }
+        }
+        guard events.count == expected.count else {
+            let missing = expected[events.count]
+            return [PolicyFailure(rule: .image, reason: "PCR \(pcr) ends after \(events.count) events: expected sha256 \(missing.sha256) (\(missing.what) of image \(image)) next")]
+        }
+        return []
+    }
+
+    /// Whether the log's SHA-256 digests for `pcr` are bound by the quote: the SHA-256 bank
+    /// quoted it and the log replays to the quoted values.
+    private static func anchoredInSHA256(_ pcr: Int, _ quote: VerifiedQuote, _ measured: MeasuredBoot) -> Bool {
+        measured.anchoredPCRs.contains(pcr) && quote.pcrValues.value(bank: .sha256, pcr: pcr) != nil
+    }
+}

@@ -1,0 +1,34 @@
+import Store
+import WardenCrypto
+
+/// What systemd's EFI stub (version 252, Debian's) measures when it boots a Unified Kernel
+/// Image, predicted from the file: into PCR 11 each known section present, in the stub's
+/// fixed order, as two events (the name with its NUL, then the section's bytes as loaded,
+/// `VirtualSize` long); into PCR 12 the command line it was passed, as UTF-16LE with its
+/// NUL; and into PCR 4, through the firmware, the kernel it loads as an EFI image.
+public enum UKIMeasurements {
+    /// The sections the stub measures, in the order it measures them (`.pcrsig` is not:
+    /// it signs the others).
+    static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".pcrpkey"]
+
+    /// The PCR 11 events of `image` (whose bytes are `bytes`).
+    public static func sectionEvents(of image: PEImage, _ bytes: [UInt8]) -> [SectionMeasurement] {
+        measuredSections.flatMap { name -> [SectionMeasurement] in
+            guard let section = image.section(name), section.virtualSize > 0 else { return [] }
+            let stored = bytes[section.storedContents]
+            // Loaded memory past the stored bytes is zero.
+            let contents = stored.count == section.virtualSize
+                ? DigestAlgorithm.sha256.hash(stored) : DigestAlgorithm.sha256.hash(Array(stored) + [UInt8](repeating: 0, count: section.virtualSize - stored.count))
+            return [SectionMeasurement(what: "section name \(name)", sha256: Hex.encode(DigestAlgorithm.sha256.hash(Array(name.utf8) + [0]))),
+                    SectionMeasurement(what: "section \(name)", sha256: Hex.encode(contents))]
+        }
+    }
+
+    /// The PCR 12 event of a boot by iPXE's `kernel URL ARGS`: iPXE passes the URL's last
+    /// path component, a space and the arguments as the image's load options.
+    public static func commandLineEvent(fileName: String, commandLine: String) -> String {
+        let options = commandLine.isEmpty ? fileName : fileName + " " + commandLine
+        let utf16: [UInt8] = options.utf16.flatMap { unit -> [UInt8] in [UInt8(unit & 0xff), UInt8(unit >> 8)] } + [0, 0]
+        return Hex.encode(DigestAlgorithm.sha256.hash(utf16))
+    }
+}

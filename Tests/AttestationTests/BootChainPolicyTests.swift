@@ -1,0 +1,112 @@
+import Attestation
+import Testing
+import TestSupport
+import TPM
+import TSS
+import WardenCrypto
+
+/// Policies that follow the machine's image and allow boot applications by digest, judged
+/// on real swtpm evidence: a quote of PCRs 0–23 with an event log whose PCR 4 loads two
+/// EFI applications (Tests/Scripts/make-swtpm-evidence.sh).
+@Suite struct BootChainPolicyTests {
+    let quote: VerifiedQuote
+    /// The log's PCR 4 applications: (event index, sha256 hex).
+    let applications: [(index: Int, sha256: String)]
+    let followsImage: Policy
+
+    init() throws {
+        followsImage = try Policy(name: "follow", pcrs: [:], image: .required)
+        quote = try PolicyTests().verified("rsa24", log: true)
+        applications = (quote.measuredBoot?.eventLog.events ?? []).filter { $0.pcr == 4 && $0.type == .efiBootServicesApplication }
+            .map { ($0.index, Hex.encode($0.digest(.sha256) ?? [])) }
+    }
+
+    func image(allowing allowed: [String], loading uki: String? = nil, pcr11: [BootReference.Measurement] = []) -> BootReference.Image {
+        BootReference.Image(
+            name: "node", bootApplications: allowed.enumerated().map { BootReference.Measurement(what: "application \($0.offset)", sha256: $0.element) },
+            unifiedKernelImage: BootReference.Measurement(what: "image node", sha256: uki ?? allowed.last ?? ""), pcr11: pcr11, pcr12: [])
+    }
+
+    @Test func theLogLoadsTwoApplications() {
+        #expect(applications.count == 2)
+    }
+
+    @Test func aBootThatLoadsOnlyTheImagesApplicationsPasses() {
+        let boot = BootReference(image: image(allowing: applications.map(\.sha256)))
+        #expect(followsImage.failures(of: quote, boot: boot).isEmpty)
+        #expect(followsImage.eventLog == .required)
+    }
+
+    @Test func anApplicationTheImageDoesNotAllowIsNamedWithItsEvent() throws {
+        let boot = BootReference(image: image(allowing: [applications[0].sha256]))
+        let failures = followsImage.failures(of: quote, boot: boot)
+        let unknown = try #require(failures.first { $0.rule == .bootApplication })
+        #expect(unknown.reason == "PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_APPLICATION): found sha256 \(applications[1].sha256), "
+            + "expected one of \(applications[0].sha256) (application 0)")
+    }
+
+    @Test func theImageItselfMustBeLoaded() {
+        let other = String(repeating: "ab", count: 32)
+        let failures = followsImage.failures(of: quote, boot: BootReference(image: image(allowing: applications.map(\.sha256), loading: other)))
+        #expect(failures.map(\.description) == ["image: PCR 4: no EV_EFI_BOOT_SERVICES_APPLICATION event loads image node, sha256 \(other)"])
+    }
+
+    @Test func missingPCR11EventsAreNamed() {
+        let section = BootReference.Measurement(what: "section name .linux", sha256: String(repeating: "11", count: 32))
+        let boot = BootReference(image: image(allowing: applications.map(\.sha256), pcr11: [section]))
+        #expect(followsImage.failures(of: quote, boot: boot).map(\.description)
+            == ["image: PCR 11 ends after 0 events: expected sha256 \(section.sha256) (section name .linux of image node) next"])
+    }
+
+    @Test func aPolicyThatFollowsTheImageRefusesAMachineWithoutOne() {
+        #expect(followsImage.failures(of: quote).map(\.rule) == [.image])
+    }
+
+    @Test func applicationsAllowedByNameNeedNoImage() throws {
+        let allowed = try Policy(name: "apps", pcrs: [:], bootApplications: Set(applications.map(\.sha256)))
+        #expect(allowed.failures(of: quote).isEmpty)
+        let one = try Policy(name: "apps", pcrs: [:], bootApplications: [applications[0].sha256])
+        #expect(one.failures(of: quote).map(\.reason).first?.hasPrefix("PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_APPLICATION)") == true)
+    }
+
+    @Test func unmeasuredBootsPassOnlyWhereThePolicySaysSo() throws {
+        let unmeasured = BootReference(unmeasured: "unmeasured boot: legacy BIOS")
+        let strict = try Policy(name: "strict", pcrs: [:])
+        #expect(strict.failures(of: quote, boot: unmeasured).map(\.description) == ["unmeasuredBoot: unmeasured boot: legacy BIOS; the policy does not allow unmeasured boots"])
+        let lenient = try Policy(yaml: "name: lenient\nunmeasuredBoot: allowed\n")
+        #expect(lenient.failures(of: quote, boot: unmeasured).isEmpty)
+        #expect(try Policy(yaml: lenient.yaml) == lenient)
+    }
+
+    @Test func aLegacyBootOrABIOSLogIsUnmeasured() {
+        #expect(BootReference.unmeasuredReason(lastBootPlatform: "pcbios", quote: quote)?.contains("legacy BIOS") == true)
+        #expect(BootReference.unmeasuredReason(lastBootPlatform: "efi", quote: quote) == nil)
+        #expect(BootReference.unmeasuredReason(lastBootPlatform: nil, quote: quote) == nil)
+    }
+
+    @Test func learningKeepsTheApplicationsOrLeavesPCR4ToTheImage() throws {
+        let learned = try Policy.learning(from: quote, name: "learned")
+        #expect(learned.bootApplications == Set(applications.map(\.sha256)))
+        #expect(learned.pcrs[.sha256]?.keys.sorted() == Array(0...7))
+        #expect(try Policy(yaml: learned.yaml) == learned)
+
+        let following = try Policy.learning(from: quote, name: "following", following: image(allowing: [applications[1].sha256]))
+        #expect(following.image == .required)
+        #expect(following.pcrs[.sha256]?.keys.sorted() == [0, 1, 2, 3, 5, 6, 7])
+        #expect(following.bootApplications == [applications[0].sha256])
+        #expect(following.failures(of: quote, boot: BootReference(image: image(allowing: [applications[1].sha256]))).isEmpty)
+        #expect(try Policy(yaml: following.yaml) == following)
+    }
+
+    @Test func bootApplicationsMustBeSHA256Digests() {
+        #expect { try Policy(yaml: "name: a\nbootApplications: [\"00\"]\n") } throws: { error in
+            (error as? PolicyError)?.reason.contains("boot application") == true
+        }
+    }
+
+    @Test func theReferenceKeptWithTheEvidenceReadsBack() throws {
+        let reference = BootReference(image: image(allowing: applications.map(\.sha256)), unmeasured: "why")
+        #expect(try BootReference(json: reference.json) == reference)
+        #expect(throws: PolicyError.self) { try BootReference(json: Array("{\"image\": 3}".utf8)) }
+    }
+}
