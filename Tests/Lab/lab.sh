@@ -99,19 +99,28 @@ make_machine() {
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
 }
 
-# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass;
-# each serial line is kept with the seconds since QEMU started.
+# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass
+# (or, with UNTIL set to a shell command, until that command succeeds); each serial line
+# is kept with the seconds since QEMU started.
 boot() {
-    local name=$1 seconds=$2 serial=$3
+    local name=$1 seconds=$2 serial=$3 watcher=""
     shift 3
     swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
     local swtpm=$!
     sleep 0.3
     local start=$EPOCHREALTIME
     echo "$start" > "$OUT/$serial.start"
+    rm -f "$WORK/$name/qemu.pid"
+    if [ -n "${UNTIL:-}" ]; then
+        (for _ in $(seq "$seconds"); do
+            sleep 1
+            if eval "$UNTIL" > /dev/null 2>&1; then sleep 3; kill "$(cat "$WORK/$name/qemu.pid")" 2>/dev/null; break; fi
+        done) &
+        watcher=$!
+    fi
     set +e
     timeout "$seconds" ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
-        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
+        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" -pidfile "$WORK/$name/qemu.pid" \
         -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
         -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
         -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
@@ -119,6 +128,7 @@ boot() {
             printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
         done > "$OUT/$serial.log"
     set -e
+    if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; wait "$watcher" 2>/dev/null || true; fi
     echo "$EPOCHREALTIME" > "$OUT/$serial.end"
     kill "$swtpm" 2>/dev/null || true
     wait "$swtpm" 2>/dev/null || true
@@ -148,11 +158,27 @@ uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with 
         -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
 }
 
+# The policy follows the machine's image: PCR 4 may load only the iPXE Warden serves, the
+# image's UKI and its kernel; PCR 11 and 12 must hold what the UKI and its command line
+# predict. Nothing about this machine is known yet, and nothing needs to be.
+printf 'name: lab-node\neventLog: required\nimage: required\n' > "$WORK/lab-node.yaml"
+warden policy apply "$WORK/lab-node.yaml" >> "$OUT/cli.log"
 make_machine node-1
-warden machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab --role agent --image node >> "$OUT/cli.log"
-log "node-1 enrolled (EK, MAC 52:54:00:57:00:01, cluster lab, image node)"
+warden machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab --role agent --image node \
+    --policy lab-node >> "$OUT/cli.log"
+log "node-1 enrolled (EK, MAC 52:54:00:57:00:01, cluster lab, image node, policy lab-node: follows the image)"
 
 for round in 1 2; do
+    if [ "$round" = 2 ]; then
+        # Learn the firmware from the first boot, leaving PCR 4, 11 and 12 to the image;
+        # then give node-1 a new image (another command line): the policy follows it.
+        warden policy learn lab-node --machine node-1 --follow-image --out "$OUT/lab-node-learned.yaml" >> "$OUT/cli.log"
+        warden policy apply "$OUT/lab-node-learned.yaml" >> "$OUT/cli.log"
+        warden image add node-v2 --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+            --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1 warden.lab=2" >> "$OUT/cli.log"
+        warden machine set-image node-1 node-v2 >> "$OUT/cli.log"
+        log "policy lab-node learned from boot 1 (PCRs 0-3, 5-7 pinned, boot chain from the image); node-1 now boots image node-v2"
+    fi
     log "node-1 boot $round"
     # shellcheck disable=SC2046
     boot node-1 240 "node-1-boot-$round" $(uefi_pxe node-1 52:54:00:57:00:01)
@@ -163,13 +189,18 @@ for round in 1 2; do
       awk '/WARDEN-NODE: SUCCESS/ {printf "  %6.1f s node: %s\n", $1, substr($0, index($0, "WARDEN-NODE"))}' "$OUT/node-1-boot-$round.log"; } | tee -a "$OUT/lab.log"
 done
 result "releases to node-1" "$(warden machine show node-1 --format json | grep -o '"passed" : true' | wc -l) passing attestations"
+if grep -q "^image: required" "$OUT/lab-node-learned.yaml" && ! grep -q "^    4: " "$OUT/lab-node-learned.yaml"; then
+    result "learned policy" "PCRs 0-3 and 5-7 pinned, PCR 4, 11 and 12 follow the image (lab-node-learned.yaml)"
+else
+    result "learned policy" "FAILED (see lab-node-learned.yaml)"
+fi
 
 # A machine nobody enrolled: recorded as discovered by its MAC, given nothing. Its script
 # sends it on to its next boot device, so the lab stops it once it has been seen.
 make_machine stranger
 log "an unenrolled machine boots"
 # shellcheck disable=SC2046
-boot stranger 60 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
+UNTIL='warden machine list --format json | grep -q "\"boot-525400570002\""' boot stranger 90 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
 listed=$(warden machine list --format json)
 if grep -q '"boot-525400570002"' <<< "$listed" && ! grep -q "WARDEN-NODE: SUCCESS" "$OUT/stranger-boot.log"; then
     result "unenrolled machine" "recorded as discovered (boot-525400570002), nothing released"
@@ -186,20 +217,29 @@ log "node-1 boots another kernel, given straight to QEMU"
 boot node-1 240 node-1-rogue -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
     -drive if=pflash,format=raw,file="$WORK/node-1/vars.fd" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:01,romfile= -kernel "$rogue"
 latest=$(warden machine show node-1 --format json | tr -d '\n' | grep -o '"attestations" : \[ *{[^}]*}' || true)
-if grep -q "WARDEN-NODE: refused" "$OUT/node-1-rogue.log" && grep -q '"passed" : false' <<< "$latest" && grep -q 'PCR 4' <<< "$latest"; then
-    result "another kernel" "refused at attestation, the reason names PCR 4"
+if grep -q "WARDEN-NODE: refused" "$OUT/node-1-rogue.log" && grep -q '"passed" : false' <<< "$latest" \
+    && grep -q 'PCR 4 event [0-9]* (EV_EFI_BOOT_SERVICES_APPLICATION): found sha256' <<< "$latest"; then
+    grep -o 'PCR 4 event [^;"]*' <<< "$latest" | head -1 > "$OUT/rogue-reason.txt"
+    result "another kernel" "refused at attestation: $(cut -c1-120 "$OUT/rogue-reason.txt")…"
 else
     result "another kernel" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-1-rogue.log" | tail -1))"
 fi
 
-# Legacy BIOS: SeaBIOS with QEMU's iPXE option ROM reaches Warden's script too.
+# Legacy BIOS: SeaBIOS with QEMU's iPXE option ROM reaches Warden's script, boots the
+# image's kernel and initrd (nothing measures them), attests, and is refused: its
+# attestation is marked unmeasured, and policy lab-node does not allow unmeasured boots.
 make_machine legacy
+warden machine enroll legacy --ek "$WORK/legacy/ek.pub" --mac 52:54:00:57:00:03 --cluster lab --role agent --image node-v2 \
+    --policy lab-node >> "$OUT/cli.log"
 printf '\xf8\x03' > "$WORK/sercon-port"
 log "a legacy BIOS machine boots"
-boot legacy 60 legacy-boot -boot n -fw_cfg name=etc/sercon-port,file="$WORK/sercon-port" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:03
-if warden machine list --format json | grep -q '"boot-525400570003"'; then
-    result "legacy BIOS" "iPXE from SeaBIOS fetched Warden's script (recorded as boot-525400570003)"
+boot legacy 240 legacy-boot -boot n -fw_cfg name=etc/sercon-port,file="$WORK/sercon-port" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:03
+legacy=$(warden machine show legacy)
+if grep -q "WARDEN-NODE: refused" "$OUT/legacy-boot.log" && grep -q "refused (unmeasured)" <<< "$legacy" && grep -q "does not allow unmeasured boots" <<< "$legacy"; then
+    result "legacy BIOS" "booted kernel and initrd from Warden's script; attestation marked unmeasured and refused"
 else
-    result "legacy BIOS" "FAILED (Warden never saw its MAC)"
+    result "legacy BIOS" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/legacy-boot.log" | tail -1))"
 fi
+{ echo "timeline of the legacy boot (seconds after QEMU started):"; timeline legacy-boot legacy; } | tee -a "$OUT/lab.log"
 log "done in $(elapsed) s"
+! grep -q "FAILED" "$OUT/summary.txt"
