@@ -11,6 +11,8 @@ public final class TFTPServer: Sendable {
     public struct Statistics: Sendable, Equatable {
         public var started = 0
         public var completed = 0
+        /// Transfers that ended at the option acknowledgement telling the size (UEFI asks first).
+        public var sizeQueries = 0
         public var failed = 0
         public var refused = 0
         public var malformed = 0
@@ -122,6 +124,10 @@ private final class RequestHandler: ChannelInboundHandler {
         let state = self.state
         let host = local?.ipAddress ?? "0.0.0.0"
         DatagramBootstrap(group: loop)
+            // A transfer's client sends one packet, then waits: reading one datagram per
+            // wake-up spares the read that would only find the socket empty. Later ones
+            // wait in the socket, and the (level-triggered) poll wakes the loop for them.
+            .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, name: name, client: client, state: state))
@@ -200,8 +206,11 @@ private final class TransferHandler: ChannelInboundHandler {
             timer?.cancel()
             over = true
             state.active.subtract(1, ordering: .relaxed)
-            state.count { if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
-            state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): " + (step.failure.map { "failed, \($0)" } ?? "sent"))
+            state.count {
+                if step.sizeQuery { $0.sizeQueries += 1 } else if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 }
+            }
+            let outcome = step.sizeQuery ? "size told; the client fetches it next" : step.failure.map { "failed, \($0)" } ?? "sent"
+            state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): " + outcome)
             context.close(promise: nil)
             return
         }

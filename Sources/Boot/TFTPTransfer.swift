@@ -12,6 +12,9 @@ public struct TFTPTransfer: Sendable {
         public var finished = false
         /// Why it ended badly, if it did.
         public var failure: String?
+        /// Whether the client only wanted the file's size: it stopped at the option
+        /// acknowledgement that told it `tsize`, as UEFI PXE does before the real fetch.
+        public var sizeQuery = false
     }
 
     /// Retransmissions of one window before giving up.
@@ -60,6 +63,9 @@ public struct TFTPTransfer: Sendable {
             // The whole window arrived: the next one. Part of it: resend from the gap.
             return Step(send: window())
         case .error(_, let message):
+            if waitingForOptionAcknowledgement && negotiation.acknowledged.contains(where: { $0.name == "tsize" }) {
+                return Step(finished: true, sizeQuery: true)
+            }
             return Step(finished: true, failure: "the client aborted: \(message)")
         default:
             return Step(send: [TFTPPacket.error(.illegalOperation, message: "unexpected packet").bytes], finished: true, failure: "unexpected packet")

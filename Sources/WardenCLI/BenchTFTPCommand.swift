@@ -1,7 +1,6 @@
 import ArgumentParser
 import Boot
 import Foundation
-import Synchronization
 
 /// `warden bench tftp`: one file fetched from Warden's TFTP server and from tftpd-hpa and
 /// atftpd, each server pinned to CPU 0, by the same client (run it pinned to CPU 1, as `make
@@ -68,21 +67,12 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         return seconds
     }
 
-    /// `concurrency` fetches on as many threads at once; wall time and how many failed.
+    /// `concurrency` fetches at once from one polling thread; wall time and how many failed
+    /// (or brought back other bytes).
     private func concurrentFetches(_ port: Int, expecting contents: [UInt8]) throws -> (Double, Int) {
-        let failures = Mutex(0)
-        let group = DispatchGroup()
-        let start = ContinuousClock.now
-        for _ in 0..<concurrency {
-            group.enter()
-            Thread {
-                let ok = (try? TFTPClient(port: port, timeoutSeconds: 5).fetch("bench.bin", blockSize: 1468))?.bytes == contents
-                if !ok { failures.withLock { $0 += 1 } }
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        return ((ContinuousClock.now - start).microseconds / 1e6, failures.withLock { $0 })
+        let outcome = try TFTPConcurrentFetch.run(port: port, name: "bench.bin", count: concurrency, blockSize: 1468)
+        let failures = outcome.results.filter { result in (try? result.get().bytes) != contents }.count
+        return (outcome.seconds, failures)
     }
 
     private func median(_ values: [Double]) throws -> Double {
@@ -108,7 +98,8 @@ struct BenchTFTPReport: Encodable {
 
     var text: String {
         var lines = ["\(file): \(bytes) bytes; servers pinned to CPU 0 (the client: wherever it was started; make bench-tftp pins it to CPU 1)"]
-        for mode in results.map(\.mode).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } } {
+        let modes = results.map(\.mode).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for mode in modes {
             let rows = results.filter { $0.mode == mode }
             let warden = rows.first { $0.server == "warden" }
             for row in rows {

@@ -95,6 +95,17 @@ import TestSupport
         #expect(try await rig.settled { $0.completed == 1 }.completed == 1)
     }
 
+    @Test func twoHundredTransfersAtOnceAllArriveWhole() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        for (blockSize, windowSize) in [(1468, nil), (512, 8)] as [(Int, Int?)] {
+            let outcome = try TFTPConcurrentFetch.run(port: rig.server.port, name: "sub/big.bin", count: 200, blockSize: blockSize, windowSize: windowSize)
+            #expect(outcome.results.count == 200)
+            #expect(outcome.results.allSatisfy { (try? $0.get().bytes) == rig.files["sub/big.bin"] }, "blksize \(blockSize): a fetch failed or differed")
+        }
+        #expect(try await rig.settled { $0.completed == 400 }.completed == 400)
+    }
+
     @Test func concurrentTransfersAreBounded() async throws {
         var settings = TFTPServer.Settings()
         settings.maxTransfers = 1

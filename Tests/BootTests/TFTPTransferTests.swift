@@ -71,6 +71,20 @@ import Testing
         #expect(transfer.receive(.acknowledgement(block: 7)).send.isEmpty, "an acknowledgement of a block never sent")
     }
 
+    @Test func stoppingAtTheSizeIsASizeQueryNotAFailure() {
+        let sized = TFTPNegotiation(requested: [TFTPOption(name: "tsize", value: "0"), TFTPOption(name: "blksize", value: "1468")], fileSize: 2_000)
+        var asked = TFTPTransfer(file: file(2_000), negotiation: sized)
+        _ = asked.start()
+        let query = asked.receive(.error(.optionRefused, message: "User aborted the transfer"))
+        #expect(query.finished && query.sizeQuery && query.failure == nil)
+
+        var midway = TFTPTransfer(file: file(2_000), negotiation: sized)
+        _ = midway.start()
+        _ = midway.receive(.acknowledgement(block: 0))
+        let aborted = midway.receive(.error(.optionRefused, message: "User aborted the transfer"))
+        #expect(aborted.finished && !aborted.sizeQuery && aborted.failure?.contains("aborted") == true)
+    }
+
     @Test func silenceIsRetriedThenGivenUp() {
         var transfer = TFTPTransfer(file: file(600), negotiation: TFTPNegotiation(requested: [], fileSize: 600))
         let first = transfer.start().send
