@@ -64,6 +64,10 @@ public final class TFTPServer: Sendable {
         let events: BootEventLog
         let statistics = Mutex(Statistics())
         let active = Atomic<Int>(0)
+        /// DATA packets by file name and block size, shared by the transfers of that file.
+        private let packets = Mutex<[String: TFTPDataPackets]>([:])
+        /// Bytes of packets kept at most; beyond, the cache starts again.
+        static let maxCachedPacketBytes = 256 << 20
 
         init(root: BootFileRoot, settings: Settings, events: BootEventLog) {
             self.root = root
@@ -72,6 +76,19 @@ public final class TFTPServer: Sendable {
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
+
+        /// The DATA packets of `contents` (the root's copy of `name`) at `blockSize`, built
+        /// the first time a transfer needs them.
+        func dataPackets(_ name: String, _ contents: [UInt8], blockSize: Int) -> TFTPDataPackets {
+            let key = "\(blockSize)/\(name)"
+            if let cached = packets.withLock({ $0[key] }) { return cached }
+            let built = TFTPDataPackets(file: contents, blockSize: blockSize)
+            packets.withLock { cache in
+                if cache.values.reduce(built.size, { $0 + $1.size }) > Self.maxCachedPacketBytes { cache.removeAll() }
+                cache[key] = built
+            }
+            return built
+        }
     }
 }
 
@@ -111,7 +128,9 @@ private final class RequestHandler: ChannelInboundHandler {
             let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
             let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
             let granted = negotiation.acknowledged.isEmpty ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
-            startTransfer(TFTPTransfer(file: contents, negotiation: negotiation), named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
+            startTransfer(TFTPTransfer(fileSize: contents.count, negotiation: negotiation),
+                          packets: state.dataPackets(file, contents, blockSize: negotiation.blockSize),
+                          named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(context, client, .accessViolation, "this server is read-only")
@@ -120,7 +139,9 @@ private final class RequestHandler: ChannelInboundHandler {
         }
     }
 
-    private func startTransfer(_ transfer: TFTPTransfer, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop) {
+    private func startTransfer(
+        _ transfer: TFTPTransfer, packets: TFTPDataPackets, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop
+    ) {
         let state = self.state
         let host = local?.ipAddress ?? "0.0.0.0"
         DatagramBootstrap(group: loop)
@@ -130,7 +151,7 @@ private final class RequestHandler: ChannelInboundHandler {
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, name: name, client: client, state: state))
+                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, packets: packets, name: name, client: client, state: state))
                 }
             }
             .bind(host: host, port: 0)
@@ -152,6 +173,7 @@ private final class TransferHandler: ChannelInboundHandler {
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private var transfer: TFTPTransfer
+    private let packets: TFTPDataPackets
     /// The file sent, for the event log.
     private let name: String
     private let client: SocketAddress
@@ -161,8 +183,9 @@ private final class TransferHandler: ChannelInboundHandler {
     private var deadline = NIODeadline.now()
     private var over = false
 
-    init(transfer: TFTPTransfer, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
+    init(transfer: TFTPTransfer, packets: TFTPDataPackets, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
         self.transfer = transfer
+        self.packets = packets
         self.name = name
         self.client = client
         self.state = state
@@ -201,7 +224,10 @@ private final class TransferHandler: ChannelInboundHandler {
         for packet in step.send {
             context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: packet))), promise: nil)
         }
-        if !step.send.isEmpty { context.flush() }
+        if let blocks = step.blocks {
+            for block in blocks { context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: packets.packet(block))), promise: nil) }
+        }
+        if !step.send.isEmpty || step.blocks != nil { context.flush() }
         if step.finished {
             timer?.cancel()
             over = true

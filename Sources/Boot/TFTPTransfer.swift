@@ -1,13 +1,17 @@
-/// One read transfer as a state machine, without sockets or clocks: it is told what
-/// arrived and when the timer fired, and answers with the packets to send. Windows follow
+/// One read transfer as a state machine, without sockets, clocks or the file's bytes: it
+/// is told what arrived and when the timer fired, and answers with the packets to send
+/// (DATA packets by block: ``TFTPDataPackets`` holds them, built once per file and block
+/// size and shared by every transfer of that file). Windows follow
 /// RFC 7440: up to `windowSize` blocks, then wait; an acknowledgement of an earlier block
 /// of the window restarts the window after it. A duplicate acknowledgement of an older
 /// block is ignored (no Sorcerer's Apprentice). Block numbers roll over after 65,535.
 public struct TFTPTransfer: Sendable {
     /// What to do after an event.
     public struct Step: Sendable, Equatable {
-        /// Packets to send, in order.
+        /// Packets other than DATA to send (an option acknowledgement, an error).
         public var send: [[UInt8]] = []
+        /// DATA packets to send after them, by block (1 is the first).
+        public var blocks: ClosedRange<Int>?
         /// Whether the transfer is over (complete, refused or given up).
         public var finished = false
         /// Why it ended badly, if it did.
@@ -20,7 +24,6 @@ public struct TFTPTransfer: Sendable {
     /// Retransmissions of one window before giving up.
     public static let maxRetries = 5
 
-    private let file: [UInt8]
     private let negotiation: TFTPNegotiation
     /// Blocks in the file: the last one is shorter than a block (possibly empty).
     private let blockCount: Int
@@ -31,17 +34,17 @@ public struct TFTPTransfer: Sendable {
     private var waitingForOptionAcknowledgement: Bool
     private var retries = 0
 
-    public init(file: [UInt8], negotiation: TFTPNegotiation) {
-        self.file = file
+    /// A transfer of a file of `fileSize` bytes.
+    public init(fileSize: Int, negotiation: TFTPNegotiation) {
         self.negotiation = negotiation
-        blockCount = file.count / negotiation.blockSize + 1
+        blockCount = Self.blockCount(fileSize: fileSize, blockSize: negotiation.blockSize)
         waitingForOptionAcknowledgement = !negotiation.acknowledged.isEmpty
     }
 
     /// The first packets: the option acknowledgement, or the first window.
     public mutating func start() -> Step {
         if waitingForOptionAcknowledgement { return Step(send: [TFTPPacket.optionAcknowledgement(negotiation.acknowledged).bytes]) }
-        return Step(send: window())
+        return Step(blocks: window())
     }
 
     /// Handles a packet from the transfer's client.
@@ -52,7 +55,7 @@ public struct TFTPTransfer: Sendable {
                 guard wire == 0 else { return Step() }
                 waitingForOptionAcknowledgement = false
                 retries = 0
-                return Step(send: window())
+                return Step(blocks: window())
             }
             // The block acknowledged, among those sent and not yet acknowledged.
             let ahead = Int(wire &- UInt16(truncatingIfNeeded: acknowledged))
@@ -61,7 +64,7 @@ public struct TFTPTransfer: Sendable {
             retries = 0
             if acknowledged == blockCount { return Step(finished: true) }
             // The whole window arrived: the next one. Part of it: resend from the gap.
-            return Step(send: window())
+            return Step(blocks: window())
         case .error(_, let message):
             if waitingForOptionAcknowledgement && negotiation.acknowledged.contains(where: { $0.name == "tsize" }) {
                 return Step(finished: true, sizeQuery: true)
@@ -77,21 +80,20 @@ public struct TFTPTransfer: Sendable {
         retries += 1
         guard retries <= Self.maxRetries else { return Step(finished: true, failure: "no acknowledgement after \(Self.maxRetries) retransmissions") }
         if waitingForOptionAcknowledgement { return start() }
-        return Step(send: window())
+        return Step(blocks: window())
     }
 
     /// The seconds the timer waits.
     public var timeoutSeconds: Int { negotiation.timeoutSeconds }
 
-    /// DATA packets from the first unacknowledged block, a window's worth.
-    private mutating func window() -> [[UInt8]] {
+    /// Blocks in a file of `fileSize` bytes: the last one is shorter than a block, possibly empty.
+    static func blockCount(fileSize: Int, blockSize: Int) -> Int { fileSize / blockSize + 1 }
+
+    /// DATA blocks from the first unacknowledged one, a window's worth.
+    private mutating func window() -> ClosedRange<Int> {
         let first = acknowledged + 1
         let last = min(acknowledged + negotiation.windowSize, blockCount)
         sent = max(sent, last)
-        return (first...last).map { block in
-            let start = (block - 1) * negotiation.blockSize
-            let end = min(start + negotiation.blockSize, file.count)
-            return TFTPPacket.data(block: UInt16(truncatingIfNeeded: block), payload: file[start..<end]).bytes
-        }
+        return first...last
     }
 }

@@ -1,7 +1,8 @@
 @testable import Boot
 import Testing
 
-/// The transfer state machine: lockstep, windows, loss, duplicates, timeouts, rollover.
+/// The transfer state machine and the DATA packets it names: lockstep, windows, loss,
+/// duplicates, timeouts, rollover.
 @Suite struct TFTPTransferTests {
     func file(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) } }
 
@@ -14,7 +15,8 @@ import Testing
     /// the first time `drop` says so; returns the file it assembled and the packets it saw.
     func receive(_ contents: [UInt8], options: [TFTPOption], drop: (UInt16) -> Bool = { _ in false }) throws -> (file: [UInt8], dataPackets: Int) {
         let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count)
-        var transfer = TFTPTransfer(file: contents, negotiation: negotiation)
+        var transfer = TFTPTransfer(fileSize: contents.count, negotiation: negotiation)
+        let packets = TFTPDataPackets(file: contents, blockSize: negotiation.blockSize)
         var step = transfer.start()
         if !negotiation.acknowledged.isEmpty {
             #expect(try TFTPPacket.parse(ArraySlice(step.send[0])) == .optionAcknowledgement(negotiation.acknowledged))
@@ -29,7 +31,8 @@ import Testing
             rounds += 1
             guard rounds < 1_000_000 else { throw TFTPPacketError("no progress") }
             var lastInOrder: UInt16?
-            for packet in step.send {
+            #expect(step.send.isEmpty, "only DATA once the options are agreed")
+            for packet in (step.blocks.map(Array.init) ?? []).map({ Array(packets.packet($0).readableBytesView) }) {
                 let (block, payload) = try data(packet)
                 dataPackets += 1
                 if drop(block), dropped.insert(block).inserted { break }
@@ -64,21 +67,21 @@ import Testing
     }
 
     @Test func aDuplicateAcknowledgementSendsNothing() {
-        var transfer = TFTPTransfer(file: file(2_000), negotiation: TFTPNegotiation(requested: [], fileSize: 2_000))
-        #expect(transfer.start().send.count == 1)
-        #expect(transfer.receive(.acknowledgement(block: 1)).send.count == 1)
-        #expect(transfer.receive(.acknowledgement(block: 1)).send.isEmpty, "Sorcerer's Apprentice")
-        #expect(transfer.receive(.acknowledgement(block: 7)).send.isEmpty, "an acknowledgement of a block never sent")
+        var transfer = TFTPTransfer(fileSize: 2_000, negotiation: TFTPNegotiation(requested: [], fileSize: 2_000))
+        #expect(transfer.start().blocks == 1...1)
+        #expect(transfer.receive(.acknowledgement(block: 1)).blocks == 2...2)
+        #expect(transfer.receive(.acknowledgement(block: 1)) == TFTPTransfer.Step(), "Sorcerer's Apprentice")
+        #expect(transfer.receive(.acknowledgement(block: 7)) == TFTPTransfer.Step(), "an acknowledgement of a block never sent")
     }
 
     @Test func stoppingAtTheSizeIsASizeQueryNotAFailure() {
         let sized = TFTPNegotiation(requested: [TFTPOption(name: "tsize", value: "0"), TFTPOption(name: "blksize", value: "1468")], fileSize: 2_000)
-        var asked = TFTPTransfer(file: file(2_000), negotiation: sized)
+        var asked = TFTPTransfer(fileSize: 2_000, negotiation: sized)
         _ = asked.start()
         let query = asked.receive(.error(.optionRefused, message: "User aborted the transfer"))
         #expect(query.finished && query.sizeQuery && query.failure == nil)
 
-        var midway = TFTPTransfer(file: file(2_000), negotiation: sized)
+        var midway = TFTPTransfer(fileSize: 2_000, negotiation: sized)
         _ = midway.start()
         _ = midway.receive(.acknowledgement(block: 0))
         let aborted = midway.receive(.error(.optionRefused, message: "User aborted the transfer"))
@@ -86,11 +89,26 @@ import Testing
     }
 
     @Test func silenceIsRetriedThenGivenUp() {
-        var transfer = TFTPTransfer(file: file(600), negotiation: TFTPNegotiation(requested: [], fileSize: 600))
-        let first = transfer.start().send
-        for _ in 0..<TFTPTransfer.maxRetries { #expect(transfer.timeout().send == first) }
+        var transfer = TFTPTransfer(fileSize: 600, negotiation: TFTPNegotiation(requested: [], fileSize: 600))
+        let first = transfer.start()
+        for _ in 0..<TFTPTransfer.maxRetries { #expect(transfer.timeout() == first) }
         let last = transfer.timeout()
         #expect(last.finished && last.failure != nil)
+    }
+
+    @Test(arguments: [(0, 512), (511, 512), (512, 512), (1_469, 1_468), (3_000, 8)])
+    func dataPacketsHoldEachBlockWithItsNumber(size: Int, blockSize: Int) throws {
+        let contents = file(size)
+        let packets = TFTPDataPackets(file: contents, blockSize: blockSize)
+        #expect(packets.count == size / blockSize + 1)
+        var joined: [UInt8] = []
+        for block in 1...packets.count {
+            let (number, payload) = try data(Array(packets.packet(block).readableBytesView))
+            #expect(Int(number) == block % 65_536)
+            #expect(payload.count == (block == packets.count ? size % blockSize : blockSize))
+            joined += payload
+        }
+        #expect(joined == contents)
     }
 
     @Test func blockNumbersRollOverPast65535() throws {
