@@ -12,38 +12,55 @@ extension Policy {
         if let why = boot.unmeasured, unmeasuredBoot == .refused {
             failures.append(PolicyFailure(rule: .unmeasuredBoot, reason: "\(why); the policy does not allow unmeasured boots"))
         }
-        let image = image == .required ? boot.image : nil
-        if self.image == .required && image == nil {
+        let followed = image == .required ? boot.image : nil
+        if image == .required && followed == nil {
             failures.append(PolicyFailure(rule: .image, reason: "the policy follows the machine's image, and the machine boots none from the catalogue"))
         }
-        guard image != nil || !bootApplications.isEmpty, let measured = quote.measuredBoot else { return failures }
+        guard followed != nil || !bootApplications.isEmpty, let measured = quote.measuredBoot else { return failures }
         var allowed = Dictionary(bootApplications.map { ($0, "allowed by policy \(name)") }, uniquingKeysWith: { first, _ in first })
-        for application in image?.bootApplications ?? [] { allowed[application.sha256] = application.what }
-        failures += Self.applicationFailures(in: quote, measured, allowed: allowed, required: image?.unifiedKernelImage)
-        if let image {
-            failures += Self.sequenceFailures(pcr: 11, in: quote, measured, expected: image.pcr11, image: image.name)
-            failures += Self.sequenceFailures(pcr: 12, in: quote, measured, expected: image.pcr12, image: image.name)
+        for application in followed?.bootApplications ?? [] { allowed[application.sha256] = application.what }
+        failures += Self.applicationFailures(in: quote, measured, allowed: allowed, required: followed?.unifiedKernelImage)
+        if let followed {
+            failures += Self.sequenceFailures(pcr: 11, in: quote, measured, expected: followed.pcr11, image: followed.name)
+            failures += Self.sequenceFailures(pcr: 12, in: quote, measured, expected: followed.pcr12, image: followed.name)
         }
         return failures
     }
 
-    /// Every application PCR 4 loads must be allowed, and `required` among them.
+    /// Event types PCR 4 may hold besides applications, each of whose digests the
+    /// verifier has checked against its data: an event's type is not itself measured, so
+    /// a type whose digest could be anything would let an application hide under it.
+    private static let checkedPCR4Types: Set<EventType> = [.efiAction, .separator]
+
+    /// The most events of PCR 4 named in failures; the rest are counted.
+    private static let maxNamedEvents = 8
+
+    /// Every event PCR 4 extends must be a data-checked action or separator, or an
+    /// application that is allowed; `required` must be among the applications.
     private static func applicationFailures(in quote: VerifiedQuote, _ measured: MeasuredBoot, allowed: [String: String], required: BootReference.Measurement?) -> [PolicyFailure] {
         guard anchoredInSHA256(4, quote, measured) else {
             return [PolicyFailure(rule: .bootApplication, reason: "PCR 4 was not quoted in the sha256 bank with a matching event log, so its boot applications cannot be checked")]
         }
-        let expected = allowed.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
         var failures: [PolicyFailure] = []
         var loadedRequired = false
-        for event in measured.eventLog.events where event.pcr == 4 && event.type == .efiBootServicesApplication {
-            guard let digest = event.digest(.sha256).map(Hex.encode) else {
-                failures.append(PolicyFailure(rule: .bootApplication, reason: "PCR 4 event \(event.index) (\(event.type)) has no sha256 digest"))
-                continue
+        for event in measured.eventLog.events where event.pcr == 4 && event.type != .noAction && !checkedPCR4Types.contains(event.type) {
+            let digest = event.digest(.sha256).map(Hex.encode)
+            if event.type == .efiBootServicesApplication, let digest {
+                if digest == required?.sha256 { loadedRequired = true }
+                if allowed[digest] != nil { continue }
             }
-            if digest == required?.sha256 { loadedRequired = true }
-            if allowed[digest] == nil {
-                failures.append(PolicyFailure(rule: .bootApplication, reason: "PCR 4 event \(event.index) (\(event.type)): found sha256 \(digest), expected one of \(expected)"))
-            }
+            failures.append(PolicyFailure(
+                rule: .bootApplication,
+                reason: "PCR 4 event \(event.index) (\(event.type)): found sha256 \(digest ?? "none"), "
+                    + (event.type == .efiBootServicesApplication ? "not an allowed application" : "not a type PCR 4 may hold")))
+        }
+        if failures.count > maxNamedEvents {
+            let more = failures.count - maxNamedEvents
+            failures = Array(failures.prefix(maxNamedEvents)) + [PolicyFailure(rule: .bootApplication, reason: "and \(more) more PCR 4 events like these")]
+        }
+        if !failures.isEmpty {
+            let expected = allowed.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value))" }.joined(separator: ", ")
+            failures.append(PolicyFailure(rule: .bootApplication, reason: "PCR 4 may load only: \(expected.isEmpty ? "nothing" : expected)"))
         }
         if let required, !loadedRequired {
             failures.append(PolicyFailure(rule: .image, reason: "PCR 4: no \(EventType.efiBootServicesApplication) event loads \(required.what), sha256 \(required.sha256)"))

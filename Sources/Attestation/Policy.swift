@@ -76,6 +76,11 @@ public struct Policy: Sendable, Equatable {
         for digest in bootApplications where digest.count != 64 || Hex.decode(digest) == nil || digest != digest.lowercased() {
             throw PolicyError("boot application \"\(digest)\" is not a lowercase SHA-256 hex digest")
         }
+        if unmeasuredBoot == .allowed && (image == .required || !bootApplications.isEmpty) {
+            // An unmeasured boot has no boot chain to check: allowing it would let anyone who
+            // makes a boot look unmeasured switch the chain's checks off.
+            throw PolicyError("unmeasuredBoot: allowed cannot go with image: required or bootApplications (an unmeasured boot has no boot chain to check)")
+        }
         self.name = name
         self.pcrs = pcrs
         let needsLog = secureBoot == .required || image == .required || !bootApplications.isEmpty

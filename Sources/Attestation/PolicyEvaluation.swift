@@ -72,8 +72,12 @@ extension Policy {
     /// and names only the applications the image does not account for. Changing the
     /// machine's image then changes what the policy allows, without learning again.
     public static func learning(from quote: VerifiedQuote, name: String, following image: BootReference.Image? = nil) throws(PolicyError) -> Policy {
-        let imageDigests = Set((image?.bootApplications ?? []).map(\.sha256))
-        let applications = Set(quote.measuredBoot?.facts.bootApplications.compactMap { $0[.sha256].map(Hex.encode) } ?? []).subtracting(imageDigests)
+        let loaded = Set(quote.measuredBoot?.facts.bootApplications.compactMap { $0[.sha256].map(Hex.encode) } ?? [])
+        if let image, !loaded.contains(image.unifiedKernelImage.sha256) {
+            // Another image booted then: its digests would be learned as allowed for good.
+            throw PolicyError("the attestation did not boot image \(image.name), the machine's image now; learn from one that did")
+        }
+        let applications = loaded.subtracting((image?.bootApplications ?? []).map(\.sha256))
         let learned = try holding(image == nil ? learnedPCRs : learnedPCRs.filter { $0 != 4 }, of: quote, name: name,
                                   secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
         return try Policy(name: name, pcrs: learned.pcrs, eventLog: learned.eventLog, secureBoot: learned.secureBoot,

@@ -64,7 +64,7 @@ struct EvidenceCheck {
             return
         }
         guard let evidence = EvidenceFiles(files: files) else {
-            findings.fail("\(place): evidence files missing (needs \(EvidenceFiles.names.filter { !["eventlog.bin", "boot-reference.json"].contains($0) }.joined(separator: ", ")))")
+            findings.fail("\(place): evidence files missing (needs \(EvidenceFiles.names.filter { !EvidenceFiles.optionalNames.contains($0) }.joined(separator: ", ")))")
             return
         }
         checked += 1
@@ -112,12 +112,15 @@ struct EvidenceCheck {
                           pcrs: .values(pcrs), eventLog: evidence.eventLog),
             expecting: expectation)
         guard case .verified(let quote) = verdict else { return .verdict(passed: false, reasons: verdict.failures.map(\.description)) }
-        guard let reference else { return .verdict(passed: true, reasons: []) }
-        guard let policy = parsedPolicy(reference.id) else { return .failure("policy version \(reference.file) is not in the bundle or does not parse") }
         let boot: BootReference
         do { boot = try evidence.bootReference.map { bytes throws(PolicyError) in try BootReference(json: bytes) } ?? BootReference() } catch {
             return .failure(error.description)
         }
+        guard let reference else {
+            // Without a policy (trust on first use) the server refuses only unmeasured boots.
+            return .verdict(passed: boot.unmeasured == nil, reasons: boot.unmeasured.map { [$0] } ?? [])
+        }
+        guard let policy = parsedPolicy(reference.id) else { return .failure("policy version \(reference.file) is not in the bundle or does not parse") }
         let failures = policy.failures(of: quote, boot: boot).map(\.description)
         return .verdict(passed: failures.isEmpty, reasons: failures)
     }

@@ -137,12 +137,14 @@ public final class AttestationService: Sendable {
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
         let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
+        /// Set once the quote verified while a legacy boot waits: binds it to this boot.
+        var legacyBootResetCount: UInt32?
         func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil,
                   boot: BootReference = BootReference()) throws(AttestationRefusal) {
             let outcome = AttestationOutcome(
                 machineID: key.machineID, attestationKeyID: key.id, attestationKeyPublic: key.publicArea, nonce: nonce, attest: attest, signature: signature,
                 pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock,
-                bootReference: boot == BootReference() ? nil : boot.json)
+                bootReference: boot == BootReference() ? nil : boot.json, legacyBootResetCount: legacyBootResetCount)
             do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
@@ -158,11 +160,12 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: failures)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
+        if context.legacyBootPending { legacyBootResetCount = quote.clockInfo.resetCount }
         if let violation = ClockMonotonicity.violation(last: context.lastClock, current: quote.clockInfo) {
             try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)
         }
-        let unmeasured = BootReference.unmeasuredReason(lastBootPlatform: context.lastBootPlatform, quote: quote)
+        let unmeasured = BootReference.unmeasuredReason(legacyBoot: context.isLegacyBoot(resetCount: quote.clockInfo.resetCount), quote: quote)
         if let name = context.policyName {
             guard let version = context.policy else {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])

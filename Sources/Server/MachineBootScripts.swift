@@ -1,4 +1,3 @@
-import Attestation
 import Boot
 import Foundation
 import Store
@@ -45,7 +44,7 @@ public final class MachineBootScripts: BootScriptSource {
                 guard let image = try store.image(ofMachine: target.machineID) else {
                     return .exit("machine \(target.name) is enrolled but has no image assigned")
                 }
-                try store.recordImageBoot(machineID: target.machineID, platform: request.isLegacyBIOS ? BootReference.legacyPlatform : "efi")
+                if request.isLegacyBIOS { try store.recordLegacyBoot(machineID: target.machineID) }
                 return boot(image, as: target.name, request)
             }
         } catch .limit {

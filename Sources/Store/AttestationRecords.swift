@@ -30,10 +30,14 @@ public struct AttestationOutcome: Sendable {
     public let clock: TPMAttest.ClockInfo?
     /// What the verdict compared the boot with (JSON), kept with the evidence.
     public let bootReference: [UInt8]?
+    /// The TPM reset count of the verified quote that first saw a pending legacy BIOS boot,
+    /// which binds the mark to that boot.
+    public let legacyBootResetCount: UInt32?
 
     public init(
         machineID: Int64, attestationKeyID: Int64, attestationKeyPublic: [UInt8], nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
-        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: [UInt8]? = nil
+        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: [UInt8]? = nil,
+        legacyBootResetCount: UInt32? = nil
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
@@ -48,6 +52,7 @@ public struct AttestationOutcome: Sendable {
         self.policyID = policyID
         self.clock = clock
         self.bootReference = bootReference
+        self.legacyBootResetCount = legacyBootResetCount
     }
 
     /// The evidence as the files an export carries.
@@ -123,6 +128,10 @@ extension EnrolmentStore {
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, outcome.bootReference.map { Data($0) }, now,
                 ])
             let id = db.lastInsertedRowID
+            if let resetCount = outcome.legacyBootResetCount {
+                try db.execute(sql: "UPDATE machine SET legacyBootPending = 0, legacyBootResetCount = ? WHERE id = ?",
+                               arguments: [Int64(resetCount), outcome.machineID])
+            }
             try db.appendAudit(
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
                 details: AttestationOutcome.auditDetails(passed: outcome.passed, policy: policy, reasons: outcome.reasons),

@@ -41,11 +41,15 @@ extension EnrolmentStore {
         try read { db in try Self.bootTarget(db, mac: mac, uuid: uuid) }
     }
 
-    /// Records that the boot server is booting machine `machineID` an image on `platform`
-    /// (`efi` or `pcbios`): a legacy BIOS boot measures no kernel, and its attestations say so.
-    public func recordImageBoot(machineID: Int64, platform: String) throws(StoreError) {
+    /// Records that the boot server handed machine `machineID` a legacy BIOS boot (kernel
+    /// and initrd, which no firmware measures). The mark waits for the machine's next
+    /// verified attestation, which binds it to that boot's TPM reset count: every
+    /// attestation of that boot is then unmeasured. A script request claiming UEFI does
+    /// not clear it — anyone on the boot network can send one — so a machine switched to
+    /// UEFI after a legacy boot that never attested has one boot refused as unmeasured.
+    public func recordLegacyBoot(machineID: Int64) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE machine SET lastBootPlatform = ? WHERE id = ? AND lastBootPlatform IS NOT ?", arguments: [platform, machineID, platform])
+            try db.execute(sql: "UPDATE machine SET legacyBootPending = 1 WHERE id = ? AND NOT legacyBootPending", arguments: [machineID])
         }
     }
 

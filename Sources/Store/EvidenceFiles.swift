@@ -8,6 +8,8 @@ public struct EvidenceFiles: Sendable, Equatable {
     /// `boot-reference.json` only when the verdict compared the boot with Warden's own
     /// reference: the machine's image, or a boot that measured no kernel).
     public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json"]
+    /// The files only some attestations have.
+    public static let optionalNames: Set<String> = ["eventlog.bin", "boot-reference.json"]
 
     /// The AK's TPM2B_PUBLIC.
     public let attestationKeyPublic: [UInt8]

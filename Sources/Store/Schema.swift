@@ -179,8 +179,12 @@ enum Schema {
                 t.add(column: "kernelAuthenticodeSHA256", .blob)
                 t.add(column: "sectionMeasurements", .text)
             }
-            // The platform (efi, pcbios) of the last boot script that booted the machine an image.
-            try db.alter(table: "machine") { t in t.add(column: "lastBootPlatform", .text) }
+            // A legacy BIOS boot served and not yet seen attesting; then the TPM reset count
+            // of the boot it was (see EnrolmentStore.recordLegacyBoot).
+            try db.alter(table: "machine") { t in
+                t.add(column: "legacyBootPending", .boolean).notNull().defaults(to: false)
+                t.add(column: "legacyBootResetCount", .integer)
+            }
             // What the server compared the evidence with, kept with it for auditors.
             try db.alter(table: "attestation") { t in t.add(column: "bootReference", .blob) }
         }

@@ -40,9 +40,29 @@ import WardenCrypto
     @Test func anApplicationTheImageDoesNotAllowIsNamedWithItsEvent() throws {
         let boot = BootReference(image: image(allowing: [applications[0].sha256]))
         let failures = followsImage.failures(of: quote, boot: boot)
-        let unknown = try #require(failures.first { $0.rule == .bootApplication })
-        #expect(unknown.reason == "PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_APPLICATION): found sha256 \(applications[1].sha256), "
-            + "expected one of \(applications[0].sha256) (application 0)")
+        #expect(failures.map(\.description) == [
+            "bootApplication: PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_APPLICATION): found sha256 \(applications[1].sha256), not an allowed application",
+            "bootApplication: PCR 4 may load only: \(applications[0].sha256) (application 0)",
+        ])
+    }
+
+    /// An event's type is not measured: an application logged as another type must fail,
+    /// not be skipped. The log is the real one with its second application relabelled as a
+    /// driver; it still replays to the quoted PCRs.
+    @Test func anApplicationRelabelledAsAnotherTypeIsNotSkipped() throws {
+        let files = try QuoteFiles.swtpm("rsa24", ak: "rsa", eventLog: true)
+        var log = try #require(files.evidence.eventLog)
+        let event = try #require(quote.measuredBoot?.eventLog.events.first { $0.index == applications[1].index })
+        log.replaceSubrange((event.offset + 4)..<(event.offset + 8), with: [0x04, 0x00, 0x00, 0x80])
+        var relabelled = files.evidence
+        relabelled.eventLog = log
+        guard case .verified(let forged) = QuoteVerifier().verify(relabelled, expecting: try QuoteExpectation(nonce: files.nonce)) else {
+            Issue.record("the relabelled log should still replay")
+            return
+        }
+        let boot = BootReference(image: image(allowing: [applications[0].sha256], loading: applications[0].sha256))
+        #expect(followsImage.failures(of: forged, boot: boot).map(\.reason).first
+            == "PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_DRIVER): found sha256 \(applications[1].sha256), not a type PCR 4 may hold")
     }
 
     @Test func theImageItselfMustBeLoaded() {
@@ -76,12 +96,14 @@ import WardenCrypto
         let lenient = try Policy(yaml: "name: lenient\nunmeasuredBoot: allowed\n")
         #expect(lenient.failures(of: quote, boot: unmeasured).isEmpty)
         #expect(try Policy(yaml: lenient.yaml) == lenient)
+        #expect { try Policy(yaml: "name: both\nimage: required\nunmeasuredBoot: allowed\n") } throws: { error in
+            (error as? PolicyError)?.reason.contains("no boot chain to check") == true
+        }
     }
 
     @Test func aLegacyBootOrABIOSLogIsUnmeasured() {
-        #expect(BootReference.unmeasuredReason(lastBootPlatform: "pcbios", quote: quote)?.contains("legacy BIOS") == true)
-        #expect(BootReference.unmeasuredReason(lastBootPlatform: "efi", quote: quote) == nil)
-        #expect(BootReference.unmeasuredReason(lastBootPlatform: nil, quote: quote) == nil)
+        #expect(BootReference.unmeasuredReason(legacyBoot: true, quote: quote)?.contains("legacy BIOS") == true)
+        #expect(BootReference.unmeasuredReason(legacyBoot: false, quote: quote) == nil, "the log records UEFI events")
     }
 
     @Test func learningKeepsTheApplicationsOrLeavesPCR4ToTheImage() throws {
@@ -90,6 +112,7 @@ import WardenCrypto
         #expect(learned.pcrs[.sha256]?.keys.sorted() == Array(0...7))
         #expect(try Policy(yaml: learned.yaml) == learned)
 
+        #expect(throws: PolicyError.self) { try Policy.learning(from: quote, name: "other", following: image(allowing: [], loading: String(repeating: "cd", count: 32))) }
         let following = try Policy.learning(from: quote, name: "following", following: image(allowing: [applications[1].sha256]))
         #expect(following.image == .required)
         #expect(following.pcrs[.sha256]?.keys.sorted() == [0, 1, 2, 3, 5, 6, 7])

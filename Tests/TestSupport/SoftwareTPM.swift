@@ -8,6 +8,8 @@ public final class SoftwareTPM: @unchecked Sendable {
     /// The TCTI string for tpm2-tools and libtss2.
     public let tcti: String
     private let process: Process
+    /// The control channel's port (`swtpm_ioctl --tcp`).
+    private let controlPort: Int
 
     /// Starts a fresh TPM; retries on a port that turns out to be taken.
     public init() throws {
@@ -26,6 +28,7 @@ public final class SoftwareTPM: @unchecked Sendable {
             if try Self.waitUntilReady(tcti: tcti, process: process) {
                 self.process = process
                 self.tcti = tcti
+                controlPort = port + 1
                 return
             }
             Self.stop(process)
@@ -69,6 +72,14 @@ public final class SoftwareTPM: @unchecked Sendable {
 
     /// A file in the TPM's folder.
     public func bytes(_ name: String) throws -> [UInt8] { try TestPaths.bytes(folder.appendingPathComponent(name)) }
+
+    /// Power-cycles the TPM as a reboot does (a TPM Reset: PCRs cleared, the reset count
+    /// one higher), then starts it again.
+    public func reboot() throws {
+        let initialised = try Command.run("swtpm_ioctl", ["--tcp", "127.0.0.1:\(controlPort)", "-i"])
+        guard initialised.status == 0 else { throw CommandFailure("swtpm_ioctl -i: \(initialised.stderr)") }
+        try run("tpm2_startup", ["-c"], flushingTransients: false)
+    }
 
     /// Writes a file into the TPM's folder.
     public func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
