@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
-        .target(name: "Store", dependencies: ["TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Attestation", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Boot",

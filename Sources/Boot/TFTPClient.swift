@@ -25,7 +25,7 @@ public final class TFTPClient {
         try socket.send(session.request, to: socket.serverPort)
         while true {
             guard let (packet, from) = try socket.receive() else {
-                if let again = try session.silence() { try socket.send(again, to: session.transferPort) }
+                try socket.send(try session.silence(), to: session.destination(serverPort: socket.serverPort))
                 continue
             }
             let step = try session.receive(packet, from: from)

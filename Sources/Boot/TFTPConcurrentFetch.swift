@@ -45,7 +45,7 @@ public enum TFTPConcurrentFetch {
                         }
                     } else if (now - lastHeard[index]) > .milliseconds(Int64(timeoutSeconds * 1000)) {
                         lastHeard[index] = now
-                        if let again = try sessions[index].silence() { try sockets[index].send(again, to: sessions[index].transferPort) }
+                        try sockets[index].send(try sessions[index].silence(), to: sessions[index].destination(serverPort: sockets[index].serverPort))
                     }
                 } catch { finish(index, .failure(error)) }
                 if results[index] != nil { pending -= 1 }

@@ -46,19 +46,20 @@ public struct TFTPReadSession: Sendable {
         self.dropOnce = dropOnce
     }
 
-    /// Takes `packet`, which came from `port`.
+    /// Takes `packet`, which came from `port`. The first answer fixes the transfer's port;
+    /// packets from any other are ignored (an answer to a repeated request, or a stranger).
     public mutating func receive(_ packet: TFTPPacket, from port: UInt16) throws(TFTPClient.Failure) -> Step {
+        if transferPort == 0 { transferPort = port }
+        guard port == transferPort else { return Step() }
         silences = 0
         switch packet {
         case .optionAcknowledgement(let acknowledged):
-            transferPort = port
             for option in acknowledged {
                 if option.name == "blksize", let value = Int(option.value) { granted.blockSize = value }
                 if option.name == "windowsize", let value = Int(option.value) { granted.windowSize = value }
             }
             return Step(acknowledgement: acknowledge(0))
         case .data(let wire, let payload):
-            if expected == 1 && file.isEmpty { transferPort = port }
             // The block number unwrapped: the one nearest to the block expected.
             let block = expected + Int(Int16(bitPattern: wire &- UInt16(truncatingIfNeeded: expected)))
             if !seen.insert(block).inserted { duplicates += 1 }
@@ -78,13 +79,18 @@ public struct TFTPReadSession: Sendable {
         }
     }
 
-    /// After a timeout: the last acknowledgement, to send again (nil before there was
-    /// one); fails after ``maxSilences`` in a row.
-    public mutating func silence() throws(TFTPClient.Failure) -> [UInt8]? {
+    /// After a timeout: what to send again — the last acknowledgement, or the request while
+    /// the server has not answered (to ``destination(serverPort:)``); fails after
+    /// ``maxSilences`` in a row.
+    public mutating func silence() throws(TFTPClient.Failure) -> [UInt8] {
         silences += 1
         guard silences <= Self.maxSilences else { throw TFTPClient.Failure(description: "no answer after \(Self.maxSilences) timeouts") }
-        return lastAcknowledgement
+        return lastAcknowledgement ?? request
     }
+
+    /// Where the next packet goes: the transfer's port, or the server's (`serverPort`)
+    /// until it has answered.
+    public func destination(serverPort: UInt16) -> UInt16 { transferPort == 0 ? serverPort : transferPort }
 
     private mutating func acknowledge(_ block: Int) -> [UInt8] {
         acknowledgedBlock = block

@@ -173,10 +173,10 @@ static inline EVP_PKEY *warden_certificate_public_key(const unsigned char *bytes
 static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
     return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);
 }
-/// A detached DER CMS SignedData over the file at `path`, by the PEM certificate and key,
-/// without signed attributes (iPXE's imgverify reads no others), SHA-256. Returns its
-/// length and sets *out (free it with OPENSSL_free), or -1.
-/// A detached DER CMS signature (no signed attributes) of `content`, which it frees.
+
+/// A detached DER CMS SignedData over `content` (which it frees), by the PEM certificate
+/// and key, without signed attributes (iPXE's imgverify reads no others), SHA-256. Returns
+/// its length and sets *out (free it with OPENSSL_free), or -1.
 static inline int warden_cms_sign_bio(const char *certificate_pem, const char *key_pem, BIO *content, unsigned char **out) {
     int length = -1;
     BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
@@ -202,11 +202,13 @@ done:
     return length;
 }
 
+/// The signature of the file at `path`.
 static inline int warden_cms_sign_file(const char *certificate_pem, const char *key_pem, const char *path,
                                        unsigned char **out) {
     return warden_cms_sign_bio(certificate_pem, key_pem, BIO_new_file(path, "rb"), out);
 }
 
+/// The signature of `count` bytes at `bytes`.
 static inline int warden_cms_sign_bytes(const char *certificate_pem, const char *key_pem, const unsigned char *bytes, int count,
                                         unsigned char **out) {
     return warden_cms_sign_bio(certificate_pem, key_pem, BIO_new_mem_buf(bytes, count), out);

@@ -13,21 +13,22 @@ extension ImageRecord {
         let kernel = kernelAuthenticodeSHA256.map { BootReference.Measurement(what: "the kernel of image \(name)", sha256: $0) }
         return BootReference.Image(
             name: name, bootApplications: firmware + [uki] + (kernel.map { [$0] } ?? []), unifiedKernelImage: uki,
-            pcr11: sectionMeasurements.map { BootReference.Measurement(what: $0.what, sha256: $0.sha256) },
+            pcr11: sectionMeasurements,
             pcr12: [BootReference.Measurement(
-                what: "the command line \"\(commandLine)\"",
+                what: "the command line",
                 sha256: UKIMeasurements.commandLineEvent(fileName: ImageFiles.name(sha256: Hex.decode(sha256) ?? []), commandLine: commandLine))])
     }
 }
 
-/// The EFI applications Warden serves for network boot (the iPXE binaries of the TFTP
-/// root), by Authenticode digest: what PCR 4 shows the firmware loaded before the image.
+/// The EFI applications Warden serves for network boot (the iPXE binaries its firmware
+/// manifest installs in the TFTP root), by Authenticode digest: what PCR 4 shows the
+/// firmware loaded before the image. Other files someone put in the root are not allowed.
 public enum ServedBootApplications {
-    /// Every PE file directly in `root`, by name; other files (BIOS iPXE) are skipped.
-    public static func measurements(root: String) -> [BootReference.Measurement] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).sorted()
-        return names.compactMap { name in
-            guard let data = FileManager.default.contents(atPath: root + "/" + name), let digest = try? Authenticode.digest([UInt8](data)) else { return nil }
+    /// Each of `names` in `root` that is a PE file; others (BIOS iPXE) are skipped.
+    public static func measurements(root: String, names: some Sequence<String>) -> [BootReference.Measurement] {
+        names.sorted().compactMap { name in
+            guard !name.contains("/"), let data = FileManager.default.contents(atPath: root + "/" + name),
+                  let digest = try? Authenticode.digest([UInt8](data)) else { return nil }
             return BootReference.Measurement(what: "\(name) served by Warden", sha256: Hex.encode(digest))
         }
     }

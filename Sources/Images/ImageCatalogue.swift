@@ -69,7 +69,8 @@ public struct ImageCatalogue: Sendable {
                 try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
             }
             // Legacy BIOS machines are served the kernel and initrd sections: signed too.
-            for (served, contents) in [("linux", linux), ("initrd", initrd)] {
+            for (served, section) in ImageFiles.servedSections {
+                guard let contents = Self.contents(of: section, in: image, bytes) else { continue }
                 let signature = files.path + "/" + record.sha256 + "." + served + ".sig"
                 if !FileManager.default.fileExists(atPath: signature) {
                     try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)

@@ -1,4 +1,4 @@
-import Store
+import Attestation
 import WardenCrypto
 
 /// What systemd's EFI stub (version 252, Debian's) measures when it boots a Unified Kernel
@@ -12,15 +12,21 @@ public enum UKIMeasurements {
     static let measuredSections = [".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".pcrpkey"]
 
     /// The PCR 11 events of `image` (whose bytes are `bytes`).
-    public static func sectionEvents(of image: PEImage, _ bytes: [UInt8]) -> [SectionMeasurement] {
-        measuredSections.flatMap { name -> [SectionMeasurement] in
+    public static func sectionEvents(of image: PEImage, _ bytes: [UInt8]) -> [BootReference.Measurement] {
+        measuredSections.flatMap { name -> [BootReference.Measurement] in
             guard let section = image.section(name), section.virtualSize > 0 else { return [] }
-            let stored = bytes[section.storedContents]
-            // Loaded memory past the stored bytes is zero.
-            let contents = stored.count == section.virtualSize
-                ? DigestAlgorithm.sha256.hash(stored) : DigestAlgorithm.sha256.hash(Array(stored) + [UInt8](repeating: 0, count: section.virtualSize - stored.count))
-            return [SectionMeasurement(what: "section name \(name)", sha256: Hex.encode(DigestAlgorithm.sha256.hash(Array(name.utf8) + [0]))),
-                    SectionMeasurement(what: "section \(name)", sha256: Hex.encode(contents))]
+            var contents = Hasher(.sha256)
+            contents.update(bytes[section.storedContents])
+            // Loaded memory past the stored bytes is zero; hashed in pieces, since the
+            // uploader chose VirtualSize.
+            var zeros = section.virtualSize - section.storedContents.count
+            let piece = [UInt8](repeating: 0, count: min(zeros, 1 << 20))
+            while zeros > 0 {
+                contents.update(piece[..<min(zeros, piece.count)])
+                zeros -= min(zeros, piece.count)
+            }
+            return [BootReference.Measurement(what: "section name \(name)", sha256: Hex.encode(DigestAlgorithm.sha256.hash(Array(name.utf8) + [0]))),
+                    BootReference.Measurement(what: "section \(name)", sha256: Hex.encode(contents.finalize()))]
         }
     }
 

@@ -26,12 +26,15 @@ public final class AdminService: Sendable {
     private let vendorCAs: [Certificate]
     private let verifier = QuoteVerifier()
     let images: ImageCatalogue
+    /// The iPXE binaries Warden serves, for policies learned to follow an image.
+    private let servedBootApplications: [BootReference.Measurement]
 
     /// `vendorCAs`: PEM files of the TPM vendor CAs that discovered machines' EK certificates
-    /// must be issued by.
-    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: [String] = []) throws {
+    /// must be issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests.
+    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: [String] = [], servedBootApplications: [BootReference.Measurement] = []) throws {
         self.store = store
         self.state = state
+        self.servedBootApplications = servedBootApplications
         images = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
         let issuer = try state.clientIssuer()
         clientCA = issuer.certificate
@@ -104,7 +107,7 @@ public final class AdminService: Sendable {
         let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: false)
         guard !evidence.passed else { throw .invalid("attestation \(evidence.id) passed: there is nothing to approve") }
         guard evidence.policyID != nil else {
-            throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence or counters failed): it cannot be approved")
+            throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved")
         }
         let pinned: Policy
         do { pinned = try Policy.pinning(verified, name: AttestationService.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
@@ -126,7 +129,7 @@ public final class AdminService: Sendable {
         var image: BootReference.Image?
         if followingImage {
             guard let record = try stored({ try store.image(ofMachine: machine.id) }) else { throw .invalid("machine \(name) boots no image to follow") }
-            image = record.bootReference(firmware: ServedBootApplications.measurements(root: state.tftpRoot))
+            image = record.bootReference(firmware: servedBootApplications)
             guard image != nil else { throw .invalid("image \(record.name) was added before Warden recorded what booting it measures; add it again") }
         }
         do {

@@ -21,9 +21,9 @@ public enum WardenServer {
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .file(state.url(.clientCA).path)
-        let attestation = AttestationService(
-            store: store, releaseKey: try state.releaseKey(), servedBootApplications: ServedBootApplications.measurements(root: state.tftpRoot))
-        let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs)
+        let served = ServedBootApplications.measurements(root: state.tftpRoot, names: (try? FirmwareFiles(path: configuration.firmware))?.files.keys ?? [:].keys)
+        let attestation = AttestationService(store: store, releaseKey: try state.releaseKey(), servedBootApplications: served)
+        let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs, servedBootApplications: served)
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),

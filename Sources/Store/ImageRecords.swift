@@ -1,18 +1,7 @@
+import Attestation
 import Foundation
 import GRDB
 import WardenCrypto
-
-/// One event systemd's stub extends into PCR 11 when it boots an image: a section's name or
-/// its bytes, by SHA-256 (lowercase hex).
-public struct SectionMeasurement: Sendable, Codable, Equatable {
-    public let what: String
-    public let sha256: String
-
-    public init(what: String, sha256: String) {
-        self.what = what
-        self.sha256 = sha256
-    }
-}
 
 /// A boot image in the catalogue: a Unified Kernel Image, stored under its SHA-256.
 public struct ImageRecord: Sendable, Codable, Equatable {
@@ -34,13 +23,13 @@ public struct ImageRecord: Sendable, Codable, Equatable {
     public let kernelAuthenticodeSHA256: String?
     /// The events the stub extends into PCR 11, in order; nil for images imported before
     /// Warden recorded them.
-    public let sectionMeasurements: [SectionMeasurement]?
+    public let sectionMeasurements: [BootReference.Measurement]?
     public let createdAt: Date
     /// Machines assigned this image.
     public let machines: [String]
 
     public init(name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8], initrdSHA256: [UInt8],
-                commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [SectionMeasurement]?,
+                commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootReference.Measurement]?,
                 createdAt: Date = Date()) {
         self.name = name
         self.sha256 = Hex.encode(sha256)
@@ -66,7 +55,7 @@ public struct ImageRecord: Sendable, Codable, Equatable {
         commandLine = row["commandLine"]
         size = row["size"]
         kernelAuthenticodeSHA256 = (row["kernelAuthenticodeSHA256"] as Data?).map(Hex.encode)
-        sectionMeasurements = (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([SectionMeasurement].self, from: Data($0.utf8)) }
+        sectionMeasurements = (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([BootReference.Measurement].self, from: Data($0.utf8)) }
         createdAt = row["createdAt"]
         self.machines = machines
     }
