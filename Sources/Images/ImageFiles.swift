@@ -14,8 +14,15 @@ import WardenCrypto
 public final class ImageFiles: BootFileSource {
     public let path: String
     private let root: BootFileRoot
-    /// Each file as it was found when its digest last matched.
-    private let verified = Mutex<[String: BootFileRoot.ServedFile]>([:])
+
+    /// A file as it was found when its digest last matched, with its PE headers as read
+    /// in that same pass (nil when they do not parse).
+    private struct Checked: Sendable {
+        let file: BootFileRoot.ServedFile
+        let headers: PEImage?
+    }
+
+    private let verified = Mutex<[String: Checked]>([:])
 
     /// Opens (creating) the folder at `path`.
     public init(path: String) throws {
@@ -26,12 +33,21 @@ public final class ImageFiles: BootFileSource {
 
     public func resolve(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
         if let (image, section) = Self.sectionName(name) { return try self.section(section, of: image, as: name) }
+        guard Self.recordedDigest(name) != nil else { return try root.resolve(name) }
+        return try checked(name).file
+    }
+
+    /// The content-addressed file `name`, hashed unless it is as it was when it last matched.
+    private func checked(_ name: String) throws(BootFileRoot.Refusal) -> Checked {
         let file = try root.resolve(name)
-        guard let expected = Self.recordedDigest(name), verified.withLock({ $0[name] }) != file else { return file }
+        if let known = verified.withLock({ $0[name] }), known.file == file { return known }
         // Hashed, then found again unchanged: a file rewritten meanwhile is not taken as checked.
-        guard let digest = Self.sha256(file.path), Hex.encode(digest) == expected, (try? root.resolve(name)) == file else { throw .corrupt(name) }
-        verified.withLock { $0[name] = file }
-        return file
+        guard let (digest, head) = Self.sha256(file.path), Hex.encode(digest) == Self.recordedDigest(name), (try? root.resolve(name)) == file else {
+            throw .corrupt(name)
+        }
+        let checked = Checked(file: file, headers: try? PEImage(headers: head, fileSize: file.size))
+        verified.withLock { $0[name] = checked }
+        return checked
     }
 
     /// The sections served by name, and the PE section each is.
@@ -44,18 +60,15 @@ public final class ImageFiles: BootFileSource {
         return recordedDigest(image) == nil ? nil : (image, section)
     }
 
-    /// Section `section` of the checked image `image`, served as `name`.
+    /// Section `section` of the checked image `image`, served as `name`, where the headers
+    /// read while it was hashed place it.
     private func section(_ section: String, of image: String, as name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
-        let file = try resolve(image)
-        guard let handle = FileHandle(forReadingAtPath: file.path) else { throw .notFound(name) }
-        defer { try? handle.close() }
-        guard let headers = try? handle.read(upToCount: Self.maxHeaderSize), let pe = try? PEImage(headers: [UInt8](headers), fileSize: file.size),
-              let found = pe.section(section), found.rawSize > 0
-        else { throw .notFound(name) }
-        return file.part(String(section.dropFirst()), offset: found.rawOffset, size: found.storedContents.count)
+        let checked = try checked(image)
+        guard let found = checked.headers?.section(section), found.rawSize > 0 else { throw .notFound(name) }
+        return checked.file.part(String(section.dropFirst()), offset: found.rawOffset, size: found.storedContents.count)
     }
 
-    /// PE headers larger than this are not read (a UKI's take 1 KiB).
+    /// PE headers larger than this are not kept (a UKI's take 1 KiB).
     static let maxHeaderSize = 64 << 10
 
     /// The file name an image with this SHA-256 has.
@@ -68,14 +81,17 @@ public final class ImageFiles: BootFileSource {
         return hex.count == 64 && hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) ? String(hex) : nil
     }
 
-    /// The SHA-256 of the file at `path`, read in 1 MiB pieces.
-    static func sha256(_ path: String) -> [UInt8]? {
+    /// The SHA-256 of the file at `path`, read in 1 MiB pieces, and its first bytes (up to
+    /// ``maxHeaderSize``) from the same read.
+    static func sha256(_ path: String) -> (digest: [UInt8], head: [UInt8])? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         var hasher = Hasher(.sha256)
+        var head: [UInt8]?
         while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            if head == nil { head = [UInt8](chunk.prefix(maxHeaderSize)) }
             chunk.withUnsafeBytes { hasher.update($0) }
         }
-        return hasher.finalize()
+        return (hasher.finalize(), head ?? [])
     }
 }
