@@ -66,10 +66,15 @@ ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-re
 PIDS+=($!)
 
 # --- Warden ---------------------------------------------------------------------------
+# The TPM vendor CA whose EK certificates Warden accepts from machines that register
+# themselves; machines nobody enrolled boot the discovery image, which registers them.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=Lab TPM Vendor/CN=Lab EK CA" \
+    -keyout "$WORK/vendor.key" -out "$WORK/vendor.pem" -days 2 2> /dev/null
 # Started directly, not through a shell function, so that $! is the server's own id.
 ip netns exec "$NS" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
     WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
     WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
+    WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
     "$WARDEN" serve --state-dir "$WORK/state" > "$OUT/warden.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "warden: serving" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
@@ -83,8 +88,11 @@ warden image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.
     --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1" >> "$OUT/cli.log"
 
 # A machine: its TPM (state folder, EK read once over a loopback socket), MAC and disk.
+# make_machine NAME [certified]: with `certified`, the lab's TPM vendor CA issues an EK
+# certificate, written where vendors put it (NV index 0x01c00002), as for a machine that
+# registers itself.
 make_machine() {
-    local name=$1 port
+    local name=$1 port tcti
     mkdir -p "$WORK/$name/tpm"
     swtpm_setup --tpm2 --tpmstate "$WORK/$name/tpm" --pcr-banks sha1,sha256 --createek --overwrite > "$WORK/$name/setup.log" 2>&1
     port=$((20000 + RANDOM % 10000))
@@ -92,7 +100,15 @@ make_machine() {
         --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
     local swtpm=$!
     sleep 0.3
-    tpm2_createek -T "swtpm:host=127.0.0.1,port=$port" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
+    tcti="swtpm:host=127.0.0.1,port=$port"
+    tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
+    if [ "${2:-}" = certified ]; then
+        tpm2_createek -T "$tcti" -c "$WORK/$name/ek-pem.ctx" -G rsa -u "$WORK/$name/ek.pem" -f pem > /dev/null
+        openssl x509 -new -force_pubkey "$WORK/$name/ek.pem" -subj "/CN=$name EK" -CA "$WORK/vendor.pem" -CAkey "$WORK/vendor.key" \
+            -days 1 -outform DER -out "$WORK/$name/ek.der" 2> /dev/null
+        tpm2_nvdefine -T "$tcti" 0x01c00002 -C o -s "$(stat -c %s "$WORK/$name/ek.der")" -a "ownerread|ownerwrite|authread|authwrite|no_da" > /dev/null
+        tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
+    fi
     kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
     truncate -s 256M "$WORK/$name/disk.img"
     cat /proc/sys/kernel/random/uuid > "$WORK/$name/uuid"
@@ -161,8 +177,10 @@ uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with 
 # The policy follows the machine's image: PCR 4 may load only the iPXE Warden serves, the
 # image's UKI and its kernel; PCR 11 and 12 must hold what the UKI and its command line
 # predict. Nothing about this machine is known yet, and nothing needs to be.
-printf 'name: lab-node\neventLog: required\nimage: required\n' > "$WORK/lab-node.yaml"
-warden policy apply "$WORK/lab-node.yaml" >> "$OUT/cli.log"
+for policy in lab-node lab-image; do
+    printf 'name: %s\neventLog: required\nimage: required\n' "$policy" > "$WORK/$policy.yaml"
+    warden policy apply "$WORK/$policy.yaml" >> "$OUT/cli.log"
+done
 make_machine node-1
 warden machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab --role agent --image node \
     --policy lab-node >> "$OUT/cli.log"
@@ -195,17 +213,39 @@ else
     result "learned policy" "FAILED (see lab-node-learned.yaml)"
 fi
 
-# A machine nobody enrolled: recorded as discovered by its MAC, given nothing. Its script
-# sends it on to its next boot device, so the lab stops it once it has been seen.
-make_machine stranger
+# A machine nobody enrolled: recorded as discovered by its MAC; it boots the discovery
+# image, whose agent registers its EK (and vendor certificate), and is given nothing.
+# The operator then adopts it — its boot sighting goes into the adopted record by MAC —
+# and its next boot attests and unlocks.
+warden image add discovery --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+    --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1 warden.mode=register" >> "$OUT/cli.log"
+make_machine stranger certified
 log "an unenrolled machine boots"
 # shellcheck disable=SC2046
-UNTIL='warden machine list --format json | grep -q "\"boot-525400570002\""' boot stranger 90 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
+boot stranger 240 stranger-boot $(uefi_pxe stranger 52:54:00:57:00:02)
 listed=$(warden machine list --format json)
-if grep -q '"boot-525400570002"' <<< "$listed" && ! grep -q "WARDEN-NODE: SUCCESS" "$OUT/stranger-boot.log"; then
-    result "unenrolled machine" "recorded as discovered (boot-525400570002), nothing released"
+registered_id=$(python3 -c 'import json, sys; print(next((str(m["id"]) for m in json.load(sys.stdin) if m["name"].startswith("discovered-") and m["hasEKCertificate"]), ""))' <<< "$listed")
+if grep -q '"boot-525400570002"' <<< "$listed" && [ -n "$registered_id" ] && grep -q "WARDEN-NODE: registered" "$OUT/stranger-boot.log" \
+    && ! grep -q "WARDEN-NODE: SUCCESS" "$OUT/stranger-boot.log"; then
+    result "unenrolled machine" "recorded as discovered (boot-525400570002), booted the discovery image and registered its EK, nothing released"
 else
-    result "unenrolled machine" "FAILED (not recorded, or it unlocked something)"
+    result "unenrolled machine" "FAILED (not recorded, not registered, or it unlocked something)"
+fi
+{ echo "timeline of the unenrolled machine's boot (seconds after QEMU started):"; timeline stranger-boot boot-525400570002; } | tee -a "$OUT/lab.log"
+if [ -n "$registered_id" ] && warden machine enroll node-2 --discovered "$registered_id" --mac 52:54:00:57:00:02 --cluster lab --role agent \
+    --image node-v2 --policy lab-image >> "$OUT/cli.log" 2>&1; then
+    log "the operator adopted discovered machine $registered_id as node-2 (image node-v2, policy lab-image)"
+    # shellcheck disable=SC2046
+    boot stranger 240 node-2-boot $(uefi_pxe stranger 52:54:00:57:00:02)
+    seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-2-boot.log")
+    if [ -n "$seconds" ] && ! warden machine list --format json | grep -q '"boot-525400570002"'; then
+        result "adopted machine" "node-2 attested and unlocked its disk after ${seconds} s; its boot sighting was absorbed"
+    else
+        result "adopted machine" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-2-boot.log" | tail -1))"
+    fi
+    { echo "timeline of node-2's first boot (seconds after QEMU started):"; timeline node-2-boot node-2; } | tee -a "$OUT/lab.log"
+else
+    result "adopted machine" "FAILED (the registered machine could not be adopted; see cli.log)"
 fi
 
 # node-1 started with another kernel straight from QEMU (OVMF measures it into PCR 4 too),

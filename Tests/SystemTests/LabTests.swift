@@ -23,6 +23,7 @@ import TestSupport
         }
         #expect(lines["releases to node-1"] == "2 passing attestations")
         #expect(lines["unenrolled machine"]?.hasPrefix("recorded as discovered") == true, "\(lines["unenrolled machine"] ?? "missing")")
+        #expect(lines["adopted machine"]?.hasPrefix("node-2 attested and unlocked") == true, "\(lines["adopted machine"] ?? "missing")")
         #expect(lines["learned policy"]?.hasPrefix("PCRs 0-3 and 5-7 pinned") == true, "\(lines["learned policy"] ?? "missing")")
         #expect(lines["another kernel"]?.contains("refused at attestation: PCR 4 event") == true, "\(lines["another kernel"] ?? "missing")")
         #expect(lines["legacy BIOS"]?.hasPrefix("booted kernel and initrd") == true, "\(lines["legacy BIOS"] ?? "missing")")
