@@ -58,7 +58,7 @@ public struct ImageCatalogue: Sendable {
         let record = ImageRecord(
             name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes), authenticodeSHA256: authenticode,
             linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd), commandLine: commandLine, size: bytes.count,
-            kernelAuthenticodeSHA256: try? Authenticode.digest(Array(linux)), sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
+            kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes), sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
         let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
         do {
             if !FileManager.default.fileExists(atPath: target) {
@@ -68,19 +68,60 @@ public struct ImageCatalogue: Sendable {
             if !FileManager.default.fileExists(atPath: target + ".sig") {
                 try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
             }
-            // Legacy BIOS machines are served the kernel and initrd sections: signed too.
-            for (served, section) in ImageFiles.servedSections {
-                guard let contents = Self.contents(of: section, in: image, bytes) else { continue }
-                let signature = files.path + "/" + record.sha256 + "." + served + ".sig"
-                if !FileManager.default.fileExists(atPath: signature) {
-                    try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
-                }
-            }
+            try signSections(of: image, bytes, sha256: record.sha256)
         } catch { throw .io("cannot store the image: \(error)") }
         do throws(StoreError) {
             try store.addImage(record, actor: actor)
             return try store.image(named: name)
         } catch { throw .store(error) }
+    }
+
+    /// Completes images added before Warden recorded what booting them measures, or before
+    /// it signed their kernel and initrd sections: each is read from its checked file (a
+    /// changed file is left alone and reported), its measurements recorded and audited,
+    /// the missing signatures written. Returns what was done, one line per image.
+    public func completeRecords(actor: String) throws(ImageError) -> [String] {
+        let images: [ImageRecord]
+        do throws(StoreError) { images = try store.images() } catch { throw .store(error) }
+        var done: [String] = []
+        for record in images {
+            let signed = ImageFiles.servedSections.keys.allSatisfy { FileManager.default.fileExists(atPath: files.path + "/" + record.sha256 + ".\($0).sig") }
+            guard record.sectionMeasurements == nil || !signed else { continue }
+            let name = ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
+            guard (try? files.resolve(name)) != nil, let data = FileManager.default.contents(atPath: files.path + "/" + name),
+                  let image = try? PEImage([UInt8](data))
+            else {
+                done.append("image \(record.name): its file does not match its digest; not completed")
+                continue
+            }
+            let bytes = [UInt8](data)
+            do { try signSections(of: image, bytes, sha256: record.sha256) } catch { throw .io("cannot sign the sections of image \(record.name): \(error)") }
+            if record.sectionMeasurements == nil {
+                do throws(StoreError) {
+                    try store.recordImageMeasurements(
+                        name: record.name, kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes),
+                        sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes), actor: actor)
+                } catch { throw .store(error) }
+            }
+            done.append("image \(record.name): recorded what booting it measures and signed its kernel and initrd")
+        }
+        return done
+    }
+
+    /// Signs the kernel and initrd sections legacy BIOS machines are served, where they
+    /// have no signature yet.
+    private func signSections(of image: PEImage, _ bytes: [UInt8], sha256: String) throws {
+        for (served, section) in ImageFiles.servedSections {
+            let signature = files.path + "/" + sha256 + "." + served + ".sig"
+            guard !FileManager.default.fileExists(atPath: signature), let contents = Self.contents(of: section, in: image, bytes) else { continue }
+            try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
+        }
+    }
+
+    /// The Authenticode digest of the kernel section, when it is a PE image (the stub then
+    /// loads it through the firmware, which measures it).
+    private static func kernelAuthenticode(of image: PEImage, _ bytes: [UInt8]) -> [UInt8]? {
+        contents(of: ".linux", in: image, bytes).flatMap { try? Authenticode.digest(Array($0)) }
     }
 
     /// Removes image `name`; its file goes too unless another image is the same file.

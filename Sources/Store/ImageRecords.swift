@@ -83,6 +83,20 @@ extension EnrolmentStore {
         }
     }
 
+    /// Records what booting image `name` measures, for an image added before Warden did.
+    public func recordImageMeasurements(
+        name: String, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootReference.Measurement], actor: String, now: Date = Date()
+    ) throws(StoreError) {
+        try write { db in
+            try db.execute(
+                sql: "UPDATE image SET kernelAuthenticodeSHA256 = ?, sectionMeasurements = ? WHERE name = ?",
+                arguments: [kernelAuthenticodeSHA256.map { Data($0) }, String(decoding: try JSONEncoder().encode(sectionMeasurements), as: UTF8.self), name])
+            guard db.changesCount == 1 else { throw StoreError.notFound("image \(name)") }
+            try db.appendAudit(actor: actor, action: "image-measured", subject: "image/\(name)",
+                               details: "recorded the PCR 11 events and kernel Authenticode digest of an image added before Warden recorded them", now: now)
+        }
+    }
+
     /// Every image, by name.
     public func images() throws(StoreError) -> [ImageRecord] {
         try read { db in try Row.fetchAll(db, sql: "SELECT * FROM image ORDER BY name").map { try Self.image($0, db) } }

@@ -38,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = .info
         let settings = configuration
         try installFirmware(configuration, state: state)
+        try completeImages(state: state, store: store)
         let application = try WardenServer.application(state: state, store: store, configuration: configuration) { port in
             try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
@@ -65,6 +66,15 @@ struct ServeCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: state.tftpRoot, withIntermediateDirectories: true)
             warn("firmware manifest \(configuration.firmware): \(error); the TFTP root serves what it holds")
         }
+    }
+
+    /// Completes the records of images added by an earlier Warden (measurements for
+    /// policies that follow them, signatures of the sections legacy machines boot).
+    private func completeImages(state: StateFolder, store: EnrolmentStore) throws {
+        let catalogue = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
+        do {
+            for line in try catalogue.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
+        } catch { warn("images: \(error)") }
     }
 
     /// Starts the TFTP server on the filled root.

@@ -61,6 +61,29 @@ import WardenCrypto
         #expect(shown.kernelAuthenticodeSHA256 == record.kernelAuthenticodeSHA256 && shown.sectionMeasurements == record.sectionMeasurements)
     }
 
+    /// An image from before Warden recorded measurements and signed sections (made so by
+    /// clearing them with Python's sqlite3 and deleting the signatures) is completed, once.
+    @Test func imagesFromAnEarlierWardenAreCompleted() throws {
+        let rig = try ImageCatalogueTests.Rig()
+        let record = try rig.catalogue.add(name: "old", upload: try rig.upload(), actor: "test")
+        let cleared = try Command.run("python3", ["-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("UPDATE image SET sectionMeasurements = NULL, kernelAuthenticodeSHA256 = NULL")
+            db.commit()
+            """, rig.folder.appendingPathComponent("warden.sqlite").path])
+        #expect(cleared.status == 0, "\(cleared.stderr)")
+        let stem = rig.catalogue.files.path + "/" + record.sha256
+        for served in ["linux", "initrd"] { try FileManager.default.removeItem(atPath: stem + ".\(served).sig") }
+        #expect(try rig.store.image(named: "old").sectionMeasurements == nil)
+
+        #expect(try rig.catalogue.completeRecords(actor: "test").count == 1)
+        #expect(try rig.store.image(named: "old").sectionMeasurements == record.sectionMeasurements)
+        for served in ["linux", "initrd"] { #expect(FileManager.default.fileExists(atPath: stem + ".\(served).sig")) }
+        #expect(try rig.catalogue.completeRecords(actor: "test").isEmpty, "nothing left to complete")
+        #expect(try rig.store.auditRecords(subjectPrefix: "image/old").map(\.action) == ["image-added", "image-measured"])
+    }
+
     @Test func legacyMachinesAreServedTheSectionsSignedAndChecked() throws {
         let rig = try ImageCatalogueTests.Rig()
         let upload = try rig.upload()
