@@ -4,6 +4,11 @@ import Store
 import WardenCrypto
 
 extension ImageRecord {
+    /// Why ``bootReference(firmware:)`` is nil for this image.
+    public var unmeasuredReason: String {
+        "image \(name) has no recorded measurements: added by an earlier Warden, its file did not check out when warden serve started"
+    }
+
     /// What booting this image through Warden measures, with `firmware` (the iPXE
     /// binaries Warden serves) among the applications PCR 4 may load; nil for an image
     /// imported before Warden recorded its section measurements.

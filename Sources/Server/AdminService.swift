@@ -130,7 +130,7 @@ public final class AdminService: Sendable {
         if followingImage {
             guard let record = try stored({ try store.image(ofMachine: machine.id) }) else { throw .invalid("machine \(name) boots no image to follow") }
             image = record.bootReference(firmware: servedBootApplications)
-            guard image != nil else { throw .invalid("image \(record.name) was added before Warden recorded what booting it measures; add it again") }
+            guard image != nil else { throw .invalid(record.unmeasuredReason) }
         }
         do {
             return AdminMessages.LearnedPolicy(attestationID: evidence.id, yaml: try Policy.learning(from: verified, name: policyName, following: image).yaml)

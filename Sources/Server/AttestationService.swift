@@ -175,7 +175,7 @@ public final class AttestationService: Sendable {
             var boot = BootReference(unmeasured: unmeasured)
             if policy.image == .required, let image = try internalStore({ try store.image(ofMachine: key.machineID) }) {
                 guard let reference = image.bootReference(firmware: servedBootApplications) else {
-                    let why = "image \(image.name) was added before Warden recorded what booting it measures; add it again"
+                    let why = image.unmeasuredReason
                     try keep(passed: false, reasons: [why], policyID: version.id)
                     throw AttestationRefusal(.policy, why)
                 }

@@ -105,7 +105,7 @@ struct ImageCommand: AsyncParsableCommand {
                 PCR 11 events (systemd stub, sha256):
                 """)
             for event in image.sectionMeasurements ?? [] { print("  \(event.sha256)  \(event.what)") }
-            if image.sectionMeasurements == nil { print("  not recorded: the image was added before Warden recorded them; add it again") }
+            if image.sectionMeasurements == nil { print("  not recorded: \(image.unmeasuredReason)") }
         }
     }
 
