@@ -155,6 +155,13 @@ private final class RequestHandler: ChannelInboundHandler {
                 }
             }
             .bind(host: host, port: 0)
+            // Connected to its client, the socket sends without an address: no route look-up
+            // per packet, and the kernel drops what other peers send.
+            .flatMap { channel in
+                channel.connect(to: client).map { channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Connected()) }.flatMapError { error in
+                    channel.close().flatMapThrowing { throw error }
+                }
+            }
             .whenFailure { _ in
                 state.active.subtract(1, ordering: .relaxed)
                 state.count { $0.failed += 1 }
@@ -191,13 +198,17 @@ private final class TransferHandler: ChannelInboundHandler {
         self.state = state
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    /// The channel is connected to the client: the transfer starts.
+    struct Connected {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is Connected else { return context.fireUserInboundEventTriggered(event) }
         apply(transfer.start(), context: context)
-        context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
+        // Once connected the kernel drops other peers' packets; one may arrive before.
         guard envelope.remoteAddress == client else {
             let refusal = TFTPPacket.error(.unknownTransferID, message: "unknown transfer ID").bytes
             context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: refusal))), promise: nil)
@@ -221,11 +232,9 @@ private final class TransferHandler: ChannelInboundHandler {
     }
 
     private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
-        for packet in step.send {
-            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: packet))), promise: nil)
-        }
+        for packet in step.send { context.write(NIOAny(context.channel.allocator.buffer(bytes: packet)), promise: nil) }
         if let blocks = step.blocks {
-            for block in blocks { context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: packets.packet(block))), promise: nil) }
+            for block in blocks { context.write(NIOAny(packets.packet(block)), promise: nil) }
         }
         if !step.send.isEmpty || step.blocks != nil { context.flush() }
         if step.finished {
