@@ -27,23 +27,35 @@ extension Policy {
         return failures
     }
 
-    /// Event types PCR 4 may hold besides applications, each of whose digests the
-    /// verifier has checked against its data: an event's type is not itself measured, so
-    /// a type whose digest could be anything would let an application hide under it.
-    private static let checkedPCR4Types: Set<EventType> = [.efiAction, .separator]
+    /// What PCR 4 may hold besides applications: the firmware profile's boot-option
+    /// actions and the separator, each with exactly its data (whose digest the verifier
+    /// has checked). An event's type is not measured, and an application's Authenticode
+    /// digest is itself a plain hash of bytes anyone can put in an event's data: checking
+    /// the digest against the data is not enough, the data must be what it should be.
+    private static func isBootOptionMarker(_ event: LogEvent) -> Bool {
+        switch event.type {
+        case .efiAction: bootOptionActions.contains(Array(event.data))
+        case .separator: event.data.elementsEqual([0, 0, 0, 0])
+        default: false
+        }
+    }
+
+    private static let bootOptionActions: Set<[UInt8]> = [
+        Array("Calling EFI Application from Boot Option".utf8), Array("Returning from EFI Application from Boot Option".utf8),
+    ]
 
     /// The most events of PCR 4 named in failures; the rest are counted.
     private static let maxNamedEvents = 8
 
-    /// Every event PCR 4 extends must be a data-checked action or separator, or an
-    /// application that is allowed; `required` must be among the applications.
+    /// Every event PCR 4 extends must be a boot-option marker or an application that is
+    /// allowed; `required` must be among the applications.
     private static func applicationFailures(in quote: VerifiedQuote, _ measured: MeasuredBoot, allowed: [String: String], required: BootReference.Measurement?) -> [PolicyFailure] {
         guard anchoredInSHA256(4, quote, measured) else {
             return [PolicyFailure(rule: .bootApplication, reason: "PCR 4 was not quoted in the sha256 bank with a matching event log, so its boot applications cannot be checked")]
         }
         var failures: [PolicyFailure] = []
         var loadedRequired = false
-        for event in measured.eventLog.events where event.pcr == 4 && event.type != .noAction && !checkedPCR4Types.contains(event.type) {
+        for event in measured.eventLog.events where event.pcr == 4 && event.type != .noAction && !isBootOptionMarker(event) {
             let digest = event.digest(.sha256).map(Hex.encode)
             if event.type == .efiBootServicesApplication, let digest {
                 if digest == required?.sha256 { loadedRequired = true }
@@ -52,7 +64,7 @@ extension Policy {
             failures.append(PolicyFailure(
                 rule: .bootApplication,
                 reason: "PCR 4 event \(event.index) (\(event.type)): found sha256 \(digest ?? "none"), "
-                    + (event.type == .efiBootServicesApplication ? "not an allowed application" : "not a type PCR 4 may hold")))
+                    + (event.type == .efiBootServicesApplication ? "not an allowed application" : "not an event PCR 4 may hold")))
         }
         if failures.count > maxNamedEvents {
             let more = failures.count - maxNamedEvents

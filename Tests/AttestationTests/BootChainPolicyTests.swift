@@ -46,23 +46,69 @@ import WardenCrypto
         ])
     }
 
-    /// An event's type is not measured: an application logged as another type must fail,
-    /// not be skipped. The log is the real one with its second application relabelled as a
-    /// driver; it still replays to the quoted PCRs.
-    @Test func anApplicationRelabelledAsAnotherTypeIsNotSkipped() throws {
+    /// The real log with its second application's type rewritten as `type`; it still
+    /// verifies (the type is in no digest), so only the policy can refuse it.
+    func relabelled(as type: UInt32) throws -> VerifiedQuote {
         let files = try QuoteFiles.swtpm("rsa24", ak: "rsa", eventLog: true)
         var log = try #require(files.evidence.eventLog)
         let event = try #require(quote.measuredBoot?.eventLog.events.first { $0.index == applications[1].index })
-        log.replaceSubrange((event.offset + 4)..<(event.offset + 8), with: [0x04, 0x00, 0x00, 0x80])
-        var relabelled = files.evidence
-        relabelled.eventLog = log
-        guard case .verified(let forged) = QuoteVerifier().verify(relabelled, expecting: try QuoteExpectation(nonce: files.nonce)) else {
-            Issue.record("the relabelled log should still replay")
-            return
+        log.replaceSubrange((event.offset + 4)..<(event.offset + 8), with: withUnsafeBytes(of: type.littleEndian, Array.init))
+        var evidence = files.evidence
+        evidence.eventLog = log
+        guard case .verified(let verified) = QuoteVerifier().verify(evidence, expecting: try QuoteExpectation(nonce: files.nonce)) else {
+            throw PolicyError("the relabelled log does not verify")
         }
+        return verified
+    }
+
+    /// An event's type is not measured: an application logged as another type must fail,
+    /// not be skipped.
+    @Test func anApplicationRelabelledAsADriverIsNotSkipped() throws {
+        let forged = try relabelled(as: 0x8000_0004)
         let boot = BootReference(image: image(allowing: [applications[0].sha256], loading: applications[0].sha256))
         #expect(followsImage.failures(of: forged, boot: boot).map(\.reason).first
-            == "PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_DRIVER): found sha256 \(applications[1].sha256), not a type PCR 4 may hold")
+            == "PCR 4 event \(applications[1].index) (EV_EFI_BOOT_SERVICES_DRIVER): found sha256 \(applications[1].sha256), not an event PCR 4 may hold")
+    }
+
+    /// A verified quote of PCRs 0–23 (sha256) by a software AK, whose log holds `pcr4` in
+    /// PCR 4: (type, data, digest — nil: the SHA-256 of the data, as the verifier checks).
+    func quote(pcr4: [(EventType, [UInt8], [UInt8]?)]) throws -> VerifiedQuote {
+        var builder = EventLogBuilder(banks: [.sha256])
+        for (type, data, digest) in pcr4 {
+            if let digest { builder.append(pcr: 4, type: type, digests: [digest], data: data) } else { builder.measure(pcr: 4, type: type, data: data) }
+        }
+        let log = try EventLog.parse(builder.log)
+        let replay = log.replay()
+        let bank = PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))
+        let values = try PCRValues(selection: PCRSelection([bank]), values: bank.pcrs.map { replay.value(bank: .sha256, pcr: $0) ?? log.initialValue(pcr: $0, size: 32) })
+        let ak = try SoftwareAttestationKey()
+        let nonce = SecureRandom.bytes(32)
+        let signed = try ak.quote(values, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
+        let evidence = QuoteEvidence(attestationKey: ak.publicArea, attest: signed.attest, signature: signed.signature, pcrs: .values(values), eventLog: builder.log)
+        guard case .verified(let verified) = QuoteVerifier().verify(evidence, expecting: try QuoteExpectation(nonce: nonce)) else {
+            throw PolicyError("the built evidence does not verify")
+        }
+        return verified
+    }
+
+    /// Nor as an action or a separator: an application's Authenticode digest is a plain
+    /// SHA-256 of bytes anyone can put in an event's data, so the data check passes; only
+    /// the firmware profile's exact actions and a zero separator may stand beside the
+    /// applications.
+    @Test func onlyTheBootOptionActionsAndAZeroSeparatorStandBesideTheApplications() throws {
+        let uki = String(repeating: "ab", count: 32)
+        let boot = BootReference(image: image(allowing: [uki], loading: uki))
+        let application: (EventType, [UInt8], [UInt8]?) = (.efiBootServicesApplication, [1, 2, 3], Hex.decode(uki))
+        let calling: (EventType, [UInt8], [UInt8]?) = (.efiAction, Array("Calling EFI Application from Boot Option".utf8), nil)
+        let separator: (EventType, [UInt8], [UInt8]?) = (.separator, [0, 0, 0, 0], nil)
+        #expect(followsImage.failures(of: try quote(pcr4: [calling, separator, application]), boot: boot).isEmpty)
+
+        let rogueStream = Array("the Authenticode byte stream of a rogue loader".utf8)
+        for hidden in [(EventType.efiAction, rogueStream), (.separator, rogueStream), (.separator, [0xFF, 0xFF, 0xFF, 0xFF])] as [(EventType, [UInt8])] {
+            let forged = try quote(pcr4: [calling, separator, (hidden.0, hidden.1, nil), application])
+            let digest = Hex.encode(DigestAlgorithm.sha256.hash(hidden.1))
+            #expect(followsImage.failures(of: forged, boot: boot).map(\.reason).first == "PCR 4 event 3 (\(hidden.0)): found sha256 \(digest), not an event PCR 4 may hold")
+        }
     }
 
     @Test func theImageItselfMustBeLoaded() {
