@@ -1,37 +1,60 @@
 import NIOCore
 
-/// Every DATA packet of one file at one block size, built once into one buffer: each
-/// packet sent is a slice of it, so a transfer copies and allocates nothing per block, and
-/// every machine fetching the same iPXE binary at the same block size shares the packets.
+/// Every DATA packet of one file at one block size. Shared: built once into one buffer,
+/// each packet a slice of it, so transfers of the same file at the same block size (every
+/// machine fetching the iPXE binary) copy and allocate nothing per block. On demand: each
+/// packet built when sent from the file's bytes, for block sizes not worth a copy of the
+/// file (a client may ask for any size from 8 to 65,464).
 public struct TFTPDataPackets: Sendable {
-    private let buffer: ByteBuffer
+    private enum Storage: Sendable {
+        case shared(ByteBuffer)
+        case onDemand([UInt8], ByteBufferAllocator)
+    }
+
+    private let storage: Storage
     private let blockSize: Int
     private let fileSize: Int
-    /// Packets in the buffer: one per block.
+    /// Packets of the file: one per block.
     public let count: Int
 
-    public init(file: [UInt8], blockSize: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    /// The packets of `file` at `blockSize`, built now into one buffer when `shared`.
+    public init(file: [UInt8], blockSize: Int, shared: Bool = true, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
         self.blockSize = blockSize
         fileSize = file.count
         count = TFTPTransfer.blockCount(fileSize: file.count, blockSize: blockSize)
-        var buffer = allocator.buffer(capacity: file.count + 4 * count)
-        for block in 1...count {
-            let start = (block - 1) * blockSize
-            buffer.writeInteger(UInt16(3))
-            buffer.writeInteger(UInt16(truncatingIfNeeded: block))
-            buffer.writeBytes(file[start..<min(start + blockSize, file.count)])
+        guard shared else {
+            storage = .onDemand(file, allocator)
+            return
         }
-        self.buffer = buffer
+        var buffer = allocator.buffer(capacity: file.count + 4 * count)
+        for block in 1...count { Self.write(block, of: file, blockSize: blockSize, into: &buffer) }
+        storage = .shared(buffer)
     }
 
     /// The DATA packet of `block` (1 to ``count``).
     public func packet(_ block: Int) -> ByteBuffer {
         precondition((1...count).contains(block), "block \(block) of \(count)")
-        let start = (block - 1) * (blockSize + 4)
-        let length = 4 + min(blockSize, fileSize - (block - 1) * blockSize)
-        return buffer.getSlice(at: start, length: length)!
+        let payload = min(blockSize, fileSize - (block - 1) * blockSize)
+        switch storage {
+        case .shared(let buffer):
+            return buffer.getSlice(at: (block - 1) * (blockSize + 4), length: 4 + payload)!
+        case .onDemand(let file, let allocator):
+            var buffer = allocator.buffer(capacity: 4 + payload)
+            Self.write(block, of: file, blockSize: blockSize, into: &buffer)
+            return buffer
+        }
     }
 
-    /// The bytes this holds, to bound a cache of them.
-    public var size: Int { buffer.readableBytes }
+    /// The bytes this keeps beyond the file itself, to bound a cache of them.
+    public var size: Int {
+        if case .shared(let buffer) = storage { return buffer.readableBytes }
+        return 0
+    }
+
+    private static func write(_ block: Int, of file: [UInt8], blockSize: Int, into buffer: inout ByteBuffer) {
+        let start = (block - 1) * blockSize
+        buffer.writeInteger(UInt16(3))
+        buffer.writeInteger(UInt16(truncatingIfNeeded: block))
+        buffer.writeBytes(file[start..<min(start + blockSize, file.count)])
+    }
 }

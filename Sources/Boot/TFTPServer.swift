@@ -66,8 +66,11 @@ public final class TFTPServer: Sendable {
         let active = Atomic<Int>(0)
         /// DATA packets by file name and block size, shared by the transfers of that file.
         private let packets = Mutex<[String: TFTPDataPackets]>([:])
-        /// Bytes of packets kept at most; beyond, the cache starts again.
-        static let maxCachedPacketBytes = 256 << 20
+        /// Shared packet sets kept at most, and their bytes: the block sizes firmware asks
+        /// for are few, and a client choosing odd ones must not make the server keep a copy
+        /// of a file per size. Beyond, transfers build each packet as they send it.
+        static let maxSharedPacketSets = 8
+        static let maxSharedPacketBytes = 64 << 20
 
         init(root: BootFileRoot, settings: Settings, events: BootEventLog) {
             self.root = root
@@ -77,17 +80,23 @@ public final class TFTPServer: Sendable {
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
 
-        /// The DATA packets of `contents` (the root's copy of `name`) at `blockSize`, built
-        /// the first time a transfer needs them.
+        /// The DATA packets of `contents` (the root's copy of `name`) at `blockSize`: the
+        /// shared set, built the first time a transfer needs it while the cache has room;
+        /// otherwise packets built as they are sent.
         func dataPackets(_ name: String, _ contents: [UInt8], blockSize: Int) -> TFTPDataPackets {
             let key = "\(blockSize)/\(name)"
-            if let cached = packets.withLock({ $0[key] }) { return cached }
-            let built = TFTPDataPackets(file: contents, blockSize: blockSize)
-            packets.withLock { cache in
-                if cache.values.reduce(built.size, { $0 + $1.size }) > Self.maxCachedPacketBytes { cache.removeAll() }
-                cache[key] = built
+            let (cached, room) = packets.withLock { cache in
+                (cache[key], cache.count < Self.maxSharedPacketSets
+                    && cache.values.reduce(contents.count + contents.count / blockSize * 4 + 4, { $0 + $1.size }) <= Self.maxSharedPacketBytes)
             }
-            return built
+            if let cached { return cached }
+            guard room else { return TFTPDataPackets(file: contents, blockSize: blockSize, shared: false) }
+            let built = TFTPDataPackets(file: contents, blockSize: blockSize)
+            return packets.withLock { cache in
+                if let raced = cache[key] { return raced }
+                cache[key] = built
+                return built
+            }
         }
     }
 }

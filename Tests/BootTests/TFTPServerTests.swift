@@ -1,4 +1,4 @@
-import Boot
+@testable import Boot
 import Foundation
 import Testing
 import TestSupport
@@ -104,6 +104,16 @@ import TestSupport
             #expect(outcome.results.allSatisfy { (try? $0.get().bytes) == rig.files["sub/big.bin"] }, "blksize \(blockSize): a fetch failed or differed")
         }
         #expect(try await rig.settled { $0.completed == 400 }.completed == 400)
+    }
+
+    /// More block sizes than the server shares packets for: the rest are built as sent.
+    @Test func everyBlockSizeIsServedThoughFewAreShared() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        for blockSize in 500..<(500 + TFTPServer.SharedState.maxSharedPacketSets + 4) {
+            let fetch = try TFTPClient(port: rig.server.port).fetch("odd.bin", blockSize: blockSize)
+            #expect(fetch.bytes == rig.files["odd.bin"], "blksize \(blockSize)")
+        }
     }
 
     @Test func concurrentTransfersAreBounded() async throws {

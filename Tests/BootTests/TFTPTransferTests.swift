@@ -96,10 +96,11 @@ import Testing
         #expect(last.finished && last.failure != nil)
     }
 
-    @Test(arguments: [(0, 512), (511, 512), (512, 512), (1_469, 1_468), (3_000, 8)])
-    func dataPacketsHoldEachBlockWithItsNumber(size: Int, blockSize: Int) throws {
+    @Test(arguments: [(0, 512), (511, 512), (512, 512), (1_469, 1_468), (3_000, 8)], [true, false])
+    func dataPacketsHoldEachBlockWithItsNumber(size: (Int, Int), shared: Bool) throws {
+        let (size, blockSize) = size
         let contents = file(size)
-        let packets = TFTPDataPackets(file: contents, blockSize: blockSize)
+        let packets = TFTPDataPackets(file: contents, blockSize: blockSize, shared: shared)
         #expect(packets.count == size / blockSize + 1)
         var joined: [UInt8] = []
         for block in 1...packets.count {
