@@ -143,6 +143,8 @@ private final class RequestHandler: ChannelInboundHandler {
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(context, client, .accessViolation, "this server is read-only")
+        case .error:
+            return  // RFC 1350: an error is never answered (two servers would answer each other for ever)
         default:
             refuse(context, client, .unknownTransferID, "no transfer on this port")
         }
@@ -217,12 +219,9 @@ private final class TransferHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        // Once connected the kernel drops other peers' packets; one may arrive before.
-        guard envelope.remoteAddress == client else {
-            let refusal = TFTPPacket.error(.unknownTransferID, message: "unknown transfer ID").bytes
-            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: context.channel.allocator.buffer(bytes: refusal))), promise: nil)
-            return
-        }
+        // Connected, the socket receives only from the client; a packet from anyone else
+        // that arrived before the connect is dropped (a reply could not be sent from here).
+        guard envelope.remoteAddress == client else { return }
         guard let packet = try? TFTPPacket.parse(ArraySlice(envelope.data.readableBytesView)) else {
             state.count { $0.malformed += 1 }
             return

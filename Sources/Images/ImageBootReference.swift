@@ -6,7 +6,7 @@ import WardenCrypto
 extension ImageRecord {
     /// Why ``bootReference(firmware:)`` is nil for this image.
     public var unmeasuredReason: String {
-        "image \(name) has no recorded measurements: added by an earlier Warden, its file did not check out when warden serve started"
+        "image \(name) has no recorded measurements: added by an earlier Warden, it could not be completed when warden serve started (its log says why)"
     }
 
     /// What booting this image through Warden measures, with `firmware` (the iPXE

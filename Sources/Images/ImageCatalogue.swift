@@ -77,35 +77,38 @@ public struct ImageCatalogue: Sendable {
     }
 
     /// Completes images added before Warden recorded what booting them measures, or before
-    /// it signed their kernel and initrd sections: each is read from its checked file (a
-    /// changed file is left alone and reported), its measurements recorded and audited,
-    /// the missing signatures written. Returns what was done, one line per image.
-    public func completeRecords(actor: String) throws(ImageError) -> [String] {
-        let images: [ImageRecord]
-        do throws(StoreError) { images = try store.images() } catch { throw .store(error) }
-        var done: [String] = []
-        for record in images {
+    /// it signed their kernel and initrd sections: each is read once from its file, whose
+    /// SHA-256 must still be the recorded one, its measurements recorded and audited, the
+    /// missing signatures written. Returns what was done or why not, one line per image;
+    /// one image's failure does not stop the others.
+    public func completeRecords(actor: String) -> [String] {
+        guard let images = try? store.images() else { return ["images: the catalogue cannot be read"] }
+        return images.compactMap { record in
             let signed = ImageFiles.servedSections.keys.allSatisfy { FileManager.default.fileExists(atPath: files.path + "/" + record.sha256 + ".\($0).sig") }
-            guard record.sectionMeasurements == nil || !signed else { continue }
-            let name = ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
-            guard (try? files.resolve(name)) != nil, let data = FileManager.default.contents(atPath: files.path + "/" + name),
-                  let image = try? PEImage([UInt8](data))
-            else {
-                done.append("image \(record.name): its file does not match its digest; not completed")
-                continue
+            guard record.sectionMeasurements == nil || !signed else { return nil }
+            do throws(ImageError) {
+                try complete(record, actor: actor)
+                return "image \(record.name): recorded what booting it measures and signed its kernel and initrd"
+            } catch {
+                return "image \(record.name): not completed: \(error)"
             }
-            let bytes = [UInt8](data)
-            do { try signSections(of: image, bytes, sha256: record.sha256) } catch { throw .io("cannot sign the sections of image \(record.name): \(error)") }
-            if record.sectionMeasurements == nil {
-                do throws(StoreError) {
-                    try store.recordImageMeasurements(
-                        name: record.name, kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes),
-                        sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes), actor: actor)
-                } catch { throw .store(error) }
-            }
-            done.append("image \(record.name): recorded what booting it measures and signed its kernel and initrd")
         }
-        return done
+    }
+
+    private func complete(_ record: ImageRecord, actor: String) throws(ImageError) {
+        let path = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
+        guard let data = FileManager.default.contents(atPath: path) else { throw .io("its file cannot be read") }
+        let bytes = [UInt8](data)
+        guard Hex.encode(DigestAlgorithm.sha256.hash(bytes)) == record.sha256 else { throw .invalid("its file does not match its SHA-256") }
+        let image: PEImage
+        do { image = try PEImage(bytes) } catch { throw .invalid("\(error)") }
+        do { try signSections(of: image, bytes, sha256: record.sha256) } catch { throw .io("cannot sign its sections: \(error)") }
+        guard record.sectionMeasurements == nil else { return }
+        do throws(StoreError) {
+            try store.recordImageMeasurements(
+                name: record.name, kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes),
+                sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes), actor: actor)
+        } catch { throw .store(error) }
     }
 
     /// Signs the kernel and initrd sections legacy BIOS machines are served, where they

@@ -137,14 +137,14 @@ public final class AttestationService: Sendable {
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
         let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
-        /// Set once the quote verified while a legacy boot waits: binds it to this boot.
-        var legacyBootResetCount: UInt32?
+        /// Set once the quote verified while legacy boots wait: binds them to this boot.
+        var legacyBoot: LegacyBootBinding?
         func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil,
                   boot: BootReference = BootReference()) throws(AttestationRefusal) {
             let outcome = AttestationOutcome(
                 machineID: key.machineID, attestationKeyID: key.id, attestationKeyPublic: key.publicArea, nonce: nonce, attest: attest, signature: signature,
                 pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock,
-                bootReference: boot == BootReference() ? nil : boot.json, legacyBootResetCount: legacyBootResetCount)
+                bootReference: boot == BootReference() ? nil : boot.json, legacyBoot: legacyBoot)
             do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
@@ -160,7 +160,7 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: failures)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
-        if context.legacyBootPending { legacyBootResetCount = quote.clockInfo.resetCount }
+        if context.legacyBootsPending > 0 { legacyBoot = LegacyBootBinding(resetCount: quote.clockInfo.resetCount, seen: context.legacyBootsPending) }
         if let violation = ClockMonotonicity.violation(last: context.lastClock, current: quote.clockInfo) {
             try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)

@@ -17,14 +17,14 @@ public struct AttestationContext: Sendable {
     public let policy: PolicyVersion?
     /// Why the nonce would be refused now, or nil when it would be accepted.
     public let nonceProblem: StoreError?
-    /// Whether a legacy BIOS boot was served and no verified attestation has seen it yet.
-    public let legacyBootPending: Bool
+    /// Legacy BIOS boots served that no verified attestation has seen yet.
+    public let legacyBootsPending: Int
     /// The TPM reset count of the last legacy BIOS boot that attested.
     public let legacyBootResetCount: UInt32?
 
     /// Whether the boot behind a quote with TPM reset count `resetCount` is a legacy BIOS
     /// boot Warden served.
-    public func isLegacyBoot(resetCount: UInt32) -> Bool { legacyBootPending || legacyBootResetCount == resetCount }
+    public func isLegacyBoot(resetCount: UInt32) -> Bool { legacyBootsPending > 0 || legacyBootResetCount == resetCount }
 }
 
 /// What a challenge request got.
@@ -62,7 +62,7 @@ extension EnrolmentStore {
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError) -> AttestationContext? {
         try read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootPending, m.legacyBootResetCount
+                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootsPending, m.legacyBootResetCount
                 FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
                 """), arguments: [id])
             else { return nil }
@@ -83,7 +83,7 @@ extension EnrolmentStore {
                     try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"),
                                      arguments: [name]).map(PolicyVersion.init(row:))
                 },
-                nonceProblem: nonceProblem, legacyBootPending: row["legacyBootPending"],
+                nonceProblem: nonceProblem, legacyBootsPending: row["legacyBootsPending"],
                 legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
         }
     }

@@ -12,6 +12,18 @@ public struct AttestationKeyRecord: Sendable, Equatable {
     public let activated: Bool
 }
 
+/// Legacy BIOS boots Warden served (`seen` of them) bound to the TPM reset count of the
+/// boot a verified quote came from: every attestation of that boot is unmeasured.
+public struct LegacyBootBinding: Sendable, Equatable {
+    public let resetCount: UInt32
+    public let seen: Int
+
+    public init(resetCount: UInt32, seen: Int) {
+        self.resetCount = resetCount
+        self.seen = seen
+    }
+}
+
 /// One attestation as it is kept: the raw evidence, the verdict with every reason, the
 /// policy version it was judged by, and the TPM clock.
 public struct AttestationOutcome: Sendable {
@@ -30,14 +42,13 @@ public struct AttestationOutcome: Sendable {
     public let clock: TPMAttest.ClockInfo?
     /// What the verdict compared the boot with (JSON), kept with the evidence.
     public let bootReference: [UInt8]?
-    /// The TPM reset count of the verified quote that first saw a pending legacy BIOS boot,
-    /// which binds the mark to that boot.
-    public let legacyBootResetCount: UInt32?
+    /// The pending legacy BIOS boots a verified quote saw, which it binds to its boot.
+    public let legacyBoot: LegacyBootBinding?
 
     public init(
         machineID: Int64, attestationKeyID: Int64, attestationKeyPublic: [UInt8], nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
         eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: [UInt8]? = nil,
-        legacyBootResetCount: UInt32? = nil
+        legacyBoot: LegacyBootBinding? = nil
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
@@ -52,7 +63,7 @@ public struct AttestationOutcome: Sendable {
         self.policyID = policyID
         self.clock = clock
         self.bootReference = bootReference
-        self.legacyBootResetCount = legacyBootResetCount
+        self.legacyBoot = legacyBoot
     }
 
     /// The evidence as the files an export carries.
@@ -128,9 +139,10 @@ extension EnrolmentStore {
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, outcome.bootReference.map { Data($0) }, now,
                 ])
             let id = db.lastInsertedRowID
-            if let resetCount = outcome.legacyBootResetCount {
-                try db.execute(sql: "UPDATE machine SET legacyBootPending = 0, legacyBootResetCount = ? WHERE id = ?",
-                               arguments: [Int64(resetCount), outcome.machineID])
+            if let legacyBoot = outcome.legacyBoot {
+                // Only the boots this attestation saw: one served meanwhile stays pending.
+                try db.execute(sql: "UPDATE machine SET legacyBootsPending = MAX(legacyBootsPending - ?, 0), legacyBootResetCount = ? WHERE id = ?",
+                               arguments: [legacyBoot.seen, Int64(legacyBoot.resetCount), outcome.machineID])
             }
             try db.appendAudit(
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",

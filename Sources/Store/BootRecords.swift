@@ -45,11 +45,12 @@ extension EnrolmentStore {
     /// and initrd, which no firmware measures). The mark waits for the machine's next
     /// verified attestation, which binds it to that boot's TPM reset count: every
     /// attestation of that boot is then unmeasured. A script request claiming UEFI does
-    /// not clear it — anyone on the boot network can send one — so a machine switched to
-    /// UEFI after a legacy boot that never attested has one boot refused as unmeasured.
+    /// not clear it — anyone on the boot network can send one. The price is the other way
+    /// round: a forged legacy request, or a legacy boot that never attested, costs a UEFI
+    /// machine one boot refused as unmeasured (it fails closed).
     public func recordLegacyBoot(machineID: Int64) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE machine SET legacyBootPending = 1 WHERE id = ? AND NOT legacyBootPending", arguments: [machineID])
+            try db.execute(sql: "UPDATE machine SET legacyBootsPending = legacyBootsPending + 1 WHERE id = ?", arguments: [machineID])
         }
     }
 

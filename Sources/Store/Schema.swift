@@ -179,10 +179,10 @@ enum Schema {
                 t.add(column: "kernelAuthenticodeSHA256", .blob)
                 t.add(column: "sectionMeasurements", .text)
             }
-            // A legacy BIOS boot served and not yet seen attesting; then the TPM reset count
-            // of the boot it was (see EnrolmentStore.recordLegacyBoot).
+            // Legacy BIOS boots served and not yet seen attesting; then the TPM reset count
+            // of the boot they were (see EnrolmentStore.recordLegacyBoot).
             try db.alter(table: "machine") { t in
-                t.add(column: "legacyBootPending", .boolean).notNull().defaults(to: false)
+                t.add(column: "legacyBootsPending", .integer).notNull().defaults(to: 0)
                 t.add(column: "legacyBootResetCount", .integer)
             }
             // What the server compared the evidence with, kept with it for auditors.

@@ -72,9 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
     /// policies that follow them, signatures of the sections legacy machines boot).
     private func completeImages(state: StateFolder, store: EnrolmentStore) throws {
         let catalogue = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
-        do {
-            for line in try catalogue.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
-        } catch { warn("images: \(error)") }
+        for line in catalogue.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
     }
 
     /// Starts the TFTP server on the filled root.

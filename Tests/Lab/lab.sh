@@ -115,28 +115,19 @@ make_machine() {
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
 }
 
-# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass
-# (or, with UNTIL set to a shell command, until that command succeeds); each serial line
-# is kept with the seconds since QEMU started.
+# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass;
+# each serial line is kept with the seconds since QEMU started.
 boot() {
-    local name=$1 seconds=$2 serial=$3 watcher=""
+    local name=$1 seconds=$2 serial=$3
     shift 3
     swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
     local swtpm=$!
     sleep 0.3
     local start=$EPOCHREALTIME
     echo "$start" > "$OUT/$serial.start"
-    rm -f "$WORK/$name/qemu.pid"
-    if [ -n "${UNTIL:-}" ]; then
-        (for _ in $(seq "$seconds"); do
-            sleep 1
-            if eval "$UNTIL" > /dev/null 2>&1; then sleep 3; kill "$(cat "$WORK/$name/qemu.pid")" 2>/dev/null; break; fi
-        done) &
-        watcher=$!
-    fi
     set +e
     timeout "$seconds" ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
-        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" -pidfile "$WORK/$name/qemu.pid" \
+        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
         -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
         -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
         -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
@@ -144,7 +135,6 @@ boot() {
             printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
         done > "$OUT/$serial.log"
     set -e
-    if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; wait "$watcher" 2>/dev/null || true; fi
     echo "$EPOCHREALTIME" > "$OUT/$serial.end"
     kill "$swtpm" 2>/dev/null || true
     wait "$swtpm" 2>/dev/null || true
@@ -238,7 +228,7 @@ if [ -n "$registered_id" ] && warden machine enroll node-2 --discovered "$regist
     # shellcheck disable=SC2046
     boot stranger 240 node-2-boot $(uefi_pxe stranger 52:54:00:57:00:02)
     seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-2-boot.log")
-    if [ -n "$seconds" ] && ! warden machine list --format json | grep -q '"boot-525400570002"'; then
+    if [ -n "$seconds" ] && ! grep -q '"boot-525400570002"' <<< "$(warden machine list --format json)"; then
         result "adopted machine" "node-2 attested and unlocked its disk after ${seconds} s; its boot sighting was absorbed"
     else
         result "adopted machine" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-2-boot.log" | tail -1))"
