@@ -15,6 +15,10 @@ extension Policy {
         var image: Requirement?
         var bootApplications: [String]?
         var unmeasuredBoot: Permission?
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case name, pcrs, eventLog, secureBoot, image, bootApplications, unmeasuredBoot
+        }
     }
 
     /// Parses and validates a YAML policy.
@@ -23,6 +27,12 @@ extension Policy {
         let document: Document
         do { document = try YAMLDecoder().decode(Document.self, from: yaml) } catch {
             throw PolicyError("not a policy document: \(Self.describe(error))")
+        }
+        // A misspelt key would otherwise be dropped in silence, leaving a weaker policy than
+        // the one written (`imgae: required` checks nothing).
+        if case .mapping(let mapping)? = try? Yams.compose(yaml: yaml),
+           let unknown = mapping.keys.compactMap(\.string).first(where: { Document.CodingKeys(stringValue: $0) == nil }) {
+            throw PolicyError("unknown key \"\(unknown)\" (known: \(Document.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         var pcrs: [TPMAlgorithmID: [Int: Set<String>]] = [:]
         for (bankName, values) in document.pcrs ?? [:] {

@@ -120,14 +120,20 @@ struct EvidenceCheck {
             // Without a policy (trust on first use) the server refuses only unmeasured boots.
             return .verdict(passed: boot.unmeasured == nil, reasons: boot.unmeasured.map { [$0] } ?? [])
         }
-        guard let policy = parsedPolicy(reference.id) else { return .failure("policy version \(reference.file) is not in the bundle or does not parse") }
+        guard let yaml = policies[reference.id] else { return .failure("policy version \(reference.file) is not in the bundle") }
+        let policy: Policy
+        do { policy = try parsedPolicy(reference.id, yaml) } catch {
+            // The server refuses under a policy it cannot read, as this verifier does.
+            return .verdict(passed: false, reasons: [error.description])
+        }
         let failures = policy.failures(of: quote, boot: boot).map(\.description)
         return .verdict(passed: failures.isEmpty, reasons: failures)
     }
 
-    private mutating func parsedPolicy(_ id: Int64) -> Policy? {
+    private mutating func parsedPolicy(_ id: Int64, _ yaml: [UInt8]) throws(PolicyError) -> Policy {
         if let policy = parsedPolicies[id] { return policy }
-        guard let yaml = policies[id], let text = String(validating: yaml, as: UTF8.self), let policy = try? Policy(yaml: text) else { return nil }
+        guard let text = String(validating: yaml, as: UTF8.self) else { throw PolicyError("policy version \(id) is not UTF-8") }
+        let policy = try Policy(yaml: text)
         parsedPolicies[id] = policy
         return policy
     }

@@ -171,7 +171,12 @@ public final class AttestationService: Sendable {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
                 throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
             }
-            let policy = try parsed(version)
+            let policy: Policy
+            do { policy = try parsed(version) } catch {
+                // A stored version a newer Warden reads more strictly: refused, and recorded.
+                try keep(passed: false, reasons: [error.detail], policyID: version.id)
+                throw error
+            }
             var boot = BootReference(unmeasured: unmeasured)
             if policy.image == .required, let image = try internalStore({ try store.image(ofMachine: key.machineID) }) {
                 guard let reference = image.bootReference(firmware: servedBootApplications) else {

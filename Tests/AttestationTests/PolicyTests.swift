@@ -43,6 +43,7 @@ import TSS
         ("name: a\npcrs: {sha256: {0: []}}\n", "allows no value"),
         ("name: a\nsecureBoot: sometimes\n", "secureBoot"),
         ("- just a list\n", "not a policy"),
+        ("name: a\nimgae: required\n", "unknown key \"imgae\""),
     ])
     func invalidPoliciesAreRefusedWithTheirReason(yaml: String, reason: String) {
         #expect { try Policy(yaml: yaml) } throws: { error in

@@ -77,6 +77,19 @@ import WardenCrypto
         #expect(audit.last?.details.contains("PCR 4") == true)
     }
 
+    /// A stored policy version this Warden reads more strictly (here: a misspelt key,
+    /// which earlier versions dropped): the machine is refused, and the refusal recorded.
+    @Test func aPolicyThatNoLongerParsesRefusesAndIsRecorded() throws {
+        let rig = try Rig(enrolled: false)
+        _ = try rig.store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
+        try rig.store.enroll(MachineEnrolment(name: "node-1", ekPublic: rig.ek.publicArea, ekName: try #require(TPMPublic.decode(rig.ek.publicArea).name),
+                                              policy: "strict"), actor: "test")
+        let keyID = try rig.activatedKeyID()
+        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("unknown key \"imgae\"") }
+        let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
+        #expect(try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation").last?.details.contains("refused under policy strict version 1") == true)
+    }
+
     @Test func replayedAndForeignNoncesAreRefused() throws {
         let rig = try Rig()
         let keyID = try rig.activatedKeyID()
