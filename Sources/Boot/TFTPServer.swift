@@ -188,7 +188,6 @@ private final class RequestHandler: ChannelInboundHandler {
 /// One transfer on its own port: feeds the state machine and runs its timer.
 private final class TransferHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private var transfer: TFTPTransfer
     private let packets: TFTPDataPackets
