@@ -21,7 +21,7 @@ public enum WardenServer {
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .file(state.url(.clientCA).path)
-        let served = ServedBootApplications.measurements(root: state.tftpRoot, names: (try? FirmwareFiles(path: configuration.firmware))?.files.keys ?? [:].keys)
+        let served = ServedBootApplications.measurements(root: state.tftpRoot, names: ((try? FirmwareFiles(path: configuration.firmware))?.files ?? [:]).keys)
         let attestation = AttestationService(store: store, releaseKey: try state.releaseKey(), servedBootApplications: served)
         let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs, servedBootApplications: served)
         let router = Router(context: WardenRequestContext.self)

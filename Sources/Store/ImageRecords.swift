@@ -137,10 +137,12 @@ extension EnrolmentStore {
         }
     }
 
-    /// The image machine `machineID` boots, if any.
+    /// The image machine `machineID` boots, if any, without the list of the machines that
+    /// share it: boot scripts and attestations ask for it, once per boot, for every machine.
     public func image(ofMachine machineID: Int64) throws(StoreError) -> ImageRecord? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?", arguments: [machineID]).map { try Self.image($0, db) }
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?"), arguments: [machineID])
+                .map { ImageRecord($0, machines: []) }
         }
     }
 
