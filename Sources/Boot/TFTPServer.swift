@@ -80,6 +80,12 @@ public final class TFTPServer: Sendable {
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
 
+        /// A transfer ended (or never began): one fewer under way, counted by `outcome`.
+        func transferEnded(counting outcome: (inout Statistics) -> Void) {
+            active.subtract(1, ordering: .relaxed)
+            count(outcome)
+        }
+
         /// The DATA packets of `contents` (the root's copy of `name`) at `blockSize`: the
         /// shared set, built the first time a transfer needs it while the cache has room;
         /// otherwise packets built as they are sent.
@@ -154,7 +160,15 @@ private final class RequestHandler: ChannelInboundHandler {
         _ transfer: TFTPTransfer, packets: TFTPDataPackets, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop
     ) {
         let state = self.state
-        let host = local?.ipAddress ?? "0.0.0.0"
+        let socket: TFTPTransferSocket
+        do {
+            guard let local else { throw TFTPTransferSocket.SetupError(description: "the request's destination address is unknown") }
+            socket = try TFTPTransferSocket(local: local, client: client)
+        } catch {
+            state.transferEnded { $0.failed += 1 }
+            state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): failed, \(error)")
+            return
+        }
         DatagramBootstrap(group: loop)
             // A transfer's client sends one packet, then waits: reading one datagram per
             // wake-up spares the read that would only find the socket empty. Later ones
@@ -162,20 +176,15 @@ private final class RequestHandler: ChannelInboundHandler {
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, packets: packets, name: name, client: client, state: state))
+                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, packets: packets, socket: socket, name: name, client: client, state: state))
                 }
             }
-            .bind(host: host, port: 0)
-            // Connected to its client, the socket sends without an address: no route look-up
-            // per packet, and the kernel drops what other peers send.
-            .flatMap { channel in
-                channel.connect(to: client).map { channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Connected()) }.flatMapError { error in
-                    channel.close().flatMapThrowing { throw error }
+            .withBoundSocket(socket.descriptor)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel): channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Registered())
+                case .failure: state.transferEnded { $0.failed += 1 }
                 }
-            }
-            .whenFailure { _ in
-                state.active.subtract(1, ordering: .relaxed)
-                state.count { $0.failed += 1 }
             }
     }
 
@@ -185,12 +194,22 @@ private final class RequestHandler: ChannelInboundHandler {
     }
 }
 
-/// One transfer on its own port: feeds the state machine and runs its timer.
+/// One transfer on its own port: feeds the state machine, sends what it answers on the
+/// transfer's socket, and runs its timer. While it is the only transfer under way and its
+/// client answers within ``promptAnswer``, it waits for each answer by polling the socket
+/// rather than returning to the event loop (see ``TFTPTransferSocket/receive(into:within:)``).
 private final class TransferHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
+    /// How long a prompt client takes at most to answer: polling longer would spend more
+    /// than the event loop's wake-up it spares.
+    static let promptAnswer = TimeAmount.microseconds(50)
+    /// Answers handled in one go before the event loop gets to run its other channels.
+    static let answersPerTurn = 64
+
     private var transfer: TFTPTransfer
     private let packets: TFTPDataPackets
+    private let socket: TFTPTransferSocket
     /// The file sent, for the event log.
     private let name: String
     private let client: SocketAddress
@@ -198,57 +217,78 @@ private final class TransferHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     /// When the timer should fire: the transfer's timeout after its last step.
     private var deadline = NIODeadline.now()
+    /// When the last packet was sent, to tell whether the client answers promptly.
+    private var lastSent = NIODeadline.now()
+    /// Whether the client's last answer came within ``promptAnswer``.
+    private var answersPromptly = true
+    /// Where polled answers are read.
+    private var answer = [UInt8](repeating: 0, count: TFTPTransferSocket.largestAnswer)
     private var over = false
 
-    init(transfer: TFTPTransfer, packets: TFTPDataPackets, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
+    init(transfer: TFTPTransfer, packets: TFTPDataPackets, socket: TFTPTransferSocket, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
         self.transfer = transfer
         self.packets = packets
+        self.socket = socket
         self.name = name
         self.client = client
         self.state = state
     }
 
-    /// The channel is connected to the client: the transfer starts.
-    struct Connected {}
+    /// The channel is registered on the transfer's socket: the transfer starts.
+    struct Registered {}
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        guard event is Connected else { return context.fireUserInboundEventTriggered(event) }
+        guard event is Registered else { return context.fireUserInboundEventTriggered(event) }
         apply(transfer.start(), context: context)
+        handlePromptAnswers(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let envelope = unwrapInboundIn(data)
-        // Connected, the socket receives only from the client; a packet from anyone else
-        // that arrived before the connect is dropped (a reply could not be sent from here).
-        guard envelope.remoteAddress == client else { return }
-        guard let packet = try? TFTPPacket.parse(ArraySlice(envelope.data.readableBytesView)) else {
-            state.count { $0.malformed += 1 }
-            return
-        }
-        apply(transfer.receive(packet), context: context)
+        answersPromptly = NIODeadline.now() - lastSent <= Self.promptAnswer
+        handle(ArraySlice(unwrapInboundIn(data).data.readableBytesView), context: context)
+        handlePromptAnswers(context: context)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         if !over {
             over = true
-            state.active.subtract(1, ordering: .relaxed)
-            state.count { $0.failed += 1 }
+            state.transferEnded { $0.failed += 1 }
         }
         context.fireChannelInactive()
     }
 
-    private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
-        for packet in step.send { context.write(NIOAny(context.channel.allocator.buffer(bytes: packet)), promise: nil) }
-        if let blocks = step.blocks {
-            for block in blocks { context.write(NIOAny(packets.packet(block)), promise: nil) }
+    /// Handles answers caught by polling, while the client answers promptly and no other
+    /// transfer waits for the loop.
+    private func handlePromptAnswers(context: ChannelHandlerContext) {
+        for _ in 0..<Self.answersPerTurn {
+            guard !over, answersPromptly, state.active.load(ordering: .relaxed) == 1 else { return }
+            guard let count = socket.receive(into: &answer, within: Self.promptAnswer) else {
+                answersPromptly = false
+                return
+            }
+            handle(answer[..<count], context: context)
         }
-        if !step.send.isEmpty || step.blocks != nil { context.flush() }
+    }
+
+    private func handle(_ bytes: ArraySlice<UInt8>, context: ChannelHandlerContext) {
+        guard let packet = try? TFTPPacket.parse(bytes) else {
+            state.count { $0.malformed += 1 }
+            return
+        }
+        apply(transfer.receive(packet), context: context)
+    }
+
+    private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
+        for packet in step.send { socket.send(ByteBuffer(bytes: packet)) }
+        if let blocks = step.blocks {
+            for block in blocks { socket.send(packets.packet(block)) }
+        }
+        if !step.send.isEmpty || step.blocks != nil { lastSent = .now() }
         if step.finished {
             timer?.cancel()
             over = true
-            state.active.subtract(1, ordering: .relaxed)
-            state.count {
+            state.transferEnded {
                 if step.sizeQuery { $0.sizeQueries += 1 } else if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 }
             }
             let outcome = step.sizeQuery ? "size told; the client fetches it next" : step.failure.map { "failed, \($0)" } ?? "sent"
@@ -258,7 +298,7 @@ private final class TransferHandler: ChannelInboundHandler {
         }
         // Every step moves the deadline; the one timer only looks at it when it fires, so
         // a packet costs no timer cancelled and scheduled anew.
-        deadline = .now() + .seconds(Int64(transfer.timeoutSeconds))
+        deadline = lastSent + .seconds(Int64(transfer.timeoutSeconds))
         if timer == nil { arm(context) }
     }
 

@@ -95,6 +95,17 @@ import TestSupport
         #expect(try await rig.settled { $0.completed == 1 }.completed == 1)
     }
 
+    /// A lone lockstep transfer polls for its client's answers; a lost block makes the
+    /// server wait for its timer instead, resend, and go back to polling.
+    @Test func aLockstepTransferSurvivesLoss() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let fetch = try TFTPClient(port: rig.server.port).fetch("sub/big.bin", blockSize: 1468, dropOnce: [3, 150])
+        #expect(fetch.bytes == rig.files["sub/big.bin"])
+        #expect(fetch.duplicates == 2, "each lost block came once more, and only it")
+        #expect(try await rig.settled { $0.completed == 1 }.completed == 1)
+    }
+
     @Test func twoHundredTransfersAtOnceAllArriveWhole() async throws {
         let rig = try await Rig()
         defer { Task { await rig.server.stop() } }

@@ -1,0 +1,70 @@
+import Foundation
+import NIOCore
+
+/// The UDP socket of one server-side transfer: bound beside the address the request came
+/// to, on a port of its own (the transfer ID), and connected to the client, so the kernel
+/// drops what anyone else sends and no packet needs an address or a route look-up. The
+/// transfer's channel is registered on it; the transfer sends on it directly, and may read
+/// the client's answer from it without waiting for the event loop (see ``receive(into:within:)``).
+struct TFTPTransferSocket: Sendable {
+    /// Why a transfer socket could not be set up.
+    struct SetupError: Error, Sendable, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The descriptor; the channel registered on it owns and closes it.
+    let descriptor: CInt
+
+    /// A non-blocking socket bound to `local` (port 0: the kernel picks) and connected to `client`.
+    init(local: SocketAddress, client: SocketAddress) throws(SetupError) {
+        let family = local.protocol.rawValue
+        descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { throw SetupError(description: "socket: \(String(cString: strerror(errno)))") }
+        var unbound = local
+        unbound.port = 0
+        guard unbound.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw Self.failure(descriptor, "bind to \(unbound)") }
+        guard client.withSockAddr({ connect(descriptor, $0, socklen_t($1)) }) == 0 else { throw Self.failure(descriptor, "connect to \(client)") }
+        // Whatever reached the port between bind and connect came from anyone: dropped.
+        withUnsafeTemporaryAllocation(byteCount: 1, alignment: 1) { scratch in
+            while recv(descriptor, scratch.baseAddress, 1, Int32(MSG_DONTWAIT | MSG_TRUNC)) >= 0 {}
+        }
+    }
+
+    /// The largest answer read from a client: an acknowledgement is 4 bytes, an error a
+    /// message; longer ones are cut and then refused as malformed.
+    static let largestAnswer = 2_048
+
+    private static func failure(_ descriptor: CInt, _ step: String) -> SetupError {
+        let reason = String(cString: strerror(errno))
+        close(descriptor)
+        return SetupError(description: "\(step): \(reason)")
+    }
+
+    /// Sends `packet` without waiting. One the kernel does not take (a full socket buffer,
+    /// a pending ICMP error) is lost, as UDP may lose it anywhere: the transfer's timer
+    /// sends it again.
+    func send(_ packet: ByteBuffer) {
+        _ = packet.withUnsafeReadableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+    }
+
+    /// Reads the client's next packet into `buffer` if one arrives within `window`,
+    /// polling the socket and yielding the processor between looks (so that a client on
+    /// the same processor gets to answer); its length, or nil when none came. A client on a
+    /// fast link answers a DATA packet within microseconds: catching the answer here spares
+    /// the event loop's sleep and wake-up.
+    func receive(into buffer: inout [UInt8], within window: TimeAmount) -> Int? {
+        // The clock is read only once the first look finds nothing: usually it finds the answer.
+        var deadline: NIODeadline?
+        return buffer.withUnsafeMutableBytes { bytes in
+            while true {
+                let count = recv(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT))
+                if count >= 0 { return count }
+                guard errno == EAGAIN || errno == EINTR else { return nil }
+                let now = NIODeadline.now()
+                if let deadline, now >= deadline { return nil }
+                deadline = deadline ?? now + window
+                sched_yield()
+            }
+        }
+    }
+}

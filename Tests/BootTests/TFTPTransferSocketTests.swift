@@ -1,0 +1,77 @@
+@testable import Boot
+import Foundation
+import NIOCore
+import Testing
+
+/// A transfer's own socket on loopback: it hears its client only, and its polling read
+/// gives up after its window.
+@Suite struct TFTPTransferSocketTests {
+    /// A plain UDP socket on 127.0.0.1 playing a client or a stranger.
+    final class Peer {
+        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let address: SocketAddress
+
+        init() throws {
+            address = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            var timeout = timeval(tv_sec: 2, tv_usec: 0)
+            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+
+        deinit { close(descriptor) }
+
+        /// Where the kernel bound it.
+        var bound: SocketAddress { Self.address(of: descriptor) }
+
+        /// Where the kernel bound the IPv4 socket `descriptor`.
+        static func address(of descriptor: CInt) -> SocketAddress {
+            var storage = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+            return SocketAddress(storage, host: "127.0.0.1")
+        }
+
+        func send(_ bytes: [UInt8], to address: SocketAddress) {
+            _ = address.withSockAddr { sendto(descriptor, bytes, bytes.count, 0, $0, socklen_t($1)) }
+        }
+
+        /// The next datagram and the port it came from, or nil after 2 s.
+        func receive() -> ([UInt8], Int)? {
+            var buffer = [UInt8](repeating: 0, count: 2_048)
+            var from = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let count = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) } }
+            return count < 0 ? nil : (Array(buffer[..<count]), Int(UInt16(bigEndian: from.sin_port)))
+        }
+    }
+
+    @Test func itHearsOnlyItsClientAndAnswersFromItsOwnPort() throws {
+        let client = try Peer(), stranger = try Peer()
+        let local = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let socket = try TFTPTransferSocket(local: local, client: client.bound)
+        defer { close(socket.descriptor) }
+        let port = Peer.address(of: socket.descriptor)
+
+        var buffer = [UInt8](repeating: 0, count: TFTPTransferSocket.largestAnswer)
+        stranger.send(TFTPPacket.acknowledgement(block: 9).bytes, to: port)
+        #expect(socket.receive(into: &buffer, within: .milliseconds(20)) == nil, "a stranger's packet was read")
+        client.send(TFTPPacket.acknowledgement(block: 1).bytes, to: port)
+        let count = try #require(socket.receive(into: &buffer, within: .milliseconds(500)), "the client's packet was not read")
+        #expect(try TFTPPacket.parse(buffer[..<count]) == .acknowledgement(block: 1))
+
+        socket.send(ByteBuffer(bytes: TFTPPacket.data(block: 2, payload: [1, 2, 3]).bytes))
+        let (received, from) = try #require(client.receive(), "nothing reached the client")
+        #expect(try TFTPPacket.parse(received[...]) == .data(block: 2, payload: [1, 2, 3]))
+        #expect(from == port.port)
+    }
+
+    @Test func anAddressItCannotBindIsAClearError() throws {
+        let client = try Peer()
+        // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind fails, nothing is sent.
+        #expect {
+            try TFTPTransferSocket(local: try SocketAddress(ipAddress: "192.0.2.1", port: 0), client: client.bound)
+        } throws: { error in
+            (error as? TFTPTransferSocket.SetupError)?.description.hasPrefix("bind to") == true
+        }
+    }
+}
