@@ -5,6 +5,7 @@ import PackageDescription
 ///
 /// C libraries (TSS, OpenSSL's libcrypto, libarchive) are system-library targets; each has
 /// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`, `Archive`).
+/// `CDatagrams` is Warden's own C: `sendmmsg(2)`, which Swift's Glibc module does not declare.
 let package = Package(
     name: "Warden",
     platforms: [.macOS(.v13)],
@@ -59,9 +60,11 @@ let package = Package(
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         .target(name: "Store", dependencies: ["Attestation", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CDatagrams"),
         .target(
             name: "Boot",
             dependencies: [
+                "CDatagrams",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

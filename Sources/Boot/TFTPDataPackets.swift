@@ -1,7 +1,8 @@
 import NIOCore
 
-/// Every DATA packet of one file at one block size. Shared: built once into one buffer,
-/// each packet a slice of it, so transfers of the same file at the same block size (every
+/// Every DATA packet of one file at one block size, in order and back to back, so that a
+/// window of them goes to the kernel in one piece. Shared: built once into one buffer, each
+/// window a slice of it, so transfers of the same file at the same block size (every
 /// machine fetching the iPXE binary) copy and allocate nothing per block. On demand: each
 /// packet built when sent from the file's bytes, for block sizes not worth a copy of the
 /// file (a client may ask for any size from 8 to 65,464).
@@ -31,16 +32,21 @@ public struct TFTPDataPackets: Sendable {
         storage = .shared(buffer)
     }
 
-    /// The DATA packet of `block` (1 to ``count``).
-    public func packet(_ block: Int) -> ByteBuffer {
-        precondition((1...count).contains(block), "block \(block) of \(count)")
-        let payload = min(blockSize, fileSize - (block - 1) * blockSize)
+    /// The size of every DATA packet but the last: the block and its 4-byte header.
+    public var datagramSize: Int { blockSize + 4 }
+
+    /// The DATA packets of `blocks` (within 1 to ``count``), one after the other: each is
+    /// ``datagramSize`` bytes but the file's last, which is shorter.
+    public func packets(_ blocks: ClosedRange<Int>) -> ByteBuffer {
+        precondition(blocks.lowerBound >= 1 && blocks.upperBound <= count, "blocks \(blocks) of \(count)")
         switch storage {
         case .shared(let buffer):
-            return buffer.getSlice(at: (block - 1) * (blockSize + 4), length: 4 + payload)!
+            let start = (blocks.lowerBound - 1) * datagramSize
+            let end = min(blocks.upperBound * datagramSize, buffer.readableBytes)
+            return buffer.getSlice(at: start, length: end - start)!
         case .onDemand(let file, let allocator):
-            var buffer = allocator.buffer(capacity: 4 + payload)
-            Self.write(block, of: file, blockSize: blockSize, into: &buffer)
+            var buffer = allocator.buffer(capacity: blocks.count * datagramSize)
+            for block in blocks { Self.write(block, of: file, blockSize: blockSize, into: &buffer) }
             return buffer
         }
     }

@@ -281,9 +281,7 @@ private final class TransferHandler: ChannelInboundHandler {
 
     private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
         for packet in step.send { socket.send(ByteBuffer(bytes: packet)) }
-        if let blocks = step.blocks {
-            for block in blocks { socket.send(packets.packet(block)) }
-        }
+        if let blocks = step.blocks { socket.send(packets.packets(blocks), datagramSize: packets.datagramSize) }
         if !step.send.isEmpty || step.blocks != nil { lastSent = .now() }
         if step.finished {
             timer?.cancel()

@@ -1,3 +1,4 @@
+import CDatagrams
 import Foundation
 import NIOCore
 
@@ -40,11 +41,14 @@ struct TFTPTransferSocket: Sendable {
         return SetupError(description: "\(step): \(reason)")
     }
 
-    /// Sends `packet` without waiting. One the kernel does not take (a full socket buffer,
-    /// a pending ICMP error) is lost, as UDP may lose it anywhere: the transfer's timer
-    /// sends it again.
-    func send(_ packet: ByteBuffer) {
-        _ = packet.withUnsafeReadableBytes { Glibc.send(descriptor, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+    /// Sends `packets`, back to back, as datagrams of `datagramSize` bytes (the last may be
+    /// shorter; nil: one datagram), in one system call and without waiting. What the kernel
+    /// does not take (a full socket buffer, a pending ICMP error) is lost, as UDP may lose it
+    /// anywhere: the transfer's timer, or the client's acknowledgement of a gap, brings it again.
+    func send(_ packets: ByteBuffer, datagramSize: Int? = nil) {
+        _ = packets.withUnsafeReadableBytes { bytes in
+            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, datagramSize ?? bytes.count)
+        }
     }
 
     /// Reads the client's next packet into `buffer` if one arrives within `window`,

@@ -65,6 +65,21 @@ import Testing
         #expect(from == port.port)
     }
 
+    /// A window goes out in one call, cut into its packets: full ones, then a shorter last.
+    @Test func aWindowArrivesAsItsPackets() throws {
+        let client = try Peer()
+        let socket = try TFTPTransferSocket(local: try SocketAddress(ipAddress: "127.0.0.1", port: 0), client: client.bound)
+        defer { close(socket.descriptor) }
+        let file = (0..<(3 * 512 + 100)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let packets = TFTPDataPackets(file: file, blockSize: 512)
+        socket.send(packets.packets(2...4), datagramSize: packets.datagramSize)
+        var arrived: [TFTPPacket] = []
+        for _ in 0..<3 { arrived.append(try TFTPPacket.parse(try #require(client.receive(), "a packet is missing").0[...])) }
+        #expect(arrived == [
+            .data(block: 2, payload: file[512..<1024]), .data(block: 3, payload: file[1024..<1536]), .data(block: 4, payload: file[1536...]),
+        ])
+    }
+
     @Test func anAddressItCannotBindIsAClearError() throws {
         let client = try Peer()
         // 192.0.2.1 (TEST-NET-1) is no address of this machine: bind fails, nothing is sent.

@@ -32,7 +32,7 @@ import Testing
             guard rounds < 1_000_000 else { throw TFTPPacketError("no progress") }
             var lastInOrder: UInt16?
             #expect(step.send.isEmpty, "only DATA once the options are agreed")
-            for packet in (step.blocks.map(Array.init) ?? []).map({ Array(packets.packet($0).readableBytesView) }) {
+            for packet in (step.blocks.map(Array.init) ?? []).map({ Array(packets.packets($0...$0).readableBytesView) }) {
                 let (block, payload) = try data(packet)
                 dataPackets += 1
                 if drop(block), dropped.insert(block).inserted { break }
@@ -104,12 +104,14 @@ import Testing
         #expect(packets.count == size / blockSize + 1)
         var joined: [UInt8] = []
         for block in 1...packets.count {
-            let (number, payload) = try data(Array(packets.packet(block).readableBytesView))
+            let (number, payload) = try data(Array(packets.packets(block...block).readableBytesView))
             #expect(Int(number) == block % 65_536)
             #expect(payload.count == (block == packets.count ? size % blockSize : blockSize))
             joined += payload
         }
         #expect(joined == contents)
+        let singles = (1...packets.count).flatMap { Array(packets.packets($0...$0).readableBytesView) }
+        #expect(Array(packets.packets(1...packets.count).readableBytesView) == singles, "a window is its packets back to back")
     }
 
     @Test func blockNumbersRollOverPast65535() throws {
