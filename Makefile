@@ -65,7 +65,7 @@ bench-audit: release
 ## first: the two Debian packages conflict, so atftpd is unpacked into out/peers, not installed).
 bench-tftp: release
 	bash Tests/Scripts/tftp-peers.sh out/peers
-	taskset -c 1 .build/release/warden bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
+	.build/release/warden bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
 
 ## bench-http: image downloads from Warden's boot HTTP server against nginx, at 1, 100 and
 ## 1,000 connections (wrk), throughput and server CPU seconds per GB.

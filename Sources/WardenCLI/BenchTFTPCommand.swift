@@ -3,9 +3,9 @@ import Boot
 import Foundation
 
 /// `warden bench tftp`: one file fetched from Warden's TFTP server and from tftpd-hpa and
-/// atftpd, each server pinned to CPU 0, by the same client (run it pinned to CPU 1, as `make
-/// bench-tftp` does with `taskset -c 1`): lockstep at 512 and 1468-byte blocks, windows of
-/// 8, and many transfers at once.
+/// atftpd, each server pinned to CPU 0, by the same client, which pins itself: lockstep at
+/// 512 and 1468-byte blocks and windows of 8 with the client on another CPU and then on
+/// CPU 0 beside the servers, and many transfers at once from the other CPU.
 struct BenchTFTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tftp",
@@ -19,8 +19,9 @@ struct BenchTFTPCommand: AsyncParsableCommand {
     @Option(help: "tftpd-hpa's server (in.tftpd).") var tftpdHpa = "/usr/sbin/in.tftpd"
     @Option(help: "atftpd's server.") var atftpd = "out/peers/atftpd/usr/sbin/atftpd"
     @Option(help: "The file fetched.") var file = "/usr/lib/ipxe/ipxe.efi"
-    @Option(help: "Fetches per measurement; the median is reported.") var rounds = 7
+    @Option(help: "Fetches per measurement; the median is reported.") var rounds = 15
     @Option(help: "Transfers at once in the concurrent phase.") var concurrency = 500
+    @Option(help: "The client's CPU apart from the servers (which run on CPU 0).") var clientCPU = 1
     @Option var format: OutputFormat = .text
 
     func run() async throws {
@@ -39,16 +40,28 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         try servers.waitUntilServing(bytes: contents)
 
         var results: [BenchTFTPResult] = []
-        for (mode, blockSize, windowSize) in [("lockstep 512", 512, nil), ("lockstep 1468", 1468, nil), ("windowsize 8", 1468, 8)] as [(String, Int, Int?)] {
-            for server in servers.all {
-                if windowSize != nil && server.name == "tftpd-hpa" { continue }
-                let seconds = try median((0..<rounds).map { _ in try timedFetch(server.port, blockSize: blockSize, windowSize: windowSize, expecting: contents) })
-                results.append(BenchTFTPResult(server: server.name, mode: mode, seconds: seconds, megabytesPerSecond: Double(contents.count) / seconds / 1e6))
+        for (placement, cpu) in [("client on CPU \(clientCPU)", clientCPU), ("client on CPU 0", 0)] {
+            try ProcessAffinity.pin(to: cpu)
+            for (mode, blockSize, windowSize) in [("lockstep 512", 512, nil), ("lockstep 1468", 1468, nil), ("windowsize 8", 1468, 8)] as [(String, Int, Int?)] {
+                // Rounds go from server to server, so that a slow spell of the machine falls
+                // on all of them rather than on one.
+                let measured = servers.all.filter { windowSize == nil || $0.name != "tftpd-hpa" }
+                var times = [[Double]](repeating: [], count: measured.count)
+                for _ in 0..<rounds {
+                    for (index, server) in measured.enumerated() {
+                        times[index].append(try timedFetch(server.port, blockSize: blockSize, windowSize: windowSize, expecting: contents))
+                    }
+                }
+                for (server, samples) in zip(measured, times) {
+                    let seconds = try median(samples)
+                    results.append(BenchTFTPResult(server: server.name, mode: mode, placement: placement, seconds: seconds, megabytesPerSecond: Double(contents.count) / seconds / 1e6))
+                }
             }
         }
+        try ProcessAffinity.pin(to: clientCPU)
         for server in servers.all {
             let (seconds, failures) = try concurrentFetches(server.port, expecting: contents)
-            results.append(BenchTFTPResult(server: server.name, mode: "\(concurrency) at once", seconds: seconds,
+            results.append(BenchTFTPResult(server: server.name, mode: "\(concurrency) at once", placement: "client on CPU \(clientCPU)", seconds: seconds,
                                            megabytesPerSecond: Double(contents.count * (concurrency - failures)) / seconds / 1e6, failures: failures))
         }
         let report = BenchTFTPReport(file: file, bytes: contents.count, results: results)
@@ -85,6 +98,8 @@ struct BenchTFTPCommand: AsyncParsableCommand {
 struct BenchTFTPResult: Encodable {
     let server: String
     let mode: String
+    /// Where the client ran.
+    let placement: String
     let seconds: Double
     let megabytesPerSecond: Double
     var failures = 0
@@ -97,19 +112,24 @@ struct BenchTFTPReport: Encodable {
     let results: [BenchTFTPResult]
 
     var text: String {
-        var lines = ["\(file): \(bytes) bytes; servers pinned to CPU 0 (the client: wherever it was started; make bench-tftp pins it to CPU 1)"]
-        let modes = results.map(\.mode).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-        for mode in modes {
-            let rows = results.filter { $0.mode == mode }
+        var lines = ["\(file): \(bytes) bytes; every server pinned to CPU 0, the client where each row says"]
+        let groups = results.map { "\($0.mode), \($0.placement)" }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        for group in groups {
+            let rows = results.filter { "\($0.mode), \($0.placement)" == group }
             let warden = rows.first { $0.server == "warden" }
             for row in rows {
                 let ratio = warden.map { row.server == "warden" ? "" : String(format: "  Warden at %.2f× its speed", row.seconds / $0.seconds) } ?? ""
                 let failures = row.failures > 0 ? "  \(row.failures) FAILED" : ""
-                lines.append("\(mode.padding(toLength: 16, withPad: " ", startingAt: 0)) \(row.server.padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                lines.append("\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) \(row.server.padding(toLength: 10, withPad: " ", startingAt: 0)) "
                              + String(format: "%9.1f ms %8.1f MB/s", row.seconds * 1000, row.megabytesPerSecond) + ratio + failures)
             }
+            // tftpd-hpa grants no windows: the windowed target is twice its lockstep speed.
+            if let warden, warden.mode.hasPrefix("windowsize"),
+               let lockstep = results.first(where: { $0.server == "tftpd-hpa" && $0.mode == "lockstep 1468" && $0.placement == warden.placement }) {
+                lines.append("\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) "
+                             + String(format: "Warden at %.2f× tftpd-hpa's lockstep 1468 speed (it grants no windowsize)", lockstep.seconds / warden.seconds))
+            }
         }
-        lines.append("tftpd-hpa grants no windowsize, so it has no windowed row; the windowed target compares with its lockstep 1468 time.")
         return lines.joined(separator: "\n")
     }
 }
