@@ -5,7 +5,9 @@ import Synchronization
 /// Warden's read-only TFTP server (SwiftNIO UDP): requests arrive on the well-known port
 /// and each transfer runs on its own ephemeral port (its transfer ID), from the address the
 /// request was sent to. Options per RFC 2347–2349 and windows per RFC 7440; a bound on
-/// concurrent transfers; files from a ``BootFileRoot``.
+/// concurrent transfers; files from a ``BootFileRoot``. The listener and its transfers run
+/// on an event loop of their own, so that a transfer polling for its client's answer never
+/// holds up the other boot services.
 public final class TFTPServer: Sendable {
     /// What the server has done since it started.
     public struct Statistics: Sendable, Equatable {
@@ -16,6 +18,8 @@ public final class TFTPServer: Sendable {
         public var failed = 0
         public var refused = 0
         public var malformed = 0
+        /// Answers read by polling a transfer's socket rather than through the event loop.
+        public var polledAnswers = 0
     }
 
     /// Settings beyond the root.
@@ -27,32 +31,46 @@ public final class TFTPServer: Sendable {
     }
 
     private let channel: any Channel
+    private let loop: MultiThreadedEventLoopGroup
     let state: SharedState
 
     /// The port requests are received on.
     public var port: Int { channel.localAddress?.port ?? 0 }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
-    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(), events: BootEventLog = .silent,
-                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> TFTPServer {
+    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(), events: BootEventLog = .silent) async throws -> TFTPServer {
         let state = SharedState(root: root, settings: settings, events: events)
-        let channel = try await DatagramBootstrap(group: group)
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            let channel = try await listen(host: host, port: port, state: state, group: loop)
+            return TFTPServer(channel: channel, loop: loop, state: state)
+        } catch {
+            try? await loop.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private static func listen(host: String, port: Int, state: SharedState, group: MultiThreadedEventLoopGroup) async throws -> any Channel {
+        try await DatagramBootstrap(group: group)
             .channelOption(.receivePacketInfo, value: true)
             .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state)) }
             }
             .bind(host: host, port: port).get()
-        return TFTPServer(channel: channel, state: state)
     }
 
-    private init(channel: any Channel, state: SharedState) {
+    private init(channel: any Channel, loop: MultiThreadedEventLoopGroup, state: SharedState) {
         self.channel = channel
+        self.loop = loop
         self.state = state
     }
 
-    /// Stops listening (transfers under way finish or time out).
-    public func stop() async { try? await channel.close() }
+    /// Stops listening and ends the transfers under way.
+    public func stop() async {
+        try? await channel.close()
+        try? await loop.shutdownGracefully()
+    }
 
     /// A snapshot of the counters.
     public var statistics: Statistics { state.statistics.withLock { $0 } }
@@ -134,8 +152,7 @@ private final class RequestHandler: ChannelInboundHandler {
                 return
             }
             guard state.active.add(1, ordering: .relaxed).newValue <= state.settings.maxTransfers else {
-                state.active.subtract(1, ordering: .relaxed)
-                state.count { $0.refused += 1 }
+                state.transferEnded { $0.refused += 1 }
                 refuse(context, client, .undefined, "server busy: \(state.settings.maxTransfers) transfers under way")
                 return
             }
@@ -200,6 +217,7 @@ private final class RequestHandler: ChannelInboundHandler {
 /// rather than returning to the event loop (see ``TFTPTransferSocket/receive(into:within:)``).
 private final class TransferHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     /// How long a prompt client takes at most to answer: polling longer would spend more
     /// than the event loop's wake-up it spares.
@@ -223,6 +241,11 @@ private final class TransferHandler: ChannelInboundHandler {
     private var answersPromptly = true
     /// Where polled answers are read.
     private var answer = [UInt8](repeating: 0, count: TFTPTransferSocket.largestAnswer)
+    /// Answers read by polling, counted into the statistics when the transfer ends.
+    private var polled = 0
+    /// Whether the socket once took less than it was given: from then on packets go through
+    /// the channel, which sends them in order as the socket can take them.
+    private var sendsThroughChannel = false
     private var over = false
 
     init(transfer: TFTPTransfer, packets: TFTPDataPackets, socket: TFTPTransferSocket, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
@@ -251,10 +274,7 @@ private final class TransferHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        if !over {
-            over = true
-            state.transferEnded { $0.failed += 1 }
-        }
+        if !over { end { $0.failed += 1 } }
         context.fireChannelInactive()
     }
 
@@ -267,6 +287,7 @@ private final class TransferHandler: ChannelInboundHandler {
                 answersPromptly = false
                 return
             }
+            polled += 1
             handle(answer[..<count], context: context)
         }
     }
@@ -280,15 +301,12 @@ private final class TransferHandler: ChannelInboundHandler {
     }
 
     private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
-        for packet in step.send { socket.send(ByteBuffer(bytes: packet)) }
-        if let blocks = step.blocks { socket.send(packets.packets(blocks), datagramSize: packets.datagramSize) }
+        for packet in step.send { send(ByteBuffer(bytes: packet), datagramSize: packet.count, context: context) }
+        if let blocks = step.blocks { send(packets.packets(blocks), datagramSize: packets.datagramSize, context: context) }
         if !step.send.isEmpty || step.blocks != nil { lastSent = .now() }
         if step.finished {
             timer?.cancel()
-            over = true
-            state.transferEnded {
-                if step.sizeQuery { $0.sizeQueries += 1 } else if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 }
-            }
+            end { if step.sizeQuery { $0.sizeQueries += 1 } else if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
             let outcome = step.sizeQuery ? "size told; the client fetches it next" : step.failure.map { "failed, \($0)" } ?? "sent"
             state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): " + outcome)
             context.close(promise: nil)
@@ -298,6 +316,29 @@ private final class TransferHandler: ChannelInboundHandler {
         // a packet costs no timer cancelled and scheduled anew.
         deadline = lastSent + .seconds(Int64(transfer.timeoutSeconds))
         if timer == nil { arm(context) }
+    }
+
+    /// Sends `packets`, datagrams of `datagramSize` bytes, on the socket at once; what it
+    /// cannot take goes through the channel.
+    private func send(_ packets: ByteBuffer, datagramSize: Int, context: ChannelHandlerContext) {
+        var rest = sendsThroughChannel ? packets : socket.send(packets, datagramSize: datagramSize)
+        guard rest.readableBytes > 0 else { return }
+        sendsThroughChannel = true
+        while rest.readableBytes > 0, let datagram = rest.readSlice(length: min(datagramSize, rest.readableBytes)) {
+            // Addressed: NIO took the socket as it was given and does not know it is connected.
+            context.write(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: datagram)), promise: nil)
+        }
+        context.flush()
+    }
+
+    /// The transfer is over: counted by `outcome`, with the answers it polled.
+    private func end(counting outcome: (inout TFTPServer.Statistics) -> Void) {
+        over = true
+        let polled = self.polled
+        state.transferEnded {
+            outcome(&$0)
+            $0.polledAnswers += polled
+        }
     }
 
     private func arm(_ context: ChannelHandlerContext) {

@@ -16,6 +16,11 @@ struct TFTPTransferSocket: Sendable {
     /// The descriptor; the channel registered on it owns and closes it.
     let descriptor: CInt
 
+    /// Wraps `descriptor`, a non-blocking datagram socket already connected to its client.
+    init(connected descriptor: CInt) {
+        self.descriptor = descriptor
+    }
+
     /// A non-blocking socket bound to `local` (port 0: the kernel picks) and connected to `client`.
     init(local: SocketAddress, client: SocketAddress) throws(SetupError) {
         let family = local.protocol.rawValue
@@ -42,13 +47,17 @@ struct TFTPTransferSocket: Sendable {
     }
 
     /// Sends `packets`, back to back, as datagrams of `datagramSize` bytes (the last may be
-    /// shorter; nil: one datagram), in one system call and without waiting. What the kernel
-    /// does not take (a full socket buffer, a pending ICMP error) is lost, as UDP may lose it
-    /// anywhere: the transfer's timer, or the client's acknowledgement of a gap, brings it again.
-    func send(_ packets: ByteBuffer, datagramSize: Int? = nil) {
-        _ = packets.withUnsafeReadableBytes { bytes in
-            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, datagramSize ?? bytes.count)
+    /// shorter; nil: one datagram), in one system call and without waiting. Returns what the
+    /// kernel did not take — its socket buffer full, as a slow link leaves it, or an error
+    /// pending — for the caller to send once the socket can take it; empty when all went.
+    func send(_ packets: ByteBuffer, datagramSize: Int? = nil) -> ByteBuffer {
+        let size = datagramSize ?? packets.readableBytes
+        let taken = packets.withUnsafeReadableBytes { bytes in
+            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, size)
         }
+        var rest = packets
+        rest.moveReaderIndex(forwardBy: min(Int(max(taken, 0)) * size, rest.readableBytes))
+        return rest
     }
 
     /// Reads the client's next packet into `buffer` if one arrives within `window`,

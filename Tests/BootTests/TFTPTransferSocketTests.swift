@@ -59,7 +59,7 @@ import Testing
         let count = try #require(socket.receive(into: &buffer, within: .milliseconds(500)), "the client's packet was not read")
         #expect(try TFTPPacket.parse(buffer[..<count]) == .acknowledgement(block: 1))
 
-        socket.send(ByteBuffer(bytes: TFTPPacket.data(block: 2, payload: [1, 2, 3]).bytes))
+        #expect(socket.send(ByteBuffer(bytes: TFTPPacket.data(block: 2, payload: [1, 2, 3]).bytes)).readableBytes == 0)
         let (received, from) = try #require(client.receive(), "nothing reached the client")
         #expect(try TFTPPacket.parse(received[...]) == .data(block: 2, payload: [1, 2, 3]))
         #expect(from == port.port)
@@ -72,12 +72,38 @@ import Testing
         defer { close(socket.descriptor) }
         let file = (0..<(3 * 512 + 100)).map { UInt8(truncatingIfNeeded: $0 * 7) }
         let packets = TFTPDataPackets(file: file, blockSize: 512)
-        socket.send(packets.packets(2...4), datagramSize: packets.datagramSize)
+        #expect(socket.send(packets.packets(2...4), datagramSize: packets.datagramSize).readableBytes == 0)
         var arrived: [TFTPPacket] = []
         for _ in 0..<3 { arrived.append(try TFTPPacket.parse(try #require(client.receive(), "a packet is missing").0[...])) }
         #expect(arrived == [
             .data(block: 2, payload: file[512..<1024]), .data(block: 3, payload: file[1024..<1536]), .data(block: 4, payload: file[1536...]),
         ])
+    }
+
+    /// What the socket cannot take comes back whole, from the first datagram not sent: a
+    /// Unix datagram pair with a small buffer fills up as a slow link's queue would.
+    @Test func whatTheSocketCannotTakeComesBack() throws {
+        var pair: [CInt] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0, &pair) == 0)
+        defer { pair.forEach { close($0) } }
+        var size: CInt = 4_096
+        setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<CInt>.size))
+        let packets = TFTPDataPackets(file: (0..<(40 * 1_468)).map { UInt8(truncatingIfNeeded: $0 * 13) }, blockSize: 1_468)
+        let window = packets.packets(1...40)
+
+        let rest = TFTPTransferSocket(connected: pair[0]).send(window, datagramSize: packets.datagramSize)
+        var arrived: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        var datagrams = 0
+        while true {
+            let count = recv(pair[1], &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            guard count > 0 else { break }
+            #expect(count == packets.datagramSize)
+            arrived += buffer[..<count]
+            datagrams += 1
+        }
+        #expect(datagrams > 0 && datagrams < 40, "the buffer took \(datagrams) of 40 datagrams")
+        #expect(arrived + Array(rest.readableBytesView) == Array(window.readableBytesView))
     }
 
     @Test func anAddressItCannotBindIsAClearError() throws {
