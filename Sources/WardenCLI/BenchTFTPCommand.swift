@@ -24,6 +24,10 @@ struct BenchTFTPCommand: AsyncParsableCommand {
     @Option(help: "The client's CPU apart from the servers (which run on CPU 0).") var clientCPU = 1
     @Option var format: OutputFormat = .text
 
+    func validate() throws {
+        guard clientCPU != 0 else { throw ValidationError("--client-cpu must be a CPU other than the servers' CPU 0") }
+    }
+
     func run() async throws {
         let work = NSTemporaryDirectory() + "warden-bench-tftp-\(getpid())"
         let root = work + "/root"

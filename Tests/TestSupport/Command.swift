@@ -60,7 +60,8 @@ public enum Command {
         if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            // A log that could not be made fails FileHandle's opening of it, just below.
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
             process.standardError = handle
