@@ -5,7 +5,7 @@ import PackageDescription
 ///
 /// C libraries (TSS, OpenSSL's libcrypto, libarchive) are system-library targets; each has
 /// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`, `Archive`).
-/// `CDatagrams` is Warden's own C: `sendmmsg(2)`, which Swift's Glibc module does not declare.
+/// `CDatagrams` is Warden's own C: segmented UDP sends and `sendmmsg(2)`, which Swift's Glibc module does not declare.
 let package = Package(
     name: "Warden",
     platforms: [.macOS(.v13)],

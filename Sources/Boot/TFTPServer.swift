@@ -227,7 +227,7 @@ private final class TransferHandler: ChannelInboundHandler {
 
     private var transfer: TFTPTransfer
     private let packets: TFTPDataPackets
-    private let socket: TFTPTransferSocket
+    private var socket: TFTPTransferSocket
     /// The file sent, for the event log.
     private let name: String
     private let client: SocketAddress

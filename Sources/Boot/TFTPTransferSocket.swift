@@ -15,10 +15,17 @@ struct TFTPTransferSocket: Sendable {
 
     /// The descriptor; the channel registered on it owns and closes it.
     let descriptor: CInt
+    /// Whether the kernel still cuts windows into datagrams for it (UDP generic segmentation
+    /// offload); cleared the first time its path cannot (an MTU below the block, a device
+    /// without checksum offload).
+    private(set) var segments = true
 
-    /// Wraps `descriptor`, a non-blocking datagram socket already connected to its client.
-    init(connected descriptor: CInt) {
+    /// Wraps `descriptor`, a datagram socket already connected to its client; `segments`
+    /// only if it is a UDP socket (another kind ignores the segment size and would send a
+    /// window as one datagram).
+    init(connected descriptor: CInt, segments: Bool) {
         self.descriptor = descriptor
+        self.segments = segments
     }
 
     /// A non-blocking socket bound to `local` (port 0: the kernel picks) and connected to `client`.
@@ -47,14 +54,17 @@ struct TFTPTransferSocket: Sendable {
     }
 
     /// Sends `packets`, back to back, as datagrams of `datagramSize` bytes (the last may be
-    /// shorter; nil: one datagram), in one system call and without waiting. Returns what the
+    /// shorter; nil: one datagram), in as few system calls as the kernel allows and without
+    /// waiting: a window is one segmented send while ``segments`` holds. Returns what the
     /// kernel did not take — its socket buffer full, as a slow link leaves it, or an error
     /// pending — for the caller to send once the socket can take it; empty when all went.
-    func send(_ packets: ByteBuffer, datagramSize: Int? = nil) -> ByteBuffer {
+    mutating func send(_ packets: ByteBuffer, datagramSize: Int? = nil) -> ByteBuffer {
         let size = datagramSize ?? packets.readableBytes
+        var segmenting: CInt = segments ? 1 : 0
         let taken = packets.withUnsafeReadableBytes { bytes in
-            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, size)
+            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, size, &segmenting)
         }
+        segments = segmenting != 0
         var rest = packets
         rest.moveReaderIndex(forwardBy: min(Int(max(taken, 0)) * size, rest.readableBytes))
         return rest
