@@ -5,7 +5,8 @@ import WardenCrypto
 
 /// `warden bench http`: one image downloaded over and over from Warden's boot HTTP server
 /// and from nginx serving the same file, each pinned to CPU 0, by `wrk` on CPU 1, at 1, 100
-/// and 1,000 connections: throughput, and server CPU seconds per GB served.
+/// and 1,000 connections: throughput, and server CPU seconds per GB served, the medians of
+/// runs taken from server to server in turn.
 struct BenchHTTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
@@ -16,7 +17,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     @Option(help: "nginx.") var nginx = "/usr/sbin/nginx"
     @Option(help: "wrk.") var wrk = "/usr/bin/wrk"
     @Option(help: "Size of the image served, in MiB.") var mebibytes = 16
-    @Option(help: "Seconds per measurement.") var seconds = 5
+    @Option(help: "Seconds per run.") var seconds = 3
+    @Option(help: "Runs per server and concurrency; the median is reported.") var rounds = 5
     @Option(parsing: .upToNextOption, help: "Connections at once.") var connections = [1, 100, 1_000]
     @Option var format: OutputFormat = .text
 
@@ -44,36 +46,65 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         for (server, _, port) in servers { try waitUntilServing(server, "http://127.0.0.1:\(port)/images/\(name)", size: image.count) }
         var results: [BenchHTTPResult] = []
         for count in connections {
-            for (server, pid, port) in servers {
-                let before = PinnedProcess.cpuSeconds(of: pid)
-                let requests = try load("http://127.0.0.1:\(port)/images/\(name)", connections: count)
-                let cpu = PinnedProcess.cpuSeconds(of: pid) - before
-                let gigabytes = Double(requests) * Double(image.count) / 1e9
-                results.append(BenchHTTPResult(server: server, connections: count, gigabytesPerSecond: gigabytes / Double(seconds),
-                                               cpuSecondsPerGB: gigabytes > 0 ? cpu / gigabytes : .infinity, requests: requests))
+            // Runs go from server to server, so that a slow spell of the machine falls on both.
+            var runs = [[BenchHTTPResult]](repeating: [], count: servers.count)
+            for _ in 0..<rounds {
+                for (index, (server, pid, port)) in servers.enumerated() {
+                    let before = PinnedProcess.cpuSeconds(of: pid)
+                    let run = try load("http://127.0.0.1:\(port)/images/\(name)", connections: count)
+                    let cpu = PinnedProcess.cpuSeconds(of: pid) - before
+                    let gigabytes = run.bytes / 1e9
+                    runs[index].append(BenchHTTPResult(server: server, connections: count, gigabytesPerSecond: gigabytes / run.seconds,
+                                                       cpuSecondsPerGB: gigabytes > 0 ? cpu / gigabytes : .infinity, requests: run.requests))
+                }
             }
+            results += try runs.map(BenchHTTPResult.median)
         }
-        let report = BenchHTTPReport(bytes: image.count, seconds: seconds, results: results)
+        let report = BenchHTTPReport(bytes: image.count, seconds: seconds, rounds: rounds, results: results)
         switch format {
         case .json: try JSONOutput.print(report)
         case .text: print(report.text)
         }
     }
 
-    /// Completed requests of a `seconds`-long wrk run with `connections` at once, on CPU 1;
-    /// any error wrk saw (a refused or broken connection, a non-200 answer) fails the run.
-    private func load(_ url: String, connections: Int) throws -> Int {
+    /// What one wrk run read: completed responses, and bytes and seconds in all.
+    struct LoadRun {
+        let requests: Int
+        /// Bytes read, responses under way at the end included: at 1,000 connections sharing
+        /// the link, a 16 MiB response takes longer than the run, so completed responses alone
+        /// measure how unevenly the server shares, not what it sends.
+        let bytes: Double
+        let seconds: Double
+    }
+
+    /// A `seconds`-long wrk run with `connections` at once, on CPU 1; any error wrk saw (a
+    /// refused or broken connection, a non-200 answer) fails the run.
+    private func load(_ url: String, connections: Int) throws -> LoadRun {
         // A 16 MiB file shared by 1,000 connections takes seconds per response: wrk's 2 s
         // default timeout would count slow responses as errors.
         let output = try Subprocess.run("/usr/bin/taskset", ["-c", "1", wrk, "-t1", "-c\(connections)", "-d\(seconds)s", "--timeout", "60s", url])
-        // "  1234 requests in 5.00s, 19.28GB read"
-        guard let line = output.split(separator: "\n").first(where: { $0.contains(" requests in ") }),
-              let count = line.split(separator: " ").first.flatMap({ Int($0) })
-        else { throw BenchError("wrk printed no request count:\n\(output)") }
         if let errors = output.split(separator: "\n").first(where: { $0.contains("Non-2xx") || $0.contains("Socket errors") }) {
             throw BenchError("wrk saw errors against \(url): \(errors)")
         }
-        return count
+        // "  1234 requests in 5.00s, 19.28GB read" (binary units)
+        guard let line = output.split(separator: "\n").first(where: { $0.contains(" requests in ") && $0.hasSuffix(" read") }) else {
+            throw BenchError("wrk printed no summary:\n\(output)")
+        }
+        let words = line.split(separator: " ")
+        guard words.count == 6, let requests = Int(words[0]), let seconds = Double(words[3].dropLast(2)), let bytes = Self.binaryQuantity(words[4]) else {
+            throw BenchError("wrk's summary is not as expected: \(line)")
+        }
+        return LoadRun(requests: requests, bytes: bytes, seconds: seconds)
+    }
+
+    /// wrk's "19.28GB", "512.00KB" or "100B" in bytes.
+    static func binaryQuantity(_ text: Substring) -> Double? {
+        guard text.hasSuffix("B") else { return nil }
+        let number = text.dropLast()
+        for (exponent, unit) in ["K", "M", "G", "T"].enumerated() where number.hasSuffix(unit) {
+            return Double(number.dropLast()).map { $0 * pow(1024, Double(exponent + 1)) }
+        }
+        return Double(number)
     }
 
     private func waitUntilServing(_ server: String, _ url: String, size: Int) throws {
@@ -116,17 +147,27 @@ struct BenchHTTPResult: Encodable {
     let connections: Int
     let gigabytesPerSecond: Double
     let cpuSecondsPerGB: Double
+    /// Responses completed.
     let requests: Int
+
+    /// The median of each figure over `runs` of one server at one concurrency.
+    static func median(_ runs: [BenchHTTPResult]) throws -> BenchHTTPResult {
+        guard let first = runs.first else { throw BenchError("no measurement") }
+        func median<Value: Comparable>(_ figure: (BenchHTTPResult) -> Value) -> Value { runs.map(figure).sorted()[runs.count / 2] }
+        return BenchHTTPResult(server: first.server, connections: first.connections, gigabytesPerSecond: median(\.gigabytesPerSecond),
+                               cpuSecondsPerGB: median(\.cpuSecondsPerGB), requests: median(\.requests))
+    }
 }
 
 /// `warden bench http`'s figures, with Warden's ratios to nginx.
 struct BenchHTTPReport: Encodable {
     let bytes: Int
     let seconds: Int
+    let rounds: Int
     let results: [BenchHTTPResult]
 
     var text: String {
-        var lines = ["image of \(bytes) bytes; servers pinned to CPU 0, wrk (1 thread) to CPU 1, \(seconds) s per row"]
+        var lines = ["image of \(bytes) bytes; servers pinned to CPU 0, wrk (1 thread) to CPU 1; medians of \(rounds) runs of \(seconds) s, taken in turn"]
         for row in results {
             let nginx = results.first { $0.server == "nginx" && $0.connections == row.connections }
             let ratios = row.server == "warden" ? nginx.map { String(format: "  throughput %.2f× nginx's, CPU/GB %.2f× nginx's", row.gigabytesPerSecond / $0.gigabytesPerSecond, row.cpuSecondsPerGB / $0.cpuSecondsPerGB) } ?? "" : ""
