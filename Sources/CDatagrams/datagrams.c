@@ -39,9 +39,9 @@ static ssize_t send_segmented(int descriptor, const char *bytes, size_t length, 
     return sendmsg(descriptor, &message, MSG_DONTWAIT);
 }
 
-/// Up to WARDEN_DATAGRAMS_PER_CALL datagrams from `next` in one sendmmsg; the datagrams
-/// taken, or -1.
-static int send_each(int descriptor, const char *next, const char *end, size_t datagram_size) {
+/// Up to WARDEN_DATAGRAMS_PER_CALL datagrams from `next` in one sendmmsg, `*offered` of
+/// them; the datagrams taken, or -1.
+static int send_each(int descriptor, const char *next, const char *end, size_t datagram_size, unsigned int *offered) {
     struct iovec pieces[WARDEN_DATAGRAMS_PER_CALL];
     struct mmsghdr messages[WARDEN_DATAGRAMS_PER_CALL];
     memset(messages, 0, sizeof messages);
@@ -54,6 +54,7 @@ static int send_each(int descriptor, const char *next, const char *end, size_t d
         messages[count].msg_hdr.msg_iovlen = 1;
         next += size;
     }
+    *offered = count;
     return sendmmsg(descriptor, messages, count, MSG_DONTWAIT);
 }
 
@@ -79,12 +80,11 @@ int warden_send_datagrams(int descriptor, const void *bytes, size_t length, size
             if (is_transient(errno)) return sent > 0 ? sent : -1;
             *segmenting = 0;  // this socket's path cannot segment (MTU, no checksum offload, old kernel)
         }
-        size_t remaining = (left + datagram_size - 1) / datagram_size;
-        int wanted = remaining < WARDEN_DATAGRAMS_PER_CALL ? (int)remaining : WARDEN_DATAGRAMS_PER_CALL;
-        int taken = send_each(descriptor, next, end, datagram_size);
+        unsigned int offered;
+        int taken = send_each(descriptor, next, end, datagram_size, &offered);
         if (taken < 0) return sent > 0 ? sent : -1;
         sent += taken;
-        if (taken < wanted) break;
+        if ((unsigned int)taken < offered) break;
         next = (size_t)taken * datagram_size < left ? next + (size_t)taken * datagram_size : end;
     }
     return sent;

@@ -91,10 +91,10 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             throw BenchError("wrk printed no summary:\n\(output)")
         }
         let words = line.split(separator: " ")
-        guard words.count == 6, let requests = Int(words[0]), let seconds = Double(words[3].dropLast(2)), let bytes = Self.binaryQuantity(words[4]) else {
+        guard words.count == 6, let requests = Int(words[0]), let duration = Double(words[3].dropLast(2)), let bytes = Self.binaryQuantity(words[4]) else {
             throw BenchError("wrk's summary is not as expected: \(line)")
         }
-        return LoadRun(requests: requests, bytes: bytes, seconds: seconds)
+        return LoadRun(requests: requests, bytes: bytes, seconds: duration)
     }
 
     /// wrk's "19.28GB", "512.00KB" or "100B" in bytes.
@@ -152,10 +152,11 @@ struct BenchHTTPResult: Encodable {
 
     /// The median of each figure over `runs` of one server at one concurrency.
     static func median(_ runs: [BenchHTTPResult]) throws -> BenchHTTPResult {
-        guard let first = runs.first else { throw BenchError("no measurement") }
-        func median<Value: Comparable>(_ figure: (BenchHTTPResult) -> Value) -> Value { runs.map(figure).sorted()[runs.count / 2] }
-        return BenchHTTPResult(server: first.server, connections: first.connections, gigabytesPerSecond: median(\.gigabytesPerSecond),
-                               cpuSecondsPerGB: median(\.cpuSecondsPerGB), requests: median(\.requests))
+        guard let first = runs.first, let gigabytesPerSecond = runs.map(\.gigabytesPerSecond).median,
+              let cpuSecondsPerGB = runs.map(\.cpuSecondsPerGB).median, let requests = runs.map(\.requests).median
+        else { throw BenchError("no measurement") }
+        return BenchHTTPResult(server: first.server, connections: first.connections, gigabytesPerSecond: gigabytesPerSecond,
+                               cpuSecondsPerGB: cpuSecondsPerGB, requests: requests)
     }
 }
 

@@ -57,7 +57,7 @@ struct BenchTFTPCommand: AsyncParsableCommand {
                     }
                 }
                 for (server, samples) in zip(measured, times) {
-                    let seconds = try median(samples)
+                    guard let seconds = samples.median else { throw BenchError("no measurement") }
                     results.append(BenchTFTPResult(server: server.name, mode: mode, placement: placement, seconds: seconds, megabytesPerSecond: Double(contents.count) / seconds / 1e6))
                 }
             }
@@ -90,11 +90,6 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         let outcome = try TFTPConcurrentFetch.run(port: port, name: "bench.bin", count: concurrency, blockSize: 1468)
         let failures = outcome.results.filter { result in (try? result.get().bytes) != contents }.count
         return (outcome.seconds, failures)
-    }
-
-    private func median(_ values: [Double]) throws -> Double {
-        guard !values.isEmpty else { throw BenchError("no measurement") }
-        return values.sorted()[values.count / 2]
     }
 }
 
