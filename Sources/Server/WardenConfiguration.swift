@@ -1,9 +1,11 @@
 import Foundation
 import Yams
 
-/// Ports, addresses and paths: the embedded development defaults, then `Config/warden.yaml`
-/// (or `--config FILE`), then `WARDEN_*` environment variables, each overriding the last.
-public struct WardenConfiguration: Sendable, Equatable, Codable {
+/// Ports, addresses, paths and bounds: the embedded development defaults, then
+/// `Config/warden.yaml` (or `--config FILE`), then `WARDEN_*` environment variables, each
+/// overriding the last. Every setting is listed once, in ``settings``, with its key, its
+/// variable and its field; durations are whole seconds.
+public struct WardenConfiguration: Sendable, Equatable {
     /// The state folder (relative paths are relative to the working directory).
     public var stateDir = ".warden"
     /// The HTTPS listener for agents and operators.
@@ -42,6 +44,47 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
     /// empty: they are sent on to their next boot device.
     public var discoveryImage = ""
 
+    // Bounds on what anyone on the boot network can hold (see README, "A hostile boot network").
+
+    /// HTTPS API connections at once, and from one source address.
+    public var apiMaxConnections = 1_024
+    public var apiMaxConnectionsPerSource = 64
+    /// Seconds a connection may take to finish its TLS handshake.
+    public var apiHandshakeTimeout = 10
+    /// Seconds between requests (or after the handshake) within which the next request's
+    /// whole head must arrive; bytes trickling in do not extend it.
+    public var apiIdleTimeout = 60
+    /// Seconds a request body may take, plus one second per `apiMinimumBodyRate` bytes it declares.
+    public var apiBodyTimeout = 30
+    public var apiMinimumBodyRate = 256 * 1024
+    /// Request bodies held in memory at once, in bytes, over all connections.
+    public var maxBodyBytesInFlight = 32 * 1024 * 1024
+    /// Boot HTTP connections at once, and from one source address.
+    public var bootHTTPMaxConnections = 1_024
+    public var bootHTTPMaxConnectionsPerSource = 32
+    /// Seconds within which a boot HTTP request's whole head must arrive.
+    public var bootHTTPIdleTimeout = 30
+    /// TFTP transfers at once, and to one source address.
+    public var tftpMaxTransfers = 1_024
+    public var tftpMaxTransfersPerSource = 16
+    /// The longest retransmission timeout a TFTP client may ask for (RFC 2349), in seconds.
+    public var tftpMaxTimeout = 5
+    /// Seconds a TFTP client has to acknowledge a transfer's first packet.
+    public var tftpStartTimeout = 5
+    /// Machines recorded as discovered at once, how long such a row lives (seconds), and
+    /// how many new ones may be recorded per minute, from one source address and in all.
+    public var maxDiscoveredMachines = 1_000
+    public var discoveredMachineLifetime = 86_400
+    public var discoveriesPerMinutePerSource = 30
+    public var discoveriesPerMinute = 300
+    /// Seconds an attestation key may wait for its credential activation.
+    public var registrationLifetime = 300
+    /// Refusals of anonymous requests are audited once per kind in this many seconds, with
+    /// a count of the rest.
+    public var refusalAuditInterval = 60
+    /// Audit exports built at once; further ones get 503.
+    public var maxConcurrentExports = 2
+
     /// The address ProxyDHCP hands out.
     public var effectiveBootServerAddress: String { bootServerAddress.isEmpty ? bootHost : bootServerAddress }
 
@@ -50,15 +93,49 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
 
     public init() {}
 
-    /// The variables that override the file, and the field each sets.
-    public static let environmentVariables: [(name: String, field: String)] = [
-        ("WARDEN_STATE_DIR", "stateDir"), ("WARDEN_API_HOST", "apiHost"), ("WARDEN_API_PORT", "apiPort"),
-        ("WARDEN_SERVER_NAMES", "serverNames"), ("WARDEN_BOOT_HTTP_PORT", "bootHTTPPort"), ("WARDEN_TFTP_PORT", "tftpPort"),
-        ("WARDEN_PROXYDHCP_PORT", "proxyDHCPPort"), ("WARDEN_PROXYDHCP_ALT_PORT", "proxyDHCPAltPort"),
-        ("WARDEN_RATE_LIMIT_PER_SECOND", "rateLimitPerSecond"), ("WARDEN_RATE_LIMIT_BURST", "rateLimitBurst"),
-        ("WARDEN_MAX_BODY_BYTES", "maxBodyBytes"), ("WARDEN_MAX_IMAGE_BYTES", "maxImageBytes"), ("WARDEN_TPM_VENDOR_CAS", "tpmVendorCAs"),
-        ("WARDEN_AUDIT_CHECKPOINT_INTERVAL", "auditCheckpointInterval"), ("WARDEN_BOOT_HOST", "bootHost"), ("WARDEN_FIRMWARE", "firmware"),
-        ("WARDEN_BOOT_SERVER_ADDRESS", "bootServerAddress"), ("WARDEN_ARM64_BOOT_FILE", "arm64BootFile"), ("WARDEN_BOOT_IMAGE_TRUST", "bootImageTrust"), ("WARDEN_DISCOVERY_IMAGE", "discoveryImage"),
+    /// Every setting: its key in the file, its environment variable, and its field.
+    public static let settings: [Setting] = [
+        .init("stateDir", "WARDEN_STATE_DIR", .text(\.stateDir)),
+        .init("apiHost", "WARDEN_API_HOST", .text(\.apiHost)),
+        .init("apiPort", "WARDEN_API_PORT", .port(\.apiPort)),
+        .init("serverNames", "WARDEN_SERVER_NAMES", .list(\.serverNames)),
+        .init("bootHost", "WARDEN_BOOT_HOST", .text(\.bootHost)),
+        .init("bootHTTPPort", "WARDEN_BOOT_HTTP_PORT", .port(\.bootHTTPPort)),
+        .init("tftpPort", "WARDEN_TFTP_PORT", .port(\.tftpPort)),
+        .init("proxyDHCPPort", "WARDEN_PROXYDHCP_PORT", .port(\.proxyDHCPPort)),
+        .init("proxyDHCPAltPort", "WARDEN_PROXYDHCP_ALT_PORT", .port(\.proxyDHCPAltPort)),
+        .init("rateLimitPerSecond", "WARDEN_RATE_LIMIT_PER_SECOND", .real(\.rateLimitPerSecond, 1e-9...1e9)),
+        .init("rateLimitBurst", "WARDEN_RATE_LIMIT_BURST", .real(\.rateLimitBurst, 1...1e9)),
+        .init("maxBodyBytes", "WARDEN_MAX_BODY_BYTES", .integer(\.maxBodyBytes, 1024...(64 << 20))),
+        .init("maxImageBytes", "WARDEN_MAX_IMAGE_BYTES", .integer(\.maxImageBytes, (1 << 20)...(16 << 30))),
+        .init("tpmVendorCAs", "WARDEN_TPM_VENDOR_CAS", .list(\.tpmVendorCAs)),
+        .init("auditCheckpointInterval", "WARDEN_AUDIT_CHECKPOINT_INTERVAL", .integer(\.auditCheckpointInterval, 1...1_000_000)),
+        .init("firmware", "WARDEN_FIRMWARE", .text(\.firmware)),
+        .init("bootServerAddress", "WARDEN_BOOT_SERVER_ADDRESS", .text(\.bootServerAddress)),
+        .init("arm64BootFile", "WARDEN_ARM64_BOOT_FILE", .text(\.arm64BootFile)),
+        .init("bootImageTrust", "WARDEN_BOOT_IMAGE_TRUST", .flag(\.bootImageTrust)),
+        .init("discoveryImage", "WARDEN_DISCOVERY_IMAGE", .text(\.discoveryImage)),
+        .init("apiMaxConnections", "WARDEN_API_MAX_CONNECTIONS", .integer(\.apiMaxConnections, 1...1_000_000)),
+        .init("apiMaxConnectionsPerSource", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE", .integer(\.apiMaxConnectionsPerSource, 1...1_000_000)),
+        .init("apiHandshakeTimeout", "WARDEN_API_HANDSHAKE_TIMEOUT", .integer(\.apiHandshakeTimeout, 1...3_600)),
+        .init("apiIdleTimeout", "WARDEN_API_IDLE_TIMEOUT", .integer(\.apiIdleTimeout, 1...3_600)),
+        .init("apiBodyTimeout", "WARDEN_API_BODY_TIMEOUT", .integer(\.apiBodyTimeout, 1...3_600)),
+        .init("apiMinimumBodyRate", "WARDEN_API_MINIMUM_BODY_RATE", .integer(\.apiMinimumBodyRate, 1...(1 << 40))),
+        .init("maxBodyBytesInFlight", "WARDEN_MAX_BODY_BYTES_IN_FLIGHT", .integer(\.maxBodyBytesInFlight, (1 << 20)...(16 << 30))),
+        .init("bootHTTPMaxConnections", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS", .integer(\.bootHTTPMaxConnections, 1...1_000_000)),
+        .init("bootHTTPMaxConnectionsPerSource", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE", .integer(\.bootHTTPMaxConnectionsPerSource, 1...1_000_000)),
+        .init("bootHTTPIdleTimeout", "WARDEN_BOOT_HTTP_IDLE_TIMEOUT", .integer(\.bootHTTPIdleTimeout, 1...3_600)),
+        .init("tftpMaxTransfers", "WARDEN_TFTP_MAX_TRANSFERS", .integer(\.tftpMaxTransfers, 1...1_000_000)),
+        .init("tftpMaxTransfersPerSource", "WARDEN_TFTP_MAX_TRANSFERS_PER_SOURCE", .integer(\.tftpMaxTransfersPerSource, 1...1_000_000)),
+        .init("tftpMaxTimeout", "WARDEN_TFTP_MAX_TIMEOUT", .integer(\.tftpMaxTimeout, 1...255)),
+        .init("tftpStartTimeout", "WARDEN_TFTP_START_TIMEOUT", .integer(\.tftpStartTimeout, 1...255)),
+        .init("maxDiscoveredMachines", "WARDEN_MAX_DISCOVERED_MACHINES", .integer(\.maxDiscoveredMachines, 0...1_000_000)),
+        .init("discoveredMachineLifetime", "WARDEN_DISCOVERED_MACHINE_LIFETIME", .integer(\.discoveredMachineLifetime, 60...(365 * 86_400))),
+        .init("discoveriesPerMinutePerSource", "WARDEN_DISCOVERIES_PER_MINUTE_PER_SOURCE", .integer(\.discoveriesPerMinutePerSource, 1...1_000_000)),
+        .init("discoveriesPerMinute", "WARDEN_DISCOVERIES_PER_MINUTE", .integer(\.discoveriesPerMinute, 1...1_000_000)),
+        .init("registrationLifetime", "WARDEN_REGISTRATION_LIFETIME", .integer(\.registrationLifetime, 10...86_400)),
+        .init("refusalAuditInterval", "WARDEN_REFUSAL_AUDIT_INTERVAL", .integer(\.refusalAuditInterval, 1...86_400)),
+        .init("maxConcurrentExports", "WARDEN_MAX_CONCURRENT_EXPORTS", .integer(\.maxConcurrentExports, 1...64)),
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
@@ -66,125 +143,98 @@ public struct WardenConfiguration: Sendable, Equatable, Codable {
         var configuration = WardenConfiguration()
         if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw .unreadable(file) }
-            let known = Set(environmentVariables.map(\.field))
-            do {
-                if let unknown = (try Yams.load(yaml: text) as? [String: Any])?.keys.first(where: { !known.contains($0) }) {
-                    throw ConfigurationError.invalid(file, "unknown setting \(unknown)")
-                }
-                configuration = try YAMLDecoder().decode(Partial.self, from: text).apply(to: configuration)
-            } catch let error as ConfigurationError { throw error } catch { throw .invalid(file, "\(error)") }
+            let values: [String: Any]
+            do { values = try Yams.load(yaml: text) as? [String: Any] ?? [:] } catch { throw .invalid(file, "\(error)") }
+            for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+                guard let setting = settings.first(where: { $0.key == key }) else { throw .invalid(file, "unknown setting \(key)") }
+                let raw: Setting.Raw = (value as? [Any]).map { .list($0.map { "\($0)" }) } ?? .scalar("\(value)")
+                try setting.apply(raw, to: &configuration, naming: "\(file): \(key)")
+            }
         }
-        for (name, field) in environmentVariables {
-            guard let value = environment[name] else { continue }
-            try configuration.set(field, to: value, from: name)
+        for setting in settings {
+            guard let value = environment[setting.variable] else { continue }
+            try setting.apply(.scalar(value), to: &configuration, naming: setting.variable)
         }
         try configuration.validate()
         return configuration
     }
 
-    private mutating func set(_ field: String, to value: String, from variable: String) throws(ConfigurationError) {
-        func integer() throws(ConfigurationError) -> Int {
-            guard let number = Int(value) else { throw .invalid(variable, "\(value) is not a number") }
-            return number
-        }
-        func real() throws(ConfigurationError) -> Double {
-            guard let number = Double(value) else { throw .invalid(variable, "\(value) is not a number") }
-            return number
-        }
-        func boolean() throws(ConfigurationError) -> Bool {
-            guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][value.lowercased()] else {
-                throw .invalid(variable, "\(value) is not true or false")
-            }
-            return flag
-        }
-        let list = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        switch field {
-        case "stateDir": stateDir = value
-        case "apiHost": apiHost = value
-        case "apiPort": apiPort = try integer()
-        case "serverNames": serverNames = list
-        case "bootHTTPPort": bootHTTPPort = try integer()
-        case "tftpPort": tftpPort = try integer()
-        case "proxyDHCPPort": proxyDHCPPort = try integer()
-        case "proxyDHCPAltPort": proxyDHCPAltPort = try integer()
-        case "rateLimitPerSecond": rateLimitPerSecond = try real()
-        case "rateLimitBurst": rateLimitBurst = try real()
-        case "maxBodyBytes": maxBodyBytes = try integer()
-        case "maxImageBytes": maxImageBytes = try integer()
-        case "auditCheckpointInterval": auditCheckpointInterval = try integer()
-        case "bootHost": bootHost = value
-        case "firmware": firmware = value
-        case "bootServerAddress": bootServerAddress = value
-        case "arm64BootFile": arm64BootFile = value
-        case "bootImageTrust": bootImageTrust = try boolean()
-        case "discoveryImage": discoveryImage = value
-        default: tpmVendorCAs = list
-        }
-    }
-
     private func validate() throws(ConfigurationError) {
-        for (name, port) in [("apiPort", apiPort), ("bootHTTPPort", bootHTTPPort), ("tftpPort", tftpPort),
-                             ("proxyDHCPPort", proxyDHCPPort), ("proxyDHCPAltPort", proxyDHCPAltPort)] where !(0...65535).contains(port) {
-            throw .invalid(name, "\(port) is not a port")
-        }
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
-        guard rateLimitPerSecond > 0, rateLimitBurst >= 1 else { throw .invalid("rateLimit", "must be positive") }
-        guard (1 << 20...16 << 30).contains(maxImageBytes) else { throw .invalid("maxImageBytes", "\(maxImageBytes) is out of range") }
-        guard (1024...64 * 1024 * 1024).contains(maxBodyBytes) else { throw .invalid("maxBodyBytes", "\(maxBodyBytes) is out of range") }
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
             throw .invalid("bootServerAddress", "\(effectiveBootServerAddress) is not an IPv4 address (set bootServerAddress when bootHost is not one)")
         }
-        guard (1...1_000_000).contains(auditCheckpointInterval) else {
-            throw .invalid("auditCheckpointInterval", "\(auditCheckpointInterval) is not between 1 and 1000000")
+        guard apiMaxConnectionsPerSource <= apiMaxConnections, bootHTTPMaxConnectionsPerSource <= bootHTTPMaxConnections,
+              tftpMaxTransfersPerSource <= tftpMaxTransfers
+        else { throw .invalid("limits", "a per-source limit is larger than its total") }
+        guard maxBodyBytesInFlight >= 4 * maxBodyBytes else {
+            throw .invalid("maxBodyBytesInFlight", "\(maxBodyBytesInFlight) is less than four bodies of maxBodyBytes (one source holds a quarter of it)")
         }
     }
+}
 
-    /// The file's shape: every field optional, so a file names only what it changes.
-    private struct Partial: Decodable {
-        var stateDir: String?
-        var apiHost: String?
-        var apiPort: Int?
-        var serverNames: [String]?
-        var bootHTTPPort: Int?
-        var tftpPort: Int?
-        var proxyDHCPPort: Int?
-        var proxyDHCPAltPort: Int?
-        var rateLimitPerSecond: Double?
-        var rateLimitBurst: Double?
-        var maxBodyBytes: Int?
-        var maxImageBytes: Int?
-        var tpmVendorCAs: [String]?
-        var auditCheckpointInterval: Int?
-        var bootHost: String?
-        var firmware: String?
-        var bootServerAddress: String?
-        var arm64BootFile: String?
-        var bootImageTrust: Bool?
-        var discoveryImage: String?
+extension WardenConfiguration {
+    /// One setting: the key that names it in the file, its variable, and how its value is read.
+    public struct Setting: Sendable {
+        public let key: String
+        public let variable: String
+        let kind: Kind
 
-        func apply(to base: WardenConfiguration) -> WardenConfiguration {
-            var c = base
-            c.stateDir = stateDir ?? c.stateDir
-            c.apiHost = apiHost ?? c.apiHost
-            c.apiPort = apiPort ?? c.apiPort
-            c.serverNames = serverNames ?? c.serverNames
-            c.bootHTTPPort = bootHTTPPort ?? c.bootHTTPPort
-            c.tftpPort = tftpPort ?? c.tftpPort
-            c.proxyDHCPPort = proxyDHCPPort ?? c.proxyDHCPPort
-            c.proxyDHCPAltPort = proxyDHCPAltPort ?? c.proxyDHCPAltPort
-            c.rateLimitPerSecond = rateLimitPerSecond ?? c.rateLimitPerSecond
-            c.rateLimitBurst = rateLimitBurst ?? c.rateLimitBurst
-            c.maxBodyBytes = maxBodyBytes ?? c.maxBodyBytes
-            c.maxImageBytes = maxImageBytes ?? c.maxImageBytes
-            c.tpmVendorCAs = tpmVendorCAs ?? c.tpmVendorCAs
-            c.auditCheckpointInterval = auditCheckpointInterval ?? c.auditCheckpointInterval
-            c.bootHost = bootHost ?? c.bootHost
-            c.firmware = firmware ?? c.firmware
-            c.bootServerAddress = bootServerAddress ?? c.bootServerAddress
-            c.arm64BootFile = arm64BootFile ?? c.arm64BootFile
-            c.bootImageTrust = bootImageTrust ?? c.bootImageTrust
-            c.discoveryImage = discoveryImage ?? c.discoveryImage
-            return c
+        init(_ key: String, _ variable: String, _ kind: Kind) {
+            self.key = key
+            self.variable = variable
+            self.kind = kind
+        }
+
+        /// A value as the file or the environment gave it.
+        enum Raw {
+            case scalar(String)
+            case list([String])
+        }
+
+        enum Kind: Sendable {
+            case text(WritableKeyPath<WardenConfiguration, String> & Sendable)
+            case list(WritableKeyPath<WardenConfiguration, [String]> & Sendable)
+            case port(WritableKeyPath<WardenConfiguration, Int> & Sendable)
+            case integer(WritableKeyPath<WardenConfiguration, Int> & Sendable, ClosedRange<Int>)
+            case real(WritableKeyPath<WardenConfiguration, Double> & Sendable, ClosedRange<Double>)
+            case flag(WritableKeyPath<WardenConfiguration, Bool> & Sendable)
+        }
+
+        /// Sets the field from `raw`; a mistake is reported under `place`, a bound under the key.
+        func apply(_ raw: Raw, to configuration: inout WardenConfiguration, naming place: String) throws(ConfigurationError) {
+            let text: String
+            switch (kind, raw) {
+            case (.list(let field), .list(let items)):
+                configuration[keyPath: field] = items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                return
+            case (.list(let field), .scalar(let value)):
+                configuration[keyPath: field] = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                return
+            case (_, .list): throw .invalid(place, "a list where one value is expected")
+            case (_, .scalar(let value)): text = value
+            }
+            switch kind {
+            case .text(let field): configuration[keyPath: field] = text
+            case .list: break
+            case .port(let field): configuration[keyPath: field] = try Self.integer(text, place, within: 0...65_535, key: key, what: "a port")
+            case .integer(let field, let range): configuration[keyPath: field] = try Self.integer(text, place, within: range, key: key, what: "within \(range)")
+            case .real(let field, let range):
+                guard let number = Double(text) else { throw .invalid(place, "\(text) is not a number") }
+                guard range.contains(number) else { throw .invalid(key, "\(text) is not within \(range)") }
+                configuration[keyPath: field] = number
+            case .flag(let field):
+                guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][text.lowercased()] else {
+                    throw .invalid(place, "\(text) is not true or false")
+                }
+                configuration[keyPath: field] = flag
+            }
+        }
+
+        private static func integer(_ text: String, _ place: String, within range: ClosedRange<Int>, key: String, what: String) throws(ConfigurationError) -> Int {
+            guard let number = Int(text) else { throw .invalid(place, "\(text) is not a number") }
+            guard range.contains(number) else { throw .invalid(key, "\(number) is not \(what)") }
+            return number
         }
     }
 }
