@@ -8,11 +8,6 @@ import NIOCore
 /// transfer's channel is registered on it; the transfer sends on it directly, and may read
 /// the client's answer from it without waiting for the event loop (see ``receive(into:within:)``).
 struct TFTPTransferSocket: Sendable {
-    /// Why a transfer socket could not be set up.
-    struct SetupError: Error, Sendable, CustomStringConvertible {
-        let description: String
-    }
-
     /// The descriptor; the channel registered on it owns and closes it.
     let descriptor: CInt
     /// Whether the kernel still cuts windows into datagrams for it (UDP generic segmentation
@@ -29,10 +24,11 @@ struct TFTPTransferSocket: Sendable {
     }
 
     /// A non-blocking socket bound to `local` (port 0: the kernel picks) and connected to `client`.
-    init(local: SocketAddress, client: SocketAddress) throws(SetupError) {
+    init(local: SocketAddress, client: SocketAddress) throws(DatagramSocketError) {
+        if let problem = DatagramDestination.problem(client) { throw DatagramSocketError(problem) }
         let family = local.protocol.rawValue
         descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw SetupError(description: "socket: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw DatagramSocketError("socket", errno: errno) }
         var unbound = local
         unbound.port = 0
         guard unbound.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw Self.failure(descriptor, "bind to \(unbound)") }
@@ -47,10 +43,10 @@ struct TFTPTransferSocket: Sendable {
     /// message; longer ones are cut and then refused as malformed.
     static let largestAnswer = 2_048
 
-    private static func failure(_ descriptor: CInt, _ step: String) -> SetupError {
-        let reason = String(cString: strerror(errno))
+    private static func failure(_ descriptor: CInt, _ step: String) -> DatagramSocketError {
+        let error = DatagramSocketError(step, errno: errno)
         close(descriptor)
-        return SetupError(description: "\(step): \(reason)")
+        return error
     }
 
     /// Sends `packets`, back to back, as datagrams of `datagramSize` bytes (the last may be

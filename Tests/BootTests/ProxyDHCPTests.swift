@@ -1,5 +1,6 @@
 @testable import Boot
 import Foundation
+import NIOCore
 import Testing
 import TestSupport
 
@@ -82,6 +83,45 @@ import TestSupport
         #expect(try rig.ask("discover", arch: 0, ["--raw", "0101060000"]) == nil, "a truncated packet")
         let counters = rig.server.counters
         #expect(counters.answered == 0 && counters.malformed == 1 && counters.ignored == 5, "\(counters)")
+    }
+
+    /// Answers to a relay go to its address at the server port the request came to, never
+    /// back to the port the request claims to come from.
+    @Test func relayedAnswersGoToTheRelaysServerPort() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        let offer = try #require(try rig.ask("discover", arch: 7, ["--vendor", "PXEClient:Arch:00007:UNDI:003016", "--user-class", "iPXE", "--relay", "127.0.0.3"]))
+        #expect(offer["file"] as? String == "http://127.0.0.1:8080/boot.ipxe")
+    }
+
+    /// Destinations a packet can name but no datagram can reach make `sendto` fail, and
+    /// SwiftNIO closes a datagram channel on such a failure: each is one answer not sent,
+    /// counted, and the listener goes on answering.
+    @Test func answersToImpossibleAddressesAreDroppedAndTheListenerLives() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        for relay in ["0.0.0.1", "240.0.0.1", "224.0.0.1", "255.255.255.255"] {
+            #expect(try rig.ask("discover", arch: 7, ["--vendor", "PXEClient", "--user-class", "iPXE", "--relay", relay]) == nil, "relay \(relay)")
+        }
+        #expect(rig.server.counters.undeliverable == 4, "\(rig.server.counters)")
+        #expect(try rig.ask("discover", arch: 7, ["--vendor", "PXEClient", "--user-class", "iPXE"]) != nil, "the listener stopped answering")
+    }
+
+    @Test(arguments: [("0.0.0.1", 67), ("240.0.0.1", 67), ("127.0.0.1", 0), ("224.0.0.251", 5353)])
+    func noDatagramGoesWhereNoneCanArrive(address: String, port: Int) throws {
+        #expect(DatagramDestination.problem(try SocketAddress(ipAddress: address, port: port)) != nil)
+    }
+
+    @Test func ordinaryDestinationsAreAllowed() throws {
+        #expect(DatagramDestination.problem(try SocketAddress(ipAddress: "10.213.0.20", port: 68)) == nil)
+        #expect(DatagramDestination.problem(try SocketAddress(ipAddress: "127.0.0.1", port: 4011)) == nil)
+        // A client without an address is answered by broadcast, to the DHCP client port.
+        let request = try DHCPPacket.parse(ArraySlice(DHCPPacketTests().discover([(53, [1])])))
+        guard case .success(let found) = ProxyDHCPDestination.of(request, from: try SocketAddress(ipAddress: "0.0.0.0", port: 9999), serverPort: 67) else {
+            Issue.record("no destination")
+            return
+        }
+        #expect(found.broadcast && found.address.port == 68)
     }
 }
 

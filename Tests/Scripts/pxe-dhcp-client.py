@@ -4,7 +4,11 @@ DHCPDISCOVER or DHCPREQUEST with the options a PXE ROM, iPXE or a UEFI HTTP Boot
 sends, to 127.0.0.1:PORT, and prints the reply as JSON ({"reply": null} after a timeout).
 
 usage: pxe-dhcp-client.py PORT TYPE ARCH [--vendor TEXT] [--user-class TEXT] [--uuid]
-                          [--boot-item HEX] [--server-id A.B.C.D] [--raw HEX]
+                          [--boot-item HEX] [--server-id A.B.C.D] [--relay A.B.C.D] [--raw HEX]
+
+With --relay, the message carries that relay address (giaddr); a loopback relay awaits the
+reply there, on the server's port (as a relay agent would receive it), and the client's own
+port must then receive nothing; for any other relay the client waits on its own port.
 """
 import argparse, json, os, socket, struct
 
@@ -17,6 +21,7 @@ p.add_argument("--user-class", default=None)
 p.add_argument("--uuid", action="store_true")
 p.add_argument("--boot-item", default=None, help="option 43 sub-option 71 (type and layer), hex")
 p.add_argument("--server-id", default=None)
+p.add_argument("--relay", default=None, help="the relay agent address (giaddr) the message carries")
 p.add_argument("--raw", default=None, help="send these bytes (hex) instead of a built message")
 a = p.parse_args()
 
@@ -36,19 +41,31 @@ if a.boot_item:
 if a.server_id:
     options += opt(54, socket.inet_aton(a.server_id))
 options += opt(55, bytes([1, 3, 43, 60, 66, 67, 97])) + bytes([255])
-header = struct.pack("!BBBB4sHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000, bytes(4), bytes(4), bytes(4), bytes(4),
+relay = socket.inet_aton(a.relay) if a.relay else bytes(4)
+header = struct.pack("!BBBB4sHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000, bytes(4), bytes(4), bytes(4), relay,
                      mac + bytes(10), bytes(64), bytes(128))
 message = bytes.fromhex(a.raw) if a.raw else header + bytes([99, 130, 83, 99]) + options
 
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", 0))
 s.settimeout(1.0)
+listener = s
+if a.relay and a.relay.startswith("127."):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind((a.relay, a.port))
+    listener.settimeout(1.0)
 s.sendto(message, ("127.0.0.1", a.port))
 try:
-    data, _ = s.recvfrom(2048)
+    data, _ = listener.recvfrom(2048)
 except socket.timeout:
     print(json.dumps({"reply": None}))
     raise SystemExit(0)
+if listener is not s:
+    try:
+        s.recvfrom(2048)
+        raise SystemExit("the reply was also sent to the client's own port")
+    except socket.timeout:
+        pass
 
 op, htype, hlen, hops, rxid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file = struct.unpack("!BBBB4sHH4s4s4s4s16s64s128s", data[:236])
 assert data[236:240] == bytes([99, 130, 83, 99]), "no magic cookie"
