@@ -12,6 +12,8 @@ public final class TFTPClient {
     }
 
     private let socket: TFTPClientSocket
+    /// The port of the transfer ``request(_:options:)`` began.
+    private var transferPort: UInt16?
 
     /// A client of the server at `host`:`port`, giving up after `timeoutSeconds` of silence
     /// five times in a row.
@@ -37,8 +39,15 @@ public final class TFTPClient {
     /// Sends a read request and returns the server's first answer (to hold a transfer open).
     public func request(_ name: String, options: [TFTPOption]) throws -> TFTPPacket {
         try socket.send(TFTPPacket.readRequest(file: name, mode: "octet", options: options).bytes, to: socket.serverPort)
-        guard let (packet, _) = try socket.receive() else { throw Failure(description: "no answer") }
+        guard let (packet, port) = try socket.receive() else { throw Failure(description: "no answer") }
+        transferPort = port
         return packet
+    }
+
+    /// Acknowledges `block` of the transfer ``request(_:options:)`` began (0: its options).
+    public func acknowledge(_ block: UInt16) throws {
+        guard let transferPort else { throw Failure(description: "no transfer was requested") }
+        try socket.send(TFTPPacket.acknowledgement(block: block).bytes, to: transferPort)
     }
 }
 

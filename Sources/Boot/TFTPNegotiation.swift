@@ -16,6 +16,10 @@ public struct TFTPNegotiation: Sendable, Equatable {
         public var maxBlockSize = 65_464
         public var maxWindowSize = 64
         public var defaultTimeoutSeconds = 2
+        /// The longest timeout a client may ask for: RFC 2349 lets a server only grant the
+        /// value asked or ignore the option, so a longer one is ignored (a client that never
+        /// answers would otherwise hold its transfer for five retransmissions of 255 s).
+        public var maxTimeoutSeconds = 5
         public init() {}
     }
 
@@ -31,7 +35,7 @@ public struct TFTPNegotiation: Sendable, Equatable {
             case "windowsize" where (1...65_535).contains(value):
                 windowSize = min(value, limits.maxWindowSize)
                 granted.append(TFTPOption(name: option.name, value: String(windowSize)))
-            case "timeout" where (1...255).contains(value):
+            case "timeout" where (1...min(255, limits.maxTimeoutSeconds)).contains(value):
                 timeout = value
                 granted.append(option)
             case "tsize" where value == 0:

@@ -4,11 +4,16 @@ import Synchronization
 
 /// Warden's read-only TFTP server (SwiftNIO UDP): requests arrive on the well-known port
 /// and each transfer runs on its own ephemeral port (its transfer ID), from the address the
-/// request was sent to. Options per RFC 2347–2349 and windows per RFC 7440; a bound on
-/// concurrent transfers; files from a ``BootFileRoot``. The listener and its transfers run
-/// on an event loop of their own, so that a transfer polling for its client's answer never
-/// holds up the other boot services.
-public final class TFTPServer: Sendable {
+/// request was sent to. Options per RFC 2347–2349 and windows per RFC 7440; bounds on
+/// transfers at once, in all and per client address; files from a ``BootFileRoot``. The
+/// listener and its transfers run on an event loop of their own, so that a transfer polling
+/// for its client's answer never holds up the other boot services.
+///
+/// Anyone on the boot network can send requests, with any source address, and never
+/// answer: a transfer whose client has not acknowledged its first packet within
+/// ``Settings/startTimeout`` is given up, and when every slot is taken the oldest such
+/// transfer makes room for a new request, so forged requests cannot keep a real client out.
+public final class TFTPServer: BootListener {
     /// What the server has done since it started.
     public struct Statistics: Sendable, Equatable {
         public var started = 0
@@ -16,6 +21,9 @@ public final class TFTPServer: Sendable {
         /// Transfers that ended at the option acknowledgement telling the size (UEFI asks first).
         public var sizeQueries = 0
         public var failed = 0
+        /// Transfers given up because their client never acknowledged the first packet, or
+        /// ended to make room while still waiting for that (also counted as failed).
+        public var abandoned = 0
         public var refused = 0
         public var malformed = 0
         /// Answers read by polling a transfer's socket rather than through the event loop.
@@ -25,14 +33,21 @@ public final class TFTPServer: Sendable {
     /// Settings beyond the root.
     public struct Settings: Sendable {
         public var limits = TFTPNegotiation.Limits()
-        /// Transfers at once; further requests are refused with an error.
+        /// Transfers at once; when all run, a request takes the place of the oldest transfer
+        /// not yet acknowledged, or is refused.
         public var maxTransfers = 1_024
+        /// Transfers at once to one client address; further requests are refused.
+        public var maxTransfersPerSource = 16
+        /// How long a client has to acknowledge a transfer's first packet.
+        public var startTimeout = TimeAmount.seconds(5)
         public init() {}
     }
 
     private let channel: any Channel
+    private let socket: ListenerSocket
     private let loop: MultiThreadedEventLoopGroup
     let state: SharedState
+    public let listenerClosed: EventLoopFuture<Void>
 
     /// The port requests are received on.
     public var port: Int { channel.localAddress?.port ?? 0 }
@@ -42,28 +57,26 @@ public final class TFTPServer: Sendable {
         let state = SharedState(root: root, settings: settings, events: events)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let channel = try await listen(host: host, port: port, state: state, group: loop)
-            return TFTPServer(channel: channel, loop: loop, state: state)
+            let socket = try ListenerSocket(bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: port), broadcast: false, receiveBuffer: 4 << 20)
+            let channel = try await DatagramBootstrap(group: loop)
+                .channelOption(.receivePacketInfo, value: true)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state, socket: socket)) }
+                }
+                .withBoundSocket(try socket.descriptorForChannel()).get()
+            return TFTPServer(channel: channel, socket: socket, loop: loop, state: state)
         } catch {
             try? await loop.shutdownGracefully()
             throw error
         }
     }
 
-    private static func listen(host: String, port: Int, state: SharedState, group: MultiThreadedEventLoopGroup) async throws -> any Channel {
-        try await DatagramBootstrap(group: group)
-            .channelOption(.receivePacketInfo, value: true)
-            .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state)) }
-            }
-            .bind(host: host, port: port).get()
-    }
-
-    private init(channel: any Channel, loop: MultiThreadedEventLoopGroup, state: SharedState) {
+    private init(channel: any Channel, socket: ListenerSocket, loop: MultiThreadedEventLoopGroup, state: SharedState) {
         self.channel = channel
+        self.socket = socket
         self.loop = loop
         self.state = state
+        listenerClosed = FirstClosure.of([channel])
     }
 
     /// Stops listening and ends the transfers under way.
@@ -81,7 +94,9 @@ public final class TFTPServer: Sendable {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
+        /// Transfers under way (also in ``slots``, read here without the lock).
         let active = Atomic<Int>(0)
+        private let slots = Mutex(TransferSlots())
         /// DATA packets by file name and block size, shared by the transfers of that file.
         private let packets = Mutex<[String: TFTPDataPackets]>([:])
         /// Shared packet sets kept at most, and their bytes: the block sizes firmware asks
@@ -98,9 +113,56 @@ public final class TFTPServer: Sendable {
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
 
-        /// A transfer ended (or never began): one fewer under way, counted by `outcome`.
-        func transferEnded(counting outcome: (inout Statistics) -> Void) {
-            active.subtract(1, ordering: .relaxed)
+        /// Transfers by client address, and those whose client has not acknowledged anything yet.
+        private struct TransferSlots {
+            var bySource: [String: Int] = [:]
+            var unacknowledged: [ObjectIdentifier: (started: NIODeadline, channel: any Channel)] = [:]
+        }
+
+        /// Why a request gets no transfer.
+        enum Refusal: Error {
+            case sourceBusy(Int)
+            case busy(Int)
+        }
+
+        /// Takes a slot for a transfer to `source`: within its address's bound, and within
+        /// the total, making room by ending the oldest transfer no client has acknowledged.
+        func admit(_ source: String) -> Result<Void, Refusal> {
+            let (result, victim): (Result<Void, Refusal>, (any Channel)?) = slots.withLock { slots in
+                let fromSource = slots.bySource[source, default: 0]
+                guard fromSource < settings.maxTransfersPerSource else { return (.failure(.sourceBusy(fromSource)), nil) }
+                var victim: (any Channel)?
+                if active.load(ordering: .relaxed) >= settings.maxTransfers {
+                    guard let oldest = slots.unacknowledged.min(by: { $0.value.started < $1.value.started }) else {
+                        return (.failure(.busy(settings.maxTransfers)), nil)
+                    }
+                    slots.unacknowledged[oldest.key] = nil
+                    victim = oldest.value.channel
+                }
+                slots.bySource[source] = fromSource + 1
+                active.add(1, ordering: .relaxed)
+                return (.success(()), victim)
+            }
+            if let victim {
+                count { $0.abandoned += 1 }
+                victim.close(promise: nil)
+            }
+            return result
+        }
+
+        /// Marks transfer `id` as waiting for its client's first acknowledgement, or not.
+        func awaitingAcknowledgement(_ id: ObjectIdentifier, channel: (any Channel)?) {
+            slots.withLock { $0.unacknowledged[id] = channel.map { (NIODeadline.now(), $0) } }
+        }
+
+        /// A transfer to `source` ended (or never began): its slot is free, counted by `outcome`.
+        func transferEnded(_ id: ObjectIdentifier?, source: String, counting outcome: (inout Statistics) -> Void) {
+            slots.withLock { slots in
+                if let id { slots.unacknowledged[id] = nil }
+                let left = slots.bySource[source, default: 1] - 1
+                slots.bySource[source] = left > 0 ? left : nil
+                active.subtract(1, ordering: .relaxed)
+            }
             count(outcome)
         }
 
@@ -126,13 +188,18 @@ public final class TFTPServer: Sendable {
 }
 
 /// Answers requests on the well-known port; each accepted read starts a transfer channel.
+/// Refusals leave through the listener's socket (``ListenerSocket``), so one to an
+/// address no datagram can reach never closes the listener.
 private final class RequestHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
-    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let state: TFTPServer.SharedState
+    private let socket: ListenerSocket
 
-    init(state: TFTPServer.SharedState) { self.state = state }
+    init(state: TFTPServer.SharedState, socket: ListenerSocket) {
+        self.state = state
+        self.socket = socket
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
@@ -140,7 +207,7 @@ private final class RequestHandler: ChannelInboundHandler {
         let packet: TFTPPacket
         do { packet = try TFTPPacket.parse(ArraySlice(envelope.data.readableBytesView)) } catch {
             state.count { $0.malformed += 1 }
-            refuse(context, client, .illegalOperation, "malformed request: \(error)")
+            refuse(client, .illegalOperation, "malformed request: \(error)")
             return
         }
         switch packet {
@@ -148,13 +215,24 @@ private final class RequestHandler: ChannelInboundHandler {
             let contents: [UInt8]
             do { contents = try state.root.file(file) } catch {
                 state.count { $0.refused += 1 }
-                if case .forbidden = error { refuse(context, client, .accessViolation, error.description) } else { refuse(context, client, .fileNotFound, error.description) }
+                if case .forbidden = error { refuse(client, .accessViolation, error.description) } else { refuse(client, .fileNotFound, error.description) }
                 return
             }
-            guard state.active.add(1, ordering: .relaxed).newValue <= state.settings.maxTransfers else {
-                state.transferEnded { $0.refused += 1 }
-                refuse(context, client, .undefined, "server busy: \(state.settings.maxTransfers) transfers under way")
+            if let problem = DatagramDestination.problem(client) {
+                state.count { $0.refused += 1 }
+                state.events.record("tftp", "\(file) requested from an address no answer can reach: \(problem)")
                 return
+            }
+            let source = client.ipAddress ?? "?"
+            switch state.admit(source) {
+            case .failure(.sourceBusy(let count)):
+                state.count { $0.refused += 1 }
+                return refuse(client, .undefined, "server busy: \(count) transfers to this address under way")
+            case .failure(.busy(let count)):
+                state.count { $0.refused += 1 }
+                return refuse(client, .undefined, "server busy: \(count) transfers under way")
+            case .success:
+                break
             }
             state.count { $0.started += 1 }
             let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
@@ -165,11 +243,11 @@ private final class RequestHandler: ChannelInboundHandler {
                           named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
         case .writeRequest:
             state.count { $0.refused += 1 }
-            refuse(context, client, .accessViolation, "this server is read-only")
+            refuse(client, .accessViolation, "this server is read-only")
         case .error:
             return  // RFC 1350: an error is never answered (two servers would answer each other for ever)
         default:
-            refuse(context, client, .unknownTransferID, "no transfer on this port")
+            refuse(client, .unknownTransferID, "no transfer on this port")
         }
     }
 
@@ -177,13 +255,14 @@ private final class RequestHandler: ChannelInboundHandler {
         _ transfer: TFTPTransfer, packets: TFTPDataPackets, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop
     ) {
         let state = self.state
+        let source = client.ipAddress ?? "?"
         let socket: TFTPTransferSocket
         do {
-            guard let local else { throw TFTPTransferSocket.SetupError(description: "the request's destination address is unknown") }
+            guard let local else { throw DatagramSocketError("the request's destination address is unknown") }
             socket = try TFTPTransferSocket(local: local, client: client)
         } catch {
-            state.transferEnded { $0.failed += 1 }
-            state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): failed, \(error)")
+            state.transferEnded(nil, source: source) { $0.failed += 1 }
+            state.events.record("tftp", "\(name) to \(source): failed, \(error)")
             return
         }
         DatagramBootstrap(group: loop)
@@ -200,14 +279,13 @@ private final class RequestHandler: ChannelInboundHandler {
             .whenComplete { result in
                 switch result {
                 case .success(let channel): channel.pipeline.fireUserInboundEventTriggered(TransferHandler.Registered())
-                case .failure: state.transferEnded { $0.failed += 1 }
+                case .failure: state.transferEnded(nil, source: source) { $0.failed += 1 }
                 }
             }
     }
 
-    private func refuse(_ context: ChannelHandlerContext, _ client: SocketAddress, _ code: TFTPErrorCode, _ message: String) {
-        let bytes = TFTPPacket.error(code, message: String(message.prefix(200))).bytes
-        context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: client, data: context.channel.allocator.buffer(bytes: bytes))), promise: nil)
+    private func refuse(_ client: SocketAddress, _ code: TFTPErrorCode, _ message: String) {
+        _ = socket.send(TFTPPacket.error(code, message: String(message.prefix(200))).bytes, to: client)
     }
 }
 
@@ -233,6 +311,8 @@ private final class TransferHandler: ChannelInboundHandler {
     private let client: SocketAddress
     private let state: TFTPServer.SharedState
     private var timer: Scheduled<Void>?
+    /// Gives the transfer up unless its client acknowledges the first packet in time.
+    private var startTimer: Scheduled<Void>?
     /// When the timer should fire: the transfer's timeout after its last step.
     private var deadline = NIODeadline.now()
     /// When the last packet was sent, to tell whether the client answers promptly.
@@ -262,6 +342,12 @@ private final class TransferHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is Registered else { return context.fireUserInboundEventTriggered(event) }
+        state.awaitingAcknowledgement(ObjectIdentifier(self), channel: context.channel)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        startTimer = context.eventLoop.scheduleTask(in: state.settings.startTimeout) {
+            let (handler, context) = loopBound.value
+            handler.abandonUnlessAcknowledged(context: context)
+        }
         apply(transfer.start(), context: context)
         handlePromptAnswers(context: context)
     }
@@ -274,8 +360,22 @@ private final class TransferHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
+        startTimer?.cancel()
         if !over { end { $0.failed += 1 } }
         context.fireChannelInactive()
+    }
+
+    /// The client has not acknowledged the first packet in time: it may be no client at
+    /// all, only a forged request, so the transfer is given up rather than retransmitted.
+    private func abandonUnlessAcknowledged(context: ChannelHandlerContext) {
+        guard !over, !transfer.acknowledgedOnce else { return }
+        timer?.cancel()
+        end {
+            $0.failed += 1
+            $0.abandoned += 1
+        }
+        state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): given up, the first packet was not acknowledged within \(state.settings.startTimeout.nanoseconds / 1_000_000_000) s")
+        context.close(promise: nil)
     }
 
     /// Handles answers caught by polling, while the client answers promptly and no other
@@ -297,7 +397,13 @@ private final class TransferHandler: ChannelInboundHandler {
             state.count { $0.malformed += 1 }
             return
         }
-        apply(transfer.receive(packet), context: context)
+        let waited = !transfer.acknowledgedOnce
+        let step = transfer.receive(packet)
+        if waited && transfer.acknowledgedOnce {
+            startTimer?.cancel()
+            state.awaitingAcknowledgement(ObjectIdentifier(self), channel: nil)
+        }
+        apply(step, context: context)
     }
 
     private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
@@ -334,8 +440,9 @@ private final class TransferHandler: ChannelInboundHandler {
     /// The transfer is over: counted by `outcome`, with the answers it polled.
     private func end(counting outcome: (inout TFTPServer.Statistics) -> Void) {
         over = true
+        startTimer?.cancel()
         let polled = self.polled
-        state.transferEnded {
+        state.transferEnded(ObjectIdentifier(self), source: client.ipAddress ?? "?") {
             outcome(&$0)
             $0.polledAnswers += polled
         }

@@ -33,6 +33,9 @@ public struct TFTPTransfer: Sendable {
     private var sent = 0
     private var waitingForOptionAcknowledgement: Bool
     private var retries = 0
+    /// Whether the client has acknowledged anything yet (the OACK or a block): until it
+    /// has, it may be no client at all, only a forged request.
+    public private(set) var acknowledgedOnce = false
 
     /// A transfer of a file of `fileSize` bytes.
     public init(fileSize: Int, negotiation: TFTPNegotiation) {
@@ -54,6 +57,7 @@ public struct TFTPTransfer: Sendable {
             if waitingForOptionAcknowledgement {
                 guard wire == 0 else { return Step() }
                 waitingForOptionAcknowledgement = false
+                acknowledgedOnce = true
                 retries = 0
                 return Step(blocks: window())
             }
@@ -61,6 +65,7 @@ public struct TFTPTransfer: Sendable {
             let ahead = Int(wire &- UInt16(truncatingIfNeeded: acknowledged))
             guard ahead > 0, acknowledged + ahead <= sent else { return Step() }
             acknowledged += ahead
+            acknowledgedOnce = true
             retries = 0
             if acknowledged == blockCount { return Step(finished: true) }
             // The whole window arrived: the next one. Part of it: resend from the gap.

@@ -109,7 +109,9 @@ import TestSupport
     }
 
     @Test func twoHundredTransfersAtOnceAllArriveWhole() async throws {
-        let rig = try await Rig()
+        var settings = TFTPServer.Settings()
+        settings.maxTransfersPerSource = settings.maxTransfers
+        let rig = try await Rig(settings: settings)
         defer { Task { await rig.server.stop() } }
         for (blockSize, windowSize) in [(1468, nil), (512, 8)] as [(Int, Int?)] {
             let outcome = try TFTPConcurrentFetch.run(port: rig.server.port, name: "sub/big.bin", count: 200, blockSize: blockSize, windowSize: windowSize)
@@ -129,16 +131,57 @@ import TestSupport
         }
     }
 
-    @Test func concurrentTransfersAreBounded() async throws {
+    /// When every slot is taken, a request takes the place of the oldest transfer whose
+    /// client never acknowledged anything (a forged request, most likely); when every
+    /// transfer under way is acknowledged, it is refused.
+    @Test func aFullServerMakesRoomOnlyFromTransfersNobodyAcknowledged() async throws {
         var settings = TFTPServer.Settings()
         settings.maxTransfers = 1
         let rig = try await Rig(settings: settings)
         defer { Task { await rig.server.stop() } }
-        let holder = try TFTPClient(port: rig.server.port)
-        guard case .optionAcknowledgement = try holder.request("sub/big.bin", options: [TFTPOption(name: "blksize", value: "512")]) else {
+        let silent = try TFTPClient(port: rig.server.port)
+        guard case .optionAcknowledgement = try silent.request("sub/big.bin", options: [TFTPOption(name: "blksize", value: "512")]) else {
             throw CommandFailure("the first transfer was not acknowledged")
         }
         let second = try Command.run("tftp", ["127.0.0.1", rig.port, "-m", "binary", "-c", "get", "odd.bin", rig.out("second")])
-        #expect((second.stdout + second.stderr).contains("server busy"), "\(second.stdout)\(second.stderr)")
+        #expect(second.status == 0 && rig.written("second") == rig.files["odd.bin"], "\(second.stdout)\(second.stderr)")
+        #expect(try await rig.settled { $0.abandoned == 1 }.abandoned == 1)
+
+        let holder = try TFTPClient(port: rig.server.port)
+        guard case .optionAcknowledgement = try holder.request("sub/big.bin", options: [TFTPOption(name: "blksize", value: "512")]) else {
+            throw CommandFailure("the held transfer was not acknowledged")
+        }
+        try holder.acknowledge(0)
+        let third = try Command.run("tftp", ["127.0.0.1", rig.port, "-m", "binary", "-c", "get", "odd.bin", rig.out("third")])
+        #expect((third.stdout + third.stderr).contains("server busy"), "\(third.stdout)\(third.stderr)")
+    }
+
+    /// One client address holds at most its share of the transfers.
+    @Test func oneSourceHoldsAtMostItsShare() async throws {
+        var settings = TFTPServer.Settings()
+        settings.maxTransfersPerSource = 2
+        let rig = try await Rig(settings: settings)
+        defer { Task { await rig.server.stop() } }
+        let held = try (0..<2).map { _ in try TFTPClient(port: rig.server.port) }
+        for client in held { _ = try client.request("sub/big.bin", options: [TFTPOption(name: "blksize", value: "512")]) }
+        let refused = try Command.run("tftp", ["127.0.0.1", rig.port, "-m", "binary", "-c", "get", "odd.bin", rig.out("refused")])
+        #expect((refused.stdout + refused.stderr).contains("transfers to this address"), "\(refused.stdout)\(refused.stderr)")
+    }
+
+    /// A client asking for a long timeout is not granted it, and a transfer whose first
+    /// packet is never acknowledged is given up within the start timeout, not after five
+    /// retransmissions of the timeout asked for.
+    @Test func aSilentClientHoldsItsSlotForSecondsOnly() async throws {
+        var settings = TFTPServer.Settings()
+        settings.startTimeout = .seconds(1)
+        let rig = try await Rig(settings: settings)
+        defer { Task { await rig.server.stop() } }
+        let silent = try TFTPClient(port: rig.server.port)
+        guard case .optionAcknowledgement(let granted) = try silent.request("sub/big.bin", options: [TFTPOption(name: "timeout", value: "255"), TFTPOption(name: "tsize", value: "0")]) else {
+            throw CommandFailure("the transfer was not acknowledged")
+        }
+        #expect(!granted.contains { $0.name == "timeout" }, "a 255 s timeout was granted: \(granted)")
+        let statistics = try await rig.settled { $0.abandoned == 1 }
+        #expect(statistics.abandoned == 1 && statistics.failed == 1)
     }
 }
