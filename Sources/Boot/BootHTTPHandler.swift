@@ -10,24 +10,8 @@ final class BootHTTPHandler: ChannelInboundHandler {
 
     private let state: BootHTTPServer.SharedState
     private var request: HTTPRequestHead?
-    /// Whether this connection was one too many when it opened.
-    private var overloaded = false
 
     init(state: BootHTTPServer.SharedState) { self.state = state }
-
-    func channelActive(context: ChannelHandlerContext) {
-        overloaded = state.connections.add(1, ordering: .relaxed).newValue > state.settings.maxConnections
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        state.connections.subtract(1, ordering: .relaxed)
-        context.fireChannelInactive()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent { context.close(promise: nil) } else { context.fireUserInboundEventTriggered(event) }
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -44,11 +28,6 @@ final class BootHTTPHandler: ChannelInboundHandler {
         let settings = state.settings
         guard head.method == .GET || head.method == .HEAD else {
             return refuse(.methodNotAllowed, "only GET and HEAD are served here", head, context, extra: [("Allow", "GET, HEAD")])
-        }
-        if overloaded {
-            state.count { $0.overloaded += 1 }
-            return refuse(.serviceUnavailable, "too many connections; retry shortly", head, context,
-                          extra: [("Retry-After", String(settings.retryAfterSeconds))], close: true)
         }
         guard head.uri.utf8.count <= settings.maxTargetLength else { return refuse(.uriTooLong, "request target too long", head, context) }
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)

@@ -7,19 +7,22 @@ import Synchronization
 /// `/boot.ipxe` answers each machine with the script its enrolment record calls for; every
 /// other path is a file — firmware from the boot file root, images under `/images/` — sent
 /// zero-copy (`sendfile`) with an exact `Content-Length`, `HEAD`, one `Range`, `ETag` and
-/// `If-None-Match`, never chunked and never redirected. Over its connection or script
-/// bounds it answers `503` with `Retry-After`, which iPXE honours, instead of letting
-/// clients time out.
-public final class BootHTTPServer: Sendable {
+/// `If-None-Match`, never chunked and never redirected. Over its script bound it answers
+/// `503` with `Retry-After`, which iPXE honours, instead of letting clients time out.
+/// Its connections are bounded in total and per source address, and each request's head
+/// must arrive whole within ``Settings/idleSeconds`` (``ConnectionGuard``).
+public final class BootHTTPServer: BootListener {
     /// Bounds and names.
     public struct Settings: Sendable {
-        /// Connections at once; requests on further ones get 503.
+        /// Connections at once (see ``ConnectionLimiter``), and from one source address.
         public var maxConnections = 1_024
+        public var maxConnectionsPerSource = 32
         /// Script look-ups waiting for the store at once; further ones get 503.
         public var maxPendingScripts = 128
         /// What `Retry-After` says, in seconds.
         public var retryAfterSeconds = 2
-        /// A connection that sends nothing for this long is closed.
+        /// Seconds within which a request's whole head must arrive (after the connection
+        /// opens or the last response ends); bytes trickling in do not extend it.
         public var idleSeconds: Int64 = 30
         /// Longest request target accepted (414 beyond).
         public var maxTargetLength = 2_048
@@ -38,6 +41,9 @@ public final class BootHTTPServer: Sendable {
 
     private let channel: any Channel
     let state: SharedState
+    /// Its connections, bounded.
+    public let connections: ConnectionLimiter
+    public let listenerClosed: EventLoopFuture<Void>
 
     /// The port it listens on.
     public var port: Int { channel.localAddress?.port ?? 0 }
@@ -46,31 +52,37 @@ public final class BootHTTPServer: Sendable {
     public var statistics: Statistics { state.statistics.withLock { $0 } }
 
     /// Connections open now.
-    public var connectionCount: Int { state.connections.load(ordering: .relaxed) }
+    public var connectionCount: Int { connections.count }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
     public static func start(host: String, port: Int, firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource,
                              settings: Settings, events: BootEventLog = .silent,
                              group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
         let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings, events: events)
+        let connections = ConnectionLimiter(.init(total: settings.maxConnections, perSource: settings.maxConnectionsPerSource))
+        // Boot paths take no body: one declared is given the head's time again to arrive.
+        let timeouts = ConnectionTimeouts(handshake: nil, idle: .seconds(settings.idleSeconds), body: .seconds(settings.idleSeconds),
+                                          minimumBodyRate: 64 * 1024, assumedBodyLength: 0)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(IdleStateHandler(readTimeout: .seconds(settings.idleSeconds)))
                     try pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                    try pipeline.addHandler(ConnectionGuard<NIOHTTP1Parts>(limiter: connections, timeouts: timeouts))
                     try pipeline.addHandler(BootHTTPHandler(state: state))
                 }
             }
             .bind(host: host, port: port).get()
-        return BootHTTPServer(channel: channel, state: state)
+        return BootHTTPServer(channel: channel, state: state, connections: connections)
     }
 
-    private init(channel: any Channel, state: SharedState) {
+    private init(channel: any Channel, state: SharedState, connections: ConnectionLimiter) {
         self.channel = channel
         self.state = state
+        self.connections = connections
+        listenerClosed = FirstClosure.of([channel])
     }
 
     /// Stops listening; responses under way finish.
@@ -84,7 +96,6 @@ public final class BootHTTPServer: Sendable {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
-        let connections = Atomic<Int>(0)
         let pendingScripts = Atomic<Int>(0)
 
         init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings, events: BootEventLog) {
@@ -96,5 +107,20 @@ public final class BootHTTPServer: Sendable {
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
+    }
+}
+
+/// NIOHTTP1's parts, as ``ConnectionGuard`` reads them.
+enum NIOHTTP1Parts: GuardedHTTPParts {
+    static func classify(_ part: HTTPServerRequestPart) -> GuardedRequestPart {
+        switch part {
+        case .head(let head): .head(declaredBodyLength: head.headers.first(name: "Content-Length").flatMap { Int($0) })
+        case .body: .body
+        case .end: .end
+        }
+    }
+
+    static func isEnd(_ part: HTTPServerResponsePart) -> Bool {
+        if case .end = part { true } else { false }
     }
 }

@@ -3,10 +3,13 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// One keep-alive HTTPS connection to Warden, trusting only Warden's server CA: the
 /// server's certificate must chain to it, carry the name or address dialled, and be for
-/// server authentication (an operator or auditor certificate never passes).
+/// server authentication (an operator or auditor certificate never passes). A connection
+/// the server closed while it was idle (Warden closes idle connections) is opened again
+/// before the next request.
 public final class HTTPSClient: Sendable {
     /// A client certificate and key (PEM files) for the admin API.
     public struct Identity: Sendable {
@@ -27,24 +30,36 @@ public final class HTTPSClient: Sendable {
     /// Responses larger than this are refused.
     public static let maxResponseBytes = 16 * 1024 * 1024
 
-    private let channel: any Channel
+    private let connection: Mutex<any Channel>
     private let host: String
+    private let port: Int
+    private let url: String
+    private let context: NIOSSLContext
 
     /// Connects to `url` (`https://HOST:PORT`), trusting only the CA certificate in `serverCA`.
     public init(url: String, serverCA: String, identity: Identity? = nil) async throws(ClientError) {
-        let (host, port) = try ServerURL.split(url)
-        self.host = host
+        (host, port) = try ServerURL.split(url)
+        self.url = url
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
         tls.trustRoots = .file(serverCA)
-        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         do {
             if let identity {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificatePath).map { .certificate($0) }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.keyPath, format: .pem))
             }
-            let context = try NIOSSLContext(configuration: tls)
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            throw .connection("\(url): \(error)")
+        }
+        connection = Mutex(try await Self.connect(url: url, host: host, port: port, context: context))
+    }
+
+    /// A new connection, its server checked.
+    private static func connect(url: String, host: String, port: Int, context: NIOSSLContext) async throws(ClientError) -> any Channel {
+        let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
                 .channelInitializer { channel in
@@ -56,8 +71,8 @@ public final class HTTPSClient: Sendable {
                     }
                 }
                 .connect(host: host, port: port).get()
-            self.channel = channel
             try await channel.pipeline.handler(type: ServerPurposeCheck.self).flatMap { $0.promise.futureResult }.get()
+            return channel
         } catch let error as ClientError { throw error } catch let error as ServerPurposeCheck.Failure {
             throw .untrustedServer(error.reason)
         } catch let error as NIOSSLError {
@@ -74,13 +89,7 @@ public final class HTTPSClient: Sendable {
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
         if body != nil { head.headers.add(name: "Content-Type", value: "application/json") }
-        let promise = channel.eventLoop.makePromise(of: Response.self)
-        // A write that fails (the server closed the connection first) never reaches the
-        // exchange handler: fail the response with it.
-        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: nil)).whenFailure { error in
-            promise.fail(ClientError.connection("\(error)"))
-        }
-        do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
+        return try await exchange(head: head, body: body, sink: nil)
     }
 
     /// Sends a GET and writes a successful (200) response's body to the open file
@@ -90,16 +99,44 @@ public final class HTTPSClient: Sendable {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: "0")
-        let promise = channel.eventLoop.makePromise(of: Response.self)
-        channel.writeAndFlush(ExchangeHandler.Request(head: head, body: nil, response: promise, sink: FileSink(descriptor: descriptor, progress: progress))).whenFailure { error in
-            promise.fail(ClientError.connection("\(error)"))
+        return try await exchange(head: head, body: nil, sink: FileSink(descriptor: descriptor, progress: progress))
+    }
+
+    /// One request and its response. A request the connection closed under before it was
+    /// written (the server closed it while idle) goes once more on a new connection: the
+    /// server never saw it.
+    private func exchange(head: HTTPRequestHead, body: [UInt8]?, sink: FileSink?) async throws(ClientError) -> Response {
+        for attempt in 1...2 {
+            let channel = try await openChannel()
+            let promise = channel.eventLoop.makePromise(of: Response.self)
+            let unwritten = channel.eventLoop.makePromise(of: Bool.self)
+            // A write that fails never reaches the exchange handler: fail the response with it.
+            channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: sink)).whenComplete { result in
+                guard case .failure(let error) = result else { return unwritten.succeed(false) }
+                unwritten.succeed(error as? ChannelError == .ioOnClosedChannel)
+                promise.fail(ClientError.connection("\(error)"))
+            }
+            do { return try await promise.futureResult.get() } catch {
+                if attempt == 1, (try? await unwritten.futureResult.get()) == true { continue }
+                if let error = error as? ClientError { throw error }
+                throw .connection("\(error)")
+            }
         }
-        do { return try await promise.futureResult.get() } catch let error as ClientError { throw error } catch { throw .connection("\(error)") }
+        throw .connection("the server closed the connection")
+    }
+
+    /// The connection, opened again when the server closed it while it was idle.
+    private func openChannel() async throws(ClientError) -> any Channel {
+        let current = connection.withLock { $0 }
+        guard !current.isActive else { return current }
+        let fresh = try await Self.connect(url: url, host: host, port: port, context: context)
+        connection.withLock { $0 = fresh }
+        return fresh
     }
 
     /// Closes the connection.
     public func close() async {
-        try? await channel.close()
+        try? await connection.withLock { $0 }.close()
     }
 }
 

@@ -134,7 +134,9 @@ import TestSupport
         #expect(real.uuid == "4c4c4544-0042-3510-8052-b4c04f4a4e31" && real.identifiesMachine)
     }
 
-    @Test func aFullServerAnswers503WithRetryAfter() async throws {
+    /// When every place is taken, a new client takes the place of the connection that has
+    /// waited longest without a request: connections that only hold a place keep nobody out.
+    @Test func aFullServerClosesTheLongestIdleConnectionForANewClient() async throws {
         var settings = BootHTTPServer.Settings()
         settings.maxConnections = 2
         let rig = try await Rig(settings: settings)
@@ -144,12 +146,43 @@ import TestSupport
         // machine that can take a while.
         for _ in 0..<1_000 where rig.server.connectionCount < 2 { try await Task.sleep(for: .milliseconds(20)) }
         try #require(rig.server.connectionCount == 2)
-        let refused = try rig.curl("/ipxe.efi")
-        #expect(refused.status == 503 && refused.headers["retry-after"] == "2")
-        withExtendedLifetime(held) {}
-        for connection in held { connection.close() }
-        for _ in 0..<1_000 where rig.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(try rig.curl("/ipxe.efi").status == 200)
+        #expect(rig.server.connections.statistics.evicted == 1)
+        #expect(held.filter { $0.isClosedByPeer() }.count == 1, "the oldest idle connection was closed")
+        withExtendedLifetime(held) {}
+    }
+
+    /// One source address holds at most its share of the places.
+    @Test func oneSourceHoldsAtMostItsShare() async throws {
+        var settings = BootHTTPServer.Settings()
+        settings.maxConnectionsPerSource = 3
+        let rig = try await Rig(settings: settings)
+        defer { Task { await rig.server.stop() } }
+        let held = try (0..<3).map { _ in try OpenConnection(port: rig.server.port) }
+        for _ in 0..<1_000 where rig.server.connectionCount < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(throws: CommandFailure.self, "a fourth connection from the same address") { try rig.curl("/ipxe.efi") }
+        #expect(rig.server.connections.statistics.refused >= 1)
+        withExtendedLifetime(held) {}
+    }
+
+    /// A request head trickled in a byte at a time gets no more time than silence does.
+    @Test func aTrickledHeadIsCutOffAtTheIdleDeadline() async throws {
+        var settings = BootHTTPServer.Settings()
+        settings.idleSeconds = 1
+        let rig = try await Rig(settings: settings)
+        defer { Task { await rig.server.stop() } }
+        let slow = try OpenConnection(port: rig.server.port)
+        let head = Array("GET /ipxe.efi HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 150)
+        var sent = 0
+        for byte in head {
+            guard slow.send([byte]) else { break }
+            sent += 1
+            try await Task.sleep(for: .milliseconds(100))
+            if slow.isClosedByPeer() { break }
+        }
+        // A byte every 100 ms would have taken 20 s: the head had 1 s in all.
+        #expect(slow.isClosedByPeer() && sent < head.count, "sent \(sent) of \(head.count) bytes")
+        #expect(rig.server.connections.statistics.timedOut == 1)
     }
 
     @Test func aKeptAliveConnectionServesSeveralRequests() async throws {
@@ -159,21 +192,4 @@ import TestSupport
         #expect(result.status == 0)
         #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"), "\(result.stderr)")
     }
-}
-
-/// A TCP connection to loopback that sends nothing, holding one of the server's slots.
-final class OpenConnection {
-    private let descriptor: Int32
-
-    init(port: Int) throws {
-        descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard connected == 0 else { throw CommandFailure("connect: \(String(cString: strerror(errno)))") }
-    }
-
-    func close() { _ = Glibc.close(descriptor) }
 }

@@ -69,11 +69,18 @@ public final class WardenServerProcess: @unchecked Sendable {
         try Command.run(TestPaths.agentBinary.path, [subcommand, "--server", url, "--ca", serverCA, "--tcti", tcti] + arguments, in: folder)
     }
 
+    /// The suite runs many servers and software TPMs at once on two cores, where a TLS
+    /// handshake or a pause between an agent's requests can take far longer than on a rack:
+    /// the connection deadlines are relaxed unless a test sets them (the tests of the
+    /// deadlines do).
+    static let patientDeadlines = ["WARDEN_API_HANDSHAKE_TIMEOUT": "120", "WARDEN_API_IDLE_TIMEOUT": "600"]
+
     private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
-        try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
-                          environment: environment.merging(["WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
-                                                                 "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0"]) { $1 },
-                          log: folder.appendingPathComponent("serve.log"))
+        let settings = patientDeadlines.merging(environment) { $1 }.merging([
+            "WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
+        ]) { $1 }
+        return try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
+                                 environment: settings, log: folder.appendingPathComponent("serve.log"))
     }
 
     /// Whether the server reports itself serving within about ten seconds.
