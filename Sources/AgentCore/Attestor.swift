@@ -41,8 +41,10 @@ public struct Attestor: Sendable {
         return try await refusing { try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self) }
     }
 
-    /// Runs the whole flow and returns the opened release.
-    public func attest(eventLog: [UInt8]?) async throws -> ReleasePayload {
+    /// Runs the whole flow and returns the opened release. `legacyBIOS`: the kernel command
+    /// line says Warden booted this machine by legacy BIOS, which measured neither kernel
+    /// nor initrd; the attestation reports it, and that boot is judged unmeasured.
+    public func attest(eventLog: [UInt8]?, legacyBIOS: Bool = false) async throws -> ReleasePayload {
         let device = try openDevice()
         let ek = try tpm { try device.createEndorsementKey() }
         defer { device.flush(ek) }
@@ -59,18 +61,20 @@ public struct Attestor: Sendable {
         let proof = try tpm {
             try device.activateCredential(ak: ak, ek: ek, credentialBlob: try bytes(registration.credentialBlob), encryptedSecret: try bytes(registration.encryptedSecret))
         }
-        let keyID = registration.attestationKeyID
-        _ = try await refusing {
-            try await client.call(.POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: keyID, proof: base64(proof)), as: AgentMessages.ActivateResponse.self)
-        }
+        let keyID = try await refusing {
+            try await client.call(
+                .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)),
+                as: AgentMessages.ActivateResponse.self)
+        }.attestationKeyID
+        let challenge = AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)))
         let nonce = try bytes(try await refusing {
-            try await client.call(.POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID), as: AgentMessages.ChallengeResponse.self)
+            try await client.call(.POST, "/v1/agent/challenge", challenge, as: AgentMessages.ChallengeResponse.self)
         }.nonce)
         let quote = try tpm { try device.quote(with: ak, selection: Self.selection, nonce: nonce) }
         let pcrs = try tpm { try TPM2ToolsPCRFile.serialize(PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection))) }
         let request = AgentMessages.AttestRequest(
             attestationKeyID: keyID, nonce: base64(nonce), attest: base64(quote.attest), signature: base64(quote.signature), pcrs: base64(pcrs),
-            eventLog: eventLog.map(base64))
+            eventLog: eventLog.map(base64), legacyBIOS: legacyBIOS ? true : nil)
         let response = try await refusing { try await client.call(.POST, "/v1/agent/attest", request, as: AgentMessages.ReleaseResponse.self) }
         return try open(response, akName: akName, device: device, ak: ak, ek: ek)
     }

@@ -11,34 +11,43 @@ enum AgentAPI {
         let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
         agent.post("discover") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.DiscoverRequest.self, from: request, context: context)
+            let source = context.sourceAddress
             return try await answer {
-                let found = try service.discover(ekPublic: try bytes(body.ekPublic, "ekPublic"), ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") })
+                let found = try service.discover(
+                    ekPublic: try bytes(body.ekPublic, "ekPublic"), ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
                 return AgentMessages.DiscoverResponse(machineID: found.id, state: found.state)
             }
         }
         agent.post("register") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.RegisterRequest.self, from: request, context: context)
+            let source = context.sourceAddress
             return try await answer {
-                let registration = try service.register(ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"))
+                let registration = try service.register(ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"), from: source)
                 return AgentMessages.RegisterResponse(
-                    attestationKeyID: registration.attestationKeyID,
+                    registration: base64(registration.ticket),
                     credentialBlob: base64(registration.challenge.credentialBlob),
                     encryptedSecret: base64(registration.challenge.encryptedSecret))
             }
         }
         agent.post("activate") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.ActivateRequest.self, from: request, context: context)
+            let source = context.sourceAddress
             return try await answer {
-                try service.activate(attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"))
-                return AgentMessages.ActivateResponse(attestationKeyID: body.attestationKeyID, activated: true)
+                let id = try service.activate(registration: try bytes(body.registration, "registration"), proof: try bytes(body.proof, "proof"), from: source)
+                return AgentMessages.ActivateResponse(attestationKeyID: id, activated: true)
             }
         }
         agent.post("challenge") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.ChallengeRequest.self, from: request, context: context)
-            return try await answer { AgentMessages.ChallengeResponse(nonce: base64(try service.challenge(attestationKeyID: body.attestationKeyID))) }
+            let source = context.sourceAddress
+            return try await answer {
+                let nonce = try service.challenge(attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"), from: source)
+                return AgentMessages.ChallengeResponse(nonce: base64(nonce))
+            }
         }
         agent.post("attest") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.AttestRequest.self, from: request, context: context)
+            let source = context.sourceAddress
             return try await answer {
                 let pcrs: PCRValues
                 do { pcrs = try TPM2ToolsPCRFile.parse(try bytes(body.pcrs, "pcrs")) } catch let refusal as AttestationRefusal { throw refusal } catch {
@@ -46,7 +55,8 @@ enum AgentAPI {
                 }
                 let release = try service.attest(
                     attestationKeyID: body.attestationKeyID, nonce: try bytes(body.nonce, "nonce"), attest: try bytes(body.attest, "attest"),
-                    signature: try bytes(body.signature, "signature"), pcrs: pcrs, eventLog: try body.eventLog.map { try bytes($0, "eventLog") })
+                    signature: try bytes(body.signature, "signature"), pcrs: pcrs,
+                    eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) }, legacyBIOS: body.legacyBIOS ?? false, from: source)
                 return AgentMessages.ReleaseResponse(
                     credentialBlob: base64(release.credential.credentialBlob), encryptedSecret: base64(release.credential.encryptedSecret),
                     ciphertext: base64(release.ciphertext), signature: base64(release.signature), releaseCertificate: releaseCertificate)
@@ -57,7 +67,7 @@ enum AgentAPI {
     /// 200 with the JSON of what `body` returns (run off the event loop), or the refusal.
     private static func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> Response {
         do {
-            return try APIResponses.json(.ok, try await APIResponses.offLoop(body))
+            return try APIResponses.json(.ok, try await BlockingPools.agent.run(body))
         } catch let refusal as AttestationRefusal {
             let status: HTTPResponse.Status = switch refusal.reason {
             case .internalError: .internalServerError
@@ -68,7 +78,11 @@ enum AgentAPI {
         }
     }
 
-    private static func bytes(_ text: String, _ field: String) throws(AttestationRefusal) -> [UInt8] {
+    /// The bytes of base64 `text`; a field other than the event log is a TPM structure, a
+    /// PCR file or a short value, and none decodes to more than `decodingAtMost` bytes: its
+    /// length is checked before anything is decoded.
+    private static func bytes(_ text: String, _ field: String, decodingAtMost limit: Int = 32_768) throws(AttestationRefusal) -> [UInt8] {
+        guard text.utf8.count <= (limit + 2) / 3 * 4 else { throw AttestationRefusal(.evidence, "\(field) is longer than \(limit) bytes") }
         guard let bytes = Base64.decode(text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
         return bytes
     }
@@ -76,23 +90,18 @@ enum AgentAPI {
     private static func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
 }
 
-/// Refuses (429) sources that exceed their rate; audits the first refusal of each source
-/// per window and counts the rest, so a flood cannot grow the audit log without bound.
+/// Refuses (429) sources that exceed their rate; the refusals are audited in bounded form.
 struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
-    let audit: @Sendable (String) -> Void
+    let refusals: RefusalAudit
 
     func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
-        switch limiter.admit(context.sourceAddress) {
-        case .allowed:
-            return try await next(request, context)
-        case .refused(let first, let counted):
-            if first {
-                let source = context.sourceAddress
-                let text = "rate limit: \(source) refused on \(request.uri.path)" + (counted > 1 ? " (\(counted) refusals since the last record)" : "")
-                try? await APIResponses.offLoop { audit(text) }
-            }
-            return try APIResponses.refusal(.tooManyRequests, error: "rateLimited", reason: "too many requests from this address; retry later")
+        let source = context.sourceAddress
+        guard limiter.admit(source) == .refused else { return try await next(request, context) }
+        let path = request.uri.path
+        try? await BlockingPools.agent.run {
+            refusals.refused(.rateLimited, actor: "anonymous \(source)", subject: "rate-limit", details: "rate limit: \(source) refused on \(path)", source: source)
         }
+        return try APIResponses.refusal(.tooManyRequests, error: "rateLimited", reason: "too many requests from this address; retry later")
     }
 }

@@ -9,11 +9,17 @@ import WardenAPI
 import WardenCrypto
 
 /// The attestation flow without its transport: register an AK against an enrolled EK,
-/// activate it (proof that it lives in that TPM), issue a nonce, judge a quote, and
-/// release the machine's secrets only after the passing verdict is durably recorded.
-/// Every refusal is audited. Calls block on the database: run them off the event loop.
+/// activate it (proof that it lives in that TPM), issue a nonce to whoever proves it holds
+/// the activation's secret, judge a quote, and release the machine's secrets only after
+/// the passing verdict is durably recorded. Every refusal is audited: those of requests that
+/// only the machine could have made one by one, the rest — which anyone can send — in
+/// bounded form (``RefusalAudit``), and none says whether a key id exists. Calls block on
+/// the database: run them off the event loop.
 public final class AttestationService: Sendable {
     private let store: EnrolmentStore
+    private let refusals: RefusalAudit
+    /// New discovered machines per source address.
+    private let discoveries: DiscoveryPace
     private let releaseKey: SigningKey
     private let verifier = QuoteVerifier()
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
@@ -27,45 +33,56 @@ public final class AttestationService: Sendable {
 
     /// The largest EK certificate a self-registering machine may send.
     public static let maxEKCertificateSize = TPMDevice.maxCertificateSize
+    /// The largest TPM structure (public area, TPMS_ATTEST, TPMT_SIGNATURE) an agent may send.
+    public static let maxStructureSize = 4_096
 
-    public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = []) {
+    /// `refusals` audits what anyone may send; `discoveries` bounds the machines one source
+    /// address may record as discovered (shared with the boot scripts).
+    public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
+                refusals: RefusalAudit? = nil, discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300)) {
         self.store = store
         self.releaseKey = releaseKey
         self.servedBootApplications = servedBootApplications
+        self.refusals = refusals ?? RefusalAudit(store: store, interval: 60)
+        self.discoveries = discoveries
     }
 
-    /// A pending AK and the credential its TPM must activate.
+    /// A registered AK: the sealed registration its agent hands back, and the credential its
+    /// TPM must activate.
     public struct Registration: Sendable {
-        public let attestationKeyID: Int64
+        public let ticket: [UInt8]
         public let challenge: CredentialChallenge
     }
 
     /// Registers the AK `akPublic` (TPM2B_PUBLIC) of the machine enrolled with `ekPublic`.
-    public func register(ekPublic: [UInt8], akPublic: [UInt8]) throws(AttestationRefusal) -> Registration {
-        let ek = try endorsementKey(ekPublic)
+    public func register(ekPublic: [UInt8], akPublic: [UInt8], from source: String = "local") throws(AttestationRefusal) -> Registration {
+        let ek = try endorsementKey(ekPublic, source: source)
         guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }), machine.state != "discovered" else {
-            try audit(subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "registration refused: EK not enrolled")
-            throw AttestationRefusal(.unknownEndorsementKey, "this endorsement key is not enrolled")
+            throw refused(.registration, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "registration refused: EK not enrolled",
+                          answer: "this endorsement key is not enrolled", source: source)
         }
         guard machine.state != "revoked" else {
-            try audit(subject: "machine/\(machine.id)", "registration refused: machine revoked")
-            throw AttestationRefusal(.revoked, "machine \(machine.name) is revoked")
+            throw refused(.registration, .revoked, subject: "machine/\(machine.id)", "registration refused: machine revoked",
+                          answer: "machine \(machine.name) is revoked", source: source)
         }
         let ak: AttestationKey
-        do { ak = try AttestationKey(file: akPublic) } catch {
-            try audit(subject: "machine/\(machine.id)", "registration refused: \(error)")
-            throw AttestationRefusal(.attestationKey, "\(error)")
+        do {
+            guard akPublic.count <= Self.maxStructureSize else { throw TPMDecodingError("TPM2B_PUBLIC", "\(akPublic.count) bytes, more than \(Self.maxStructureSize)") }
+            ak = try AttestationKey(file: akPublic)
+        } catch {
+            throw refused(.registration, .attestationKey, subject: "machine/\(machine.id)", "registration refused: \(error)", answer: "\(error)", source: source)
         }
         guard let akName = ak.name else { throw AttestationRefusal(.attestationKey, "a TPM2B_PUBLIC is required") }
         let secret = SecureRandom.bytes(32)
         let challenge = try refuse(.internalError) { try Credential.make(secret, for: akName, to: ek) }
-        let id = try internalStore { try store.registerAttestationKey(machineID: machine.id, publicArea: akPublic, name: akName, challenge: secret) }
-        return Registration(attestationKeyID: id, challenge: challenge)
+        let ticket = try internalStore { try store.registrationTicket(machineID: machine.id, publicArea: akPublic, name: akName, challenge: secret) }
+        return Registration(ticket: ticket, challenge: challenge)
     }
 
-    /// Records a machine that is not enrolled as discovered, for an operator to adopt.
-    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?) throws(AttestationRefusal) -> (id: Int64, state: String) {
-        let ek = try endorsementKey(ekPublic)
+    /// Records a machine that is not enrolled as discovered, for an operator to adopt: at
+    /// most as many new ones per source address as `discoveries` allows.
+    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: String) {
+        let ek = try endorsementKey(ekPublic, source: source)
         if let certificate = ekCertificate {
             // Stored with the discovered machine: bounded like the TPM's own NV index.
             guard certificate.count <= Self.maxEKCertificateSize else {
@@ -73,66 +90,84 @@ public final class AttestationService: Sendable {
             }
             let certified = try refuse(.unknownEndorsementKey) { try EndorsementKey(file: certificate) }
             guard certified.tpmPublic.name == ek.tpmPublic.name else {
-                try audit(subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "discovery refused: the certificate is for another key")
-                throw AttestationRefusal(.unknownEndorsementKey, "the EK certificate does not certify this endorsement key")
+                throw refused(.discovery, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "discovery refused: the certificate is for another key",
+                              answer: "the EK certificate does not certify this endorsement key", source: source)
             }
         }
         guard let name = ek.tpmPublic.name else { throw AttestationRefusal(.unknownEndorsementKey, "the EK has no name") }
+        if let known = try internalStore({ try store.machine(ekName: name) }) { return (known.id, known.state) }
+        guard discoveries.admit(source) else {
+            throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: too many new machines from \(source)",
+                          answer: "too many new machines from this address; try again later", source: source)
+        }
         do throws(StoreError) { return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: ekCertificate) } catch {
-            if case .limit = error { throw AttestationRefusal(.limit, error.description) }
+            if case .limit = error {
+                throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: \(error.description)", answer: error.description, source: source)
+            }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
     }
 
-    /// Activates the AK when `proof` is what its TPM's ActivateCredential returned.
-    public func activate(attestationKeyID: Int64, proof: [UInt8]) throws(AttestationRefusal) {
-        let activated: Bool
-        do throws(StoreError) { activated = try store.activateAttestationKey(id: attestationKeyID, proof: proof) } catch {
-            if case .notFound = error { throw AttestationRefusal(.notActivated, "no pending attestation key \(attestationKeyID)") }
+    /// Activates the AK a registration ticket names when `proof` is what its TPM's
+    /// ActivateCredential returned; returns the AK's id.
+    public func activate(registration ticket: [UInt8], proof: [UInt8], from source: String = "local") throws(AttestationRefusal) -> Int64 {
+        let activated: Int64?
+        do throws(StoreError) { activated = try store.activateAttestationKey(ticket: ticket, proof: proof) } catch {
+            if case .notFound(let why) = error {
+                throw refused(.activation, .notActivated, subject: "registration", "activation refused: \(why)",
+                              answer: "this registration was not issued here, or has expired: register again", source: source)
+            }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
-        guard activated else {
-            try audit(subject: "attestation-key/\(attestationKeyID)", "activation refused: wrong credential")
-            throw AttestationRefusal(.activation, "the credential was not recovered: this AK is not in the enrolled TPM")
+        guard let activated else {
+            throw refused(.activation, .activation, subject: "registration", "activation refused: wrong credential",
+                          answer: "the credential was not recovered: this AK is not in the enrolled TPM", source: source)
         }
+        return activated
     }
 
-    /// A fresh nonce for a quote by an activated AK of a machine that is not revoked.
-    public func challenge(attestationKeyID: Int64) throws(AttestationRefusal) -> [UInt8] {
-        let issue: NonceIssue
-        do throws(StoreError) { issue = try store.issueNonce(attestationKeyID: attestationKeyID) } catch {
-            if case .limit = error { throw AttestationRefusal(.limit, error.description) }
-            throw AttestationRefusal(.internalError, "store: \(error)")
-        }
+    /// A fresh nonce for a quote by an activated AK of a machine that is not revoked, for
+    /// the holder of its activation secret (`proof`, see ``ChallengeProof``). An unknown key,
+    /// one never activated and a wrong proof get the same answer.
+    public func challenge(attestationKeyID: Int64, proof: [UInt8], from source: String = "local") throws(AttestationRefusal) -> [UInt8] {
+        let issue = try internalStore { try store.issueNonce(attestationKeyID: attestationKeyID, proof: proof) }
         switch issue {
         case .issued(let nonce): return nonce
-        case .unknownKey: throw try refusedUnknownKey(attestationKeyID)
-        case .notActivated(let machineID): throw try refusedUnactivatedKey(attestationKeyID, machineID: machineID)
+        case .unknownKey, .notActivated, .wrongProof:
+            throw refused(.challenge, .notActivated, subject: "attestation-key/\(attestationKeyID)", "challenge refused: \(issue)",
+                          answer: "no activated attestation key with this id and proof", source: source)
         case .revoked(let machineID):
-            try audit(subject: "machine/\(machineID)", "challenge refused: machine revoked")
-            throw AttestationRefusal(.revoked, "this machine is revoked")
+            // Only the machine holds the proof: its own refusals are its own records.
+            throw refused(.challenge, .revoked, subject: "machine/\(machineID)", "challenge refused: machine revoked", answer: "this machine is revoked",
+                          source: source, machineID: machineID)
         }
     }
 
     /// Judges a quote; on a pass, records it (durably, with its audit record and the nonce
     /// consumed) and only then returns the machine's release. Every refusal is recorded too.
+    /// Nothing is stored before the nonce proves the request came from the machine: an
+    /// unknown key, one never activated and a nonce not issued to it get the same answer.
+    /// `legacyBIOS`: the machine's agent reports that Warden booted it by legacy BIOS (its
+    /// kernel command line says so), which binds the mark to this boot's TPM reset count.
     public func attest(
-        attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?
+        attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?, legacyBIOS: Bool = false,
+        from source: String = "local"
     ) throws(AttestationRefusal) -> SealedRelease {
         guard nonce.count == EnrolmentStore.nonceSize else { throw AttestationRefusal(.nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(nonce.count)") }
-        guard let context = try internalStore({ try store.attestationContext(attestationKeyID: attestationKeyID, nonce: nonce) }) else {
-            throw try refusedUnknownKey(attestationKeyID)
+        guard attest.count <= Self.maxStructureSize, signature.count <= Self.maxStructureSize, (eventLog?.count ?? 0) <= EventLog.maxSize else {
+            throw AttestationRefusal(.evidence, "the quote, its signature or the event log exceeds its bound (\(Self.maxStructureSize), \(Self.maxStructureSize), \(EventLog.maxSize) bytes)")
+        }
+        let context = try internalStore { try store.attestationContext(attestationKeyID: attestationKeyID, nonce: nonce) }
+        guard let context, context.key.activated, context.nonceProblem == nil else {
+            let why = context.map { $0.key.activated ? "\($0.nonceProblem.map { "\($0)" } ?? "")" : "key never activated" } ?? "unknown key"
+            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", "attestation refused: \(why)",
+                          answer: "this nonce was not issued to this attestation key, or it is used or expired", source: source)
         }
         let key = context.key
         let subject = "machine/\(key.machineID)"
-        guard key.activated else { throw try refusedUnactivatedKey(attestationKeyID, machineID: key.machineID) }
         guard context.machineState != "revoked" else {
-            try audit(subject: subject, "attestation refused: machine revoked")
-            throw AttestationRefusal(.revoked, "machine \(context.machineName) is revoked")
-        }
-        if let problem = context.nonceProblem {
-            try audit(subject: subject, "attestation refused: \(problem)")
-            throw AttestationRefusal(.nonce, problem.description)
+            throw refused(.attestation, .revoked, subject: subject, "attestation refused: machine revoked", answer: "machine \(context.machineName) is revoked",
+                          source: source, machineID: key.machineID)
         }
         let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
         let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
@@ -148,8 +183,7 @@ public final class AttestationService: Sendable {
             do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
-                    try audit(subject: subject, "attestation refused: \(error)")
-                    throw AttestationRefusal(.nonce, error.description)
+                    throw refused(.attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description, source: source, machineID: key.machineID)
                 }
                 throw AttestationRefusal(.internalError, "store: \(error)")
             }
@@ -160,12 +194,12 @@ public final class AttestationService: Sendable {
             try keep(passed: false, reasons: failures)
             throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
         }
-        if context.legacyBootsPending > 0 { legacyBoot = LegacyBootBinding(resetCount: quote.clockInfo.resetCount, seen: context.legacyBootsPending) }
+        if legacyBIOS { legacyBoot = LegacyBootBinding(resetCount: quote.clockInfo.resetCount) }
         if let violation = ClockMonotonicity.violation(last: context.lastClock, current: quote.clockInfo) {
             try keep(passed: false, reasons: [violation])
             throw AttestationRefusal(.counters, violation)
         }
-        let unmeasured = BootReference.unmeasuredReason(legacyBoot: context.isLegacyBoot(resetCount: quote.clockInfo.resetCount), quote: quote)
+        let unmeasured = BootReference.unmeasuredReason(legacyBoot: legacyBIOS || context.isLegacyBoot(resetCount: quote.clockInfo.resetCount), quote: quote)
         if let name = context.policyName {
             guard let version = context.policy else {
                 try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
@@ -244,25 +278,21 @@ public final class AttestationService: Sendable {
         }
     }
 
-    private func endorsementKey(_ bytes: [UInt8]) throws(AttestationRefusal) -> EndorsementKey {
-        do { return try EndorsementKey(file: bytes) } catch {
-            try audit(subject: "ek/unreadable", "request refused: \(error)")
-            throw AttestationRefusal(.unknownEndorsementKey, error.description)
+    private func endorsementKey(_ bytes: [UInt8], source: String) throws(AttestationRefusal) -> EndorsementKey {
+        do {
+            guard bytes.count <= Self.maxStructureSize else { throw TPMDecodingError("TPM2B_PUBLIC", "\(bytes.count) bytes, more than \(Self.maxStructureSize)") }
+            return try EndorsementKey(file: bytes)
+        } catch {
+            throw refused(.unknownEndorsementKey, .unknownEndorsementKey, subject: "ek/unreadable", "request refused: \(error)", answer: "\(error)", source: source)
         }
     }
 
-    private func refusedUnknownKey(_ id: Int64) throws(AttestationRefusal) -> AttestationRefusal {
-        try audit(subject: "attestation-key/\(id)", "refused: unknown attestation key")
-        return AttestationRefusal(.notActivated, "unknown attestation key")
-    }
-
-    private func refusedUnactivatedKey(_ id: Int64, machineID: Int64) throws(AttestationRefusal) -> AttestationRefusal {
-        try audit(subject: "machine/\(machineID)", "refused: attestation key \(id) was never activated")
-        return AttestationRefusal(.notActivated, "the attestation key was never activated")
-    }
-
-    private func audit(subject: String, _ details: String) throws(AttestationRefusal) {
-        try internalStore { try store.auditRefusal(actor: "agent", subject: subject, details: details) }
+    /// A refusal, audited through ``RefusalAudit``: bounded, unless `machineID` names the
+    /// machine that (alone) could have sent the request.
+    private func refused(_ kind: RefusalAudit.Kind, _ reason: AttestationRefusal.Reason, subject: String, _ details: String, answer: String,
+                         source: String, machineID: Int64? = nil) -> AttestationRefusal {
+        refusals.refused(kind, machineID: machineID, actor: "agent \(source)", subject: subject, details: details, source: source)
+        return AttestationRefusal(reason, answer)
     }
 
     private func refuse<T>(_ reason: AttestationRefusal.Reason, _ body: () throws -> T) throws(AttestationRefusal) -> T {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TSS
+import WardenCrypto
 
 /// Everything judging one quote needs from the store, read in one transaction.
 public struct AttestationContext: Sendable {
@@ -17,14 +18,13 @@ public struct AttestationContext: Sendable {
     public let policy: PolicyVersion?
     /// Why the nonce would be refused now, or nil when it would be accepted.
     public let nonceProblem: StoreError?
-    /// Legacy BIOS boots served that no verified attestation has seen yet.
-    public let legacyBootsPending: Int
-    /// The TPM reset count of the last legacy BIOS boot that attested.
+    /// The TPM reset count of the last boot the machine's own attestation reported as a
+    /// legacy BIOS boot.
     public let legacyBootResetCount: UInt32?
 
-    /// Whether the boot behind a quote with TPM reset count `resetCount` is a legacy BIOS
-    /// boot Warden served.
-    public func isLegacyBoot(resetCount: UInt32) -> Bool { legacyBootsPending > 0 || legacyBootResetCount == resetCount }
+    /// Whether the boot behind a quote with TPM reset count `resetCount` was reported as a
+    /// legacy BIOS boot by an earlier attestation of the same boot.
+    public func isLegacyBoot(resetCount: UInt32) -> Bool { legacyBootResetCount == resetCount }
 }
 
 /// What a challenge request got.
@@ -32,6 +32,8 @@ public enum NonceIssue: Sendable, Equatable {
     case issued([UInt8])
     case unknownKey
     case notActivated(machineID: Int64)
+    /// The proof is not the one the key's activation secret gives.
+    case wrongProof(machineID: Int64)
     case revoked(machineID: Int64)
 }
 
@@ -43,16 +45,22 @@ public struct ReleaseSecrets: Sendable {
 
 extension EnrolmentStore {
     /// A fresh nonce for a quote by attestation key `id`, in one write: only for an activated
-    /// key of a machine that is not revoked, and only while it holds fewer than
-    /// ``pendingNoncesPerMachine`` unused ones.
-    public func issueNonce(attestationKeyID id: Int64, now: Date = Date()) throws(StoreError) -> NonceIssue {
+    /// key whose holder shows `proof` (``ChallengeProof``), of a machine that is not revoked.
+    /// A machine holds at most ``pendingNoncesPerMachine`` unused ones: a further one
+    /// replaces the oldest.
+    public func issueNonce(attestationKeyID id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError) -> NonceIssue {
         try write { db in
             guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT k.machineID, k.activatedAt, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?"),
+                db.cachedStatement(sql: """
+                    SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                    """),
                 arguments: [id])
             else { return .unknownKey }
             let machineID: Int64 = row["machineID"]
             guard (row["activatedAt"] as Date?) != nil else { return .notActivated(machineID: machineID) }
+            guard ChallengeProof.isValid(proof, activationDigest: [UInt8](row["challengeDigest"] as Data), attestationKeyID: id) else {
+                return .wrongProof(machineID: machineID)
+            }
             guard row["state"] as String != "revoked" else { return .revoked(machineID: machineID) }
             return .issued(try db.issueNonce(machineID: machineID, now: now))
         }
@@ -62,7 +70,7 @@ extension EnrolmentStore {
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError) -> AttestationContext? {
         try read { db in
             guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootsPending, m.legacyBootResetCount
+                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
                 FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
                 """), arguments: [id])
             else { return nil }
@@ -83,7 +91,7 @@ extension EnrolmentStore {
                     try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"),
                                      arguments: [name]).map(PolicyVersion.init(row:))
                 },
-                nonceProblem: nonceProblem, legacyBootsPending: row["legacyBootsPending"],
+                nonceProblem: nonceProblem,
                 legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
         }
     }

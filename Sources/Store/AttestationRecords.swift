@@ -12,16 +12,12 @@ public struct AttestationKeyRecord: Sendable, Equatable {
     public let activated: Bool
 }
 
-/// Legacy BIOS boots Warden served (`seen` of them) bound to the TPM reset count of the
-/// boot a verified quote came from: every attestation of that boot is unmeasured.
+/// A legacy BIOS boot the machine's own attestation reported, bound to the TPM reset count
+/// of the boot its verified quote came from: every attestation of that boot is unmeasured.
 public struct LegacyBootBinding: Sendable, Equatable {
     public let resetCount: UInt32
-    public let seen: Int
 
-    public init(resetCount: UInt32, seen: Int) {
-        self.resetCount = resetCount
-        self.seen = seen
-    }
+    public init(resetCount: UInt32) { self.resetCount = resetCount }
 }
 
 /// One attestation as it is kept: the raw evidence, the verdict with every reason, the
@@ -42,7 +38,7 @@ public struct AttestationOutcome: Sendable {
     public let clock: TPMAttest.ClockInfo?
     /// What the verdict compared the boot with (JSON), kept with the evidence.
     public let bootReference: [UInt8]?
-    /// The pending legacy BIOS boots a verified quote saw, which it binds to its boot.
+    /// The legacy BIOS boot a verified quote's agent reported, which it binds to its boot.
     public let legacyBoot: LegacyBootBinding?
 
     public init(
@@ -89,30 +85,42 @@ extension EnrolmentStore {
         }
     }
 
-    /// Records an AK presented by `machineID`, not yet activated; keeps only the digest of
-    /// the credential it must recover.
-    public func registerAttestationKey(machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8]) throws(StoreError) -> Int64 {
-        try write { db in
-            try db.execute(sql: "DELETE FROM attestationKey WHERE name = ? AND activatedAt IS NULL", arguments: [Data(name)])
-            guard try Int64.fetchOne(db, sql: "SELECT id FROM attestationKey WHERE name = ?", arguments: [Data(name)]) == nil else {
-                throw StoreError.duplicate("attestation key")
-            }
-            try db.execute(
-                sql: "INSERT INTO attestationKey (machineID, public, name, challengeDigest) VALUES (?, ?, ?, ?)",
-                arguments: [machineID, Data(publicArea), Data(name), Data(DigestAlgorithm.sha256.hash(challenge))])
-            return db.lastInsertedRowID
-        }
+    /// A registration of the AK `publicArea` (TPM name `name`) presented by `machineID`, as
+    /// a ticket the agent hands back with its proof: the machine, the AK, the time and the
+    /// digest of the credential the AK's TPM must recover, sealed under the key-encryption
+    /// key (AES-256-GCM), so that only a store holding that key reads it or makes one.
+    /// Nothing is written: anyone who knows an enrolled EK's public part can register, as
+    /// often as they like, and neither grows the database nor pushes out a real agent's
+    /// registration. A ticket lives ``Limits/registrationLifetime``.
+    public func registrationTicket(machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8], now: Date = Date()) throws(StoreError) -> [UInt8] {
+        let ticket = RegistrationTicket(machineID: machineID, issuedAt: now, challengeDigest: DigestAlgorithm.sha256.hash(challenge), name: name, publicArea: publicArea)
+        return try key.seal(ticket.bytes, identity: RegistrationTicket.identity)
     }
 
-    /// Activates the AK when `proof` is the credential it was challenged with.
-    public func activateAttestationKey(id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError) -> Bool {
-        try write { db in
-            guard let digest = try Data.fetchOne(db, sql: "SELECT challengeDigest FROM attestationKey WHERE id = ? AND activatedAt IS NULL", arguments: [id]) else {
-                throw StoreError.notFound("pending attestation key \(id)")
+    /// Activates the AK a ticket registered when `proof` is the credential it was
+    /// challenged with, within ``Limits/registrationLifetime`` of the registration: records
+    /// it, activated, and returns its id (the same id when the same ticket comes again), or
+    /// nil when the proof is wrong.
+    public func activateAttestationKey(ticket sealed: [UInt8], proof: [UInt8], now: Date = Date()) throws(StoreError) -> Int64? {
+        guard let opened = try? key.open(sealed, identity: RegistrationTicket.identity), let ticket = RegistrationTicket(opened) else {
+            throw .notFound("registration: not one this server issued")
+        }
+        guard now.timeIntervalSince(ticket.issuedAt) <= limits.registrationLifetime, ticket.issuedAt <= now.addingTimeInterval(60) else {
+            throw .notFound("registration: expired")
+        }
+        guard ConstantTime.equals(DigestAlgorithm.sha256.hash(proof), ticket.challengeDigest) else { return nil }
+        return try write { db in
+            if let known = try Row.fetchOne(db, sql: "SELECT id, machineID FROM attestationKey WHERE name = ?", arguments: [Data(ticket.name)]) {
+                guard known["machineID"] as Int64 == ticket.machineID else { throw StoreError.duplicate("attestation key") }
+                return known["id"] as Int64
             }
-            guard ConstantTime.equals(DigestAlgorithm.sha256.hash(proof), [UInt8](digest)) else { return false }
-            try db.execute(sql: "UPDATE attestationKey SET activatedAt = ? WHERE id = ?", arguments: [now, id])
-            return true
+            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM machine WHERE id = ?)", arguments: [ticket.machineID]) == true else {
+                throw StoreError.notFound("registration: the machine is gone")
+            }
+            try db.execute(
+                sql: "INSERT INTO attestationKey (machineID, public, name, challengeDigest, activatedAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [ticket.machineID, Data(ticket.publicArea), Data(ticket.name), Data(ticket.challengeDigest), now])
+            return db.lastInsertedRowID
         }
     }
 
@@ -140,9 +148,7 @@ extension EnrolmentStore {
                 ])
             let id = db.lastInsertedRowID
             if let legacyBoot = outcome.legacyBoot {
-                // Only the boots this attestation saw: one served meanwhile stays pending.
-                try db.execute(sql: "UPDATE machine SET legacyBootsPending = MAX(legacyBootsPending - ?, 0), legacyBootResetCount = ? WHERE id = ?",
-                               arguments: [legacyBoot.seen, Int64(legacyBoot.resetCount), outcome.machineID])
+                try db.execute(sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?", arguments: [Int64(legacyBoot.resetCount), outcome.machineID])
             }
             try db.appendAudit(
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
@@ -170,5 +176,53 @@ extension Database {
             TPMAttest.ClockInfo(clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
                                 restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
         }
+    }
+}
+
+/// What a registration ticket carries: version 1, the machine's id and the time (8 bytes
+/// each, big-endian; milliseconds since 1970), the credential's SHA-256, then the AK's name
+/// and public area (each with a 2-byte length).
+struct RegistrationTicket {
+    /// What the ticket is sealed to (the AEAD's associated data).
+    static let identity = "attestation-key registration v1"
+
+    let machineID: Int64
+    let issuedAt: Date
+    let challengeDigest: [UInt8]
+    let name: [UInt8]
+    let publicArea: [UInt8]
+
+    init(machineID: Int64, issuedAt: Date, challengeDigest: [UInt8], name: [UInt8], publicArea: [UInt8]) {
+        self.machineID = machineID
+        self.issuedAt = issuedAt
+        self.challengeDigest = challengeDigest
+        self.name = name
+        self.publicArea = publicArea
+    }
+
+    var bytes: [UInt8] {
+        [1] + BigEndian.bytes(machineID) + BigEndian.bytes(Int64(issuedAt.timeIntervalSince1970 * 1_000)) + challengeDigest
+            + BigEndian.bytes(UInt16(name.count)) + name + BigEndian.bytes(UInt16(publicArea.count)) + publicArea
+    }
+
+    /// Reads an opened ticket; nil unless it is whole (only this store seals tickets, but a
+    /// reader trusts no length it did not check).
+    init?(_ bytes: [UInt8]) {
+        var reader = bytes[...]
+        func integer(_ count: Int) -> UInt64? {
+            guard reader.count >= count else { return nil }
+            defer { reader = reader.dropFirst(count) }
+            return reader.prefix(count).reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        func field(_ count: Int) -> [UInt8]? {
+            guard reader.count >= count else { return nil }
+            defer { reader = reader.dropFirst(count) }
+            return Array(reader.prefix(count))
+        }
+        guard integer(1) == 1, let machine = integer(8), let time = integer(8), let digest = field(32),
+              let nameCount = integer(2), let name = field(Int(nameCount)), let publicCount = integer(2), let publicArea = field(Int(publicCount)), reader.isEmpty
+        else { return nil }
+        self.init(machineID: Int64(bitPattern: machine), issuedAt: Date(timeIntervalSince1970: Double(Int64(bitPattern: time)) / 1_000),
+                  challengeDigest: digest, name: name, publicArea: publicArea)
     }
 }

@@ -9,23 +9,37 @@ public final class EnrolmentStore: Sendable {
     public static let nonceSize = 32
     /// Nonces live this long.
     public static let nonceLifetime: TimeInterval = 60
-    /// Unused, unexpired nonces one machine may hold at once.
+    /// Unused, unexpired nonces one machine may hold at once; a further one replaces the oldest.
     public static let pendingNoncesPerMachine = 4
-    /// Machines that registered themselves and wait for an operator, at most.
-    public static let discoveredMachineCap = 1_000
+
+    /// Bounds on the rows requests nobody authenticated can create.
+    public struct Limits: Sendable {
+        /// Machines recorded as discovered (at boot or by `warden-agent register`) at once.
+        public var maxDiscoveredMachines = 1_000
+        /// How long a discovered machine nobody adopted stays recorded.
+        public var discoveredMachineLifetime: TimeInterval = 86_400
+        /// How long a registration ticket may wait for its activation.
+        public var registrationLifetime: TimeInterval = 300
+
+        public init() {}
+    }
 
     let database: DatabasePool
     private let writer: GroupCommit
     let key: KeyEncryptionKey
     let auditSigner: AuditSigner?
+    public let limits: Limits
 
     /// Opens (creating and migrating) the database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
     /// last checkpoint also signs the new head.
-    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil) throws(StoreError) {
+    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()) throws(StoreError) {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
+            // Another process may write now and then (`warden operator recover` beside a
+            // running server): wait for its transaction rather than fail.
+            configuration.busyMode = .timeout(10)
             // A commit must survive power loss, not only a crash: nothing is released
             // before its verdict and audit record are committed.
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
@@ -37,6 +51,7 @@ public final class EnrolmentStore: Sendable {
         }
         self.key = key
         self.auditSigner = auditSigner
+        self.limits = limits
     }
 
     /// What each commit does last: sign the audit chain's head when a checkpoint is due.
@@ -69,12 +84,19 @@ public final class EnrolmentStore: Sendable {
 
 extension Database {
     /// Issues a nonce after forgetting the machine's expired ones (used ones are kept until
-    /// they expire, so that a replay is recognised as one).
+    /// they expire, so that a replay is recognised as one); when the machine already holds
+    /// ``EnrolmentStore/pendingNoncesPerMachine`` unused ones, the oldest is withdrawn: the
+    /// newest request is the one a live agent waits for.
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
         try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [machineID, now])
         let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
-        guard pending < EnrolmentStore.pendingNoncesPerMachine else { throw StoreError.limit("machine \(machineID) already holds \(pending) unused nonces") }
+        if pending >= EnrolmentStore.pendingNoncesPerMachine {
+            try cachedStatement(sql: """
+                DELETE FROM machineNonce WHERE machineID = ? AND value = (
+                    SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
+                """).execute(arguments: [machineID, machineID])
+        }
         try cachedStatement(sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)")
             .execute(arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
         return nonce

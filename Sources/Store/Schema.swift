@@ -188,6 +188,16 @@ enum Schema {
             // What the server compared the evidence with, kept with it for auditors.
             try db.alter(table: "attestation") { t in t.add(column: "bootReference", .blob) }
         }
+        migrator.registerMigration("v9-bounded-anonymous-rows") { db in
+            // A registration is a sealed ticket the agent hands back, no longer a row: the
+            // pending ones of an earlier Warden are dropped (their agents register again).
+            try db.execute(sql: "DELETE FROM attestationKey WHERE activatedAt IS NULL")
+            // A legacy boot is marked by the machine's own attestation, bound to its TPM's
+            // reset count, no longer counted from script requests anyone can send.
+            try db.alter(table: "machine") { t in t.drop(column: "legacyBootsPending") }
+            // Discovered machines expire: found by state and age.
+            try db.create(index: "machineByStateAndAge", on: "machine", columns: ["state", "createdAt"])
+        }
         return migrator
     }
 }

@@ -1,6 +1,10 @@
 /// The agent API's bodies (JSON). Binary fields are base64 of the TPM structures in their
 /// marshaled form, so any TPM software stack can produce them.
 public enum AgentMessages {
+    /// The kernel parameter Warden adds to a legacy BIOS boot's command line, which the
+    /// machine's agent reports with its attestation (``AttestRequest/legacyBIOS``).
+    public static let legacyBIOSBootParameter = "warden.boot=legacy-bios"
+
     /// POST /v1/agent/register
     public struct RegisterRequest: Codable, Sendable {
         /// TPM2B_PUBLIC of the EK.
@@ -35,15 +39,17 @@ public enum AgentMessages {
         }
     }
 
-    /// The credential challenge the agent's TPM must activate.
+    /// The credential challenge the agent's TPM must activate, and the registration to
+    /// hand back with what it recovers.
     public struct RegisterResponse: Codable, Sendable {
-        public var attestationKeyID: Int64
+        /// The registration, sealed by the server: opaque to the agent.
+        public var registration: String
         /// TPM2B_ID_OBJECT.
         public var credentialBlob: String
         /// TPM2B_ENCRYPTED_SECRET.
         public var encryptedSecret: String
-        public init(attestationKeyID: Int64, credentialBlob: String, encryptedSecret: String) {
-            self.attestationKeyID = attestationKeyID
+        public init(registration: String, credentialBlob: String, encryptedSecret: String) {
+            self.registration = registration
             self.credentialBlob = credentialBlob
             self.encryptedSecret = encryptedSecret
         }
@@ -51,11 +57,12 @@ public enum AgentMessages {
 
     /// POST /v1/agent/activate
     public struct ActivateRequest: Codable, Sendable {
-        public var attestationKeyID: Int64
+        /// What ``RegisterResponse/registration`` said.
+        public var registration: String
         /// What TPM2_ActivateCredential returned.
         public var proof: String
-        public init(attestationKeyID: Int64, proof: String) {
-            self.attestationKeyID = attestationKeyID
+        public init(registration: String, proof: String) {
+            self.registration = registration
             self.proof = proof
         }
     }
@@ -73,8 +80,13 @@ public enum AgentMessages {
     /// POST /v1/agent/challenge
     public struct ChallengeRequest: Codable, Sendable {
         public var attestationKeyID: Int64
-        public init(attestationKeyID: Int64) {
+        /// HMAC-SHA256, keyed by the SHA-256 of the secret the TPM recovered at activation,
+        /// of "warden challenge proof v1" and the key's id (8 bytes, big-endian): only the
+        /// machine can ask for its nonces (WardenCrypto's `ChallengeProof`).
+        public var proof: String
+        public init(attestationKeyID: Int64, proof: String) {
             self.attestationKeyID = attestationKeyID
+            self.proof = proof
         }
     }
 
@@ -98,13 +110,17 @@ public enum AgentMessages {
         public var pcrs: String
         /// The firmware event log, if any.
         public var eventLog: String?
-        public init(attestationKeyID: Int64, nonce: String, attest: String, signature: String, pcrs: String, eventLog: String?) {
+        /// True when the kernel command line says Warden booted the machine by legacy BIOS
+        /// (`warden.boot=legacy-bios`): its firmware measured neither kernel nor initrd.
+        public var legacyBIOS: Bool?
+        public init(attestationKeyID: Int64, nonce: String, attest: String, signature: String, pcrs: String, eventLog: String?, legacyBIOS: Bool? = nil) {
             self.attestationKeyID = attestationKeyID
             self.nonce = nonce
             self.attest = attest
             self.signature = signature
             self.pcrs = pcrs
             self.eventLog = eventLog
+            self.legacyBIOS = legacyBIOS
         }
     }
 

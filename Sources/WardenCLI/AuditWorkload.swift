@@ -40,13 +40,15 @@ struct AuditWorkload {
             }
             try store.enroll(MachineEnrolment(name: "node-\(machine)", ekPublic: ek.publicArea, ekName: ekName), actor: "bench")
             let registration = try service.register(ekPublic: ek.publicArea, akPublic: ak.publicArea)
-            try service.activate(attestationKeyID: registration.attestationKeyID, proof: ek.activate(registration.challenge, objectName: akName))
+            let secret = try ek.activate(registration.challenge, objectName: akName)
+            let keyID = try service.activate(registration: registration.ticket, proof: secret)
+            let proof = ChallengeProof.make(activationSecret: secret, attestationKeyID: keyID)
             for round in 0..<min(10, attestations - done) {
-                let nonce = try service.challenge(attestationKeyID: registration.attestationKeyID)
+                let nonce = try service.challenge(attestationKeyID: keyID, proof: proof)
                 let pcrs = round == 9 ? tampered : booted
                 let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: UInt64(1_000 + round * 10), resetCount: 1, restartCount: 0, safe: true))
                 do throws(AttestationRefusal) {
-                    _ = try service.attest(attestationKeyID: registration.attestationKeyID, nonce: nonce, attest: quote.attest,
+                    _ = try service.attest(attestationKeyID: keyID, nonce: nonce, attest: quote.attest,
                                            signature: quote.signature, pcrs: pcrs, eventLog: nil)
                 } catch {
                     guard error.reason == .policy else { throw error }

@@ -15,6 +15,8 @@ final class SimulatedMachine: @unchecked Sendable {
     let akName: [UInt8]
     let pcrs: PCRValues
     private(set) var keyID: Int64 = 0
+    /// What the challenge request shows: proof of the activation secret.
+    private var challengeProof: [UInt8] = []
     private var clock: UInt64 = 1_000
     private var client: HTTPSClient?
 
@@ -35,9 +37,10 @@ final class SimulatedMachine: @unchecked Sendable {
             .POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)))
         let proof = try ek.activate(
             CredentialChallenge(credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret)), objectName: akName)
-        let _: AgentMessages.ActivateResponse = try await client.call(
-            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: registration.attestationKeyID, proof: base64(proof)))
-        keyID = registration.attestationKeyID
+        let activated: AgentMessages.ActivateResponse = try await client.call(
+            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)))
+        keyID = activated.attestationKeyID
+        challengeProof = ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)
     }
 
     /// One full attestation (challenge, quote, verdict, release); with `open`, the release
@@ -45,7 +48,8 @@ final class SimulatedMachine: @unchecked Sendable {
     @discardableResult
     func attest(open: Bool = false) async throws -> String? {
         guard let client else { throw BenchError("\(name) has not joined") }
-        let challenge: AgentMessages.ChallengeResponse = try await client.call(.POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID))
+        let challenge: AgentMessages.ChallengeResponse = try await client.call(
+            .POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(challengeProof)))
         let nonce = bytes(challenge.nonce)
         clock += 10
         let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))

@@ -42,7 +42,6 @@ import WardenCrypto
         }
     }
 
-    struct IDBody: Encodable { let attestationKeyID: Int64 }
     struct ProofBody: Encodable { let attestationKeyID: Int64; let proof: String }
     struct AttestBody: Encodable { let attestationKeyID: Int64; let nonce, attest, signature, pcrs: String }
 
@@ -90,13 +89,19 @@ import WardenCrypto
         let machineID = try store.enroll(MachineEnrolment(name: "node-1", ekPublic: ek.publicArea, ekName: try #require(TPMPublic.decode(ek.publicArea).name)), actor: "test")
         let registered = try client.post("register", AgentMessages.RegisterRequest(ekPublic: b64(ek.publicArea), akPublic: b64(ak.publicArea)))
         #expect(registered.status == 200)
-        let keyID = try #require((registered.body["attestationKeyID"] as? NSNumber)?.int64Value)
+        let ticket = try #require(registered.body["registration"] as? String)
         let proof = try device.activateCredential(ak: ak, ek: ek, credentialBlob: bytes(registered.body["credentialBlob"]),
                                                   encryptedSecret: bytes(registered.body["encryptedSecret"]))
-        #expect(try client.post("activate", ProofBody(attestationKeyID: keyID, proof: b64(proof))).status == 200)
+        let activated = try client.post("activate", AgentMessages.ActivateRequest(registration: ticket, proof: b64(proof)))
+        #expect(activated.status == 200)
+        let keyID = try #require((activated.body["attestationKeyID"] as? NSNumber)?.int64Value)
 
         let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...9) + [11, 12])])
-        let nonce = try bytes(try client.post("challenge", IDBody(attestationKeyID: keyID)).body["nonce"])
+        // Its id alone gets no nonce: the challenge shows proof of the activation's secret.
+        let guessed = try client.post("challenge", ProofBody(attestationKeyID: keyID, proof: b64(SecureRandom.bytes(32))))
+        #expect(guessed.status == 403 && guessed.body["nonce"] == nil)
+        let shown = ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)
+        let nonce = try bytes(try client.post("challenge", ProofBody(attestationKeyID: keyID, proof: b64(shown))).body["nonce"])
         let quote = try device.quote(with: ak, selection: selection, nonce: nonce)
         let pcrs = try TPM2ToolsPCRFile.serialize(PCRValues(selection: selection, values: device.readPCRs(selection)))
         let body = AttestBody(attestationKeyID: keyID, nonce: b64(nonce), attest: b64(quote.attest), signature: b64(quote.signature), pcrs: b64(pcrs))

@@ -37,18 +37,25 @@ import WardenCrypto
             }
         }
 
+        /// An activated key's id and what its challenge requests show.
+        struct ActivatedKey {
+            let id: Int64
+            let proof: [UInt8]
+        }
+
         /// Register and activate, as the agent does.
-        func activatedKeyID() throws -> Int64 {
+        func activatedKey() throws -> ActivatedKey {
             let registration = try service.register(ekPublic: ek.publicArea, akPublic: ak.publicArea)
-            let proof = try device.activateCredential(ak: ak, ek: ek, credentialBlob: registration.challenge.credentialBlob,
-                                                      encryptedSecret: registration.challenge.encryptedSecret)
-            try service.activate(attestationKeyID: registration.attestationKeyID, proof: proof)
-            return registration.attestationKeyID
+            let secret = try device.activateCredential(ak: ak, ek: ek, credentialBlob: registration.challenge.credentialBlob,
+                                                       encryptedSecret: registration.challenge.encryptedSecret)
+            let id = try service.activate(registration: registration.ticket, proof: secret)
+            return ActivatedKey(id: id, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: id))
         }
 
         /// Challenge, quote, submit; the release opened as the agent opens it.
-        func attest(_ keyID: Int64, nonce: [UInt8]? = nil) throws -> ReleasePayload {
-            let nonce = try nonce ?? service.challenge(attestationKeyID: keyID)
+        func attest(_ key: ActivatedKey, nonce: [UInt8]? = nil) throws -> ReleasePayload {
+            let keyID = key.id
+            let nonce = try nonce ?? service.challenge(attestationKeyID: keyID, proof: key.proof)
             let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
             let values = try PCRValues(selection: AttestationServiceTests.selection, values: device.readPCRs(AttestationServiceTests.selection))
             let release = try service.attest(attestationKeyID: keyID, nonce: nonce, attest: quote.attest, signature: quote.signature, pcrs: values, eventLog: nil)
@@ -62,7 +69,7 @@ import WardenCrypto
 
     @Test func enrolledMachineGetsItsDiskKeyTwiceThenAChangedPCRIsRefused() throws {
         let rig = try Rig()
-        let keyID = try rig.activatedKeyID()
+        let keyID = try rig.activatedKey()
         let first = try rig.attest(keyID)
         #expect(first.nodeName == "node-1")
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
@@ -84,7 +91,7 @@ import WardenCrypto
         _ = try rig.store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
         try rig.store.enroll(MachineEnrolment(name: "node-1", ekPublic: rig.ek.publicArea, ekName: try #require(TPMPublic.decode(rig.ek.publicArea).name),
                                               policy: "strict"), actor: "test")
-        let keyID = try rig.activatedKeyID()
+        let keyID = try rig.activatedKey()
         #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("unknown key \"imgae\"") }
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
         #expect(try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation").last?.details.contains("refused under policy strict version 1") == true)
@@ -92,8 +99,8 @@ import WardenCrypto
 
     @Test func replayedAndForeignNoncesAreRefused() throws {
         let rig = try Rig()
-        let keyID = try rig.activatedKeyID()
-        let nonce = try rig.service.challenge(attestationKeyID: keyID)
+        let keyID = try rig.activatedKey()
+        let nonce = try rig.service.challenge(attestationKeyID: keyID.id, proof: keyID.proof)
         _ = try rig.attest(keyID, nonce: nonce)
         #expect { try rig.attest(keyID, nonce: nonce) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
         #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
@@ -103,12 +110,12 @@ import WardenCrypto
     /// TPM replaying it) is refused, even with a valid quote.
     @Test func countersGoingBackwardsAreRefused() throws {
         let rig = try Rig()
-        let keyID = try rig.activatedKeyID()
+        let keyID = try rig.activatedKey()
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
         // An earlier passing attestation saw this TPM far later in its life.
-        guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID) else { throw AttestationRefusal(.nonce, "no nonce") }
+        guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID.id, proof: keyID.proof) else { throw AttestationRefusal(.nonce, "no nonce") }
         try rig.store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: keyID, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
+            machineID: machineID, attestationKeyID: keyID.id, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
             reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")
         #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back") }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
@@ -122,11 +129,32 @@ import WardenCrypto
         }
         let rig = try Rig()
         let registration = try rig.service.register(ekPublic: rig.ek.publicArea, akPublic: rig.ak.publicArea)
-        #expect { try rig.service.challenge(attestationKeyID: registration.attestationKeyID) } throws: {
+        #expect { try rig.service.challenge(attestationKeyID: 1, proof: SecureRandom.bytes(32)) } throws: {
             ($0 as? AttestationRefusal)?.reason == .notActivated
         }
-        #expect { try rig.service.activate(attestationKeyID: registration.attestationKeyID, proof: SecureRandom.bytes(32)) } throws: {
+        #expect { try rig.service.activate(registration: registration.ticket, proof: SecureRandom.bytes(32)) } throws: {
             ($0 as? AttestationRefusal)?.reason == .activation
         }
+    }
+
+    /// Whoever knows a key's id — ids are sequential — gets no nonce for it, and learns
+    /// nothing of it: an unknown key, one never activated and a wrong proof are answered
+    /// alike. However many nonces an attacker asks for, the machine still gets its own.
+    @Test func nobodyButTheMachineCanTakeItsNonces() throws {
+        let rig = try Rig()
+        let key = try rig.activatedKey()
+        var answers: Set<String> = []
+        for id in [key.id, key.id + 1, 999] {
+            for _ in 0..<8 {
+                do {
+                    _ = try rig.service.challenge(attestationKeyID: id, proof: SecureRandom.bytes(32), from: "10.0.0.66")
+                    Issue.record("a nonce for a wrong proof")
+                } catch { answers.insert("\(error)") }
+            }
+        }
+        #expect(answers.count == 1, "\(answers)")
+        #expect(try rig.attest(key).nodeName == "node-1")
+        let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/")
+        #expect(refusals.count == 1, "24 anonymous refusals, one record now; the rest are counted into one summary: \(refusals.map(\.details))")
     }
 }

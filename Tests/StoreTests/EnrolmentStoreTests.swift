@@ -5,15 +5,15 @@ import TestSupport
 import WardenCrypto
 
 @Suite struct EnrolmentStoreTests {
-    func freshStore() throws -> (EnrolmentStore, URL) {
+    func freshStore(limits: EnrolmentStore.Limits = .init()) throws -> (EnrolmentStore, URL) {
         let folder = try TestPaths.temporaryDirectory("store")
         let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
-        return (try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key), folder)
+        return (try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key, limits: limits), folder)
     }
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows"])
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -81,46 +81,103 @@ import WardenCrypto
         let other = try store.enroll(machine("other"), actor: "test")
         let key = try activatedKey(store, machineID: node), otherKey = try activatedKey(store, machineID: other)
         let now = Date()
-        let nonce = try issued(store.issueNonce(attestationKeyID: key, now: now))
+        let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         #expect(nonce.count == 32)
-        #expect(try store.attestationContext(attestationKeyID: key, nonce: nonce, now: now)?.nonceProblem == nil)
-        #expect(try store.attestationContext(attestationKeyID: otherKey, nonce: nonce, now: now)?.nonceProblem == .nonce("issued to another machine"))
-        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, key: otherKey, machineID: other, store: store, now: now) }
-        try consume(nonce, key: key, machineID: node, store: store, now: now)
-        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, key: key, machineID: node, store: store, now: now) }
-        let late = try issued(store.issueNonce(attestationKeyID: key, now: now))
+        #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil)
+        #expect(try store.attestationContext(attestationKeyID: otherKey.id, nonce: nonce, now: now)?.nonceProblem == .nonce("issued to another machine"))
+        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, key: otherKey.id, machineID: other, store: store, now: now) }
+        try consume(nonce, key: key.id, machineID: node, store: store, now: now)
+        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, key: key.id, machineID: node, store: store, now: now) }
+        let late = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         let later = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
-        #expect(try store.attestationContext(attestationKeyID: key, nonce: late, now: later)?.nonceProblem == .nonce("expired"))
-        #expect(throws: StoreError.nonce("expired")) { try consume(late, key: key, machineID: node, store: store, now: later) }
-        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), key: key, machineID: node, store: store, now: now) }
-        #expect(try store.issueNonce(attestationKeyID: 999, now: now) == .unknownKey)
+        #expect(try store.attestationContext(attestationKeyID: key.id, nonce: late, now: later)?.nonceProblem == .nonce("expired"))
+        #expect(throws: StoreError.nonce("expired")) { try consume(late, key: key.id, machineID: node, store: store, now: later) }
+        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), key: key.id, machineID: node, store: store, now: now) }
+        #expect(try store.issueNonce(attestationKeyID: 999, proof: key.proof, now: now) == .unknownKey)
         #expect(try store.attestations(machineID: node).count == 1, "a refused nonce recorded an attestation")
     }
 
-    /// Nonces go only to activated keys of machines that are not revoked.
-    @Test func noncesNeedAnActivatedKeyOfALiveMachine() throws {
+    /// Nonces go only to activated keys of machines that are not revoked, and only to whoever
+    /// shows the proof of the key's activation secret: its id alone (sequential, guessable)
+    /// gets nothing.
+    @Test func noncesNeedAnActivatedKeyOfALiveMachineAndItsProof() throws {
         let (store, _) = try freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
-        let pending = try store.registerAttestationKey(machineID: node, publicArea: [1], name: SecureRandom.bytes(34), challenge: [7])
-        #expect(try store.issueNonce(attestationKeyID: pending) == .notActivated(machineID: node))
+        #expect(try store.issueNonce(attestationKeyID: 1, proof: ChallengeProof.make(activationSecret: [7], attestationKeyID: 1)) == .unknownKey,
+                "a registration is no key until it is activated")
         let key = try activatedKey(store, machineID: node)
+        #expect(try store.issueNonce(attestationKeyID: key.id, proof: SecureRandom.bytes(32)) == .wrongProof(machineID: node))
+        #expect(try store.issueNonce(attestationKeyID: key.id, proof: []) == .wrongProof(machineID: node))
+        let other = try activatedKey(store, machineID: node)
+        #expect(try store.issueNonce(attestationKeyID: key.id, proof: other.proof) == .wrongProof(machineID: node), "another key's proof")
         try store.revoke(machineNamed: "node", actor: "test")
-        #expect(try store.issueNonce(attestationKeyID: key) == .revoked(machineID: node))
+        #expect(try store.issueNonce(attestationKeyID: key.id, proof: key.proof) == .revoked(machineID: node))
     }
 
-    /// A machine cannot pile up nonces, and self-registered machines are capped.
-    @Test func unauthenticatedGrowthIsBounded() throws {
+    /// A machine's pending nonces are bounded: a further one replaces the oldest, so the
+    /// newest request — the one a live agent waits for — is never refused.
+    @Test func theOldestPendingNonceMakesRoom() throws {
         let (store, _) = try freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let key = try activatedKey(store, machineID: node)
-        for _ in 0..<EnrolmentStore.pendingNoncesPerMachine { _ = try issued(store.issueNonce(attestationKeyID: key)) }
-        #expect(throws: StoreError.self) { _ = try store.issueNonce(attestationKeyID: key) }
-        for index in 0..<EnrolmentStore.discoveredMachineCap {
-            _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b] + withUnsafeBytes(of: UInt32(index).bigEndian, Array.init), ekCertificate: nil)
+        let start = Date()
+        let nonces = try (0...EnrolmentStore.pendingNoncesPerMachine).map { index in
+            try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: start.addingTimeInterval(Double(index))))
         }
-        #expect(throws: StoreError.self) { _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil) }
-        // The same EK registering again is the same machine, not a new row.
+        let now = start.addingTimeInterval(10)
+        #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonces[0], now: now)?.nonceProblem == .nonce("unknown"))
+        for nonce in nonces.dropFirst() { #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil) }
+    }
+
+    /// A registration is a sealed ticket, not a row: anyone with an enrolled EK's public part
+    /// can register as often as they like and the database does not grow; a ticket expires,
+    /// opens only in the store that sealed it, and names the key it registered.
+    @Test func registrationsAreTicketsNotRows() throws {
+        var limits = EnrolmentStore.Limits()
+        limits.registrationLifetime = 60
+        let (store, _) = try freshStore(limits: limits)
+        let node = try store.enroll(machine("node"), actor: "test")
+        let start = Date()
+        let tickets = try (0..<50).map { index in
+            try store.registrationTicket(machineID: node, publicArea: [1], name: [0, 0x0b, UInt8(index)], challenge: [UInt8(index)], now: start)
+        }
+        #expect(try store.machine(named: "node").id == node && store.attestations(machineID: node).isEmpty)
+        #expect(try store.activateAttestationKey(ticket: tickets[7], proof: [8], now: start) == nil, "the wrong credential")
+        let id = try #require(try store.activateAttestationKey(ticket: tickets[7], proof: [7], now: start))
+        #expect(try store.activateAttestationKey(ticket: tickets[7], proof: [7], now: start) == id, "the same ticket again is the same key")
+        #expect(throws: StoreError.notFound("registration: expired")) { _ = try store.activateAttestationKey(ticket: tickets[9], proof: [9], now: start.addingTimeInterval(61)) }
+        var tampered = tickets[10]
+        tampered[tampered.count / 2] ^= 1
+        #expect(throws: StoreError.notFound("registration: not one this server issued")) { _ = try store.activateAttestationKey(ticket: tampered, proof: [10], now: start) }
+        let (other, _) = try freshStore()
+        #expect(throws: StoreError.self, "another store's key") { _ = try other.activateAttestationKey(ticket: tickets[11], proof: [11], now: start) }
+    }
+
+    /// Self-registered machines are capped; the same EK registering again is the same row;
+    /// discovered machines nobody adopts expire, audited, and an operator can forget one.
+    @Test func discoveredMachinesAreCappedExpireAndCanBeForgotten() throws {
+        var limits = EnrolmentStore.Limits()
+        limits.maxDiscoveredMachines = 20
+        limits.discoveredMachineLifetime = 3_600
+        let (store, _) = try freshStore(limits: limits)
+        let start = Date()
+        for index in 0..<20 {
+            _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b] + BigEndian.bytes(UInt32(index)), ekCertificate: nil, now: start)
+        }
+        #expect(throws: StoreError.self) { _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: start) }
         #expect(try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil) == store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil))
+
+        let name = try #require(try store.machines().first?.name)
+        try store.forget(discoveredMachineNamed: name, actor: "operator/test")
+        #expect(try store.machines().count == 19 && store.auditRecords(subjectPrefix: "machine/").last?.action == "discovery-forgotten")
+        let enrolled = try store.enroll(machine("node"), actor: "test")
+        #expect(throws: StoreError.self, "an enrolled machine is revoked, not forgotten") { try store.forget(discoveredMachineNamed: "node", actor: "test") }
+
+        let later = start.addingTimeInterval(3_601)
+        _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: later)
+        #expect(try store.machines().map(\.id).contains(enrolled) && store.machines().count == 2, "the expired ones made room")
+        let record = try #require(try store.auditRecords(subjectPrefix: "machines").last)
+        #expect(record.action == "discovery-expired" && record.details.hasPrefix("19 discovered machine(s)"), "\(record.details)")
     }
 
     @Test func operatorCertificatesAreRecordedAndRevoked() throws {
@@ -153,12 +210,12 @@ import WardenCrypto
         MachineEnrolment(name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
     }
 
-    /// An activated attestation key of `machineID`.
-    private func activatedKey(_ store: EnrolmentStore, machineID: Int64) throws -> Int64 {
+    /// An activated attestation key of `machineID`, and what its challenge requests show.
+    private func activatedKey(_ store: EnrolmentStore, machineID: Int64) throws -> (id: Int64, proof: [UInt8]) {
         let credential = SecureRandom.bytes(32)
-        let key = try store.registerAttestationKey(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: credential)
-        #expect(try store.activateAttestationKey(id: key, proof: credential))
-        return key
+        let ticket = try store.registrationTicket(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: credential)
+        let key = try #require(try store.activateAttestationKey(ticket: ticket, proof: credential))
+        return (key, ChallengeProof.make(activationSecret: credential, attestationKeyID: key))
     }
 
     private func issued(_ issue: NonceIssue) throws -> [UInt8] {

@@ -5,6 +5,7 @@ import TSS
 import TestSupport
 import WardenAPI
 import WardenClient
+import WardenCrypto
 
 /// The agent's protocol step by step, so that tests can do what a real agent never would:
 /// mix keys of two TPMs, skip activation, replay or swap nonces.
@@ -29,14 +30,24 @@ struct ManualAgent {
         try await client.call(.POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: b64(ekPublic ?? ek.publicArea), akPublic: b64(ak.publicArea)))
     }
 
-    func activate(_ registration: AgentMessages.RegisterResponse) async throws {
-        let proof = try device.activateCredential(ak: ak, ek: ek, credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret))
-        let _: AgentMessages.ActivateResponse = try await client.call(
-            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: registration.attestationKeyID, proof: b64(proof)))
+    /// An activated key: its id and what its challenge requests must show.
+    struct ActivatedKey {
+        let id: Int64
+        let proof: [UInt8]
     }
 
-    func nonce(_ keyID: Int64) async throws -> [UInt8] {
-        let answer: AgentMessages.ChallengeResponse = try await client.call(.POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID))
+    /// Activates the key the registration names.
+    func activate(_ registration: AgentMessages.RegisterResponse) async throws -> ActivatedKey {
+        let secret = try device.activateCredential(ak: ak, ek: ek, credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret))
+        let activated: AgentMessages.ActivateResponse = try await client.call(
+            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: b64(secret)))
+        return ActivatedKey(id: activated.attestationKeyID, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: activated.attestationKeyID))
+    }
+
+    /// A nonce for key `keyID`, showing `proof` (a wrong one, when a test wants it refused).
+    func nonce(_ keyID: Int64, proof: [UInt8]) async throws -> [UInt8] {
+        let answer: AgentMessages.ChallengeResponse = try await client.call(
+            .POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: b64(proof)))
         return bytes(answer.nonce)
     }
 

@@ -24,25 +24,26 @@ import WardenCrypto
         }
         await expectRefusal("activation") {
             let _: AgentMessages.ActivateResponse = try await impostor.client.call(
-                .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(attestationKeyID: registration.attestationKeyID, proof: impostor.b64(SecureRandom.bytes(32))))
+                .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: impostor.b64(SecureRandom.bytes(32))))
         }
-        await expectRefusal("notActivated") { _ = try await impostor.nonce(registration.attestationKeyID) }
-        #expect(try rig.store.auditRecords(subjectPrefix: "attestation-key/\(registration.attestationKeyID)").contains { $0.details.contains("wrong credential") })
-        #expect(try rig.audit(machine: id).contains { $0.details.contains("never activated") })
+        await expectRefusal("notActivated") { _ = try await impostor.nonce(1, proof: SecureRandom.bytes(32)) }
+        #expect(try rig.store.auditRecords(subjectPrefix: "registration").contains { $0.details.contains("wrong credential") })
         #expect(try rig.store.attestations(machineID: id).isEmpty)
     }
 
+    /// A registration the agent never activated is no key: a nonce or a quote for the id it
+    /// would have had is refused like any unknown key's.
     @Test func anAKNeverActivatedCannotQuote() async throws {
         let rig = try SystemRig()
         let tpm = try SoftwareTPM()
         let id = try rig.enroll(tpm, as: "node-1")
         let agent = try await ManualAgent(tpm: tpm, server: rig.server)
-        let registration = try await agent.register()
-        await expectRefusal("notActivated") { _ = try await agent.nonce(registration.attestationKeyID) }
-        await expectRefusal("notActivated") {
-            _ = try await agent.attest(try agent.evidence(registration.attestationKeyID, nonce: SecureRandom.bytes(32)))
-        }
-        #expect(try rig.audit(machine: id).filter { $0.details.contains("never activated") }.count == 2)
+        _ = try await agent.register()
+        await expectRefusal("notActivated") { _ = try await agent.nonce(1, proof: SecureRandom.bytes(32)) }
+        await expectRefusal("nonce") { _ = try await agent.attest(try agent.evidence(1, nonce: SecureRandom.bytes(32))) }
+        let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/1").map(\.details)
+        #expect(refusals.contains { $0.contains("challenge refused: unknownKey") } && refusals.contains { $0.contains("unknown key") }, "\(refusals)")
+        #expect(try rig.store.attestations(machineID: id).isEmpty)
     }
 
     @Test func replayedAndForeignNoncesAreRefused() async throws {
@@ -52,22 +53,22 @@ import WardenCrypto
         try rig.enroll(tpmB, as: "node-b")
         let agentA = try await ManualAgent(tpm: tpmA, server: rig.server)
         let agentB = try await ManualAgent(tpm: tpmB, server: rig.server)
-        let keyA = try await agentA.register()
-        try await agentA.activate(keyA)
-        let keyB = try await agentB.register()
-        try await agentB.activate(keyB)
+        let keyA = try await agentA.activate(try await agentA.register())
+        let keyB = try await agentB.activate(try await agentB.register())
 
-        let body = try agentA.evidence(keyA.attestationKeyID, nonce: try await agentA.nonce(keyA.attestationKeyID))
+        let body = try agentA.evidence(keyA.id, nonce: try await agentA.nonce(keyA.id, proof: keyA.proof))
         _ = try await agentA.attest(body)
-        await expectRefusal("nonce", containing: "already used") { _ = try await agentA.attest(body) }
+        // Each is answered alike: whoever sends it learns nothing of the key or the nonce.
+        await expectRefusal("nonce", containing: "not issued to this attestation key") { _ = try await agentA.attest(body) }
         // B's nonce in A's quote.
-        let foreign = try agentA.evidence(keyA.attestationKeyID, nonce: try await agentB.nonce(keyB.attestationKeyID))
-        await expectRefusal("nonce", containing: "another machine") { _ = try await agentA.attest(foreign) }
-        await expectRefusal("nonce", containing: "unknown") {
-            _ = try await agentA.attest(try agentA.evidence(keyA.attestationKeyID, nonce: SecureRandom.bytes(32)))
+        let foreign = try agentA.evidence(keyA.id, nonce: try await agentB.nonce(keyB.id, proof: keyB.proof))
+        await expectRefusal("nonce", containing: "not issued to this attestation key") { _ = try await agentA.attest(foreign) }
+        await expectRefusal("nonce", containing: "not issued to this attestation key") {
+            _ = try await agentA.attest(try agentA.evidence(keyA.id, nonce: SecureRandom.bytes(32)))
         }
-        let refusals = try rig.audit(machine: a).filter { $0.action == "refusal" }.map(\.details)
-        #expect(refusals.count == 3 && refusals.allSatisfy { $0.contains("nonce refused") })
+        // The first refusal is recorded with its reason; the rest are counted into a summary.
+        let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/\(keyA.id)").map(\.details)
+        #expect(refusals == ["attestation refused: nonce refused: already used"], "\(refusals)")
         #expect(try rig.store.attestations(machineID: a).count == 1, "a refused nonce recorded evidence")
     }
 
@@ -112,19 +113,23 @@ import WardenCrypto
         let fresh = try await HTTPSClient(url: rig.server.url, serverCA: rig.server.serverCA)
         #expect(try await fresh.send(.POST, "/v1/agent/register", body: Array("{\"ekPublic\": 7".utf8)).status == 400)
         #expect(try await fresh.send(.POST, "/v1/agent/register", body: Array("{\"ekPublic\": \"!!\", \"akPublic\": \"\"}".utf8)).status == 403)
-        #expect(try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99}".utf8)).status == 403)
+        #expect(try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99}".utf8)).status == 400, "no proof")
+        #expect(try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99, \"proof\": \"AAAA\"}".utf8)).status == 403)
     }
 
     @Test func aFloodFromOneAddressIsRateLimitedAndAuditedOnce() async throws {
         let server = try WardenServerProcess(environment: ["WARDEN_RATE_LIMIT_PER_SECOND": "0.0001", "WARDEN_RATE_LIMIT_BURST": "5"])
         let client = try await HTTPSClient(url: server.url, serverCA: server.serverCA)
         var statuses: [Int] = []
-        for _ in 0..<40 { statuses.append(try await client.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 1}".utf8)).status) }
+        for _ in 0..<40 {
+            statuses.append(try await client.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 1, \"proof\": \"AAAA\"}".utf8)).status)
+        }
         #expect(statuses.prefix(5).allSatisfy { $0 == 403 } && statuses.suffix(30).allSatisfy { $0 == 429 }, "\(statuses)")
         let state = server.stateDir
         let store = try EnrolmentStoreReader.open(state)
         #expect(try store.auditRecords(subjectPrefix: "rate-limit").count == 1)
-        #expect(try store.auditRecords(subjectPrefix: "attestation-key/1").count == 5, "refused requests reached the service")
+        // Five refused by the service: the first recorded, the rest counted for a summary.
+        #expect(try store.auditRecords(subjectPrefix: "attestation-key/1").count == 1, "refused requests reached the service")
         // Anonymous admin calls from the same address share its budget: refused, not each audited.
         for _ in 0..<20 { #expect(try await client.send(.GET, "/v1/admin/machines").status == 429) }
         #expect(try store.auditRecords(subjectPrefix: "admin/").isEmpty)

@@ -1,0 +1,105 @@
+import Foundation
+import Store
+import Synchronization
+
+/// Audits refusals of requests nobody authenticated — and the legacy BIOS scripts anyone can
+/// ask for — in bounded form. Anyone on the boot network can send such requests as fast as
+/// the network carries them, so each is not its own record:
+/// the first refusal of a kind (for one machine, when it concerns one) is recorded at once,
+/// and the rest within ``interval`` are counted, with a few of their sources, into one
+/// record when the interval ends. The audit log grows by at most two records per kind and
+/// machine per interval, whatever the flood, and stays one contiguous chain.
+public final class RefusalAudit: Sendable {
+    /// What was refused; the kinds are fixed, so the records are bounded however the
+    /// requests vary.
+    public enum Kind: String, Sendable, CaseIterable {
+        case rateLimited = "rate-limit"
+        case adminUnauthenticated = "admin-unauthenticated"
+        case unknownEndorsementKey = "unknown-ek"
+        case registration
+        case activation
+        case challenge
+        case attestation
+        case discovery
+        case legacyBoot = "legacy-boot"
+
+        /// The audit record's action: `refusal`, or what was served.
+        var action: String { self == .legacyBoot ? "legacy-boot-script" : "refusal" }
+    }
+
+    /// One kind's window: the requests counted since its last record.
+    private struct Window {
+        var opened: Date
+        var counted = 0
+        var sources: Set<String> = []
+        var moreSources = false
+        /// What the first counted refusal said, for the summary.
+        var example: String?
+    }
+
+    private struct Key: Hashable {
+        let kind: Kind
+        let machineID: Int64?
+    }
+
+    /// Sources named in a summary; the rest are only counted.
+    static let sourcesNamed = 8
+    /// Characters of a refusal's subject and details kept in a record.
+    public static let maxText = 300
+
+    private let store: EnrolmentStore
+    /// The length of a window, in seconds.
+    public let interval: TimeInterval
+    private let windows = Mutex<[Key: Window]>([:])
+
+    public init(store: EnrolmentStore, interval: TimeInterval) {
+        self.store = store
+        self.interval = interval
+    }
+
+    /// Records (or counts) one refusal of `kind`, about machine `machineID` when it concerns
+    /// one, from `source`. Blocks on the database when it records: call it off the event loop.
+    public func refused(_ kind: Kind, machineID: Int64? = nil, actor: String, subject: String, details: String, source: String, now: Date = Date()) {
+        let key = Key(kind: kind, machineID: machineID)
+        let recordNow = windows.withLock { windows in
+            guard var window = windows[key] else {
+                windows[key] = Window(opened: now)
+                return true
+            }
+            window.counted += 1
+            if window.sources.count < Self.sourcesNamed { window.sources.insert(source) } else if !window.sources.contains(source) { window.moreSources = true }
+            if window.example == nil { window.example = Self.bounded(details) }
+            windows[key] = window
+            return false
+        }
+        guard recordNow else { return }
+        try? store.audit(actor: Self.bounded(actor), action: kind.action, subject: Self.bounded(subject), details: Self.bounded(details), now: now)
+    }
+
+    /// Writes the summary of every window that has lasted ``interval`` (or all of them, at
+    /// shutdown), and closes the quiet ones.
+    public func flush(now: Date = Date(), all: Bool = false) {
+        let due = windows.withLock { windows in
+            var due: [(Key, Window)] = []
+            for (key, window) in windows where all || now.timeIntervalSince(window.opened) >= interval {
+                if window.counted > 0 { due.append((key, window)) }
+                windows[key] = window.counted > 0 && !all ? Window(opened: now) : nil
+            }
+            return due
+        }
+        for (key, window) in due.sorted(by: { $0.1.opened < $1.1.opened }) {
+            let sources = window.sources.sorted().joined(separator: ", ") + (window.moreSources ? " and others" : "")
+            let seconds = Int(now.timeIntervalSince(window.opened).rounded())
+            try? store.audit(
+                actor: "anonymous", action: key.kind.action, subject: key.machineID.map { "machine/\($0)" } ?? "refusals/\(key.kind.rawValue)",
+                details: "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")",
+                now: now)
+        }
+    }
+
+    /// `text` cut to ``maxText`` characters, control characters replaced.
+    static func bounded(_ text: String) -> String {
+        let cleaned = String(text.unicodeScalars.prefix(maxText).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+        return text.unicodeScalars.count > maxText ? cleaned + "…" : cleaned
+    }
+}
