@@ -2,6 +2,7 @@ import Boot
 import Foundation
 import Store
 import Synchronization
+import WardenAPI
 
 /// Each network-booting machine's iPXE script, from its enrolment record: an unknown
 /// machine is recorded as discovered and sent on to its next boot device — or, where a
@@ -9,27 +10,42 @@ import Synchronization
 /// EK; a discovered one likewise waits for an operator; a revoked one is refused (audited at most once an hour per
 /// machine, so a boot loop cannot flood the log); an enrolled one boots its image, a
 /// Unified Kernel Image, with exactly the command line the catalogue recorded — or, on
-/// legacy BIOS, which cannot start a UKI, the image's kernel and initrd sections, recorded
-/// as an unmeasured boot so that its attestations are marked unmeasured.
+/// legacy BIOS, which cannot start a UKI, the image's kernel and initrd sections, with
+/// ``legacyBootMarker`` added to the command line: the machine's agent reports it with its
+/// attestation, which marks that boot (and only that boot, by its TPM's reset count) as
+/// unmeasured. A request claiming legacy BIOS marks nothing by itself — anyone can send
+/// one — and is audited, in bounded form, as is every refusal here.
 public final class MachineBootScripts: BootScriptSource {
     private let store: EnrolmentStore
     /// Whether scripts have iPXE check each image against its signature.
     private let imageTrust: Bool
     /// The catalogue image machines nobody enrolled boot; nil: they are sent on.
     private let discoveryImage: String?
+    private let refusals: RefusalAudit
+    /// New discovered machines per source address (shared with the agent API).
+    private let discoveries: DiscoveryPace
     /// When each revoked machine's refusal was last audited.
     private let refusalsAudited = Mutex<[Int64: Date]>([:])
     private static let refusalAuditInterval: TimeInterval = 3_600
 
-    public init(store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil) {
+    /// The kernel parameter a legacy BIOS boot's command line carries, which the agent reports.
+    static let legacyBootMarker = AgentMessages.legacyBIOSBootParameter
+
+    public init(store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil, refusals: RefusalAudit, discoveries: DiscoveryPace) {
         self.store = store
         self.imageTrust = imageTrust
         self.discoveryImage = discoveryImage
+        self.refusals = refusals
+        self.discoveries = discoveries
     }
 
     public func script(for request: BootScriptRequest) -> IPXEScript {
         do throws(StoreError) {
             guard let target = try store.bootTarget(mac: request.mac, uuid: request.uuid) else {
+                guard discoveries.admit(request.client) else {
+                    refused("too many new machines from \(request.client)", request)
+                    return .exit("this machine is not enrolled, and too many new machines came from this address; try again later")
+                }
                 let sighting = BootSighting(mac: request.mac, uuid: request.uuid, platform: request.platform, arch: request.arch, client: request.client)
                 let recorded = try store.discoverAtBoot(sighting)
                 return try discovery(recorded, request) ?? .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
@@ -44,10 +60,14 @@ public final class MachineBootScripts: BootScriptSource {
                 guard let image = try store.image(ofMachine: target.machineID) else {
                     return .exit("machine \(target.name) is enrolled but has no image assigned")
                 }
-                if request.isLegacyBIOS { try store.recordLegacyBoot(machineID: target.machineID) }
+                if request.isLegacyBIOS {
+                    refusals.refused(.legacyBoot, actor: "boot/\(request.client)", subject: "machine/\(target.machineID)",
+                                     details: "legacy BIOS boot script (kernel and initrd, unmeasured) served for \(target.name)", source: request.client)
+                }
                 return boot(image, as: target.name, request)
             }
-        } catch .limit {
+        } catch .limit(let why) {
+            refused(why, request)
             return .exit("this machine is not enrolled, and the list of discovered machines is full")
         } catch {
             return .exit("the enrolment records cannot be read now; try again")
@@ -69,12 +89,19 @@ public final class MachineBootScripts: BootScriptSource {
         let base = "\(request.base)/images/\(image.sha256)"
         do throws(IPXEScript.ScriptError) {
             if request.isLegacyBIOS {
-                return try .chainKernel(machine: machine, kernelURL: base + ".linux", initrdURL: base + ".initrd", commandLine: image.commandLine, verify: imageTrust)
+                let commandLine = image.commandLine.isEmpty ? Self.legacyBootMarker : image.commandLine + " " + Self.legacyBootMarker
+                return try .chainKernel(machine: machine, kernelURL: base + ".linux", initrdURL: base + ".initrd", commandLine: commandLine, verify: imageTrust)
             }
             return try .chainEFI(machine: machine, url: base + ".efi", commandLine: image.commandLine, verify: imageTrust)
         } catch {
             return .exit("image \(image.name) cannot be booted from a script")
         }
+    }
+
+    /// A machine nobody enrolled was not recorded: audited in bounded form.
+    private func refused(_ why: String, _ request: BootScriptRequest) {
+        refusals.refused(.discovery, actor: "boot/\(request.client)", subject: "discovery",
+                         details: "network-booting machine \(request.mac ?? request.uuid ?? "?") not recorded: \(why)", source: request.client)
     }
 
     private func auditRefusal(_ target: BootTarget, client: String) {

@@ -41,28 +41,28 @@ extension EnrolmentStore {
         try read { db in try Self.bootTarget(db, mac: mac, uuid: uuid) }
     }
 
-    /// Records that the boot server handed machine `machineID` a legacy BIOS boot (kernel
-    /// and initrd, which no firmware measures). The mark waits for the machine's next
-    /// verified attestation, which binds it to that boot's TPM reset count: every
-    /// attestation of that boot is then unmeasured. A script request claiming UEFI does
-    /// not clear it — anyone on the boot network can send one. The price is the other way
-    /// round: a forged legacy request, or a legacy boot that never attested, costs a UEFI
-    /// machine one boot refused as unmeasured (it fails closed).
-    public func recordLegacyBoot(machineID: Int64) throws(StoreError) {
+    /// Clears the legacy BIOS mark of machine `name`: attestations of the boot it was bound
+    /// to are judged by their evidence alone again. Audited.
+    public func clearLegacyBootMark(machineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            try db.execute(sql: "UPDATE machine SET legacyBootsPending = legacyBootsPending + 1 WHERE id = ?", arguments: [machineID])
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, legacyBootResetCount FROM machine WHERE name = ?", arguments: [name]) else {
+                throw StoreError.notFound("machine \(name)")
+            }
+            guard let resetCount = row["legacyBootResetCount"] as Int64? else { throw StoreError.invalid("machine \(name) carries no legacy boot mark") }
+            try db.execute(sql: "UPDATE machine SET legacyBootResetCount = NULL WHERE id = ?", arguments: [row["id"] as Int64])
+            try db.appendAudit(actor: actor, action: "legacy-mark-cleared", subject: "machine/\(row["id"] as Int64)",
+                               details: "cleared the legacy BIOS mark of \(name) (TPM reset count \(resetCount))", now: now)
         }
     }
 
     /// Records a booting machine nobody enrolled as discovered, with its MAC and UUID and
     /// no endorsement key (until an operator enrols it by its EK, which takes this row's
-    /// place): one row per MAC or UUID, at most ``discoveredMachineCap`` waiting.
+    /// place): one row per MAC or UUID, at most ``Limits/maxDiscoveredMachines`` waiting.
     public func discoverAtBoot(_ sighting: BootSighting, now: Date = Date()) throws(StoreError) -> BootTarget {
         guard sighting.mac != nil || sighting.uuid != nil else { throw .invalid("a booting machine is known by its MAC or UUID") }
         return try write { db in
             if let known = try Self.bootTarget(db, mac: sighting.mac, uuid: sighting.uuid) { return known }
-            let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
-            guard waiting < Self.discoveredMachineCap else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
+            try self.makeRoomForDiscovery(db, now: now)
             let name = "boot-" + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") } ?? String(sighting.uuid?.prefix(13) ?? ""))
             try db.execute(
                 sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, 'discovered', x'', ?, ?)",

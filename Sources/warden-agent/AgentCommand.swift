@@ -29,6 +29,7 @@ struct AgentCommand: AsyncParsableCommand {
         )
         @OptionGroup var connection: Connection
         @Option(help: "The firmware's event log (/sys/kernel/security/tpm0/binary_bios_measurements).") var eventlog: String?
+        @Option(help: "The kernel command line; warden.boot=legacy-bios in it reports a legacy BIOS boot.") var kernelCommandLine = "/proc/cmdline"
         @Option(help: "Write disk.key and k3s-config.yaml here (0600).") var out: String?
         @Option(help: "Open this LUKS2 device with the key (formatting it only if it has no LUKS header).") var unlock: String?
         @Option(help: "The device-mapper name for --unlock.") var name = "warden-data"
@@ -41,7 +42,7 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let log = try eventlog.map { try EventLogFile.read($0) }
-                let payload = try await connection.attestor.attest(eventLog: log)
+                let payload = try await connection.attestor.attest(eventLog: log, legacyBIOS: KernelCommandLine.saysLegacyBIOS(at: kernelCommandLine))
                 if let out {
                     try ReleaseOutputs.write(payload, to: out)
                     print("warden-agent: attested; wrote \(out)/disk.key\(payload.join == nil ? "" : " and \(out)/k3s-config.yaml") for \(payload.nodeName)")

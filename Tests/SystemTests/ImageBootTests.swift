@@ -38,8 +38,8 @@ import TestSupport
         // fetches byte for byte as they went in.
         let legacy = try boot.get("/boot.ipxe?mac=52:54:00:aa:00:03&platform=pcbios&arch=i386").body
         let base = "http://127.0.0.1:\(boot.port)/images/\(sha256)"
-        #expect(legacy.contains("kernel \(base).linux initrd=initrd console=ttyS0,115200 panic=-1 warden.test=1\ninitrd --name initrd \(base).initrd\nboot\n"),
-                "\(legacy)")
+        #expect(legacy.contains("kernel \(base).linux initrd=initrd console=ttyS0,115200 panic=-1 warden.test=1 warden.boot=legacy-bios\n"
+            + "initrd --name initrd \(base).initrd\nboot\n"), "\(legacy)")
         for (served, original) in [("linux", "vmlinuz"), ("initrd", "initrd.img")] {
             let fetched = try Command.run("curl", ["-sS", "-o", rig.file("served.\(served)").path, "-w", "%{http_code}", "\(base).\(served)"])
             #expect(fetched.stdout == "200", "\(served): \(fetched.stderr)")
@@ -65,6 +65,10 @@ import TestSupport
         #expect(actions == ["image-added", "image-removed"])
     }
 
+    /// A legacy BIOS boot is marked by the machine's own attestation — its agent reports the
+    /// parameter Warden's legacy script put on the kernel command line — and the mark holds
+    /// for that boot (its TPM reset count) only. A script request claiming legacy BIOS, which
+    /// anyone on the boot network can send, marks nothing: it is only audited.
     @Test func aLegacyBootIsUnmeasuredAndReleasedOnlyUnderAPolicyThatAllowsIt() throws {
         let boot = try BootScriptTests.BootRig()
         let rig = boot.rig
@@ -74,28 +78,37 @@ import TestSupport
         try rig.write("name: legacy\n", to: "legacy.yaml")
         try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
         let tpm = try SoftwareTPM()
-        try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:07", "--image", "node", "--policy", "legacy"])
-        #expect(try boot.get("/boot.ipxe?mac=52:54:00:aa:00:07&platform=pcbios&arch=i386").body.contains(".linux"))
+        let id = try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:07", "--image", "node", "--policy", "legacy"])
 
-        let refused = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("refused").path])
+        // Forged: a request for node-1's legacy script, then node-1 boots by UEFI and attests.
+        #expect(try boot.get("/boot.ipxe?mac=52:54:00:aa:00:07&platform=pcbios&arch=i386").body.contains(".linux"))
+        try rig.write("console=ttyS0 BOOT_IMAGE=uki\n", to: "uefi-cmdline")
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("uefi").path, "--kernel-command-line", rig.file("uefi-cmdline").path]))
+        #expect(try rig.audit(machine: id).contains { $0.action == "legacy-boot-script" && $0.details.contains("legacy BIOS boot script") }, "the forged request is audited")
+
+        // The real legacy boot: its kernel command line carries the parameter.
+        let script = try boot.get("/boot.ipxe?mac=52:54:00:aa:00:07&platform=pcbios&arch=i386").body
+        let commandLine = try #require(script.split(separator: "\n").first { $0.hasPrefix("kernel ") }).split(separator: " ").dropFirst(2).joined(separator: " ")
+        try rig.write(commandLine + "\n", to: "legacy-cmdline")
+        let legacy = ["--kernel-command-line", rig.file("legacy-cmdline").path]
+        let refused = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("refused").path] + legacy)
         #expect(refused.status != 0 && refused.stderr.contains("unmeasured boot") && refused.stderr.contains("does not allow unmeasured boots"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: rig.file("refused").path), "nothing was released")
 
         try rig.write("name: legacy\nunmeasuredBoot: allowed\n", to: "legacy.yaml")
         try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
-        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("released").path]))
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("released").path] + legacy))
         let shown = try rig.server.cli(["machine", "show", "node-1"])
         #expect(shown.stdout.contains("passed (unmeasured)") && shown.stdout.contains("refused (unmeasured)"), "\(shown.stdout)")
 
-        // A script request claiming UEFI does not unmark the boot under way (anyone can send
-        // one); the machine's next boot, by UEFI, is no longer marked.
-        #expect(try boot.script(mac: "52:54:00:aa:00:07").contains(".efi"))
+        // The mark holds for that boot: an attestation of it without the parameter is still
+        // unmeasured; the machine's next boot, by UEFI, is not.
         try rig.write("name: legacy\n", to: "legacy.yaml")
         try rig.expectSuccess(rig.server.cli(["policy", "apply", rig.file("legacy.yaml").path]))
-        let sameBoot = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("same-boot").path])
+        let sameBoot = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("same-boot").path, "--kernel-command-line", rig.file("uefi-cmdline").path])
         #expect(sameBoot.status != 0 && sameBoot.stderr.contains("unmeasured boot"), "\(sameBoot.stderr)")
         try tpm.reboot()
-        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("measured").path]))
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("measured").path, "--kernel-command-line", rig.file("uefi-cmdline").path]))
 
         // An auditor re-judges all three verdicts offline: the refusal holds only because the
         // bundle keeps, with its evidence, that the boot was unmeasured.
@@ -105,9 +118,18 @@ import TestSupport
         let key = rig.file("audit-key.pem").path
         try rig.expectSuccess(try Command.run("openssl", ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", key]))
         let verify = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--key", key])
-        #expect(verify.status == 0 && verify.stdout.contains("verdicts: 4 reproduced by re-verification"), "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.status == 0 && verify.stdout.contains("verdicts: 5 reproduced by re-verification"), "\(verify.stdout)\(verify.stderr)")
         let listing = try Command.run("tar", ["-tzf", bundle])
         #expect(listing.stdout.split(separator: "\n").filter { $0.hasSuffix("/boot-reference.json") }.count == 3, "\(listing.stdout)")
+
+        // A mark the operator knows to be wrong is cleared, audited: that boot is judged by
+        // its evidence alone again.
+        let marked = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("marked").path] + legacy)
+        #expect(marked.status != 0 && marked.stderr.contains("unmeasured boot"), "\(marked.stderr)")
+        try rig.expectSuccess(rig.server.cli(["machine", "clear-legacy-mark", "node-1"]))
+        #expect(try rig.audit(machine: id).last?.action == "legacy-mark-cleared")
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("cleared").path, "--kernel-command-line", rig.file("uefi-cmdline").path]))
+        #expect(try rig.server.cli(["machine", "clear-legacy-mark", "node-1"]).status == 1, "nothing left to clear")
     }
 
     @Test func withAgentTheInitrdCarriesTheAgentItsCAAndTheServerURL() throws {
