@@ -13,8 +13,8 @@ enum AdminAPI {
     /// Every route but the image upload also has `bodyLimit`; the upload streams to disk
     /// under `maxImageBytes`, once its caller has authenticated.
     static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware, bodyLimit: BodyLimitMiddleware,
-                          maxImageBytes: Int) {
-        let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service))
+                          maxImageBytes: Int, exports: ExportGate) {
+        let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service, refusals: limiter.refusals))
         let admin = authenticated.group().add(middleware: bodyLimit)
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
@@ -35,6 +35,20 @@ enum AdminAPI {
             return try await answer(context) { caller in
                 try service.revoke(machineNamed: name, by: caller)
                 return AdminMessages.Done(message: "machine \(name) revoked")
+            }
+        }
+        admin.delete("machines/:name") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { caller in
+                try service.forget(discoveredMachineNamed: name, by: caller)
+                return AdminMessages.Done(message: "discovered machine \(name) forgotten")
+            }
+        }
+        admin.post("machines/:name/clear-legacy-mark") { _, context in
+            let name = try context.parameters.require("name")
+            return try await answer(context) { caller in
+                try service.clearLegacyBootMark(machineNamed: name, by: caller)
+                return AdminMessages.Done(message: "the legacy BIOS mark of \(name) is cleared")
             }
         }
         admin.get("machines/:name/learned-policy") { request, context in
@@ -108,10 +122,16 @@ enum AdminAPI {
             guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
             let query = request.uri.queryParameters
             let export = AuditExportRequest(from: query.get("from"), to: query.get("to"), machine: query.get("machine"))
+            guard let ticket = exports.enter() else {
+                var busy = try APIResponses.refusal(.serviceUnavailable, error: "busy", reason: "\(exports.limit) audit exports are being built; retry shortly")
+                busy.headers[.retryAfter] = "5"
+                return busy
+            }
             do {
-                let file = try await APIResponses.offLoop { () throws -> String in try service.exportAudit(export, by: caller) }
-                return try APIResponses.file(file, contentType: "application/gzip")
+                let file = try await BlockingPools.export.run { () throws -> String in try service.exportAudit(export, by: caller) }
+                return try APIResponses.file(file, contentType: "application/gzip", whenSent: ticket.leave)
             } catch let error as AdminError {
+                ticket.leave()
                 return try response(for: error)
             }
         }
@@ -126,7 +146,7 @@ enum AdminAPI {
     ) async throws -> Response {
         guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
         do {
-            return try APIResponses.json(status, try await APIResponses.offLoop { () throws -> T in try body(caller) })
+            return try APIResponses.json(status, try await BlockingPools.admin.run { () throws -> T in try body(caller) })
         } catch let error as AdminError {
             return try response(for: error)
         }
@@ -146,26 +166,30 @@ enum AdminAPI {
 }
 
 /// Admits admin calls only with a valid, recorded, unrevoked client certificate; a
-/// refused call gets 401 or 403 and an audit record.
+/// refused call gets 401 or 403 and an audit record — in bounded form (``RefusalAudit``)
+/// when nobody authenticated, with the path cut short.
 struct AdminAuthenticator: RouterMiddleware {
     let service: AdminService
+    let refusals: RefusalAudit
 
     func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
-        let subject = "admin" + request.uri.path.dropFirst("/v1/admin".count)
+        let subject = RefusalAudit.bounded("admin" + request.uri.path.dropFirst("/v1/admin".count))
+        let source = context.sourceAddress
         let certificate = try? await context.channel.nioSSL_peerCertificate().get()
-        guard let der = try? certificate?.toDERBytes() else {
-            let error = AdminError.unauthenticated("a client certificate from Warden's client CA is required")
-            try await APIResponses.offLoop { service.auditRefusal(error, actor: "anonymous \(context.sourceAddress)", subject: subject) }
-            return try AdminAPI.response(for: error)
-        }
         let caller: AdminIdentity
-        do { caller = try await APIResponses.offLoop { () throws -> AdminIdentity in try service.authenticate(certificateDER: der) } } catch let error as AdminError {
-            try await APIResponses.offLoop { service.auditRefusal(error, actor: "certificate \(context.sourceAddress)", subject: subject) }
+        do {
+            guard let der = try? certificate?.toDERBytes() else { throw AdminError.unauthenticated("a client certificate from Warden's client CA is required") }
+            caller = try await BlockingPools.admin.run { () throws -> AdminIdentity in try service.authenticate(certificateDER: der) }
+        } catch let error as AdminError {
+            let actor = certificate == nil ? "anonymous \(source)" : "certificate \(source)"
+            try? await BlockingPools.agent.run {
+                refusals.refused(.adminUnauthenticated, actor: actor, subject: subject, details: "admin call refused: \(error.description)", source: source)
+            }
             return try AdminAPI.response(for: error)
         }
         if request.method != .get && caller.role != .operator {
             let error = AdminError.forbidden("the \(caller.role.rawValue) role may only read")
-            try await APIResponses.offLoop { service.auditRefusal(error, actor: caller.actor, subject: subject) }
+            try await BlockingPools.admin.run { service.auditRefusal(error, actor: caller.actor, subject: subject) }
             return try AdminAPI.response(for: error)
         }
         var context = context

@@ -158,6 +158,18 @@ public final class AdminService: Sendable {
         try stored { try store.revoke(machineNamed: name, actor: caller.actor) }
     }
 
+    /// Forgets a discovered machine nobody will adopt.
+    public func forget(discoveredMachineNamed name: String, by caller: AdminIdentity) throws(AdminError) {
+        try require(.operator, caller)
+        try stored { try store.forget(discoveredMachineNamed: name, actor: caller.actor) }
+    }
+
+    /// Clears a machine's legacy BIOS mark: the boot it was bound to is judged by its evidence alone.
+    public func clearLegacyBootMark(machineNamed name: String, by caller: AdminIdentity) throws(AdminError) {
+        try require(.operator, caller)
+        try stored { try store.clearLegacyBootMark(machineNamed: name, actor: caller.actor) }
+    }
+
     // MARK: Clusters
 
     /// Records a cluster after checking its tokens are K3s secure tokens.

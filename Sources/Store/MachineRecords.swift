@@ -84,14 +84,13 @@ extension EnrolmentStore {
 
     /// Records a machine that presented an unknown EK by itself (`warden-agent register`) as
     /// discovered, without secrets; returns its id and state (a known EK's, unchanged). At
-    /// most ``discoveredMachineCap`` wait.
+    /// most ``Limits/maxDiscoveredMachines`` wait.
     public func discover(ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]?, now: Date = Date()) throws(StoreError) -> (id: Int64, state: String) {
         try write { db in
             if let known = try Row.fetchOne(db, sql: "SELECT id, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)]) {
                 return (known["id"], known["state"])
             }
-            let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
-            guard waiting < Self.discoveredMachineCap else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
+            try self.makeRoomForDiscovery(db, now: now)
             let name = "discovered-" + Hex.encode(Array(ekName.suffix(6)))
             try db.execute(
                 sql: "INSERT INTO machine (name, state, ekPublic, ekName, ekCertificate, createdAt) VALUES (?, 'discovered', ?, ?, ?, ?)",

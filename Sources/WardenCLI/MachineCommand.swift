@@ -9,7 +9,7 @@ struct MachineCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "machine",
         abstract: "Enrol, list, approve and revoke machines.",
-        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self]
+        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self, Forget.self, ClearLegacyMark.self]
     )
 
     struct Enroll: AsyncParsableCommand {
@@ -125,6 +125,29 @@ struct MachineCommand: AsyncParsableCommand {
             let body = AdminMessages.ImageAssignment(image: image == "none" ? nil : image)
             let machine = try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/image", body, as: MachineSummary.self)
             print("\(machine.name) boots \(machine.image.map { "image \($0)" } ?? "no image")")
+        }
+    }
+
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget a discovered machine nobody will enrol (discovered machines also expire: discoveredMachineLifetime).")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+
+        func run() async throws {
+            print(try await admin.call(.DELETE, "/v1/admin/machines/" + pathSegment(name), as: AdminMessages.Done.self).message)
+        }
+    }
+
+    struct ClearLegacyMark: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "clear-legacy-mark",
+            abstract: "Clear a machine's legacy BIOS mark: the boot its agent reported as legacy BIOS is judged by its evidence alone again.")
+        @OptionGroup var admin: AdminOptions
+        @Argument var name: String
+
+        func run() async throws {
+            print(try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark", as: AdminMessages.Done.self).message)
         }
     }
 }

@@ -23,13 +23,14 @@ extension EnrolmentStoreTests {
     }
 
     @Test func bootDiscoveryIsCapped() throws {
-        let (store, _) = try freshStore()
-        for index in 0..<EnrolmentStore.discoveredMachineCap {
-            let mac = String(format: "02:00:00:00:%02x:%02x", index >> 8, index & 0xff)
-            _ = try store.discoverAtBoot(BootSighting(mac: mac, uuid: nil, platform: nil, arch: nil, client: "flood"))
+        var limits = EnrolmentStore.Limits()
+        limits.maxDiscoveredMachines = 50
+        let (store, _) = try freshStore(limits: limits)
+        for index in 0..<50 {
+            _ = try store.discoverAtBoot(BootSighting(mac: String(format: "02:00:00:00:00:%02x", index), uuid: nil, platform: nil, arch: nil, client: "flood"))
         }
         #expect(throws: StoreError.self) { _ = try store.discoverAtBoot(BootSighting(mac: "02:00:00:00:ff:ff", uuid: nil, platform: nil, arch: nil, client: "flood")) }
-        #expect(try store.machines().count == EnrolmentStore.discoveredMachineCap)
+        #expect(try store.machines().count == 50)
     }
 
     @Test func enrollingTheHardwareTakesTheSightingsPlace() throws {

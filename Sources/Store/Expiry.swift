@@ -1,0 +1,66 @@
+import Foundation
+import GRDB
+
+/// What ``EnrolmentStore/expireUnclaimed(now:)`` forgot.
+public struct ExpiredRows: Sendable, Equatable {
+    /// Names of discovered machines nobody adopted within their lifetime.
+    public var machines: [String] = []
+    /// Nonces past their lifetime.
+    public var nonces = 0
+}
+
+extension EnrolmentStore {
+    /// Forgets what requests nobody authenticated created and nobody claimed in time:
+    /// discovered machines past ``Limits/discoveredMachineLifetime`` (audited, in one
+    /// record), and expired nonces.
+    @discardableResult
+    public func expireUnclaimed(now: Date = Date()) throws(StoreError) -> ExpiredRows {
+        try write { db in
+            var expired = ExpiredRows()
+            expired.machines = try self.expireDiscoveredMachines(db, now: now)
+            try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
+            expired.nonces = db.changesCount
+            return expired
+        }
+    }
+
+    /// Forgets discovered machine `name`, which nobody enrolled: an operator's answer to a
+    /// machine that will never be adopted. Audited.
+    public func forget(discoveredMachineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, state FROM machine WHERE name = ?", arguments: [name]) else {
+                throw StoreError.notFound("machine \(name)")
+            }
+            guard row["state"] as String == "discovered" else {
+                throw StoreError.invalid("machine \(name) is \(row["state"] as String), not discovered: only a machine nobody enrolled can be forgotten (revoke an enrolled one)")
+            }
+            let id: Int64 = row["id"]
+            try db.execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [id])
+            try db.appendAudit(actor: actor, action: "discovery-forgotten", subject: "machine/\(id)", details: "forgot discovered machine \(name)", now: now)
+        }
+    }
+
+    /// Before a new discovered machine is recorded: expired ones are forgotten, and the
+    /// cap must leave room.
+    func makeRoomForDiscovery(_ db: Database, now: Date) throws {
+        _ = try expireDiscoveredMachines(db, now: now)
+        let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
+        guard waiting < limits.maxDiscoveredMachines else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
+    }
+
+    /// Forgets discovered machines older than their lifetime, with one audit record naming
+    /// the first few; returns their names.
+    private func expireDiscoveredMachines(_ db: Database, now: Date) throws -> [String] {
+        let cutoff = now.addingTimeInterval(-limits.discoveredMachineLifetime)
+        let names = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE state = 'discovered' AND createdAt < ? ORDER BY createdAt", arguments: [cutoff])
+        guard !names.isEmpty else { return [] }
+        try db.execute(sql: "DELETE FROM machine WHERE state = 'discovered' AND createdAt < ?", arguments: [cutoff])
+        let shown = names.prefix(Self.namesPerExpiryRecord).joined(separator: ", ") + (names.count > Self.namesPerExpiryRecord ? " and \(names.count - Self.namesPerExpiryRecord) more" : "")
+        try db.appendAudit(actor: "system (expiry)", action: "discovery-expired", subject: "machines",
+                           details: "\(names.count) discovered machine(s) nobody adopted within \(Int(limits.discoveredMachineLifetime)) s forgotten: \(shown)", now: now)
+        return names
+    }
+
+    /// Names an expiry record lists; the rest are counted.
+    private static let namesPerExpiryRecord = 20
+}
