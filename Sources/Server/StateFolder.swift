@@ -102,6 +102,29 @@ public struct StateFolder: Sendable {
         return folder
     }
 
+    /// Issues the local `operator` identity anew from the client CA, replacing
+    /// `operator/cert.pem` and `operator/key.pem`; returns the new certificate's serial
+    /// (hex), which the store must record before it opens the admin API. For an appliance
+    /// whose operators revoked every operator certificate, including this one.
+    public func reissueOperatorIdentity(now: Date = Date()) throws -> String {
+        let issued = try clientIssuer().issue(commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
+        try replace(.operatorKey, issued.key.pemRepresentation)
+        try replace(.operatorCertificate, try issued.certificate.serializeAsPEM().pemString)
+        return Hex.encode(issued.certificate.serialNumber.bytes)
+    }
+
+    /// Writes `file` anew beside the old one, then moves it in its place.
+    private func replace(_ file: File, _ text: String) throws {
+        let fresh = url(file).path + ".new"
+        unlink(fresh)
+        let descriptor = open(fresh, O_WRONLY | O_CREAT | O_EXCL, file.isPrivate ? 0o600 : 0o644)
+        guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: fresh]) }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) } == bytes.count && fsync(descriptor) == 0
+        close(descriptor)
+        guard written, rename(fresh, url(file).path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url(file).path]) }
+    }
+
     /// The release-signing key.
     public func releaseKey() throws -> SigningKey {
         try SigningKey(pem: [UInt8](Data(contentsOf: url(.releaseKey))))

@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import Server
 import Store
 import WardenAPI
 
 /// `warden operator …`
 struct OperatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "operator", abstract: "Issue and revoke operator and auditor certificates.", subcommands: [Add.self, List.self, Revoke.self])
+        commandName: "operator", abstract: "Issue and revoke operator and auditor certificates.",
+        subcommands: [Add.self, List.self, Revoke.self, Recover.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Issue a client certificate; writes cert.pem, key.pem (0600) and ca.pem to DIR.")
@@ -49,6 +51,27 @@ struct OperatorCommand: AsyncParsableCommand {
 
         func run() async throws {
             print(try await admin.call(.POST, "/v1/admin/operators/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self).message)
+        }
+    }
+
+    struct Recover: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "On the appliance, as root: issue the local operator identity (STATE-DIR/operator) anew, for when every operator certificate was revoked.",
+            discussion: """
+                Reads the client CA's key from the state folder, so it works only where that folder is: on the appliance, as the user \
+                that owns it (root). The new certificate is recorded and audited; the server, running or not, accepts it at once.
+                """
+        )
+        @Option(help: "The state folder (default: WARDEN_STATE_DIR, else .warden).")
+        var stateDir = ProcessInfo.processInfo.environment["WARDEN_STATE_DIR"] ?? ".warden"
+
+        func run() async throws {
+            guard geteuid() == 0 else { throw ValidationError("only root on the appliance may recover the operator identity") }
+            let state = try StateFolder.existing(at: stateDir)
+            let store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: state.auditKey().checkpointSigner(interval: 1_000))
+            let serial = try state.reissueOperatorIdentity()
+            try store.recordOperatorCertificate(serial: serial, name: "operator", role: .operator, actor: "system (recovery by root on the appliance)")
+            print("issued a new operator certificate (serial \(serial)) in \(stateDir)/operator")
         }
     }
 }

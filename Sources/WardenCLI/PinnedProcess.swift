@@ -18,11 +18,20 @@ enum PinnedProcess {
 
     /// The environment of a `warden serve` a benchmark starts: the API on `apiPort`, every
     /// boot service off its fixed port (0: a free one), no firmware manifest; then `overrides`.
+    /// A benchmark plays hundreds of machines from 127.0.0.1: the per-source bounds, which
+    /// keep one attacker from holding every place, are lifted to the totals.
+    static let oneSourcePlaysMany = [
+        "WARDEN_API_MAX_CONNECTIONS": "4096", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4096",
+        "WARDEN_BOOT_HTTP_MAX_CONNECTIONS": "4096", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE": "4096",
+        "WARDEN_TFTP_MAX_TRANSFERS_PER_SOURCE": "1024", "WARDEN_MAX_BODY_BYTES_IN_FLIGHT": String(1 << 30),
+        "WARDEN_DISCOVERIES_PER_MINUTE_PER_SOURCE": "1000000", "WARDEN_DISCOVERIES_PER_MINUTE": "1000000",
+    ]
+
     static func serveEnvironment(apiPort: Int, _ overrides: [String: String] = [:]) -> [String: String] {
         [
             "WARDEN_API_PORT": String(apiPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
             "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
-        ].merging(overrides) { $1 }
+        ].merging(oneSourcePlaysMany) { $1 }.merging(overrides) { $1 }
     }
 
     /// This warden binary.

@@ -31,26 +31,45 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = try WardenConfiguration.load(file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
         if let stateDir { configuration.stateDir = stateDir }
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
+        var limits = EnrolmentStore.Limits()
+        limits.maxDiscoveredMachines = configuration.maxDiscoveredMachines
+        limits.discoveredMachineLifetime = TimeInterval(configuration.discoveredMachineLifetime)
+        limits.registrationLifetime = TimeInterval(configuration.registrationLifetime)
         let store = try EnrolmentStore(
             path: state.databasePath, key: state.keyEncryptionKey(),
-            auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)))
+            auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)), limits: limits)
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration
+        FileDescriptorLimit.raise(toHold: configuration)
         try installFirmware(configuration, state: state)
         try completeImages(state: state, store: store)
-        let application = try WardenServer.application(state: state, store: store, configuration: configuration) { port in
+        let bounds = AnonymousBounds(store: store, configuration: configuration)
+        let application = try WardenServer.application(state: state, store: store, configuration: configuration, bounds: bounds) { port in
             try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
         }
         let tftp = try await startTFTP(configuration, state: state)
         let proxyDHCP = try await startProxyDHCP(configuration)
-        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store)
-        let group = ServiceGroup(configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        await tftp.stop()
-        await proxyDHCP.stop()
-        await bootHTTP.stop()
+        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store, bounds: bounds)
+        // Started in this order, stopped in the reverse: the API first, housekeeping last
+        // (it writes the refusal summaries still open).
+        let services: [any Service] = [
+            Housekeeping(store: store, refusals: bounds.refusals),
+            BootListenerService("TFTP on \(configuration.bootHost):\(tftp.port)", tftp),
+            BootListenerService("ProxyDHCP on \(configuration.bootHost):\(proxyDHCP.ports.dhcp) and :\(proxyDHCP.ports.bootServer)", proxyDHCP),
+            BootListenerService("boot HTTP on \(configuration.bootHost):\(bootHTTP.port)", bootHTTP),
+            application,
+        ]
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            warn("\(error)")
+            try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped: \(error)")
+            try? store.checkpointAudit()
+            throw ExitCode(70)
+        }
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         print("warden: stopped")
@@ -77,19 +96,30 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Starts the TFTP server on the filled root.
     private func startTFTP(_ configuration: WardenConfiguration, state: StateFolder) async throws -> TFTPServer {
-        let server = try await TFTPServer.start(host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot), events: Self.events)
+        var settings = TFTPServer.Settings()
+        settings.maxTransfers = configuration.tftpMaxTransfers
+        settings.maxTransfersPerSource = configuration.tftpMaxTransfersPerSource
+        settings.limits.maxTimeoutSeconds = configuration.tftpMaxTimeout
+        settings.startTimeout = .seconds(Int64(configuration.tftpStartTimeout))
+        let server = try await TFTPServer.start(
+            host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot), settings: settings, events: Self.events)
         FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
         return server
     }
 
     /// Starts the boot HTTP server: each machine's script from the store, firmware from the
     /// TFTP root, images (checked against their digests) from the image store.
-    private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore) async throws -> BootHTTPServer {
+    private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore, bounds: AnonymousBounds) async throws -> BootHTTPServer {
+        var settings = BootHTTPServer.Settings()
+        settings.maxConnections = configuration.bootHTTPMaxConnections
+        settings.maxConnectionsPerSource = configuration.bootHTTPMaxConnectionsPerSource
+        settings.idleSeconds = Int64(configuration.bootHTTPIdleTimeout)
         let server = try await BootHTTPServer.start(
             host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
             images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(
-                store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage),
-            settings: BootHTTPServer.Settings(), events: Self.events)
+                store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
+                refusals: bounds.refusals, discoveries: bounds.discoveries),
+            settings: settings, events: Self.events)
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
         return server
     }

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The bounds an anonymous client meets on a real `warden serve`, one by one; the
+/// adversarial suite (`AdversaryTests`) holds them at scale.
+@Suite struct HostileNetworkTests {
+    /// One address holds at most its share of the HTTPS API's connections, and a connection
+    /// that never starts TLS is cut off at the handshake deadline; another client is served
+    /// throughout.
+    @Test func silentConnectionsAreBoundedPerSourceAndCutOff() throws {
+        let server = try WardenServerProcess(environment: ["WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKE_TIMEOUT": "2"])
+        let held = try (0..<4).map { _ in try OpenConnection(port: server.port, from: "127.0.0.2") }
+        usleep(300_000)
+        let fifth = try OpenConnection(port: server.port, from: "127.0.0.2")
+        #expect(fifth.closedByPeer(within: 1), "a fifth connection from one address is closed at once")
+        #expect(held.allSatisfy { !$0.isClosedByPeer() }, "the four are held until their deadline")
+        try expectSuccess(server.cli(["machine", "list"]))
+        #expect(held.allSatisfy { $0.closedByPeer(within: 5) }, "the handshake deadline passed")
+    }
+
+    /// A discovered machine can be forgotten by an operator; an enrolled one cannot. New
+    /// machines from one address come at the configured pace.
+    @Test func discoveriesComeAtAPaceAndCanBeForgotten() throws {
+        let boot = try BootScriptTests.BootRig(environment: ["WARDEN_DISCOVERIES_PER_MINUTE_PER_SOURCE": "3"])
+        for index in 0..<5 { _ = try boot.script(mac: String(format: "02:00:00:00:00:%02x", index)) }
+        let names = try boot.rig.store.machines().map(\.name)
+        #expect(names == ["boot-020000000000", "boot-020000000001", "boot-020000000002"], "\(names)")
+        #expect(try boot.script(mac: "02:00:00:00:00:09").contains("too many new machines came from this address"))
+        try expectSuccess(boot.rig.server.cli(["machine", "forget", "boot-020000000001"]))
+        #expect(try boot.rig.store.machines().map(\.name) == ["boot-020000000000", "boot-020000000002"])
+        #expect(try boot.rig.server.cli(["machine", "forget", "nobody"]).status == 1)
+    }
+
+    /// Every operator certificate revoked, the local one too: root on the appliance issues
+    /// the local identity anew, recorded and audited, and the running server takes it.
+    @Test func rootOnTheApplianceRecoversTheOperatorIdentity() throws {
+        let server = try WardenServerProcess()
+        try expectSuccess(server.cli(["operator", "revoke", "operator"]))
+        let locked = try server.cli(["machine", "list"])
+        #expect(locked.status == 1 && locked.stderr.contains("revoked"), "\(locked.stderr)")
+        try expectSuccess(Command.run(TestPaths.wardenBinary.path, ["operator", "recover", "--state-dir", server.stateDir.path]))
+        try expectSuccess(server.cli(["machine", "list"]))
+        let listed = try server.cli(["operator", "list", "--format", "json"])
+        let certificates = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        let local = certificates.filter { $0["name"] as? String == "operator" }
+        #expect(local.count == 2 && local.filter { $0["revokedAt"] is String }.count == 1, "\(listed.stdout)")
+        let store = try EnrolmentStoreReader.open(server.stateDir)
+        #expect(try store.auditRecords(subjectPrefix: "operator/operator").last?.actor == "system (recovery by root on the appliance)")
+    }
+
+    private func expectSuccess(_ result: CommandResult) throws {
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+    }
+}
