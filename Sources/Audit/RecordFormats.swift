@@ -1,3 +1,4 @@
+import BundleLines
 import Store
 import WardenCrypto
 

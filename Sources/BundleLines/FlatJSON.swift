@@ -4,23 +4,29 @@ import WardenCrypto
 /// values): the shape of exported records and checkpoints. Written and read by hand
 /// because a million records must go through at more than 100,000 a second; the reader
 /// is strict (no duplicate keys, nothing after the object) and never trusts a length.
-enum FlatJSON {
+/// Its own module, with nothing above WardenCrypto, so that its fuzz target builds in seconds.
+package enum FlatJSON {
     /// A value of a flat object.
-    enum Value: Equatable {
+    package enum Value: Equatable {
         case string(String)
         case integer(Int64)
         case null
     }
 
     /// Why a line is not a flat JSON object.
-    struct SyntaxError: Error, Equatable, CustomStringConvertible {
-        let offset: Int
-        let reason: String
-        var description: String { "not a flat JSON object at byte \(offset): \(reason)" }
+    package struct SyntaxError: Error, Equatable, CustomStringConvertible {
+        package let offset: Int
+        package let reason: String
+        package var description: String { "not a flat JSON object at byte \(offset): \(reason)" }
     }
 
     /// Appends `fields` as one object, in order, without a line break.
-    static func append(_ fields: KeyValuePairs<String, Value>, to out: inout [UInt8]) {
+    package static func append(_ fields: KeyValuePairs<String, Value>, to out: inout [UInt8]) { appendObject(fields, to: &out) }
+
+    /// Appends fields as read back (``Object/fields``) as one object, in order.
+    package static func append(_ fields: [(key: String, value: Value)], to out: inout [UInt8]) { appendObject(fields, to: &out) }
+
+    private static func appendObject(_ fields: some Sequence<(key: String, value: Value)>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
         for (index, (key, value)) in fields.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
@@ -36,7 +42,7 @@ enum FlatJSON {
     }
 
     /// Appends `string` quoted, escaping what JSON requires; other UTF-8 passes unchanged.
-    static func appendString(_ string: String, to out: inout [UInt8]) {
+    package static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in string.utf8 {
             switch byte {
@@ -55,16 +61,16 @@ enum FlatJSON {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// An object's fields in the order read: few, so found by a linear search.
-    struct Object {
-        fileprivate(set) var fields: [(key: String, value: Value)] = []
+    package struct Object {
+        package fileprivate(set) var fields: [(key: String, value: Value)] = []
 
-        subscript(key: String) -> Value? { fields.first { $0.key == key }?.value }
+        package subscript(key: String) -> Value? { fields.first { $0.key == key }?.value }
 
-        var count: Int { fields.count }
+        package var count: Int { fields.count }
     }
 
     /// Parses one object.
-    static func decode(_ bytes: ArraySlice<UInt8>) throws(SyntaxError) -> Object {
+    package static func decode(_ bytes: ArraySlice<UInt8>) throws(SyntaxError) -> Object {
         var reader = Reader(bytes: bytes)
         return try reader.object()
     }

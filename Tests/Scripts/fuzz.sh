@@ -14,7 +14,7 @@ SCRATCH="$ROOT/.build-fuzz"
 cd "$ROOT"
 mkdir -p "$WORK"
 
-TARGETS=(attest signature public pcrfile eventlog tftp dhcp)
+TARGETS=(attest signature public pcrfile eventlog tftp dhcp agentbody bundleline)
 if [ $# -gt 1 ]; then TARGETS=("${@:2}"); fi
 build() {  # build TARGET: each product is built (and linked) right before it runs
     WARDEN_FUZZ=1 swift build --scratch-path "$SCRATCH" --product "fuzz-$1" \
@@ -40,6 +40,16 @@ CORPUS[pcrfile]=$(seed pcrfile "$EVIDENCE"/quote_*.pcrs)
 CORPUS[eventlog]=$(seed eventlog "$EVIDENCE"/eventlog.bin "$ROOT"/../shared/fixtures/eventlogs/*.bin)
 CORPUS[tftp]=$(seed tftp "$ROOT"/Tests/Fuzz/Seeds/tftp/*.bin)
 CORPUS[dhcp]=$(seed dhcp "$ROOT"/Tests/Fuzz/Seeds/dhcp/*.bin)
+CORPUS[bundleline]=$(seed bundleline "$ROOT"/Tests/Fuzz/Seeds/bundle/*.jsonl)
+CORPUS[agentbody]=$(seed agentbody "$ROOT"/Tests/Fuzz/Seeds/agent/*.json)
+# An attest request as a real agent sends it: the swtpm evidence, base64 in JSON.
+python3 - "$EVIDENCE" "${CORPUS[agentbody]}/attest.json" <<'PY'
+import base64, json, sys
+folder, out = sys.argv[1], sys.argv[2]
+read = lambda name: base64.b64encode(open(folder + "/" + name, "rb").read()).decode()
+json.dump({"attestationKeyID": 1, "nonce": base64.b64encode(bytes(32)).decode(), "attest": read("quote_rsa.msg"), "signature": read("quote_rsa.sig"),
+           "pcrs": read("quote_rsa.pcrs"), "eventLog": read("eventlog.bin"), "legacyBIOS": False}, open(out, "w"))
+PY
 
 failed=0
 printf '%-10s %12s %10s %6s %8s\n' target executions exec/s cov crashes
