@@ -23,24 +23,22 @@ public final class AdminService: Sendable {
     let store: EnrolmentStore
     let state: StateFolder
     private let clientCA: Certificate
-    private let vendorCAs: [Certificate]
+    private let vendorCAs: TPMVendorCAs
     private let verifier = QuoteVerifier()
     let images: ImageCatalogue
     /// The iPXE binaries Warden serves, for policies learned to follow an image.
     private let servedBootApplications: [BootReference.Measurement]
 
-    /// `vendorCAs`: PEM files of the TPM vendor CAs that discovered machines' EK certificates
-    /// must be issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests.
-    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: [String] = [], servedBootApplications: [BootReference.Measurement] = []) throws {
+    /// `vendorCAs`: the TPM vendor CAs that discovered machines' EK certificates must be
+    /// issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests.
+    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs, servedBootApplications: [BootReference.Measurement] = []) throws {
         self.store = store
         self.state = state
         self.servedBootApplications = servedBootApplications
         images = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
         let issuer = try state.clientIssuer()
         clientCA = issuer.certificate
-        self.vendorCAs = try vendorCAs.flatMap { path in
-            try PEMDocument.parseMultiple(pemString: String(contentsOfFile: path, encoding: .utf8)).map { try Certificate(pemDocument: $0) }
-        }
+        self.vendorCAs = vendorCAs
         let operatorCertificate = try Certificate(pemEncoded: String(contentsOf: state.url(.operatorCertificate), encoding: .utf8))
         try store.recordOperatorCertificate(
             serial: Hex.encode(operatorCertificate.serialNumber.bytes), name: "operator", role: .operator, actor: "system (state folder)")
@@ -258,17 +256,10 @@ public final class AdminService: Sendable {
 
     private func checkVendorCertificate(ofDiscovered id: Int64) throws(AdminError) {
         let certificate = try stored { try store.ekCertificate(machineID: id) }
-        guard let certificate else { throw .invalid("discovered machine \(id) sent no EK certificate: enrol it with --ek instead") }
-        guard !vendorCAs.isEmpty else { throw .invalid("no TPM vendor CAs are configured (tpmVendorCAs): the EK certificate cannot be checked") }
-        let leaf: Certificate
-        do {
-            leaf = certificate.first == 0x30 ? try Certificate(derEncoded: certificate) : try Certificate(pemEncoded: String(decoding: certificate, as: UTF8.self))
-        } catch { throw .invalid("the EK certificate is unreadable") }
-        let now = Date()
-        guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else { throw .invalid("the EK certificate is not valid now") }
-        guard vendorCAs.contains(where: { $0.subject == leaf.issuer && $0.publicKey.isValidSignature(leaf.signature, for: leaf) }) else {
-            throw .invalid("the EK certificate is not issued by a configured TPM vendor CA")
+        guard let certificate else {
+            throw .invalid("discovered machine \(id) sent no EK certificate a configured TPM vendor CA issued: enrol it with --ek instead")
         }
+        if let problem = vendorCAs.problem(with: certificate) { throw .invalid(problem) }
     }
 
     func stored<T>(_ body: () throws -> T) throws(AdminError) -> T {

@@ -20,6 +20,8 @@ public final class AttestationService: Sendable {
     private let refusals: RefusalAudit
     /// New discovered machines per source address.
     private let discoveries: DiscoveryPace
+    /// Which EK certificates of discovered machines are kept.
+    private let vendorCAs: TPMVendorCAs
     private let releaseKey: SigningKey
     private let verifier = QuoteVerifier()
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
@@ -39,12 +41,14 @@ public final class AttestationService: Sendable {
     /// `refusals` audits what anyone may send; `discoveries` bounds the machines one source
     /// address may record as discovered (shared with the boot scripts).
     public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
-                refusals: RefusalAudit? = nil, discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300)) {
+                refusals: RefusalAudit? = nil, discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
+                vendorCAs: TPMVendorCAs = .none) {
         self.store = store
         self.releaseKey = releaseKey
         self.servedBootApplications = servedBootApplications
         self.refusals = refusals ?? RefusalAudit(store: store, interval: 60)
         self.discoveries = discoveries
+        self.vendorCAs = vendorCAs
     }
 
     /// A registered AK: the sealed registration its agent hands back, and the credential its
@@ -80,7 +84,9 @@ public final class AttestationService: Sendable {
     }
 
     /// Records a machine that is not enrolled as discovered, for an operator to adopt: at
-    /// most as many new ones per source address as `discoveries` allows.
+    /// most as many new ones per source address as `discoveries` allows. Its EK certificate
+    /// is kept only when a configured vendor CA issued it: no other one could ever let an
+    /// operator adopt it, and anyone could send kilobytes of them.
     public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: String) {
         let ek = try endorsementKey(ekPublic, source: source)
         if let certificate = ekCertificate {
@@ -100,7 +106,8 @@ public final class AttestationService: Sendable {
             throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: too many new machines from \(source)",
                           answer: "too many new machines from this address; try again later", source: source)
         }
-        do throws(StoreError) { return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: ekCertificate) } catch {
+        let vendorIssued = ekCertificate.flatMap { vendorCAs.problem(with: $0) == nil ? $0 : nil }
+        do throws(StoreError) { return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: vendorIssued) } catch {
             if case .limit = error {
                 throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: \(error.description)", answer: error.description, source: source)
             }

@@ -36,9 +36,11 @@ public enum WardenServer {
         // nothing meanwhile, so a client that never answers holds its place no longer.
         tls.shutdownTimeout = .seconds(2)
         let served = ServedBootApplications.measurements(root: state.tftpRoot, names: ((try? FirmwareFiles(path: configuration.firmware))?.files ?? [:]).keys)
+        let vendorCAs = try TPMVendorCAs(paths: configuration.tpmVendorCAs)
         let attestation = AttestationService(
-            store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals, discoveries: bounds.discoveries)
-        let admin = try AdminService(store: store, state: state, vendorCAs: configuration.tpmVendorCAs, servedBootApplications: served)
+            store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals, discoveries: bounds.discoveries,
+            vendorCAs: vendorCAs)
+        let admin = try AdminService(store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served)
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst), refusals: bounds.refusals)
