@@ -9,9 +9,11 @@ DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-d
 	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign busybox-static kmod \
 	qemu-system-x86 ovmf seabios dnsmasq-base systemd
 FUZZ_SECONDS ?= 60
+# Seconds each fuzz target runs inside `make test` (every target, every run).
+FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release demo lab test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
+.PHONY: run release demo lab adversary test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -31,10 +33,18 @@ demo: release
 lab: release
 	WARDEN=$(CURDIR)/.build/release/warden bash Tests/Lab/lab.sh $(OUT)/lab
 
-## test: the whole test suite (what .ci/run calls).
+## adversary: every attack of a hostile boot network against a real `warden serve` on
+## loopback, at the scale the red team used; one line per attack in out/adversary/summary.txt
+## (root; its quick form runs inside `make test`).
+adversary: release
+	python3 Tests/Adversary/adversary.py --warden .build/release/warden --agent .build/release/warden-agent --out $(OUT)/adversary
+
+## test: the whole test suite (what .ci/run calls): the Swift tests (with the lab and the
+## adversarial suite's quick form), then every fuzz target for FUZZ_TEST_SECONDS.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	bash Tests/Scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 
 ## deps: install the Debian packages that are missing (waits for a held dpkg lock).
 deps:
