@@ -87,22 +87,24 @@ extension EnrolmentStore {
 
     /// A registration of the AK `publicArea` (TPM name `name`) presented by `machineID`, as
     /// a ticket the agent hands back with its proof: the machine, the AK, the time and the
-    /// digest of the credential the AK's TPM must recover, sealed under the key-encryption
-    /// key (AES-256-GCM), so that only a store holding that key reads it or makes one.
+    /// digest of the credential the AK's TPM must recover, with an HMAC-SHA256 under a key
+    /// derived from the key-encryption key, so that only a store holding that key makes one.
+    /// (Not sealed with the key-encryption key itself: anyone can ask for tickets, as often as
+    /// they like, and that key must not be used without bound under random GCM nonces.)
     /// Nothing is written: anyone who knows an enrolled EK's public part can register, as
     /// often as they like, and neither grows the database nor pushes out a real agent's
     /// registration. A ticket lives ``Limits/registrationLifetime``.
     public func registrationTicket(machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8], now: Date = Date()) throws(StoreError) -> [UInt8] {
         let ticket = RegistrationTicket(machineID: machineID, issuedAt: now, challengeDigest: DigestAlgorithm.sha256.hash(challenge), name: name, publicArea: publicArea)
-        return try key.seal(ticket.bytes, identity: RegistrationTicket.identity)
+        return ticket.signed(with: key.derivedKey(for: RegistrationTicket.purpose))
     }
 
     /// Activates the AK a ticket registered when `proof` is the credential it was
     /// challenged with, within ``Limits/registrationLifetime`` of the registration: records
     /// it, activated, and returns its id (the same id when the same ticket comes again), or
     /// nil when the proof is wrong.
-    public func activateAttestationKey(ticket sealed: [UInt8], proof: [UInt8], now: Date = Date()) throws(StoreError) -> Int64? {
-        guard let opened = try? key.open(sealed, identity: RegistrationTicket.identity), let ticket = RegistrationTicket(opened) else {
+    public func activateAttestationKey(ticket signed: [UInt8], proof: [UInt8], now: Date = Date()) throws(StoreError) -> Int64? {
+        guard let ticket = RegistrationTicket(signed: signed, key: key.derivedKey(for: RegistrationTicket.purpose)) else {
             throw .notFound("registration: not one this server issued")
         }
         guard now.timeIntervalSince(ticket.issuedAt) <= limits.registrationLifetime, ticket.issuedAt <= now.addingTimeInterval(60) else {
@@ -181,10 +183,10 @@ extension Database {
 
 /// What a registration ticket carries: version 1, the machine's id and the time (8 bytes
 /// each, big-endian; milliseconds since 1970), the credential's SHA-256, then the AK's name
-/// and public area (each with a 2-byte length).
+/// and public area (each with a 2-byte length); then the HMAC-SHA256 of all that.
 struct RegistrationTicket {
-    /// What the ticket is sealed to (the AEAD's associated data).
-    static let identity = "attestation-key registration v1"
+    /// What the ticket's key is derived for.
+    static let purpose = "attestation-key registration v1"
 
     let machineID: Int64
     let issuedAt: Date
@@ -205,9 +207,23 @@ struct RegistrationTicket {
             + BigEndian.bytes(UInt16(name.count)) + name + BigEndian.bytes(UInt16(publicArea.count)) + publicArea
     }
 
-    /// Reads an opened ticket; nil unless it is whole (only this store seals tickets, but a
+    /// The ticket and its tag under `key`.
+    func signed(with key: [UInt8]) -> [UInt8] {
+        let bytes = self.bytes
+        return bytes + HMAC.authenticate(bytes, key: key, digest: .sha256)
+    }
+
+    /// Reads a ticket whose tag `key` made; nil when the tag or the ticket is not whole.
+    init?(signed: [UInt8], key: [UInt8]) {
+        guard signed.count > 32 else { return nil }
+        let bytes = Array(signed.dropLast(32))
+        guard ConstantTime.equals(Array(signed.suffix(32)), HMAC.authenticate(bytes, key: key, digest: .sha256)) else { return nil }
+        self.init(bytes)
+    }
+
+    /// Reads a ticket's fields; nil unless they are whole (only a store makes tickets, but a
     /// reader trusts no length it did not check).
-    init?(_ bytes: [UInt8]) {
+    private init?(_ bytes: [UInt8]) {
         var reader = bytes[...]
         func integer(_ count: Int) -> UInt64? {
             guard reader.count >= count else { return nil }

@@ -37,6 +37,13 @@ public struct KeyEncryptionKey: Sendable {
         do { return try AESGCM.seal(secret, key: bytes, associatedData: Array(identity.utf8)) } catch { throw .sealing(identity) }
     }
 
+    /// A key for `purpose` derived from this one (HMAC-SHA256 of the purpose), for what must
+    /// be authenticated but never secret: anonymous requests can make Warden use it as often
+    /// as they like, which a key sealing secrets under random GCM nonces must not allow.
+    func derivedKey(for purpose: String) -> [UInt8] {
+        HMAC.authenticate(Array("warden derived key: \(purpose)".utf8), key: bytes, digest: .sha256)
+    }
+
     /// Opens what ``seal(_:identity:)`` made for the same identity.
     func open(_ sealed: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
         do { return try AESGCM.open(sealed, key: bytes, associatedData: Array(identity.utf8)) } catch { throw .sealing(identity) }
