@@ -85,6 +85,8 @@ public final class BootHTTPServer: BootListener {
         listenerClosed = FirstClosure.of([channel])
     }
 
+    public func closeListeners() { channel.close(promise: nil) }
+
     /// Stops listening; responses under way finish.
     public func stop() async { try? await channel.close() }
 

@@ -7,7 +7,10 @@ import Synchronization
 public protocol BootListener: Sendable {
     /// Succeeds when the first of its listening channels has closed, for whatever reason.
     var listenerClosed: EventLoopFuture<Void> { get }
-    /// Stops listening and releases what it holds.
+    /// Starts closing its listening channels and returns at once: ``listenerClosed`` follows.
+    func closeListeners()
+    /// Stops listening and releases what it holds (an event loop of its own, say): call it
+    /// once nothing waits on ``listenerClosed`` any more.
     func stop() async
 }
 

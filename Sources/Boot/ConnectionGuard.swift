@@ -68,6 +68,9 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
         case starting, handshake, idle, body, responding, closed
     }
 
+    /// The most read from the socket at once (a TLS record is at most 16 KiB).
+    public static var readSize: Int { 16 * 1024 }
+
     private let limiter: ConnectionLimiter
     private let timeouts: ConnectionTimeouts
     private let isHandshakeCompletion: (@Sendable (Any) -> Bool)?
@@ -75,9 +78,6 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     /// Whether this guard closed the connection: nothing more is read or passed on.
     private var closing = false
     private var deadline: Scheduled<Void>?
-
-    /// The most read from the socket at once (a TLS record is at most 16 KiB).
-    public static var readSize: Int { 16 * 1024 }
     /// Whether the last request's end has arrived.
     private var requestComplete = true
 

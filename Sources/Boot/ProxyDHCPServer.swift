@@ -99,6 +99,10 @@ public final class ProxyDHCPServer: BootListener {
     /// A snapshot of the counters.
     public var counters: Statistics { statistics.snapshot }
 
+    public func closeListeners() {
+        for channel in channels { channel.close(promise: nil) }
+    }
+
     public func stop() async {
         for channel in channels { try? await channel.close() }
     }

@@ -79,6 +79,8 @@ public final class TFTPServer: BootListener {
         listenerClosed = FirstClosure.of([channel])
     }
 
+    public func closeListeners() { channel.close(promise: nil) }
+
     /// Stops listening and ends the transfers under way.
     public func stop() async {
         try? await channel.close()

@@ -18,7 +18,7 @@ import WardenCrypto
 public final class AttestationService: Sendable {
     private let store: EnrolmentStore
     private let refusals: RefusalAudit
-    /// New discovered machines per source address.
+    /// How fast new discovered machines may be recorded.
     private let discoveries: DiscoveryPace
     /// Which EK certificates of discovered machines are kept.
     private let vendorCAs: TPMVendorCAs
@@ -38,8 +38,9 @@ public final class AttestationService: Sendable {
     /// The largest TPM structure (public area, TPMS_ATTEST, TPMT_SIGNATURE) an agent may send.
     public static let maxStructureSize = 4_096
 
-    /// `refusals` audits what anyone may send; `discoveries` bounds the machines one source
-    /// address may record as discovered (shared with the boot scripts).
+    /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
+    /// recorded as discovered (shared with the boot scripts); `vendorCAs` decides which EK
+    /// certificates of discovered machines are kept.
     public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
                 refusals: RefusalAudit? = nil, discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
                 vendorCAs: TPMVendorCAs = .none) {
@@ -51,7 +52,7 @@ public final class AttestationService: Sendable {
         self.vendorCAs = vendorCAs
     }
 
-    /// A registered AK: the sealed registration its agent hands back, and the credential its
+    /// A registered AK: the signed registration its agent hands back, and the credential its
     /// TPM must activate.
     public struct Registration: Sendable {
         public let ticket: [UInt8]
@@ -83,8 +84,8 @@ public final class AttestationService: Sendable {
         return Registration(ticket: ticket, challenge: challenge)
     }
 
-    /// Records a machine that is not enrolled as discovered, for an operator to adopt: at
-    /// most as many new ones per source address as `discoveries` allows. Its EK certificate
+    /// Records a machine that is not enrolled as discovered, for an operator to adopt, at the
+    /// pace `discoveries` allows. Its EK certificate
     /// is kept only when a configured vendor CA issued it: no other one could ever let an
     /// operator adopt it, and anyone could send kilobytes of them.
     public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: String) {

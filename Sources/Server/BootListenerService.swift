@@ -22,13 +22,14 @@ public struct BootListenerService: Service {
         let listener = self.listener
         let stop: @Sendable () -> Void = {
             stopping.set()
-            Task { await listener.stop() }
+            listener.closeListeners()
         }
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 _ = try? await listener.listenerClosed.get()
             } onGracefulShutdown: { stop() }
         } onCancel: { stop() }
+        // Only now, with nothing waiting on its channels, may it release its event loop.
         await listener.stop()
         guard stopping.isSet else { throw ListenerClosed(name: name) }
     }

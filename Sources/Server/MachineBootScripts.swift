@@ -22,7 +22,7 @@ public final class MachineBootScripts: BootScriptSource {
     /// The catalogue image machines nobody enrolled boot; nil: they are sent on.
     private let discoveryImage: String?
     private let refusals: RefusalAudit
-    /// New discovered machines per source address (shared with the agent API).
+    /// How fast new discovered machines may be recorded (shared with the agent API).
     private let discoveries: DiscoveryPace
     /// When each revoked machine's refusal was last audited.
     private let refusalsAudited = Mutex<[Int64: Date]>([:])

@@ -42,7 +42,7 @@ public enum AgentMessages {
     /// The credential challenge the agent's TPM must activate, and the registration to
     /// hand back with what it recovers.
     public struct RegisterResponse: Codable, Sendable {
-        /// The registration, sealed by the server: opaque to the agent.
+        /// The registration, signed by the server: opaque to the agent.
         public var registration: String
         /// TPM2B_ID_OBJECT.
         public var credentialBlob: String

@@ -215,6 +215,7 @@ class Machine:
                 break
             time.sleep(0.1)
         else:
+            self.stop()
             raise Failure("swtpm did not answer")
         run(["tpm2_flushcontext", "-t"], env=environment)
         self.command_line = os.path.join(self.folder, "cmdline")

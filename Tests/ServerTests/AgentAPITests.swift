@@ -59,7 +59,8 @@ import WardenCrypto
             for _ in 0..<100 where port.value == nil { try await Task.sleep(for: .milliseconds(50)) }
             let listening = try #require(port.value)
             let client = Client(base: "https://localhost:\(listening)/v1/agent/", caPath: state.url(.serverCA).path, folder: stateURL)
-            try walkTheFlow(client: client, state: state, store: store)
+            // curl against the server in this process: off the cooperative pool it needs.
+            try await offPool { try walkTheFlow(client: client, state: state, store: store) }
         } catch {
             await group.triggerGracefulShutdown()
             throw error

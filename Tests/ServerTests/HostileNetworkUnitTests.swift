@@ -19,6 +19,7 @@ import WardenCrypto
         let stopped = Flag()
         init(channel: any Channel) { self.channel = channel }
         var listenerClosed: EventLoopFuture<Void> { channel.closeFuture }
+        func closeListeners() { channel.close(promise: nil) }
         func stop() async {
             stopped.set()
             try? await channel.close()

@@ -12,12 +12,14 @@ import TestSupport
         "discovery-flood", "export-stall", "operator-lockout",
     ]
 
-    @Test func everyAttackStaysWithinItsCeilings() throws {
+    @Test func everyAttackStaysWithinItsCeilings() async throws {
         let out = try TestPaths.temporaryDirectory("adversary")
-        let suite = try Command.run("/usr/bin/timeout", [
-            "900", "python3", TestPaths.packageRoot.appendingPathComponent("Tests/Adversary/adversary.py").path, "--quick",
-            "--warden", TestPaths.wardenBinary.path, "--agent", TestPaths.agentBinary.path, "--out", out.path,
-        ])
+        let suite = try await offPool {
+            try Command.run("/usr/bin/timeout", [
+                "900", "python3", TestPaths.packageRoot.appendingPathComponent("Tests/Adversary/adversary.py").path, "--quick",
+                "--warden", TestPaths.wardenBinary.path, "--agent", TestPaths.agentBinary.path, "--out", out.path,
+            ])
+        }
         let summary = (try? String(contentsOf: out.appendingPathComponent("summary.txt"), encoding: .utf8)) ?? ""
         #expect(suite.status == 0, "adversary.py exited \(suite.status): \(suite.stdout.suffix(4_000))\(suite.stderr.suffix(2_000))")
         let lines = summary.split(separator: "\n").dropFirst()

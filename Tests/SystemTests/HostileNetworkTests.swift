@@ -49,6 +49,18 @@ import TestSupport
         #expect(try store.auditRecords(subjectPrefix: "operator/operator").last?.actor == "system (recovery by root on the appliance)")
     }
 
+    /// SIGTERM stops every service in turn — TFTP releases its own event loop only after its
+    /// listener has closed — and the server says so, within the five seconds `stop` allows
+    /// before it kills.
+    @Test func sigtermStopsEveryServiceGracefully() throws {
+        let server = try WardenServerProcess(environment: ["WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path])
+        server.stop(signal: SIGTERM)
+        let log = try String(contentsOf: server.log, encoding: .utf8)
+        #expect(log.contains("warden: stopped") && !log.contains("Cannot schedule tasks"), "\(log.suffix(1_000))")
+        let store = try EnrolmentStoreReader.open(server.stateDir)
+        #expect(try store.auditRecords(subjectPrefix: "server").last?.details == "stopped gracefully")
+    }
+
     private func expectSuccess(_ result: CommandResult) throws {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
     }

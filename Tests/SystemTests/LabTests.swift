@@ -7,11 +7,13 @@ import TestSupport
 /// (which changes between the two boots). Each scenario's line in the summary must say it
 /// behaved.
 @Suite(.serialized) struct LabTests {
-    @Test func machinesBootAttestAndUnlockThroughWarden() throws {
+    @Test func machinesBootAttestAndUnlockThroughWarden() async throws {
         let out = try TestPaths.temporaryDirectory("lab")
         let namespacesBefore = try Command.run("ip", ["netns", "list"]).stdout
-        let lab = try Command.run("/usr/bin/timeout", ["1500", "bash", TestPaths.packageRoot.appendingPathComponent("Tests/Lab/lab.sh").path, out.path],
-                                  environment: ["WARDEN": TestPaths.wardenBinary.path])
+        let lab = try await offPool {
+            try Command.run("/usr/bin/timeout", ["1500", "bash", TestPaths.packageRoot.appendingPathComponent("Tests/Lab/lab.sh").path, out.path],
+                            environment: ["WARDEN": TestPaths.wardenBinary.path])
+        }
         let summary = (try? String(contentsOf: out.appendingPathComponent("summary.txt"), encoding: .utf8)) ?? ""
         let lines = Dictionary(summary.split(separator: "\n").compactMap { line -> (String, String)? in
             let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
