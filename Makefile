@@ -35,15 +35,17 @@ lab: release
 
 ## adversary: every attack of a hostile boot network against a real `warden serve` on
 ## loopback, at the scale the red team used; one line per attack in out/adversary/summary.txt
-## (root; its quick form runs inside `make test`).
+## (root; its quick form, against the debug build, runs inside `make test`).
 adversary: release
 	python3 Tests/Adversary/adversary.py --warden .build/release/warden --agent .build/release/warden-agent --out $(OUT)/adversary
 
-## test: the whole test suite (what .ci/run calls): the Swift tests (with the lab and the
-## adversarial suite's quick form), then every fuzz target for FUZZ_TEST_SECONDS.
+## test: the whole test suite (what .ci/run calls): the Swift tests (with the lab), the
+## adversarial suite's quick form (alone: it measures how long clients wait, which the
+## parallel Swift tests would distort), then every fuzz target for FUZZ_TEST_SECONDS.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	python3 Tests/Adversary/adversary.py --quick --warden .build/debug/warden --agent .build/debug/warden-agent --out $(OUT)/adversary-quick
 	bash Tests/Scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 
 ## deps: install the Debian packages that are missing (waits for a held dpkg lock).

@@ -139,6 +139,7 @@ import TestSupport
     @Test func aFullServerClosesTheLongestIdleConnectionForANewClient() async throws {
         var settings = BootHTTPServer.Settings()
         settings.maxConnections = 2
+        settings.idleSeconds = 600
         let rig = try await Rig(settings: settings)
         defer { Task { await rig.server.stop() } }
         let held = try (0..<2).map { _ in try OpenConnection(port: rig.server.port) }
@@ -156,10 +157,12 @@ import TestSupport
     @Test func oneSourceHoldsAtMostItsShare() async throws {
         var settings = BootHTTPServer.Settings()
         settings.maxConnectionsPerSource = 3
+        settings.idleSeconds = 600  // a loaded machine must not see the held ones time out
         let rig = try await Rig(settings: settings)
         defer { Task { await rig.server.stop() } }
         let held = try (0..<3).map { _ in try OpenConnection(port: rig.server.port) }
         for _ in 0..<1_000 where rig.server.connectionCount < 3 { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(rig.server.connectionCount == 3)
         #expect(throws: CommandFailure.self, "a fourth connection from the same address") { try rig.curl("/ipxe.efi") }
         #expect(rig.server.connections.statistics.refused >= 1)
         withExtendedLifetime(held) {}

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 
 /// The bounds an anonymous client meets on a real `warden serve`, one by one; the
-/// adversarial suite (`AdversaryTests`) holds them at scale.
+/// adversarial suite (`Tests/Adversary`, run by `make test` and `make adversary`) holds them at scale.
 @Suite struct HostileNetworkTests {
     /// One address holds at most its share of the HTTPS API's connections, and a connection
     /// that never starts TLS is cut off at the handshake deadline; another client is served
