@@ -51,7 +51,7 @@ def main():
     parser.add_argument("--agent", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--quick", action="store_true", help="smaller counts and times, the same ceilings (make test)")
-    parser.add_argument("--only", default="", help="comma-separated attack names")
+    parser.add_argument("--only", default="", help="comma-separated attack names, as the summary prints them")
     arguments = parser.parse_args()
     warden, agent = os.path.abspath(arguments.warden), os.path.abspath(arguments.agent)
     out = os.path.abspath(arguments.out)
@@ -89,7 +89,7 @@ def main():
         print(header, flush=True)
         with open(summary_path, "w") as summary:
             summary.write(header + "\n")
-        only = set(filter(None, arguments.only.split(",")))
+        only = set(name.replace("-", "_") for name in arguments.only.split(",") if name)
         for attack in ATTACKS:
             if only and attack.__name__ not in only:
                 continue

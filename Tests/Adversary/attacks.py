@@ -22,6 +22,7 @@ from rig import NODE_MAC, Failure, attacker, dhcp_discover, raw_udp, run
 SERVED_WITHIN = 2.0
 MEMORY_CEILING = 256 << 20
 DATABASE_CEILING = 1 << 20
+RATE_WINDOW = 10.0  # seconds: the shortest window a database growth rate is taken over
 PROBES = ("attest", "operator", "dhcp", "tftp", "script")
 
 
@@ -35,10 +36,14 @@ class Result:
 
 class Siege:
     """Runs attack workers until stopped, probes the well-behaved clients meanwhile, and
-    measures memory above idle, database growth and connections held."""
+    measures memory above idle, database growth and connections held. The database ceiling is
+    a rate for anonymous load, taken over at least RATE_WINDOW seconds so that one probe's
+    attestation in a one-second siege does not read as a flood; a siege of operator actions
+    reports what they added instead."""
 
-    def __init__(self, context, workers, port=None):
+    def __init__(self, context, workers, port=None, anonymous=True):
         self.context = context
+        self.anonymous = anonymous
         self.app = context.appliance
         self.workers = workers
         self.port = port
@@ -95,7 +100,8 @@ class Siege:
         self.alive = self.app.alive()
         self.peak = (self.app.peak() - self.idle) if self.alive else 0
         self.server_cpu = ((self.app.cpu_seconds() - self.cpu) / self.elapsed) if self.alive else 0
-        self.growth = ((self.app.database_bytes() - self.database) / self.elapsed * 60) if self.alive else 0
+        self.added = (self.app.database_bytes() - self.database) if self.alive else 0
+        self.growth = self.added / max(self.elapsed, RATE_WINDOW) * 60
         return False
 
     @property
@@ -107,7 +113,8 @@ class Siege:
         parts = ["slowest client %.2f s (%s)" % (self.slowest, waits)]
         if self.port:
             parts.append("%d connections held" % self.held)
-        parts += ["memory +%.0f MiB" % (self.peak / (1 << 20)), "database %+.3f MiB/min" % (self.growth / (1 << 20)),
+        database = ("database %+.3f MiB/min" % (self.growth / (1 << 20))) if self.anonymous else ("database %+.0f KiB" % (self.added / 1024))
+        parts += ["memory +%.0f MiB" % (self.peak / (1 << 20)), database,
                   "server CPU %.0f%% of a core" % (self.server_cpu * 100)]
         if extra:
             parts.append(extra)
@@ -119,7 +126,7 @@ class Siege:
 
     def passed(self, *conditions):
         return (self.alive and not self.failures and self.slowest <= SERVED_WITHIN and self.peak <= MEMORY_CEILING
-                and self.growth <= DATABASE_CEILING and all(conditions))
+                and (self.growth <= DATABASE_CEILING or not self.anonymous) and all(conditions))
 
 
 CEILING = "clients served within %.0f s, memory +%d MiB, database +%d MiB/min" % (SERVED_WITHIN, MEMORY_CEILING >> 20, DATABASE_CEILING >> 20)
@@ -168,7 +175,7 @@ def b64(data):
 
 # 1. One UDP packet disables ProxyDHCP.
 
-def dhcp(context):
+def dhcp_poison(context):
     app, quick = context.appliance, context.quick
     count = 100 if quick else 1_000
     relay_listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -419,7 +426,7 @@ def tftp_slots(context):
 
 # 6. Slowloris on boot HTTP.
 
-def slowloris(context):
+def http_slowloris(context):
     app, quick = context.appliance, context.quick
     total, sources, every, duration = (300, 12, 5, 12) if quick else (1_030, 40, 20, 45)
     head = b"GET /boot.ipxe?mac=02:00:00:00:00:01 HTTP/1.1\r\nHost: warden\r\nX-Slow: " + b"a" * 200
@@ -533,7 +540,7 @@ def export_stall(context):
 
 def operator_lockout(context):
     app = context.appliance
-    with Siege(context, []) as siege:
+    with Siege(context, [], anonymous=False) as siege:
         revoked = app.cli("operator", "revoke", "operator")
         locked = app.cli("machine", "list")
         recovered = run([app.warden, "operator", "recover", "--state-dir", app.state], cwd=app.work)
@@ -544,5 +551,5 @@ def operator_lockout(context):
                   siege.measured(steps), siege.passed(revoked.returncode == 0, locked.returncode != 0, recovered.returncode == 0))
 
 
-ATTACKS = [dhcp, tls_silent, held_bodies, nonce_starvation, tftp_slots, slowloris, legacy_forgery, discovery_flood, export_stall, database_flood,
+ATTACKS = [dhcp_poison, tls_silent, held_bodies, nonce_starvation, tftp_slots, http_slowloris, legacy_forgery, discovery_flood, export_stall, database_flood,
            operator_lockout]
