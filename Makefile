@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release demo lab adversary test deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
+.PHONY: run release demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -39,14 +39,19 @@ lab: release
 adversary: release
 	python3 Tests/Adversary/adversary.py --warden .build/release/warden --agent .build/release/warden-agent --out $(OUT)/adversary
 
-## test: the whole test suite (what .ci/run calls): the Swift tests (with the lab), the
-## adversarial suite's quick form (alone: it measures how long clients wait, which the
-## parallel Swift tests would distort), then every fuzz target for FUZZ_TEST_SECONDS.
-test: deps
+## test: the whole test suite (what .ci/run calls): the architecture's import rules, the
+## Swift tests (with the lab), the adversarial suite's quick form (alone: it measures how
+## long clients wait, which the parallel Swift tests would distort), then every fuzz target
+## for FUZZ_TEST_SECONDS.
+test: deps check-architecture
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/Adversary/adversary.py --quick --warden .build/debug/warden --agent .build/debug/warden-agent --out $(OUT)/adversary-quick
 	bash Tests/Scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
+## check-architecture: fails when a module imports one it may not see (ARCHITECTURE.md).
+check-architecture:
+	python3 Tests/Scripts/check-architecture.py
 
 ## deps: install the Debian packages that are missing (waits for a held dpkg lock).
 deps:
