@@ -44,7 +44,7 @@ let package = Package(
             providers: [.apt(["libarchive-dev"])]
         ),
         .target(name: "TSS", dependencies: ["CTSS2"]),
-        .target(name: "WardenAPI"),
+        .target(name: "WardenAPI", dependencies: ["WardenCrypto"]),
         .target(
             name: "WardenClient",
             dependencies: [

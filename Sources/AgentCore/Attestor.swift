@@ -91,7 +91,7 @@ public struct Attestor: Sendable {
         let seed = try tpm { try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob, encryptedSecret: release.credential.encryptedSecret) }
         do {
             let payload = try JSONDecoder().decode(ReleasePayload.self, from: Data(try release.open(withActivatedKey: seed, akName: akName)))
-            guard Base64.decode(payload.diskKey)?.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
+            guard payload.diskKey.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
             return payload
         } catch let error as AgentError { throw error } catch { throw AgentError.badRelease("the payload does not open") }
     }

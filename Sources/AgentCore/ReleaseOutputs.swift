@@ -52,8 +52,8 @@ public enum ReleaseOutputs {
     }
 
     private static func diskKey(_ payload: ReleasePayload) throws(AgentError) -> [UInt8] {
-        guard let key = Base64.decode(payload.diskKey), key.count == 32 else { throw .badRelease("the disk key is not 32 bytes") }
-        return key
+        guard payload.diskKey.count == 32 else { throw .badRelease("the disk key is not 32 bytes") }
+        return payload.diskKey.revealedBytes
     }
 
     /// Writes through a 0600 temporary file renamed into place, so a reader never sees half a file.

@@ -179,7 +179,7 @@ public final class AdminService: Sendable {
         }
         for (label, token) in [("token", request.token), ("agent token", request.agentToken)] {
             guard let token else { continue }
-            if let problem = K3sToken.problem(token) { throw .invalid("the \(label) \(problem)") }
+            if let problem = K3sToken.problem(token.revealedText) { throw .invalid("the \(label) \(problem)") }
         }
         try stored { try store.addCluster(name: request.name, serverURL: request.serverURL, token: request.token, agentToken: request.agentToken, actor: caller.actor) }
     }

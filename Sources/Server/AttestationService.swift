@@ -280,7 +280,7 @@ public final class AttestationService: Sendable {
         let join = secrets.join.map {
             JoinConfiguration(server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
         }
-        let payload = ReleasePayload(nodeName: machineName, diskKey: Base64.encode(secrets.diskKey), join: join)
+        let payload = ReleasePayload(nodeName: machineName, diskKey: secrets.diskKey, join: join)
         return try refuse(.internalError) {
             try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic), releaseKey: releaseKey)
         }

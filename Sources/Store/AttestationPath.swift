@@ -39,7 +39,7 @@ public enum NonceIssue: Sendable, Equatable {
 
 /// A machine's secrets, unsealed, for its release.
 public struct ReleaseSecrets: Sendable {
-    public let diskKey: [UInt8]
+    public let diskKey: Secret
     public let join: JoinSecrets?
 }
 
@@ -104,6 +104,6 @@ extension EnrolmentStore {
              try db.joinSecrets(machineID: machineID))
         }
         guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
-        return ReleaseSecrets(diskKey: try key.open([UInt8](sealed), identity: identity), join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
+        return ReleaseSecrets(diskKey: Secret(bytes: try key.open([UInt8](sealed), identity: identity)), join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
     }
 }

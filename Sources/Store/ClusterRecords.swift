@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WardenCrypto
 
 /// A K3s cluster as operators see it: never its tokens.
 public struct ClusterSummary: Sendable, Codable, Equatable {
@@ -16,14 +17,14 @@ public struct JoinSecrets: Sendable {
     public let serverURL: String
     public let role: MachineRole
     /// The agent token for an agent when the cluster has one, else the cluster token.
-    public let token: String
+    public let token: Secret
     public let labels: [String]
 }
 
 extension EnrolmentStore {
     /// Records a cluster; its tokens are sealed under the key-encryption key, each bound to
     /// its own identity.
-    public func addCluster(name: String, serverURL: String, token: String, agentToken: String?, actor: String, now: Date = Date()) throws(StoreError) {
+    public func addCluster(name: String, serverURL: String, token: Secret, agentToken: Secret?, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM cluster WHERE name = ?", arguments: [name]) == nil else {
                 throw StoreError.duplicate("cluster \(name)")
@@ -36,7 +37,7 @@ extension EnrolmentStore {
                 guard let secret else { continue }
                 try db.execute(
                     sql: "INSERT INTO sealedSecret (identity, sealed) VALUES (?, ?)",
-                    arguments: [identity, Data(try self.key.seal(Array(secret.utf8), identity: identity))])
+                    arguments: [identity, Data(try self.key.seal(secret.revealedBytes, identity: identity))])
             }
             try db.appendAudit(actor: actor, action: "cluster-added", subject: "cluster/\(id)",
                                details: "cluster \(name) at \(serverURL)\(agentToken == nil ? "" : ", with an agent token")", now: now)
@@ -76,7 +77,7 @@ struct SealedJoin {
 
     func unsealed(with key: KeyEncryptionKey) throws(StoreError) -> JoinSecrets {
         JoinSecrets(cluster: cluster, serverURL: serverURL, role: role,
-                    token: String(decoding: try key.open(sealedToken, identity: identity), as: UTF8.self), labels: labels)
+                    token: Secret(bytes: try key.open(sealedToken, identity: identity)), labels: labels)
     }
 }
 

@@ -1,3 +1,5 @@
+import WardenCrypto
+
 /// The admin API's request bodies (JSON), under /v1/admin. Listings answer with the
 /// store's summaries, which never carry a secret.
 public enum AdminMessages {
@@ -64,9 +66,9 @@ public enum AdminMessages {
         public var name: String
         public var serverURL: String
         /// K3s secure token (`K10<CA hash>::<user>:<password>`).
-        public var token: String
-        public var agentToken: String?
-        public init(name: String, serverURL: String, token: String, agentToken: String?) {
+        public var token: Secret
+        public var agentToken: Secret?
+        public init(name: String, serverURL: String, token: Secret, agentToken: Secret?) {
             self.name = name
             self.serverURL = serverURL
             self.token = token

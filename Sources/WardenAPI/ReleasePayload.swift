@@ -1,15 +1,38 @@
+import WardenCrypto
+
 /// What a release carries once the agent has opened it: the disk key and, for a machine in
 /// a cluster, what `/etc/rancher/k3s/config.yaml` needs.
 public struct ReleasePayload: Codable, Sendable, Equatable {
     public var nodeName: String
-    /// The disk key (32 bytes), base64.
-    public var diskKey: String
+    /// The disk key (32 bytes); base64 on the wire.
+    public var diskKey: Secret
     public var join: JoinConfiguration?
 
-    public init(nodeName: String, diskKey: String, join: JoinConfiguration?) {
+    public init(nodeName: String, diskKey: Secret, join: JoinConfiguration?) {
         self.nodeName = nodeName
         self.diskKey = diskKey
         self.join = join
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case nodeName, diskKey, join
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        nodeName = try container.decode(String.self, forKey: .nodeName)
+        guard let key = Base64.decode(try container.decode(String.self, forKey: .diskKey)) else {
+            throw DecodingError.dataCorruptedError(forKey: .diskKey, in: container, debugDescription: "the disk key is not base64")
+        }
+        diskKey = Secret(bytes: key)
+        join = try container.decodeIfPresent(JoinConfiguration.self, forKey: .join)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(nodeName, forKey: .nodeName)
+        try container.encode(Base64.encode(diskKey.revealedBytes), forKey: .diskKey)
+        try container.encodeIfPresent(join, forKey: .join)
     }
 }
 
@@ -18,14 +41,14 @@ public struct JoinConfiguration: Codable, Sendable, Equatable {
     /// The cluster's server URL (`https://…:6443`).
     public var server: String
     /// The K3s secure token (`K10…`): the agent token for agents when the cluster has one.
-    public var token: String
+    public var token: Secret
     /// `server` or `agent`.
     public var role: String
     public var nodeName: String
     /// `KEY=VALUE` node labels.
     public var labels: [String]
 
-    public init(server: String, token: String, role: String, nodeName: String, labels: [String]) {
+    public init(server: String, token: Secret, role: String, nodeName: String, labels: [String]) {
         self.server = server
         self.token = token
         self.role = role
@@ -35,7 +58,7 @@ public struct JoinConfiguration: Codable, Sendable, Equatable {
 
     /// The K3s configuration file (YAML), every value quoted.
     public var k3sConfigYAML: String {
-        var lines = ["server: \(Self.quoted(server))", "token: \(Self.quoted(token))", "node-name: \(Self.quoted(nodeName))"]
+        var lines = ["server: \(Self.quoted(server))", "token: \(Self.quoted(token.revealedText))", "node-name: \(Self.quoted(nodeName))"]
         if !labels.isEmpty { lines += ["node-label:"] + labels.map { "  - \(Self.quoted($0))" } }
         return lines.joined(separator: "\n") + "\n"
     }

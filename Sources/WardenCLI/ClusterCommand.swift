@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Store
 import WardenAPI
+import WardenCrypto
 
 /// `warden cluster …`
 struct ClusterCommand: AsyncParsableCommand {
@@ -20,8 +21,8 @@ struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "A file holding the agent token, for agent-role machines.") var agentTokenFile: String?
 
         func run() async throws {
-            func token(_ path: String) throws -> String {
-                String(decoding: try InputFile.read(path, as: "token file"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            func token(_ path: String) throws -> Secret {
+                Secret(text: String(decoding: try InputFile.read(path, as: "token file"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
             }
             let request = AdminMessages.ClusterRequest(name: name, serverURL: server, token: try token(tokenFile), agentToken: try agentTokenFile.map(token))
             let admin = AdminTarget(server: wardenURL, identity: identity, stateDir: stateDir)

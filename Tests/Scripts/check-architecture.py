@@ -17,8 +17,8 @@ import sys
 # Warden's own modules, floor by floor (ARCHITECTURE.md draws the same picture).
 FLOORS = [
     ["CTSS2", "COpenSSL", "CArchive", "CDatagrams"],
-    ["TSS", "WardenCrypto", "Archive", "WardenAPI"],
-    ["TPM", "BundleLines", "WardenClient", "Boot"],
+    ["TSS", "WardenCrypto", "Archive"],
+    ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot"],
     ["Attestation", "AgentCore"],
     ["Store"],
     ["Images", "Audit"],

@@ -73,7 +73,7 @@ import WardenCrypto
         let first = try rig.attest(keyID)
         #expect(first.nodeName == "node-1")
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
-        #expect(sameSecret(Data(base64Encoded: first.diskKey).map { [UInt8]($0) }, try rig.store.releaseSecrets(machineID: machineID).diskKey), "the released disk key is not the machine's")
+        #expect(first.diskKey == (try rig.store.releaseSecrets(machineID: machineID).diskKey), "the released disk key is not the machine's")
         #expect(sameSecret(try rig.attest(keyID), first), "a second attestation released another payload")
         #expect(try rig.store.latestPolicy(name: "machine-node-1")?.version == 1)
 

@@ -36,11 +36,11 @@ import WardenCrypto
         let (store, folder) = try freshStore()
         var keys: [[UInt8]] = []
         for index in 0..<5 {
-            keys.append(try store.releaseSecrets(machineID: try store.enroll(machine("node-\(index)"), actor: "test")).diskKey)
+            keys.append(try store.releaseSecrets(machineID: try store.enroll(machine("node-\(index)"), actor: "test")).diskKey.revealedBytes)
         }
         let token = "K10" + String(repeating: "ab", count: 32) + "::server:" + Hex.encode(SecureRandom.bytes(16))
         let agentToken = "K10" + String(repeating: "cd", count: 32) + "::node:" + Hex.encode(SecureRandom.bytes(16))
-        try store.addCluster(name: "c1", serverURL: "https://10.0.0.1:6443", token: token, agentToken: agentToken, actor: "test")
+        try store.addCluster(name: "c1", serverURL: "https://10.0.0.1:6443", token: Secret(text: token), agentToken: Secret(text: agentToken), actor: "test")
         keys += [Array(token.suffix(32).utf8), Array(agentToken.suffix(32).utf8)]
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("warden.sqlite") }
         #expect(files.contains("warden.sqlite"))
@@ -192,16 +192,16 @@ import WardenCrypto
 
     @Test func agentsGetTheAgentTokenAndServersTheClusterToken() throws {
         let (store, _) = try freshStore()
-        let token = "K10" + String(repeating: "ab", count: 32) + "::server:0123456789abcdef"
-        let agentToken = "K10" + String(repeating: "ab", count: 32) + "::node:fedcba9876543210"
+        let token = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::server:0123456789abcdef")
+        let agentToken = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::node:fedcba9876543210")
         try store.addCluster(name: "c1", serverURL: "https://k3s:6443", token: token, agentToken: agentToken, actor: "test")
         try store.addCluster(name: "c2", serverURL: "https://k3s2:6443", token: token, agentToken: nil, actor: "test")
         let agent = try store.enroll(machine("agent", cluster: "c1", role: .agent), actor: "test")
         let server = try store.enroll(machine("server", cluster: "c1", role: .server), actor: "test")
         let lone = try store.enroll(machine("lone", cluster: "c2", role: .agent), actor: "test")
-        #expect(sameSecret(try store.joinSecrets(machineID: agent).map { Array($0.token.utf8) }, Array(agentToken.utf8)))
-        #expect(sameSecret(try store.joinSecrets(machineID: server).map { Array($0.token.utf8) }, Array(token.utf8)))
-        #expect(sameSecret(try store.joinSecrets(machineID: lone).map { Array($0.token.utf8) }, Array(token.utf8)))
+        #expect(try store.joinSecrets(machineID: agent)?.token == agentToken)
+        #expect(try store.joinSecrets(machineID: server)?.token == token)
+        #expect(try store.joinSecrets(machineID: lone)?.token == token)
         #expect(try store.clusters().map(\.machines) == [2, 1])
         #expect(try store.clusters().map(\.hasAgentToken) == [true, false])
     }

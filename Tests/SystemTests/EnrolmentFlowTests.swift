@@ -16,7 +16,7 @@ import WardenCrypto
         try rig.expectSuccess(first)
         let key = try TestPaths.bytes(rig.file("first/disk.key"))
         #expect(key.count == 32)
-        #expect(sameSecret(key, try rig.store.releaseSecrets(machineID: id).diskKey), "the key written is not the machine's disk key")
+        #expect(Secret(bytes: key) == (try rig.store.releaseSecrets(machineID: id).diskKey), "the key written is not the machine's disk key")
         for name in ["disk.key", "k3s-config.yaml"] {
             #expect(try FileManager.default.attributesOfItem(atPath: rig.file("first/" + name).path)[.posixPermissions] as? Int == 0o600)
         }
