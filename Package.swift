@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Store", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

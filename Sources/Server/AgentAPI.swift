@@ -15,7 +15,7 @@ enum AgentAPI {
             return try await answer {
                 let found = try service.discover(
                     ekPublic: try bytes(body.ekPublic, "ekPublic"), ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
-                return AgentMessages.DiscoverResponse(machineID: found.id, state: found.state)
+                return AgentMessages.DiscoverResponse(machineID: found.id, state: found.state.rawValue)
             }
         }
         agent.post("register") { request, context -> Response in

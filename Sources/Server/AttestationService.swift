@@ -62,11 +62,11 @@ public final class AttestationService: Sendable {
     /// Registers the AK `akPublic` (TPM2B_PUBLIC) of the machine enrolled with `ekPublic`.
     public func register(ekPublic: [UInt8], akPublic: [UInt8], from source: String = "local") throws(AttestationRefusal) -> Registration {
         let ek = try endorsementKey(ekPublic, source: source)
-        guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }), machine.state != "discovered" else {
+        guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }), machine.state != .discovered else {
             throw refused(.registration, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "registration refused: EK not enrolled",
                           answer: "this endorsement key is not enrolled", source: source)
         }
-        guard machine.state != "revoked" else {
+        guard !machine.state.isOutOfService else {
             throw refused(.registration, .revoked, subject: "machine/\(machine.id)", "registration refused: machine revoked",
                           answer: "machine \(machine.name) is revoked", source: source)
         }
@@ -88,7 +88,7 @@ public final class AttestationService: Sendable {
     /// pace `discoveries` allows. Its EK certificate
     /// is kept only when a configured vendor CA issued it: no other one could ever let an
     /// operator adopt it, and anyone could send kilobytes of them.
-    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: String) {
+    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: MachineState) {
         let ek = try endorsementKey(ekPublic, source: source)
         if let certificate = ekCertificate {
             // Stored with the discovered machine: bounded like the TPM's own NV index.
@@ -173,7 +173,7 @@ public final class AttestationService: Sendable {
         }
         let key = context.key
         let subject = "machine/\(key.machineID)"
-        guard context.machineState != "revoked" else {
+        guard !context.machineState.isOutOfService else {
             throw refused(.attestation, .revoked, subject: subject, "attestation refused: machine revoked", answer: "machine \(context.machineName) is revoked",
                           source: source, machineID: key.machineID)
         }
@@ -192,6 +192,11 @@ public final class AttestationService: Sendable {
                 // Another request consumed the nonce meanwhile: this one is a replay.
                 if case .nonce = error {
                     throw refused(.attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description, source: source, machineID: key.machineID)
+                }
+                // Revoked meanwhile: the lifecycle refused the release inside the transaction.
+                if case .lifecycle = error {
+                    throw refused(.attestation, .revoked, subject: subject, "attestation refused: \(error)", answer: "machine \(context.machineName) is revoked",
+                                  source: source, machineID: key.machineID)
                 }
                 throw AttestationRefusal(.internalError, "store: \(error)")
             }

@@ -1,3 +1,4 @@
+import Attestation
 import Boot
 import Foundation
 import Store
@@ -51,10 +52,10 @@ public final class MachineBootScripts: BootScriptSource {
                 return try discovery(recorded, request) ?? .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
             }
             switch target.state {
-            case "revoked":
+            case .revoked, .retired:
                 auditRefusal(target, client: request.client)
-                return .refuse("machine \(target.name) is revoked")
-            case "discovered":
+                return .refuse("machine \(target.name) is \(target.state.rawValue)")
+            case .discovered:
                 return try discovery(target, request) ?? .exit("machine \(target.name) waits for an operator to enrol it")
             default:
                 guard let image = try store.image(ofMachine: target.machineID) else {

@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import GRDB
 import TSS
@@ -7,7 +8,7 @@ import WardenCrypto
 public struct AttestationContext: Sendable {
     public let key: AttestationKeyRecord
     public let machineName: String
-    public let machineState: String
+    public let machineState: MachineState
     /// TPM2B_PUBLIC of the machine's EK.
     public let ekPublic: [UInt8]
     /// The clock of the machine's last passing attestation.
@@ -61,7 +62,7 @@ extension EnrolmentStore {
             guard ChallengeProof.isValid(proof, activationDigest: [UInt8](row["challengeDigest"] as Data), attestationKeyID: id) else {
                 return .wrongProof(machineID: machineID)
             }
-            guard row["state"] as String != "revoked" else { return .revoked(machineID: machineID) }
+            guard !(row["state"] as MachineState).isOutOfService else { return .revoked(machineID: machineID) }
             return .issued(try db.issueNonce(machineID: machineID, now: now))
         }
     }

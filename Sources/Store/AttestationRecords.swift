@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import GRDB
 import TSS
@@ -78,7 +79,7 @@ public struct AttestationOutcome: Sendable {
 
 extension EnrolmentStore {
     /// The machine enrolled with this EK name, and its state.
-    public func machine(ekName: [UInt8]) throws(StoreError) -> (id: Int64, name: String, state: String)? {
+    public func machine(ekName: [UInt8]) throws(StoreError) -> (id: Int64, name: String, state: MachineState)? {
         try read { db in
             try Row.fetchOne(db, sql: "SELECT id, name, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)])
                 .map { ($0["id"], $0["name"], $0["state"]) }
@@ -157,7 +158,7 @@ extension EnrolmentStore {
                 details: AttestationOutcome.auditDetails(passed: outcome.passed, policy: policy, reasons: outcome.reasons),
                 evidenceSHA256: outcome.evidenceFiles.digest, now: now)
             if outcome.passed {
-                try db.execute(sql: "UPDATE machine SET state = 'active' WHERE id = ? AND state = 'enrolled'", arguments: [outcome.machineID])
+                try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
                 let cluster = try String.fetchOne(db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?", arguments: [outcome.machineID])
                 try db.appendAudit(
                     actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",

@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import GRDB
 
@@ -6,9 +7,9 @@ public struct BootTarget: Sendable, Equatable {
     public let machineID: Int64
     public let name: String
     /// `discovered`, `enrolled`, `active` or `revoked`.
-    public let state: String
+    public let state: MachineState
 
-    public init(machineID: Int64, name: String, state: String) {
+    public init(machineID: Int64, name: String, state: MachineState) {
         self.machineID = machineID
         self.name = name
         self.state = state
@@ -64,16 +65,17 @@ extension EnrolmentStore {
             if let known = try Self.bootTarget(db, mac: sighting.mac, uuid: sighting.uuid) { return known }
             try self.makeRoomForDiscovery(db, now: now)
             let name = "boot-" + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") } ?? String(sighting.uuid?.prefix(13) ?? ""))
+            let state = Database.newMachineState(by: .discover)
             try db.execute(
-                sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, 'discovered', x'', ?, ?)",
-                arguments: [name, sighting.uuid, now])
+                sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, ?, x'', ?, ?)",
+                arguments: [name, state, sighting.uuid, now])
             let id = db.lastInsertedRowID
             if let mac = sighting.mac { try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id]) }
             let seen = [sighting.mac.map { "MAC \($0)" }, sighting.uuid.map { "UUID \($0)" }, sighting.platform.map { "platform \($0)" },
                         sighting.arch.map { "arch \($0)" }].compactMap { $0 }.joined(separator: ", ")
             try db.appendAudit(actor: "boot/\(sighting.client)", action: "discovery", subject: "machine/\(id)",
                                details: "network-booted unknown machine recorded as \(name): \(seen)", now: now)
-            return BootTarget(machineID: id, name: name, state: "discovered")
+            return BootTarget(machineID: id, name: name, state: state)
         }
     }
 
@@ -91,10 +93,12 @@ extension Database {
     /// their names.
     func absorbBootSightings(macs: [String], uuid: String?) throws -> [String] {
         let marks = macs.map { _ in "?" }.joined(separator: ",")
-        var arguments = StatementArguments(macs)
+        // A discovered row is forgotten (MachineLifecycle) when its hardware is enrolled.
+        var arguments: StatementArguments = [MachineState.discovered]
+        arguments += StatementArguments(macs)
         arguments += [uuid]
         let sql = """
-            SELECT id, name FROM machine WHERE state = 'discovered' AND ekName IS NULL
+            SELECT id, name FROM machine WHERE state = ? AND ekName IS NULL
             AND (id IN (SELECT machineID FROM machineMAC WHERE mac IN (\(marks.isEmpty ? "NULL" : marks))) OR smbiosUUID = ?)
             """
         let rows = try Row.fetchAll(self, sql: sql, arguments: arguments)

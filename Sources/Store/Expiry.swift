@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import GRDB
 
@@ -28,13 +29,10 @@ extension EnrolmentStore {
     /// machine that will never be adopted. Audited.
     public func forget(discoveredMachineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, state FROM machine WHERE name = ?", arguments: [name]) else {
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else {
                 throw StoreError.notFound("machine \(name)")
             }
-            guard row["state"] as String == "discovered" else {
-                throw StoreError.invalid("machine \(name) is \(row["state"] as String), not discovered: only a machine nobody enrolled can be forgotten (revoke an enrolled one)")
-            }
-            let id: Int64 = row["id"]
+            try db.move(machine: id, named: name, by: .forget)
             try db.execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [id])
             try db.appendAudit(actor: actor, action: "discovery-forgotten", subject: "machine/\(id)", details: "forgot discovered machine \(name)", now: now)
         }
@@ -44,7 +42,7 @@ extension EnrolmentStore {
     /// cap must leave room.
     func makeRoomForDiscovery(_ db: Database, now: Date) throws {
         _ = try expireDiscoveredMachines(db, now: now)
-        let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = 'discovered'") ?? 0
+        let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = ?", arguments: [MachineState.discovered]) ?? 0
         guard waiting < limits.maxDiscoveredMachines else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
     }
 
@@ -52,9 +50,11 @@ extension EnrolmentStore {
     /// the first few; returns their names.
     private func expireDiscoveredMachines(_ db: Database, now: Date) throws -> [String] {
         let cutoff = now.addingTimeInterval(-limits.discoveredMachineLifetime)
-        let names = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE state = 'discovered' AND createdAt < ? ORDER BY createdAt", arguments: [cutoff])
+        // Only a discovered machine expires (MachineLifecycle): the query names that state.
+        let arguments: StatementArguments = [MachineState.discovered, cutoff]
+        let names = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE state = ? AND createdAt < ? ORDER BY createdAt", arguments: arguments)
         guard !names.isEmpty else { return [] }
-        try db.execute(sql: "DELETE FROM machine WHERE state = 'discovered' AND createdAt < ?", arguments: [cutoff])
+        try db.execute(sql: "DELETE FROM machine WHERE state = ? AND createdAt < ?", arguments: arguments)
         let shown = names.prefix(Self.namesPerExpiryRecord).joined(separator: ", ") + (names.count > Self.namesPerExpiryRecord ? " and \(names.count - Self.namesPerExpiryRecord) more" : "")
         try db.appendAudit(actor: "system (expiry)", action: "discovery-expired", subject: "machines",
                            details: "\(names.count) discovered machine(s) nobody adopted within \(Int(limits.discoveredMachineLifetime)) s forgotten: \(shown)", now: now)

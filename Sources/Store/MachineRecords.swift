@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import GRDB
 import WardenCrypto
@@ -47,7 +48,7 @@ public struct MachineEnrolment: Sendable {
 public struct MachineSummary: Sendable, Codable, Equatable {
     public let id: Int64
     public let name: String
-    public let state: String
+    public let state: MachineState
     /// Hex of the EK's TPM name.
     public let ekName: String
     public let hasEKCertificate: Bool
@@ -74,8 +75,8 @@ extension EnrolmentStore {
                 throw StoreError.duplicate("a machine with this endorsement key")
             }
             try db.execute(
-                sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, 'enrolled', ?, ?, ?)",
-                arguments: [enrolment.name, Data(enrolment.ekPublic), Data(enrolment.ekName), now])
+                sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [enrolment.name, Database.newMachineState(by: .enrol), Data(enrolment.ekPublic), Data(enrolment.ekName), now])
             let id = db.lastInsertedRowID
             try self.completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
             return id
@@ -85,19 +86,20 @@ extension EnrolmentStore {
     /// Records a machine that presented an unknown EK by itself (`warden-agent register`) as
     /// discovered, without secrets; returns its id and state (a known EK's, unchanged). At
     /// most ``Limits/maxDiscoveredMachines`` wait.
-    public func discover(ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]?, now: Date = Date()) throws(StoreError) -> (id: Int64, state: String) {
+    public func discover(ekPublic: [UInt8], ekName: [UInt8], ekCertificate: [UInt8]?, now: Date = Date()) throws(StoreError) -> (id: Int64, state: MachineState) {
         try write { db in
             if let known = try Row.fetchOne(db, sql: "SELECT id, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)]) {
                 return (known["id"], known["state"])
             }
             try self.makeRoomForDiscovery(db, now: now)
             let name = "discovered-" + Hex.encode(Array(ekName.suffix(6)))
+            let state = Database.newMachineState(by: .discover)
             try db.execute(
-                sql: "INSERT INTO machine (name, state, ekPublic, ekName, ekCertificate, createdAt) VALUES (?, 'discovered', ?, ?, ?, ?)",
-                arguments: [name, Data(ekPublic), Data(ekName), ekCertificate.map { Data($0) }, now])
+                sql: "INSERT INTO machine (name, state, ekPublic, ekName, ekCertificate, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [name, state, Data(ekPublic), Data(ekName), ekCertificate.map { Data($0) }, now])
             let id = db.lastInsertedRowID
             try db.appendAudit(actor: "agent", action: "discovery", subject: "machine/\(id)", details: "registered itself as \(name)", now: now)
-            return (id, "discovered")
+            return (id, state)
         }
     }
 
@@ -105,16 +107,17 @@ extension EnrolmentStore {
     /// stays the one it registered with.
     public func adopt(discoveredID id: Int64, as enrolment: MachineEnrolment, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard let found = try Row.fetchOne(db, sql: "SELECT state, ekName IS NOT NULL AS hasEK FROM machine WHERE id = ?", arguments: [id]),
-                  found["state"] as String == "discovered"
-            else { throw StoreError.notFound("discovered machine \(id)") }
+            guard let found = try Row.fetchOne(db, sql: "SELECT name, ekName IS NOT NULL AS hasEK FROM machine WHERE id = ?", arguments: [id]) else {
+                throw StoreError.notFound("discovered machine \(id)")
+            }
+            try db.move(machine: id, named: found["name"], by: .adopt)
             guard found["hasEK"] as Bool else {
                 throw StoreError.invalid("machine \(id) was only seen network-booting, without its EK: enrol it with --ek and its MAC or UUID")
             }
             guard try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ? AND id != ?", arguments: [enrolment.name, id]) == nil else {
                 throw StoreError.duplicate("machine \(enrolment.name)")
             }
-            try db.execute(sql: "UPDATE machine SET name = ?, state = 'enrolled' WHERE id = ?", arguments: [enrolment.name, id])
+            try db.execute(sql: "UPDATE machine SET name = ? WHERE id = ?", arguments: [enrolment.name, id])
             try self.completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
         }
     }
@@ -137,7 +140,7 @@ extension EnrolmentStore {
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else {
                 throw StoreError.notFound("machine \(name)")
             }
-            try db.execute(sql: "UPDATE machine SET state = 'revoked' WHERE id = ?", arguments: [id])
+            try db.move(machine: id, named: name, by: .revoke)
             try db.execute(sql: "DELETE FROM machineNonce WHERE machineID = ? AND usedAt IS NULL", arguments: [id])
             try db.appendAudit(actor: actor, action: "revocation", subject: "machine/\(id)", details: "machine \(name) revoked", now: now)
         }

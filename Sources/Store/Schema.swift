@@ -1,3 +1,5 @@
+import Attestation
+import Foundation
 import GRDB
 
 /// The enrolment database's named migrations. Every change of schema is a new migration;
@@ -198,6 +200,32 @@ enum Schema {
             // Discovered machines expire: found by state and age.
             try db.create(index: "machineByStateAndAge", on: "machine", columns: ["state", "createdAt"])
         }
+        migrator.registerMigration("v10-machine-states-from-the-lifecycle") { db in
+            try constrainMachineStates(db, to: MachineLifecycle.storedStatesSQL)
+        }
         return migrator
+    }
+
+    /// Rebuilds the machine table with `check` as the constraint on `state` (SQLite cannot
+    /// alter a constraint): rows, indexes and the id sequence are kept, so an id a
+    /// forgotten machine had is never given again. Foreign keys are off while a migration
+    /// runs, and checked before it commits.
+    private static func constrainMachineStates(_ db: Database, to check: String) throws {
+        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'"),
+              let constraint = table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression)
+        else { throw StoreError.database("the machine table's definition is not one this migration knows") }
+        var rebuilt = table.replacingCharacters(in: constraint, with: "CHECK (\(check))")
+        guard let head = rebuilt.range(of: #"^CREATE TABLE "?machine"?"#, options: .regularExpression) else {
+            throw StoreError.database("the machine table's definition is not one this migration knows")
+        }
+        rebuilt.replaceSubrange(head, with: #"CREATE TABLE "machineRebuilt""#)
+        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE tbl_name = 'machine' AND type IN ('index', 'trigger') AND sql IS NOT NULL")
+        let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'machine'") ?? 0
+        try db.execute(sql: rebuilt)
+        try db.execute(sql: "INSERT INTO machineRebuilt SELECT * FROM machine")
+        try db.execute(sql: "DROP TABLE machine")
+        try db.execute(sql: "ALTER TABLE machineRebuilt RENAME TO machine")
+        for index in indexes { try db.execute(sql: index) }
+        try db.execute(sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'machine'", arguments: [sequence])
     }
 }

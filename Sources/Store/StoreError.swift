@@ -1,3 +1,5 @@
+import Attestation
+
 /// What went wrong in the store; never carries a secret.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The key-encryption key file is missing, unreadable or too open.
@@ -16,6 +18,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     /// The database refused an operation.
     case database(String)
+    /// The machine lifecycle forbids `event` for a machine in `state`.
+    case lifecycle(machine: String, state: MachineState, event: MachineEvent)
 
     public var description: String {
         switch self {
@@ -27,6 +31,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .limit(let why): "limit reached: \(why)"
         case .invalid(let why): why
         case .database(let why): "database: \(why)"
+        case .lifecycle(let machine, let state, let event): "machine \(machine) is \(state.rawValue): a machine that is \(state.rawValue) cannot be \(event.passive)"
         }
     }
 }

@@ -54,7 +54,7 @@ struct MachineCommand: AsyncParsableCommand {
             let machines = try await admin.call(.GET, "/v1/admin/machines", as: [MachineSummary].self)
             if format == .json { return try JSONOutput.print(machines) }
             Table.print(["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "IMAGE", "MACS"], machines.map {
-                [String($0.id), $0.name, $0.state, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.image ?? "-", $0.macs.joined(separator: ",")]
+                [String($0.id), $0.name, $0.state.rawValue, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.image ?? "-", $0.macs.joined(separator: ",")]
             })
         }
     }
@@ -71,7 +71,7 @@ struct MachineCommand: AsyncParsableCommand {
             let m = detail.machine
             print("""
                 name:     \(m.name)
-                state:    \(m.state)
+                state:    \(m.state.rawValue)
                 EK name:  \(m.ekName)\(m.hasEKCertificate ? " (with certificate)" : "")
                 MACs:     \(m.macs.isEmpty ? "-" : m.macs.joined(separator: ", "))
                 UUID:     \(m.smbiosUUID ?? "-")

@@ -13,7 +13,7 @@ import WardenCrypto
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle"])
         #expect(try store.integrityCheck() == "ok")
     }
 

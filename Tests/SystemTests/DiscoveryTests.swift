@@ -36,7 +36,7 @@ import WardenCrypto
             #expect(registered.status == 0, "\(registered.stderr)")
         }
         let discovered = try store.machines()
-        #expect(discovered.count == 2 && discovered.allSatisfy { $0.state == "discovered" })
+        #expect(discovered.count == 2 && discovered.allSatisfy { $0.state == .discovered })
         #expect(try server.agent("attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("early").path]).status == 1)
 
         let trustedName = try EndorsementKeyName.of(trusted)
@@ -50,7 +50,7 @@ import WardenCrypto
         #expect(adopted.status == 0, "\(adopted.stderr)")
         let attested = try server.agent("attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("node-1").path])
         #expect(attested.status == 0, "\(attested.stderr)")
-        #expect(try store.machine(named: "node-1").state == "active")
+        #expect(try store.machine(named: "node-1").state == .active)
         #expect(try store.auditRecords(subjectPrefix: "machine/\(trustedID)").map(\.action).starts(with: ["discovery", "enrolment"]))
     }
 }

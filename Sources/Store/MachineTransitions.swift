@@ -1,0 +1,31 @@
+import Attestation
+import GRDB
+
+extension MachineState: DatabaseValueConvertible {}
+
+extension Database {
+    /// Moves machine `id` by `event` in the caller's transaction, as ``MachineLifecycle``
+    /// allows, and returns the state it reached. A state that is not stored (forgotten,
+    /// expired) is the caller's to carry out by deleting the row.
+    @discardableResult
+    func move(machine id: Int64, named name: String, by event: MachineEvent) throws -> MachineState {
+        guard let current = try MachineState.fetchOne(self, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id]) else {
+            throw StoreError.notFound("machine \(name)")
+        }
+        guard let next = MachineLifecycle.state(after: event, from: current) else {
+            throw StoreError.lifecycle(machine: name, state: current, event: event)
+        }
+        if next.isStored, next != current {
+            try execute(sql: "UPDATE machine SET state = ? WHERE id = ?", arguments: [next, id])
+        }
+        return next
+    }
+
+    /// The state a new machine row starts in when `event` creates it.
+    static func newMachineState(by event: MachineEvent) -> MachineState {
+        guard let state = MachineLifecycle.state(after: event, from: nil) else {
+            preconditionFailure("the lifecycle creates no machine by \(event)")
+        }
+        return state
+    }
+}
