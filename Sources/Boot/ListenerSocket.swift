@@ -7,40 +7,24 @@ import NIOCore
 /// forgiven), so one reply to an impossible address — a forged relay address, a source port
 /// of 0 — would silence the whole listener; here a failed send is that one reply's failure.
 final class ListenerSocket: Sendable {
-    /// The descriptor answers are sent on; closed when this is released.
-    let descriptor: CInt
+    /// The socket answers are sent on; closed when this is released.
+    private let socket: DatagramSocket
 
     /// A non-blocking UDP socket bound to `address`, with `SO_REUSEADDR` (a ProxyDHCP port
     /// has a wildcard and an addressed socket), `SO_BROADCAST` when asked, and a receive
     /// buffer of `receiveBuffer` bytes (the kernel caps it at `net.core.rmem_max`).
     init(bindingTo address: SocketAddress, broadcast: Bool, receiveBuffer: Int) throws(DatagramSocketError) {
-        descriptor = socket(address.protocol.rawValue, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw DatagramSocketError("socket", errno: errno) }
-        do throws(DatagramSocketError) {
-            try option(SO_REUSEADDR, 1, "SO_REUSEADDR")
-            if broadcast { try option(SO_BROADCAST, 1, "SO_BROADCAST") }
-            try option(SO_RCVBUF, CInt(clamping: receiveBuffer), "SO_RCVBUF")
-            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw DatagramSocketError("bind to \(address)", errno: errno) }
-        } catch {
-            close(descriptor)
-            throw error
-        }
+        socket = try DatagramSocket.bound(
+            to: address,
+            options: [(SO_REUSEADDR, 1, "SO_REUSEADDR")] + (broadcast ? [(SO_BROADCAST, 1, "SO_BROADCAST")] : [])
+                + [(SO_RCVBUF, CInt(clamping: receiveBuffer), "SO_RCVBUF")])
     }
 
-    deinit { close(descriptor) }
-
-    private func option(_ name: CInt, _ value: CInt, _ label: String) throws(DatagramSocketError) {
-        var value = value
-        guard setsockopt(descriptor, SOL_SOCKET, name, &value, socklen_t(MemoryLayout<CInt>.size)) == 0 else {
-            throw DatagramSocketError("setsockopt \(label)", errno: errno)
-        }
-    }
+    deinit { socket.close() }
 
     /// A duplicate of the descriptor for the channel that reads from it, which closes it.
     func descriptorForChannel() throws(DatagramSocketError) -> CInt {
-        let duplicate = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
-        guard duplicate >= 0 else { throw DatagramSocketError("dup", errno: errno) }
-        return duplicate
+        try socket.duplicate()
     }
 
     /// Sends one datagram to `destination` without waiting, after ``DatagramDestination``
@@ -48,12 +32,7 @@ final class ListenerSocket: Sendable {
     /// returned and nothing else changes.
     func send(_ bytes: [UInt8], to destination: SocketAddress, broadcast: Bool = false) -> DatagramSocketError? {
         if !broadcast, let problem = DatagramDestination.problem(destination) { return DatagramSocketError(problem) }
-        let sent = bytes.withUnsafeBytes { buffer in
-            destination.withSockAddr { address, length in
-                sendto(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), address, socklen_t(length))
-            }
-        }
-        return sent == bytes.count ? nil : DatagramSocketError("sendto \(destination)", errno: errno)
+        return socket.send(bytes, to: destination)
     }
 }
 

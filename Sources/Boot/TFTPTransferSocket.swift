@@ -1,4 +1,3 @@
-import CDatagrams
 import Foundation
 import NIOCore
 
@@ -8,8 +7,9 @@ import NIOCore
 /// transfer's channel is registered on it; the transfer sends on it directly, and may read
 /// the client's answer from it without waiting for the event loop (see ``receive(into:within:)``).
 struct TFTPTransferSocket: Sendable {
+    private let socket: DatagramSocket
     /// The descriptor; the channel registered on it owns and closes it.
-    let descriptor: CInt
+    var descriptor: CInt { socket.descriptor }
     /// Whether the kernel still cuts windows into datagrams for it (UDP generic segmentation
     /// offload); cleared the first time its path cannot (an MTU below the block, a device
     /// without checksum offload).
@@ -19,35 +19,27 @@ struct TFTPTransferSocket: Sendable {
     /// only if it is a UDP socket (another kind ignores the segment size and would send a
     /// window as one datagram).
     init(connected descriptor: CInt, segments: Bool) {
-        self.descriptor = descriptor
+        socket = DatagramSocket(descriptor: descriptor)
         self.segments = segments
     }
 
     /// A non-blocking socket bound to `local` (port 0: the kernel picks) and connected to `client`.
     init(local: SocketAddress, client: SocketAddress) throws(DatagramSocketError) {
         if let problem = DatagramDestination.problem(client) { throw DatagramSocketError(problem) }
-        let family = local.protocol.rawValue
-        descriptor = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw DatagramSocketError("socket", errno: errno) }
         var unbound = local
         unbound.port = 0
-        guard unbound.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw Self.failure(descriptor, "bind to \(unbound)") }
-        guard client.withSockAddr({ connect(descriptor, $0, socklen_t($1)) }) == 0 else { throw Self.failure(descriptor, "connect to \(client)") }
-        // Whatever reached the port between bind and connect came from anyone: dropped.
-        withUnsafeTemporaryAllocation(byteCount: 1, alignment: 1) { scratch in
-            while recv(descriptor, scratch.baseAddress, 1, Int32(MSG_DONTWAIT | MSG_TRUNC)) >= 0 {}
+        socket = try DatagramSocket.bound(to: unbound)
+        do { try socket.connect(to: client) } catch {
+            socket.close()
+            throw error
         }
+        // Whatever reached the port between bind and connect came from anyone: dropped.
+        socket.drain()
     }
 
     /// The largest answer read from a client: an acknowledgement is 4 bytes, an error a
     /// message; longer ones are cut and then refused as malformed.
     static let largestAnswer = 2_048
-
-    private static func failure(_ descriptor: CInt, _ step: String) -> DatagramSocketError {
-        let error = DatagramSocketError(step, errno: errno)
-        close(descriptor)
-        return error
-    }
 
     /// Sends `packets`, back to back, as datagrams of `datagramSize` bytes (the last may be
     /// shorter; nil: one datagram), in as few system calls as the kernel allows and without
@@ -56,13 +48,9 @@ struct TFTPTransferSocket: Sendable {
     /// pending — for the caller to send once the socket can take it; empty when all went.
     mutating func send(_ packets: ByteBuffer, datagramSize: Int? = nil) -> ByteBuffer {
         let size = datagramSize ?? packets.readableBytes
-        var segmenting: CInt = segments ? 1 : 0
-        let taken = packets.withUnsafeReadableBytes { bytes in
-            warden_send_datagrams(descriptor, bytes.baseAddress, bytes.count, size, &segmenting)
-        }
-        segments = segmenting != 0
+        let taken = packets.withUnsafeReadableBytes { bytes in socket.sendDatagrams(bytes, datagramSize: size, segmenting: &segments) }
         var rest = packets
-        rest.moveReaderIndex(forwardBy: min(Int(max(taken, 0)) * size, rest.readableBytes))
+        rest.moveReaderIndex(forwardBy: min(max(taken, 0) * size, rest.readableBytes))
         return rest
     }
 
@@ -76,9 +64,11 @@ struct TFTPTransferSocket: Sendable {
         var deadline: NIODeadline?
         return buffer.withUnsafeMutableBytes { bytes in
             while true {
-                let count = recv(descriptor, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT))
-                if count >= 0 { return count }
-                guard errno == EAGAIN || errno == EINTR else { return nil }
+                switch socket.receive(into: bytes) {
+                case .datagram(let count): return count
+                case .failed: return nil
+                case .nothing: break
+                }
                 let now = NIODeadline.now()
                 if let deadline, now >= deadline { return nil }
                 deadline = deadline ?? now + window
