@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp fuzz clean
+.PHONY: run release demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -93,6 +93,10 @@ bench-http: release
 ## bench-dhcp: ProxyDHCP replies per second and latency for 1,000 PXE clients.
 bench-dhcp: release
 	taskset -c 1 .build/release/warden bench dhcp
+
+## bench-loops: ProxyDHCP, TFTP and boot scripts timed while boot HTTP hashes a 1 GiB image.
+bench-loops: release
+	.build/release/warden bench loops
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

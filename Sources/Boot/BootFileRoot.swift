@@ -76,9 +76,14 @@ public final class BootFileRoot: BootFileSource {
                           statusChanged: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
     }
 
+    /// The contents of `name` when they were read before: no file system call at all.
+    public func cachedFile(_ name: String) -> [UInt8]? {
+        cache.withLock { $0[name] }
+    }
+
     /// The contents of `name`, read once and kept.
     public func file(_ name: String) throws(Refusal) -> [UInt8] {
-        if let cached = cache.withLock({ $0[name] }) { return cached }
+        if let cached = cachedFile(name) { return cached }
         let found = try resolve(name)
         guard found.size <= Self.maxFileSize, let contents = FileManager.default.contents(atPath: found.path) else { throw .notFound(name) }
         let bytes = [UInt8](contents)

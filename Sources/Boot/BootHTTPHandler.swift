@@ -47,19 +47,35 @@ final class BootHTTPHandler: ChannelInboundHandler {
         let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown", base: Self.base(of: context.channel.localAddress))
         guard request.identifiesMachine else { return sendScript(.identify(base: request.base), head, context) }
         let state = self.state
-        guard state.pendingScripts.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingScripts else {
-            state.pendingScripts.subtract(1, ordering: .relaxed)
+        offLoop(head, context) { state.scripts.script(for: request) } then: { script in
+            state.events.record("http", "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
+            self.sendScript(script, head, context)
+        }
+    }
+
+    /// Runs `work` on the thread pool — the store, the file system, hashing: nothing that
+    /// blocks runs on the event loop — within ``BootHTTPServer/Settings/maxPendingLookups``
+    /// (503 beyond), then `then` with its result back on the connection's loop.
+    private func offLoop<Found: Sendable>(_ head: HTTPRequestHead, _ context: ChannelHandlerContext, _ work: @escaping @Sendable () throws -> Found,
+                                          then: @escaping (Found) -> Void) {
+        let state = self.state
+        guard state.pendingLookups.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingLookups else {
+            state.pendingLookups.subtract(1, ordering: .relaxed)
             state.count { $0.overloaded += 1 }
             return refuse(.serviceUnavailable, "busy; retry shortly", head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
         }
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { state.scripts.script(for: request) }
+        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop, work)
             .assumeIsolated()
             .whenComplete { result in
-                state.pendingScripts.subtract(1, ordering: .relaxed)
+                state.pendingLookups.subtract(1, ordering: .relaxed)
                 switch result {
-                case .success(let script):
-                    state.events.record("http", "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
-                    self.sendScript(script, head, context)
+                case .success(let found): then(found)
+                case .failure(let refusal as BootFileRoot.Refusal):
+                    switch refusal {
+                    case .forbidden: self.refuse(.forbidden, refusal.description, head, context)
+                    case .notFound: self.refuse(.notFound, refusal.description, head, context)
+                    case .corrupt: self.refuse(.internalServerError, refusal.description, head, context)
+                    }
                 case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
                 }
             }
@@ -72,15 +88,15 @@ final class BootHTTPHandler: ChannelInboundHandler {
         respond(HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
     }
 
+    /// Finds `name` off the event loop (an image's first look-up hashes it whole), then
+    /// answers with it.
     private func answerFile(_ name: String, from root: any BootFileSource, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        let file: BootFileRoot.ServedFile
-        do { file = try root.resolve(name) } catch {
-            switch error {
-            case .forbidden: return refuse(.forbidden, error.description, head, context)
-            case .notFound: return refuse(.notFound, error.description, head, context)
-            case .corrupt: return refuse(.internalServerError, error.description, head, context)
-            }
+        offLoop(head, context) { try root.resolve(name) } then: { file in
+            self.send(file, as: name, head, context)
         }
+    }
+
+    private func send(_ file: BootFileRoot.ServedFile, as name: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         var headers = HTTPHeaders([("ETag", file.entityTag), ("Accept-Ranges", "bytes"), ("Content-Type", Self.contentType(name))])
         if let tags = head.headers.first(name: "If-None-Match"), tags == "*" || tags.split(separator: ",").contains(where: { $0.trimmingSpaces == file.entityTag }) {
             state.count { $0.notModified += 1 }

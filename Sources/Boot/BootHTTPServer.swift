@@ -17,8 +17,9 @@ public final class BootHTTPServer: BootListener {
         /// Connections at once (see ``ConnectionLimiter``), and from one source address.
         public var maxConnections = 1_024
         public var maxConnectionsPerSource = 32
-        /// Script look-ups waiting for the store at once; further ones get 503.
-        public var maxPendingScripts = 128
+        /// Look-ups waiting off the event loop at once — a script needs the store, a file's
+        /// first look-up may hash a whole image; further ones get 503.
+        public var maxPendingLookups = 128
         /// What `Retry-After` says, in seconds.
         public var retryAfterSeconds = 2
         /// Seconds within which a request's whole head must arrive (after the connection
@@ -98,7 +99,7 @@ public final class BootHTTPServer: BootListener {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
-        let pendingScripts = Atomic<Int>(0)
+        let pendingLookups = Atomic<Int>(0)
 
         init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings, events: BootEventLog) {
             self.firmware = firmware

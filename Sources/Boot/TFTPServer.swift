@@ -96,6 +96,9 @@ public final class TFTPServer: BootListener {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
+        /// Files being read for the first time, off the event loop.
+        let pendingReads = Atomic<Int>(0)
+        static let maxPendingReads = 16
         /// Transfers under way (also in ``slots``, read here without the lock).
         let active = Atomic<Int>(0)
         private let slots = Mutex(TransferSlots())
@@ -214,35 +217,30 @@ private final class RequestHandler: ChannelInboundHandler {
         }
         switch packet {
         case .readRequest(let file, _, let options):
-            let contents: [UInt8]
-            do { contents = try state.root.file(file) } catch {
+            if let contents = state.root.cachedFile(file) { return serve(file, contents, options, envelope, context: context) }
+            // A file's first read leaves the event loop, within a bound: the loop keeps
+            // answering while a large file comes off the disk.
+            guard state.pendingReads.add(1, ordering: .relaxed).newValue <= TFTPServer.SharedState.maxPendingReads else {
+                state.pendingReads.subtract(1, ordering: .relaxed)
                 state.count { $0.refused += 1 }
-                if case .forbidden = error { refuse(client, .accessViolation, error.description) } else { refuse(client, .fileNotFound, error.description) }
-                return
+                return refuse(client, .undefined, "server busy: files are being read; retry")
             }
-            if let problem = DatagramDestination.problem(client) {
-                state.count { $0.refused += 1 }
-                state.events.record("tftp", "\(file) requested from an address no answer can reach: \(problem)")
-                return
-            }
-            let source = client.ipAddress ?? "?"
-            switch state.admit(source) {
-            case .failure(.sourceBusy(let count)):
-                state.count { $0.refused += 1 }
-                return refuse(client, .undefined, "server busy: \(count) transfers to this address under way")
-            case .failure(.busy(let count)):
-                state.count { $0.refused += 1 }
-                return refuse(client, .undefined, "server busy: \(count) transfers under way")
-            case .success:
-                break
-            }
-            state.count { $0.started += 1 }
-            let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
-            let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
-            let granted = negotiation.acknowledged.isEmpty ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
-            startTransfer(TFTPTransfer(fileSize: contents.count, negotiation: negotiation),
-                          packets: state.dataPackets(file, contents, blockSize: negotiation.blockSize),
-                          named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
+            let state = self.state
+            NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { try state.root.file(file) }
+                .assumeIsolated()
+                .whenComplete { result in
+                    state.pendingReads.subtract(1, ordering: .relaxed)
+                    switch result {
+                    case .success(let contents): self.serve(file, contents, options, envelope, context: context)
+                    case .failure(let error):
+                        state.count { $0.refused += 1 }
+                        if case .forbidden? = error as? BootFileRoot.Refusal {
+                            self.refuse(client, .accessViolation, "\(error)")
+                        } else {
+                            self.refuse(client, .fileNotFound, "\(error)")
+                        }
+                    }
+                }
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(client, .accessViolation, "this server is read-only")
@@ -251,6 +249,35 @@ private final class RequestHandler: ChannelInboundHandler {
         default:
             refuse(client, .unknownTransferID, "no transfer on this port")
         }
+    }
+
+    /// Starts the transfer of `file` (its `contents`) that `envelope` asked for, within the
+    /// bounds on transfers.
+    private func serve(_ file: String, _ contents: [UInt8], _ options: [TFTPOption], _ envelope: AddressedEnvelope<ByteBuffer>, context: ChannelHandlerContext) {
+        let client = envelope.remoteAddress
+        if let problem = DatagramDestination.problem(client) {
+            state.count { $0.refused += 1 }
+            state.events.record("tftp", "\(file) requested from an address no answer can reach: \(problem)")
+            return
+        }
+        let source = client.ipAddress ?? "?"
+        switch state.admit(source) {
+        case .failure(.sourceBusy(let count)):
+            state.count { $0.refused += 1 }
+            return refuse(client, .undefined, "server busy: \(count) transfers to this address under way")
+        case .failure(.busy(let count)):
+            state.count { $0.refused += 1 }
+            return refuse(client, .undefined, "server busy: \(count) transfers under way")
+        case .success:
+            break
+        }
+        state.count { $0.started += 1 }
+        let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
+        let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
+        let granted = negotiation.acknowledged.isEmpty ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+        startTransfer(TFTPTransfer(fileSize: contents.count, negotiation: negotiation),
+                      packets: state.dataPackets(file, contents, blockSize: negotiation.blockSize),
+                      named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
     }
 
     private func startTransfer(

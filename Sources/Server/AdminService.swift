@@ -30,12 +30,15 @@ public final class AdminService: Sendable {
     private let servedBootApplications: [BootReference.Measurement]
 
     /// `vendorCAs`: the TPM vendor CAs that discovered machines' EK certificates must be
-    /// issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests.
-    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs, servedBootApplications: [BootReference.Measurement] = []) throws {
+    /// issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests;
+    /// `images`: the appliance's one catalogue, whose files boot HTTP serves (a new one on
+    /// the state folder's image store when nil).
+    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs, servedBootApplications: [BootReference.Measurement] = [],
+                images: ImageCatalogue? = nil) throws {
         self.store = store
         self.state = state
         self.servedBootApplications = servedBootApplications
-        images = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
+        self.images = try images ?? state.imageCatalogue(store: store)
         let issuer = try state.clientIssuer()
         clientCA = issuer.certificate
         self.vendorCAs = vendorCAs

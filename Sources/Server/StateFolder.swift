@@ -1,6 +1,7 @@
 import Audit
 import Crypto
 import Foundation
+import Images
 import SwiftASN1
 import Store
 import WardenAPI
@@ -160,6 +161,11 @@ public struct StateFolder: Sendable {
     public func imageSigner() throws -> DetachedSigner {
         DetachedSigner(certificatePEM: try String(contentsOf: url(.imageSigningCertificate), encoding: .utf8),
                        keyPEM: try String(contentsOf: url(.imageSigningKey), encoding: .utf8))
+    }
+
+    /// The image catalogue over the image store of this folder, signing with its image key.
+    public func imageCatalogue(store: EnrolmentStore) throws -> ImageCatalogue {
+        ImageCatalogue(files: try ImageFiles(path: imagesPath), store: store, signer: try imageSigner())
     }
 
     /// The enrolment database (SQLite), which the store creates.

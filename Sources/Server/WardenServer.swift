@@ -22,7 +22,7 @@ public enum WardenServer {
     /// An application on `configuration`'s API address (port 0 picks a free port, reported
     /// to `onServerRunning`). `bounds` are shared with the boot services.
     public static func application(
-        state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration, bounds: AnonymousBounds? = nil,
+        state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration, bounds: AnonymousBounds? = nil, images: ImageCatalogue? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let bounds = bounds ?? AnonymousBounds(store: store, configuration: configuration)
@@ -40,7 +40,7 @@ public enum WardenServer {
         let attestation = AttestationService(
             store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals, discoveries: bounds.discoveries,
             vendorCAs: vendorCAs)
-        let admin = try AdminService(store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served)
+        let admin = try AdminService(store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images)
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst), refusals: bounds.refusals)

@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Warden's performance against named peers.",
-        subcommands: [BenchVerifyCommand.self, BenchAttestCommand.self, BenchAuditCommand.self, BenchTFTPCommand.self, BenchHTTPCommand.self, BenchDHCPCommand.self]
+        subcommands: [BenchVerifyCommand.self, BenchAttestCommand.self, BenchAuditCommand.self, BenchTFTPCommand.self, BenchHTTPCommand.self, BenchDHCPCommand.self, BenchLoopsCommand.self]
     )
 }

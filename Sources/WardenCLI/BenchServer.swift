@@ -8,8 +8,8 @@ final class BenchServer {
     private let process: Process
 
     /// Starts the server on a free loopback port with rate limits lifted: the load comes
-    /// from one address.
-    init() throws {
+    /// from one address; `environment` adds settings.
+    init(environment: [String: String] = [:]) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("warden-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
@@ -19,7 +19,7 @@ final class BenchServer {
             let process = try Subprocess.start(
                 executable, ["serve", "--state-dir", state.appendingPathComponent(".warden").path],
                 environment: PinnedProcess.serveEnvironment(
-                    apiPort: port, ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"]), log: log)
+                    apiPort: port, ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"].merging(environment) { $1 }), log: log)
             for _ in 0..<200 where process.isRunning {
                 if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving") {
                     self.process = process

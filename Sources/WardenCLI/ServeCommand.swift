@@ -43,15 +43,18 @@ struct ServeCommand: AsyncParsableCommand {
         let settings = configuration
         FileDescriptorLimit.raise(toHold: configuration)
         try installFirmware(configuration, state: state)
-        try completeImages(state: state, store: store)
+        // One catalogue, one image store and one cache of checked files for the admin API
+        // and boot HTTP alike.
+        let images = try state.imageCatalogue(store: store)
+        for line in images.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
-        let application = try WardenServer.application(state: state, store: store, configuration: configuration, bounds: bounds) { port in
+        let application = try WardenServer.application(state: state, store: store, configuration: configuration, bounds: bounds, images: images) { port in
             try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
             FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
         }
         let tftp = try await startTFTP(configuration, state: state)
         let proxyDHCP = try await startProxyDHCP(configuration)
-        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store, bounds: bounds)
+        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store, images: images.files, bounds: bounds)
         // Started in this order, stopped in the reverse: the API first, housekeeping last
         // (it writes the refusal summaries still open).
         let services: [any Service] = [
@@ -87,13 +90,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    /// Completes the records of images added by an earlier Warden (measurements for
-    /// policies that follow them, signatures of the sections legacy machines boot).
-    private func completeImages(state: StateFolder, store: EnrolmentStore) throws {
-        let catalogue = ImageCatalogue(files: try ImageFiles(path: state.imagesPath), store: store, signer: try state.imageSigner())
-        for line in catalogue.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
-    }
-
     /// Starts the TFTP server on the filled root.
     private func startTFTP(_ configuration: WardenConfiguration, state: StateFolder) async throws -> TFTPServer {
         var settings = TFTPServer.Settings()
@@ -109,14 +105,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// Starts the boot HTTP server: each machine's script from the store, firmware from the
     /// TFTP root, images (checked against their digests) from the image store.
-    private func startBootHTTP(_ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore, bounds: AnonymousBounds) async throws -> BootHTTPServer {
+    private func startBootHTTP(
+        _ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore, images: ImageFiles, bounds: AnonymousBounds
+    ) async throws -> BootHTTPServer {
         var settings = BootHTTPServer.Settings()
         settings.maxConnections = configuration.bootHTTPMaxConnections
         settings.maxConnectionsPerSource = configuration.bootHTTPMaxConnectionsPerSource
         settings.idleSeconds = Int64(configuration.bootHTTPIdleTimeout)
         let server = try await BootHTTPServer.start(
             host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
-            images: ImageFiles(path: state.imagesPath), scripts: MachineBootScripts(
+            images: images, scripts: MachineBootScripts(
                 store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
                 refusals: bounds.refusals, discoveries: bounds.discoveries),
             settings: settings, events: Self.events)
