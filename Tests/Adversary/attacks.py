@@ -31,7 +31,8 @@ class Result:
         self.name, self.scale, self.ceiling, self.measured, self.passed, self.detail = name, scale, ceiling, measured, passed, detail
 
     def line(self):
-        return "%-17s %s | scale: %s | ceiling: %s | measured: %s" % (self.name, "PASS" if self.passed else "FAIL", self.scale, self.ceiling, self.measured)
+        line = "%-17s %s | scale: %s | ceiling: %s | measured: %s" % (self.name, "PASS" if self.passed else "FAIL", self.scale, self.ceiling, self.measured)
+        return " / ".join(part.strip() for part in line.splitlines())  # one attack, one line
 
 
 class Siege:

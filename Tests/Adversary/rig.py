@@ -16,6 +16,7 @@ boot network have addresses of their own. Nothing here sends traffic anywhere bu
 import json
 import os
 import random
+import resource
 import signal
 import socket
 import sqlite3
@@ -89,10 +90,18 @@ class Appliance:
     def ca(self):
         return os.path.join(self.state, "ca.pem")
 
+    # A systemd service starts with a soft limit of 1,024 descriptors, as the red team's
+    # server had; the container running this may allow far more, which would hide what
+    # an unbounded server does at 1,100 connections.
+    SERVICE_DESCRIPTOR_LIMIT = 1024
+
     def start(self):
+        def service_limits():
+            _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(self.SERVICE_DESCRIPTOR_LIMIT, hard), hard))
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([self.warden, "serve", "--state-dir", self.state], stdout=log, stderr=subprocess.STDOUT,
-                                            env=self.environment, cwd=self.work, start_new_session=True)
+                                            env=self.environment, cwd=self.work, start_new_session=True, preexec_fn=service_limits)
         for _ in range(300):
             if self.process.poll() is not None:
                 raise Failure("warden serve exited at start: " + self.tail())
