@@ -9,7 +9,7 @@ public enum GuardedRequestPart: Sendable {
 }
 
 /// How a connection's HTTP parts read, for ``ConnectionGuard``.
-public protocol GuardedHTTPParts {
+public protocol GuardedHTTPParts: SendableMetatype {
     associatedtype RequestPart
     associatedtype ResponsePart
     static func classify(_ part: RequestPart) -> GuardedRequestPart
