@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
+.PHONY: run release bench-build demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -23,6 +23,10 @@ run: release
 release: deps
 	$(SWIFT) build -c release --product warden
 	$(SWIFT) build -c release --product warden-agent
+
+## bench-build: `warden-bench`, the benchmarks' own executable, beside the release `warden`.
+bench-build: release
+	$(SWIFT) build -c release --product warden-bench
 
 ## demo: a self-contained walk-through (own server on port 18443, software TPM, CLI, agent).
 demo: release
@@ -36,7 +40,7 @@ lab: release
 ## adversary: every attack of a hostile boot network against a real `warden serve` on
 ## loopback, at the scale the red team used; one line per attack in out/adversary/summary.txt
 ## (root; its quick form, against the debug build, runs inside `make test`).
-adversary: release
+adversary: bench-build
 	python3 Tests/Adversary/adversary.py --warden .build/release/warden --agent .build/release/warden-agent --out $(OUT)/adversary
 
 ## test: the whole test suite (what .ci/run calls): the architecture's import rules, the
@@ -66,37 +70,37 @@ build: deps
 	$(SWIFT) build
 
 ## bench: verification throughput and latency on one core, against openssl speed rsa2048.
-bench: release
-	taskset -c 0 .build/release/warden bench verify
+bench: bench-build
+	taskset -c 0 .build/release/warden-bench verify
 
 ## bench-attest: full attestations per second over HTTPS at 1, 50 and 500 machines.
-bench-attest: release
-	.build/release/warden bench attest
-	.build/release/warden bench attest --ak rsa
+bench-attest: bench-build
+	.build/release/warden-bench attest
+	.build/release/warden-bench attest --ak rsa
 
 ## bench-audit: audit export and offline verification of a 1,000,000-record chain.
-bench-audit: release
-	.build/release/warden bench audit
+bench-audit: bench-build
+	.build/release/warden-bench audit
 
 ## bench-tftp: Warden's TFTP server against tftpd-hpa and atftpd (installed or unpacked here
 ## first: the two Debian packages conflict, so atftpd is unpacked into out/peers, not installed).
-bench-tftp: release
+bench-tftp: bench-build
 	bash Tests/Scripts/tftp-peers.sh out/peers
-	.build/release/warden bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
+	.build/release/warden-bench tftp --atftpd out/peers/atftpd/usr/sbin/atftpd
 
 ## bench-http: image downloads from Warden's boot HTTP server against nginx, at 1, 100 and
 ## 1,000 connections (wrk), throughput and server CPU seconds per GB.
-bench-http: release
+bench-http: bench-build
 	bash Tests/Scripts/http-peers.sh
-	.build/release/warden bench http
+	.build/release/warden-bench http
 
 ## bench-dhcp: ProxyDHCP replies per second and latency for 1,000 PXE clients.
-bench-dhcp: release
-	taskset -c 1 .build/release/warden bench dhcp
+bench-dhcp: bench-build
+	taskset -c 1 .build/release/warden-bench dhcp
 
 ## bench-loops: ProxyDHCP, TFTP and boot scripts timed while boot HTTP hashes a 1 GiB image.
-bench-loops: release
-	.build/release/warden bench loops
+bench-loops: bench-build
+	.build/release/warden-bench loops
 
 ## fuzz: every parser under libFuzzer + AddressSanitizer for FUZZ_SECONDS each.
 fuzz: deps

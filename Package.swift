@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "warden", targets: ["warden"]),
         .executable(name: "warden-agent", targets: ["warden-agent"]),
+        .executable(name: "warden-bench", targets: ["warden-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -59,6 +60,8 @@ let package = Package(
         .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
+        // Software EKs, AKs and event logs: for the tests and benchmarks, never in a product.
+        .target(name: "TPMSimulation", dependencies: ["TPM", "TSS", "WardenCrypto"]),
         .target(name: "Store", dependencies: ["Attestation", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
@@ -104,6 +107,15 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "warden", dependencies: ["WardenCLI"]),
+        // The benchmarks: their own executable, beside `warden`, whose `serve` they measure.
+        .executableTarget(
+            name: "warden-bench",
+            dependencies: [
+                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Server", "Store", "TPM", "TSS", "WardenAPI", "WardenClient", "WardenCrypto",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The node's agent: TPM, OpenSSL and an HTTPS client; no HTTP server, no database.
         .target(
             name: "AgentCore",
@@ -121,8 +133,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["TPM", "WardenCrypto"], path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
-        .testTarget(name: "TPMTests", dependencies: ["TPM", "TSS", "WardenCrypto", "TestSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TSS", "TestSupport"]),
+        .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TPMSimulation", "TSS", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Attestation", "Store", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ServerTests",

@@ -23,7 +23,7 @@ public struct CredentialChallenge: Sendable, Equatable {
 /// TPM 2.0 credential protection (TPM 2.0 Part 1, "Credential Protection"), in software.
 public enum Credential {
     /// The OAEP label of a credential seed: "IDENTITY" and its NUL byte.
-    static let identityLabel = Array("IDENTITY".utf8) + [0]
+    package static let identityLabel = Array("IDENTITY".utf8) + [0]
 
     /// Protects `credential` (at most the EK name algorithm's digest size) for the object
     /// named `objectName` inside the TPM that holds `ek`. `seed` is random unless given.
@@ -50,7 +50,7 @@ public enum Credential {
     }
 
     /// KDFa (TPM 2.0 Part 1, 11.4.10.2): HMAC in counter mode over a NUL-terminated label.
-    static func kdfa(_ hash: DigestAlgorithm, key: [UInt8], label: String, contextU: [UInt8], contextV: [UInt8], bits: Int) -> [UInt8] {
+    package static func kdfa(_ hash: DigestAlgorithm, key: [UInt8], label: String, contextU: [UInt8], contextV: [UInt8], bits: Int) -> [UInt8] {
         let fixed = Array(label.utf8) + [0] + contextU + contextV + bigEndian32(bits)
         var out: [UInt8] = []
         var counter = 1
@@ -68,5 +68,5 @@ public enum Credential {
 /// A credential cannot be made from these inputs.
 public struct CredentialError: Error, Sendable, Equatable, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import TSS
+import WardenCrypto
 
 /// A parsed TCG PC Client Platform Firmware Profile event log (Linux's
 /// `binary_bios_measurements`), in either the SHA-1 format or the crypto-agile format.
@@ -66,8 +67,8 @@ public struct LogEvent: Sendable {
 }
 
 /// Reads records one by one from a log's bytes.
-struct EventLogParser {
-    static let specIDSignature = Array("Spec ID Event03".utf8) + [0]
+package struct EventLogParser {
+    package static let specIDSignature = Array("Spec ID Event03".utf8) + [0]
     /// Headers of SHA-1 format logs that carry a (TPM 1.2 era) Spec ID structure.
     static let sha1SpecIDSignatures = [Array("Spec ID Event00".utf8) + [0], Array("Spec ID Event02".utf8) + [0]]
     static let startupLocalitySignature = Array("StartupLocality".utf8) + [0]

@@ -1,4 +1,5 @@
 import TSS
+import WardenCrypto
 
 /// The PCR file `tpm2_quote -o` writes in its default `serialized` format: not TPM
 /// marshaling but a little-endian dump of C structures (tpm2-tools `lib/pcr.c`):

@@ -22,15 +22,21 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// A Warden server and the client identity to call it with.
-struct AdminTarget {
+/// A Warden server and the client identity to call it with (`warden-bench` calls it too).
+package struct AdminTarget {
     static let defaultServer = "https://127.0.0.1:8443"
     let server: String
     let identity: String?
     let stateDir: String
 
+    package init(server: String, identity: String?, stateDir: String) {
+        self.server = server
+        self.identity = identity
+        self.stateDir = stateDir
+    }
+
     /// A connection to the admin API.
-    func connect() async throws -> HTTPSClient {
+    package func connect() async throws -> HTTPSClient {
         let folder = identity ?? stateDir + "/operator"
         for file in ["cert.pem", "key.pem", "ca.pem"] where !FileManager.default.fileExists(atPath: folder + "/" + file) {
             throw ValidationError("no \(file) in \(folder): pass --identity DIR (made by `warden operator add`) or start `warden serve` once")

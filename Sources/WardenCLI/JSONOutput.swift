@@ -1,8 +1,8 @@
 import Foundation
 
 /// Prints Encodable reports as stable, pretty JSON, times in ISO 8601 with milliseconds.
-enum JSONOutput {
-    static func print(_ value: some Encodable) throws {
+package enum JSONOutput {
+    package static func print(_ value: some Encodable) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)

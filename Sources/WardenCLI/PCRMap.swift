@@ -3,10 +3,10 @@ import TSS
 import WardenCrypto
 
 /// PCR values in the shape of `expected-pcrs.json`: bank name → PCR index → lowercase hex.
-typealias PCRMap = [String: [String: String]]
+package typealias PCRMap = [String: [String: String]]
 
 extension PCRValues {
-    var map: PCRMap {
+    package var map: PCRMap {
         var result: PCRMap = [:]
         for entry in entries { result["\(entry.bank)", default: [:]][String(entry.pcr)] = Hex.encode(entry.value) }
         return result
@@ -14,7 +14,7 @@ extension PCRValues {
 }
 
 extension PCRBankValues {
-    var map: PCRMap {
+    package var map: PCRMap {
         var result: PCRMap = [:]
         for (bank, values) in banks {
             result["\(bank)"] = Dictionary(uniqueKeysWithValues: values.map { (String($0.key), Hex.encode($0.value)) })

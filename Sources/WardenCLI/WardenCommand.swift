@@ -8,15 +8,15 @@ public struct WardenCommand: AsyncParsableCommand {
         abstract: "Bare-metal provisioning and TPM attestation.",
         subcommands: [
             ServeCommand.self, MachineCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
-            ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, BenchCommand.self,
+            ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self,
         ]
     )
 
     public init() {}
 }
 
-/// How a read command prints its result.
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+/// How a read command prints its result (`warden-bench` prints its reports the same way).
+package enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text
     case json
 }

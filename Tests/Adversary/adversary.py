@@ -6,7 +6,7 @@ attack in OUT/summary.txt.
 usage: adversary.py --warden BIN --agent BIN --out DIR [--quick] [--only NAME,...]
 
 The appliance runs with the settings a site ships (only its ports are chosen), on a state
-folder whose audit chain is already long (`warden bench audit` builds it), with one machine,
+folder whose audit chain is already long (`warden-bench audit` builds it), with one machine,
 target-1, enrolled by a software TPM's EK and given an image. Attackers send from 127.0.0.2
 and up, at nice 10 (on a boot network they would be other machines, not the server's own
 cores); the well-behaved clients from 127.0.0.1, at normal priority. It needs root: raw sockets for source port
@@ -63,10 +63,11 @@ def main():
     # At full scale an export is about 60 MB, as the red team's were.
     records = 20_000 if arguments.quick else 500_000
     started = time.monotonic()
-    built = run([warden, "bench", "audit", "--records", str(records), "--attestations", "200", "--work-dir", os.path.join(work, "chain"), "--keep"],
+    bench = os.path.join(os.path.dirname(warden), "warden-bench")
+    built = run([bench, "audit", "--records", str(records), "--attestations", "200", "--work-dir", os.path.join(work, "chain"), "--keep"],
                 timeout=1800)
     if built.returncode != 0:
-        raise SystemExit("warden bench audit could not build the chain: " + built.stderr[-500:])
+        raise SystemExit("warden-bench audit could not build the chain: " + built.stderr[-500:])
     appliance = Appliance(warden, work, state=os.path.join(work, "chain", "state"))
     machine = None
     results = []

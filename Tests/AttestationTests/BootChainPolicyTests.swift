@@ -2,6 +2,7 @@ import Attestation
 import Testing
 import TestSupport
 import TPM
+import TPMSimulation
 import TSS
 import WardenCrypto
 

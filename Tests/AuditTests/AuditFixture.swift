@@ -5,7 +5,7 @@ import Store
 import TestSupport
 import WardenCrypto
 
-/// A real audit chain made once per test run by `warden bench audit` (software TPM
+/// A real audit chain made once per test run by `warden-bench audit` (software TPM
 /// identities enrolling and attesting through the real attestation service, one attestation
 /// in ten refused), and its export. Tests copy what they change.
 struct AuditFixture: Sendable {
@@ -17,10 +17,10 @@ struct AuditFixture: Sendable {
 
     private init() throws {
         let work = try TestPaths.temporaryDirectory("audit-fixture").path
-        let made = try Command.run(TestPaths.wardenBinary.path, [
-            "bench", "audit", "--records", "600", "--attestations", "40", "--checkpoint-interval", "50", "--work-dir", work, "--keep",
+        let made = try Command.run(TestPaths.benchBinary.path, [
+            "audit", "--records", "600", "--attestations", "40", "--checkpoint-interval", "50", "--work-dir", work, "--keep",
         ])
-        guard made.status == 0 else { throw CommandFailure("warden bench audit: \(made.stderr)") }
+        guard made.status == 0 else { throw CommandFailure("warden-bench audit: \(made.stderr)") }
         stateDir = work + "/state"
         bundle = work + "/audit.tar.gz"
         publicKeyFile = work + "/audit-key.pem"

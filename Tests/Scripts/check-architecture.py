@@ -19,12 +19,12 @@ FLOORS = [
     ["CTSS2", "COpenSSL", "CArchive", "CDatagrams"],
     ["TSS", "WardenCrypto", "Archive"],
     ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot"],
-    ["Attestation", "AgentCore"],
+    ["Attestation", "AgentCore", "TPMSimulation"],
     ["Store"],
     ["Images", "Audit"],
     ["Server"],
     ["WardenCLI"],
-    ["warden", "warden-agent"],
+    ["warden", "warden-agent", "warden-bench"],
 ]
 
 AGENT = {"AgentCore", "warden-agent"}
@@ -38,9 +38,10 @@ FORBIDDEN = [
     ({"Boot"}, {"Store", "Attestation", "Images", "Audit", "Server", "GRDB", "TPM"}, "Boot stands on NIO alone"),
     (None, HUMMINGBIRD, "nothing below Server imports Hummingbird"),
     (None, {"GRDB"}, "only Store speaks to SQLite"),
+    (None, {"TPMSimulation"}, "software TPMs are for the tests and warden-bench, never in a product"),
 ]
 # Where the `None` rules above do not apply.
-ALLOWED_ANYWAY = {"Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}}
+ALLOWED_ANYWAY = {"Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}, "TPMSimulation": {"warden-bench"}}
 
 IMPORT = re.compile(r"^\s*(?:@\w+\s+)*import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# http-peers.sh — what `warden bench http` measures Warden against: nginx (nginx-light, whose
+# http-peers.sh — what `warden-bench http` measures Warden against: nginx (nginx-light, whose
 # service is not started where policy-rc.d forbids it; the benchmark starts its own on a
 # loopback port) and the load tool wrk.
 set -euo pipefail

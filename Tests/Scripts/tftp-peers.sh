@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tftp-peers.sh DIR — the TFTP servers `warden bench tftp` measures Warden against:
+# tftp-peers.sh DIR — the TFTP servers `warden-bench tftp` measures Warden against:
 # tftpd-hpa installed from Debian (its service is not started where policy-rc.d forbids it;
 # the benchmark starts its own, on a loopback port), and atftpd unpacked into DIR/atftpd,
 # since Debian's atftpd and tftpd-hpa packages conflict.

@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 import TPM
+import TPMSimulation
 import TSS
 import WardenCrypto
 

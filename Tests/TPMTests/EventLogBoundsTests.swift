@@ -1,5 +1,6 @@
 import Testing
 import TPM
+import TPMSimulation
 import TSS
 import WardenCrypto
 

@@ -3,15 +3,15 @@ import Testing
 import TestSupport
 
 /// A chain of a million records exports and verifies in the memory a tenth of it needs:
-/// `warden bench audit` builds each chain and runs `warden audit export` and `warden audit
+/// `warden-bench audit` builds each chain and runs `warden audit export` and `warden audit
 /// verify` as processes whose peak resident memory it samples.
 @Suite struct AuditMemoryTests {
     func bench(records: Int) throws -> [String: Any] {
         let work = try TestPaths.temporaryDirectory("audit-memory").path
-        let result = try Command.run(TestPaths.wardenBinary.path, [
-            "bench", "audit", "--records", String(records), "--attestations", "20", "--work-dir", work, "--format", "json",
+        let result = try Command.run(TestPaths.benchBinary.path, [
+            "audit", "--records", String(records), "--attestations", "20", "--work-dir", work, "--format", "json",
         ])
-        guard result.status == 0 else { throw CommandFailure("warden bench audit: \(result.stderr)") }
+        guard result.status == 0 else { throw CommandFailure("warden-bench audit: \(result.stderr)") }
         return try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
 

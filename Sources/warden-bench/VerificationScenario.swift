@@ -1,4 +1,5 @@
 import TPM
+import TPMSimulation
 import TSS
 import WardenCrypto
 

@@ -1,11 +1,12 @@
 import ArgumentParser
 import Audit
 import Foundation
+import WardenCLI
 import Server
 import Store
 import TPM
 
-/// `warden bench audit`: export and verification rates for a large audit chain, each
+/// `warden-bench audit`: export and verification rates for a large audit chain, each
 /// step a separate `warden audit …` process whose time and peak memory are measured.
 struct BenchAuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -41,7 +42,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
         let state = try StateFolder.existing(at: stateDir)
         try state.auditKey().publicKey.pem.write(toFile: publicKey, atomically: true, encoding: .utf8)
 
-        let warden = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let warden = try PinnedProcess.warden
         let export = try measured(warden, ["audit", "export", "--local", "--state-dir", stateDir, "--out", bundle])
         let chain = try measured(warden, ["audit", "verify", bundle, "--key", publicKey, "--no-reverify"])
         let full = try measured(warden, ["audit", "verify", bundle, "--key", publicKey])
@@ -81,7 +82,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
     }
 }
 
-/// `warden bench audit`'s figures.
+/// `warden-bench audit`'s figures.
 struct BenchAuditReport: Encodable {
     let records: Int64
     let attestations: Int

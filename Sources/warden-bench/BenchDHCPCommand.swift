@@ -1,9 +1,10 @@
 import ArgumentParser
 import Boot
 import Foundation
+import WardenCLI
 import Synchronization
 
-/// `warden bench dhcp`: 1,000 PXE clients send DHCPDISCOVER to Warden's ProxyDHCP within one
+/// `warden-bench dhcp`: 1,000 PXE clients send DHCPDISCOVER to Warden's ProxyDHCP within one
 /// second (evenly paced), then all at once; replies per second and reply latency. The server
 /// is pinned to CPU 0 and the clients to CPU 1 when started as `make bench-dhcp` does.
 struct BenchDHCPCommand: AsyncParsableCommand {
@@ -142,7 +143,7 @@ final class ReplyLog: Sendable {
     var snapshot: ([Duration], ContinuousClock.Instant?) { state.withLock { ($0.latencies, $0.lastReply) } }
 }
 
-/// `warden bench dhcp`'s figures.
+/// `warden-bench dhcp`'s figures.
 struct BenchDHCPReport: Encodable {
     let clients: Int
     let paced: DiscoverLoad.Result

@@ -1,8 +1,9 @@
 import ArgumentParser
 import Boot
 import Foundation
+import WardenCLI
 
-/// `warden bench tftp`: one file fetched from Warden's TFTP server and from tftpd-hpa and
+/// `warden-bench tftp`: one file fetched from Warden's TFTP server and from tftpd-hpa and
 /// atftpd, each server pinned to CPU 0, by the same client, which pins itself: lockstep at
 /// 512 and 1468-byte blocks and windows of 8 with the client on another CPU and then on
 /// CPU 0 beside the servers, and many transfers at once from the other CPU.
@@ -104,7 +105,7 @@ struct BenchTFTPResult: Encodable {
     var failures = 0
 }
 
-/// `warden bench tftp`'s figures, with Warden's ratio to each peer per mode.
+/// `warden-bench tftp`'s figures, with Warden's ratio to each peer per mode.
 struct BenchTFTPReport: Encodable {
     let file: String
     let bytes: Int

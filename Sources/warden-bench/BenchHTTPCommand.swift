@@ -1,9 +1,10 @@
 import ArgumentParser
 import Foundation
+import WardenCLI
 import Images
 import WardenCrypto
 
-/// `warden bench http`: one image downloaded over and over from Warden's boot HTTP server
+/// `warden-bench http`: one image downloaded over and over from Warden's boot HTTP server
 /// and from nginx serving the same file, each pinned to CPU 0, by `wrk` on CPU 1, at 1, 100
 /// and 1,000 connections: throughput, and server CPU seconds per GB served, the medians of
 /// runs taken from server to server in turn.
@@ -160,7 +161,7 @@ struct BenchHTTPResult: Encodable {
     }
 }
 
-/// `warden bench http`'s figures, with Warden's ratios to nginx.
+/// `warden-bench http`'s figures, with Warden's ratios to nginx.
 struct BenchHTTPReport: Encodable {
     let bytes: Int
     let seconds: Int

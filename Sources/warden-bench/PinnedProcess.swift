@@ -34,9 +34,12 @@ enum PinnedProcess {
         ].merging(oneSourcePlaysMany) { $1 }.merging(overrides) { $1 }
     }
 
-    /// This warden binary.
+    /// The `warden` binary beside this `warden-bench`: the build that is measured.
     static var warden: String {
-        get throws { try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") }
+        get throws {
+            URL(fileURLWithPath: try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                .deletingLastPathComponent().appendingPathComponent("warden").path
+        }
     }
 
     /// A port the kernel has just given out on 127.0.0.1 and taken back.

@@ -2,6 +2,7 @@ import Foundation
 import Server
 import Store
 import TPM
+import TPMSimulation
 import TSS
 import WardenCrypto
 

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import TPM
+import TPMSimulation
 import TSS
 import WardenAPI
 import WardenClient

@@ -1,3 +1,4 @@
+import TPM
 import TSS
 import WardenCrypto
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The `warden serve` a benchmark measures: this same binary, in its own process (so its
-/// CPU time can be told from the load generator's), with a fresh state folder.
+/// The `warden serve` a benchmark measures: the `warden` beside this binary, in its own
+/// process (so its CPU time can be told from the load generator's), with a fresh state folder.
 final class BenchServer {
     let url: String
     let state: URL
@@ -12,7 +12,7 @@ final class BenchServer {
     init(environment: [String: String] = [:]) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("warden-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+        let executable = try PinnedProcess.warden
         for _ in 0..<10 {
             let port = Int.random(in: 46_000..<52_000)
             let log = state.appendingPathComponent("serve.log")

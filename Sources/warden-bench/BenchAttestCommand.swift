@@ -1,11 +1,12 @@
 import ArgumentParser
 import Foundation
+import WardenCLI
 import TPM
 import TSS
 import WardenAPI
 import WardenCrypto
 
-/// `warden bench attest`: many machines with software TPM identities attest against a
+/// `warden-bench attest`: many machines with software TPM identities attest against a
 /// `warden serve` of this binary, over HTTPS with keep-alive connections, with durable
 /// SQLite. Client and server share the machine; the CPU each used is reported.
 struct BenchAttestCommand: AsyncParsableCommand {

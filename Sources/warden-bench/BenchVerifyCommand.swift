@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
+import WardenCLI
 import TPM
 import TSS
 import WardenCrypto
 
-/// `warden bench verify`: full evidence verification on one thread, against OpenSSL's own
+/// `warden-bench verify`: full evidence verification on one thread, against OpenSSL's own
 /// RSA-2048 verification rate measured in the same run (`openssl speed rsa2048`).
 struct BenchVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Benchmark full quote + event-log verification against OpenSSL RSA-2048 verify.",
-        discussion: "Pin it to one core for stable figures: taskset -c 0 warden bench verify"
+        discussion: "Pin it to one core for stable figures: taskset -c 0 warden-bench verify"
     )
 
     @Option(help: "Verifications to time.")

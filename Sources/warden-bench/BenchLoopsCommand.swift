@@ -1,11 +1,12 @@
 import ArgumentParser
 import Boot
 import Foundation
+import WardenCLI
 import Images
 import Synchronization
 import WardenCrypto
 
-/// `warden bench loops`: boot HTTP hashes a large image before its first download; while
+/// `warden-bench loops`: boot HTTP hashes a large image before its first download; while
 /// it does, a ProxyDHCP answer, a TFTP transfer and a boot script are asked for over and
 /// over. Each is timed at rest and during the hash: nothing blocking runs on an event loop,
 /// so the hash must not hold any of them up.
