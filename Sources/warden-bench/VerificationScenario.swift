@@ -8,6 +8,8 @@ import WardenCrypto
 /// to them.
 struct VerificationScenario {
     let evidence: QuoteEvidence
+    /// The same quote without its event log: what other verifiers' quote checks do.
+    let quoteOnly: QuoteEvidence
     let expectation: QuoteExpectation
     let eventCount: Int
     let pcrCount: Int
@@ -30,6 +32,7 @@ struct VerificationScenario {
         let nonce = SecureRandom.bytes(32)
         let quote = try ak.quote(pcrValues, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
         evidence = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues), eventLog: logBytes)
+        quoteOnly = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues))
         expectation = try QuoteExpectation(nonce: nonce)
         eventCount = log.events.count
         pcrCount = values.count
