@@ -34,8 +34,8 @@ struct BenchVerifyCommand: ParsableCommand {
 
     func run() throws {
         let scenario = try VerificationScenario(events: events)
-        let full = timed(scenario.evidence, scenario.expectation)
-        let quoteOnly = timed(scenario.quoteOnly, scenario.expectation)
+        let full = scenario.timed(scenario.evidence, iterations: iterations)
+        let quoteOnly = scenario.timed(scenario.quoteOnly, iterations: iterations)
         let peer = try OpenSSLSpeed.rsa2048VerifiesPerSecond(seconds: opensslSeconds)
         let result = BenchVerifyResult(
             iterations: iterations, events: scenario.eventCount, pcrs: scenario.pcrCount, seconds: full.seconds,
@@ -46,26 +46,6 @@ struct BenchVerifyCommand: ParsableCommand {
         case .json: try JSONOutput.print(result)
         case .text: print(result.text)
         }
-    }
-
-    /// `iterations` verifications of `evidence` after a warm-up: seconds in all, and the
-    /// median and 99th percentile of one, in microseconds.
-    private func timed(_ evidence: QuoteEvidence, _ expectation: QuoteExpectation) -> (seconds: Double, p50: Double, p99: Double) {
-        let verifier = QuoteVerifier()
-        var samples: [Double] = []
-        samples.reserveCapacity(iterations)
-        for _ in 0..<(iterations / 10) { _ = verifier.verify(evidence, expecting: expectation) }  // warm-up
-        let clock = ContinuousClock()
-        let total = clock.measure {
-            for _ in 0..<iterations {
-                let start = clock.now
-                let verdict = verifier.verify(evidence, expecting: expectation)
-                samples.append((clock.now - start).microseconds)
-                guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
-            }
-        }
-        samples.sort()
-        return (total.microseconds / 1e6, samples[samples.count / 2], samples[samples.count * 99 / 100])
     }
 }
 

@@ -8,26 +8,29 @@ import WardenClient
 import WardenCrypto
 
 /// One machine played by the load generator: a software EK (RSA-2048, default template)
-/// and AK, its own keep-alive HTTPS connection, and a TPM clock that only moves forward.
+/// and AK, its own keep-alive HTTPS connection, a TPM clock that only moves forward, and the
+/// firmware's event log it sends with every quote, as a real agent does.
 final class SimulatedMachine: @unchecked Sendable {
     let name: String
     let ek: SoftwareEndorsementKey
     let ak: SoftwareAttestationKey
     let akName: [UInt8]
     let pcrs: PCRValues
+    let eventLog: [UInt8]
     private(set) var keyID: Int64 = 0
     /// What the challenge request shows: proof of the activation secret.
     private var challengeProof: [UInt8] = []
     private var clock: UInt64 = 1_000
     private var client: HTTPSClient?
 
-    init(name: String, akScheme: SignatureScheme, pcrs: PCRValues) throws {
+    init(name: String, akScheme: SignatureScheme, pcrs: PCRValues, eventLog: [UInt8]) throws {
         self.name = name
         ek = try SoftwareEndorsementKey()
         ak = try SoftwareAttestationKey(scheme: akScheme)
         guard let akName = try TPMPublic.decode(ak.publicArea).name else { throw BenchError("the software AK has no name") }
         self.akName = akName
         self.pcrs = pcrs
+        self.eventLog = eventLog
     }
 
     /// Connects, registers the AK and activates it with the software EK.
@@ -56,7 +59,7 @@ final class SimulatedMachine: @unchecked Sendable {
         let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))
         let request = AgentMessages.AttestRequest(
             attestationKeyID: keyID, nonce: challenge.nonce, attest: base64(quote.attest), signature: base64(quote.signature),
-            pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: nil)
+            pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: base64(eventLog))
         let release: AgentMessages.ReleaseResponse = try await client.call(.POST, "/v1/agent/attest", request)
         guard open else { return nil }
         let sealed = SealedRelease(

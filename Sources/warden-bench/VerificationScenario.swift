@@ -3,18 +3,21 @@ import TPMSimulation
 import TSS
 import WardenCrypto
 
-/// Evidence for the verification benchmark: a software RSA-2048 AK quoting all 24 PCRs of
+/// Evidence for the benchmarks: a software AK (RSA-2048 unless told) quoting all 24 PCRs of
 /// the sha1 and sha256 banks, and a crypto-agile log, shaped like a UEFI boot, that replays
-/// to them.
+/// to them. `warden-bench attest`'s machines send the same log and PCR values.
 struct VerificationScenario {
     let evidence: QuoteEvidence
+    /// The log and the PCR values it replays to, for machines that quote them afresh.
+    let eventLog: [UInt8]
+    let pcrValues: PCRValues
     /// The same quote without its event log: what other verifiers' quote checks do.
     let quoteOnly: QuoteEvidence
     let expectation: QuoteExpectation
     let eventCount: Int
     let pcrCount: Int
 
-    init(events: Int) throws {
+    init(events: Int, akScheme: SignatureScheme = .rsaPKCS1v15(.sha256)) throws {
         let banks: [DigestAlgorithm] = [.sha1, .sha256]
         var builder = EventLogBuilder(banks: banks)
         Self.firmwareBoot(into: &builder, totalEvents: events)
@@ -28,14 +31,36 @@ struct VerificationScenario {
             }
         }
         let pcrValues = try PCRValues(selection: PCRSelection(bankSelection), values: values)
-        let ak = try SoftwareAttestationKey()
+        let ak = try SoftwareAttestationKey(scheme: akScheme)
         let nonce = SecureRandom.bytes(32)
         let quote = try ak.quote(pcrValues, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
         evidence = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues), eventLog: logBytes)
         quoteOnly = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues))
+        eventLog = logBytes
+        self.pcrValues = pcrValues
         expectation = try QuoteExpectation(nonce: nonce)
         eventCount = log.events.count
         pcrCount = values.count
+    }
+
+    /// `iterations` verifications of `evidence` after a warm-up: seconds in all, and the
+    /// median and 99th percentile of one, in microseconds.
+    func timed(_ evidence: QuoteEvidence, iterations: Int) -> (seconds: Double, p50: Double, p99: Double) {
+        let verifier = QuoteVerifier()
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for _ in 0..<(iterations / 10) { _ = verifier.verify(evidence, expecting: expectation) }  // warm-up
+        let clock = ContinuousClock()
+        let total = clock.measure {
+            for _ in 0..<iterations {
+                let start = clock.now
+                let verdict = verifier.verify(evidence, expecting: expectation)
+                samples.append((clock.now - start).microseconds)
+                guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
+            }
+        }
+        samples.sort()
+        return (total.microseconds / 1e6, samples[samples.count / 2], samples[samples.count * 99 / 100])
     }
 
     /// Firmware (PCRs 0–7, separators, Secure Boot variables, boot applications), then
