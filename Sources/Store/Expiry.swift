@@ -29,10 +29,7 @@ extension EnrolmentStore {
     /// machine that will never be adopted. Audited.
     public func forget(discoveredMachineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else {
-                throw StoreError.notFound("machine \(name)")
-            }
-            try db.move(machine: id, named: name, by: .forget)
+            let id = try db.move(machineNamed: name, by: .forget)
             try db.execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [id])
             try db.appendAudit(actor: actor, action: "discovery-forgotten", subject: "machine/\(id)", details: "forgot discovered machine \(name)", now: now)
         }

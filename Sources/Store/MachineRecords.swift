@@ -137,10 +137,7 @@ extension EnrolmentStore {
     /// Revokes a machine: it is refused from now on, and its pending nonces are void.
     public func revoke(machineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else {
-                throw StoreError.notFound("machine \(name)")
-            }
-            try db.move(machine: id, named: name, by: .revoke)
+            let id = try db.move(machineNamed: name, by: .revoke)
             try db.execute(sql: "DELETE FROM machineNonce WHERE machineID = ? AND usedAt IS NULL", arguments: [id])
             try db.appendAudit(actor: actor, action: "revocation", subject: "machine/\(id)", details: "machine \(name) revoked", now: now)
         }

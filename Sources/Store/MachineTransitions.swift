@@ -21,6 +21,15 @@ extension Database {
         return next
     }
 
+    /// Moves the machine named `name` by `event`, as ``move(machine:named:by:)`` does; its id.
+    func move(machineNamed name: String, by event: MachineEvent) throws -> Int64 {
+        guard let id = try Int64.fetchOne(self, sql: "SELECT id FROM machine WHERE name = ?", arguments: [name]) else {
+            throw StoreError.notFound("machine \(name)")
+        }
+        try move(machine: id, named: name, by: event)
+        return id
+    }
+
     /// The state a new machine row starts in when `event` creates it.
     static func newMachineState(by event: MachineEvent) -> MachineState {
         guard let state = MachineLifecycle.state(after: event, from: nil) else {
