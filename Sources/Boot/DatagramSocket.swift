@@ -77,15 +77,36 @@ struct DatagramSocket: Sendable {
         /// Nothing waits (or a signal interrupted the call).
         case nothing
         /// The socket has an error pending.
-        case failed
+        case failed(DatagramSocketError)
     }
 
     /// Reads the next datagram into `buffer` without waiting; `truncated`: report its full
     /// length even when the buffer holds less of it.
     func receive(into buffer: UnsafeMutableRawBufferPointer, truncated: Bool = false) -> Received {
-        let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | (truncated ? Int32(MSG_TRUNC) : 0))
+        received(recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | (truncated ? Int32(MSG_TRUNC) : 0)))
+    }
+
+    /// Reads the next datagram into `buffer` without waiting, with the port it came from
+    /// (IPv4; network byte order, as a socket address holds it).
+    func receive(into buffer: UnsafeMutableRawBufferPointer, sourcePort: inout UInt16) -> Received {
+        var source = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let count = withUnsafeMutablePointer(to: &source) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length) }
+        }
+        sourcePort = source.sin_port
+        return received(count)
+    }
+
+    private func received(_ count: Int) -> Received {
         if count >= 0 { return .datagram(count) }
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .nothing : .failed
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .nothing : .failed(DatagramSocketError("recv", errno: errno))
+    }
+
+    /// Whether a datagram waits, or arrives within `milliseconds`.
+    func waitUntilReadable(milliseconds: Int32) -> Bool {
+        var polled = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&polled, 1, milliseconds) == 1
     }
 
     /// Reads and drops every datagram waiting.

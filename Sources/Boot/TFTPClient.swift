@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// A small blocking TFTP client over IPv4 UDP, one ``TFTPReadSession`` at a time. The
 /// benchmark measures servers with it; tests make it drop chosen blocks once, to exercise
@@ -51,60 +52,62 @@ public final class TFTPClient {
     }
 }
 
-/// A client's IPv4 UDP socket towards one server: blocking with a receive timeout, or
-/// non-blocking for poll(2).
+/// A client's IPv4 UDP socket towards one server (a ``DatagramSocket``): waiting for each
+/// answer up to a timeout, or not at all for callers that poll(2) many at once.
 final class TFTPClientSocket {
-    let descriptor: Int32
-    private let server: sockaddr_in
+    private let socket: DatagramSocket
+    private let host: String
+    /// How long ``receive()`` waits; nil: not at all.
+    private let timeoutMilliseconds: Int32?
     private var buffer = [UInt8](repeating: 0, count: 65_536)
+    /// The address of the last port sent to, kept: a transfer sends to one port throughout.
+    private var destination: (port: UInt16, address: SocketAddress)?
 
     /// The server's well-known port, in network byte order.
-    var serverPort: UInt16 { server.sin_port }
+    let serverPort: UInt16
+    var descriptor: CInt { socket.descriptor }
 
-    /// `receiveTimeoutSeconds` nil: non-blocking.
+    /// `receiveTimeoutSeconds` nil: ``receive()`` never waits.
     init(host: String, port: Int, receiveTimeoutSeconds: Int?) throws(TFTPClient.Failure) {
-        descriptor = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | (receiveTimeoutSeconds == nil ? Int32(SOCK_NONBLOCK.rawValue) : 0), 0)
-        guard descriptor >= 0 else { throw TFTPClient.Failure(description: "socket: \(String(cString: strerror(errno)))") }
-        if let receiveTimeoutSeconds {
-            var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
-            setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        do {
+            socket = try DatagramSocket.bound(to: try SocketAddress(ipAddress: "0.0.0.0", port: 0), options: [(SO_RCVBUF, 4 << 20, "SO_RCVBUF")])
+        } catch {
+            throw TFTPClient.Failure(description: "\(error)")
         }
-        var size: Int32 = 4 << 20
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr(host)
-        server = address
+        self.host = host
+        timeoutMilliseconds = receiveTimeoutSeconds.map { Int32(clamping: $0 * 1_000) }
+        serverPort = UInt16(clamping: port).bigEndian
     }
 
-    deinit { close(descriptor) }
+    deinit { socket.close() }
 
+    /// Sends `bytes` to the server's `port` (network byte order).
     func send(_ bytes: [UInt8], to port: UInt16) throws(TFTPClient.Failure) {
-        var address = server
-        address.sin_port = port
-        let sent = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(descriptor, bytes, bytes.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let address: SocketAddress
+        if let destination, destination.port == port {
+            address = destination.address
+        } else {
+            do { address = try SocketAddress(ipAddress: host, port: Int(UInt16(bigEndian: port))) } catch {
+                throw TFTPClient.Failure(description: "\(host) is not an IP address")
+            }
+            destination = (port, address)
         }
-        guard sent == bytes.count else { throw TFTPClient.Failure(description: "sendto: \(String(cString: strerror(errno)))") }
+        if let error = socket.send(bytes, to: address) { throw TFTPClient.Failure(description: error.description) }
     }
 
     /// The next packet and the port it came from (in network byte order, as `send` takes
-    /// it); nil after a timeout, or at once when nothing waits on a non-blocking socket.
+    /// it); nil after the timeout, or at once when nothing waits and the socket never waits.
     func receive() throws(TFTPClient.Failure) -> (TFTPPacket, UInt16)? {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let count = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) }
-        }
-        if count < 0 {
-            guard errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else {
-                throw TFTPClient.Failure(description: "recvfrom: \(String(cString: strerror(errno)))")
+        if let timeoutMilliseconds, !socket.waitUntilReadable(milliseconds: timeoutMilliseconds) { return nil }
+        var port: UInt16 = 0
+        let received = buffer.withUnsafeMutableBytes { socket.receive(into: $0, sourcePort: &port) }
+        switch received {
+        case .nothing: return nil
+        case .failed(let error): throw TFTPClient.Failure(description: error.description)
+        case .datagram(let count):
+            do { return (try TFTPPacket.parse(buffer[..<count]), port) } catch {
+                throw TFTPClient.Failure(description: "malformed packet: \(error)")
             }
-            return nil
-        }
-        do { return (try TFTPPacket.parse(buffer[..<count]), address.sin_port) } catch {
-            throw TFTPClient.Failure(description: "malformed packet: \(error)")
         }
     }
 }
