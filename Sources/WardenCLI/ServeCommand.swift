@@ -44,7 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
         FileDescriptorLimit.raise(toHold: configuration)
         try installFirmware(configuration, state: state)
         // One catalogue, one image store and one cache of checked files for the admin API
-        // and boot HTTP alike.
+        // and boot HTTP alike. Records of images an earlier Warden added are completed first
+        // (measurements for policies that follow them, signatures of the legacy sections).
         let images = try state.imageCatalogue(store: store)
         for line in images.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
