@@ -21,12 +21,15 @@ public final class BootFileRoot: BootFileSource {
         case notFound(String)
         /// The file on disk no longer matches what was recorded of it.
         case corrupt(String)
+        /// The file is being checked for another request; ask again shortly.
+        case busy(String)
 
         public var description: String {
             switch self {
             case .forbidden(let name): "access to \(name) is not allowed"
             case .notFound(let name): "\(name) not found"
             case .corrupt(let name): "\(name) does not match its recorded digest; it is not served"
+            case .busy(let name): "\(name) is being checked; retry shortly"
             }
         }
     }

@@ -47,24 +47,24 @@ final class BootHTTPHandler: ChannelInboundHandler {
         let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown", base: Self.base(of: context.channel.localAddress))
         guard request.identifiesMachine else { return sendScript(.identify(base: request.base), head, context) }
         let state = self.state
-        offLoop(head, context) { state.scripts.script(for: request) } then: { script in
+        offLoop(head, context, on: NIOThreadPool.singleton) { state.scripts.script(for: request) } then: { script in
             state.events.record("http", "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
             self.sendScript(script, head, context)
         }
     }
 
-    /// Runs `work` on the thread pool — the store, the file system, hashing: nothing that
-    /// blocks runs on the event loop — within ``BootHTTPServer/Settings/maxPendingLookups``
-    /// (503 beyond), then `then` with its result back on the connection's loop.
-    private func offLoop<Found: Sendable>(_ head: HTTPRequestHead, _ context: ChannelHandlerContext, _ work: @escaping @Sendable () throws -> Found,
-                                          then: @escaping (Found) -> Void) {
+    /// Runs `work` on `pool` — the store, the file system, hashing: nothing that blocks runs
+    /// on the event loop — within ``BootHTTPServer/Settings/maxPendingLookups`` (503
+    /// beyond), then `then` with its result back on the connection's loop.
+    private func offLoop<Found: Sendable>(_ head: HTTPRequestHead, _ context: ChannelHandlerContext, on pool: NIOThreadPool,
+                                          _ work: @escaping @Sendable () throws -> Found, then: @escaping (Found) -> Void) {
         let state = self.state
         guard state.pendingLookups.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingLookups else {
             state.pendingLookups.subtract(1, ordering: .relaxed)
             state.count { $0.overloaded += 1 }
             return refuse(.serviceUnavailable, "busy; retry shortly", head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
         }
-        NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop, work)
+        pool.runIfActive(eventLoop: context.eventLoop, work)
             .assumeIsolated()
             .whenComplete { result in
                 state.pendingLookups.subtract(1, ordering: .relaxed)
@@ -75,6 +75,9 @@ final class BootHTTPHandler: ChannelInboundHandler {
                     case .forbidden: self.refuse(.forbidden, refusal.description, head, context)
                     case .notFound: self.refuse(.notFound, refusal.description, head, context)
                     case .corrupt: self.refuse(.internalServerError, refusal.description, head, context)
+                    case .busy:
+                        state.count { $0.overloaded += 1 }
+                        self.refuse(.serviceUnavailable, refusal.description, head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
                     }
                 case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
                 }
@@ -88,10 +91,10 @@ final class BootHTTPHandler: ChannelInboundHandler {
         respond(HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
     }
 
-    /// Finds `name` off the event loop (an image's first look-up hashes it whole), then
-    /// answers with it.
+    /// Finds `name` off the event loop, on the server's own file pool (an image's first
+    /// look-up hashes it whole: it never makes a boot script wait), then answers with it.
     private func answerFile(_ name: String, from root: any BootFileSource, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        offLoop(head, context) { try root.resolve(name) } then: { file in
+        offLoop(head, context, on: state.fileLookups) { try root.resolve(name) } then: { file in
             self.send(file, as: name, head, context)
         }
     }

@@ -64,7 +64,7 @@ public final class BootHTTPServer: BootListener {
         // Boot paths take no body: one declared is given the head's time again to arrive.
         let timeouts = ConnectionTimeouts(handshake: nil, idle: .seconds(settings.idleSeconds), body: .seconds(settings.idleSeconds),
                                           minimumBodyRate: 64 * 1024, assumedBodyLength: 0)
-        let channel = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -75,8 +75,12 @@ public final class BootHTTPServer: BootListener {
                     try pipeline.addHandler(BootHTTPHandler(state: state))
                 }
             }
-            .bind(host: host, port: port).get()
-        return BootHTTPServer(channel: channel, state: state, connections: connections)
+        do {
+            return BootHTTPServer(channel: try await bootstrap.bind(host: host, port: port).get(), state: state, connections: connections)
+        } catch {
+            try? await state.fileLookups.shutdownGracefully()
+            throw error
+        }
     }
 
     private init(channel: any Channel, state: SharedState, connections: ConnectionLimiter) {
@@ -88,8 +92,11 @@ public final class BootHTTPServer: BootListener {
 
     public func closeListeners() { channel.close(promise: nil) }
 
-    /// Stops listening; responses under way finish.
-    public func stop() async { try? await channel.close() }
+    /// Stops listening; responses under way finish, and the file pool once its look-ups have.
+    public func stop() async {
+        try? await channel.close()
+        try? await state.fileLookups.shutdownGracefully()
+    }
 
     /// What the listener's connections share.
     final class SharedState: Sendable {
@@ -100,6 +107,9 @@ public final class BootHTTPServer: BootListener {
         let events: BootEventLog
         let statistics = Mutex(Statistics())
         let pendingLookups = Atomic<Int>(0)
+        /// Where files are found and images hashed, apart from the scripts' pool: two
+        /// images hashed at once leave every boot script answered.
+        let fileLookups = NIOThreadPool(numberOfThreads: 2)
 
         init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings, events: BootEventLog) {
             self.firmware = firmware
@@ -107,6 +117,7 @@ public final class BootHTTPServer: BootListener {
             self.scripts = scripts
             self.settings = settings
             self.events = events
+            fileLookups.start()
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }

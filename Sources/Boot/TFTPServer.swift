@@ -66,6 +66,7 @@ public final class TFTPServer: BootListener {
                 .withBoundSocket(try socket.descriptorForChannel()).get()
             return TFTPServer(channel: channel, socket: socket, loop: loop, state: state)
         } catch {
+            try? await state.fileReads.shutdownGracefully()
             try? await loop.shutdownGracefully()
             throw error
         }
@@ -84,6 +85,8 @@ public final class TFTPServer: BootListener {
     /// Stops listening and ends the transfers under way.
     public func stop() async {
         try? await channel.close()
+        // Reads under way finish and hand their result to the loop, which is still running.
+        try? await state.fileReads.shutdownGracefully()
         try? await loop.shutdownGracefully()
     }
 
@@ -96,7 +99,9 @@ public final class TFTPServer: BootListener {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
-        /// Files being read for the first time, off the event loop.
+        /// Files being read for the first time, off the event loop, on a thread of the
+        /// server's own (stopped before its loop, so no read outlives the loop it answers on).
+        let fileReads = NIOThreadPool(numberOfThreads: 1)
         let pendingReads = Atomic<Int>(0)
         static let maxPendingReads = 16
         /// Transfers under way (also in ``slots``, read here without the lock).
@@ -114,6 +119,7 @@ public final class TFTPServer: BootListener {
             self.root = root
             self.settings = settings
             self.events = events
+            fileReads.start()
         }
 
         func count(_ update: (inout Statistics) -> Void) { statistics.withLock { update(&$0) } }
@@ -226,7 +232,7 @@ private final class RequestHandler: ChannelInboundHandler {
                 return refuse(client, .undefined, "server busy: files are being read; retry")
             }
             let state = self.state
-            NIOThreadPool.singleton.runIfActive(eventLoop: context.eventLoop) { try state.root.file(file) }
+            state.fileReads.runIfActive(eventLoop: context.eventLoop) { try state.root.file(file) }
                 .assumeIsolated()
                 .whenComplete { result in
                     state.pendingReads.subtract(1, ordering: .relaxed)

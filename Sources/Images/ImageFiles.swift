@@ -23,6 +23,9 @@ public final class ImageFiles: BootFileSource {
     }
 
     private let verified = Mutex<[String: Checked]>([:])
+    /// Images being hashed now: a second request for one is told to come back rather than
+    /// hash it again, so one image never holds more than one thread.
+    private let hashing = Mutex<Set<String>>([])
 
     /// Opens (creating) the folder at `path`.
     public init(path: String) throws {
@@ -41,6 +44,8 @@ public final class ImageFiles: BootFileSource {
     private func checked(_ name: String) throws(BootFileRoot.Refusal) -> Checked {
         let file = try root.resolve(name)
         if let known = verified.withLock({ $0[name] }), known.file == file { return known }
+        guard hashing.withLock({ $0.insert(name).inserted }) else { throw .busy(name) }
+        defer { hashing.withLock { _ = $0.remove(name) } }
         // Hashed, then found again unchanged: a file rewritten meanwhile is not taken as checked.
         guard let (digest, head) = Self.sha256(file.path), Hex.encode(digest) == Self.recordedDigest(name), (try? root.resolve(name)) == file else {
             throw .corrupt(name)
