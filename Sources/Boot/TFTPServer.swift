@@ -99,11 +99,9 @@ public final class TFTPServer: BootListener {
         let settings: Settings
         let events: BootEventLog
         let statistics = Mutex(Statistics())
-        /// Files being read for the first time, off the event loop, on a thread of the
-        /// server's own (stopped before its loop, so no read outlives the loop it answers on).
+        /// Files read for the first time, off the event loop, on a thread of the server's
+        /// own (stopped before its loop, so no read outlives the loop it answers on).
         let fileReads = NIOThreadPool(numberOfThreads: 1)
-        let pendingReads = Atomic<Int>(0)
-        static let maxPendingReads = 16
         /// Transfers under way (also in ``slots``, read here without the lock).
         let active = Atomic<Int>(0)
         private let slots = Mutex(TransferSlots())
@@ -206,6 +204,12 @@ private final class RequestHandler: ChannelInboundHandler {
 
     private let state: TFTPServer.SharedState
     private let socket: ListenerSocket
+    /// Requests waiting for a file's first read, by name: one read serves them all (the
+    /// handler runs on the server's one loop, so these need no lock).
+    private var waiting: [String: [(options: [TFTPOption], envelope: AddressedEnvelope<ByteBuffer>)]] = [:]
+    private var waitingCount = 0
+    /// Distinct files read at most at once; requests waiting for reads at most.
+    private static let maxFilesRead = 16
 
     init(state: TFTPServer.SharedState, socket: ListenerSocket) {
         self.state = state
@@ -224,29 +228,16 @@ private final class RequestHandler: ChannelInboundHandler {
         switch packet {
         case .readRequest(let file, _, let options):
             if let contents = state.root.cachedFile(file) { return serve(file, contents, options, envelope, context: context) }
-            // A file's first read leaves the event loop, within a bound: the loop keeps
-            // answering while a large file comes off the disk.
-            guard state.pendingReads.add(1, ordering: .relaxed).newValue <= TFTPServer.SharedState.maxPendingReads else {
-                state.pendingReads.subtract(1, ordering: .relaxed)
+            // A file's first read leaves the event loop: the loop keeps answering while a
+            // large file comes off the disk, and requests for it meanwhile wait for that read.
+            let reading = waiting[file] != nil
+            guard waitingCount < state.settings.maxTransfers, reading || waiting.count < Self.maxFilesRead else {
                 state.count { $0.refused += 1 }
                 return refuse(client, .undefined, "server busy: files are being read; retry")
             }
-            let state = self.state
-            state.fileReads.runIfActive(eventLoop: context.eventLoop) { try state.root.file(file) }
-                .assumeIsolated()
-                .whenComplete { result in
-                    state.pendingReads.subtract(1, ordering: .relaxed)
-                    switch result {
-                    case .success(let contents): self.serve(file, contents, options, envelope, context: context)
-                    case .failure(let error):
-                        state.count { $0.refused += 1 }
-                        if case .forbidden? = error as? BootFileRoot.Refusal {
-                            self.refuse(client, .accessViolation, "\(error)")
-                        } else {
-                            self.refuse(client, .fileNotFound, "\(error)")
-                        }
-                    }
-                }
+            waiting[file, default: []].append((options, envelope))
+            waitingCount += 1
+            if !reading { read(file, context: context) }
         case .writeRequest:
             state.count { $0.refused += 1 }
             refuse(client, .accessViolation, "this server is read-only")
@@ -255,6 +246,26 @@ private final class RequestHandler: ChannelInboundHandler {
         default:
             refuse(client, .unknownTransferID, "no transfer on this port")
         }
+    }
+
+    /// Reads `file` on the server's file thread, then answers every request waiting for it.
+    private func read(_ file: String, context: ChannelHandlerContext) {
+        let state = self.state
+        state.fileReads.runIfActive(eventLoop: context.eventLoop) { try state.root.file(file) }
+            .assumeIsolated()
+            .whenComplete { result in
+                let requests = self.waiting.removeValue(forKey: file) ?? []
+                self.waitingCount -= requests.count
+                for request in requests {
+                    switch result {
+                    case .success(let contents): self.serve(file, contents, request.options, request.envelope, context: context)
+                    case .failure(let error):
+                        state.count { $0.refused += 1 }
+                        let forbidden = if case .forbidden? = error as? BootFileRoot.Refusal { true } else { false }
+                        self.refuse(request.envelope.remoteAddress, forbidden ? .accessViolation : .fileNotFound, "\(error)")
+                    }
+                }
+            }
     }
 
     /// Starts the transfer of `file` (its `contents`) that `envelope` asked for, within the
