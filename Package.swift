@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
         // Software EKs, AKs and event logs: for the tests and benchmarks, never in a product.
         .target(name: "TPMSimulation", dependencies: ["TPM", "TSS", "WardenCrypto"]),
-        .target(name: "Store", dependencies: ["Attestation", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Store", dependencies: ["Attestation", "TPM", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
         .target(
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TPMSimulation", "TSS", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Store", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Store", "TPM", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
@@ -156,7 +156,9 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "Boot", "Store", "WardenCrypto", "TestSupport"]),
-        .testTarget(name: "AuditTests", dependencies: ["Audit", "Store", "Server", "WardenCrypto", "TestSupport"]),
+        .testTarget(
+            name: "AuditTests",
+            dependencies: ["Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
     ]
 )

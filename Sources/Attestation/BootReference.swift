@@ -1,5 +1,3 @@
-import Foundation
-
 /// What Warden itself knows about a machine's boot when it judges its quote: the values the
 /// machine's image in the catalogue makes it measure, and whether the boot measured its
 /// kernel at all. Kept with the attestation's evidence, so that an auditor re-judges the
@@ -51,18 +49,9 @@ public struct BootReference: Sendable, Equatable, Codable {
 }
 
 extension BootReference {
-    /// The reference as stable JSON (keys sorted), as it is kept with the evidence.
-    public var json: [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings and arrays of strings only: encoding cannot fail.
-        return (try? [UInt8](encoder.encode(self))) ?? []
-    }
+    /// The reference as stable JSON, as it is kept with the evidence.
+    public var json: [UInt8] { KeptJSON.encode(self) }
 
     /// Reads a reference kept with the evidence.
-    public init(json: [UInt8]) throws(PolicyError) {
-        do { self = try JSONDecoder().decode(Self.self, from: Data(json)) } catch {
-            throw PolicyError("the boot reference kept with the evidence does not decode: \(error)")
-        }
-    }
+    public init(json: [UInt8]) throws(PolicyError) { self = try KeptJSON.decode(Self.self, json, what: "the boot reference") }
 }

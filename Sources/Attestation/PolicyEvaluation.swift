@@ -99,3 +99,10 @@ extension Policy {
         return try Policy(name: name, pcrs: pcrs, eventLog: quote.measuredBoot == nil ? .optional : .required, secureBoot: secureBoot)
     }
 }
+
+extension Policy {
+    /// The name of the policy a machine's own evidence pins (trust on first use, approvals).
+    public static func machinePolicyName(_ machineName: String) -> String {
+        String(("machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }).prefix(64))
+    }
+}

@@ -21,8 +21,9 @@ public struct AuditVerification: Codable, Sendable {
     /// Whether each quote was verified again and judged again by its policy version.
     public var reverified: Bool
     public var verdictsReproduced = 0
-    /// Recorded refusals whose evidence alone passes: they rest on the machine's history
-    /// (its counters went backwards) or state (its policy did not exist), not on the quote.
+    /// Refusals recorded before their judgement's inputs were kept whose evidence alone
+    /// passes: they rest on the machine's history (its counters went backwards) or state
+    /// (its policy did not exist), not on the quote.
     public var refusalsRestingOnHistory = 0
     public var previous: String?
     /// Records the previous export and this one share, all found identical.

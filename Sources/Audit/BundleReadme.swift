@@ -11,7 +11,9 @@ enum BundleReadme {
                            (ak.pub, quote.msg, quote.sig, quote.pcrs, eventlog.bin, nonce),
                            boot-reference.json where the verdict compared the boot with
                            Warden's reference (the machine's image: the PCR 4 applications,
-                           PCR 11 and PCR 12 events it predicts; or why no kernel was measured)
+                           PCR 11 and PCR 12 events it predicts; or why no kernel was measured),
+                           legacy-bios where the agent reported a legacy BIOS boot,
+                           judgement.json (what the verdict was judged on besides the evidence)
                            and attestation.json (recorded verdict, policy version)
         policies/          every policy version those attestations were judged by
         bundle.json        the stretch: first and last sequence, hashes, filters

@@ -6,8 +6,11 @@ import WardenCrypto
 
 /// Third pass: each attestation's evidence, a folder at a time. Its files must hash to
 /// the digest its chained record carries, its attestation.json must say what the record
-/// says, and, when re-verifying, the quote is checked again and judged again by the
-/// policy version recorded for it, to see whether the recorded verdict is reproduced.
+/// says, and, when re-verifying, the evidence is judged again by the server's own
+/// ``Judgement/judge(_:given:policy:verifier:)`` from the inputs kept with it: the same
+/// verdict, the same reasons, the same boot reference and the same pin, or a finding.
+/// Evidence kept before its inputs were (no `judgement.json`) is judged by the policy
+/// version recorded for it, and only its verdict is compared.
 struct EvidenceCheck {
     private(set) var checked = 0
     private(set) var reproduced = 0
@@ -20,7 +23,7 @@ struct EvidenceCheck {
     private let reverify: Bool
     private let attestations: [Int64: AttestationRecordFacts]
     private let policies: [Int64: [UInt8]]
-    private var parsedPolicies: [Int64: Policy] = [:]
+    private var parsedPolicies: [Int64: Result<Policy, PolicyError>] = [:]
     private let verifier = QuoteVerifier()
 
     init(bundle: String, attestations: [Int64: AttestationRecordFacts], policies: [Int64: [UInt8]], reverify: Bool, findings: inout Findings) throws(AuditError) {
@@ -79,61 +82,99 @@ struct EvidenceCheck {
             return
         }
         guard reverify else { return }
-        switch judge(evidence, policy: facts.policy) {
-        case .failure(let why):
-            findings.fail("\(place): cannot be re-verified: \(why)")
-        case .verdict(let passed, let reasons):
-            if passed == facts.passed {
-                reproduced += 1
-            } else if !facts.passed && facts.policy == nil && passed {
-                restingOnHistory += 1
-            } else {
-                let found = passed ? "passes" : "is refused (\(reasons.joined(separator: "; ")))"
-                findings.fail("attestation \(id) (record \(record.sequence)): recorded as \(facts.passed ? "passed" : "refused"), but re-verified it \(found)")
+        if let inputs = evidence.judgement {
+            rejudge(evidence, inputs: inputs, facts: facts, place: place, id: id, sequence: record.sequence, findings: &findings)
+        } else {
+            rejudgeVerdict(evidence, facts: facts, id: id, sequence: record.sequence, findings: &findings)
+        }
+    }
+
+    /// Judges the evidence again from the inputs kept with it: verdict, reasons, boot
+    /// reference and pin must all be what was recorded.
+    private mutating func rejudge(_ evidence: EvidenceFiles, inputs bytes: [UInt8], facts: AttestationFacts, place: String, id: Int64, sequence: Int64,
+                                  findings: inout Findings) {
+        let inputs: JudgementInputs
+        do { inputs = try JudgementInputs(json: bytes) } catch {
+            findings.fail("\(place)judgement.json: \(error.description)")
+            return
+        }
+        var policy: Result<Policy, PolicyError>?
+        if case .version(let policyID, let name, let version) = inputs.policy {
+            guard let yaml = policies[policyID] else {
+                findings.fail("\(place): policy \(name) version \(version), which it was judged by, is not in the bundle")
+                return
             }
+            policy = parsedPolicy(policyID, yaml)
+        }
+        let judgement = Judgement.judge(evidence.evidence, given: inputs, policy: policy, verifier: verifier)
+        var differences: [String] = []
+        if judgement.passed != facts.passed || judgement.reasons != facts.reasons {
+            let found = judgement.passed ? "passes" : "is refused (\(judgement.reasons.joined(separator: "; ")))"
+            differences.append("recorded as \(facts.passed ? "passed" : "refused (\(facts.reasons.joined(separator: "; ")))"), but judged again it \(found)")
+        }
+        if (try? Self.bootReference(of: evidence)) != judgement.boot {
+            differences.append("the boot reference kept with it is not the one its inputs give")
+        }
+        // A first pass is recorded under the policy it pinned, compared just below.
+        if judgement.pin == nil, judgement.policyID != facts.policy?.id {
+            differences.append("recorded under \(facts.policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy"), but its inputs name another")
+        }
+        if let pin = judgement.pin, facts.policy.flatMap({ policies[$0.id] }) != Array(pin.yaml.utf8) {
+            differences.append("the policy its first pass pinned is not the one its evidence gives")
+        }
+        if differences.isEmpty {
+            reproduced += 1
+        } else {
+            findings.fail("attestation \(id) (record \(sequence)): " + differences.joined(separator: "; "))
         }
     }
 
-    private enum Judgement {
-        case verdict(passed: Bool, reasons: [String])
-        case failure(String)
-    }
-
-    /// The verdict the evidence earns now, under the policy version recorded for it.
-    private mutating func judge(_ evidence: EvidenceFiles, policy reference: AttestationFacts.PolicyReference?) -> Judgement {
-        let pcrs: PCRValues
-        let expectation: QuoteExpectation
-        do {
-            pcrs = try TPM2ToolsPCRFile.parse(evidence.pcrs)
-            expectation = try QuoteExpectation(nonce: evidence.nonce)
-        } catch { return .verdict(passed: false, reasons: ["\(error)"]) }
-        let verdict = verifier.verify(
-            QuoteEvidence(attestationKey: evidence.attestationKeyPublic, attest: evidence.attest, signature: evidence.signature,
-                          pcrs: .values(pcrs), eventLog: evidence.eventLog),
-            expecting: expectation)
-        guard case .verified(let quote) = verdict else { return .verdict(passed: false, reasons: verdict.failures.map(\.description)) }
+    /// Judges evidence kept without its inputs by the policy version recorded for it; only
+    /// the verdict is compared, and a refusal that the evidence alone does not reproduce is
+    /// counted as resting on the machine's history.
+    private mutating func rejudgeVerdict(_ files: EvidenceFiles, facts: AttestationFacts, id: Int64, sequence: Int64, findings: inout Findings) {
         let boot: BootReference
-        do { boot = try evidence.bootReference.map { bytes throws(PolicyError) in try BootReference(json: bytes) } ?? BootReference() } catch {
-            return .failure(error.description)
+        do { boot = try Self.bootReference(of: files) } catch {
+            findings.fail("attestation \(id): cannot be re-verified: \(error.description)")
+            return
         }
-        guard let reference else {
-            // Without a policy (trust on first use) the server refuses only unmeasured boots.
-            return .verdict(passed: boot.unmeasured == nil, reasons: boot.unmeasured.map { [$0] } ?? [])
+        var evidence = files.evidence
+        // The reason a boot went unmeasured was kept, not the agent's mark: either reason refuses alike.
+        evidence.legacyBIOS = evidence.legacyBIOS || boot.unmeasured != nil
+        var policy: Result<Policy, PolicyError>?
+        if let reference = facts.policy {
+            guard let yaml = policies[reference.id] else {
+                findings.fail("attestation \(id): cannot be re-verified: policy version \(reference.file) is not in the bundle")
+                return
+            }
+            policy = parsedPolicy(reference.id, yaml)
         }
-        guard let yaml = policies[reference.id] else { return .failure("policy version \(reference.file) is not in the bundle") }
-        let policy: Policy
-        do { policy = try parsedPolicy(reference.id, yaml) } catch {
-            // The server refuses under a policy it cannot read, as this verifier does.
-            return .verdict(passed: false, reasons: [error.description])
+        let inputs = JudgementInputs(
+            machineName: facts.machine, machineState: .active,
+            policy: facts.policy.map { .version(id: $0.id, name: $0.name, version: $0.version) } ?? .firstUse,
+            image: boot.image.map { .measured(reference: $0) })
+        let passed = Judgement.judge(evidence, given: inputs, policy: policy, verifier: verifier).passed
+        if passed == facts.passed {
+            reproduced += 1
+        } else if !facts.passed && facts.policy == nil && passed {
+            restingOnHistory += 1
+        } else {
+            findings.fail("attestation \(id) (record \(sequence)): recorded as \(facts.passed ? "passed" : "refused"), but re-verified it \(passed ? "passes" : "is refused")")
         }
-        let failures = policy.failures(of: quote, boot: boot).map(\.description)
-        return .verdict(passed: failures.isEmpty, reasons: failures)
     }
 
-    private mutating func parsedPolicy(_ id: Int64, _ yaml: [UInt8]) throws(PolicyError) -> Policy {
+    /// The boot reference kept with the evidence (none: an empty one).
+    private static func bootReference(of files: EvidenceFiles) throws(PolicyError) -> BootReference {
+        try files.bootReference.map { bytes throws(PolicyError) in try BootReference(json: bytes) } ?? BootReference()
+    }
+
+    /// Policy version `id`, parsed once.
+    private mutating func parsedPolicy(_ id: Int64, _ yaml: [UInt8]) -> Result<Policy, PolicyError> {
         if let policy = parsedPolicies[id] { return policy }
-        guard let text = String(validating: yaml, as: UTF8.self) else { throw PolicyError("policy version \(id) is not UTF-8") }
-        let policy = try Policy(yaml: text)
+        let policy = Result { () throws(PolicyError) in
+            guard let text = String(validating: yaml, as: UTF8.self) else { throw PolicyError("policy version \(id) is not UTF-8") }
+            return try Policy(yaml: text)
+        }
         parsedPolicies[id] = policy
         return policy
     }

@@ -111,7 +111,7 @@ public final class AdminService: Sendable {
             throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved")
         }
         let pinned: Policy
-        do { pinned = try Policy.pinning(verified, name: AttestationService.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
+        do { pinned = try Policy.pinning(verified, name: Policy.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
         return try stored {
             try store.pin(PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
                           reason: "approved the evidence of attestation \(evidence.id)")
@@ -142,12 +142,7 @@ public final class AdminService: Sendable {
     /// passing one with `passing`), whose quote must still verify.
     private func verifiedEvidence(of machine: MachineSummary, attestationID: Int64?, passing: Bool) throws(AdminError) -> (StoredEvidence, VerifiedQuote) {
         let evidence = try stored { try store.evidence(machineID: machine.id, attestationID: attestationID, orLatestPassing: passing) }
-        let pcrs: PCRValues
-        do { pcrs = try TPM2ToolsPCRFile.parse(evidence.pcrs) } catch { throw .internalError("stored PCRs: \(error)") }
-        let quote = QuoteEvidence(attestationKey: evidence.attestationKeyPublic, attest: evidence.attest, signature: evidence.signature, pcrs: .values(pcrs), eventLog: evidence.eventLog)
-        let expectation: QuoteExpectation
-        do { expectation = try QuoteExpectation(nonce: evidence.nonce) } catch { throw .internalError("\(error)") }
-        guard case .verified(let verified) = verifier.verify(quote, expecting: expectation) else {
+        guard case .verified(let verified) = verifier.verify(evidence.evidence) else {
             throw .invalid("the evidence of attestation \(evidence.id) no longer verifies")
         }
         return (evidence, verified)

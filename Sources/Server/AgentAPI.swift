@@ -49,14 +49,11 @@ enum AgentAPI {
             let body = try await APIResponses.decode(AgentMessages.AttestRequest.self, from: request, context: context)
             let source = context.sourceAddress
             return try await answer {
-                let pcrs: PCRValues
-                do { pcrs = try TPM2ToolsPCRFile.parse(try bytes(body.pcrs, "pcrs")) } catch let refusal as AttestationRefusal { throw refusal } catch {
-                    throw AttestationRefusal(.evidence, "\(error)")
-                }
-                let release = try service.attest(
-                    attestationKeyID: body.attestationKeyID, nonce: try bytes(body.nonce, "nonce"), attest: try bytes(body.attest, "attest"),
-                    signature: try bytes(body.signature, "signature"), pcrs: pcrs,
-                    eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) }, legacyBIOS: body.legacyBIOS ?? false, from: source)
+                let evidence = Evidence(
+                    attestationKey: [], attest: try bytes(body.attest, "attest"), signature: try bytes(body.signature, "signature"),
+                    pcrs: try bytes(body.pcrs, "pcrs"), eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) },
+                    nonce: try bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
+                let release = try service.attest(attestationKeyID: body.attestationKeyID, evidence: evidence, from: source)
                 return AgentMessages.ReleaseResponse(
                     credentialBlob: base64(release.credential.credentialBlob), encryptedSecret: base64(release.credential.encryptedSecret),
                     ciphertext: base64(release.ciphertext), signature: base64(release.signature), releaseCertificate: releaseCertificate)

@@ -1,3 +1,5 @@
+import Attestation
+
 /// Why the attestation flow refused a request. The message is what the agent is told;
 /// it never holds a secret.
 public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConvertible {
@@ -7,11 +9,28 @@ public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConver
 
     public let reason: Reason
     public let detail: String
+    /// The judgement's class of refusal, when a judgement refused (not what the agent is told).
+    public let judged: Judgement.Refusal?
 
-    public init(_ reason: Reason, _ detail: String) {
+    public init(_ reason: Reason, _ detail: String, judged: Judgement.Refusal? = nil) {
         self.reason = reason
         self.detail = detail
+        self.judged = judged
     }
 
     public var description: String { "\(reason.rawValue): \(detail)" }
+}
+
+extension Judgement.Refusal {
+    /// The reason an agent is told for a verdict of this class (the API's `error` field,
+    /// unchanged since before the classes were told apart).
+    var answerReason: AttestationRefusal.Reason {
+        switch self {
+        case .nonce: .nonce
+        case .revoked: .revoked
+        case .evidence: .evidence
+        case .counters: .counters
+        case .missingPolicy, .unreadablePolicy, .unmeasuredImage, .policy, .unmeasuredFirstUse, .unpinnable: .policy
+        }
+    }
 }

@@ -37,6 +37,9 @@ public final class AttestationService: Sendable {
     public static let maxEKCertificateSize = TPMDevice.maxCertificateSize
     /// The largest TPM structure (public area, TPMS_ATTEST, TPMT_SIGNATURE) an agent may send.
     public static let maxStructureSize = 4_096
+    /// The largest PCR file an agent may send (tpm2-tools' format: every PCR of four banks
+    /// is under 3 KiB).
+    public static let maxPCRFileSize = 16_384
 
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
     /// recorded as discovered (shared with the boot scripts); `vendorCAs` decides which EK
@@ -151,107 +154,72 @@ public final class AttestationService: Sendable {
         }
     }
 
-    /// Judges a quote; on a pass, records it (durably, with its audit record and the nonce
-    /// consumed) and only then returns the machine's release. Every refusal is recorded too.
-    /// Nothing is stored before the nonce proves the request came from the machine: an
-    /// unknown key, one never activated and a nonce not issued to it get the same answer.
-    /// `legacyBIOS`: the machine's agent reports that Warden booted it by legacy BIOS (its
-    /// kernel command line says so), which binds the mark to this boot's TPM reset count.
-    public func attest(
-        attestationKeyID: Int64, nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: PCRValues, eventLog: [UInt8]?, legacyBIOS: Bool = false,
-        from source: String = "local"
-    ) throws(AttestationRefusal) -> SealedRelease {
-        guard nonce.count == EnrolmentStore.nonceSize else { throw AttestationRefusal(.nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(nonce.count)") }
-        guard attest.count <= Self.maxStructureSize, signature.count <= Self.maxStructureSize, (eventLog?.count ?? 0) <= EventLog.maxSize else {
-            throw AttestationRefusal(.evidence, "the quote, its signature or the event log exceeds its bound (\(Self.maxStructureSize), \(Self.maxStructureSize), \(EventLog.maxSize) bytes)")
+    /// Judges a quote (``Judgement/judge(_:given:policy:verifier:)``); on a pass, records it
+    /// (durably, with its audit record and the nonce consumed) and only then returns the
+    /// machine's release. Every refusal is recorded too. Nothing is stored before the nonce
+    /// proves the request came from the machine: an unknown key, one never activated and a
+    /// nonce not issued to it get the same answer. `evidence` comes from the agent, which
+    /// names its AK by `attestationKeyID`: its public area is the one the store holds.
+    public func attest(attestationKeyID: Int64, evidence submitted: Evidence, from source: String = "local") throws(AttestationRefusal) -> SealedRelease {
+        guard submitted.nonce.count == EnrolmentStore.nonceSize else {
+            throw AttestationRefusal(.nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(submitted.nonce.count)")
         }
-        let context = try internalStore { try store.attestationContext(attestationKeyID: attestationKeyID, nonce: nonce) }
-        guard let context, context.key.activated, context.nonceProblem == nil else {
-            let why = context.map { $0.key.activated ? "\($0.nonceProblem.map { "\($0)" } ?? "")" : "key never activated" } ?? "unknown key"
-            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", "attestation refused: \(why)",
-                          answer: "this nonce was not issued to this attestation key, or it is used or expired", source: source)
+        guard submitted.attest.count <= Self.maxStructureSize, submitted.signature.count <= Self.maxStructureSize,
+              submitted.pcrs.count <= Self.maxPCRFileSize, (submitted.eventLog?.count ?? 0) <= EventLog.maxSize
+        else {
+            throw AttestationRefusal(
+                .evidence,
+                "the quote, its signature, its PCR values or the event log exceeds its bound (\(Self.maxStructureSize), \(Self.maxStructureSize), \(Self.maxPCRFileSize), \(EventLog.maxSize) bytes)")
+        }
+        let context = try internalStore { try store.attestationContext(attestationKeyID: attestationKeyID, nonce: submitted.nonce) }
+        guard let context, context.key.activated else {
+            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", "attestation refused: \(context == nil ? "unknown key" : "key never activated")",
+                          answer: Self.nonceAnswer, source: source)
         }
         let key = context.key
+        var evidence = submitted
+        evidence.attestationKey = key.publicArea
+        let policy = context.policy.map { version in Result { () throws(PolicyError) in try parsed(version) } }
+        var image: JudgementInputs.ImageStanding?
+        if case .success(let parsed)? = policy, parsed.image == .required, let record = try internalStore({ try store.image(ofMachine: key.machineID) }) {
+            image = record.bootReference(firmware: servedBootApplications).map { .measured(reference: $0) } ?? .unmeasured(reason: record.unmeasuredReason)
+        }
+        let inputs = context.judgementInputs(image: image)
+        let judgement = Judgement.judge(evidence, given: inputs, policy: policy, verifier: verifier)
         let subject = "machine/\(key.machineID)"
-        guard !context.machineState.isOutOfService else {
-            throw refused(.attestation, .revoked, subject: subject, "attestation refused: machine revoked", answer: "machine \(context.machineName) is revoked",
-                          source: source, machineID: key.machineID)
+        let details = "attestation refused: " + judgement.reasons.joined(separator: "; ")
+        switch judgement.refusal {
+        case .nonce?:
+            // Anyone may replay a request: audited in bounded form, answered as an unknown key.
+            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", details, answer: Self.nonceAnswer, source: source, judged: .nonce)
+        case .revoked?:
+            throw refused(.attestation, .revoked, subject: subject, details, answer: judgement.reasons.joined(separator: "; "), source: source,
+                          machineID: key.machineID, judged: .revoked)
+        default:
+            break
         }
-        let expectation = try refuse(.nonce) { try QuoteExpectation(nonce: nonce) }
-        let pcrBytes = try refuse(.evidence) { try TPM2ToolsPCRFile.serialize(pcrs) }
-        let evidence = QuoteEvidence(attestationKey: key.publicArea, attest: attest, signature: signature, pcrs: .values(pcrs), eventLog: eventLog)
-        /// Set once the quote verified while legacy boots wait: binds them to this boot.
-        var legacyBoot: LegacyBootBinding?
-        func keep(passed: Bool, reasons: [String], policyID: Int64? = nil, pin: PolicyPin? = nil, clock: TPMAttest.ClockInfo? = nil,
-                  boot: BootReference = BootReference()) throws(AttestationRefusal) {
-            let outcome = AttestationOutcome(
-                machineID: key.machineID, attestationKeyID: key.id, attestationKeyPublic: key.publicArea, nonce: nonce, attest: attest, signature: signature,
-                pcrs: pcrBytes, eventLog: eventLog, passed: passed, reasons: reasons, policyID: policyID, clock: clock,
-                bootReference: boot == BootReference() ? nil : boot.json, legacyBoot: legacyBoot)
-            do throws(StoreError) { try store.record(outcome, pinning: pin, actor: "machine/\(context.machineName)") } catch {
-                // Another request consumed the nonce meanwhile: this one is a replay.
-                if case .nonce = error {
-                    throw refused(.attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description, source: source, machineID: key.machineID)
-                }
-                // Revoked meanwhile: the lifecycle refused the release inside the transaction.
-                if case .lifecycle = error {
-                    throw refused(.attestation, .revoked, subject: subject, "attestation refused: \(error)", answer: "machine \(context.machineName) is revoked",
-                                  source: source, machineID: key.machineID)
-                }
-                throw AttestationRefusal(.internalError, "store: \(error)")
+        let outcome = AttestationOutcome(machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement)
+        do throws(StoreError) {
+            try store.record(outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) }, actor: "machine/\(context.machineName)")
+        } catch {
+            // Another request consumed the nonce meanwhile: this one is a replay.
+            if case .nonce = error {
+                throw refused(.attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description, source: source, machineID: key.machineID)
             }
+            // Revoked meanwhile: the lifecycle refused the release inside the transaction.
+            if case .lifecycle = error {
+                throw refused(.attestation, .revoked, subject: subject, "attestation refused: \(error)", answer: "machine \(context.machineName) is revoked",
+                              source: source, machineID: key.machineID)
+            }
+            throw AttestationRefusal(.internalError, "store: \(error)")
         }
-        let verdict = verifier.verify(evidence, expecting: expectation)
-        guard case .verified(let quote) = verdict else {
-            let failures = verdict.failures.map(\.description)
-            try keep(passed: false, reasons: failures)
-            throw AttestationRefusal(.evidence, failures.joined(separator: "; "))
-        }
-        if legacyBIOS { legacyBoot = LegacyBootBinding(resetCount: quote.clockInfo.resetCount) }
-        if let violation = ClockMonotonicity.violation(last: context.lastClock, current: quote.clockInfo) {
-            try keep(passed: false, reasons: [violation])
-            throw AttestationRefusal(.counters, violation)
-        }
-        let unmeasured = BootReference.unmeasuredReason(legacyBoot: legacyBIOS || context.isLegacyBoot(resetCount: quote.clockInfo.resetCount), quote: quote)
-        if let name = context.policyName {
-            guard let version = context.policy else {
-                try keep(passed: false, reasons: ["the machine's policy \(name) does not exist"])
-                throw AttestationRefusal(.policy, "the machine's policy \(name) does not exist")
-            }
-            let policy: Policy
-            do { policy = try parsed(version) } catch {
-                // A stored version a newer Warden reads more strictly: refused, and recorded.
-                try keep(passed: false, reasons: [error.detail], policyID: version.id)
-                throw error
-            }
-            var boot = BootReference(unmeasured: unmeasured)
-            if policy.image == .required, let image = try internalStore({ try store.image(ofMachine: key.machineID) }) {
-                guard let reference = image.bootReference(firmware: servedBootApplications) else {
-                    let why = image.unmeasuredReason
-                    try keep(passed: false, reasons: [why], policyID: version.id)
-                    throw AttestationRefusal(.policy, why)
-                }
-                boot.image = reference
-            }
-            let failures = policy.failures(of: quote, boot: boot).map(\.description)
-            try keep(passed: failures.isEmpty, reasons: failures, policyID: version.id, clock: failures.isEmpty ? quote.clockInfo : nil, boot: boot)
-            guard failures.isEmpty else { throw AttestationRefusal(.policy, failures.joined(separator: "; ")) }
-        } else if let unmeasured {
-            // Trust on first use pins what was measured; a boot that measured no kernel
-            // proves nothing worth pinning, and only a policy may allow it.
-            let why = "\(unmeasured); with no policy, unmeasured boots are refused"
-            try keep(passed: false, reasons: [why], boot: BootReference(unmeasured: unmeasured))
-            throw AttestationRefusal(.policy, why)
-        } else {
-            let pinned: Policy
-            do { pinned = try Policy.pinning(quote, name: Self.machinePolicyName(context.machineName)) } catch {
-                try keep(passed: false, reasons: [error.description])
-                throw AttestationRefusal(.policy, error.description)
-            }
-            try keep(passed: true, reasons: [], pin: PolicyPin(name: pinned.name, yaml: pinned.yaml), clock: quote.clockInfo)
-        }
+        if let refusal = judgement.refusal { throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal) }
         return try release(machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
     }
+
+    /// What a request with an unknown key, one never activated or a nonce not issued to it is
+    /// answered: the same, so that none says which it was.
+    private static let nonceAnswer = "this nonce was not issued to this attestation key, or it is used or expired"
 
     private func cachedEndorsementKey(_ ekPublic: [UInt8]) throws -> EndorsementKey {
         if let cached = endorsementKeys.withLock({ $0[ekPublic] }) { return cached }
@@ -264,19 +232,14 @@ public final class AttestationService: Sendable {
     }
 
     /// The policy of `version`, parsed once.
-    private func parsed(_ version: PolicyVersion) throws(AttestationRefusal) -> Policy {
+    private func parsed(_ version: PolicyVersion) throws(PolicyError) -> Policy {
         if let cached = parsedPolicies.withLock({ $0[version.id] }) { return cached }
-        let policy = try refuse(.policy) { try Policy(yaml: version.yaml) }
+        let policy = try Policy(yaml: version.yaml)
         parsedPolicies.withLock { cache in
             if cache.count >= 4_096 { cache.removeAll() }
             cache[version.id] = policy
         }
         return policy
-    }
-
-    /// The name of the policy a machine's own evidence pins (trust on first use, approvals).
-    static func machinePolicyName(_ machineName: String) -> String {
-        String(("machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }).prefix(64))
     }
 
     /// The machine's secrets, sealed for its AK and signed.
@@ -303,9 +266,9 @@ public final class AttestationService: Sendable {
     /// A refusal, audited through ``RefusalAudit``: bounded, unless `machineID` names the
     /// machine that (alone) could have sent the request.
     private func refused(_ kind: RefusalAudit.Kind, _ reason: AttestationRefusal.Reason, subject: String, _ details: String, answer: String,
-                         source: String, machineID: Int64? = nil) -> AttestationRefusal {
+                         source: String, machineID: Int64? = nil, judged: Judgement.Refusal? = nil) -> AttestationRefusal {
         refusals.refused(kind, machineID: machineID, actor: "agent \(source)", subject: subject, details: details, source: source)
-        return AttestationRefusal(reason, answer)
+        return AttestationRefusal(reason, answer, judged: judged)
     }
 
     private func refuse<T>(_ reason: AttestationRefusal.Reason, _ body: () throws -> T) throws(AttestationRefusal) -> T {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TPM
 
 /// One attestation as operators list it.
 public struct AttestationSummary: Sendable, Codable, Equatable {
@@ -14,17 +15,11 @@ public struct AttestationSummary: Sendable, Codable, Equatable {
     public let createdAt: Date
 }
 
-/// The raw evidence of one stored attestation, as it arrived.
+/// One stored attestation's evidence, as it arrived, and its verdict.
 public struct StoredEvidence: Sendable {
     public let id: Int64
     public let machineID: Int64
-    public let attestationKeyPublic: [UInt8]
-    public let nonce: [UInt8]
-    public let attest: [UInt8]
-    public let signature: [UInt8]
-    /// tpm2-tools' serialized PCR values.
-    public let pcrs: [UInt8]
-    public let eventLog: [UInt8]?
+    public let evidence: Evidence
     public let passed: Bool
     /// Set when the quote itself verified and only the policy refused it.
     public let policyID: Int64?
@@ -60,9 +55,6 @@ extension EnrolmentStore {
         guard let row else {
             throw .notFound(id.map { "attestation \($0) of machine \(machineID)" } ?? "\(passing ? "passing" : "refused") attestation of machine \(machineID)")
         }
-        return StoredEvidence(
-            id: row["id"], machineID: machineID, attestationKeyPublic: [UInt8](row["akPublic"] as Data), nonce: [UInt8](row["nonce"] as Data),
-            attest: [UInt8](row["attest"] as Data), signature: [UInt8](row["signature"] as Data), pcrs: [UInt8](row["pcrs"] as Data),
-            eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) }, passed: row["passed"], policyID: row["policyID"])
+        return StoredEvidence(id: row["id"], machineID: machineID, evidence: EvidenceFiles(attestationRow: row).evidence, passed: row["passed"], policyID: row["policyID"])
     }
 }

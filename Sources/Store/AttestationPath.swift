@@ -23,9 +23,17 @@ public struct AttestationContext: Sendable {
     /// legacy BIOS boot.
     public let legacyBootResetCount: UInt32?
 
-    /// Whether the boot behind a quote with TPM reset count `resetCount` was reported as a
-    /// legacy BIOS boot by an earlier attestation of the same boot.
-    public func isLegacyBoot(resetCount: UInt32) -> Bool { legacyBootResetCount == resetCount }
+    /// What a judgement of the quote is given besides the evidence, with the machine's image
+    /// as its policy compares it (`image`).
+    public func judgementInputs(image: JudgementInputs.ImageStanding?) -> JudgementInputs {
+        let standing: JudgementInputs.PolicyStanding = switch (policyName, policy) {
+        case (nil, _): .firstUse
+        case (let name?, nil): .missing(name: name)
+        case (_, let version?): .version(id: version.id, name: version.name, version: version.version)
+        }
+        return JudgementInputs(machineName: machineName, machineState: machineState, nonceProblem: nonceProblem?.description, lastClock: lastClock,
+                               legacyBootResetCount: legacyBootResetCount, policy: standing, image: image)
+    }
 }
 
 /// What a challenge request got.

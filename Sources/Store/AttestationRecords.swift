@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import GRDB
+import TPM
 import TSS
 import WardenCrypto
 
@@ -13,60 +14,48 @@ public struct AttestationKeyRecord: Sendable, Equatable {
     public let activated: Bool
 }
 
-/// A legacy BIOS boot the machine's own attestation reported, bound to the TPM reset count
-/// of the boot its verified quote came from: every attestation of that boot is unmeasured.
-public struct LegacyBootBinding: Sendable, Equatable {
-    public let resetCount: UInt32
-
-    public init(resetCount: UInt32) { self.resetCount = resetCount }
-}
-
-/// One attestation as it is kept: the raw evidence, the verdict with every reason, the
-/// policy version it was judged by, and the TPM clock.
+/// One attestation as it is kept: its evidence, the verdict with every reason, the policy
+/// version it was judged by, the TPM clock, and what the judgement was given.
 public struct AttestationOutcome: Sendable {
     public let machineID: Int64
     public let attestationKeyID: Int64
-    /// The AK's TPM2B_PUBLIC, part of the evidence an auditor re-checks.
-    public let attestationKeyPublic: [UInt8]
-    public let nonce: [UInt8]
-    public let attest: [UInt8]
-    public let signature: [UInt8]
-    public let pcrs: [UInt8]
-    public let eventLog: [UInt8]?
+    public let evidence: Evidence
     public let passed: Bool
     public let reasons: [String]
     public let policyID: Int64?
     public let clock: TPMAttest.ClockInfo?
-    /// What the verdict compared the boot with (JSON), kept with the evidence.
-    public let bootReference: [UInt8]?
-    /// The legacy BIOS boot a verified quote's agent reported, which it binds to its boot.
-    public let legacyBoot: LegacyBootBinding?
+    /// What the verdict compared the boot with, kept with the evidence when there was any.
+    public let bootReference: BootReference?
+    /// The reset count of the boot a verified quote's agent reported as legacy BIOS.
+    public let legacyBootResetCount: UInt32?
+    /// What the judgement was given besides the evidence, kept with it for auditors.
+    public let inputs: JudgementInputs?
 
-    public init(
-        machineID: Int64, attestationKeyID: Int64, attestationKeyPublic: [UInt8], nonce: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8],
-        eventLog: [UInt8]?, passed: Bool, reasons: [String], policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: [UInt8]? = nil,
-        legacyBoot: LegacyBootBinding? = nil
-    ) {
+    /// The outcome `judgement` gave `evidence`, with its `inputs`.
+    public init(machineID: Int64, attestationKeyID: Int64, evidence: Evidence, inputs: JudgementInputs, judgement: Judgement) {
+        self.init(machineID: machineID, attestationKeyID: attestationKeyID, evidence: evidence, passed: judgement.passed, reasons: judgement.reasons,
+                  policyID: judgement.policyID, clock: judgement.clock, bootReference: judgement.boot, legacyBootResetCount: judgement.legacyBootResetCount,
+                  inputs: inputs)
+    }
+
+    /// An outcome as given (a store's own tests, and evidence judged elsewhere).
+    public init(machineID: Int64, attestationKeyID: Int64, evidence: Evidence, passed: Bool, reasons: [String], policyID: Int64?,
+                clock: TPMAttest.ClockInfo?, bootReference: BootReference? = nil, legacyBootResetCount: UInt32? = nil, inputs: JudgementInputs? = nil) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
-        self.attestationKeyPublic = attestationKeyPublic
-        self.nonce = nonce
-        self.attest = attest
-        self.signature = signature
-        self.pcrs = pcrs
-        self.eventLog = eventLog
+        self.evidence = evidence
         self.passed = passed
         self.reasons = reasons
         self.policyID = policyID
         self.clock = clock
-        self.bootReference = bootReference
-        self.legacyBoot = legacyBoot
+        self.bootReference = bootReference == BootReference() ? nil : bootReference
+        self.legacyBootResetCount = legacyBootResetCount
+        self.inputs = inputs
     }
 
     /// The evidence as the files an export carries.
     public var evidenceFiles: EvidenceFiles {
-        EvidenceFiles(attestationKeyPublic: attestationKeyPublic, attest: attest, signature: signature, pcrs: pcrs, eventLog: eventLog, nonce: nonce,
-                      bootReference: bootReference)
+        EvidenceFiles(evidence: evidence, bootReference: bootReference?.json, judgement: inputs?.json)
     }
 
     /// The attestation audit record's details: the verdict, the policy version it was
@@ -134,29 +123,31 @@ extension EnrolmentStore {
     @discardableResult
     public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
         try write { db in
-            try db.consumeNonce(outcome.nonce, machineID: outcome.machineID, now: now)
+            try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
             let pinned = try pin.map { try db.pin($0, machineID: outcome.machineID, actor: "system (trust on first use)", reason: "first passing attestation", now: now) }
             let policyID = pinned?.id ?? outcome.policyID
             let policy = try pinned.map { ($0.name, $0.version) } ?? policyID.flatMap {
                 try Row.fetchOne(db.cachedStatement(sql: "SELECT name, version FROM policy WHERE id = ?"), arguments: [$0]).map { ($0["name"] as String, $0["version"] as Int) }
             }
+            let evidence = outcome.evidence
+            let files = outcome.evidenceFiles
             try db.execute(sql: """
-                INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, passed, reasons,
-                    policyID, resetCount, restartCount, clock, safe, bootReference, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
+                    policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [
-                    outcome.machineID, outcome.attestationKeyID, Data(outcome.nonce), Data(outcome.attest), Data(outcome.signature),
-                    Data(outcome.pcrs), outcome.eventLog.map { Data($0) }, outcome.passed, outcome.reasons.joined(separator: "\n"),
+                    outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest), Data(evidence.signature),
+                    Data(evidence.pcrs), evidence.eventLog.map { Data($0) }, evidence.legacyBIOS, outcome.passed, outcome.reasons.joined(separator: "\n"),
                     policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
-                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, outcome.bootReference.map { Data($0) }, now,
+                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
                 ])
             let id = db.lastInsertedRowID
-            if let legacyBoot = outcome.legacyBoot {
-                try db.execute(sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?", arguments: [Int64(legacyBoot.resetCount), outcome.machineID])
+            if let resetCount = outcome.legacyBootResetCount {
+                try db.execute(sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?", arguments: [Int64(resetCount), outcome.machineID])
             }
             try db.appendAudit(
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
                 details: AttestationOutcome.auditDetails(passed: outcome.passed, policy: policy, reasons: outcome.reasons),
-                evidenceSHA256: outcome.evidenceFiles.digest, now: now)
+                evidenceSHA256: files.digest, now: now)
             if outcome.passed {
                 try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
                 let cluster = try String.fetchOne(db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?", arguments: [outcome.machineID])

@@ -54,11 +54,7 @@ public struct AuditSnapshot {
             return ExportedAttestation(
                 id: id, machineID: row["machineID"], machineName: row["machineName"], passed: row["passed"],
                 reasons: reasons.isEmpty ? [] : reasons.components(separatedBy: "\n"), policyID: row["policyID"],
-                evidence: EvidenceFiles(
-                    attestationKeyPublic: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data),
-                    signature: [UInt8](row["signature"] as Data), pcrs: [UInt8](row["pcrs"] as Data),
-                    eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) }, nonce: [UInt8](row["nonce"] as Data),
-                    bootReference: (row["bootReference"] as Data?).map { [UInt8]($0) }))
+                evidence: EvidenceFiles(attestationRow: row))
         }
     }
 

@@ -1,39 +1,37 @@
+import Foundation
+import GRDB
+import TPM
 import WardenCrypto
 
-/// An attestation's raw evidence as tpm2-tools' own files, so that `tpm2_checkquote -u ak.pub
-/// -m quote.msg -s quote.sig -f quote.pcrs -q nonce` re-checks it; and the digest of those
-/// files that the attestation's audit record carries.
+/// An attestation's evidence as files: tpm2-tools' own, so that `tpm2_checkquote -u ak.pub
+/// -m quote.msg -s quote.sig -f quote.pcrs -q nonce` re-checks it, then what the verdict
+/// compared the boot with and what it was judged on; and the digest of those files that the
+/// attestation's audit record carries.
 public struct EvidenceFiles: Sendable, Equatable {
-    /// The file names, in digest order (`eventlog.bin` only when there was an event log,
-    /// `boot-reference.json` only when the verdict compared the boot with Warden's own
-    /// reference: the machine's image, or a boot that measured no kernel).
-    public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json"]
+    /// The file names, in digest order. Only some attestations have the last four:
+    /// `eventlog.bin` when there was an event log, `boot-reference.json` when the verdict
+    /// compared the boot with Warden's own reference (the machine's image, or a boot that
+    /// measured no kernel), `legacy-bios` when the agent reported a legacy BIOS boot, and
+    /// `judgement.json` — the inputs of the judgement — for every attestation Warden recorded
+    /// since it kept them. Names are only ever added at the end, so digests of earlier
+    /// evidence stay what their records say.
+    public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json", "legacy-bios", "judgement.json"]
     /// The files only some attestations have.
-    public static let optionalNames: Set<String> = ["eventlog.bin", "boot-reference.json"]
+    public static let optionalNames: Set<String> = ["eventlog.bin", "boot-reference.json", "legacy-bios", "judgement.json"]
+    /// What `legacy-bios` says.
+    static let legacyBIOSMark = Array("the agent reported a legacy BIOS boot\n".utf8)
 
-    /// The AK's TPM2B_PUBLIC.
-    public let attestationKeyPublic: [UInt8]
-    /// TPMS_ATTEST as the TPM signed it.
-    public let attest: [UInt8]
-    /// TPMT_SIGNATURE.
-    public let signature: [UInt8]
-    /// tpm2-tools' serialized PCR values.
-    public let pcrs: [UInt8]
-    /// The TCG event log, when the machine sent one.
-    public let eventLog: [UInt8]?
-    /// The qualifying data the quote had to carry.
-    public let nonce: [UInt8]
+    /// The evidence itself.
+    public let evidence: Evidence
     /// The boot reference the verdict compared the evidence with (JSON), when there was one.
     public let bootReference: [UInt8]?
+    /// The judgement's inputs (JSON), when they were kept.
+    public let judgement: [UInt8]?
 
-    public init(attestationKeyPublic: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8], eventLog: [UInt8]?, nonce: [UInt8], bootReference: [UInt8]? = nil) {
-        self.attestationKeyPublic = attestationKeyPublic
-        self.attest = attest
-        self.signature = signature
-        self.pcrs = pcrs
-        self.eventLog = eventLog
-        self.nonce = nonce
+    public init(evidence: Evidence, bootReference: [UInt8]? = nil, judgement: [UInt8]? = nil) {
+        self.evidence = evidence
         self.bootReference = bootReference
+        self.judgement = judgement
     }
 
     /// Reassembles the evidence from files by name; nil when a required one is missing.
@@ -41,13 +39,18 @@ public struct EvidenceFiles: Sendable, Equatable {
         guard let ak = files["ak.pub"], let attest = files["quote.msg"], let signature = files["quote.sig"],
               let pcrs = files["quote.pcrs"], let nonce = files["nonce"]
         else { return nil }
-        self.init(attestationKeyPublic: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"], nonce: nonce,
-                  bootReference: files["boot-reference.json"])
+        self.init(
+            evidence: Evidence(attestationKey: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"], nonce: nonce,
+                               legacyBIOS: files["legacy-bios"] != nil),
+            bootReference: files["boot-reference.json"], judgement: files["judgement.json"])
     }
 
     /// The files, in ``names`` order.
     public var files: [(name: String, contents: [UInt8])] {
-        let contents: [[UInt8]?] = [attestationKeyPublic, attest, signature, pcrs, eventLog, nonce, bootReference]
+        let contents: [[UInt8]?] = [
+            evidence.attestationKey, evidence.attest, evidence.signature, evidence.pcrs, evidence.eventLog, evidence.nonce, bootReference,
+            evidence.legacyBIOS ? Self.legacyBIOSMark : nil, judgement,
+        ]
         return zip(Self.names, contents).compactMap { name, bytes in bytes.map { (name, $0) } }
     }
 
@@ -57,13 +60,21 @@ public struct EvidenceFiles: Sendable, Equatable {
         var hasher = Hasher(.sha256)
         for (name, contents) in files {
             let nameBytes = Array(name.utf8)
-            hasher.update(bigEndian(UInt64(nameBytes.count), bytes: 4) + nameBytes + bigEndian(UInt64(contents.count), bytes: 8))
+            hasher.update(BigEndian.bytes(UInt32(nameBytes.count)) + nameBytes + BigEndian.bytes(UInt64(contents.count)))
             hasher.update(contents)
         }
         return hasher.finalize()
     }
+}
 
-    private func bigEndian(_ value: UInt64, bytes: Int) -> [UInt8] {
-        (0..<bytes).reversed().map { UInt8(truncatingIfNeeded: value >> UInt64($0 * 8)) }
+extension EvidenceFiles {
+    /// The evidence of an `attestation` row joined with its key's public area as `akPublic`.
+    init(attestationRow row: Row) {
+        self.init(
+            evidence: Evidence(
+                attestationKey: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data), signature: [UInt8](row["signature"] as Data),
+                pcrs: [UInt8](row["pcrs"] as Data), eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) }, nonce: [UInt8](row["nonce"] as Data),
+                legacyBIOS: row["legacyBIOS"]),
+            bootReference: (row["bootReference"] as Data?).map { [UInt8]($0) }, judgement: (row["judgement"] as Data?).map { [UInt8]($0) })
     }
 }

@@ -203,6 +203,14 @@ enum Schema {
         migrator.registerMigration("v10-machine-states-from-the-lifecycle") { db in
             try constrainMachineStates(db, to: MachineLifecycle.storedStatesSQL)
         }
+        migrator.registerMigration("v11-evidence-and-judgement") { db in
+            // The whole evidence, with the legacy BIOS mark the agent sent, and what the
+            // judgement was given, so that an auditor judges it again to the same verdict.
+            try db.alter(table: "attestation") { t in
+                t.add(column: "legacyBIOS", .boolean).notNull().defaults(to: false)
+                t.add(column: "judgement", .blob)
+            }
+        }
         return migrator
     }
 

@@ -6,12 +6,17 @@ import WardenCrypto
 /// type; the nonce (constant time); the PCR selection against the supplied values; the
 /// PCR digest; then, with an event log, its structure, event data and replay.
 public struct QuoteVerifier: Sendable {
-    public init() {}
+    /// Whether SHA-1 signatures and PCR digests are accepted (never by default).
+    public let allowSHA1: Bool
 
-    /// Verifies `evidence` against `expectation`.
-    public func verify(_ evidence: QuoteEvidence, expecting expectation: QuoteExpectation) -> QuoteVerdict {
+    public init(allowSHA1: Bool = false) {
+        self.allowSHA1 = allowSHA1
+    }
+
+    /// Verifies `evidence`: its quote must carry its nonce.
+    public func verify(_ evidence: Evidence) -> QuoteVerdict {
         var failures: [QuoteFailure] = []
-        let signatureHash = checkSignature(evidence, expectation, &failures)
+        let signatureHash = checkSignature(evidence, &failures)
         let attest: TPMAttest
         do {
             attest = try TPMAttest.decode(evidence.attest)
@@ -23,13 +28,15 @@ public struct QuoteVerifier: Sendable {
             return .rejected(RejectedQuote(failures: failures, attest: nil))
         }
         checkHeader(magic: attest.magic, type: attest.type, &failures)
-        if !ConstantTime.equals(attest.extraData, expectation.nonce) {
+        if !Evidence.nonceSizes.contains(evidence.nonce.count) {
+            failures.append(QuoteFailure(.nonce, "a nonce of 1 to 64 bytes is required (got \(evidence.nonce.count))"))
+        } else if !ConstantTime.equals(attest.extraData, evidence.nonce) {
             failures.append(QuoteFailure(.nonce, attest.extraData.isEmpty ? "the quote carries no nonce" : "extraData is not the expected nonce"))
         }
         guard let quote = attest.quote else {
             return .rejected(RejectedQuote(failures: failures, attest: attest))
         }
-        let values = checkPCRValues(evidence.pcrs, quote, signatureHash, expectation, &failures)
+        let values = checkPCRValues(evidence.pcrs, quote, signatureHash, &failures)
         let measuredBoot = evidence.eventLog.flatMap { checkEventLog($0, values: values, &failures) }
         guard failures.isEmpty, let values else {
             return .rejected(RejectedQuote(failures: failures, attest: attest))
@@ -50,7 +57,7 @@ public struct QuoteVerifier: Sendable {
     /// Checks the key, the signature's form and the signature itself; returns the signature's
     /// hash algorithm when it is known, since the quote's PCR digest uses the same one.
     private func checkSignature(
-        _ evidence: QuoteEvidence, _ expectation: QuoteExpectation, _ failures: inout [QuoteFailure]
+        _ evidence: Evidence, _ failures: inout [QuoteFailure]
     ) -> DigestAlgorithm? {
         let key: AttestationKey?
         do { key = try AttestationKey(file: evidence.attestationKey) } catch {
@@ -63,7 +70,7 @@ public struct QuoteVerifier: Sendable {
             return nil
         }
         let scheme: SignatureScheme
-        switch SignatureSchemes.scheme(of: signature, allowSHA1: expectation.allowSHA1) {
+        switch SignatureSchemes.scheme(of: signature, allowSHA1: allowSHA1) {
         case .failure(let refusal):
             failures.append(QuoteFailure(.signatureAlgorithm, refusal.reason))
             return nil
@@ -85,18 +92,13 @@ public struct QuoteVerifier: Sendable {
         return scheme.digest
     }
 
-    /// Checks the supplied values against the quote's selection and digest.
+    /// Parses the supplied values (tpm2-tools' format) and checks them against the quote's
+    /// selection and digest.
     private func checkPCRValues(
-        _ source: QuoteEvidence.PCRSource, _ quote: TPMAttest.QuoteInfo, _ signatureHash: DigestAlgorithm?,
-        _ expectation: QuoteExpectation, _ failures: inout [QuoteFailure]
+        _ bytes: [UInt8], _ quote: TPMAttest.QuoteInfo, _ signatureHash: DigestAlgorithm?, _ failures: inout [QuoteFailure]
     ) -> PCRValues? {
         let values: PCRValues
-        do {
-            switch source {
-            case .tpm2Tools(let bytes): values = try TPM2ToolsPCRFile.parse(bytes)
-            case .values(let given): values = given
-            }
-        } catch {
+        do { values = try TPM2ToolsPCRFile.parse(bytes) } catch {
             failures.append(QuoteFailure(.pcrValues, error.description))
             return nil
         }
@@ -108,7 +110,7 @@ public struct QuoteVerifier: Sendable {
             failures.append(QuoteFailure(.pcrDigest, "the quoted PCR digest has \(quote.pcrDigest.count) bytes, which fits no accepted hash"))
             return values
         }
-        if hash == .sha1 && !expectation.allowSHA1 {
+        if hash == .sha1 && !allowSHA1 {
             failures.append(QuoteFailure(.pcrDigest, "a SHA-1 PCR digest is refused unless SHA-1 is explicitly allowed"))
         } else if values.compositeDigest(hash) != quote.pcrDigest {
             failures.append(QuoteFailure(.pcrDigest, "the \(hash.rawValue) digest of the supplied PCR values is not the quoted PCR digest"))

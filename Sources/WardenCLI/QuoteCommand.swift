@@ -54,15 +54,15 @@ struct QuoteVerifyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let evidence = QuoteEvidence(
+        let evidence = Evidence(
             attestationKey: try InputFile.read(akPublic, as: "AK public key"),
             attest: try InputFile.read(message, as: "quote message"),
             signature: try InputFile.read(signature, as: "signature"),
-            pcrs: .tpm2Tools(try InputFile.read(pcrs, as: "PCR file")),
-            eventLog: try eventlog.map { try InputFile.read($0, as: "event log") }
+            pcrs: try InputFile.read(pcrs, as: "PCR file"),
+            eventLog: try eventlog.map { try InputFile.read($0, as: "event log") },
+            nonce: Hex.decode(nonce) ?? []
         )
-        let expectation = try QuoteExpectation(nonce: Hex.decode(nonce) ?? [], allowSHA1: allowSHA1)
-        let verdict = QuoteVerifier().verify(evidence, expecting: expectation)
+        let verdict = QuoteVerifier(allowSHA1: allowSHA1).verify(evidence)
         let report = QuoteReport(verdict)
         switch format {
         case .json: try JSONOutput.print(report)

@@ -31,6 +31,7 @@ struct AuditWorkload {
         let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))])
         let booted = try PCRValues(selection: selection, values: (0..<24).map { DigestAlgorithm.sha256.hash([UInt8($0)]) })
         let tampered = try PCRValues(selection: selection, values: (0..<24).map { DigestAlgorithm.sha256.hash([UInt8($0), $0 == 4 ? 1 : 0]) })
+        let (bootedFile, tamperedFile) = (try TPM2ToolsPCRFile.serialize(booted), try TPM2ToolsPCRFile.serialize(tampered))
         var done = 0, refused = 0
         var machine = 0
         while done < attestations {
@@ -46,11 +47,11 @@ struct AuditWorkload {
             let proof = ChallengeProof.make(activationSecret: secret, attestationKeyID: keyID)
             for round in 0..<min(10, attestations - done) {
                 let nonce = try service.challenge(attestationKeyID: keyID, proof: proof)
-                let pcrs = round == 9 ? tampered : booted
+                let (pcrs, pcrFile) = round == 9 ? (tampered, tamperedFile) : (booted, bootedFile)
                 let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: UInt64(1_000 + round * 10), resetCount: 1, restartCount: 0, safe: true))
                 do throws(AttestationRefusal) {
-                    _ = try service.attest(attestationKeyID: keyID, nonce: nonce, attest: quote.attest,
-                                           signature: quote.signature, pcrs: pcrs, eventLog: nil)
+                    let evidence = Evidence(attestationKey: [], attest: quote.attest, signature: quote.signature, pcrs: pcrFile, nonce: nonce)
+                    _ = try service.attest(attestationKeyID: keyID, evidence: evidence)
                 } catch {
                     guard error.reason == .policy else { throw error }
                     refused += 1

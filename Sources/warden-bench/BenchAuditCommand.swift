@@ -67,15 +67,14 @@ struct BenchAuditCommand: AsyncParsableCommand {
     /// over and over for two seconds, as re-verification checks each.
     private func verifierRate(store: EnrolmentStore) throws -> Double {
         guard let evidence = try store.readAudit({ try $0.attestation(id: 1) })?.evidence else { return 0 }
-        let pcrs = try TPM2ToolsPCRFile.parse(evidence.pcrs)
-        let expectation = try QuoteExpectation(nonce: evidence.nonce)
-        let quote = QuoteEvidence(attestationKey: evidence.attestationKeyPublic, attest: evidence.attest, signature: evidence.signature, pcrs: .values(pcrs))
+        var quote = evidence.evidence
+        quote.eventLog = nil
         let verifier = QuoteVerifier()
         let clock = ContinuousClock()
         let start = clock.now
         var count = 0
         while clock.now - start < .seconds(2) {
-            guard case .verified = verifier.verify(quote, expecting: expectation) else { throw BenchError("the generated quote does not verify") }
+            guard case .verified = verifier.verify(quote) else { throw BenchError("the generated quote does not verify") }
             count += 1
         }
         return Double(count) / ((clock.now - start).microseconds / 1e6)

@@ -7,13 +7,12 @@ import WardenCrypto
 /// the sha1 and sha256 banks, and a crypto-agile log, shaped like a UEFI boot, that replays
 /// to them. `warden-bench attest`'s machines send the same log and PCR values.
 struct VerificationScenario {
-    let evidence: QuoteEvidence
+    let evidence: Evidence
     /// The log and the PCR values it replays to, for machines that quote them afresh.
     let eventLog: [UInt8]
     let pcrValues: PCRValues
     /// The same quote without its event log: what other verifiers' quote checks do.
-    let quoteOnly: QuoteEvidence
-    let expectation: QuoteExpectation
+    let quoteOnly: Evidence
     let eventCount: Int
     let pcrCount: Int
 
@@ -34,27 +33,27 @@ struct VerificationScenario {
         let ak = try SoftwareAttestationKey(scheme: akScheme)
         let nonce = SecureRandom.bytes(32)
         let quote = try ak.quote(pcrValues, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
-        evidence = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues), eventLog: logBytes)
-        quoteOnly = QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(pcrValues))
+        let pcrFile = try TPM2ToolsPCRFile.serialize(pcrValues)
+        evidence = Evidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile, eventLog: logBytes, nonce: nonce)
+        quoteOnly = Evidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile, nonce: nonce)
         eventLog = logBytes
         self.pcrValues = pcrValues
-        expectation = try QuoteExpectation(nonce: nonce)
         eventCount = log.events.count
         pcrCount = values.count
     }
 
     /// `iterations` verifications of `evidence` after a warm-up: seconds in all, and the
     /// median and 99th percentile of one, in microseconds.
-    func timed(_ evidence: QuoteEvidence, iterations: Int) -> (seconds: Double, p50: Double, p99: Double) {
+    func timed(_ evidence: Evidence, iterations: Int) -> (seconds: Double, p50: Double, p99: Double) {
         let verifier = QuoteVerifier()
         var samples: [Double] = []
         samples.reserveCapacity(iterations)
-        for _ in 0..<(iterations / 10) { _ = verifier.verify(evidence, expecting: expectation) }  // warm-up
+        for _ in 0..<(iterations / 10) { _ = verifier.verify(evidence) }  // warm-up
         let clock = ContinuousClock()
         let total = clock.measure {
             for _ in 0..<iterations {
                 let start = clock.now
-                let verdict = verifier.verify(evidence, expecting: expectation)
+                let verdict = verifier.verify(evidence)
                 samples.append((clock.now - start).microseconds)
                 guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
             }

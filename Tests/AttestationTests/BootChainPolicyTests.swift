@@ -56,7 +56,7 @@ import WardenCrypto
         log.replaceSubrange((event.offset + 4)..<(event.offset + 8), with: withUnsafeBytes(of: type.littleEndian, Array.init))
         var evidence = files.evidence
         evidence.eventLog = log
-        guard case .verified(let verified) = QuoteVerifier().verify(evidence, expecting: try QuoteExpectation(nonce: files.nonce)) else {
+        guard case .verified(let verified) = QuoteVerifier().verify(evidence) else {
             throw PolicyError("the relabelled log does not verify")
         }
         return verified
@@ -85,8 +85,9 @@ import WardenCrypto
         let ak = try SoftwareAttestationKey()
         let nonce = SecureRandom.bytes(32)
         let signed = try ak.quote(values, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
-        let evidence = QuoteEvidence(attestationKey: ak.publicArea, attest: signed.attest, signature: signed.signature, pcrs: .values(values), eventLog: builder.log)
-        guard case .verified(let verified) = QuoteVerifier().verify(evidence, expecting: try QuoteExpectation(nonce: nonce)) else {
+        let evidence = Evidence(attestationKey: ak.publicArea, attest: signed.attest, signature: signed.signature, pcrs: try TPM2ToolsPCRFile.serialize(values),
+                                eventLog: builder.log, nonce: nonce)
+        guard case .verified(let verified) = QuoteVerifier().verify(evidence) else {
             throw PolicyError("the built evidence does not verify")
         }
         return verified

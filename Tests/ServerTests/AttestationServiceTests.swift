@@ -58,7 +58,8 @@ import WardenCrypto
             let nonce = try nonce ?? service.challenge(attestationKeyID: keyID, proof: key.proof)
             let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
             let values = try PCRValues(selection: AttestationServiceTests.selection, values: device.readPCRs(AttestationServiceTests.selection))
-            let release = try service.attest(attestationKeyID: keyID, nonce: nonce, attest: quote.attest, signature: quote.signature, pcrs: values, eventLog: nil)
+            let evidence = Evidence(attestationKey: [], attest: quote.attest, signature: quote.signature, pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce)
+            let release = try service.attest(attestationKeyID: keyID, evidence: evidence)
             let akName = try #require(try TPMPublic.decode(ak.publicArea).name)
             guard release.isSigned(by: try releaseKey.publicKey, for: akName) else { throw AttestationRefusal(.internalError, "unsigned release") }
             let key = try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob,
@@ -115,7 +116,7 @@ import WardenCrypto
         // An earlier passing attestation saw this TPM far later in its life.
         guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID.id, proof: keyID.proof) else { throw AttestationRefusal(.nonce, "no nonce") }
         try rig.store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: keyID.id, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil, passed: true,
+            machineID: machineID, attestationKeyID: keyID.id, evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce), passed: true,
             reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")
         #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back") }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TPM
 import Testing
 import TestSupport
 import WardenCrypto
@@ -13,7 +14,7 @@ import WardenCrypto
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle"])
+        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement"])
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -226,7 +227,7 @@ import WardenCrypto
     /// Consumes `nonce` the only way the store does: by recording an attestation with it.
     private func consume(_ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date) throws {
         try store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: key, attestationKeyPublic: [], nonce: nonce, attest: [], signature: [], pcrs: [], eventLog: nil,
+            machineID: machineID, attestationKeyID: key, evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce),
             passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
     }
 

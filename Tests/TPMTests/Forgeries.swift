@@ -53,7 +53,7 @@ enum Forge {
         let values = try files.pcrValues
         let (banks, list) = edit(values.selection.banks, values.values)
         var edited = files
-        edited.evidence.pcrs = .values(try PCRValues(selection: PCRSelection(banks), values: list))
+        edited.evidence.pcrs = try TPM2ToolsPCRFile.serialize(PCRValues(selection: PCRSelection(banks), values: list))
         return edited
     }
 

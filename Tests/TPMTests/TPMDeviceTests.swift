@@ -24,8 +24,7 @@ import WardenCrypto
         let values = try PCRValues(selection: selection, values: device.readPCRs(selection))
         #expect(values.value(bank: .sha256, pcr: 4) != [UInt8](repeating: 0, count: 32))
         let verdict = QuoteVerifier().verify(
-            QuoteEvidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: .values(values)),
-            expecting: try QuoteExpectation(nonce: nonce))
+            Evidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce))
         #expect(verdict.failures.isEmpty, "\(verdict.failures)")
 
         let secret = SecureRandom.bytes(32)

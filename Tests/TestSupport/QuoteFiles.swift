@@ -4,40 +4,40 @@ import WardenCrypto
 
 /// One quote's evidence as tpm2-tools files, and what `tpm2_checkquote` says about it.
 public struct QuoteFiles {
-    public var evidence: QuoteEvidence
-    public var nonce: [UInt8]
+    public var evidence: Evidence
     /// The hash `tpm2_checkquote -g` takes.
     public var hash: String
 
-    public init(evidence: QuoteEvidence, nonce: [UInt8], hash: String = "sha256") {
+    public init(evidence: Evidence, hash: String = "sha256") {
         self.evidence = evidence
-        self.nonce = nonce
         self.hash = hash
+    }
+
+    /// The nonce the quote must carry.
+    public var nonce: [UInt8] {
+        get { evidence.nonce }
+        set { evidence.nonce = newValue }
     }
 
     /// The swtpm quote `quote_NAME` with its AK `ak_AK`, and optionally the event log.
     public static func swtpm(_ name: String, ak: String, eventLog: Bool = false, hash: String = "sha256") throws -> QuoteFiles {
         let nonce = try SwtpmEvidence.nonceHex("quote_\(name)")
         return QuoteFiles(
-            evidence: QuoteEvidence(
+            evidence: Evidence(
                 attestationKey: try SwtpmEvidence.bytes("ak_\(ak).pub"),
                 attest: try SwtpmEvidence.bytes("quote_\(name).msg"),
                 signature: try SwtpmEvidence.bytes("quote_\(name).sig"),
-                pcrs: .tpm2Tools(try SwtpmEvidence.bytes("quote_\(name).pcrs")),
-                eventLog: eventLog ? try SwtpmEvidence.bytes("eventlog.bin") : nil
+                pcrs: try SwtpmEvidence.bytes("quote_\(name).pcrs"),
+                eventLog: eventLog ? try SwtpmEvidence.bytes("eventlog.bin") : nil,
+                nonce: Hex.decode(nonce) ?? []
             ),
-            nonce: Hex.decode(nonce) ?? [], hash: hash
+            hash: hash
         )
     }
 
     /// The PCR values as given.
     public var pcrValues: PCRValues {
-        get throws {
-            switch evidence.pcrs {
-            case .tpm2Tools(let bytes): try TPM2ToolsPCRFile.parse(bytes)
-            case .values(let values): values
-            }
-        }
+        get throws { try TPM2ToolsPCRFile.parse(evidence.pcrs) }
     }
 
     /// Whether `tpm2_checkquote` (with `-e` when there is a log) accepts the evidence.
@@ -49,14 +49,10 @@ public struct QuoteFiles {
             return url.path
         }
         let isPEM = evidence.attestationKey.starts(with: Array("-----BEGIN".utf8))
-        let pcrBytes: [UInt8] = switch evidence.pcrs {
-        case .tpm2Tools(let bytes): bytes
-        case .values(let values): try TPM2ToolsPCRFile.serialize(values)
-        }
         var arguments = [
             "-u", try write(isPEM ? "ak.pem" : "ak.pub", evidence.attestationKey),
             "-m", try write("quote.msg", evidence.attest), "-s", try write("quote.sig", evidence.signature),
-            "-f", try write("quote.pcrs", pcrBytes), "-g", hash, "-q", Hex.encode(nonce),
+            "-f", try write("quote.pcrs", evidence.pcrs), "-g", hash, "-q", Hex.encode(nonce),
         ]
         if let log = evidence.eventLog { arguments += ["-e", try write("eventlog.bin", log)] }
         defer { try? FileManager.default.removeItem(at: folder) }

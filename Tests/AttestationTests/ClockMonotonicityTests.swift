@@ -1,4 +1,4 @@
-@testable import Server
+import Attestation
 import Testing
 import TSS
 

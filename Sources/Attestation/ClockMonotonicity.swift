@@ -2,9 +2,9 @@ import TSS
 
 /// A TPM's clock must not go backwards: (resetCount, restartCount) never decreases as a
 /// pair, and within one reset the clock only goes back if `safe` was cleared.
-enum ClockMonotonicity {
+public enum ClockMonotonicity {
     /// Why `current` cannot follow `last`, or nil when it can.
-    static func violation(last: TPMAttest.ClockInfo?, current: TPMAttest.ClockInfo) -> String? {
+    public static func violation(last: TPMAttest.ClockInfo?, current: TPMAttest.ClockInfo) -> String? {
         guard let last else { return nil }
         if (current.resetCount, current.restartCount) < (last.resetCount, last.restartCount) {
             return "resetCount/restartCount went back from \(last.resetCount)/\(last.restartCount) to \(current.resetCount)/\(current.restartCount)"
