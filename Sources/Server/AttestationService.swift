@@ -23,7 +23,7 @@ public final class AttestationService: Sendable {
     /// Which EK certificates of discovered machines are kept.
     private let vendorCAs: TPMVendorCAs
     private let releaseKey: SigningKey
-    private let verifier = QuoteVerifier()
+    private let verifier = QuoteVerifier(keys: AttestationKeyCache())
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
     private let parsedPolicies = Mutex<[Int64: Policy]>([:])
     /// Endorsement keys by their marshaled public area, decoded once (a machine's EK never

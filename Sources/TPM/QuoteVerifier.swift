@@ -8,9 +8,12 @@ import WardenCrypto
 public struct QuoteVerifier: Sendable {
     /// Whether SHA-1 signatures and PCR digests are accepted (never by default).
     public let allowSHA1: Bool
+    /// Where keys already read are kept, for a verifier that sees the same AKs again.
+    private let keys: AttestationKeyCache?
 
-    public init(allowSHA1: Bool = false) {
+    public init(allowSHA1: Bool = false, keys: AttestationKeyCache? = nil) {
         self.allowSHA1 = allowSHA1
+        self.keys = keys
     }
 
     /// Verifies `evidence`: its quote must carry its nonce.
@@ -60,7 +63,7 @@ public struct QuoteVerifier: Sendable {
         _ evidence: Evidence, _ failures: inout [QuoteFailure]
     ) -> DigestAlgorithm? {
         let key: AttestationKey?
-        do { key = try AttestationKey(file: evidence.attestationKey) } catch {
+        do { key = try attestationKey(evidence.attestationKey) } catch {
             failures.append(QuoteFailure(.attestationKey, error.description))
             key = nil
         }
@@ -90,6 +93,12 @@ public struct QuoteVerifier: Sendable {
             return scheme.digest
         }
         return scheme.digest
+    }
+
+    /// The AK `bytes` hold, from the cache when there is one.
+    private func attestationKey(_ bytes: [UInt8]) throws(AttestationKeyError) -> AttestationKey {
+        if let keys { return try keys.key(bytes) }
+        return try AttestationKey(file: bytes)
     }
 
     /// Parses the supplied values (tpm2-tools' format) and checks them against the quote's

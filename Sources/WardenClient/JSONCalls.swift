@@ -21,7 +21,13 @@ extension HTTPSClient {
         let reason: String
     }
 
-    private static let encoder = JSONEncoder()
+    /// Slashes unescaped: an agent's base64 evidence is mostly what it sends, and a `\/` in
+    /// a string sends the server's JSON reader down its slow path.
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
     private static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
