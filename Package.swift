@@ -44,7 +44,7 @@ let package = Package(
             pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]
         ),
-        .target(name: "TSS", dependencies: ["CTSS2"]),
+        .target(name: "TSS", dependencies: ["CTSS2", "Octets"]),
         .target(name: "WardenAPI", dependencies: ["WardenCrypto"]),
         .target(
             name: "WardenClient",
@@ -57,23 +57,27 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        .target(name: "WardenCrypto", dependencies: ["COpenSSL"]),
+        // Integers in either byte order and hardware addresses, as every layer reads and writes them.
+        .target(name: "Octets"),
+        .target(name: "WardenCrypto", dependencies: ["COpenSSL", "Octets"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
-        .target(name: "TPM", dependencies: ["TSS", "WardenCrypto"]),
+        .target(name: "TPM", dependencies: ["Octets", "TSS", "WardenCrypto"]),
         // Software EKs, AKs and event logs: for the tests and benchmarks, never in a product.
-        .target(name: "TPMSimulation", dependencies: ["TPM", "TSS", "WardenCrypto"]),
-        .target(name: "Store", dependencies: ["Attestation", "TPM", "TSS", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TPMSimulation", dependencies: ["Octets", "TPM", "TSS", "WardenCrypto"]),
+        .target(name: "Store", dependencies: ["Attestation", "Octets", "TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
         .target(
             name: "Boot",
             dependencies: [
-                "CDatagrams",
+                "CDatagrams", "Octets",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "Images", dependencies: ["Archive", "Attestation", "Boot", "Store", "WardenCrypto"]),
+        .target(name: "Images", dependencies: ["Archive", "Attestation", "Boot", "ImageBuilding", "Octets", "Store", "WardenAPI", "WardenCrypto"]),
+        // Building UKIs and the agent's initrd overlay on an operator's machine.
+        .target(name: "ImageBuilding", dependencies: ["Archive"]),
         // The bundle's line format: its own small module, so that its fuzz target builds fast.
         .target(name: "BundleLines", dependencies: ["WardenCrypto"]),
         .target(
@@ -96,22 +100,32 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The operator's and auditor's client: the admin API and the verifier's tools, no server module.
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM", "WardenCrypto", "Server", "Store", "Audit", "Boot", "Images", "WardenAPI", "WardenClient",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
+                "TPM", "WardenCrypto", "WardenAPI", "WardenClient", "ImageBuilding",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "warden", dependencies: ["WardenCLI"]),
+        // The commands that run the appliance or read its state folder and bundles: `serve`,
+        // `operator recover`, `audit`; and `warden`'s root, which gathers both.
+        .target(
+            name: "WardenAppliance",
+            dependencies: [
+                "WardenCLI", "Server", "Store", "Audit", "Boot", "Images", "WardenAPI",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "warden", dependencies: ["WardenAppliance"]),
         // The benchmarks: their own executable, beside `warden`, whose `serve` they measure.
         .executableTarget(
             name: "warden-bench",
             dependencies: [
-                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Server", "Store", "TPM", "TSS", "WardenAPI", "WardenClient", "WardenCrypto",
+                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Octets", "Server", "Store", "TPM", "TSS", "WardenAPI", "WardenClient", "WardenCrypto",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -135,7 +149,7 @@ let package = Package(
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TPMSimulation", "TSS", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Store", "TPM", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
@@ -155,11 +169,12 @@ let package = Package(
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
         .testTarget(name: "BootTests", dependencies: ["Boot", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "Boot", "Store", "WardenCrypto", "TestSupport"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "ImageBuilding", "Boot", "Store", "WardenCrypto", "TestSupport"]),
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenAPI", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "OctetsTests", dependencies: ["Octets"]),
     ]
 )
 

@@ -1,18 +1,12 @@
+import WardenAPI
+
 /// What Warden itself knows about a machine's boot when it judges its quote: the values the
 /// machine's image in the catalogue makes it measure, and whether the boot measured its
 /// kernel at all. Kept with the attestation's evidence, so that an auditor re-judges the
 /// verdict against exactly what the server compared.
 public struct BootReference: Sendable, Equatable, Codable {
     /// One expected measurement: its SHA-256 digest (lowercase hex) and what it is.
-    public struct Measurement: Sendable, Equatable, Codable {
-        public let what: String
-        public let sha256: String
-
-        public init(what: String, sha256: String) {
-            self.what = what
-            self.sha256 = sha256
-        }
-    }
+    public typealias Measurement = BootMeasurement
 
     /// What booting one catalogue image measures, in the SHA-256 bank.
     public struct Image: Sendable, Equatable, Codable {

@@ -1,4 +1,5 @@
 import TSS
+import WardenAPI
 
 /// What a judgement knows besides the evidence: the machine as the store had it when the quote
 /// arrived, and what Warden itself expects of its boot. The server keeps it with the evidence

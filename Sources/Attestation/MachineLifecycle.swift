@@ -1,31 +1,5 @@
-/// Where a machine stands in its life at Warden. The stored states are the ones the
-/// database's `machine.state` constraint allows (``stored``); `forgotten` and `expired`
-/// end a discovered machine's life by removing its row, so they are never stored.
-public enum MachineState: String, Sendable, Codable, CaseIterable {
-    /// Seen network-booting or registered by its own agent; enrolled by nobody, no secrets.
-    case discovered
-    /// Enrolled (or adopted) by an operator; it has not yet received a release.
-    case enrolled
-    /// It attested and received its release at least once.
-    case active
-    /// Revoked by an operator: refused from then on, never released to again.
-    case revoked
-    /// Taken out of service by an operator; its row and records stay for the audit trail.
-    case retired
-    /// A discovered machine an operator forgot: its row is gone.
-    case forgotten
-    /// A discovered machine nobody adopted within its lifetime: its row is gone.
-    case expired
+import WardenAPI
 
-    /// The states a machine row can hold, in the order the schema lists them.
-    public static let stored: [MachineState] = allCases.filter(\.isStored)
-
-    /// Whether a machine in this state has a row.
-    public var isStored: Bool { self != .forgotten && self != .expired }
-
-    /// Whether a machine in this state is refused everything: nonces, boots, releases.
-    public var isOutOfService: Bool { self == .revoked || self == .retired }
-}
 
 /// What happens to a machine: the edges of its lifecycle.
 public enum MachineEvent: String, Sendable, CaseIterable {

@@ -12,11 +12,6 @@ public struct BootEventLog: Sendable {
     /// Says nothing.
     public static let silent = BootEventLog()
 
-    /// `aa:bb:cc:dd:ee:ff` of a hardware address.
-    static func mac(_ bytes: [UInt8]) -> String {
-        bytes.prefix(6).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
-    }
-
     /// Records `message` from `service` (`dhcp`, `tftp`, `http`).
     func record(_ service: String, _ message: @autoclosure () -> String) {
         write?("\(service): \(message())")

@@ -1,3 +1,5 @@
+import Octets
+
 /// What iPXE says about itself when it asks for its script:
 /// `GET /boot.ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}&arch=${buildarch}`.
 /// Values are checked, never trusted: a MAC must be six hex pairs, a UUID the SMBIOS form;
@@ -24,7 +26,7 @@ public struct BootScriptRequest: Sendable, Equatable {
     public var isLegacyBIOS: Bool { platform == "pcbios" }
 
     public init(mac: String?, uuid: String?, platform: String?, arch: String?, client: String, base: String) {
-        self.mac = mac.flatMap(Self.normalisedMAC)
+        self.mac = mac.flatMap(MACAddress.init).map(\.description)
         self.uuid = uuid.flatMap(Self.normalisedUUID)
         self.platform = platform.flatMap { Self.word($0) }
         self.arch = arch.flatMap { Self.word($0) }
@@ -41,12 +43,6 @@ public struct BootScriptRequest: Sendable, Equatable {
         }
         self.init(mac: values["mac"].map { Self.percentDecoded($0) }, uuid: values["uuid"].map { Self.percentDecoded($0) },
                   platform: values["platform"].map(String.init), arch: values["arch"].map(String.init), client: client, base: base)
-    }
-
-    static func normalisedMAC(_ text: String) -> String? {
-        let parts = text.lowercased().split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else { return nil }
-        return parts.joined(separator: ":")
     }
 
     /// The UUID in lowercase; nil for text that is not one, and for the all-zero and

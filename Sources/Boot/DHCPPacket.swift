@@ -1,3 +1,5 @@
+import Octets
+
 /// A DHCP message (RFC 2131) as ProxyDHCP needs it, parsed strictly and within bounds:
 /// the fixed BOOTP header, the magic cookie, and options from the options field and, when
 /// option 52 says so, from the `file` and `sname` fields (RFC 2132 §9.3); an option that
@@ -54,11 +56,11 @@ public struct DHCPPacket: Sendable, Equatable {
         guard Array(b[headerSize..<headerSize + 4]) == cookie else { throw .init("no DHCP magic cookie") }
         guard b[2] >= 1, b[2] <= 16 else { throw .init("hardware address length \(b[2])") }
         var packet = DHCPPacket(
-            operation: b[0], transactionID: UInt32(b[4]) << 24 | UInt32(b[5]) << 16 | UInt32(b[6]) << 8 | UInt32(b[7]),
-            flags: UInt16(b[10]) << 8 | UInt16(b[11]), relayAddress: Array(b[24..<28]), clientHardwareAddress: Array(b[28..<44]), hardwareLength: b[2])
+            operation: b[0], transactionID: BigEndian.read(UInt32.self, b[...], at: 4),
+            flags: BigEndian.read(UInt16.self, b[...], at: 10), relayAddress: Array(b[24..<28]), clientHardwareAddress: Array(b[28..<44]), hardwareLength: b[2])
         packet.hardwareType = b[1]
         packet.hops = b[3]
-        packet.seconds = UInt16(b[8]) << 8 | UInt16(b[9])
+        packet.seconds = BigEndian.read(UInt16.self, b[...], at: 8)
         packet.clientAddress = Array(b[12..<16])
         packet.yourAddress = Array(b[16..<20])
         packet.serverAddress = Array(b[20..<24])
@@ -79,8 +81,7 @@ public struct DHCPPacket: Sendable, Equatable {
     /// The message's bytes (at least 300, as BOOTP relays expect).
     public var bytes: [UInt8] {
         var out: [UInt8] = [operation, hardwareType, hardwareLength, hops]
-        out += [UInt8(transactionID >> 24), UInt8(truncatingIfNeeded: transactionID >> 16), UInt8(truncatingIfNeeded: transactionID >> 8), UInt8(truncatingIfNeeded: transactionID)]
-        out += [UInt8(seconds >> 8), UInt8(truncatingIfNeeded: seconds), UInt8(flags >> 8), UInt8(truncatingIfNeeded: flags)]
+        out += BigEndian.bytes(transactionID) + BigEndian.bytes(seconds) + BigEndian.bytes(flags)
         out += clientAddress + yourAddress + serverAddress + relayAddress
         out += Self.padded(clientHardwareAddress, 16) + [UInt8](repeating: 0, count: 64) + Self.padded(Array(bootFile.utf8), 128)
         out += Self.cookie

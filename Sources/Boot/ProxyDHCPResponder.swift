@@ -1,3 +1,5 @@
+import Octets
+
 /// What Warden's ProxyDHCP answers, as a pure function of the request: it never offers an
 /// address, answers only network-boot clients (option 60 `PXEClient` or `HTTPClient`), and
 /// picks the boot file by client architecture (option 93) and user class (iPXE):
@@ -68,7 +70,7 @@ public struct ProxyDHCPResponder: Sendable {
         let isHTTP = vendor.hasPrefix("HTTPClient")
         guard vendor.hasPrefix("PXEClient") || isHTTP else { return .silence("not a network-boot client (option 60 \(vendor.isEmpty ? "absent" : vendor))") }
         guard let archBytes = request.option(93), archBytes.count >= 2 else { return .silence("no client architecture (option 93)") }
-        let code = UInt16(archBytes[0]) << 8 | UInt16(archBytes[1])
+        let code = BigEndian.read(UInt16.self, archBytes[...])
         guard let architecture = Architecture(rawValue: code) else { return .silence("client architecture \(code) is not served") }
         let userClass = String(decoding: request.option(77) ?? [], as: UTF8.self)
         let isIPXE = userClass.contains("iPXE") || request.option(175) != nil

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Octets
 import Synchronization
 
 /// ProxyDHCP over SwiftNIO UDP: the DHCP port and the PXE boot-server port (4011), the
@@ -149,7 +150,7 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
         }
         if let failure = sender.send(reply.bytes, to: destination.address, broadcast: destination.broadcast) { return undeliverable(failure.description) }
         count { $0.answered += 1 }
-        events.record("dhcp", "answered \(BootEventLog.mac(request.clientHardwareAddress)) on port \(serverPort): "
+        events.record("dhcp", "answered \(MACAddress(octets: request.clientHardwareAddress).map(\.description) ?? "?") on port \(serverPort): "
             + (reply.bootFile.isEmpty ? String(decoding: reply.option(67) ?? Array("the boot-server menu".utf8), as: UTF8.self) : reply.bootFile))
     }
 

@@ -1,3 +1,5 @@
+import Octets
+
 /// One TFTP packet (RFC 1350, with RFC 2347 option acknowledgements), parsed strictly:
 /// every string NUL-terminated and printable ASCII, no trailing bytes, bounded counts.
 public enum TFTPPacket: Sendable, Equatable {
@@ -19,9 +21,9 @@ public enum TFTPPacket: Sendable, Equatable {
     /// Parses `bytes`, refusing anything malformed.
     public static func parse(_ bytes: ArraySlice<UInt8>) throws(TFTPPacketError) -> TFTPPacket {
         guard bytes.count >= 4 else { throw .init("\(bytes.count) bytes is shorter than any packet") }
-        let opcode = UInt16(bytes[bytes.startIndex]) << 8 | UInt16(bytes[bytes.startIndex + 1])
+        let opcode = BigEndian.read(UInt16.self, bytes)
         let body = bytes.dropFirst(2)
-        let number = UInt16(body[body.startIndex]) << 8 | UInt16(body[body.startIndex + 1])
+        let number = BigEndian.read(UInt16.self, body)
         switch opcode {
         case 1, 2:
             guard bytes.count <= maxRequestSize else { throw .init("a request of \(bytes.count) bytes is longer than \(maxRequestSize)") }
@@ -54,11 +56,11 @@ public enum TFTPPacket: Sendable, Equatable {
         switch self {
         case .readRequest(let file, let mode, let options): return [0, 1] + request(file, mode, options)
         case .writeRequest(let file): return [0, 2] + request(file, "octet", [])
-        case .data(let block, let payload): return [0, 3] + Self.bigEndian(block) + payload
-        case .acknowledgement(let block): return [0, 4] + Self.bigEndian(block)
+        case .data(let block, let payload): return [0, 3] + BigEndian.bytes(block) + payload
+        case .acknowledgement(let block): return [0, 4] + BigEndian.bytes(block)
         case .error(let code, let message):
             let text: [UInt8] = Array(message.utf8) + [0]
-            return [0, 5] + Self.bigEndian(code.rawValue) + text
+            return [0, 5] + BigEndian.bytes(code.rawValue) + text
         case .optionAcknowledgement(let options): return [0, 6] + Self.strings(options.flatMap { [$0.name, $0.value] })
         }
     }
@@ -72,8 +74,6 @@ public enum TFTPPacket: Sendable, Equatable {
         for string in strings { bytes += Array(string.utf8) + [0] }
         return bytes
     }
-
-    static func bigEndian(_ value: UInt16) -> [UInt8] { [UInt8(value >> 8), UInt8(value & 0xff)] }
 
     private static func nulTerminatedStrings(_ bytes: ArraySlice<UInt8>) throws(TFTPPacketError) -> [String] {
         guard bytes.last == 0 else { throw .init("a string is not NUL-terminated") }

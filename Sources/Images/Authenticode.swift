@@ -1,3 +1,4 @@
+import ImageBuilding
 import WardenCrypto
 
 /// The Authenticode digest of a PE image (Microsoft's "Windows Authenticode Portable

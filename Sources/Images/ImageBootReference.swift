@@ -1,14 +1,10 @@
 import Attestation
 import Foundation
 import Store
+import WardenAPI
 import WardenCrypto
 
 extension ImageRecord {
-    /// Why ``bootReference(firmware:)`` is nil for this image.
-    public var unmeasuredReason: String {
-        "image \(name) has no recorded measurements: added by an earlier Warden, it could not be completed when warden serve started (its log says why)"
-    }
-
     /// What booting this image through Warden measures, with `firmware` (the iPXE
     /// binaries Warden serves) among the applications PCR 4 may load; nil for an image
     /// imported before Warden recorded its section measurements.

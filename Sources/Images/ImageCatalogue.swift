@@ -1,6 +1,8 @@
 import Boot
 import Foundation
+import ImageBuilding
 import Store
+import WardenAPI
 import WardenCrypto
 
 /// Why an image was not added or removed.

@@ -1,4 +1,6 @@
 import Attestation
+import ImageBuilding
+import Octets
 import WardenCrypto
 
 /// What systemd's EFI stub (version 252, Debian's) measures when it boots a Unified Kernel
@@ -34,7 +36,7 @@ public enum UKIMeasurements {
     /// path component, a space and the arguments as the image's load options.
     public static func commandLineEvent(fileName: String, commandLine: String) -> String {
         let options = commandLine.isEmpty ? fileName : fileName + " " + commandLine
-        let utf16: [UInt8] = options.utf16.flatMap { unit -> [UInt8] in [UInt8(unit & 0xff), UInt8(unit >> 8)] } + [0, 0]
+        let utf16: [UInt8] = options.utf16.flatMap { LittleEndian.bytes($0) } + [0, 0]
         return Hex.encode(DigestAlgorithm.sha256.hash(utf16))
     }
 }

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
-import SwiftASN1
 import Store
+import SwiftASN1
+import WardenAPI
 import WardenCrypto
 import X509
 

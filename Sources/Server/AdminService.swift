@@ -3,19 +3,12 @@ import Crypto
 import Foundation
 import Images
 import Store
+import SwiftASN1
 import TPM
 import TSS
-import SwiftASN1
 import WardenAPI
 import WardenCrypto
 import X509
-
-/// A machine with its recent attestations and the policy it is held to.
-public struct MachineDetail: Sendable, Codable {
-    public let machine: MachineSummary
-    public let attestations: [AttestationSummary]
-    public let policy: PolicyVersion?
-}
 
 /// What operators and auditors do, without the transport: every change is audited with
 /// the caller as actor. Calls block on the database: run them off the event loop.

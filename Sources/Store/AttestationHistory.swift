@@ -1,19 +1,8 @@
 import Foundation
 import GRDB
 import TPM
+import WardenAPI
 
-/// One attestation as operators list it.
-public struct AttestationSummary: Sendable, Codable, Equatable {
-    public let id: Int64
-    public let passed: Bool
-    public let reasons: [String]
-    /// "name@version" of the policy it was judged by, when it got that far.
-    public let policy: String?
-    /// Why the boot measured no kernel (legacy BIOS), when that is so: such an attestation
-    /// passes only under a policy that allows unmeasured boots.
-    public let unmeasured: String?
-    public let createdAt: Date
-}
 
 /// One stored attestation's evidence, as it arrived, and its verdict.
 public struct StoredEvidence: Sendable {

@@ -2,6 +2,7 @@ import Attestation
 import Foundation
 import GRDB
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// Everything judging one quote needs from the store, read in one transaction.

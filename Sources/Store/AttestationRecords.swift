@@ -1,8 +1,10 @@
 import Attestation
 import Foundation
 import GRDB
+import Octets
 import TPM
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// An attestation key bound (or being bound) to a machine.
@@ -217,18 +219,20 @@ struct RegistrationTicket {
     /// reader trusts no length it did not check).
     private init?(_ bytes: [UInt8]) {
         var reader = bytes[...]
-        func integer(_ count: Int) -> UInt64? {
+        func integer<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) -> T? {
+            let count = T.bitWidth / 8
             guard reader.count >= count else { return nil }
             defer { reader = reader.dropFirst(count) }
-            return reader.prefix(count).reduce(0) { $0 << 8 | UInt64($1) }
+            return BigEndian.read(T.self, reader)
         }
         func field(_ count: Int) -> [UInt8]? {
             guard reader.count >= count else { return nil }
             defer { reader = reader.dropFirst(count) }
             return Array(reader.prefix(count))
         }
-        guard integer(1) == 1, let machine = integer(8), let time = integer(8), let digest = field(32),
-              let nameCount = integer(2), let name = field(Int(nameCount)), let publicCount = integer(2), let publicArea = field(Int(publicCount)), reader.isEmpty
+        guard integer(UInt8.self) == 1, let machine = integer(UInt64.self), let time = integer(UInt64.self), let digest = field(32),
+              let nameCount = integer(UInt16.self), let name = field(Int(nameCount)), let publicCount = integer(UInt16.self),
+              let publicArea = field(Int(publicCount)), reader.isEmpty
         else { return nil }
         self.init(machineID: Int64(bitPattern: machine), issuedAt: Date(timeIntervalSince1970: Double(Int64(bitPattern: time)) / 1_000),
                   challengeDigest: digest, name: name, publicArea: publicArea)

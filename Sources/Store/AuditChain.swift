@@ -1,4 +1,5 @@
 import Foundation
+import Octets
 import WardenCrypto
 
 /// The audit chain's byte formats, which an auditor can re-implement from this file:
@@ -17,7 +18,7 @@ public enum AuditChain {
     public static func hash(of record: AuditRecord) -> [UInt8] {
         var bytes = Array("warden.audit.record.v1".utf8) + [0]
         bytes.reserveCapacity(128 + record.details.utf8.count)
-        appendBigEndian(UInt64(bitPattern: record.sequence), to: &bytes)
+        bytes += BigEndian.bytes(record.sequence)
         for field in [record.time, record.actor, record.action, record.subject, record.details] {
             appendField(field.utf8, to: &bytes)
         }
@@ -29,7 +30,7 @@ public enum AuditChain {
     /// What a checkpoint of record `sequence` signs.
     public static func checkpointMessage(sequence: Int64, hash: [UInt8], signedAt: String) -> [UInt8] {
         var bytes = Array("warden.audit.checkpoint.v1".utf8) + [0]
-        appendBigEndian(UInt64(bitPattern: sequence), to: &bytes)
+        bytes += BigEndian.bytes(sequence)
         bytes += hash
         appendField(Array(signedAt.utf8), to: &bytes)
         return bytes
@@ -50,12 +51,7 @@ public enum AuditChain {
     }
 
     private static func appendField(_ field: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        let length = UInt32(field.count)
-        bytes += [UInt8(length >> 24), UInt8(truncatingIfNeeded: length >> 16), UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        bytes += BigEndian.bytes(UInt32(field.count))
         bytes += field
-    }
-
-    private static func appendBigEndian(_ value: UInt64, to bytes: inout [UInt8]) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
     }
 }

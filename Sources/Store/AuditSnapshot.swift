@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WardenAPI
 
 /// One attestation with its evidence, as an export carries it.
 public struct ExportedAttestation: Sendable {

@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import GRDB
+import WardenAPI
 
 /// Where a machine that asks the boot server for its script stands.
 public struct BootTarget: Sendable, Equatable {

@@ -1,15 +1,8 @@
 import Foundation
 import GRDB
+import WardenAPI
 import WardenCrypto
 
-/// A K3s cluster as operators see it: never its tokens.
-public struct ClusterSummary: Sendable, Codable, Equatable {
-    public let name: String
-    public let serverURL: String
-    public let hasAgentToken: Bool
-    public let machines: Int
-    public let createdAt: Date
-}
 
 /// What a machine needs to join its cluster; the token is a secret.
 public struct JoinSecrets: Sendable {

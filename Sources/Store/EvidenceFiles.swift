@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Octets
 import TPM
 import WardenCrypto
 

@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import GRDB
+import WardenAPI
 
 /// What ``EnrolmentStore/expireUnclaimed(now:)`` forgot.
 public struct ExpiredRows: Sendable, Equatable {

@@ -1,63 +1,19 @@
 import Attestation
 import Foundation
 import GRDB
+import WardenAPI
 import WardenCrypto
 
-/// A boot image in the catalogue: a Unified Kernel Image, stored under its SHA-256.
-public struct ImageRecord: Sendable, Codable, Equatable {
-    public let name: String
-    /// Hex SHA-256 of the file: its name in the image store.
-    public let sha256: String
-    public let sha384: String
-    /// Hex Authenticode SHA-256: what the firmware measures into PCR 4 when it loads it.
-    public let authenticodeSHA256: String
-    /// Hex SHA-256 of its kernel and initrd sections.
-    public let linuxSHA256: String
-    public let initrdSHA256: String
-    /// The command line built in, which the boot script passes exactly.
-    public let commandLine: String
-    public let size: Int
-    /// Hex Authenticode SHA-256 of the kernel section: the stub loads it as an EFI image, so
-    /// the firmware measures it into PCR 4 after the UKI. Nil for images imported before
-    /// Warden recorded it.
-    public let kernelAuthenticodeSHA256: String?
-    /// The events the stub extends into PCR 11, in order; nil for images imported before
-    /// Warden recorded them.
-    public let sectionMeasurements: [BootReference.Measurement]?
-    public let createdAt: Date
-    /// Machines assigned this image.
-    public let machines: [String]
-
-    public init(name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8], initrdSHA256: [UInt8],
-                commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootReference.Measurement]?,
-                createdAt: Date = Date()) {
-        self.name = name
-        self.sha256 = Hex.encode(sha256)
-        self.sha384 = Hex.encode(sha384)
-        self.authenticodeSHA256 = Hex.encode(authenticodeSHA256)
-        self.linuxSHA256 = Hex.encode(linuxSHA256)
-        self.initrdSHA256 = Hex.encode(initrdSHA256)
-        self.commandLine = commandLine
-        self.size = size
-        self.kernelAuthenticodeSHA256 = kernelAuthenticodeSHA256.map(Hex.encode)
-        self.sectionMeasurements = sectionMeasurements
-        self.createdAt = createdAt
-        machines = []
-    }
-
+extension ImageRecord {
+    /// The image an `image` row holds, assigned to `machines`.
     fileprivate init(_ row: Row, machines: [String]) {
-        name = row["name"]
-        sha256 = Hex.encode(row["sha256"] as Data)
-        sha384 = Hex.encode(row["sha384"] as Data)
-        authenticodeSHA256 = Hex.encode(row["authenticodeSHA256"] as Data)
-        linuxSHA256 = Hex.encode(row["linuxSHA256"] as Data)
-        initrdSHA256 = Hex.encode(row["initrdSHA256"] as Data)
-        commandLine = row["commandLine"]
-        size = row["size"]
-        kernelAuthenticodeSHA256 = (row["kernelAuthenticodeSHA256"] as Data?).map(Hex.encode)
-        sectionMeasurements = (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([BootReference.Measurement].self, from: Data($0.utf8)) }
-        createdAt = row["createdAt"]
-        self.machines = machines
+        self.init(
+            name: row["name"], sha256: [UInt8](row["sha256"] as Data), sha384: [UInt8](row["sha384"] as Data),
+            authenticodeSHA256: [UInt8](row["authenticodeSHA256"] as Data), linuxSHA256: [UInt8](row["linuxSHA256"] as Data),
+            initrdSHA256: [UInt8](row["initrdSHA256"] as Data), commandLine: row["commandLine"], size: row["size"],
+            kernelAuthenticodeSHA256: (row["kernelAuthenticodeSHA256"] as Data?).map { [UInt8]($0) },
+            sectionMeasurements: (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([BootMeasurement].self, from: Data($0.utf8)) },
+            createdAt: row["createdAt"], machines: machines)
     }
 }
 

@@ -1,13 +1,10 @@
 import Attestation
 import Foundation
 import GRDB
+import Octets
+import WardenAPI
 import WardenCrypto
 
-/// A machine's role in its K3s cluster.
-public enum MachineRole: String, Codable, Sendable, CaseIterable {
-    case server
-    case agent
-}
 
 /// What an operator enrols a machine with.
 public struct MachineEnrolment: Sendable {
@@ -44,24 +41,6 @@ public struct MachineEnrolment: Sendable {
     }
 }
 
-/// A machine as operators see it: never its secrets.
-public struct MachineSummary: Sendable, Codable, Equatable {
-    public let id: Int64
-    public let name: String
-    public let state: MachineState
-    /// Hex of the EK's TPM name.
-    public let ekName: String
-    public let hasEKCertificate: Bool
-    public let macs: [String]
-    public let smbiosUUID: String?
-    public let cluster: String?
-    public let role: MachineRole?
-    public let policy: String?
-    public let labels: [String]
-    /// The catalogue image it network-boots.
-    public let image: String?
-    public let createdAt: Date
-}
 
 extension EnrolmentStore {
     /// Enrols a machine by its EK and generates its disk key (32 random bytes), sealed.
@@ -158,18 +137,19 @@ extension EnrolmentStore {
             throw StoreError.notFound("policy \(policy)")
         }
         if let bad = enrolment.labels.first(where: { !Self.isLabel($0) }) { throw StoreError.invalid("label \(bad) is not KEY=VALUE") }
-        if let bad = enrolment.macs.first(where: { !Self.isMAC($0) }) { throw StoreError.invalid("\(bad) is not a MAC address") }
+        if let bad = enrolment.macs.first(where: { MACAddress($0) == nil }) { throw StoreError.invalid("\(bad) is not a MAC address") }
+        let macs = enrolment.macs.compactMap { MACAddress($0)?.description }
         try db.assignImage(enrolment.image, machineID: id)
-        let sightings = try db.absorbBootSightings(macs: enrolment.macs.map { $0.lowercased() }, uuid: enrolment.smbiosUUID?.lowercased())
+        let sightings = try db.absorbBootSightings(macs: macs, uuid: enrolment.smbiosUUID?.lowercased())
         try db.execute(
             sql: "UPDATE machine SET ekCertificate = COALESCE(?, ekCertificate), smbiosUUID = ?, clusterID = ?, role = ?, policyName = ?, labels = ? WHERE id = ?",
             arguments: [enrolment.ekCertificate.map { Data($0) }, enrolment.smbiosUUID?.lowercased(), clusterID, enrolment.role?.rawValue,
                         enrolment.policy, enrolment.labels.joined(separator: "\n"), id])
-        for mac in enrolment.macs {
-            guard try Int64.fetchOne(db, sql: "SELECT machineID FROM machineMAC WHERE mac = ?", arguments: [mac.lowercased()]) == nil else {
-                throw StoreError.duplicate("MAC \(mac.lowercased())")
+        for mac in macs {
+            guard try Int64.fetchOne(db, sql: "SELECT machineID FROM machineMAC WHERE mac = ?", arguments: [mac]) == nil else {
+                throw StoreError.duplicate("MAC \(mac)")
             }
-            try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac.lowercased(), id])
+            try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id])
         }
         let identity = Self.diskKeyIdentity(machineID: id)
         try db.execute(
@@ -194,11 +174,6 @@ extension EnrolmentStore {
             hasEKCertificate: row["hasCertificate"], macs: try String.fetchAll(db, sql: "SELECT mac FROM machineMAC WHERE machineID = ? ORDER BY mac", arguments: [id]),
             smbiosUUID: row["smbiosUUID"], cluster: row["cluster"], role: (row["role"] as String?).flatMap(MachineRole.init(rawValue:)),
             policy: row["policyName"], labels: labels.split(separator: "\n").map(String.init), image: row["image"], createdAt: row["createdAt"])
-    }
-
-    static func isMAC(_ text: String) -> Bool {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count == 6 && parts.allSatisfy { $0.count == 2 && $0.allSatisfy(\.isHexDigit) }
     }
 
     static func isLabel(_ text: String) -> Bool {

@@ -1,5 +1,6 @@
 import Attestation
 import GRDB
+import WardenAPI
 
 extension MachineState: DatabaseValueConvertible {}
 

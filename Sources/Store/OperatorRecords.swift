@@ -1,22 +1,8 @@
 import Foundation
 import GRDB
+import WardenAPI
 
-/// The two roles an admin client certificate can carry.
-public enum OperatorRole: String, Codable, Sendable, CaseIterable {
-    /// Everything: enrol, approve, revoke, policies, clusters, operators.
-    case `operator`
-    /// Read and export only.
-    case auditor
-}
 
-/// An issued client certificate, by serial number (hex).
-public struct OperatorCertificate: Sendable, Codable, Equatable {
-    public let serial: String
-    public let name: String
-    public let role: OperatorRole
-    public let issuedAt: Date
-    public let revokedAt: Date?
-}
 
 extension EnrolmentStore {
     /// Records a client certificate Warden issued; only recorded, unrevoked certificates

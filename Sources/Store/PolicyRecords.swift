@@ -1,14 +1,8 @@
 import Foundation
 import GRDB
+import WardenAPI
 import WardenCrypto
 
-/// One version of a named policy, as stored.
-public struct PolicyVersion: Sendable, Equatable, Codable {
-    public let id: Int64
-    public let name: String
-    public let version: Int
-    public let yaml: String
-}
 
 /// A policy made from a machine's own evidence (trust on first use, or an operator's
 /// approval), stored as the next version of that machine's policy.

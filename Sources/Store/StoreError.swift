@@ -1,4 +1,5 @@
 import Attestation
+import WardenAPI
 
 /// What went wrong in the store; never carries a secret.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,4 @@
+import Octets
 import TSS
 import WardenCrypto
 
@@ -81,7 +82,7 @@ public struct AttestationKey: Sendable {
     }
 
     private static func bigEndian(_ value: UInt32) -> [UInt8] {
-        Array([UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)].drop { $0 == 0 })
+        Array(BigEndian.bytes(value).drop { $0 == 0 })
     }
 }
 

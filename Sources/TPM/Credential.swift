@@ -1,3 +1,4 @@
+import Octets
 import TSS
 import WardenCrypto
 
@@ -38,31 +39,29 @@ public enum Credential {
         let seed = seed ?? SecureRandom.bytes(hash.digestSize)
         let encryptedSeed = try ek.publicKey.encryptOAEP(seed, digest: hash, label: identityLabel)
         let symmetricKey = kdfa(hash, key: seed, label: "STORAGE", contextU: objectName, contextV: [], bits: ek.symmetricKeySize * 8)
-        let identity = bigEndian16(credential.count) + credential  // TPM2B_DIGEST
+        let identity = BigEndian.bytes(UInt16(truncatingIfNeeded: credential.count)) + credential  // TPM2B_DIGEST
         let encIdentity = try AESCFB.encrypt(identity, key: symmetricKey, iv: [UInt8](repeating: 0, count: 16))
         let hmacKey = kdfa(hash, key: seed, label: "INTEGRITY", contextU: [], contextV: [], bits: hash.digestSize * 8)
         let integrity = HMAC.authenticate(encIdentity + objectName, key: hmacKey, digest: hash)
-        let idObject = bigEndian16(integrity.count) + integrity + encIdentity
+        let idObject = BigEndian.bytes(UInt16(truncatingIfNeeded: integrity.count)) + integrity + encIdentity
         return CredentialChallenge(
-            credentialBlob: bigEndian16(idObject.count) + idObject,
-            encryptedSecret: bigEndian16(encryptedSeed.count) + encryptedSeed
+            credentialBlob: BigEndian.bytes(UInt16(truncatingIfNeeded: idObject.count)) + idObject,
+            encryptedSecret: BigEndian.bytes(UInt16(truncatingIfNeeded: encryptedSeed.count)) + encryptedSeed
         )
     }
 
     /// KDFa (TPM 2.0 Part 1, 11.4.10.2): HMAC in counter mode over a NUL-terminated label.
     package static func kdfa(_ hash: DigestAlgorithm, key: [UInt8], label: String, contextU: [UInt8], contextV: [UInt8], bits: Int) -> [UInt8] {
-        let fixed = Array(label.utf8) + [0] + contextU + contextV + bigEndian32(bits)
+        let fixed = Array(label.utf8) + [0] + contextU + contextV + BigEndian.bytes(UInt32(truncatingIfNeeded: bits))
         var out: [UInt8] = []
         var counter = 1
         while out.count * 8 < bits {
-            out += HMAC.authenticate(bigEndian32(counter) + fixed, key: key, digest: hash)
+            out += HMAC.authenticate(BigEndian.bytes(UInt32(truncatingIfNeeded: counter)) + fixed, key: key, digest: hash)
             counter += 1
         }
         return Array(out.prefix((bits + 7) / 8))
     }
 
-    private static func bigEndian16(_ v: Int) -> [UInt8] { [UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
-    private static func bigEndian32(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
 }
 
 /// A credential cannot be made from these inputs.

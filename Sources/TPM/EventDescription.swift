@@ -1,3 +1,4 @@
+import Octets
 import WardenCrypto
 /// Human-readable fields of an event's data, for display only: nothing here is trusted,
 /// since most event data is not covered by the event's digest.

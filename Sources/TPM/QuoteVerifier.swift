@@ -1,3 +1,4 @@
+import Octets
 import TSS
 import WardenCrypto
 
@@ -50,7 +51,7 @@ public struct QuoteVerifier: Sendable {
     /// A TPM puts TPM_GENERATED_VALUE only in structures it made itself; a quote has its own type.
     private func checkHeader(magic: UInt32, type: UInt16, _ failures: inout [QuoteFailure]) {
         if magic != TPMAttest.generatedMagic {
-            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(bigEndian: magic)), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
+            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(BigEndian.bytes(magic))), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
         }
         if type != TPMAttest.quoteType {
             failures.append(QuoteFailure(.type, "type is 0x\(String(type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
@@ -143,11 +144,5 @@ public struct QuoteVerifier: Sendable {
         failures += comparison.failures
         guard failures.isEmpty else { return nil }  // so no event's data failed its digest
         return MeasuredBoot(eventLog: log, replay: replay, anchoredPCRs: comparison.anchored, facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
-    }
-}
-
-extension Hex {
-    static func encode(bigEndian value: UInt32) -> String {
-        encode([UInt8(value >> 24), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)])
     }
 }

@@ -1,3 +1,4 @@
+import Octets
 import TSS
 import WardenCrypto
 
@@ -46,7 +47,7 @@ public struct SealedRelease: Sendable, Equatable {
     static func signedDigest(credential: CredentialChallenge, ciphertext: [UInt8], akName: [UInt8]) -> [UInt8] {
         var hasher = Hasher(.sha256)
         for part in [context, akName, credential.credentialBlob, credential.encryptedSecret, ciphertext] {
-            hasher.update([UInt8(part.count >> 24 & 0xff), UInt8(part.count >> 16 & 0xff), UInt8(part.count >> 8 & 0xff), UInt8(part.count & 0xff)])
+            hasher.update(BigEndian.bytes(UInt32(truncatingIfNeeded: part.count)))
             hasher.update(part)
         }
         return hasher.finalize()

@@ -1,3 +1,4 @@
+import Octets
 import WardenCrypto
 /// A UEFI_VARIABLE_DATA record (the data of EV_EFI_VARIABLE_* events).
 public struct UEFIVariable: Sendable, Equatable {

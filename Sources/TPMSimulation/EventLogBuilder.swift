@@ -1,3 +1,4 @@
+import Octets
 import TPM
 import TSS
 import WardenCrypto

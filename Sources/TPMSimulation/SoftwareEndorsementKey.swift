@@ -1,3 +1,4 @@
+import Octets
 import TPM
 import TSS
 import WardenCrypto
@@ -51,7 +52,7 @@ private struct SizedFields {
 
     mutating func sized() throws -> [UInt8] {
         guard bytes.count - offset >= 2 else { throw CredentialError("truncated credential") }
-        let size = Int(bytes[offset]) << 8 | Int(bytes[offset + 1])
+        let size = Int(BigEndian.read(UInt16.self, bytes[...], at: offset))
         guard bytes.count - offset - 2 >= size else { throw CredentialError("truncated credential") }
         defer { offset += 2 + size }
         return Array(bytes[(offset + 2)..<(offset + 2 + size)])

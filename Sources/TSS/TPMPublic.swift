@@ -1,4 +1,5 @@
 import CTSS2
+import Octets
 
 /// A decoded TPM2B_PUBLIC (`tpm2_createak -u`, `tpm2_createek -u`): an object's public area.
 public struct TPMPublic: Sendable, Equatable {
@@ -52,7 +53,7 @@ public struct TPMPublic: Sendable, Equatable {
     public let publicArea: [UInt8]
 
     /// The TPM2B_PUBLIC: the public area with its size prefix.
-    public var marshaled: [UInt8] { [UInt8(publicArea.count >> 8), UInt8(publicArea.count & 0xff)] + publicArea }
+    public var marshaled: [UInt8] { BigEndian.bytes(UInt16(truncatingIfNeeded: publicArea.count)) + publicArea }
 
     /// Decodes a marshaled TPM2B_PUBLIC through libtss2-mu; the size prefix must match.
     public static func decode(_ bytes: [UInt8]) throws(TPMDecodingError) -> TPMPublic {

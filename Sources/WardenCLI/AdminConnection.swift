@@ -5,7 +5,7 @@ import WardenClient
 
 /// Where the operator CLI connects and as whom: by default the local server, with the
 /// state folder's operator certificate.
-struct AdminOptions: ParsableArguments {
+package struct AdminOptions: ParsableArguments {
     @Option(name: [.customLong("server"), .customLong("warden-url")], help: "The Warden server.")
     var server = AdminTarget.defaultServer
 
@@ -13,11 +13,13 @@ struct AdminOptions: ParsableArguments {
     var identity: String?
 
     @Option(help: "The local state folder, for the default identity.")
-    var stateDir = ".warden"
+    package var stateDir = ".warden"
 
-    var target: AdminTarget { AdminTarget(server: server, identity: identity, stateDir: stateDir) }
+    package init() {}
 
-    func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
+    package var target: AdminTarget { AdminTarget(server: server, identity: identity, stateDir: stateDir) }
+
+    package func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
         try await target.call(method, path, body, as: type)
     }
 }
@@ -51,7 +53,7 @@ package struct AdminTarget {
     }
 
     /// Runs `body` on a connection, turning a refusal into a message and exit status 1.
-    func run<T>(_ body: (HTTPSClient) async throws -> T) async throws -> T {
+    package func run<T>(_ body: (HTTPSClient) async throws -> T) async throws -> T {
         do {
             let client = try await connect()
             defer { Task { await client.close() } }

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
-import Store
 import WardenAPI
 import WardenCrypto
 
 /// `warden cluster …`
-struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ClusterCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "cluster", abstract: "Record K3s clusters machines join.", subcommands: [Add.self, List.self])
+
+    package init() {}
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

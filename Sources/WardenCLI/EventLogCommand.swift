@@ -3,12 +3,14 @@ import TPM
 import TSS
 
 /// `warden eventlog …`
-struct EventLogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct EventLogCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "eventlog",
         abstract: "Work with TCG PC Client measured-boot event logs.",
         subcommands: [EventLogShowCommand.self]
     )
+
+    package init() {}
 }
 
 /// `warden eventlog show FILE`: every event and the replayed PCRs.

@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
-import Images
-import Store
+import ImageBuilding
 import WardenAPI
 
 /// `warden image …`: the catalogue of boot images.
-struct ImageCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct ImageCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Add, list, show and remove boot images (Unified Kernel Images).",
         subcommands: [Add.self, List.self, Show.self, Remove.self]
     )
+
+    package init() {}
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -3,11 +3,11 @@ import Foundation
 
 /// Reads the files named on the command line; an unreadable one ends the command with
 /// ``ExitStatus/unreadableInput``, distinct from rejected evidence.
-enum InputFile {
+package enum InputFile {
     /// Files larger than this are not evidence and are not read.
     static let maxSize = 16 << 20
 
-    static func read(_ path: String, as what: String) throws -> [UInt8] {
+    package static func read(_ path: String, as what: String) throws -> [UInt8] {
         let url = URL(fileURLWithPath: path)
         do {
             let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0

@@ -1,16 +1,16 @@
 import ArgumentParser
 import Foundation
-import Server
-import Store
 import WardenAPI
 
 /// `warden machine …`
-struct MachineCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct MachineCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "machine",
         abstract: "Enrol, list, approve and revoke machines.",
         subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self, Forget.self, ClearLegacyMark.self]
     )
+
+    package init() {}
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Foundation
-import Store
 import WardenAPI
 
 /// `warden policy …`
-struct PolicyCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct PolicyCommand: AsyncParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "policy", abstract: "Apply and read attestation policies.", subcommands: [Apply.self, List.self, Show.self, Learn.self])
+
+    package init() {}
 
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Store a policy (YAML) as the next version of its name.")

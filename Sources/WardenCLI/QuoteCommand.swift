@@ -4,12 +4,14 @@ import TSS
 import WardenCrypto
 
 /// `warden quote …`
-struct QuoteCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+package struct QuoteCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "quote",
         abstract: "Work with TPM 2.0 quotes.",
         subcommands: [QuoteVerifyCommand.self]
     )
+
+    package init() {}
 }
 
 /// `warden quote verify`: checks a quote made by `tpm2_quote`, in tpm2-tools' file formats.

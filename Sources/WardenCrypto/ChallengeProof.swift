@@ -1,3 +1,5 @@
+import Octets
+
 /// What an agent shows to be given a nonce: proof that it holds the secret its TPM recovered
 /// when its attestation key was activated (TPM2_ActivateCredential), so that nobody who only
 /// knows or guesses a key's id can take its machine's nonces. The store keeps that secret's

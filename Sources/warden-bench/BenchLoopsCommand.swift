@@ -1,9 +1,10 @@
 import ArgumentParser
 import Boot
 import Foundation
-import WardenCLI
 import Images
+import Octets
 import Synchronization
+import WardenCLI
 import WardenCrypto
 
 /// `warden-bench loops`: boot HTTP hashes a large image before its first download; while

@@ -1,3 +1,3 @@
-import WardenCLI
+import WardenAppliance
 
 await WardenCommand.runAsRoot()

@@ -9,6 +9,7 @@ import TestSupport
 import TPM
 import TPMSimulation
 import TSS
+import WardenAPI
 import WardenCrypto
 
 /// The server and `warden audit verify` judge with one function, so they cannot disagree.

@@ -1,4 +1,5 @@
 import Foundation
+import ImageBuilding
 import Images
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import Boot
 import Foundation
+import ImageBuilding
 import Images
 import Store
 import Testing

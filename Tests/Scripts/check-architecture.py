@@ -16,26 +16,27 @@ import sys
 
 # Warden's own modules, floor by floor (ARCHITECTURE.md draws the same picture).
 FLOORS = [
-    ["CTSS2", "COpenSSL", "CArchive", "CDatagrams"],
+    ["CTSS2", "COpenSSL", "CArchive", "CDatagrams", "Octets"],
     ["TSS", "WardenCrypto", "Archive"],
-    ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot"],
+    ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot", "ImageBuilding"],
     ["Attestation", "AgentCore", "TPMSimulation"],
     ["Store"],
     ["Images", "Audit"],
-    ["Server"],
-    ["WardenCLI"],
+    ["Server", "WardenCLI"],
+    ["WardenAppliance"],
     ["warden", "warden-agent", "warden-bench"],
 ]
 
 AGENT = {"AgentCore", "warden-agent"}
-SERVER_SIDE = {"Store", "Server", "Images", "Audit", "Boot", "WardenCLI", "GRDB"}
+SERVER_SIDE = {"Store", "Server", "Images", "Audit", "Boot", "WardenCLI", "WardenAppliance", "GRDB"}
 HUMMINGBIRD = {"Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HummingbirdHTTP2"}
-ABOVE_SERVER = {"Server", "WardenCLI", "warden"}
+ABOVE_SERVER = {"Server", "WardenAppliance", "warden"}
 
 # (who, may not import, why): the arrows that must never exist.
 FORBIDDEN = [
     (AGENT, SERVER_SIDE, "the agent carries no server code"),
-    ({"Boot"}, {"Store", "Attestation", "Images", "Audit", "Server", "GRDB", "TPM"}, "Boot stands on NIO alone"),
+    ({"Boot"}, {"Store", "Attestation", "Images", "Audit", "Server", "GRDB", "TPM", "WardenCrypto", "TSS"}, "Boot stands on NIO (and Octets) alone"),
+    ({"WardenCLI"}, {"Store", "Server", "Images", "Audit", "Boot", "GRDB"} | HUMMINGBIRD, "the operator's client imports no server module"),
     (None, HUMMINGBIRD, "nothing below Server imports Hummingbird"),
     (None, {"GRDB"}, "only Store speaks to SQLite"),
     (None, {"TPMSimulation"}, "software TPMs are for the tests and warden-bench, never in a product"),

@@ -1,8 +1,10 @@
 import Foundation
+import Octets
 import Store
-import TPM
 import Testing
 import TestSupport
+import TPM
+import WardenAPI
 import WardenCrypto
 
 @Suite struct EnrolmentStoreTests {

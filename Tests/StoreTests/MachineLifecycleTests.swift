@@ -4,6 +4,7 @@ import GRDB
 @testable import Store
 import Testing
 import TestSupport
+import WardenAPI
 import WardenCrypto
 
 /// The machine lifecycle: one table of transitions, and the schema's constraint written

@@ -7,6 +7,7 @@ import Logging
 import Server
 import ServiceLifecycle
 import Store
+import WardenCLI
 
 /// `warden serve`: the appliance. Initialises the state folder on first start, then serves
 /// the agent and admin APIs until SIGTERM or SIGINT, when it stops gracefully.

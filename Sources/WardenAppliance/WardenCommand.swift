@@ -1,4 +1,5 @@
 import ArgumentParser
+import WardenCLI
 
 /// The `warden` command: the server, the operator CLI and the verifier's tools.
 @available(macOS 13, *)
@@ -13,20 +14,6 @@ public struct WardenCommand: AsyncParsableCommand {
     )
 
     public init() {}
-}
-
-/// How a read command prints its result (`warden-bench` prints its reports the same way).
-package enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text
-    case json
-}
-
-/// Exit statuses shared by the commands.
-enum ExitStatus {
-    /// The evidence was examined and rejected.
-    static let rejected = ExitCode(1)
-    /// An input could not be read.
-    static let unreadableInput = ExitCode(2)
 }
 
 @available(macOS 13, *)

@@ -3,6 +3,7 @@ import Audit
 import Foundation
 import Server
 import Store
+import WardenCLI
 
 /// `warden audit …`
 struct AuditCommand: AsyncParsableCommand {
