@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release bench-build demo lab adversary test check-architecture deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
+.PHONY: run release bench-build demo lab adversary test check-architecture check-format format deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -47,7 +47,7 @@ adversary: bench-build
 ## Swift tests (with the lab), the adversarial suite's quick form (alone: it measures how
 ## long clients wait, which the parallel Swift tests would distort), then every fuzz target
 ## for FUZZ_TEST_SECONDS.
-test: deps check-architecture
+test: deps check-architecture check-format
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	python3 Tests/Adversary/adversary.py --quick --warden .build/debug/warden --agent .build/debug/warden-agent --out $(OUT)/adversary-quick
@@ -56,6 +56,14 @@ test: deps check-architecture
 ## check-architecture: fails when a module imports one it may not see (ARCHITECTURE.md).
 check-architecture:
 	python3 Tests/Scripts/check-architecture.py
+
+## check-format: fails when a Swift file is not as `swift format` (.swift-format) writes it.
+check-format:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+
+## format: rewrites every Swift file as `swift format` (.swift-format) writes it.
+format:
+	$(SWIFT) format --in-place --recursive --parallel Sources Tests Package.swift
 
 ## deps: install the Debian packages that are missing (waits for a held dpkg lock).
 deps:

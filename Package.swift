@@ -64,8 +64,15 @@ let package = Package(
         .target(name: "TPM", dependencies: ["Octets", "TSS", "WardenCrypto"]),
         // Software EKs, AKs and event logs: for the tests and benchmarks, never in a product.
         .target(name: "TPMSimulation", dependencies: ["Octets", "TPM", "TSS", "WardenCrypto"]),
-        .target(name: "Store", dependencies: ["Attestation", "Octets", "TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Attestation", dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Store",
+            dependencies: [
+                "Attestation", "Octets", "TPM", "TSS", "WardenAPI", "WardenCrypto",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
+        .target(
+            name: "Attestation",
+            dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
         .target(
             name: "Boot",
@@ -75,14 +82,21 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "Images", dependencies: ["Archive", "Attestation", "Boot", "ImageBuilding", "Octets", "Store", "WardenAPI", "WardenCrypto"]),
+        .target(
+            name: "Images",
+            dependencies: [
+                "Archive", "Attestation", "Boot", "ImageBuilding", "Octets", "Store", "WardenAPI", "WardenCrypto",
+            ]),
         // Building UKIs and the agent's initrd overlay on an operator's machine.
         .target(name: "ImageBuilding", dependencies: ["Archive"]),
         // The bundle's line format: its own small module, so that its fuzz target builds fast.
         .target(name: "BundleLines", dependencies: ["WardenCrypto"]),
         .target(
             name: "Audit",
-            dependencies: ["Store", "Attestation", "TPM", "Archive", "BundleLines", "WardenCrypto", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [
+                "Store", "Attestation", "TPM", "Archive", "BundleLines", "WardenCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         .target(
             name: "Server",
@@ -125,7 +139,8 @@ let package = Package(
         .executableTarget(
             name: "warden-bench",
             dependencies: [
-                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Octets", "Server", "Store", "TPM", "TSS", "WardenAPI", "WardenClient", "WardenCrypto",
+                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Octets", "Server", "Store", "TPM", "TSS",
+                "WardenAPI", "WardenClient", "WardenCrypto",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -148,8 +163,14 @@ let package = Package(
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
-        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "TPM", "TPMSimulation", "TSS", "TestSupport"]),
-        .testTarget(name: "StoreTests", dependencies: ["Attestation", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "AttestationTests", dependencies: ["Attestation", "TPM", "TPMSimulation", "TSS", "TestSupport"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: [
+                "Attestation", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
@@ -168,11 +189,17 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),
-        .testTarget(name: "BootTests", dependencies: ["Boot", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "ImagesTests", dependencies: ["Images", "ImageBuilding", "Boot", "Store", "WardenCrypto", "TestSupport"]),
+        .testTarget(
+            name: "BootTests", dependencies: ["Boot", "TestSupport", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "ImagesTests",
+            dependencies: ["Images", "ImageBuilding", "Boot", "Store", "WardenCrypto", "TestSupport"]),
         .testTarget(
             name: "AuditTests",
-            dependencies: ["Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenAPI", "WardenCrypto", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: [
+                "Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenAPI", "WardenCrypto",
+                "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "OctetsTests", dependencies: ["Octets"]),
     ]
@@ -182,11 +209,15 @@ let package = Package(
 /// so they exist only in fuzzing builds: `make fuzz` sets WARDEN_FUZZ=1 (see the Makefile).
 if Context.environment["WARDEN_FUZZ"] != nil {
     let parsers: [(name: String, modules: [Target.Dependency])] = [
-        ("Attest", ["TPM", "TSS"]), ("Signature", ["TPM", "TSS"]), ("Public", ["TPM", "TSS"]), ("PCRFile", ["TPM", "TSS"]), ("EventLog", ["TPM", "TSS"]),
-        ("TFTP", ["Boot"]), ("DHCP", ["Boot"]), ("AgentBody", ["TPM", "TSS", "WardenAPI"]), ("BundleLine", ["BundleLines"]),
+        ("Attest", ["TPM", "TSS"]), ("Signature", ["TPM", "TSS"]), ("Public", ["TPM", "TSS"]),
+        ("PCRFile", ["TPM", "TSS"]), ("EventLog", ["TPM", "TSS"]),
+        ("TFTP", ["Boot"]), ("DHCP", ["Boot"]), ("AgentBody", ["TPM", "TSS", "WardenAPI"]),
+        ("BundleLine", ["BundleLines"]),
     ]
     for parser in parsers {
-        package.targets.append(.executableTarget(name: "Fuzz\(parser.name)", dependencies: parser.modules, path: "Tests/Fuzz/Fuzz\(parser.name)"))
+        package.targets.append(
+            .executableTarget(
+                name: "Fuzz\(parser.name)", dependencies: parser.modules, path: "Tests/Fuzz/Fuzz\(parser.name)"))
         package.products.append(.executable(name: "fuzz-\(parser.name.lowercased())", targets: ["Fuzz\(parser.name)"]))
     }
 }

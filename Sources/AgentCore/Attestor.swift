@@ -37,8 +37,11 @@ public struct Attestor: Sendable {
         let certificate = try tpm { try device.endorsementCertificate() }
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         defer { Task { await client.close() } }
-        let request = AgentMessages.DiscoverRequest(ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
-        return try await refusing { try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self) }
+        let request = AgentMessages.DiscoverRequest(
+            ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
+        return try await refusing {
+            try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self)
+        }
     }
 
     /// Runs the whole flow and returns the opened release. `legacyBIOS`: the kernel command
@@ -50,50 +53,82 @@ public struct Attestor: Sendable {
         defer { device.flush(ek) }
         let ak = try tpm { try device.createAttestationKey(under: ek) }
         defer { device.flush(ak) }
-        guard let akName = try? TPMPublic.decode(ak.publicArea).name else { throw AgentError.tpm("the AK's public area is unreadable") }
+        guard let akName = try? TPMPublic.decode(ak.publicArea).name else {
+            throw AgentError.tpm("the AK's public area is unreadable")
+        }
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         defer { Task { await client.close() } }
 
         let registration = try await refusing {
-            try await client.call(.POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)),
-                                  as: AgentMessages.RegisterResponse.self)
+            try await client.call(
+                .POST, "/v1/agent/register",
+                AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)),
+                as: AgentMessages.RegisterResponse.self)
         }
         let proof = try tpm {
-            try device.activateCredential(ak: ak, ek: ek, credentialBlob: try bytes(registration.credentialBlob), encryptedSecret: try bytes(registration.encryptedSecret))
+            try device.activateCredential(
+                ak: ak, ek: ek, credentialBlob: try bytes(registration.credentialBlob),
+                encryptedSecret: try bytes(registration.encryptedSecret))
         }
         let keyID = try await refusing {
             try await client.call(
-                .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)),
+                .POST, "/v1/agent/activate",
+                AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)),
                 as: AgentMessages.ActivateResponse.self)
         }.attestationKeyID
-        let challenge = AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)))
-        let nonce = try bytes(try await refusing {
-            try await client.call(.POST, "/v1/agent/challenge", challenge, as: AgentMessages.ChallengeResponse.self)
-        }.nonce)
+        let challenge = AgentMessages.ChallengeRequest(
+            attestationKeyID: keyID,
+            proof: base64(ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)))
+        let nonce = try bytes(
+            try await refusing {
+                try await client.call(.POST, "/v1/agent/challenge", challenge, as: AgentMessages.ChallengeResponse.self)
+            }.nonce)
         let quote = try tpm { try device.quote(with: ak, selection: Self.selection, nonce: nonce) }
-        let pcrs = try tpm { try TPM2ToolsPCRFile.serialize(PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection))) }
+        let pcrs = try tpm {
+            try TPM2ToolsPCRFile.serialize(
+                PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection)))
+        }
         let request = AgentMessages.AttestRequest(
-            attestationKeyID: keyID, nonce: base64(nonce), attest: base64(quote.attest), signature: base64(quote.signature), pcrs: base64(pcrs),
+            attestationKeyID: keyID, nonce: base64(nonce), attest: base64(quote.attest),
+            signature: base64(quote.signature), pcrs: base64(pcrs),
             eventLog: eventLog.map(base64), legacyBIOS: legacyBIOS ? true : nil)
-        let response = try await refusing { try await client.call(.POST, "/v1/agent/attest", request, as: AgentMessages.ReleaseResponse.self) }
+        let response = try await refusing {
+            try await client.call(.POST, "/v1/agent/attest", request, as: AgentMessages.ReleaseResponse.self)
+        }
         return try open(response, akName: akName, device: device, ak: ak, ek: ek)
     }
 
     /// Checks the release's signer and signature, then unwraps it with the TPM.
-    private func open(_ response: AgentMessages.ReleaseResponse, akName: [UInt8], device: TPMDevice, ak: TPMDevice.LoadedKey, ek: TPMDevice.LoadedKey) throws -> ReleasePayload {
+    private func open(
+        _ response: AgentMessages.ReleaseResponse, akName: [UInt8], device: TPMDevice, ak: TPMDevice.LoadedKey,
+        ek: TPMDevice.LoadedKey
+    ) throws -> ReleasePayload {
         let ca: String
-        do { ca = try String(contentsOfFile: serverCA, encoding: .utf8) } catch { throw AgentError.output("cannot read \(serverCA)") }
+        do { ca = try String(contentsOfFile: serverCA, encoding: .utf8) } catch {
+            throw AgentError.output("cannot read \(serverCA)")
+        }
         let signer = try ReleaseSigner.publicKey(certificatePEM: response.releaseCertificate, serverCA: ca)
         let release = SealedRelease(
-            credential: CredentialChallenge(credentialBlob: try bytes(response.credentialBlob), encryptedSecret: try bytes(response.encryptedSecret)),
+            credential: CredentialChallenge(
+                credentialBlob: try bytes(response.credentialBlob), encryptedSecret: try bytes(response.encryptedSecret)
+            ),
             ciphertext: try bytes(response.ciphertext), signature: try bytes(response.signature))
-        guard release.isSigned(by: signer, for: akName) else { throw AgentError.badRelease("the signature does not verify") }
-        let seed = try tpm { try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob, encryptedSecret: release.credential.encryptedSecret) }
+        guard release.isSigned(by: signer, for: akName) else {
+            throw AgentError.badRelease("the signature does not verify")
+        }
+        let seed = try tpm {
+            try device.activateCredential(
+                ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob,
+                encryptedSecret: release.credential.encryptedSecret)
+        }
         do {
-            let payload = try JSONDecoder().decode(ReleasePayload.self, from: Data(try release.open(withActivatedKey: seed, akName: akName)))
+            let payload = try JSONDecoder().decode(
+                ReleasePayload.self, from: Data(try release.open(withActivatedKey: seed, akName: akName)))
             guard payload.diskKey.count == 32 else { throw AgentError.badRelease("the disk key is not 32 bytes") }
             return payload
-        } catch let error as AgentError { throw error } catch { throw AgentError.badRelease("the payload does not open") }
+        } catch let error as AgentError { throw error } catch {
+            throw AgentError.badRelease("the payload does not open")
+        }
     }
 
     private func openDevice() throws(AgentError) -> TPMDevice {

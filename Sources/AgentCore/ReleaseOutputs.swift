@@ -23,20 +23,30 @@ public enum ReleaseOutputs {
     /// Opens `device` as `name` with the disk key, formatting it as LUKS2 first only when it
     /// carries no LUKS header; then mounts it at `mountpoint` and writes
     /// `etc/rancher/k3s/config.yaml` there.
-    public static func unlock(_ payload: ReleasePayload, device: String, name: String, mountpoint: String) throws(AgentError) {
+    public static func unlock(_ payload: ReleasePayload, device: String, name: String, mountpoint: String)
+        throws(AgentError)
+    {
         let key = try diskKey(payload)
         let blank = ChildProcess.run("cryptsetup", ["isLuks", device]) != 0
         if blank {
             // A random 32-byte key needs no stretching: PBKDF2 with few iterations keeps
             // unlocking fast even in an emulated machine.
-            let status = ChildProcess.run("cryptsetup", [
-                "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000",
-                "--key-file", "-", device,
-            ], input: key)
+            let status = ChildProcess.run(
+                "cryptsetup",
+                [
+                    "luksFormat", "--type", "luks2", "--batch-mode", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations",
+                    "1000",
+                    "--key-file", "-", device,
+                ], input: key)
             guard status == 0 else { throw .output("cryptsetup luksFormat \(device) failed (status \(status))") }
         }
-        let opened = ChildProcess.run("cryptsetup", ["open", "--type", "luks2", "--key-file", "-", device, name], input: key)
-        guard opened == 0 else { throw .output("cryptsetup open \(device) failed (status \(opened)): the released key does not open it, or device-mapper is missing") }
+        let opened = ChildProcess.run(
+            "cryptsetup", ["open", "--type", "luks2", "--key-file", "-", device, name], input: key)
+        guard opened == 0 else {
+            throw .output(
+                "cryptsetup open \(device) failed (status \(opened)): the released key does not open it, or device-mapper is missing"
+            )
+        }
         let mapped = "/dev/mapper/" + name
         if blank {
             let made = ChildProcess.run("mkfs.ext4", ["-q", "-L", name, mapped])

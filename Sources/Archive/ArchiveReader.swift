@@ -20,10 +20,12 @@ public struct ArchiveReader: ~Copyable {
 
     /// Opens `path`, a tar archive compressed with gzip.
     public init(path: String) throws(ArchiveError) {
-        guard let handle = archive_read_new() else { throw ArchiveError(operation: "allocate a reader", message: "out of memory") }
+        guard let handle = archive_read_new() else {
+            throw ArchiveError(operation: "allocate a reader", message: "out of memory")
+        }
         guard archive_read_support_filter_gzip(handle) == ARCHIVE_OK,
-              archive_read_support_format_tar(handle) == ARCHIVE_OK,
-              archive_read_open_filename(handle, path, 64 * 1024) == ARCHIVE_OK
+            archive_read_support_format_tar(handle) == ARCHIVE_OK,
+            archive_read_open_filename(handle, path, 64 * 1024) == ARCHIVE_OK
         else {
             let error = Self.error(handle, "open \(path)")
             archive_read_free(handle)
@@ -40,10 +42,13 @@ public struct ArchiveReader: ~Copyable {
         var entry: OpaquePointer?
         switch archive_read_next_header(handle, &entry) {
         case ARCHIVE_OK, ARCHIVE_WARN:
-            guard let entry, let name = archive_entry_pathname(entry) else { throw ArchiveError(operation: "read \(path)", message: "an entry has no path") }
+            guard let entry, let name = archive_entry_pathname(entry) else {
+                throw ArchiveError(operation: "read \(path)", message: "an entry has no path")
+            }
             let type = archive_entry_filetype(entry)
-            return Entry(path: String(cString: name), size: archive_entry_size(entry),
-                         isRegularFile: UInt32(type) == WARDEN_AE_IFREG, isDirectory: UInt32(type) == WARDEN_AE_IFDIR)
+            return Entry(
+                path: String(cString: name), size: archive_entry_size(entry),
+                isRegularFile: UInt32(type) == WARDEN_AE_IFREG, isDirectory: UInt32(type) == WARDEN_AE_IFDIR)
         case ARCHIVE_EOF: return nil
         default: throw Self.error(handle, "read \(path)")
         }
@@ -64,12 +69,15 @@ public struct ArchiveReader: ~Copyable {
         while true {
             let count = try read(into: &chunk)
             if count == 0 { return bytes }
-            guard bytes.count + count <= limit else { throw ArchiveError(operation: "read \(path)", message: "an entry is larger than \(limit) bytes") }
+            guard bytes.count + count <= limit else {
+                throw ArchiveError(operation: "read \(path)", message: "an entry is larger than \(limit) bytes")
+            }
             bytes += chunk[..<count]
         }
     }
 
     private static func error(_ handle: OpaquePointer, _ operation: String) -> ArchiveError {
-        ArchiveError(operation: operation, message: archive_error_string(handle).map { String(cString: $0) } ?? "unknown error")
+        ArchiveError(
+            operation: operation, message: archive_error_string(handle).map { String(cString: $0) } ?? "unknown error")
     }
 }

@@ -22,14 +22,15 @@ public struct ArchiveWriter: ~Copyable {
         let configured: Bool
         switch format {
         case .tarGzip:
-            configured = archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
+            configured =
+                archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
                 && archive_write_add_filter_gzip(handle) == ARCHIVE_OK
         case .cpioNewc:
             configured = archive_write_set_format_cpio_newc(handle) == ARCHIVE_OK
         }
         guard configured,
-              archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK,
-              archive_write_open_filename(handle, path) == ARCHIVE_OK
+            archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK,
+            archive_write_open_filename(handle, path) == ARCHIVE_OK
         else {
             let error = Self.error(handle, "open \(path)")
             archive_write_free(handle)
@@ -44,7 +45,9 @@ public struct ArchiveWriter: ~Copyable {
     }
 
     /// Adds a regular file with `contents`.
-    public mutating func addFile(_ path: String, contents: [UInt8], mode: UInt32 = 0o644, modified: Int = 0) throws(ArchiveError) {
+    public mutating func addFile(_ path: String, contents: [UInt8], mode: UInt32 = 0o644, modified: Int = 0)
+        throws(ArchiveError)
+    {
         try writeEntry(path, type: WARDEN_AE_IFREG, mode: mode, size: contents.count, modified: modified) { entry in
             archive_entry_set_size(entry, Int64(contents.count))
         }
@@ -55,7 +58,9 @@ public struct ArchiveWriter: ~Copyable {
 
     /// Adds a regular file whose `size` bytes come from `chunks` (called until it returns
     /// an empty array): a large file streams through constant memory.
-    public mutating func addFile(_ path: String, size: Int, mode: UInt32 = 0o644, modified: Int = 0, chunks: () throws -> [UInt8]) throws {
+    public mutating func addFile(
+        _ path: String, size: Int, mode: UInt32 = 0o644, modified: Int = 0, chunks: () throws -> [UInt8]
+    ) throws {
         try writeEntry(path, type: WARDEN_AE_IFREG, mode: mode, size: size, modified: modified) { _ in }
         var written = 0
         while true {
@@ -66,7 +71,9 @@ public struct ArchiveWriter: ~Copyable {
             }
             written += chunk.count
         }
-        guard written == size else { throw ArchiveError(operation: "write \(path)", message: "\(written) bytes instead of \(size)") }
+        guard written == size else {
+            throw ArchiveError(operation: "write \(path)", message: "\(written) bytes instead of \(size)")
+        }
     }
 
     /// Adds a directory.
@@ -90,7 +97,9 @@ public struct ArchiveWriter: ~Copyable {
     private func writeEntry(
         _ path: String, type: UInt32, mode: UInt32, size: Int, modified: Int, configure: (OpaquePointer) -> Void
     ) throws(ArchiveError) {
-        guard let entry = archive_entry_new() else { throw ArchiveError(operation: "add \(path)", message: "out of memory") }
+        guard let entry = archive_entry_new() else {
+            throw ArchiveError(operation: "add \(path)", message: "out of memory")
+        }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, path)
         archive_entry_set_filetype(entry, type)

@@ -22,7 +22,10 @@ public struct BootReference: Sendable, Equatable, Codable {
         /// The event it extends into PCR 12: the command line iPXE passes.
         public let pcr12: [Measurement]
 
-        public init(name: String, bootApplications: [Measurement], unifiedKernelImage: Measurement, pcr11: [Measurement], pcr12: [Measurement]) {
+        public init(
+            name: String, bootApplications: [Measurement], unifiedKernelImage: Measurement, pcr11: [Measurement],
+            pcr12: [Measurement]
+        ) {
             self.name = name
             self.bootApplications = bootApplications
             self.unifiedKernelImage = unifiedKernelImage
@@ -47,5 +50,7 @@ extension BootReference {
     public var json: [UInt8] { KeptJSON.encode(self) }
 
     /// Reads a reference kept with the evidence.
-    public init(json: [UInt8]) throws(PolicyError) { self = try KeptJSON.decode(Self.self, json, what: "the boot reference") }
+    public init(json: [UInt8]) throws(PolicyError) {
+        self = try KeptJSON.decode(Self.self, json, what: "the boot reference")
+    }
 }

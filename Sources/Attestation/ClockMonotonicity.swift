@@ -7,7 +7,8 @@ public enum ClockMonotonicity {
     public static func violation(last: TPMAttest.ClockInfo?, current: TPMAttest.ClockInfo) -> String? {
         guard let last else { return nil }
         if (current.resetCount, current.restartCount) < (last.resetCount, last.restartCount) {
-            return "resetCount/restartCount went back from \(last.resetCount)/\(last.restartCount) to \(current.resetCount)/\(current.restartCount)"
+            return
+                "resetCount/restartCount went back from \(last.resetCount)/\(last.restartCount) to \(current.resetCount)/\(current.restartCount)"
         }
         if current.resetCount == last.resetCount, current.clock < last.clock, current.safe {
             return "the TPM clock went back from \(last.clock) to \(current.clock) within one reset"

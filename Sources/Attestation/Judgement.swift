@@ -55,8 +55,11 @@ public struct Judgement: Sendable {
     /// quote verified: every later attestation of that boot is unmeasured.
     public let legacyBootResetCount: UInt32?
 
-    private init(_ refusal: Refusal?, _ reasons: [String], quote: VerifiedQuote? = nil, policyID: Int64? = nil, pin: Policy? = nil,
-                 boot: BootReference = BootReference(), legacyBootResetCount: UInt32? = nil) {
+    private init(
+        _ refusal: Refusal?, _ reasons: [String], quote: VerifiedQuote? = nil, policyID: Int64? = nil,
+        pin: Policy? = nil,
+        boot: BootReference = BootReference(), legacyBootResetCount: UInt32? = nil
+    ) {
         self.refusal = refusal
         self.reasons = reasons
         self.quote = quote
@@ -72,19 +75,33 @@ extension Judgement {
     /// `inputs.policy` names, as parsed (`policy`, nil when it names none). Pure: no store,
     /// no clock, no I/O. The checks run in ``Refusal``'s order and the first class that fails
     /// decides, with every reason of that class.
-    public static func judge(_ evidence: Evidence, given inputs: JudgementInputs, policy: Result<Policy, PolicyError>?,
-                             verifier: QuoteVerifier = QuoteVerifier()) -> Judgement {
+    public static func judge(
+        _ evidence: Evidence, given inputs: JudgementInputs, policy: Result<Policy, PolicyError>?,
+        verifier: QuoteVerifier = QuoteVerifier()
+    ) -> Judgement {
         if let problem = inputs.nonceProblem { return Judgement(.nonce, [problem]) }
-        if inputs.machineState.isOutOfService { return Judgement(.revoked, ["machine \(inputs.machineName) is \(inputs.machineState.rawValue)"]) }
+        if inputs.machineState.isOutOfService {
+            return Judgement(.revoked, ["machine \(inputs.machineName) is \(inputs.machineState.rawValue)"])
+        }
         let verdict = verifier.verify(evidence)
-        guard case .verified(let quote) = verdict else { return Judgement(.evidence, verdict.failures.map(\.description)) }
+        guard case .verified(let quote) = verdict else {
+            return Judgement(.evidence, verdict.failures.map(\.description))
+        }
         let resetCount = quote.clockInfo.resetCount
         let legacyBoot = evidence.legacyBIOS ? resetCount : nil
-        func judgement(_ refusal: Refusal?, _ reasons: [String], policyID: Int64? = nil, pin: Policy? = nil, boot: BootReference = BootReference()) -> Judgement {
-            Judgement(refusal, reasons, quote: quote, policyID: policyID, pin: pin, boot: boot, legacyBootResetCount: legacyBoot)
+        func judgement(
+            _ refusal: Refusal?, _ reasons: [String], policyID: Int64? = nil, pin: Policy? = nil,
+            boot: BootReference = BootReference()
+        ) -> Judgement {
+            Judgement(
+                refusal, reasons, quote: quote, policyID: policyID, pin: pin, boot: boot,
+                legacyBootResetCount: legacyBoot)
         }
-        if let violation = ClockMonotonicity.violation(last: inputs.lastClock, current: quote.clockInfo) { return judgement(.counters, [violation]) }
-        let unmeasured = BootReference.unmeasuredReason(legacyBoot: evidence.legacyBIOS || inputs.legacyBootResetCount == resetCount, quote: quote)
+        if let violation = ClockMonotonicity.violation(last: inputs.lastClock, current: quote.clockInfo) {
+            return judgement(.counters, [violation])
+        }
+        let unmeasured = BootReference.unmeasuredReason(
+            legacyBoot: evidence.legacyBIOS || inputs.legacyBootResetCount == resetCount, quote: quote)
         switch inputs.policy {
         case .missing(let name):
             return judgement(.missingPolicy, ["the machine's policy \(name) does not exist"])
@@ -107,9 +124,14 @@ extension Judgement {
             // Trust on first use pins what was measured; a boot that measured no kernel
             // proves nothing worth pinning, and only a policy may allow it.
             if let unmeasured {
-                return judgement(.unmeasuredFirstUse, ["\(unmeasured); with no policy, unmeasured boots are refused"], boot: BootReference(unmeasured: unmeasured))
+                return judgement(
+                    .unmeasuredFirstUse, ["\(unmeasured); with no policy, unmeasured boots are refused"],
+                    boot: BootReference(unmeasured: unmeasured))
             }
-            do { return judgement(nil, [], pin: try Policy.pinning(quote, name: Policy.machinePolicyName(inputs.machineName))) } catch {
+            do {
+                return judgement(
+                    nil, [], pin: try Policy.pinning(quote, name: Policy.machinePolicyName(inputs.machineName)))
+            } catch {
                 return judgement(.unpinnable, [error.description])
             }
         }

@@ -39,8 +39,11 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
     /// The machine's image, read when its policy requires it and the machine has one.
     public var image: ImageStanding?
 
-    public init(machineName: String, machineState: MachineState, nonceProblem: String? = nil, lastClock: TPMAttest.ClockInfo? = nil,
-                legacyBootResetCount: UInt32? = nil, policy: PolicyStanding, image: ImageStanding? = nil) {
+    public init(
+        machineName: String, machineState: MachineState, nonceProblem: String? = nil,
+        lastClock: TPMAttest.ClockInfo? = nil,
+        legacyBootResetCount: UInt32? = nil, policy: PolicyStanding, image: ImageStanding? = nil
+    ) {
         self.machineName = machineName
         self.machineState = machineState
         self.nonceProblem = nonceProblem
@@ -54,5 +57,7 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
     public var json: [UInt8] { KeptJSON.encode(self) }
 
     /// Reads inputs kept with the evidence.
-    public init(json: [UInt8]) throws(PolicyError) { self = try KeptJSON.decode(Self.self, json, what: "the judgement's inputs") }
+    public init(json: [UInt8]) throws(PolicyError) {
+        self = try KeptJSON.decode(Self.self, json, what: "the judgement's inputs")
+    }
 }

@@ -1,6 +1,5 @@
 import WardenAPI
 
-
 /// What happens to a machine: the edges of its lifecycle.
 public enum MachineEvent: String, Sendable, CaseIterable {
     /// It registered itself or network-booted unknown.

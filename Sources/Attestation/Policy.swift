@@ -56,7 +56,9 @@ public struct Policy: Sendable, Equatable {
         eventLog: Requirement = .optional, secureBoot: Requirement = .optional,
         image: Requirement = .optional, bootApplications: Set<String> = [], unmeasuredBoot: Permission = .refused
     ) throws(PolicyError) {
-        guard (1...64).contains(name.count), name.allSatisfy({ $0.isLowercase || $0.isNumber || "-_.".contains($0) }), name.allSatisfy(\.isASCII) else {
+        guard (1...64).contains(name.count), name.allSatisfy({ $0.isLowercase || $0.isNumber || "-_.".contains($0) }),
+            name.allSatisfy(\.isASCII)
+        else {
             throw PolicyError("name \"\(name)\" must be 1 to 64 of a-z, 0-9, '-', '_', '.'")
         }
         for (bank, values) in pcrs {
@@ -67,19 +69,25 @@ public struct Policy: Sendable, Equatable {
                 guard (0...23).contains(pcr) else { throw PolicyError("PCR \(pcr) is outside 0–23") }
                 guard !allowed.isEmpty else { throw PolicyError("PCR \(pcr) of \(bank) allows no value") }
                 for value in allowed {
-                    guard value.count == algorithm.digestSize * 2, Hex.decode(value) != nil, value == value.lowercased() else {
-                        throw PolicyError("PCR \(pcr) of \(bank): \"\(value)\" is not a lowercase \(algorithm.digestSize)-byte hex digest")
+                    guard value.count == algorithm.digestSize * 2, Hex.decode(value) != nil, value == value.lowercased()
+                    else {
+                        throw PolicyError(
+                            "PCR \(pcr) of \(bank): \"\(value)\" is not a lowercase \(algorithm.digestSize)-byte hex digest"
+                        )
                     }
                 }
             }
         }
-        for digest in bootApplications where digest.count != 64 || Hex.decode(digest) == nil || digest != digest.lowercased() {
+        for digest in bootApplications
+        where digest.count != 64 || Hex.decode(digest) == nil || digest != digest.lowercased() {
             throw PolicyError("boot application \"\(digest)\" is not a lowercase SHA-256 hex digest")
         }
         if unmeasuredBoot == .allowed && (image == .required || !bootApplications.isEmpty) {
             // An unmeasured boot has no boot chain to check: allowing it would let anyone who
             // makes a boot look unmeasured switch the chain's checks off.
-            throw PolicyError("unmeasuredBoot: allowed cannot go with image: required or bootApplications (an unmeasured boot has no boot chain to check)")
+            throw PolicyError(
+                "unmeasuredBoot: allowed cannot go with image: required or bootApplications (an unmeasured boot has no boot chain to check)"
+            )
         }
         self.name = name
         self.pcrs = pcrs

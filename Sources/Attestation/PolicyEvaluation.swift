@@ -30,7 +30,8 @@ extension Policy {
                 let found = Hex.encode(value)
                 if !allowed.contains(found) {
                     let expected = allowed.sorted().joined(separator: " or ")
-                    failures.append(PolicyFailure(rule: .pcr, reason: "PCR \(pcr) (\(bank)) is \(found), expected \(expected)"))
+                    failures.append(
+                        PolicyFailure(rule: .pcr, reason: "PCR \(pcr) (\(bank)) is \(found), expected \(expected)"))
                 }
             }
         }
@@ -40,8 +41,13 @@ extension Policy {
         if secureBoot == .required {
             switch quote.measuredBoot?.facts.secureBootEnabled {
             case true?: break
-            case false?: failures.append(PolicyFailure(rule: .secureBoot, reason: "the measured boot shows Secure Boot disabled"))
-            case nil: failures.append(PolicyFailure(rule: .secureBoot, reason: "no quoted measurement of PCR 7 records the Secure Boot state"))
+            case false?:
+                failures.append(
+                    PolicyFailure(rule: .secureBoot, reason: "the measured boot shows Secure Boot disabled"))
+            case nil:
+                failures.append(
+                    PolicyFailure(
+                        rule: .secureBoot, reason: "no quoted measurement of PCR 7 records the Secure Boot state"))
             }
         }
         return failures + bootChainFailures(of: quote, boot: boot)
@@ -71,38 +77,52 @@ extension Policy {
     /// instead: the policy requires the boot to follow whatever image the machine is given,
     /// and names only the applications the image does not account for. Changing the
     /// machine's image then changes what the policy allows, without learning again.
-    public static func learning(from quote: VerifiedQuote, name: String, following image: BootReference.Image? = nil) throws(PolicyError) -> Policy {
+    public static func learning(from quote: VerifiedQuote, name: String, following image: BootReference.Image? = nil)
+        throws(PolicyError) -> Policy
+    {
         let loaded = Set(quote.measuredBoot?.facts.bootApplications.compactMap { $0[.sha256].map(Hex.encode) } ?? [])
         if let image, !loaded.contains(image.unifiedKernelImage.sha256) {
             // Another image booted then: its digests would be learned as allowed for good.
-            throw PolicyError("the attestation did not boot image \(image.name), the machine's image now; learn from one that did")
+            throw PolicyError(
+                "the attestation did not boot image \(image.name), the machine's image now; learn from one that did")
         }
         let applications = loaded.subtracting((image?.bootApplications ?? []).map(\.sha256))
-        let learned = try holding(image == nil ? learnedPCRs : learnedPCRs.filter { $0 != 4 }, of: quote, name: name,
-                                  secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
-        return try Policy(name: name, pcrs: learned.pcrs, eventLog: learned.eventLog, secureBoot: learned.secureBoot,
-                          image: image == nil ? .optional : .required, bootApplications: applications)
+        let learned = try holding(
+            image == nil ? learnedPCRs : learnedPCRs.filter { $0 != 4 }, of: quote, name: name,
+            secureBoot: quote.measuredBoot?.facts.secureBootEnabled == true ? .required : .optional)
+        return try Policy(
+            name: name, pcrs: learned.pcrs, eventLog: learned.eventLog, secureBoot: learned.secureBoot,
+            image: image == nil ? .optional : .required, bootApplications: applications)
     }
 
     /// The quoted values of `indices` in every quoted bank, each the only value allowed.
-    private static func holding(_ indices: [Int], of quote: VerifiedQuote, name: String, secureBoot: Requirement) throws(PolicyError) -> Policy {
+    private static func holding(_ indices: [Int], of quote: VerifiedQuote, name: String, secureBoot: Requirement)
+        throws(PolicyError) -> Policy
+    {
         var pcrs: [TPMAlgorithmID: [Int: Set<String>]] = [:]
         for bank in quote.pcrValues.selection.banks {
             let missing = indices.filter { !bank.pcrs.contains($0) }
             guard missing.isEmpty else {
-                throw PolicyError("the quote's \(bank.hash) bank lacks PCRs \(missing.map(String.init).joined(separator: ",")) that the policy holds")
+                throw PolicyError(
+                    "the quote's \(bank.hash) bank lacks PCRs \(missing.map(String.init).joined(separator: ",")) that the policy holds"
+                )
             }
             for pcr in indices {
-                if let value = quote.pcrValues.value(bank: bank.hash, pcr: pcr) { pcrs[bank.hash, default: [:]][pcr] = [Hex.encode(value)] }
+                if let value = quote.pcrValues.value(bank: bank.hash, pcr: pcr) {
+                    pcrs[bank.hash, default: [:]][pcr] = [Hex.encode(value)]
+                }
             }
         }
-        return try Policy(name: name, pcrs: pcrs, eventLog: quote.measuredBoot == nil ? .optional : .required, secureBoot: secureBoot)
+        return try Policy(
+            name: name, pcrs: pcrs, eventLog: quote.measuredBoot == nil ? .optional : .required, secureBoot: secureBoot)
     }
 }
 
 extension Policy {
     /// The name of the policy a machine's own evidence pins (trust on first use, approvals).
     public static func machinePolicyName(_ machineName: String) -> String {
-        String(("machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }).prefix(64))
+        String(
+            ("machine-" + machineName.lowercased().filter { $0.isLetter || $0.isNumber || "-_.".contains($0) }).prefix(
+                64))
     }
 }

@@ -31,20 +31,28 @@ extension Policy {
         // A misspelt key would otherwise be dropped in silence, leaving a weaker policy than
         // the one written (`imgae: required` checks nothing).
         if case .mapping(let mapping)? = try? Yams.compose(yaml: yaml),
-           let unknown = mapping.keys.compactMap(\.string).first(where: { Document.CodingKeys(stringValue: $0) == nil }) {
-            throw PolicyError("unknown key \"\(unknown)\" (known: \(Document.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))")
+            let unknown = mapping.keys.compactMap(\.string).first(where: { Document.CodingKeys(stringValue: $0) == nil }
+            )
+        {
+            throw PolicyError(
+                "unknown key \"\(unknown)\" (known: \(Document.CodingKeys.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
         }
         var pcrs: [TPMAlgorithmID: [Int: Set<String>]] = [:]
         for (bankName, values) in document.pcrs ?? [:] {
-            guard let bank = TPMAlgorithmID(bankName: bankName) else { throw PolicyError("bank \"\(bankName)\" is not one of sha1, sha256, sha384") }
+            guard let bank = TPMAlgorithmID(bankName: bankName) else {
+                throw PolicyError("bank \"\(bankName)\" is not one of sha1, sha256, sha384")
+            }
             for (index, allowed) in values {
                 guard let pcr = Int(index) else { throw PolicyError("\"\(index)\" is not a PCR index") }
                 pcrs[bank, default: [:]][pcr] = Set(allowed)
             }
         }
         try self.init(
-            name: document.name, pcrs: pcrs, eventLog: document.eventLog ?? .optional, secureBoot: document.secureBoot ?? .optional,
-            image: document.image ?? .optional, bootApplications: Set(document.bootApplications ?? []), unmeasuredBoot: document.unmeasuredBoot ?? .refused)
+            name: document.name, pcrs: pcrs, eventLog: document.eventLog ?? .optional,
+            secureBoot: document.secureBoot ?? .optional,
+            image: document.image ?? .optional, bootApplications: Set(document.bootApplications ?? []),
+            unmeasuredBoot: document.unmeasuredBoot ?? .refused)
     }
 
     /// The policy as YAML, banks and PCRs in order, values sorted: stable for review and diffs.
@@ -54,7 +62,8 @@ extension Policy {
         for bank in pcrs.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
             lines.append("  \(bank):")
             for pcr in (pcrs[bank] ?? [:]).keys.sorted() {
-                lines.append("    \(pcr): [\((pcrs[bank]?[pcr] ?? []).sorted().map { "\"\($0)\"" }.joined(separator: ", "))]")
+                lines.append(
+                    "    \(pcr): [\((pcrs[bank]?[pcr] ?? []).sorted().map { "\"\($0)\"" }.joined(separator: ", "))]")
             }
         }
         lines.append("eventLog: \(eventLog.rawValue)")
@@ -73,7 +82,8 @@ extension Policy {
     private static func describe(_ error: Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "missing \"\(key.stringValue)\""
-        case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context), DecodingError.valueNotFound(_, let context):
+        case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context),
+            DecodingError.valueNotFound(_, let context):
             context.codingPath.map(\.stringValue).joined(separator: ".") + ": " + context.debugDescription
         default: String(describing: error)
         }

@@ -9,10 +9,13 @@ extension BootReference {
     /// must know requires the log.
     public static func unmeasuredReason(legacyBoot: Bool, quote: VerifiedQuote) -> String? {
         if legacyBoot {
-            return "unmeasured boot: Warden booted this machine by legacy BIOS, whose firmware measures neither kernel nor initrd"
+            return
+                "unmeasured boot: Warden booted this machine by legacy BIOS, whose firmware measures neither kernel nor initrd"
         }
-        if let log = quote.measuredBoot?.eventLog, !log.events.contains(where: { $0.type.rawValue & 0x8000_0000 != 0 }) {
-            return "unmeasured boot: the firmware's event log records no UEFI event (a legacy BIOS log), so nothing measured the kernel"
+        if let log = quote.measuredBoot?.eventLog, !log.events.contains(where: { $0.type.rawValue & 0x8000_0000 != 0 })
+        {
+            return
+                "unmeasured boot: the firmware's event log records no UEFI event (a legacy BIOS log), so nothing measured the kernel"
         }
         return nil
     }

@@ -27,25 +27,33 @@ public enum AuditExporter {
         from store: EnrolmentStore, key: AuditKey, request: AuditExportRequest, to path: String, now: Date = Date(),
         progress: ((Int64, Int64) -> Void)? = nil
     ) throws -> BundleSummary {
-        let folder = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let folder =
+            (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
         let partial = folder + "/." + (path as NSString).lastPathComponent + ".partial"
         defer { unlink(partial) }
         let summary = try store.readAudit { snapshot in
-            try write(snapshot, key: key, request: request, to: partial, spoolFolder: folder, now: now, progress: progress)
+            try write(
+                snapshot, key: key, request: request, to: partial, spoolFolder: folder, now: now, progress: progress)
         }
-        guard rename(partial, path) == 0 else { throw AuditError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+        guard rename(partial, path) == 0 else {
+            throw AuditError.io("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
         return summary
     }
 
     private static func write(
-        _ snapshot: AuditSnapshot, key: AuditKey, request: AuditExportRequest, to path: String, spoolFolder: String, now: Date,
+        _ snapshot: AuditSnapshot, key: AuditKey, request: AuditExportRequest, to path: String, spoolFolder: String,
+        now: Date,
         progress: ((Int64, Int64) -> Void)?
     ) throws -> BundleSummary {
         guard let sequences = try snapshot.sequences(from: request.from, to: request.to) else {
-            throw AuditError.request("no audit record lies between \(request.from ?? "the start") and \(request.to ?? "now")")
+            throw AuditError.request(
+                "no audit record lies between \(request.from ?? "the start") and \(request.to ?? "now")")
         }
         let machineID = try request.machine.map { name in
-            guard let id = try snapshot.machineID(named: name) else { throw AuditError.request("no machine is named \(name)") }
+            guard let id = try snapshot.machineID(named: name) else {
+                throw AuditError.request("no machine is named \(name)")
+            }
             return id
         }
         var bundle = try BundleWriter(path: path, modified: now)
@@ -67,13 +75,15 @@ public enum AuditExporter {
             if record.action == "attestation", let reference = BundleLayout.attestationReference(record.subject) {
                 attestations += 1
                 if machineID == nil || machineID == reference.machineID,
-                   let attestation = try snapshot.attestation(id: reference.attestationID) {
+                    let attestation = try snapshot.attestation(id: reference.attestationID)
+                {
                     try addEvidence(attestation, record: record, snapshot: snapshot, to: &bundle)
                     attestation.policyID.map { _ = policyIDs.insert($0) }
                     evidenceIncluded += 1
                 }
             } else if record.action == "policy-version", let version = policyVersion(record.subject),
-                      let id = try snapshot.policyID(name: version.name, version: version.version) {
+                let id = try snapshot.policyID(name: version.name, version: version.version)
+            {
                 policyIDs.insert(id)
             }
             let done = record.sequence - sequences.lowerBound + 1
@@ -86,9 +96,12 @@ public enum AuditExporter {
         try bundle.add(BundleLayout.records, records)
         try bundle.add(BundleLayout.recordsCSV, csv)
         let summary = BundleSummary(
-            format: BundleLayout.format, exportedAt: AuditChain.timestamp(now), firstSequence: first.sequence, lastSequence: last.sequence,
-            records: total, previousHash: Hex.encode(first.previousHash), headHash: Hex.encode(last.hash), from: request.from, to: request.to,
-            machine: request.machine, attestations: attestations, evidenceIncluded: evidenceIncluded, policies: index.count,
+            format: BundleLayout.format, exportedAt: AuditChain.timestamp(now), firstSequence: first.sequence,
+            lastSequence: last.sequence,
+            records: total, previousHash: Hex.encode(first.previousHash), headHash: Hex.encode(last.hash),
+            from: request.from, to: request.to,
+            machine: request.machine, attestations: attestations, evidenceIncluded: evidenceIncluded,
+            policies: index.count,
             checkpoints: checkpoints.count, keyFingerprint: key.publicKey.fingerprint)
         try bundle.add(BundleLayout.summary, try BundleJSON.encode(summary))
         try bundle.finish(signingWith: key)
@@ -96,26 +109,35 @@ public enum AuditExporter {
         return summary
     }
 
-    private static func addEvidence(_ attestation: ExportedAttestation, record: AuditRecord, snapshot: AuditSnapshot, to bundle: inout BundleWriter) throws {
+    private static func addEvidence(
+        _ attestation: ExportedAttestation, record: AuditRecord, snapshot: AuditSnapshot, to bundle: inout BundleWriter
+    ) throws {
         let folder = BundleLayout.evidenceFolder(attestation.id)
         for (name, contents) in attestation.evidence.files { try bundle.add(folder + name, contents) }
         let policy = try attestation.policyID.flatMap { try snapshot.policy(id: $0) }
         let facts = AttestationFacts(
-            attestation: attestation.id, sequence: record.sequence, machine: attestation.machineName, machineID: attestation.machineID,
+            attestation: attestation.id, sequence: record.sequence, machine: attestation.machineName,
+            machineID: attestation.machineID,
             passed: attestation.passed, reasons: attestation.reasons,
-            policy: policy.map { .init(id: $0.id, name: $0.name, version: $0.version, file: BundleLayout.policyFile($0.id)) },
+            policy: policy.map {
+                .init(id: $0.id, name: $0.name, version: $0.version, file: BundleLayout.policyFile($0.id))
+            },
             evidenceSHA256: Hex.encode(attestation.evidence.digest))
         try bundle.add(folder + BundleLayout.attestationFile, try BundleJSON.encode(facts))
     }
 
-    private static func addPolicies(_ ids: [Int64], snapshot: AuditSnapshot, to bundle: inout BundleWriter) throws -> [PolicyIndexEntry] {
+    private static func addPolicies(_ ids: [Int64], snapshot: AuditSnapshot, to bundle: inout BundleWriter) throws
+        -> [PolicyIndexEntry]
+    {
         var index: [PolicyIndexEntry] = []
         for id in ids {
             guard let policy = try snapshot.policy(id: id) else { continue }
             let yaml = Array(policy.yaml.utf8)
             try bundle.add(BundleLayout.policyFile(id), yaml)
-            index.append(PolicyIndexEntry(id: id, name: policy.name, version: policy.version, file: BundleLayout.policyFile(id),
-                                          sha256: Hex.encode(DigestAlgorithm.sha256.hash(yaml))))
+            index.append(
+                PolicyIndexEntry(
+                    id: id, name: policy.name, version: policy.version, file: BundleLayout.policyFile(id),
+                    sha256: Hex.encode(DigestAlgorithm.sha256.hash(yaml))))
         }
         try bundle.add(BundleLayout.policyIndex, try BundleJSON.encode(index))
         return index
@@ -123,7 +145,9 @@ public enum AuditExporter {
 
     /// The policy a `policy/NAME/VERSION` subject names.
     static func policyVersion(_ subject: String) -> (name: String, version: Int)? {
-        guard subject.hasPrefix("policy/"), let slash = subject.lastIndex(of: "/"), let version = Int(subject[subject.index(after: slash)...]) else { return nil }
+        guard subject.hasPrefix("policy/"), let slash = subject.lastIndex(of: "/"),
+            let version = Int(subject[subject.index(after: slash)...])
+        else { return nil }
         let name = subject[subject.index(subject.startIndex, offsetBy: 7)..<slash]
         return name.isEmpty ? nil : (String(name), version)
     }

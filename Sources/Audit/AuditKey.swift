@@ -16,15 +16,17 @@ public struct AuditKey: Sendable {
     /// Reads a PKCS#8 PEM Ed25519 private key.
     public init(pem: String) throws(AuditError) {
         guard let der = PEMBlock.decode(pem, label: "PRIVATE KEY"), der.count == Self.pkcs8Prefix.count + 32,
-              Array(der.prefix(Self.pkcs8Prefix.count)) == Self.pkcs8Prefix,
-              let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: der.suffix(32))
+            Array(der.prefix(Self.pkcs8Prefix.count)) == Self.pkcs8Prefix,
+            let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: der.suffix(32))
         else { throw AuditError.key("not an Ed25519 private key in PKCS#8 PEM") }
         self.key = key
     }
 
     /// Reads the key from a PEM file.
     public init(file: String) throws(AuditError) {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw AuditError.key("cannot read \(file)") }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw AuditError.key("cannot read \(file)")
+        }
         try self.init(pem: text)
     }
 
@@ -42,7 +44,9 @@ public struct AuditKey: Sendable {
         AuditSigner(interval: interval) { message in try sign(message) }
     }
 
-    private static let pkcs8Prefix: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
+    private static let pkcs8Prefix: [UInt8] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+    ]
 }
 
 /// The audit key's public half, as auditors pin it: SubjectPublicKeyInfo PEM, which
@@ -56,7 +60,7 @@ public struct AuditPublicKey: Sendable, Equatable {
     /// Reads SubjectPublicKeyInfo PEM.
     public init(pem: String) throws(AuditError) {
         guard let der = PEMBlock.decode(pem, label: "PUBLIC KEY"), der.count == Self.spkiPrefix.count + 32,
-              Array(der.prefix(Self.spkiPrefix.count)) == Self.spkiPrefix
+            Array(der.prefix(Self.spkiPrefix.count)) == Self.spkiPrefix
         else { throw AuditError.key("not an Ed25519 public key in PEM") }
         raw = Array(der.suffix(32))
     }
@@ -89,7 +93,8 @@ enum PEMBlock {
 
     static func decode(_ pem: String, label: String) -> [UInt8]? {
         let begin = "-----BEGIN \(label)-----", end = "-----END \(label)-----"
-        guard let start = pem.range(of: begin), let stop = pem.range(of: end, range: start.upperBound..<pem.endIndex) else { return nil }
+        guard let start = pem.range(of: begin), let stop = pem.range(of: end, range: start.upperBound..<pem.endIndex)
+        else { return nil }
         let body = pem[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }
         return Data(base64Encoded: String(body)).map { [UInt8]($0) }
     }

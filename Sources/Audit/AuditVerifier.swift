@@ -39,22 +39,31 @@ public struct AuditVerification: Codable, Sendable {
 public enum AuditVerifier {
     /// Verifies `bundle` against `key` (nil: the bundle's own key, which anchors nothing)
     /// and, with `previous`, that it extends that earlier export.
-    public static func verify(bundle: String, key pinned: AuditPublicKey?, previous: String? = nil, reverify: Bool = true) throws(AuditError) -> AuditVerification {
-        var report = AuditVerification(bundle: bundle, anchored: pinned != nil, reverified: reverify, previous: previous)
+    public static func verify(
+        bundle: String, key pinned: AuditPublicKey?, previous: String? = nil, reverify: Bool = true
+    ) throws(AuditError) -> AuditVerification {
+        var report = AuditVerification(
+            bundle: bundle, anchored: pinned != nil, reverified: reverify, previous: previous)
         var findings = Findings()
         let inventory = try BundleInventory(path: bundle)
         inventory.failures.forEach { findings.fail($0) }
 
-        let bundleKey = inventory.smallFiles[BundleLayout.publicKey].flatMap { try? AuditPublicKey(pem: String(decoding: $0, as: UTF8.self)) }
+        let bundleKey = inventory.smallFiles[BundleLayout.publicKey].flatMap {
+            try? AuditPublicKey(pem: String(decoding: $0, as: UTF8.self))
+        }
         report.keyFingerprint = bundleKey?.fingerprint
         if bundleKey == nil { findings.fail("\(BundleLayout.publicKey): missing or not an Ed25519 public key") }
         if let pinned, let bundleKey, pinned != bundleKey {
-            findings.fail("\(BundleLayout.publicKey): not the pinned key (bundle \(bundleKey.fingerprint), pinned \(pinned.fingerprint))")
+            findings.fail(
+                "\(BundleLayout.publicKey): not the pinned key (bundle \(bundleKey.fingerprint), pinned \(pinned.fingerprint))"
+            )
         }
         let trusted = pinned ?? bundleKey
         checkManifest(inventory, key: trusted, findings: &findings)
 
-        let summary = inventory.smallFiles[BundleLayout.summary].flatMap { try? BundleJSON.decode(BundleSummary.self, $0) }
+        let summary = inventory.smallFiles[BundleLayout.summary].flatMap {
+            try? BundleJSON.decode(BundleSummary.self, $0)
+        }
         if summary == nil { findings.fail("\(BundleLayout.summary): missing or unreadable") }
         if let summary, summary.keyFingerprint != bundleKey?.fingerprint {
             findings.fail("\(BundleLayout.summary): names key \(summary.keyFingerprint), the bundle carries another")
@@ -70,7 +79,9 @@ public enum AuditVerifier {
         checkEnds(chain, summary: summary, checkpoints: checkpoints, inventory: inventory, findings: &findings)
         let policies = checkedPolicies(inventory, chain: chain, findings: &findings)
 
-        let evidence = try EvidenceCheck(bundle: bundle, attestations: chain.attestations, policies: policies, reverify: reverify, findings: &findings)
+        let evidence = try EvidenceCheck(
+            bundle: bundle, attestations: chain.attestations, policies: policies, reverify: reverify,
+            findings: &findings)
         report.attestations = chain.attestations.count
         report.evidenceChecked = evidence.checked
         report.verdictsReproduced = evidence.reproduced
@@ -84,7 +95,8 @@ public enum AuditVerifier {
         }
 
         if let previous, let summary {
-            report.sharedWithPrevious = try comparePrevious(previous, key: trusted, bundle: bundle, summary: summary, checkpoints: checkpoints, findings: &findings)
+            report.sharedWithPrevious = try comparePrevious(
+                previous, key: trusted, bundle: bundle, summary: summary, checkpoints: checkpoints, findings: &findings)
         }
         report.failures = findings.all
         return report
@@ -96,12 +108,16 @@ public enum AuditVerifier {
             return
         }
         if let key, !key.isValidSignature(inventory.smallFiles[BundleLayout.manifestSignature] ?? [], for: manifest) {
-            findings.fail("\(BundleLayout.manifestSignature): the manifest's signature does not verify with key \(key.fingerprint)")
+            findings.fail(
+                "\(BundleLayout.manifestSignature): the manifest's signature does not verify with key \(key.fingerprint)"
+            )
         }
         var listed = Set<String>()
         for (number, line) in String(decoding: manifest, as: UTF8.self).split(separator: "\n").enumerated() {
             let parts = line.split(separator: " ", maxSplits: 1)
-            guard parts.count == 2, parts[1].hasPrefix(" "), let digest = Hex.decode(String(parts[0])), digest.count == 32 else {
+            guard parts.count == 2, parts[1].hasPrefix(" "), let digest = Hex.decode(String(parts[0])),
+                digest.count == 32
+            else {
                 findings.fail("\(BundleLayout.manifest) line \(number + 1): not “SHA-256  path”")
                 continue
             }
@@ -109,17 +125,21 @@ public enum AuditVerifier {
             guard listed.insert(path).inserted else { findings.fail("\(path): listed twice in the manifest"); continue }
             switch inventory.digests[path] {
             case nil: findings.fail("\(path): listed in the manifest but missing")
-            case let found? where found != digest: findings.fail("\(path): altered (its SHA-256 differs from the manifest)")
+            case let found? where found != digest:
+                findings.fail("\(path): altered (its SHA-256 differs from the manifest)")
             default: break
             }
         }
-        for path in inventory.digests.keys.sorted() where !listed.contains(path) && path != BundleLayout.manifest && path != BundleLayout.manifestSignature {
+        for path in inventory.digests.keys.sorted()
+        where !listed.contains(path) && path != BundleLayout.manifest && path != BundleLayout.manifestSignature {
             findings.fail("\(path): not listed in the manifest")
         }
     }
 
     /// The bundle's checkpoints whose signatures verify, by sequence.
-    private static func checkedCheckpoints(_ inventory: BundleInventory, key: AuditPublicKey?, findings: inout Findings) -> [Int64: AuditCheckpoint] {
+    private static func checkedCheckpoints(_ inventory: BundleInventory, key: AuditPublicKey?, findings: inout Findings)
+        -> [Int64: AuditCheckpoint]
+    {
         guard let bytes = inventory.smallFiles[BundleLayout.checkpoints] else {
             findings.fail("\(BundleLayout.checkpoints): missing")
             return [:]
@@ -130,7 +150,8 @@ public enum AuditVerifier {
                 findings.fail("\(BundleLayout.checkpoints) line \(number + 1): not a checkpoint")
                 continue
             }
-            let message = AuditChain.checkpointMessage(sequence: checkpoint.sequence, hash: checkpoint.hash, signedAt: checkpoint.signedAt)
+            let message = AuditChain.checkpointMessage(
+                sequence: checkpoint.sequence, hash: checkpoint.hash, signedAt: checkpoint.signedAt)
             guard let key, key.isValidSignature(checkpoint.signature, for: message) else {
                 findings.fail("checkpoint \(checkpoint.sequence): its signature does not verify")
                 continue
@@ -140,11 +161,18 @@ public enum AuditVerifier {
         return checkpoints
     }
 
-    private static func checkEnds(_ chain: ChainCheck, summary: BundleSummary?, checkpoints: [Int64: AuditCheckpoint], inventory: BundleInventory, findings: inout Findings) {
+    private static func checkEnds(
+        _ chain: ChainCheck, summary: BundleSummary?, checkpoints: [Int64: AuditCheckpoint], inventory: BundleInventory,
+        findings: inout Findings
+    ) {
         if let summary {
-            if chain.records != summary.records || chain.last?.sequence != summary.lastSequence || chain.last.map({ Hex.encode($0.hash) }) != summary.headHash {
-                findings.fail("\(BundleLayout.records): ends at record \(chain.last?.sequence ?? 0) after \(chain.records) records; "
-                              + "\(BundleLayout.summary) says record \(summary.lastSequence) after \(summary.records), head \(summary.headHash.prefix(16))…")
+            if chain.records != summary.records || chain.last?.sequence != summary.lastSequence
+                || chain.last.map({ Hex.encode($0.hash) }) != summary.headHash
+            {
+                findings.fail(
+                    "\(BundleLayout.records): ends at record \(chain.last?.sequence ?? 0) after \(chain.records) records; "
+                        + "\(BundleLayout.summary) says record \(summary.lastSequence) after \(summary.records), head \(summary.headHash.prefix(16))…"
+                )
             }
         }
         if inventory.digests[BundleLayout.recordsCSV] != chain.csvDigest {
@@ -160,8 +188,12 @@ public enum AuditVerifier {
     }
 
     /// Policy files by id, each checked against the chain record that stored its version.
-    private static func checkedPolicies(_ inventory: BundleInventory, chain: ChainCheck, findings: inout Findings) -> [Int64: [UInt8]] {
-        guard let bytes = inventory.smallFiles[BundleLayout.policyIndex], let index = try? BundleJSON.decode([PolicyIndexEntry].self, bytes) else {
+    private static func checkedPolicies(_ inventory: BundleInventory, chain: ChainCheck, findings: inout Findings)
+        -> [Int64: [UInt8]]
+    {
+        guard let bytes = inventory.smallFiles[BundleLayout.policyIndex],
+            let index = try? BundleJSON.decode([PolicyIndexEntry].self, bytes)
+        else {
             findings.fail("\(BundleLayout.policyIndex): missing or unreadable")
             return [:]
         }
@@ -172,8 +204,11 @@ public enum AuditVerifier {
                 continue
             }
             let digest = DigestAlgorithm.sha256.hash(yaml)
-            if let stored = chain.policyVersions[ChainCheck.policyKey(entry.name, entry.version)], stored.digest != digest {
-                findings.fail("\(entry.file): differs from the policy version record \(stored.sequence) stored (altered)")
+            if let stored = chain.policyVersions[ChainCheck.policyKey(entry.name, entry.version)],
+                stored.digest != digest
+            {
+                findings.fail(
+                    "\(entry.file): differs from the policy version record \(stored.sequence) stored (altered)")
             }
             policies[entry.id] = yaml
         }
@@ -181,7 +216,8 @@ public enum AuditVerifier {
     }
 
     private static func comparePrevious(
-        _ previous: String, key: AuditPublicKey?, bundle: String, summary: BundleSummary, checkpoints: [Int64: AuditCheckpoint], findings: inout Findings
+        _ previous: String, key: AuditPublicKey?, bundle: String, summary: BundleSummary,
+        checkpoints: [Int64: AuditCheckpoint], findings: inout Findings
     ) throws(AuditError) -> Int64? {
         let old = try verify(bundle: previous, key: key, reverify: false)
         guard old.holds else {
@@ -189,10 +225,15 @@ public enum AuditVerifier {
             return nil
         }
         let oldInventory = try BundleInventory(path: previous)
-        guard let oldSummary = oldInventory.smallFiles[BundleLayout.summary].flatMap({ try? BundleJSON.decode(BundleSummary.self, $0) }) else { return nil }
+        guard
+            let oldSummary = oldInventory.smallFiles[BundleLayout.summary].flatMap({
+                try? BundleJSON.decode(BundleSummary.self, $0)
+            })
+        else { return nil }
         var ignored = Findings()
         let oldCheckpoints = checkedCheckpoints(oldInventory, key: key, findings: &ignored)
-        return try HistoryCheck.compare(new: bundle, newSummary: summary, newCheckpoints: checkpoints,
-                                        old: previous, oldSummary: oldSummary, oldCheckpoints: oldCheckpoints, findings: &findings)
+        return try HistoryCheck.compare(
+            new: bundle, newSummary: summary, newCheckpoints: checkpoints,
+            old: previous, oldSummary: oldSummary, oldCheckpoints: oldCheckpoints, findings: &findings)
     }
 }

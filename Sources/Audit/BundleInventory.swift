@@ -28,10 +28,16 @@ struct BundleInventory {
             while let entry = try reader.next() {
                 if entry.isDirectory { continue }
                 guard entry.isRegularFile else { failures.append("\(entry.path): not a regular file"); continue }
-                guard BundleInventory.isExpected(entry.path) else { failures.append("\(entry.path): not part of a Warden bundle"); continue }
+                guard BundleInventory.isExpected(entry.path) else {
+                    failures.append("\(entry.path): not part of a Warden bundle"); continue
+                }
                 guard digests[entry.path] == nil else { failures.append("\(entry.path): appears twice"); continue }
-                if let limit = Self.smallFileLimits[entry.path] ?? (entry.path.hasSuffix(".yaml") ? Self.policyLimit : nil) {
-                    guard entry.size <= limit else { failures.append("\(entry.path): larger than \(limit) bytes"); continue }
+                if let limit = Self.smallFileLimits[entry.path]
+                    ?? (entry.path.hasSuffix(".yaml") ? Self.policyLimit : nil)
+                {
+                    guard entry.size <= limit else {
+                        failures.append("\(entry.path): larger than \(limit) bytes"); continue
+                    }
                     let bytes = try reader.readAll(limit: limit)
                     smallFiles[entry.path] = bytes
                     digests[entry.path] = DigestAlgorithm.sha256.hash(bytes)
@@ -51,11 +57,16 @@ struct BundleInventory {
 
     /// Whether `path` is a file a bundle may hold.
     static func isExpected(_ path: String) -> Bool {
-        let top = [BundleLayout.readme, BundleLayout.publicKey, BundleLayout.summary, BundleLayout.records, BundleLayout.recordsCSV,
-                   BundleLayout.checkpoints, BundleLayout.policyIndex, BundleLayout.manifest, BundleLayout.manifestSignature]
+        let top = [
+            BundleLayout.readme, BundleLayout.publicKey, BundleLayout.summary, BundleLayout.records,
+            BundleLayout.recordsCSV,
+            BundleLayout.checkpoints, BundleLayout.policyIndex, BundleLayout.manifest, BundleLayout.manifestSignature,
+        ]
         if top.contains(path) { return true }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        if parts.count == 2, parts[0] == "policies", parts[1].hasSuffix(".yaml"), Int64(parts[1].dropLast(5)) != nil { return true }
+        if parts.count == 2, parts[0] == "policies", parts[1].hasSuffix(".yaml"), Int64(parts[1].dropLast(5)) != nil {
+            return true
+        }
         return parts.count == 3 && parts[0] == "evidence" && Int64(parts[1]) != nil
             && (EvidenceFiles.names.contains(String(parts[2])) || parts[2] == BundleLayout.attestationFile)
     }

@@ -27,7 +27,9 @@ public enum BundleLayout {
     /// The attestation a record of `subject` (`machine/M/attestation/A`) is about.
     static func attestationReference(_ subject: String) -> (machineID: Int64, attestationID: Int64)? {
         let parts = subject.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "machine", parts[2] == "attestation", let machine = Int64(parts[1]), let attestation = Int64(parts[3]) else {
+        guard parts.count == 4, parts[0] == "machine", parts[2] == "attestation", let machine = Int64(parts[1]),
+            let attestation = Int64(parts[3])
+        else {
             return nil
         }
         return (machine, attestation)
@@ -97,7 +99,9 @@ extension BundleSummary {
         var reader = try open(path)
         do {
             while let entry = try reader.next() {
-                if entry.path == BundleLayout.summary { return try BundleJSON.decode(BundleSummary.self, try reader.readAll(limit: 64 << 10)) }
+                if entry.path == BundleLayout.summary {
+                    return try BundleJSON.decode(BundleSummary.self, try reader.readAll(limit: 64 << 10))
+                }
             }
         } catch { throw AuditError.bundle("\(path): \(error)") }
         throw AuditError.bundle("\(path) has no \(BundleLayout.summary)")

@@ -34,7 +34,8 @@ struct BundleWriter: ~Copyable {
     mutating func finish(signingWith key: AuditKey) throws {
         let manifestBytes = Array(manifest.utf8)
         try archive.addFile(BundleLayout.manifest, contents: manifestBytes, mode: 0o644, modified: modified)
-        try archive.addFile(BundleLayout.manifestSignature, contents: try key.sign(manifestBytes), mode: 0o644, modified: modified)
+        try archive.addFile(
+            BundleLayout.manifestSignature, contents: try key.sign(manifestBytes), mode: 0o644, modified: modified)
         try archive.finish()
     }
 

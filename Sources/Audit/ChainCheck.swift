@@ -40,7 +40,9 @@ struct ChainCheck {
 
     static func policyKey(_ name: String, _ version: Int) -> String { "\(name)@\(version)" }
 
-    init(bundle: String, summary: BundleSummary?, checkpoints: [Int64: AuditCheckpoint], findings: inout Findings) throws(AuditError) {
+    init(bundle: String, summary: BundleSummary?, checkpoints: [Int64: AuditCheckpoint], findings: inout Findings)
+        throws(AuditError)
+    {
         guard let stream = try RecordStream(bundle: bundle, path: BundleLayout.records) else {
             findings.fail("\(BundleLayout.records): missing")
             return
@@ -63,8 +65,11 @@ struct ChainCheck {
             csv.update(csvLine)
             check(record, after: previous, summary: summary, findings: &findings)
             if let checkpoint = checkpoints[record.sequence] {
-                if checkpoint.hash == record.hash { checkpointsMatched += 1 } else {
-                    findings.fail("checkpoint \(record.sequence): signs a hash that record \(record.sequence) does not have")
+                if checkpoint.hash == record.hash {
+                    checkpointsMatched += 1
+                } else {
+                    findings.fail(
+                        "checkpoint \(record.sequence): signs a hash that record \(record.sequence) does not have")
                 }
             }
             note(record, after: previous, findings: &findings)
@@ -74,16 +79,21 @@ struct ChainCheck {
         csvDigest = csv.finalize()
     }
 
-    private func check(_ record: AuditRecord, after previous: AuditRecord?, summary: BundleSummary?, findings: inout Findings) {
+    private func check(
+        _ record: AuditRecord, after previous: AuditRecord?, summary: BundleSummary?, findings: inout Findings
+    ) {
         if AuditChain.hash(of: record) != record.hash {
             findings.fail("record \(record.sequence): its contents do not match its hash (edited)")
         }
         if let previous {
             if record.sequence != previous.sequence + 1 {
-                findings.fail("record \(record.sequence): follows record \(previous.sequence) (records missing or out of order)")
+                findings.fail(
+                    "record \(record.sequence): follows record \(previous.sequence) (records missing or out of order)")
             }
             if record.previousHash != previous.hash {
-                findings.fail("record \(record.sequence): does not chain to record \(previous.sequence) (its previous hash differs)")
+                findings.fail(
+                    "record \(record.sequence): does not chain to record \(previous.sequence) (its previous hash differs)"
+                )
             }
         } else if first?.sequence == record.sequence, let summary {
             if record.sequence != summary.firstSequence {
@@ -103,8 +113,12 @@ struct ChainCheck {
                     sequence: record.sequence, evidenceSHA256: record.evidenceSHA256, details: record.details)
             }
         case "release":
-            guard let previous, previous.action == "attestation", previous.subject == record.subject, previous.details.hasPrefix("passed ") else {
-                findings.fail("record \(record.sequence): a release that does not follow a passing attestation of \(record.subject)")
+            guard let previous, previous.action == "attestation", previous.subject == record.subject,
+                previous.details.hasPrefix("passed ")
+            else {
+                findings.fail(
+                    "record \(record.sequence): a release that does not follow a passing attestation of \(record.subject)"
+                )
                 return
             }
         case "policy-version":

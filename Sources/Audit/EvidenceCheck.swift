@@ -26,7 +26,10 @@ struct EvidenceCheck {
     private var parsedPolicies: [Int64: Result<Policy, PolicyError>] = [:]
     private let verifier = QuoteVerifier()
 
-    init(bundle: String, attestations: [Int64: AttestationRecordFacts], policies: [Int64: [UInt8]], reverify: Bool, findings: inout Findings) throws(AuditError) {
+    init(
+        bundle: String, attestations: [Int64: AttestationRecordFacts], policies: [Int64: [UInt8]], reverify: Bool,
+        findings: inout Findings
+    ) throws(AuditError) {
         self.attestations = attestations
         self.policies = policies
         self.reverify = reverify
@@ -36,7 +39,7 @@ struct EvidenceCheck {
             while let entry = try reader.next() {
                 let parts = entry.path.split(separator: "/")
                 guard entry.isRegularFile, parts.count == 3, parts[0] == "evidence", let id = Int64(parts[1]),
-                      BundleInventory.isExpected(entry.path)
+                    BundleInventory.isExpected(entry.path)
                 else { continue }
                 if let current = folder, current.id != id {
                     check(current.id, current.files, findings: &findings)
@@ -60,30 +63,37 @@ struct EvidenceCheck {
             findings.fail("\(place): no attestation record of this bundle names it")
             return
         }
-        guard let factsBytes = files[BundleLayout.attestationFile], let facts = try? BundleJSON.decode(AttestationFacts.self, factsBytes),
-              facts.attestation == id
+        guard let factsBytes = files[BundleLayout.attestationFile],
+            let facts = try? BundleJSON.decode(AttestationFacts.self, factsBytes),
+            facts.attestation == id
         else {
             findings.fail("\(place)\(BundleLayout.attestationFile): missing or unreadable")
             return
         }
         guard let evidence = EvidenceFiles(files: files) else {
-            findings.fail("\(place): evidence files missing (needs \(EvidenceFiles.names.filter { !EvidenceFiles.optionalNames.contains($0) }.joined(separator: ", ")))")
+            findings.fail(
+                "\(place): evidence files missing (needs \(EvidenceFiles.names.filter { !EvidenceFiles.optionalNames.contains($0) }.joined(separator: ", ")))"
+            )
             return
         }
         checked += 1
         let digest = evidence.digest
         if digest != record.evidenceSHA256 || Hex.encode(digest) != facts.evidenceSHA256 {
-            findings.fail("\(place): the evidence does not match the digest record \(record.sequence) carries (altered)")
+            findings.fail(
+                "\(place): the evidence does not match the digest record \(record.sequence) carries (altered)")
             return
         }
-        let stated = AttestationOutcome.auditDetails(passed: facts.passed, policy: facts.policy.map { ($0.name, $0.version) }, reasons: facts.reasons)
+        let stated = AttestationOutcome.auditDetails(
+            passed: facts.passed, policy: facts.policy.map { ($0.name, $0.version) }, reasons: facts.reasons)
         if stated != record.details || facts.sequence != record.sequence {
             findings.fail("\(place)\(BundleLayout.attestationFile): says other than record \(record.sequence)")
             return
         }
         guard reverify else { return }
         if let inputs = evidence.judgement {
-            rejudge(evidence, inputs: inputs, facts: facts, place: place, id: id, sequence: record.sequence, findings: &findings)
+            rejudge(
+                evidence, inputs: inputs, facts: facts, place: place, id: id, sequence: record.sequence,
+                findings: &findings)
         } else {
             rejudgeVerdict(evidence, facts: facts, id: id, sequence: record.sequence, findings: &findings)
         }
@@ -91,8 +101,11 @@ struct EvidenceCheck {
 
     /// Judges the evidence again from the inputs kept with it: verdict, reasons, boot
     /// reference and pin must all be what was recorded.
-    private mutating func rejudge(_ evidence: EvidenceFiles, inputs bytes: [UInt8], facts: AttestationFacts, place: String, id: Int64, sequence: Int64,
-                                  findings: inout Findings) {
+    private mutating func rejudge(
+        _ evidence: EvidenceFiles, inputs bytes: [UInt8], facts: AttestationFacts, place: String, id: Int64,
+        sequence: Int64,
+        findings: inout Findings
+    ) {
         let inputs: JudgementInputs
         do { inputs = try JudgementInputs(json: bytes) } catch {
             findings.fail("\(place)judgement.json: \(error.description)")
@@ -101,7 +114,8 @@ struct EvidenceCheck {
         var policy: Result<Policy, PolicyError>?
         if case .version(let policyID, let name, let version) = inputs.policy {
             guard let yaml = policies[policyID] else {
-                findings.fail("\(place): policy \(name) version \(version), which it was judged by, is not in the bundle")
+                findings.fail(
+                    "\(place): policy \(name) version \(version), which it was judged by, is not in the bundle")
                 return
             }
             policy = parsedPolicy(policyID, yaml)
@@ -110,14 +124,18 @@ struct EvidenceCheck {
         var differences: [String] = []
         if judgement.passed != facts.passed || judgement.reasons != facts.reasons {
             let found = judgement.passed ? "passes" : "is refused (\(judgement.reasons.joined(separator: "; ")))"
-            differences.append("recorded as \(facts.passed ? "passed" : "refused (\(facts.reasons.joined(separator: "; ")))"), but judged again it \(found)")
+            differences.append(
+                "recorded as \(facts.passed ? "passed" : "refused (\(facts.reasons.joined(separator: "; ")))"), but judged again it \(found)"
+            )
         }
         if (try? Self.bootReference(of: evidence)) != judgement.boot {
             differences.append("the boot reference kept with it is not the one its inputs give")
         }
         // A first pass is recorded under the policy it pinned, compared just below.
         if judgement.pin == nil, judgement.policyID != facts.policy?.id {
-            differences.append("recorded under \(facts.policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy"), but its inputs name another")
+            differences.append(
+                "recorded under \(facts.policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy"), but its inputs name another"
+            )
         }
         if let pin = judgement.pin, facts.policy.flatMap({ policies[$0.id] }) != Array(pin.yaml.utf8) {
             differences.append("the policy its first pass pinned is not the one its evidence gives")
@@ -132,7 +150,9 @@ struct EvidenceCheck {
     /// Judges evidence kept without its inputs by the policy version recorded for it; only
     /// the verdict is compared, and a refusal that the evidence alone does not reproduce is
     /// counted as resting on the machine's history.
-    private mutating func rejudgeVerdict(_ files: EvidenceFiles, facts: AttestationFacts, id: Int64, sequence: Int64, findings: inout Findings) {
+    private mutating func rejudgeVerdict(
+        _ files: EvidenceFiles, facts: AttestationFacts, id: Int64, sequence: Int64, findings: inout Findings
+    ) {
         let boot: BootReference
         do { boot = try Self.bootReference(of: files) } catch {
             findings.fail("attestation \(id): cannot be re-verified: \(error.description)")
@@ -144,7 +164,8 @@ struct EvidenceCheck {
         var policy: Result<Policy, PolicyError>?
         if let reference = facts.policy {
             guard let yaml = policies[reference.id] else {
-                findings.fail("attestation \(id): cannot be re-verified: policy version \(reference.file) is not in the bundle")
+                findings.fail(
+                    "attestation \(id): cannot be re-verified: policy version \(reference.file) is not in the bundle")
                 return
             }
             policy = parsedPolicy(reference.id, yaml)
@@ -159,7 +180,9 @@ struct EvidenceCheck {
         } else if !facts.passed && facts.policy == nil && passed {
             restingOnHistory += 1
         } else {
-            findings.fail("attestation \(id) (record \(sequence)): recorded as \(facts.passed ? "passed" : "refused"), but re-verified it \(passed ? "passes" : "is refused")")
+            findings.fail(
+                "attestation \(id) (record \(sequence)): recorded as \(facts.passed ? "passed" : "refused"), but re-verified it \(passed ? "passes" : "is refused")"
+            )
         }
     }
 
@@ -172,7 +195,9 @@ struct EvidenceCheck {
     private mutating func parsedPolicy(_ id: Int64, _ yaml: [UInt8]) -> Result<Policy, PolicyError> {
         if let policy = parsedPolicies[id] { return policy }
         let policy = Result { () throws(PolicyError) in
-            guard let text = String(validating: yaml, as: UTF8.self) else { throw PolicyError("policy version \(id) is not UTF-8") }
+            guard let text = String(validating: yaml, as: UTF8.self) else {
+                throw PolicyError("policy version \(id) is not UTF-8")
+            }
             return try Policy(yaml: text)
         }
         parsedPolicies[id] = policy

@@ -9,28 +9,39 @@ import WardenCrypto
 enum HistoryCheck {
     static func compare(
         new bundle: String, newSummary: BundleSummary, newCheckpoints: [Int64: AuditCheckpoint],
-        old previous: String, oldSummary: BundleSummary, oldCheckpoints: [Int64: AuditCheckpoint], findings: inout Findings
+        old previous: String, oldSummary: BundleSummary, oldCheckpoints: [Int64: AuditCheckpoint],
+        findings: inout Findings
     ) throws(AuditError) -> Int64 {
         if newSummary.keyFingerprint != oldSummary.keyFingerprint {
-            findings.fail("the audit key changed since the previous export (\(oldSummary.keyFingerprint) → \(newSummary.keyFingerprint))")
+            findings.fail(
+                "the audit key changed since the previous export (\(oldSummary.keyFingerprint) → \(newSummary.keyFingerprint))"
+            )
         }
         guard newSummary.lastSequence >= oldSummary.lastSequence else {
-            findings.fail("this export ends at record \(newSummary.lastSequence), before the previous export's head \(oldSummary.lastSequence)")
+            findings.fail(
+                "this export ends at record \(newSummary.lastSequence), before the previous export's head \(oldSummary.lastSequence)"
+            )
             return 0
         }
         if newSummary.firstSequence == oldSummary.lastSequence + 1 {
             if newSummary.previousHash != oldSummary.headHash {
-                findings.fail("record \(newSummary.firstSequence): does not chain to the previous export's head (history rewritten)")
+                findings.fail(
+                    "record \(newSummary.firstSequence): does not chain to the previous export's head (history rewritten)"
+                )
             }
             return 0
         }
         guard newSummary.firstSequence <= oldSummary.lastSequence else {
-            findings.fail("records \(oldSummary.lastSequence + 1)–\(newSummary.firstSequence - 1) lie between the two exports: nothing links them")
+            findings.fail(
+                "records \(oldSummary.lastSequence + 1)–\(newSummary.firstSequence - 1) lie between the two exports: nothing links them"
+            )
             return 0
         }
-        let shared = try compareSharedRecords(bundle, previous, from: max(newSummary.firstSequence, oldSummary.firstSequence),
-                                              through: oldSummary.lastSequence, findings: &findings)
-        for (sequence, checkpoint) in oldCheckpoints.sorted(by: { $0.key < $1.key }) where sequence >= newSummary.firstSequence {
+        let shared = try compareSharedRecords(
+            bundle, previous, from: max(newSummary.firstSequence, oldSummary.firstSequence),
+            through: oldSummary.lastSequence, findings: &findings)
+        for (sequence, checkpoint) in oldCheckpoints.sorted(by: { $0.key < $1.key })
+        where sequence >= newSummary.firstSequence {
             if newCheckpoints[sequence] != checkpoint {
                 findings.fail("checkpoint \(sequence): in the previous export but missing or changed in this one")
             }
@@ -39,9 +50,11 @@ enum HistoryCheck {
     }
 
     /// Streams both `records.jsonl` and compares the records in `from…through`.
-    private static func compareSharedRecords(_ new: String, _ old: String, from: Int64, through: Int64, findings: inout Findings) throws(AuditError) -> Int64 {
+    private static func compareSharedRecords(
+        _ new: String, _ old: String, from: Int64, through: Int64, findings: inout Findings
+    ) throws(AuditError) -> Int64 {
         guard let newRecords = try RecordStream(bundle: new, path: BundleLayout.records),
-              let oldRecords = try RecordStream(bundle: old, path: BundleLayout.records)
+            let oldRecords = try RecordStream(bundle: old, path: BundleLayout.records)
         else { return 0 }
         func next(_ stream: RecordStream) throws(AuditError) -> AuditRecord? {
             while let line = try stream.nextLine() {
@@ -63,7 +76,9 @@ enum HistoryCheck {
                 oldRecord = try next(oldRecords)
                 continue
             }
-            if new != old { findings.fail("record \(old.sequence): differs from the previous export (history rewritten)") }
+            if new != old {
+                findings.fail("record \(old.sequence): differs from the previous export (history rewritten)")
+            }
             shared += 1
             newRecord = try next(newRecords)
             oldRecord = try next(oldRecords)

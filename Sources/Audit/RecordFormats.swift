@@ -13,14 +13,21 @@ enum RecordFormats {
     static func appendJSONLine(_ record: AuditRecord, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"sequence":"#.utf8)
         out.append(contentsOf: String(record.sequence).utf8)
-        for (key, value) in [("time", record.time), ("actor", record.actor), ("action", record.action), ("subject", record.subject), ("details", record.details)] {
+        for (key, value) in [
+            ("time", record.time), ("actor", record.actor), ("action", record.action), ("subject", record.subject),
+            ("details", record.details),
+        ] {
             out.append(contentsOf: #",""#.utf8)
             out.append(contentsOf: key.utf8)
             out.append(contentsOf: #"":"#.utf8)
             FlatJSON.appendString(value, to: &out)
         }
         out.append(contentsOf: #","evidenceSHA256":"#.utf8)
-        if let digest = record.evidenceSHA256 { appendQuotedHex(digest, to: &out) } else { out.append(contentsOf: "null".utf8) }
+        if let digest = record.evidenceSHA256 {
+            appendQuotedHex(digest, to: &out)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
         out.append(contentsOf: #","previousHash":"#.utf8)
         appendQuotedHex(record.previousHash, to: &out)
         out.append(contentsOf: #","hash":"#.utf8)
@@ -59,7 +66,9 @@ enum RecordFormats {
     }
 
     private static func appendCSVField(_ field: String, to out: inout [UInt8]) {
-        let special: (UInt8) -> Bool = { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0a || $0 == 0x0d }
+        let special: (UInt8) -> Bool = {
+            $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0a || $0 == 0x0d
+        }
         guard field.utf8.contains(where: special) else {
             out.append(contentsOf: field.utf8)
             return
@@ -83,19 +92,23 @@ enum RecordFormats {
         let fields = try object(line)
         guard fields.count == 9 else { throw FormatError("a record has 9 fields, not \(fields.count)") }
         return AuditRecord(
-            sequence: try fields.integer("sequence"), time: try fields.string("time"), actor: try fields.string("actor"),
-            action: try fields.string("action"), subject: try fields.string("subject"), details: try fields.string("details"),
-            evidenceSHA256: try fields.optionalDigest("evidenceSHA256"), previousHash: try fields.digest("previousHash"),
+            sequence: try fields.integer("sequence"), time: try fields.string("time"),
+            actor: try fields.string("actor"),
+            action: try fields.string("action"), subject: try fields.string("subject"),
+            details: try fields.string("details"),
+            evidenceSHA256: try fields.optionalDigest("evidenceSHA256"),
+            previousHash: try fields.digest("previousHash"),
             hash: try fields.digest("hash"))
     }
 
     /// A checkpoint as one line of `checkpoints.jsonl`.
     static func jsonLine(_ checkpoint: AuditCheckpoint) -> String {
         var out: [UInt8] = []
-        FlatJSON.append([
-            "sequence": .integer(checkpoint.sequence), "hash": .string(Hex.encode(checkpoint.hash)),
-            "signedAt": .string(checkpoint.signedAt), "signature": .string(Hex.encode(checkpoint.signature)),
-        ], to: &out)
+        FlatJSON.append(
+            [
+                "sequence": .integer(checkpoint.sequence), "hash": .string(Hex.encode(checkpoint.hash)),
+                "signedAt": .string(checkpoint.signedAt), "signature": .string(Hex.encode(checkpoint.signature)),
+            ], to: &out)
         return String(decoding: out, as: UTF8.self) + "\n"
     }
 
@@ -106,8 +119,9 @@ enum RecordFormats {
         guard case .string(let signature) = fields["signature"], let signatureBytes = Hex.decode(signature) else {
             throw FormatError("field signature is missing or not hex")
         }
-        return AuditCheckpoint(sequence: try fields.integer("sequence"), hash: try fields.digest("hash"),
-                               signedAt: try fields.string("signedAt"), signature: signatureBytes)
+        return AuditCheckpoint(
+            sequence: try fields.integer("sequence"), hash: try fields.digest("hash"),
+            signedAt: try fields.string("signedAt"), signature: signatureBytes)
     }
 
     private static func object(_ line: ArraySlice<UInt8>) throws(FormatError) -> FlatJSON.Object {
@@ -133,7 +147,9 @@ private extension FlatJSON.Object {
     }
 
     func digest(_ key: String) throws(RecordFormats.FormatError) -> [UInt8] {
-        guard let digest = Hex.decode(try string(key)), digest.count == 32 else { throw .init("field \(key) is not a SHA-256 digest") }
+        guard let digest = Hex.decode(try string(key)), digest.count == 32 else {
+            throw .init("field \(key) is not a SHA-256 digest")
+        }
         return digest
     }
 

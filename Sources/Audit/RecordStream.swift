@@ -34,7 +34,9 @@ final class RecordStream {
                 lineNumber += 1
                 return line
             }
-            guard buffer.count - start <= Self.maxLine else { throw AuditError.bundle("line \(lineNumber + 1) is longer than \(Self.maxLine) bytes") }
+            guard buffer.count - start <= Self.maxLine else {
+                throw AuditError.bundle("line \(lineNumber + 1) is longer than \(Self.maxLine) bytes")
+            }
             if ended {
                 guard start < buffer.count else { return nil }
                 let line = buffer[start...]

@@ -58,7 +58,9 @@ public final class BootFileRoot: BootFileSource {
         /// `size` bytes of this file from `offset`, served as a file of their own, with a
         /// validator of their own (the file's, marked with `label`).
         public func part(_ label: String, offset: Int, size: Int) -> ServedFile {
-            var part = ServedFile(path: path, size: size, entityTag: String(entityTag.dropLast()) + "-\(label)\"", statusChanged: statusChanged)
+            var part = ServedFile(
+                path: path, size: size, entityTag: String(entityTag.dropLast()) + "-\(label)\"",
+                statusChanged: statusChanged)
             part.offset = self.offset + offset
             return part
         }
@@ -74,9 +76,13 @@ public final class BootFileRoot: BootFileSource {
         var status = stat()
         guard stat(resolved, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { throw .notFound(name) }
         let modified = Int(status.st_mtim.tv_sec) * 1_000_000_000 + Int(status.st_mtim.tv_nsec)
-        let tag = "\"" + [Int(status.st_ino), Int(status.st_size), modified].map { String($0, radix: 16) }.joined(separator: "-") + "\""
-        return ServedFile(path: resolved, size: Int(status.st_size), entityTag: tag,
-                          statusChanged: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
+        let tag =
+            "\""
+            + [Int(status.st_ino), Int(status.st_size), modified].map { String($0, radix: 16) }.joined(separator: "-")
+            + "\""
+        return ServedFile(
+            path: resolved, size: Int(status.st_size), entityTag: tag,
+            statusChanged: Int(status.st_ctim.tv_sec) * 1_000_000_000 + Int(status.st_ctim.tv_nsec))
     }
 
     /// The contents of `name` when they were read before: no file system call at all.
@@ -88,7 +94,9 @@ public final class BootFileRoot: BootFileSource {
     public func file(_ name: String) throws(Refusal) -> [UInt8] {
         if let cached = cachedFile(name) { return cached }
         let found = try resolve(name)
-        guard found.size <= Self.maxFileSize, let contents = FileManager.default.contents(atPath: found.path) else { throw .notFound(name) }
+        guard found.size <= Self.maxFileSize, let contents = FileManager.default.contents(atPath: found.path) else {
+            throw .notFound(name)
+        }
         let bytes = [UInt8](contents)
         cache.withLock { $0[name] = bytes }
         return bytes
@@ -97,9 +105,14 @@ public final class BootFileRoot: BootFileSource {
     /// Whether `name` has only the characters and components a served file may have.
     public static func isAcceptable(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 255,
-              name.utf8.allSatisfy({ $0.isASCIILetterOrDigit || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") })
+            name.utf8.allSatisfy({
+                $0.isASCIILetterOrDigit || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+                    || $0 == UInt8(ascii: "/")
+            })
         else { return false }
-        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." }
+        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && $0 != "." && $0 != ".."
+        }
     }
 }
 

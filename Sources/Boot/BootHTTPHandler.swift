@@ -27,9 +27,12 @@ final class BootHTTPHandler: ChannelInboundHandler {
     private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let settings = state.settings
         guard head.method == .GET || head.method == .HEAD else {
-            return refuse(.methodNotAllowed, "only GET and HEAD are served here", head, context, extra: [("Allow", "GET, HEAD")])
+            return refuse(
+                .methodNotAllowed, "only GET and HEAD are served here", head, context, extra: [("Allow", "GET, HEAD")])
         }
-        guard head.uri.utf8.count <= settings.maxTargetLength else { return refuse(.uriTooLong, "request target too long", head, context) }
+        guard head.uri.utf8.count <= settings.maxTargetLength else {
+            return refuse(.uriTooLong, "request target too long", head, context)
+        }
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = target[0]
         if path == "/boot.ipxe" {
@@ -44,11 +47,17 @@ final class BootHTTPHandler: ChannelInboundHandler {
     }
 
     private func answerScript(query: Substring, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        let request = BootScriptRequest(query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown", base: Self.base(of: context.channel.localAddress))
+        let request = BootScriptRequest(
+            query: query, client: context.channel.remoteAddress?.ipAddress ?? "unknown",
+            base: Self.base(of: context.channel.localAddress))
         guard request.identifiesMachine else { return sendScript(.identify(base: request.base), head, context) }
         let state = self.state
-        offLoop(head, context, on: NIOThreadPool.singleton) { state.scripts.script(for: request) } then: { script in
-            state.events.record("http", "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
+        offLoop(head, context, on: NIOThreadPool.singleton) {
+            state.scripts.script(for: request)
+        } then: { script in
+            state.events.record(
+                "http",
+                "script for \(request.mac ?? request.uuid ?? "?") (\(request.platform ?? "?")) to \(request.client)")
             self.sendScript(script, head, context)
         }
     }
@@ -56,13 +65,17 @@ final class BootHTTPHandler: ChannelInboundHandler {
     /// Runs `work` on `pool` — the store, the file system, hashing: nothing that blocks runs
     /// on the event loop — within ``BootHTTPServer/Settings/maxPendingLookups`` (503
     /// beyond), then `then` with its result back on the connection's loop.
-    private func offLoop<Found: Sendable>(_ head: HTTPRequestHead, _ context: ChannelHandlerContext, on pool: NIOThreadPool,
-                                          _ work: @escaping @Sendable () throws -> Found, then: @escaping (Found) -> Void) {
+    private func offLoop<Found: Sendable>(
+        _ head: HTTPRequestHead, _ context: ChannelHandlerContext, on pool: NIOThreadPool,
+        _ work: @escaping @Sendable () throws -> Found, then: @escaping (Found) -> Void
+    ) {
         let state = self.state
         guard state.pendingLookups.add(1, ordering: .relaxed).newValue <= state.settings.maxPendingLookups else {
             state.pendingLookups.subtract(1, ordering: .relaxed)
             state.count { $0.overloaded += 1 }
-            return refuse(.serviceUnavailable, "busy; retry shortly", head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
+            return refuse(
+                .serviceUnavailable, "busy; retry shortly", head, context,
+                extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
         }
         pool.runIfActive(eventLoop: context.eventLoop, work)
             .assumeIsolated()
@@ -77,7 +90,9 @@ final class BootHTTPHandler: ChannelInboundHandler {
                     case .corrupt: self.refuse(.internalServerError, refusal.description, head, context)
                     case .busy:
                         state.count { $0.overloaded += 1 }
-                        self.refuse(.serviceUnavailable, refusal.description, head, context, extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
+                        self.refuse(
+                            .serviceUnavailable, refusal.description, head, context,
+                            extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
                     }
                 case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
                 }
@@ -87,31 +102,52 @@ final class BootHTTPHandler: ChannelInboundHandler {
     private func sendScript(_ script: IPXEScript, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
         state.count { $0.scripts += 1 }
         let body = context.channel.allocator.buffer(string: script.text)
-        let headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes)), ("Cache-Control", "no-store")])
-        respond(HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
+        let headers = HTTPHeaders([
+            ("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes)),
+            ("Cache-Control", "no-store"),
+        ])
+        respond(
+            HTTPResponseHead(version: head.version, status: .ok, headers: headers.keepingAlive(head)),
+            body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
     }
 
     /// Finds `name` off the event loop, on the server's own file pool (an image's first
     /// look-up hashes it whole: it never makes a boot script wait), then answers with it.
-    private func answerFile(_ name: String, from root: any BootFileSource, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        offLoop(head, context, on: state.fileLookups) { try root.resolve(name) } then: { file in
+    private func answerFile(
+        _ name: String, from root: any BootFileSource, _ head: HTTPRequestHead, _ context: ChannelHandlerContext
+    ) {
+        offLoop(head, context, on: state.fileLookups) {
+            try root.resolve(name)
+        } then: { file in
             self.send(file, as: name, head, context)
         }
     }
 
-    private func send(_ file: BootFileRoot.ServedFile, as name: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext) {
-        var headers = HTTPHeaders([("ETag", file.entityTag), ("Accept-Ranges", "bytes"), ("Content-Type", Self.contentType(name))])
-        if let tags = head.headers.first(name: "If-None-Match"), tags == "*" || tags.split(separator: ",").contains(where: { $0.trimmingSpaces == file.entityTag }) {
+    private func send(
+        _ file: BootFileRoot.ServedFile, as name: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext
+    ) {
+        var headers = HTTPHeaders([
+            ("ETag", file.entityTag), ("Accept-Ranges", "bytes"), ("Content-Type", Self.contentType(name)),
+        ])
+        if let tags = head.headers.first(name: "If-None-Match"),
+            tags == "*" || tags.split(separator: ",").contains(where: { $0.trimmingSpaces == file.entityTag })
+        {
             state.count { $0.notModified += 1 }
-            return respond(HTTPResponseHead(version: head.version, status: .notModified, headers: headers.keepingAlive(head)), body: nil, head, context)
+            return respond(
+                HTTPResponseHead(version: head.version, status: .notModified, headers: headers.keepingAlive(head)),
+                body: nil, head, context)
         }
         let ifRange = head.headers.first(name: "If-Range")
-        let range = ifRange == nil || ifRange == file.entityTag ? ByteRange.resolve(head.headers.first(name: "Range"), size: file.size) : .whole
+        let range =
+            ifRange == nil || ifRange == file.entityTag
+            ? ByteRange.resolve(head.headers.first(name: "Range"), size: file.size) : .whole
         let status: HTTPResponseStatus
         let sent: ByteRange?
         switch range {
         case .unsatisfiable:
-            return refuse(.rangeNotSatisfiable, "range outside the file's \(file.size) bytes", head, context, extra: [("Content-Range", "bytes */\(file.size)")])
+            return refuse(
+                .rangeNotSatisfiable, "range outside the file's \(file.size) bytes", head, context,
+                extra: [("Content-Range", "bytes */\(file.size)")])
         case .whole:
             (status, sent) = (.ok, file.size > 0 ? ByteRange(first: 0, last: file.size - 1) : nil)
         case .partial(let part):
@@ -129,23 +165,37 @@ final class BootHTTPHandler: ChannelInboundHandler {
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         state.count { $0.files += 1 }
         let events = state.events, client = context.channel.remoteAddress?.ipAddress ?? "?"
-        respond(response, body: .fileRegion(FileRegion(fileHandle: handle, readerIndex: file.offset + sent.first, endIndex: file.offset + sent.last + 1)), head, context) {
+        respond(
+            response,
+            body: .fileRegion(
+                FileRegion(
+                    fileHandle: handle, readerIndex: file.offset + sent.first, endIndex: file.offset + sent.last + 1)),
+            head, context
+        ) {
             try? handle.close()
             events.record("http", "\(name) to \(client): \(sent.count) bytes")
         }
     }
 
-    private func refuse(_ status: HTTPResponseStatus, _ message: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext,
-                        extra: [(String, String)] = [], close: Bool = false) {
+    private func refuse(
+        _ status: HTTPResponseStatus, _ message: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext,
+        extra: [(String, String)] = [], close: Bool = false
+    ) {
         state.count { $0.refused += 1 }
         let body = context.channel.allocator.buffer(string: message + "\n")
-        var headers = HTTPHeaders([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes))] + extra)
+        var headers = HTTPHeaders(
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes))] + extra)
         headers = close ? headers.closing() : headers.keepingAlive(head)
-        respond(HTTPResponseHead(version: head.version, status: status, headers: headers), body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
+        respond(
+            HTTPResponseHead(version: head.version, status: status, headers: headers),
+            body: head.method == .HEAD ? nil : .byteBuffer(body), head, context)
     }
 
     /// Writes one response; closes the connection after it unless the client keeps it alive.
-    private func respond(_ response: HTTPResponseHead, body: IOData?, _ head: HTTPRequestHead, _ context: ChannelHandlerContext, whenWritten: @escaping () -> Void = {}) {
+    private func respond(
+        _ response: HTTPResponseHead, body: IOData?, _ head: HTTPRequestHead, _ context: ChannelHandlerContext,
+        whenWritten: @escaping () -> Void = {}
+    ) {
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         if let body { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         let keepAlive = head.isKeepAlive && response.headers.first(name: "Connection")?.lowercased() != "close"

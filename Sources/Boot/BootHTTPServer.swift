@@ -56,14 +56,20 @@ public final class BootHTTPServer: BootListener {
     public var connectionCount: Int { connections.count }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
-    public static func start(host: String, port: Int, firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource,
-                             settings: Settings, events: BootEventLog = .silent,
-                             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> BootHTTPServer {
-        let state = SharedState(firmware: firmware, images: images, scripts: scripts, settings: settings, events: events)
-        let connections = ConnectionLimiter(.init(total: settings.maxConnections, perSource: settings.maxConnectionsPerSource))
+    public static func start(
+        host: String, port: Int, firmware: any BootFileSource, images: (any BootFileSource)?,
+        scripts: any BootScriptSource,
+        settings: Settings, events: BootEventLog = .silent,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> BootHTTPServer {
+        let state = SharedState(
+            firmware: firmware, images: images, scripts: scripts, settings: settings, events: events)
+        let connections = ConnectionLimiter(
+            .init(total: settings.maxConnections, perSource: settings.maxConnectionsPerSource))
         // Boot paths take no body: one declared is given the head's time again to arrive.
-        let timeouts = ConnectionTimeouts(handshake: nil, idle: .seconds(settings.idleSeconds), body: .seconds(settings.idleSeconds),
-                                          minimumBodyRate: 64 * 1024, assumedBodyLength: 0)
+        let timeouts = ConnectionTimeouts(
+            handshake: nil, idle: .seconds(settings.idleSeconds), body: .seconds(settings.idleSeconds),
+            minimumBodyRate: 64 * 1024, assumedBodyLength: 0)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -76,7 +82,8 @@ public final class BootHTTPServer: BootListener {
                 }
             }
         do {
-            return BootHTTPServer(channel: try await bootstrap.bind(host: host, port: port).get(), state: state, connections: connections)
+            return BootHTTPServer(
+                channel: try await bootstrap.bind(host: host, port: port).get(), state: state, connections: connections)
         } catch {
             try? await state.fileLookups.shutdownGracefully()
             throw error
@@ -111,7 +118,10 @@ public final class BootHTTPServer: BootListener {
         /// images hashed at once leave every boot script answered.
         let fileLookups = NIOThreadPool(numberOfThreads: 2)
 
-        init(firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource, settings: Settings, events: BootEventLog) {
+        init(
+            firmware: any BootFileSource, images: (any BootFileSource)?, scripts: any BootScriptSource,
+            settings: Settings, events: BootEventLog
+        ) {
             self.firmware = firmware
             self.images = images
             self.scripts = scripts

@@ -41,8 +41,10 @@ public struct BootScriptRequest: Sendable, Equatable {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, values[parts[0]] == nil { values[parts[0]] = parts[1] }
         }
-        self.init(mac: values["mac"].map { Self.percentDecoded($0) }, uuid: values["uuid"].map { Self.percentDecoded($0) },
-                  platform: values["platform"].map(String.init), arch: values["arch"].map(String.init), client: client, base: base)
+        self.init(
+            mac: values["mac"].map { Self.percentDecoded($0) }, uuid: values["uuid"].map { Self.percentDecoded($0) },
+            platform: values["platform"].map(String.init), arch: values["arch"].map(String.init), client: client,
+            base: base)
     }
 
     /// The UUID in lowercase; nil for text that is not one, and for the all-zero and
@@ -50,7 +52,9 @@ public struct BootScriptRequest: Sendable, Equatable {
     /// machine at once).
     static func normalisedUUID(_ text: String) -> String? {
         let groups = text.lowercased().split(separator: "-", omittingEmptySubsequences: false)
-        guard groups.map(\.count) == [8, 4, 4, 4, 12], groups.allSatisfy({ $0.allSatisfy(\.isHexDigit) }) else { return nil }
+        guard groups.map(\.count) == [8, 4, 4, 4, 12], groups.allSatisfy({ $0.allSatisfy(\.isHexDigit) }) else {
+            return nil
+        }
         let digits = Set(groups.joined())
         guard digits != ["0"], digits != ["f"] else { return nil }
         return groups.joined(separator: "-")
@@ -58,7 +62,9 @@ public struct BootScriptRequest: Sendable, Equatable {
 
     /// A short lowercase word of letters, digits and `_`, or nil.
     private static func word(_ text: String) -> String? {
-        guard (1...16).contains(text.count), text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else { return nil }
+        guard (1...16).contains(text.count),
+            text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") })
+        else { return nil }
         return text.lowercased()
     }
 
@@ -70,7 +76,10 @@ public struct BootScriptRequest: Sendable, Equatable {
         while index < utf8.endIndex {
             let byte = utf8[index]
             if byte == UInt8(ascii: "%"), utf8.distance(from: index, to: utf8.endIndex) >= 3,
-               let value = UInt8(String(decoding: utf8[utf8.index(after: index)..<utf8.index(index, offsetBy: 3)], as: UTF8.self), radix: 16) {
+                let value = UInt8(
+                    String(decoding: utf8[utf8.index(after: index)..<utf8.index(index, offsetBy: 3)], as: UTF8.self),
+                    radix: 16)
+            {
                 bytes.append(value)
                 index = utf8.index(index, offsetBy: 3)
             } else {

@@ -29,7 +29,9 @@ public struct ConnectionTimeouts: Sendable {
     public var minimumBodyRate: Int
     public var assumedBodyLength: Int
 
-    public init(handshake: TimeAmount?, idle: TimeAmount, body: TimeAmount, minimumBodyRate: Int, assumedBodyLength: Int) {
+    public init(
+        handshake: TimeAmount?, idle: TimeAmount, body: TimeAmount, minimumBodyRate: Int, assumedBodyLength: Int
+    ) {
         self.handshake = handshake
         self.idle = idle
         self.body = body
@@ -81,7 +83,10 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     /// Whether the last request's end has arrived.
     private var requestComplete = true
 
-    public init(limiter: ConnectionLimiter, timeouts: ConnectionTimeouts, isHandshakeCompletion: (@Sendable (Any) -> Bool)? = nil) {
+    public init(
+        limiter: ConnectionLimiter, timeouts: ConnectionTimeouts,
+        isHandshakeCompletion: (@Sendable (Any) -> Bool)? = nil
+    ) {
         self.limiter = limiter
         self.timeouts = timeouts
         self.isHandshakeCompletion = isHandshakeCompletion
@@ -143,7 +148,8 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
 
     private func open(_ context: ChannelHandlerContext) {
         guard phase == .starting else { return }
-        guard limiter.admit(id, source: context.channel.remoteAddress?.ipAddress ?? "?", channel: context.channel) else {
+        guard limiter.admit(id, source: context.channel.remoteAddress?.ipAddress ?? "?", channel: context.channel)
+        else {
             phase = .closed
             close(context)
             return
@@ -174,12 +180,13 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
         phase = next
         deadline?.cancel()
         deadline = nil
-        let limit: TimeAmount? = switch next {
-        case .handshake: timeouts.handshake
-        case .idle: timeouts.idle
-        case .body: timeouts.body(declaring: bodyLength)
-        case .starting, .responding, .closed: nil
-        }
+        let limit: TimeAmount? =
+            switch next {
+            case .handshake: timeouts.handshake
+            case .idle: timeouts.idle
+            case .body: timeouts.body(declaring: bodyLength)
+            case .starting, .responding, .closed: nil
+            }
         limiter.setWaiting(id, next == .handshake || next == .idle)
         guard let limit else { return }
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)

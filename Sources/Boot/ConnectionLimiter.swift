@@ -70,8 +70,10 @@ public final class ConnectionLimiter: Sendable {
             }
             var victim: (any Channel)?
             if table.entries.count >= limits.total {
-                let waiting = table.entries.compactMap { key, entry in entry.waitingSince.map { (key: key, since: $0) } }
-                guard let oldest = waiting.min(by: { $0.since < $1.since }), let removed = table.remove(oldest.key) else {
+                let waiting = table.entries.compactMap { key, entry in entry.waitingSince.map { (key: key, since: $0) }
+                }
+                guard let oldest = waiting.min(by: { $0.since < $1.since }), let removed = table.remove(oldest.key)
+                else {
                     table.statistics.refused += 1
                     return (false, nil)
                 }

@@ -26,9 +26,12 @@ public struct DHCPPacket: Sendable, Equatable {
 
     public static func == (lhs: DHCPPacket, rhs: DHCPPacket) -> Bool {
         lhs.operation == rhs.operation && lhs.transactionID == rhs.transactionID && lhs.flags == rhs.flags
-            && lhs.clientAddress == rhs.clientAddress && lhs.yourAddress == rhs.yourAddress && lhs.serverAddress == rhs.serverAddress
-            && lhs.relayAddress == rhs.relayAddress && lhs.clientHardwareAddress == rhs.clientHardwareAddress && lhs.bootFile == rhs.bootFile
-            && lhs.options.map(\.code) == rhs.options.map(\.code) && lhs.options.map(\.value) == rhs.options.map(\.value)
+            && lhs.clientAddress == rhs.clientAddress && lhs.yourAddress == rhs.yourAddress
+            && lhs.serverAddress == rhs.serverAddress
+            && lhs.relayAddress == rhs.relayAddress && lhs.clientHardwareAddress == rhs.clientHardwareAddress
+            && lhs.bootFile == rhs.bootFile
+            && lhs.options.map(\.code) == rhs.options.map(\.code)
+            && lhs.options.map(\.value) == rhs.options.map(\.value)
     }
 
     static let headerSize = 236
@@ -39,7 +42,10 @@ public struct DHCPPacket: Sendable, Equatable {
     /// The value of option `code`.
     public func option(_ code: UInt8) -> [UInt8]? { options.first { $0.code == code }?.value }
 
-    public init(operation: UInt8, transactionID: UInt32, flags: UInt16, relayAddress: [UInt8], clientHardwareAddress: [UInt8], hardwareLength: UInt8 = 6) {
+    public init(
+        operation: UInt8, transactionID: UInt32, flags: UInt16, relayAddress: [UInt8], clientHardwareAddress: [UInt8],
+        hardwareLength: UInt8 = 6
+    ) {
         self.operation = operation
         hardwareType = 1
         self.hardwareLength = hardwareLength
@@ -51,13 +57,16 @@ public struct DHCPPacket: Sendable, Equatable {
 
     /// Parses `bytes`, refusing anything malformed.
     public static func parse(_ bytes: ArraySlice<UInt8>) throws(DHCPPacketError) -> DHCPPacket {
-        guard bytes.count >= headerSize + 4, bytes.count <= maxSize else { throw .init("\(bytes.count) bytes is not a DHCP message's size") }
+        guard bytes.count >= headerSize + 4, bytes.count <= maxSize else {
+            throw .init("\(bytes.count) bytes is not a DHCP message's size")
+        }
         let b = Array(bytes)
         guard Array(b[headerSize..<headerSize + 4]) == cookie else { throw .init("no DHCP magic cookie") }
         guard b[2] >= 1, b[2] <= 16 else { throw .init("hardware address length \(b[2])") }
         var packet = DHCPPacket(
             operation: b[0], transactionID: BigEndian.read(UInt32.self, b[...], at: 4),
-            flags: BigEndian.read(UInt16.self, b[...], at: 10), relayAddress: Array(b[24..<28]), clientHardwareAddress: Array(b[28..<44]), hardwareLength: b[2])
+            flags: BigEndian.read(UInt16.self, b[...], at: 10), relayAddress: Array(b[24..<28]),
+            clientHardwareAddress: Array(b[28..<44]), hardwareLength: b[2])
         packet.hardwareType = b[1]
         packet.hops = b[3]
         packet.seconds = BigEndian.read(UInt16.self, b[...], at: 8)
@@ -68,13 +77,17 @@ public struct DHCPPacket: Sendable, Equatable {
         try options.read(b[(headerSize + 4)...], requireEnd: true)
         let overload = options.value(52)
         if let overload {
-            guard overload.count == 1, (1...3).contains(overload[0]) else { throw .init("option 52 (overload) is malformed") }
+            guard overload.count == 1, (1...3).contains(overload[0]) else {
+                throw .init("option 52 (overload) is malformed")
+            }
             if overload[0] & 1 != 0 { try options.read(b[108..<236], requireEnd: false) }
             if overload[0] & 2 != 0 { try options.read(b[44..<108], requireEnd: false) }
         }
         if overload.map({ $0[0] & 1 == 0 }) ?? true { packet.bootFile = try text(b[108..<236]) }
         packet.options = options.options
-        guard let type = packet.option(53), type.count == 1 else { throw .init("option 53 (message type) is missing or malformed") }
+        guard let type = packet.option(53), type.count == 1 else {
+            throw .init("option 53 (message type) is missing or malformed")
+        }
         return packet
     }
 
@@ -83,7 +96,9 @@ public struct DHCPPacket: Sendable, Equatable {
         var out: [UInt8] = [operation, hardwareType, hardwareLength, hops]
         out += BigEndian.bytes(transactionID) + BigEndian.bytes(seconds) + BigEndian.bytes(flags)
         out += clientAddress + yourAddress + serverAddress + relayAddress
-        out += Self.padded(clientHardwareAddress, 16) + [UInt8](repeating: 0, count: 64) + Self.padded(Array(bootFile.utf8), 128)
+        out +=
+            Self.padded(clientHardwareAddress, 16) + [UInt8](repeating: 0, count: 64)
+            + Self.padded(Array(bootFile.utf8), 128)
         out += Self.cookie
         for (code, value) in options {
             var rest = value[...]
@@ -104,7 +119,9 @@ public struct DHCPPacket: Sendable, Equatable {
 
     private static func text(_ field: ArraySlice<UInt8>) throws(DHCPPacketError) -> String {
         let content = field.prefix { $0 != 0 }
-        guard content.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { throw .init("the file field is not printable ASCII") }
+        guard content.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else {
+            throw .init("the file field is not printable ASCII")
+        }
         return String(decoding: content, as: UTF8.self)
     }
 
@@ -129,9 +146,15 @@ public struct DHCPPacket: Sendable, Equatable {
                 let length = Int(field[index + 1])
                 guard index + 2 + length <= field.endIndex else { throw .init("option \(code) runs past the message") }
                 total += length
-                guard total <= Self.maxOptionBytes else { throw .init("more than \(Self.maxOptionBytes) bytes of options") }
+                guard total <= Self.maxOptionBytes else {
+                    throw .init("more than \(Self.maxOptionBytes) bytes of options")
+                }
                 let value = Array(field[(index + 2)..<(index + 2 + length)])
-                if let existing = options.firstIndex(where: { $0.code == code }) { options[existing].value += value } else { options.append((code, value)) }
+                if let existing = options.firstIndex(where: { $0.code == code }) {
+                    options[existing].value += value
+                } else {
+                    options.append((code, value))
+                }
                 index += 2 + length
             }
             if requireEnd { throw .init("the options have no end option") }
@@ -141,7 +164,8 @@ public struct DHCPPacket: Sendable, Equatable {
 
 /// DHCP message types (option 53).
 public enum DHCPMessageType: UInt8, Sendable {
-    case discover = 1, offer = 2, request = 3, decline = 4, acknowledgement = 5, negativeAcknowledgement = 6, release = 7, inform = 8
+    case discover = 1, offer = 2, request = 3, decline = 4, acknowledgement = 5, negativeAcknowledgement = 6, release =
+        7, inform = 8
 }
 
 /// Why bytes are not a DHCP message.

@@ -11,13 +11,19 @@ struct DatagramSocket: Sendable {
     let descriptor: CInt
 
     /// A new socket of `address`'s family, bound to it.
-    static func bound(to address: SocketAddress, options: [(name: CInt, value: CInt, label: String)] = []) throws(DatagramSocketError) -> DatagramSocket {
-        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    static func bound(to address: SocketAddress, options: [(name: CInt, value: CInt, label: String)] = [])
+        throws(DatagramSocketError) -> DatagramSocket
+    {
+        let descriptor = socket(
+            address.protocol.rawValue,
+            Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw DatagramSocketError("socket", errno: errno) }
         let socket = DatagramSocket(descriptor: descriptor)
         do throws(DatagramSocketError) {
             for option in options { try socket.set(option.name, option.value, option.label) }
-            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw DatagramSocketError("bind to \(address)", errno: errno) }
+            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
+                throw DatagramSocketError("bind to \(address)", errno: errno)
+            }
         } catch {
             socket.close()
             throw error
@@ -35,7 +41,9 @@ struct DatagramSocket: Sendable {
 
     /// Connects the socket to `peer`: the kernel then drops what anyone else sends.
     func connect(to peer: SocketAddress) throws(DatagramSocketError) {
-        guard peer.withSockAddr({ Glibc.connect(descriptor, $0, socklen_t($1)) }) == 0 else { throw DatagramSocketError("connect to \(peer)", errno: errno) }
+        guard peer.withSockAddr({ Glibc.connect(descriptor, $0, socklen_t($1)) }) == 0 else {
+            throw DatagramSocketError("connect to \(peer)", errno: errno)
+        }
     }
 
     /// A duplicate of the descriptor, for a channel that reads from it and closes it.
@@ -53,7 +61,9 @@ struct DatagramSocket: Sendable {
     func send(_ bytes: [UInt8], to destination: SocketAddress) -> DatagramSocketError? {
         let sent = bytes.withUnsafeBytes { buffer in
             destination.withSockAddr { address, length in
-                sendto(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), address, socklen_t(length))
+                sendto(
+                    descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL), address,
+                    socklen_t(length))
             }
         }
         return sent == bytes.count ? nil : DatagramSocketError("sendto \(destination)", errno: errno)
@@ -83,7 +93,9 @@ struct DatagramSocket: Sendable {
     /// Reads the next datagram into `buffer` without waiting; `truncated`: report its full
     /// length even when the buffer holds less of it.
     func receive(into buffer: UnsafeMutableRawBufferPointer, truncated: Bool = false) -> Received {
-        received(recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | (truncated ? Int32(MSG_TRUNC) : 0)))
+        received(
+            recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT) | (truncated ? Int32(MSG_TRUNC) : 0))
+        )
     }
 
     /// Reads the next datagram into `buffer` without waiting, with the port it came from
@@ -92,7 +104,9 @@ struct DatagramSocket: Sendable {
         var source = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let count = withUnsafeMutablePointer(to: &source) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                recvfrom(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT), $0, &length)
+            }
         }
         sourcePort = source.sin_port
         return received(count)
@@ -100,7 +114,8 @@ struct DatagramSocket: Sendable {
 
     private func received(_ count: Int) -> Received {
         if count >= 0 { return .datagram(count) }
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .nothing : .failed(DatagramSocketError("recv", errno: errno))
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+            ? .nothing : .failed(DatagramSocketError("recv", errno: errno))
     }
 
     /// Whether a datagram waits, or arrives within `milliseconds`.

@@ -10,25 +10,38 @@ public struct IPXEScript: Sendable, Equatable {
     /// since Debian's 2019 iPXE does not resolve a URL without a scheme), with the variables
     /// that identify the machine.
     public static func identify(base: String) -> IPXEScript {
-        IPXEScript(lines: ["chain \(base)/boot.ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}&arch=${buildarch}"])
+        IPXEScript(lines: [
+            "chain \(base)/boot.ipxe?mac=${net0/mac}&uuid=${uuid}&platform=${platform}&arch=${buildarch}"
+        ])
     }
 
     /// Boots one EFI file (a Unified Kernel Image) with `commandLine`, exactly; with
     /// `verify`, iPXE first checks the file against its `.sig` (`imgverify`).
-    public static func chainEFI(machine: String, url: String, commandLine: String, verify: Bool) throws(ScriptError) -> IPXEScript {
+    public static func chainEFI(machine: String, url: String, commandLine: String, verify: Bool) throws(ScriptError)
+        -> IPXEScript
+    {
         try check(url, commandLine)
-        var lines = ["echo Warden: booting \(try exactly(machine))", "kernel \(url) \(commandLine)".trimmingTrailingSpace]
+        var lines = [
+            "echo Warden: booting \(try exactly(machine))", "kernel \(url) \(commandLine)".trimmingTrailingSpace,
+        ]
         if verify { lines.append("imgverify \(Self.fileName(url)) \(url).sig") }
         lines.append("boot")
         return IPXEScript(lines: lines)
     }
 
     /// Boots a kernel and its initrd (legacy BIOS, whose firmware measures neither).
-    public static func chainKernel(machine: String, kernelURL: String, initrdURL: String, commandLine: String, verify: Bool) throws(ScriptError) -> IPXEScript {
+    public static func chainKernel(
+        machine: String, kernelURL: String, initrdURL: String, commandLine: String, verify: Bool
+    ) throws(ScriptError) -> IPXEScript {
         try check(kernelURL, initrdURL, commandLine)
-        var lines = ["echo Warden: booting \(try exactly(machine)) (legacy BIOS: kernel and initrd are not measured)",
-                     "kernel \(kernelURL) initrd=initrd \(commandLine)".trimmingTrailingSpace, "initrd --name initrd \(initrdURL)"]
-        if verify { lines += ["imgverify \(Self.fileName(kernelURL)) \(kernelURL).sig", "imgverify initrd \(initrdURL).sig"] }
+        var lines = [
+            "echo Warden: booting \(try exactly(machine)) (legacy BIOS: kernel and initrd are not measured)",
+            "kernel \(kernelURL) initrd=initrd \(commandLine)".trimmingTrailingSpace,
+            "initrd --name initrd \(initrdURL)",
+        ]
+        if verify {
+            lines += ["imgverify \(Self.fileName(kernelURL)) \(kernelURL).sig", "imgverify initrd \(initrdURL).sig"]
+        }
         lines.append("boot")
         return IPXEScript(lines: lines)
     }
@@ -40,7 +53,9 @@ public struct IPXEScript: Sendable, Equatable {
 
     /// Says `message` and never boots: the machine waits, reminding whoever looks at it.
     public static func refuse(_ message: String) -> IPXEScript {
-        IPXEScript(lines: [":refused", "echo Warden refuses to boot this machine: \(echoable(message))", "sleep 60", "goto refused"])
+        IPXEScript(lines: [
+            ":refused", "echo Warden refuses to boot this machine: \(echoable(message))", "sleep 60", "goto refused",
+        ])
     }
 
     /// A value that may not go into a script.
@@ -51,7 +66,10 @@ public struct IPXEScript: Sendable, Equatable {
     /// Text with iPXE's special characters (`$`, `#`, `\`, `"`, `'`, `&`, `|`, `;` and
     /// control characters, newlines first) replaced, for `echo`.
     static func echoable(_ message: String) -> String {
-        String(message.map { $0.isASCII && !$0.isNewline && ($0.asciiValue ?? 0) >= 0x20 && !"$#\\\"'&|;".contains($0) ? $0 : "_" })
+        String(
+            message.map {
+                $0.isASCII && !$0.isNewline && ($0.asciiValue ?? 0) >= 0x20 && !"$#\\\"'&|;".contains($0) ? $0 : "_"
+            })
     }
 
     /// Refuses values that would change a command: iPXE expands `${…}` and splits at `||`,

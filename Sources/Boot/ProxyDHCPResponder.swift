@@ -61,29 +61,41 @@ public struct ProxyDHCPResponder: Sendable {
 
     public func decide(_ request: DHCPPacket, on port: Port) -> Decision {
         guard request.operation == 1 else { return .silence("not a client request") }
-        guard let type = request.option(53).flatMap({ DHCPMessageType(rawValue: $0[0]) }), type == .discover || type == .request else {
+        guard let type = request.option(53).flatMap({ DHCPMessageType(rawValue: $0[0]) }),
+            type == .discover || type == .request
+        else {
             return .silence("only DISCOVER and REQUEST are answered")
         }
         if type == .discover && port == .bootServer { return .silence("DISCOVER on the boot-server port") }
-        if type == .request, let server = request.option(54), server != settings.serverAddress { return .silence("a REQUEST for another server") }
+        if type == .request, let server = request.option(54), server != settings.serverAddress {
+            return .silence("a REQUEST for another server")
+        }
         let vendor = String(decoding: request.option(60) ?? [], as: UTF8.self)
         let isHTTP = vendor.hasPrefix("HTTPClient")
-        guard vendor.hasPrefix("PXEClient") || isHTTP else { return .silence("not a network-boot client (option 60 \(vendor.isEmpty ? "absent" : vendor))") }
-        guard let archBytes = request.option(93), archBytes.count >= 2 else { return .silence("no client architecture (option 93)") }
+        guard vendor.hasPrefix("PXEClient") || isHTTP else {
+            return .silence("not a network-boot client (option 60 \(vendor.isEmpty ? "absent" : vendor))")
+        }
+        guard let archBytes = request.option(93), archBytes.count >= 2 else {
+            return .silence("no client architecture (option 93)")
+        }
         let code = BigEndian.read(UInt16.self, archBytes[...])
-        guard let architecture = Architecture(rawValue: code) else { return .silence("client architecture \(code) is not served") }
+        guard let architecture = Architecture(rawValue: code) else {
+            return .silence("client architecture \(code) is not served")
+        }
         let userClass = String(decoding: request.option(77) ?? [], as: UTF8.self)
         let isIPXE = userClass.contains("iPXE") || request.option(175) != nil
         let messageType: DHCPMessageType = type == .discover ? .offer : .acknowledgement
 
         if isHTTP {
-            let file: String? = switch architecture {
-            case .efiX64HTTP: settings.httpBase + "/" + settings.uefiFile
-            case .efiARM64HTTP: settings.arm64File.map { settings.httpBase + "/" + $0 }
-            default: nil
-            }
+            let file: String? =
+                switch architecture {
+                case .efiX64HTTP: settings.httpBase + "/" + settings.uefiFile
+                case .efiARM64HTTP: settings.arm64File.map { settings.httpBase + "/" + $0 }
+                default: nil
+                }
             guard let file else { return .silence("no HTTP boot file for architecture \(code)") }
-            return .reply(reply(to: request, type: messageType, file: file, vendorClass: "HTTPClient", vendorOptions: nil))
+            return .reply(
+                reply(to: request, type: messageType, file: file, vendorClass: "HTTPClient", vendorOptions: nil))
         }
         let file: String?
         switch (architecture, isIPXE) {
@@ -97,10 +109,16 @@ public struct ProxyDHCPResponder: Sendable {
         // UEFI iPXE takes the file straight from the offer; PXE ROMs and BIOS iPXE boot a
         // menu item: the offer carries the menu, the item's file comes at port 4011.
         if isIPXE && architecture != .bios {
-            return .reply(reply(to: request, type: messageType, file: file, vendorClass: "PXEClient", vendorOptions: nil))
+            return .reply(
+                reply(to: request, type: messageType, file: file, vendorClass: "PXEClient", vendorOptions: nil))
         }
-        if let item = Self.subOption(71, in: request.option(43) ?? []), item.count == 4, Array(item.prefix(2)) == Self.bootItemType {
-            return .reply(reply(to: request, type: .acknowledgement, file: file, vendorClass: "PXEClient", vendorOptions: [71, 4] + item))
+        if let item = Self.subOption(71, in: request.option(43) ?? []), item.count == 4,
+            Array(item.prefix(2)) == Self.bootItemType
+        {
+            return .reply(
+                reply(
+                    to: request, type: .acknowledgement, file: file, vendorClass: "PXEClient",
+                    vendorOptions: [71, 4] + item))
         }
         guard type == .discover else { return .silence("a REQUEST without Warden's boot item") }
         return .reply(reply(to: request, type: .offer, file: "", vendorClass: "PXEClient", vendorOptions: menu))
@@ -118,12 +136,18 @@ public struct ProxyDHCPResponder: Sendable {
         return options + [255]
     }
 
-    private func reply(to request: DHCPPacket, type: DHCPMessageType, file: String, vendorClass: String, vendorOptions: [UInt8]?) -> DHCPPacket {
-        var reply = DHCPPacket(operation: 2, transactionID: request.transactionID, flags: request.flags, relayAddress: request.relayAddress,
-                               clientHardwareAddress: request.clientHardwareAddress, hardwareLength: request.hardwareLength)
+    private func reply(
+        to request: DHCPPacket, type: DHCPMessageType, file: String, vendorClass: String, vendorOptions: [UInt8]?
+    ) -> DHCPPacket {
+        var reply = DHCPPacket(
+            operation: 2, transactionID: request.transactionID, flags: request.flags,
+            relayAddress: request.relayAddress,
+            clientHardwareAddress: request.clientHardwareAddress, hardwareLength: request.hardwareLength)
         reply.hardwareType = request.hardwareType
         reply.serverAddress = settings.serverAddress
-        var options: [(code: UInt8, value: [UInt8])] = [(53, [type.rawValue]), (54, settings.serverAddress), (60, Array(vendorClass.utf8))]
+        var options: [(code: UInt8, value: [UInt8])] = [
+            (53, [type.rawValue]), (54, settings.serverAddress), (60, Array(vendorClass.utf8)),
+        ]
         if file.utf8.count <= 127 { reply.bootFile = file } else { options.append((67, Array(file.utf8))) }
         if let uuid = request.option(97) { options.append((97, uuid)) }
         if let vendorOptions { options.append((43, vendorOptions)) }

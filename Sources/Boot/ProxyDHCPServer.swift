@@ -43,8 +43,10 @@ public final class ProxyDHCPServer: BootListener {
     /// `replyAddress` is given — Warden's address on the machines' network — a second socket
     /// on each port, bound to that address, sends every reply: the kernel sends a broadcast
     /// from a bound source address out of that address's interface.
-    public static func start(host: String, dhcpPort: Int, bootServerPort: Int, replyAddress: String? = nil, responder: ProxyDHCPResponder,
-                             events: BootEventLog = .silent, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> ProxyDHCPServer {
+    public static func start(
+        host: String, dhcpPort: Int, bootServerPort: Int, replyAddress: String? = nil, responder: ProxyDHCPResponder,
+        events: BootEventLog = .silent, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ProxyDHCPServer {
         let statistics = Counters()
         var channels: [any Channel] = []
         var sockets: [ListenerSocket] = []
@@ -54,15 +56,23 @@ public final class ProxyDHCPServer: BootListener {
                 var sender: ListenerSocket?
                 var listenPort = port
                 if let replyAddress, host == "0.0.0.0" {
-                    let socket = try ListenerSocket(bindingTo: try SocketAddress(ipAddress: replyAddress, port: port), broadcast: true, receiveBuffer: receiveBuffer)
-                    let bound = try await listen(on: socket, kind, sender: socket, responder: responder, statistics: statistics, events: events, group: group)
+                    let socket = try ListenerSocket(
+                        bindingTo: try SocketAddress(ipAddress: replyAddress, port: port), broadcast: true,
+                        receiveBuffer: receiveBuffer)
+                    let bound = try await listen(
+                        on: socket, kind, sender: socket, responder: responder, statistics: statistics, events: events,
+                        group: group)
                     listenPort = bound.localAddress?.port ?? port
                     sockets.append(socket)
                     channels.append(bound)
                     sender = socket
                 }
-                let socket = try ListenerSocket(bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: listenPort), broadcast: true, receiveBuffer: receiveBuffer)
-                let listener = try await listen(on: socket, kind, sender: sender ?? socket, responder: responder, statistics: statistics, events: events, group: group)
+                let socket = try ListenerSocket(
+                    bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: listenPort), broadcast: true,
+                    receiveBuffer: receiveBuffer)
+                let listener = try await listen(
+                    on: socket, kind, sender: sender ?? socket, responder: responder, statistics: statistics,
+                    events: events, group: group)
                 sockets.append(socket)
                 channels.append(listener)
                 ports.append(listener.localAddress?.port ?? 0)
@@ -71,25 +81,33 @@ public final class ProxyDHCPServer: BootListener {
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return ProxyDHCPServer(channels: channels, sockets: sockets, ports: (ports[0], ports[1]), statistics: statistics)
+        return ProxyDHCPServer(
+            channels: channels, sockets: sockets, ports: (ports[0], ports[1]), statistics: statistics)
     }
 
     /// A rack powering on at once is a burst of DISCOVERs; the default buffer holds about
     /// two hundred (the kernel caps this at net.core.rmem_max).
     private static let receiveBuffer = 4 << 20
 
-    private static func listen(on socket: ListenerSocket, _ kind: ProxyDHCPResponder.Port, sender: ListenerSocket, responder: ProxyDHCPResponder,
-                               statistics: Counters, events: BootEventLog, group: any EventLoopGroup) async throws -> any Channel {
+    private static func listen(
+        on socket: ListenerSocket, _ kind: ProxyDHCPResponder.Port, sender: ListenerSocket,
+        responder: ProxyDHCPResponder,
+        statistics: Counters, events: BootEventLog, group: any EventLoopGroup
+    ) async throws -> any Channel {
         try await DatagramBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ProxyDHCPHandler(responder: responder, port: kind, counters: statistics, sender: sender, events: events))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ProxyDHCPHandler(
+                            responder: responder, port: kind, counters: statistics, sender: sender, events: events))
                 }
             }
             .withBoundSocket(try socket.descriptorForChannel()).get()
     }
 
-    private init(channels: [any Channel], sockets: [ListenerSocket], ports: (dhcp: Int, bootServer: Int), statistics: Counters) {
+    private init(
+        channels: [any Channel], sockets: [ListenerSocket], ports: (dhcp: Int, bootServer: Int), statistics: Counters
+    ) {
         self.channels = channels
         self.sockets = sockets
         self.ports = ports
@@ -122,7 +140,10 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
     private var lastUndeliverableReport = NIODeadline.distantPast
     private var undeliverableSinceReport = 0
 
-    init(responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters, sender: ListenerSocket, events: BootEventLog) {
+    init(
+        responder: ProxyDHCPResponder, port: ProxyDHCPResponder.Port, counters: ProxyDHCPServer.Counters,
+        sender: ListenerSocket, events: BootEventLog
+    ) {
         self.responder = responder
         self.port = port
         self.counters = counters
@@ -148,10 +169,16 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
         case .success(let found): destination = found
         case .failure(let problem): return undeliverable(problem.description)
         }
-        if let failure = sender.send(reply.bytes, to: destination.address, broadcast: destination.broadcast) { return undeliverable(failure.description) }
+        if let failure = sender.send(reply.bytes, to: destination.address, broadcast: destination.broadcast) {
+            return undeliverable(failure.description)
+        }
         count { $0.answered += 1 }
-        events.record("dhcp", "answered \(MACAddress(octets: request.clientHardwareAddress).map(\.description) ?? "?") on port \(serverPort): "
-            + (reply.bootFile.isEmpty ? String(decoding: reply.option(67) ?? Array("the boot-server menu".utf8), as: UTF8.self) : reply.bootFile))
+        events.record(
+            "dhcp",
+            "answered \(MACAddress(octets: request.clientHardwareAddress).map(\.description) ?? "?") on port \(serverPort): "
+                + (reply.bootFile.isEmpty
+                    ? String(decoding: reply.option(67) ?? Array("the boot-server menu".utf8), as: UTF8.self)
+                    : reply.bootFile))
     }
 
     private func undeliverable(_ why: String) {
@@ -159,7 +186,10 @@ private final class ProxyDHCPHandler: ChannelInboundHandler {
         undeliverableSinceReport += 1
         let now = NIODeadline.now()
         guard now - lastUndeliverableReport >= .seconds(60) else { return }
-        events.record("dhcp", "answer not sent: \(why)" + (undeliverableSinceReport > 1 ? " (\(undeliverableSinceReport) unsent since the last report)" : ""))
+        events.record(
+            "dhcp",
+            "answer not sent: \(why)"
+                + (undeliverableSinceReport > 1 ? " (\(undeliverableSinceReport) unsent since the last report)" : ""))
         lastUndeliverableReport = now
         undeliverableSinceReport = 0
     }
@@ -171,18 +201,26 @@ enum ProxyDHCPDestination {
     /// request came to (67 or 4011; RFC 2131 4.1), never the port it claims to have sent
     /// from; to the client's address when it has one; else broadcast to the client port
     /// (68, or 4011 for a boot-server request). Addresses from the packet are checked first.
-    static func of(_ request: DHCPPacket, from source: SocketAddress, serverPort: Int) -> Result<(address: SocketAddress, broadcast: Bool), DatagramSocketError> {
+    static func of(_ request: DHCPPacket, from source: SocketAddress, serverPort: Int) -> Result<
+        (address: SocketAddress, broadcast: Bool), DatagramSocketError
+    > {
         do {
             if request.relayAddress != [0, 0, 0, 0] {
-                let relay = try SocketAddress(ipAddress: request.relayAddress.map(String.init).joined(separator: "."), port: serverPort)
-                if let problem = DatagramDestination.problem(relay) { return .failure(DatagramSocketError("relay address: \(problem)")) }
+                let relay = try SocketAddress(
+                    ipAddress: request.relayAddress.map(String.init).joined(separator: "."), port: serverPort)
+                if let problem = DatagramDestination.problem(relay) {
+                    return .failure(DatagramSocketError("relay address: \(problem)"))
+                }
                 return .success((relay, false))
             }
             if let address = source.ipAddress, address != "0.0.0.0" {
-                if let problem = DatagramDestination.problem(source) { return .failure(DatagramSocketError("source: \(problem)")) }
+                if let problem = DatagramDestination.problem(source) {
+                    return .failure(DatagramSocketError("source: \(problem)"))
+                }
                 return .success((source, false))
             }
-            return .success((try SocketAddress(ipAddress: "255.255.255.255", port: source.port == 4011 ? 4011 : 68), true))
+            return .success(
+                (try SocketAddress(ipAddress: "255.255.255.255", port: source.port == 4011 ? 4011 : 68), true))
         } catch {
             return .failure(DatagramSocketError("\(error)"))
         }

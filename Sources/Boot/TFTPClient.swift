@@ -23,7 +23,9 @@ public final class TFTPClient {
     }
 
     /// Fetches `name`; `dropOnce` lists blocks to ignore the first time they arrive.
-    public func fetch(_ name: String, blockSize: Int? = nil, windowSize: Int? = nil, dropOnce: Set<Int> = []) throws -> Fetch {
+    public func fetch(_ name: String, blockSize: Int? = nil, windowSize: Int? = nil, dropOnce: Set<Int> = []) throws
+        -> Fetch
+    {
         var session = TFTPReadSession(name, blockSize: blockSize, windowSize: windowSize, dropOnce: dropOnce)
         try socket.send(session.request, to: socket.serverPort)
         while true {
@@ -39,7 +41,8 @@ public final class TFTPClient {
 
     /// Sends a read request and returns the server's first answer (to hold a transfer open).
     public func request(_ name: String, options: [TFTPOption]) throws -> TFTPPacket {
-        try socket.send(TFTPPacket.readRequest(file: name, mode: "octet", options: options).bytes, to: socket.serverPort)
+        try socket.send(
+            TFTPPacket.readRequest(file: name, mode: "octet", options: options).bytes, to: socket.serverPort)
         guard let (packet, port) = try socket.receive() else { throw Failure(description: "no answer") }
         transferPort = port
         return packet
@@ -70,7 +73,8 @@ final class TFTPClientSocket {
     /// `receiveTimeoutSeconds` nil: ``receive()`` never waits.
     init(host: String, port: Int, receiveTimeoutSeconds: Int?) throws(TFTPClient.Failure) {
         do {
-            socket = try DatagramSocket.bound(to: try SocketAddress(ipAddress: "0.0.0.0", port: 0), options: [(SO_RCVBUF, 4 << 20, "SO_RCVBUF")])
+            socket = try DatagramSocket.bound(
+                to: try SocketAddress(ipAddress: "0.0.0.0", port: 0), options: [(SO_RCVBUF, 4 << 20, "SO_RCVBUF")])
         } catch {
             throw TFTPClient.Failure(description: "\(error)")
         }

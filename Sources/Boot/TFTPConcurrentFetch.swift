@@ -12,10 +12,14 @@ public enum TFTPConcurrentFetch {
 
     /// Starts `count` reads of `name` at once and runs them to the end; a fetch fails after
     /// ``TFTPReadSession/maxSilences`` silences of `timeoutSeconds` in a row.
-    public static func run(host: String = "127.0.0.1", port: Int, name: String, count: Int, blockSize: Int? = nil, windowSize: Int? = nil,
-                           timeoutSeconds: Double = 2) throws -> Outcome {
+    public static func run(
+        host: String = "127.0.0.1", port: Int, name: String, count: Int, blockSize: Int? = nil, windowSize: Int? = nil,
+        timeoutSeconds: Double = 2
+    ) throws -> Outcome {
         let start = ContinuousClock.now
-        let sockets = try (0..<count).map { _ in try TFTPClientSocket(host: host, port: port, receiveTimeoutSeconds: nil) }
+        let sockets = try (0..<count).map { _ in
+            try TFTPClientSocket(host: host, port: port, receiveTimeoutSeconds: nil)
+        }
         var sessions = (0..<count).map { _ in TFTPReadSession(name, blockSize: blockSize, windowSize: windowSize) }
         var results = [Result<TFTPReadSession.Fetch, TFTPClient.Failure>?](repeating: nil, count: count)
         var lastHeard = [ContinuousClock.Instant](repeating: start, count: count)
@@ -25,7 +29,9 @@ public enum TFTPConcurrentFetch {
             polled[index].fd = -1
         }
         for index in 0..<count {
-            do { try sockets[index].send(sessions[index].request, to: sockets[index].serverPort) } catch { finish(index, .failure(error)) }
+            do { try sockets[index].send(sessions[index].request, to: sockets[index].serverPort) } catch {
+                finish(index, .failure(error))
+            }
         }
         var pending = results.filter { $0 == nil }.count
         while pending > 0 {
@@ -37,7 +43,9 @@ public enum TFTPConcurrentFetch {
                         while let (packet, from) = try sockets[index].receive() {
                             lastHeard[index] = now
                             let step = try sessions[index].receive(packet, from: from)
-                            if let acknowledgement = step.acknowledgement { try sockets[index].send(acknowledgement, to: sessions[index].transferPort) }
+                            if let acknowledgement = step.acknowledgement {
+                                try sockets[index].send(acknowledgement, to: sessions[index].transferPort)
+                            }
                             if let fetched = step.fetched {
                                 finish(index, .success(fetched))
                                 break
@@ -45,13 +53,17 @@ public enum TFTPConcurrentFetch {
                         }
                     } else if (now - lastHeard[index]) > .milliseconds(Int64(timeoutSeconds * 1000)) {
                         lastHeard[index] = now
-                        try sockets[index].send(try sessions[index].silence(), to: sessions[index].destination(serverPort: sockets[index].serverPort))
+                        try sockets[index].send(
+                            try sessions[index].silence(),
+                            to: sessions[index].destination(serverPort: sockets[index].serverPort))
                     }
                 } catch { finish(index, .failure(error)) }
                 if results[index] != nil { pending -= 1 }
             }
         }
         let elapsed = ContinuousClock.now - start
-        return Outcome(results: results.compactMap { $0 }, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return Outcome(
+            results: results.compactMap { $0 },
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 }

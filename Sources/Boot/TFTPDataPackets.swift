@@ -19,7 +19,9 @@ public struct TFTPDataPackets: Sendable {
     public let count: Int
 
     /// The packets of `file` at `blockSize`, built now into one buffer when `shared`.
-    public init(file: [UInt8], blockSize: Int, shared: Bool = true, allocator: ByteBufferAllocator = ByteBufferAllocator()) {
+    public init(
+        file: [UInt8], blockSize: Int, shared: Bool = true, allocator: ByteBufferAllocator = ByteBufferAllocator()
+    ) {
         self.blockSize = blockSize
         fileSize = file.count
         count = TFTPTransfer.blockCount(fileSize: file.count, blockSize: blockSize)

@@ -27,7 +27,9 @@ public struct TFTPNegotiation: Sendable, Equatable {
         var blockSize = 512, windowSize = 1, timeout = limits.defaultTimeoutSeconds
         var granted: [TFTPOption] = []
         for option in requested {
-            guard option.value.utf8.count <= 10, let value = Int(option.value), String(value) == option.value else { continue }
+            guard option.value.utf8.count <= 10, let value = Int(option.value), String(value) == option.value else {
+                continue
+            }
             switch option.name {
             case "blksize" where (8...65_464).contains(value):
                 blockSize = min(value, limits.maxBlockSize)

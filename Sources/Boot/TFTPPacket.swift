@@ -26,9 +26,13 @@ public enum TFTPPacket: Sendable, Equatable {
         let number = BigEndian.read(UInt16.self, body)
         switch opcode {
         case 1, 2:
-            guard bytes.count <= maxRequestSize else { throw .init("a request of \(bytes.count) bytes is longer than \(maxRequestSize)") }
+            guard bytes.count <= maxRequestSize else {
+                throw .init("a request of \(bytes.count) bytes is longer than \(maxRequestSize)")
+            }
             var strings = try nulTerminatedStrings(body)
-            guard strings.count >= 2, strings.count % 2 == 0 else { throw .init("a request needs a file name, a mode and option pairs") }
+            guard strings.count >= 2, strings.count % 2 == 0 else {
+                throw .init("a request needs a file name, a mode and option pairs")
+            }
             let file = strings.removeFirst(), mode = strings.removeFirst().lowercased()
             guard !file.isEmpty else { throw .init("the file name is empty") }
             guard mode == "octet" || mode == "netascii" else { throw .init("mode \(mode) is not octet or netascii") }
@@ -61,7 +65,8 @@ public enum TFTPPacket: Sendable, Equatable {
         case .error(let code, let message):
             let text: [UInt8] = Array(message.utf8) + [0]
             return [0, 5] + BigEndian.bytes(code.rawValue) + text
-        case .optionAcknowledgement(let options): return [0, 6] + Self.strings(options.flatMap { [$0.name, $0.value] })
+        case .optionAcknowledgement(let options):
+            return [0, 6] + Self.strings(options.flatMap { [$0.name, $0.value] })
         }
     }
 
@@ -79,7 +84,9 @@ public enum TFTPPacket: Sendable, Equatable {
         guard bytes.last == 0 else { throw .init("a string is not NUL-terminated") }
         var strings: [String] = []
         for field in bytes.dropLast().split(separator: 0, omittingEmptySubsequences: false) {
-            guard field.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { throw .init("a string holds a byte that is not printable ASCII") }
+            guard field.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else {
+                throw .init("a string holds a byte that is not printable ASCII")
+            }
             strings.append(String(decoding: field, as: UTF8.self))
         }
         return strings
@@ -90,7 +97,9 @@ public enum TFTPPacket: Sendable, Equatable {
         var options: [TFTPOption] = []
         for index in stride(from: 0, to: strings.count, by: 2) {
             let name = strings[index].lowercased()
-            guard !name.isEmpty, !options.contains(where: { $0.name == name }) else { throw .init("option \(name) is empty or repeated") }
+            guard !name.isEmpty, !options.contains(where: { $0.name == name }) else {
+                throw .init("option \(name) is empty or repeated")
+            }
             options.append(TFTPOption(name: name, value: strings[index + 1]))
         }
         return options

@@ -71,7 +71,8 @@ public struct TFTPReadSession: Sendable {
             expected += 1
             let last = payload.count < granted.blockSize
             let acknowledgement = last || block - acknowledgedBlock >= granted.windowSize ? acknowledge(block) : nil
-            return Step(acknowledgement: acknowledgement, fetched: last ? Fetch(bytes: file, duplicates: duplicates) : nil)
+            return Step(
+                acknowledgement: acknowledgement, fetched: last ? Fetch(bytes: file, duplicates: duplicates) : nil)
         case .error(let code, let message):
             throw TFTPClient.Failure(description: "error \(code.rawValue): \(message)")
         default:
@@ -84,7 +85,9 @@ public struct TFTPReadSession: Sendable {
     /// ``maxSilences`` in a row.
     public mutating func silence() throws(TFTPClient.Failure) -> [UInt8] {
         silences += 1
-        guard silences <= Self.maxSilences else { throw TFTPClient.Failure(description: "no answer after \(Self.maxSilences) timeouts") }
+        guard silences <= Self.maxSilences else {
+            throw TFTPClient.Failure(description: "no answer after \(Self.maxSilences) timeouts")
+        }
         return lastAcknowledgement ?? request
     }
 

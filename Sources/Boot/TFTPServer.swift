@@ -53,15 +53,21 @@ public final class TFTPServer: BootListener {
     public var port: Int { channel.localAddress?.port ?? 0 }
 
     /// Starts listening on `host`:`port` (0 picks a free port).
-    public static func start(host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(), events: BootEventLog = .silent) async throws -> TFTPServer {
+    public static func start(
+        host: String, port: Int, root: BootFileRoot, settings: Settings = Settings(), events: BootEventLog = .silent
+    ) async throws -> TFTPServer {
         let state = SharedState(root: root, settings: settings, events: events)
         let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         do {
-            let socket = try ListenerSocket(bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: port), broadcast: false, receiveBuffer: 4 << 20)
+            let socket = try ListenerSocket(
+                bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: port), broadcast: false,
+                receiveBuffer: 4 << 20)
             let channel = try await DatagramBootstrap(group: loop)
                 .channelOption(.receivePacketInfo, value: true)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state, socket: socket)) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RequestHandler(state: state, socket: socket))
+                    }
                 }
                 .withBoundSocket(try socket.descriptorForChannel()).get()
             return TFTPServer(channel: channel, socket: socket, loop: loop, state: state)
@@ -139,7 +145,9 @@ public final class TFTPServer: BootListener {
         func admit(_ source: String) -> Result<Void, Refusal> {
             let (result, victim): (Result<Void, Refusal>, (any Channel)?) = slots.withLock { slots in
                 let fromSource = slots.bySource[source, default: 0]
-                guard fromSource < settings.maxTransfersPerSource else { return (.failure(.sourceBusy(fromSource)), nil) }
+                guard fromSource < settings.maxTransfersPerSource else {
+                    return (.failure(.sourceBusy(fromSource)), nil)
+                }
                 var victim: (any Channel)?
                 if active.load(ordering: .relaxed) >= settings.maxTransfers {
                     guard let oldest = slots.unacknowledged.min(by: { $0.value.started < $1.value.started }) else {
@@ -181,8 +189,12 @@ public final class TFTPServer: BootListener {
         func dataPackets(_ name: String, _ contents: [UInt8], blockSize: Int) -> TFTPDataPackets {
             let key = "\(blockSize)/\(name)"
             let (cached, room) = packets.withLock { cache in
-                (cache[key], cache.count < Self.maxSharedPacketSets
-                    && cache.values.reduce(contents.count + contents.count / blockSize * 4 + 4, { $0 + $1.size }) <= Self.maxSharedPacketBytes)
+                (
+                    cache[key],
+                    cache.count < Self.maxSharedPacketSets
+                        && cache.values.reduce(contents.count + contents.count / blockSize * 4 + 4, { $0 + $1.size })
+                            <= Self.maxSharedPacketBytes
+                )
             }
             if let cached { return cached }
             guard room else { return TFTPDataPackets(file: contents, blockSize: blockSize, shared: false) }
@@ -227,7 +239,9 @@ private final class RequestHandler: ChannelInboundHandler {
         }
         switch packet {
         case .readRequest(let file, _, let options):
-            if let contents = state.root.cachedFile(file) { return serve(file, contents, options, envelope, context: context) }
+            if let contents = state.root.cachedFile(file) {
+                return serve(file, contents, options, envelope, context: context)
+            }
             // A file's first read leaves the event loop: the loop keeps answering while a
             // large file comes off the disk, and requests for it meanwhile wait for that read.
             let reading = waiting[file] != nil
@@ -258,11 +272,13 @@ private final class RequestHandler: ChannelInboundHandler {
                 self.waitingCount -= requests.count
                 for request in requests {
                     switch result {
-                    case .success(let contents): self.serve(file, contents, request.options, request.envelope, context: context)
+                    case .success(let contents):
+                        self.serve(file, contents, request.options, request.envelope, context: context)
                     case .failure(let error):
                         state.count { $0.refused += 1 }
                         let forbidden = if case .forbidden? = error as? BootFileRoot.Refusal { true } else { false }
-                        self.refuse(request.envelope.remoteAddress, forbidden ? .accessViolation : .fileNotFound, "\(error)")
+                        self.refuse(
+                            request.envelope.remoteAddress, forbidden ? .accessViolation : .fileNotFound, "\(error)")
                     }
                 }
             }
@@ -270,7 +286,10 @@ private final class RequestHandler: ChannelInboundHandler {
 
     /// Starts the transfer of `file` (its `contents`) that `envelope` asked for, within the
     /// bounds on transfers.
-    private func serve(_ file: String, _ contents: [UInt8], _ options: [TFTPOption], _ envelope: AddressedEnvelope<ByteBuffer>, context: ChannelHandlerContext) {
+    private func serve(
+        _ file: String, _ contents: [UInt8], _ options: [TFTPOption], _ envelope: AddressedEnvelope<ByteBuffer>,
+        context: ChannelHandlerContext
+    ) {
         let client = envelope.remoteAddress
         if let problem = DatagramDestination.problem(client) {
             state.count { $0.refused += 1 }
@@ -291,14 +310,18 @@ private final class RequestHandler: ChannelInboundHandler {
         state.count { $0.started += 1 }
         let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count, limits: state.settings.limits)
         let local = envelope.metadata?.packetInfo?.destinationAddress ?? context.channel.localAddress
-        let granted = negotiation.acknowledged.isEmpty ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
-        startTransfer(TFTPTransfer(fileSize: contents.count, negotiation: negotiation),
-                      packets: state.dataPackets(file, contents, blockSize: negotiation.blockSize),
-                      named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
+        let granted =
+            negotiation.acknowledged.isEmpty
+            ? "no options" : negotiation.acknowledged.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+        startTransfer(
+            TFTPTransfer(fileSize: contents.count, negotiation: negotiation),
+            packets: state.dataPackets(file, contents, blockSize: negotiation.blockSize),
+            named: "\(file) (\(granted))", to: client, from: local, on: context.eventLoop)
     }
 
     private func startTransfer(
-        _ transfer: TFTPTransfer, packets: TFTPDataPackets, named name: String, to client: SocketAddress, from local: SocketAddress?, on loop: any EventLoop
+        _ transfer: TFTPTransfer, packets: TFTPDataPackets, named name: String, to client: SocketAddress,
+        from local: SocketAddress?, on loop: any EventLoop
     ) {
         let state = self.state
         let source = client.ipAddress ?? "?"
@@ -318,7 +341,10 @@ private final class RequestHandler: ChannelInboundHandler {
             .channelOption(.maxMessagesPerRead, value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(TransferHandler(transfer: transfer, packets: packets, socket: socket, name: name, client: client, state: state))
+                    try channel.pipeline.syncOperations.addHandler(
+                        TransferHandler(
+                            transfer: transfer, packets: packets, socket: socket, name: name, client: client,
+                            state: state))
                 }
             }
             .withBoundSocket(socket.descriptor)
@@ -374,7 +400,10 @@ private final class TransferHandler: ChannelInboundHandler {
     private var sendsThroughChannel = false
     private var over = false
 
-    init(transfer: TFTPTransfer, packets: TFTPDataPackets, socket: TFTPTransferSocket, name: String, client: SocketAddress, state: TFTPServer.SharedState) {
+    init(
+        transfer: TFTPTransfer, packets: TFTPDataPackets, socket: TFTPTransferSocket, name: String,
+        client: SocketAddress, state: TFTPServer.SharedState
+    ) {
         self.transfer = transfer
         self.packets = packets
         self.socket = socket
@@ -420,7 +449,10 @@ private final class TransferHandler: ChannelInboundHandler {
             $0.failed += 1
             $0.abandoned += 1
         }
-        state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): given up, the first packet was not acknowledged within \(state.settings.startTimeout.nanoseconds / 1_000_000_000) s")
+        state.events.record(
+            "tftp",
+            "\(name) to \(client.ipAddress ?? "?"): given up, the first packet was not acknowledged within \(state.settings.startTimeout.nanoseconds / 1_000_000_000) s"
+        )
         context.close(promise: nil)
     }
 
@@ -454,12 +486,24 @@ private final class TransferHandler: ChannelInboundHandler {
 
     private func apply(_ step: TFTPTransfer.Step, context: ChannelHandlerContext) {
         for packet in step.send { send(ByteBuffer(bytes: packet), datagramSize: packet.count, context: context) }
-        if let blocks = step.blocks { send(packets.packets(blocks), datagramSize: packets.datagramSize, context: context) }
+        if let blocks = step.blocks {
+            send(packets.packets(blocks), datagramSize: packets.datagramSize, context: context)
+        }
         if !step.send.isEmpty || step.blocks != nil { lastSent = .now() }
         if step.finished {
             timer?.cancel()
-            end { if step.sizeQuery { $0.sizeQueries += 1 } else if step.failure == nil { $0.completed += 1 } else { $0.failed += 1 } }
-            let outcome = step.sizeQuery ? "size told; the client fetches it next" : step.failure.map { "failed, \($0)" } ?? "sent"
+            end {
+                if step.sizeQuery {
+                    $0.sizeQueries += 1
+                } else if step.failure == nil {
+                    $0.completed += 1
+                } else {
+                    $0.failed += 1
+                }
+            }
+            let outcome =
+                step.sizeQuery
+                ? "size told; the client fetches it next" : step.failure.map { "failed, \($0)" } ?? "sent"
             state.events.record("tftp", "\(name) to \(client.ipAddress ?? "?"): " + outcome)
             context.close(promise: nil)
             return

@@ -46,7 +46,9 @@ public struct TFTPTransfer: Sendable {
 
     /// The first packets: the option acknowledgement, or the first window.
     public mutating func start() -> Step {
-        if waitingForOptionAcknowledgement { return Step(send: [TFTPPacket.optionAcknowledgement(negotiation.acknowledged).bytes]) }
+        if waitingForOptionAcknowledgement {
+            return Step(send: [TFTPPacket.optionAcknowledgement(negotiation.acknowledged).bytes])
+        }
         return Step(blocks: window())
     }
 
@@ -76,14 +78,18 @@ public struct TFTPTransfer: Sendable {
             }
             return Step(finished: true, failure: "the client aborted: \(message)")
         default:
-            return Step(send: [TFTPPacket.error(.illegalOperation, message: "unexpected packet").bytes], finished: true, failure: "unexpected packet")
+            return Step(
+                send: [TFTPPacket.error(.illegalOperation, message: "unexpected packet").bytes], finished: true,
+                failure: "unexpected packet")
         }
     }
 
     /// The timer fired without progress: resend, or give up after ``maxRetries``.
     public mutating func timeout() -> Step {
         retries += 1
-        guard retries <= Self.maxRetries else { return Step(finished: true, failure: "no acknowledgement after \(Self.maxRetries) retransmissions") }
+        guard retries <= Self.maxRetries else {
+            return Step(finished: true, failure: "no acknowledgement after \(Self.maxRetries) retransmissions")
+        }
         if waitingForOptionAcknowledgement { return start() }
         return Step(blocks: window())
     }

@@ -48,7 +48,9 @@ struct TFTPTransferSocket: Sendable {
     /// pending — for the caller to send once the socket can take it; empty when all went.
     mutating func send(_ packets: ByteBuffer, datagramSize: Int? = nil) -> ByteBuffer {
         let size = datagramSize ?? packets.readableBytes
-        let taken = packets.withUnsafeReadableBytes { bytes in socket.sendDatagrams(bytes, datagramSize: size, segmenting: &segments) }
+        let taken = packets.withUnsafeReadableBytes { bytes in
+            socket.sendDatagrams(bytes, datagramSize: size, segmenting: &segments)
+        }
         var rest = packets
         rest.moveReaderIndex(forwardBy: min(max(taken, 0) * size, rest.readableBytes))
         return rest

@@ -21,10 +21,14 @@ package enum FlatJSON {
     }
 
     /// Appends `fields` as one object, in order, without a line break.
-    package static func append(_ fields: KeyValuePairs<String, Value>, to out: inout [UInt8]) { appendObject(fields, to: &out) }
+    package static func append(_ fields: KeyValuePairs<String, Value>, to out: inout [UInt8]) {
+        appendObject(fields, to: &out)
+    }
 
     /// Appends fields as read back (``Object/fields``) as one object, in order.
-    package static func append(_ fields: [(key: String, value: Value)], to out: inout [UInt8]) { appendObject(fields, to: &out) }
+    package static func append(_ fields: [(key: String, value: Value)], to out: inout [UInt8]) {
+        appendObject(fields, to: &out)
+    }
 
     private static func appendObject(_ fields: some Sequence<(key: String, value: Value)>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
@@ -51,7 +55,8 @@ package enum FlatJSON {
             case UInt8(ascii: "\n"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
             case UInt8(ascii: "\r"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
             case UInt8(ascii: "\t"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0..<0x20: out.append(contentsOf: Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]])
+            case 0..<0x20:
+                out.append(contentsOf: Array("\\u00".utf8) + [hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0x0f)]])
             default: out.append(byte)
             }
         }
@@ -136,7 +141,9 @@ package enum FlatJSON {
                 magnitude = sum
                 position += 1
             }
-            guard position > start, !(bytes[start] == UInt8(ascii: "0") && position - start > 1) else { throw fail("malformed integer") }
+            guard position > start, !(bytes[start] == UInt8(ascii: "0") && position - start > 1) else {
+                throw fail("malformed integer")
+            }
             return negative ? -magnitude : magnitude
         }
 
@@ -148,7 +155,9 @@ package enum FlatJSON {
                 guard let byte = peek() else { throw fail("unterminated string") }
                 switch byte {
                 case UInt8(ascii: "\""):
-                    let text = unescaped.map { String(validating: $0, as: UTF8.self) } ?? String(validating: bytes[start..<position], as: UTF8.self)
+                    let text =
+                        unescaped.map { String(validating: $0, as: UTF8.self) }
+                        ?? String(validating: bytes[start..<position], as: UTF8.self)
                     position += 1
                     guard let text else { throw fail("invalid UTF-8") }
                     return text
@@ -179,13 +188,17 @@ package enum FlatJSON {
             case UInt8(ascii: "u"):
                 let high = try hex4()
                 guard (0xD800..<0xDC00).contains(high) else {
-                    guard !(0xDC00..<0xE000).contains(high), let scalar = Unicode.Scalar(high) else { throw fail("lone surrogate") }
+                    guard !(0xDC00..<0xE000).contains(high), let scalar = Unicode.Scalar(high) else {
+                        throw fail("lone surrogate")
+                    }
                     return scalar
                 }
                 guard bytes[position...].starts(with: Array("\\u".utf8)) else { throw fail("lone surrogate") }
                 position += 2
                 let low = try hex4()
-                guard (0xDC00..<0xE000).contains(low), let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)) else {
+                guard (0xDC00..<0xE000).contains(low),
+                    let scalar = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+                else {
                     throw fail("lone surrogate")
                 }
                 return scalar
@@ -215,6 +228,8 @@ package enum FlatJSON {
             while let byte = peek(), byte == 0x20 || byte == 0x09 { position += 1 }
         }
 
-        private func fail(_ reason: String) -> SyntaxError { SyntaxError(offset: position - bytes.startIndex, reason: reason) }
+        private func fail(_ reason: String) -> SyntaxError {
+            SyntaxError(offset: position - bytes.startIndex, reason: reason)
+        }
     }
 }

@@ -31,7 +31,8 @@ public struct AgentOverlay: Sendable {
             throw Failure(description: "\(library) is missing (install libtss2-tcti-device0)")
         }
         let libraries = try Self.libraries(of: agent) + loadedAtRunTime
-        return [("usr/bin/warden-agent", agent), ("etc/warden/ca.pem", serverCA)] + libraries.map { (String($0.drop { $0 == "/" }), $0) }
+        return [("usr/bin/warden-agent", agent), ("etc/warden/ca.pem", serverCA)]
+            + libraries.map { (String($0.drop { $0 == "/" }), $0) }
     }
 
     /// Writes `initrd` followed by the overlay to `output`.
@@ -67,7 +68,9 @@ public struct AgentOverlay: Sendable {
             for (inside, file) in files {
                 let source = inside == "usr/bin/warden-agent" ? strippedAgent : file
                 let contents = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source).resolvingSymlinksInPath()))
-                try writer.addFile(inside, contents: contents, mode: inside.hasPrefix("usr/bin/") || inside.contains("ld-linux") ? 0o755 : 0o644)
+                try writer.addFile(
+                    inside, contents: contents,
+                    mode: inside.hasPrefix("usr/bin/") || inside.contains("ld-linux") ? 0o755 : 0o644)
             }
             try writer.addFile("etc/warden/server", contents: Array((serverURL + "\n").utf8))
             try writer.finish()
@@ -77,7 +80,9 @@ public struct AgentOverlay: Sendable {
     /// A copy of `binary` without debug sections: a node needs none, and a debug build's
     /// agent is mostly debug information.
     static func stripDebugInformation(_ binary: String, into output: String) throws(Failure) {
-        do { _ = try ImageTool.run("/usr/bin/objcopy", ["--strip-debug", binary, output], hint: "install binutils") } catch {
+        do {
+            _ = try ImageTool.run("/usr/bin/objcopy", ["--strip-debug", binary, output], hint: "install binutils")
+        } catch {
             throw Failure(description: error.description)
         }
     }
@@ -90,11 +95,15 @@ public struct AgentOverlay: Sendable {
         }
         let libraries = text.split(separator: "\n").compactMap { line -> String? in
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count { return words[arrow + 1].hasPrefix("/") ? words[arrow + 1] : nil }
+            if let arrow = words.firstIndex(of: "=>"), arrow + 1 < words.count {
+                return words[arrow + 1].hasPrefix("/") ? words[arrow + 1] : nil
+            }
             return words.first.flatMap { $0.hasPrefix("/") ? $0 : nil }
         }
         if let missing = text.split(separator: "\n").first(where: { $0.contains("not found") }) {
-            throw Failure(description: "\(binary) needs a library this machine lacks: \(missing.trimmingCharacters(in: .whitespaces))")
+            throw Failure(
+                description:
+                    "\(binary) needs a library this machine lacks: \(missing.trimmingCharacters(in: .whitespaces))")
         }
         return libraries
     }

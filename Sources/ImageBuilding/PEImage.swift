@@ -42,7 +42,8 @@ public struct PEImage: Sendable, Equatable {
 
     public static func == (lhs: PEImage, rhs: PEImage) -> Bool {
         lhs.checksumOffset == rhs.checksumOffset && lhs.certificateDirectoryOffset == rhs.certificateDirectoryOffset
-            && lhs.certificateTable == rhs.certificateTable && lhs.sizeOfHeaders == rhs.sizeOfHeaders && lhs.imageBase == rhs.imageBase
+            && lhs.certificateTable == rhs.certificateTable && lhs.sizeOfHeaders == rhs.sizeOfHeaders
+            && lhs.imageBase == rhs.imageBase
             && lhs.sectionAlignment == rhs.sectionAlignment && lhs.sections == rhs.sections
     }
 
@@ -64,33 +65,49 @@ public struct PEImage: Sendable, Equatable {
         let magic = try reader.u16(optional, "optional header")
         guard magic == 0x10B || magic == 0x20B else { throw .invalid("optional header magic \(magic)") }
         let plus = magic == 0x20B
-        imageBase = plus ? try reader.u64(optional + 24, "optional header") : UInt64(try reader.u32(optional + 28, "optional header"))
+        imageBase =
+            plus
+            ? try reader.u64(optional + 24, "optional header")
+            : UInt64(try reader.u32(optional + 28, "optional header"))
         sectionAlignment = Int(try reader.u32(optional + 32, "optional header"))
         sizeOfHeaders = Int(try reader.u32(optional + 60, "optional header"))
         checksumOffset = optional + 64
         let directoryCount = Int(try reader.u32(optional + (plus ? 108 : 92), "optional header"))
         let directories = optional + (plus ? 112 : 96)
-        guard directories + directoryCount * 8 <= optional + optionalSize else { throw .invalid("data directories overrun the optional header") }
+        guard directories + directoryCount * 8 <= optional + optionalSize else {
+            throw .invalid("data directories overrun the optional header")
+        }
         if directoryCount > 4 {
             let entry = directories + 4 * 8
             certificateDirectoryOffset = entry
-            certificateTable = (Int(try reader.u32(entry, "certificate directory")), Int(try reader.u32(entry + 4, "certificate directory")))
-            guard certificateTable.size == 0 || certificateTable.offset + certificateTable.size <= fileSize else { throw .truncated("certificate table") }
+            certificateTable = (
+                Int(try reader.u32(entry, "certificate directory")),
+                Int(try reader.u32(entry + 4, "certificate directory"))
+            )
+            guard certificateTable.size == 0 || certificateTable.offset + certificateTable.size <= fileSize else {
+                throw .truncated("certificate table")
+            }
         } else {
             certificateDirectoryOffset = nil
             certificateTable = (0, 0)
         }
         let table = optional + optionalSize
-        guard sizeOfHeaders >= table + sectionCount * 40, sizeOfHeaders <= bytes.count else { throw .invalid("SizeOfHeaders \(sizeOfHeaders) does not hold the headers") }
+        guard sizeOfHeaders >= table + sectionCount * 40, sizeOfHeaders <= bytes.count else {
+            throw .invalid("SizeOfHeaders \(sizeOfHeaders) does not hold the headers")
+        }
         var sections: [Section] = []
         for index in 0..<sectionCount {
             let header = table + index * 40
             let nameBytes = bytes[header..<header + 8].prefix { $0 != 0 }
             let section = Section(
-                name: String(decoding: nameBytes, as: UTF8.self), virtualSize: Int(try reader.u32(header + 8, "section table")),
-                virtualAddress: Int(try reader.u32(header + 12, "section table")), rawSize: Int(try reader.u32(header + 16, "section table")),
+                name: String(decoding: nameBytes, as: UTF8.self),
+                virtualSize: Int(try reader.u32(header + 8, "section table")),
+                virtualAddress: Int(try reader.u32(header + 12, "section table")),
+                rawSize: Int(try reader.u32(header + 16, "section table")),
                 rawOffset: Int(try reader.u32(header + 20, "section table")))
-            guard section.rawSize == 0 || section.rawOffset + section.rawSize <= fileSize else { throw .truncated("section \(section.name)") }
+            guard section.rawSize == 0 || section.rawOffset + section.rawSize <= fileSize else {
+                throw .truncated("section \(section.name)")
+            }
             sections.append(section)
         }
         self.sections = sections

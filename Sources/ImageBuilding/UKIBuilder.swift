@@ -19,14 +19,21 @@ public struct UKIBuilder: Sendable {
     public init() {}
 
     /// Builds `output` from `kernel`, `initrd`, `commandLine` and `osRelease`.
-    public func build(kernel: String, initrd: String, commandLine: String, osRelease: String, output: String) throws(Failure) {
+    public func build(kernel: String, initrd: String, commandLine: String, osRelease: String, output: String)
+        throws(Failure)
+    {
         let stubBytes: [UInt8]
         do { stubBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: stub))) } catch {
-            throw Failure(description: "the EFI stub \(stub) cannot be read (install Debian's systemd-boot-efi): \(error.localizedDescription)")
+            throw Failure(
+                description:
+                    "the EFI stub \(stub) cannot be read (install Debian's systemd-boot-efi): \(error.localizedDescription)"
+            )
         }
         let image: PEImage
         do { image = try PEImage(stubBytes) } catch { throw Failure(description: "the EFI stub \(stub): \(error)") }
-        guard let last = image.sections.max(by: { $0.virtualAddress < $1.virtualAddress }) else { throw Failure(description: "the EFI stub has no sections") }
+        guard let last = image.sections.max(by: { $0.virtualAddress < $1.virtualAddress }) else {
+            throw Failure(description: "the EFI stub has no sections")
+        }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-uki-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: work) }
         let commandLineFile = work.appendingPathComponent("cmdline").path
@@ -39,23 +46,34 @@ public struct UKIBuilder: Sendable {
             throw Failure(description: "cannot prepare the image's sections: \(error.localizedDescription)")
         }
         let alignment = UInt64(max(image.sectionAlignment, 512))
-        var next = Self.align(image.imageBase + UInt64(last.virtualAddress + max(last.virtualSize, last.rawSize)), alignment)
+        var next = Self.align(
+            image.imageBase + UInt64(last.virtualAddress + max(last.virtualSize, last.rawSize)), alignment)
         var arguments: [String] = []
-        for (name, file) in [(".osrel", osReleaseFile), (".cmdline", commandLineFile), (".linux", kernel), (".initrd", initrd)] {
-            arguments += ["--add-section", "\(name)=\(file)", "--change-section-vma", "\(name)=0x" + String(next, radix: 16)]
+        for (name, file) in [
+            (".osrel", osReleaseFile), (".cmdline", commandLineFile), (".linux", kernel), (".initrd", initrd),
+        ] {
+            arguments += [
+                "--add-section", "\(name)=\(file)", "--change-section-vma", "\(name)=0x" + String(next, radix: 16),
+            ]
             next = Self.align(next + (try Self.size(of: file)), alignment)
         }
         try run(arguments + [stub, output])
     }
 
     private func run(_ arguments: [String]) throws(Failure) {
-        do { _ = try ImageTool.run(objcopy, arguments, hint: "install binutils") } catch { throw Failure(description: error.description) }
+        do { _ = try ImageTool.run(objcopy, arguments, hint: "install binutils") } catch {
+            throw Failure(description: error.description)
+        }
     }
 
     private static func size(of file: String) throws(Failure) -> UInt64 {
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber else { throw Failure(description: "\(file) cannot be read") }
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber else {
+            throw Failure(description: "\(file) cannot be read")
+        }
         return size.uint64Value
     }
 
-    private static func align(_ value: UInt64, _ alignment: UInt64) -> UInt64 { (value + alignment - 1) / alignment * alignment }
+    private static func align(_ value: UInt64, _ alignment: UInt64) -> UInt64 {
+        (value + alignment - 1) / alignment * alignment
+    }
 }

@@ -8,7 +8,9 @@ import WardenCrypto
 /// follows the sections except the certificate table.
 public enum Authenticode {
     /// The digest of `bytes` with `algorithm` (SHA-256 for PCR 4's SHA-256 bank).
-    public static func digest(_ bytes: [UInt8], algorithm: DigestAlgorithm = .sha256) throws(PEImage.ParseError) -> [UInt8] {
+    public static func digest(_ bytes: [UInt8], algorithm: DigestAlgorithm = .sha256) throws(PEImage.ParseError)
+        -> [UInt8]
+    {
         let image = try PEImage(bytes)
         var hasher = Hasher(algorithm)
         let directory = image.certificateDirectoryOffset

@@ -11,13 +11,18 @@ extension ImageRecord {
     public func bootReference(firmware: [BootReference.Measurement]) -> BootReference.Image? {
         guard let sectionMeasurements else { return nil }
         let uki = BootReference.Measurement(what: "image \(name)", sha256: authenticodeSHA256)
-        let kernel = kernelAuthenticodeSHA256.map { BootReference.Measurement(what: "the kernel of image \(name)", sha256: $0) }
+        let kernel = kernelAuthenticodeSHA256.map {
+            BootReference.Measurement(what: "the kernel of image \(name)", sha256: $0)
+        }
         return BootReference.Image(
             name: name, bootApplications: firmware + [uki] + (kernel.map { [$0] } ?? []), unifiedKernelImage: uki,
             pcr11: sectionMeasurements,
-            pcr12: [BootReference.Measurement(
-                what: "the command line",
-                sha256: UKIMeasurements.commandLineEvent(fileName: ImageFiles.name(sha256: Hex.decode(sha256) ?? []), commandLine: commandLine))])
+            pcr12: [
+                BootReference.Measurement(
+                    what: "the command line",
+                    sha256: UKIMeasurements.commandLineEvent(
+                        fileName: ImageFiles.name(sha256: Hex.decode(sha256) ?? []), commandLine: commandLine))
+            ])
     }
 }
 
@@ -29,7 +34,8 @@ public enum ServedBootApplications {
     public static func measurements(root: String, names: some Sequence<String>) -> [BootReference.Measurement] {
         names.sorted().compactMap { name in
             guard !name.contains("/"), let data = FileManager.default.contents(atPath: root + "/" + name),
-                  let digest = try? Authenticode.digest([UInt8](data)) else { return nil }
+                let digest = try? Authenticode.digest([UInt8](data))
+            else { return nil }
             return BootReference.Measurement(what: "\(name) served by Warden", sha256: Hex.encode(digest))
         }
     }

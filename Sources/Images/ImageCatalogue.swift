@@ -50,17 +50,24 @@ public struct ImageCatalogue: Sendable {
             image = try PEImage(bytes)
             authenticode = try Authenticode.digest(bytes)
         } catch { throw .invalid("\(error)") }
-        guard let linux = Self.contents(of: ".linux", in: image, bytes), let initrd = Self.contents(of: ".initrd", in: image, bytes),
-              let commandLineBytes = Self.contents(of: ".cmdline", in: image, bytes)
+        guard let linux = Self.contents(of: ".linux", in: image, bytes),
+            let initrd = Self.contents(of: ".initrd", in: image, bytes),
+            let commandLineBytes = Self.contents(of: ".cmdline", in: image, bytes)
         else { throw .invalid("not a Unified Kernel Image: it needs .linux, .initrd and .cmdline sections") }
-        let commandLine = String(decoding: commandLineBytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let commandLine = String(decoding: commandLineBytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
         guard IPXEScript.isSafeArgument(commandLine), commandLine.utf8.count <= 4_096 else {
-            throw .invalid("the command line holds characters a boot script cannot pass on ($ # | & \\ ; quotes, control characters, non-ASCII)")
+            throw .invalid(
+                "the command line holds characters a boot script cannot pass on ($ # | & \\ ; quotes, control characters, non-ASCII)"
+            )
         }
         let record = ImageRecord(
-            name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes), authenticodeSHA256: authenticode,
-            linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd), commandLine: commandLine, size: bytes.count,
-            kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes), sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
+            name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes),
+            authenticodeSHA256: authenticode,
+            linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd),
+            commandLine: commandLine, size: bytes.count,
+            kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes),
+            sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
         let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
         do {
             if !FileManager.default.fileExists(atPath: target) {
@@ -68,7 +75,8 @@ public struct ImageCatalogue: Sendable {
                 chmod(target, 0o444)
             }
             if !FileManager.default.fileExists(atPath: target + ".sig") {
-                try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
+                try Data(try signer.sign(fileAt: target)).write(
+                    to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
             }
             try signSections(of: image, bytes, sha256: record.sha256)
         } catch { throw .io("cannot store the image: \(error)") }
@@ -86,7 +94,9 @@ public struct ImageCatalogue: Sendable {
     public func completeRecords(actor: String) -> [String] {
         guard let images = try? store.images() else { return ["images: the catalogue cannot be read"] }
         return images.compactMap { record in
-            let signed = ImageFiles.servedSections.keys.allSatisfy { FileManager.default.fileExists(atPath: files.path + "/" + record.sha256 + ".\($0).sig") }
+            let signed = ImageFiles.servedSections.keys.allSatisfy {
+                FileManager.default.fileExists(atPath: files.path + "/" + record.sha256 + ".\($0).sig")
+            }
             guard record.sectionMeasurements == nil || !signed else { return nil }
             do throws(ImageError) {
                 try complete(record, actor: actor)
@@ -101,10 +111,14 @@ public struct ImageCatalogue: Sendable {
         let path = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
         guard let data = FileManager.default.contents(atPath: path) else { throw .io("its file cannot be read") }
         let bytes = [UInt8](data)
-        guard Hex.encode(DigestAlgorithm.sha256.hash(bytes)) == record.sha256 else { throw .invalid("its file does not match its SHA-256") }
+        guard Hex.encode(DigestAlgorithm.sha256.hash(bytes)) == record.sha256 else {
+            throw .invalid("its file does not match its SHA-256")
+        }
         let image: PEImage
         do { image = try PEImage(bytes) } catch { throw .invalid("\(error)") }
-        do { try signSections(of: image, bytes, sha256: record.sha256) } catch { throw .io("cannot sign its sections: \(error)") }
+        do { try signSections(of: image, bytes, sha256: record.sha256) } catch {
+            throw .io("cannot sign its sections: \(error)")
+        }
         guard record.sectionMeasurements == nil else { return }
         do throws(StoreError) {
             try store.recordImageMeasurements(
@@ -118,7 +132,9 @@ public struct ImageCatalogue: Sendable {
     private func signSections(of image: PEImage, _ bytes: [UInt8], sha256: String) throws {
         for (served, section) in ImageFiles.servedSections {
             let signature = files.path + "/" + sha256 + "." + served + ".sig"
-            guard !FileManager.default.fileExists(atPath: signature), let contents = Self.contents(of: section, in: image, bytes) else { continue }
+            guard !FileManager.default.fileExists(atPath: signature),
+                let contents = Self.contents(of: section, in: image, bytes)
+            else { continue }
             try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
         }
     }
@@ -132,7 +148,9 @@ public struct ImageCatalogue: Sendable {
     /// Removes image `name`; its file goes too unless another image is the same file.
     public func remove(name: String, actor: String) throws(ImageError) {
         let removed: (sha256: String, fileStillUsed: Bool)
-        do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch { throw .store(error) }
+        do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch {
+            throw .store(error)
+        }
         guard !removed.fileStillUsed else { return }
         let file = files.path + "/" + removed.sha256
         for path in [file + ".efi", file + ".efi.sig"] + ImageFiles.servedSections.keys.map({ file + ".\($0).sig" }) {

@@ -48,7 +48,9 @@ public final class ImageFiles: BootFileSource {
         guard hashing.withLock({ $0.insert(name).inserted }) else { throw .busy(name) }
         defer { hashing.withLock { _ = $0.remove(name) } }
         // Hashed, then found again unchanged: a file rewritten meanwhile is not taken as checked.
-        guard let (digest, head) = Self.sha256(file.path), Hex.encode(digest) == Self.recordedDigest(name), (try? root.resolve(name)) == file else {
+        guard let (digest, head) = Self.sha256(file.path), Hex.encode(digest) == Self.recordedDigest(name),
+            (try? root.resolve(name)) == file
+        else {
             throw .corrupt(name)
         }
         let checked = Checked(file: file, headers: try? PEImage(headers: head, fileSize: file.size))
@@ -61,14 +63,17 @@ public final class ImageFiles: BootFileSource {
 
     /// `<hex>.linux` → (`<hex>.efi`, `.linux`); nil for other names.
     static func sectionName(_ name: String) -> (image: String, section: String)? {
-        guard let dot = name.lastIndex(of: "."), let section = servedSections[String(name[name.index(after: dot)...])] else { return nil }
+        guard let dot = name.lastIndex(of: "."), let section = servedSections[String(name[name.index(after: dot)...])]
+        else { return nil }
         let image = String(name[..<dot]) + ".efi"
         return recordedDigest(image) == nil ? nil : (image, section)
     }
 
     /// Section `section` of the checked image `image`, served as `name`, where the headers
     /// read while it was hashed place it.
-    private func section(_ section: String, of image: String, as name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
+    private func section(_ section: String, of image: String, as name: String) throws(BootFileRoot.Refusal)
+        -> BootFileRoot.ServedFile
+    {
         let checked = try checked(image)
         guard let found = checked.headers?.section(section), found.rawSize > 0 else { throw .notFound(name) }
         return checked.file.part(String(section.dropFirst()), offset: found.rawOffset, size: found.storedContents.count)

@@ -27,8 +27,12 @@ public enum UKIMeasurements {
                 contents.update(piece[..<min(zeros, piece.count)])
                 zeros -= min(zeros, piece.count)
             }
-            return [BootReference.Measurement(what: "section name \(name)", sha256: Hex.encode(DigestAlgorithm.sha256.hash(Array(name.utf8) + [0]))),
-                    BootReference.Measurement(what: "section \(name)", sha256: Hex.encode(contents.finalize()))]
+            return [
+                BootReference.Measurement(
+                    what: "section name \(name)",
+                    sha256: Hex.encode(DigestAlgorithm.sha256.hash(Array(name.utf8) + [0]))),
+                BootReference.Measurement(what: "section \(name)", sha256: Hex.encode(contents.finalize())),
+            ]
         }
     }
 

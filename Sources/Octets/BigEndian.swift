@@ -9,7 +9,9 @@ public enum BigEndian {
 
     /// The integer at `offset` from the start of `bytes`; the caller has checked the bounds.
     @inlinable
-    public static func read<T: FixedWidthInteger & UnsignedInteger>(_: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int = 0) -> T {
+    public static func read<T: FixedWidthInteger & UnsignedInteger>(
+        _: T.Type, _ bytes: ArraySlice<UInt8>, at offset: Int = 0
+    ) -> T {
         let start = bytes.startIndex + offset
         return (0..<(T.bitWidth / 8)).reduce(T.zero) { $0 << 8 | T(bytes[start + $1]) }
     }

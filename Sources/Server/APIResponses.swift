@@ -19,7 +19,9 @@ enum APIResponses {
     }()
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
     }
 
     /// A refusal in the one shape every endpoint uses.
@@ -52,7 +54,8 @@ enum APIResponses {
             }
             try await writer.finish(nil)
         }
-        return Response(status: .ok, headers: [.contentType: contentType, .contentLength: String(status.st_size)], body: body)
+        return Response(
+            status: .ok, headers: [.contentType: contentType, .contentLength: String(status.st_size)], body: body)
     }
 
     /// An open file read in chunks, closed when released.
@@ -78,7 +81,9 @@ enum APIResponses {
     }
 
     /// Decodes a JSON body, turning malformed JSON into a 400 with what was wrong.
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: WardenRequestContext) async throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: WardenRequestContext) async throws
+        -> T
+    {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         do { return try decoder.decode(T.self, from: Data(buffer: buffer)) } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: "invalid JSON body: \(describe(error))")
@@ -90,7 +95,9 @@ enum APIResponses {
         case .keyNotFound(let key, _): "missing field \(key.stringValue)"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
-        case .dataCorrupted(let context): context.codingPath.isEmpty ? "not JSON" : "bad value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case .dataCorrupted(let context):
+            context.codingPath.isEmpty
+                ? "not JSON" : "bad value at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
         @unknown default: "unreadable"
         }
     }

@@ -12,9 +12,13 @@ enum AdminAPI {
     /// the agent API's (each refusal is otherwise audited).
     /// Every route but the image upload also has `bodyLimit`; the upload streams to disk
     /// under `maxImageBytes`, once its caller has authenticated.
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware, bodyLimit: BodyLimitMiddleware,
-                          maxImageBytes: Int, exports: ExportGate) {
-        let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: AdminAuthenticator(service: service, refusals: limiter.refusals))
+    static func addRoutes(
+        to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware,
+        bodyLimit: BodyLimitMiddleware,
+        maxImageBytes: Int, exports: ExportGate
+    ) {
+        let authenticated = router.group("v1/admin").add(middleware: limiter).add(
+            middleware: AdminAuthenticator(service: service, refusals: limiter.refusals))
         let admin = authenticated.group().add(middleware: bodyLimit)
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
@@ -28,7 +32,9 @@ enum AdminAPI {
         admin.post("machines/:name/approve") { request, context in
             let name = try context.parameters.require("name")
             let body = try await APIResponses.decode(AdminMessages.ApproveRequest.self, from: request, context: context)
-            return try await answer(context) { try service.approve(machineNamed: name, attestationID: body.attestationID, by: $0) }
+            return try await answer(context) {
+                try service.approve(machineNamed: name, attestationID: body.attestationID, by: $0)
+            }
         }
         admin.post("machines/:name/revoke") { _, context in
             let name = try context.parameters.require("name")
@@ -56,17 +62,22 @@ enum AdminAPI {
             let query = request.uri.queryParameters
             let policyName = query.get("name") ?? "learned-\(name)"
             let attestationID = try query.get("attestation").map { text throws(HTTPError) in
-                guard let id = Int64(text) else { throw HTTPError(.badRequest, message: "attestation must be a number") }
+                guard let id = Int64(text) else {
+                    throw HTTPError(.badRequest, message: "attestation must be a number")
+                }
                 return id
             }
             let following = query.get("follow-image") == "true"
             return try await answer(context) {
-                try service.learnPolicy(named: policyName, machineNamed: name, attestationID: attestationID, followingImage: following, by: $0)
+                try service.learnPolicy(
+                    named: policyName, machineNamed: name, attestationID: attestationID, followingImage: following,
+                    by: $0)
             }
         }
         admin.post("machines/:name/image") { request, context in
             let name = try context.parameters.require("name")
-            let body = try await APIResponses.decode(AdminMessages.ImageAssignment.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AdminMessages.ImageAssignment.self, from: request, context: context)
             return try await answer(context) { try service.setImage(machineNamed: name, image: body.image, by: $0) }
         }
         admin.get("images") { _, context in try await answer(context) { try service.images(by: $0) } }
@@ -76,12 +87,19 @@ enum AdminAPI {
         }
         authenticated.put("images/:name") { request, context in
             let name = try context.parameters.require("name")
-            guard context.caller != nil else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+            guard context.caller != nil else {
+                return try APIResponses.refusal(
+                    .unauthorized, error: "unauthenticated", reason: "a client certificate is required")
+            }
             let upload: String
-            do { upload = try await ImageUpload.receive(request.body, into: service.uploadFolder, limit: maxImageBytes) } catch {
+            do {
+                upload = try await ImageUpload.receive(request.body, into: service.uploadFolder, limit: maxImageBytes)
+            } catch {
                 return try APIResponses.refusal(.contentTooLarge, error: "tooLarge", reason: "\(error)")
             }
-            return try await answer(context, status: .created) { try service.addImage(named: name, upload: upload, by: $0) }
+            return try await answer(context, status: .created) {
+                try service.addImage(named: name, upload: upload, by: $0)
+            }
         }
         admin.delete("images/:name") { _, context in
             let name = try context.parameters.require("name")
@@ -109,26 +127,35 @@ enum AdminAPI {
         }
         admin.get("operators") { _, context in try await answer(context) { try service.operators(by: $0) } }
         admin.post("operators") { request, context in
-            let body = try await APIResponses.decode(AdminMessages.OperatorRequest.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AdminMessages.OperatorRequest.self, from: request, context: context)
             return try await answer(context, status: .created) { try service.addOperator(body, by: $0) }
         }
         admin.post("operators/:name/revoke") { _, context in
             let name = try context.parameters.require("name")
             return try await answer(context) { caller in
-                AdminMessages.Done(message: "\(try service.revokeOperator(named: name, by: caller)) certificate(s) of \(name) revoked")
+                AdminMessages.Done(
+                    message: "\(try service.revokeOperator(named: name, by: caller)) certificate(s) of \(name) revoked")
             }
         }
         admin.get("audit/export") { request, context in
-            guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+            guard let caller = context.caller else {
+                return try APIResponses.refusal(
+                    .unauthorized, error: "unauthenticated", reason: "a client certificate is required")
+            }
             let query = request.uri.queryParameters
             let export = AuditExportRequest(from: query.get("from"), to: query.get("to"), machine: query.get("machine"))
             guard let ticket = exports.enter() else {
-                var busy = try APIResponses.refusal(.serviceUnavailable, error: "busy", reason: "\(exports.limit) audit exports are being built; retry shortly")
+                var busy = try APIResponses.refusal(
+                    .serviceUnavailable, error: "busy",
+                    reason: "\(exports.limit) audit exports are being built; retry shortly")
                 busy.headers[.retryAfter] = "5"
                 return busy
             }
             do {
-                let file = try await BlockingPools.export.run { () throws -> String in try service.exportAudit(export, by: caller) }
+                let file = try await BlockingPools.export.run { () throws -> String in
+                    try service.exportAudit(export, by: caller)
+                }
                 return try APIResponses.file(file, contentType: "application/gzip", whenSent: ticket.leave)
             } catch let error as AdminError {
                 ticket.leave()
@@ -136,31 +163,39 @@ enum AdminAPI {
             }
         }
         admin.get("whoami") { _, context in
-            try await answer(context) { caller in AdminMessages.Done(message: "\(caller.name) (\(caller.role.rawValue))") }
+            try await answer(context) { caller in
+                AdminMessages.Done(message: "\(caller.name) (\(caller.role.rawValue))")
+            }
         }
     }
 
     /// Runs `body` for the authenticated caller off the event loop; refusals are audited.
     private static func answer<T: Encodable & Sendable>(
-        _ context: WardenRequestContext, status: HTTPResponse.Status = .ok, _ body: @escaping @Sendable (AdminIdentity) throws -> T
+        _ context: WardenRequestContext, status: HTTPResponse.Status = .ok,
+        _ body: @escaping @Sendable (AdminIdentity) throws -> T
     ) async throws -> Response {
-        guard let caller = context.caller else { return try APIResponses.refusal(.unauthorized, error: "unauthenticated", reason: "a client certificate is required") }
+        guard let caller = context.caller else {
+            return try APIResponses.refusal(
+                .unauthorized, error: "unauthenticated", reason: "a client certificate is required")
+        }
         do {
-            return try APIResponses.json(status, try await BlockingPools.admin.run { () throws -> T in try body(caller) })
+            return try APIResponses.json(
+                status, try await BlockingPools.admin.run { () throws -> T in try body(caller) })
         } catch let error as AdminError {
             return try response(for: error)
         }
     }
 
     static func response(for error: AdminError) throws -> Response {
-        let (status, code): (HTTPResponse.Status, String) = switch error {
-        case .unauthenticated: (.unauthorized, "unauthenticated")
-        case .forbidden: (.forbidden, "forbidden")
-        case .invalid: (.badRequest, "invalid")
-        case .notFound: (.notFound, "notFound")
-        case .conflict: (.conflict, "conflict")
-        case .internalError: (.internalServerError, "internalError")
-        }
+        let (status, code): (HTTPResponse.Status, String) =
+            switch error {
+            case .unauthenticated: (.unauthorized, "unauthenticated")
+            case .forbidden: (.forbidden, "forbidden")
+            case .invalid: (.badRequest, "invalid")
+            case .notFound: (.notFound, "notFound")
+            case .conflict: (.conflict, "conflict")
+            case .internalError: (.internalServerError, "internalError")
+            }
         return try APIResponses.refusal(status, error: code, reason: error.description)
     }
 }
@@ -172,18 +207,27 @@ struct AdminAuthenticator: RouterMiddleware {
     let service: AdminService
     let refusals: RefusalAudit
 
-    func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: WardenRequestContext,
+        next: (Request, WardenRequestContext) async throws -> Response
+    ) async throws -> Response {
         let subject = RefusalAudit.bounded("admin" + request.uri.path.dropFirst("/v1/admin".count))
         let source = context.sourceAddress
         let certificate = try? await context.channel.nioSSL_peerCertificate().get()
         let caller: AdminIdentity
         do {
-            guard let der = try? certificate?.toDERBytes() else { throw AdminError.unauthenticated("a client certificate from Warden's client CA is required") }
-            caller = try await BlockingPools.admin.run { () throws -> AdminIdentity in try service.authenticate(certificateDER: der) }
+            guard let der = try? certificate?.toDERBytes() else {
+                throw AdminError.unauthenticated("a client certificate from Warden's client CA is required")
+            }
+            caller = try await BlockingPools.admin.run { () throws -> AdminIdentity in
+                try service.authenticate(certificateDER: der)
+            }
         } catch let error as AdminError {
             let actor = certificate == nil ? "anonymous \(source)" : "certificate \(source)"
             try? await BlockingPools.agent.run {
-                refusals.refused(.adminUnauthenticated, actor: actor, subject: subject, details: "admin call refused: \(error.description)", source: source)
+                refusals.refused(
+                    .adminUnauthenticated, actor: actor, subject: subject,
+                    details: "admin call refused: \(error.description)", source: source)
             }
             return try AdminAPI.response(for: error)
         }

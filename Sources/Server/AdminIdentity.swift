@@ -19,22 +19,37 @@ public struct AdminIdentity: Sendable, Equatable {
 
     /// Reads the certificate (DER) the TLS layer verified, and checks it again here: issued
     /// by `clientCA`, for client authentication, with a role, recorded and unrevoked.
-    static func authenticate(certificateDER der: [UInt8], clientCA: Certificate, store: EnrolmentStore, now: Date = Date()) throws(AdminError) -> AdminIdentity {
+    static func authenticate(
+        certificateDER der: [UInt8], clientCA: Certificate, store: EnrolmentStore, now: Date = Date()
+    ) throws(AdminError) -> AdminIdentity {
         let certificate: Certificate
-        do { certificate = try Certificate(derEncoded: der) } catch { throw .unauthenticated("the client certificate is unreadable") }
-        guard certificate.issuer == clientCA.subject, clientCA.publicKey.isValidSignature(certificate.signature, for: certificate) else {
+        do { certificate = try Certificate(derEncoded: der) } catch {
+            throw .unauthenticated("the client certificate is unreadable")
+        }
+        guard certificate.issuer == clientCA.subject,
+            clientCA.publicKey.isValidSignature(certificate.signature, for: certificate)
+        else {
             throw .unauthenticated("the client certificate was not issued by Warden's client CA")
         }
-        guard certificate.notValidBefore <= now, now <= certificate.notValidAfter else { throw .unauthenticated("the client certificate has expired") }
+        guard certificate.notValidBefore <= now, now <= certificate.notValidAfter else {
+            throw .unauthenticated("the client certificate has expired")
+        }
         guard (try? certificate.extensions.extendedKeyUsage)??.contains(.clientAuth) == true else {
             throw .unauthenticated("the certificate is not for client authentication")
         }
         let serial = Hex.encode(certificate.serialNumber.bytes)
         let recorded: OperatorCertificate?
-        do { recorded = try store.operatorCertificate(serial: serial) } catch { throw .internalError("store: \(error)") }
+        do { recorded = try store.operatorCertificate(serial: serial) } catch {
+            throw .internalError("store: \(error)")
+        }
         guard let recorded else { throw .unauthenticated("certificate \(serial) was never issued by this server") }
-        guard recorded.revokedAt == nil else { throw .unauthenticated("the certificate of \(recorded.name) is revoked") }
-        guard let role = attribute(.RDNAttributeType.organizationalUnitName, of: certificate).flatMap(OperatorRole.init(rawValue:)), role == recorded.role else {
+        guard recorded.revokedAt == nil else {
+            throw .unauthenticated("the certificate of \(recorded.name) is revoked")
+        }
+        guard
+            let role = attribute(.RDNAttributeType.organizationalUnitName, of: certificate).flatMap(
+                OperatorRole.init(rawValue:)), role == recorded.role
+        else {
             throw .unauthenticated("the certificate carries no valid role")
         }
         return AdminIdentity(name: recorded.name, role: role, serial: serial)
@@ -61,7 +76,8 @@ public enum AdminError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unauthenticated(let why), .forbidden(let why), .invalid(let why), .notFound(let why), .conflict(let why): why
+        case .unauthenticated(let why), .forbidden(let why), .invalid(let why), .notFound(let why), .conflict(let why):
+            why
         case .internalError: "internal error"
         }
     }

@@ -15,7 +15,8 @@ extension AdminService {
     }
 
     /// Adds the Unified Kernel Image uploaded to `upload` as image `name`.
-    public func addImage(named name: String, upload: String, by caller: AdminIdentity) throws(AdminError) -> ImageRecord {
+    public func addImage(named name: String, upload: String, by caller: AdminIdentity) throws(AdminError) -> ImageRecord
+    {
         defer { try? FileManager.default.removeItem(atPath: upload) }
         try require(.operator, caller)
         try validateName(name, "image")
@@ -38,7 +39,9 @@ extension AdminService {
     }
 
     /// Points machine `name` at `image` (nil: none).
-    public func setImage(machineNamed name: String, image: String?, by caller: AdminIdentity) throws(AdminError) -> MachineSummary {
+    public func setImage(machineNamed name: String, image: String?, by caller: AdminIdentity) throws(AdminError)
+        -> MachineSummary
+    {
         try require(.operator, caller)
         try stored { try store.setImage(machineNamed: name, image: image, actor: caller.actor) }
         return try stored { try store.machine(named: name) }

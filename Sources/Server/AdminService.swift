@@ -26,8 +26,11 @@ public final class AdminService: Sendable {
     /// issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests;
     /// `images`: the appliance's one catalogue, whose files boot HTTP serves (a new one on
     /// the state folder's image store when nil).
-    public init(store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs, servedBootApplications: [BootReference.Measurement] = [],
-                images: ImageCatalogue? = nil) throws {
+    public init(
+        store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs,
+        servedBootApplications: [BootReference.Measurement] = [],
+        images: ImageCatalogue? = nil
+    ) throws {
         self.store = store
         self.state = state
         self.servedBootApplications = servedBootApplications
@@ -35,9 +38,11 @@ public final class AdminService: Sendable {
         let issuer = try state.clientIssuer()
         clientCA = issuer.certificate
         self.vendorCAs = vendorCAs
-        let operatorCertificate = try Certificate(pemEncoded: String(contentsOf: state.url(.operatorCertificate), encoding: .utf8))
+        let operatorCertificate = try Certificate(
+            pemEncoded: String(contentsOf: state.url(.operatorCertificate), encoding: .utf8))
         try store.recordOperatorCertificate(
-            serial: Hex.encode(operatorCertificate.serialNumber.bytes), name: "operator", role: .operator, actor: "system (state folder)")
+            serial: Hex.encode(operatorCertificate.serialNumber.bytes), name: "operator", role: .operator,
+            actor: "system (state folder)")
     }
 
     /// The caller behind a client certificate (DER).
@@ -48,14 +53,18 @@ public final class AdminService: Sendable {
     // MARK: Machines
 
     /// Enrols a machine by its EK file, or adopts a discovered one.
-    public func enroll(_ request: AdminMessages.EnrollRequest, by caller: AdminIdentity) throws(AdminError) -> MachineSummary {
+    public func enroll(_ request: AdminMessages.EnrollRequest, by caller: AdminIdentity) throws(AdminError)
+        -> MachineSummary
+    {
         try require(.operator, caller)
         let role = try request.role.map { text throws(AdminError) in
             guard let role = MachineRole(rawValue: text) else { throw .invalid("role must be server or agent") }
             return role
         }
         try validateName(request.name, "machine")
-        guard request.macs.count <= 16, request.labels.count <= 64 else { throw .invalid("at most 16 MACs and 64 labels") }
+        guard request.macs.count <= 16, request.labels.count <= 64 else {
+            throw .invalid("at most 16 MACs and 64 labels")
+        }
         var enrolment = MachineEnrolment(
             name: request.name, ekPublic: [], ekName: [], macs: request.macs, smbiosUUID: request.uuid,
             cluster: request.cluster, role: role, policy: request.policy, labels: request.labels, image: request.image)
@@ -89,25 +98,34 @@ public final class AdminService: Sendable {
         let machine = try stored { try store.machine(named: name) }
         return MachineDetail(
             machine: machine, attestations: try stored { try store.attestations(machineID: machine.id) },
-            policy: try machine.policy.flatMap { name throws(AdminError) in try stored { try store.latestPolicy(name: name) } })
+            policy: try machine.policy.flatMap { name throws(AdminError) in
+                try stored { try store.latestPolicy(name: name) }
+            })
     }
 
     /// Pins the evidence of a refused attestation (default: the latest) as the machine's
     /// policy: what the operator reviewed, not whatever boots next. Only an attestation whose
     /// quote verified and that only the policy refused can be approved.
-    public func approve(machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
+    public func approve(machineNamed name: String, attestationID: Int64?, by caller: AdminIdentity) throws(AdminError)
+        -> PolicyVersion
+    {
         try require(.operator, caller)
         let machine = try stored { try store.machine(named: name) }
         let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: false)
         guard !evidence.passed else { throw .invalid("attestation \(evidence.id) passed: there is nothing to approve") }
         guard evidence.policyID != nil else {
-            throw .invalid("attestation \(evidence.id) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved")
+            throw .invalid(
+                "attestation \(evidence.id) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved"
+            )
         }
         let pinned: Policy
-        do { pinned = try Policy.pinning(verified, name: Policy.machinePolicyName(machine.name)) } catch { throw .invalid(error.description) }
+        do { pinned = try Policy.pinning(verified, name: Policy.machinePolicyName(machine.name)) } catch {
+            throw .invalid(error.description)
+        }
         return try stored {
-            try store.pin(PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
-                          reason: "approved the evidence of attestation \(evidence.id)")
+            try store.pin(
+                PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
+                reason: "approved the evidence of attestation \(evidence.id)")
         }
     }
 
@@ -116,25 +134,34 @@ public final class AdminService: Sendable {
     /// it was on. `followingImage` leaves PCR 4 to the machine's image instead (PCR 11 and
     /// 12 follow it too). Nothing is stored: the operator reviews the YAML and applies it.
     public func learnPolicy(
-        named policyName: String, machineNamed name: String, attestationID: Int64?, followingImage: Bool = false, by caller: AdminIdentity
+        named policyName: String, machineNamed name: String, attestationID: Int64?, followingImage: Bool = false,
+        by caller: AdminIdentity
     ) throws(AdminError) -> AdminMessages.LearnedPolicy {
         let machine = try stored { try store.machine(named: name) }
         let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: true)
         var image: BootReference.Image?
         if followingImage {
-            guard let record = try stored({ try store.image(ofMachine: machine.id) }) else { throw .invalid("machine \(name) boots no image to follow") }
+            guard let record = try stored({ try store.image(ofMachine: machine.id) }) else {
+                throw .invalid("machine \(name) boots no image to follow")
+            }
             image = record.bootReference(firmware: servedBootApplications)
             guard image != nil else { throw .invalid(record.unmeasuredReason) }
         }
         do {
-            return AdminMessages.LearnedPolicy(attestationID: evidence.id, yaml: try Policy.learning(from: verified, name: policyName, following: image).yaml)
+            return AdminMessages.LearnedPolicy(
+                attestationID: evidence.id,
+                yaml: try Policy.learning(from: verified, name: policyName, following: image).yaml)
         } catch { throw .invalid(error.description) }
     }
 
     /// The evidence of an attestation of `machine` (default: its latest refused one, or
     /// passing one with `passing`), whose quote must still verify.
-    private func verifiedEvidence(of machine: MachineSummary, attestationID: Int64?, passing: Bool) throws(AdminError) -> (StoredEvidence, VerifiedQuote) {
-        let evidence = try stored { try store.evidence(machineID: machine.id, attestationID: attestationID, orLatestPassing: passing) }
+    private func verifiedEvidence(of machine: MachineSummary, attestationID: Int64?, passing: Bool) throws(AdminError)
+        -> (StoredEvidence, VerifiedQuote)
+    {
+        let evidence = try stored {
+            try store.evidence(machineID: machine.id, attestationID: attestationID, orLatestPassing: passing)
+        }
         guard case .verified(let verified) = verifier.verify(evidence.evidence) else {
             throw .invalid("the evidence of attestation \(evidence.id) no longer verifies")
         }
@@ -172,7 +199,11 @@ public final class AdminService: Sendable {
             guard let token else { continue }
             if let problem = K3sToken.problem(token.revealedText) { throw .invalid("the \(label) \(problem)") }
         }
-        try stored { try store.addCluster(name: request.name, serverURL: request.serverURL, token: request.token, agentToken: request.agentToken, actor: caller.actor) }
+        try stored {
+            try store.addCluster(
+                name: request.name, serverURL: request.serverURL, token: request.token, agentToken: request.agentToken,
+                actor: caller.actor)
+        }
     }
 
     /// Every cluster (never its tokens).
@@ -197,20 +228,29 @@ public final class AdminService: Sendable {
 
     /// The latest version of one policy.
     public func policy(named name: String, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
-        guard let version = try stored({ try store.latestPolicy(name: name) }) else { throw .notFound("policy \(name) not found") }
+        guard let version = try stored({ try store.latestPolicy(name: name) }) else {
+            throw .notFound("policy \(name) not found")
+        }
         return version
     }
 
     // MARK: Operators
 
     /// Issues a client certificate (with its key) for a new operator or auditor.
-    public func addOperator(_ request: AdminMessages.OperatorRequest, by caller: AdminIdentity) throws(AdminError) -> AdminMessages.IssuedIdentity {
+    public func addOperator(_ request: AdminMessages.OperatorRequest, by caller: AdminIdentity) throws(AdminError)
+        -> AdminMessages.IssuedIdentity
+    {
         try require(.operator, caller)
         try validateName(request.name, "operator")
-        guard let role = OperatorRole(rawValue: request.role) else { throw .invalid("role must be operator or auditor") }
+        guard let role = OperatorRole(rawValue: request.role) else {
+            throw .invalid("role must be operator or auditor")
+        }
         do {
-            let issued = try state.clientIssuer().issue(commonName: request.name, role: role.rawValue, extendedKeyUsage: .clientAuth, now: Date())
-            try store.recordOperatorCertificate(serial: Hex.encode(issued.certificate.serialNumber.bytes), name: request.name, role: role, actor: caller.actor)
+            let issued = try state.clientIssuer().issue(
+                commonName: request.name, role: role.rawValue, extendedKeyUsage: .clientAuth, now: Date())
+            try store.recordOperatorCertificate(
+                serial: Hex.encode(issued.certificate.serialNumber.bytes), name: request.name, role: role,
+                actor: caller.actor)
             return AdminMessages.IssuedIdentity(
                 certificate: try issued.certificate.serializeAsPEM().pemString, key: issued.key.pemRepresentation,
                 serverCA: try String(contentsOf: state.url(.serverCA), encoding: .utf8))
@@ -236,24 +276,31 @@ public final class AdminService: Sendable {
     // MARK: Helpers
 
     func require(_ role: OperatorRole, _ caller: AdminIdentity) throws(AdminError) {
-        guard caller.role == role else { throw .forbidden("the \(caller.role.rawValue) role cannot do this; it needs \(role.rawValue)") }
+        guard caller.role == role else {
+            throw .forbidden("the \(caller.role.rawValue) role cannot do this; it needs \(role.rawValue)")
+        }
     }
 
     func validateName(_ name: String, _ what: String) throws(AdminError) {
-        guard (1...63).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
-              name.first?.isLetter == true || name.first?.isNumber == true
+        guard (1...63).contains(name.count),
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
+            name.first?.isLetter == true || name.first?.isNumber == true
         else { throw .invalid("a \(what) name is 1–63 letters, digits, '-' or '.', starting with a letter or digit") }
     }
 
     private func checkVendorCertificate(ofDiscovered id: Int64) throws(AdminError) {
         let certificate = try stored { try store.ekCertificate(machineID: id) }
         guard let certificate else {
-            throw .invalid("discovered machine \(id) sent no EK certificate a configured TPM vendor CA issued: enrol it with --ek instead")
+            throw .invalid(
+                "discovered machine \(id) sent no EK certificate a configured TPM vendor CA issued: enrol it with --ek instead"
+            )
         }
         if let problem = vendorCAs.problem(with: certificate) { throw .invalid(problem) }
     }
 
     func stored<T>(_ body: () throws -> T) throws(AdminError) -> T {
-        do { return try body() } catch let error as StoreError { throw AdminError(error) } catch { throw .internalError("\(error)") }
+        do { return try body() } catch let error as StoreError { throw AdminError(error) } catch {
+            throw .internalError("\(error)")
+        }
     }
 }

@@ -6,23 +6,31 @@ import WardenAPI
 /// The agent API: no client certificate; the TPM is the credential. Rate-limited per
 /// source address; refusals are 403 with the reason, and audited by the service.
 enum AgentAPI {
-    static func addRoutes(to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String, limiter: RateLimitMiddleware,
-                          bodyLimit: BodyLimitMiddleware) {
+    static func addRoutes(
+        to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String,
+        limiter: RateLimitMiddleware,
+        bodyLimit: BodyLimitMiddleware
+    ) {
         let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
         agent.post("discover") { request, context -> Response in
-            let body = try await APIResponses.decode(AgentMessages.DiscoverRequest.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AgentMessages.DiscoverRequest.self, from: request, context: context)
             let source = context.sourceAddress
             return try await answer {
                 let found = try service.discover(
-                    ekPublic: try bytes(body.ekPublic, "ekPublic"), ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
+                    ekPublic: try bytes(body.ekPublic, "ekPublic"),
+                    ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
                 return AgentMessages.DiscoverResponse(machineID: found.id, state: found.state.rawValue)
             }
         }
         agent.post("register") { request, context -> Response in
-            let body = try await APIResponses.decode(AgentMessages.RegisterRequest.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AgentMessages.RegisterRequest.self, from: request, context: context)
             let source = context.sourceAddress
             return try await answer {
-                let registration = try service.register(ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"), from: source)
+                let registration = try service.register(
+                    ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"),
+                    from: source)
                 return AgentMessages.RegisterResponse(
                     registration: base64(registration.ticket),
                     credentialBlob: base64(registration.challenge.credentialBlob),
@@ -30,18 +38,23 @@ enum AgentAPI {
             }
         }
         agent.post("activate") { request, context -> Response in
-            let body = try await APIResponses.decode(AgentMessages.ActivateRequest.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AgentMessages.ActivateRequest.self, from: request, context: context)
             let source = context.sourceAddress
             return try await answer {
-                let id = try service.activate(registration: try bytes(body.registration, "registration"), proof: try bytes(body.proof, "proof"), from: source)
+                let id = try service.activate(
+                    registration: try bytes(body.registration, "registration"), proof: try bytes(body.proof, "proof"),
+                    from: source)
                 return AgentMessages.ActivateResponse(attestationKeyID: id, activated: true)
             }
         }
         agent.post("challenge") { request, context -> Response in
-            let body = try await APIResponses.decode(AgentMessages.ChallengeRequest.self, from: request, context: context)
+            let body = try await APIResponses.decode(
+                AgentMessages.ChallengeRequest.self, from: request, context: context)
             let source = context.sourceAddress
             return try await answer {
-                let nonce = try service.challenge(attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"), from: source)
+                let nonce = try service.challenge(
+                    attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"), from: source)
                 return AgentMessages.ChallengeResponse(nonce: base64(nonce))
             }
         }
@@ -50,36 +63,50 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer {
                 let evidence = Evidence(
-                    attestationKey: [], attest: try bytes(body.attest, "attest"), signature: try bytes(body.signature, "signature"),
-                    pcrs: try bytes(body.pcrs, "pcrs"), eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) },
+                    attestationKey: [], attest: try bytes(body.attest, "attest"),
+                    signature: try bytes(body.signature, "signature"),
+                    pcrs: try bytes(body.pcrs, "pcrs"),
+                    eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) },
                     nonce: try bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
-                let release = try service.attest(attestationKeyID: body.attestationKeyID, evidence: evidence, from: source)
+                let release = try service.attest(
+                    attestationKeyID: body.attestationKeyID, evidence: evidence, from: source)
                 return AgentMessages.ReleaseResponse(
-                    credentialBlob: base64(release.credential.credentialBlob), encryptedSecret: base64(release.credential.encryptedSecret),
-                    ciphertext: base64(release.ciphertext), signature: base64(release.signature), releaseCertificate: releaseCertificate)
+                    credentialBlob: base64(release.credential.credentialBlob),
+                    encryptedSecret: base64(release.credential.encryptedSecret),
+                    ciphertext: base64(release.ciphertext), signature: base64(release.signature),
+                    releaseCertificate: releaseCertificate)
             }
         }
     }
 
     /// 200 with the JSON of what `body` returns (run off the event loop), or the refusal.
-    private static func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> Response {
+    private static func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws
+        -> Response
+    {
         do {
             return try APIResponses.json(.ok, try await BlockingPools.agent.run(body))
         } catch let refusal as AttestationRefusal {
-            let status: HTTPResponse.Status = switch refusal.reason {
-            case .internalError: .internalServerError
-            case .limit: .tooManyRequests
-            default: .forbidden
-            }
-            return try APIResponses.refusal(status, error: refusal.reason.rawValue, reason: refusal.reason == .internalError ? "internal error" : refusal.detail)
+            let status: HTTPResponse.Status =
+                switch refusal.reason {
+                case .internalError: .internalServerError
+                case .limit: .tooManyRequests
+                default: .forbidden
+                }
+            return try APIResponses.refusal(
+                status, error: refusal.reason.rawValue,
+                reason: refusal.reason == .internalError ? "internal error" : refusal.detail)
         }
     }
 
     /// The bytes of base64 `text`; a field other than the event log is a TPM structure, a
     /// PCR file or a short value, and none decodes to more than `decodingAtMost` bytes: its
     /// length is checked before anything is decoded.
-    private static func bytes(_ text: String, _ field: String, decodingAtMost limit: Int = 32_768) throws(AttestationRefusal) -> [UInt8] {
-        guard text.utf8.count <= (limit + 2) / 3 * 4 else { throw AttestationRefusal(.evidence, "\(field) is longer than \(limit) bytes") }
+    private static func bytes(_ text: String, _ field: String, decodingAtMost limit: Int = 32_768)
+        throws(AttestationRefusal) -> [UInt8]
+    {
+        guard text.utf8.count <= (limit + 2) / 3 * 4 else {
+            throw AttestationRefusal(.evidence, "\(field) is longer than \(limit) bytes")
+        }
         guard let bytes = Base64.decode(text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
         return bytes
     }
@@ -92,13 +119,19 @@ struct RateLimitMiddleware: RouterMiddleware {
     let limiter: RateLimiter
     let refusals: RefusalAudit
 
-    func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: WardenRequestContext,
+        next: (Request, WardenRequestContext) async throws -> Response
+    ) async throws -> Response {
         let source = context.sourceAddress
         guard limiter.admit(source) == .refused else { return try await next(request, context) }
         let path = request.uri.path
         try? await BlockingPools.agent.run {
-            refusals.refused(.rateLimited, actor: "anonymous \(source)", subject: "rate-limit", details: "rate limit: \(source) refused on \(path)", source: source)
+            refusals.refused(
+                .rateLimited, actor: "anonymous \(source)", subject: "rate-limit",
+                details: "rate limit: \(source) refused on \(path)", source: source)
         }
-        return try APIResponses.refusal(.tooManyRequests, error: "rateLimited", reason: "too many requests from this address; retry later")
+        return try APIResponses.refusal(
+            .tooManyRequests, error: "rateLimited", reason: "too many requests from this address; retry later")
     }
 }

@@ -4,7 +4,8 @@ import Attestation
 /// it never holds a secret.
 public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: String, Sendable {
-        case unknownEndorsementKey, revoked, attestationKey, notActivated, activation, nonce, evidence, policy, counters, limit, internalError
+        case unknownEndorsementKey, revoked, attestationKey, notActivated, activation, nonce, evidence, policy,
+            counters, limit, internalError
     }
 
     public let reason: Reason

@@ -44,9 +44,12 @@ public final class AttestationService: Sendable {
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
     /// recorded as discovered (shared with the boot scripts); `vendorCAs` decides which EK
     /// certificates of discovered machines are kept.
-    public init(store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
-                refusals: RefusalAudit? = nil, discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
-                vendorCAs: TPMVendorCAs = .none) {
+    public init(
+        store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
+        refusals: RefusalAudit? = nil,
+        discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
+        vendorCAs: TPMVendorCAs = .none
+    ) {
         self.store = store
         self.releaseKey = releaseKey
         self.servedBootApplications = servedBootApplications
@@ -63,27 +66,40 @@ public final class AttestationService: Sendable {
     }
 
     /// Registers the AK `akPublic` (TPM2B_PUBLIC) of the machine enrolled with `ekPublic`.
-    public func register(ekPublic: [UInt8], akPublic: [UInt8], from source: String = "local") throws(AttestationRefusal) -> Registration {
+    public func register(ekPublic: [UInt8], akPublic: [UInt8], from source: String = "local") throws(AttestationRefusal)
+        -> Registration
+    {
         let ek = try endorsementKey(ekPublic, source: source)
-        guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }), machine.state != .discovered else {
-            throw refused(.registration, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "registration refused: EK not enrolled",
-                          answer: "this endorsement key is not enrolled", source: source)
+        guard let ekName = ek.tpmPublic.name, let machine = try internalStore({ try store.machine(ekName: ekName) }),
+            machine.state != .discovered
+        else {
+            throw refused(
+                .registration, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []),
+                "registration refused: EK not enrolled",
+                answer: "this endorsement key is not enrolled", source: source)
         }
         guard !machine.state.isOutOfService else {
-            throw refused(.registration, .revoked, subject: "machine/\(machine.id)", "registration refused: machine revoked",
-                          answer: "machine \(machine.name) is revoked", source: source)
+            throw refused(
+                .registration, .revoked, subject: "machine/\(machine.id)", "registration refused: machine revoked",
+                answer: "machine \(machine.name) is revoked", source: source)
         }
         let ak: AttestationKey
         do {
-            guard akPublic.count <= Self.maxStructureSize else { throw TPMDecodingError("TPM2B_PUBLIC", "\(akPublic.count) bytes, more than \(Self.maxStructureSize)") }
+            guard akPublic.count <= Self.maxStructureSize else {
+                throw TPMDecodingError("TPM2B_PUBLIC", "\(akPublic.count) bytes, more than \(Self.maxStructureSize)")
+            }
             ak = try AttestationKey(file: akPublic)
         } catch {
-            throw refused(.registration, .attestationKey, subject: "machine/\(machine.id)", "registration refused: \(error)", answer: "\(error)", source: source)
+            throw refused(
+                .registration, .attestationKey, subject: "machine/\(machine.id)", "registration refused: \(error)",
+                answer: "\(error)", source: source)
         }
         guard let akName = ak.name else { throw AttestationRefusal(.attestationKey, "a TPM2B_PUBLIC is required") }
         let secret = SecureRandom.bytes(32)
         let challenge = try refuse(.internalError) { try Credential.make(secret, for: akName, to: ek) }
-        let ticket = try internalStore { try store.registrationTicket(machineID: machine.id, publicArea: akPublic, name: akName, challenge: secret) }
+        let ticket = try internalStore {
+            try store.registrationTicket(machineID: machine.id, publicArea: akPublic, name: akName, challenge: secret)
+        }
         return Registration(ticket: ticket, challenge: challenge)
     }
 
@@ -91,29 +107,43 @@ public final class AttestationService: Sendable {
     /// pace `discoveries` allows. Its EK certificate
     /// is kept only when a configured vendor CA issued it: no other one could ever let an
     /// operator adopt it, and anyone could send kilobytes of them.
-    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local") throws(AttestationRefusal) -> (id: Int64, state: MachineState) {
+    public func discover(ekPublic: [UInt8], ekCertificate: [UInt8]?, from source: String = "local")
+        throws(AttestationRefusal) -> (id: Int64, state: MachineState)
+    {
         let ek = try endorsementKey(ekPublic, source: source)
         if let certificate = ekCertificate {
             // Stored with the discovered machine: bounded like the TPM's own NV index.
             guard certificate.count <= Self.maxEKCertificateSize else {
-                throw AttestationRefusal(.unknownEndorsementKey, "an EK certificate of \(certificate.count) bytes is larger than \(Self.maxEKCertificateSize)")
+                throw AttestationRefusal(
+                    .unknownEndorsementKey,
+                    "an EK certificate of \(certificate.count) bytes is larger than \(Self.maxEKCertificateSize)")
             }
             let certified = try refuse(.unknownEndorsementKey) { try EndorsementKey(file: certificate) }
             guard certified.tpmPublic.name == ek.tpmPublic.name else {
-                throw refused(.discovery, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []), "discovery refused: the certificate is for another key",
-                              answer: "the EK certificate does not certify this endorsement key", source: source)
+                throw refused(
+                    .discovery, .unknownEndorsementKey, subject: "ek/" + Hex.encode(ek.tpmPublic.name ?? []),
+                    "discovery refused: the certificate is for another key",
+                    answer: "the EK certificate does not certify this endorsement key", source: source)
             }
         }
-        guard let name = ek.tpmPublic.name else { throw AttestationRefusal(.unknownEndorsementKey, "the EK has no name") }
+        guard let name = ek.tpmPublic.name else {
+            throw AttestationRefusal(.unknownEndorsementKey, "the EK has no name")
+        }
         if let known = try internalStore({ try store.machine(ekName: name) }) { return (known.id, known.state) }
         guard discoveries.admit(source) else {
-            throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: too many new machines from \(source)",
-                          answer: "too many new machines from this address; try again later", source: source)
+            throw refused(
+                .discovery, .limit, subject: "ek/" + Hex.encode(name),
+                "discovery refused: too many new machines from \(source)",
+                answer: "too many new machines from this address; try again later", source: source)
         }
         let vendorIssued = ekCertificate.flatMap { vendorCAs.problem(with: $0) == nil ? $0 : nil }
-        do throws(StoreError) { return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: vendorIssued) } catch {
+        do throws(StoreError) {
+            return try store.discover(ekPublic: ek.tpmPublic.marshaled, ekName: name, ekCertificate: vendorIssued)
+        } catch {
             if case .limit = error {
-                throw refused(.discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: \(error.description)", answer: error.description, source: source)
+                throw refused(
+                    .discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: \(error.description)",
+                    answer: error.description, source: source)
             }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
@@ -121,18 +151,22 @@ public final class AttestationService: Sendable {
 
     /// Activates the AK a registration ticket names when `proof` is what its TPM's
     /// ActivateCredential returned; returns the AK's id.
-    public func activate(registration ticket: [UInt8], proof: [UInt8], from source: String = "local") throws(AttestationRefusal) -> Int64 {
+    public func activate(registration ticket: [UInt8], proof: [UInt8], from source: String = "local")
+        throws(AttestationRefusal) -> Int64
+    {
         let activated: Int64?
         do throws(StoreError) { activated = try store.activateAttestationKey(ticket: ticket, proof: proof) } catch {
             if case .notFound(let why) = error {
-                throw refused(.activation, .notActivated, subject: "registration", "activation refused: \(why)",
-                              answer: "this registration was not issued here, or has expired: register again", source: source)
+                throw refused(
+                    .activation, .notActivated, subject: "registration", "activation refused: \(why)",
+                    answer: "this registration was not issued here, or has expired: register again", source: source)
             }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
         guard let activated else {
-            throw refused(.activation, .activation, subject: "registration", "activation refused: wrong credential",
-                          answer: "the credential was not recovered: this AK is not in the enrolled TPM", source: source)
+            throw refused(
+                .activation, .activation, subject: "registration", "activation refused: wrong credential",
+                answer: "the credential was not recovered: this AK is not in the enrolled TPM", source: source)
         }
         return activated
     }
@@ -140,17 +174,23 @@ public final class AttestationService: Sendable {
     /// A fresh nonce for a quote by an activated AK of a machine that is not revoked, for
     /// the holder of its activation secret (`proof`, see ``ChallengeProof``). An unknown key,
     /// one never activated and a wrong proof get the same answer.
-    public func challenge(attestationKeyID: Int64, proof: [UInt8], from source: String = "local") throws(AttestationRefusal) -> [UInt8] {
+    public func challenge(attestationKeyID: Int64, proof: [UInt8], from source: String = "local")
+        throws(AttestationRefusal) -> [UInt8]
+    {
         let issue = try internalStore { try store.issueNonce(attestationKeyID: attestationKeyID, proof: proof) }
         switch issue {
         case .issued(let nonce): return nonce
         case .unknownKey, .notActivated, .wrongProof:
-            throw refused(.challenge, .notActivated, subject: "attestation-key/\(attestationKeyID)", "challenge refused: \(issue)",
-                          answer: "no activated attestation key with this id and proof", source: source)
+            throw refused(
+                .challenge, .notActivated, subject: "attestation-key/\(attestationKeyID)",
+                "challenge refused: \(issue)",
+                answer: "no activated attestation key with this id and proof", source: source)
         case .revoked(let machineID):
             // Only the machine holds the proof: its own refusals are its own records.
-            throw refused(.challenge, .revoked, subject: "machine/\(machineID)", "challenge refused: machine revoked", answer: "this machine is revoked",
-                          source: source, machineID: machineID)
+            throw refused(
+                .challenge, .revoked, subject: "machine/\(machineID)", "challenge refused: machine revoked",
+                answer: "this machine is revoked",
+                source: source, machineID: machineID)
         }
     }
 
@@ -160,29 +200,41 @@ public final class AttestationService: Sendable {
     /// proves the request came from the machine: an unknown key, one never activated and a
     /// nonce not issued to it get the same answer. `evidence` comes from the agent, which
     /// names its AK by `attestationKeyID`: its public area is the one the store holds.
-    public func attest(attestationKeyID: Int64, evidence submitted: Evidence, from source: String = "local") throws(AttestationRefusal) -> SealedRelease {
+    public func attest(attestationKeyID: Int64, evidence submitted: Evidence, from source: String = "local")
+        throws(AttestationRefusal) -> SealedRelease
+    {
         guard submitted.nonce.count == EnrolmentStore.nonceSize else {
-            throw AttestationRefusal(.nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(submitted.nonce.count)")
+            throw AttestationRefusal(
+                .nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(submitted.nonce.count)")
         }
         guard submitted.attest.count <= Self.maxStructureSize, submitted.signature.count <= Self.maxStructureSize,
-              submitted.pcrs.count <= Self.maxPCRFileSize, (submitted.eventLog?.count ?? 0) <= EventLog.maxSize
+            submitted.pcrs.count <= Self.maxPCRFileSize, (submitted.eventLog?.count ?? 0) <= EventLog.maxSize
         else {
             throw AttestationRefusal(
                 .evidence,
-                "the quote, its signature, its PCR values or the event log exceeds its bound (\(Self.maxStructureSize), \(Self.maxStructureSize), \(Self.maxPCRFileSize), \(EventLog.maxSize) bytes)")
+                "the quote, its signature, its PCR values or the event log exceeds its bound (\(Self.maxStructureSize), \(Self.maxStructureSize), \(Self.maxPCRFileSize), \(EventLog.maxSize) bytes)"
+            )
         }
-        let context = try internalStore { try store.attestationContext(attestationKeyID: attestationKeyID, nonce: submitted.nonce) }
+        let context = try internalStore {
+            try store.attestationContext(attestationKeyID: attestationKeyID, nonce: submitted.nonce)
+        }
         guard let context, context.key.activated else {
-            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", "attestation refused: \(context == nil ? "unknown key" : "key never activated")",
-                          answer: Self.nonceAnswer, source: source)
+            throw refused(
+                .attestation, .nonce, subject: "attestation-key/\(attestationKeyID)",
+                "attestation refused: \(context == nil ? "unknown key" : "key never activated")",
+                answer: Self.nonceAnswer, source: source)
         }
         let key = context.key
         var evidence = submitted
         evidence.attestationKey = key.publicArea
         let policy = context.policy.map { version in Result { () throws(PolicyError) in try parsed(version) } }
         var image: JudgementInputs.ImageStanding?
-        if case .success(let parsed)? = policy, parsed.image == .required, let record = try internalStore({ try store.image(ofMachine: key.machineID) }) {
-            image = record.bootReference(firmware: servedBootApplications).map { .measured(reference: $0) } ?? .unmeasured(reason: record.unmeasuredReason)
+        if case .success(let parsed)? = policy, parsed.image == .required,
+            let record = try internalStore({ try store.image(ofMachine: key.machineID) })
+        {
+            image =
+                record.bootReference(firmware: servedBootApplications).map { .measured(reference: $0) }
+                ?? .unmeasured(reason: record.unmeasuredReason)
         }
         let inputs = context.judgementInputs(image: image)
         let judgement = Judgement.judge(evidence, given: inputs, policy: policy, verifier: verifier)
@@ -191,30 +243,45 @@ public final class AttestationService: Sendable {
         switch judgement.refusal {
         case .nonce?:
             // Anyone may replay a request: audited in bounded form, answered as an unknown key.
-            throw refused(.attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", details, answer: Self.nonceAnswer, source: source, judged: .nonce)
+            throw refused(
+                .attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", details, answer: Self.nonceAnswer,
+                source: source, judged: .nonce)
         case .revoked?:
-            throw refused(.attestation, .revoked, subject: subject, details, answer: judgement.reasons.joined(separator: "; "), source: source,
-                          machineID: key.machineID, judged: .revoked)
+            throw refused(
+                .attestation, .revoked, subject: subject, details, answer: judgement.reasons.joined(separator: "; "),
+                source: source,
+                machineID: key.machineID, judged: .revoked)
         default:
             break
         }
-        let outcome = AttestationOutcome(machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement)
+        let outcome = AttestationOutcome(
+            machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement
+        )
         do throws(StoreError) {
-            try store.record(outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) }, actor: "machine/\(context.machineName)")
+            try store.record(
+                outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) },
+                actor: "machine/\(context.machineName)")
         } catch {
             // Another request consumed the nonce meanwhile: this one is a replay.
             if case .nonce = error {
-                throw refused(.attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description, source: source, machineID: key.machineID)
+                throw refused(
+                    .attestation, .nonce, subject: subject, "attestation refused: \(error)", answer: error.description,
+                    source: source, machineID: key.machineID)
             }
             // Revoked meanwhile: the lifecycle refused the release inside the transaction.
             if case .lifecycle = error {
-                throw refused(.attestation, .revoked, subject: subject, "attestation refused: \(error)", answer: "machine \(context.machineName) is revoked",
-                              source: source, machineID: key.machineID)
+                throw refused(
+                    .attestation, .revoked, subject: subject, "attestation refused: \(error)",
+                    answer: "machine \(context.machineName) is revoked",
+                    source: source, machineID: key.machineID)
             }
             throw AttestationRefusal(.internalError, "store: \(error)")
         }
-        if let refusal = judgement.refusal { throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal) }
-        return try release(machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
+        if let refusal = judgement.refusal {
+            throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal)
+        }
+        return try release(
+            machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
     }
 
     /// What a request with an unknown key, one never activated or a nonce not issued to it is
@@ -243,35 +310,49 @@ public final class AttestationService: Sendable {
     }
 
     /// The machine's secrets, sealed for its AK and signed.
-    private func release(machineID: Int64, machineName: String, ekPublic: [UInt8], akName: [UInt8]) throws(AttestationRefusal) -> SealedRelease {
+    private func release(machineID: Int64, machineName: String, ekPublic: [UInt8], akName: [UInt8])
+        throws(AttestationRefusal) -> SealedRelease
+    {
         let secrets = try internalStore { try store.releaseSecrets(machineID: machineID) }
         let join = secrets.join.map {
-            JoinConfiguration(server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
+            JoinConfiguration(
+                server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
         }
         let payload = ReleasePayload(nodeName: machineName, diskKey: secrets.diskKey, join: join)
         return try refuse(.internalError) {
-            try SealedRelease.seal(try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic), releaseKey: releaseKey)
+            try SealedRelease.seal(
+                try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic),
+                releaseKey: releaseKey)
         }
     }
 
     private func endorsementKey(_ bytes: [UInt8], source: String) throws(AttestationRefusal) -> EndorsementKey {
         do {
-            guard bytes.count <= Self.maxStructureSize else { throw TPMDecodingError("TPM2B_PUBLIC", "\(bytes.count) bytes, more than \(Self.maxStructureSize)") }
+            guard bytes.count <= Self.maxStructureSize else {
+                throw TPMDecodingError("TPM2B_PUBLIC", "\(bytes.count) bytes, more than \(Self.maxStructureSize)")
+            }
             return try EndorsementKey(file: bytes)
         } catch {
-            throw refused(.unknownEndorsementKey, .unknownEndorsementKey, subject: "ek/unreadable", "request refused: \(error)", answer: "\(error)", source: source)
+            throw refused(
+                .unknownEndorsementKey, .unknownEndorsementKey, subject: "ek/unreadable", "request refused: \(error)",
+                answer: "\(error)", source: source)
         }
     }
 
     /// A refusal, audited through ``RefusalAudit``: bounded, unless `machineID` names the
     /// machine that (alone) could have sent the request.
-    private func refused(_ kind: RefusalAudit.Kind, _ reason: AttestationRefusal.Reason, subject: String, _ details: String, answer: String,
-                         source: String, machineID: Int64? = nil, judged: Judgement.Refusal? = nil) -> AttestationRefusal {
-        refusals.refused(kind, machineID: machineID, actor: "agent \(source)", subject: subject, details: details, source: source)
+    private func refused(
+        _ kind: RefusalAudit.Kind, _ reason: AttestationRefusal.Reason, subject: String, _ details: String,
+        answer: String,
+        source: String, machineID: Int64? = nil, judged: Judgement.Refusal? = nil
+    ) -> AttestationRefusal {
+        refusals.refused(
+            kind, machineID: machineID, actor: "agent \(source)", subject: subject, details: details, source: source)
         return AttestationRefusal(reason, answer, judged: judged)
     }
 
-    private func refuse<T>(_ reason: AttestationRefusal.Reason, _ body: () throws -> T) throws(AttestationRefusal) -> T {
+    private func refuse<T>(_ reason: AttestationRefusal.Reason, _ body: () throws -> T) throws(AttestationRefusal) -> T
+    {
         do { return try body() } catch { throw AttestationRefusal(reason, "\(error)") }
     }
 

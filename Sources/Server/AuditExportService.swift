@@ -10,9 +10,15 @@ extension AdminService {
         let folder = state.path + "/exports"
         let file = folder + "/audit-\(UUID().uuidString).tar.gz"
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let scope = [request.from.map { "from \($0)" }, request.to.map { "to \($0)" }, request.machine.map { "evidence of \($0)" }].compactMap { $0 }
-            try store.audit(actor: caller.actor, action: "audit-export", subject: "audit", details: scope.isEmpty ? "everything" : scope.joined(separator: ", "))
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let scope = [
+                request.from.map { "from \($0)" }, request.to.map { "to \($0)" },
+                request.machine.map { "evidence of \($0)" },
+            ].compactMap { $0 }
+            try store.audit(
+                actor: caller.actor, action: "audit-export", subject: "audit",
+                details: scope.isEmpty ? "everything" : scope.joined(separator: ", "))
             _ = try AuditExporter.export(from: store, key: state.auditKey(), request: request, to: file)
             return file
         } catch let error as AuditError {

@@ -27,8 +27,12 @@ public struct BootListenerService: Service {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 _ = try? await listener.listenerClosed.get()
-            } onGracefulShutdown: { stop() }
-        } onCancel: { stop() }
+            } onGracefulShutdown: {
+                stop()
+            }
+        } onCancel: {
+            stop()
+        }
         // Only now, with nothing waiting on its channels, may it release its event loop.
         await listener.stop()
         guard stopping.isSet else { throw ListenerClosed(name: name) }
@@ -45,5 +49,7 @@ public struct BootListenerService: Service {
 /// A boot listener closed while the appliance was running.
 public struct ListenerClosed: Error, Sendable, CustomStringConvertible {
     public let name: String
-    public var description: String { "the \(name) listener closed unexpectedly; Warden stops rather than run without it" }
+    public var description: String {
+        "the \(name) listener closed unexpectedly; Warden stops rather than run without it"
+    }
 }

@@ -22,7 +22,8 @@ public struct FirmwareFiles: Sendable, Equatable {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var missing: [String] = []
         for (name, source) in files.sorted(by: { $0.key < $1.key }) {
-            guard !name.contains("/"), !name.hasPrefix("."), let contents = FileManager.default.contents(atPath: source) else {
+            guard !name.contains("/"), !name.hasPrefix("."), let contents = FileManager.default.contents(atPath: source)
+            else {
                 missing.append(source)
                 continue
             }

@@ -12,9 +12,10 @@ enum ImageUpload {
     static func receive(_ body: RequestBody, into folder: String, limit: Int) async throws(Refusal) -> String {
         let path = folder + "/" + UUID().uuidString
         do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let handle = FileHandle(forWritingAtPath: path)
+                let handle = FileHandle(forWritingAtPath: path)
             else { throw Refusal(description: "cannot create an upload file") }
             defer { try? handle.close() }
             var received = 0

@@ -8,12 +8,17 @@ enum K3sToken {
         let body = token.dropFirst(3)
         guard let separator = body.range(of: "::") else { return "lacks the '::' after the CA hash" }
         let hash = body[..<separator.lowerBound]
-        guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit }) else { return "does not carry a 64-digit SHA-256 hash of the cluster CA" }
-        let credentials = body[separator.upperBound...].split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        guard hash.count == 64, hash.allSatisfy({ $0.isHexDigit }) else {
+            return "does not carry a 64-digit SHA-256 hash of the cluster CA"
+        }
+        let credentials = body[separator.upperBound...].split(
+            separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard credentials.count == 2, !credentials[0].isEmpty, credentials[1].count >= 16 else {
             return "does not end in <user>:<password> with a password of at least 16 characters"
         }
-        guard token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return "contains whitespace or non-ASCII characters" }
+        guard token.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+            return "contains whitespace or non-ASCII characters"
+        }
         return nil
     }
 }

@@ -32,7 +32,10 @@ public final class MachineBootScripts: BootScriptSource {
     /// The kernel parameter a legacy BIOS boot's command line carries, which the agent reports.
     static let legacyBootMarker = AgentMessages.legacyBIOSBootParameter
 
-    public init(store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil, refusals: RefusalAudit, discoveries: DiscoveryPace) {
+    public init(
+        store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil, refusals: RefusalAudit,
+        discoveries: DiscoveryPace
+    ) {
         self.store = store
         self.imageTrust = imageTrust
         self.discoveryImage = discoveryImage
@@ -45,25 +48,33 @@ public final class MachineBootScripts: BootScriptSource {
             guard let target = try store.bootTarget(mac: request.mac, uuid: request.uuid) else {
                 guard discoveries.admit(request.client) else {
                     refused("too many new machines from \(request.client)", request)
-                    return .exit("this machine is not enrolled, and too many new machines came from this address; try again later")
+                    return .exit(
+                        "this machine is not enrolled, and too many new machines came from this address; try again later"
+                    )
                 }
-                let sighting = BootSighting(mac: request.mac, uuid: request.uuid, platform: request.platform, arch: request.arch, client: request.client)
+                let sighting = BootSighting(
+                    mac: request.mac, uuid: request.uuid, platform: request.platform, arch: request.arch,
+                    client: request.client)
                 let recorded = try store.discoverAtBoot(sighting)
-                return try discovery(recorded, request) ?? .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
+                return try discovery(recorded, request)
+                    ?? .exit("this machine is not enrolled; recorded as \(recorded.name) for an operator")
             }
             switch target.state {
             case .revoked, .retired:
                 auditRefusal(target, client: request.client)
                 return .refuse("machine \(target.name) is \(target.state.rawValue)")
             case .discovered:
-                return try discovery(target, request) ?? .exit("machine \(target.name) waits for an operator to enrol it")
+                return try discovery(target, request)
+                    ?? .exit("machine \(target.name) waits for an operator to enrol it")
             default:
                 guard let image = try store.image(ofMachine: target.machineID) else {
                     return .exit("machine \(target.name) is enrolled but has no image assigned")
                 }
                 if request.isLegacyBIOS {
-                    refusals.refused(.legacyBoot, actor: "boot/\(request.client)", subject: "machine/\(target.machineID)",
-                                     details: "legacy BIOS boot script (kernel and initrd, unmeasured) served for \(target.name)", source: request.client)
+                    refusals.refused(
+                        .legacyBoot, actor: "boot/\(request.client)", subject: "machine/\(target.machineID)",
+                        details: "legacy BIOS boot script (kernel and initrd, unmeasured) served for \(target.name)",
+                        source: request.client)
                 }
                 return boot(image, as: target.name, request)
             }
@@ -81,7 +92,9 @@ public final class MachineBootScripts: BootScriptSource {
         do throws(StoreError) {
             return boot(try store.image(named: discoveryImage), as: target.name, request)
         } catch .notFound {
-            return .exit("the discovery image \(discoveryImage) is not in the catalogue; machine \(target.name) waits for an operator")
+            return .exit(
+                "the discovery image \(discoveryImage) is not in the catalogue; machine \(target.name) waits for an operator"
+            )
         }
     }
 
@@ -90,10 +103,14 @@ public final class MachineBootScripts: BootScriptSource {
         let base = "\(request.base)/images/\(image.sha256)"
         do throws(IPXEScript.ScriptError) {
             if request.isLegacyBIOS {
-                let commandLine = image.commandLine.isEmpty ? Self.legacyBootMarker : image.commandLine + " " + Self.legacyBootMarker
-                return try .chainKernel(machine: machine, kernelURL: base + ".linux", initrdURL: base + ".initrd", commandLine: commandLine, verify: imageTrust)
+                let commandLine =
+                    image.commandLine.isEmpty ? Self.legacyBootMarker : image.commandLine + " " + Self.legacyBootMarker
+                return try .chainKernel(
+                    machine: machine, kernelURL: base + ".linux", initrdURL: base + ".initrd", commandLine: commandLine,
+                    verify: imageTrust)
             }
-            return try .chainEFI(machine: machine, url: base + ".efi", commandLine: image.commandLine, verify: imageTrust)
+            return try .chainEFI(
+                machine: machine, url: base + ".efi", commandLine: image.commandLine, verify: imageTrust)
         } catch {
             return .exit("image \(image.name) cannot be booted from a script")
         }
@@ -101,20 +118,27 @@ public final class MachineBootScripts: BootScriptSource {
 
     /// A machine nobody enrolled was not recorded: audited in bounded form.
     private func refused(_ why: String, _ request: BootScriptRequest) {
-        refusals.refused(.discovery, actor: "boot/\(request.client)", subject: "discovery",
-                         details: "network-booting machine \(request.mac ?? request.uuid ?? "?") not recorded: \(why)", source: request.client)
+        refusals.refused(
+            .discovery, actor: "boot/\(request.client)", subject: "discovery",
+            details: "network-booting machine \(request.mac ?? request.uuid ?? "?") not recorded: \(why)",
+            source: request.client)
     }
 
     private func auditRefusal(_ target: BootTarget, client: String) {
         let now = Date()
         let due = refusalsAudited.withLock { last in
-            guard last[target.machineID].map({ now.timeIntervalSince($0) >= Self.refusalAuditInterval }) ?? true else { return false }
+            guard last[target.machineID].map({ now.timeIntervalSince($0) >= Self.refusalAuditInterval }) ?? true else {
+                return false
+            }
             last[target.machineID] = now
             return true
         }
         if due {
-            try? store.audit(actor: "boot/\(client)", action: "boot-refused", subject: "machine/\(target.machineID)",
-                             details: "revoked machine \(target.name) asked for its boot script; refused (further refusals within the hour are not recorded)")
+            try? store.audit(
+                actor: "boot/\(client)", action: "boot-refused", subject: "machine/\(target.machineID)",
+                details:
+                    "revoked machine \(target.name) asked for its boot script; refused (further refusals within the hour are not recorded)"
+            )
         }
     }
 }

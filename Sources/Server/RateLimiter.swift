@@ -32,7 +32,9 @@ public final class RateLimiter: Sendable {
     public func admit(_ source: String, now: TimeInterval = ProcessInfo.processInfo.systemUptime) -> Decision {
         buckets.withLock { table in
             if table[source] == nil {
-                if table.count >= maxSources { table = table.filter { min(burst, $0.value.tokens + (now - $0.value.updated) * rate) < burst } }
+                if table.count >= maxSources {
+                    table = table.filter { min(burst, $0.value.tokens + (now - $0.value.updated) * rate) < burst }
+                }
                 guard table.count < maxSources else { return .refused }
                 table[source] = Bucket(tokens: burst, updated: now)
             }

@@ -59,7 +59,10 @@ public final class RefusalAudit: Sendable {
 
     /// Records (or counts) one refusal of `kind`, about machine `machineID` when it concerns
     /// one, from `source`. Blocks on the database when it records: call it off the event loop.
-    public func refused(_ kind: Kind, machineID: Int64? = nil, actor: String, subject: String, details: String, source: String, now: Date = Date()) {
+    public func refused(
+        _ kind: Kind, machineID: Int64? = nil, actor: String, subject: String, details: String, source: String,
+        now: Date = Date()
+    ) {
         let key = Key(kind: kind, machineID: machineID)
         let recordNow = windows.withLock { windows in
             guard var window = windows[key] else {
@@ -67,13 +70,19 @@ public final class RefusalAudit: Sendable {
                 return true
             }
             window.counted += 1
-            if window.sources.count < Self.sourcesNamed { window.sources.insert(source) } else if !window.sources.contains(source) { window.moreSources = true }
+            if window.sources.count < Self.sourcesNamed {
+                window.sources.insert(source)
+            } else if !window.sources.contains(source) {
+                window.moreSources = true
+            }
             if window.example == nil { window.example = Self.bounded(details) }
             windows[key] = window
             return false
         }
         guard recordNow else { return }
-        try? store.audit(actor: Self.bounded(actor), action: kind.action, subject: Self.bounded(subject), details: Self.bounded(details), now: now)
+        try? store.audit(
+            actor: Self.bounded(actor), action: kind.action, subject: Self.bounded(subject),
+            details: Self.bounded(details), now: now)
     }
 
     /// Writes the summary of every window that has lasted ``interval`` (or all of them, at
@@ -91,15 +100,18 @@ public final class RefusalAudit: Sendable {
             let sources = window.sources.sorted().joined(separator: ", ") + (window.moreSources ? " and others" : "")
             let seconds = Int(now.timeIntervalSince(window.opened).rounded())
             try? store.audit(
-                actor: "anonymous", action: key.kind.action, subject: key.machineID.map { "machine/\($0)" } ?? "refusals/\(key.kind.rawValue)",
-                details: "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")",
+                actor: "anonymous", action: key.kind.action,
+                subject: key.machineID.map { "machine/\($0)" } ?? "refusals/\(key.kind.rawValue)",
+                details:
+                    "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")",
                 now: now)
         }
     }
 
     /// `text` cut to ``maxText`` characters, control characters replaced.
     static func bounded(_ text: String) -> String {
-        let cleaned = String(text.unicodeScalars.prefix(maxText).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
+        let cleaned = String(
+            text.unicodeScalars.prefix(maxText).map { $0.properties.generalCategory == .control ? "?" : Character($0) })
         return text.unicodeScalars.count > maxText ? cleaned + "…" : cleaned
     }
 }

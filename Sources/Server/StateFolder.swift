@@ -47,13 +47,18 @@ public struct StateFolder: Sendable {
     }
 
     /// Opens the folder, creating whatever is missing. Existing files are never replaced.
-    public static func initialise(at path: String, serverNames: [String] = ["localhost", "127.0.0.1"], now: Date = Date()) throws -> StateFolder {
+    public static func initialise(
+        at path: String, serverNames: [String] = ["localhost", "127.0.0.1"], now: Date = Date()
+    ) throws -> StateFolder {
         let folder = StateFolder(path: path)
-        try FileManager.default.createDirectory(atPath: path + "/operator", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: path + "/operator", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         chmod(path, 0o700)
         if !folder.exists(.serverCA) {
             let ca = try Issuer.selfSigned(commonName: "Warden server CA", now: now)
-            let server = try ca.issue(commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth, subjectAlternativeNames: serverNames, now: now)
+            let server = try ca.issue(
+                commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth,
+                subjectAlternativeNames: serverNames, now: now)
             try folder.write(.serverCAKey, ca.key.pemRepresentation)
             try folder.write(.serverKey, server.key.pemRepresentation)
             try folder.write(.serverCertificate, try server.certificate.serializeAsPEM().pemString)
@@ -61,29 +66,36 @@ public struct StateFolder: Sendable {
         }
         if !folder.exists(.clientCA) {
             let clientCA = try Issuer.selfSigned(commonName: "Warden client CA", now: now)
-            let operatorIdentity = try clientCA.issue(commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
+            let operatorIdentity = try clientCA.issue(
+                commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
             try folder.write(.clientCAKey, clientCA.key.pemRepresentation)
             try folder.write(.operatorKey, operatorIdentity.key.pemRepresentation)
             try folder.write(.operatorCertificate, try operatorIdentity.certificate.serializeAsPEM().pemString)
             try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.operatorServerCA) {
-            try folder.write(.operatorServerCA, String(decoding: try Data(contentsOf: folder.url(.serverCA)), as: UTF8.self))
+            try folder.write(
+                .operatorServerCA, String(decoding: try Data(contentsOf: folder.url(.serverCA)), as: UTF8.self))
         }
         if !folder.exists(.releaseKey) {
             try folder.write(.releaseKey, String(decoding: try SigningKey.ec(.p256).pem, as: UTF8.self))
         }
         if !folder.exists(.releaseCertificate) {
-            let releaseKey = try P256.Signing.PrivateKey(pemRepresentation: String(contentsOf: folder.url(.releaseKey), encoding: .utf8))
-            let certificate = try folder.serverIssuer().certify(.init(releaseKey.publicKey), commonName: "Warden release signing", extendedKeyUsage: .releaseSigning(), now: now)
+            let releaseKey = try P256.Signing.PrivateKey(
+                pemRepresentation: String(contentsOf: folder.url(.releaseKey), encoding: .utf8))
+            let certificate = try folder.serverIssuer().certify(
+                .init(releaseKey.publicKey), commonName: "Warden release signing", extendedKeyUsage: .releaseSigning(),
+                now: now)
             try folder.write(.releaseCertificate, try certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.imageSigningKey) {
             try folder.write(.imageSigningKey, String(decoding: try SigningKey.rsa(bits: 3072).pem, as: UTF8.self))
         }
         if !folder.exists(.imageSigningCertificate) {
-            let publicKey = try Certificate.PublicKey(derEncoded: try SigningKey(pem: [UInt8](Data(contentsOf: folder.url(.imageSigningKey)))).publicKey.der)
-            let certificate = try folder.serverIssuer().certify(publicKey, commonName: "Warden image signing", extendedKeyUsage: .codeSigning, now: now)
+            let publicKey = try Certificate.PublicKey(
+                derEncoded: try SigningKey(pem: [UInt8](Data(contentsOf: folder.url(.imageSigningKey)))).publicKey.der)
+            let certificate = try folder.serverIssuer().certify(
+                publicKey, commonName: "Warden image signing", extendedKeyUsage: .codeSigning, now: now)
             try folder.write(.imageSigningCertificate, try certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.auditKey) {
@@ -98,7 +110,12 @@ public struct StateFolder: Sendable {
     public static func existing(at path: String) throws -> StateFolder {
         let folder = StateFolder(path: path)
         guard folder.exists(.auditKey), FileManager.default.fileExists(atPath: folder.databasePath) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: "\(path) is not an initialised state folder (run `warden serve` once)"])
+            throw CocoaError(
+                .fileNoSuchFile,
+                userInfo: [
+                    NSFilePathErrorKey: path,
+                    NSLocalizedDescriptionKey: "\(path) is not an initialised state folder (run `warden serve` once)",
+                ])
         }
         return folder
     }
@@ -108,7 +125,8 @@ public struct StateFolder: Sendable {
     /// (hex), which the store must record before it opens the admin API. For an appliance
     /// whose operators revoked every operator certificate, including this one.
     public func reissueOperatorIdentity(now: Date = Date()) throws -> String {
-        let issued = try clientIssuer().issue(commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
+        let issued = try clientIssuer().issue(
+            commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
         try replace(.operatorKey, issued.key.pemRepresentation)
         try replace(.operatorCertificate, try issued.certificate.serializeAsPEM().pemString)
         return Hex.encode(issued.certificate.serialNumber.bytes)
@@ -121,9 +139,13 @@ public struct StateFolder: Sendable {
         let descriptor = open(fresh, O_WRONLY | O_CREAT | O_EXCL, file.isPrivate ? 0o600 : 0o644)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: fresh]) }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) } == bytes.count && fsync(descriptor) == 0
+        let written =
+            bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) } == bytes.count
+            && fsync(descriptor) == 0
         close(descriptor)
-        guard written, rename(fresh, url(file).path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url(file).path]) }
+        guard written, rename(fresh, url(file).path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url(file).path])
+        }
     }
 
     /// The release-signing key.
@@ -159,8 +181,9 @@ public struct StateFolder: Sendable {
 
     /// What signs the images Warden serves.
     public func imageSigner() throws -> DetachedSigner {
-        DetachedSigner(certificatePEM: try String(contentsOf: url(.imageSigningCertificate), encoding: .utf8),
-                       keyPEM: try String(contentsOf: url(.imageSigningKey), encoding: .utf8))
+        DetachedSigner(
+            certificatePEM: try String(contentsOf: url(.imageSigningCertificate), encoding: .utf8),
+            keyPEM: try String(contentsOf: url(.imageSigningKey), encoding: .utf8))
     }
 
     /// The image catalogue over the image store of this folder, signing with its image key.
@@ -183,7 +206,9 @@ public struct StateFolder: Sendable {
         guard descriptor >= 0 else { throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: target]) }
         defer { close(descriptor) }
         let bytes = Array(text.utf8)
-        guard bytes.withUnsafeBytes({ Foundation.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count, fsync(descriptor) == 0 else {
+        guard bytes.withUnsafeBytes({ Foundation.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count,
+            fsync(descriptor) == 0
+        else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target])
         }
     }
@@ -221,13 +246,16 @@ struct Issuer {
         subjectAlternativeNames names: [String] = [], now: Date
     ) throws -> Issuer {
         let leafKey = P256.Signing.PrivateKey()
-        let certificate = try certify(.init(leafKey.publicKey), commonName: commonName, role: role, extendedKeyUsage: extendedKeyUsage, subjectAlternativeNames: names, now: now)
+        let certificate = try certify(
+            .init(leafKey.publicKey), commonName: commonName, role: role, extendedKeyUsage: extendedKeyUsage,
+            subjectAlternativeNames: names, now: now)
         return Issuer(key: leafKey, certificate: certificate)
     }
 
     /// A leaf certificate for `publicKey`, for one purpose only.
     func certify(
-        _ publicKey: Certificate.PublicKey, commonName: String, role: String? = nil, extendedKeyUsage: ExtendedKeyUsage.Usage,
+        _ publicKey: Certificate.PublicKey, commonName: String, role: String? = nil,
+        extendedKeyUsage: ExtendedKeyUsage.Usage,
         subjectAlternativeNames names: [String] = [], now: Date
     ) throws -> Certificate {
         let subject = try DistinguishedName {
@@ -235,10 +263,13 @@ struct Issuer {
             if let role { OrganizationalUnitName(role) }
             CommonName(commonName)
         }
-        let alternativeNames = SubjectAlternativeNames(names.map { name in
-            if let address = ipv4Bytes(name) { return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address))) }
-            return .dnsName(name)
-        })
+        let alternativeNames = SubjectAlternativeNames(
+            names.map { name in
+                if let address = ipv4Bytes(name) {
+                    return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(address)))
+                }
+                return .dnsName(name)
+            })
         return try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: publicKey,
             notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Self.validity),
@@ -248,7 +279,8 @@ struct Issuer {
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage([extendedKeyUsage])
                 if !names.isEmpty { alternativeNames }
-                AuthorityKeyIdentifier(keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
+                AuthorityKeyIdentifier(
+                    keyIdentifier: try self.certificate.extensions.subjectKeyIdentifier?.keyIdentifier)
             },
             issuerPrivateKey: .init(key))
     }

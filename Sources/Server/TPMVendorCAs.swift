@@ -11,7 +11,9 @@ public struct TPMVendorCAs: Sendable {
     /// Reads the PEM files at `paths` (each may hold several certificates).
     public init(paths: [String]) throws {
         authorities = try paths.flatMap { path in
-            try PEMDocument.parseMultiple(pemString: String(contentsOfFile: path, encoding: .utf8)).map { try Certificate(pemDocument: $0) }
+            try PEMDocument.parseMultiple(pemString: String(contentsOfFile: path, encoding: .utf8)).map {
+                try Certificate(pemDocument: $0)
+            }
         }
     }
 
@@ -23,13 +25,24 @@ public struct TPMVendorCAs: Sendable {
     /// Why `certificate` (DER or PEM) is not an EK certificate a configured vendor CA issued
     /// and that is valid `now`; nil when it is.
     public func problem(with certificate: [UInt8], now: Date = Date()) -> String? {
-        guard !authorities.isEmpty else { return "no TPM vendor CAs are configured (tpmVendorCAs): the EK certificate cannot be checked" }
+        guard !authorities.isEmpty else {
+            return "no TPM vendor CAs are configured (tpmVendorCAs): the EK certificate cannot be checked"
+        }
         let leaf: Certificate
         do {
-            leaf = certificate.first == 0x30 ? try Certificate(derEncoded: certificate) : try Certificate(pemEncoded: String(decoding: certificate, as: UTF8.self))
+            leaf =
+                certificate.first == 0x30
+                ? try Certificate(derEncoded: certificate)
+                : try Certificate(pemEncoded: String(decoding: certificate, as: UTF8.self))
         } catch { return "the EK certificate is unreadable" }
-        guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else { return "the EK certificate is not valid now" }
-        guard authorities.contains(where: { $0.subject == leaf.issuer && $0.publicKey.isValidSignature(leaf.signature, for: leaf) }) else {
+        guard leaf.notValidBefore <= now, now <= leaf.notValidAfter else {
+            return "the EK certificate is not valid now"
+        }
+        guard
+            authorities.contains(where: {
+                $0.subject == leaf.issuer && $0.publicKey.isValidSignature(leaf.signature, for: leaf)
+            })
+        else {
             return "the EK certificate is not issued by a configured TPM vendor CA"
         }
         return nil

@@ -109,29 +109,46 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init("maxBodyBytes", "WARDEN_MAX_BODY_BYTES", .integer(\.maxBodyBytes, 1024...(64 << 20))),
         .init("maxImageBytes", "WARDEN_MAX_IMAGE_BYTES", .integer(\.maxImageBytes, (1 << 20)...(16 << 30))),
         .init("tpmVendorCAs", "WARDEN_TPM_VENDOR_CAS", .list(\.tpmVendorCAs)),
-        .init("auditCheckpointInterval", "WARDEN_AUDIT_CHECKPOINT_INTERVAL", .integer(\.auditCheckpointInterval, 1...1_000_000)),
+        .init(
+            "auditCheckpointInterval", "WARDEN_AUDIT_CHECKPOINT_INTERVAL",
+            .integer(\.auditCheckpointInterval, 1...1_000_000)),
         .init("firmware", "WARDEN_FIRMWARE", .text(\.firmware)),
         .init("bootServerAddress", "WARDEN_BOOT_SERVER_ADDRESS", .text(\.bootServerAddress)),
         .init("arm64BootFile", "WARDEN_ARM64_BOOT_FILE", .text(\.arm64BootFile)),
         .init("bootImageTrust", "WARDEN_BOOT_IMAGE_TRUST", .flag(\.bootImageTrust)),
         .init("discoveryImage", "WARDEN_DISCOVERY_IMAGE", .text(\.discoveryImage)),
         .init("apiMaxConnections", "WARDEN_API_MAX_CONNECTIONS", .integer(\.apiMaxConnections, 1...1_000_000)),
-        .init("apiMaxConnectionsPerSource", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE", .integer(\.apiMaxConnectionsPerSource, 1...1_000_000)),
+        .init(
+            "apiMaxConnectionsPerSource", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE",
+            .integer(\.apiMaxConnectionsPerSource, 1...1_000_000)),
         .init("apiHandshakeTimeout", "WARDEN_API_HANDSHAKE_TIMEOUT", .integer(\.apiHandshakeTimeout, 1...3_600)),
         .init("apiIdleTimeout", "WARDEN_API_IDLE_TIMEOUT", .integer(\.apiIdleTimeout, 1...3_600)),
         .init("apiBodyTimeout", "WARDEN_API_BODY_TIMEOUT", .integer(\.apiBodyTimeout, 1...3_600)),
         .init("apiMinimumBodyRate", "WARDEN_API_MINIMUM_BODY_RATE", .integer(\.apiMinimumBodyRate, 1...(1 << 40))),
-        .init("maxBodyBytesInFlight", "WARDEN_MAX_BODY_BYTES_IN_FLIGHT", .integer(\.maxBodyBytesInFlight, (1 << 20)...(16 << 30))),
-        .init("bootHTTPMaxConnections", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS", .integer(\.bootHTTPMaxConnections, 1...1_000_000)),
-        .init("bootHTTPMaxConnectionsPerSource", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE", .integer(\.bootHTTPMaxConnectionsPerSource, 1...1_000_000)),
+        .init(
+            "maxBodyBytesInFlight", "WARDEN_MAX_BODY_BYTES_IN_FLIGHT",
+            .integer(\.maxBodyBytesInFlight, (1 << 20)...(16 << 30))),
+        .init(
+            "bootHTTPMaxConnections", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS",
+            .integer(\.bootHTTPMaxConnections, 1...1_000_000)),
+        .init(
+            "bootHTTPMaxConnectionsPerSource", "WARDEN_BOOT_HTTP_MAX_CONNECTIONS_PER_SOURCE",
+            .integer(\.bootHTTPMaxConnectionsPerSource, 1...1_000_000)),
         .init("bootHTTPIdleTimeout", "WARDEN_BOOT_HTTP_IDLE_TIMEOUT", .integer(\.bootHTTPIdleTimeout, 1...3_600)),
         .init("tftpMaxTransfers", "WARDEN_TFTP_MAX_TRANSFERS", .integer(\.tftpMaxTransfers, 1...1_000_000)),
-        .init("tftpMaxTransfersPerSource", "WARDEN_TFTP_MAX_TRANSFERS_PER_SOURCE", .integer(\.tftpMaxTransfersPerSource, 1...1_000_000)),
+        .init(
+            "tftpMaxTransfersPerSource", "WARDEN_TFTP_MAX_TRANSFERS_PER_SOURCE",
+            .integer(\.tftpMaxTransfersPerSource, 1...1_000_000)),
         .init("tftpMaxTimeout", "WARDEN_TFTP_MAX_TIMEOUT", .integer(\.tftpMaxTimeout, 1...255)),
         .init("tftpStartTimeout", "WARDEN_TFTP_START_TIMEOUT", .integer(\.tftpStartTimeout, 1...255)),
-        .init("maxDiscoveredMachines", "WARDEN_MAX_DISCOVERED_MACHINES", .integer(\.maxDiscoveredMachines, 0...1_000_000)),
-        .init("discoveredMachineLifetime", "WARDEN_DISCOVERED_MACHINE_LIFETIME", .integer(\.discoveredMachineLifetime, 60...(365 * 86_400))),
-        .init("discoveriesPerMinutePerSource", "WARDEN_DISCOVERIES_PER_MINUTE_PER_SOURCE", .integer(\.discoveriesPerMinutePerSource, 1...1_000_000)),
+        .init(
+            "maxDiscoveredMachines", "WARDEN_MAX_DISCOVERED_MACHINES", .integer(\.maxDiscoveredMachines, 0...1_000_000)),
+        .init(
+            "discoveredMachineLifetime", "WARDEN_DISCOVERED_MACHINE_LIFETIME",
+            .integer(\.discoveredMachineLifetime, 60...(365 * 86_400))),
+        .init(
+            "discoveriesPerMinutePerSource", "WARDEN_DISCOVERIES_PER_MINUTE_PER_SOURCE",
+            .integer(\.discoveriesPerMinutePerSource, 1...1_000_000)),
         .init("discoveriesPerMinute", "WARDEN_DISCOVERIES_PER_MINUTE", .integer(\.discoveriesPerMinute, 1...1_000_000)),
         .init("registrationLifetime", "WARDEN_REGISTRATION_LIFETIME", .integer(\.registrationLifetime, 10...86_400)),
         .init("refusalAuditInterval", "WARDEN_REFUSAL_AUDIT_INTERVAL", .integer(\.refusalAuditInterval, 1...86_400)),
@@ -139,14 +156,20 @@ public struct WardenConfiguration: Sendable, Equatable {
     ]
 
     /// Loads `file` (absent: the defaults) and applies `environment`.
-    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError) -> WardenConfiguration {
+    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError)
+        -> WardenConfiguration
+    {
         var configuration = WardenConfiguration()
         if let file {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw .unreadable(file) }
             let values: [String: Any]
-            do { values = try Yams.load(yaml: text) as? [String: Any] ?? [:] } catch { throw .invalid(file, "\(error)") }
+            do { values = try Yams.load(yaml: text) as? [String: Any] ?? [:] } catch {
+                throw .invalid(file, "\(error)")
+            }
             for (key, value) in values.sorted(by: { $0.key < $1.key }) {
-                guard let setting = settings.first(where: { $0.key == key }) else { throw .invalid(file, "unknown setting \(key)") }
+                guard let setting = settings.first(where: { $0.key == key }) else {
+                    throw .invalid(file, "unknown setting \(key)")
+                }
                 let raw: Setting.Raw = (value as? [Any]).map { .list($0.map { "\($0)" }) } ?? .scalar("\(value)")
                 try setting.apply(raw, to: &configuration, naming: "\(file): \(key)")
             }
@@ -162,13 +185,18 @@ public struct WardenConfiguration: Sendable, Equatable {
     private func validate() throws(ConfigurationError) {
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
-            throw .invalid("bootServerAddress", "\(effectiveBootServerAddress) is not an IPv4 address (set bootServerAddress when bootHost is not one)")
+            throw .invalid(
+                "bootServerAddress",
+                "\(effectiveBootServerAddress) is not an IPv4 address (set bootServerAddress when bootHost is not one)")
         }
-        guard apiMaxConnectionsPerSource <= apiMaxConnections, bootHTTPMaxConnectionsPerSource <= bootHTTPMaxConnections,
-              tftpMaxTransfersPerSource <= tftpMaxTransfers
+        guard apiMaxConnectionsPerSource <= apiMaxConnections,
+            bootHTTPMaxConnectionsPerSource <= bootHTTPMaxConnections,
+            tftpMaxTransfersPerSource <= tftpMaxTransfers
         else { throw .invalid("limits", "a per-source limit is larger than its total") }
         guard maxBodyBytesInFlight >= 4 * maxBodyBytes else {
-            throw .invalid("maxBodyBytesInFlight", "\(maxBodyBytesInFlight) is less than four bodies of maxBodyBytes (one source holds a quarter of it)")
+            throw .invalid(
+                "maxBodyBytesInFlight",
+                "\(maxBodyBytesInFlight) is less than four bodies of maxBodyBytes (one source holds a quarter of it)")
         }
     }
 }
@@ -202,14 +230,20 @@ extension WardenConfiguration {
         }
 
         /// Sets the field from `raw`; a mistake is reported under `place`, a bound under the key.
-        func apply(_ raw: Raw, to configuration: inout WardenConfiguration, naming place: String) throws(ConfigurationError) {
+        func apply(_ raw: Raw, to configuration: inout WardenConfiguration, naming place: String)
+            throws(ConfigurationError)
+        {
             let text: String
             switch (kind, raw) {
             case (.list(let field), .list(let items)):
-                configuration[keyPath: field] = items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                configuration[keyPath: field] = items.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                    !$0.isEmpty
+                }
                 return
             case (.list(let field), .scalar(let value)):
-                configuration[keyPath: field] = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                configuration[keyPath: field] = value.split(separator: ",").map {
+                    $0.trimmingCharacters(in: .whitespaces)
+                }.filter { !$0.isEmpty }
                 return
             case (_, .list): throw .invalid(place, "a list where one value is expected")
             case (_, .scalar(let value)): text = value
@@ -217,21 +251,30 @@ extension WardenConfiguration {
             switch kind {
             case .text(let field): configuration[keyPath: field] = text
             case .list: break
-            case .port(let field): configuration[keyPath: field] = try Self.integer(text, place, within: 0...65_535, key: key, what: "a port")
-            case .integer(let field, let range): configuration[keyPath: field] = try Self.integer(text, place, within: range, key: key, what: "within \(range)")
+            case .port(let field):
+                configuration[keyPath: field] = try Self.integer(
+                    text, place, within: 0...65_535, key: key, what: "a port")
+            case .integer(let field, let range):
+                configuration[keyPath: field] = try Self.integer(
+                    text, place, within: range, key: key, what: "within \(range)")
             case .real(let field, let range):
                 guard let number = Double(text) else { throw .invalid(place, "\(text) is not a number") }
                 guard range.contains(number) else { throw .invalid(key, "\(text) is not within \(range)") }
                 configuration[keyPath: field] = number
             case .flag(let field):
-                guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][text.lowercased()] else {
+                guard
+                    let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][
+                        text.lowercased()]
+                else {
                     throw .invalid(place, "\(text) is not true or false")
                 }
                 configuration[keyPath: field] = flag
             }
         }
 
-        private static func integer(_ text: String, _ place: String, within range: ClosedRange<Int>, key: String, what: String) throws(ConfigurationError) -> Int {
+        private static func integer(
+            _ text: String, _ place: String, within range: ClosedRange<Int>, key: String, what: String
+        ) throws(ConfigurationError) -> Int {
             guard let number = Int(text) else { throw .invalid(place, "\(text) is not a number") }
             guard range.contains(number) else { throw .invalid(key, "\(number) is not \(what)") }
             return number

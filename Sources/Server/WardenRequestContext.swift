@@ -31,16 +31,22 @@ struct BodyLimitMiddleware: RouterMiddleware {
     let limit: Int
     let budget: BodyBudget
 
-    func handle(_ request: Request, context: WardenRequestContext, next: (Request, WardenRequestContext) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: WardenRequestContext,
+        next: (Request, WardenRequestContext) async throws -> Response
+    ) async throws -> Response {
         let declared = request.headers[.contentLength].flatMap { Int($0) }
-        if let declared, declared > limit { throw HTTPError(.contentTooLarge, message: "the body exceeds \(limit) bytes") }
+        if let declared, declared > limit {
+            throw HTTPError(.contentTooLarge, message: "the body exceeds \(limit) bytes")
+        }
         if declared == nil, request.headers[.transferEncoding] != nil {
             throw HTTPError(.lengthRequired, message: "a body must declare its length (Content-Length)")
         }
         guard let length = declared, length > 0 else { return try await next(request, context) }
         let source = context.sourceAddress
         guard budget.reserve(length, for: source) else {
-            var busy = try APIResponses.refusal(.serviceUnavailable, error: "busy", reason: "too many request bodies in flight; retry shortly")
+            var busy = try APIResponses.refusal(
+                .serviceUnavailable, error: "busy", reason: "too many request bodies in flight; retry shortly")
             busy.headers[.retryAfter] = "1"
             return busy
         }

@@ -22,11 +22,14 @@ public enum WardenServer {
     /// An application on `configuration`'s API address (port 0 picks a free port, reported
     /// to `onServerRunning`). `bounds` are shared with the boot services.
     public static func application(
-        state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration, bounds: AnonymousBounds? = nil, images: ImageCatalogue? = nil,
+        state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration, bounds: AnonymousBounds? = nil,
+        images: ImageCatalogue? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let bounds = bounds ?? AnonymousBounds(store: store, configuration: configuration)
-        let chain = try NIOSSLCertificate.fromPEMFile(state.url(.serverCertificate).path).map { NIOSSLCertificateSource.certificate($0) }
+        let chain = try NIOSSLCertificate.fromPEMFile(state.url(.serverCertificate).path).map {
+            NIOSSLCertificateSource.certificate($0)
+        }
         let key = try NIOSSLPrivateKey(file: state.url(.serverKey).path, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
@@ -35,30 +38,46 @@ public enum WardenServer {
         // A closing connection waits this long for the client's close_notify; the guard reads
         // nothing meanwhile, so a client that never answers holds its place no longer.
         tls.shutdownTimeout = .seconds(2)
-        let served = ServedBootApplications.measurements(root: state.tftpRoot, names: ((try? FirmwareFiles(path: configuration.firmware))?.files ?? [:]).keys)
+        let served = ServedBootApplications.measurements(
+            root: state.tftpRoot, names: ((try? FirmwareFiles(path: configuration.firmware))?.files ?? [:]).keys)
         let vendorCAs = try TPMVendorCAs(paths: configuration.tpmVendorCAs)
         let attestation = AttestationService(
-            store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals, discoveries: bounds.discoveries,
+            store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals,
+            discoveries: bounds.discoveries,
             vendorCAs: vendorCAs)
-        let admin = try AdminService(store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images)
+        let admin = try AdminService(
+            store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images)
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(
-            limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst), refusals: bounds.refusals)
+            limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
+            refusals: bounds.refusals)
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
-        let bodyLimit = BodyLimitMiddleware(limit: configuration.maxBodyBytes, budget: BodyBudget(bytes: configuration.maxBodyBytesInFlight))
-        AgentAPI.addRoutes(to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter, bodyLimit: bodyLimit)
-        AdminAPI.addRoutes(to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit, maxImageBytes: configuration.maxImageBytes,
-                           exports: ExportGate(limit: configuration.maxConcurrentExports))
-        let connections = ConnectionLimiter(.init(total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource))
+        let bodyLimit = BodyLimitMiddleware(
+            limit: configuration.maxBodyBytes, budget: BodyBudget(bytes: configuration.maxBodyBytesInFlight))
+        AgentAPI.addRoutes(
+            to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter,
+            bodyLimit: bodyLimit)
+        AdminAPI.addRoutes(
+            to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit,
+            maxImageBytes: configuration.maxImageBytes,
+            exports: ExportGate(limit: configuration.maxConcurrentExports))
+        let connections = ConnectionLimiter(
+            .init(total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource))
         let timeouts = ConnectionTimeouts(
-            handshake: .seconds(Int64(configuration.apiHandshakeTimeout)), idle: .seconds(Int64(configuration.apiIdleTimeout)),
-            body: .seconds(Int64(configuration.apiBodyTimeout)), minimumBodyRate: configuration.apiMinimumBodyRate, assumedBodyLength: configuration.maxBodyBytes)
+            handshake: .seconds(Int64(configuration.apiHandshakeTimeout)),
+            idle: .seconds(Int64(configuration.apiIdleTimeout)),
+            body: .seconds(Int64(configuration.apiBodyTimeout)), minimumBodyRate: configuration.apiMinimumBodyRate,
+            assumedBodyLength: configuration.maxBodyBytes)
         let http = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [ConnectionGuard<HTTPTypesParts>(limiter: connections, timeouts: timeouts, isHandshakeCompletion: isHandshakeCompletion)])
+            additionalChannelHandlers: [
+                ConnectionGuard<HTTPTypesParts>(
+                    limiter: connections, timeouts: timeouts, isHandshakeCompletion: isHandshakeCompletion)
+            ])
         return Application(
             router: router,
             server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
-            configuration: .init(address: .hostname(configuration.apiHost, port: configuration.apiPort), serverName: "warden"),
+            configuration: .init(
+                address: .hostname(configuration.apiHost, port: configuration.apiPort), serverName: "warden"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.apiPort) }
         )
     }
@@ -79,7 +98,9 @@ public struct AnonymousBounds: Sendable {
 
     public init(store: EnrolmentStore, configuration: WardenConfiguration) {
         refusals = RefusalAudit(store: store, interval: TimeInterval(configuration.refusalAuditInterval))
-        discoveries = DiscoveryPace(perMinutePerSource: configuration.discoveriesPerMinutePerSource, perMinute: configuration.discoveriesPerMinute)
+        discoveries = DiscoveryPace(
+            perMinutePerSource: configuration.discoveriesPerMinutePerSource,
+            perMinute: configuration.discoveriesPerMinute)
     }
 }
 

@@ -27,13 +27,16 @@ public struct AttestationContext: Sendable {
     /// What a judgement of the quote is given besides the evidence, with the machine's image
     /// as its policy compares it (`image`).
     public func judgementInputs(image: JudgementInputs.ImageStanding?) -> JudgementInputs {
-        let standing: JudgementInputs.PolicyStanding = switch (policyName, policy) {
-        case (nil, _): .firstUse
-        case (let name?, nil): .missing(name: name)
-        case (_, let version?): .version(id: version.id, name: version.name, version: version.version)
-        }
-        return JudgementInputs(machineName: machineName, machineState: machineState, nonceProblem: nonceProblem?.description, lastClock: lastClock,
-                               legacyBootResetCount: legacyBootResetCount, policy: standing, image: image)
+        let standing: JudgementInputs.PolicyStanding =
+            switch (policyName, policy) {
+            case (nil, _): .firstUse
+            case (let name?, nil): .missing(name: name)
+            case (_, let version?): .version(id: version.id, name: version.name, version: version.version)
+            }
+        return JudgementInputs(
+            machineName: machineName, machineState: machineState, nonceProblem: nonceProblem?.description,
+            lastClock: lastClock,
+            legacyBootResetCount: legacyBootResetCount, policy: standing, image: image)
     }
 }
 
@@ -58,17 +61,24 @@ extension EnrolmentStore {
     /// key whose holder shows `proof` (``ChallengeProof``), of a machine that is not revoked.
     /// A machine holds at most ``pendingNoncesPerMachine`` unused ones: a further one
     /// replaces the oldest.
-    public func issueNonce(attestationKeyID id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError) -> NonceIssue {
+    public func issueNonce(attestationKeyID id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError)
+        -> NonceIssue
+    {
         try write { db in
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                    """),
-                arguments: [id])
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                            """),
+                    arguments: [id])
             else { return .unknownKey }
             let machineID: Int64 = row["machineID"]
             guard (row["activatedAt"] as Date?) != nil else { return .notActivated(machineID: machineID) }
-            guard ChallengeProof.isValid(proof, activationDigest: [UInt8](row["challengeDigest"] as Data), attestationKeyID: id) else {
+            guard
+                ChallengeProof.isValid(
+                    proof, activationDigest: [UInt8](row["challengeDigest"] as Data), attestationKeyID: id)
+            else {
                 return .wrongProof(machineID: machineID)
             }
             guard !(row["state"] as MachineState).isOutOfService else { return .revoked(machineID: machineID) }
@@ -77,12 +87,17 @@ extension EnrolmentStore {
     }
 
     /// The context of an attestation by key `id` with `nonce`; nil for an unknown key.
-    public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError) -> AttestationContext? {
+    public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError)
+        -> AttestationContext?
+    {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
-                FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                """), arguments: [id])
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
+                            FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                            """), arguments: [id])
             else { return nil }
             let machineID: Int64 = row["machineID"]
             let policyName: String? = row["policyName"]
@@ -93,13 +108,19 @@ extension EnrolmentStore {
             } catch let error as StoreError { nonceProblem = error }
             return AttestationContext(
                 key: AttestationKeyRecord(
-                    id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data), name: [UInt8](row["name"] as Data),
+                    id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data),
+                    name: [UInt8](row["name"] as Data),
                     activated: (row["activatedAt"] as Date?) != nil),
                 machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
                 lastClock: try db.lastClock(machineID: machineID), policyName: policyName,
                 policy: try policyName.flatMap { name in
-                    try Row.fetchOne(db.cachedStatement(sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"),
-                                     arguments: [name]).map(PolicyVersion.init(row:))
+                    try Row.fetchOne(
+                        db.cachedStatement(
+                            sql:
+                                "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"
+                        ),
+                        arguments: [name]
+                    ).map(PolicyVersion.init(row:))
                 },
                 nonceProblem: nonceProblem,
                 legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
@@ -110,10 +131,16 @@ extension EnrolmentStore {
     public func releaseSecrets(machineID: Int64) throws(StoreError) -> ReleaseSecrets {
         let identity = Self.diskKeyIdentity(machineID: machineID)
         let (sealed, join) = try read { db in
-            (try Data.fetchOne(db.cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]),
-             try db.joinSecrets(machineID: machineID))
+            (
+                try Data.fetchOne(
+                    db.cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]
+                ),
+                try db.joinSecrets(machineID: machineID)
+            )
         }
         guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
-        return ReleaseSecrets(diskKey: Secret(bytes: try key.open([UInt8](sealed), identity: identity)), join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
+        return ReleaseSecrets(
+            diskKey: Secret(bytes: try key.open([UInt8](sealed), identity: identity)),
+            join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
     }
 }

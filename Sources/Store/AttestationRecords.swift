@@ -34,15 +34,24 @@ public struct AttestationOutcome: Sendable {
     public let inputs: JudgementInputs?
 
     /// The outcome `judgement` gave `evidence`, with its `inputs`.
-    public init(machineID: Int64, attestationKeyID: Int64, evidence: Evidence, inputs: JudgementInputs, judgement: Judgement) {
-        self.init(machineID: machineID, attestationKeyID: attestationKeyID, evidence: evidence, passed: judgement.passed, reasons: judgement.reasons,
-                  policyID: judgement.policyID, clock: judgement.clock, bootReference: judgement.boot, legacyBootResetCount: judgement.legacyBootResetCount,
-                  inputs: inputs)
+    public init(
+        machineID: Int64, attestationKeyID: Int64, evidence: Evidence, inputs: JudgementInputs, judgement: Judgement
+    ) {
+        self.init(
+            machineID: machineID, attestationKeyID: attestationKeyID, evidence: evidence, passed: judgement.passed,
+            reasons: judgement.reasons,
+            policyID: judgement.policyID, clock: judgement.clock, bootReference: judgement.boot,
+            legacyBootResetCount: judgement.legacyBootResetCount,
+            inputs: inputs)
     }
 
     /// An outcome as given (a store's own tests, and evidence judged elsewhere).
-    public init(machineID: Int64, attestationKeyID: Int64, evidence: Evidence, passed: Bool, reasons: [String], policyID: Int64?,
-                clock: TPMAttest.ClockInfo?, bootReference: BootReference? = nil, legacyBootResetCount: UInt32? = nil, inputs: JudgementInputs? = nil) {
+    public init(
+        machineID: Int64, attestationKeyID: Int64, evidence: Evidence, passed: Bool, reasons: [String],
+        policyID: Int64?,
+        clock: TPMAttest.ClockInfo?, bootReference: BootReference? = nil, legacyBootResetCount: UInt32? = nil,
+        inputs: JudgementInputs? = nil
+    ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
         self.evidence = evidence
@@ -63,7 +72,8 @@ public struct AttestationOutcome: Sendable {
     /// The attestation audit record's details: the verdict, the policy version it was
     /// judged by (`policy NAME version N`, or `no policy`) and every reason.
     public static func auditDetails(passed: Bool, policy: (name: String, version: Int)?, reasons: [String]) -> String {
-        (passed ? "passed" : "refused") + " under " + (policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy")
+        (passed ? "passed" : "refused") + " under "
+            + (policy.map { "policy \($0.name) version \($0.version)" } ?? "no policy")
             + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
     }
 }
@@ -86,8 +96,12 @@ extension EnrolmentStore {
     /// Nothing is written: anyone who knows an enrolled EK's public part can register, as
     /// often as they like, and neither grows the database nor pushes out a real agent's
     /// registration. A ticket lives ``Limits/registrationLifetime``.
-    public func registrationTicket(machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8], now: Date = Date()) throws(StoreError) -> [UInt8] {
-        let ticket = RegistrationTicket(machineID: machineID, issuedAt: now, challengeDigest: DigestAlgorithm.sha256.hash(challenge), name: name, publicArea: publicArea)
+    public func registrationTicket(
+        machineID: Int64, publicArea: [UInt8], name: [UInt8], challenge: [UInt8], now: Date = Date()
+    ) throws(StoreError) -> [UInt8] {
+        let ticket = RegistrationTicket(
+            machineID: machineID, issuedAt: now, challengeDigest: DigestAlgorithm.sha256.hash(challenge), name: name,
+            publicArea: publicArea)
         return ticket.signed(with: key.derivedKey(for: RegistrationTicket.purpose))
     }
 
@@ -95,25 +109,41 @@ extension EnrolmentStore {
     /// challenged with, within ``Limits/registrationLifetime`` of the registration: records
     /// it, activated, and returns its id (the same id when the same ticket comes again), or
     /// nil when the proof is wrong.
-    public func activateAttestationKey(ticket signed: [UInt8], proof: [UInt8], now: Date = Date()) throws(StoreError) -> Int64? {
-        guard let ticket = RegistrationTicket(signed: signed, key: key.derivedKey(for: RegistrationTicket.purpose)) else {
+    public func activateAttestationKey(ticket signed: [UInt8], proof: [UInt8], now: Date = Date()) throws(StoreError)
+        -> Int64?
+    {
+        guard let ticket = RegistrationTicket(signed: signed, key: key.derivedKey(for: RegistrationTicket.purpose))
+        else {
             throw .notFound("registration: not one this server issued")
         }
-        guard now.timeIntervalSince(ticket.issuedAt) <= limits.registrationLifetime, ticket.issuedAt <= now.addingTimeInterval(60) else {
+        guard now.timeIntervalSince(ticket.issuedAt) <= limits.registrationLifetime,
+            ticket.issuedAt <= now.addingTimeInterval(60)
+        else {
             throw .notFound("registration: expired")
         }
         guard ConstantTime.equals(DigestAlgorithm.sha256.hash(proof), ticket.challengeDigest) else { return nil }
         return try write { db in
-            if let known = try Row.fetchOne(db, sql: "SELECT id, machineID FROM attestationKey WHERE name = ?", arguments: [Data(ticket.name)]) {
-                guard known["machineID"] as Int64 == ticket.machineID else { throw StoreError.duplicate("attestation key") }
+            if let known = try Row.fetchOne(
+                db, sql: "SELECT id, machineID FROM attestationKey WHERE name = ?", arguments: [Data(ticket.name)])
+            {
+                guard known["machineID"] as Int64 == ticket.machineID else {
+                    throw StoreError.duplicate("attestation key")
+                }
                 return known["id"] as Int64
             }
-            guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM machine WHERE id = ?)", arguments: [ticket.machineID]) == true else {
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT EXISTS (SELECT 1 FROM machine WHERE id = ?)", arguments: [ticket.machineID])
+                    == true
+            else {
                 throw StoreError.notFound("registration: the machine is gone")
             }
             try db.execute(
-                sql: "INSERT INTO attestationKey (machineID, public, name, challengeDigest, activatedAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [ticket.machineID, Data(ticket.publicArea), Data(ticket.name), Data(ticket.challengeDigest), now])
+                sql:
+                    "INSERT INTO attestationKey (machineID, public, name, challengeDigest, activatedAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    ticket.machineID, Data(ticket.publicArea), Data(ticket.name), Data(ticket.challengeDigest), now,
+                ])
             return db.lastInsertedRowID
         }
     }
@@ -123,39 +153,60 @@ extension EnrolmentStore {
     /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
     /// machine active when it passed. Nothing may be released before this returns.
     @discardableResult
-    public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date()) throws(StoreError) -> Int64 {
+    public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date())
+        throws(StoreError) -> Int64
+    {
         try write { db in
             try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
-            let pinned = try pin.map { try db.pin($0, machineID: outcome.machineID, actor: "system (trust on first use)", reason: "first passing attestation", now: now) }
-            let policyID = pinned?.id ?? outcome.policyID
-            let policy = try pinned.map { ($0.name, $0.version) } ?? policyID.flatMap {
-                try Row.fetchOne(db.cachedStatement(sql: "SELECT name, version FROM policy WHERE id = ?"), arguments: [$0]).map { ($0["name"] as String, $0["version"] as Int) }
+            let pinned = try pin.map {
+                try db.pin(
+                    $0, machineID: outcome.machineID, actor: "system (trust on first use)",
+                    reason: "first passing attestation", now: now)
             }
+            let policyID = pinned?.id ?? outcome.policyID
+            let policy =
+                try pinned.map { ($0.name, $0.version) }
+                ?? policyID.flatMap {
+                    try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT name, version FROM policy WHERE id = ?"), arguments: [$0]
+                    ).map { ($0["name"] as String, $0["version"] as Int) }
+                }
             let evidence = outcome.evidence
             let files = outcome.evidenceFiles
-            try db.execute(sql: """
-                INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
-                    policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [
-                    outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest), Data(evidence.signature),
-                    Data(evidence.pcrs), evidence.eventLog.map { Data($0) }, evidence.legacyBIOS, outcome.passed, outcome.reasons.joined(separator: "\n"),
+            try db.execute(
+                sql: """
+                    INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
+                        policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
+                    Data(evidence.signature),
+                    Data(evidence.pcrs), evidence.eventLog.map { Data($0) }, evidence.legacyBIOS, outcome.passed,
+                    outcome.reasons.joined(separator: "\n"),
                     policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
-                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe, files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
+                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe,
+                    files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
                 ])
             let id = db.lastInsertedRowID
             if let resetCount = outcome.legacyBootResetCount {
-                try db.execute(sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?", arguments: [Int64(resetCount), outcome.machineID])
+                try db.execute(
+                    sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?",
+                    arguments: [Int64(resetCount), outcome.machineID])
             }
             try db.appendAudit(
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
-                details: AttestationOutcome.auditDetails(passed: outcome.passed, policy: policy, reasons: outcome.reasons),
+                details: AttestationOutcome.auditDetails(
+                    passed: outcome.passed, policy: policy, reasons: outcome.reasons),
                 evidenceSHA256: files.digest, now: now)
             if outcome.passed {
                 try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
-                let cluster = try String.fetchOne(db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?", arguments: [outcome.machineID])
+                let cluster = try String.fetchOne(
+                    db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?",
+                    arguments: [outcome.machineID])
                 try db.appendAudit(
                     actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",
-                    details: "disk key" + (cluster.map { " and K3s join configuration of cluster \($0)" } ?? "") + " sealed to the attesting TPM", now: now)
+                    details: "disk key" + (cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
+                        + " sealed to the attesting TPM", now: now)
             }
             return id
         }
@@ -165,12 +216,16 @@ extension EnrolmentStore {
 extension Database {
     /// The clock of the machine's last passing attestation.
     func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
-        try Row.fetchOne(cachedStatement(sql: """
-            SELECT resetCount, restartCount, clock, safe FROM attestation
-            WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
-            """), arguments: [machineID]).map {
-            TPMAttest.ClockInfo(clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
-                                restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
+        try Row.fetchOne(
+            cachedStatement(
+                sql: """
+                    SELECT resetCount, restartCount, clock, safe FROM attestation
+                    WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
+                    """), arguments: [machineID]
+        ).map {
+            TPMAttest.ClockInfo(
+                clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
+                restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
         }
     }
 }
@@ -197,7 +252,8 @@ struct RegistrationTicket {
     }
 
     var bytes: [UInt8] {
-        [1] + BigEndian.bytes(machineID) + BigEndian.bytes(Int64(issuedAt.timeIntervalSince1970 * 1_000)) + challengeDigest
+        [1] + BigEndian.bytes(machineID) + BigEndian.bytes(Int64(issuedAt.timeIntervalSince1970 * 1_000))
+            + challengeDigest
             + BigEndian.bytes(UInt16(name.count)) + name + BigEndian.bytes(UInt16(publicArea.count)) + publicArea
     }
 
@@ -211,7 +267,9 @@ struct RegistrationTicket {
     init?(signed: [UInt8], key: [UInt8]) {
         guard signed.count > 32 else { return nil }
         let bytes = Array(signed.dropLast(32))
-        guard ConstantTime.equals(Array(signed.suffix(32)), HMAC.authenticate(bytes, key: key, digest: .sha256)) else { return nil }
+        guard ConstantTime.equals(Array(signed.suffix(32)), HMAC.authenticate(bytes, key: key, digest: .sha256)) else {
+            return nil
+        }
         self.init(bytes)
     }
 
@@ -230,11 +288,15 @@ struct RegistrationTicket {
             defer { reader = reader.dropFirst(count) }
             return Array(reader.prefix(count))
         }
-        guard integer(UInt8.self) == 1, let machine = integer(UInt64.self), let time = integer(UInt64.self), let digest = field(32),
-              let nameCount = integer(UInt16.self), let name = field(Int(nameCount)), let publicCount = integer(UInt16.self),
-              let publicArea = field(Int(publicCount)), reader.isEmpty
+        guard integer(UInt8.self) == 1, let machine = integer(UInt64.self), let time = integer(UInt64.self),
+            let digest = field(32),
+            let nameCount = integer(UInt16.self), let name = field(Int(nameCount)),
+            let publicCount = integer(UInt16.self),
+            let publicArea = field(Int(publicCount)), reader.isEmpty
         else { return nil }
-        self.init(machineID: Int64(bitPattern: machine), issuedAt: Date(timeIntervalSince1970: Double(Int64(bitPattern: time)) / 1_000),
-                  challengeDigest: digest, name: name, publicArea: publicArea)
+        self.init(
+            machineID: Int64(bitPattern: machine),
+            issuedAt: Date(timeIntervalSince1970: Double(Int64(bitPattern: time)) / 1_000),
+            challengeDigest: digest, name: name, publicArea: publicArea)
     }
 }

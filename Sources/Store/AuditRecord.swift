@@ -43,14 +43,16 @@ public struct AuditRecord: Sendable, Equatable {
         details: String, evidenceSHA256: [UInt8]?
     ) -> AuditRecord {
         let unhashed = AuditRecord(
-            sequence: (previous?.sequence ?? 0) + 1, time: time, actor: actor, action: action, subject: subject, details: details,
+            sequence: (previous?.sequence ?? 0) + 1, time: time, actor: actor, action: action, subject: subject,
+            details: details,
             evidenceSHA256: evidenceSHA256, previousHash: previous?.hash ?? AuditChain.genesis, hash: [])
         return unhashed.withHash(AuditChain.hash(of: unhashed))
     }
 
     func withHash(_ hash: [UInt8]) -> AuditRecord {
-        AuditRecord(sequence: sequence, time: time, actor: actor, action: action, subject: subject, details: details,
-                    evidenceSHA256: evidenceSHA256, previousHash: previousHash, hash: hash)
+        AuditRecord(
+            sequence: sequence, time: time, actor: actor, action: action, subject: subject, details: details,
+            evidenceSHA256: evidenceSHA256, previousHash: previousHash, hash: hash)
     }
 }
 

@@ -24,33 +24,43 @@ public struct AuditSnapshot {
     /// The sequences of the records from `from` to `to` (times in the chain's format;
     /// either may be absent): a contiguous stretch, or nil when no record falls in it.
     public func sequences(from: String?, to: String?) throws -> ClosedRange<Int64>? {
-        let first = try Int64.fetchOne(db, sql: "SELECT MIN(sequence) FROM auditRecord WHERE time >= ?", arguments: [from ?? ""])
-        let last = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM auditRecord WHERE time <= ?", arguments: [to ?? "9999"])
+        let first = try Int64.fetchOne(
+            db, sql: "SELECT MIN(sequence) FROM auditRecord WHERE time >= ?", arguments: [from ?? ""])
+        let last = try Int64.fetchOne(
+            db, sql: "SELECT MAX(sequence) FROM auditRecord WHERE time <= ?", arguments: [to ?? "9999"])
         guard let first, let last, first <= last else { return nil }
         return first...last
     }
 
     /// Calls `body` with every record of `sequences` in order, one at a time.
     public func forEachRecord(in sequences: ClosedRange<Int64>, _ body: (AuditRecord) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
-                                         arguments: [sequences.lowerBound, sequences.upperBound])
+        let cursor = try Row.fetchCursor(
+            db, sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+            arguments: [sequences.lowerBound, sequences.upperBound])
         while let row = try cursor.next() { try body(AuditRecord(row: row)) }
     }
 
     /// The checkpoints of records in `sequences`, in order.
     public func checkpoints(in sequences: ClosedRange<Int64>) throws -> [AuditCheckpoint] {
-        try Row.fetchAll(db, sql: "SELECT * FROM auditCheckpoint WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
-                         arguments: [sequences.lowerBound, sequences.upperBound]).map {
-            AuditCheckpoint(sequence: $0["sequence"], hash: [UInt8]($0["hash"] as Data), signedAt: $0["signedAt"], signature: [UInt8]($0["signature"] as Data))
+        try Row.fetchAll(
+            db, sql: "SELECT * FROM auditCheckpoint WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+            arguments: [sequences.lowerBound, sequences.upperBound]
+        ).map {
+            AuditCheckpoint(
+                sequence: $0["sequence"], hash: [UInt8]($0["hash"] as Data), signedAt: $0["signedAt"],
+                signature: [UInt8]($0["signature"] as Data))
         }
     }
 
     /// Attestation `id` with its evidence.
     public func attestation(id: Int64) throws -> ExportedAttestation? {
-        try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT a.*, k.public AS akPublic, m.name AS machineName FROM attestation a
-            JOIN attestationKey k ON k.id = a.attestationKeyID JOIN machine m ON m.id = a.machineID WHERE a.id = ?
-            """), arguments: [id]).map { row in
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT a.*, k.public AS akPublic, m.name AS machineName FROM attestation a
+                    JOIN attestationKey k ON k.id = a.attestationKeyID JOIN machine m ON m.id = a.machineID WHERE a.id = ?
+                    """), arguments: [id]
+        ).map { row in
             let reasons: String = row["reasons"]
             return ExportedAttestation(
                 id: id, machineID: row["machineID"], machineName: row["machineName"], passed: row["passed"],
@@ -61,7 +71,8 @@ public struct AuditSnapshot {
 
     /// Policy version `id`.
     public func policy(id: Int64) throws -> PolicyVersion? {
-        try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(PolicyVersion.init(row:))
+        try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(
+            PolicyVersion.init(row:))
     }
 
     /// The id of policy `name` version `version`.

@@ -22,17 +22,21 @@ extension Database {
     /// Appends an audit record, chained to the one before, in the caller's transaction, so
     /// the change and its record commit together or not at all. Writes are serialised, so
     /// the head read here is the head the record follows.
-    func appendAudit(actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date) throws {
+    func appendAudit(
+        actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date
+    ) throws {
         let record = AuditRecord.chained(
             after: try auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action, subject: subject,
             details: details, evidenceSHA256: evidenceSHA256)
-        try cachedStatement(sql: """
-            INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                record.sequence, record.time, record.actor, record.action, record.subject, record.details,
-                record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
-            ])
+        try cachedStatement(
+            sql: """
+                INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [
+            record.sequence, record.time, record.actor, record.action, record.subject, record.details,
+            record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
+        ])
     }
 
     /// The chain's last record: its sequence and hash.
@@ -51,18 +55,27 @@ extension Database {
         if force, head.sequence > (due.last ?? last) { due.append(head.sequence) }
         let signedAt = AuditChain.timestamp(now)
         for sequence in due {
-            guard let hash = try Data.fetchOne(cachedStatement(sql: "SELECT hash FROM auditRecord WHERE sequence = ?"), arguments: [sequence]) else { continue }
-            let signature = try signer.sign(AuditChain.checkpointMessage(sequence: sequence, hash: [UInt8](hash), signedAt: signedAt))
-            try cachedStatement(sql: "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) VALUES (?, ?, ?, ?)")
-                .execute(arguments: [sequence, hash, signedAt, Data(signature)])
+            guard
+                let hash = try Data.fetchOne(
+                    cachedStatement(sql: "SELECT hash FROM auditRecord WHERE sequence = ?"), arguments: [sequence])
+            else { continue }
+            let signature = try signer.sign(
+                AuditChain.checkpointMessage(sequence: sequence, hash: [UInt8](hash), signedAt: signedAt))
+            try cachedStatement(
+                sql: "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) VALUES (?, ?, ?, ?)"
+            )
+            .execute(arguments: [sequence, hash, signedAt, Data(signature)])
         }
     }
 }
 
 extension EnrolmentStore {
     /// Appends an audit record of an event that changes no other record (server start, say).
-    public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date()) throws(StoreError) {
-        try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now) }
+    public func audit(actor: String, action: String, subject: String, details: String, now: Date = Date())
+        throws(StoreError)
+    {
+        try write { db in try db.appendAudit(actor: actor, action: action, subject: subject, details: details, now: now)
+        }
     }
 
     /// Audits a refused request that names no record of its own (an unknown EK, say).
@@ -79,8 +92,11 @@ extension EnrolmentStore {
     /// The audit records about `subjectPrefix`, oldest first.
     public func auditRecords(subjectPrefix: String) throws(StoreError) -> [AuditRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM auditRecord WHERE subject LIKE ? ORDER BY sequence", arguments: [subjectPrefix + "%"])
-                .map(AuditRecord.init(row:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM auditRecord WHERE subject LIKE ? ORDER BY sequence",
+                arguments: [subjectPrefix + "%"]
+            )
+            .map(AuditRecord.init(row:))
         }
     }
 }
@@ -88,7 +104,8 @@ extension EnrolmentStore {
 extension AuditRecord {
     init(row: Row) {
         self.init(
-            sequence: row["sequence"], time: row["time"], actor: row["actor"], action: row["action"], subject: row["subject"],
+            sequence: row["sequence"], time: row["time"], actor: row["actor"], action: row["action"],
+            subject: row["subject"],
             details: row["details"], evidenceSHA256: (row["evidenceSHA256"] as Data?).map { [UInt8]($0) },
             previousHash: [UInt8](row["previousHash"] as Data), hash: [UInt8](row["hash"] as Data))
     }
@@ -114,7 +131,8 @@ extension EnrolmentStore {
     public func audit(_ events: [AuditEvent], now: Date = Date()) throws(StoreError) {
         try write { db in
             for event in events {
-                try db.appendAudit(actor: event.actor, action: event.action, subject: event.subject, details: event.details, now: now)
+                try db.appendAudit(
+                    actor: event.actor, action: event.action, subject: event.subject, details: event.details, now: now)
             }
         }
     }

@@ -47,13 +47,20 @@ extension EnrolmentStore {
     /// to are judged by their evidence alone again. Audited.
     public func clearLegacyBootMark(machineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, legacyBootResetCount FROM machine WHERE name = ?", arguments: [name]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, legacyBootResetCount FROM machine WHERE name = ?", arguments: [name])
+            else {
                 throw StoreError.notFound("machine \(name)")
             }
-            guard let resetCount = row["legacyBootResetCount"] as Int64? else { throw StoreError.invalid("machine \(name) carries no legacy boot mark") }
-            try db.execute(sql: "UPDATE machine SET legacyBootResetCount = NULL WHERE id = ?", arguments: [row["id"] as Int64])
-            try db.appendAudit(actor: actor, action: "legacy-mark-cleared", subject: "machine/\(row["id"] as Int64)",
-                               details: "cleared the legacy BIOS mark of \(name) (TPM reset count \(resetCount))", now: now)
+            guard let resetCount = row["legacyBootResetCount"] as Int64? else {
+                throw StoreError.invalid("machine \(name) carries no legacy boot mark")
+            }
+            try db.execute(
+                sql: "UPDATE machine SET legacyBootResetCount = NULL WHERE id = ?", arguments: [row["id"] as Int64])
+            try db.appendAudit(
+                actor: actor, action: "legacy-mark-cleared", subject: "machine/\(row["id"] as Int64)",
+                details: "cleared the legacy BIOS mark of \(name) (TPM reset count \(resetCount))", now: now)
         }
     }
 
@@ -61,29 +68,46 @@ extension EnrolmentStore {
     /// no endorsement key (until an operator enrols it by its EK, which takes this row's
     /// place): one row per MAC or UUID, at most ``Limits/maxDiscoveredMachines`` waiting.
     public func discoverAtBoot(_ sighting: BootSighting, now: Date = Date()) throws(StoreError) -> BootTarget {
-        guard sighting.mac != nil || sighting.uuid != nil else { throw .invalid("a booting machine is known by its MAC or UUID") }
+        guard sighting.mac != nil || sighting.uuid != nil else {
+            throw .invalid("a booting machine is known by its MAC or UUID")
+        }
         return try write { db in
             if let known = try Self.bootTarget(db, mac: sighting.mac, uuid: sighting.uuid) { return known }
             try self.makeRoomForDiscovery(db, now: now)
-            let name = "boot-" + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") } ?? String(sighting.uuid?.prefix(13) ?? ""))
+            let name =
+                "boot-"
+                + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") }
+                    ?? String(sighting.uuid?.prefix(13) ?? ""))
             let state = Database.newMachineState(by: .discover)
             try db.execute(
                 sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, ?, x'', ?, ?)",
                 arguments: [name, state, sighting.uuid, now])
             let id = db.lastInsertedRowID
-            if let mac = sighting.mac { try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id]) }
-            let seen = [sighting.mac.map { "MAC \($0)" }, sighting.uuid.map { "UUID \($0)" }, sighting.platform.map { "platform \($0)" },
-                        sighting.arch.map { "arch \($0)" }].compactMap { $0 }.joined(separator: ", ")
-            try db.appendAudit(actor: "boot/\(sighting.client)", action: "discovery", subject: "machine/\(id)",
-                               details: "network-booted unknown machine recorded as \(name): \(seen)", now: now)
+            if let mac = sighting.mac {
+                try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id])
+            }
+            let seen = [
+                sighting.mac.map { "MAC \($0)" }, sighting.uuid.map { "UUID \($0)" },
+                sighting.platform.map { "platform \($0)" },
+                sighting.arch.map { "arch \($0)" },
+            ].compactMap { $0 }.joined(separator: ", ")
+            try db.appendAudit(
+                actor: "boot/\(sighting.client)", action: "discovery", subject: "machine/\(id)",
+                details: "network-booted unknown machine recorded as \(name): \(seen)", now: now)
             return BootTarget(machineID: id, name: name, state: state)
         }
     }
 
     static func bootTarget(_ db: Database, mac: String?, uuid: String?) throws -> BootTarget? {
-        let byMAC = "SELECT m.id, m.name, m.state FROM machine m JOIN machineMAC a ON a.machineID = m.id WHERE a.mac = ?"
-        let row = try mac.flatMap { try Row.fetchOne(db, sql: byMAC, arguments: [$0]) }
-            ?? uuid.flatMap { try Row.fetchOne(db, sql: "SELECT id, name, state FROM machine WHERE smbiosUUID = ? ORDER BY id LIMIT 1", arguments: [$0]) }
+        let byMAC =
+            "SELECT m.id, m.name, m.state FROM machine m JOIN machineMAC a ON a.machineID = m.id WHERE a.mac = ?"
+        let row =
+            try mac.flatMap { try Row.fetchOne(db, sql: byMAC, arguments: [$0]) }
+            ?? uuid.flatMap {
+                try Row.fetchOne(
+                    db, sql: "SELECT id, name, state FROM machine WHERE smbiosUUID = ? ORDER BY id LIMIT 1",
+                    arguments: [$0])
+            }
         return row.map { BootTarget(machineID: $0["id"], name: $0["name"], state: $0["state"]) }
     }
 }

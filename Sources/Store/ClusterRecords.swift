@@ -3,7 +3,6 @@ import GRDB
 import WardenAPI
 import WardenCrypto
 
-
 /// What a machine needs to join its cluster; the token is a secret.
 public struct JoinSecrets: Sendable {
     public let cluster: String
@@ -17,7 +16,9 @@ public struct JoinSecrets: Sendable {
 extension EnrolmentStore {
     /// Records a cluster; its tokens are sealed under the key-encryption key, each bound to
     /// its own identity.
-    public func addCluster(name: String, serverURL: String, token: Secret, agentToken: Secret?, actor: String, now: Date = Date()) throws(StoreError) {
+    public func addCluster(
+        name: String, serverURL: String, token: Secret, agentToken: Secret?, actor: String, now: Date = Date()
+    ) throws(StoreError) {
         try write { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM cluster WHERE name = ?", arguments: [name]) == nil else {
                 throw StoreError.duplicate("cluster \(name)")
@@ -26,33 +27,43 @@ extension EnrolmentStore {
                 sql: "INSERT INTO cluster (name, serverURL, createdAt) VALUES (?, ?, ?)",
                 arguments: [name, serverURL, now])
             let id = db.lastInsertedRowID
-            for (identity, secret) in [(Self.tokenIdentity(clusterID: id), token), (Self.agentTokenIdentity(clusterID: id), agentToken)] {
+            for (identity, secret) in [
+                (Self.tokenIdentity(clusterID: id), token), (Self.agentTokenIdentity(clusterID: id), agentToken),
+            ] {
                 guard let secret else { continue }
                 try db.execute(
                     sql: "INSERT INTO sealedSecret (identity, sealed) VALUES (?, ?)",
                     arguments: [identity, Data(try self.key.seal(secret.revealedBytes, identity: identity))])
             }
-            try db.appendAudit(actor: actor, action: "cluster-added", subject: "cluster/\(id)",
-                               details: "cluster \(name) at \(serverURL)\(agentToken == nil ? "" : ", with an agent token")", now: now)
+            try db.appendAudit(
+                actor: actor, action: "cluster-added", subject: "cluster/\(id)",
+                details: "cluster \(name) at \(serverURL)\(agentToken == nil ? "" : ", with an agent token")", now: now)
         }
     }
 
     /// Every cluster, by name.
     public func clusters() throws(StoreError) -> [ClusterSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT c.name, c.serverURL, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines,
-                    EXISTS (SELECT 1 FROM sealedSecret WHERE identity = 'cluster/' || c.id || '/agent-token') AS hasAgentToken
-                FROM cluster c ORDER BY c.name
-                """).map {
-                ClusterSummary(name: $0["name"], serverURL: $0["serverURL"], hasAgentToken: $0["hasAgentToken"], machines: $0["machines"], createdAt: $0["createdAt"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.name, c.serverURL, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines,
+                        EXISTS (SELECT 1 FROM sealedSecret WHERE identity = 'cluster/' || c.id || '/agent-token') AS hasAgentToken
+                    FROM cluster c ORDER BY c.name
+                    """
+            ).map {
+                ClusterSummary(
+                    name: $0["name"], serverURL: $0["serverURL"], hasAgentToken: $0["hasAgentToken"],
+                    machines: $0["machines"], createdAt: $0["createdAt"])
             }
         }
     }
 
     /// The join configuration of machine `machineID`, unsealed; nil when it has no cluster.
     public func joinSecrets(machineID: Int64) throws(StoreError) -> JoinSecrets? {
-        try read { db in try db.joinSecrets(machineID: machineID) }.map { sealed throws(StoreError) in try sealed.unsealed(with: key) }
+        try read { db in try db.joinSecrets(machineID: machineID) }.map { sealed throws(StoreError) in
+            try sealed.unsealed(with: key)
+        }
     }
 
     static func tokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/token" }
@@ -69,29 +80,38 @@ struct SealedJoin {
     let sealedToken: [UInt8]
 
     func unsealed(with key: KeyEncryptionKey) throws(StoreError) -> JoinSecrets {
-        JoinSecrets(cluster: cluster, serverURL: serverURL, role: role,
-                    token: Secret(bytes: try key.open(sealedToken, identity: identity)), labels: labels)
+        JoinSecrets(
+            cluster: cluster, serverURL: serverURL, role: role,
+            token: Secret(bytes: try key.open(sealedToken, identity: identity)), labels: labels)
     }
 }
 
 extension Database {
     /// The join configuration of `machineID`, token sealed; nil when it has no cluster.
     func joinSecrets(machineID: Int64) throws -> SealedJoin? {
-        guard let row = try Row.fetchOne(cachedStatement(sql: """
-            SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
-            """), arguments: [machineID]),
+        guard
+            let row = try Row.fetchOne(
+                cachedStatement(
+                    sql: """
+                        SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
+                        """), arguments: [machineID]),
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
         else { return nil }
         let clusterID: Int64 = row["id"]
         // An agent gets the agent token when the cluster has one; anything else the cluster token.
         let token = EnrolmentStore.tokenIdentity(clusterID: clusterID)
         let preferred = role == .agent ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : token
-        guard let secret = try Row.fetchOne(cachedStatement(sql: """
-            SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
-            """), arguments: [preferred, token, preferred])
+        guard
+            let secret = try Row.fetchOne(
+                cachedStatement(
+                    sql: """
+                        SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
+                        """), arguments: [preferred, token, preferred])
         else { throw StoreError.notFound(token) }
         let labels: String = row["labels"]
-        return SealedJoin(cluster: row["name"], serverURL: row["serverURL"], role: role, labels: labels.split(separator: "\n").map(String.init),
-                          identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
+        return SealedJoin(
+            cluster: row["name"], serverURL: row["serverURL"], role: role,
+            labels: labels.split(separator: "\n").map(String.init),
+            identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
     }
 }

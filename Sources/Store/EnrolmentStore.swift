@@ -33,7 +33,9 @@ public final class EnrolmentStore: Sendable {
     /// Opens (creating and migrating) the database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
     /// last checkpoint also signs the new head.
-    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()) throws(StoreError) {
+    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits())
+        throws(StoreError)
+    {
         do {
             var configuration = Configuration()
             configuration.foreignKeysEnabled = true
@@ -73,12 +75,16 @@ public final class EnrolmentStore: Sendable {
     static func diskKeyIdentity(machineID: Int64) -> String { "machine/\(machineID)/disk-key" }
 
     func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try database.read(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+        do { return try database.read(body) } catch let error as StoreError { throw error } catch {
+            throw .database("\(error)")
+        }
     }
 
     /// A write, committed (durably) together with concurrent writes; see ``GroupCommit``.
     func write<T>(_ body: @escaping (Database) throws -> T) throws(StoreError) -> T {
-        do { return try writer.write(body) } catch let error as StoreError { throw error } catch { throw .database("\(error)") }
+        do { return try writer.write(body) } catch let error as StoreError { throw error } catch {
+            throw .database("\(error)")
+        }
     }
 }
 
@@ -89,13 +95,20 @@ extension Database {
     /// newest request is the one a live agent waits for.
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
-        try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [machineID, now])
-        let pending = try Int.fetchOne(cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"), arguments: [machineID]) ?? 0
+        try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [
+            machineID, now,
+        ])
+        let pending =
+            try Int.fetchOne(
+                cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"),
+                arguments: [machineID]) ?? 0
         if pending >= EnrolmentStore.pendingNoncesPerMachine {
-            try cachedStatement(sql: """
-                DELETE FROM machineNonce WHERE machineID = ? AND value = (
-                    SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
-                """).execute(arguments: [machineID, machineID])
+            try cachedStatement(
+                sql: """
+                    DELETE FROM machineNonce WHERE machineID = ? AND value = (
+                        SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
+                    """
+            ).execute(arguments: [machineID, machineID])
         }
         try cachedStatement(sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)")
             .execute(arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
@@ -103,11 +116,16 @@ extension Database {
     }
 
     func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard let row = try Row.fetchOne(cachedStatement(sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?"),
-                                         arguments: [machineID, Data(nonce)])
+        guard
+            let row = try Row.fetchOne(
+                cachedStatement(sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?"),
+                arguments: [machineID, Data(nonce)])
         else {
             // Only on this refusal path is the value looked for among other machines' nonces.
-            let elsewhere = try Bool.fetchOne(cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)"), arguments: [Data(nonce)]) ?? false
+            let elsewhere =
+                try Bool.fetchOne(
+                    cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)"),
+                    arguments: [Data(nonce)]) ?? false
             throw StoreError.nonce(elsewhere ? "issued to another machine" : "unknown")
         }
         guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
@@ -116,6 +134,7 @@ extension Database {
 
     func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
         try checkNonce(nonce, machineID: machineID, now: now)
-        try cachedStatement(sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?").execute(arguments: [now, machineID, Data(nonce)])
+        try cachedStatement(sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?").execute(
+            arguments: [now, machineID, Data(nonce)])
     }
 }

@@ -16,9 +16,14 @@ public struct EvidenceFiles: Sendable, Equatable {
     /// `judgement.json` — the inputs of the judgement — for every attestation Warden recorded
     /// since it kept them. Names are only ever added at the end, so digests of earlier
     /// evidence stay what their records say.
-    public static let names = ["ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json", "legacy-bios", "judgement.json"]
+    public static let names = [
+        "ak.pub", "quote.msg", "quote.sig", "quote.pcrs", "eventlog.bin", "nonce", "boot-reference.json", "legacy-bios",
+        "judgement.json",
+    ]
     /// The files only some attestations have.
-    public static let optionalNames: Set<String> = ["eventlog.bin", "boot-reference.json", "legacy-bios", "judgement.json"]
+    public static let optionalNames: Set<String> = [
+        "eventlog.bin", "boot-reference.json", "legacy-bios", "judgement.json",
+    ]
     /// What `legacy-bios` says.
     static let legacyBIOSMark = Array("the agent reported a legacy BIOS boot\n".utf8)
 
@@ -38,18 +43,21 @@ public struct EvidenceFiles: Sendable, Equatable {
     /// Reassembles the evidence from files by name; nil when a required one is missing.
     public init?(files: [String: [UInt8]]) {
         guard let ak = files["ak.pub"], let attest = files["quote.msg"], let signature = files["quote.sig"],
-              let pcrs = files["quote.pcrs"], let nonce = files["nonce"]
+            let pcrs = files["quote.pcrs"], let nonce = files["nonce"]
         else { return nil }
         self.init(
-            evidence: Evidence(attestationKey: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"], nonce: nonce,
-                               legacyBIOS: files["legacy-bios"] != nil),
+            evidence: Evidence(
+                attestationKey: ak, attest: attest, signature: signature, pcrs: pcrs, eventLog: files["eventlog.bin"],
+                nonce: nonce,
+                legacyBIOS: files["legacy-bios"] != nil),
             bootReference: files["boot-reference.json"], judgement: files["judgement.json"])
     }
 
     /// The files, in ``names`` order.
     public var files: [(name: String, contents: [UInt8])] {
         let contents: [[UInt8]?] = [
-            evidence.attestationKey, evidence.attest, evidence.signature, evidence.pcrs, evidence.eventLog, evidence.nonce, bootReference,
+            evidence.attestationKey, evidence.attest, evidence.signature, evidence.pcrs, evidence.eventLog,
+            evidence.nonce, bootReference,
             evidence.legacyBIOS ? Self.legacyBIOSMark : nil, judgement,
         ]
         return zip(Self.names, contents).compactMap { name, bytes in bytes.map { (name, $0) } }
@@ -61,7 +69,8 @@ public struct EvidenceFiles: Sendable, Equatable {
         var hasher = Hasher(.sha256)
         for (name, contents) in files {
             let nameBytes = Array(name.utf8)
-            hasher.update(BigEndian.bytes(UInt32(nameBytes.count)) + nameBytes + BigEndian.bytes(UInt64(contents.count)))
+            hasher.update(
+                BigEndian.bytes(UInt32(nameBytes.count)) + nameBytes + BigEndian.bytes(UInt64(contents.count)))
             hasher.update(contents)
         }
         return hasher.finalize()
@@ -73,9 +82,12 @@ extension EvidenceFiles {
     init(attestationRow row: Row) {
         self.init(
             evidence: Evidence(
-                attestationKey: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data), signature: [UInt8](row["signature"] as Data),
-                pcrs: [UInt8](row["pcrs"] as Data), eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) }, nonce: [UInt8](row["nonce"] as Data),
+                attestationKey: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data),
+                signature: [UInt8](row["signature"] as Data),
+                pcrs: [UInt8](row["pcrs"] as Data), eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) },
+                nonce: [UInt8](row["nonce"] as Data),
                 legacyBIOS: row["legacyBIOS"]),
-            bootReference: (row["bootReference"] as Data?).map { [UInt8]($0) }, judgement: (row["judgement"] as Data?).map { [UInt8]($0) })
+            bootReference: (row["bootReference"] as Data?).map { [UInt8]($0) },
+            judgement: (row["judgement"] as Data?).map { [UInt8]($0) })
     }
 }

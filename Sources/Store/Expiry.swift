@@ -32,7 +32,9 @@ extension EnrolmentStore {
         try write { db in
             let id = try db.move(machineNamed: name, by: .forget)
             try db.execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [id])
-            try db.appendAudit(actor: actor, action: "discovery-forgotten", subject: "machine/\(id)", details: "forgot discovered machine \(name)", now: now)
+            try db.appendAudit(
+                actor: actor, action: "discovery-forgotten", subject: "machine/\(id)",
+                details: "forgot discovered machine \(name)", now: now)
         }
     }
 
@@ -40,8 +42,12 @@ extension EnrolmentStore {
     /// cap must leave room.
     func makeRoomForDiscovery(_ db: Database, now: Date) throws {
         _ = try expireDiscoveredMachines(db, now: now)
-        let waiting = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machine WHERE state = ?", arguments: [MachineState.discovered]) ?? 0
-        guard waiting < limits.maxDiscoveredMachines else { throw StoreError.limit("\(waiting) discovered machines already wait for an operator") }
+        let waiting =
+            try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM machine WHERE state = ?", arguments: [MachineState.discovered]) ?? 0
+        guard waiting < limits.maxDiscoveredMachines else {
+            throw StoreError.limit("\(waiting) discovered machines already wait for an operator")
+        }
     }
 
     /// Forgets discovered machines older than their lifetime, with one audit record naming
@@ -50,12 +56,19 @@ extension EnrolmentStore {
         let cutoff = now.addingTimeInterval(-limits.discoveredMachineLifetime)
         // Only a discovered machine expires (MachineLifecycle): the query names that state.
         let arguments: StatementArguments = [MachineState.discovered, cutoff]
-        let names = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE state = ? AND createdAt < ? ORDER BY createdAt", arguments: arguments)
+        let names = try String.fetchAll(
+            db, sql: "SELECT name FROM machine WHERE state = ? AND createdAt < ? ORDER BY createdAt",
+            arguments: arguments)
         guard !names.isEmpty else { return [] }
         try db.execute(sql: "DELETE FROM machine WHERE state = ? AND createdAt < ?", arguments: arguments)
-        let shown = names.prefix(Self.namesPerExpiryRecord).joined(separator: ", ") + (names.count > Self.namesPerExpiryRecord ? " and \(names.count - Self.namesPerExpiryRecord) more" : "")
-        try db.appendAudit(actor: "system (expiry)", action: "discovery-expired", subject: "machines",
-                           details: "\(names.count) discovered machine(s) nobody adopted within \(Int(limits.discoveredMachineLifetime)) s forgotten: \(shown)", now: now)
+        let shown =
+            names.prefix(Self.namesPerExpiryRecord).joined(separator: ", ")
+            + (names.count > Self.namesPerExpiryRecord ? " and \(names.count - Self.namesPerExpiryRecord) more" : "")
+        try db.appendAudit(
+            actor: "system (expiry)", action: "discovery-expired", subject: "machines",
+            details:
+                "\(names.count) discovered machine(s) nobody adopted within \(Int(limits.discoveredMachineLifetime)) s forgotten: \(shown)",
+            now: now)
         return names
     }
 

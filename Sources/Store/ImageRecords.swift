@@ -9,10 +9,13 @@ extension ImageRecord {
     fileprivate init(_ row: Row, machines: [String]) {
         self.init(
             name: row["name"], sha256: [UInt8](row["sha256"] as Data), sha384: [UInt8](row["sha384"] as Data),
-            authenticodeSHA256: [UInt8](row["authenticodeSHA256"] as Data), linuxSHA256: [UInt8](row["linuxSHA256"] as Data),
+            authenticodeSHA256: [UInt8](row["authenticodeSHA256"] as Data),
+            linuxSHA256: [UInt8](row["linuxSHA256"] as Data),
             initrdSHA256: [UInt8](row["initrdSHA256"] as Data), commandLine: row["commandLine"], size: row["size"],
             kernelAuthenticodeSHA256: (row["kernelAuthenticodeSHA256"] as Data?).map { [UInt8]($0) },
-            sectionMeasurements: (row["sectionMeasurements"] as String?).flatMap { try? JSONDecoder().decode([BootMeasurement].self, from: Data($0.utf8)) },
+            sectionMeasurements: (row["sectionMeasurements"] as String?).flatMap {
+                try? JSONDecoder().decode([BootMeasurement].self, from: Data($0.utf8))
+            },
             createdAt: row["createdAt"], machines: machines)
     }
 }
@@ -21,7 +24,8 @@ extension EnrolmentStore {
     /// Adds `image` to the catalogue (its file already stored), audited.
     public func addImage(_ image: ImageRecord, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
-            guard try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE name = ?", arguments: [image.name]) == nil else {
+            guard try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE name = ?", arguments: [image.name]) == nil
+            else {
                 throw StoreError.duplicate("image \(image.name)")
             }
             let bytes = { (hex: String) in Data(Hex.decode(hex) ?? []) }
@@ -31,25 +35,39 @@ extension EnrolmentStore {
                         kernelAuthenticodeSHA256, sectionMeasurements, createdAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [image.name, bytes(image.sha256), bytes(image.sha384), bytes(image.authenticodeSHA256), bytes(image.linuxSHA256),
-                            bytes(image.initrdSHA256), image.commandLine, image.size, image.kernelAuthenticodeSHA256.map(bytes),
-                            try image.sectionMeasurements.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }, now])
-            try db.appendAudit(actor: actor, action: "image-added", subject: "image/\(image.name)",
-                               details: "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\"", now: now)
+                arguments: [
+                    image.name, bytes(image.sha256), bytes(image.sha384), bytes(image.authenticodeSHA256),
+                    bytes(image.linuxSHA256),
+                    bytes(image.initrdSHA256), image.commandLine, image.size, image.kernelAuthenticodeSHA256.map(bytes),
+                    try image.sectionMeasurements.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) },
+                    now,
+                ])
+            try db.appendAudit(
+                actor: actor, action: "image-added", subject: "image/\(image.name)",
+                details:
+                    "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\"",
+                now: now)
         }
     }
 
     /// Records what booting image `name` measures, for an image added before Warden did.
     public func recordImageMeasurements(
-        name: String, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootReference.Measurement], actor: String, now: Date = Date()
+        name: String, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootReference.Measurement],
+        actor: String, now: Date = Date()
     ) throws(StoreError) {
         try write { db in
             try db.execute(
                 sql: "UPDATE image SET kernelAuthenticodeSHA256 = ?, sectionMeasurements = ? WHERE name = ?",
-                arguments: [kernelAuthenticodeSHA256.map { Data($0) }, String(decoding: try JSONEncoder().encode(sectionMeasurements), as: UTF8.self), name])
+                arguments: [
+                    kernelAuthenticodeSHA256.map { Data($0) },
+                    String(decoding: try JSONEncoder().encode(sectionMeasurements), as: UTF8.self), name,
+                ])
             guard db.changesCount == 1 else { throw StoreError.notFound("image \(name)") }
-            try db.appendAudit(actor: actor, action: "image-measured", subject: "image/\(name)",
-                               details: "recorded the PCR 11 events and kernel Authenticode digest of an image added before Warden recorded them", now: now)
+            try db.appendAudit(
+                actor: actor, action: "image-measured", subject: "image/\(name)",
+                details:
+                    "recorded the PCR 11 events and kernel Authenticode digest of an image added before Warden recorded them",
+                now: now)
         }
     }
 
@@ -60,36 +78,58 @@ extension EnrolmentStore {
 
     /// The image named `name`.
     public func image(named name: String) throws(StoreError) -> ImageRecord {
-        let found = try read { db in try Row.fetchOne(db, sql: "SELECT * FROM image WHERE name = ?", arguments: [name]).map { try Self.image($0, db) } }
+        let found = try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM image WHERE name = ?", arguments: [name]).map {
+                try Self.image($0, db)
+            }
+        }
         guard let found else { throw .notFound("image \(name)") }
         return found
     }
 
     /// Removes image `name` from the catalogue, unless a machine boots it; returns its
     /// SHA-256 and whether another image still names the same file.
-    public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (sha256: String, fileStillUsed: Bool) {
+    public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (
+        sha256: String, fileStillUsed: Bool
+    ) {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name]) else { throw StoreError.notFound("image \(name)") }
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name])
+            else { throw StoreError.notFound("image \(name)") }
             let id: Int64 = row["id"]
-            let users = try String.fetchAll(db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [id])
-            guard users.isEmpty else { throw StoreError.invalid("image \(name) is assigned to \(users.joined(separator: ", ")); assign them another first") }
+            let users = try String.fetchAll(
+                db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [id])
+            guard users.isEmpty else {
+                throw StoreError.invalid(
+                    "image \(name) is assigned to \(users.joined(separator: ", ")); assign them another first")
+            }
             try db.execute(sql: "DELETE FROM image WHERE id = ?", arguments: [id])
             let digest: Data = row["sha256"]
-            let shared = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest]) ?? false
-            try db.appendAudit(actor: actor, action: "image-removed", subject: "image/\(name)", details: "UKI sha256 \(Hex.encode(digest))", now: now)
+            let shared =
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest])
+                ?? false
+            try db.appendAudit(
+                actor: actor, action: "image-removed", subject: "image/\(name)",
+                details: "UKI sha256 \(Hex.encode(digest))", now: now)
             return (Hex.encode(digest), shared)
         }
     }
 
     /// Assigns image `image` (nil: none) to machine `machine`.
-    public func setImage(machineNamed machine: String, image: String?, actor: String, now: Date = Date()) throws(StoreError) {
+    public func setImage(machineNamed machine: String, image: String?, actor: String, now: Date = Date())
+        throws(StoreError)
+    {
         try write { db in
-            guard let machineID = try Int64.fetchOne(db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [machine]) else {
+            guard
+                let machineID = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM machine WHERE name = ?", arguments: [machine])
+            else {
                 throw StoreError.notFound("machine \(machine)")
             }
             try db.assignImage(image, machineID: machineID)
-            try db.appendAudit(actor: actor, action: "image-assigned", subject: "machine/\(machineID)",
-                               details: image.map { "machine \(machine) boots image \($0)" } ?? "machine \(machine) boots no image", now: now)
+            try db.appendAudit(
+                actor: actor, action: "image-assigned", subject: "machine/\(machineID)",
+                details: image.map { "machine \(machine) boots image \($0)" } ?? "machine \(machine) boots no image",
+                now: now)
         }
     }
 
@@ -97,13 +137,19 @@ extension EnrolmentStore {
     /// share it: boot scripts and attestations ask for it, once per boot, for every machine.
     public func image(ofMachine machineID: Int64) throws(StoreError) -> ImageRecord? {
         try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?"), arguments: [machineID])
-                .map { ImageRecord($0, machines: []) }
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?"),
+                arguments: [machineID]
+            )
+            .map { ImageRecord($0, machines: []) }
         }
     }
 
     private static func image(_ row: Row, _ db: Database) throws -> ImageRecord {
-        ImageRecord(row, machines: try String.fetchAll(db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [row["id"] as Int64]))
+        ImageRecord(
+            row,
+            machines: try String.fetchAll(
+                db, sql: "SELECT name FROM machine WHERE imageID = ? ORDER BY name", arguments: [row["id"] as Int64]))
     }
 }
 

@@ -23,7 +23,8 @@ public struct KeyEncryptionKey: Sendable {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .keyFile(path, "cannot stat") }
         guard status.st_mode & 0o077 == 0 else {
-            throw .keyFile(path, "readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); it must be 0600")
+            throw .keyFile(
+                path, "readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); it must be 0600")
         }
         guard let data = manager.contents(atPath: path), data.count == AESGCM.keySize else {
             throw .keyFile(path, "must hold exactly \(AESGCM.keySize) bytes")
@@ -34,7 +35,9 @@ public struct KeyEncryptionKey: Sendable {
     /// Seals `secret` bound to `identity` (the record it belongs to), so a sealed value moved
     /// to another record does not open.
     func seal(_ secret: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
-        do { return try AESGCM.seal(secret, key: bytes, associatedData: Array(identity.utf8)) } catch { throw .sealing(identity) }
+        do { return try AESGCM.seal(secret, key: bytes, associatedData: Array(identity.utf8)) } catch {
+            throw .sealing(identity)
+        }
     }
 
     /// A key for `purpose` derived from this one (HMAC-SHA256 of the purpose), for what must
@@ -46,6 +49,8 @@ public struct KeyEncryptionKey: Sendable {
 
     /// Opens what ``seal(_:identity:)`` made for the same identity.
     func open(_ sealed: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
-        do { return try AESGCM.open(sealed, key: bytes, associatedData: Array(identity.utf8)) } catch { throw .sealing(identity) }
+        do { return try AESGCM.open(sealed, key: bytes, associatedData: Array(identity.utf8)) } catch {
+            throw .sealing(identity)
+        }
     }
 }

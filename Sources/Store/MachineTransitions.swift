@@ -10,7 +10,10 @@ extension Database {
     /// expired) is the caller's to carry out by deleting the row.
     @discardableResult
     func move(machine id: Int64, named name: String, by event: MachineEvent) throws -> MachineState {
-        guard let current = try MachineState.fetchOne(self, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id]) else {
+        guard
+            let current = try MachineState.fetchOne(
+                self, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id])
+        else {
             throw StoreError.notFound("machine \(name)")
         }
         guard let next = MachineLifecycle.state(after: event, from: current) else {

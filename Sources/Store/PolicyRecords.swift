@@ -3,7 +3,6 @@ import GRDB
 import WardenAPI
 import WardenCrypto
 
-
 /// A policy made from a machine's own evidence (trust on first use, or an operator's
 /// approval), stored as the next version of that machine's policy.
 public struct PolicyPin: Sendable {
@@ -18,36 +17,48 @@ public struct PolicyPin: Sendable {
 extension EnrolmentStore {
     /// Stores `yaml` as the next version of policy `name` and audits it; versions are never replaced.
     @discardableResult
-    public func savePolicy(name: String, yaml: String, actor: String, now: Date = Date()) throws(StoreError) -> PolicyVersion {
+    public func savePolicy(name: String, yaml: String, actor: String, now: Date = Date()) throws(StoreError)
+        -> PolicyVersion
+    {
         try write { db in try db.savePolicy(name: name, yaml: yaml, actor: actor, now: now) }
     }
 
     /// The latest version of policy `name`.
     public func latestPolicy(name: String) throws(StoreError) -> PolicyVersion? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1", arguments: [name])
-                .map(PolicyVersion.init(row:))
+            try Row.fetchOne(
+                db, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
+                arguments: [name]
+            )
+            .map(PolicyVersion.init(row:))
         }
     }
 
     /// The latest version of every policy, by name.
     public func latestPolicies() throws(StoreError) -> [PolicyVersion] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, name, version, yaml FROM policy p
-                WHERE version = (SELECT MAX(version) FROM policy WHERE name = p.name) ORDER BY name
-                """).map(PolicyVersion.init(row:))
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, name, version, yaml FROM policy p
+                    WHERE version = (SELECT MAX(version) FROM policy WHERE name = p.name) ORDER BY name
+                    """
+            ).map(PolicyVersion.init(row:))
         }
     }
 
     /// The policy a machine is held to, if it has one yet.
     public func policyName(machineID: Int64) throws(StoreError) -> String? {
-        try read { db in try String.fetchOne(db, sql: "SELECT policyName FROM machine WHERE id = ?", arguments: [machineID]) }
+        try read { db in
+            try String.fetchOne(db, sql: "SELECT policyName FROM machine WHERE id = ?", arguments: [machineID])
+        }
     }
 
     /// Holds the machine to `pin` from now on: a new version of its own policy, audited.
     @discardableResult
-    public func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date = Date()) throws(StoreError) -> PolicyVersion {
+    public func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date = Date())
+        throws(StoreError) -> PolicyVersion
+    {
         try write { db in try db.pin(pin, machineID: machineID, actor: actor, reason: reason, now: now) }
     }
 }
@@ -60,18 +71,25 @@ extension PolicyVersion {
 
 extension Database {
     func savePolicy(name: String, yaml: String, actor: String, now: Date) throws -> PolicyVersion {
-        let version = (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
-        try execute(sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)", arguments: [name, version, yaml, now])
+        let version =
+            (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
+        try execute(
+            sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)",
+            arguments: [name, version, yaml, now])
         let id = lastInsertedRowID
-        try appendAudit(actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)", details: "stored as version \(version)",
-                         evidenceSHA256: DigestAlgorithm.sha256.hash(Array(yaml.utf8)), now: now)
+        try appendAudit(
+            actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)",
+            details: "stored as version \(version)",
+            evidenceSHA256: DigestAlgorithm.sha256.hash(Array(yaml.utf8)), now: now)
         return PolicyVersion(id: id, name: name, version: version, yaml: yaml)
     }
 
     func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date) throws -> PolicyVersion {
         let version = try savePolicy(name: pin.name, yaml: pin.yaml, actor: actor, now: now)
         try execute(sql: "UPDATE machine SET policyName = ? WHERE id = ?", arguments: [pin.name, machineID])
-        try appendAudit(actor: actor, action: "policy-pinned", subject: "machine/\(machineID)", details: "\(reason): policy \(pin.name) version \(version.version)", now: now)
+        try appendAudit(
+            actor: actor, action: "policy-pinned", subject: "machine/\(machineID)",
+            details: "\(reason): policy \(pin.name) version \(version.version)", now: now)
         return version
     }
 }

@@ -19,7 +19,8 @@ enum Schema {
             try db.create(table: "machine") { t in
                 t.autoIncrementedPrimaryKey("id")
                 t.column("name", .text).notNull().unique()
-                t.column("state", .text).notNull().check(sql: "state IN ('discovered', 'enrolled', 'active', 'revoked')")
+                t.column("state", .text).notNull().check(
+                    sql: "state IN ('discovered', 'enrolled', 'active', 'revoked')")
                 t.column("ekPublic", .blob).notNull()
                 t.column("ekName", .blob).unique()
                 t.column("ekCertificate", .blob)
@@ -109,15 +110,16 @@ enum Schema {
             // Nonces are random: keyed by value, every issue and every use dirtied a random
             // page of two B-trees. Clustered by machine, a machine's nonces share a page, and
             // its pending count needs no index of its own.
-            try db.execute(sql: """
-                CREATE TABLE machineNonce (
-                    machineID INTEGER NOT NULL REFERENCES machine(id) ON DELETE CASCADE,
-                    value BLOB NOT NULL,
-                    expiresAt DATETIME NOT NULL,
-                    usedAt DATETIME,
-                    PRIMARY KEY (machineID, value)
-                ) WITHOUT ROWID
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE machineNonce (
+                        machineID INTEGER NOT NULL REFERENCES machine(id) ON DELETE CASCADE,
+                        value BLOB NOT NULL,
+                        expiresAt DATETIME NOT NULL,
+                        usedAt DATETIME,
+                        PRIMARY KEY (machineID, value)
+                    ) WITHOUT ROWID
+                    """)
             try db.execute(sql: "INSERT INTO machineNonce SELECT machineID, value, expiresAt, usedAt FROM nonce")
             try db.drop(table: "nonce")
         }
@@ -126,38 +128,43 @@ enum Schema {
             try db.alter(table: "cluster") { t in t.drop(column: "hasAgentToken") }
         }
         migrator.registerMigration("v6-audit-chain") { db in
-            try db.execute(sql: """
-                CREATE TABLE auditRecord (
-                    sequence INTEGER PRIMARY KEY,
-                    time TEXT NOT NULL,
-                    actor TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    subject TEXT NOT NULL,
-                    details TEXT NOT NULL,
-                    evidenceSHA256 BLOB,
-                    previousHash BLOB NOT NULL,
-                    hash BLOB NOT NULL UNIQUE
-                );
-                CREATE TABLE auditCheckpoint (
-                    sequence INTEGER PRIMARY KEY REFERENCES auditRecord(sequence),
-                    hash BLOB NOT NULL,
-                    signedAt TEXT NOT NULL,
-                    signature BLOB NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE auditRecord (
+                        sequence INTEGER PRIMARY KEY,
+                        time TEXT NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        subject TEXT NOT NULL,
+                        details TEXT NOT NULL,
+                        evidenceSHA256 BLOB,
+                        previousHash BLOB NOT NULL,
+                        hash BLOB NOT NULL UNIQUE
+                    );
+                    CREATE TABLE auditCheckpoint (
+                        sequence INTEGER PRIMARY KEY REFERENCES auditRecord(sequence),
+                        hash BLOB NOT NULL,
+                        signedAt TEXT NOT NULL,
+                        signature BLOB NOT NULL
+                    );
+                    """)
             // Records kept before the chain existed enter it in their order, unchanged.
-            let earlier = try Row.fetchCursor(db, sql: "SELECT time, actor, action, subject, details FROM audit ORDER BY id")
+            let earlier = try Row.fetchCursor(
+                db, sql: "SELECT time, actor, action, subject, details FROM audit ORDER BY id")
             while let row = try earlier.next() {
-                try db.appendAudit(actor: row["actor"], action: row["action"], subject: row["subject"], details: row["details"], now: row["time"])
+                try db.appendAudit(
+                    actor: row["actor"], action: row["action"], subject: row["subject"], details: row["details"],
+                    now: row["time"])
             }
             try db.drop(table: "audit")
             // Append-only, whatever the code above the database does.
             for table in ["auditRecord", "auditCheckpoint"] {
                 for operation in ["UPDATE", "DELETE"] {
-                    try db.execute(sql: """
-                        CREATE TRIGGER \(table)AppendOnly\(operation.capitalized) BEFORE \(operation) ON \(table)
-                        BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END
-                        """)
+                    try db.execute(
+                        sql: """
+                            CREATE TRIGGER \(table)AppendOnly\(operation.capitalized) BEFORE \(operation) ON \(table)
+                            BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END
+                            """)
                 }
             }
         }
@@ -219,21 +226,28 @@ enum Schema {
     /// forgotten machine had is never given again. Foreign keys are off while a migration
     /// runs, and checked before it commits.
     private static func constrainMachineStates(_ db: Database, to check: String) throws {
-        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'"),
-              let constraint = table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression)
+        guard
+            let table = try String.fetchOne(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'"),
+            let constraint = table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression)
         else { throw StoreError.database("the machine table's definition is not one this migration knows") }
         var rebuilt = table.replacingCharacters(in: constraint, with: "CHECK (\(check))")
         guard let head = rebuilt.range(of: #"^CREATE TABLE "?machine"?"#, options: .regularExpression) else {
             throw StoreError.database("the machine table's definition is not one this migration knows")
         }
         rebuilt.replaceSubrange(head, with: #"CREATE TABLE "machineRebuilt""#)
-        let indexes = try String.fetchAll(db, sql: "SELECT sql FROM sqlite_master WHERE tbl_name = 'machine' AND type IN ('index', 'trigger') AND sql IS NOT NULL")
+        let indexes = try String.fetchAll(
+            db,
+            sql:
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'machine' AND type IN ('index', 'trigger') AND sql IS NOT NULL"
+        )
         let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'machine'") ?? 0
         try db.execute(sql: rebuilt)
         try db.execute(sql: "INSERT INTO machineRebuilt SELECT * FROM machine")
         try db.execute(sql: "DROP TABLE machine")
         try db.execute(sql: "ALTER TABLE machineRebuilt RENAME TO machine")
         for index in indexes { try db.execute(sql: index) }
-        try db.execute(sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'machine'", arguments: [sequence])
+        try db.execute(
+            sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'machine'", arguments: [sequence])
     }
 }

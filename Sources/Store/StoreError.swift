@@ -32,7 +32,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .limit(let why): "limit reached: \(why)"
         case .invalid(let why): why
         case .database(let why): "database: \(why)"
-        case .lifecycle(let machine, let state, let event): "machine \(machine) is \(state.rawValue): a machine that is \(state.rawValue) cannot be \(event.passive)"
+        case .lifecycle(let machine, let state, let event):
+            "machine \(machine) is \(state.rawValue): a machine that is \(state.rawValue) cannot be \(event.passive)"
         }
     }
 }

@@ -12,7 +12,9 @@ public struct AttestationKey: Sendable {
 
     /// Attributes every attestation key must have: a restricted signing key that never
     /// left the TPM that made it (TCG: only such keys sign TPM_GENERATED structures).
-    public static let requiredAttributes: TPMPublic.Attributes = [.restricted, .sign, .fixedTPM, .fixedParent, .sensitiveDataOrigin]
+    public static let requiredAttributes: TPMPublic.Attributes = [
+        .restricted, .sign, .fixedTPM, .fixedParent, .sensitiveDataOrigin,
+    ]
 
     /// An AK from its TPM2B_PUBLIC.
     public init(tpmPublic: TPMPublic) throws(AttestationKeyError) {
@@ -26,7 +28,9 @@ public struct AttestationKey: Sendable {
                 let e = exponent == 0 ? 65537 : exponent
                 key = try PublicKey(rsaModulus: modulus, exponent: Self.bigEndian(e))
             case .ecc(let curve, _, _, let x, let y):
-                guard let named = Self.curve(curve) else { throw AttestationKeyError.unsupported("ECC curve 0x\(String(curve, radix: 16))") }
+                guard let named = Self.curve(curve) else {
+                    throw AttestationKeyError.unsupported("ECC curve 0x\(String(curve, radix: 16))")
+                }
                 key = try PublicKey(curve: named, x: x, y: y)
             case .other(let type):
                 throw AttestationKeyError.unsupported("\(type) object")
@@ -97,7 +101,8 @@ public enum AttestationKeyError: Error, Sendable, Equatable, CustomStringConvert
 
     public var description: String {
         switch self {
-        case .attributes(let bits): "attestation key attributes wrong (0x\(String(bits.rawValue, radix: 16))): it must be a restricted signing key with fixedTPM, fixedParent and sensitiveDataOrigin"
+        case .attributes(let bits):
+            "attestation key attributes wrong (0x\(String(bits.rawValue, radix: 16))): it must be a restricted signing key with fixedTPM, fixedParent and sensitiveDataOrigin"
         case .unsupported(let what): "attestation key not accepted: \(what)"
         case .invalid(let why): "attestation key unreadable: \(why)"
         }

@@ -31,7 +31,9 @@ extension EventLog {
                 guard let variable = UEFIVariable(event.data) else { continue }
                 if variable.isVariable("SecureBoot", guid: UEFIVariable.globalVariableGUID) {
                     secureBoot = variable.data.count == 1 && variable.data.first == 1
-                } else if let database = Self.secureBootDatabases.first(where: { variable.isVariable($0.name, guid: $0.guid) }) {
+                } else if let database = Self.secureBootDatabases.first(where: {
+                    variable.isVariable($0.name, guid: $0.guid)
+                }) {
                     databases[database.name] = Self.digestsByBank(event)
                 }
             case (.efiBootServicesApplication, 4):

@@ -28,17 +28,23 @@ public enum Credential {
 
     /// Protects `credential` (at most the EK name algorithm's digest size) for the object
     /// named `objectName` inside the TPM that holds `ek`. `seed` is random unless given.
-    public static func make(_ credential: [UInt8], for objectName: [UInt8], to ek: EndorsementKey, seed: [UInt8]? = nil) throws -> CredentialChallenge {
+    public static func make(_ credential: [UInt8], for objectName: [UInt8], to ek: EndorsementKey, seed: [UInt8]? = nil)
+        throws -> CredentialChallenge
+    {
         let hash = ek.nameAlgorithm
         guard !credential.isEmpty, credential.count <= hash.digestSize else {
             throw CredentialError("a credential holds 1 to \(hash.digestSize) bytes, not \(credential.count)")
         }
-        guard objectName.count == 2 + hash.digestSize || objectName.count == 2 + 20 || objectName.count == 2 + 48 || objectName.count == 2 + 64 else {
+        guard
+            objectName.count == 2 + hash.digestSize || objectName.count == 2 + 20 || objectName.count == 2 + 48
+                || objectName.count == 2 + 64
+        else {
             throw CredentialError("\(objectName.count) bytes is not a TPM object Name")
         }
         let seed = seed ?? SecureRandom.bytes(hash.digestSize)
         let encryptedSeed = try ek.publicKey.encryptOAEP(seed, digest: hash, label: identityLabel)
-        let symmetricKey = kdfa(hash, key: seed, label: "STORAGE", contextU: objectName, contextV: [], bits: ek.symmetricKeySize * 8)
+        let symmetricKey = kdfa(
+            hash, key: seed, label: "STORAGE", contextU: objectName, contextV: [], bits: ek.symmetricKeySize * 8)
         let identity = BigEndian.bytes(UInt16(truncatingIfNeeded: credential.count)) + credential  // TPM2B_DIGEST
         let encIdentity = try AESCFB.encrypt(identity, key: symmetricKey, iv: [UInt8](repeating: 0, count: 16))
         let hmacKey = kdfa(hash, key: seed, label: "INTEGRITY", contextU: [], contextV: [], bits: hash.digestSize * 8)
@@ -51,12 +57,15 @@ public enum Credential {
     }
 
     /// KDFa (TPM 2.0 Part 1, 11.4.10.2): HMAC in counter mode over a NUL-terminated label.
-    package static func kdfa(_ hash: DigestAlgorithm, key: [UInt8], label: String, contextU: [UInt8], contextV: [UInt8], bits: Int) -> [UInt8] {
+    package static func kdfa(
+        _ hash: DigestAlgorithm, key: [UInt8], label: String, contextU: [UInt8], contextV: [UInt8], bits: Int
+    ) -> [UInt8] {
         let fixed = Array(label.utf8) + [0] + contextU + contextV + BigEndian.bytes(UInt32(truncatingIfNeeded: bits))
         var out: [UInt8] = []
         var counter = 1
         while out.count * 8 < bits {
-            out += HMAC.authenticate(BigEndian.bytes(UInt32(truncatingIfNeeded: counter)) + fixed, key: key, digest: hash)
+            out += HMAC.authenticate(
+                BigEndian.bytes(UInt32(truncatingIfNeeded: counter)) + fixed, key: key, digest: hash)
             counter += 1
         }
         return Array(out.prefix((bits + 7) / 8))

@@ -17,19 +17,22 @@ public struct EndorsementKey: Sendable {
 
     /// An EK from its public area; it must be an RSA restricted decryption key with AES-CFB.
     public init(tpmPublic: TPMPublic) throws(EndorsementKeyError) {
-        guard case .rsa(_, let exponent, _, _, let modulus) = tpmPublic.key else { throw .unsupported("only RSA endorsement keys are accepted") }
+        guard case .rsa(_, let exponent, _, _, let modulus) = tpmPublic.key else {
+            throw .unsupported("only RSA endorsement keys are accepted")
+        }
         guard tpmPublic.attributes.isSuperset(of: [.restricted, .decrypt, .fixedTPM, .fixedParent]),
-              !tpmPublic.attributes.contains(.sign)
+            !tpmPublic.attributes.contains(.sign)
         else { throw .unsupported("not a restricted decryption key") }
         guard let symmetric = tpmPublic.symmetric, symmetric.algorithm == .aes, symmetric.mode == .cfb,
-              [128, 192, 256].contains(symmetric.keyBits)
+            [128, 192, 256].contains(symmetric.keyBits)
         else { throw .unsupported("the EK's symmetric algorithm must be AES-CFB") }
         guard let nameAlgorithm = tpmPublic.nameAlgorithm.digestAlgorithm, nameAlgorithm != .sha1 else {
             throw .unsupported("name algorithm \(tpmPublic.nameAlgorithm)")
         }
         let e = exponent == 0 ? 65537 : exponent
         do {
-            publicKey = try PublicKey(rsaModulus: modulus, exponent: [UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)])
+            publicKey = try PublicKey(
+                rsaModulus: modulus, exponent: [UInt8(e >> 16 & 0xff), UInt8(e >> 8 & 0xff), UInt8(e & 0xff)])
         } catch { throw .invalid(error.description) }
         self.nameAlgorithm = nameAlgorithm
         symmetricKeySize = Int(symmetric.keyBits) / 8
@@ -50,9 +53,13 @@ public struct EndorsementKey: Sendable {
     /// Reads `tpm2_createek -u` output, a PEM public key, or an EK certificate, by content.
     public init(file bytes: [UInt8]) throws(EndorsementKeyError) {
         if bytes.starts(with: Array("-----BEGIN PUBLIC KEY".utf8)) {
-            do { try self.init(defaultTemplateKey: PublicKey(pem: bytes)) } catch let error as EndorsementKeyError { throw error } catch { throw .invalid("\(error)") }
+            do { try self.init(defaultTemplateKey: PublicKey(pem: bytes)) } catch let error as EndorsementKeyError {
+                throw error
+            } catch { throw .invalid("\(error)") }
         } else if Self.isCertificate(bytes) {
-            do { try self.init(defaultTemplateKey: PublicKey(certificate: bytes)) } catch let error as EndorsementKeyError { throw error } catch { throw .invalid("\(error)") }
+            do { try self.init(defaultTemplateKey: PublicKey(certificate: bytes)) } catch let error
+                as EndorsementKeyError
+            { throw error } catch { throw .invalid("\(error)") }
         } else {
             let decoded: TPMPublic
             do { decoded = try TPMPublic.decode(bytes) } catch { throw .invalid(error.description) }

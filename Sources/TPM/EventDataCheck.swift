@@ -39,7 +39,9 @@ extension EventLog {
                     computed.withUnsafeMutableBytes { hasher.finalize(into: $0) }
                     if !computed.elementsEqual(digest) {
                         let event = events[index]
-                        mismatches.append(EventDataMismatch(eventIndex: event.index, pcr: event.pcr, type: event.type, bank: bank.algorithm))
+                        mismatches.append(
+                            EventDataMismatch(
+                                eventIndex: event.index, pcr: event.pcr, type: event.type, bank: bank.algorithm))
                     }
                 }
             }

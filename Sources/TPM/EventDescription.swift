@@ -29,10 +29,15 @@ public struct EventDescription: Sendable, Equatable {
         case .efiPlatformFirmwareBlob2:
             guard let size = data.first, data.count == 1 + Int(size) + 16 else { return [] }
             let start = data.startIndex + 1
-            return [("description", ascii(data[start..<(start + Int(size))])), ("base", hex64(data, 1 + Int(size))), ("length", String(u64(data, 9 + Int(size))))]
+            return [
+                ("description", ascii(data[start..<(start + Int(size))])), ("base", hex64(data, 1 + Int(size))),
+                ("length", String(u64(data, 9 + Int(size)))),
+            ]
         case .efiVariableDriverConfig, .efiVariableBoot, .efiVariableBoot2, .efiVariableAuthority:
             guard let variable = UEFIVariable(data) else { return [] }
-            var fields = [("guid", variable.guid), ("variable", variable.name), ("dataSize", String(variable.data.count))]
+            var fields = [
+                ("guid", variable.guid), ("variable", variable.name), ("dataSize", String(variable.data.count)),
+            ]
             if variable.name == "SecureBoot" { fields.append(("enabled", variable.data.first == 1 ? "yes" : "no")) }
             return fields
         case .efiBootServicesApplication, .efiBootServicesDriver, .efiRuntimeServicesDriver:
@@ -40,11 +45,17 @@ public struct EventDescription: Sendable, Equatable {
             let pathLength = u64(data, 24)
             guard pathLength <= UInt64(data.count - 32) else { return [] }
             let path = data[(data.startIndex + 32)..<(data.startIndex + 32 + Int(pathLength))]
-            return [("imageBase", hex64(data, 0)), ("imageLength", String(u64(data, 8))), ("devicePath", DevicePath.describe(path))]
+            return [
+                ("imageBase", hex64(data, 0)), ("imageLength", String(u64(data, 8))),
+                ("devicePath", DevicePath.describe(path)),
+            ]
         case .efiGPTEvent:
             // UEFI_PARTITION_TABLE_HEADER (92 bytes), then UINT64 NumberOfPartitions.
             guard data.count >= 100 else { return [] }
-            return [("diskGUID", GUID.format(data[(data.startIndex + 56)..<(data.startIndex + 72)])), ("partitions", String(u64(data, 92)))]
+            return [
+                ("diskGUID", GUID.format(data[(data.startIndex + 56)..<(data.startIndex + 72)])),
+                ("partitions", String(u64(data, 92))),
+            ]
         case .efiHandoffTables:
             guard data.count >= 8 else { return [] }
             return [("tables", String(u64(data, 0)))]
@@ -53,10 +64,14 @@ public struct EventDescription: Sendable, Equatable {
             return [("description", ascii(data[(data.startIndex + 1)..<(data.startIndex + 1 + Int(size))]))]
         case .eventTag:
             guard data.count >= 8 else { return [] }
-            return [("taggedEventID", "0x" + String(u32(data, 0), radix: 16)), ("taggedEventSize", String(u32(data, 4)))]
+            return [
+                ("taggedEventID", "0x" + String(u32(data, 0), radix: 16)), ("taggedEventSize", String(u32(data, 4))),
+            ]
         case .noAction:
             let signature = ascii(data.prefix(16))
-            if signature.hasPrefix("StartupLocality"), let locality = data.last { return [("startupLocality", String(locality))] }
+            if signature.hasPrefix("StartupLocality"), let locality = data.last {
+                return [("startupLocality", String(locality))]
+            }
             return signature.isEmpty ? [] : [("signature", signature)]
         default:
             return []
@@ -68,14 +83,22 @@ public struct EventDescription: Sendable, Equatable {
     }
 
     private static func ascii(_ data: ArraySlice<UInt8>) -> String {
-        String(decoding: data.prefix { $0 != 0 }.map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+        String(
+            decoding: data.prefix { $0 != 0 }.map { (0x20..<0x7f).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self
+        )
     }
 
-    private static func u64(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt64 { LittleEndian.read(UInt64.self, data, at: offset) }
+    private static func u64(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt64 {
+        LittleEndian.read(UInt64.self, data, at: offset)
+    }
 
-    private static func u32(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt32 { LittleEndian.read(UInt32.self, data, at: offset) }
+    private static func u32(_ data: ArraySlice<UInt8>, _ offset: Int) -> UInt32 {
+        LittleEndian.read(UInt32.self, data, at: offset)
+    }
 
-    private static func hex64(_ data: ArraySlice<UInt8>, _ offset: Int) -> String { "0x" + String(u64(data, offset), radix: 16) }
+    private static func hex64(_ data: ArraySlice<UInt8>, _ offset: Int) -> String {
+        "0x" + String(u64(data, offset), radix: 16)
+    }
 }
 
 /// A short text form of an EFI device path: file paths as text, other nodes as type/subtype.

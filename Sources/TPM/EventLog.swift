@@ -38,7 +38,8 @@ public struct EventLog: Sendable {
     /// Parses `bytes`, checking every declared length and count before using it.
     public static func parse(_ bytes: [UInt8]) throws(EventLogError) -> EventLog {
         guard bytes.count <= maxSize else {
-            throw EventLogError(offset: 0, eventIndex: nil, reason: "log is \(bytes.count) bytes; at most \(maxSize) accepted")
+            throw EventLogError(
+                offset: 0, eventIndex: nil, reason: "log is \(bytes.count) bytes; at most \(maxSize) accepted")
         }
         var parser = EventLogParser(bytes)
         return try parser.parse()
@@ -90,8 +91,10 @@ package struct EventLogParser {
         if header.type == .noAction, header.data.starts(with: Self.specIDSignature) {
             format = .cryptoAgile
             banks = try Self.parseSpecID(header.data, at: header.offset + 32)
-        } else if header.type == .noAction, !Self.sha1SpecIDSignatures.contains(where: { header.data.starts(with: $0) }) {
-            throw EventLogError(offset: 0, eventIndex: 0, reason: "log starts with an EV_NO_ACTION event that is not a Spec ID header")
+        } else if header.type == .noAction, !Self.sha1SpecIDSignatures.contains(where: { header.data.starts(with: $0) })
+        {
+            throw EventLogError(
+                offset: 0, eventIndex: 0, reason: "log starts with an EV_NO_ACTION event that is not a Spec ID header")
         } else {
             format = .sha1
             banks = [EventLog.Bank(algorithm: .sha1, digestSize: 20)]
@@ -104,13 +107,17 @@ package struct EventLogParser {
             let event = format == .sha1 ? try readSHA1Event() : try readAgileEvent(banks)
             if event.type == .noAction, event.data.starts(with: Self.startupLocalitySignature) {
                 guard event.pcr == 0, event.data.count == 17 else {
-                    throw EventLogError(offset: event.offset, eventIndex: event.index, reason: "malformed StartupLocality event")
+                    throw EventLogError(
+                        offset: event.offset, eventIndex: event.index, reason: "malformed StartupLocality event")
                 }
                 guard startupLocality == nil else {
-                    throw EventLogError(offset: event.offset, eventIndex: event.index, reason: "second StartupLocality event")
+                    throw EventLogError(
+                        offset: event.offset, eventIndex: event.index, reason: "second StartupLocality event")
                 }
                 guard !events.contains(where: { $0.pcr == 0 && $0.type != .noAction }) else {
-                    throw EventLogError(offset: event.offset, eventIndex: event.index, reason: "StartupLocality after PCR 0 was extended")
+                    throw EventLogError(
+                        offset: event.offset, eventIndex: event.index,
+                        reason: "StartupLocality after PCR 0 was extended")
                 }
                 startupLocality = event.data.last
             }
@@ -174,7 +181,9 @@ package struct EventLogParser {
     /// TCG_EfiSpecIDEventStruct: the banks and digest sizes of a crypto-agile log.
     private static func parseSpecID(_ data: ArraySlice<UInt8>, at base: Int) throws(EventLogError) -> [EventLog.Bank] {
         let d = Array(data)
-        func fail(_ reason: String) -> EventLogError { EventLogError(offset: base, eventIndex: 0, reason: "Spec ID event: \(reason)") }
+        func fail(_ reason: String) -> EventLogError {
+            EventLogError(offset: base, eventIndex: 0, reason: "Spec ID event: \(reason)")
+        }
         // signature[16] platformClass u32, versions 3 × u8, uintnSize u8, numberOfAlgorithms u32
         guard d.count >= 28 else { throw fail("truncated (\(d.count) bytes)") }
         let count = Int(LittleEndian.read(UInt32.self, data, at: 24))
@@ -188,7 +197,9 @@ package struct EventLogParser {
             if let known = algorithm.digestAlgorithm, known.digestSize != size {
                 throw fail("\(algorithm) declared with \(size)-byte digests, not \(known.digestSize)")
             }
-            guard !banks.contains(where: { $0.algorithm == algorithm }) else { throw fail("\(algorithm) declared twice") }
+            guard !banks.contains(where: { $0.algorithm == algorithm }) else {
+                throw fail("\(algorithm) declared twice")
+            }
             banks.append(EventLog.Bank(algorithm: algorithm, digestSize: size))
         }
         let vendorInfoSize = Int(d[28 + count * 4])
@@ -198,7 +209,9 @@ package struct EventLogParser {
         return banks
     }
 
-    private mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws(EventLogError) -> ArraySlice<UInt8> {
+    private mutating func take(_ count: Int, _ what: @autoclosure () -> String) throws(EventLogError) -> ArraySlice<
+        UInt8
+    > {
         guard count <= bytes.count - offset else {
             throw failure("\(what()) needs \(count) bytes, \(bytes.count - offset) left")
         }

@@ -41,7 +41,9 @@ extension EventLog {
                 }
             }
             var values: [Int: [UInt8]] = [:]
-            for pcr in 0..<pcrCount where extended[pcr] { values[pcr] = Array(state[(pcr * size)..<((pcr + 1) * size)]) }
+            for pcr in 0..<pcrCount where extended[pcr] {
+                values[pcr] = Array(state[(pcr * size)..<((pcr + 1) * size)])
+            }
             result[bank.algorithm] = values
         }
         return PCRBankValues(result)

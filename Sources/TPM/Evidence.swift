@@ -21,8 +21,11 @@ public struct Evidence: Sendable, Equatable {
     /// line says so), whose firmware measures neither kernel nor initrd.
     public var legacyBIOS: Bool
 
-    public init(attestationKey: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8], eventLog: [UInt8]? = nil, nonce: [UInt8],
-                legacyBIOS: Bool = false) {
+    public init(
+        attestationKey: [UInt8], attest: [UInt8], signature: [UInt8], pcrs: [UInt8], eventLog: [UInt8]? = nil,
+        nonce: [UInt8],
+        legacyBIOS: Bool = false
+    ) {
         self.attestationKey = attestationKey
         self.attest = attest
         self.signature = signature

@@ -16,10 +16,13 @@ public struct PCRValues: Sendable, Equatable {
         }
         var index = 0
         for bank in selection.banks {
-            guard let algorithm = bank.hash.digestAlgorithm else { throw PCRValuesError("unsupported PCR bank \(bank.hash)") }
+            guard let algorithm = bank.hash.digestAlgorithm else {
+                throw PCRValuesError("unsupported PCR bank \(bank.hash)")
+            }
             for pcr in bank.pcrs {
                 guard values[index].count == algorithm.digestSize else {
-                    throw PCRValuesError("PCR \(pcr) of bank \(bank.hash) has \(values[index].count) bytes, not \(algorithm.digestSize)")
+                    throw PCRValuesError(
+                        "PCR \(pcr) of bank \(bank.hash) has \(values[index].count) bytes, not \(algorithm.digestSize)")
                 }
                 index += 1
             }

@@ -35,7 +35,10 @@ public struct QuoteVerifier: Sendable {
         if !Evidence.nonceSizes.contains(evidence.nonce.count) {
             failures.append(QuoteFailure(.nonce, "a nonce of 1 to 64 bytes is required (got \(evidence.nonce.count))"))
         } else if !ConstantTime.equals(attest.extraData, evidence.nonce) {
-            failures.append(QuoteFailure(.nonce, attest.extraData.isEmpty ? "the quote carries no nonce" : "extraData is not the expected nonce"))
+            failures.append(
+                QuoteFailure(
+                    .nonce,
+                    attest.extraData.isEmpty ? "the quote carries no nonce" : "extraData is not the expected nonce"))
         }
         guard let quote = attest.quote else {
             return .rejected(RejectedQuote(failures: failures, attest: attest))
@@ -51,10 +54,15 @@ public struct QuoteVerifier: Sendable {
     /// A TPM puts TPM_GENERATED_VALUE only in structures it made itself; a quote has its own type.
     private func checkHeader(magic: UInt32, type: UInt16, _ failures: inout [QuoteFailure]) {
         if magic != TPMAttest.generatedMagic {
-            failures.append(QuoteFailure(.magic, "magic is 0x\(Hex.encode(BigEndian.bytes(magic))), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"))
+            failures.append(
+                QuoteFailure(
+                    .magic,
+                    "magic is 0x\(Hex.encode(BigEndian.bytes(magic))), not TPM_GENERATED_VALUE 0xff544347: the TPM did not generate this structure"
+                ))
         }
         if type != TPMAttest.quoteType {
-            failures.append(QuoteFailure(.type, "type is 0x\(String(type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
+            failures.append(
+                QuoteFailure(.type, "type is 0x\(String(type, radix: 16)), not TPM_ST_ATTEST_QUOTE (0x8018)"))
         }
     }
 
@@ -88,9 +96,12 @@ public struct QuoteVerifier: Sendable {
         }
         let digest = scheme.digest.hash(evidence.attest)
         guard let bytes = SignatureSchemes.signatureBytes(signature),
-              key.publicKey.isValidSignature(bytes, digest: digest, scheme: scheme)
+            key.publicKey.isValidSignature(bytes, digest: digest, scheme: scheme)
         else {
-            failures.append(QuoteFailure(.signature, "the \(scheme) signature over the attest bytes does not verify with the attestation key"))
+            failures.append(
+                QuoteFailure(
+                    .signature, "the \(scheme) signature over the attest bytes does not verify with the attestation key"
+                ))
             return scheme.digest
         }
         return scheme.digest
@@ -105,7 +116,8 @@ public struct QuoteVerifier: Sendable {
     /// Parses the supplied values (tpm2-tools' format) and checks them against the quote's
     /// selection and digest.
     private func checkPCRValues(
-        _ bytes: [UInt8], _ quote: TPMAttest.QuoteInfo, _ signatureHash: DigestAlgorithm?, _ failures: inout [QuoteFailure]
+        _ bytes: [UInt8], _ quote: TPMAttest.QuoteInfo, _ signatureHash: DigestAlgorithm?,
+        _ failures: inout [QuoteFailure]
     ) -> PCRValues? {
         let values: PCRValues
         do { values = try TPM2ToolsPCRFile.parse(bytes) } catch {
@@ -113,24 +125,33 @@ public struct QuoteVerifier: Sendable {
             return nil
         }
         if quote.selection != values.selection {
-            failures.append(QuoteFailure(.pcrSelection, "the quote selects \(quote.selection) but the values are for \(values.selection)"))
+            failures.append(
+                QuoteFailure(
+                    .pcrSelection, "the quote selects \(quote.selection) but the values are for \(values.selection)"))
         }
         let hash = signatureHash ?? DigestAlgorithm.allCases.first { $0.digestSize == quote.pcrDigest.count }
         guard let hash, hash.digestSize == quote.pcrDigest.count else {
-            failures.append(QuoteFailure(.pcrDigest, "the quoted PCR digest has \(quote.pcrDigest.count) bytes, which fits no accepted hash"))
+            failures.append(
+                QuoteFailure(
+                    .pcrDigest, "the quoted PCR digest has \(quote.pcrDigest.count) bytes, which fits no accepted hash")
+            )
             return values
         }
         if hash == .sha1 && !allowSHA1 {
-            failures.append(QuoteFailure(.pcrDigest, "a SHA-1 PCR digest is refused unless SHA-1 is explicitly allowed"))
+            failures.append(
+                QuoteFailure(.pcrDigest, "a SHA-1 PCR digest is refused unless SHA-1 is explicitly allowed"))
         } else if values.compositeDigest(hash) != quote.pcrDigest {
-            failures.append(QuoteFailure(.pcrDigest, "the \(hash.rawValue) digest of the supplied PCR values is not the quoted PCR digest"))
+            failures.append(
+                QuoteFailure(
+                    .pcrDigest, "the \(hash.rawValue) digest of the supplied PCR values is not the quoted PCR digest"))
         }
         return values
     }
 
     /// Parses, checks and replays the event log and compares the replay with `values` (nil
     /// when they could not be read). The result counts only when every check passed.
-    private func checkEventLog(_ bytes: [UInt8], values: PCRValues?, _ failures: inout [QuoteFailure]) -> MeasuredBoot? {
+    private func checkEventLog(_ bytes: [UInt8], values: PCRValues?, _ failures: inout [QuoteFailure]) -> MeasuredBoot?
+    {
         let log: EventLog
         do { log = try EventLog.parse(bytes) } catch {
             failures.append(QuoteFailure(.eventLog, error.description))
@@ -143,6 +164,8 @@ public struct QuoteVerifier: Sendable {
         let comparison = ReplayComparison(log: log, replay: replay, quoted: values)
         failures += comparison.failures
         guard failures.isEmpty else { return nil }  // so no event's data failed its digest
-        return MeasuredBoot(eventLog: log, replay: replay, anchoredPCRs: comparison.anchored, facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
+        return MeasuredBoot(
+            eventLog: log, replay: replay, anchoredPCRs: comparison.anchored,
+            facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
     }
 }

@@ -19,7 +19,8 @@ struct ReplayComparison {
         guard !shared.isEmpty else {
             let quotedBanks = quoted.selection.banks.map { "\($0.hash)" }.joined(separator: ",")
             let logBanks = log.banks.map { "\($0.algorithm)" }.joined(separator: ",")
-            failures.append(QuoteFailure(.eventLogReplay, "the quote (\(quotedBanks)) and the log (\(logBanks)) share no PCR bank"))
+            failures.append(
+                QuoteFailure(.eventLogReplay, "the quote (\(quotedBanks)) and the log (\(logBanks)) share no PCR bank"))
             return
         }
         var mismatched: Set<Int> = []
@@ -41,7 +42,11 @@ struct ReplayComparison {
                 } else {
                     mismatched.insert(pcr)
                     let events = replayed[pcr] == nil ? " (the log has no events for it)" : ""
-                    failures.append(QuoteFailure(.eventLogReplay, "PCR \(pcr) (\(bank.hash)): the log replays to \(Hex.encode(expected)), the quote has \(Hex.encode(quotedValue))\(events)"))
+                    failures.append(
+                        QuoteFailure(
+                            .eventLogReplay,
+                            "PCR \(pcr) (\(bank.hash)): the log replays to \(Hex.encode(expected)), the quote has \(Hex.encode(quotedValue))\(events)"
+                        ))
                 }
             }
         }

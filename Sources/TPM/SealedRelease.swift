@@ -25,17 +25,23 @@ public struct SealedRelease: Sendable, Equatable {
     }
 
     /// Seals `payload` for the AK named `akName` in the TPM holding `ek`, signed with `releaseKey`.
-    public static func seal(_ payload: [UInt8], for akName: [UInt8], under ek: EndorsementKey, releaseKey: SigningKey) throws -> SealedRelease {
+    public static func seal(_ payload: [UInt8], for akName: [UInt8], under ek: EndorsementKey, releaseKey: SigningKey)
+        throws -> SealedRelease
+    {
         let key = SecureRandom.bytes(AESGCM.keySize)
         let credential = try Credential.make(key, for: akName, to: ek)
         let ciphertext = try AESGCM.seal(payload, key: key, associatedData: context + akName)
         let digest = signedDigest(credential: credential, ciphertext: ciphertext, akName: akName)
-        return SealedRelease(credential: credential, ciphertext: ciphertext, signature: try releaseKey.sign(digest: digest, scheme: .ecdsa(.sha256)))
+        return SealedRelease(
+            credential: credential, ciphertext: ciphertext,
+            signature: try releaseKey.sign(digest: digest, scheme: .ecdsa(.sha256)))
     }
 
     /// Checks the release signature: done before anything else touches the release.
     public func isSigned(by releasePublicKey: PublicKey, for akName: [UInt8]) -> Bool {
-        releasePublicKey.isValidSignature(signature, digest: Self.signedDigest(credential: credential, ciphertext: ciphertext, akName: akName), scheme: .ecdsa(.sha256))
+        releasePublicKey.isValidSignature(
+            signature, digest: Self.signedDigest(credential: credential, ciphertext: ciphertext, akName: akName),
+            scheme: .ecdsa(.sha256))
     }
 
     /// Opens the payload with the key TPM2_ActivateCredential recovered.

@@ -6,7 +6,8 @@ enum SignatureSchemes {
     /// The libcrypto scheme for `signature`, or why it is refused.
     static func scheme(of signature: TPMSignature, allowSHA1: Bool) -> Result<SignatureScheme, SchemeRefusal> {
         guard let hashID = signature.hash else {
-            return .failure(SchemeRefusal("signature scheme \(signature.scheme) is not accepted (RSASSA, RSAPSS, ECDSA)"))
+            return .failure(
+                SchemeRefusal("signature scheme \(signature.scheme) is not accepted (RSASSA, RSAPSS, ECDSA)"))
         }
         guard let hash = hashID.digestAlgorithm, hash != .sha512 else {
             return .failure(SchemeRefusal("signature hash \(hashID) is not accepted (SHA-256, SHA-384)"))
@@ -29,14 +30,16 @@ enum SignatureSchemes {
             return "a \(scheme) signature cannot come from a \(key.publicKey.kind) key"
         }
         guard let tpmPublic = key.tpmPublic else { return nil }
-        let fixed: (scheme: TPMAlgorithmID, hash: TPMAlgorithmID)? = switch tpmPublic.key {
-        case .rsa(_, _, let scheme, let hash, _): (scheme, hash)
-        case .ecc(_, let scheme, let hash, _, _): (scheme, hash)
-        case .other: nil
-        }
+        let fixed: (scheme: TPMAlgorithmID, hash: TPMAlgorithmID)? =
+            switch tpmPublic.key {
+            case .rsa(_, _, let scheme, let hash, _): (scheme, hash)
+            case .ecc(_, let scheme, let hash, _, _): (scheme, hash)
+            case .other: nil
+            }
         guard let fixed, fixed.scheme != .null else { return nil }
         guard fixed.scheme == signature.scheme, fixed.hash == signature.hash else {
-            return "the key signs only \(fixed.scheme)/\(fixed.hash), but the signature is \(signature.scheme)/\(signature.hash.map(String.init(describing:)) ?? "none")"
+            return
+                "the key signs only \(fixed.scheme)/\(fixed.hash), but the signature is \(signature.scheme)/\(signature.hash.map(String.init(describing:)) ?? "none")"
         }
         return nil
     }

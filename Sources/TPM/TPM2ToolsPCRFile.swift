@@ -21,14 +21,18 @@ public enum TPM2ToolsPCRFile {
             let base = 4 + slot * 8
             let hash = TPMAlgorithmID(rawValue: LittleEndian.read(UInt16.self, bytes[...], at: base))
             let sizeOfSelect = Int(bytes[base + 2])
-            guard sizeOfSelect <= 4 else { throw PCRValuesError("PCR file bank \(slot) has a \(sizeOfSelect)-byte bitmap (at most 4)") }
+            guard sizeOfSelect <= 4 else {
+                throw PCRValuesError("PCR file bank \(slot) has a \(sizeOfSelect)-byte bitmap (at most 4)")
+            }
             let bitmap = bytes[(base + 3)..<(base + 3 + sizeOfSelect)]
             let pcrs = (0..<sizeOfSelect * 8).filter { bitmap[bitmap.startIndex + $0 / 8] & (1 << ($0 % 8)) != 0 }
             banks.append(PCRSelection.Bank(hash: hash, pcrs: pcrs))
         }
         let selection = PCRSelection(banks)
         let listCount = Int(LittleEndian.read(UInt32.self, bytes[...], at: selectionSize))
-        guard listCount <= maxDigestLists else { throw PCRValuesError("PCR file declares \(listCount) digest lists (at most \(maxDigestLists))") }
+        guard listCount <= maxDigestLists else {
+            throw PCRValuesError("PCR file declares \(listCount) digest lists (at most \(maxDigestLists))")
+        }
         let expectedSize = selectionSize + 4 + listCount * digestListSize
         guard bytes.count == expectedSize else {
             throw PCRValuesError("PCR file has \(bytes.count) bytes; \(listCount) digest lists need \(expectedSize)")
@@ -37,11 +41,15 @@ public enum TPM2ToolsPCRFile {
         for list in 0..<listCount {
             let base = selectionSize + 4 + list * digestListSize
             let count = Int(LittleEndian.read(UInt32.self, bytes[...], at: base))
-            guard count <= 8 else { throw PCRValuesError("PCR file digest list \(list) declares \(count) digests (at most 8)") }
+            guard count <= 8 else {
+                throw PCRValuesError("PCR file digest list \(list) declares \(count) digests (at most 8)")
+            }
             for entry in 0..<count {
                 let at = base + 4 + entry * 66
                 let size = Int(LittleEndian.read(UInt16.self, bytes[...], at: at))
-                guard size <= 64 else { throw PCRValuesError("PCR file digest \(values.count) declares \(size) bytes (at most 64)") }
+                guard size <= 64 else {
+                    throw PCRValuesError("PCR file digest \(values.count) declares \(size) bytes (at most 64)")
+                }
                 values.append(Array(bytes[(at + 2)..<(at + 2 + size)]))
             }
         }
@@ -57,14 +65,21 @@ extension TPM2ToolsPCRFile {
         var out = LittleEndian.bytes(UInt32(banks.count))
         for bank in banks {
             guard let bitmap = bank.bitmap else { throw PCRValuesError("PCR index out of range in \(bank.hash)") }
-            out += LittleEndian.bytes(bank.hash.rawValue) + [UInt8(bitmap.count)] + bitmap + [UInt8](repeating: 0, count: 5 - bitmap.count)
+            out +=
+                LittleEndian.bytes(bank.hash.rawValue) + [UInt8(bitmap.count)] + bitmap
+                + [UInt8](repeating: 0, count: 5 - bitmap.count)
         }
         out += [UInt8](repeating: 0, count: selectionSize - out.count)
-        let lists = stride(from: 0, to: values.values.count, by: 8).map { Array(values.values[$0..<min($0 + 8, values.values.count)]) }
+        let lists = stride(from: 0, to: values.values.count, by: 8).map {
+            Array(values.values[$0..<min($0 + 8, values.values.count)])
+        }
         out += LittleEndian.bytes(UInt32(lists.count))
         for list in lists {
             var entry = LittleEndian.bytes(UInt32(list.count))
-            for digest in list { entry += LittleEndian.bytes(UInt16(digest.count)) + digest + [UInt8](repeating: 0, count: 64 - digest.count) }
+            for digest in list {
+                entry +=
+                    LittleEndian.bytes(UInt16(digest.count)) + digest + [UInt8](repeating: 0, count: 64 - digest.count)
+            }
             out += entry + [UInt8](repeating: 0, count: digestListSize - entry.count)
         }
         return out

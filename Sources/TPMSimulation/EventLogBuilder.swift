@@ -13,10 +13,15 @@ public struct EventLogBuilder: Sendable {
     public init(banks: [DigestAlgorithm]) {
         self.banks = banks
         var spec = EventLogParser.specIDSignature
-        spec += LittleEndian.bytes(UInt32(0)) + [0, 2, 0, 2] + LittleEndian.bytes(UInt32(banks.count))  // platformClass, 2.0 errata 0, uintnSize 2
-        for bank in banks { spec += LittleEndian.bytes(bank.tpmAlgorithm.rawValue) + LittleEndian.bytes(UInt16(bank.digestSize)) }
+        // platformClass, 2.0 errata 0, uintnSize 2
+        spec += LittleEndian.bytes(UInt32(0)) + [0, 2, 0, 2] + LittleEndian.bytes(UInt32(banks.count))
+        for bank in banks {
+            spec += LittleEndian.bytes(bank.tpmAlgorithm.rawValue) + LittleEndian.bytes(UInt16(bank.digestSize))
+        }
         spec.append(0)  // vendorInfoSize
-        bytes = LittleEndian.bytes(UInt32(0)) + LittleEndian.bytes(EventType.noAction.rawValue) + [UInt8](repeating: 0, count: 20)
+        bytes =
+            LittleEndian.bytes(UInt32(0)) + LittleEndian.bytes(EventType.noAction.rawValue)
+            + [UInt8](repeating: 0, count: 20)
             + LittleEndian.bytes(UInt32(spec.count)) + spec
     }
 
@@ -28,7 +33,9 @@ public struct EventLogBuilder: Sendable {
     /// Appends an event with explicit digests, one per bank in bank order.
     public mutating func append(pcr: Int, type: EventType, digests: [[UInt8]], data: [UInt8]) {
         precondition(digests.count == banks.count, "one digest per bank")
-        bytes += LittleEndian.bytes(UInt32(pcr)) + LittleEndian.bytes(type.rawValue) + LittleEndian.bytes(UInt32(banks.count))
+        bytes +=
+            LittleEndian.bytes(UInt32(pcr)) + LittleEndian.bytes(type.rawValue)
+            + LittleEndian.bytes(UInt32(banks.count))
         for (bank, digest) in zip(banks, digests) { bytes += LittleEndian.bytes(bank.tpmAlgorithm.rawValue) + digest }
         bytes += LittleEndian.bytes(UInt32(data.count)) + data
     }

@@ -30,7 +30,9 @@ public struct SoftwareAttestationKey: Sendable {
             let curve: EllipticCurve = scheme.digest == .sha384 ? .p384 : .p256
             key = try SigningKey.ec(curve)
             let point = try key.publicKey.ecCoordinates
-            area = .ecc(curve: curve == .p384 ? TPMPublic.curveP384 : TPMPublic.curveP256, scheme: .ecdsa, schemeHash: hash, x: point?.x ?? [], y: point?.y ?? [])
+            area = .ecc(
+                curve: curve == .p384 ? TPMPublic.curveP384 : TPMPublic.curveP256, scheme: .ecdsa, schemeHash: hash,
+                x: point?.x ?? [], y: point?.y ?? [])
         }
         self.key = key
         self.scheme = scheme
@@ -54,7 +56,9 @@ public struct SoftwareAttestationKey: Sendable {
     }
 
     /// A quote over `values` with `nonce`, marshaled and signed: (TPMS_ATTEST, TPMT_SIGNATURE).
-    public func quote(_ values: PCRValues, nonce: [UInt8], clock: TPMAttest.ClockInfo) throws -> (attest: [UInt8], signature: [UInt8]) {
+    public func quote(_ values: PCRValues, nonce: [UInt8], clock: TPMAttest.ClockInfo) throws -> (
+        attest: [UInt8], signature: [UInt8]
+    ) {
         let attest = try TPMAttest(
             qualifiedSigner: [0x00, 0x0b] + DigestAlgorithm.sha256.hash(publicArea.dropFirst(2)),
             extraData: nonce, clockInfo: clock, firmwareVersion: 0,

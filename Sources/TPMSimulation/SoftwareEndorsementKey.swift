@@ -16,7 +16,9 @@ public struct SoftwareEndorsementKey: Sendable {
 
     public init() throws {
         key = try SigningKey.rsa(bits: 2048)
-        guard let modulus = try key.publicKey.rsaComponents?.modulus else { throw CredentialError("the RSA key has no modulus") }
+        guard let modulus = try key.publicKey.rsaComponents?.modulus else {
+            throw CredentialError("the RSA key has no modulus")
+        }
         publicArea = try TPMPublic.marshalDefaultEndorsementKey(modulus: modulus)
         endorsementKey = try EndorsementKey(file: publicArea)
     }
@@ -31,12 +33,17 @@ public struct SoftwareEndorsementKey: Sendable {
         let encIdentity = idObject.rest
         var secret = SizedFields(challenge.encryptedSecret)
         let seed = try key.decryptOAEP(try secret.sized(), digest: hash, label: Credential.identityLabel)
-        let hmacKey = Credential.kdfa(hash, key: seed, label: "INTEGRITY", contextU: [], contextV: [], bits: hash.digestSize * 8)
-        guard ConstantTime.equals(HMAC.authenticate(encIdentity + objectName, key: hmacKey, digest: hash), integrity) else {
+        let hmacKey = Credential.kdfa(
+            hash, key: seed, label: "INTEGRITY", contextU: [], contextV: [], bits: hash.digestSize * 8)
+        guard ConstantTime.equals(HMAC.authenticate(encIdentity + objectName, key: hmacKey, digest: hash), integrity)
+        else {
             throw CredentialError("the credential's integrity check fails: it is not for this EK and object")
         }
-        let symmetricKey = Credential.kdfa(hash, key: seed, label: "STORAGE", contextU: objectName, contextV: [], bits: endorsementKey.symmetricKeySize * 8)
-        var identity = SizedFields(try AESCFB.decrypt(encIdentity, key: symmetricKey, iv: [UInt8](repeating: 0, count: 16)))
+        let symmetricKey = Credential.kdfa(
+            hash, key: seed, label: "STORAGE", contextU: objectName, contextV: [],
+            bits: endorsementKey.symmetricKeySize * 8)
+        var identity = SizedFields(
+            try AESCFB.decrypt(encIdentity, key: symmetricKey, iv: [UInt8](repeating: 0, count: 16)))
         return try identity.sized()
     }
 }

@@ -79,10 +79,13 @@ public struct TPMAttest: Sendable, Equatable {
         if type == quoteType {
             var info = TPMS_QUOTE_INFO()
             try reader.read("quote info", into: &info, Tss2_MU_TPMS_QUOTE_INFO_Unmarshal)
-            quote = QuoteInfo(selection: PCRSelection(info.pcrSelect), pcrDigest: prefixBytes(of: info.pcrDigest.buffer, info.pcrDigest.size))
+            quote = QuoteInfo(
+                selection: PCRSelection(info.pcrSelect),
+                pcrDigest: prefixBytes(of: info.pcrDigest.buffer, info.pcrDigest.size))
         } else {
             var body = TPMU_ATTEST()
-            try reader.read("attested body of type 0x\(String(type, radix: 16))", into: &body) { buffer, size, offset, out in
+            try reader.read("attested body of type 0x\(String(type, radix: 16))", into: &body) {
+                buffer, size, offset, out in
                 Tss2_MU_TPMU_ATTEST_Unmarshal(buffer, size, offset, UInt32(type), out)
             }
         }
@@ -91,7 +94,9 @@ public struct TPMAttest: Sendable, Equatable {
             magic: magic, type: type,
             qualifiedSigner: prefixBytes(of: signer.name, signer.size),
             extraData: prefixBytes(of: extraData.buffer, extraData.size),
-            clockInfo: ClockInfo(clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount, safe: clock.safe != 0),
+            clockInfo: ClockInfo(
+                clock: clock.clock, resetCount: clock.resetCount, restartCount: clock.restartCount,
+                safe: clock.safe != 0),
             firmwareVersion: firmware, quote: quote
         )
     }
@@ -127,7 +132,9 @@ public struct TPMAttest: Sendable, Equatable {
         signer.size = try fill(&signer.name, with: qualifiedSigner, structure: "TPM2B_NAME")
         var data = TPM2B_DATA()
         data.size = try fill(&data.buffer, with: extraData, structure: "TPM2B_DATA")
-        var clock = TPMS_CLOCK_INFO(clock: clockInfo.clock, resetCount: clockInfo.resetCount, restartCount: clockInfo.restartCount, safe: clockInfo.safe ? 1 : 0)
+        var clock = TPMS_CLOCK_INFO(
+            clock: clockInfo.clock, resetCount: clockInfo.resetCount, restartCount: clockInfo.restartCount,
+            safe: clockInfo.safe ? 1 : 0)
         try writer.write(magic, Tss2_MU_UINT32_Marshal)
         try writer.write(type, Tss2_MU_UINT16_Marshal)
         try writer.write(&signer, Tss2_MU_TPM2B_NAME_Marshal)

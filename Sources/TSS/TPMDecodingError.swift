@@ -44,7 +44,8 @@ struct MUReader {
     /// Fails unless every byte was consumed.
     func requireEnd() throws(TPMDecodingError) {
         guard offset == bytes.count else {
-            throw TPMDecodingError(structure, "\(bytes.count - offset) unexpected bytes after the structure (at byte \(offset))")
+            throw TPMDecodingError(
+                structure, "\(bytes.count - offset) unexpected bytes after the structure (at byte \(offset))")
         }
     }
 

@@ -44,9 +44,11 @@ public final class TPMDevice {
         var creationPCR = TPML_PCR_SELECTION()
         var handle: ESYS_TR = 0
         var outPublic: UnsafeMutablePointer<TPM2B_PUBLIC>?
-        try Self.check(Esys_CreatePrimary(
-            esys, ESYS_TR(ESYS_TR_RH_ENDORSEMENT), ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-            &sensitive, &template, &outsideInfo, &creationPCR, &handle, &outPublic, nil, nil, nil), "create the EK")
+        try Self.check(
+            Esys_CreatePrimary(
+                esys, ESYS_TR(ESYS_TR_RH_ENDORSEMENT), ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE),
+                ESYS_TR(ESYS_TR_NONE),
+                &sensitive, &template, &outsideInfo, &creationPCR, &handle, &outPublic, nil, nil, nil), "create the EK")
         defer { Esys_Free(outPublic) }
         return LoadedKey(handle: handle, publicArea: try Self.marshal(outPublic))
     }
@@ -62,9 +64,11 @@ public final class TPMDevice {
         var outPublic: UnsafeMutablePointer<TPM2B_PUBLIC>?
         let createSession = try endorsementPolicySession()
         defer { flush(session: createSession) }
-        try Self.check(Esys_Create(
-            esys, ek.handle, createSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-            &sensitive, &template, &outsideInfo, &creationPCR, &outPrivate, &outPublic, nil, nil, nil), "create the AK")
+        try Self.check(
+            Esys_Create(
+                esys, ek.handle, createSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
+                &sensitive, &template, &outsideInfo, &creationPCR, &outPrivate, &outPublic, nil, nil, nil),
+            "create the AK")
         defer {
             Esys_Free(outPrivate)
             Esys_Free(outPublic)
@@ -72,13 +76,18 @@ public final class TPMDevice {
         let loadSession = try endorsementPolicySession()
         defer { flush(session: loadSession) }
         var handle: ESYS_TR = 0
-        try Self.check(Esys_Load(esys, ek.handle, loadSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), outPrivate, outPublic, &handle), "load the AK")
+        try Self.check(
+            Esys_Load(
+                esys, ek.handle, loadSession, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), outPrivate, outPublic,
+                &handle), "load the AK")
         return LoadedKey(handle: handle, publicArea: try Self.marshal(outPublic))
     }
 
     /// A quote by `ak` over `selection` with `nonce`: the TPMS_ATTEST bytes and the
     /// marshaled TPMT_SIGNATURE.
-    public func quote(with ak: LoadedKey, selection: PCRSelection, nonce: [UInt8]) throws(TPMDeviceError) -> (attest: [UInt8], signature: [UInt8]) {
+    public func quote(with ak: LoadedKey, selection: PCRSelection, nonce: [UInt8]) throws(TPMDeviceError) -> (
+        attest: [UInt8], signature: [UInt8]
+    ) {
         var qualifying = TPM2B_DATA()
         qualifying.size = try Self.fill(&qualifying.buffer, nonce)
         var scheme = TPMT_SIG_SCHEME()
@@ -86,9 +95,10 @@ public final class TPMDevice {
         var pcrSelection = try Self.cSelection(selection)
         var quoted: UnsafeMutablePointer<TPM2B_ATTEST>?
         var signature: UnsafeMutablePointer<TPMT_SIGNATURE>?
-        try Self.check(Esys_Quote(
-            esys, ak.handle, ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-            &qualifying, &scheme, &pcrSelection, &quoted, &signature), "quote")
+        try Self.check(
+            Esys_Quote(
+                esys, ak.handle, ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
+                &qualifying, &scheme, &pcrSelection, &quoted, &signature), "quote")
         defer {
             Esys_Free(quoted)
             Esys_Free(signature)
@@ -112,14 +122,17 @@ public final class TPMDevice {
                 var counter: UInt32 = 0
                 var returned: UnsafeMutablePointer<TPML_PCR_SELECTION>?
                 var digests: UnsafeMutablePointer<TPML_DIGEST>?
-                try Self.check(Esys_PCR_Read(esys, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-                                             &request, &counter, &returned, &digests), "read PCRs")
+                try Self.check(
+                    Esys_PCR_Read(
+                        esys, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
+                        &request, &counter, &returned, &digests), "read PCRs")
                 defer {
                     Esys_Free(returned)
                     Esys_Free(digests)
                 }
-                guard let returned, let digests, PCRSelection(returned.pointee) == PCRSelection([PCRSelection.Bank(hash: bank.hash, pcrs: pcrs)]),
-                      Int(digests.pointee.count) == pcrs.count
+                guard let returned, let digests,
+                    PCRSelection(returned.pointee) == PCRSelection([PCRSelection.Bank(hash: bank.hash, pcrs: pcrs)]),
+                    Int(digests.pointee.count) == pcrs.count
                 else { throw TPMDeviceError(operation: "read PCRs: the TPM returned another selection", code: 1) }
                 values += DigestList.digests(of: digests.pointee)
             }
@@ -128,7 +141,9 @@ public final class TPMDevice {
     }
 
     /// TPM2_ActivateCredential: the credential Warden made for `ak` under `ek`, recovered.
-    public func activateCredential(ak: LoadedKey, ek: LoadedKey, credentialBlob: [UInt8], encryptedSecret: [UInt8]) throws(TPMDeviceError) -> [UInt8] {
+    public func activateCredential(ak: LoadedKey, ek: LoadedKey, credentialBlob: [UInt8], encryptedSecret: [UInt8])
+        throws(TPMDeviceError) -> [UInt8]
+    {
         var blob = TPM2B_ID_OBJECT()
         var secret = TPM2B_ENCRYPTED_SECRET()
         do {
@@ -144,8 +159,10 @@ public final class TPMDevice {
         let session = try endorsementPolicySession()
         defer { flush(session: session) }
         var certInfo: UnsafeMutablePointer<TPM2B_DIGEST>?
-        try Self.check(Esys_ActivateCredential(
-            esys, ak.handle, ek.handle, ESYS_TR(ESYS_TR_PASSWORD), session, ESYS_TR(ESYS_TR_NONE), &blob, &secret, &certInfo),
+        try Self.check(
+            Esys_ActivateCredential(
+                esys, ak.handle, ek.handle, ESYS_TR(ESYS_TR_PASSWORD), session, ESYS_TR(ESYS_TR_NONE), &blob, &secret,
+                &certInfo),
             "activate the credential")
         defer { Esys_Free(certInfo) }
         guard let certInfo else { throw TPMDeviceError(operation: "activate the credential", code: 1) }
@@ -168,12 +185,16 @@ public final class TPMDevice {
         var symmetric = TPMT_SYM_DEF()
         symmetric.algorithm = TPMAlgorithmID.null.rawValue
         var session: ESYS_TR = 0
-        try Self.check(Esys_StartAuthSession(
-            esys, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-            nil, TPM2_SE(0x01), &symmetric, TPMAlgorithmID.sha256.rawValue, &session), "start a policy session")
-        try Self.check(Esys_PolicySecret(
-            esys, ESYS_TR(ESYS_TR_RH_ENDORSEMENT), session, ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
-            nil, nil, nil, 0, nil, nil), "satisfy the EK's policy")
+        try Self.check(
+            Esys_StartAuthSession(
+                esys, ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE), ESYS_TR(ESYS_TR_NONE),
+                ESYS_TR(ESYS_TR_NONE),
+                nil, TPM2_SE(0x01), &symmetric, TPMAlgorithmID.sha256.rawValue, &session), "start a policy session")
+        try Self.check(
+            Esys_PolicySecret(
+                esys, ESYS_TR(ESYS_TR_RH_ENDORSEMENT), session, ESYS_TR(ESYS_TR_PASSWORD), ESYS_TR(ESYS_TR_NONE),
+                ESYS_TR(ESYS_TR_NONE),
+                nil, nil, nil, 0, nil, nil), "satisfy the EK's policy")
         return session
     }
 
@@ -191,7 +212,9 @@ public final class TPMDevice {
     }
 
     private static func fill<Tuple>(_ tuple: inout Tuple, _ bytes: [UInt8]) throws(TPMDeviceError) -> UInt16 {
-        do { return try TSS.fill(&tuple, with: bytes, structure: "TPM2B") } catch { throw TPMDeviceError(operation: error.description, code: 1) }
+        do { return try TSS.fill(&tuple, with: bytes, structure: "TPM2B") } catch {
+            throw TPMDeviceError(operation: error.description, code: 1)
+        }
     }
 
     private static func cSelection(_ selection: PCRSelection) throws(TPMDeviceError) -> TPML_PCR_SELECTION {

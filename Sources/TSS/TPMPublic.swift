@@ -24,7 +24,8 @@ public struct TPMPublic: Sendable, Equatable {
     /// The key material and its parameters.
     public enum Key: Sendable, Equatable {
         /// An RSA key; `exponent` 0 means the default 65537.
-        case rsa(keyBits: UInt16, exponent: UInt32, scheme: TPMAlgorithmID, schemeHash: TPMAlgorithmID, modulus: [UInt8])
+        case rsa(
+            keyBits: UInt16, exponent: UInt32, scheme: TPMAlgorithmID, schemeHash: TPMAlgorithmID, modulus: [UInt8])
         /// An ECC key on TPM curve `curve` (TPM_ECC_CURVE).
         case ecc(curve: UInt16, scheme: TPMAlgorithmID, schemeHash: TPMAlgorithmID, x: [UInt8], y: [UInt8])
         /// Another object type (keyed hash, symmetric cipher).
@@ -99,7 +100,9 @@ public struct TPMPublic: Sendable, Equatable {
             symmetric: symmetric.flatMap { definition in
                 let algorithm = TPMAlgorithmID(rawValue: definition.algorithm)
                 guard algorithm != .null else { return nil }
-                return Symmetric(algorithm: algorithm, keyBits: definition.keyBits.sym, mode: TPMAlgorithmID(rawValue: definition.mode.sym))
+                return Symmetric(
+                    algorithm: algorithm, keyBits: definition.keyBits.sym,
+                    mode: TPMAlgorithmID(rawValue: definition.mode.sym))
             },
             publicArea: Array(bytes.dropFirst(2))
         )
@@ -109,7 +112,9 @@ public struct TPMPublic: Sendable, Equatable {
     /// this RSA-2048 modulus: what a TPM reports for that EK, so its name can be computed
     /// from a PEM key or an EK certificate alone.
     public static func marshalDefaultEndorsementKey(modulus: [UInt8]) throws(TPMDecodingError) -> [UInt8] {
-        guard modulus.count == 256 else { throw TPMDecodingError("TPM2B_PUBLIC", "the default EK template holds an RSA-2048 modulus") }
+        guard modulus.count == 256 else {
+            throw TPMDecodingError("TPM2B_PUBLIC", "the default EK template holds an RSA-2048 modulus")
+        }
         var area = Templates.endorsementKey()
         area.unique.rsa.size = try fill(&area.unique.rsa.buffer, with: modulus, structure: "TPM2B_PUBLIC_KEY_RSA")
         var value = TPM2B_PUBLIC(size: 0, publicArea: area)

@@ -39,10 +39,12 @@ public enum TPMSignature: Sendable, Equatable {
         switch scheme {
         case .rsassa:
             let rsa = signature.signature.rsassa
-            return .rsassa(hash: TPMAlgorithmID(rawValue: rsa.hash), signature: prefixBytes(of: rsa.sig.buffer, rsa.sig.size))
+            return .rsassa(
+                hash: TPMAlgorithmID(rawValue: rsa.hash), signature: prefixBytes(of: rsa.sig.buffer, rsa.sig.size))
         case .rsapss:
             let rsa = signature.signature.rsapss
-            return .rsapss(hash: TPMAlgorithmID(rawValue: rsa.hash), signature: prefixBytes(of: rsa.sig.buffer, rsa.sig.size))
+            return .rsapss(
+                hash: TPMAlgorithmID(rawValue: rsa.hash), signature: prefixBytes(of: rsa.sig.buffer, rsa.sig.size))
         case .ecdsa:
             let ecc = signature.signature.ecdsa
             return .ecdsa(
@@ -62,14 +64,18 @@ public enum TPMSignature: Sendable, Equatable {
         switch self {
         case .rsassa(let hash, let bytes):
             signature.signature.rsassa.hash = hash.rawValue
-            signature.signature.rsassa.sig.size = try fill(&signature.signature.rsassa.sig.buffer, with: bytes, structure: "TPMT_SIGNATURE")
+            signature.signature.rsassa.sig.size = try fill(
+                &signature.signature.rsassa.sig.buffer, with: bytes, structure: "TPMT_SIGNATURE")
         case .rsapss(let hash, let bytes):
             signature.signature.rsapss.hash = hash.rawValue
-            signature.signature.rsapss.sig.size = try fill(&signature.signature.rsapss.sig.buffer, with: bytes, structure: "TPMT_SIGNATURE")
+            signature.signature.rsapss.sig.size = try fill(
+                &signature.signature.rsapss.sig.buffer, with: bytes, structure: "TPMT_SIGNATURE")
         case .ecdsa(let hash, let r, let s):
             signature.signature.ecdsa.hash = hash.rawValue
-            signature.signature.ecdsa.signatureR.size = try fill(&signature.signature.ecdsa.signatureR.buffer, with: r, structure: "TPMT_SIGNATURE")
-            signature.signature.ecdsa.signatureS.size = try fill(&signature.signature.ecdsa.signatureS.buffer, with: s, structure: "TPMT_SIGNATURE")
+            signature.signature.ecdsa.signatureR.size = try fill(
+                &signature.signature.ecdsa.signatureR.buffer, with: r, structure: "TPMT_SIGNATURE")
+            signature.signature.ecdsa.signatureS.size = try fill(
+                &signature.signature.ecdsa.signatureS.buffer, with: s, structure: "TPMT_SIGNATURE")
         case .unsupported(let scheme):
             throw TPMDecodingError("TPMT_SIGNATURE", "cannot marshal scheme \(scheme)")
         }

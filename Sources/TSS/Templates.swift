@@ -8,7 +8,10 @@ enum Templates {
         var area = TPMT_PUBLIC()
         area.type = TPMAlgorithmID.rsa.rawValue
         area.nameAlg = TPMAlgorithmID.sha256.rawValue
-        area.objectAttributes = TPMPublic.Attributes([.fixedTPM, .fixedParent, .sensitiveDataOrigin, .adminWithPolicy, .restricted, .decrypt]).rawValue
+        area.objectAttributes =
+            TPMPublic.Attributes([
+                .fixedTPM, .fixedParent, .sensitiveDataOrigin, .adminWithPolicy, .restricted, .decrypt,
+            ]).rawValue
         let policy: [UInt8] = [
             0x83, 0x71, 0x97, 0x67, 0x44, 0x84, 0xb3, 0xf8, 0x1a, 0x90, 0xcc, 0x8d, 0x46, 0xa5, 0xd7, 0x24,
             0xfd, 0x52, 0xd7, 0x6e, 0x06, 0x52, 0x0b, 0x64, 0xf2, 0xa1, 0xda, 0x1b, 0x33, 0x14, 0x69, 0xaa,
@@ -29,7 +32,9 @@ enum Templates {
         var area = TPMT_PUBLIC()
         area.type = TPMAlgorithmID.rsa.rawValue
         area.nameAlg = TPMAlgorithmID.sha256.rawValue
-        area.objectAttributes = TPMPublic.Attributes([.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .restricted, .sign]).rawValue
+        area.objectAttributes =
+            TPMPublic.Attributes([.fixedTPM, .fixedParent, .sensitiveDataOrigin, .userWithAuth, .restricted, .sign])
+            .rawValue
         area.parameters.rsaDetail.symmetric.algorithm = TPMAlgorithmID.null.rawValue
         area.parameters.rsaDetail.scheme.scheme = TPMAlgorithmID.rsassa.rawValue
         area.parameters.rsaDetail.scheme.details.rsassa.hashAlg = TPMAlgorithmID.sha256.rawValue

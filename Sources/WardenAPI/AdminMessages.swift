@@ -20,7 +20,8 @@ public enum AdminMessages {
         public var image: String?
 
         public init(
-            name: String, ek: String?, discoveredID: Int64?, macs: [String], uuid: String?, cluster: String?, role: String?, policy: String?, labels: [String],
+            name: String, ek: String?, discoveredID: Int64?, macs: [String], uuid: String?, cluster: String?,
+            role: String?, policy: String?, labels: [String],
             image: String? = nil
         ) {
             self.name = name

@@ -113,7 +113,10 @@ public enum AgentMessages {
         /// True when the kernel command line says Warden booted the machine by legacy BIOS
         /// (`warden.boot=legacy-bios`): its firmware measured neither kernel nor initrd.
         public var legacyBIOS: Bool?
-        public init(attestationKeyID: Int64, nonce: String, attest: String, signature: String, pcrs: String, eventLog: String?, legacyBIOS: Bool? = nil) {
+        public init(
+            attestationKeyID: Int64, nonce: String, attest: String, signature: String, pcrs: String, eventLog: String?,
+            legacyBIOS: Bool? = nil
+        ) {
             self.attestationKeyID = attestationKeyID
             self.nonce = nonce
             self.attest = attest
@@ -135,7 +138,10 @@ public enum AgentMessages {
         public var signature: String
         /// The release key's certificate (PEM), issued by the server CA.
         public var releaseCertificate: String
-        public init(credentialBlob: String, encryptedSecret: String, ciphertext: String, signature: String, releaseCertificate: String) {
+        public init(
+            credentialBlob: String, encryptedSecret: String, ciphertext: String, signature: String,
+            releaseCertificate: String
+        ) {
             self.credentialBlob = credentialBlob
             self.encryptedSecret = encryptedSecret
             self.ciphertext = ciphertext

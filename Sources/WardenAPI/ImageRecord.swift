@@ -42,9 +42,12 @@ public struct ImageRecord: Sendable, Codable, Equatable {
     /// Machines assigned this image.
     public let machines: [String]
 
-    public init(name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8], initrdSHA256: [UInt8],
-                commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootMeasurement]?,
-                createdAt: Date = Date(), machines: [String] = []) {
+    public init(
+        name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8],
+        initrdSHA256: [UInt8],
+        commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootMeasurement]?,
+        createdAt: Date = Date(), machines: [String] = []
+    ) {
         self.name = name
         self.sha256 = Hex.encode(sha256)
         self.sha384 = Hex.encode(sha384)

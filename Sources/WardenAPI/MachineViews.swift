@@ -58,7 +58,11 @@ public struct MachineSummary: Sendable, Codable, Equatable {
     public let createdAt: Date
 
     /// A value as the server sends it.
-    public init(id: Int64, name: String, state: MachineState, ekName: String, hasEKCertificate: Bool, macs: [String], smbiosUUID: String?, cluster: String?, role: MachineRole?, policy: String?, labels: [String], image: String?, createdAt: Date) {
+    public init(
+        id: Int64, name: String, state: MachineState, ekName: String, hasEKCertificate: Bool, macs: [String],
+        smbiosUUID: String?, cluster: String?, role: MachineRole?, policy: String?, labels: [String], image: String?,
+        createdAt: Date
+    ) {
         self.id = id
         self.name = name
         self.state = state

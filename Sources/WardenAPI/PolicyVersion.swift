@@ -1,4 +1,3 @@
-
 /// One version of a named policy, as stored.
 public struct PolicyVersion: Sendable, Equatable, Codable {
     public let id: Int64

@@ -22,7 +22,8 @@ public struct ReleasePayload: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         nodeName = try container.decode(String.self, forKey: .nodeName)
         guard let key = Base64.decode(try container.decode(String.self, forKey: .diskKey)) else {
-            throw DecodingError.dataCorruptedError(forKey: .diskKey, in: container, debugDescription: "the disk key is not base64")
+            throw DecodingError.dataCorruptedError(
+                forKey: .diskKey, in: container, debugDescription: "the disk key is not base64")
         }
         diskKey = Secret(bytes: key)
         join = try container.decodeIfPresent(JoinConfiguration.self, forKey: .join)
@@ -58,7 +59,10 @@ public struct JoinConfiguration: Codable, Sendable, Equatable {
 
     /// The K3s configuration file (YAML), every value quoted.
     public var k3sConfigYAML: String {
-        var lines = ["server: \(Self.quoted(server))", "token: \(Self.quoted(token.revealedText))", "node-name: \(Self.quoted(nodeName))"]
+        var lines = [
+            "server: \(Self.quoted(server))", "token: \(Self.quoted(token.revealedText))",
+            "node-name: \(Self.quoted(nodeName))",
+        ]
         if !labels.isEmpty { lines += ["node-label:"] + labels.map { "  - \(Self.quoted($0))" } }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -70,7 +74,8 @@ public struct JoinConfiguration: Codable, Sendable, Equatable {
             switch scalar {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20: out += (scalar.value < 0x10 ? "\\x0" : "\\x") + String(scalar.value, radix: 16)
+            case _ where scalar.value < 0x20:
+                out += (scalar.value < 0x10 ? "\\x0" : "\\x") + String(scalar.value, radix: 16)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -35,8 +35,11 @@ struct AuditCommand: AsyncParsableCommand {
             if local {
                 let state = try StateFolder.existing(at: admin.stateDir)
                 let store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())
-                let progress: ((Int64, Int64) -> Void)? = onTerminal ? { done, total in TerminalProgress.show("exporting: \(done) of \(total) records") } : nil
-                let summary = try AuditExporter.export(from: store, key: state.auditKey(), request: request, to: out, progress: progress)
+                let progress: ((Int64, Int64) -> Void)? =
+                    onTerminal
+                    ? { done, total in TerminalProgress.show("exporting: \(done) of \(total) records") } : nil
+                let summary = try AuditExporter.export(
+                    from: store, key: state.auditKey(), request: request, to: out, progress: progress)
                 if onTerminal { TerminalProgress.end() }
                 try report(summary)
             } else {
@@ -46,20 +49,26 @@ struct AuditCommand: AsyncParsableCommand {
             }
         }
 
-        @Sendable private static func showReceived(_ bytes: Int) { TerminalProgress.show("received: \(bytes >> 10) KiB") }
+        @Sendable private static func showReceived(_ bytes: Int) {
+            TerminalProgress.show("received: \(bytes >> 10) KiB")
+        }
 
         private func download(_ request: AuditExportRequest, progress: (@Sendable (Int) -> Void)?) async throws {
             var query = URLComponents()
-            query.queryItems = [("from", request.from), ("to", request.to), ("machine", request.machine)].compactMap { name, value in
+            query.queryItems = [("from", request.from), ("to", request.to), ("machine", request.machine)].compactMap {
+                name, value in
                 value.map { URLQueryItem(name: name, value: $0) }
             }
-            let path = "/v1/admin/audit/export" + (query.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? "")
+            let path =
+                "/v1/admin/audit/export"
+                + (query.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? "")
             try await admin.target.run { client in try await client.download(path, toFile: out, progress: progress) }
         }
 
         private func report(_ summary: BundleSummary) throws {
             if format == .json { return try JSONOutput.print(summary) }
-            print("""
+            print(
+                """
                 wrote \(out): records \(summary.firstSequence)–\(summary.lastSequence) (\(summary.records)), \
                 \(summary.evidenceIncluded) of \(summary.attestations) attestations with evidence, \(summary.policies) policy versions, \
                 \(summary.checkpoints) checkpoints
@@ -74,14 +83,16 @@ struct AuditCommand: AsyncParsableCommand {
             abstract: "Verify an export bundle offline: signature, files, hash chain, checkpoints, every verdict.",
             discussion: "Exits 0 only when everything holds; otherwise names each record or file that fails.")
         @Argument(help: "The bundle (.tar.gz).") var file: String
-        @Option(help: "The audit public key (PEM) to trust; without it the bundle's own key anchors nothing.") var key: String?
+        @Option(help: "The audit public key (PEM) to trust; without it the bundle's own key anchors nothing.") var key:
+            String?
         @Option(help: "An earlier export this one must extend.") var previous: String?
         @Flag(help: "Check evidence digests but do not verify quotes and policies again.") var noReverify = false
         @Option var format: OutputFormat = .text
 
         func run() async throws {
             let pinned = try key.map { path in
-                try AuditPublicKey(pem: String(decoding: try InputFile.read(path, as: "audit public key"), as: UTF8.self))
+                try AuditPublicKey(
+                    pem: String(decoding: try InputFile.read(path, as: "audit public key"), as: UTF8.self))
             }
             let report = try AuditVerifier.verify(bundle: file, key: pinned, previous: previous, reverify: !noReverify)
             if format == .json { try JSONOutput.print(report) } else { VerificationText.print(report) }

@@ -12,7 +12,9 @@ enum FileDescriptorLimit {
     /// Raises the soft limit to what `configuration`'s bounds need (at most the hard
     /// limit), and warns when even the hard limit is lower.
     static func raise(toHold configuration: WardenConfiguration) {
-        let needed = configuration.apiMaxConnections + configuration.bootHTTPMaxConnections + configuration.tftpMaxTransfers + reserve
+        let needed =
+            configuration.apiMaxConnections + configuration.bootHTTPMaxConnections + configuration.tftpMaxTransfers
+            + reserve
         var limit = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
         if limit.rlim_cur < rlim_t(needed) {
@@ -20,11 +22,13 @@ enum FileDescriptorLimit {
             _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
         if limit.rlim_cur < rlim_t(needed) {
-            FileHandle.standardError.write(Data("""
-                warden: warning: the open-file limit (\(limit.rlim_cur)) is below the \(needed) descriptors the connection and transfer \
-                bounds need; raise it (LimitNOFILE= in the systemd unit) or lower apiMaxConnections, bootHTTPMaxConnections, tftpMaxTransfers
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    warden: warning: the open-file limit (\(limit.rlim_cur)) is below the \(needed) descriptors the connection and transfer \
+                    bounds need; raise it (LimitNOFILE= in the systemd unit) or lower apiMaxConnections, bootHTTPMaxConnections, tftpMaxTransfers
 
-                """.utf8))
+                    """.utf8))
         }
     }
 }

@@ -29,7 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let defaultFile = FileManager.default.fileExists(atPath: "Config/warden.yaml") ? "Config/warden.yaml" : nil
-        var configuration = try WardenConfiguration.load(file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
+        var configuration = try WardenConfiguration.load(
+            file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
         if let stateDir { configuration.stateDir = stateDir }
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
         var limits = EnrolmentStore.Limits()
@@ -38,7 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
         limits.registrationLifetime = TimeInterval(configuration.registrationLifetime)
         let store = try EnrolmentStore(
             path: state.databasePath, key: state.keyEncryptionKey(),
-            auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)), limits: limits)
+            auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)),
+            limits: limits)
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration
@@ -48,25 +50,38 @@ struct ServeCommand: AsyncParsableCommand {
         // and boot HTTP alike. Records of images an earlier Warden added are completed first
         // (measurements for policies that follow them, signatures of the legacy sections).
         let images = try state.imageCatalogue(store: store)
-        for line in images.completeRecords(actor: "system (upgrade)") { FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8)) }
+        for line in images.completeRecords(actor: "system (upgrade)") {
+            FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8))
+        }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
-        let application = try WardenServer.application(state: state, store: store, configuration: configuration, bounds: bounds, images: images) { port in
-            try? store.audit(actor: "system", action: "server-start", subject: "server", details: "listening on \(settings.apiHost):\(port)")
-            FileHandle.standardOutput.write(Data("warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n".utf8))
+        let application = try WardenServer.application(
+            state: state, store: store, configuration: configuration, bounds: bounds, images: images
+        ) { port in
+            try? store.audit(
+                actor: "system", action: "server-start", subject: "server",
+                details: "listening on \(settings.apiHost):\(port)")
+            FileHandle.standardOutput.write(
+                Data(
+                    "warden: serving https://\(settings.apiHost):\(port) (server CA \(state.url(.serverCA).path), state \(settings.stateDir))\n"
+                        .utf8))
         }
         let tftp = try await startTFTP(configuration, state: state)
         let proxyDHCP = try await startProxyDHCP(configuration)
-        let bootHTTP = try await startBootHTTP(configuration, state: state, store: store, images: images.files, bounds: bounds)
+        let bootHTTP = try await startBootHTTP(
+            configuration, state: state, store: store, images: images.files, bounds: bounds)
         // Started in this order, stopped in the reverse: the API first, housekeeping last
         // (it writes the refusal summaries still open).
         let services: [any Service] = [
             Housekeeping(store: store, refusals: bounds.refusals),
             BootListenerService("TFTP on \(configuration.bootHost):\(tftp.port)", tftp),
-            BootListenerService("ProxyDHCP on \(configuration.bootHost):\(proxyDHCP.ports.dhcp) and :\(proxyDHCP.ports.bootServer)", proxyDHCP),
+            BootListenerService(
+                "ProxyDHCP on \(configuration.bootHost):\(proxyDHCP.ports.dhcp) and :\(proxyDHCP.ports.bootServer)",
+                proxyDHCP),
             BootListenerService("boot HTTP on \(configuration.bootHost):\(bootHTTP.port)", bootHTTP),
             application,
         ]
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
@@ -100,24 +115,30 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limits.maxTimeoutSeconds = configuration.tftpMaxTimeout
         settings.startTimeout = .seconds(Int64(configuration.tftpStartTimeout))
         let server = try await TFTPServer.start(
-            host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot), settings: settings, events: Self.events)
-        FileHandle.standardOutput.write(Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
+            host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot),
+            settings: settings, events: Self.events)
+        FileHandle.standardOutput.write(
+            Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
         return server
     }
 
     /// Starts the boot HTTP server: each machine's script from the store, firmware from the
     /// TFTP root, images (checked against their digests) from the image store.
     private func startBootHTTP(
-        _ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore, images: ImageFiles, bounds: AnonymousBounds
+        _ configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore, images: ImageFiles,
+        bounds: AnonymousBounds
     ) async throws -> BootHTTPServer {
         var settings = BootHTTPServer.Settings()
         settings.maxConnections = configuration.bootHTTPMaxConnections
         settings.maxConnectionsPerSource = configuration.bootHTTPMaxConnectionsPerSource
         settings.idleSeconds = Int64(configuration.bootHTTPIdleTimeout)
         let server = try await BootHTTPServer.start(
-            host: configuration.bootHost, port: configuration.bootHTTPPort, firmware: BootFileRoot(path: state.tftpRoot),
-            images: images, scripts: MachineBootScripts(
-                store: store, imageTrust: configuration.bootImageTrust, discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
+            host: configuration.bootHost, port: configuration.bootHTTPPort,
+            firmware: BootFileRoot(path: state.tftpRoot),
+            images: images,
+            scripts: MachineBootScripts(
+                store: store, imageTrust: configuration.bootImageTrust,
+                discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
                 refusals: bounds.refusals, discoveries: bounds.discoveries),
             settings: settings, events: Self.events)
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
@@ -127,19 +148,25 @@ struct ServeCommand: AsyncParsableCommand {
     /// Starts ProxyDHCP on the DHCP and PXE boot-server ports.
     private func startProxyDHCP(_ configuration: WardenConfiguration) async throws -> ProxyDHCPServer {
         let address = configuration.effectiveBootServerAddress
-        var settings = ProxyDHCPResponder.Settings(serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: configuration.bootHTTPBase)
+        var settings = ProxyDHCPResponder.Settings(
+            serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: configuration.bootHTTPBase)
         settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
         let server = try await ProxyDHCPServer.start(
-            host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort, bootServerPort: configuration.proxyDHCPAltPort,
+            host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort,
+            bootServerPort: configuration.proxyDHCPAltPort,
             replyAddress: address, responder: ProxyDHCPResponder(settings: settings), events: Self.events)
-        FileHandle.standardOutput.write(Data("warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n".utf8))
+        FileHandle.standardOutput.write(
+            Data(
+                "warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n"
+                    .utf8))
         return server
     }
 
     /// The boot services' events on standard output, each with the time (seconds since the
     /// epoch, to the millisecond), which the lab's timeline reads.
     private static let events = BootEventLog { line in
-        FileHandle.standardOutput.write(Data((String(format: "warden: [%.3f] ", Date().timeIntervalSince1970) + line + "\n").utf8))
+        FileHandle.standardOutput.write(
+            Data((String(format: "warden: [%.3f] ", Date().timeIntervalSince1970) + line + "\n").utf8))
     }
 
     private func warn(_ message: String) {

@@ -19,7 +19,10 @@ package struct AdminOptions: ParsableArguments {
 
     package var target: AdminTarget { AdminTarget(server: server, identity: identity, stateDir: stateDir) }
 
-    package func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
+    package func call<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none,
+        as type: Answer.Type = Answer.self
+    ) async throws -> Answer {
         try await target.call(method, path, body, as: type)
     }
 }
@@ -40,15 +43,22 @@ package struct AdminTarget {
     /// A connection to the admin API.
     package func connect() async throws -> HTTPSClient {
         let folder = identity ?? stateDir + "/operator"
-        for file in ["cert.pem", "key.pem", "ca.pem"] where !FileManager.default.fileExists(atPath: folder + "/" + file) {
-            throw ValidationError("no \(file) in \(folder): pass --identity DIR (made by `warden operator add`) or start `warden serve` once")
+        for file in ["cert.pem", "key.pem", "ca.pem"] where !FileManager.default.fileExists(atPath: folder + "/" + file)
+        {
+            throw ValidationError(
+                "no \(file) in \(folder): pass --identity DIR (made by `warden operator add`) or start `warden serve` once"
+            )
         }
         return try await HTTPSClient(
-            url: server, serverCA: folder + "/ca.pem", identity: .init(certificatePath: folder + "/cert.pem", keyPath: folder + "/key.pem"))
+            url: server, serverCA: folder + "/ca.pem",
+            identity: .init(certificatePath: folder + "/cert.pem", keyPath: folder + "/key.pem"))
     }
 
     /// Runs one admin call.
-    func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as type: Answer.Type = Answer.self) async throws -> Answer {
+    func call<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none,
+        as type: Answer.Type = Answer.self
+    ) async throws -> Answer {
         try await run { client in try await client.call(method, path, body, as: type) }
     }
 
@@ -70,7 +80,9 @@ package struct AdminTarget {
 
 /// A path segment with everything but unreserved characters percent-encoded.
 func pathSegment(_ text: String) -> String {
-    text.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? text
+    text.addingPercentEncoding(
+        withAllowedCharacters: CharacterSet(
+            charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")) ?? text
 }
 
 /// Prints rows as aligned columns.
@@ -78,7 +90,10 @@ enum Table {
     static func print(_ header: [String], _ rows: [[String]]) {
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
         for row in [header] + rows {
-            Swift.print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            Swift.print(
+                row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                    separator: "  "
+                )
                 .trimmingCharacters(in: .whitespaces))
         }
     }

@@ -23,9 +23,12 @@ package struct ClusterCommand: AsyncParsableCommand {
 
         func run() async throws {
             func token(_ path: String) throws -> Secret {
-                Secret(text: String(decoding: try InputFile.read(path, as: "token file"), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                Secret(
+                    text: String(decoding: try InputFile.read(path, as: "token file"), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines))
             }
-            let request = AdminMessages.ClusterRequest(name: name, serverURL: server, token: try token(tokenFile), agentToken: try agentTokenFile.map(token))
+            let request = AdminMessages.ClusterRequest(
+                name: name, serverURL: server, token: try token(tokenFile), agentToken: try agentTokenFile.map(token))
             let admin = AdminTarget(server: wardenURL, identity: identity, stateDir: stateDir)
             print(try await admin.call(.POST, "/v1/admin/clusters", request, as: AdminMessages.Done.self).message)
         }
@@ -39,7 +42,9 @@ package struct ClusterCommand: AsyncParsableCommand {
         func run() async throws {
             let clusters = try await admin.call(.GET, "/v1/admin/clusters", as: [ClusterSummary].self)
             if format == .json { return try JSONOutput.print(clusters) }
-            Table.print(["NAME", "SERVER", "AGENT TOKEN", "MACHINES"], clusters.map { [$0.name, $0.serverURL, $0.hasAgentToken ? "yes" : "no", String($0.machines)] })
+            Table.print(
+                ["NAME", "SERVER", "AGENT TOKEN", "MACHINES"],
+                clusters.map { [$0.name, $0.serverURL, $0.hasAgentToken ? "yes" : "no", String($0.machines)] })
         }
     }
 }

@@ -33,8 +33,10 @@ struct EventLogReport: Encodable {
             Event(
                 index: event.index, pcr: event.pcr, type: event.type.description,
                 typeValue: "0x" + String(event.type.rawValue, radix: 16),
-                digests: Dictionary(event.digests.map { ("\($0.algorithm)", Hex.encode($0.bytes)) }, uniquingKeysWith: { a, _ in a }),
-                data: Dictionary(EventDescription(event).fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                digests: Dictionary(
+                    event.digests.map { ("\($0.algorithm)", Hex.encode($0.bytes)) }, uniquingKeysWith: { a, _ in a }),
+                data: Dictionary(
+                    EventDescription(event).fields.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
                 dataDigestMismatch: mismatched.contains(event.index) ? true : nil
             )
         }
@@ -51,11 +53,17 @@ struct EventLogReport: Encodable {
     }
 
     var text: String {
-        var lines = ["\(format) event log, banks \(banks.joined(separator: ", ")), \(events.count) events"
-            + (startupLocality.map { ", StartupLocality \($0)" } ?? "")]
+        var lines = [
+            "\(format) event log, banks \(banks.joined(separator: ", ")), \(events.count) events"
+                + (startupLocality.map { ", StartupLocality \($0)" } ?? "")
+        ]
         for event in events {
-            lines.append("#\(event.index) PCR \(event.pcr) \(event.type)" + (event.dataDigestMismatch == true ? "  ✗ data does not match digest" : ""))
-            for (bank, digest) in event.digests.sorted(by: { $0.key < $1.key }) { lines.append("    \(bank): \(digest)") }
+            lines.append(
+                "#\(event.index) PCR \(event.pcr) \(event.type)"
+                    + (event.dataDigestMismatch == true ? "  ✗ data does not match digest" : ""))
+            for (bank, digest) in event.digests.sorted(by: { $0.key < $1.key }) {
+                lines.append("    \(bank): \(digest)")
+            }
             for (name, value) in event.data.sorted(by: { $0.key < $1.key }) { lines.append("    \(name) = \(value)") }
         }
         lines.append("replayed PCRs:")

@@ -26,15 +26,18 @@ package struct ImageCommand: AsyncParsableCommand {
         @Argument(help: "The image's name.") var name: String
         @Option(help: "The kernel (vmlinuz).") var kernel: String
         @Option(help: "The initrd.") var initrd: String
-        @Option(help: "The kernel command line, built in and passed exactly by the boot script.") var cmdline = "console=ttyS0,115200 panic=-1"
+        @Option(help: "The kernel command line, built in and passed exactly by the boot script.") var cmdline =
+            "console=ttyS0,115200 panic=-1"
         @Option(help: "systemd's EFI stub.") var stub = UKIBuilder.debianStub
-        @Flag(help: "Append warden-agent, its libraries, the server CA and the server URL to the initrd.") var withAgent = false
+        @Flag(help: "Append warden-agent, its libraries, the server CA and the server URL to the initrd.")
+        var withAgent = false
         @Option(help: "The warden-agent binary (default: the one beside this warden).") var agent: String?
         @Option(help: "The server URL nodes reach (default: --server).") var agentServer: String?
         @Option var format: OutputFormat = .text
 
         func run() async throws {
-            let work = FileManager.default.temporaryDirectory.appendingPathComponent("warden-image-\(UUID().uuidString)")
+            let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "warden-image-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: work) }
             let uki = work.appendingPathComponent("image.efi").path
@@ -46,25 +49,34 @@ package struct ImageCommand: AsyncParsableCommand {
                     initrd = work.appendingPathComponent("initrd-with-agent").path
                     try overlay().append(to: self.initrd, output: initrd)
                 }
-                try builder.build(kernel: kernel, initrd: initrd, commandLine: cmdline, osRelease: "ID=warden\nNAME=\"Warden image \(name)\"\n", output: uki)
+                try builder.build(
+                    kernel: kernel, initrd: initrd, commandLine: cmdline,
+                    osRelease: "ID=warden\nNAME=\"Warden image \(name)\"\n", output: uki)
             } catch let failure as CustomStringConvertible & Error {
                 InputFile.printError(failure.description)
                 throw ExitCode(1)
             }
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: uki)))
             let image = try await admin.target.run { client in
-                try await client.call(.PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
+                try await client.call(
+                    .PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
             }
             if format == .json { return try JSONOutput.print(image) }
-            print("added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)")
+            print(
+                "added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)"
+            )
         }
 
         /// The agent overlay: the warden-agent beside this binary (or --agent), the server CA
         /// of the operator identity, and the server URL nodes use.
         private func overlay() throws -> AgentOverlay {
             let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let binary = agent ?? URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("warden-agent").path
-            return AgentOverlay(agent: binary, serverCA: (admin.identity ?? admin.stateDir + "/operator") + "/ca.pem", serverURL: agentServer ?? admin.server)
+            let binary =
+                agent
+                ?? URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("warden-agent").path
+            return AgentOverlay(
+                agent: binary, serverCA: (admin.identity ?? admin.stateDir + "/operator") + "/ca.pem",
+                serverURL: agentServer ?? admin.server)
         }
     }
 
@@ -76,9 +88,14 @@ package struct ImageCommand: AsyncParsableCommand {
         func run() async throws {
             let images = try await admin.call(.GET, "/v1/admin/images", as: [ImageRecord].self)
             if format == .json { return try JSONOutput.print(images) }
-            Table.print(["NAME", "SIZE", "SHA256", "MACHINES"], images.map {
-                [$0.name, String($0.size), String($0.sha256.prefix(16)) + "…", $0.machines.isEmpty ? "-" : $0.machines.joined(separator: ",")]
-            })
+            Table.print(
+                ["NAME", "SIZE", "SHA256", "MACHINES"],
+                images.map {
+                    [
+                        $0.name, String($0.size), String($0.sha256.prefix(16)) + "…",
+                        $0.machines.isEmpty ? "-" : $0.machines.joined(separator: ","),
+                    ]
+                })
         }
     }
 
@@ -91,7 +108,8 @@ package struct ImageCommand: AsyncParsableCommand {
         func run() async throws {
             let image = try await admin.call(.GET, "/v1/admin/images/" + pathSegment(name), as: ImageRecord.self)
             if format == .json { return try JSONOutput.print(image) }
-            print("""
+            print(
+                """
                 name:                \(image.name)
                 size:                \(image.size) bytes
                 sha256:              \(image.sha256)
@@ -116,7 +134,9 @@ package struct ImageCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            print(try await admin.call(.DELETE, "/v1/admin/images/" + pathSegment(name), as: AdminMessages.Done.self).message)
+            print(
+                try await admin.call(.DELETE, "/v1/admin/images/" + pathSegment(name), as: AdminMessages.Done.self)
+                    .message)
         }
     }
 }

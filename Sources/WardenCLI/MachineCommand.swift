@@ -7,7 +7,10 @@ package struct MachineCommand: AsyncParsableCommand {
     package static let configuration = CommandConfiguration(
         commandName: "machine",
         abstract: "Enrol, list, approve and revoke machines.",
-        subcommands: [Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self, Forget.self, ClearLegacyMark.self]
+        subcommands: [
+            Enroll.self, List.self, Show.self, Approve.self, Revoke.self, SetImage.self, Forget.self,
+            ClearLegacyMark.self,
+        ]
     )
 
     package init() {}
@@ -20,7 +23,8 @@ package struct MachineCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The machine's name.") var name: String
         @Option(help: "The EK file.") var ek: String?
-        @Option(help: "The id of a machine that registered itself (warden machine list shows it).") var discovered: Int64?
+        @Option(help: "The id of a machine that registered itself (warden machine list shows it).") var discovered:
+            Int64?
         @Option(help: "A MAC address (repeatable).") var mac: [String] = []
         @Option(help: "The SMBIOS UUID.") var uuid: String?
         @Option(help: "The K3s cluster.") var cluster: String?
@@ -31,13 +35,16 @@ package struct MachineCommand: AsyncParsableCommand {
         @Option var format: OutputFormat = .text
 
         func validate() throws {
-            guard (ek == nil) != (discovered == nil) else { throw ValidationError("give exactly one of --ek FILE and --discovered ID") }
+            guard (ek == nil) != (discovered == nil) else {
+                throw ValidationError("give exactly one of --ek FILE and --discovered ID")
+            }
         }
 
         func run() async throws {
             let file = try ek.map { Data(try InputFile.read($0, as: "EK file")).base64EncodedString() }
             let request = AdminMessages.EnrollRequest(
-                name: name, ek: file, discoveredID: discovered, macs: mac, uuid: uuid, cluster: cluster, role: role, policy: policy, labels: label,
+                name: name, ek: file, discoveredID: discovered, macs: mac, uuid: uuid, cluster: cluster, role: role,
+                policy: policy, labels: label,
                 image: image)
             let machine = try await admin.call(.POST, "/v1/admin/machines", request, as: MachineSummary.self)
             if format == .json { return try JSONOutput.print(machine) }
@@ -53,14 +60,20 @@ package struct MachineCommand: AsyncParsableCommand {
         func run() async throws {
             let machines = try await admin.call(.GET, "/v1/admin/machines", as: [MachineSummary].self)
             if format == .json { return try JSONOutput.print(machines) }
-            Table.print(["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "IMAGE", "MACS"], machines.map {
-                [String($0.id), $0.name, $0.state.rawValue, $0.cluster ?? "-", $0.role?.rawValue ?? "-", $0.policy ?? "(first use)", $0.image ?? "-", $0.macs.joined(separator: ",")]
-            })
+            Table.print(
+                ["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "IMAGE", "MACS"],
+                machines.map {
+                    [
+                        String($0.id), $0.name, $0.state.rawValue, $0.cluster ?? "-", $0.role?.rawValue ?? "-",
+                        $0.policy ?? "(first use)", $0.image ?? "-", $0.macs.joined(separator: ","),
+                    ]
+                })
         }
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a machine, its policy and its recent attestations.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a machine, its policy and its recent attestations.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
         @Option var format: OutputFormat = .text
@@ -69,7 +82,8 @@ package struct MachineCommand: AsyncParsableCommand {
             let detail = try await admin.call(.GET, "/v1/admin/machines/" + pathSegment(name), as: MachineDetail.self)
             if format == .json { return try JSONOutput.print(detail) }
             let m = detail.machine
-            print("""
+            print(
+                """
                 name:     \(m.name)
                 state:    \(m.state.rawValue)
                 EK name:  \(m.ekName)\(m.hasEKCertificate ? " (with certificate)" : "")
@@ -81,10 +95,15 @@ package struct MachineCommand: AsyncParsableCommand {
                 policy:   \(detail.policy.map { "\($0.name) version \($0.version)" } ?? "none yet (trust on first use)")
                 """)
             print("attestations:")
-            Table.print(["ID", "TIME", "VERDICT", "POLICY", "REASONS"], detail.attestations.map {
-                [String($0.id), ISO8601DateFormatter().string(from: $0.createdAt), ($0.passed ? "passed" : "refused") + ($0.unmeasured == nil ? "" : " (unmeasured)"),
-                 $0.policy ?? "-", $0.reasons.joined(separator: "; ")]
-            })
+            Table.print(
+                ["ID", "TIME", "VERDICT", "POLICY", "REASONS"],
+                detail.attestations.map {
+                    [
+                        String($0.id), ISO8601DateFormatter().string(from: $0.createdAt),
+                        ($0.passed ? "passed" : "refused") + ($0.unmeasured == nil ? "" : " (unmeasured)"),
+                        $0.policy ?? "-", $0.reasons.joined(separator: "; "),
+                    ]
+                })
         }
     }
 
@@ -99,55 +118,71 @@ package struct MachineCommand: AsyncParsableCommand {
 
         func run() async throws {
             let version = try await admin.call(
-                .POST, "/v1/admin/machines/" + pathSegment(name) + "/approve", AdminMessages.ApproveRequest(attestationID: attestation), as: PolicyVersion.self)
+                .POST, "/v1/admin/machines/" + pathSegment(name) + "/approve",
+                AdminMessages.ApproveRequest(attestationID: attestation), as: PolicyVersion.self)
             print("approved: \(name) is now held to policy \(version.name) version \(version.version)")
         }
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a machine: nothing is released to it any more.")
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a machine: nothing is released to it any more.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
 
         func run() async throws {
-            print(try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self).message)
+            print(
+                try await admin.call(
+                    .POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self
+                ).message)
         }
     }
 
     struct SetImage: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set-image", abstract: "Choose the image a machine network-boots (its next boot script chains it).")
+            commandName: "set-image",
+            abstract: "Choose the image a machine network-boots (its next boot script chains it).")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The machine.") var name: String
         @Argument(help: "The image (warden image list), or none.") var image: String
 
         func run() async throws {
             let body = AdminMessages.ImageAssignment(image: image == "none" ? nil : image)
-            let machine = try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/image", body, as: MachineSummary.self)
+            let machine = try await admin.call(
+                .POST, "/v1/admin/machines/" + pathSegment(name) + "/image", body, as: MachineSummary.self)
             print("\(machine.name) boots \(machine.image.map { "image \($0)" } ?? "no image")")
         }
     }
 
     struct Forget: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Forget a discovered machine nobody will enrol (discovered machines also expire: discoveredMachineLifetime).")
+            abstract:
+                "Forget a discovered machine nobody will enrol (discovered machines also expire: discoveredMachineLifetime)."
+        )
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
 
         func run() async throws {
-            print(try await admin.call(.DELETE, "/v1/admin/machines/" + pathSegment(name), as: AdminMessages.Done.self).message)
+            print(
+                try await admin.call(.DELETE, "/v1/admin/machines/" + pathSegment(name), as: AdminMessages.Done.self)
+                    .message)
         }
     }
 
     struct ClearLegacyMark: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "clear-legacy-mark",
-            abstract: "Clear a machine's legacy BIOS mark: the boot its agent reported as legacy BIOS is judged by its evidence alone again.")
+            abstract:
+                "Clear a machine's legacy BIOS mark: the boot its agent reported as legacy BIOS is judged by its evidence alone again."
+        )
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
 
         func run() async throws {
-            print(try await admin.call(.POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark", as: AdminMessages.Done.self).message)
+            print(
+                try await admin.call(
+                    .POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark", as: AdminMessages.Done.self
+                ).message)
         }
     }
 }

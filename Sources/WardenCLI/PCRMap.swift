@@ -48,7 +48,9 @@ extension BootFacts {
         let secureBoot = secureBootEnabled.map { $0 ? "enabled" : "disabled" } ?? "not recorded"
         var lines = ["  Secure Boot: \(secureBoot)"]
         for name in ["PK", "KEK", "db", "dbx"] {
-            guard let digest = secureBootDatabases[name]?[.sha256] ?? secureBootDatabases[name]?.values.first else { continue }
+            guard let digest = secureBootDatabases[name]?[.sha256] ?? secureBootDatabases[name]?.values.first else {
+                continue
+            }
             lines.append("  \(name): \(Hex.encode(digest))")
         }
         for (index, application) in bootApplications.enumerated() {

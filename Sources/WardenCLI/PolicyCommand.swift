@@ -5,18 +5,21 @@ import WardenAPI
 /// `warden policy …`
 package struct PolicyCommand: AsyncParsableCommand {
     package static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Apply and read attestation policies.", subcommands: [Apply.self, List.self, Show.self, Learn.self])
+        commandName: "policy", abstract: "Apply and read attestation policies.",
+        subcommands: [Apply.self, List.self, Show.self, Learn.self])
 
     package init() {}
 
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Store a policy (YAML) as the next version of its name.")
+        static let configuration = CommandConfiguration(
+            abstract: "Store a policy (YAML) as the next version of its name.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The policy file.") var file: String
 
         func run() async throws {
             let yaml = String(decoding: try InputFile.read(file, as: "policy"), as: UTF8.self)
-            let version = try await admin.call(.POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml), as: PolicyVersion.self)
+            let version = try await admin.call(
+                .POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml), as: PolicyVersion.self)
             print("policy \(version.name) version \(version.version) stored")
         }
     }
@@ -35,7 +38,8 @@ package struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "The policy's name.") var name: String
         @Option(help: "The machine whose attestation it learns from.") var machine: String
         @Option(help: "That attestation (default: the machine's latest passing one).") var fromAttestation: Int64?
-        @Flag(help: "Let PCR 4, 11 and 12 follow the machine's image in the catalogue instead of pinning them.") var followImage = false
+        @Flag(help: "Let PCR 4, 11 and 12 follow the machine's image in the catalogue instead of pinning them.")
+        var followImage = false
         @Option(help: "Write the YAML here instead of standard output.") var out: String?
 
         func run() async throws {
@@ -43,7 +47,9 @@ package struct PolicyCommand: AsyncParsableCommand {
             if let fromAttestation { path += "&attestation=\(fromAttestation)" }
             if followImage { path += "&follow-image=true" }
             let learned = try await admin.call(.GET, path, as: AdminMessages.LearnedPolicy.self)
-            let text = "# learned from attestation \(learned.attestationID) of machine \(machine); review, then: warden policy apply FILE\n" + learned.yaml
+            let text =
+                "# learned from attestation \(learned.attestationID) of machine \(machine); review, then: warden policy apply FILE\n"
+                + learned.yaml
             guard let out else { return print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
             try Data(text.utf8).write(to: URL(fileURLWithPath: out))
             print("wrote \(out) (from attestation \(learned.attestationID))")

@@ -54,7 +54,8 @@ struct QuoteReport: Encodable {
             verified = true
             pcrs = quote.pcrValues.map
             measuredBoot = quote.measuredBoot.map {
-                MeasuredBootReport(events: $0.eventLog.events.count, anchoredPCRs: $0.anchoredPCRs.sorted(), facts: $0.facts.report)
+                MeasuredBootReport(
+                    events: $0.eventLog.events.count, anchoredPCRs: $0.anchoredPCRs.sorted(), facts: $0.facts.report)
             }
             factLines = quote.measuredBoot?.facts.lines ?? []
         case .rejected:
@@ -73,7 +74,9 @@ struct QuoteReport: Encodable {
         var lines = [verified ? "quote verified" : "quote REJECTED"]
         if let attest {
             lines.append("  signer \(attest.qualifiedSigner)")
-            lines.append("  clock \(attest.clock) ms, resetCount \(attest.resetCount), restartCount \(attest.restartCount), safe \(attest.safe ? "yes" : "no")")
+            lines.append(
+                "  clock \(attest.clock) ms, resetCount \(attest.resetCount), restartCount \(attest.restartCount), safe \(attest.safe ? "yes" : "no")"
+            )
             if let selection = attest.pcrSelection { lines.append("  PCRs \(selection)") }
         }
         if let measuredBoot {

@@ -31,7 +31,9 @@ enum ServerURL {
             let host = String(rest[rest.index(after: rest.startIndex)..<close])
             let after = rest[rest.index(after: close)...]
             if after.isEmpty { return (host, 443) }
-            guard after.hasPrefix(":"), let port = Int(after.dropFirst()), (1...65535).contains(port) else { throw .badURL(url) }
+            guard after.hasPrefix(":"), let port = Int(after.dropFirst()), (1...65535).contains(port) else {
+                throw .badURL(url)
+            }
             return (host, port)
         }
         let parts = rest.split(separator: ":", omittingEmptySubsequences: false)

@@ -46,7 +46,9 @@ public final class HTTPSClient: Sendable {
         tls.trustRoots = .file(serverCA)
         do {
             if let identity {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificatePath).map { .certificate($0) }
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificatePath).map {
+                    .certificate($0)
+                }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.keyPath, format: .pem))
             }
             context = try NIOSSLContext(configuration: tls)
@@ -57,15 +59,19 @@ public final class HTTPSClient: Sendable {
     }
 
     /// A new connection, its server checked.
-    private static func connect(url: String, host: String, port: Int, context: NIOSSLContext) async throws(ClientError) -> any Channel {
+    private static func connect(url: String, host: String, port: Int, context: NIOSSLContext) async throws(ClientError)
+        -> any Channel
+    {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(10))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
-                        try channel.pipeline.syncOperations.addHandler(ServerPurposeCheck(promise: channel.eventLoop.makePromise()))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ServerPurposeCheck(promise: channel.eventLoop.makePromise()))
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
                     }
@@ -95,7 +101,9 @@ public final class HTTPSClient: Sendable {
     /// Sends a GET and writes a successful (200) response's body to the open file
     /// `descriptor` as it arrives, whatever its size; any other response is read whole and
     /// returned, so that its refusal can be shown.
-    public func download(_ path: String, to descriptor: Int32, progress: (@Sendable (Int) -> Void)? = nil) async throws(ClientError) -> Response {
+    public func download(_ path: String, to descriptor: Int32, progress: (@Sendable (Int) -> Void)? = nil)
+        async throws(ClientError) -> Response
+    {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Length", value: "0")
@@ -105,17 +113,19 @@ public final class HTTPSClient: Sendable {
     /// One request and its response. A request the connection closed under before it was
     /// written (the server closed it while idle) goes once more on a new connection: the
     /// server never saw it.
-    private func exchange(head: HTTPRequestHead, body: [UInt8]?, sink: FileSink?) async throws(ClientError) -> Response {
+    private func exchange(head: HTTPRequestHead, body: [UInt8]?, sink: FileSink?) async throws(ClientError) -> Response
+    {
         for attempt in 1...2 {
             let channel = try await openChannel()
             let promise = channel.eventLoop.makePromise(of: Response.self)
             let unwritten = channel.eventLoop.makePromise(of: Bool.self)
             // A write that fails never reaches the exchange handler: fail the response with it.
-            channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: sink)).whenComplete { result in
-                guard case .failure(let error) = result else { return unwritten.succeed(false) }
-                unwritten.succeed(error as? ChannelError == .ioOnClosedChannel)
-                promise.fail(ClientError.connection("\(error)"))
-            }
+            channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: sink))
+                .whenComplete { result in
+                    guard case .failure(let error) = result else { return unwritten.succeed(false) }
+                    unwritten.succeed(error as? ChannelError == .ioOnClosedChannel)
+                    promise.fail(ClientError.connection("\(error)"))
+                }
             do { return try await promise.futureResult.get() } catch {
                 if attempt == 1, (try? await unwritten.futureResult.get()) == true { continue }
                 if let error = error as? ClientError { throw error }
@@ -162,7 +172,10 @@ final class ExchangeHandler: ChannelDuplexHandler {
         let request = unwrapOutboundIn(data)
         waiting.append((request.response, request.sink))
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        if let bytes = request.body { context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil) }
+        if let bytes = request.body {
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
+        }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
     }
 

@@ -35,13 +35,18 @@ extension HTTPSClient {
     }()
 
     /// Sends `body` as JSON and decodes a 2xx answer as `Answer`; any other answer is an ``APIRefusal``.
-    public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none, as: Answer.Type = Answer.self) async throws -> Answer {
+    public func call<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none,
+        as: Answer.Type = Answer.self
+    ) async throws -> Answer {
         try await call(method, path, rawBody: try body.map { [UInt8](try Self.encoder.encode($0)) }, as: Answer.self)
     }
 
     /// Sends `rawBody` as it is (an image upload, say) and decodes a 2xx answer as `Answer`;
     /// any other answer is an ``APIRefusal``.
-    public func call<Answer: Decodable>(_ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, as: Answer.Type = Answer.self) async throws -> Answer {
+    public func call<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, as: Answer.Type = Answer.self
+    ) async throws -> Answer {
         let response = try await send(method, path, body: rawBody)
         guard (200..<300).contains(response.status) else { throw Self.refusal(response) }
         do { return try Self.decoder.decode(Answer.self, from: Data(response.body)) } catch {
@@ -51,10 +56,13 @@ extension HTTPSClient {
 
     /// GETs `path` into the file `target`, streaming: written beside it and renamed into
     /// place only when complete; a refusal is an ``APIRefusal`` and leaves no file.
-    public func download(_ path: String, toFile target: String, progress: (@Sendable (Int) -> Void)? = nil) async throws {
+    public func download(_ path: String, toFile target: String, progress: (@Sendable (Int) -> Void)? = nil) async throws
+    {
         let partial = target + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ClientError.protocolError("cannot write \(partial): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw ClientError.protocolError("cannot write \(partial): \(String(cString: strerror(errno)))")
+        }
         let response: Response
         do {
             response = try await download(path, to: descriptor, progress: progress)
@@ -68,7 +76,9 @@ extension HTTPSClient {
             unlink(partial)
             throw Self.refusal(response)
         }
-        guard rename(partial, target) == 0 else { throw ClientError.protocolError("cannot write \(target): \(String(cString: strerror(errno)))") }
+        guard rename(partial, target) == 0 else {
+            throw ClientError.protocolError("cannot write \(target): \(String(cString: strerror(errno)))")
+        }
     }
 
     private static func refusal(_ response: Response) -> APIRefusal {

@@ -20,8 +20,11 @@ final class ServerPurposeCheck: ChannelInboundHandler, RemovableChannelHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
-            let leaf = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate?.toDERBytes()
-            let usage = leaf.flatMap { try? Certificate(derEncoded: $0) }.flatMap { try? $0.extensions.extendedKeyUsage }
+            let leaf = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate?
+                .toDERBytes()
+            let usage = leaf.flatMap { try? Certificate(derEncoded: $0) }.flatMap {
+                try? $0.extensions.extendedKeyUsage
+            }
             if usage?.contains(.serverAuth) == true {
                 promise.succeed()
             } else {

@@ -10,7 +10,9 @@ enum CipherContext {
         defer { EVP_CIPHER_free(cipher) }
         guard let context = EVP_CIPHER_CTX_new() else { throw OpenSSLError("set up \(name)") }
         defer { EVP_CIPHER_CTX_free(context) }
-        guard EVP_CipherInit_ex2(context, cipher, key, iv, encrypt ? 1 : 0, nil) == 1 else { throw OpenSSLError("initialise \(name)") }
+        guard EVP_CipherInit_ex2(context, cipher, key, iv, encrypt ? 1 : 0, nil) == 1 else {
+            throw OpenSSLError("initialise \(name)")
+        }
         return try body(context)
     }
 
@@ -20,7 +22,9 @@ enum CipherContext {
         var length: Int32 = 0
         var final: Int32 = 0
         guard EVP_CipherUpdate(context, &output, &length, input, Int32(input.count)) == 1 else { return nil }
-        let finished = output.withUnsafeMutableBufferPointer { EVP_CipherFinal_ex(context, $0.baseAddress! + Int(length), &final) }
+        let finished = output.withUnsafeMutableBufferPointer {
+            EVP_CipherFinal_ex(context, $0.baseAddress! + Int(length), &final)
+        }
         guard finished == 1 else { return nil }
         return Array(output.prefix(Int(length + final)))
     }

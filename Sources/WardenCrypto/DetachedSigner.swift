@@ -21,11 +21,15 @@ public struct DetachedSigner: Sendable {
     public func sign(_ bytes: ArraySlice<UInt8>) throws(OpenSSLError) -> [UInt8] {
         guard bytes.count <= Int(Int32.max) else { throw OpenSSLError("sign \(bytes.count) bytes (CMS): too large") }
         return try signature(of: "\(bytes.count) bytes") { out in
-            bytes.withUnsafeBufferPointer { warden_cms_sign_bytes(certificatePEM, keyPEM, $0.baseAddress, Int32($0.count), &out) }
+            bytes.withUnsafeBufferPointer {
+                warden_cms_sign_bytes(certificatePEM, keyPEM, $0.baseAddress, Int32($0.count), &out)
+            }
         }
     }
 
-    private func signature(of what: String, _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32) throws(OpenSSLError) -> [UInt8] {
+    private func signature(of what: String, _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32) throws(OpenSSLError)
+        -> [UInt8]
+    {
         var out: UnsafeMutablePointer<UInt8>?
         let length = sign(&out)
         guard length > 0, let out else { throw OpenSSLError("sign \(what) (CMS)") }

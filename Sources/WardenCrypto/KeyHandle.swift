@@ -48,7 +48,7 @@ final class KeyHandle: @unchecked Sendable {
         guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else { return nil }
         defer { EVP_PKEY_CTX_free(context) }
         guard initialise(context) == 1,
-              EVP_PKEY_CTX_set_signature_md(context, scheme.digest.method) == 1
+            EVP_PKEY_CTX_set_signature_md(context, scheme.digest.method) == 1
         else { return nil }
         switch scheme {
         case .rsaPKCS1v15:
@@ -56,7 +56,7 @@ final class KeyHandle: @unchecked Sendable {
         case .rsaPSS:
             // "auto": verification accepts any salt length (TPMs differ), signing uses the maximum.
             guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1,
-                  warden_set_rsa_pss_saltlen_auto(context) == 1
+                warden_set_rsa_pss_saltlen_auto(context) == 1
             else { return nil }
         case .ecdsa:
             break

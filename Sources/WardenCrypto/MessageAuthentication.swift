@@ -8,10 +8,14 @@ public enum HMAC {
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { k in
             data.withUnsafeBytes { d in
-                COpenSSL.HMAC(digest.method, k.baseAddress, Int32(k.count), d.baseAddress?.assumingMemoryBound(to: UInt8.self), d.count, &out, &length)
+                COpenSSL.HMAC(
+                    digest.method, k.baseAddress, Int32(k.count), d.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    d.count, &out, &length)
             }
         }
-        guard result != nil, Int(length) == out.count else { fatalError("HMAC failed: \(OpenSSLError("compute an HMAC"))") }
+        guard result != nil, Int(length) == out.count else {
+            fatalError("HMAC failed: \(OpenSSLError("compute an HMAC"))")
+        }
         return out
     }
 }

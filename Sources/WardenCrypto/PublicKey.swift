@@ -12,7 +12,7 @@ public struct PublicKey: Sendable {
     /// An RSA key from its big-endian modulus and public exponent.
     public init(rsaModulus modulus: [UInt8], exponent: [UInt8]) throws(OpenSSLError) {
         guard !modulus.isEmpty, !exponent.isEmpty,
-              let key = warden_rsa_public_key(modulus, modulus.count, exponent, exponent.count)
+            let key = warden_rsa_public_key(modulus, modulus.count, exponent, exponent.count)
         else { throw OpenSSLError("build an RSA public key") }
         handle = KeyHandle(key)
     }
@@ -20,8 +20,11 @@ public struct PublicKey: Sendable {
     /// An EC key from its affine coordinates; refused unless the point lies on `curve`.
     public init(curve: EllipticCurve, x: [UInt8], y: [UInt8]) throws(OpenSSLError) {
         let width = curve.coordinateSize
-        guard x.count <= width, y.count <= width else { throw OpenSSLError("build an EC public key: coordinate too long") }
-        let point = [0x04] + [UInt8](repeating: 0, count: width - x.count) + x
+        guard x.count <= width, y.count <= width else {
+            throw OpenSSLError("build an EC public key: coordinate too long")
+        }
+        let point =
+            [0x04] + [UInt8](repeating: 0, count: width - x.count) + x
             + [UInt8](repeating: 0, count: width - y.count) + y
         guard let key = warden_ec_public_key(curve.rawValue, point, point.count) else {
             throw OpenSSLError("build an EC public key on \(curve.rawValue)")
@@ -59,7 +62,9 @@ public struct PublicKey: Sendable {
 
     /// RSA-OAEP encryption of `plaintext` with `digest` for both OAEP and MGF1, and `label`
     /// (TPM 2.0 labels include their terminating NUL byte).
-    public func encryptOAEP(_ plaintext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+    public func encryptOAEP(_ plaintext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError)
+        -> [UInt8]
+    {
         try OAEP.run(.encrypt, plaintext, key: handle, digest: digest, label: label)
     }
 
@@ -78,7 +83,9 @@ public struct PublicKey: Sendable {
     public var ecCoordinates: (x: [UInt8], y: [UInt8])? {
         guard case .ec(let curve) = kind else { return nil }
         var point = [UInt8](repeating: 0, count: 1 + 2 * curve.coordinateSize)
-        guard warden_ec_public_point(handle.pointer, &point, point.count) == point.count, point[0] == 0x04 else { return nil }
+        guard warden_ec_public_point(handle.pointer, &point, point.count) == point.count, point[0] == 0x04 else {
+            return nil
+        }
         return (Array(point[1...curve.coordinateSize]), Array(point[(1 + curve.coordinateSize)...]))
     }
 

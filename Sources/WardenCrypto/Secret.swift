@@ -3,7 +3,9 @@
 /// test's failure message prints as `<secret>`; two secrets compare in constant time.
 /// The content is reached only by name: ``revealedBytes`` or ``revealedText``. In JSON a
 /// secret is its text (a token); a binary secret (a key) is encoded where it is used.
-public struct Secret: Sendable, Equatable, Codable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct Secret: Sendable, Equatable, Codable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     private let bytes: [UInt8]
 
     /// A secret holding `bytes` (a key).
@@ -37,7 +39,8 @@ public struct Secret: Sendable, Equatable, Codable, CustomStringConvertible, Cus
     /// written lossily.
     public func encode(to encoder: any Encoder) throws {
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw EncodingError.invalidValue(self, .init(codingPath: encoder.codingPath, debugDescription: "a binary secret has no text form"))
+            throw EncodingError.invalidValue(
+                self, .init(codingPath: encoder.codingPath, debugDescription: "a binary secret has no text form"))
         }
         var container = encoder.singleValueContainer()
         try container.encode(text)

@@ -13,7 +13,9 @@ public struct SigningKey: Sendable {
 
     /// A new EC key on `curve`.
     public static func ec(_ curve: EllipticCurve) throws(OpenSSLError) -> SigningKey {
-        guard let key = warden_generate_ec(curve.rawValue) else { throw OpenSSLError("generate an EC \(curve.rawValue) key") }
+        guard let key = warden_generate_ec(curve.rawValue) else {
+            throw OpenSSLError("generate an EC \(curve.rawValue) key")
+        }
         return SigningKey(handle: KeyHandle(key))
     }
 
@@ -29,7 +31,9 @@ public struct SigningKey: Sendable {
         get throws(OpenSSLError) {
             guard let bio = BIO_new(BIO_s_mem()) else { throw OpenSSLError("allocate a buffer") }
             defer { BIO_free(bio) }
-            guard PEM_write_bio_PrivateKey(bio, handle.pointer, nil, nil, 0, nil, nil) == 1 else { throw OpenSSLError("write a PEM private key") }
+            guard PEM_write_bio_PrivateKey(bio, handle.pointer, nil, nil, 0, nil, nil) == 1 else {
+                throw OpenSSLError("write a PEM private key")
+            }
             var out: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while case let read = BIO_read(bio, &chunk, Int32(chunk.count)), read > 0 { out += chunk.prefix(Int(read)) }
@@ -43,7 +47,9 @@ public struct SigningKey: Sendable {
     }
 
     /// RSA-OAEP decryption (what a TPM does with a credential seed sent to its EK).
-    public func decryptOAEP(_ ciphertext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError) -> [UInt8] {
+    public func decryptOAEP(_ ciphertext: [UInt8], digest: DigestAlgorithm, label: [UInt8]) throws(OpenSSLError)
+        -> [UInt8]
+    {
         try OAEP.run(.decrypt, ciphertext, key: handle, digest: digest, label: label)
     }
 

@@ -13,7 +13,8 @@ public enum AESCFB {
         try run(ciphertext, key: key, iv: iv, encrypt: false)
     }
 
-    private static func run(_ input: [UInt8], key: [UInt8], iv: [UInt8], encrypt: Bool) throws(OpenSSLError) -> [UInt8] {
+    private static func run(_ input: [UInt8], key: [UInt8], iv: [UInt8], encrypt: Bool) throws(OpenSSLError) -> [UInt8]
+    {
         let name: String
         switch key.count {
         case 16: name = "AES-128-CFB"
@@ -22,7 +23,8 @@ public enum AESCFB {
         default: throw OpenSSLError("use AES-CFB with a \(key.count)-byte key")
         }
         guard iv.count == 16 else { throw OpenSSLError("use AES-CFB with a \(iv.count)-byte IV") }
-        return try CipherContext.with(name, key: key, iv: iv, encrypt: encrypt) { (context) throws(OpenSSLError) -> [UInt8] in
+        return try CipherContext.with(name, key: key, iv: iv, encrypt: encrypt) {
+            (context) throws(OpenSSLError) -> [UInt8] in
             guard let output = CipherContext.process(context, input) else { throw OpenSSLError("run \(name)") }
             return output
         }

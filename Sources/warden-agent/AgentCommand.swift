@@ -28,24 +28,33 @@ struct AgentCommand: AsyncParsableCommand {
             discussion: "On refusal nothing is written; the exit status is 1 and the server's reason is printed."
         )
         @OptionGroup var connection: Connection
-        @Option(help: "The firmware's event log (/sys/kernel/security/tpm0/binary_bios_measurements).") var eventlog: String?
-        @Option(help: "The kernel command line; warden.boot=legacy-bios in it reports a legacy BIOS boot.") var kernelCommandLine = "/proc/cmdline"
+        @Option(help: "The firmware's event log (/sys/kernel/security/tpm0/binary_bios_measurements).") var eventlog:
+            String?
+        @Option(help: "The kernel command line; warden.boot=legacy-bios in it reports a legacy BIOS boot.")
+        var kernelCommandLine = "/proc/cmdline"
         @Option(help: "Write disk.key and k3s-config.yaml here (0600).") var out: String?
-        @Option(help: "Open this LUKS2 device with the key (formatting it only if it has no LUKS header).") var unlock: String?
+        @Option(help: "Open this LUKS2 device with the key (formatting it only if it has no LUKS header).") var unlock:
+            String?
         @Option(help: "The device-mapper name for --unlock.") var name = "warden-data"
-        @Option(help: "Where --unlock mounts the volume and writes etc/rancher/k3s/config.yaml.") var mountpoint = "/mnt/warden"
+        @Option(help: "Where --unlock mounts the volume and writes etc/rancher/k3s/config.yaml.") var mountpoint =
+            "/mnt/warden"
 
         func validate() throws {
-            guard (out == nil) != (unlock == nil) else { throw ValidationError("give exactly one of --out DIR and --unlock DEVICE") }
+            guard (out == nil) != (unlock == nil) else {
+                throw ValidationError("give exactly one of --out DIR and --unlock DEVICE")
+            }
         }
 
         func run() async throws {
             do {
                 let log = try eventlog.map { try EventLogFile.read($0) }
-                let payload = try await connection.attestor.attest(eventLog: log, legacyBIOS: KernelCommandLine.saysLegacyBIOS(at: kernelCommandLine))
+                let payload = try await connection.attestor.attest(
+                    eventLog: log, legacyBIOS: KernelCommandLine.saysLegacyBIOS(at: kernelCommandLine))
                 if let out {
                     try ReleaseOutputs.write(payload, to: out)
-                    print("warden-agent: attested; wrote \(out)/disk.key\(payload.join == nil ? "" : " and \(out)/k3s-config.yaml") for \(payload.nodeName)")
+                    print(
+                        "warden-agent: attested; wrote \(out)/disk.key\(payload.join == nil ? "" : " and \(out)/k3s-config.yaml") for \(payload.nodeName)"
+                    )
                 } else if let unlock {
                     try ReleaseOutputs.unlock(payload, device: unlock, name: name, mountpoint: mountpoint)
                     print("warden-agent: attested; \(unlock) unlocked as /dev/mapper/\(name), mounted on \(mountpoint)")
@@ -58,7 +67,9 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     struct Register: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Announce this machine's EK so an operator can adopt it (warden machine enroll NAME --discovered ID).")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Announce this machine's EK so an operator can adopt it (warden machine enroll NAME --discovered ID).")
         @OptionGroup var connection: Connection
 
         func run() async throws {

@@ -40,10 +40,14 @@ struct BenchAttestCommand: AsyncParsableCommand {
     /// Events in the log every machine sends: `warden-bench verify`'s default.
     static let events = 200
 
-    private var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    private var levels: [Int] {
+        concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    }
 
     func validate() throws {
-        guard !levels.isEmpty, levels.allSatisfy({ (1...2_000).contains($0) }) else { throw ValidationError("--concurrency takes numbers from 1 to 2000") }
+        guard !levels.isEmpty, levels.allSatisfy({ (1...2_000).contains($0) }) else {
+            throw ValidationError("--concurrency takes numbers from 1 to 2000")
+        }
         guard ["ecdsa", "rsa"].contains(ak) else { throw ValidationError("--ak is ecdsa or rsa") }
         guard seconds >= 1 else { throw ValidationError("--seconds must be at least 1") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
@@ -59,12 +63,15 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let machines = try await prepare(count: count, scheme: scheme, scenario: scenario, server: server)
         let setup = (ContinuousClock.now - started).microseconds / 1e6
         var phases: [BenchAttestPhase] = []
-        for level in levels { phases.append(try await phase(Array(machines.prefix(level)), pacedAt: nil, server: server)) }
+        for level in levels {
+            phases.append(try await phase(Array(machines.prefix(level)), pacedAt: nil, server: server))
+        }
         phases.append(try await phase(machines, pacedAt: rate, server: server))
         for machine in machines { await machine.close() }
         let verification = scenario.timed(scenario.evidence, iterations: 2_000)
-        let report = BenchAttestReport(akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", machines: count, events: scenario.eventCount,
-                                       setupSeconds: setup, fullVerificationMilliseconds: verification.p50 / 1_000, phases: phases)
+        let report = BenchAttestReport(
+            akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", machines: count, events: scenario.eventCount,
+            setupSeconds: setup, fullVerificationMilliseconds: verification.p50 / 1_000, phases: phases)
         switch format {
         case .json: try JSONOutput.print(report)
         case .text: print(report.text)
@@ -73,7 +80,9 @@ struct BenchAttestCommand: AsyncParsableCommand {
 
     /// Makes, enrols, registers and activates `count` machines, then attests each once and
     /// opens that release as an agent would (their policies are pinned on this first use).
-    private func prepare(count: Int, scheme: SignatureScheme, scenario: VerificationScenario, server: BenchServer) async throws -> [SimulatedMachine] {
+    private func prepare(count: Int, scheme: SignatureScheme, scenario: VerificationScenario, server: BenchServer)
+        async throws -> [SimulatedMachine]
+    {
         let pcrs = scenario.pcrValues, log = scenario.eventLog
         let machines = try await inParallel(Array(0..<count)) { index in
             try SimulatedMachine(name: "bench-\(index)", akScheme: scheme, pcrs: pcrs, eventLog: log)
@@ -82,7 +91,8 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let client = try await admin.connect()
         for machine in machines {
             let request = AdminMessages.EnrollRequest(
-                name: machine.name, ek: Data(machine.ek.publicArea).base64EncodedString(), discoveredID: nil, macs: [], uuid: nil, cluster: nil, role: nil,
+                name: machine.name, ek: Data(machine.ek.publicArea).base64EncodedString(), discoveredID: nil, macs: [],
+                uuid: nil, cluster: nil, role: nil,
                 policy: nil, labels: [])
             let _: MachineSummaryName = try await client.call(.POST, "/v1/admin/machines", request)
         }
@@ -90,7 +100,9 @@ struct BenchAttestCommand: AsyncParsableCommand {
         let ca = server.stateDir + "/ca.pem", url = server.url
         _ = try await inParallel(machines) { machine in
             try await machine.join(server: url, serverCA: ca)
-            guard try await machine.attest(open: true) == machine.name else { throw BenchError("\(machine.name) opened another machine's release") }
+            guard try await machine.attest(open: true) == machine.name else {
+                throw BenchError("\(machine.name) opened another machine's release")
+            }
         }
         return machines
     }
@@ -99,7 +111,9 @@ struct BenchAttestCommand: AsyncParsableCommand {
     /// server can sustain), or paced so that all together offer `rate` attestations per
     /// second, spread evenly (open loop: latency at that load). A paced attestation's latency
     /// counts from when it was due, so a slow server cannot hide its queue.
-    private func phase(_ machines: [SimulatedMachine], pacedAt rate: Double?, server: BenchServer) async throws -> BenchAttestPhase {
+    private func phase(_ machines: [SimulatedMachine], pacedAt rate: Double?, server: BenchServer) async throws
+        -> BenchAttestPhase
+    {
         let clock = ContinuousClock()
         let serverBefore = server.cpuSeconds, selfBefore = CPUTime.ofThisProcess
         let start = clock.now
@@ -127,11 +141,14 @@ struct BenchAttestCommand: AsyncParsableCommand {
             concurrency: machines.count, offeredRate: rate, attestations: latencies.count, seconds: wall,
             p50Milliseconds: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
             p99Milliseconds: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
-            serverCPUShare: (server.cpuSeconds - serverBefore) / (wall * cores), benchCPUShare: (CPUTime.ofThisProcess - selfBefore) / (wall * cores))
+            serverCPUShare: (server.cpuSeconds - serverBefore) / (wall * cores),
+            benchCPUShare: (CPUTime.ofThisProcess - selfBefore) / (wall * cores))
     }
 
     /// Runs `body` over `items` with as many tasks as there are cores, keeping order.
-    private func inParallel<Item: Sendable, Result: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Result) async throws -> [Result] {
+    private func inParallel<Item: Sendable, Result: Sendable>(
+        _ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Result
+    ) async throws -> [Result] {
         let width = max(2, ProcessInfo.processInfo.activeProcessorCount) * 4
         var results = [Result?](repeating: nil, count: items.count)
         try await withThrowingTaskGroup(of: (Int, Result).self) { group in
@@ -165,7 +182,10 @@ struct BenchAttestPhase: Encodable {
     var attestationsPerSecond: Double { Double(attestations) / seconds }
     /// The server's CPU time per attestation, in milliseconds.
     var serverCPUPerAttestationMilliseconds: Double {
-        attestations == 0 ? .nan : serverCPUShare * seconds * Double(ProcessInfo.processInfo.activeProcessorCount) / Double(attestations) * 1_000
+        attestations == 0
+            ? .nan
+            : serverCPUShare * seconds * Double(ProcessInfo.processInfo.activeProcessorCount) / Double(attestations)
+                * 1_000
     }
 }
 
@@ -186,7 +206,10 @@ struct BenchAttestReport: Encodable {
     let serverCPUPerAttestationMilliseconds: Double
     let serverCPUInFullVerifications: Double
 
-    init(akScheme: String, machines: Int, events: Int, setupSeconds: Double, fullVerificationMilliseconds: Double, phases: [BenchAttestPhase]) {
+    init(
+        akScheme: String, machines: Int, events: Int, setupSeconds: Double, fullVerificationMilliseconds: Double,
+        phases: [BenchAttestPhase]
+    ) {
         self.akScheme = akScheme
         self.machines = machines
         self.events = events
@@ -201,8 +224,11 @@ struct BenchAttestReport: Encodable {
     /// The targets are judged on the paced phase: 500 machines offering 1,000 attestations
     /// per second must get them all, with p99 ≤ 50 ms.
     var meetsTargets: Bool {
-        guard let paced = phases.first(where: { $0.offeredRate != nil }), let offered = paced.offeredRate else { return false }
-        return paced.concurrency >= 500 && offered >= 1_000 && paced.attestationsPerSecond >= 0.98 * offered && paced.p99Milliseconds <= 50
+        guard let paced = phases.first(where: { $0.offeredRate != nil }), let offered = paced.offeredRate else {
+            return false
+        }
+        return paced.concurrency >= 500 && offered >= 1_000 && paced.attestationsPerSecond >= 0.98 * offered
+            && paced.p99Milliseconds <= 50
     }
 
     var text: String {
@@ -214,16 +240,25 @@ struct BenchAttestReport: Encodable {
         ]
         for phase in phases {
             let load = phase.offeredRate.map { "paced, \(Int($0))/s" } ?? "back to back"
-            lines.append([
-                String(phase.concurrency).padding(toLength: 8, withPad: " ", startingAt: 0), load.padding(toLength: 15, withPad: " ", startingAt: 0), String(phase.attestations).padding(toLength: 12, withPad: " ", startingAt: 0),
-                f(phase.attestationsPerSecond).padding(toLength: 10, withPad: " ", startingAt: 0), f(phase.p50Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
-                f(phase.p99Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0), (f(phase.serverCPUShare * 100) + " %").padding(toLength: 10, withPad: " ", startingAt: 0),
-                f(phase.benchCPUShare * 100) + " %",
-            ].joined(separator: "  "))
+            lines.append(
+                [
+                    String(phase.concurrency).padding(toLength: 8, withPad: " ", startingAt: 0),
+                    load.padding(toLength: 15, withPad: " ", startingAt: 0),
+                    String(phase.attestations).padding(toLength: 12, withPad: " ", startingAt: 0),
+                    f(phase.attestationsPerSecond).padding(toLength: 10, withPad: " ", startingAt: 0),
+                    f(phase.p50Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
+                    f(phase.p99Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
+                    (f(phase.serverCPUShare * 100) + " %").padding(toLength: 10, withPad: " ", startingAt: 0),
+                    f(phase.benchCPUShare * 100) + " %",
+                ].joined(separator: "  "))
         }
-        lines.append("targets (500 machines paced at 1000/s: all served, p99 ≤ 50 ms): " + (meetsTargets ? "met" : "MISSED"))
-        lines.append(String(format: "server CPU per attestation: %.2f ms = %.1f× a full verification (%.2f ms p50, same evidence, this run; target ≤ 4×)",
-                            serverCPUPerAttestationMilliseconds, serverCPUInFullVerifications, fullVerificationMilliseconds))
+        lines.append(
+            "targets (500 machines paced at 1000/s: all served, p99 ≤ 50 ms): " + (meetsTargets ? "met" : "MISSED"))
+        lines.append(
+            String(
+                format:
+                    "server CPU per attestation: %.2f ms = %.1f× a full verification (%.2f ms p50, same evidence, this run; target ≤ 4×)",
+                serverCPUPerAttestationMilliseconds, serverCPUInFullVerifications, fullVerificationMilliseconds))
         return lines.joined(separator: "\n")
     }
 }

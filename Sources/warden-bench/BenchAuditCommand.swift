@@ -19,14 +19,17 @@ struct BenchAuditCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Records in the chain.") var records = 1_000_000
-    @Option(help: "Real attestations among them (software TPM identities; one in ten refused).") var attestations = 2_000
+    @Option(help: "Real attestations among them (software TPM identities; one in ten refused).") var attestations =
+        2_000
     @Option(help: "Sign a checkpoint every this many records.") var checkpointInterval = 1_000
     @Option(help: "Where to build the state folder and bundle (default: a new temporary folder).") var workDir: String?
     @Flag(help: "Keep the work folder.") var keep = false
     @Option var format: OutputFormat = .text
 
     func validate() throws {
-        guard records >= attestations * 2, attestations >= 1 else { throw ValidationError("--records must be at least twice --attestations") }
+        guard records >= attestations * 2, attestations >= 1 else {
+            throw ValidationError("--records must be at least twice --attestations")
+        }
     }
 
     func run() async throws {
@@ -37,7 +40,10 @@ struct BenchAuditCommand: AsyncParsableCommand {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let generated = try AuditWorkload(stateDir: stateDir, records: records, attestations: attestations, checkpointInterval: Int64(checkpointInterval)).generate()
+        let generated = try AuditWorkload(
+            stateDir: stateDir, records: records, attestations: attestations,
+            checkpointInterval: Int64(checkpointInterval)
+        ).generate()
         let generation = (clock.now - started).microseconds / 1e6
         let state = try StateFolder.existing(at: stateDir)
         try state.auditKey().publicKey.pem.write(toFile: publicKey, atomically: true, encoding: .utf8)
@@ -47,10 +53,12 @@ struct BenchAuditCommand: AsyncParsableCommand {
         let chain = try measured(warden, ["audit", "verify", bundle, "--key", publicKey, "--no-reverify"])
         let full = try measured(warden, ["audit", "verify", bundle, "--key", publicKey])
         let report = BenchAuditReport(
-            records: generated.records, attestations: generated.attestations, refused: generated.refused, generationSeconds: generation,
+            records: generated.records, attestations: generated.attestations, refused: generated.refused,
+            generationSeconds: generation,
             bundleBytes: (try? FileManager.default.attributesOfItem(atPath: bundle)[.size] as? Int) ?? 0,
             export: export, chainVerification: chain, fullVerification: full,
-            verifierQuotesPerSecond: try verifierRate(store: EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())))
+            verifierQuotesPerSecond: try verifierRate(
+                store: EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())))
         switch format {
         case .json: try JSONOutput.print(report)
         case .text: print(report.text)
@@ -59,7 +67,9 @@ struct BenchAuditCommand: AsyncParsableCommand {
 
     private func measured(_ executable: String, _ arguments: [String]) throws -> MeasuredRun {
         let run = try MeasuredRun.run(executable, arguments)
-        guard run.status == 0 else { throw BenchError("warden \(arguments.prefix(2).joined(separator: " ")) exited with \(run.status)") }
+        guard run.status == 0 else {
+            throw BenchError("warden \(arguments.prefix(2).joined(separator: " ")) exited with \(run.status)")
+        }
         return run
     }
 
@@ -74,7 +84,9 @@ struct BenchAuditCommand: AsyncParsableCommand {
         let start = clock.now
         var count = 0
         while clock.now - start < .seconds(2) {
-            guard case .verified = verifier.verify(quote) else { throw BenchError("the generated quote does not verify") }
+            guard case .verified = verifier.verify(quote) else {
+                throw BenchError("the generated quote does not verify")
+            }
             count += 1
         }
         return Double(count) / ((clock.now - start).microseconds / 1e6)
@@ -100,7 +112,8 @@ struct BenchAuditReport: Encodable {
     let reverifiedPerSecond: Double
 
     init(
-        records: Int64, attestations: Int, refused: Int, generationSeconds: Double, bundleBytes: Int, export: MeasuredRun,
+        records: Int64, attestations: Int, refused: Int, generationSeconds: Double, bundleBytes: Int,
+        export: MeasuredRun,
         chainVerification: MeasuredRun, fullVerification: MeasuredRun, verifierQuotesPerSecond: Double
     ) {
         self.records = records

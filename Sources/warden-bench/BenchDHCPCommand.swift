@@ -22,12 +22,17 @@ struct BenchDHCPCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let port = try PinnedProcess.freePort(SOCK_DGRAM)
-        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
-            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_PROXYDHCP_PORT": String(port)]), log: work + "/warden.log", hint: "build it with make release")
+        let warden = try PinnedProcess.start(
+            cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"],
+            environment: PinnedProcess.serveEnvironment(
+                apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_PROXYDHCP_PORT": String(port)]),
+            log: work + "/warden.log", hint: "build it with make release")
         defer { PinnedProcess.stop(warden) }
         var started = false
         for _ in 0..<100 where !started {
-            started = (try? String(contentsOfFile: work + "/warden.log", encoding: .utf8))?.contains("warden: serving") ?? false
+            started =
+                (try? String(contentsOfFile: work + "/warden.log", encoding: .utf8))?.contains("warden: serving")
+                ?? false
             if !started { usleep(100_000) }
         }
         guard started else { throw BenchError("warden serve did not start: see \(work)/warden.log") }
@@ -89,23 +94,31 @@ struct DiscoverLoad {
             while ContinuousClock.now < due { usleep(50) }
             log.sent(index, at: ContinuousClock.now)
             _ = withUnsafePointer(to: &server) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socket, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    sendto(socket, packet, packet.count, 0, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         }
         done.wait()
         let (latencies, lastReply) = log.snapshot
-        let sorted = latencies.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1e3 }.sorted()
+        let sorted = latencies.map { Double($0.components.attoseconds) / 1e15 + Double($0.components.seconds) * 1e3 }
+            .sorted()
         let elapsed = lastReply.map { $0 - start } ?? .zero
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        func percentile(_ p: Double) -> Double { sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
-        return Result(sent: clients, answered: sorted.count, repliesPerSecond: seconds > 0 ? Double(sorted.count) / seconds : 0,
-                      medianMilliseconds: percentile(0.5), p99Milliseconds: percentile(0.99), maxMilliseconds: sorted.last ?? .nan)
+        func percentile(_ p: Double) -> Double {
+            sorted.isEmpty ? .nan : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        return Result(
+            sent: clients, answered: sorted.count, repliesPerSecond: seconds > 0 ? Double(sorted.count) / seconds : 0,
+            medianMilliseconds: percentile(0.5), p99Milliseconds: percentile(0.99), maxMilliseconds: sorted.last ?? .nan
+        )
     }
 
     /// A DISCOVER as a UEFI x64 PXE ROM sends it, from MAC 02:00:00:00:hi:lo.
     static func discover(_ index: UInt32) -> [UInt8] {
-        var packet = DHCPPacket(operation: 1, transactionID: index, flags: 0x8000, relayAddress: [0, 0, 0, 0],
-                                clientHardwareAddress: [2, 0, 0, 0, UInt8(index >> 8 & 0xff), UInt8(index & 0xff)])
+        var packet = DHCPPacket(
+            operation: 1, transactionID: index, flags: 0x8000, relayAddress: [0, 0, 0, 0],
+            clientHardwareAddress: [2, 0, 0, 0, UInt8(index >> 8 & 0xff), UInt8(index & 0xff)])
         packet.options = [
             (53, [1]), (60, Array("PXEClient:Arch:00007:UNDI:003016".utf8)), (93, [0, 7]), (94, [1, 3, 16]),
             (97, [0] + (0..<16).map { UInt8($0) }), (55, [1, 3, 43, 60, 66, 67, 97]),
@@ -151,9 +164,10 @@ struct BenchDHCPReport: Encodable {
 
     var text: String {
         [("paced over 1 s", paced), ("all at once", burst)].map { name, result in
-            String(format: "%@: %d of %d answered, %.0f replies/s, latency median %.3f ms, p99 %.3f ms, max %.3f ms",
-                   "\(clients) clients \(name)", result.answered, result.sent, result.repliesPerSecond,
-                   result.medianMilliseconds, result.p99Milliseconds, result.maxMilliseconds)
+            String(
+                format: "%@: %d of %d answered, %.0f replies/s, latency median %.3f ms, p99 %.3f ms, max %.3f ms",
+                "\(clients) clients \(name)", result.answered, result.sent, result.repliesPerSecond,
+                result.medianMilliseconds, result.p99Milliseconds, result.maxMilliseconds)
         }.joined(separator: "\n")
     }
 }

@@ -12,7 +12,8 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
         abstract: "Benchmark Warden's boot HTTP server against nginx on loopback.",
-        discussion: "Targets: throughput at least 0.9× nginx's, CPU time per GB within 1.5× nginx's, at every concurrency."
+        discussion:
+            "Targets: throughput at least 0.9× nginx's, CPU time per GB within 1.5× nginx's, at every concurrency."
     )
 
     @Option(help: "nginx.") var nginx = "/usr/sbin/nginx"
@@ -32,19 +33,28 @@ struct BenchHTTPCommand: AsyncParsableCommand {
         }
         let image = SecureRandom.bytes(mebibytes << 20)
         let name = ImageFiles.name(sha256: DigestAlgorithm.sha256.hash(image))
-        for root in ["state/images", "nginx-root/images"] { try Data(image).write(to: URL(fileURLWithPath: "\(work)/\(root)/\(name)")) }
+        for root in ["state/images", "nginx-root/images"] {
+            try Data(image).write(to: URL(fileURLWithPath: "\(work)/\(root)/\(name)"))
+        }
 
         let wardenPort = try PinnedProcess.freePort(SOCK_STREAM), nginxPort = try PinnedProcess.freePort(SOCK_STREAM)
-        let warden = try PinnedProcess.start(cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
-            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_BOOT_HTTP_PORT": String(wardenPort)]), log: work + "/warden.log", hint: "build it with make release")
+        let warden = try PinnedProcess.start(
+            cpu: 0, try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"],
+            environment: PinnedProcess.serveEnvironment(
+                apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_BOOT_HTTP_PORT": String(wardenPort)]),
+            log: work + "/warden.log", hint: "build it with make release")
         defer { PinnedProcess.stop(warden) }
-        try Self.nginxConfiguration(work: work, port: nginxPort).write(toFile: work + "/nginx.conf", atomically: true, encoding: .utf8)
-        let peer = try PinnedProcess.start(cpu: 0, nginx, ["-p", work + "/nginx-temp", "-c", work + "/nginx.conf"], log: work + "/nginx.log",
-                                           hint: "make bench-http installs nginx-light and wrk")
+        try Self.nginxConfiguration(work: work, port: nginxPort).write(
+            toFile: work + "/nginx.conf", atomically: true, encoding: .utf8)
+        let peer = try PinnedProcess.start(
+            cpu: 0, nginx, ["-p", work + "/nginx-temp", "-c", work + "/nginx.conf"], log: work + "/nginx.log",
+            hint: "make bench-http installs nginx-light and wrk")
         defer { PinnedProcess.stop(peer) }
 
         let servers = [("warden", warden.processIdentifier, wardenPort), ("nginx", peer.processIdentifier, nginxPort)]
-        for (server, _, port) in servers { try waitUntilServing(server, "http://127.0.0.1:\(port)/images/\(name)", size: image.count) }
+        for (server, _, port) in servers {
+            try waitUntilServing(server, "http://127.0.0.1:\(port)/images/\(name)", size: image.count)
+        }
         var results: [BenchHTTPResult] = []
         for count in connections {
             // Runs go from server to server, so that a slow spell of the machine falls on both.
@@ -55,8 +65,10 @@ struct BenchHTTPCommand: AsyncParsableCommand {
                     let run = try load("http://127.0.0.1:\(port)/images/\(name)", connections: count)
                     let cpu = PinnedProcess.cpuSeconds(of: pid) - before
                     let gigabytes = run.bytes / 1e9
-                    runs[index].append(BenchHTTPResult(server: server, connections: count, gigabytesPerSecond: gigabytes / run.seconds,
-                                                       cpuSecondsPerGB: gigabytes > 0 ? cpu / gigabytes : .infinity, requests: run.requests))
+                    runs[index].append(
+                        BenchHTTPResult(
+                            server: server, connections: count, gigabytesPerSecond: gigabytes / run.seconds,
+                            cpuSecondsPerGB: gigabytes > 0 ? cpu / gigabytes : .infinity, requests: run.requests))
                 }
             }
             results += try runs.map(BenchHTTPResult.median)
@@ -83,16 +95,25 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     private func load(_ url: String, connections: Int) throws -> LoadRun {
         // A 16 MiB file shared by 1,000 connections takes seconds per response: wrk's 2 s
         // default timeout would count slow responses as errors.
-        let output = try Subprocess.run("/usr/bin/taskset", ["-c", "1", wrk, "-t1", "-c\(connections)", "-d\(seconds)s", "--timeout", "60s", url])
-        if let errors = output.split(separator: "\n").first(where: { $0.contains("Non-2xx") || $0.contains("Socket errors") }) {
+        let output = try Subprocess.run(
+            "/usr/bin/taskset", ["-c", "1", wrk, "-t1", "-c\(connections)", "-d\(seconds)s", "--timeout", "60s", url])
+        if let errors = output.split(separator: "\n").first(where: {
+            $0.contains("Non-2xx") || $0.contains("Socket errors")
+        }) {
             throw BenchError("wrk saw errors against \(url): \(errors)")
         }
         // "  1234 requests in 5.00s, 19.28GB read" (binary units)
-        guard let line = output.split(separator: "\n").first(where: { $0.contains(" requests in ") && $0.hasSuffix(" read") }) else {
+        guard
+            let line = output.split(separator: "\n").first(where: {
+                $0.contains(" requests in ") && $0.hasSuffix(" read")
+            })
+        else {
             throw BenchError("wrk printed no summary:\n\(output)")
         }
         let words = line.split(separator: " ")
-        guard words.count == 6, let requests = Int(words[0]), let duration = Double(words[3].dropLast(2)), let bytes = Self.binaryQuantity(words[4]) else {
+        guard words.count == 6, let requests = Int(words[0]), let duration = Double(words[3].dropLast(2)),
+            let bytes = Self.binaryQuantity(words[4])
+        else {
             throw BenchError("wrk's summary is not as expected: \(line)")
         }
         return LoadRun(requests: requests, bytes: bytes, seconds: duration)
@@ -110,7 +131,11 @@ struct BenchHTTPCommand: AsyncParsableCommand {
 
     private func waitUntilServing(_ server: String, _ url: String, size: Int) throws {
         for _ in 0..<100 {
-            if let headers = try? Subprocess.run("/usr/bin/curl", ["-sS", "-I", url]), headers.contains("200"), headers.contains("\(size)") { return }
+            if let headers = try? Subprocess.run("/usr/bin/curl", ["-sS", "-I", url]), headers.contains("200"),
+                headers.contains("\(size)")
+            {
+                return
+            }
             usleep(100_000)
         }
         throw BenchError("\(server) does not serve \(url)")
@@ -154,10 +179,11 @@ struct BenchHTTPResult: Encodable {
     /// The median of each figure over `runs` of one server at one concurrency.
     static func median(_ runs: [BenchHTTPResult]) throws -> BenchHTTPResult {
         guard let first = runs.first, let gigabytesPerSecond = runs.map(\.gigabytesPerSecond).median,
-              let cpuSecondsPerGB = runs.map(\.cpuSecondsPerGB).median, let requests = runs.map(\.requests).median
+            let cpuSecondsPerGB = runs.map(\.cpuSecondsPerGB).median, let requests = runs.map(\.requests).median
         else { throw BenchError("no measurement") }
-        return BenchHTTPResult(server: first.server, connections: first.connections, gigabytesPerSecond: gigabytesPerSecond,
-                               cpuSecondsPerGB: cpuSecondsPerGB, requests: requests)
+        return BenchHTTPResult(
+            server: first.server, connections: first.connections, gigabytesPerSecond: gigabytesPerSecond,
+            cpuSecondsPerGB: cpuSecondsPerGB, requests: requests)
     }
 }
 
@@ -169,11 +195,22 @@ struct BenchHTTPReport: Encodable {
     let results: [BenchHTTPResult]
 
     var text: String {
-        var lines = ["image of \(bytes) bytes; servers pinned to CPU 0, wrk (1 thread) to CPU 1; medians of \(rounds) runs of \(seconds) s, taken in turn"]
+        var lines = [
+            "image of \(bytes) bytes; servers pinned to CPU 0, wrk (1 thread) to CPU 1; medians of \(rounds) runs of \(seconds) s, taken in turn"
+        ]
         for row in results {
             let nginx = results.first { $0.server == "nginx" && $0.connections == row.connections }
-            let ratios = row.server == "warden" ? nginx.map { String(format: "  throughput %.2f× nginx's, CPU/GB %.2f× nginx's", row.gigabytesPerSecond / $0.gigabytesPerSecond, row.cpuSecondsPerGB / $0.cpuSecondsPerGB) } ?? "" : ""
-            lines.append(String(format: "%5d connections  %-6@ %7.2f GB/s  %6.3f CPU s/GB", row.connections, row.server as NSString, row.gigabytesPerSecond, row.cpuSecondsPerGB) + ratios)
+            let ratios =
+                row.server == "warden"
+                ? nginx.map {
+                    String(
+                        format: "  throughput %.2f× nginx's, CPU/GB %.2f× nginx's",
+                        row.gigabytesPerSecond / $0.gigabytesPerSecond, row.cpuSecondsPerGB / $0.cpuSecondsPerGB)
+                } ?? "" : ""
+            lines.append(
+                String(
+                    format: "%5d connections  %-6@ %7.2f GB/s  %6.3f CPU s/GB", row.connections, row.server as NSString,
+                    row.gigabytesPerSecond, row.cpuSecondsPerGB) + ratios)
         }
         return lines.joined(separator: "\n")
     }

@@ -27,9 +27,11 @@ struct BenchLoopsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let ports = LoopProbes.Ports(
-            dhcp: try PinnedProcess.freePort(SOCK_DGRAM), tftp: try PinnedProcess.freePort(SOCK_DGRAM), http: try PinnedProcess.freePort(SOCK_STREAM))
+            dhcp: try PinnedProcess.freePort(SOCK_DGRAM), tftp: try PinnedProcess.freePort(SOCK_DGRAM),
+            http: try PinnedProcess.freePort(SOCK_STREAM))
         let server = try BenchServer(environment: [
-            "WARDEN_PROXYDHCP_PORT": String(ports.dhcp), "WARDEN_TFTP_PORT": String(ports.tftp), "WARDEN_BOOT_HTTP_PORT": String(ports.http),
+            "WARDEN_PROXYDHCP_PORT": String(ports.dhcp), "WARDEN_TFTP_PORT": String(ports.tftp),
+            "WARDEN_BOOT_HTTP_PORT": String(ports.http),
         ])
         defer { server.stop() }
         let probeFile = SecureRandom.bytes(1 << 20)
@@ -46,8 +48,9 @@ struct BenchLoopsCommand: AsyncParsableCommand {
         let (status, hashSeconds) = try hash.result()
         guard status == 200 else { throw BenchError("the image's first look-up answered \(status)") }
 
-        let report = BenchLoopsReport(mebibytes: mebibytes, hashSeconds: hashSeconds, rest: rest.summary, duringHash: during.summary,
-                                      longestDelayMilliseconds: during.longestDelay(beyond: rest))
+        let report = BenchLoopsReport(
+            mebibytes: mebibytes, hashSeconds: hashSeconds, rest: rest.summary, duringHash: during.summary,
+            longestDelayMilliseconds: during.longestDelay(beyond: rest))
         switch format {
         case .json: try JSONOutput.print(report)
         case .text: print(report.text)
@@ -58,14 +61,17 @@ struct BenchLoopsCommand: AsyncParsableCommand {
     /// the file's name.
     private static func writeImage(mebibytes: Int, into folder: String) throws -> String {
         let temporary = folder + "/incoming.bench"
-        guard FileManager.default.createFile(atPath: temporary, contents: nil), let handle = FileHandle(forWritingAtPath: temporary) else {
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else {
             throw BenchError("cannot write \(temporary)")
         }
         var hasher = Hasher(.sha256)
         let piece = SecureRandom.bytes(16 << 20)
         for index in 0..<(mebibytes + 15) / 16 {
             // Each piece differs from the last, so no two stretches of the image are alike.
-            let chunk = BigEndian.bytes(UInt32(index)) + piece.dropFirst(4).prefix(min(16, mebibytes - index * 16) << 20 - 4)
+            let chunk =
+                BigEndian.bytes(UInt32(index)) + piece.dropFirst(4).prefix(min(16, mebibytes - index * 16) << 20 - 4)
             hasher.update(chunk)
             try handle.write(contentsOf: chunk)
         }
@@ -98,7 +104,8 @@ struct LoopProbes {
         guard fetched.bytes == tftpContents else { throw BenchError("TFTP served other bytes") }
         samples.tftp.append((ContinuousClock.now - tftpStart).microseconds / 1_000)
 
-        let (status, seconds) = try PlainHTTP.request("GET", port: ports.http, path: "/boot.ipxe?mac=02:00:00:00:00:01&platform=efi&arch=x86_64")
+        let (status, seconds) = try PlainHTTP.request(
+            "GET", port: ports.http, path: "/boot.ipxe?mac=02:00:00:00:00:01&platform=efi&arch=x86_64")
         guard status == 200 else { throw BenchError("the boot script answered \(status)") }
         samples.script.append(seconds * 1_000)
     }
@@ -128,9 +135,10 @@ struct LoopSamples {
     }
 
     var summary: Summary {
-        Summary(count: dhcp.count, dhcpMedianMilliseconds: dhcp.median ?? .nan, dhcpMaxMilliseconds: dhcp.max() ?? .nan,
-                tftpMedianMilliseconds: tftp.median ?? .nan, tftpMaxMilliseconds: tftp.max() ?? .nan,
-                scriptMedianMilliseconds: script.median ?? .nan, scriptMaxMilliseconds: script.max() ?? .nan)
+        Summary(
+            count: dhcp.count, dhcpMedianMilliseconds: dhcp.median ?? .nan, dhcpMaxMilliseconds: dhcp.max() ?? .nan,
+            tftpMedianMilliseconds: tftp.median ?? .nan, tftpMaxMilliseconds: tftp.max() ?? .nan,
+            scriptMedianMilliseconds: script.median ?? .nan, scriptMaxMilliseconds: script.max() ?? .nan)
     }
 }
 
@@ -147,18 +155,34 @@ struct BenchLoopsReport: Encodable {
 
     var text: String {
         let kinds = [
-            ("ProxyDHCP answer", rest.dhcpMedianMilliseconds, duringHash.dhcpMedianMilliseconds, duringHash.dhcpMaxMilliseconds),
-            ("TFTP transfer of 1 MiB", rest.tftpMedianMilliseconds, duringHash.tftpMedianMilliseconds, duringHash.tftpMaxMilliseconds),
-            ("boot script", rest.scriptMedianMilliseconds, duringHash.scriptMedianMilliseconds, duringHash.scriptMaxMilliseconds),
+            (
+                "ProxyDHCP answer", rest.dhcpMedianMilliseconds, duringHash.dhcpMedianMilliseconds,
+                duringHash.dhcpMaxMilliseconds
+            ),
+            (
+                "TFTP transfer of 1 MiB", rest.tftpMedianMilliseconds, duringHash.tftpMedianMilliseconds,
+                duringHash.tftpMaxMilliseconds
+            ),
+            (
+                "boot script", rest.scriptMedianMilliseconds, duringHash.scriptMedianMilliseconds,
+                duringHash.scriptMaxMilliseconds
+            ),
         ]
         let lines = kinds.map { name, atRest, during, worst in
-            String(format: "%@: median %.2f ms at rest, %.2f ms during the hash (%.1f×), max %.2f ms", name, atRest, during, during / atRest, worst)
+            String(
+                format: "%@: median %.2f ms at rest, %.2f ms during the hash (%.1f×), max %.2f ms", name, atRest,
+                during, during / atRest, worst)
         }
-        let verdict = String(format: "longest delay of a probe during the hash, beyond its median at rest: %.2f ms, %.1f%% of the hash's time: %@",
-                             longestDelayMilliseconds, longestDelayMilliseconds / (hashSeconds * 10),
-                             heldNothingUp ? "held up by nothing" : "HELD UP (target: under 10%)")
-        return (["first look-up of a \(mebibytes) MiB image (hashed whole): \(String(format: "%.2f", hashSeconds)) s; "
-                    + "\(rest.count) rounds of probes at rest, \(duringHash.count) during the hash"] + lines + [verdict]).joined(separator: "\n")
+        let verdict = String(
+            format:
+                "longest delay of a probe during the hash, beyond its median at rest: %.2f ms, %.1f%% of the hash's time: %@",
+            longestDelayMilliseconds, longestDelayMilliseconds / (hashSeconds * 10),
+            heldNothingUp ? "held up by nothing" : "HELD UP (target: under 10%)")
+        return
+            ([
+                "first look-up of a \(mebibytes) MiB image (hashed whole): \(String(format: "%.2f", hashSeconds)) s; "
+                    + "\(rest.count) rounds of probes at rest, \(duringHash.count) during the hash"
+            ] + lines + [verdict]).joined(separator: "\n")
     }
 }
 
@@ -175,16 +199,23 @@ enum PlainHTTP {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let start = ContinuousClock.now
         let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0 else { throw BenchError("connect to port \(port): \(String(cString: strerror(errno)))") }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard send(descriptor, request, request.count, 0) == request.count else { throw BenchError("send: \(String(cString: strerror(errno)))") }
+        guard send(descriptor, request, request.count, 0) == request.count else {
+            throw BenchError("send: \(String(cString: strerror(errno)))")
+        }
         var buffer = [UInt8](repeating: 0, count: 512)
         let count = recv(descriptor, &buffer, buffer.count, 0)
         let seconds = (ContinuousClock.now - start).microseconds / 1e6
-        let statusLine = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self).split(separator: " ", maxSplits: 2)
-        guard count > 0, statusLine.count >= 2, let status = Int(statusLine[1]) else { throw BenchError("no HTTP answer on port \(port)") }
+        let statusLine = String(decoding: buffer.prefix(max(count, 0)), as: UTF8.self).split(
+            separator: " ", maxSplits: 2)
+        guard count > 0, statusLine.count >= 2, let status = Int(statusLine[1]) else {
+            throw BenchError("no HTTP answer on port \(port)")
+        }
         return (status, seconds)
     }
 }

@@ -19,7 +19,10 @@ final class BenchServer {
             let process = try Subprocess.start(
                 executable, ["serve", "--state-dir", state.appendingPathComponent(".warden").path],
                 environment: PinnedProcess.serveEnvironment(
-                    apiPort: port, ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"].merging(environment) { $1 }), log: log)
+                    apiPort: port,
+                    ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"].merging(
+                        environment
+                    ) { $1 }), log: log)
             for _ in 0..<200 where process.isRunning {
                 if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving") {
                     self.process = process
@@ -51,7 +54,7 @@ final class BenchServer {
 enum CPUTime {
     static func seconds(of pid: Int32) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")")
+            let close = text.lastIndex(of: ")")
         else { return 0 }
         // Fields after the command name: state is field 3, utime 14, stime 15.
         let fields = text[text.index(after: close)...].split(separator: " ")

@@ -38,36 +38,49 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         try Data(contents).write(to: URL(fileURLWithPath: root + "/bench.bin"))
         chmod(work, 0o755)
         chmod(root, 0o755)
-        try "files:\n  bench.bin: \(root)/bench.bin\n".write(toFile: work + "/firmware.yaml", atomically: true, encoding: .utf8)
+        try "files:\n  bench.bin: \(root)/bench.bin\n".write(
+            toFile: work + "/firmware.yaml", atomically: true, encoding: .utf8)
 
-        var servers = try TFTPPeerServers(work: work, root: root, wardenFirmware: work + "/firmware.yaml", tftpdHpa: tftpdHpa, atftpd: atftpd)
+        var servers = try TFTPPeerServers(
+            work: work, root: root, wardenFirmware: work + "/firmware.yaml", tftpdHpa: tftpdHpa, atftpd: atftpd)
         defer { servers.stop() }
         try servers.waitUntilServing(bytes: contents)
 
         var results: [BenchTFTPResult] = []
         for (placement, cpu) in [("client on CPU \(clientCPU)", clientCPU), ("client on CPU 0", 0)] {
             try ProcessAffinity.pin(to: cpu)
-            for (mode, blockSize, windowSize) in [("lockstep 512", 512, nil), ("lockstep 1468", 1468, nil), ("windowsize 8", 1468, 8)] as [(String, Int, Int?)] {
+            for (mode, blockSize, windowSize) in [
+                ("lockstep 512", 512, nil), ("lockstep 1468", 1468, nil), ("windowsize 8", 1468, 8),
+            ] as [(String, Int, Int?)] {
                 // Rounds go from server to server, so that a slow spell of the machine falls
                 // on all of them rather than on one.
                 let measured = servers.all.filter { windowSize == nil || $0.name != "tftpd-hpa" }
                 var times = [[Double]](repeating: [], count: measured.count)
                 for _ in 0..<rounds {
                     for (index, server) in measured.enumerated() {
-                        times[index].append(try timedFetch(server.port, blockSize: blockSize, windowSize: windowSize, expecting: contents))
+                        times[index].append(
+                            try timedFetch(
+                                server.port, blockSize: blockSize, windowSize: windowSize, expecting: contents))
                     }
                 }
                 for (server, samples) in zip(measured, times) {
                     guard let seconds = samples.median else { throw BenchError("no measurement") }
-                    results.append(BenchTFTPResult(server: server.name, mode: mode, placement: placement, seconds: seconds, megabytesPerSecond: Double(contents.count) / seconds / 1e6))
+                    results.append(
+                        BenchTFTPResult(
+                            server: server.name, mode: mode, placement: placement, seconds: seconds,
+                            megabytesPerSecond: Double(contents.count) / seconds / 1e6))
                 }
             }
         }
         try ProcessAffinity.pin(to: clientCPU)
         for server in servers.all {
             let (seconds, failures) = try concurrentFetches(server.port, expecting: contents)
-            results.append(BenchTFTPResult(server: server.name, mode: "\(concurrency) at once", placement: "client on CPU \(clientCPU)", seconds: seconds,
-                                           megabytesPerSecond: Double(contents.count * (concurrency - failures)) / seconds / 1e6, failures: failures))
+            results.append(
+                BenchTFTPResult(
+                    server: server.name, mode: "\(concurrency) at once", placement: "client on CPU \(clientCPU)",
+                    seconds: seconds,
+                    megabytesPerSecond: Double(contents.count * (concurrency - failures)) / seconds / 1e6,
+                    failures: failures))
         }
         let report = BenchTFTPReport(file: file, bytes: contents.count, results: results)
         switch format {
@@ -76,7 +89,8 @@ struct BenchTFTPCommand: AsyncParsableCommand {
         }
     }
 
-    private func timedFetch(_ port: Int, blockSize: Int, windowSize: Int?, expecting contents: [UInt8]) throws -> Double {
+    private func timedFetch(_ port: Int, blockSize: Int, windowSize: Int?, expecting contents: [UInt8]) throws -> Double
+    {
         let client = try TFTPClient(port: port)
         let start = ContinuousClock.now
         let fetched = try client.fetch("bench.bin", blockSize: blockSize, windowSize: windowSize)
@@ -113,21 +127,35 @@ struct BenchTFTPReport: Encodable {
 
     var text: String {
         var lines = ["\(file): \(bytes) bytes; every server pinned to CPU 0, the client where each row says"]
-        let groups = results.map { "\($0.mode), \($0.placement)" }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let groups = results.map { "\($0.mode), \($0.placement)" }.reduce(into: [String]()) {
+            if !$0.contains($1) { $0.append($1) }
+        }
         for group in groups {
             let rows = results.filter { "\($0.mode), \($0.placement)" == group }
             let warden = rows.first { $0.server == "warden" }
             for row in rows {
-                let ratio = warden.map { row.server == "warden" ? "" : String(format: "  Warden at %.2f× its speed", row.seconds / $0.seconds) } ?? ""
+                let ratio =
+                    warden.map {
+                        row.server == "warden"
+                            ? "" : String(format: "  Warden at %.2f× its speed", row.seconds / $0.seconds)
+                    } ?? ""
                 let failures = row.failures > 0 ? "  \(row.failures) FAILED" : ""
-                lines.append("\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) \(row.server.padding(toLength: 10, withPad: " ", startingAt: 0)) "
-                             + String(format: "%9.1f ms %8.1f MB/s", row.seconds * 1000, row.megabytesPerSecond) + ratio + failures)
+                lines.append(
+                    "\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) \(row.server.padding(toLength: 10, withPad: " ", startingAt: 0)) "
+                        + String(format: "%9.1f ms %8.1f MB/s", row.seconds * 1000, row.megabytesPerSecond) + ratio
+                        + failures)
             }
             // tftpd-hpa grants no windows: the windowed target is twice its lockstep speed.
             if let warden, warden.mode.hasPrefix("windowsize"),
-               let lockstep = results.first(where: { $0.server == "tftpd-hpa" && $0.mode == "lockstep 1468" && $0.placement == warden.placement }) {
-                lines.append("\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) "
-                             + String(format: "Warden at %.2f× tftpd-hpa's lockstep 1468 speed (it grants no windowsize)", lockstep.seconds / warden.seconds))
+                let lockstep = results.first(where: {
+                    $0.server == "tftpd-hpa" && $0.mode == "lockstep 1468" && $0.placement == warden.placement
+                })
+            {
+                lines.append(
+                    "\(group.padding(toLength: 32, withPad: " ", startingAt: 0)) "
+                        + String(
+                            format: "Warden at %.2f× tftpd-hpa's lockstep 1468 speed (it grants no windowsize)",
+                            lockstep.seconds / warden.seconds))
             }
         }
         return lines.joined(separator: "\n")

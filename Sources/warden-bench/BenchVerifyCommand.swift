@@ -29,7 +29,9 @@ struct BenchVerifyCommand: ParsableCommand {
 
     func validate() throws {
         guard iterations >= 100 else { throw ValidationError("--iterations must be at least 100") }
-        guard (40...EventLog.maxEvents).contains(events) else { throw ValidationError("--events must be 40 to \(EventLog.maxEvents)") }
+        guard (40...EventLog.maxEvents).contains(events) else {
+            throw ValidationError("--events must be 40 to \(EventLog.maxEvents)")
+        }
     }
 
     func run() throws {
@@ -39,7 +41,8 @@ struct BenchVerifyCommand: ParsableCommand {
         let peer = try OpenSSLSpeed.rsa2048VerifiesPerSecond(seconds: opensslSeconds)
         let result = BenchVerifyResult(
             iterations: iterations, events: scenario.eventCount, pcrs: scenario.pcrCount, seconds: full.seconds,
-            p50Microseconds: full.p50, p99Microseconds: full.p99, quoteOnlyP50Microseconds: quoteOnly.p50, quoteOnlyP99Microseconds: quoteOnly.p99,
+            p50Microseconds: full.p50, p99Microseconds: full.p99, quoteOnlyP50Microseconds: quoteOnly.p50,
+            quoteOnlyP99Microseconds: quoteOnly.p99,
             opensslRSA2048VerifiesPerSecond: peer
         )
         switch format {
@@ -66,8 +69,10 @@ struct BenchVerifyResult: Encodable {
     let costInRSAVerifies: Double
     let meetsTargets: Bool
 
-    init(iterations: Int, events: Int, pcrs: Int, seconds: Double, p50Microseconds: Double, p99Microseconds: Double,
-         quoteOnlyP50Microseconds: Double, quoteOnlyP99Microseconds: Double, opensslRSA2048VerifiesPerSecond: Double) {
+    init(
+        iterations: Int, events: Int, pcrs: Int, seconds: Double, p50Microseconds: Double, p99Microseconds: Double,
+        quoteOnlyP50Microseconds: Double, quoteOnlyP99Microseconds: Double, opensslRSA2048VerifiesPerSecond: Double
+    ) {
         self.iterations = iterations
         self.events = events
         self.pcrs = pcrs

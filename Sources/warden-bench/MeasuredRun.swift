@@ -27,28 +27,33 @@ struct MeasuredRun: Codable, Sendable {
         let start = ContinuousClock.now
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
-        guard spawned == 0 else { throw BenchError("cannot start \(executable): \(String(cString: strerror(spawned)))") }
+        guard spawned == 0 else {
+            throw BenchError("cannot start \(executable): \(String(cString: strerror(spawned)))")
+        }
         var status: Int32 = 0
         var usage = rusage()
         var peakKiB = 0
         while true {
             let waited = wait4(pid, &status, WNOHANG, &usage)
             if waited == pid { break }
-            guard waited == 0 || errno == EINTR else { throw BenchError("cannot wait for \(executable): \(String(cString: strerror(errno)))") }
+            guard waited == 0 || errno == EINTR else {
+                throw BenchError("cannot wait for \(executable): \(String(cString: strerror(errno)))")
+            }
             peakKiB = max(peakKiB, highWaterMarkKiB(of: pid))
             usleep(10_000)
         }
         let seconds = (ContinuousClock.now - start).microseconds / 1e6
         func time(_ value: timeval) -> Double { Double(value.tv_sec) + Double(value.tv_usec) / 1e6 }
         let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return MeasuredRun(status: exitStatus, seconds: seconds, cpuSeconds: time(usage.ru_utime) + time(usage.ru_stime),
-                           maxResidentMiB: Double(peakKiB) / 1024)
+        return MeasuredRun(
+            status: exitStatus, seconds: seconds, cpuSeconds: time(usage.ru_utime) + time(usage.ru_stime),
+            maxResidentMiB: Double(peakKiB) / 1024)
     }
 
     /// The peak resident set of a running process, from `/proc/PID/status`.
     private static func highWaterMarkKiB(of pid: pid_t) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
         else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0
     }

@@ -4,9 +4,16 @@ import Foundation
 /// process id, on loopback ports the kernel has just handed out.
 enum PinnedProcess {
     /// Starts `executable` on CPU `cpu` with `environment` added, its output in `log`.
-    static func start(cpu: Int, _ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String, hint: String) throws -> Process {
-        guard FileManager.default.isExecutableFile(atPath: executable) else { throw BenchError("\(executable) is missing (\(hint))") }
-        return try Subprocess.start("/usr/bin/taskset", ["-c", String(cpu), executable] + arguments, environment: environment, log: URL(fileURLWithPath: log))
+    static func start(
+        cpu: Int, _ executable: String, _ arguments: [String], environment: [String: String] = [:], log: String,
+        hint: String
+    ) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BenchError("\(executable) is missing (\(hint))")
+        }
+        return try Subprocess.start(
+            "/usr/bin/taskset", ["-c", String(cpu), executable] + arguments, environment: environment,
+            log: URL(fileURLWithPath: log))
     }
 
     /// Stops `process` (SIGTERM) and waits for it.
@@ -29,7 +36,8 @@ enum PinnedProcess {
 
     static func serveEnvironment(apiPort: Int, _ overrides: [String: String] = [:]) -> [String: String] {
         [
-            "WARDEN_API_PORT": String(apiPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
+            "WARDEN_API_PORT": String(apiPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0",
+            "WARDEN_PROXYDHCP_PORT": "0",
             "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
         ].merging(oneSourcePlaysMany) { $1 }.merging(overrides) { $1 }
     }
@@ -51,7 +59,9 @@ enum PinnedProcess {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
         }
         guard bound else { throw BenchError("no free port: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
@@ -65,7 +75,8 @@ enum PinnedProcess {
         for candidate in processes {
             // Fields after the command name (which may hold spaces): state ppid … utime stime.
             guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             guard fields.count > 13, candidate == pid || Int32(fields[1]) == pid else { continue }
             total += ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks

@@ -27,7 +27,9 @@ final class SimulatedMachine: @unchecked Sendable {
         self.name = name
         ek = try SoftwareEndorsementKey()
         ak = try SoftwareAttestationKey(scheme: akScheme)
-        guard let akName = try TPMPublic.decode(ak.publicArea).name else { throw BenchError("the software AK has no name") }
+        guard let akName = try TPMPublic.decode(ak.publicArea).name else {
+            throw BenchError("the software AK has no name")
+        }
         self.akName = akName
         self.pcrs = pcrs
         self.eventLog = eventLog
@@ -38,11 +40,15 @@ final class SimulatedMachine: @unchecked Sendable {
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         self.client = client
         let registration: AgentMessages.RegisterResponse = try await client.call(
-            .POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)))
+            .POST, "/v1/agent/register",
+            AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)))
         let proof = try ek.activate(
-            CredentialChallenge(credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret)), objectName: akName)
+            CredentialChallenge(
+                credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret)
+            ), objectName: akName)
         let activated: AgentMessages.ActivateResponse = try await client.call(
-            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)))
+            .POST, "/v1/agent/activate",
+            AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)))
         keyID = activated.attestationKeyID
         challengeProof = ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)
     }
@@ -53,23 +59,30 @@ final class SimulatedMachine: @unchecked Sendable {
     func attest(open: Bool = false) async throws -> String? {
         guard let client else { throw BenchError("\(name) has not joined") }
         let challenge: AgentMessages.ChallengeResponse = try await client.call(
-            .POST, "/v1/agent/challenge", AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(challengeProof)))
+            .POST, "/v1/agent/challenge",
+            AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(challengeProof)))
         let nonce = bytes(challenge.nonce)
         clock += 10
-        let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))
+        let quote = try ak.quote(
+            pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))
         let request = AgentMessages.AttestRequest(
-            attestationKeyID: keyID, nonce: challenge.nonce, attest: base64(quote.attest), signature: base64(quote.signature),
+            attestationKeyID: keyID, nonce: challenge.nonce, attest: base64(quote.attest),
+            signature: base64(quote.signature),
             pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: base64(eventLog))
         let release: AgentMessages.ReleaseResponse = try await client.call(.POST, "/v1/agent/attest", request)
         guard open else { return nil }
         let sealed = SealedRelease(
-            credential: CredentialChallenge(credentialBlob: bytes(release.credentialBlob), encryptedSecret: bytes(release.encryptedSecret)),
+            credential: CredentialChallenge(
+                credentialBlob: bytes(release.credentialBlob), encryptedSecret: bytes(release.encryptedSecret)),
             ciphertext: bytes(release.ciphertext), signature: bytes(release.signature))
-        guard sealed.isSigned(by: try PublicKey(certificate: Array(release.releaseCertificate.utf8)), for: akName) else {
+        guard sealed.isSigned(by: try PublicKey(certificate: Array(release.releaseCertificate.utf8)), for: akName)
+        else {
             throw BenchError("\(name): the release signature does not verify")
         }
         let seed = try ek.activate(sealed.credential, objectName: akName)
-        return try JSONDecoder().decode(ReleasePayload.self, from: Data(sealed.open(withActivatedKey: seed, akName: akName))).nodeName
+        return try JSONDecoder().decode(
+            ReleasePayload.self, from: Data(sealed.open(withActivatedKey: seed, akName: akName))
+        ).nodeName
     }
 
     func close() async { await client?.close() }

@@ -15,15 +15,32 @@ struct TFTPPeerServers {
 
     init(work: String, root: String, wardenFirmware: String, tftpdHpa: String, atftpd: String) throws {
         let wardenPort = try PinnedProcess.freePort(SOCK_DGRAM)
-        all.append(Server(name: "warden", port: wardenPort, process: try Self.pinned(try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"], environment: PinnedProcess.serveEnvironment(
-            apiPort: try PinnedProcess.freePort(SOCK_STREAM), ["WARDEN_TFTP_PORT": String(wardenPort), "WARDEN_FIRMWARE": wardenFirmware]), log: work + "/warden.log")))
+        all.append(
+            Server(
+                name: "warden", port: wardenPort,
+                process: try Self.pinned(
+                    try PinnedProcess.warden, ["serve", "--state-dir", work + "/state"],
+                    environment: PinnedProcess.serveEnvironment(
+                        apiPort: try PinnedProcess.freePort(SOCK_STREAM),
+                        ["WARDEN_TFTP_PORT": String(wardenPort), "WARDEN_FIRMWARE": wardenFirmware]),
+                    log: work + "/warden.log")))
         let hpaPort = try PinnedProcess.freePort(SOCK_DGRAM)
-        all.append(Server(name: "tftpd-hpa", port: hpaPort, process: try Self.pinned(
-            tftpdHpa, ["--foreground", "--address", "127.0.0.1:\(hpaPort)", "--secure", root], environment: [:], log: work + "/tftpd-hpa.log")))
+        all.append(
+            Server(
+                name: "tftpd-hpa", port: hpaPort,
+                process: try Self.pinned(
+                    tftpdHpa, ["--foreground", "--address", "127.0.0.1:\(hpaPort)", "--secure", root], environment: [:],
+                    log: work + "/tftpd-hpa.log")))
         let atftpPort = try PinnedProcess.freePort(SOCK_DGRAM)
-        all.append(Server(name: "atftpd", port: atftpPort, process: try Self.pinned(atftpd, [
-            "--daemon", "--no-fork", "--port", String(atftpPort), "--bind-address", "127.0.0.1", "--maxthread", "1000", "--logfile", "/dev/null", root,
-        ], environment: [:], log: work + "/atftpd.log")))
+        all.append(
+            Server(
+                name: "atftpd", port: atftpPort,
+                process: try Self.pinned(
+                    atftpd,
+                    [
+                        "--daemon", "--no-fork", "--port", String(atftpPort), "--bind-address", "127.0.0.1",
+                        "--maxthread", "1000", "--logfile", "/dev/null", root,
+                    ], environment: [:], log: work + "/atftpd.log")))
     }
 
     /// Waits until every server serves `bench.bin` as `bytes`.
@@ -44,7 +61,11 @@ struct TFTPPeerServers {
         all = []
     }
 
-    private static func pinned(_ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
-        try PinnedProcess.start(cpu: 0, executable, arguments, environment: environment, log: log, hint: "make bench-tftp installs the peers")
+    private static func pinned(_ executable: String, _ arguments: [String], environment: [String: String], log: String)
+        throws -> Process
+    {
+        try PinnedProcess.start(
+            cpu: 0, executable, arguments, environment: environment, log: log,
+            hint: "make bench-tftp installs the peers")
     }
 }

@@ -26,16 +26,22 @@ struct VerificationScenario {
         let bankSelection = banks.map { PCRSelection.Bank(hash: $0.tpmAlgorithm, pcrs: Array(0...23)) }
         let values = bankSelection.flatMap { bank in
             bank.pcrs.map { pcr in
-                replay.value(bank: bank.hash, pcr: pcr) ?? log.initialValue(pcr: pcr, size: bank.hash.digestAlgorithm!.digestSize)
+                replay.value(bank: bank.hash, pcr: pcr)
+                    ?? log.initialValue(pcr: pcr, size: bank.hash.digestAlgorithm!.digestSize)
             }
         }
         let pcrValues = try PCRValues(selection: PCRSelection(bankSelection), values: values)
         let ak = try SoftwareAttestationKey(scheme: akScheme)
         let nonce = SecureRandom.bytes(32)
-        let quote = try ak.quote(pcrValues, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
+        let quote = try ak.quote(
+            pcrValues, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
         let pcrFile = try TPM2ToolsPCRFile.serialize(pcrValues)
-        evidence = Evidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile, eventLog: logBytes, nonce: nonce)
-        quoteOnly = Evidence(attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile, nonce: nonce)
+        evidence = Evidence(
+            attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile,
+            eventLog: logBytes, nonce: nonce)
+        quoteOnly = Evidence(
+            attestationKey: ak.publicArea, attest: quote.attest, signature: quote.signature, pcrs: pcrFile, nonce: nonce
+        )
         eventLog = logBytes
         self.pcrValues = pcrValues
         eventCount = log.events.count
@@ -55,7 +61,9 @@ struct VerificationScenario {
                 let start = clock.now
                 let verdict = verifier.verify(evidence)
                 samples.append((clock.now - start).microseconds)
-                guard case .verified = verdict else { fatalError("benchmark evidence was rejected: \(verdict.failures)") }
+                guard case .verified = verdict else {
+                    fatalError("benchmark evidence was rejected: \(verdict.failures)")
+                }
             }
         }
         samples.sort()
@@ -69,16 +77,30 @@ struct VerificationScenario {
         let global = UEFIVariable.globalVariableGUID
         let security = UEFIVariable.imageSecurityDatabaseGUID
         builder.measure(pcr: 0, type: .sCRTMVersion, data: utf16("Warden bench firmware 1.0"))
-        for blob in 0..<4 { builder.measure(pcr: 0, type: .efiPlatformFirmwareBlob, data: [UInt8(blob)] + [UInt8](repeating: 0, count: 15)) }
-        builder.measure(pcr: 7, type: .efiVariableDriverConfig, data: UEFIVariable.encode(guid: global, name: "SecureBoot", data: [1]))
-        for (guid, name) in [(global, "PK"), (global, "KEK"), (security, "db"), (security, "dbx")] {
-            builder.measure(pcr: 7, type: .efiVariableDriverConfig, data: UEFIVariable.encode(guid: guid, name: name, data: [UInt8](repeating: 0x5a, count: 600)))
+        for blob in 0..<4 {
+            builder.measure(
+                pcr: 0, type: .efiPlatformFirmwareBlob, data: [UInt8(blob)] + [UInt8](repeating: 0, count: 15))
         }
-        for driver in 0..<6 { builder.measure(pcr: 2, type: .efiBootServicesDriver, data: [UInt8](repeating: UInt8(driver), count: 48)) }
-        builder.measure(pcr: 1, type: .efiVariableBoot, data: UEFIVariable.encode(guid: global, name: "BootOrder", data: [0, 0, 1, 0]))
+        builder.measure(
+            pcr: 7, type: .efiVariableDriverConfig,
+            data: UEFIVariable.encode(guid: global, name: "SecureBoot", data: [1]))
+        for (guid, name) in [(global, "PK"), (global, "KEK"), (security, "db"), (security, "dbx")] {
+            builder.measure(
+                pcr: 7, type: .efiVariableDriverConfig,
+                data: UEFIVariable.encode(guid: guid, name: name, data: [UInt8](repeating: 0x5a, count: 600)))
+        }
+        for driver in 0..<6 {
+            builder.measure(pcr: 2, type: .efiBootServicesDriver, data: [UInt8](repeating: UInt8(driver), count: 48))
+        }
+        builder.measure(
+            pcr: 1, type: .efiVariableBoot,
+            data: UEFIVariable.encode(guid: global, name: "BootOrder", data: [0, 0, 1, 0]))
         builder.measure(pcr: 4, type: .efiAction, data: Array("Calling EFI Application from Boot Option".utf8))
         for pcr in 0...7 { builder.measure(pcr: pcr, type: .separator, data: [0, 0, 0, 0]) }
-        for application in 0..<3 { builder.measure(pcr: 4, type: .efiBootServicesApplication, data: [UInt8](repeating: UInt8(application), count: 80)) }
+        for application in 0..<3 {
+            builder.measure(
+                pcr: 4, type: .efiBootServicesApplication, data: [UInt8](repeating: UInt8(application), count: 80))
+        }
         builder.measure(pcr: 5, type: .efiAction, data: Array("Exit Boot Services Invocation".utf8))
         var counter = 0
         while counter < totalEvents - 31 {  // the header and 30 firmware events above
@@ -94,7 +116,7 @@ enum OpenSSLSpeed {
         let output = try Subprocess.run("/usr/bin/openssl", ["speed", "-seconds", String(seconds), "rsa2048"])
         // "rsa 2048 bits 0.000521s 0.000015s   1919.4  65917.2"
         guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix("rsa 2048 bits") }),
-              let rate = line.split(separator: " ").last.flatMap({ Double($0) })
+            let rate = line.split(separator: " ").last.flatMap({ Double($0) })
         else { throw BenchError("could not read `openssl speed rsa2048` output") }
         return rate
     }

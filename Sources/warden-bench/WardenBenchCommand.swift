@@ -9,7 +9,8 @@ struct WardenBenchCommand: AsyncParsableCommand {
         commandName: "warden-bench",
         abstract: "Measure Warden's performance against named peers.",
         subcommands: [
-            BenchVerifyCommand.self, BenchAttestCommand.self, BenchAuditCommand.self, BenchTFTPCommand.self, BenchHTTPCommand.self, BenchDHCPCommand.self,
+            BenchVerifyCommand.self, BenchAttestCommand.self, BenchAuditCommand.self, BenchTFTPCommand.self,
+            BenchHTTPCommand.self, BenchDHCPCommand.self,
             BenchLoopsCommand.self,
         ]
     )

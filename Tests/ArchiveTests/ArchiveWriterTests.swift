@@ -43,6 +43,8 @@ import TestSupport
     }
 
     @Test func unwritablePathIsAnError() {
-        #expect(throws: ArchiveError.self) { _ = try ArchiveWriter(path: "/nonexistent-dir/x.tar.gz", format: .tarGzip) }
+        #expect(throws: ArchiveError.self) {
+            _ = try ArchiveWriter(path: "/nonexistent-dir/x.tar.gz", format: .tarGzip)
+        }
     }
 }

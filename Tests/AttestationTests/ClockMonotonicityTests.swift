@@ -9,7 +9,8 @@ import TSS
 
     @Test(arguments: [
         (TPMAttest.ClockInfo(clock: 6_000, resetCount: 3, restartCount: 2, safe: true), true),
-        (TPMAttest.ClockInfo(clock: 10, resetCount: 3, restartCount: 3, safe: true), false),  // a restart does not turn the clock back
+        // A restart does not turn the clock back.
+        (TPMAttest.ClockInfo(clock: 10, resetCount: 3, restartCount: 3, safe: true), false),
         (TPMAttest.ClockInfo(clock: 10, resetCount: 4, restartCount: 0, safe: true), true),
         (TPMAttest.ClockInfo(clock: 6_000, resetCount: 2, restartCount: 9, safe: true), false),
         (TPMAttest.ClockInfo(clock: 6_000, resetCount: 3, restartCount: 1, safe: true), false),

@@ -16,17 +16,18 @@ import TSS
     }
 
     @Test func yamlParsesAndRoundTrips() throws {
-        let policy = try Policy(yaml: """
-            name: rack-a
-            pcrs:
-              sha256:
-                0: [\(Self.zero256)]
-                7: ["\(Self.zero256)", "\(String(repeating: "ab", count: 32))"]
-              sha1:
-                4: [\(String(repeating: "1", count: 40))]
-            eventLog: required
-            secureBoot: optional
-            """)
+        let policy = try Policy(
+            yaml: """
+                name: rack-a
+                pcrs:
+                  sha256:
+                    0: [\(Self.zero256)]
+                    7: ["\(Self.zero256)", "\(String(repeating: "ab", count: 32))"]
+                  sha1:
+                    4: [\(String(repeating: "1", count: 40))]
+                eventLog: required
+                secureBoot: optional
+                """)
         #expect(policy.name == "rack-a" && policy.eventLog == .required && policy.secureBoot == .optional)
         #expect(policy.pcrs[.sha256]?[7]?.count == 2)
         #expect(try Policy(yaml: policy.yaml) == policy)
@@ -39,7 +40,10 @@ import TSS
         ("name: a\npcrs: {sha256: {24: [\"\(zero256)\"]}}\n", "PCR 24"),
         ("name: a\npcrs: {sha256: {x: [\"\(zero256)\"]}}\n", "PCR index"),
         ("name: a\npcrs: {sha256: {0: [\"00\"]}}\n", "hex digest"),
-        ("name: a\npcrs: {sha256: {0: [\"\(zero256.uppercased().replacingOccurrences(of: "0", with: "A"))\"]}}\n", "lowercase"),
+        (
+            "name: a\npcrs: {sha256: {0: [\"\(zero256.uppercased().replacingOccurrences(of: "0", with: "A"))\"]}}\n",
+            "lowercase"
+        ),
         ("name: a\npcrs: {sha256: {0: []}}\n", "allows no value"),
         ("name: a\nsecureBoot: sometimes\n", "secureBoot"),
         ("- just a list\n", "not a policy"),

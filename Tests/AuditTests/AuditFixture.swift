@@ -17,9 +17,12 @@ struct AuditFixture: Sendable {
 
     private init() throws {
         let work = try TestPaths.temporaryDirectory("audit-fixture").path
-        let made = try Command.run(TestPaths.benchBinary.path, [
-            "audit", "--records", "600", "--attestations", "40", "--checkpoint-interval", "50", "--work-dir", work, "--keep",
-        ])
+        let made = try Command.run(
+            TestPaths.benchBinary.path,
+            [
+                "audit", "--records", "600", "--attestations", "40", "--checkpoint-interval", "50", "--work-dir", work,
+                "--keep",
+            ])
         guard made.status == 0 else { throw CommandFailure("warden-bench audit: \(made.stderr)") }
         stateDir = work + "/state"
         bundle = work + "/audit.tar.gz"
@@ -47,7 +50,8 @@ struct AuditFixture: Sendable {
     /// The store behind the fixture, with checkpoints signed as the server signs them.
     func store() throws -> EnrolmentStore {
         let state = try StateFolder.existing(at: stateDir)
-        return try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: key().checkpointSigner(interval: 50))
+        return try EnrolmentStore(
+            path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: key().checkpointSigner(interval: 50))
     }
 }
 
@@ -63,16 +67,22 @@ struct BundleEditor {
 
     func read(_ path: String) throws -> [UInt8] { try TestPaths.bytes(folder.appendingPathComponent(path)) }
 
-    func write(_ path: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: folder.appendingPathComponent(path)) }
+    func write(_ path: String, _ bytes: [UInt8]) throws {
+        try Data(bytes).write(to: folder.appendingPathComponent(path))
+    }
 
     func text(_ path: String) throws -> String { String(decoding: try read(path), as: UTF8.self) }
 
     /// The lines of `records.jsonl`.
     func recordLines() throws -> [String] { try text(BundleLayout.records).split(separator: "\n").map(String.init) }
 
-    func setRecordLines(_ lines: [String]) throws { try write(BundleLayout.records, Array((lines.joined(separator: "\n") + "\n").utf8)) }
+    func setRecordLines(_ lines: [String]) throws {
+        try write(BundleLayout.records, Array((lines.joined(separator: "\n") + "\n").utf8))
+    }
 
-    func records() throws -> [AuditRecord] { try recordLines().map { try RecordFormats.record(jsonLine: ArraySlice($0.utf8)) } }
+    func records() throws -> [AuditRecord] {
+        try recordLines().map { try RecordFormats.record(jsonLine: ArraySlice($0.utf8)) }
+    }
 
     /// Replaces the records as a holder of the audit key would, to forge a history that
     /// verifies on its own: chain hashes, CSV, bundle.json, checkpoints and manifest redone.
@@ -80,19 +90,29 @@ struct BundleEditor {
         var chained: [AuditRecord] = []
         for record in records {
             let previous = chained.last.map { $0.hash } ?? record.previousHash
-            let relinked = AuditRecord(sequence: record.sequence, time: record.time, actor: record.actor, action: record.action, subject: record.subject,
-                                       details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous, hash: [])
-            chained.append(AuditRecord(sequence: record.sequence, time: record.time, actor: record.actor, action: record.action, subject: record.subject,
-                                       details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous, hash: AuditChain.hash(of: relinked)))
+            let relinked = AuditRecord(
+                sequence: record.sequence, time: record.time, actor: record.actor, action: record.action,
+                subject: record.subject,
+                details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous, hash: [])
+            chained.append(
+                AuditRecord(
+                    sequence: record.sequence, time: record.time, actor: record.actor, action: record.action,
+                    subject: record.subject,
+                    details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous,
+                    hash: AuditChain.hash(of: relinked)))
         }
         try setRecordLines(chained.map { String(RecordFormats.jsonLine($0).dropLast()) })
-        try write(BundleLayout.recordsCSV, Array((RecordFormats.csvHeader + chained.map(RecordFormats.csvLine).joined()).utf8))
+        try write(
+            BundleLayout.recordsCSV, Array((RecordFormats.csvHeader + chained.map(RecordFormats.csvLine).joined()).utf8)
+        )
         let hashes = Dictionary(uniqueKeysWithValues: chained.map { ($0.sequence, $0.hash) })
         let checkpoints = try text(BundleLayout.checkpoints).split(separator: "\n").map { line in
             let old = try RecordFormats.checkpoint(jsonLine: ArraySlice(line.utf8))
             let hash = hashes[old.sequence] ?? old.hash
-            let signature = try key.sign(AuditChain.checkpointMessage(sequence: old.sequence, hash: hash, signedAt: old.signedAt))
-            return RecordFormats.jsonLine(AuditCheckpoint(sequence: old.sequence, hash: hash, signedAt: old.signedAt, signature: signature))
+            let signature = try key.sign(
+                AuditChain.checkpointMessage(sequence: old.sequence, hash: hash, signedAt: old.signedAt))
+            return RecordFormats.jsonLine(
+                AuditCheckpoint(sequence: old.sequence, hash: hash, signedAt: old.signedAt, signature: signature))
         }
         try write(BundleLayout.checkpoints, Array(checkpoints.joined().utf8))
         var summary = try BundleJSON.decode(BundleSummary.self, try read(BundleLayout.summary))
@@ -104,7 +124,8 @@ struct BundleEditor {
     /// Recomputes every file's digest in the manifest and signs it with `key`.
     func resignManifest(with key: AuditKey) throws {
         let listed = try text(BundleLayout.manifest).split(separator: "\n").map { String($0.dropFirst(66)) }
-        let manifest = try listed.map { Hex.encode(DigestAlgorithm.sha256.hash(try read($0))) + "  " + $0 + "\n" }.joined()
+        let manifest = try listed.map { Hex.encode(DigestAlgorithm.sha256.hash(try read($0))) + "  " + $0 + "\n" }
+            .joined()
         try write(BundleLayout.manifest, Array(manifest.utf8))
         try write(BundleLayout.manifestSignature, try key.sign(Array(manifest.utf8)))
     }

@@ -48,7 +48,9 @@ import WardenCrypto
         // Even with the manifest signed again by the key's holder, the chain names the record.
         try editor.resignManifest(with: fixture.key())
         let resigned = try verify(try editor.pack())
-        #expect(names(resigned, "record 42:", "do not match its hash") && !names(resigned, "records.jsonl: altered"), "\(resigned.failures)")
+        #expect(
+            names(resigned, "record 42:", "do not match its hash") && !names(resigned, "records.jsonl: altered"),
+            "\(resigned.failures)")
     }
 
     @Test func aRemovedRecordIsNamed() throws {
@@ -76,10 +78,15 @@ import WardenCrypto
     @Test func aRecordAppendedByHandIsNamed() throws {
         let editor = try BundleEditor(fixture.bundle)
         let last = try #require(try editor.records().last)
-        let unhashed = AuditRecord(sequence: last.sequence + 1, time: last.time, actor: "operator/mallory", action: "release",
-                                   subject: "machine/1/attestation/1", details: "disk key", evidenceSHA256: nil, previousHash: last.hash, hash: [])
-        let appended = AuditRecord(sequence: unhashed.sequence, time: unhashed.time, actor: unhashed.actor, action: unhashed.action, subject: unhashed.subject,
-                                   details: unhashed.details, evidenceSHA256: nil, previousHash: last.hash, hash: AuditChain.hash(of: unhashed))
+        let unhashed = AuditRecord(
+            sequence: last.sequence + 1, time: last.time, actor: "operator/mallory", action: "release",
+            subject: "machine/1/attestation/1", details: "disk key", evidenceSHA256: nil, previousHash: last.hash,
+            hash: [])
+        let appended = AuditRecord(
+            sequence: unhashed.sequence, time: unhashed.time, actor: unhashed.actor, action: unhashed.action,
+            subject: unhashed.subject,
+            details: unhashed.details, evidenceSHA256: nil, previousHash: last.hash, hash: AuditChain.hash(of: unhashed)
+        )
         try editor.setRecordLines(try editor.recordLines() + [String(RecordFormats.jsonLine(appended).dropLast())])
         let report = try verify(try editor.pack())
         #expect(names(report, "records.jsonl: altered"), "\(report.failures)")
@@ -123,7 +130,9 @@ import WardenCrypto
         let mallory = AuditKey.generate()
         try editor.resignManifest(with: mallory)
         let signedByOther = try verify(try editor.pack())
-        #expect(names(signedByOther, "manifest.sha256.sig: the manifest's signature does not verify"), "\(signedByOther.failures)")
+        #expect(
+            names(signedByOther, "manifest.sha256.sig: the manifest's signature does not verify"),
+            "\(signedByOther.failures)")
         // Swapping the bundle's key for the forger's does not help against a pinned key.
         try editor.write(BundleLayout.publicKey, Array(mallory.publicKey.pem.utf8))
         try editor.resignManifest(with: mallory)
@@ -133,7 +142,9 @@ import WardenCrypto
         // Unpinned, the forger's key is reported, and the real key's checkpoints do not verify with it.
         let unpinned = try AuditVerifier.verify(bundle: try editor.pack(), key: nil)
         #expect(unpinned.keyFingerprint == mallory.publicKey.fingerprint && !unpinned.anchored)
-        #expect(unpinned.failures.contains { $0.hasPrefix("checkpoint ") && $0.hasSuffix("its signature does not verify") }, "\(unpinned.failures)")
+        #expect(
+            unpinned.failures.contains { $0.hasPrefix("checkpoint ") && $0.hasSuffix("its signature does not verify") },
+            "\(unpinned.failures)")
     }
 
     @Test func somethingThatIsNotABundleIsAClearError() throws {
@@ -143,7 +154,8 @@ import WardenCrypto
         #expect(throws: AuditError.self) { try verify(garbage) }
         // A path out of place inside a real archive is named, never extracted anywhere.
         let editor = try BundleEditor(fixture.bundle)
-        try FileManager.default.createDirectory(at: editor.folder.appendingPathComponent("evidence/9999"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: editor.folder.appendingPathComponent("evidence/9999"), withIntermediateDirectories: true)
         try editor.write("evidence/9999/payload.sh", Array("#!/bin/sh\n".utf8))
         let report = try verify(try editor.pack())
         #expect(names(report, "evidence/9999/payload.sh: not part of a Warden bundle"), "\(report.failures)")

@@ -21,7 +21,10 @@ import TestSupport
         let (store, key, folder) = try copy()
         let first = folder.appendingPathComponent("first.tar.gz").path
         _ = try AuditExporter.export(from: store, key: key, request: .init(), to: first)
-        try store.audit([AuditEvent(actor: "operator/alice", action: "revocation", subject: "machine/2", details: "machine node-1 revoked")])
+        try store.audit([
+            AuditEvent(
+                actor: "operator/alice", action: "revocation", subject: "machine/2", details: "machine node-1 revoked")
+        ])
         try store.checkpointAudit()
         let second = folder.appendingPathComponent("second.tar.gz").path
         _ = try AuditExporter.export(from: store, key: key, request: .init(), to: second)
@@ -35,20 +38,25 @@ import TestSupport
         let editor = try BundleEditor(second)
         var records = try editor.records()
         let original = records[119]
-        records[119] = AuditRecord(sequence: original.sequence, time: original.time, actor: original.actor, action: original.action,
-                                   subject: original.subject, details: original.details + " (rewritten)", evidenceSHA256: original.evidenceSHA256,
-                                   previousHash: original.previousHash, hash: original.hash)
+        records[119] = AuditRecord(
+            sequence: original.sequence, time: original.time, actor: original.actor, action: original.action,
+            subject: original.subject, details: original.details + " (rewritten)",
+            evidenceSHA256: original.evidenceSHA256,
+            previousHash: original.previousHash, hash: original.hash)
         try editor.forge(records, signingWith: key)
         let forged = try editor.pack()
         let alone = try AuditVerifier.verify(bundle: forged, key: key.publicKey, reverify: false)
         #expect(alone.holds, "the forgery should verify on its own: \(alone.failures)")
         let against = try AuditVerifier.verify(bundle: forged, key: key.publicKey, previous: first, reverify: false)
-        #expect(against.failures.contains { $0.hasPrefix("record 120: differs from the previous export") }, "\(against.failures)")
+        #expect(
+            against.failures.contains { $0.hasPrefix("record 120: differs from the previous export") },
+            "\(against.failures)")
         #expect(against.failures.contains { $0.hasPrefix("checkpoint ") && $0.contains("missing or changed") })
 
         // An older export is not an extension of a newer one.
         let backwards = try AuditVerifier.verify(bundle: first, key: key.publicKey, previous: second, reverify: false)
-        #expect(backwards.failures.contains { $0.contains("before the previous export's head") }, "\(backwards.failures)")
+        #expect(
+            backwards.failures.contains { $0.contains("before the previous export's head") }, "\(backwards.failures)")
     }
 
     @Test func aTimeRangeIsAContiguousStretchThatChainsToTheOneBefore() throws {
@@ -57,13 +65,18 @@ import TestSupport
         let earlySummary = try AuditExporter.export(from: store, key: key, request: .init(), to: early)
         Thread.sleep(forTimeInterval: 0.01)
         let cut = AuditChain.timestamp(Date())
-        try store.audit((0..<5).map { AuditEvent(actor: "system", action: "server-start", subject: "server", details: "start \($0)") })
+        try store.audit(
+            (0..<5).map {
+                AuditEvent(actor: "system", action: "server-start", subject: "server", details: "start \($0)")
+            })
         let late = folder.appendingPathComponent("late.tar.gz").path
         let summary = try AuditExporter.export(from: store, key: key, request: .init(from: cut), to: late)
         #expect(summary.firstSequence == 601 && summary.records == 5 && summary.previousHash == earlySummary.headHash)
         let report = try AuditVerifier.verify(bundle: late, key: key.publicKey, previous: early)
         #expect(report.holds, "\(report.failures)")
-        #expect(throws: AuditError.self) { try AuditExporter.export(from: store, key: key, request: .init(from: "2999-01-01T00:00:00.000Z"), to: late) }
+        #expect(throws: AuditError.self) {
+            try AuditExporter.export(from: store, key: key, request: .init(from: "2999-01-01T00:00:00.000Z"), to: late)
+        }
     }
 
     @Test func aMachineFilterNarrowsTheEvidenceNeverTheRecords() throws {

@@ -24,7 +24,9 @@ import WardenCrypto
 
     static func pcrValues(changing changed: Int?) -> PCRValues {
         // Valid by construction: 24 SHA-256 values for the 24 selected PCRs.
-        try! PCRValues(selection: selection, values: (0..<24).map { DigestAlgorithm.sha256.hash([UInt8($0), $0 == changed ? 1 : 0]) })
+        try! PCRValues(
+            selection: selection,
+            values: (0..<24).map { DigestAlgorithm.sha256.hash([UInt8($0), $0 == changed ? 1 : 0]) })
     }
 
     /// One appliance: a state folder, its store and its attestation service.
@@ -35,7 +37,9 @@ import WardenCrypto
 
         init() throws {
             state = try StateFolder.initialise(at: try TestPaths.temporaryDirectory("agreement").path + "/state")
-            store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: state.auditKey().checkpointSigner(interval: 10))
+            store = try EnrolmentStore(
+                path: state.databasePath, key: state.keyEncryptionKey(),
+                auditSigner: state.auditKey().checkpointSigner(interval: 10))
             service = AttestationService(store: store, releaseKey: try state.releaseKey())
         }
 
@@ -44,11 +48,16 @@ import WardenCrypto
             let ek = try SoftwareEndorsementKey()
             let ak = try SoftwareAttestationKey(scheme: .ecdsa(.sha256))
             let ekName = try #require(try TPMPublic.decode(ek.publicArea).name)
-            try store.enroll(MachineEnrolment(name: name, ekPublic: ek.publicArea, ekName: ekName, policy: policy, image: image), actor: "test")
+            try store.enroll(
+                MachineEnrolment(name: name, ekPublic: ek.publicArea, ekName: ekName, policy: policy, image: image),
+                actor: "test")
             let registration = try service.register(ekPublic: ek.publicArea, akPublic: ak.publicArea)
-            let secret = try ek.activate(registration.challenge, objectName: try #require(try TPMPublic.decode(ak.publicArea).name))
+            let secret = try ek.activate(
+                registration.challenge, objectName: try #require(try TPMPublic.decode(ak.publicArea).name))
             let keyID = try service.activate(registration: registration.ticket, proof: secret)
-            return Machine(name: name, ak: ak, keyID: keyID, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: keyID), service: service)
+            return Machine(
+                name: name, ak: ak, keyID: keyID,
+                proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: keyID), service: service)
         }
     }
 
@@ -63,14 +72,20 @@ import WardenCrypto
 
         /// Quotes `pcrs` at TPM clock `clock` of reset `resetCount` and submits it: nil when it
         /// passed, else the class the judgement refused it with.
-        func attest(_ pcrs: PCRValues = booted, clock: UInt64, resetCount: UInt32 = 1, nonce given: [UInt8]? = nil, legacyBIOS: Bool = false,
-                    forgeSignature: Bool = false) throws -> Judgement.Refusal? {
+        func attest(
+            _ pcrs: PCRValues = booted, clock: UInt64, resetCount: UInt32 = 1, nonce given: [UInt8]? = nil,
+            legacyBIOS: Bool = false,
+            forgeSignature: Bool = false
+        ) throws -> Judgement.Refusal? {
             let nonce = try given ?? self.nonce()
-            let quote = try ak.quote(pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: resetCount, restartCount: 0, safe: true))
+            let quote = try ak.quote(
+                pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: resetCount, restartCount: 0, safe: true))
             var signature = quote.signature
             if forgeSignature { signature[signature.count - 1] ^= 1 }
-            let evidence = Evidence(attestationKey: [], attest: quote.attest, signature: signature, pcrs: try TPM2ToolsPCRFile.serialize(pcrs), nonce: nonce,
-                                    legacyBIOS: legacyBIOS)
+            let evidence = Evidence(
+                attestationKey: [], attest: quote.attest, signature: signature,
+                pcrs: try TPM2ToolsPCRFile.serialize(pcrs), nonce: nonce,
+                legacyBIOS: legacyBIOS)
             do throws(AttestationRefusal) {
                 _ = try service.attest(attestationKeyID: keyID, evidence: evidence)
                 return nil
@@ -98,7 +113,8 @@ import WardenCrypto
         expect(try first.attest(Self.pcrValues(changing: 4), clock: 300), .policy, "a changed PCR 4")
         // An operator approves the changed PCR: it passes from then on.
         let admin = try AdminService(store: store, state: appliance.state, vendorCAs: .none)
-        _ = try admin.approve(machineNamed: "first", attestationID: nil, by: AdminIdentity(name: "alice", role: .operator, serial: "01"))
+        _ = try admin.approve(
+            machineNamed: "first", attestationID: nil, by: AdminIdentity(name: "alice", role: .operator, serial: "01"))
         expect(try first.attest(Self.pcrValues(changing: 4), clock: 400), nil, "passes after approval")
         expect(try first.attest(clock: 500), .policy, "the PCR 4 it no longer has")
         expect(try first.attest(clock: 600, resetCount: 0), .counters, "the reset count went back")
@@ -117,22 +133,29 @@ import WardenCrypto
         // A first use whose quote does not cover what a pin holds.
         let narrow = try appliance.machine("narrow")
         let eight = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...7))])
-        expect(try narrow.attest(PCRValues(selection: eight, values: Array(Self.booted.values.prefix(8))), clock: 100), .unpinnable, "PCRs 0–7 only")
+        expect(
+            try narrow.attest(PCRValues(selection: eight, values: Array(Self.booted.values.prefix(8))), clock: 100),
+            .unpinnable, "PCRs 0–7 only")
 
         // Policies: one that does not parse, one the machine names but that is gone, an image
         // nothing says what it measures.
         _ = try store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
-        expect(try appliance.machine("strict", policy: "strict").attest(clock: 100), .unreadablePolicy, "a misspelt key")
+        expect(
+            try appliance.machine("strict", policy: "strict").attest(clock: 100), .unreadablePolicy, "a misspelt key")
         _ = try store.savePolicy(name: "short-lived", yaml: "name: short-lived\n", actor: "test")
         let orphan = try appliance.machine("orphan", policy: "short-lived")
         try store.write { db in try db.execute(sql: "UPDATE machine SET policyName = 'gone' WHERE name = 'orphan'") }
         expect(try orphan.attest(clock: 100), .missingPolicy, "a policy that does not exist")
-        try store.addImage(ImageRecord(name: "old", sha256: [UInt8](repeating: 1, count: 32), sha384: [UInt8](repeating: 2, count: 48),
-                                       authenticodeSHA256: [UInt8](repeating: 3, count: 32), linuxSHA256: [UInt8](repeating: 4, count: 32),
-                                       initrdSHA256: [UInt8](repeating: 5, count: 32), commandLine: "console=ttyS0", size: 1,
-                                       kernelAuthenticodeSHA256: nil, sectionMeasurements: nil), actor: "test")
+        try store.addImage(
+            ImageRecord(
+                name: "old", sha256: [UInt8](repeating: 1, count: 32), sha384: [UInt8](repeating: 2, count: 48),
+                authenticodeSHA256: [UInt8](repeating: 3, count: 32), linuxSHA256: [UInt8](repeating: 4, count: 32),
+                initrdSHA256: [UInt8](repeating: 5, count: 32), commandLine: "console=ttyS0", size: 1,
+                kernelAuthenticodeSHA256: nil, sectionMeasurements: nil), actor: "test")
         _ = try store.savePolicy(name: "follows-image", yaml: "name: follows-image\nimage: required\n", actor: "test")
-        expect(try appliance.machine("imaged", policy: "follows-image", image: "old").attest(clock: 100), .unmeasuredImage, "an image without measurements")
+        expect(
+            try appliance.machine("imaged", policy: "follows-image", image: "old").attest(clock: 100), .unmeasuredImage,
+            "an image without measurements")
 
         // Revoked between its nonce and its quote. A revocation voids the machine's nonces, so
         // the judgement's own check is a second line: reached here by changing the state alone.
@@ -146,7 +169,9 @@ import WardenCrypto
         expect(try retired.attest(clock: 100, nonce: kept), .revoked, "a machine out of service")
 
         let classes = Set(seen.compactMap { $0 })
-        #expect(classes == Set(Judgement.Refusal.allCases), "classes never produced: \(Set(Judgement.Refusal.allCases).subtracting(classes))")
+        #expect(
+            classes == Set(Judgement.Refusal.allCases),
+            "classes never produced: \(Set(Judgement.Refusal.allCases).subtracting(classes))")
 
         let recorded = seen.filter { $0?.isRecorded ?? true }.count
         let bundle = try TestPaths.temporaryDirectory("agreement-bundle").path + "/audit.tar.gz"

@@ -26,25 +26,38 @@ import TestSupport
             folder = try TestPaths.temporaryDirectory("boothttp")
             let firmware = folder.appendingPathComponent("firmware")
             let images = folder.appendingPathComponent("images")
-            for directory in [firmware, images] { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+            for directory in [firmware, images] {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            }
             image = (0..<1_000_003).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
             try Data(image).write(to: images.appendingPathComponent("node.efi"))
             try Data("ipxe".utf8).write(to: firmware.appendingPathComponent("ipxe.efi"))
             try Data("secret".utf8).write(to: folder.appendingPathComponent("outside.txt"))
-            try FileManager.default.createSymbolicLink(atPath: firmware.appendingPathComponent("leak").path, withDestinationPath: folder.appendingPathComponent("outside.txt").path)
-            server = try await BootHTTPServer.start(host: "127.0.0.1", port: 0, firmware: BootFileRoot(path: firmware.path),
-                                                    images: BootFileRoot(path: images.path), scripts: scripts, settings: settings)
+            try FileManager.default.createSymbolicLink(
+                atPath: firmware.appendingPathComponent("leak").path,
+                withDestinationPath: folder.appendingPathComponent("outside.txt").path)
+            server = try await BootHTTPServer.start(
+                host: "127.0.0.1", port: 0, firmware: BootFileRoot(path: firmware.path),
+                images: BootFileRoot(path: images.path), scripts: scripts, settings: settings)
         }
 
         var base: String { "http://127.0.0.1:\(server.port)" }
 
         /// One curl request: status, response headers (lowercased names) and body.
-        func curl(_ path: String, _ options: [String] = []) throws -> (status: Int, headers: [String: String], body: [UInt8]) {
+        func curl(_ path: String, _ options: [String] = []) throws -> (
+            status: Int, headers: [String: String], body: [UInt8]
+        ) {
             let id = UUID().uuidString
             let headerFile = folder.appendingPathComponent("h-" + id).path
             let bodyFile = folder.appendingPathComponent("b-" + id).path
-            let result = try Command.run("curl", ["-sS", "--path-as-is", "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}"] + options + [base + path])
-            guard result.status == 0, let status = Int(result.stdout) else { throw CommandFailure("curl \(path): \(result.stderr)") }
+            let result = try Command.run(
+                "curl",
+                ["-sS", "--path-as-is", "-D", headerFile, "-o", bodyFile, "-w", "%{http_code}"] + options + [
+                    base + path
+                ])
+            guard result.status == 0, let status = Int(result.stdout) else {
+                throw CommandFailure("curl \(path): \(result.stderr)")
+            }
             var headers: [String: String] = [:]
             for line in (try String(contentsOfFile: headerFile, encoding: .utf8)).split(separator: "\r\n").dropFirst() {
                 let parts = line.split(separator: ":", maxSplits: 1)
@@ -66,7 +79,9 @@ import TestSupport
         let tag = try #require(got.headers["etag"])
         #expect(tag.hasPrefix("\"") && tag.hasSuffix("\""))
         let head = try rig.curl("/images/node.efi", ["-I"])
-        #expect(head.status == 200 && head.headers["content-length"] == String(rig.image.count) && head.headers["etag"] == tag)
+        #expect(
+            head.status == 200 && head.headers["content-length"] == String(rig.image.count)
+                && head.headers["etag"] == tag)
         let unchanged = try rig.curl("/images/node.efi", ["-H", "If-None-Match: \(tag)"])
         #expect(unchanged.status == 304 && unchanged.body.isEmpty)
         let firmware = try rig.curl("/ipxe.efi")
@@ -79,7 +94,8 @@ import TestSupport
         let size = rig.image.count
         let middle = try rig.curl("/images/node.efi", ["-H", "Range: bytes=1000-1999"])
         #expect(middle.status == 206 && middle.body == Array(rig.image[1000...1999]))
-        #expect(middle.headers["content-range"] == "bytes 1000-1999/\(size)" && middle.headers["content-length"] == "1000")
+        #expect(
+            middle.headers["content-range"] == "bytes 1000-1999/\(size)" && middle.headers["content-length"] == "1000")
         let tail = try rig.curl("/images/node.efi", ["-H", "Range: bytes=-10"])
         #expect(tail.status == 206 && tail.body == Array(rig.image.suffix(10)))
         let open = try rig.curl("/images/node.efi", ["-H", "Range: bytes=\(size - 3)-"])
@@ -93,8 +109,10 @@ import TestSupport
         #expect(stale.status == 200 && stale.body.count == size)
     }
 
-    @Test(arguments: ["/../outside.txt", "/%2e%2e/outside.txt", "/leak", "/images/../firmware/ipxe.efi", "/images/%2fetc%2fpasswd",
-                      "//etc/passwd", "/sub\\..\\..\\outside.txt", "/ipxe.efi%00.txt"])
+    @Test(arguments: [
+        "/../outside.txt", "/%2e%2e/outside.txt", "/leak", "/images/../firmware/ipxe.efi", "/images/%2fetc%2fpasswd",
+        "//etc/passwd", "/sub\\..\\..\\outside.txt", "/ipxe.efi%00.txt",
+    ])
     func pathTricksAreRefused(_ path: String) async throws {
         let rig = try await Rig()
         defer { Task { await rig.server.stop() } }
@@ -122,15 +140,21 @@ import TestSupport
         let second = try rig.curl("/boot.ipxe?mac=52:54:00:AB:cd:01&uuid=not-a-uuid&platform=efi&arch=x86_64")
         #expect(String(decoding: second.body, as: UTF8.self).contains("seen 52:54:00:ab:cd:01"))
         let request = try #require(rig.scripts.requests.withLock { $0.first })
-        #expect(request.mac == "52:54:00:ab:cd:01" && request.uuid == nil && request.platform == "efi" && request.arch == "x86_64")
+        #expect(
+            request.mac == "52:54:00:ab:cd:01" && request.uuid == nil && request.platform == "efi"
+                && request.arch == "x86_64")
         #expect(request.client == "127.0.0.1")
     }
 
     @Test func placeholderUUIDsIdentifyNobody() {
         for placeholder in ["00000000-0000-0000-0000-000000000000", "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"] {
-            #expect(BootScriptRequest(mac: nil, uuid: placeholder, platform: nil, arch: nil, client: "x", base: "http://x").uuid == nil)
+            #expect(
+                BootScriptRequest(mac: nil, uuid: placeholder, platform: nil, arch: nil, client: "x", base: "http://x")
+                    .uuid == nil)
         }
-        let real = BootScriptRequest(mac: nil, uuid: "4C4C4544-0042-3510-8052-B4C04F4A4E31", platform: nil, arch: nil, client: "x", base: "http://x")
+        let real = BootScriptRequest(
+            mac: nil, uuid: "4C4C4544-0042-3510-8052-B4C04F4A4E31", platform: nil, arch: nil, client: "x",
+            base: "http://x")
         #expect(real.uuid == "4c4c4544-0042-3510-8052-b4c04f4a4e31" && real.identifiesMachine)
     }
 
@@ -175,7 +199,9 @@ import TestSupport
         let rig = try await Rig(settings: settings)
         defer { Task { await rig.server.stop() } }
         let slow = try OpenConnection(port: rig.server.port)
-        let head = Array("GET /ipxe.efi HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "a"), count: 150)
+        let head =
+            Array("GET /ipxe.efi HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+            + Array(repeating: UInt8(ascii: "a"), count: 150)
         var sent = 0
         for byte in head {
             guard slow.send([byte]) else { break }
@@ -191,8 +217,12 @@ import TestSupport
     @Test func aKeptAliveConnectionServesSeveralRequests() async throws {
         let rig = try await Rig()
         defer { Task { await rig.server.stop() } }
-        let result = try Command.run("curl", ["-sS", "-v", "-o", "/dev/null", "-o", "/dev/null", rig.base + "/ipxe.efi", rig.base + "/images/node.efi"])
+        let result = try Command.run(
+            "curl",
+            ["-sS", "-v", "-o", "/dev/null", "-o", "/dev/null", rig.base + "/ipxe.efi", rig.base + "/images/node.efi"])
         #expect(result.status == 0)
-        #expect(result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("Re-using existing connection") || result.stderr.contains("Reusing existing"),
+            "\(result.stderr)")
     }
 }

@@ -11,12 +11,18 @@ import Testing
     @Test func aReadRequestWithOptionsRoundTrips() throws {
         let bytes: [UInt8] = [0, 1] + Array("ipxe.efi\0octet\0blksize\01468\0tsize\00\0windowsize\08\0".utf8)
         let packet = try TFTPPacket.parse(ArraySlice(bytes))
-        #expect(packet == .readRequest(file: "ipxe.efi", mode: "octet", options: [
-            TFTPOption(name: "blksize", value: "1468"), TFTPOption(name: "tsize", value: "0"), TFTPOption(name: "windowsize", value: "8"),
-        ]))
+        #expect(
+            packet
+                == .readRequest(
+                    file: "ipxe.efi", mode: "octet",
+                    options: [
+                        TFTPOption(name: "blksize", value: "1468"), TFTPOption(name: "tsize", value: "0"),
+                        TFTPOption(name: "windowsize", value: "8"),
+                    ]))
         #expect(packet.bytes == bytes)
-        #expect(try TFTPPacket.parse(ArraySlice([0, 1] + Array("a\0OCTET\0BLKSIZE\0512\0".utf8)))
-            == .readRequest(file: "a", mode: "octet", options: [TFTPOption(name: "blksize", value: "512")]))
+        #expect(
+            try TFTPPacket.parse(ArraySlice([0, 1] + Array("a\0OCTET\0BLKSIZE\0512\0".utf8)))
+                == .readRequest(file: "a", mode: "octet", options: [TFTPOption(name: "blksize", value: "512")]))
     }
 
     static func request(_ text: String) -> [UInt8] { [0, 1] + Array(text.utf8) }
@@ -57,14 +63,21 @@ import Testing
     @Test func optionsAreGrantedWithinLimits() {
         var limits = TFTPNegotiation.Limits()
         limits.maxWindowSize = 16
-        let granted = TFTPNegotiation(requested: [
-            TFTPOption(name: "blksize", value: "70000"), TFTPOption(name: "windowsize", value: "64"), TFTPOption(name: "tsize", value: "0"),
-            TFTPOption(name: "timeout", value: "0"), TFTPOption(name: "multicast", value: ""), TFTPOption(name: "blksize2", value: "1"),
-        ], fileSize: 1234, limits: limits)
+        let granted = TFTPNegotiation(
+            requested: [
+                TFTPOption(name: "blksize", value: "70000"), TFTPOption(name: "windowsize", value: "64"),
+                TFTPOption(name: "tsize", value: "0"),
+                TFTPOption(name: "timeout", value: "0"), TFTPOption(name: "multicast", value: ""),
+                TFTPOption(name: "blksize2", value: "1"),
+            ], fileSize: 1234, limits: limits)
         #expect(granted.blockSize == 512 && granted.windowSize == 16 && granted.timeoutSeconds == 2)
-        #expect(granted.acknowledged == [TFTPOption(name: "windowsize", value: "16"), TFTPOption(name: "tsize", value: "1234")])
+        #expect(
+            granted.acknowledged == [
+                TFTPOption(name: "windowsize", value: "16"), TFTPOption(name: "tsize", value: "1234"),
+            ])
         let plain = TFTPNegotiation(requested: [], fileSize: 10)
         #expect(plain.acknowledged.isEmpty && plain.blockSize == 512 && plain.windowSize == 1)
-        #expect(TFTPNegotiation(requested: [TFTPOption(name: "blksize", value: "+1468")], fileSize: 1).acknowledged.isEmpty)
+        #expect(
+            TFTPNegotiation(requested: [TFTPOption(name: "blksize", value: "+1468")], fileSize: 1).acknowledged.isEmpty)
     }
 }

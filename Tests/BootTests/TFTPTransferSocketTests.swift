@@ -13,7 +13,9 @@ import Testing
 
         init() throws {
             address = try SocketAddress(ipAddress: "127.0.0.1", port: 0)
-            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            guard address.withSockAddr({ bind(descriptor, $0, socklen_t($1)) }) == 0 else {
+                throw CocoaError(.fileWriteUnknown)
+            }
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         }
@@ -27,7 +29,9 @@ import Testing
         static func address(of descriptor: CInt) -> SocketAddress {
             var storage = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) } }
+            _ = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
             return SocketAddress(storage, host: "127.0.0.1")
         }
 
@@ -40,7 +44,11 @@ import Testing
             var buffer = [UInt8](repeating: 0, count: 2_048)
             var from = sockaddr_in()
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let count = withUnsafeMutablePointer(to: &from) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length) } }
+            let count = withUnsafeMutablePointer(to: &from) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(descriptor, &buffer, buffer.count, 0, $0, &length)
+                }
+            }
             return count < 0 ? nil : (Array(buffer[..<count]), Int(UInt16(bigEndian: from.sin_port)))
         }
     }
@@ -56,7 +64,8 @@ import Testing
         stranger.send(TFTPPacket.acknowledgement(block: 9).bytes, to: port)
         #expect(socket.receive(into: &buffer, within: .milliseconds(20)) == nil, "a stranger's packet was read")
         client.send(TFTPPacket.acknowledgement(block: 1).bytes, to: port)
-        let count = try #require(socket.receive(into: &buffer, within: .milliseconds(500)), "the client's packet was not read")
+        let count = try #require(
+            socket.receive(into: &buffer, within: .milliseconds(500)), "the client's packet was not read")
         #expect(try TFTPPacket.parse(buffer[..<count]) == .acknowledgement(block: 1))
 
         #expect(socket.send(ByteBuffer(bytes: TFTPPacket.data(block: 2, payload: [1, 2, 3]).bytes)).readableBytes == 0)
@@ -70,19 +79,26 @@ import Testing
     /// for a socket that sends without UDP checksums).
     @Test(arguments: [false, true]) func aWindowArrivesAsItsPackets(withoutChecksums: Bool) throws {
         let client = try Peer()
-        var socket = try TFTPTransferSocket(local: try SocketAddress(ipAddress: "127.0.0.1", port: 0), client: client.bound)
+        var socket = try TFTPTransferSocket(
+            local: try SocketAddress(ipAddress: "127.0.0.1", port: 0), client: client.bound)
         defer { close(socket.descriptor) }
         var noChecksums: CInt = withoutChecksums ? 1 : 0
-        try #require(setsockopt(socket.descriptor, SOL_SOCKET, SO_NO_CHECK, &noChecksums, socklen_t(MemoryLayout<CInt>.size)) == 0)
+        try #require(
+            setsockopt(socket.descriptor, SOL_SOCKET, SO_NO_CHECK, &noChecksums, socklen_t(MemoryLayout<CInt>.size))
+                == 0)
         let file = (0..<(3 * 512 + 100)).map { UInt8(truncatingIfNeeded: $0 * 7) }
         let packets = TFTPDataPackets(file: file, blockSize: 512)
         #expect(socket.send(packets.packets(2...4), datagramSize: packets.datagramSize).readableBytes == 0)
         #expect(socket.segments == !withoutChecksums)
         var arrived: [TFTPPacket] = []
-        for _ in 0..<3 { arrived.append(try TFTPPacket.parse(try #require(client.receive(), "a packet is missing").0[...])) }
-        #expect(arrived == [
-            .data(block: 2, payload: file[512..<1024]), .data(block: 3, payload: file[1024..<1536]), .data(block: 4, payload: file[1536...]),
-        ])
+        for _ in 0..<3 {
+            arrived.append(try TFTPPacket.parse(try #require(client.receive(), "a packet is missing").0[...]))
+        }
+        #expect(
+            arrived == [
+                .data(block: 2, payload: file[512..<1024]), .data(block: 3, payload: file[1024..<1536]),
+                .data(block: 4, payload: file[1536...]),
+            ])
     }
 
     /// What the socket cannot take comes back whole, from the first datagram not sent: a
@@ -93,7 +109,8 @@ import Testing
         defer { pair.forEach { close($0) } }
         var size: CInt = 4_096
         setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<CInt>.size))
-        let packets = TFTPDataPackets(file: (0..<(40 * 1_468)).map { UInt8(truncatingIfNeeded: $0 * 13) }, blockSize: 1_468)
+        let packets = TFTPDataPackets(
+            file: (0..<(40 * 1_468)).map { UInt8(truncatingIfNeeded: $0 * 13) }, blockSize: 1_468)
         let window = packets.packets(1...40)
 
         var socket = TFTPTransferSocket(connected: pair[0], segments: false)

@@ -7,13 +7,17 @@ import Testing
     func file(_ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) } }
 
     func data(_ bytes: [UInt8]) throws -> (block: UInt16, payload: [UInt8]) {
-        guard case .data(let block, let payload) = try TFTPPacket.parse(ArraySlice(bytes)) else { throw TFTPPacketError("not DATA") }
+        guard case .data(let block, let payload) = try TFTPPacket.parse(ArraySlice(bytes)) else {
+            throw TFTPPacketError("not DATA")
+        }
         return (block, Array(payload))
     }
 
     /// A client that acknowledges what arrives in order, optionally dropping DATA packets
     /// the first time `drop` says so; returns the file it assembled and the packets it saw.
-    func receive(_ contents: [UInt8], options: [TFTPOption], drop: (UInt16) -> Bool = { _ in false }) throws -> (file: [UInt8], dataPackets: Int) {
+    func receive(_ contents: [UInt8], options: [TFTPOption], drop: (UInt16) -> Bool = { _ in false }) throws -> (
+        file: [UInt8], dataPackets: Int
+    ) {
         let negotiation = TFTPNegotiation(requested: options, fileSize: contents.count)
         var transfer = TFTPTransfer(fileSize: contents.count, negotiation: negotiation)
         let packets = TFTPDataPackets(file: contents, blockSize: negotiation.blockSize)
@@ -32,7 +36,8 @@ import Testing
             guard rounds < 1_000_000 else { throw TFTPPacketError("no progress") }
             var lastInOrder: UInt16?
             #expect(step.send.isEmpty, "only DATA once the options are agreed")
-            for packet in (step.blocks.map(Array.init) ?? []).map({ Array(packets.packets($0...$0).readableBytesView) }) {
+            for packet in (step.blocks.map(Array.init) ?? []).map({ Array(packets.packets($0...$0).readableBytesView) })
+            {
                 let (block, payload) = try data(packet)
                 dataPackets += 1
                 if drop(block), dropped.insert(block).inserted { break }
@@ -71,11 +76,15 @@ import Testing
         #expect(transfer.start().blocks == 1...1)
         #expect(transfer.receive(.acknowledgement(block: 1)).blocks == 2...2)
         #expect(transfer.receive(.acknowledgement(block: 1)) == TFTPTransfer.Step(), "Sorcerer's Apprentice")
-        #expect(transfer.receive(.acknowledgement(block: 7)) == TFTPTransfer.Step(), "an acknowledgement of a block never sent")
+        #expect(
+            transfer.receive(.acknowledgement(block: 7)) == TFTPTransfer.Step(),
+            "an acknowledgement of a block never sent")
     }
 
     @Test func stoppingAtTheSizeIsASizeQueryNotAFailure() {
-        let sized = TFTPNegotiation(requested: [TFTPOption(name: "tsize", value: "0"), TFTPOption(name: "blksize", value: "1468")], fileSize: 2_000)
+        let sized = TFTPNegotiation(
+            requested: [TFTPOption(name: "tsize", value: "0"), TFTPOption(name: "blksize", value: "1468")],
+            fileSize: 2_000)
         var asked = TFTPTransfer(fileSize: 2_000, negotiation: sized)
         _ = asked.start()
         let query = asked.receive(.error(.optionRefused, message: "User aborted the transfer"))
@@ -111,12 +120,15 @@ import Testing
         }
         #expect(joined == contents)
         let singles = (1...packets.count).flatMap { Array(packets.packets($0...$0).readableBytesView) }
-        #expect(Array(packets.packets(1...packets.count).readableBytesView) == singles, "a window is its packets back to back")
+        #expect(
+            Array(packets.packets(1...packets.count).readableBytesView) == singles,
+            "a window is its packets back to back")
     }
 
     @Test func blockNumbersRollOverPast65535() throws {
         let contents = file(70_000 * 8 + 3)
-        let result = try receive(contents, options: [TFTPOption(name: "blksize", value: "8"), TFTPOption(name: "windowsize", value: "4")])
+        let result = try receive(
+            contents, options: [TFTPOption(name: "blksize", value: "8"), TFTPOption(name: "windowsize", value: "4")])
         #expect(result.file == contents)
     }
 }

@@ -12,15 +12,20 @@ import TestSupport
         let folder = try TestPaths.temporaryDirectory("overlay")
         let ca = folder.appendingPathComponent("ca.pem")
         try Data("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n".utf8).write(to: ca)
-        let overlay = AgentOverlay(agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://10.213.0.1:8443")
+        let overlay = AgentOverlay(
+            agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://10.213.0.1:8443")
         let archive = folder.appendingPathComponent("overlay.cpio")
         try overlay.write(to: archive.path)
         let root = folder.appendingPathComponent("root")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         let unpacked = try Command.run("/bin/sh", ["-c", "cpio -idm --quiet < '\(archive.path)'"], in: root)
         #expect(unpacked.status == 0, "\(unpacked.stderr)")
-        #expect(try String(contentsOf: root.appendingPathComponent("etc/warden/server"), encoding: .utf8) == "https://10.213.0.1:8443\n")
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("lib/x86_64-linux-gnu/libtss2-tcti-device.so.0").path))
+        #expect(
+            try String(contentsOf: root.appendingPathComponent("etc/warden/server"), encoding: .utf8)
+                == "https://10.213.0.1:8443\n")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: root.appendingPathComponent("lib/x86_64-linux-gnu/libtss2-tcti-device.so.0").path))
         // A node's init mounts /proc before it runs the agent; so does this test, since
         // libdispatch's worker-thread monitor reads /proc and stops the process without it.
         let proc = root.appendingPathComponent("proc")
@@ -37,12 +42,16 @@ import TestSupport
         try Data("ca".utf8).write(to: ca)
         let initrd = folder.appendingPathComponent("initrd")
         try Data([1, 2, 3, 4, 5]).write(to: initrd)
-        let overlay = AgentOverlay(agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://warden:8443")
+        let overlay = AgentOverlay(
+            agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://warden:8443")
         let output = folder.appendingPathComponent("combined")
         try overlay.append(to: initrd.path, output: output.path)
         let bytes = try TestPaths.bytes(output)
         #expect(Array(bytes.prefix(8)) == [1, 2, 3, 4, 5, 0, 0, 0])
         #expect(Array(bytes[8..<14]) == Array("070701".utf8), "a newc header follows the padding")
-        #expect(throws: AgentOverlay.Failure.self) { try AgentOverlay(agent: ca.path, serverCA: ca.path, serverURL: "x").write(to: folder.appendingPathComponent("bad").path) }
+        #expect(throws: AgentOverlay.Failure.self) {
+            try AgentOverlay(agent: ca.path, serverCA: ca.path, serverURL: "x").write(
+                to: folder.appendingPathComponent("bad").path)
+        }
     }
 }

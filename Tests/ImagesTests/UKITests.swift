@@ -13,7 +13,9 @@ import WardenCrypto
     /// pesign's Authenticode SHA-256 of a file, in hex.
     static func pesign(_ path: String) throws -> String {
         let result = try Command.run("pesign", ["-h", "-d", "sha256", "-i", path])
-        guard result.status == 0, let hash = result.stdout.split(separator: " ").last else { throw CommandFailure("pesign \(path): \(result.stderr)") }
+        guard result.status == 0, let hash = result.stdout.split(separator: " ").last else {
+            throw CommandFailure("pesign \(path): \(result.stderr)")
+        }
         return hash.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -23,7 +25,9 @@ import WardenCrypto
         try Data((0..<300_001).map { UInt8(truncatingIfNeeded: $0 * 7) }).write(to: kernel)
         try Data((0..<100_003).map { UInt8(truncatingIfNeeded: $0 * 13) }).write(to: initrd)
         let output = folder.appendingPathComponent("uki.efi")
-        try UKIBuilder().build(kernel: kernel.path, initrd: initrd.path, commandLine: commandLine, osRelease: "ID=warden-test\n", output: output.path)
+        try UKIBuilder().build(
+            kernel: kernel.path, initrd: initrd.path, commandLine: commandLine, osRelease: "ID=warden-test\n",
+            output: output.path)
         return output
     }
 
@@ -38,9 +42,13 @@ import WardenCrypto
         let uki = try Self.buildUKI(in: folder)
         let bytes = try TestPaths.bytes(uki)
         let image = try PEImage(bytes)
-        for name in [".osrel", ".cmdline", ".linux", ".initrd"] { #expect(image.section(name) != nil, "\(name) missing") }
+        for name in [".osrel", ".cmdline", ".linux", ".initrd"] {
+            #expect(image.section(name) != nil, "\(name) missing")
+        }
         let linux = try #require(image.section(".linux"))
-        #expect(Array(bytes[linux.rawOffset..<(linux.rawOffset + linux.virtualSize)]) == (try TestPaths.bytes(folder.appendingPathComponent("vmlinuz"))))
+        #expect(
+            Array(bytes[linux.rawOffset..<(linux.rawOffset + linux.virtualSize)])
+                == (try TestPaths.bytes(folder.appendingPathComponent("vmlinuz"))))
         #expect(Hex.encode(try Authenticode.digest(bytes)) == (try Self.pesign(uki.path)))
         let sections = try Command.run("objdump", ["-h", uki.path])
         #expect(sections.status == 0 && sections.stdout.contains(".initrd"))
@@ -69,12 +77,18 @@ import WardenCrypto
             folder = try TestPaths.temporaryDirectory("catalogue")
             let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
             store = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key)
-            let made = try Command.run("openssl", ["req", "-x509", "-newkey", "rsa:3072", "-nodes", "-subj", "/CN=test image signing", "-days", "1",
-                                                   "-addext", "extendedKeyUsage=codeSigning", "-keyout", "sign.key", "-out", "sign.pem"], in: folder)
+            let made = try Command.run(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:3072", "-nodes", "-subj", "/CN=test image signing", "-days", "1",
+                    "-addext", "extendedKeyUsage=codeSigning", "-keyout", "sign.key", "-out", "sign.pem",
+                ], in: folder)
             guard made.status == 0 else { throw CommandFailure("openssl req: \(made.stderr)") }
-            let signer = DetachedSigner(certificatePEM: try String(contentsOf: folder.appendingPathComponent("sign.pem"), encoding: .utf8),
-                                        keyPEM: try String(contentsOf: folder.appendingPathComponent("sign.key"), encoding: .utf8))
-            catalogue = ImageCatalogue(files: try ImageFiles(path: folder.appendingPathComponent("images").path), store: store, signer: signer)
+            let signer = DetachedSigner(
+                certificatePEM: try String(contentsOf: folder.appendingPathComponent("sign.pem"), encoding: .utf8),
+                keyPEM: try String(contentsOf: folder.appendingPathComponent("sign.key"), encoding: .utf8))
+            catalogue = ImageCatalogue(
+                files: try ImageFiles(path: folder.appendingPathComponent("images").path), store: store, signer: signer)
         }
 
         /// A fresh upload of a UKI built in its own folder.
@@ -99,11 +113,17 @@ import WardenCrypto
         let stored = rig.catalogue.files.path + "/" + record.sha256 + ".efi"
         #expect(try TestPaths.bytes(URL(fileURLWithPath: stored)) == bytes)
         #expect(!FileManager.default.fileExists(atPath: upload), "the upload was moved into the store")
-        let verified = try Command.run("openssl", ["cms", "-verify", "-binary", "-inform", "DER", "-in", stored + ".sig", "-content", stored,
-                                                   "-CAfile", rig.folder.appendingPathComponent("sign.pem").path, "-purpose", "any", "-out", "/dev/null"])
+        let verified = try Command.run(
+            "openssl",
+            [
+                "cms", "-verify", "-binary", "-inform", "DER", "-in", stored + ".sig", "-content", stored,
+                "-CAfile", rig.folder.appendingPathComponent("sign.pem").path, "-purpose", "any", "-out", "/dev/null",
+            ])
         #expect(verified.status == 0, "\(verified.stderr)")
         #expect(try rig.store.auditRecords(subjectPrefix: "image/node").map(\.action) == ["image-added"])
-        #expect(throws: ImageError.self) { _ = try rig.catalogue.add(name: "node", upload: try rig.upload(), actor: "test") }
+        #expect(throws: ImageError.self) {
+            _ = try rig.catalogue.add(name: "node", upload: try rig.upload(), actor: "test")
+        }
     }
 
     @Test func aChangedFileOnDiskIsRefusedNotServed() throws {
@@ -124,9 +144,16 @@ import WardenCrypto
         let rig = try Rig()
         let stubCopy = rig.folder.appendingPathComponent("stub.efi")
         try FileManager.default.copyItem(atPath: UKIBuilder.debianStub, toPath: stubCopy.path)
-        #expect(throws: ImageError.self) { _ = try rig.catalogue.add(name: "bare-stub", upload: stubCopy.path, actor: "test") }
-        #expect(throws: ImageError.self) { _ = try rig.catalogue.add(name: "sneaky", upload: try rig.upload(commandLine: "quiet ${reboot}"), actor: "test") }
+        #expect(throws: ImageError.self) {
+            _ = try rig.catalogue.add(name: "bare-stub", upload: stubCopy.path, actor: "test")
+        }
+        #expect(throws: ImageError.self) {
+            _ = try rig.catalogue.add(
+                name: "sneaky", upload: try rig.upload(commandLine: "quiet ${reboot}"), actor: "test")
+        }
         #expect(try rig.store.images().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: rig.catalogue.files.path).isEmpty, "a refused upload left a file behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: rig.catalogue.files.path).isEmpty,
+            "a refused upload left a file behind")
     }
 }

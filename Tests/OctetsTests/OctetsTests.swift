@@ -22,8 +22,11 @@ import Testing
         #expect(upper == MACAddress("52:54:00:ab:cd:ef"))
         #expect(MACAddress(octets: [0x52, 0x54, 0, 0xab, 0xcd, 0xef] + [UInt8](repeating: 0, count: 10)) == upper)
         #expect(MACAddress(octets: [1, 2, 3]) == nil)
-        for text in ["", "52:54:00:ab:cd", "52:54:00:ab:cd:ef:01", "52-54-00-ab-cd-ef", "52:54:00:ab:cd:e", "52:54:00:ab:cd:eg", "52:54:00:ab:cd:ef:",
-                     "+2:54:00:ab:cd:ef"] {
+        for text in [
+            "", "52:54:00:ab:cd", "52:54:00:ab:cd:ef:01", "52-54-00-ab-cd-ef", "52:54:00:ab:cd:e", "52:54:00:ab:cd:eg",
+            "52:54:00:ab:cd:ef:",
+            "+2:54:00:ab:cd:ef",
+        ] {
             #expect(MACAddress(text) == nil, "\(text)")
         }
     }

@@ -28,12 +28,16 @@ import WardenCrypto
             ek = try device.createEndorsementKey()
             ak = try device.createAttestationKey(under: ek)
             let folder = try TestPaths.temporaryDirectory("service")
-            store = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path,
-                                       key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+            store = try EnrolmentStore(
+                path: folder.appendingPathComponent("warden.sqlite").path,
+                key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
             releaseKey = try SigningKey.ec(.p256)
             service = AttestationService(store: store, releaseKey: releaseKey)
             if enrolled {
-                try store.enroll(MachineEnrolment(name: "node-1", ekPublic: ek.publicArea, ekName: try #require(TPMPublic.decode(ek.publicArea).name)), actor: "test")
+                try store.enroll(
+                    MachineEnrolment(
+                        name: "node-1", ekPublic: ek.publicArea,
+                        ekName: try #require(TPMPublic.decode(ek.publicArea).name)), actor: "test")
             }
         }
 
@@ -46,8 +50,9 @@ import WardenCrypto
         /// Register and activate, as the agent does.
         func activatedKey() throws -> ActivatedKey {
             let registration = try service.register(ekPublic: ek.publicArea, akPublic: ak.publicArea)
-            let secret = try device.activateCredential(ak: ak, ek: ek, credentialBlob: registration.challenge.credentialBlob,
-                                                       encryptedSecret: registration.challenge.encryptedSecret)
+            let secret = try device.activateCredential(
+                ak: ak, ek: ek, credentialBlob: registration.challenge.credentialBlob,
+                encryptedSecret: registration.challenge.encryptedSecret)
             let id = try service.activate(registration: registration.ticket, proof: secret)
             return ActivatedKey(id: id, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: id))
         }
@@ -57,14 +62,22 @@ import WardenCrypto
             let keyID = key.id
             let nonce = try nonce ?? service.challenge(attestationKeyID: keyID, proof: key.proof)
             let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
-            let values = try PCRValues(selection: AttestationServiceTests.selection, values: device.readPCRs(AttestationServiceTests.selection))
-            let evidence = Evidence(attestationKey: [], attest: quote.attest, signature: quote.signature, pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce)
+            let values = try PCRValues(
+                selection: AttestationServiceTests.selection, values: device.readPCRs(AttestationServiceTests.selection)
+            )
+            let evidence = Evidence(
+                attestationKey: [], attest: quote.attest, signature: quote.signature,
+                pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce)
             let release = try service.attest(attestationKeyID: keyID, evidence: evidence)
             let akName = try #require(try TPMPublic.decode(ak.publicArea).name)
-            guard release.isSigned(by: try releaseKey.publicKey, for: akName) else { throw AttestationRefusal(.internalError, "unsigned release") }
-            let key = try device.activateCredential(ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob,
-                                                    encryptedSecret: release.credential.encryptedSecret)
-            return try JSONDecoder().decode(ReleasePayload.self, from: Data(release.open(withActivatedKey: key, akName: akName)))
+            guard release.isSigned(by: try releaseKey.publicKey, for: akName) else {
+                throw AttestationRefusal(.internalError, "unsigned release")
+            }
+            let key = try device.activateCredential(
+                ak: ak, ek: ek, credentialBlob: release.credential.credentialBlob,
+                encryptedSecret: release.credential.encryptedSecret)
+            return try JSONDecoder().decode(
+                ReleasePayload.self, from: Data(release.open(withActivatedKey: key, akName: akName)))
         }
     }
 
@@ -74,12 +87,16 @@ import WardenCrypto
         let first = try rig.attest(keyID)
         #expect(first.nodeName == "node-1")
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
-        #expect(first.diskKey == (try rig.store.releaseSecrets(machineID: machineID).diskKey), "the released disk key is not the machine's")
+        #expect(
+            first.diskKey == (try rig.store.releaseSecrets(machineID: machineID).diskKey),
+            "the released disk key is not the machine's")
         #expect(sameSecret(try rig.attest(keyID), first), "a second attestation released another payload")
         #expect(try rig.store.latestPolicy(name: "machine-node-1")?.version == 1)
 
         try rig.tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ee", count: 32)], flushingTransients: false)
-        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("PCR 4 (sha256)") }
+        #expect { try rig.attest(keyID) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("PCR 4 (sha256)")
+        }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
         #expect(audit.map(\.details).filter { $0.hasPrefix("passed under policy machine-node-1 version 1") }.count == 2)
         #expect(audit.last?.details.contains("PCR 4") == true)
@@ -90,12 +107,19 @@ import WardenCrypto
     @Test func aPolicyThatNoLongerParsesRefusesAndIsRecorded() throws {
         let rig = try Rig(enrolled: false)
         _ = try rig.store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
-        try rig.store.enroll(MachineEnrolment(name: "node-1", ekPublic: rig.ek.publicArea, ekName: try #require(TPMPublic.decode(rig.ek.publicArea).name),
-                                              policy: "strict"), actor: "test")
+        try rig.store.enroll(
+            MachineEnrolment(
+                name: "node-1", ekPublic: rig.ek.publicArea,
+                ekName: try #require(TPMPublic.decode(rig.ek.publicArea).name),
+                policy: "strict"), actor: "test")
         let keyID = try rig.activatedKey()
-        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("unknown key \"imgae\"") }
+        #expect { try rig.attest(keyID) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("unknown key \"imgae\"")
+        }
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
-        #expect(try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation").last?.details.contains("refused under policy strict version 1") == true)
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation").last?.details.contains(
+                "refused under policy strict version 1") == true)
     }
 
     @Test func replayedAndForeignNoncesAreRefused() throws {
@@ -104,7 +128,9 @@ import WardenCrypto
         let nonce = try rig.service.challenge(attestationKeyID: keyID.id, proof: keyID.proof)
         _ = try rig.attest(keyID, nonce: nonce)
         #expect { try rig.attest(keyID, nonce: nonce) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
-        #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
+        #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .nonce
+        }
     }
 
     /// A TPM whose reset and restart counters went back (its state rolled back, or another
@@ -114,18 +140,27 @@ import WardenCrypto
         let keyID = try rig.activatedKey()
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
         // An earlier passing attestation saw this TPM far later in its life.
-        guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID.id, proof: keyID.proof) else { throw AttestationRefusal(.nonce, "no nonce") }
-        try rig.store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: keyID.id, evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce), passed: true,
-            reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)), actor: "test")
-        #expect { try rig.attest(keyID) } throws: { ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back") }
+        guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID.id, proof: keyID.proof) else {
+            throw AttestationRefusal(.nonce, "no nonce")
+        }
+        try rig.store.record(
+            AttestationOutcome(
+                machineID: machineID, attestationKeyID: keyID.id,
+                evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce), passed: true,
+                reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)
+            ), actor: "test")
+        #expect { try rig.attest(keyID) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back")
+        }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
         #expect(audit.last?.details.contains("resetCount/restartCount went back") == true)
     }
 
     @Test func unknownEKAndUnactivatedAKAreRefused() throws {
         let stranger = try Rig(enrolled: false)
-        #expect { try stranger.service.register(ekPublic: stranger.ek.publicArea, akPublic: stranger.ak.publicArea) } throws: {
+        #expect {
+            try stranger.service.register(ekPublic: stranger.ek.publicArea, akPublic: stranger.ak.publicArea)
+        } throws: {
             ($0 as? AttestationRefusal)?.reason == .unknownEndorsementKey
         }
         let rig = try Rig()
@@ -148,7 +183,8 @@ import WardenCrypto
         for id in [key.id, key.id + 1, 999] {
             for _ in 0..<8 {
                 do {
-                    _ = try rig.service.challenge(attestationKeyID: id, proof: SecureRandom.bytes(32), from: "10.0.0.66")
+                    _ = try rig.service.challenge(
+                        attestationKeyID: id, proof: SecureRandom.bytes(32), from: "10.0.0.66")
                     Issue.record("a nonce for a wrong proof")
                 } catch { answers.insert("\(error)") }
             }
@@ -156,6 +192,8 @@ import WardenCrypto
         #expect(answers.count == 1, "\(answers)")
         #expect(try rig.attest(key).nodeName == "node-1")
         let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/")
-        #expect(refusals.count == 1, "24 anonymous refusals, one record now; the rest are counted into one summary: \(refusals.map(\.details))")
+        #expect(
+            refusals.count == 1,
+            "24 anonymous refusals, one record now; the rest are counted into one summary: \(refusals.map(\.details))")
     }
 }

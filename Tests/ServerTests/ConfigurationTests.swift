@@ -6,27 +6,40 @@ import TestSupport
 @Suite struct ConfigurationTests {
     /// Config/warden.yaml writes out the embedded defaults: the README's numbers hold either way.
     @Test func theShippedFileIsTheDefaults() throws {
-        let shipped = try WardenConfiguration.load(file: TestPaths.packageRoot.appendingPathComponent("Config/warden.yaml").path, environment: [:])
+        let shipped = try WardenConfiguration.load(
+            file: TestPaths.packageRoot.appendingPathComponent("Config/warden.yaml").path, environment: [:])
         #expect(shipped == WardenConfiguration())
         #expect(shipped.apiPort == 8443 && shipped.bootHTTPPort == 8080 && shipped.tftpPort == 6969)
-        #expect(shipped.proxyDHCPPort == 6767 && shipped.proxyDHCPAltPort == 4011 && shipped.apiHost == "127.0.0.1" && shipped.stateDir == ".warden")
+        #expect(
+            shipped.proxyDHCPPort == 6767 && shipped.proxyDHCPAltPort == 4011 && shipped.apiHost == "127.0.0.1"
+                && shipped.stateDir == ".warden")
     }
 
     @Test func theEnvironmentOverridesTheFile() throws {
         let file = try TestPaths.temporaryDirectory("config").appendingPathComponent("warden.yaml")
         try Data("apiPort: 9443\nstateDir: /var/lib/warden\n".utf8).write(to: file)
-        let loaded = try WardenConfiguration.load(file: file.path, environment: ["WARDEN_API_PORT": "10443", "WARDEN_SERVER_NAMES": "warden.example, 10.0.0.2"])
-        #expect(loaded.apiPort == 10443 && loaded.stateDir == "/var/lib/warden" && loaded.serverNames == ["warden.example", "10.0.0.2"])
+        let loaded = try WardenConfiguration.load(
+            file: file.path,
+            environment: ["WARDEN_API_PORT": "10443", "WARDEN_SERVER_NAMES": "warden.example, 10.0.0.2"])
+        #expect(
+            loaded.apiPort == 10443 && loaded.stateDir == "/var/lib/warden"
+                && loaded.serverNames == ["warden.example", "10.0.0.2"])
     }
 
     @Test func mistakesAreNamed() throws {
         let file = try TestPaths.temporaryDirectory("config").appendingPathComponent("warden.yaml")
         try Data("apiPrt: 9443\n".utf8).write(to: file)
-        #expect(throws: ConfigurationError.invalid(file.path, "unknown setting apiPrt")) { try WardenConfiguration.load(file: file.path, environment: [:]) }
+        #expect(throws: ConfigurationError.invalid(file.path, "unknown setting apiPrt")) {
+            try WardenConfiguration.load(file: file.path, environment: [:])
+        }
         #expect(throws: ConfigurationError.invalid("WARDEN_API_PORT", "https is not a number")) {
             try WardenConfiguration.load(file: nil, environment: ["WARDEN_API_PORT": "https"])
         }
-        #expect(throws: ConfigurationError.invalid("apiPort", "70000 is not a port")) { try WardenConfiguration.load(file: nil, environment: ["WARDEN_API_PORT": "70000"]) }
-        #expect(throws: ConfigurationError.unreadable("/nonexistent/warden.yaml")) { try WardenConfiguration.load(file: "/nonexistent/warden.yaml", environment: [:]) }
+        #expect(throws: ConfigurationError.invalid("apiPort", "70000 is not a port")) {
+            try WardenConfiguration.load(file: nil, environment: ["WARDEN_API_PORT": "70000"])
+        }
+        #expect(throws: ConfigurationError.unreadable("/nonexistent/warden.yaml")) {
+            try WardenConfiguration.load(file: "/nonexistent/warden.yaml", environment: [:])
+        }
     }
 }

@@ -33,7 +33,9 @@ import WardenCrypto
 
     @Test func aListenerThatClosesByItselfEndsTheGroupWithAnError() async throws {
         let listener = FakeListener(channel: try await Self.channel())
-        let group = ServiceGroup(configuration: .init(services: [BootListenerService("test listener on 127.0.0.1", listener)], logger: Logger(label: "test")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [BootListenerService("test listener on 127.0.0.1", listener)], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         try await Task.sleep(for: .milliseconds(100))
         try await listener.channel.close()
@@ -42,7 +44,9 @@ import WardenCrypto
 
     @Test func aGracefulShutdownStopsTheListenerWithoutAnError() async throws {
         let listener = FakeListener(channel: try await Self.channel())
-        let group = ServiceGroup(configuration: .init(services: [BootListenerService("test listener", listener)], logger: Logger(label: "test")))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [BootListenerService("test listener", listener)], logger: Logger(label: "test")))
         let running = Task { try await group.run() }
         try await Task.sleep(for: .milliseconds(100))
         await group.triggerGracefulShutdown()
@@ -52,8 +56,9 @@ import WardenCrypto
 
     func store() throws -> EnrolmentStore {
         let folder = try TestPaths.temporaryDirectory("refusals")
-        return try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path,
-                                  key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        return try EnrolmentStore(
+            path: folder.appendingPathComponent("warden.sqlite").path,
+            key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
     }
 
     /// A thousand refusals from a thousand addresses are two records: the first, and one
@@ -63,8 +68,10 @@ import WardenCrypto
         let audit = RefusalAudit(store: store, interval: 60)
         let start = Date()
         for index in 0..<1_000 {
-            audit.refused(.adminUnauthenticated, actor: "anonymous", subject: "admin/" + String(repeating: "x", count: 80_000), details: "refused \(index)",
-                          source: "10.0.\(index / 250).\(index % 250)", now: start.addingTimeInterval(Double(index) / 100))
+            audit.refused(
+                .adminUnauthenticated, actor: "anonymous", subject: "admin/" + String(repeating: "x", count: 80_000),
+                details: "refused \(index)",
+                source: "10.0.\(index / 250).\(index % 250)", now: start.addingTimeInterval(Double(index) / 100))
         }
         audit.flush(now: start.addingTimeInterval(30))
         #expect(try store.auditRecords(subjectPrefix: "").count == 1, "nothing is summarised before the interval ends")
@@ -72,11 +79,15 @@ import WardenCrypto
         let records = try store.auditRecords(subjectPrefix: "")
         #expect(records.count == 2)
         #expect(records[0].subject.count <= RefusalAudit.maxText + 1 && records[0].details == "refused 0")
-        #expect(records[1].details.hasPrefix("999 more admin-unauthenticated request(s) in 61 s from ") && records[1].details.contains("and others"),
-                "\(records[1].details)")
+        #expect(
+            records[1].details.hasPrefix("999 more admin-unauthenticated request(s) in 61 s from ")
+                && records[1].details.contains("and others"),
+            "\(records[1].details)")
         // The window goes on while refusals do; once they stop, the next one is recorded at once.
         audit.flush(now: start.addingTimeInterval(200))
-        audit.refused(.adminUnauthenticated, actor: "anonymous", subject: "admin/machines", details: "later", source: "10.9.9.9", now: start.addingTimeInterval(201))
+        audit.refused(
+            .adminUnauthenticated, actor: "anonymous", subject: "admin/machines", details: "later", source: "10.9.9.9",
+            now: start.addingTimeInterval(201))
         #expect(try store.auditRecords(subjectPrefix: "").last?.details == "later")
         #expect(try store.auditRecords(subjectPrefix: "").count == 3)
     }
@@ -87,11 +98,17 @@ import WardenCrypto
         let store = try store()
         let audit = RefusalAudit(store: store, interval: 60)
         for key in 0..<500 {
-            audit.refused(.challenge, actor: "agent", subject: "attestation-key/\(key)", details: "challenge refused", source: "10.0.0.66")
+            audit.refused(
+                .challenge, actor: "agent", subject: "attestation-key/\(key)", details: "challenge refused",
+                source: "10.0.0.66")
         }
-        audit.refused(.challenge, machineID: 7, actor: "agent", subject: "machine/7", details: "revoked", source: "10.0.0.7")
+        audit.refused(
+            .challenge, machineID: 7, actor: "agent", subject: "machine/7", details: "revoked", source: "10.0.0.7")
         audit.flush(all: true)
-        #expect(try store.auditRecords(subjectPrefix: "").map(\.subject) == ["attestation-key/0", "machine/7", "refusals/challenge"])
+        #expect(
+            try store.auditRecords(subjectPrefix: "").map(\.subject) == [
+                "attestation-key/0", "machine/7", "refusals/challenge",
+            ])
     }
 }
 

@@ -11,15 +11,26 @@ import WardenCrypto
     func openssl(_ arguments: [String]) throws -> CommandResult { try Command.run("openssl", arguments) }
 
     @Test func firstStartMakesSeparateCAsAndPurposeBoundCertificates() throws {
-        let folder = try StateFolder.initialise(at: try TestPaths.temporaryDirectory("state").appendingPathComponent(".warden").path)
+        let folder = try StateFolder.initialise(
+            at: try TestPaths.temporaryDirectory("state").appendingPathComponent(".warden").path)
         func path(_ file: StateFolder.File) -> String { folder.url(file).path }
 
-        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.serverCertificate)]).status == 0)
-        #expect(try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslclient", path(.operatorCertificate)]).status == 0)
+        #expect(
+            try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.serverCertificate)])
+                .status == 0)
+        #expect(
+            try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslclient", path(.operatorCertificate)])
+                .status == 0)
         // The operator certificate can never pass as the server.
-        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.operatorCertificate)]).status != 0)
-        #expect(try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslserver", path(.operatorCertificate)]).status != 0)
-        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslclient", path(.serverCertificate)]).status != 0)
+        #expect(
+            try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.operatorCertificate)])
+                .status != 0)
+        #expect(
+            try openssl(["verify", "-CAfile", path(.clientCA), "-purpose", "sslserver", path(.operatorCertificate)])
+                .status != 0)
+        #expect(
+            try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslclient", path(.serverCertificate)])
+                .status != 0)
 
         let names = try openssl(["x509", "-in", path(.serverCertificate), "-noout", "-ext", "subjectAltName"]).stdout
         #expect(names.contains("DNS:localhost") && names.contains("IP Address:127.0.0.1"))
@@ -27,7 +38,8 @@ import WardenCrypto
         #expect(subject.contains("OU = operator"))
 
         for file in StateFolder.File.allCases {
-            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path(file))[.posixPermissions] as? Int)
+            let mode = try #require(
+                try FileManager.default.attributesOfItem(atPath: path(file))[.posixPermissions] as? Int)
             #expect(mode == (file.rawValue.contains("key") ? 0o600 : 0o644), "\(file.rawValue)")
         }
         for key in [StateFolder.File.serverKey, .releaseKey, .imageSigningKey, .auditKey] {
@@ -37,14 +49,20 @@ import WardenCrypto
         // The release key's certificate: issued by the server CA, for document signing only,
         // for the release key.
         #expect(try openssl(["verify", "-CAfile", path(.serverCA), path(.releaseCertificate)]).status == 0)
-        #expect(try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.releaseCertificate)]).status != 0)
-        #expect(try openssl(["x509", "-in", path(.releaseCertificate), "-noout", "-ext", "extendedKeyUsage"]).stdout.contains("1.3.6.1.5.5.7.3.36"))
+        #expect(
+            try openssl(["verify", "-CAfile", path(.serverCA), "-purpose", "sslserver", path(.releaseCertificate)])
+                .status != 0)
+        #expect(
+            try openssl(["x509", "-in", path(.releaseCertificate), "-noout", "-ext", "extendedKeyUsage"]).stdout
+                .contains("1.3.6.1.5.5.7.3.36"))
         let certifiedKey = try openssl(["x509", "-in", path(.releaseCertificate), "-noout", "-pubkey"]).stdout
         let releasePublicKey = try openssl(["pkey", "-in", path(.releaseKey), "-pubout"]).stdout
         #expect(certifiedKey == releasePublicKey)
         let release = try folder.releaseKey()
         let digest = Array(repeating: UInt8(7), count: 32)
-        #expect(try release.publicKey.isValidSignature(release.sign(digest: digest, scheme: .ecdsa(.sha256)), digest: digest, scheme: .ecdsa(.sha256)))
+        #expect(
+            try release.publicKey.isValidSignature(
+                release.sign(digest: digest, scheme: .ecdsa(.sha256)), digest: digest, scheme: .ecdsa(.sha256)))
         _ = try folder.keyEncryptionKey()
     }
 

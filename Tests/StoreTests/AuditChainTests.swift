@@ -13,13 +13,22 @@ import WardenCrypto
         let folder = try TestPaths.temporaryDirectory("audit-chain")
         let path = folder.appendingPathComponent("warden.sqlite").path
         let signer = AuditSigner(interval: interval) { DigestAlgorithm.sha256.hash($0) }
-        return (try EnrolmentStore(path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path), auditSigner: signer), path)
+        return (
+            try EnrolmentStore(
+                path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path),
+                auditSigner: signer), path
+        )
     }
 
     @Test func recordsChainAndCheckpointsComeEveryIntervalEvenInOneTransaction() throws {
         let (store, _) = try store(interval: 4)
-        for index in 0..<3 { try store.audit(actor: "test", action: "event", subject: "thing/\(index)", details: "single") }
-        try store.audit((0..<10).map { AuditEvent(actor: "test", action: "event", subject: "bulk/\($0)", details: "one transaction") })
+        for index in 0..<3 {
+            try store.audit(actor: "test", action: "event", subject: "thing/\(index)", details: "single")
+        }
+        try store.audit(
+            (0..<10).map {
+                AuditEvent(actor: "test", action: "event", subject: "bulk/\($0)", details: "one transaction")
+            })
         let records = try store.auditRecords(subjectPrefix: "")
         #expect(records.map(\.sequence) == Array(1...13))
         #expect(records.first?.previousHash == AuditChain.genesis)
@@ -34,7 +43,11 @@ import WardenCrypto
         for checkpoint in checkpoints {
             let record = records[Int(checkpoint.sequence) - 1]
             #expect(checkpoint.hash == record.hash)
-            #expect(checkpoint.signature == DigestAlgorithm.sha256.hash(AuditChain.checkpointMessage(sequence: checkpoint.sequence, hash: record.hash, signedAt: checkpoint.signedAt)))
+            #expect(
+                checkpoint.signature
+                    == DigestAlgorithm.sha256.hash(
+                        AuditChain.checkpointMessage(
+                            sequence: checkpoint.sequence, hash: record.hash, signedAt: checkpoint.signedAt)))
         }
     }
 
@@ -42,8 +55,11 @@ import WardenCrypto
         let (store, path) = try store(interval: 1)
         try store.audit(actor: "test", action: "event", subject: "thing", details: "kept")
         let database = try DatabaseQueue(path: path)
-        for statement in ["UPDATE auditRecord SET details = 'changed'", "DELETE FROM auditRecord", "UPDATE auditCheckpoint SET signature = x'00'",
-                          "DELETE FROM auditCheckpoint"] {
+        for statement in [
+            "UPDATE auditRecord SET details = 'changed'", "DELETE FROM auditRecord",
+            "UPDATE auditCheckpoint SET signature = x'00'",
+            "DELETE FROM auditCheckpoint",
+        ] {
             #expect(throws: DatabaseError.self) { try database.write { try $0.execute(sql: statement) } }
         }
         #expect(try store.auditRecords(subjectPrefix: "thing").map(\.details) == ["kept"])
@@ -58,12 +74,15 @@ import WardenCrypto
         let when = Date(timeIntervalSince1970: 1_790_000_000.25)
         try old.write { db in
             for index in 1...3 {
-                try db.execute(sql: "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, 'operator/alice', 'enrolment', ?, 'enrolled')",
-                               arguments: [when, "machine/\(index)"])
+                try db.execute(
+                    sql:
+                        "INSERT INTO audit (time, actor, action, subject, details) VALUES (?, 'operator/alice', 'enrolment', ?, 'enrolled')",
+                    arguments: [when, "machine/\(index)"])
             }
         }
         try old.close()
-        let store = try EnrolmentStore(path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try EnrolmentStore(
+            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
         let records = try store.auditRecords(subjectPrefix: "machine/")
         #expect(records.map(\.subject) == ["machine/1", "machine/2", "machine/3"])
         #expect(records.allSatisfy { $0.time == "2026-09-21T14:13:20.250Z" && AuditChain.hash(of: $0) == $0.hash })

@@ -11,12 +11,21 @@ import WardenCrypto
     func freshStore(limits: EnrolmentStore.Limits = .init()) throws -> (EnrolmentStore, URL) {
         let folder = try TestPaths.temporaryDirectory("store")
         let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
-        return (try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key, limits: limits), folder)
+        return (
+            try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key, limits: limits),
+            folder
+        )
     }
 
     @Test func migrationsAreNamedAndApplied() throws {
         let (store, _) = try freshStore()
-        #expect(try store.appliedMigrations() == ["v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine", "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images", "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement"])
+        #expect(
+            try store.appliedMigrations() == [
+                "v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine",
+                "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images",
+                "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle",
+                "v11-evidence-and-judgement",
+            ])
         #expect(try store.integrityCheck() == "ok")
     }
 
@@ -27,9 +36,15 @@ import WardenCrypto
         #expect(key.count == 32)
         #expect(sameSecret(try store.releaseSecrets(machineID: id).diskKey, key), "the disk key changed")
         #expect(throws: StoreError.duplicate("machine node-1")) { try store.enroll(machine("node-1"), actor: "test") }
-        #expect(throws: StoreError.duplicate("MAC 52:54:00:aa:bb:cc")) { try store.enroll(machine("node-2", macs: ["52:54:00:aa:bb:cc"]), actor: "test") }
-        #expect(throws: StoreError.notFound("cluster nowhere")) { try store.enroll(machine("node-3", cluster: "nowhere", role: .agent), actor: "test") }
-        #expect(throws: StoreError.invalid("a role needs a cluster")) { try store.enroll(machine("node-4", role: .agent), actor: "test") }
+        #expect(throws: StoreError.duplicate("MAC 52:54:00:aa:bb:cc")) {
+            try store.enroll(machine("node-2", macs: ["52:54:00:aa:bb:cc"]), actor: "test")
+        }
+        #expect(throws: StoreError.notFound("cluster nowhere")) {
+            try store.enroll(machine("node-3", cluster: "nowhere", role: .agent), actor: "test")
+        }
+        #expect(throws: StoreError.invalid("a role needs a cluster")) {
+            try store.enroll(machine("node-4", role: .agent), actor: "test")
+        }
         #expect(try store.machines().map(\.name) == ["node-1"], "a refused enrolment left a row behind")
         #expect(try store.auditRecords(subjectPrefix: "machine/\(id)").map(\.action) == ["enrolment"])
     }
@@ -39,18 +54,26 @@ import WardenCrypto
         let (store, folder) = try freshStore()
         var keys: [[UInt8]] = []
         for index in 0..<5 {
-            keys.append(try store.releaseSecrets(machineID: try store.enroll(machine("node-\(index)"), actor: "test")).diskKey.revealedBytes)
+            keys.append(
+                try store.releaseSecrets(machineID: try store.enroll(machine("node-\(index)"), actor: "test")).diskKey
+                    .revealedBytes)
         }
         let token = "K10" + String(repeating: "ab", count: 32) + "::server:" + Hex.encode(SecureRandom.bytes(16))
         let agentToken = "K10" + String(repeating: "cd", count: 32) + "::node:" + Hex.encode(SecureRandom.bytes(16))
-        try store.addCluster(name: "c1", serverURL: "https://10.0.0.1:6443", token: Secret(text: token), agentToken: Secret(text: agentToken), actor: "test")
+        try store.addCluster(
+            name: "c1", serverURL: "https://10.0.0.1:6443", token: Secret(text: token),
+            agentToken: Secret(text: agentToken), actor: "test")
         keys += [Array(token.suffix(32).utf8), Array(agentToken.suffix(32).utf8)]
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("warden.sqlite") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+            $0.hasPrefix("warden.sqlite")
+        }
         #expect(files.contains("warden.sqlite"))
         for file in files {
             let bytes = try TestPaths.bytes(folder.appendingPathComponent(file))
             // A Boolean first: an expectation that failed on the bytes would print the secret.
-            let holdsSecret = keys.contains { key in [key, Array(key.prefix(8)), Array(key.suffix(8))].contains { contains(bytes, $0) } }
+            let holdsSecret = keys.contains { key in
+                [key, Array(key.prefix(8)), Array(key.suffix(8))].contains { contains(bytes, $0) }
+            }
             #expect(!holdsSecret, "\(file) holds secret bytes")
         }
     }
@@ -58,7 +81,8 @@ import WardenCrypto
     @Test func anotherKeyEncryptionKeyOpensNothing() throws {
         let (store, folder) = try freshStore()
         let id = try store.enroll(machine("node"), actor: "test")
-        let otherKey = try KeyEncryptionKey.loadOrCreate(at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
+        let otherKey = try KeyEncryptionKey.loadOrCreate(
+            at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
         let reopened = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: otherKey)
         #expect(throws: StoreError.self) { try reopened.releaseSecrets(machineID: id).diskKey }
         _ = store
@@ -87,15 +111,27 @@ import WardenCrypto
         let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         #expect(nonce.count == 32)
         #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil)
-        #expect(try store.attestationContext(attestationKeyID: otherKey.id, nonce: nonce, now: now)?.nonceProblem == .nonce("issued to another machine"))
-        #expect(throws: StoreError.nonce("issued to another machine")) { try consume(nonce, key: otherKey.id, machineID: other, store: store, now: now) }
+        #expect(
+            try store.attestationContext(attestationKeyID: otherKey.id, nonce: nonce, now: now)?.nonceProblem
+                == .nonce("issued to another machine"))
+        #expect(throws: StoreError.nonce("issued to another machine")) {
+            try consume(nonce, key: otherKey.id, machineID: other, store: store, now: now)
+        }
         try consume(nonce, key: key.id, machineID: node, store: store, now: now)
-        #expect(throws: StoreError.nonce("already used")) { try consume(nonce, key: key.id, machineID: node, store: store, now: now) }
+        #expect(throws: StoreError.nonce("already used")) {
+            try consume(nonce, key: key.id, machineID: node, store: store, now: now)
+        }
         let late = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         let later = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
-        #expect(try store.attestationContext(attestationKeyID: key.id, nonce: late, now: later)?.nonceProblem == .nonce("expired"))
-        #expect(throws: StoreError.nonce("expired")) { try consume(late, key: key.id, machineID: node, store: store, now: later) }
-        #expect(throws: StoreError.nonce("unknown")) { try consume(SecureRandom.bytes(32), key: key.id, machineID: node, store: store, now: now) }
+        #expect(
+            try store.attestationContext(attestationKeyID: key.id, nonce: late, now: later)?.nonceProblem
+                == .nonce("expired"))
+        #expect(throws: StoreError.nonce("expired")) {
+            try consume(late, key: key.id, machineID: node, store: store, now: later)
+        }
+        #expect(throws: StoreError.nonce("unknown")) {
+            try consume(SecureRandom.bytes(32), key: key.id, machineID: node, store: store, now: now)
+        }
         #expect(try store.issueNonce(attestationKeyID: 999, proof: key.proof, now: now) == .unknownKey)
         #expect(try store.attestations(machineID: node).count == 1, "a refused nonce recorded an attestation")
     }
@@ -106,13 +142,20 @@ import WardenCrypto
     @Test func noncesNeedAnActivatedKeyOfALiveMachineAndItsProof() throws {
         let (store, _) = try freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
-        #expect(try store.issueNonce(attestationKeyID: 1, proof: ChallengeProof.make(activationSecret: [7], attestationKeyID: 1)) == .unknownKey,
-                "a registration is no key until it is activated")
+        #expect(
+            try store.issueNonce(
+                attestationKeyID: 1, proof: ChallengeProof.make(activationSecret: [7], attestationKeyID: 1))
+                == .unknownKey,
+            "a registration is no key until it is activated")
         let key = try activatedKey(store, machineID: node)
-        #expect(try store.issueNonce(attestationKeyID: key.id, proof: SecureRandom.bytes(32)) == .wrongProof(machineID: node))
+        #expect(
+            try store.issueNonce(attestationKeyID: key.id, proof: SecureRandom.bytes(32))
+                == .wrongProof(machineID: node))
         #expect(try store.issueNonce(attestationKeyID: key.id, proof: []) == .wrongProof(machineID: node))
         let other = try activatedKey(store, machineID: node)
-        #expect(try store.issueNonce(attestationKeyID: key.id, proof: other.proof) == .wrongProof(machineID: node), "another key's proof")
+        #expect(
+            try store.issueNonce(attestationKeyID: key.id, proof: other.proof) == .wrongProof(machineID: node),
+            "another key's proof")
         try store.revoke(machineNamed: "node", actor: "test")
         #expect(try store.issueNonce(attestationKeyID: key.id, proof: key.proof) == .revoked(machineID: node))
     }
@@ -125,11 +168,17 @@ import WardenCrypto
         let key = try activatedKey(store, machineID: node)
         let start = Date()
         let nonces = try (0...EnrolmentStore.pendingNoncesPerMachine).map { index in
-            try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: start.addingTimeInterval(Double(index))))
+            try issued(
+                store.issueNonce(
+                    attestationKeyID: key.id, proof: key.proof, now: start.addingTimeInterval(Double(index))))
         }
         let now = start.addingTimeInterval(10)
-        #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonces[0], now: now)?.nonceProblem == .nonce("unknown"))
-        for nonce in nonces.dropFirst() { #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil) }
+        #expect(
+            try store.attestationContext(attestationKeyID: key.id, nonce: nonces[0], now: now)?.nonceProblem
+                == .nonce("unknown"))
+        for nonce in nonces.dropFirst() {
+            #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil)
+        }
     }
 
     /// A registration is a sealed ticket, not a row: anyone with an enrolled EK's public part
@@ -142,18 +191,28 @@ import WardenCrypto
         let node = try store.enroll(machine("node"), actor: "test")
         let start = Date()
         let tickets = try (0..<50).map { index in
-            try store.registrationTicket(machineID: node, publicArea: [1], name: [0, 0x0b, UInt8(index)], challenge: [UInt8(index)], now: start)
+            try store.registrationTicket(
+                machineID: node, publicArea: [1], name: [0, 0x0b, UInt8(index)], challenge: [UInt8(index)], now: start)
         }
         #expect(try store.machine(named: "node").id == node && store.attestations(machineID: node).isEmpty)
-        #expect(try store.activateAttestationKey(ticket: tickets[7], proof: [8], now: start) == nil, "the wrong credential")
+        #expect(
+            try store.activateAttestationKey(ticket: tickets[7], proof: [8], now: start) == nil, "the wrong credential")
         let id = try #require(try store.activateAttestationKey(ticket: tickets[7], proof: [7], now: start))
-        #expect(try store.activateAttestationKey(ticket: tickets[7], proof: [7], now: start) == id, "the same ticket again is the same key")
-        #expect(throws: StoreError.notFound("registration: expired")) { _ = try store.activateAttestationKey(ticket: tickets[9], proof: [9], now: start.addingTimeInterval(61)) }
+        #expect(
+            try store.activateAttestationKey(ticket: tickets[7], proof: [7], now: start) == id,
+            "the same ticket again is the same key")
+        #expect(throws: StoreError.notFound("registration: expired")) {
+            _ = try store.activateAttestationKey(ticket: tickets[9], proof: [9], now: start.addingTimeInterval(61))
+        }
         var tampered = tickets[10]
         tampered[tampered.count / 2] ^= 1
-        #expect(throws: StoreError.notFound("registration: not one this server issued")) { _ = try store.activateAttestationKey(ticket: tampered, proof: [10], now: start) }
+        #expect(throws: StoreError.notFound("registration: not one this server issued")) {
+            _ = try store.activateAttestationKey(ticket: tampered, proof: [10], now: start)
+        }
         let (other, _) = try freshStore()
-        #expect(throws: StoreError.self, "another store's key") { _ = try other.activateAttestationKey(ticket: tickets[11], proof: [11], now: start) }
+        #expect(throws: StoreError.self, "another store's key") {
+            _ = try other.activateAttestationKey(ticket: tickets[11], proof: [11], now: start)
+        }
     }
 
     /// Self-registered machines are capped; the same EK registering again is the same row;
@@ -165,22 +224,37 @@ import WardenCrypto
         let (store, _) = try freshStore(limits: limits)
         let start = Date()
         for index in 0..<20 {
-            _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b] + BigEndian.bytes(UInt32(index)), ekCertificate: nil, now: start)
+            _ = try store.discover(
+                ekPublic: [1], ekName: [0, 0x0b] + BigEndian.bytes(UInt32(index)), ekCertificate: nil, now: start)
         }
-        #expect(throws: StoreError.self) { _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: start) }
-        #expect(try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil) == store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil))
+        #expect(throws: StoreError.self) {
+            _ = try store.discover(
+                ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: start)
+        }
+        #expect(
+            try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil)
+                == store.discover(ekPublic: [1], ekName: [0, 0x0b, 0, 0, 0, 0], ekCertificate: nil))
 
         let name = try #require(try store.machines().first?.name)
         try store.forget(discoveredMachineNamed: name, actor: "operator/test")
-        #expect(try store.machines().count == 19 && store.auditRecords(subjectPrefix: "machine/").last?.action == "discovery-forgotten")
+        #expect(
+            try store.machines().count == 19
+                && store.auditRecords(subjectPrefix: "machine/").last?.action == "discovery-forgotten")
         let enrolled = try store.enroll(machine("node"), actor: "test")
-        #expect(throws: StoreError.self, "an enrolled machine is revoked, not forgotten") { try store.forget(discoveredMachineNamed: "node", actor: "test") }
+        #expect(throws: StoreError.self, "an enrolled machine is revoked, not forgotten") {
+            try store.forget(discoveredMachineNamed: "node", actor: "test")
+        }
 
         let later = start.addingTimeInterval(3_601)
-        _ = try store.discover(ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: later)
-        #expect(try store.machines().map(\.id).contains(enrolled) && store.machines().count == 2, "the expired ones made room")
+        _ = try store.discover(
+            ekPublic: [1], ekName: [0, 0x0b, 0xff, 0xff, 0xff, 0xff, 0xff], ekCertificate: nil, now: later)
+        #expect(
+            try store.machines().map(\.id).contains(enrolled) && store.machines().count == 2,
+            "the expired ones made room")
         let record = try #require(try store.auditRecords(subjectPrefix: "machines").last)
-        #expect(record.action == "discovery-expired" && record.details.hasPrefix("19 discovered machine(s)"), "\(record.details)")
+        #expect(
+            record.action == "discovery-expired" && record.details.hasPrefix("19 discovered machine(s)"),
+            "\(record.details)")
     }
 
     @Test func operatorCertificatesAreRecordedAndRevoked() throws {
@@ -197,7 +271,8 @@ import WardenCrypto
         let (store, _) = try freshStore()
         let token = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::server:0123456789abcdef")
         let agentToken = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::node:fedcba9876543210")
-        try store.addCluster(name: "c1", serverURL: "https://k3s:6443", token: token, agentToken: agentToken, actor: "test")
+        try store.addCluster(
+            name: "c1", serverURL: "https://k3s:6443", token: token, agentToken: agentToken, actor: "test")
         try store.addCluster(name: "c2", serverURL: "https://k3s2:6443", token: token, agentToken: nil, actor: "test")
         let agent = try store.enroll(machine("agent", cluster: "c1", role: .agent), actor: "test")
         let server = try store.enroll(machine("server", cluster: "c1", role: .server), actor: "test")
@@ -209,14 +284,18 @@ import WardenCrypto
         #expect(try store.clusters().map(\.hasAgentToken) == [true, false])
     }
 
-    func machine(_ name: String, macs: [String] = [], cluster: String? = nil, role: MachineRole? = nil) -> MachineEnrolment {
-        MachineEnrolment(name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
+    func machine(_ name: String, macs: [String] = [], cluster: String? = nil, role: MachineRole? = nil)
+        -> MachineEnrolment
+    {
+        MachineEnrolment(
+            name: name, ekPublic: [1], ekName: [0, 0x0b] + Array(name.utf8), macs: macs, cluster: cluster, role: role)
     }
 
     /// An activated attestation key of `machineID`, and what its challenge requests show.
     private func activatedKey(_ store: EnrolmentStore, machineID: Int64) throws -> (id: Int64, proof: [UInt8]) {
         let credential = SecureRandom.bytes(32)
-        let ticket = try store.registrationTicket(machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: credential)
+        let ticket = try store.registrationTicket(
+            machineID: machineID, publicArea: [1], name: SecureRandom.bytes(34), challenge: credential)
         let key = try #require(try store.activateAttestationKey(ticket: ticket, proof: credential))
         return (key, ChallengeProof.make(activationSecret: credential, attestationKeyID: key))
     }
@@ -228,13 +307,17 @@ import WardenCrypto
 
     /// Consumes `nonce` the only way the store does: by recording an attestation with it.
     private func consume(_ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date) throws {
-        try store.record(AttestationOutcome(
-            machineID: machineID, attestationKeyID: key, evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce),
-            passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
+        try store.record(
+            AttestationOutcome(
+                machineID: machineID, attestationKeyID: key,
+                evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce),
+                passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+        return (0...(haystack.count - needle.count)).contains {
+            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
+        }
     }
 }

@@ -13,20 +13,31 @@ import WardenCrypto
     @Test func theSchemaStoresExactlyTheLifecyclesStoredStates() throws {
         let folder = try TestPaths.temporaryDirectory("lifecycle")
         let path = folder.appendingPathComponent("warden.sqlite").path
-        _ = try EnrolmentStore(path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        _ = try EnrolmentStore(
+            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
         let database = try DatabaseQueue(path: path)
-        let table = try #require(try database.read { try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'") })
+        let table = try #require(
+            try database.read {
+                try String.fetchOne($0, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'")
+            })
         let listed = try #require(table.firstMatch(of: /CHECK \(state IN \(([^)]*)\)\)/)).1
-        let states = listed.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "'")) }
+        let states = listed.split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "'"))
+        }
         #expect(states == MachineState.stored.map(\.rawValue))
         #expect(MachineState.stored.contains(.active) && MachineState.stored.contains(.retired))
-        #expect(!MachineState.stored.contains(.forgotten) && !MachineState.stored.contains(.expired), "those states end a row's life")
+        #expect(
+            !MachineState.stored.contains(.forgotten) && !MachineState.stored.contains(.expired),
+            "those states end a row's life")
         for state in MachineState.allCases {
-            let insert = "INSERT INTO machine (name, state, ekPublic, createdAt) VALUES ('m-\(state.rawValue)', '\(state.rawValue)', x'', 0)"
+            let insert =
+                "INSERT INTO machine (name, state, ekPublic, createdAt) VALUES ('m-\(state.rawValue)', '\(state.rawValue)', x'', 0)"
             if state.isStored {
                 try database.write { try $0.execute(sql: insert) }
             } else {
-                #expect(throws: DatabaseError.self, "the schema accepts \(state.rawValue)") { try database.write { try $0.execute(sql: insert) } }
+                #expect(throws: DatabaseError.self, "the schema accepts \(state.rawValue)") {
+                    try database.write { try $0.execute(sql: insert) }
+                }
             }
         }
     }
@@ -39,15 +50,21 @@ import WardenCrypto
             #expect(MachineLifecycle.state(after: event, from: .retired) == nil, "retired then \(event)")
             #expect(MachineLifecycle.state(after: event, from: .forgotten) == nil, "forgotten then \(event)")
             #expect(MachineLifecycle.state(after: event, from: .expired) == nil, "expired then \(event)")
-            if event != .retire { #expect(MachineLifecycle.state(after: event, from: .revoked) == nil, "revoked then \(event)") }
+            if event != .retire {
+                #expect(MachineLifecycle.state(after: event, from: .revoked) == nil, "revoked then \(event)")
+            }
         }
         for state in MachineState.allCases {
             #expect((MachineLifecycle.state(after: .adopt, from: state) != nil) == (state == .discovered))
             #expect((MachineLifecycle.state(after: .forget, from: state) != nil) == (state == .discovered))
             #expect((MachineLifecycle.state(after: .expire, from: state) != nil) == (state == .discovered))
-            #expect((MachineLifecycle.state(after: .release, from: state) != nil) == (state == .enrolled || state == .active))
-            #expect(MachineLifecycle.state(after: .discover, from: state) == nil && MachineLifecycle.state(after: .enrol, from: state) == nil,
-                    "only a new row is discovered or enrolled")
+            #expect(
+                (MachineLifecycle.state(after: .release, from: state) != nil)
+                    == (state == .enrolled || state == .active))
+            #expect(
+                MachineLifecycle.state(after: .discover, from: state) == nil
+                    && MachineLifecycle.state(after: .enrol, from: state) == nil,
+                "only a new row is discovered or enrolled")
         }
         #expect(MachineLifecycle.state(after: .discover, from: nil) == .discovered)
         #expect(MachineLifecycle.state(after: .enrol, from: nil) == .enrolled)
@@ -56,15 +73,22 @@ import WardenCrypto
 
     @Test func theStoreRefusesWhatTheLifecycleForbids() throws {
         let folder = try TestPaths.temporaryDirectory("lifecycle")
-        let store = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path,
-                                       key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try EnrolmentStore(
+            path: folder.appendingPathComponent("warden.sqlite").path,
+            key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
         let id = try store.enroll(MachineEnrolment(name: "node", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
         try store.revoke(machineNamed: "node", actor: "test")
-        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .revoke)) { try store.revoke(machineNamed: "node", actor: "test") }
-        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .adopt)) {
-            try store.adopt(discoveredID: id, as: MachineEnrolment(name: "again", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
+        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .revoke)) {
+            try store.revoke(machineNamed: "node", actor: "test")
         }
-        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .forget)) { try store.forget(discoveredMachineNamed: "node", actor: "test") }
+        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .adopt)) {
+            try store.adopt(
+                discoveredID: id, as: MachineEnrolment(name: "again", ekPublic: [1], ekName: [0, 0x0b, 1]),
+                actor: "test")
+        }
+        #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .forget)) {
+            try store.forget(discoveredMachineNamed: "node", actor: "test")
+        }
         #expect(try store.machine(named: "node").state == .revoked)
     }
 
@@ -77,19 +101,27 @@ import WardenCrypto
         try Schema.migrator.migrate(old, upTo: "v9-bounded-anonymous-rows")
         try old.write { db in
             for (index, state) in ["enrolled", "active", "discovered"].enumerated() {
-                try db.execute(sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, ?, x'01', ?, 0)",
-                               arguments: ["m\(index)", state, Data([0, 0x0b, UInt8(index)])])
+                try db.execute(
+                    sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, ?, x'01', ?, 0)",
+                    arguments: ["m\(index)", state, Data([0, 0x0b, UInt8(index)])])
             }
             try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES ('52:54:00:00:00:01', 1)")
             try db.execute(sql: "DELETE FROM machine WHERE id = 3")
         }
         try old.close()
-        let store = try EnrolmentStore(path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try EnrolmentStore(
+            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
         #expect(try store.machines().map(\.state) == [.enrolled, .active])
         #expect(try store.machine(named: "m0").macs == ["52:54:00:00:00:01"])
-        #expect(try store.enroll(MachineEnrolment(name: "new", ekPublic: [1], ekName: [0, 0x0b, 9]), actor: "test") == 4, "the forgotten machine's id 3 was given again")
+        #expect(
+            try store.enroll(MachineEnrolment(name: "new", ekPublic: [1], ekName: [0, 0x0b, 9]), actor: "test") == 4,
+            "the forgotten machine's id 3 was given again")
         let reopened = try DatabaseQueue(path: path)
-        let indexes = try reopened.read { try String.fetchAll($0, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'machine' AND sql IS NOT NULL") }
+        let indexes = try reopened.read {
+            try String.fetchAll(
+                $0,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'machine' AND sql IS NOT NULL")
+        }
         #expect(indexes == ["machineByStateAndAge"])
         #expect(try reopened.read { try Row.fetchAll($0, sql: "PRAGMA foreign_key_check") }.isEmpty)
         #expect(try store.integrityCheck() == "ok")

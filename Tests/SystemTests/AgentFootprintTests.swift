@@ -8,7 +8,9 @@ import TestSupport
     @Test func theAgentLinksNoServerNoDatabaseNoFoundation() throws {
         let agent = TestPaths.agentBinary.path
         let libraries = try Command.run("ldd", [agent]).stdout
-        #expect(!libraries.contains("libsqlite3") && !libraries.contains("libFoundation.so") && !libraries.contains("libarchive"), "\(libraries)")
+        #expect(
+            !libraries.contains("libsqlite3") && !libraries.contains("libFoundation.so")
+                && !libraries.contains("libarchive"), "\(libraries)")
         #expect(libraries.contains("libtss2-esys"))
         let symbols = try Command.run("nm", ["--defined-only", agent]).stdout
         #expect(!symbols.isEmpty)

@@ -11,38 +11,63 @@ import TestSupport
         let tpm = try SoftwareTPM()
         _ = try rig.enroll(tpm, as: "node-1")
         try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("released").path]))
-        try rig.expectSuccess(rig.server.cli(["operator", "add", "alice", "--role", "auditor", "--out", rig.file("alice").path]))
+        try rig.expectSuccess(
+            rig.server.cli(["operator", "add", "alice", "--role", "auditor", "--out", rig.file("alice").path]))
 
         let bundle = rig.file("audit.tar.gz").path
-        let export = try rig.server.cli(["audit", "export", "--out", bundle, "--format", "json"], identity: rig.file("alice"))
+        let export = try rig.server.cli(
+            ["audit", "export", "--out", bundle, "--format", "json"], identity: rig.file("alice"))
         try rig.expectSuccess(export)
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any])
         #expect(summary["evidenceIncluded"] as? Int == 1 && summary["attestations"] as? Int == 1)
 
         let key = rig.file("audit-key.pem").path
-        try rig.expectSuccess(try Command.run("openssl", ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", key]))
+        try rig.expectSuccess(
+            try Command.run(
+                "openssl",
+                ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", key]))
         let verify = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--key", key])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
-        #expect(verify.stdout.contains("verdicts: 1 reproduced by re-verification") && verify.stdout.contains("result: everything holds"))
+        #expect(
+            verify.stdout.contains("verdicts: 1 reproduced by re-verification")
+                && verify.stdout.contains("result: everything holds"))
         let unanchored = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle])
         #expect(unanchored.status == 0 && unanchored.stdout.contains("trust NOT anchored"))
 
         let extracted = rig.file("extracted")
         try FileManager.default.createDirectory(at: extracted, withIntermediateDirectories: true)
         try rig.expectSuccess(try Command.run("tar", ["-xzf", bundle, "-C", extracted.path]))
-        try rig.expectSuccess(try Command.run("openssl", [
-            "pkeyutl", "-verify", "-pubin", "-inkey", key, "-rawin", "-in", "manifest.sha256", "-sigfile", "manifest.sha256.sig",
-        ], in: extracted))
+        try rig.expectSuccess(
+            try Command.run(
+                "openssl",
+                [
+                    "pkeyutl", "-verify", "-pubin", "-inkey", key, "-rawin", "-in", "manifest.sha256", "-sigfile",
+                    "manifest.sha256.sig",
+                ], in: extracted))
         try rig.expectSuccess(try Command.run("sha256sum", ["--quiet", "-c", "manifest.sha256"], in: extracted))
-        let evidence = try #require(try FileManager.default.contentsOfDirectory(atPath: extracted.appendingPathComponent("evidence").path).first)
+        let evidence = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: extracted.appendingPathComponent("evidence").path).first
+        )
         let folder = "evidence/\(evidence)/"
-        try rig.expectSuccess(try Command.run("tpm2_checkquote", [
-            "-u", folder + "ak.pub", "-m", folder + "quote.msg", "-s", folder + "quote.sig", "-f", folder + "quote.pcrs", "-g", "sha256", "-q", folder + "nonce",
-        ], in: extracted))
+        try rig.expectSuccess(
+            try Command.run(
+                "tpm2_checkquote",
+                [
+                    "-u", folder + "ak.pub", "-m", folder + "quote.msg", "-s", folder + "quote.sig", "-f",
+                    folder + "quote.pcrs", "-g", "sha256", "-q", folder + "nonce",
+                ], in: extracted))
 
         // The export is itself audited, with the auditor as actor; without a certificate, nothing.
-        #expect(try rig.store.auditRecords(subjectPrefix: "audit").contains { $0.action == "audit-export" && $0.actor == "operator/alice" })
-        let anonymous = try Command.run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", rig.server.serverCA, rig.server.url + "/v1/admin/audit/export"])
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "audit").contains {
+                $0.action == "audit-export" && $0.actor == "operator/alice"
+            })
+        let anonymous = try Command.run(
+            "curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", rig.server.serverCA,
+                rig.server.url + "/v1/admin/audit/export",
+            ])
         #expect(anonymous.stdout == "401")
     }
 }

@@ -39,7 +39,9 @@ import TestSupport
                 DispatchQueue.global().async(group: stream) {
                     for attempt in 0..<4 {
                         let out = rig.file("out-\(current)-\(machine.name)-\(attempt)")
-                        if let result = try? rig.server.agent("attest", tcti: machine.tpm.tcti, ["--out", out.path]), result.status == 0 {
+                        if let result = try? rig.server.agent("attest", tcti: machine.tpm.tcti, ["--out", out.path]),
+                            result.status == 0
+                        {
                             acknowledged.release(machine.name)
                         }
                     }
@@ -49,10 +51,21 @@ import TestSupport
                 for index in 0..<6 {
                     let name = "extra-\(current)-\(index)"
                     let ek = rig.file("ek-\(name).pem")
-                    guard (try? Command.run("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", ek.path + ".key"]))?.status == 0,
-                          (try? Command.run("openssl", ["pkey", "-in", ek.path + ".key", "-pubout", "-out", ek.path]))?.status == 0
+                    guard
+                        (try? Command.run(
+                            "openssl",
+                            [
+                                "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
+                                ek.path + ".key",
+                            ]))?.status == 0,
+                        (try? Command.run("openssl", ["pkey", "-in", ek.path + ".key", "-pubout", "-out", ek.path]))?
+                            .status == 0
                     else { continue }
-                    if let result = try? rig.server.cli(["machine", "enroll", name, "--ek", ek.path]), result.status == 0 { acknowledged.enrolment(name) }
+                    if let result = try? rig.server.cli(["machine", "enroll", name, "--ek", ek.path]),
+                        result.status == 0
+                    {
+                        acknowledged.enrolment(name)
+                    }
                 }
             }
             usleep(UInt32.random(in: current < 6 ? 150_000...900_000 : 1_000_000...3_000_000, using: &generator))
@@ -60,7 +73,9 @@ import TestSupport
             stream.wait()
             try rig.server.restart()
         }
-        #expect(acknowledged.releases.values.reduce(0, +) > 0, "no attestation completed between the kills: the test exercised nothing")
+        #expect(
+            acknowledged.releases.values.reduce(0, +) > 0,
+            "no attestation completed between the kills: the test exercised nothing")
         #expect(try rig.store.integrityCheck() == "ok")
         let names = Set(try rig.store.machines().map(\.name))
         for name in acknowledged.enrolments { #expect(names.contains(name), "acknowledged enrolment \(name) was lost") }
@@ -68,7 +83,9 @@ import TestSupport
             let id = try rig.store.machine(named: name).id
             let releases = try rig.audit(machine: id).filter { $0.action == "release" }.count
             #expect(releases >= count, "\(name): \(count) releases reached the agent, \(releases) are audited")
-            #expect(try rig.store.attestations(machineID: id, limit: 1_000).filter(\.passed).count == releases, "a passing attestation without its release record")
+            #expect(
+                try rig.store.attestations(machineID: id, limit: 1_000).filter(\.passed).count == releases,
+                "a passing attestation without its release record")
         }
     }
 }

@@ -14,13 +14,21 @@ import WardenCrypto
             let result = try Command.run("openssl", arguments, in: tpm.folder)
             guard result.status == 0 else { throw CommandFailure("openssl \(arguments.first ?? ""): \(result.stderr)") }
         }
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/O=\(vendor)/CN=\(vendor) EK CA",
-                     "-keyout", "\(vendor).key", "-out", "\(vendor).pem", "-days", "2"])
+        try openssl([
+            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj",
+            "/O=\(vendor)/CN=\(vendor) EK CA",
+            "-keyout", "\(vendor).key", "-out", "\(vendor).pem", "-days", "2",
+        ])
         try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pem", "-f", "pem"])
-        try openssl(["x509", "-new", "-force_pubkey", "ek.pem", "-subj", "/CN=EK", "-CA", "\(vendor).pem", "-CAkey", "\(vendor).key", "-days", "1",
-                     "-outform", "DER", "-out", "ek.der"])
+        try openssl([
+            "x509", "-new", "-force_pubkey", "ek.pem", "-subj", "/CN=EK", "-CA", "\(vendor).pem", "-CAkey",
+            "\(vendor).key", "-days", "1",
+            "-outform", "DER", "-out", "ek.der",
+        ])
         let size = try tpm.bytes("ek.der").count
-        try tpm.run("tpm2_nvdefine", ["0x01c00002", "-C", "o", "-s", String(size), "-a", "ownerread|ownerwrite|authread|authwrite|no_da"])
+        try tpm.run(
+            "tpm2_nvdefine",
+            ["0x01c00002", "-C", "o", "-s", String(size), "-a", "ownerread|ownerwrite|authread|authwrite|no_da"])
         try tpm.run("tpm2_nvwrite", ["0x01c00002", "-C", "o", "-i", "ek.der"])
     }
 
@@ -28,7 +36,9 @@ import WardenCrypto
         let trusted = try SoftwareTPM(), untrusted = try SoftwareTPM()
         try certify(trusted, by: "TrustedVendor")
         try certify(untrusted, by: "OtherVendor")
-        let server = try WardenServerProcess(environment: ["WARDEN_TPM_VENDOR_CAS": trusted.folder.appendingPathComponent("TrustedVendor.pem").path])
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_TPM_VENDOR_CAS": trusted.folder.appendingPathComponent("TrustedVendor.pem").path
+        ])
         let store = try EnrolmentStoreReader.open(server.stateDir)
 
         for tpm in [trusted, untrusted] {
@@ -37,21 +47,32 @@ import WardenCrypto
         }
         let discovered = try store.machines()
         #expect(discovered.count == 2 && discovered.allSatisfy { $0.state == .discovered })
-        #expect(try server.agent("attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("early").path]).status == 1)
+        #expect(
+            try server.agent(
+                "attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("early").path]
+            ).status == 1)
 
         let trustedName = try EndorsementKeyName.of(trusted)
         let trustedID = try #require(discovered.first { $0.ekName == trustedName }?.id)
         let untrustedID = try #require(discovered.first { $0.ekName != trustedName }?.id)
         // Only a certificate a configured vendor CA issued is kept: the other one never was.
-        #expect(discovered.first { $0.id == trustedID }?.hasEKCertificate == true && discovered.first { $0.id == untrustedID }?.hasEKCertificate == false)
+        #expect(
+            discovered.first { $0.id == trustedID }?.hasEKCertificate == true
+                && discovered.first { $0.id == untrustedID }?.hasEKCertificate == false)
         let refused = try server.cli(["machine", "enroll", "node-2", "--discovered", String(untrustedID)])
-        #expect(refused.status == 1 && refused.stderr.contains("sent no EK certificate a configured TPM vendor CA issued"), "\(refused.stderr)")
+        #expect(
+            refused.status == 1 && refused.stderr.contains("sent no EK certificate a configured TPM vendor CA issued"),
+            "\(refused.stderr)")
         let adopted = try server.cli(["machine", "enroll", "node-1", "--discovered", String(trustedID)])
         #expect(adopted.status == 0, "\(adopted.stderr)")
-        let attested = try server.agent("attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("node-1").path])
+        let attested = try server.agent(
+            "attest", tcti: trusted.tcti, ["--out", server.folder.appendingPathComponent("node-1").path])
         #expect(attested.status == 0, "\(attested.stderr)")
         #expect(try store.machine(named: "node-1").state == .active)
-        #expect(try store.auditRecords(subjectPrefix: "machine/\(trustedID)").map(\.action).starts(with: ["discovery", "enrolment"]))
+        #expect(
+            try store.auditRecords(subjectPrefix: "machine/\(trustedID)").map(\.action).starts(with: [
+                "discovery", "enrolment",
+            ]))
     }
 }
 

@@ -10,18 +10,26 @@ import WardenCrypto
     @Test func enrolAttestReleaseAgainThenAChangedPCRWaitsForApproval() throws {
         let rig = try SystemRig()
         let tpm = try SoftwareTPM()
-        let id = try rig.enroll(tpm, as: "node-1", extra: ["--cluster", "rack-a", "--role", "agent", "--mac", "52:54:00:12:34:56", "--label", "zone=a"])
+        let id = try rig.enroll(
+            tpm, as: "node-1",
+            extra: ["--cluster", "rack-a", "--role", "agent", "--mac", "52:54:00:12:34:56", "--label", "zone=a"])
 
         let first = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("first").path])
         try rig.expectSuccess(first)
         let key = try TestPaths.bytes(rig.file("first/disk.key"))
         #expect(key.count == 32)
-        #expect(Secret(bytes: key) == (try rig.store.releaseSecrets(machineID: id).diskKey), "the key written is not the machine's disk key")
+        #expect(
+            Secret(bytes: key) == (try rig.store.releaseSecrets(machineID: id).diskKey),
+            "the key written is not the machine's disk key")
         for name in ["disk.key", "k3s-config.yaml"] {
-            #expect(try FileManager.default.attributesOfItem(atPath: rig.file("first/" + name).path)[.posixPermissions] as? Int == 0o600)
+            #expect(
+                try FileManager.default.attributesOfItem(atPath: rig.file("first/" + name).path)[.posixPermissions]
+                    as? Int == 0o600)
         }
         let config = try String(contentsOf: rig.file("first/k3s-config.yaml"), encoding: .utf8)
-        #expect(config.contains("server: \"https://10.0.0.1:6443\"") && config.contains("node-name: \"node-1\"") && config.contains("\"zone=a\""))
+        #expect(
+            config.contains("server: \"https://10.0.0.1:6443\"") && config.contains("node-name: \"node-1\"")
+                && config.contains("\"zone=a\""))
         // Booleans first: an expectation that failed on the strings would print the token.
         let hasAgentToken = config.contains("token: \"\(rig.agentToken)\"")
         let printedToken = first.stdout.contains(rig.agentToken) || first.stderr.contains(rig.agentToken)
@@ -29,7 +37,9 @@ import WardenCrypto
         #expect(!printedToken, "the agent printed the join token")
 
         try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("second").path]))
-        #expect(sameSecret(try TestPaths.bytes(rig.file("second/disk.key")), key), "a second attestation released another key")
+        #expect(
+            sameSecret(try TestPaths.bytes(rig.file("second/disk.key")), key),
+            "a second attestation released another key")
 
         // A pinned PCR changes: refused, nothing written, the reason printed.
         try tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ab", count: 32)])
@@ -52,10 +62,14 @@ import WardenCrypto
         #expect(actions.contains("policy-pinned") && actions.contains("enrolment"))
 
         // Sealed at rest: no database file holds the disk key or a token.
-        let files = try FileManager.default.contentsOfDirectory(atPath: rig.server.stateDir.path).filter { $0.hasPrefix("warden.sqlite") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: rig.server.stateDir.path).filter {
+            $0.hasPrefix("warden.sqlite")
+        }
         for file in files {
             let bytes = try TestPaths.bytes(rig.server.stateDir.appendingPathComponent(file))
-            let holdsSecret = [key, Array(rig.token.utf8.suffix(32)), Array(rig.agentToken.utf8.suffix(32))].contains { bytes.contains(subsequence: $0) }
+            let holdsSecret = [key, Array(rig.token.utf8.suffix(32)), Array(rig.agentToken.utf8.suffix(32))].contains {
+                bytes.contains(subsequence: $0)
+            }
             #expect(!holdsSecret, "\(file) holds a secret in the clear")
         }
     }
@@ -71,12 +85,15 @@ import WardenCrypto
 
         try rig.expectSuccess(rig.server.agent("register", tcti: stranger.tcti))
         let listed = try rig.server.cli(["machine", "list", "--format", "json"])
-        let machines = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        let machines = try #require(
+            try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         #expect(machines.count == 1 && machines[0]["state"] as? String == "discovered")
         // Still nothing released to it.
         #expect(try rig.server.agent("attest", tcti: stranger.tcti, ["--out", rig.file("stranger").path]).status == 1)
         // Adoption needs its EK certificate checked against a vendor CA; it sent none.
-        let adopt = try rig.server.cli(["machine", "enroll", "adopted", "--discovered", String(machines[0]["id"] as? Int ?? 0)])
+        let adopt = try rig.server.cli([
+            "machine", "enroll", "adopted", "--discovered", String(machines[0]["id"] as? Int ?? 0),
+        ])
         #expect(adopt.status == 1 && adopt.stderr.contains("no EK certificate"))
     }
 

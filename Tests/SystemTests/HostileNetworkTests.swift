@@ -9,7 +9,9 @@ import TestSupport
     /// that never starts TLS is cut off at the handshake deadline; another client is served
     /// throughout.
     @Test func silentConnectionsAreBoundedPerSourceAndCutOff() throws {
-        let server = try WardenServerProcess(environment: ["WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKE_TIMEOUT": "2"])
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKE_TIMEOUT": "2",
+        ])
         let held = try (0..<4).map { _ in try OpenConnection(port: server.port, from: "127.0.0.2") }
         usleep(300_000)
         let fifth = try OpenConnection(port: server.port, from: "127.0.0.2")
@@ -39,21 +41,27 @@ import TestSupport
         try expectSuccess(server.cli(["operator", "revoke", "operator"]))
         let locked = try server.cli(["machine", "list"])
         #expect(locked.status == 1 && locked.stderr.contains("revoked"), "\(locked.stderr)")
-        try expectSuccess(Command.run(TestPaths.wardenBinary.path, ["operator", "recover", "--state-dir", server.stateDir.path]))
+        try expectSuccess(
+            Command.run(TestPaths.wardenBinary.path, ["operator", "recover", "--state-dir", server.stateDir.path]))
         try expectSuccess(server.cli(["machine", "list"]))
         let listed = try server.cli(["operator", "list", "--format", "json"])
-        let certificates = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        let certificates = try #require(
+            try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         let local = certificates.filter { $0["name"] as? String == "operator" }
         #expect(local.count == 2 && local.filter { $0["revokedAt"] is String }.count == 1, "\(listed.stdout)")
         let store = try EnrolmentStoreReader.open(server.stateDir)
-        #expect(try store.auditRecords(subjectPrefix: "operator/operator").last?.actor == "system (recovery by root on the appliance)")
+        #expect(
+            try store.auditRecords(subjectPrefix: "operator/operator").last?.actor
+                == "system (recovery by root on the appliance)")
     }
 
     /// SIGTERM stops every service in turn — TFTP releases its own event loop only after its
     /// listener has closed — and the server says so, within the five seconds `stop` allows
     /// before it kills.
     @Test func sigtermStopsEveryServiceGracefully() throws {
-        let server = try WardenServerProcess(environment: ["WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path])
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path
+        ])
         server.stop(signal: SIGTERM)
         let log = try String(contentsOf: server.log, encoding: .utf8)
         #expect(log.contains("warden: stopped") && !log.contains("Cannot schedule tasks"), "\(log.suffix(1_000))")

@@ -27,7 +27,9 @@ struct ManualAgent {
     static let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))])
 
     func register(ekPublic: [UInt8]? = nil) async throws -> AgentMessages.RegisterResponse {
-        try await client.call(.POST, "/v1/agent/register", AgentMessages.RegisterRequest(ekPublic: b64(ekPublic ?? ek.publicArea), akPublic: b64(ak.publicArea)))
+        try await client.call(
+            .POST, "/v1/agent/register",
+            AgentMessages.RegisterRequest(ekPublic: b64(ekPublic ?? ek.publicArea), akPublic: b64(ak.publicArea)))
     }
 
     /// An activated key: its id and what its challenge requests must show.
@@ -38,10 +40,15 @@ struct ManualAgent {
 
     /// Activates the key the registration names.
     func activate(_ registration: AgentMessages.RegisterResponse) async throws -> ActivatedKey {
-        let secret = try device.activateCredential(ak: ak, ek: ek, credentialBlob: bytes(registration.credentialBlob), encryptedSecret: bytes(registration.encryptedSecret))
+        let secret = try device.activateCredential(
+            ak: ak, ek: ek, credentialBlob: bytes(registration.credentialBlob),
+            encryptedSecret: bytes(registration.encryptedSecret))
         let activated: AgentMessages.ActivateResponse = try await client.call(
-            .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: b64(secret)))
-        return ActivatedKey(id: activated.attestationKeyID, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: activated.attestationKeyID))
+            .POST, "/v1/agent/activate",
+            AgentMessages.ActivateRequest(registration: registration.registration, proof: b64(secret)))
+        return ActivatedKey(
+            id: activated.attestationKeyID,
+            proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: activated.attestationKeyID))
     }
 
     /// A nonce for key `keyID`, showing `proof` (a wrong one, when a test wants it refused).
@@ -54,9 +61,11 @@ struct ManualAgent {
     /// A quote over `nonce`, as the attest request's body.
     func evidence(_ keyID: Int64, nonce: [UInt8]) throws -> AgentMessages.AttestRequest {
         let quote = try device.quote(with: ak, selection: Self.selection, nonce: nonce)
-        let pcrs = try TPM2ToolsPCRFile.serialize(PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection)))
+        let pcrs = try TPM2ToolsPCRFile.serialize(
+            PCRValues(selection: Self.selection, values: device.readPCRs(Self.selection)))
         return AgentMessages.AttestRequest(
-            attestationKeyID: keyID, nonce: b64(nonce), attest: b64(quote.attest), signature: b64(quote.signature), pcrs: b64(pcrs), eventLog: nil)
+            attestationKeyID: keyID, nonce: b64(nonce), attest: b64(quote.attest), signature: b64(quote.signature),
+            pcrs: b64(pcrs), eventLog: nil)
     }
 
     func attest(_ body: AgentMessages.AttestRequest) async throws -> AgentMessages.ReleaseResponse {

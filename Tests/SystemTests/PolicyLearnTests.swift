@@ -11,13 +11,15 @@ import TestSupport
         try rig.enroll(tpm, as: "node-1")
         try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("first").path]))
         let learned = rig.file("learned.yaml")
-        try rig.expectSuccess(rig.server.cli(["policy", "learn", "rack-a", "--machine", "node-1", "--out", learned.path]))
+        try rig.expectSuccess(
+            rig.server.cli(["policy", "learn", "rack-a", "--machine", "node-1", "--out", learned.path]))
         let yaml = try String(contentsOf: learned, encoding: .utf8)
         #expect(yaml.contains("\nname: rack-a\n") && yaml.contains("  sha256:\n"), "\(yaml)")
         for pcr in 0...7 { #expect(yaml.contains("    \(pcr): [\""), "PCR \(pcr) missing") }
         #expect(!yaml.contains("    8: [") && !yaml.contains("    12: ["), "only PCRs 0-7 are learned")
         let quoted = try tpm.run("tpm2_pcrread", ["sha256:0"]).stdout.lowercased()
-        let pcr0 = try #require(yaml.split(separator: "\n").first { $0.hasPrefix("    0: [") }?.split(separator: "\"").dropFirst().first)
+        let pcr0 = try #require(
+            yaml.split(separator: "\n").first { $0.hasPrefix("    0: [") }?.split(separator: "\"").dropFirst().first)
         #expect(quoted.contains(String(pcr0)), "PCR 0 is the TPM's own value")
 
         try rig.expectSuccess(rig.server.cli(["policy", "apply", learned.path]))
@@ -28,7 +30,9 @@ import TestSupport
         let refused = try rig.server.agent("attest", tcti: other.tcti, ["--out", rig.file("third").path])
         #expect(refused.status != 0 && refused.stderr.contains("PCR 4"), "\(refused.stderr)")
 
-        let missing = try rig.server.cli(["policy", "learn", "rack-a", "--machine", "node-1", "--from-attestation", "999999"])
+        let missing = try rig.server.cli([
+            "policy", "learn", "rack-a", "--machine", "node-1", "--from-attestation", "999999",
+        ])
         #expect(missing.status == 1 && missing.stderr.contains("not found"))
     }
 }

@@ -24,10 +24,15 @@ import WardenCrypto
         }
         await expectRefusal("activation") {
             let _: AgentMessages.ActivateResponse = try await impostor.client.call(
-                .POST, "/v1/agent/activate", AgentMessages.ActivateRequest(registration: registration.registration, proof: impostor.b64(SecureRandom.bytes(32))))
+                .POST, "/v1/agent/activate",
+                AgentMessages.ActivateRequest(
+                    registration: registration.registration, proof: impostor.b64(SecureRandom.bytes(32))))
         }
         await expectRefusal("notActivated") { _ = try await impostor.nonce(1, proof: SecureRandom.bytes(32)) }
-        #expect(try rig.store.auditRecords(subjectPrefix: "registration").contains { $0.details.contains("wrong credential") })
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "registration").contains {
+                $0.details.contains("wrong credential")
+            })
         #expect(try rig.store.attestations(machineID: id).isEmpty)
     }
 
@@ -40,9 +45,13 @@ import WardenCrypto
         let agent = try await ManualAgent(tpm: tpm, server: rig.server)
         _ = try await agent.register()
         await expectRefusal("notActivated") { _ = try await agent.nonce(1, proof: SecureRandom.bytes(32)) }
-        await expectRefusal("nonce") { _ = try await agent.attest(try agent.evidence(1, nonce: SecureRandom.bytes(32))) }
+        await expectRefusal("nonce") {
+            _ = try await agent.attest(try agent.evidence(1, nonce: SecureRandom.bytes(32)))
+        }
         let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/1").map(\.details)
-        #expect(refusals.contains { $0.contains("challenge refused: unknownKey") } && refusals.contains { $0.contains("unknown key") }, "\(refusals)")
+        #expect(
+            refusals.contains { $0.contains("challenge refused: unknownKey") }
+                && refusals.contains { $0.contains("unknown key") }, "\(refusals)")
         #expect(try rig.store.attestations(machineID: id).isEmpty)
     }
 
@@ -59,10 +68,14 @@ import WardenCrypto
         let body = try agentA.evidence(keyA.id, nonce: try await agentA.nonce(keyA.id, proof: keyA.proof))
         _ = try await agentA.attest(body)
         // Each is answered alike: whoever sends it learns nothing of the key or the nonce.
-        await expectRefusal("nonce", containing: "not issued to this attestation key") { _ = try await agentA.attest(body) }
+        await expectRefusal("nonce", containing: "not issued to this attestation key") {
+            _ = try await agentA.attest(body)
+        }
         // B's nonce in A's quote.
         let foreign = try agentA.evidence(keyA.id, nonce: try await agentB.nonce(keyB.id, proof: keyB.proof))
-        await expectRefusal("nonce", containing: "not issued to this attestation key") { _ = try await agentA.attest(foreign) }
+        await expectRefusal("nonce", containing: "not issued to this attestation key") {
+            _ = try await agentA.attest(foreign)
+        }
         await expectRefusal("nonce", containing: "not issued to this attestation key") {
             _ = try await agentA.attest(try agentA.evidence(keyA.id, nonce: SecureRandom.bytes(32)))
         }
@@ -77,18 +90,28 @@ import WardenCrypto
         let anonymous = try await HTTPSClient(url: rig.server.url, serverCA: rig.server.serverCA)
         let response = try await anonymous.send(.GET, "/v1/admin/machines")
         #expect(response.status == 401)
-        #expect(try rig.store.auditRecords(subjectPrefix: "admin/machines").contains { $0.details.contains("client certificate") })
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "admin/machines").contains {
+                $0.details.contains("client certificate")
+            })
 
         let auditor = rig.file("auditor")
         try rig.expectSuccess(rig.server.cli(["operator", "add", "alice", "--role", "auditor", "--out", auditor.path]))
-        #expect(try FileManager.default.attributesOfItem(atPath: auditor.appendingPathComponent("key.pem").path)[.posixPermissions] as? Int == 0o600)
+        #expect(
+            try FileManager.default.attributesOfItem(atPath: auditor.appendingPathComponent("key.pem").path)[
+                .posixPermissions] as? Int == 0o600)
         try rig.expectSuccess(rig.server.cli(["machine", "list"], identity: auditor))
         let tpm = try SoftwareTPM()
         try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        let enrol = try rig.server.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path], identity: auditor)
+        let enrol = try rig.server.cli(
+            ["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path], identity: auditor
+        )
         #expect(enrol.status == 1 && enrol.stderr.contains("403"))
         #expect(try rig.store.machines().isEmpty)
-        #expect(try rig.store.auditRecords(subjectPrefix: "admin/machines").contains { $0.details.contains("auditor role may only read") })
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "admin/machines").contains {
+                $0.details.contains("auditor role may only read")
+            })
 
         try rig.expectSuccess(rig.server.cli(["operator", "revoke", "alice"]))
         let revoked = try rig.server.cli(["machine", "list"], identity: auditor)
@@ -97,39 +120,62 @@ import WardenCrypto
         // A client certificate from another CA does not even complete the handshake.
         let stranger = rig.file("stranger")
         try FileManager.default.createDirectory(at: stranger, withIntermediateDirectories: true)
-        try rig.expectSuccess(Command.run("openssl", [
-            "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/OU=operator/CN=mallory",
-            "-keyout", stranger.appendingPathComponent("key.pem").path, "-out", stranger.appendingPathComponent("cert.pem").path, "-days", "1",
-        ]))
-        try FileManager.default.copyItem(atPath: rig.server.serverCA, toPath: stranger.appendingPathComponent("ca.pem").path)
+        try rig.expectSuccess(
+            Command.run(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj",
+                    "/OU=operator/CN=mallory",
+                    "-keyout", stranger.appendingPathComponent("key.pem").path, "-out",
+                    stranger.appendingPathComponent("cert.pem").path, "-days", "1",
+                ]))
+        try FileManager.default.copyItem(
+            atPath: rig.server.serverCA, toPath: stranger.appendingPathComponent("ca.pem").path)
         #expect(try rig.server.cli(["machine", "list"], identity: stranger).status == 1)
     }
 
     @Test func oversizedAndMalformedBodiesAreRefused() async throws {
         let rig = try SystemRig()
         let client = try await HTTPSClient(url: rig.server.url, serverCA: rig.server.serverCA)
-        let huge = try await client.send(.POST, "/v1/agent/register", body: Array(repeating: UInt8(ascii: "a"), count: 5 * 1024 * 1024))
+        let huge = try await client.send(
+            .POST, "/v1/agent/register", body: Array(repeating: UInt8(ascii: "a"), count: 5 * 1024 * 1024))
         #expect(huge.status == 413)
         let fresh = try await HTTPSClient(url: rig.server.url, serverCA: rig.server.serverCA)
         #expect(try await fresh.send(.POST, "/v1/agent/register", body: Array("{\"ekPublic\": 7".utf8)).status == 400)
-        #expect(try await fresh.send(.POST, "/v1/agent/register", body: Array("{\"ekPublic\": \"!!\", \"akPublic\": \"\"}".utf8)).status == 403)
-        #expect(try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99}".utf8)).status == 400, "no proof")
-        #expect(try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99, \"proof\": \"AAAA\"}".utf8)).status == 403)
+        #expect(
+            try await fresh.send(
+                .POST, "/v1/agent/register", body: Array("{\"ekPublic\": \"!!\", \"akPublic\": \"\"}".utf8)
+            ).status == 403)
+        #expect(
+            try await fresh.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99}".utf8)).status
+                == 400, "no proof")
+        #expect(
+            try await fresh.send(
+                .POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 99, \"proof\": \"AAAA\"}".utf8)
+            ).status == 403)
     }
 
     @Test func aFloodFromOneAddressIsRateLimitedAndAuditedOnce() async throws {
-        let server = try WardenServerProcess(environment: ["WARDEN_RATE_LIMIT_PER_SECOND": "0.0001", "WARDEN_RATE_LIMIT_BURST": "5"])
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_RATE_LIMIT_PER_SECOND": "0.0001", "WARDEN_RATE_LIMIT_BURST": "5",
+        ])
         let client = try await HTTPSClient(url: server.url, serverCA: server.serverCA)
         var statuses: [Int] = []
         for _ in 0..<40 {
-            statuses.append(try await client.send(.POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 1, \"proof\": \"AAAA\"}".utf8)).status)
+            statuses.append(
+                try await client.send(
+                    .POST, "/v1/agent/challenge", body: Array("{\"attestationKeyID\": 1, \"proof\": \"AAAA\"}".utf8)
+                ).status)
         }
-        #expect(statuses.prefix(5).allSatisfy { $0 == 403 } && statuses.suffix(30).allSatisfy { $0 == 429 }, "\(statuses)")
+        #expect(
+            statuses.prefix(5).allSatisfy { $0 == 403 } && statuses.suffix(30).allSatisfy { $0 == 429 }, "\(statuses)")
         let state = server.stateDir
         let store = try EnrolmentStoreReader.open(state)
         #expect(try store.auditRecords(subjectPrefix: "rate-limit").count == 1)
         // Five refused by the service: the first recorded, the rest counted for a summary.
-        #expect(try store.auditRecords(subjectPrefix: "attestation-key/1").count == 1, "refused requests reached the service")
+        #expect(
+            try store.auditRecords(subjectPrefix: "attestation-key/1").count == 1,
+            "refused requests reached the service")
         // Anonymous admin calls from the same address share its budget: refused, not each audited.
         for _ in 0..<20 { #expect(try await client.send(.GET, "/v1/admin/machines").status == 429) }
         #expect(try store.auditRecords(subjectPrefix: "admin/").isEmpty)

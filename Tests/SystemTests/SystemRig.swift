@@ -19,8 +19,11 @@ struct SystemRig {
         store = try EnrolmentStoreReader.open(server.stateDir)
         try write(token, to: "token")
         try write(agentToken, to: "agent-token")
-        try expectSuccess(server.cli(["cluster", "add", "rack-a", "--server", "https://10.0.0.1:6443", "--token-file", file("token").path,
-                                      "--agent-token-file", file("agent-token").path]))
+        try expectSuccess(
+            server.cli([
+                "cluster", "add", "rack-a", "--server", "https://10.0.0.1:6443", "--token-file", file("token").path,
+                "--agent-token-file", file("agent-token").path,
+            ]))
     }
 
     /// A file in the server's working folder.
@@ -32,7 +35,8 @@ struct SystemRig {
     @discardableResult
     func enroll(_ tpm: SoftwareTPM, as name: String, extra: [String] = []) throws -> Int64 {
         try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        try expectSuccess(server.cli(["machine", "enroll", name, "--ek", tpm.folder.appendingPathComponent("ek.pub").path] + extra))
+        try expectSuccess(
+            server.cli(["machine", "enroll", name, "--ek", tpm.folder.appendingPathComponent("ek.pub").path] + extra))
         return try store.machine(named: name).id
     }
 
@@ -42,14 +46,17 @@ struct SystemRig {
     }
 
     func expectSuccess(_ result: CommandResult) throws {
-        guard result.status == 0 else { throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)") }
+        guard result.status == 0 else {
+            throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)")
+        }
     }
 }
 
 /// Opens a running server's store the way an auditor on the appliance would.
 enum EnrolmentStoreReader {
     static func open(_ state: URL) throws -> EnrolmentStore {
-        try EnrolmentStore(path: state.appendingPathComponent("warden.sqlite").path,
-                           key: try KeyEncryptionKey.loadOrCreate(at: state.appendingPathComponent("kek.key").path))
+        try EnrolmentStore(
+            path: state.appendingPathComponent("warden.sqlite").path,
+            key: try KeyEncryptionKey.loadOrCreate(at: state.appendingPathComponent("kek.key").path))
     }
 }

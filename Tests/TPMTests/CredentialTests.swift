@@ -11,7 +11,12 @@ import WardenCrypto
     func tpmWithAK() throws -> SoftwareTPM {
         let tpm = try SoftwareTPM()
         try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        try tpm.run("tpm2_createak", ["-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub", "-n", "ak.name"])
+        try tpm.run(
+            "tpm2_createak",
+            [
+                "-C", "ek.ctx", "-c", "ak.ctx", "-G", "rsa", "-g", "sha256", "-s", "rsassa", "-u", "ak.pub", "-n",
+                "ak.name",
+            ])
         return tpm
     }
 
@@ -21,7 +26,9 @@ import WardenCrypto
         try tpm.run("tpm2_policysecret", ["-S", "session.ctx", "-c", "e"])
         defer { _ = try? tpm.run("tpm2_flushcontext", ["session.ctx"]) }
         do {
-            try tpm.run("tpm2_activatecredential", ["-c", "ak.ctx", "-C", "ek.ctx", "-i", "cred.blob", "-o", "out.bin", "-P", "session:session.ctx"])
+            try tpm.run(
+                "tpm2_activatecredential",
+                ["-c", "ak.ctx", "-C", "ek.ctx", "-i", "cred.blob", "-o", "out.bin", "-P", "session:session.ctx"])
         } catch {
             return nil
         }
@@ -52,7 +59,8 @@ import WardenCrypto
         let tpm = try tpmWithAK()
         let stranger = try SoftwareTPM()
         try stranger.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        let challenge = try Credential.make(SecureRandom.bytes(16), for: try tpm.bytes("ak.name"), to: EndorsementKey(file: stranger.bytes("ek.pub")))
+        let challenge = try Credential.make(
+            SecureRandom.bytes(16), for: try tpm.bytes("ak.name"), to: EndorsementKey(file: stranger.bytes("ek.pub")))
         #expect(try activate(challenge, in: tpm) == nil)
     }
 
@@ -62,14 +70,18 @@ import WardenCrypto
         try tpm.run("tpm2_readpublic", ["-c", "ek.ctx", "-f", "pem", "-o", "ek.pem"])
         let ek = try EndorsementKey(file: tpm.bytes("ek.pem"))
         let secret = SecureRandom.bytes(32)
-        #expect(sameSecret(try activate(Credential.make(secret, for: tpm.bytes("ak.name"), to: ek), in: tpm), secret), "the credential was not recovered")
+        #expect(
+            sameSecret(try activate(Credential.make(secret, for: tpm.bytes("ak.name"), to: ek), in: tpm), secret),
+            "the credential was not recovered")
     }
 
     @Test func signingKeysAndBadSizesAreRefused() throws {
         let tpm = try tpmWithAK()
         #expect(throws: EndorsementKeyError.self) { try EndorsementKey(file: tpm.bytes("ak.pub")) }
         let ek = try EndorsementKey(file: tpm.bytes("ek.pub"))
-        #expect(throws: CredentialError.self) { try Credential.make([UInt8](repeating: 1, count: 33), for: tpm.bytes("ak.name"), to: ek) }
+        #expect(throws: CredentialError.self) {
+            try Credential.make([UInt8](repeating: 1, count: 33), for: tpm.bytes("ak.name"), to: ek)
+        }
         #expect(throws: CredentialError.self) { try Credential.make([1], for: [0, 0x0b, 1], to: ek) }
     }
 
@@ -98,7 +110,9 @@ import WardenCrypto
         let other = try #require(try TPMPublic.decode(SoftwareAttestationKey(scheme: .ecdsa(.sha256)).publicArea).name)
         #expect(throws: CredentialError.self) { try ek.activate(challenge, objectName: other) }
         #expect(throws: (any Error).self) { try SoftwareEndorsementKey().activate(challenge, objectName: name) }
-        #expect(throws: CredentialError.self) { try ek.activate(CredentialChallenge(credentialBlob: [0, 9, 1], encryptedSecret: []), objectName: name) }
+        #expect(throws: CredentialError.self) {
+            try ek.activate(CredentialChallenge(credentialBlob: [0, 9, 1], encryptedSecret: []), objectName: name)
+        }
     }
 }
 

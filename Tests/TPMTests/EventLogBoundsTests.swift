@@ -8,8 +8,12 @@ import WardenCrypto
 @Suite struct EventLogBoundsTests {
     @Test func logsOverOneMebibyteAreRefused() {
         var builder = EventLogBuilder(banks: [.sha256])
-        while builder.log.count <= EventLog.maxSize { builder.measure(pcr: 8, type: .ipl, data: [UInt8](repeating: 0x41, count: 60_000)) }
-        #expect { try EventLog.parse(builder.log) } throws: { ($0 as? EventLogError)?.reason.contains("at most") == true }
+        while builder.log.count <= EventLog.maxSize {
+            builder.measure(pcr: 8, type: .ipl, data: [UInt8](repeating: 0x41, count: 60_000))
+        }
+        #expect { try EventLog.parse(builder.log) } throws: {
+            ($0 as? EventLogError)?.reason.contains("at most") == true
+        }
     }
 
     @Test func moreThanTenThousandEventsAreRefused() throws {
@@ -17,7 +21,9 @@ import WardenCrypto
         for _ in 0..<(EventLog.maxEvents - 1) { builder.measure(pcr: 8, type: .ipl, data: []) }
         #expect(try EventLog.parse(builder.log).events.count == EventLog.maxEvents)
         builder.measure(pcr: 8, type: .ipl, data: [])
-        #expect { try EventLog.parse(builder.log) } throws: { ($0 as? EventLogError)?.reason.contains("more than") == true }
+        #expect { try EventLog.parse(builder.log) } throws: {
+            ($0 as? EventLogError)?.reason.contains("more than") == true
+        }
     }
 
     @Test func hugeDeclaredSizesAreCheckedBeforeUse() throws {
@@ -26,13 +32,17 @@ import WardenCrypto
         var bytes = builder.log
         let sizeOffset = bytes.count - 8  // the last event's u32 event size
         bytes.replaceSubrange(sizeOffset..<(sizeOffset + 4), with: [0xff, 0xff, 0xff, 0x7f])
-        #expect { try EventLog.parse(bytes) } throws: { ($0 as? EventLogError)?.reason.contains("event data needs") == true }
+        #expect { try EventLog.parse(bytes) } throws: {
+            ($0 as? EventLogError)?.reason.contains("event data needs") == true
+        }
     }
 
     @Test func undeclaredBanksAndOutOfRangePCRsAreRefused() throws {
         var sha1Only = EventLogBuilder(banks: [.sha1])
         sha1Only.measure(pcr: 24, type: .ipl, data: [])
-        #expect { try EventLog.parse(sha1Only.log) } throws: { ($0 as? EventLogError)?.reason.contains("out of range") == true }
+        #expect { try EventLog.parse(sha1Only.log) } throws: {
+            ($0 as? EventLogError)?.reason.contains("out of range") == true
+        }
 
         var builder = EventLogBuilder(banks: [.sha256])
         builder.measure(pcr: 0, type: .separator, data: [0, 0, 0, 0])
@@ -44,7 +54,9 @@ import WardenCrypto
 
     @Test func startupLocalitySetsPCR0() throws {
         var builder = EventLogBuilder(banks: [.sha256])
-        builder.append(pcr: 0, type: .noAction, digests: [[UInt8](repeating: 0, count: 32)], data: Array("StartupLocality".utf8) + [0, 3])
+        builder.append(
+            pcr: 0, type: .noAction, digests: [[UInt8](repeating: 0, count: 32)],
+            data: Array("StartupLocality".utf8) + [0, 3])
         builder.measure(pcr: 0, type: .sCRTMVersion, data: [1, 0])
         let log = try EventLog.parse(builder.log)
         #expect(log.startupLocality == 3)

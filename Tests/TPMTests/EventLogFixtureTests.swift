@@ -82,7 +82,9 @@ struct EventLogFixtureTests {
         for length in 0..<bytes.count {
             let prefix = Array(bytes.prefix(length))
             if boundaries.contains(length) {
-                if let log = try? EventLog.parse(prefix) { #expect(log.events.last.map { $0.offset < length } ?? false) }
+                if let log = try? EventLog.parse(prefix) {
+                    #expect(log.events.last.map { $0.offset < length } ?? false)
+                }
             } else {
                 #expect(throws: EventLogError.self, "cut at \(length)") { try EventLog.parse(prefix) }
             }

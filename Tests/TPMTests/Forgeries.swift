@@ -49,7 +49,9 @@ enum Forge {
     }
 
     /// Evidence whose PCR values were replaced by `edit` (selection and values).
-    static func pcrs(_ files: QuoteFiles, _ edit: ([PCRSelection.Bank], [[UInt8]]) -> ([PCRSelection.Bank], [[UInt8]])) throws -> QuoteFiles {
+    static func pcrs(_ files: QuoteFiles, _ edit: ([PCRSelection.Bank], [[UInt8]]) -> ([PCRSelection.Bank], [[UInt8]]))
+        throws -> QuoteFiles
+    {
         let values = try files.pcrValues
         let (banks, list) = edit(values.selection.banks, values.values)
         var edited = files

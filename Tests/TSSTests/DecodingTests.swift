@@ -29,7 +29,7 @@ import TSS
         #expect(key.attributes.isSuperset(of: [.restricted, .sign, .fixedTPM, .fixedParent, .sensitiveDataOrigin]))
         switch (name, signature, key.key) {
         case ("rsa", .rsassa(.sha256, let bytes), .rsa(2048, _, .rsassa, .sha256, let modulus)),
-             ("rsapss", .rsapss(.sha256, let bytes), .rsa(2048, _, .rsapss, .sha256, let modulus)):
+            ("rsapss", .rsapss(.sha256, let bytes), .rsa(2048, _, .rsapss, .sha256, let modulus)):
             #expect(bytes.count == 256 && modulus.count == 256)
         case ("ecc", .ecdsa(.sha256, let r, let s), .ecc(TPMPublic.curveP256, .ecdsa, .sha256, let x, let y)):
             #expect(r.count == 32 && s.count == 32 && x.count == 32 && y.count == 32)
@@ -51,8 +51,10 @@ import TSS
     }
 
     /// Every proper prefix of each structure is refused with an error, never a crash.
-    @Test(arguments: [("quote_rsa.msg", "attest"), ("certify.msg", "attest"), ("quote_ecc384.sig", "signature"),
-                      ("quote_rsa.sig", "signature"), ("ak_rsa.pub", "public"), ("ak_ecc.pub", "public"), ("ek_rsa.pub", "public")])
+    @Test(arguments: [
+        ("quote_rsa.msg", "attest"), ("certify.msg", "attest"), ("quote_ecc384.sig", "signature"),
+        ("quote_rsa.sig", "signature"), ("ak_rsa.pub", "public"), ("ak_ecc.pub", "public"), ("ek_rsa.pub", "public"),
+    ])
     func everyTruncationIsRefused(file: String, kind: String) throws {
         let bytes = try SwtpmEvidence.bytes(file)
         for length in 0..<bytes.count {
@@ -81,14 +83,20 @@ import TSS
 
     @Test func marshaledSelectionAndDigests() throws {
         // TPML_PCR_SELECTION {count 2: sha256 bitmap ff0000 (PCRs 0-7), sha1 bitmap 010080 (PCRs 0, 23)}
-        let selection = try PCRSelection.decode(marshaled: [0, 0, 0, 2, 0x00, 0x0b, 3, 0xff, 0, 0, 0x00, 0x04, 3, 0x01, 0x00, 0x80])
+        let selection = try PCRSelection.decode(marshaled: [
+            0, 0, 0, 2, 0x00, 0x0b, 3, 0xff, 0, 0, 0x00, 0x04, 3, 0x01, 0x00, 0x80,
+        ])
         #expect(selection.description == "sha256:0,1,2,3,4,5,6,7+sha1:0,23")
-        #expect(throws: TPMDecodingError.self) { try PCRSelection.decode(marshaled: [0, 0, 0, 1, 0x00, 0x0b, 9, 0xff]) }
+        #expect(throws: TPMDecodingError.self) {
+            try PCRSelection.decode(marshaled: [0, 0, 0, 1, 0x00, 0x0b, 9, 0xff])
+        }
         #expect(throws: TPMDecodingError.self) { try PCRSelection.decode(marshaled: [0, 0, 0, 17]) }
         let digests = try DigestList.decode([0, 0, 0, 2, 0, 2, 0xaa, 0xbb, 0, 1, 0xcc])
         #expect(digests == [[0xaa, 0xbb], [0xcc]])
         #expect(throws: TPMDecodingError.self) { try DigestList.decode([0, 0, 0, 9]) }
-        #expect(throws: TPMDecodingError.self) { try DigestList.decode([0, 0, 0, 1, 0, 65] + [UInt8](repeating: 0, count: 65)) }
+        #expect(throws: TPMDecodingError.self) {
+            try DigestList.decode([0, 0, 0, 1, 0, 65] + [UInt8](repeating: 0, count: 65))
+        }
     }
 
     @Test func unknownAlgorithmsDecodeButAreMarked() throws {

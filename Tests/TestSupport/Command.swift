@@ -51,12 +51,15 @@ public enum Command {
     /// would keep it open.
     /// `log`, when given, receives standard output and error.
     public static func start(
-        _ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], log: URL? = nil
+        _ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:],
+        log: URL? = nil
     ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [executable] + arguments
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = directory }
         process.standardInput = FileHandle.nullDevice
         if let log {

@@ -20,7 +20,9 @@ public struct QuoteFiles {
     }
 
     /// The swtpm quote `quote_NAME` with its AK `ak_AK`, and optionally the event log.
-    public static func swtpm(_ name: String, ak: String, eventLog: Bool = false, hash: String = "sha256") throws -> QuoteFiles {
+    public static func swtpm(_ name: String, ak: String, eventLog: Bool = false, hash: String = "sha256") throws
+        -> QuoteFiles
+    {
         let nonce = try SwtpmEvidence.nonceHex("quote_\(name)")
         return QuoteFiles(
             evidence: Evidence(

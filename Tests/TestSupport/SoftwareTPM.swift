@@ -18,12 +18,14 @@ public final class SoftwareTPM: @unchecked Sendable {
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         for _ in 0..<20 {
             let port = Int.random(in: 20_000..<32_000)
-            let process = try Command.start("swtpm", [
-                "socket", "--tpm2", "--tpmstate", "dir=\(state.path)",
-                "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1",
-                "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
-                "--flags", "not-need-init,startup-clear",
-            ])
+            let process = try Command.start(
+                "swtpm",
+                [
+                    "socket", "--tpm2", "--tpmstate", "dir=\(state.path)",
+                    "--server", "type=tcp,port=\(port),bindaddr=127.0.0.1",
+                    "--ctrl", "type=tcp,port=\(port + 1),bindaddr=127.0.0.1",
+                    "--flags", "not-need-init,startup-clear",
+                ])
             let tcti = "swtpm:host=127.0.0.1,port=\(port)"
             if try Self.waitUntilReady(tcti: tcti, process: process) {
                 self.process = process
@@ -41,7 +43,9 @@ public final class SoftwareTPM: @unchecked Sendable {
     private static func waitUntilReady(tcti: String, process: Process) throws -> Bool {
         for _ in 0..<40 {
             guard process.isRunning else { return false }
-            if try Command.run("tpm2_getcap", ["properties-fixed"], environment: ["TPM2TOOLS_TCTI": tcti]).status == 0 { return true }
+            if try Command.run("tpm2_getcap", ["properties-fixed"], environment: ["TPM2TOOLS_TCTI": tcti]).status == 0 {
+                return true
+            }
             usleep(50_000)
         }
         return false
@@ -65,8 +69,12 @@ public final class SoftwareTPM: @unchecked Sendable {
     @discardableResult
     public func run(_ tool: String, _ arguments: [String], flushingTransients: Bool = true) throws -> CommandResult {
         let result = try Command.run(tool, arguments, in: folder, environment: ["TPM2TOOLS_TCTI": tcti])
-        if flushingTransients { _ = try Command.run("tpm2_flushcontext", ["-t"], in: folder, environment: ["TPM2TOOLS_TCTI": tcti]) }
-        guard result.status == 0 else { throw CommandFailure("\(tool) \(arguments.joined(separator: " ")): \(result.stderr)") }
+        if flushingTransients {
+            _ = try Command.run("tpm2_flushcontext", ["-t"], in: folder, environment: ["TPM2TOOLS_TCTI": tcti])
+        }
+        guard result.status == 0 else {
+            throw CommandFailure("\(tool) \(arguments.joined(separator: " ")): \(result.stderr)")
+        }
         return result
     }
 
@@ -82,5 +90,7 @@ public final class SoftwareTPM: @unchecked Sendable {
     }
 
     /// Writes a file into the TPM's folder.
-    public func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: folder.appendingPathComponent(name)) }
+    public func write(_ name: String, _ bytes: [UInt8]) throws {
+        try Data(bytes).write(to: folder.appendingPathComponent(name))
+    }
 }

@@ -21,9 +21,13 @@ public enum TestPaths {
     }
 
     /// The built `warden-agent` executable.
-    public static var agentBinary: URL { wardenBinary.deletingLastPathComponent().appendingPathComponent("warden-agent") }
+    public static var agentBinary: URL {
+        wardenBinary.deletingLastPathComponent().appendingPathComponent("warden-agent")
+    }
     /// `warden-bench`, beside `warden`.
-    public static var benchBinary: URL { wardenBinary.deletingLastPathComponent().appendingPathComponent("warden-bench") }
+    public static var benchBinary: URL {
+        wardenBinary.deletingLastPathComponent().appendingPathComponent("warden-bench")
+    }
 
     /// The project's test scripts.
     public static let scripts = packageRoot.appendingPathComponent("Tests/Scripts")

@@ -45,7 +45,8 @@ public final class WardenServerProcess: @unchecked Sendable {
         stop()
         process = try Self.launch(folder: folder, port: port, environment: environment)
         guard try Self.waitUntilServing(process: process, folder: folder, port: port) else {
-            throw CommandFailure("warden serve did not restart: " + ((try? String(contentsOf: log, encoding: .utf8)) ?? ""))
+            throw CommandFailure(
+                "warden serve did not restart: " + ((try? String(contentsOf: log, encoding: .utf8)) ?? ""))
         }
     }
 
@@ -53,20 +54,25 @@ public final class WardenServerProcess: @unchecked Sendable {
     public func bootHTTPPort() throws -> Int {
         let text = try String(contentsOf: log, encoding: .utf8)
         guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("warden: boot HTTP on ") }),
-              let port = line.split(separator: ":").last.flatMap({ Int($0) })
+            let port = line.split(separator: ":").last.flatMap({ Int($0) })
         else { throw CommandFailure("no boot HTTP line in the server's log") }
         return port
     }
 
     /// Runs `warden ARGUMENTS --warden-url URL --state-dir STATE` (the operator's identity).
     public func cli(_ arguments: [String], identity: URL? = nil) throws -> CommandResult {
-        try Command.run(TestPaths.wardenBinary.path, arguments + ["--warden-url", url, "--state-dir", stateDir.path] + (identity.map { ["--identity", $0.path] } ?? []),
-                        in: folder)
+        try Command.run(
+            TestPaths.wardenBinary.path,
+            arguments + ["--warden-url", url, "--state-dir", stateDir.path]
+                + (identity.map { ["--identity", $0.path] } ?? []),
+            in: folder)
     }
 
     /// Runs `warden-agent SUBCOMMAND --server URL --ca CA --tcti TCTI ARGUMENTS`.
     public func agent(_ subcommand: String, tcti: String, _ arguments: [String] = []) throws -> CommandResult {
-        try Command.run(TestPaths.agentBinary.path, [subcommand, "--server", url, "--ca", serverCA, "--tcti", tcti] + arguments, in: folder)
+        try Command.run(
+            TestPaths.agentBinary.path, [subcommand, "--server", url, "--ca", serverCA, "--tcti", tcti] + arguments,
+            in: folder)
     }
 
     /// The suite runs many servers and software TPMs at once on two cores, where a TLS
@@ -77,10 +83,13 @@ public final class WardenServerProcess: @unchecked Sendable {
 
     private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
         let settings = patientDeadlines.merging(environment) { $1 }.merging([
-            "WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
+            "WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
+            "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
         ]) { $1 }
-        return try Command.start(TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path], in: folder,
-                                 environment: settings, log: folder.appendingPathComponent("serve.log"))
+        return try Command.start(
+            TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path],
+            in: folder,
+            environment: settings, log: folder.appendingPathComponent("serve.log"))
     }
 
     /// Whether the server reports itself serving within about ten seconds.
@@ -88,7 +97,11 @@ public final class WardenServerProcess: @unchecked Sendable {
         let log = folder.appendingPathComponent("serve.log")
         for _ in 0..<200 {
             guard process.isRunning else { return false }
-            if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving https://127.0.0.1:\(port)") { return true }
+            if let text = try? String(contentsOf: log, encoding: .utf8),
+                text.contains("warden: serving https://127.0.0.1:\(port)")
+            {
+                return true
+            }
             usleep(50_000)
         }
         return false

@@ -8,9 +8,11 @@ import TestSupport
 @Suite struct AuditMemoryTests {
     func bench(records: Int) throws -> [String: Any] {
         let work = try TestPaths.temporaryDirectory("audit-memory").path
-        let result = try Command.run(TestPaths.benchBinary.path, [
-            "audit", "--records", String(records), "--attestations", "20", "--work-dir", work, "--format", "json",
-        ])
+        let result = try Command.run(
+            TestPaths.benchBinary.path,
+            [
+                "audit", "--records", String(records), "--attestations", "20", "--work-dir", work, "--format", "json",
+            ])
         guard result.status == 0 else { throw CommandFailure("warden-bench audit: \(result.stderr)") }
         return try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }

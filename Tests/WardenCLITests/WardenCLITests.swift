@@ -75,7 +75,9 @@ import TestSupport
     @Test(.enabled(if: TestPaths.hasEventLogFixtures, "../shared/fixtures is absent"))
     func eventlogShowJSONMatchesRecordedPCRs() throws {
         let name = "go-tpm-tools--ubuntu-2404-amd-sevsnp.bin"
-        let result = try warden(["eventlog", "show", TestPaths.eventLogFixtures.appendingPathComponent(name).path, "--format", "json"])
+        let result = try warden([
+            "eventlog", "show", TestPaths.eventLogFixtures.appendingPathComponent(name).path, "--format", "json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try json(result.stdout)
         let pcrs = try #require(report["pcrs"] as? [String: [String: String]])
@@ -104,7 +106,8 @@ import TestSupport
     /// The benchmark (`warden-bench`, beside `warden`) runs and reports its figures (its speed
     /// is not asserted here), and `warden` itself carries no benchmark.
     @Test func benchVerifyReports() throws {
-        let result = try Command.run(TestPaths.benchBinary.path, ["verify", "--iterations", "100", "--openssl-seconds", "1", "--format", "json"])
+        let result = try Command.run(
+            TestPaths.benchBinary.path, ["verify", "--iterations", "100", "--openssl-seconds", "1", "--format", "json"])
         #expect(result.status == 0, "\(result.stderr)")
         let report = try json(result.stdout)
         #expect(report["events"] as? Int == 200 && report["pcrs"] as? Int == 48)

@@ -12,8 +12,10 @@ import WardenCrypto
         let secret = Secret(text: Self.token)
         var dumped = ""
         dump(Holder(token: secret), to: &dumped)
-        let forms = ["\(secret)", String(describing: secret), String(reflecting: secret), dumped,
-                     "\(Optional(secret) as Any)", "\([secret])", "\(Holder(token: secret))"]
+        let forms = [
+            "\(secret)", String(describing: secret), String(reflecting: secret), dumped,
+            "\(Optional(secret) as Any)", "\([secret])", "\(Holder(token: secret))",
+        ]
         for form in forms {
             #expect(!form.contains("password"), "a printed form shows the secret: \(form.count) characters")
             #expect(!form.contains("K10"), "a printed form shows the secret's prefix")

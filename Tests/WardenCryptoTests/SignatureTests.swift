@@ -9,10 +9,11 @@ import WardenCrypto
 
     @Test(arguments: schemes)
     func signAndVerify(scheme: SignatureScheme) throws {
-        let key: SigningKey = switch scheme {
-        case .ecdsa(let d): try .ec(d == .sha384 ? .p384 : .p256)
-        default: try .rsa(bits: 2048)
-        }
+        let key: SigningKey =
+            switch scheme {
+            case .ecdsa(let d): try .ec(d == .sha384 ? .p384 : .p256)
+            default: try .rsa(bits: 2048)
+            }
         let digest = scheme.digest.hash(Array("quote".utf8))
         let signature = try key.sign(digest: digest, scheme: scheme)
         let publicKey = try key.publicKey
@@ -55,7 +56,9 @@ import WardenCrypto
         let base64 = Data(key.der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
         let pem = "-----BEGIN PUBLIC KEY-----\n\(base64)\n-----END PUBLIC KEY-----\n"
         #expect(try PublicKey(pem: Array(pem.utf8)).der == key.der)
-        #expect(throws: OpenSSLError.self) { try PublicKey(pem: Array("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".utf8)) }
+        #expect(throws: OpenSSLError.self) {
+            try PublicKey(pem: Array("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".utf8))
+        }
         #expect(throws: OpenSSLError.self) { try PublicKey(der: Array(key.der.dropLast())) }
     }
 

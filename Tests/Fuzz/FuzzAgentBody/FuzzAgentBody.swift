@@ -22,10 +22,14 @@ public func fuzzAgentBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if let ek = Base64.decode(register.ekPublic) { _ = try? EndorsementKey(file: ek) }
         if let ak = Base64.decode(register.akPublic) { _ = try? AttestationKey(file: ak) }
     }
-    if let discover = try? decoder.decode(AgentMessages.DiscoverRequest.self, from: body), let certificate = discover.ekCertificate.flatMap(Base64.decode) {
+    if let discover = try? decoder.decode(AgentMessages.DiscoverRequest.self, from: body),
+        let certificate = discover.ekCertificate.flatMap(Base64.decode)
+    {
         _ = try? EndorsementKey(file: certificate)
     }
-    if let challenge = try? decoder.decode(AgentMessages.ChallengeRequest.self, from: body) { _ = Base64.decode(challenge.proof) }
+    if let challenge = try? decoder.decode(AgentMessages.ChallengeRequest.self, from: body) {
+        _ = Base64.decode(challenge.proof)
+    }
     if let activate = try? decoder.decode(AgentMessages.ActivateRequest.self, from: body) {
         _ = Base64.decode(activate.proof)
         _ = Base64.decode(activate.registration)

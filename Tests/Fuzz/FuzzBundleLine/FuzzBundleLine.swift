@@ -9,7 +9,11 @@ public func fuzzBundleLine(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard let object = try? FlatJSON.decode(bytes[...]) else { return 0 }
     var written: [UInt8] = []
     FlatJSON.append(object.fields, to: &written)
-    guard let again = try? FlatJSON.decode(written[...]) else { preconditionFailure("a parsed line does not parse once written again") }
-    precondition(again.fields.map(\.key) == object.fields.map(\.key) && again.fields.map(\.value) == object.fields.map(\.value), "fields changed")
+    guard let again = try? FlatJSON.decode(written[...]) else {
+        preconditionFailure("a parsed line does not parse once written again")
+    }
+    precondition(
+        again.fields.map(\.key) == object.fields.map(\.key) && again.fields.map(\.value) == object.fields.map(\.value),
+        "fields changed")
     return 0
 }

@@ -10,7 +10,9 @@ public func fuzzTFTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     precondition((try? TFTPPacket.parse(packet.bytes[...])) == packet, "a parsed packet does not survive serialising")
     if case .readRequest(let file, _, let options) = packet {
         let negotiation = TFTPNegotiation(requested: options, fileSize: size)
-        precondition((8...65_464).contains(negotiation.blockSize) && (1...64).contains(negotiation.windowSize), "negotiation out of bounds")
+        precondition(
+            (8...65_464).contains(negotiation.blockSize) && (1...64).contains(negotiation.windowSize),
+            "negotiation out of bounds")
         _ = BootFileRoot.isAcceptable(file)
     }
     return 0
