@@ -7,6 +7,12 @@ public enum BigEndian {
         withUnsafeBytes(of: value.bigEndian) { Array($0) }
     }
 
+    /// Appends the bytes of `value`, most significant first, to `bytes`, with no array of its own.
+    @inlinable
+    public static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
     /// The integer at `offset` from the start of `bytes`; the caller has checked the bounds.
     @inlinable
     public static func read<T: FixedWidthInteger & UnsignedInteger>(

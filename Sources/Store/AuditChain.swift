@@ -18,7 +18,7 @@ public enum AuditChain {
     public static func hash(of record: AuditRecord) -> [UInt8] {
         var bytes = Array("warden.audit.record.v1".utf8) + [0]
         bytes.reserveCapacity(128 + record.details.utf8.count)
-        bytes += BigEndian.bytes(record.sequence)
+        BigEndian.append(record.sequence, to: &bytes)
         for field in [record.time, record.actor, record.action, record.subject, record.details] {
             appendField(field.utf8, to: &bytes)
         }
@@ -30,7 +30,7 @@ public enum AuditChain {
     /// What a checkpoint of record `sequence` signs.
     public static func checkpointMessage(sequence: Int64, hash: [UInt8], signedAt: String) -> [UInt8] {
         var bytes = Array("warden.audit.checkpoint.v1".utf8) + [0]
-        bytes += BigEndian.bytes(sequence)
+        BigEndian.append(sequence, to: &bytes)
         bytes += hash
         appendField(Array(signedAt.utf8), to: &bytes)
         return bytes
@@ -51,7 +51,7 @@ public enum AuditChain {
     }
 
     private static func appendField(_ field: some Collection<UInt8>, to bytes: inout [UInt8]) {
-        bytes += BigEndian.bytes(UInt32(field.count))
+        BigEndian.append(UInt32(field.count), to: &bytes)
         bytes += field
     }
 }

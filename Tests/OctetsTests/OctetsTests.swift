@@ -14,6 +14,9 @@ import Testing
         #expect(BigEndian.bytes(UInt32(0x0a0b_0c0d)) == [0x0a, 0x0b, 0x0c, 0x0d])
         #expect(LittleEndian.bytes(UInt16(0x0a0b)) == [0x0b, 0x0a])
         #expect(BigEndian.read(UInt16.self, [0x12, 0x34][...]) == 0x1234)
+        var appended: [UInt8] = [0xff]
+        BigEndian.append(UInt32(0x0a0b_0c0d), to: &appended)
+        #expect(appended == [0xff, 0x0a, 0x0b, 0x0c, 0x0d])
     }
 
     @Test func macAddressesHaveOneForm() throws {
