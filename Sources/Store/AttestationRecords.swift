@@ -173,11 +173,12 @@ extension EnrolmentStore {
                 }
             let evidence = outcome.evidence
             let files = outcome.evidenceFiles
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
                         policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
                     Data(evidence.signature),
@@ -201,7 +202,8 @@ extension EnrolmentStore {
             if outcome.passed {
                 try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
                 let cluster = try String.fetchOne(
-                    db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?",
+                    db.cachedStatement(
+                        sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?"),
                     arguments: [outcome.machineID])
                 try db.appendAudit(
                     actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",

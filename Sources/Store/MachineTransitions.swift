@@ -12,7 +12,7 @@ extension Database {
     func move(machine id: Int64, named name: String, by event: MachineEvent) throws -> MachineState {
         guard
             let current = try MachineState.fetchOne(
-                self, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id])
+                cachedStatement(sql: "SELECT state FROM machine WHERE id = ?"), arguments: [id])
         else {
             throw StoreError.notFound("machine \(name)")
         }
@@ -20,7 +20,7 @@ extension Database {
             throw StoreError.lifecycle(machine: name, state: current, event: event)
         }
         if next.isStored, next != current {
-            try execute(sql: "UPDATE machine SET state = ? WHERE id = ?", arguments: [next, id])
+            try cachedStatement(sql: "UPDATE machine SET state = ? WHERE id = ?").execute(arguments: [next, id])
         }
         return next
     }
