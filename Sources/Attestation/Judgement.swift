@@ -81,7 +81,8 @@ extension Judgement {
     ) -> Judgement {
         if let problem = inputs.nonceProblem { return Judgement(.nonce, [problem]) }
         if inputs.machineState.isOutOfService {
-            return Judgement(.revoked, ["machine \(inputs.machineName) is \(inputs.machineState.rawValue)"])
+            // Retired machines are refused as revoked ones are, in the same words.
+            return Judgement(.revoked, ["machine \(inputs.machineName) is revoked"])
         }
         let verdict = verifier.verify(evidence)
         guard case .verified(let quote) = verdict else {

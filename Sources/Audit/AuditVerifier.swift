@@ -65,6 +65,11 @@ public enum AuditVerifier {
             try? BundleJSON.decode(BundleSummary.self, $0)
         }
         if summary == nil { findings.fail("\(BundleLayout.summary): missing or unreadable") }
+        if let summary, !BundleLayout.readableFormats.contains(summary.format) {
+            findings.fail(
+                "\(BundleLayout.summary): format \(summary.format) is not one this warden reads (\(BundleLayout.readableFormats.sorted().joined(separator: ", "))): verify it with a newer warden"
+            )
+        }
         if let summary, summary.keyFingerprint != bundleKey?.fingerprint {
             findings.fail("\(BundleLayout.summary): names key \(summary.keyFingerprint), the bundle carries another")
         }

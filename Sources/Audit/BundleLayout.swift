@@ -12,8 +12,11 @@ public enum BundleLayout {
     public static let policyIndex = "policies/index.json"
     public static let manifest = "manifest.sha256"
     public static let manifestSignature = "manifest.sha256.sig"
-    /// The format written in `bundle.json`.
-    public static let format = "warden-audit-bundle/1"
+    /// The format written in `bundle.json`: 2 adds `legacy-bios` and `judgement.json` to an
+    /// attestation's evidence.
+    public static let format = "warden-audit-bundle/2"
+    /// The formats this verifier reads.
+    static let readableFormats: Set<String> = ["warden-audit-bundle/1", format]
 
     /// The file of policy version `id`.
     static func policyFile(_ id: Int64) -> String { "policies/\(id).yaml" }

@@ -24,6 +24,8 @@ struct EvidenceCheck {
     private let attestations: [Int64: AttestationRecordFacts]
     private let policies: [Int64: [UInt8]]
     private var parsedPolicies: [Int64: Result<Policy, PolicyError>] = [:]
+    /// The first attestation kept with its judgement's inputs: none after it may lack them.
+    private var firstJudged: Int64?
     private let verifier = QuoteVerifier()
 
     init(
@@ -91,9 +93,13 @@ struct EvidenceCheck {
         }
         guard reverify else { return }
         if let inputs = evidence.judgement {
+            firstJudged = firstJudged ?? id
             rejudge(
                 evidence, inputs: inputs, facts: facts, place: place, id: id, sequence: record.sequence,
                 findings: &findings)
+        } else if let firstJudged, id > firstJudged {
+            // A server that stops keeping the inputs must not earn the weaker check.
+            findings.fail("\(place): kept without judgement.json, though attestation \(firstJudged) before it has one")
         } else {
             rejudgeVerdict(evidence, facts: facts, id: id, sequence: record.sequence, findings: &findings)
         }
@@ -111,18 +117,27 @@ struct EvidenceCheck {
             findings.fail("\(place)judgement.json: \(error.description)")
             return
         }
+        // A refusal decided before the policy (its quote, its counters) does not need the
+        // policy's file, and an export need not carry it.
         var policy: Result<Policy, PolicyError>?
+        var absentPolicy: String?
         if case .version(let policyID, let name, let version) = inputs.policy {
-            guard let yaml = policies[policyID] else {
-                findings.fail(
-                    "\(place): policy \(name) version \(version), which it was judged by, is not in the bundle")
-                return
+            if let yaml = policies[policyID] {
+                policy = parsedPolicy(policyID, yaml)
+            } else {
+                absentPolicy = "policy \(name) version \(version)"
             }
-            policy = parsedPolicy(policyID, yaml)
         }
         let judgement = Judgement.judge(evidence.evidence, given: inputs, policy: policy, verifier: verifier)
+        if let absentPolicy, judgement.refusal == .unreadablePolicy {
+            findings.fail("\(place): \(absentPolicy), which it was judged by, is not in the bundle")
+            return
+        }
         var differences: [String] = []
-        if judgement.passed != facts.passed || judgement.reasons != facts.reasons {
+        // Compared as kept: the store keeps reasons joined by new lines, and a reason may hold one.
+        if judgement.passed != facts.passed
+            || judgement.reasons.joined(separator: "\n") != facts.reasons.joined(separator: "\n")
+        {
             let found = judgement.passed ? "passes" : "is refused (\(judgement.reasons.joined(separator: "; ")))"
             differences.append(
                 "recorded as \(facts.passed ? "passed" : "refused (\(facts.reasons.joined(separator: "; ")))"), but judged again it \(found)"

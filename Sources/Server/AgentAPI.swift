@@ -65,7 +65,7 @@ enum AgentAPI {
                 let evidence = Evidence(
                     attestationKey: [], attest: try bytes(body.attest, "attest"),
                     signature: try bytes(body.signature, "signature"),
-                    pcrs: try bytes(body.pcrs, "pcrs"),
+                    pcrs: try bytes(body.pcrs, "pcrs", decodingAtMost: AttestationService.maxPCRFileSize),
                     eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) },
                     nonce: try bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
                 let release = try service.attest(

@@ -37,8 +37,8 @@ public final class AttestationService: Sendable {
     public static let maxEKCertificateSize = TPMDevice.maxCertificateSize
     /// The largest TPM structure (public area, TPMS_ATTEST, TPMT_SIGNATURE) an agent may send.
     public static let maxStructureSize = 4_096
-    /// The largest PCR file an agent may send (tpm2-tools' format: every PCR of four banks
-    /// is under 3 KiB).
+    /// The largest PCR file an agent may send (tpm2-tools' format takes 532 bytes for every
+    /// eight PCRs: all 24 of four banks come to 6,520 bytes).
     public static let maxPCRFileSize = 16_384
 
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
@@ -196,7 +196,8 @@ public final class AttestationService: Sendable {
 
     /// Judges a quote (``Judgement/judge(_:given:policy:verifier:)``); on a pass, records it
     /// (durably, with its audit record and the nonce consumed) and only then returns the
-    /// machine's release. Every refusal is recorded too. Nothing is stored before the nonce
+    /// machine's release. Every refusal of the quote itself is recorded too; one of its nonce
+    /// or of a revoked machine is audited in bounded form. Nothing is stored before the nonce
     /// proves the request came from the machine: an unknown key, one never activated and a
     /// nonce not issued to it get the same answer. `evidence` comes from the agent, which
     /// names its AK by `attestationKeyID`: its public area is the one the store holds.
@@ -228,9 +229,10 @@ public final class AttestationService: Sendable {
         var evidence = submitted
         evidence.attestationKey = key.publicArea
         let policy = context.policy.map { version in Result { () throws(PolicyError) in try parsed(version) } }
+        // Read only for a request the machine alone could make: a replay costs no image look-up.
         var image: JudgementInputs.ImageStanding?
-        if case .success(let parsed)? = policy, parsed.image == .required,
-            let record = try internalStore({ try store.image(ofMachine: key.machineID) })
+        if context.nonceProblem == nil, !context.machineState.isOutOfService, case .success(let parsed)? = policy,
+            parsed.image == .required, let record = try internalStore({ try store.image(ofMachine: key.machineID) })
         {
             image =
                 record.bootReference(firmware: servedBootApplications).map { .measured(reference: $0) }
@@ -239,20 +241,18 @@ public final class AttestationService: Sendable {
         let inputs = context.judgementInputs(image: image)
         let judgement = Judgement.judge(evidence, given: inputs, policy: policy, verifier: verifier)
         let subject = "machine/\(key.machineID)"
-        let details = "attestation refused: " + judgement.reasons.joined(separator: "; ")
-        switch judgement.refusal {
-        case .nonce?:
-            // Anyone may replay a request: audited in bounded form, answered as an unknown key.
-            throw refused(
-                .attestation, .nonce, subject: "attestation-key/\(attestationKeyID)", details, answer: Self.nonceAnswer,
-                source: source, judged: .nonce)
-        case .revoked?:
-            throw refused(
-                .attestation, .revoked, subject: subject, details, answer: judgement.reasons.joined(separator: "; "),
-                source: source,
-                machineID: key.machineID, judged: .revoked)
-        default:
-            break
+        if let refusal = judgement.refusal, !refusal.isRecorded {
+            // Anyone may replay a request: audited in bounded form, a nonce's answered as an
+            // unknown key's; a revoked machine's only once its nonce was good.
+            throw refusal == .nonce
+                ? refused(
+                    .attestation, .nonce, subject: "attestation-key/\(attestationKeyID)",
+                    "attestation refused: " + judgement.reasons.joined(separator: "; "), answer: Self.nonceAnswer,
+                    source: source, judged: refusal)
+                : refused(
+                    .attestation, .revoked, subject: subject, "attestation refused: machine revoked",
+                    answer: judgement.reasons.joined(separator: "; "), source: source, machineID: key.machineID,
+                    judged: refusal)
         }
         let outcome = AttestationOutcome(
             machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement

@@ -9,7 +9,7 @@ import WardenCrypto
 /// compared the boot with and what it was judged on; and the digest of those files that the
 /// attestation's audit record carries.
 public struct EvidenceFiles: Sendable, Equatable {
-    /// The file names, in digest order. Only some attestations have the last four:
+    /// The file names, in digest order. Only some attestations have these:
     /// `eventlog.bin` when there was an event log, `boot-reference.json` when the verdict
     /// compared the boot with Warden's own reference (the machine's image, or a boot that
     /// measured no kernel), `legacy-bios` when the agent reported a legacy BIOS boot, and

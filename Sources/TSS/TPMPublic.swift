@@ -54,7 +54,7 @@ public struct TPMPublic: Sendable, Equatable {
     public let publicArea: [UInt8]
 
     /// The TPM2B_PUBLIC: the public area with its size prefix.
-    public var marshaled: [UInt8] { BigEndian.bytes(UInt16(truncatingIfNeeded: publicArea.count)) + publicArea }
+    public var marshaled: [UInt8] { BigEndian.bytes(UInt16(publicArea.count)) + publicArea }
 
     /// Decodes a marshaled TPM2B_PUBLIC through libtss2-mu; the size prefix must match.
     public static func decode(_ bytes: [UInt8]) throws(TPMDecodingError) -> TPMPublic {

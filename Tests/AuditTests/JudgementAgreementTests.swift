@@ -117,6 +117,12 @@ import WardenCrypto
             machineNamed: "first", attestationID: nil, by: AdminIdentity(name: "alice", role: .operator, serial: "01"))
         expect(try first.attest(Self.pcrValues(changing: 4), clock: 400), nil, "passes after approval")
         expect(try first.attest(clock: 500), .policy, "the PCR 4 it no longer has")
+        // An export from here on carries no attestation recorded under machine-first version 2,
+        // whose refusals below are decided before any policy: they need not its file.
+        Thread.sleep(forTimeInterval: 0.005)
+        let cut = Date()
+        let recordedBeforeCut = seen.filter { $0?.isRecorded ?? true }.count
+        Thread.sleep(forTimeInterval: 0.005)
         expect(try first.attest(clock: 600, resetCount: 0), .counters, "the reset count went back")
         expect(try first.attest(clock: 700, forgeSignature: true), .evidence, "a forged signature")
         expect(try first.attest(clock: 800, nonce: replayed), .nonce, "a replayed nonce")
@@ -182,5 +188,11 @@ import WardenCrypto
         #expect(report.attestations == recorded && report.evidenceChecked == recorded)
         #expect(report.verdictsReproduced == recorded, "every recorded attestation judged again alike")
         #expect(report.refusalsRestingOnHistory == 0)
+
+        let later = try TestPaths.temporaryDirectory("agreement-later").path + "/audit.tar.gz"
+        _ = try AuditExporter.export(from: store, key: key, request: .init(from: AuditChain.timestamp(cut)), to: later)
+        let laterReport = try AuditVerifier.verify(bundle: later, key: key.publicKey)
+        #expect(laterReport.failures == [])
+        #expect(laterReport.verdictsReproduced == recorded - recordedBeforeCut)
     }
 }
