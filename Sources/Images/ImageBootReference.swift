@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import Store
 import WardenAPI
 import WardenCrypto
 

@@ -2,7 +2,6 @@ import Attestation
 import Foundation
 import Images
 import Store
-import Synchronization
 import TPM
 import TSS
 import WardenAPI
@@ -23,12 +22,12 @@ public final class AttestationService: Sendable {
     /// Which EK certificates of discovered machines are kept.
     private let vendorCAs: TPMVendorCAs
     private let releaseKey: SigningKey
-    private let verifier = QuoteVerifier(keys: AttestationKeyCache())
+    private let verifier = QuoteVerifier(keys: BoundedCache(capacity: 16_384))
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
-    private let parsedPolicies = Mutex<[Int64: Policy]>([:])
+    private let parsedPolicies = BoundedCache<Int64, Policy>(capacity: 4_096)
     /// Endorsement keys by their marshaled public area, decoded once (a machine's EK never
     /// changes; building the RSA key is most of a release's cost).
-    private let endorsementKeys = Mutex<[[UInt8]: EndorsementKey]>([:])
+    private let endorsementKeys = BoundedCache<[UInt8], EndorsementKey>(capacity: 16_384)
     /// The iPXE binaries Warden serves, by Authenticode digest: boot applications a machine's
     /// image allows in PCR 4 before the image itself.
     private let servedBootApplications: [BootReference.Measurement]
@@ -289,24 +288,12 @@ public final class AttestationService: Sendable {
     private static let nonceAnswer = "this nonce was not issued to this attestation key, or it is used or expired"
 
     private func cachedEndorsementKey(_ ekPublic: [UInt8]) throws -> EndorsementKey {
-        if let cached = endorsementKeys.withLock({ $0[ekPublic] }) { return cached }
-        let key = try EndorsementKey(file: ekPublic)
-        endorsementKeys.withLock { cache in
-            if cache.count >= 16_384 { cache.removeAll() }
-            cache[ekPublic] = key
-        }
-        return key
+        try endorsementKeys.value(for: ekPublic) { try EndorsementKey(file: ekPublic) }
     }
 
     /// The policy of `version`, parsed once.
     private func parsed(_ version: PolicyVersion) throws(PolicyError) -> Policy {
-        if let cached = parsedPolicies.withLock({ $0[version.id] }) { return cached }
-        let policy = try Policy(yaml: version.yaml)
-        parsedPolicies.withLock { cache in
-            if cache.count >= 4_096 { cache.removeAll() }
-            cache[version.id] = policy
-        }
-        return policy
+        try parsedPolicies.value(for: version.id) { () throws(PolicyError) in try Policy(yaml: version.yaml) }
     }
 
     /// The machine's secrets, sealed for its AK and signed.

@@ -9,10 +9,11 @@ import WardenCrypto
 public struct QuoteVerifier: Sendable {
     /// Whether SHA-1 signatures and PCR digests are accepted (never by default).
     public let allowSHA1: Bool
-    /// Where keys already read are kept, for a verifier that sees the same AKs again.
-    private let keys: AttestationKeyCache?
+    /// Where keys already read are kept, by the bytes they were read from, for a verifier
+    /// that sees the same AKs again: building an AK's key is a fifth of a verification.
+    private let keys: BoundedCache<[UInt8], AttestationKey>?
 
-    public init(allowSHA1: Bool = false, keys: AttestationKeyCache? = nil) {
+    public init(allowSHA1: Bool = false, keys: BoundedCache<[UInt8], AttestationKey>? = nil) {
         self.allowSHA1 = allowSHA1
         self.keys = keys
     }
@@ -109,8 +110,8 @@ public struct QuoteVerifier: Sendable {
 
     /// The AK `bytes` hold, from the cache when there is one.
     private func attestationKey(_ bytes: [UInt8]) throws(AttestationKeyError) -> AttestationKey {
-        if let keys { return try keys.key(bytes) }
-        return try AttestationKey(file: bytes)
+        guard let keys else { return try AttestationKey(file: bytes) }
+        return try keys.value(for: bytes) { () throws(AttestationKeyError) in try AttestationKey(file: bytes) }
     }
 
     /// Parses the supplied values (tpm2-tools' format) and checks them against the quote's
