@@ -1,5 +1,5 @@
+import Attestation
 import Foundation
-import GRDB
 import TPM
 import WardenAPI
 
@@ -17,11 +17,11 @@ extension EnrolmentStore {
     /// The machine's latest attestations, newest first.
     public func attestations(machineID: Int64, limit: Int = 20) throws(StoreError) -> [AttestationSummary] {
         try read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
-                    SELECT a.id, a.passed, a.reasons, a.createdAt, p.name || '@' || p.version AS policy,
-                        json_extract(CAST(a.bootReference AS TEXT), '$.unmeasured') AS unmeasured FROM attestation a
+                    SELECT a.id, a.passed, a.reasons, a.createdAt, p.name || '@' || p.version AS policy, a.bootReference
+                    FROM attestation a
                     LEFT JOIN policy p ON p.id = a.policyID WHERE a.machineID = ? ORDER BY a.id DESC LIMIT ?
                     """, arguments: [machineID, limit]
             ).map {
@@ -29,7 +29,8 @@ extension EnrolmentStore {
                 return AttestationSummary(
                     id: $0["id"], passed: $0["passed"], reasons: reasons.split(separator: "\n").map(String.init),
                     policy: $0["policy"],
-                    unmeasured: $0["unmeasured"], createdAt: $0["createdAt"])
+                    unmeasured: ($0["bootReference"] as [UInt8]?).flatMap { try? BootReference(json: $0) }?.unmeasured,
+                    createdAt: $0["createdAt"])
             }
         }
     }
@@ -43,8 +44,8 @@ extension EnrolmentStore {
             let select = """
                 SELECT a.*, k.public AS akPublic FROM attestation a JOIN attestationKey k ON k.id = a.attestationKeyID WHERE a.machineID = ?
                 """
-            return try id.map { try Row.fetchOne(db, sql: select + " AND a.id = ?", arguments: [machineID, $0]) }
-                ?? Row.fetchOne(
+            return try id.map { try SQLRow.fetchOne(db, sql: select + " AND a.id = ?", arguments: [machineID, $0]) }
+                ?? SQLRow.fetchOne(
                     db, sql: select + " AND a.passed = ? ORDER BY a.id DESC LIMIT 1", arguments: [machineID, passing])
         }
         guard let row else {

@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import GRDB
 import TSS
 import WardenAPI
 import WardenCrypto
@@ -66,11 +65,11 @@ extension EnrolmentStore {
     {
         try write { db in
             guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                            """),
+                let row = try SQLRow.fetchOne(
+                    db,
+                    sql: """
+                        SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                        """,
                     arguments: [id])
             else { return .unknownKey }
             let machineID: Int64 = row["machineID"]
@@ -92,12 +91,12 @@ extension EnrolmentStore {
     {
         try read { db in
             guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
-                            FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                            """), arguments: [id])
+                let row = try SQLRow.fetchOne(
+                    db,
+                    sql: """
+                        SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
+                        FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                        """, arguments: [id])
             else { return nil }
             let machineID: Int64 = row["machineID"]
             let policyName: String? = row["policyName"]
@@ -114,11 +113,10 @@ extension EnrolmentStore {
                 machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
                 lastClock: try db.lastClock(machineID: machineID), policyName: policyName,
                 policy: try policyName.flatMap { name in
-                    try Row.fetchOne(
-                        db.cachedStatement(
-                            sql:
-                                "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1"
-                        ),
+                    try SQLRow.fetchOne(
+                        db,
+                        sql:
+                            "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
                         arguments: [name]
                     ).map(PolicyVersion.init(row:))
                 },
@@ -133,7 +131,7 @@ extension EnrolmentStore {
         let (sealed, join) = try read { db in
             (
                 try Data.fetchOne(
-                    db.cachedStatement(sql: "SELECT sealed FROM sealedSecret WHERE identity = ?"), arguments: [identity]
+                    db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity]
                 ),
                 try db.joinSecrets(machineID: machineID)
             )

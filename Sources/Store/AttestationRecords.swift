@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import GRDB
 import Octets
 import TPM
 import TSS
@@ -82,8 +81,10 @@ extension EnrolmentStore {
     /// The machine enrolled with this EK name, and its state.
     public func machine(ekName: [UInt8]) throws(StoreError) -> (id: Int64, name: String, state: MachineState)? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT id, name, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)])
-                .map { ($0["id"], $0["name"], $0["state"]) }
+            try SQLRow.fetchOne(
+                db, sql: "SELECT id, name, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)]
+            )
+            .map { ($0["id"], $0["name"], $0["state"]) }
         }
     }
 
@@ -123,7 +124,7 @@ extension EnrolmentStore {
         }
         guard ConstantTime.equals(DigestAlgorithm.sha256.hash(proof), ticket.challengeDigest) else { return nil }
         return try write { db in
-            if let known = try Row.fetchOne(
+            if let known = try SQLRow.fetchOne(
                 db, sql: "SELECT id, machineID FROM attestationKey WHERE name = ?", arguments: [Data(ticket.name)])
             {
                 guard known["machineID"] as Int64 == ticket.machineID else {
@@ -138,13 +139,12 @@ extension EnrolmentStore {
             else {
                 throw StoreError.notFound("registration: the machine is gone")
             }
-            try db.execute(
+            return try db.insert(
                 sql:
                     "INSERT INTO attestationKey (machineID, public, name, challengeDigest, activatedAt) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
                     ticket.machineID, Data(ticket.publicArea), Data(ticket.name), Data(ticket.challengeDigest), now,
                 ])
-            return db.lastInsertedRowID
         }
     }
 
@@ -167,18 +167,17 @@ extension EnrolmentStore {
             let policy =
                 try pinned.map { ($0.name, $0.version) }
                 ?? policyID.flatMap {
-                    try Row.fetchOne(
-                        db.cachedStatement(sql: "SELECT name, version FROM policy WHERE id = ?"), arguments: [$0]
+                    try SQLRow.fetchOne(
+                        db, sql: "SELECT name, version FROM policy WHERE id = ?", arguments: [$0]
                     ).map { ($0["name"] as String, $0["version"] as Int) }
                 }
             let evidence = outcome.evidence
             let files = outcome.evidenceFiles
-            try db.cachedStatement(
+            let id = try db.insert(
                 sql: """
                     INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
                         policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """
-            ).execute(
+                    """,
                 arguments: [
                     outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
                     Data(evidence.signature),
@@ -188,7 +187,6 @@ extension EnrolmentStore {
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe,
                     files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
                 ])
-            let id = db.lastInsertedRowID
             if let resetCount = outcome.legacyBootResetCount {
                 try db.execute(
                     sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?",
@@ -202,8 +200,7 @@ extension EnrolmentStore {
             if outcome.passed {
                 try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
                 let cluster = try String.fetchOne(
-                    db.cachedStatement(
-                        sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?"),
+                    db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?",
                     arguments: [outcome.machineID])
                 try db.appendAudit(
                     actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",
@@ -215,15 +212,15 @@ extension EnrolmentStore {
     }
 }
 
-extension Database {
+extension SQLTransaction {
     /// The clock of the machine's last passing attestation.
     func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
-        try Row.fetchOne(
-            cachedStatement(
-                sql: """
-                    SELECT resetCount, restartCount, clock, safe FROM attestation
-                    WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
-                    """), arguments: [machineID]
+        try SQLRow.fetchOne(
+            self,
+            sql: """
+                SELECT resetCount, restartCount, clock, safe FROM attestation
+                WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
+                """, arguments: [machineID]
         ).map {
             TPMAttest.ClockInfo(
                 clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),

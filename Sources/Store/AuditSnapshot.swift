@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import WardenAPI
 
 /// One attestation with its evidence, as an export carries it.
@@ -17,9 +16,9 @@ public struct ExportedAttestation: Sendable {
 /// A consistent read of the audit chain and what its records point at, for an export:
 /// every query sees the same state of the database, however long the export takes.
 public struct AuditSnapshot {
-    private let db: Database
+    private let db: SQLTransaction
 
-    fileprivate init(_ db: Database) { self.db = db }
+    fileprivate init(_ db: SQLTransaction) { self.db = db }
 
     /// The sequences of the records from `from` to `to` (times in the chain's format;
     /// either may be absent): a contiguous stretch, or nil when no record falls in it.
@@ -34,15 +33,15 @@ public struct AuditSnapshot {
 
     /// Calls `body` with every record of `sequences` in order, one at a time.
     public func forEachRecord(in sequences: ClosedRange<Int64>, _ body: (AuditRecord) throws -> Void) throws {
-        let cursor = try Row.fetchCursor(
-            db, sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
-            arguments: [sequences.lowerBound, sequences.upperBound])
-        while let row = try cursor.next() { try body(AuditRecord(row: row)) }
+        try db.forEachRow(
+            sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+            arguments: [sequences.lowerBound, sequences.upperBound]
+        ) { row in try body(AuditRecord(row: row)) }
     }
 
     /// The checkpoints of records in `sequences`, in order.
     public func checkpoints(in sequences: ClosedRange<Int64>) throws -> [AuditCheckpoint] {
-        try Row.fetchAll(
+        try SQLRow.fetchAll(
             db, sql: "SELECT * FROM auditCheckpoint WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
             arguments: [sequences.lowerBound, sequences.upperBound]
         ).map {
@@ -54,12 +53,12 @@ public struct AuditSnapshot {
 
     /// Attestation `id` with its evidence.
     public func attestation(id: Int64) throws -> ExportedAttestation? {
-        try Row.fetchOne(
-            db.cachedStatement(
-                sql: """
-                    SELECT a.*, k.public AS akPublic, m.name AS machineName FROM attestation a
-                    JOIN attestationKey k ON k.id = a.attestationKeyID JOIN machine m ON m.id = a.machineID WHERE a.id = ?
-                    """), arguments: [id]
+        try SQLRow.fetchOne(
+            db,
+            sql: """
+                SELECT a.*, k.public AS akPublic, m.name AS machineName FROM attestation a
+                JOIN attestationKey k ON k.id = a.attestationKeyID JOIN machine m ON m.id = a.machineID WHERE a.id = ?
+                """, arguments: [id]
         ).map { row in
             let reasons: String = row["reasons"]
             return ExportedAttestation(
@@ -71,7 +70,7 @@ public struct AuditSnapshot {
 
     /// Policy version `id`.
     public func policy(id: Int64) throws -> PolicyVersion? {
-        try Row.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(
+        try SQLRow.fetchOne(db, sql: "SELECT id, name, version, yaml FROM policy WHERE id = ?", arguments: [id]).map(
             PolicyVersion.init(row:))
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Signs the audit chain's head (Ed25519 with the audit key) at least every ``interval``
 /// records and when asked (at shutdown).
@@ -18,7 +17,7 @@ public struct AuditSigner: Sendable {
     func sign(_ message: [UInt8]) throws -> [UInt8] { try signature(message) }
 }
 
-extension Database {
+extension SQLTransaction {
     /// Appends an audit record, chained to the one before, in the caller's transaction, so
     /// the change and its record commit together or not at all. Writes are serialised, so
     /// the head read here is the head the record follows.
@@ -28,20 +27,20 @@ extension Database {
         let record = AuditRecord.chained(
             after: try auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action, subject: subject,
             details: details, evidenceSHA256: evidenceSHA256)
-        try cachedStatement(
+        try execute(
             sql: """
                 INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        ).execute(arguments: [
-            record.sequence, record.time, record.actor, record.action, record.subject, record.details,
-            record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
-        ])
+                """,
+            arguments: [
+                record.sequence, record.time, record.actor, record.action, record.subject, record.details,
+                record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
+            ])
     }
 
     /// The chain's last record: its sequence and hash.
     func auditHead() throws -> (sequence: Int64, hash: [UInt8])? {
-        try Row.fetchOne(cachedStatement(sql: "SELECT sequence, hash FROM auditRecord ORDER BY sequence DESC LIMIT 1"))
+        try SQLRow.fetchOne(self, sql: "SELECT sequence, hash FROM auditRecord ORDER BY sequence DESC LIMIT 1")
             .map { ($0["sequence"], [UInt8]($0["hash"] as Data)) }
     }
 
@@ -50,21 +49,20 @@ extension Database {
     /// with `force`, the head whenever it is not signed yet.
     func checkpointAudit(with signer: AuditSigner, force: Bool, now: Date) throws {
         guard let head = try auditHead() else { return }
-        let last = try Int64.fetchOne(cachedStatement(sql: "SELECT MAX(sequence) FROM auditCheckpoint")) ?? 0
+        let last = try Int64.fetchOne(self, sql: "SELECT MAX(sequence) FROM auditCheckpoint") ?? 0
         var due = Array(stride(from: last + signer.interval, through: head.sequence, by: Int(signer.interval)))
         if force, head.sequence > (due.last ?? last) { due.append(head.sequence) }
         let signedAt = AuditChain.timestamp(now)
         for sequence in due {
             guard
                 let hash = try Data.fetchOne(
-                    cachedStatement(sql: "SELECT hash FROM auditRecord WHERE sequence = ?"), arguments: [sequence])
+                    self, sql: "SELECT hash FROM auditRecord WHERE sequence = ?", arguments: [sequence])
             else { continue }
             let signature = try signer.sign(
                 AuditChain.checkpointMessage(sequence: sequence, hash: [UInt8](hash), signedAt: signedAt))
-            try cachedStatement(
-                sql: "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) VALUES (?, ?, ?, ?)"
-            )
-            .execute(arguments: [sequence, hash, signedAt, Data(signature)])
+            try execute(
+                sql: "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) VALUES (?, ?, ?, ?)",
+                arguments: [sequence, hash, signedAt, Data(signature)])
         }
     }
 }
@@ -92,7 +90,7 @@ extension EnrolmentStore {
     /// The audit records about `subjectPrefix`, oldest first.
     public func auditRecords(subjectPrefix: String) throws(StoreError) -> [AuditRecord] {
         try read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db, sql: "SELECT * FROM auditRecord WHERE subject LIKE ? ORDER BY sequence",
                 arguments: [subjectPrefix + "%"]
             )
@@ -102,7 +100,7 @@ extension EnrolmentStore {
 }
 
 extension AuditRecord {
-    init(row: Row) {
+    init(row: SQLRow) {
         self.init(
             sequence: row["sequence"], time: row["time"], actor: row["actor"], action: row["action"],
             subject: row["subject"],

@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import GRDB
 import WardenAPI
 
 /// Where a machine that asks the boot server for its script stands.
@@ -48,7 +47,7 @@ extension EnrolmentStore {
     public func clearLegacyBootMark(machineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
             guard
-                let row = try Row.fetchOne(
+                let row = try SQLRow.fetchOne(
                     db, sql: "SELECT id, legacyBootResetCount FROM machine WHERE name = ?", arguments: [name])
             else {
                 throw StoreError.notFound("machine \(name)")
@@ -78,11 +77,10 @@ extension EnrolmentStore {
                 "boot-"
                 + (sighting.mac.map { $0.replacingOccurrences(of: ":", with: "") }
                     ?? String(sighting.uuid?.prefix(13) ?? ""))
-            let state = Database.newMachineState(by: .discover)
-            try db.execute(
-                sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, ?, x'', ?, ?)",
-                arguments: [name, state, sighting.uuid, now])
-            let id = db.lastInsertedRowID
+            let state = SQLTransaction.newMachineState(by: .discover)
+            let id = try db.insert(
+                sql: "INSERT INTO machine (name, state, ekPublic, smbiosUUID, createdAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, state, [UInt8](), sighting.uuid, now])
             if let mac = sighting.mac {
                 try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES (?, ?)", arguments: [mac, id])
             }
@@ -98,13 +96,13 @@ extension EnrolmentStore {
         }
     }
 
-    static func bootTarget(_ db: Database, mac: String?, uuid: String?) throws -> BootTarget? {
+    static func bootTarget(_ db: SQLTransaction, mac: String?, uuid: String?) throws -> BootTarget? {
         let byMAC =
             "SELECT m.id, m.name, m.state FROM machine m JOIN machineMAC a ON a.machineID = m.id WHERE a.mac = ?"
         let row =
-            try mac.flatMap { try Row.fetchOne(db, sql: byMAC, arguments: [$0]) }
+            try mac.flatMap { try SQLRow.fetchOne(db, sql: byMAC, arguments: [$0]) }
             ?? uuid.flatMap {
-                try Row.fetchOne(
+                try SQLRow.fetchOne(
                     db, sql: "SELECT id, name, state FROM machine WHERE smbiosUUID = ? ORDER BY id LIMIT 1",
                     arguments: [$0])
             }
@@ -112,21 +110,19 @@ extension EnrolmentStore {
     }
 }
 
-extension Database {
+extension SQLTransaction {
     /// Removes the rows of machines that were only seen at boot (no EK) and carry one of
     /// `macs` or `uuid`: an enrolment of the same hardware takes their place. Returns
     /// their names.
     func absorbBootSightings(macs: [String], uuid: String?) throws -> [String] {
         let marks = macs.map { _ in "?" }.joined(separator: ",")
         // A discovered row is forgotten (MachineLifecycle) when its hardware is enrolled.
-        var arguments: StatementArguments = [MachineState.discovered]
-        arguments += StatementArguments(macs)
-        arguments += [uuid]
+        let arguments = SQLArguments([MachineState.discovered.sqlValue] + macs.map(\.sqlValue) + [uuid.sqlValue])
         let sql = """
             SELECT id, name FROM machine WHERE state = ? AND ekName IS NULL
             AND (id IN (SELECT machineID FROM machineMAC WHERE mac IN (\(marks.isEmpty ? "NULL" : marks))) OR smbiosUUID = ?)
             """
-        let rows = try Row.fetchAll(self, sql: sql, arguments: arguments)
+        let rows = try SQLRow.fetchAll(self, sql: sql, arguments: arguments)
         for row in rows { try execute(sql: "DELETE FROM machine WHERE id = ?", arguments: [row["id"] as Int64]) }
         return rows.map { $0["name"] }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import WardenAPI
 import WardenCrypto
 
@@ -23,10 +22,9 @@ extension EnrolmentStore {
             guard try Int64.fetchOne(db, sql: "SELECT id FROM cluster WHERE name = ?", arguments: [name]) == nil else {
                 throw StoreError.duplicate("cluster \(name)")
             }
-            try db.execute(
+            let id = try db.insert(
                 sql: "INSERT INTO cluster (name, serverURL, createdAt) VALUES (?, ?, ?)",
                 arguments: [name, serverURL, now])
-            let id = db.lastInsertedRowID
             for (identity, secret) in [
                 (Self.tokenIdentity(clusterID: id), token), (Self.agentTokenIdentity(clusterID: id), agentToken),
             ] {
@@ -44,7 +42,7 @@ extension EnrolmentStore {
     /// Every cluster, by name.
     public func clusters() throws(StoreError) -> [ClusterSummary] {
         try read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT c.name, c.serverURL, c.createdAt, (SELECT COUNT(*) FROM machine WHERE clusterID = c.id) AS machines,
@@ -86,15 +84,15 @@ struct SealedJoin {
     }
 }
 
-extension Database {
+extension SQLTransaction {
     /// The join configuration of `machineID`, token sealed; nil when it has no cluster.
     func joinSecrets(machineID: Int64) throws -> SealedJoin? {
         guard
-            let row = try Row.fetchOne(
-                cachedStatement(
-                    sql: """
-                        SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
-                        """), arguments: [machineID]),
+            let row = try SQLRow.fetchOne(
+                self,
+                sql: """
+                    SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
+                    """, arguments: [machineID]),
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
         else { return nil }
         let clusterID: Int64 = row["id"]
@@ -102,11 +100,11 @@ extension Database {
         let token = EnrolmentStore.tokenIdentity(clusterID: clusterID)
         let preferred = role == .agent ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : token
         guard
-            let secret = try Row.fetchOne(
-                cachedStatement(
-                    sql: """
-                        SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
-                        """), arguments: [preferred, token, preferred])
+            let secret = try SQLRow.fetchOne(
+                self,
+                sql: """
+                    SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
+                    """, arguments: [preferred, token, preferred])
         else { throw StoreError.notFound(token) }
         let labels: String = row["labels"]
         return SealedJoin(

@@ -1,9 +1,8 @@
 import Foundation
-import GRDB
 import WardenCrypto
 
-/// The enrolment database: SQLite through GRDB in WAL mode with foreign keys on, and
-/// secrets sealed under a key-encryption key kept beside it, not in it.
+/// The enrolment database, on a ``StoreDatabase`` backend, with secrets sealed under a
+/// key-encryption key kept beside it, not in it.
 public final class EnrolmentStore: Sendable {
     /// Nonces are this many random bytes.
     public static let nonceSize = 32
@@ -24,107 +23,97 @@ public final class EnrolmentStore: Sendable {
         public init() {}
     }
 
-    let database: DatabasePool
-    private let writer: GroupCommit
+    let database: any StoreDatabase
     let key: KeyEncryptionKey
     let auditSigner: AuditSigner?
     public let limits: Limits
 
-    /// Opens (creating and migrating) the database at `path`, sealing with `key`; with
+    /// Opens (creating and migrating) the SQLite database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
     /// last checkpoint also signs the new head.
     public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits())
         throws(StoreError)
     {
-        do {
-            var configuration = Configuration()
-            configuration.foreignKeysEnabled = true
-            // Another process may write now and then (`warden operator recover` beside a
-            // running server): wait for its transaction rather than fail.
-            configuration.busyMode = .timeout(10)
-            // A commit must survive power loss, not only a crash: nothing is released
-            // before its verdict and audit record are committed.
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            database = try DatabasePool(path: path, configuration: configuration)
-            try Schema.migrator.migrate(database)
-            writer = GroupCommit(database, beforeCommit: Self.checkpointing(with: auditSigner))
-        } catch {
-            throw .database("cannot open \(path): \(error)")
-        }
+        database = try SQLiteDatabase(path: path, beforeCommit: Self.checkpointing(with: auditSigner))
         self.key = key
         self.auditSigner = auditSigner
         self.limits = limits
     }
 
     /// What each commit does last: sign the audit chain's head when a checkpoint is due.
-    private static func checkpointing(with signer: AuditSigner?) -> (@Sendable (Database) throws -> Void)? {
+    private static func checkpointing(with signer: AuditSigner?) -> (@Sendable (SQLTransaction) throws -> Void)? {
         guard let signer else { return nil }
         return { db in try db.checkpointAudit(with: signer, force: false, now: Date()) }
     }
 
     /// The names of the migrations applied, in order.
     public func appliedMigrations() throws(StoreError) -> [String] {
-        try read { db in try Schema.migrator.appliedMigrations(db) }
+        try storeError { try database.appliedMigrations() }
     }
 
-    /// Result of an integrity check of the database file (`PRAGMA integrity_check`).
+    /// What the backend's own check of its storage found (`PRAGMA integrity_check` on SQLite).
     public func integrityCheck() throws(StoreError) -> String {
-        try read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+        try storeError { try database.integrityCheck() }
     }
 
     static func diskKeyIdentity(machineID: Int64) -> String { "machine/\(machineID)/disk-key" }
 
-    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
-        do { return try database.read(body) } catch let error as StoreError { throw error } catch {
-            throw .database("\(error)")
-        }
+    func read<T>(_ body: (SQLTransaction) throws -> T) throws(StoreError) -> T {
+        try storeError { try database.read(body) }
     }
 
-    /// A write, committed (durably) together with concurrent writes; see ``GroupCommit``.
-    func write<T>(_ body: @escaping (Database) throws -> T) throws(StoreError) -> T {
-        do { return try writer.write(body) } catch let error as StoreError { throw error } catch {
+    /// A write, returning once it is durably committed.
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
+        try storeError { try database.write(body) }
+    }
+
+    /// What `body` returns; what it throws, as a ``StoreError``.
+    private func storeError<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        do { return try body() } catch let error as StoreError { throw error } catch {
             throw .database("\(error)")
         }
     }
 }
 
-extension Database {
+extension SQLTransaction {
     /// Issues a nonce after forgetting the machine's expired ones (used ones are kept until
     /// they expire, so that a replay is recognised as one); when the machine already holds
     /// ``EnrolmentStore/pendingNoncesPerMachine`` unused ones, the oldest is withdrawn: the
     /// newest request is the one a live agent waits for.
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
-        try cachedStatement(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?").execute(arguments: [
-            machineID, now,
-        ])
+        try execute(
+            sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?",
+            arguments: [
+                machineID, now,
+            ])
         let pending =
             try Int.fetchOne(
-                cachedStatement(sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL"),
+                self, sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL",
                 arguments: [machineID]) ?? 0
         if pending >= EnrolmentStore.pendingNoncesPerMachine {
-            try cachedStatement(
+            try execute(
                 sql: """
                     DELETE FROM machineNonce WHERE machineID = ? AND value = (
                         SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
-                    """
-            ).execute(arguments: [machineID, machineID])
+                    """, arguments: [machineID, machineID])
         }
-        try cachedStatement(sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)")
-            .execute(arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
+        try execute(
+            sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)",
+            arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
         return nonce
     }
 
     func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
         guard
-            let row = try Row.fetchOne(
-                cachedStatement(sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?"),
+            let row = try SQLRow.fetchOne(
+                self, sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?",
                 arguments: [machineID, Data(nonce)])
         else {
             // Only on this refusal path is the value looked for among other machines' nonces.
             let elsewhere =
                 try Bool.fetchOne(
-                    cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)"),
+                    self, sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)",
                     arguments: [Data(nonce)]) ?? false
             throw StoreError.nonce(elsewhere ? "issued to another machine" : "unknown")
         }
@@ -134,7 +123,8 @@ extension Database {
 
     func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
         try checkNonce(nonce, machineID: machineID, now: now)
-        try cachedStatement(sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?").execute(
+        try execute(
+            sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?",
             arguments: [now, machineID, Data(nonce)])
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Octets
 import TPM
 import WardenCrypto
@@ -79,7 +78,7 @@ public struct EvidenceFiles: Sendable, Equatable {
 
 extension EvidenceFiles {
     /// The evidence of an `attestation` row joined with its key's public area as `akPublic`.
-    init(attestationRow row: Row) {
+    init(attestationRow row: SQLRow) {
         self.init(
             evidence: Evidence(
                 attestationKey: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data),

@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import GRDB
 import WardenAPI
 
 /// What ``EnrolmentStore/expireUnclaimed(now:)`` forgot.
@@ -20,8 +19,7 @@ extension EnrolmentStore {
         try write { db in
             var expired = ExpiredRows()
             expired.machines = try self.expireDiscoveredMachines(db, now: now)
-            try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
-            expired.nonces = db.changesCount
+            expired.nonces = try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
             return expired
         }
     }
@@ -40,7 +38,7 @@ extension EnrolmentStore {
 
     /// Before a new discovered machine is recorded: expired ones are forgotten, and the
     /// cap must leave room.
-    func makeRoomForDiscovery(_ db: Database, now: Date) throws {
+    func makeRoomForDiscovery(_ db: SQLTransaction, now: Date) throws {
         _ = try expireDiscoveredMachines(db, now: now)
         let waiting =
             try Int.fetchOne(
@@ -52,10 +50,10 @@ extension EnrolmentStore {
 
     /// Forgets discovered machines older than their lifetime, with one audit record naming
     /// the first few; returns their names.
-    private func expireDiscoveredMachines(_ db: Database, now: Date) throws -> [String] {
+    private func expireDiscoveredMachines(_ db: SQLTransaction, now: Date) throws -> [String] {
         let cutoff = now.addingTimeInterval(-limits.discoveredMachineLifetime)
         // Only a discovered machine expires (MachineLifecycle): the query names that state.
-        let arguments: StatementArguments = [MachineState.discovered, cutoff]
+        let arguments: SQLArguments = [MachineState.discovered, cutoff]
         let names = try String.fetchAll(
             db, sql: "SELECT name FROM machine WHERE state = ? AND createdAt < ? ORDER BY createdAt",
             arguments: arguments)

@@ -1,12 +1,11 @@
 import Attestation
 import Foundation
-import GRDB
 import WardenAPI
 import WardenCrypto
 
 extension ImageRecord {
     /// The image an `image` row holds, assigned to `machines`.
-    fileprivate init(_ row: Row, machines: [String]) {
+    fileprivate init(_ row: SQLRow, machines: [String]) {
         self.init(
             name: row["name"], sha256: [UInt8](row["sha256"] as Data), sha384: [UInt8](row["sha384"] as Data),
             authenticodeSHA256: [UInt8](row["authenticodeSHA256"] as Data),
@@ -56,13 +55,13 @@ extension EnrolmentStore {
         actor: String, now: Date = Date()
     ) throws(StoreError) {
         try write { db in
-            try db.execute(
+            let changed = try db.execute(
                 sql: "UPDATE image SET kernelAuthenticodeSHA256 = ?, sectionMeasurements = ? WHERE name = ?",
                 arguments: [
                     kernelAuthenticodeSHA256.map { Data($0) },
                     String(decoding: try JSONEncoder().encode(sectionMeasurements), as: UTF8.self), name,
                 ])
-            guard db.changesCount == 1 else { throw StoreError.notFound("image \(name)") }
+            guard changed == 1 else { throw StoreError.notFound("image \(name)") }
             try db.appendAudit(
                 actor: actor, action: "image-measured", subject: "image/\(name)",
                 details:
@@ -73,13 +72,15 @@ extension EnrolmentStore {
 
     /// Every image, by name.
     public func images() throws(StoreError) -> [ImageRecord] {
-        try read { db in try Row.fetchAll(db, sql: "SELECT * FROM image ORDER BY name").map { try Self.image($0, db) } }
+        try read { db in
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM image ORDER BY name").map { try Self.image($0, db) }
+        }
     }
 
     /// The image named `name`.
     public func image(named name: String) throws(StoreError) -> ImageRecord {
         let found = try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM image WHERE name = ?", arguments: [name]).map {
+            try SQLRow.fetchOne(db, sql: "SELECT * FROM image WHERE name = ?", arguments: [name]).map {
                 try Self.image($0, db)
             }
         }
@@ -93,7 +94,8 @@ extension EnrolmentStore {
         sha256: String, fileStillUsed: Bool
     ) {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name])
+            guard
+                let row = try SQLRow.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name])
             else { throw StoreError.notFound("image \(name)") }
             let id: Int64 = row["id"]
             let users = try String.fetchAll(
@@ -137,15 +139,15 @@ extension EnrolmentStore {
     /// share it: boot scripts and attestations ask for it, once per boot, for every machine.
     public func image(ofMachine machineID: Int64) throws(StoreError) -> ImageRecord? {
         try read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?"),
+            try SQLRow.fetchOne(
+                db, sql: "SELECT i.* FROM image i JOIN machine m ON m.imageID = i.id WHERE m.id = ?",
                 arguments: [machineID]
             )
             .map { ImageRecord($0, machines: []) }
         }
     }
 
-    private static func image(_ row: Row, _ db: Database) throws -> ImageRecord {
+    private static func image(_ row: SQLRow, _ db: SQLTransaction) throws -> ImageRecord {
         ImageRecord(
             row,
             machines: try String.fetchAll(
@@ -153,7 +155,7 @@ extension EnrolmentStore {
     }
 }
 
-extension Database {
+extension SQLTransaction {
     /// Points machine `machineID` at image `name` (nil: none), in the caller's transaction.
     func assignImage(_ name: String?, machineID: Int64) throws {
         var imageID: Int64?

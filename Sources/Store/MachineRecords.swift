@@ -1,6 +1,5 @@
 import Attestation
 import Foundation
-import GRDB
 import Octets
 import WardenAPI
 import WardenCrypto
@@ -58,13 +57,12 @@ extension EnrolmentStore {
             else {
                 throw StoreError.duplicate("a machine with this endorsement key")
             }
-            try db.execute(
+            let id = try db.insert(
                 sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, ?, ?, ?, ?)",
                 arguments: [
-                    enrolment.name, Database.newMachineState(by: .enrol), Data(enrolment.ekPublic),
+                    enrolment.name, SQLTransaction.newMachineState(by: .enrol), Data(enrolment.ekPublic),
                     Data(enrolment.ekName), now,
                 ])
-            let id = db.lastInsertedRowID
             try self.completeEnrolment(db, id: id, enrolment, actor: actor, now: now)
             return id
         }
@@ -77,19 +75,18 @@ extension EnrolmentStore {
         throws(StoreError) -> (id: Int64, state: MachineState)
     {
         try write { db in
-            if let known = try Row.fetchOne(
+            if let known = try SQLRow.fetchOne(
                 db, sql: "SELECT id, state FROM machine WHERE ekName = ?", arguments: [Data(ekName)])
             {
                 return (known["id"], known["state"])
             }
             try self.makeRoomForDiscovery(db, now: now)
             let name = "discovered-" + Hex.encode(Array(ekName.suffix(6)))
-            let state = Database.newMachineState(by: .discover)
-            try db.execute(
+            let state = SQLTransaction.newMachineState(by: .discover)
+            let id = try db.insert(
                 sql:
                     "INSERT INTO machine (name, state, ekPublic, ekName, ekCertificate, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [name, state, Data(ekPublic), Data(ekName), ekCertificate.map { Data($0) }, now])
-            let id = db.lastInsertedRowID
             try db.appendAudit(
                 actor: "agent", action: "discovery", subject: "machine/\(id)", details: "registered itself as \(name)",
                 now: now)
@@ -104,7 +101,7 @@ extension EnrolmentStore {
     {
         try write { db in
             guard
-                let found = try Row.fetchOne(
+                let found = try SQLRow.fetchOne(
                     db, sql: "SELECT name, ekName IS NOT NULL AS hasEK FROM machine WHERE id = ?", arguments: [id])
             else {
                 throw StoreError.notFound("discovered machine \(id)")
@@ -130,14 +127,14 @@ extension EnrolmentStore {
     /// Every machine, by name.
     public func machines() throws(StoreError) -> [MachineSummary] {
         try read { db in
-            try Row.fetchAll(db, sql: Self.machineSummarySQL + " ORDER BY m.name").map { try Self.summary($0, db) }
+            try SQLRow.fetchAll(db, sql: Self.machineSummarySQL + " ORDER BY m.name").map { try Self.summary($0, db) }
         }
     }
 
     /// The machine named `name`.
     public func machine(named name: String) throws(StoreError) -> MachineSummary {
         let found = try read { db in
-            try Row.fetchOne(db, sql: Self.machineSummarySQL + " WHERE m.name = ?", arguments: [name]).map {
+            try SQLRow.fetchOne(db, sql: Self.machineSummarySQL + " WHERE m.name = ?", arguments: [name]).map {
                 try Self.summary($0, db)
             }
         }
@@ -158,7 +155,9 @@ extension EnrolmentStore {
 
     /// Cluster, role, policy, MACs and labels of a new enrolment, its sealed disk key and
     /// its audit record, in the caller's transaction.
-    private func completeEnrolment(_ db: Database, id: Int64, _ enrolment: MachineEnrolment, actor: String, now: Date)
+    private func completeEnrolment(
+        _ db: SQLTransaction, id: Int64, _ enrolment: MachineEnrolment, actor: String, now: Date
+    )
         throws
     {
         var clusterID: Int64?
@@ -217,7 +216,7 @@ extension EnrolmentStore {
             LEFT JOIN image i ON i.id = m.imageID
         """
 
-    private static func summary(_ row: Row, _ db: Database) throws -> MachineSummary {
+    private static func summary(_ row: SQLRow, _ db: SQLTransaction) throws -> MachineSummary {
         let id: Int64 = row["id"]
         let labels: String = row["labels"]
         return MachineSummary(

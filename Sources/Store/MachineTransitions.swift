@@ -1,10 +1,9 @@
 import Attestation
-import GRDB
 import WardenAPI
 
-extension MachineState: DatabaseValueConvertible {}
+extension MachineState: SQLColumnValue {}
 
-extension Database {
+extension SQLTransaction {
     /// Moves machine `id` by `event` in the caller's transaction, as ``MachineLifecycle``
     /// allows, and returns the state it reached. A state that is not stored (forgotten,
     /// expired) is the caller's to carry out by deleting the row.
@@ -12,7 +11,7 @@ extension Database {
     func move(machine id: Int64, named name: String, by event: MachineEvent) throws -> MachineState {
         guard
             let current = try MachineState.fetchOne(
-                cachedStatement(sql: "SELECT state FROM machine WHERE id = ?"), arguments: [id])
+                self, sql: "SELECT state FROM machine WHERE id = ?", arguments: [id])
         else {
             throw StoreError.notFound("machine \(name)")
         }
@@ -20,7 +19,7 @@ extension Database {
             throw StoreError.lifecycle(machine: name, state: current, event: event)
         }
         if next.isStored, next != current {
-            try cachedStatement(sql: "UPDATE machine SET state = ? WHERE id = ?").execute(arguments: [next, id])
+            try execute(sql: "UPDATE machine SET state = ? WHERE id = ?", arguments: [next, id])
         }
         return next
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import WardenAPI
 
 extension EnrolmentStore {
@@ -26,10 +25,9 @@ extension EnrolmentStore {
     @discardableResult
     public func revokeOperator(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> Int {
         try write { db in
-            try db.execute(
+            let count = try db.execute(
                 sql: "UPDATE operatorCertificate SET revokedAt = ? WHERE name = ? AND revokedAt IS NULL",
                 arguments: [now, name])
-            let count = db.changesCount
             guard count > 0 else { throw StoreError.notFound("unrevoked certificate of operator \(name)") }
             try db.appendAudit(
                 actor: actor, action: "operator-revoked", subject: "operator/\(name)",
@@ -41,7 +39,7 @@ extension EnrolmentStore {
     /// The certificate with this serial, if Warden issued it.
     public func operatorCertificate(serial: String) throws(StoreError) -> OperatorCertificate? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM operatorCertificate WHERE serial = ?", arguments: [serial]).map(
+            try SQLRow.fetchOne(db, sql: "SELECT * FROM operatorCertificate WHERE serial = ?", arguments: [serial]).map(
                 OperatorCertificate.init(row:))
         }
     }
@@ -49,14 +47,14 @@ extension EnrolmentStore {
     /// Every certificate issued, by name.
     public func operatorCertificates() throws(StoreError) -> [OperatorCertificate] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM operatorCertificate ORDER BY name, issuedAt").map(
+            try SQLRow.fetchAll(db, sql: "SELECT * FROM operatorCertificate ORDER BY name, issuedAt").map(
                 OperatorCertificate.init(row:))
         }
     }
 }
 
 extension OperatorCertificate {
-    init(row: Row) {
+    init(row: SQLRow) {
         self.init(
             serial: row["serial"], name: row["name"], role: OperatorRole(rawValue: row["role"]) ?? .auditor,
             issuedAt: row["issuedAt"], revokedAt: row["revokedAt"])

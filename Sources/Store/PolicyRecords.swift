@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import WardenAPI
 import WardenCrypto
 
@@ -26,7 +25,7 @@ extension EnrolmentStore {
     /// The latest version of policy `name`.
     public func latestPolicy(name: String) throws(StoreError) -> PolicyVersion? {
         try read { db in
-            try Row.fetchOne(
+            try SQLRow.fetchOne(
                 db, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
                 arguments: [name]
             )
@@ -37,7 +36,7 @@ extension EnrolmentStore {
     /// The latest version of every policy, by name.
     public func latestPolicies() throws(StoreError) -> [PolicyVersion] {
         try read { db in
-            try Row.fetchAll(
+            try SQLRow.fetchAll(
                 db,
                 sql: """
                     SELECT id, name, version, yaml FROM policy p
@@ -64,19 +63,18 @@ extension EnrolmentStore {
 }
 
 extension PolicyVersion {
-    init(row: Row) {
+    init(row: SQLRow) {
         self.init(id: row["id"], name: row["name"], version: row["version"], yaml: row["yaml"])
     }
 }
 
-extension Database {
+extension SQLTransaction {
     func savePolicy(name: String, yaml: String, actor: String, now: Date) throws -> PolicyVersion {
         let version =
             (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1
-        try execute(
+        let id = try insert(
             sql: "INSERT INTO policy (name, version, yaml, createdAt) VALUES (?, ?, ?, ?)",
             arguments: [name, version, yaml, now])
-        let id = lastInsertedRowID
         try appendAudit(
             actor: actor, action: "policy-version", subject: "policy/\(name)/\(version)",
             details: "stored as version \(version)",

@@ -19,6 +19,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     /// The database refused an operation.
     case database(String)
+    /// The database at `path` has schema `migrations` this Warden does not know: a newer one wrote it.
+    case newerSchema(path: String, migrations: [String])
     /// The machine lifecycle forbids `event` for a machine in `state`.
     case lifecycle(machine: String, state: MachineState, event: MachineEvent)
 
@@ -32,6 +34,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .limit(let why): "limit reached: \(why)"
         case .invalid(let why): why
         case .database(let why): "database: \(why)"
+        case .newerSchema(let path, let migrations):
+            "database \(path) was migrated by a newer Warden (\(migrations.joined(separator: ", "))): "
+                + "run that version, or restore a backup taken before it"
         case .lifecycle(let machine, let state, let event):
             "machine \(machine) is \(state.rawValue): a machine that is \(state.rawValue) cannot be \(event.passive)"
         }

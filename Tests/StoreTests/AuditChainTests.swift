@@ -70,7 +70,7 @@ import WardenCrypto
         let folder = try TestPaths.temporaryDirectory("audit-migration")
         let path = folder.appendingPathComponent("warden.sqlite").path
         let old = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(old, upTo: "v5-agent-token-by-its-secret")
+        try SQLiteSchema.migrator.migrate(old, upTo: "v5-agent-token-by-its-secret")
         let when = Date(timeIntervalSince1970: 1_790_000_000.25)
         try old.write { db in
             for index in 1...3 {

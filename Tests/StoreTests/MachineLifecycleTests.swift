@@ -98,7 +98,7 @@ import WardenCrypto
         let folder = try TestPaths.temporaryDirectory("lifecycle")
         let path = folder.appendingPathComponent("warden.sqlite").path
         let old = try DatabaseQueue(path: path)
-        try Schema.migrator.migrate(old, upTo: "v9-bounded-anonymous-rows")
+        try SQLiteSchema.migrator.migrate(old, upTo: "v9-bounded-anonymous-rows")
         try old.write { db in
             for (index, state) in ["enrolled", "active", "discovered"].enumerated() {
                 try db.execute(

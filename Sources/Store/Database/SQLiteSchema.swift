@@ -2,9 +2,9 @@ import Attestation
 import Foundation
 import GRDB
 
-/// The enrolment database's named migrations. Every change of schema is a new migration;
+/// The SQLite database's named migrations. Every change of schema is a new migration;
 /// applied ones never change.
-enum Schema {
+enum SQLiteSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-machines-policies-nonces-secrets") { db in
@@ -151,8 +151,9 @@ enum Schema {
             // Records kept before the chain existed enter it in their order, unchanged.
             let earlier = try Row.fetchCursor(
                 db, sql: "SELECT time, actor, action, subject, details FROM audit ORDER BY id")
+            let chain = SQLiteSession.transaction(db)
             while let row = try earlier.next() {
-                try db.appendAudit(
+                try chain.appendAudit(
                     actor: row["actor"], action: row["action"], subject: row["subject"], details: row["details"],
                     now: row["time"])
             }

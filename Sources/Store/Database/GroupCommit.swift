@@ -1,18 +1,23 @@
 import Dispatch
-import GRDB
 import Synchronization
 
+/// A backend's writer: one write transaction at a time.
+protocol WriteTransactions: Sendable {
+    /// Runs `body` in one write transaction: committed when it returns, rolled back when it throws.
+    func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws
+}
+
 /// Group commit: writes that arrive while a commit is under way wait and then commit
-/// together, each in its own savepoint, with one fsync for all of them. A caller is
+/// together, each in its own savepoint, with one durable commit for all of them. A caller is
 /// answered only after the commit that holds its write returned, so every write is as
 /// durable as if it had committed alone; a write that throws rolls back only itself.
 final class GroupCommit: Sendable {
     /// One caller's write and, once committed, its outcome.
     private final class Pending: @unchecked Sendable {
-        let body: (Database) throws -> Void
+        let body: (SQLTransaction) throws -> Void
         var failure: (any Error)?
         let done = DispatchSemaphore(value: 0)
-        init(_ body: @escaping (Database) throws -> Void) { self.body = body }
+        init(_ body: @escaping (SQLTransaction) throws -> Void) { self.body = body }
     }
 
     private struct Queue {
@@ -22,19 +27,19 @@ final class GroupCommit: Sendable {
 
     /// At most this many writes share one commit.
     static let maxBatch = 256
-    private let database: DatabasePool
+    private let writer: any WriteTransactions
     private let queue = Mutex(Queue())
-    private let beforeCommit: (@Sendable (Database) throws -> Void)?
+    private let beforeCommit: (@Sendable (SQLTransaction) throws -> Void)?
 
     /// `beforeCommit` runs in every batch's transaction after its writes (to sign the audit
     /// chain's head, say); when it throws, the whole batch fails.
-    init(_ database: DatabasePool, beforeCommit: (@Sendable (Database) throws -> Void)? = nil) {
-        self.database = database
+    init(_ writer: any WriteTransactions, beforeCommit: (@Sendable (SQLTransaction) throws -> Void)? = nil) {
+        self.writer = writer
         self.beforeCommit = beforeCommit
     }
 
     /// Runs `body` in a transaction shared with concurrent writes; returns after it is committed.
-    func write<T>(_ body: @escaping (Database) throws -> T) throws -> T {
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
         nonisolated(unsafe) var result: T?
         let pending = Pending { db in result = try body(db) }
         let lead = queue.withLock { queue in
@@ -61,21 +66,18 @@ final class GroupCommit: Sendable {
             }
             guard !batch.isEmpty else { return }
             do {
-                try database.writeWithoutTransaction { db in
-                    try db.inTransaction {
-                        for pending in batch {
-                            do {
-                                try db.inSavepoint {
-                                    try pending.body(db)
-                                    return .commit
-                                }
-                            } catch {
-                                pending.failure = error
-                            }
+                try writer.inWriteTransaction { db in
+                    for pending in batch {
+                        try db.execute(sql: "SAVEPOINT grouped")
+                        do {
+                            try pending.body(db)
+                        } catch {
+                            pending.failure = error
+                            try db.execute(sql: "ROLLBACK TO SAVEPOINT grouped")
                         }
-                        try self.beforeCommit?(db)
-                        return .commit
+                        try db.execute(sql: "RELEASE SAVEPOINT grouped")
                     }
+                    try self.beforeCommit?(db)
                 }
             } catch {
                 for pending in batch where pending.failure == nil { pending.failure = error }

@@ -1,0 +1,122 @@
+import Foundation
+import GRDB
+
+/// The embedded backend: one SQLite file through GRDB, in WAL mode with foreign keys on,
+/// its writes grouped into shared commits (``GroupCommit``).
+final class SQLiteDatabase: StoreDatabase {
+    private let pool: DatabasePool
+    private let writer: GroupCommit
+
+    /// Opens (creating and migrating) the database at `path`; `beforeCommit` runs last in
+    /// every write transaction.
+    init(path: String, beforeCommit: (@Sendable (SQLTransaction) throws -> Void)?) throws(StoreError) {
+        do {
+            var configuration = Configuration()
+            configuration.foreignKeysEnabled = true
+            // Another process may write now and then (`warden operator recover` beside a
+            // running server): wait for its transaction rather than fail.
+            configuration.busyMode = .timeout(10)
+            // A commit must survive power loss, not only a crash: nothing is released
+            // before its verdict and audit record are committed.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch {
+            throw .database("cannot open \(path): \(error)")
+        }
+        let unknown: [String]
+        do {
+            unknown = try pool.read { db in
+                try SQLiteSchema.migrator.appliedIdentifiers(db).subtracting(SQLiteSchema.migrator.migrations)
+            }.sorted()
+        } catch {
+            throw .database("cannot read the schema of \(path): \(error)")
+        }
+        guard unknown.isEmpty else { throw .newerSchema(path: path, migrations: unknown) }
+        do {
+            try SQLiteSchema.migrator.migrate(pool)
+        } catch {
+            throw .database("cannot migrate \(path): \(error)")
+        }
+        writer = GroupCommit(SQLiteWriter(pool: pool), beforeCommit: beforeCommit)
+    }
+
+    func read<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+        try pool.read { db in try body(SQLiteSession.transaction(db)) }
+    }
+
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
+        try writer.write(body)
+    }
+
+    func appliedMigrations() throws -> [String] {
+        try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
+    }
+
+    func integrityCheck() throws -> String {
+        try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+}
+
+/// SQLite's one writer connection.
+private struct SQLiteWriter: WriteTransactions {
+    let pool: DatabasePool
+
+    func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
+        try pool.writeWithoutTransaction { db in
+            try db.inTransaction {
+                try body(SQLiteSession.transaction(db))
+                return .commit
+            }
+        }
+    }
+}
+
+/// One GRDB connection inside its transaction. Every statement is prepared once per
+/// connection and kept (the store's SQL is a fixed set of strings).
+final class SQLiteSession: SQLSession {
+    private let db: GRDB.Database
+
+    private init(_ db: GRDB.Database) { self.db = db }
+
+    /// The transaction `db` is in, as the store's records see it.
+    static func transaction(_ db: GRDB.Database) -> SQLTransaction { SQLTransaction(SQLiteSession(db)) }
+
+    func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments.map(\.databaseValue)))
+        return db.changesCount
+    }
+
+    func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
+        let statement = try db.cachedStatement(sql: sql)
+        let columns = SQLColumns(statement.columnNames)
+        let cursor = try GRDB.Row.fetchCursor(statement, arguments: StatementArguments(arguments.map(\.databaseValue)))
+        while let row = try cursor.next() {
+            try body(SQLRow(columns: columns, values: row.databaseValues.map(SQLValue.init)))
+        }
+    }
+}
+
+extension SQLValue {
+    /// The value as SQLite stores it: booleans as 0 or 1, times as ``SQLTimestamp`` text.
+    fileprivate var databaseValue: DatabaseValue {
+        switch self {
+        case .null: .null
+        case .integer(let integer): integer.databaseValue
+        case .real(let real): real.databaseValue
+        case .boolean(let flag): flag.databaseValue
+        case .text(let text): text.databaseValue
+        case .blob(let bytes): Data(bytes).databaseValue
+        case .timestamp(let date): SQLTimestamp.text(date).databaseValue
+        }
+    }
+
+    fileprivate init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let real): self = .real(real)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob([UInt8](data))
+        }
+    }
+}

@@ -1,0 +1,11 @@
+/// Where a store's rows live, behind the one interface every record type is written against.
+protocol StoreDatabase: Sendable {
+    /// Runs `body` in a read-only transaction that sees one consistent state throughout.
+    func read<T>(_ body: (SQLTransaction) throws -> T) throws -> T
+    /// Runs `body` in a write transaction and returns once that transaction is durably committed.
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T
+    /// The names of the schema migrations applied, in order.
+    func appliedMigrations() throws -> [String]
+    /// The backend's own check of its storage; "ok" when it found nothing wrong.
+    func integrityCheck() throws -> String
+}

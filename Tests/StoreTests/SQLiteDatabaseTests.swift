@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+@testable import Store
+import Testing
+import TestSupport
+import WardenCrypto
+
+/// The SQLite backend beneath the store's one SQL interface.
+@Suite struct SQLiteDatabaseTests {
+    @Test(arguments: [0, 1, 1_234.567, 1_700_000_000.999, 4_102_444_799.5, -86_400.25])
+    func timesAreWrittenAsGRDBAlwaysWroteThemAndReadBackToTheMillisecond(seconds: Double) throws {
+        let date = Date(timeIntervalSince1970: seconds)
+        let text = SQLTimestamp.text(date)
+        #expect(text == String.fromDatabaseValue(date.databaseValue))
+        let read = try #require(SQLTimestamp.date(text))
+        #expect(abs(read.timeIntervalSince1970 - seconds) < 0.001)
+        #expect(SQLTimestamp.date(String(text.prefix(19))) == Date(timeIntervalSince1970: seconds.rounded(.down)))
+    }
+
+    @Test(arguments: ["", "2026-13", "2026-01-01 25", "2026-01-01 12:00:00.", "2026-01-01 12:00:00.1234", "x026-01-01"])
+    func textThatIsNotATimeIsNoDate(text: String) {
+        #expect(SQLTimestamp.date(text) == nil)
+    }
+
+    @Test func aDatabaseANewerWardenMigratedIsRefusedByName() throws {
+        let folder = try TestPaths.temporaryDirectory("newer-schema")
+        let path = folder.appendingPathComponent("warden.sqlite").path
+        let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
+        _ = try EnrolmentStore(path: path, key: key)
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99-from-the-future')")
+        }
+        #expect(throws: StoreError.newerSchema(path: path, migrations: ["v99-from-the-future"])) {
+            try EnrolmentStore(path: path, key: key)
+        }
+        #expect(
+            StoreError.newerSchema(path: path, migrations: ["v99-from-the-future"]).description.contains(
+                "migrated by a newer Warden (v99-from-the-future)"))
+    }
+}
