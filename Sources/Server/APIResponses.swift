@@ -5,6 +5,9 @@ import WardenAPI
 
 /// JSON responses shared by the agent and admin APIs.
 enum APIResponses {
+    /// Seconds a client is asked to wait (`Retry-After`) while the database is unavailable:
+    /// about as long as a fail-over takes.
+    static let databaseRetryAfter = 5
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -195,8 +195,11 @@ enum AdminAPI {
             case .notFound: (.notFound, "notFound")
             case .conflict: (.conflict, "conflict")
             case .internalError: (.internalServerError, "internalError")
+            case .unavailable: (.serviceUnavailable, "unavailable")
             }
-        return try APIResponses.refusal(status, error: code, reason: error.description)
+        var response = try APIResponses.refusal(status, error: code, reason: error.description)
+        if status == .serviceUnavailable { response.headers[.retryAfter] = "\(APIResponses.databaseRetryAfter)" }
+        return response
     }
 }
 

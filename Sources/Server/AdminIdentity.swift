@@ -73,10 +73,13 @@ public enum AdminError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The name or key is taken (409).
     case conflict(String)
     case internalError(String)
+    /// The database cannot be reached now (503, with `Retry-After`).
+    case unavailable(String)
 
     public var description: String {
         switch self {
-        case .unauthenticated(let why), .forbidden(let why), .invalid(let why), .notFound(let why), .conflict(let why):
+        case .unauthenticated(let why), .forbidden(let why), .invalid(let why), .notFound(let why), .conflict(let why),
+            .unavailable(let why):
             why
         case .internalError: "internal error"
         }
@@ -88,6 +91,7 @@ public enum AdminError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound: self = .notFound(error.description)
         case .invalid, .limit, .nonce: self = .invalid(error.description)
         case .keyFile, .sealing, .database, .newerSchema: self = .internalError(error.description)
+        case .unavailable: self = .unavailable("the database is unavailable; retry shortly")
         }
     }
 }

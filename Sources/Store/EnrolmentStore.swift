@@ -31,10 +31,24 @@ public final class EnrolmentStore: Sendable {
     /// Opens (creating and migrating) the SQLite database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
     /// last checkpoint also signs the new head.
-    public init(path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits())
-        throws(StoreError)
-    {
-        database = try SQLiteDatabase(path: path, beforeCommit: Self.checkpointing(with: auditSigner))
+    public convenience init(
+        path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()
+    ) throws(StoreError) {
+        try self.init(location: .sqlite(path: path), key: key, auditSigner: auditSigner, limits: limits)
+    }
+
+    /// Opens (creating and migrating) the database at `location`, as ``init(path:key:auditSigner:limits:)`` does.
+    public init(
+        location: StoreLocation, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()
+    ) throws(StoreError) {
+        let beforeCommit = Self.checkpointing(with: auditSigner)
+        switch location {
+        case .sqlite(let path):
+            database = try SQLiteDatabase(path: path, beforeCommit: beforeCommit)
+        case .postgres(let postgres, let password):
+            database = try PostgresDatabase(
+                location: postgres, password: password?.revealedText, beforeCommit: beforeCommit)
+        }
         self.key = key
         self.auditSigner = auditSigner
         self.limits = limits

@@ -19,6 +19,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     /// The database refused an operation.
     case database(String)
+    /// The database cannot be reached or cannot take writes now (a fail-over, say); the
+    /// request may be tried again shortly.
+    case unavailable(String)
     /// The database at `path` has schema `migrations` this Warden does not know: a newer one wrote it.
     case newerSchema(path: String, migrations: [String])
     /// The machine lifecycle forbids `event` for a machine in `state`.
@@ -34,6 +37,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .limit(let why): "limit reached: \(why)"
         case .invalid(let why): why
         case .database(let why): "database: \(why)"
+        case .unavailable(let why): "database unavailable: \(why)"
         case .newerSchema(let path, let migrations):
             "database \(path) was migrated by a newer Warden (\(migrations.joined(separator: ", "))): "
                 + "run that version, or restore a backup taken before it"

@@ -6,22 +6,18 @@ import TestSupport
 import WardenCrypto
 
 /// The audit chain in the database: linked, signed every N records, append-only.
-@Suite struct AuditChainTests {
+@Suite(.postgresServer) struct AuditChainTests {
     /// A store whose "signature" is recognisable: SHA-256 of the message, so tests can check
     /// what was signed without a key.
-    func store(interval: Int64) throws -> (EnrolmentStore, String) {
-        let folder = try TestPaths.temporaryDirectory("audit-chain")
-        let path = folder.appendingPathComponent("warden.sqlite").path
+    func store(_ backend: StoreBackend, interval: Int64) throws -> (EnrolmentStore, StoreLocation) {
         let signer = AuditSigner(interval: interval) { DigestAlgorithm.sha256.hash($0) }
-        return (
-            try EnrolmentStore(
-                path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path),
-                auditSigner: signer), path
-        )
+        let (store, location, _) = try backend.freshStore(auditSigner: signer)
+        return (store, location)
     }
 
-    @Test func recordsChainAndCheckpointsComeEveryIntervalEvenInOneTransaction() throws {
-        let (store, _) = try store(interval: 4)
+    @Test(arguments: StoreBackend.allCases)
+    func recordsChainAndCheckpointsComeEveryIntervalEvenInOneTransaction(backend: StoreBackend) throws {
+        let (store, _) = try store(backend, interval: 4)
         for index in 0..<3 {
             try store.audit(actor: "test", action: "event", subject: "thing/\(index)", details: "single")
         }
@@ -51,18 +47,34 @@ import WardenCrypto
         }
     }
 
-    @Test func nothingUpdatesOrDeletesARecord() throws {
-        let (store, path) = try store(interval: 1)
+    @Test(arguments: StoreBackend.allCases) func nothingUpdatesOrDeletesARecord(backend: StoreBackend) throws {
+        let (store, location) = try store(backend, interval: 1)
         try store.audit(actor: "test", action: "event", subject: "thing", details: "kept")
-        let database = try DatabaseQueue(path: path)
         for statement in [
             "UPDATE auditRecord SET details = 'changed'", "DELETE FROM auditRecord",
-            "UPDATE auditCheckpoint SET signature = x'00'",
-            "DELETE FROM auditCheckpoint",
-        ] {
-            #expect(throws: DatabaseError.self) { try database.write { try $0.execute(sql: statement) } }
+            "UPDATE auditCheckpoint SET signature = signature || signature", "DELETE FROM auditCheckpoint",
+        ] + (backend == .postgres ? ["TRUNCATE auditRecord CASCADE", "TRUNCATE auditCheckpoint"] : []) {
+            let refusal = try refusal(of: statement, at: location)
+            #expect(refusal?.contains("audit records are append-only") == true, "\(statement): \(refusal ?? "done")")
         }
         #expect(try store.auditRecords(subjectPrefix: "thing").map(\.details) == ["kept"])
+    }
+
+    /// Why the database refused `statement`, run directly (as someone with the database's
+    /// own credentials would); nil when it was carried out.
+    private func refusal(of statement: String, at location: StoreLocation) throws -> String? {
+        switch location {
+        case .sqlite(let path):
+            do {
+                try DatabaseQueue(path: path).write { try $0.execute(sql: statement) }
+                return nil
+            } catch let error as DatabaseError {
+                return error.message
+            }
+        case .postgres(let postgres, _):
+            let result = try PostgresServer.forThisSuite().psql(statement, database: postgres.database)
+            return result.status == 0 ? nil : result.stderr
+        }
     }
 
     /// Records written before the chain existed enter it in their order, unchanged.

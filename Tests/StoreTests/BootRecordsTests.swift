@@ -6,8 +6,10 @@ import TestSupport
 /// Machines as the boot server sees them: found by MAC or UUID, recorded once when unknown,
 /// bounded, and replaced by a real enrolment of the same hardware.
 extension EnrolmentStoreTests {
-    @Test func anUnknownBootingMachineIsRecordedOncePerMAC() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func anUnknownBootingMachineIsRecordedOncePerMAC(backend: StoreBackend)
+        throws
+    {
+        let (store, _, _) = try backend.freshStore()
         let sighting = BootSighting(
             mac: "52:54:00:12:34:56", uuid: "4c4c4544-0000-1000-8000-000000000001", platform: "efi", arch: "x86_64",
             client: "10.0.0.9")
@@ -28,10 +30,10 @@ extension EnrolmentStoreTests {
         }
     }
 
-    @Test func bootDiscoveryIsCapped() throws {
+    @Test(arguments: StoreBackend.allCases) func bootDiscoveryIsCapped(backend: StoreBackend) throws {
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = 50
-        let (store, _) = try freshStore(limits: limits)
+        let (store, _, _) = try backend.freshStore(limits: limits)
         for index in 0..<50 {
             _ = try store.discoverAtBoot(
                 BootSighting(
@@ -45,8 +47,10 @@ extension EnrolmentStoreTests {
         #expect(try store.machines().count == 50)
     }
 
-    @Test func enrollingTheHardwareTakesTheSightingsPlace() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func enrollingTheHardwareTakesTheSightingsPlace(backend: StoreBackend)
+        throws
+    {
+        let (store, _, _) = try backend.freshStore()
         let seen = try store.discoverAtBoot(
             BootSighting(mac: "52:54:00:00:00:07", uuid: nil, platform: "efi", arch: "x86_64", client: "10.0.0.7"))
         #expect(throws: StoreError.self) {

@@ -7,30 +7,26 @@ import TPM
 import WardenAPI
 import WardenCrypto
 
-@Suite struct EnrolmentStoreTests {
-    func freshStore(limits: EnrolmentStore.Limits = .init()) throws -> (EnrolmentStore, URL) {
-        let folder = try TestPaths.temporaryDirectory("store")
-        let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
-        return (
-            try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key, limits: limits),
-            folder
-        )
-    }
-
-    @Test func migrationsAreNamedAndApplied() throws {
-        let (store, _) = try freshStore()
-        #expect(
-            try store.appliedMigrations() == [
-                "v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine",
-                "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images",
-                "v8-measured-images-and-boots", "v9-bounded-anonymous-rows", "v10-machine-states-from-the-lifecycle",
-                "v11-evidence-and-judgement",
-            ])
+@Suite(.postgresServer) struct EnrolmentStoreTests {
+    @Test(arguments: StoreBackend.allCases) func migrationsAreNamedAndApplied(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
+        let expected =
+            switch backend {
+            case .sqlite:
+                [
+                    "v1-machines-policies-nonces-secrets", "v2-clusters-roles-operators", "v3-nonces-by-machine",
+                    "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images",
+                    "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
+                    "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
+                ]
+            case .postgres: ["p1-warden-schema"]
+            }
+        #expect(try store.appliedMigrations() == expected)
         #expect(try store.integrityCheck() == "ok")
     }
 
-    @Test func enrolmentMakesASealedDiskKey() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func enrolmentMakesASealedDiskKey(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
         let id = try store.enroll(machine("node-1", macs: ["52:54:00:AA:BB:CC"]), actor: "test")
         let key = try store.releaseSecrets(machineID: id).diskKey
         #expect(key.count == 32)
@@ -50,8 +46,8 @@ import WardenCrypto
     }
 
     /// The database files alone reveal no disk key.
-    @Test func secretsAreSealedAtRest() throws {
-        let (store, folder) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func secretsAreSealedAtRest(backend: StoreBackend) throws {
+        let (store, location, folder) = try backend.freshStore()
         var keys: [[UInt8]] = []
         for index in 0..<5 {
             keys.append(
@@ -64,26 +60,24 @@ import WardenCrypto
             name: "c1", serverURL: "https://10.0.0.1:6443", token: Secret(text: token),
             agentToken: Secret(text: agentToken), actor: "test")
         keys += [Array(token.suffix(32).utf8), Array(agentToken.suffix(32).utf8)]
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
-            $0.hasPrefix("warden.sqlite")
-        }
-        #expect(files.contains("warden.sqlite"))
+        let files = try backend.filesHolding(location, folder: folder)
+        #expect(!files.isEmpty)
         for file in files {
-            let bytes = try TestPaths.bytes(folder.appendingPathComponent(file))
+            let bytes = try TestPaths.bytes(file)
             // A Boolean first: an expectation that failed on the bytes would print the secret.
             let holdsSecret = keys.contains { key in
                 [key, Array(key.prefix(8)), Array(key.suffix(8))].contains { contains(bytes, $0) }
             }
-            #expect(!holdsSecret, "\(file) holds secret bytes")
+            #expect(!holdsSecret, "\(file.path) holds secret bytes")
         }
     }
 
-    @Test func anotherKeyEncryptionKeyOpensNothing() throws {
-        let (store, folder) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func anotherKeyEncryptionKeyOpensNothing(backend: StoreBackend) throws {
+        let (store, location, _) = try backend.freshStore()
         let id = try store.enroll(machine("node"), actor: "test")
         let otherKey = try KeyEncryptionKey.loadOrCreate(
             at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
-        let reopened = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: otherKey)
+        let reopened = try EnrolmentStore(location: location, key: otherKey)
         #expect(throws: StoreError.self) { try reopened.releaseSecrets(machineID: id).diskKey }
         _ = store
     }
@@ -102,8 +96,8 @@ import WardenCrypto
         #expect(throws: StoreError.self) { try KeyEncryptionKey.loadOrCreate(at: path) }
     }
 
-    @Test func noncesAreSingleUseBoundAndShortLived() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func noncesAreSingleUseBoundAndShortLived(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let other = try store.enroll(machine("other"), actor: "test")
         let key = try activatedKey(store, machineID: node), otherKey = try activatedKey(store, machineID: other)
@@ -139,8 +133,10 @@ import WardenCrypto
     /// Nonces go only to activated keys of machines that are not revoked, and only to whoever
     /// shows the proof of the key's activation secret: its id alone (sequential, guessable)
     /// gets nothing.
-    @Test func noncesNeedAnActivatedKeyOfALiveMachineAndItsProof() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func noncesNeedAnActivatedKeyOfALiveMachineAndItsProof(
+        backend: StoreBackend
+    ) throws {
+        let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         #expect(
             try store.issueNonce(
@@ -162,8 +158,8 @@ import WardenCrypto
 
     /// A machine's pending nonces are bounded: a further one replaces the oldest, so the
     /// newest request — the one a live agent waits for — is never refused.
-    @Test func theOldestPendingNonceMakesRoom() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func theOldestPendingNonceMakesRoom(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let key = try activatedKey(store, machineID: node)
         let start = Date()
@@ -184,10 +180,10 @@ import WardenCrypto
     /// A registration is a sealed ticket, not a row: anyone with an enrolled EK's public part
     /// can register as often as they like and the database does not grow; a ticket expires,
     /// opens only in the store that sealed it, and names the key it registered.
-    @Test func registrationsAreTicketsNotRows() throws {
+    @Test(arguments: StoreBackend.allCases) func registrationsAreTicketsNotRows(backend: StoreBackend) throws {
         var limits = EnrolmentStore.Limits()
         limits.registrationLifetime = 60
-        let (store, _) = try freshStore(limits: limits)
+        let (store, _, _) = try backend.freshStore(limits: limits)
         let node = try store.enroll(machine("node"), actor: "test")
         let start = Date()
         let tickets = try (0..<50).map { index in
@@ -209,7 +205,7 @@ import WardenCrypto
         #expect(throws: StoreError.notFound("registration: not one this server issued")) {
             _ = try store.activateAttestationKey(ticket: tampered, proof: [10], now: start)
         }
-        let (other, _) = try freshStore()
+        let (other, _, _) = try backend.freshStore()
         #expect(throws: StoreError.self, "another store's key") {
             _ = try other.activateAttestationKey(ticket: tickets[11], proof: [11], now: start)
         }
@@ -217,11 +213,13 @@ import WardenCrypto
 
     /// Self-registered machines are capped; the same EK registering again is the same row;
     /// discovered machines nobody adopts expire, audited, and an operator can forget one.
-    @Test func discoveredMachinesAreCappedExpireAndCanBeForgotten() throws {
+    @Test(arguments: StoreBackend.allCases) func discoveredMachinesAreCappedExpireAndCanBeForgotten(
+        backend: StoreBackend
+    ) throws {
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = 20
         limits.discoveredMachineLifetime = 3_600
-        let (store, _) = try freshStore(limits: limits)
+        let (store, _, _) = try backend.freshStore(limits: limits)
         let start = Date()
         for index in 0..<20 {
             _ = try store.discover(
@@ -257,8 +255,9 @@ import WardenCrypto
             "\(record.details)")
     }
 
-    @Test func operatorCertificatesAreRecordedAndRevoked() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func operatorCertificatesAreRecordedAndRevoked(backend: StoreBackend) throws
+    {
+        let (store, _, _) = try backend.freshStore()
         try store.recordOperatorCertificate(serial: "01", name: "alice", role: .auditor, actor: "test")
         try store.recordOperatorCertificate(serial: "01", name: "alice", role: .auditor, actor: "test")
         #expect(try store.operatorCertificates().count == 1)
@@ -267,8 +266,10 @@ import WardenCrypto
         #expect(throws: StoreError.self) { try store.revokeOperator(named: "alice", actor: "test") }
     }
 
-    @Test func agentsGetTheAgentTokenAndServersTheClusterToken() throws {
-        let (store, _) = try freshStore()
+    @Test(arguments: StoreBackend.allCases) func agentsGetTheAgentTokenAndServersTheClusterToken(backend: StoreBackend)
+        throws
+    {
+        let (store, _, _) = try backend.freshStore()
         let token = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::server:0123456789abcdef")
         let agentToken = Secret(text: "K10" + String(repeating: "ab", count: 32) + "::node:fedcba9876543210")
         try store.addCluster(
@@ -315,9 +316,6 @@ import WardenCrypto
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard needle.count <= haystack.count else { return false }
-        return (0...(haystack.count - needle.count)).contains {
-            haystack[$0..<($0 + needle.count)].elementsEqual(needle)
-        }
+        Data(haystack).range(of: Data(needle)) != nil
     }
 }

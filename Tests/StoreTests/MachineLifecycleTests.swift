@@ -9,7 +9,7 @@ import WardenCrypto
 
 /// The machine lifecycle: one table of transitions, and the schema's constraint written
 /// from it.
-@Suite struct MachineLifecycleTests {
+@Suite(.postgresServer) struct MachineLifecycleTests {
     @Test func theSchemaStoresExactlyTheLifecyclesStoredStates() throws {
         let folder = try TestPaths.temporaryDirectory("lifecycle")
         let path = folder.appendingPathComponent("warden.sqlite").path
@@ -42,6 +42,26 @@ import WardenCrypto
         }
     }
 
+    @Test func thePostgresSchemaStoresExactlyTheLifecyclesStoredStates() throws {
+        let (_, location, _) = try StoreBackend.postgres.freshStore()
+        guard case .postgres(let postgres, _) = location else { return }
+        let server = try PostgresServer.forThisSuite()
+        let constraint = try server.psql(
+            """
+            SELECT pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'machine'::regclass AND contype = 'c' AND pg_get_constraintdef(oid) LIKE '%state%'
+            """, database: postgres.database
+        ).stdout
+        let states = constraint.matches(of: /'([a-z]+)'::text/).map { String($0.1) }
+        #expect(states == MachineState.stored.map(\.rawValue))
+        for state in MachineState.allCases {
+            let inserted = try server.psql(
+                "INSERT INTO machine (name, state, ekPublic, createdAt) VALUES ('m-\(state.rawValue)', '\(state.rawValue)', '', now())",
+                database: postgres.database)
+            #expect((inserted.status == 0) == state.isStored, "\(state.rawValue): \(inserted.stderr)")
+        }
+    }
+
     /// The edges a serious reviewer checks: nothing leaves revoked but retirement, nothing
     /// leaves retired, forgotten or expired, only a discovered machine is adopted, forgotten
     /// or expires, and only an enrolled or active one is released to.
@@ -71,11 +91,8 @@ import WardenCrypto
         #expect(MachineLifecycle.state(after: .release, from: .enrolled) == .active)
     }
 
-    @Test func theStoreRefusesWhatTheLifecycleForbids() throws {
-        let folder = try TestPaths.temporaryDirectory("lifecycle")
-        let store = try EnrolmentStore(
-            path: folder.appendingPathComponent("warden.sqlite").path,
-            key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+    @Test(arguments: StoreBackend.allCases) func theStoreRefusesWhatTheLifecycleForbids(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
         let id = try store.enroll(MachineEnrolment(name: "node", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
         try store.revoke(machineNamed: "node", actor: "test")
         #expect(throws: StoreError.lifecycle(machine: "node", state: .revoked, event: .revoke)) {

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+/// Opens connections to the writable server among a ``PostgresLocation``'s hosts: each host
+/// in turn (the last one found writable first) is connected to, over TLS as `sslmode` asks,
+/// and asked `pg_is_in_recovery()`; a standby is passed over. Every fail-over a session
+/// reports starts a new generation, and connections of an older one are not used again.
+final class PostgresConnector: Sendable {
+    let location: PostgresLocation
+    private let password: String?
+    private let tls: PostgresConnection.Configuration.TLS
+    private let group: any EventLoopGroup
+    private let logger = Logger(label: "warden.store.postgres")
+    private let preferredHost = Atomic<Int>(0)
+    private let currentGeneration = Atomic<Int>(0)
+    private let nextID = Atomic<Int>(0)
+    /// How long one statement may take before its connection is given up.
+    let statementTimeout: TimeAmount = .seconds(15)
+
+    init(location: PostgresLocation, password: String?, group: any EventLoopGroup) throws(StoreError) {
+        self.location = location
+        self.password = password
+        self.group = group
+        self.tls = try Self.tls(for: location)
+    }
+
+    /// The generation connections are opened in now.
+    var generation: Int { currentGeneration.load(ordering: .acquiring) }
+
+    /// Gives up connections of `generation` after a fail-over seen on one of them.
+    func failedOver(from generation: Int) {
+        _ = currentGeneration.compareExchange(
+            expected: generation, desired: generation + 1, ordering: .acquiringAndReleasing)
+    }
+
+    /// A connection to the writable server; when there is none, why each host was passed over.
+    func connectWritable() throws(StoreError) -> PostgresSession {
+        let hosts = location.hosts
+        let first = preferredHost.load(ordering: .relaxed) % hosts.count
+        var passedOver: [String] = []
+        for offset in 0..<hosts.count {
+            let index = (first + offset) % hosts.count
+            let host = hosts[index]
+            let session: PostgresSession
+            do {
+                session = PostgresSession(
+                    try connect(host).wait(), generation: generation, connector: self, logger: logger)
+            } catch {
+                passedOver.append("\(host): \(PostgresFailure.describe(error, location: location))")
+                continue
+            }
+            do {
+                guard try Bool.fetchOne(SQLTransaction(session), sql: "SELECT pg_is_in_recovery()") == false else {
+                    session.close()
+                    passedOver.append("\(host): a standby (read-only)")
+                    continue
+                }
+            } catch {
+                session.close()
+                passedOver.append("\(host): \(PostgresFailure.describe(error, location: location))")
+                continue
+            }
+            preferredHost.store(index, ordering: .relaxed)
+            return session
+        }
+        throw .unavailable("no writable PostgreSQL server: " + passedOver.joined(separator: "; "))
+    }
+
+    private func connect(_ host: PostgresLocation.Host) -> EventLoopFuture<PostgresConnection> {
+        var configuration =
+            host.isSocketFolder
+            ? PostgresConnection.Configuration(
+                unixSocketPath: host.socketPath, username: location.user, password: password,
+                database: location.database)
+            : PostgresConnection.Configuration(
+                host: host.name, port: host.port, username: location.user, password: password,
+                database: location.database, tls: tls)
+        configuration.options.connectTimeout = .milliseconds(Int64(location.connectTimeout * 1_000))
+        configuration.options.additionalStartupParameters = [("application_name", location.applicationName)]
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
+        let eventLoop = group.next()
+        let connecting = PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger)
+        // The connect timeout covers the TCP handshake only: a server that accepts and then
+        // says nothing is given up as well.
+        let deadline = eventLoop.makePromise(of: PostgresConnection.self)
+        let timer = eventLoop.scheduleTask(in: configuration.options.connectTimeout) {
+            deadline.fail(PostgresFailure.timedOut(seconds: Int(self.location.connectTimeout)))
+            connecting.whenSuccess(PostgresSession.close)
+        }
+        connecting.whenComplete { result in
+            timer.cancel()
+            deadline.completeWith(result)
+        }
+        return deadline.futureResult
+    }
+
+    /// libpq's `sslmode` as a TLS setting: `prefer` and `require` encrypt without checking the
+    /// server (as libpq does when no root certificate is named), `verify-ca` checks its
+    /// certificate against `sslrootcert`, `verify-full` its name as well.
+    private static func tls(for location: PostgresLocation) throws(StoreError) -> PostgresConnection.Configuration.TLS {
+        guard location.sslMode != .disable else { return .disable }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch location.sslMode {
+        case .disable, .prefer, .require: configuration.certificateVerification = .none
+        case .verifyCA: configuration.certificateVerification = .noHostnameVerification
+        case .verifyFull: configuration.certificateVerification = .fullVerification
+        }
+        do {
+            if let roots = location.sslRootCertificate {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(roots))
+            }
+            if let certificate = location.sslCertificate, let key = location.sslKey {
+                configuration.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                configuration.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            }
+            let context = try NIOSSLContext(configuration: configuration)
+            return location.sslMode == .prefer ? .prefer(context) : .require(context)
+        } catch {
+            throw .database("the database's TLS files (sslrootcert, sslcert, sslkey) do not load: \(error)")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+/// What went wrong talking to PostgreSQL, in one line an operator can act on.
+enum PostgresFailure: Error, CustomStringConvertible {
+    case timedOut(seconds: Int)
+
+    var description: String {
+        switch self {
+        case .timedOut(let seconds): "no answer within \(seconds) s"
+        }
+    }
+
+    /// Whether `error` means the connection or the server's role is gone (a closed
+    /// connection, a server shutting down, a primary turned read-only), not that the
+    /// statement was wrong: the store then looks for the writable server again.
+    static func isFailOver(_ error: any Error) -> Bool {
+        if error is PostgresFailure || error is ChannelError { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 08: connection exception; 57P0x: shutting down; 25006: read-only transaction;
+            // 40001 would be a serialization failure, which writes (serialised) never meet.
+            return state.hasPrefix("08") || state.hasPrefix("57P0") || state == "25006"
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown,
+            .messageDecodingFailure, .unexpectedBackendMessage:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// One line for `error`, naming what to check; never a password.
+    static func describe(_ error: any Error, location: PostgresLocation) -> String {
+        if let failure = error as? PostgresFailure { return failure.description }
+        if let error = error as? PSQLError {
+            switch error.code {
+            case .server:
+                let state = error.serverInfo?[.sqlState] ?? ""
+                let message = error.serverInfo?[.message] ?? "refused"
+                switch state {
+                case "28P01":
+                    return "password authentication failed for user \(location.user) (check the password file)"
+                case "28000": return "the server refused user \(location.user): \(message) (check pg_hba.conf)"
+                case "3D000": return "database \(location.database) does not exist"
+                default: return "\(message) (SQLSTATE \(state))"
+                }
+            case .sslUnsupported:
+                return "the server does not offer TLS, and sslmode \(location.sslMode.rawValue) requires it"
+            case .authMechanismRequiresPassword:
+                return "the server asks for a password and none was given (WARDEN_DATABASE_PASSWORD_FILE)"
+            case .unsupportedAuthMechanism:
+                return "the server asks for an authentication method Warden does not speak (use scram-sha-256)"
+            case .connectionError, .failedToAddSSLHandler, .uncleanShutdown, .serverClosedConnection:
+                if let underlying = error.underlying { return describe(underlying, location: location) }
+                return "the connection failed (\(error.code))"
+            default:
+                return "\(error.code)"
+            }
+        }
+        if let error = error as? NIOSSLError {
+            return tlsFailure("\(error)", location: location)
+        }
+        if let error = error as? BoringSSLError {
+            return tlsFailure("\(error)", location: location)
+        }
+        if let error = error as? NIOConnectionError {
+            return error.connectionErrors.first.map { describe($0.error, location: location) } ?? "cannot connect"
+        }
+        if let error = error as? IOError {
+            return switch error.errnoCode {
+            case ECONNREFUSED: "connection refused (is PostgreSQL running and listening there?)"
+            case ENOENT: "no socket there (is PostgreSQL running?)"
+            case EHOSTUNREACH, ENETUNREACH: "host unreachable"
+            default: "\(error)"
+            }
+        }
+        if error is ChannelError { return "the connection closed" }
+        return "\(error)"
+    }
+
+    private static func tlsFailure(_ detail: String, location: PostgresLocation) -> String {
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") || detail.contains("handshakeFailed") {
+            return "the server's certificate is not signed by the CA in sslrootcert "
+                + "\(location.sslRootCertificate ?? "(none named)"), or does not name the host"
+        }
+        return "TLS failed: \(detail)"
+    }
+}
