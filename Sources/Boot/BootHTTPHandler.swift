@@ -53,7 +53,7 @@ final class BootHTTPHandler: ChannelInboundHandler {
         guard request.identifiesMachine else { return sendScript(.identify(base: request.base), head, context) }
         let state = self.state
         offLoop(head, context, on: NIOThreadPool.singleton) {
-            state.scripts.script(for: request)
+            try state.scripts.script(for: request)
         } then: { script in
             state.events.record(
                 "http",
@@ -94,6 +94,10 @@ final class BootHTTPHandler: ChannelInboundHandler {
                             .serviceUnavailable, refusal.description, head, context,
                             extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
                     }
+                case .failure(let unavailable as BootScriptsUnavailable):
+                    self.refuse(
+                        .serviceUnavailable, unavailable.description, head, context,
+                        extra: [("Retry-After", String(state.settings.retryAfterSeconds))])
                 case .failure: self.refuse(.serviceUnavailable, "shutting down", head, context, close: true)
                 }
             }

@@ -94,6 +94,14 @@ public struct BootScriptRequest: Sendable, Equatable {
 /// Where the boot HTTP server gets each machine's script: the enrolment records (Warden's
 /// server module implements it over the store). Called off the event loop.
 public protocol BootScriptSource: Sendable {
-    /// The iPXE script for the machine that sent `request`.
-    func script(for request: BootScriptRequest) -> IPXEScript
+    /// The iPXE script for the machine that sent `request`; throws when the records cannot
+    /// be read now (the machine is told to retry, with `Retry-After`, which iPXE honours).
+    func script(for request: BootScriptRequest) throws(BootScriptsUnavailable) -> IPXEScript
+}
+
+/// The records behind boot scripts cannot be read now (the database is failing over, say).
+public struct BootScriptsUnavailable: Error, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
 }

@@ -89,12 +89,15 @@ enum AgentAPI {
             let status: HTTPResponse.Status =
                 switch refusal.reason {
                 case .internalError: .internalServerError
+                case .unavailable: .serviceUnavailable
                 case .limit: .tooManyRequests
                 default: .forbidden
                 }
-            return try APIResponses.refusal(
+            var response = try APIResponses.refusal(
                 status, error: refusal.reason.rawValue,
                 reason: refusal.reason == .internalError ? "internal error" : refusal.detail)
+            if status == .serviceUnavailable { response.headers[.retryAfter] = "\(APIResponses.databaseRetryAfter)" }
+            return response
         }
     }
 

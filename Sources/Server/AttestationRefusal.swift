@@ -1,11 +1,12 @@
 import Attestation
+import Store
 
 /// Why the attestation flow refused a request. The message is what the agent is told;
 /// it never holds a secret.
 public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Reason: String, Sendable {
         case unknownEndorsementKey, revoked, attestationKey, notActivated, activation, nonce, evidence, policy,
-            counters, limit, internalError
+            counters, limit, internalError, unavailable
     }
 
     public let reason: Reason
@@ -20,6 +21,15 @@ public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "\(reason.rawValue): \(detail)" }
+
+    /// A store that failed: unavailable (the agent retries after a fail-over) when the
+    /// database cannot be reached or written now, an internal error otherwise.
+    static func store(_ error: any Error) -> AttestationRefusal {
+        if case .unavailable = error as? StoreError {
+            return AttestationRefusal(.unavailable, "the database is unavailable; retry shortly")
+        }
+        return AttestationRefusal(.internalError, "store: \(error)")
+    }
 }
 
 extension Judgement.Refusal {

@@ -144,7 +144,7 @@ public final class AttestationService: Sendable {
                     .discovery, .limit, subject: "ek/" + Hex.encode(name), "discovery refused: \(error.description)",
                     answer: error.description, source: source)
             }
-            throw AttestationRefusal(.internalError, "store: \(error)")
+            throw AttestationRefusal.store(error)
         }
     }
 
@@ -160,7 +160,7 @@ public final class AttestationService: Sendable {
                     .activation, .notActivated, subject: "registration", "activation refused: \(why)",
                     answer: "this registration was not issued here, or has expired: register again", source: source)
             }
-            throw AttestationRefusal(.internalError, "store: \(error)")
+            throw AttestationRefusal.store(error)
         }
         guard let activated else {
             throw refused(
@@ -274,7 +274,7 @@ public final class AttestationService: Sendable {
                     answer: "machine \(context.machineName) is revoked",
                     source: source, machineID: key.machineID)
             }
-            throw AttestationRefusal(.internalError, "store: \(error)")
+            throw AttestationRefusal.store(error)
         }
         if let refusal = judgement.refusal {
             throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal)
@@ -344,6 +344,6 @@ public final class AttestationService: Sendable {
     }
 
     private func internalStore<T>(_ body: () throws -> T) throws(AttestationRefusal) -> T {
-        do { return try body() } catch { throw AttestationRefusal(.internalError, "store: \(error)") }
+        do { return try body() } catch { throw AttestationRefusal.store(error) }
     }
 }

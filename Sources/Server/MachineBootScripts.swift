@@ -43,7 +43,7 @@ public final class MachineBootScripts: BootScriptSource {
         self.discoveries = discoveries
     }
 
-    public func script(for request: BootScriptRequest) -> IPXEScript {
+    public func script(for request: BootScriptRequest) throws(BootScriptsUnavailable) -> IPXEScript {
         do throws(StoreError) {
             guard let target = try store.bootTarget(mac: request.mac, uuid: request.uuid) else {
                 guard discoveries.admit(request.client) else {
@@ -81,6 +81,8 @@ public final class MachineBootScripts: BootScriptSource {
         } catch .limit(let why) {
             refused(why, request)
             return .exit("this machine is not enrolled, and the list of discovered machines is full")
+        } catch .unavailable {
+            throw BootScriptsUnavailable("the enrolment records are unavailable; retry shortly")
         } catch {
             return .exit("the enrolment records cannot be read now; try again")
         }

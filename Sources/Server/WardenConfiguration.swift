@@ -8,6 +8,12 @@ import Yams
 public struct WardenConfiguration: Sendable, Equatable {
     /// The state folder (relative paths are relative to the working directory).
     public var stateDir = ".warden"
+    /// The store: empty for SQLite in the state folder, or a PostgreSQL URI in libpq's form
+    /// (`postgresql://USER@HOST[:PORT][,HOST…]/DATABASE?sslmode=verify-full&sslrootcert=FILE`);
+    /// of several hosts the writable one is used, and found again after a fail-over.
+    public var database = ""
+    /// The file holding the PostgreSQL password; empty: none (a client certificate instead).
+    public var databasePasswordFile = ""
     /// The HTTPS listener for agents and operators.
     public var apiHost = "127.0.0.1"
     public var apiPort = 8443
@@ -96,6 +102,8 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// Every setting: its key in the file, its environment variable, and its field.
     public static let settings: [Setting] = [
         .init("stateDir", "WARDEN_STATE_DIR", .text(\.stateDir)),
+        .init("database", "WARDEN_DATABASE", .text(\.database)),
+        .init("databasePasswordFile", "WARDEN_DATABASE_PASSWORD_FILE", .text(\.databasePasswordFile)),
         .init("apiHost", "WARDEN_API_HOST", .text(\.apiHost)),
         .init("apiPort", "WARDEN_API_PORT", .port(\.apiPort)),
         .init("serverNames", "WARDEN_SERVER_NAMES", .list(\.serverNames)),
@@ -184,6 +192,7 @@ public struct WardenConfiguration: Sendable, Equatable {
 
     private func validate() throws(ConfigurationError) {
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
+        _ = try postgresLocation()
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
             throw .invalid(
                 "bootServerAddress",

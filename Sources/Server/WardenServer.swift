@@ -54,6 +54,7 @@ public enum WardenServer {
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
         let bodyLimit = BodyLimitMiddleware(
             limit: configuration.maxBodyBytes, budget: BodyBudget(bytes: configuration.maxBodyBytesInFlight))
+        HealthAPI.addRoutes(to: router, store: store, limiter: limiter)
         AgentAPI.addRoutes(
             to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter,
             bodyLimit: bodyLimit)

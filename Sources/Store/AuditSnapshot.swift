@@ -31,13 +31,22 @@ public struct AuditSnapshot {
         return first...last
     }
 
-    /// Calls `body` with every record of `sequences` in order, one at a time.
+    /// Calls `body` with every record of `sequences` in order, one at a time. They are read
+    /// a page at a time, so that no one statement holds the whole chain.
     public func forEachRecord(in sequences: ClosedRange<Int64>, _ body: (AuditRecord) throws -> Void) throws {
-        try db.forEachRow(
-            sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
-            arguments: [sequences.lowerBound, sequences.upperBound]
-        ) { row in try body(AuditRecord(row: row)) }
+        var first = sequences.lowerBound
+        while first <= sequences.upperBound {
+            let last = first + min(Self.recordsPerPage - 1, sequences.upperBound - first)
+            try db.forEachRow(
+                sql: "SELECT * FROM auditRecord WHERE sequence BETWEEN ? AND ? ORDER BY sequence",
+                arguments: [first, last]
+            ) { row in try body(AuditRecord(row: row)) }
+            first = last + 1
+        }
     }
+
+    /// Records read by one statement of ``forEachRecord(in:_:)``.
+    static let recordsPerPage: Int64 = 10_000
 
     /// The checkpoints of records in `sequences`, in order.
     public func checkpoints(in sequences: ClosedRange<Int64>) throws -> [AuditCheckpoint] {

@@ -65,6 +65,11 @@ public final class EnrolmentStore: Sendable {
         try storeError { try database.appliedMigrations() }
     }
 
+    /// Throws unless the database takes writes now (for a readiness probe).
+    public func checkWritable() throws(StoreError) {
+        try storeError { try database.checkWritable() }
+    }
+
     /// What the backend's own check of its storage found (`PRAGMA integrity_check` on SQLite).
     public func integrityCheck() throws(StoreError) -> String {
         try storeError { try database.integrityCheck() }

@@ -34,7 +34,9 @@ struct AuditCommand: AsyncParsableCommand {
             let onTerminal = isatty(STDERR_FILENO) == 1
             if local {
                 let state = try StateFolder.existing(at: admin.stateDir)
-                let store = try EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())
+                let store = try EnrolmentStore(
+                    location: WardenConfiguration.fromEnvironment().storeLocation(in: state),
+                    key: state.keyEncryptionKey())
                 let progress: ((Int64, Int64) -> Void)? =
                     onTerminal
                     ? { done, total in TerminalProgress.show("exporting: \(done) of \(total) records") } : nil

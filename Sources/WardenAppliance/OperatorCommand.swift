@@ -31,7 +31,7 @@ struct OperatorCommand: AsyncParsableCommand {
             }
             let state = try StateFolder.existing(at: stateDir)
             let store = try EnrolmentStore(
-                path: state.databasePath, key: state.keyEncryptionKey(),
+                location: WardenConfiguration.fromEnvironment().storeLocation(in: state), key: state.keyEncryptionKey(),
                 auditSigner: state.auditKey().checkpointSigner(interval: 1_000))
             let serial = try state.reissueOperatorIdentity()
             try store.recordOperatorCertificate(

@@ -28,7 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let defaultFile = FileManager.default.fileExists(atPath: "Config/warden.yaml") ? "Config/warden.yaml" : nil
+        let defaultFile =
+            FileManager.default.fileExists(atPath: WardenConfiguration.defaultFile)
+            ? WardenConfiguration.defaultFile : nil
         var configuration = try WardenConfiguration.load(
             file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
         if let stateDir { configuration.stateDir = stateDir }
@@ -38,7 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         limits.discoveredMachineLifetime = TimeInterval(configuration.discoveredMachineLifetime)
         limits.registrationLifetime = TimeInterval(configuration.registrationLifetime)
         let store = try EnrolmentStore(
-            path: state.databasePath, key: state.keyEncryptionKey(),
+            location: configuration.storeLocation(in: state), key: state.keyEncryptionKey(),
             auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)),
             limits: limits)
         var logger = Logger(label: "warden")

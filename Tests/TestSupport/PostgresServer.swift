@@ -36,10 +36,36 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Makes and starts a new cluster; `settings` are added to `postgres`'s command line (`name=value`).
-    public init(settings: [String] = []) throws {
+    public convenience init(settings: [String] = []) throws {
+        let password = (0..<24).map { _ in String("abcdefghijkmnopqrstuvwxyz23456789".randomElement()!) }.joined()
+        try self.init(password: password, settings: settings) { folder, data, run in
+            let passwordFile = folder.appendingPathComponent("password")
+            try run(
+                "initdb",
+                [
+                    "-D", data, "-U", PostgresServer.user, "--pwfile", passwordFile.path, "--auth=scram-sha-256",
+                    "-E", "UTF8", "--locale=C", "--no-sync",
+                ])
+        }
+    }
+
+    /// A streaming standby of this server (`pg_basebackup -R`), started, with its own port and folder.
+    public func standby(settings: [String] = []) throws -> PostgresServer {
+        let primary = "host=127.0.0.1 port=\(port) user=\(Self.user) password=\(password) application_name=standby"
+        return try PostgresServer(password: password, settings: settings) { _, data, run in
+            try run("pg_basebackup", ["-D", data, "-R", "-X", "stream", "-c", "fast", "-d", primary])
+        }
+    }
+
+    /// Makes a cluster's data folder with `make` (given the folder, the data folder and a way
+    /// to run a server program as the cluster's owner), then starts it on a free port.
+    private init(
+        password: String, settings: [String],
+        make: (URL, String, (String, [String]) throws -> Void) throws -> Void
+    ) throws {
         folder = try TestPaths.temporaryDirectory("postgres")
         asPostgres = geteuid() == 0 ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--"] : []
-        password = (0..<24).map { _ in String("abcdefghijkmnopqrstuvwxyz23456789".randomElement()!) }.joined()
+        self.password = password
         passwordFile = folder.appendingPathComponent("password")
         try Data(password.utf8).write(to: passwordFile)
         if geteuid() == 0 {
@@ -47,14 +73,10 @@ public final class PostgresServer: @unchecked Sendable {
         }
         let bin = try Self.binaries()
         let data = folder.appendingPathComponent("data").path
-        try Self.check(
-            Self.run(
-                asPostgres,
-                bin.appendingPathComponent("initdb").path,
-                [
-                    "-D", data, "-U", Self.user, "--pwfile", passwordFile.path, "--auth=scram-sha-256", "-E", "UTF8",
-                    "--locale=C", "--no-sync",
-                ]), "initdb")
+        let owner = asPostgres
+        try make(folder, data) { program, arguments in
+            try Self.check(Self.run(owner, bin.appendingPathComponent(program).path, arguments), program)
+        }
         for _ in 0..<20 {
             let port = Int.random(in: 32_000..<48_000)
             let arguments =
@@ -73,6 +95,25 @@ public final class PostgresServer: @unchecked Sendable {
             Self.stop(process)
         }
         throw CommandFailure("postgres did not start on any of 20 ports: see \(folder.path)/postgres.log")
+    }
+
+    /// Turns this standby into a primary (`pg_ctl promote`), waiting until it is.
+    public func promote() throws {
+        try Self.check(
+            Self.run(
+                asPostgres, try Self.binaries().appendingPathComponent("pg_ctl").path,
+                ["promote", "-w", "-D", folder.appendingPathComponent("data").path]), "pg_ctl promote")
+    }
+
+    /// Kills the server at once, as a power cut would: SIGKILL to its postmaster and to
+    /// every process it started (found by their parent's process id).
+    public func crash() {
+        guard process.isRunning else { return }
+        let postmaster = process.processIdentifier
+        kill(postmaster, SIGSTOP)
+        for child in Self.children(of: postmaster) { kill(child, SIGKILL) }
+        kill(postmaster, SIGKILL)
+        process.waitUntilExit()
     }
 
     deinit { stop() }
@@ -112,6 +153,19 @@ public final class PostgresServer: @unchecked Sendable {
         for _ in 0..<100 where process.isRunning { usleep(50_000) }
         if process.isRunning { kill(pid, SIGKILL) }
         process.waitUntilExit()
+    }
+
+    /// The processes whose parent is `pid`, from /proc.
+    private static func children(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { candidate in
+            guard let stat = try? String(contentsOfFile: "/proc/\(candidate)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            // After "pid (name) state ", the parent's pid.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
     }
 
     private static func waitUntilAccepting(port: Int, process: Process) -> Bool {

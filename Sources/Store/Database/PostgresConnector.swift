@@ -19,8 +19,10 @@ final class PostgresConnector: Sendable {
     private let preferredHost = Atomic<Int>(0)
     private let currentGeneration = Atomic<Int>(0)
     private let nextID = Atomic<Int>(0)
-    /// How long one statement may take before its connection is given up.
-    let statementTimeout: TimeAmount = .seconds(15)
+    /// How long one statement may take before its connection is given up as dead (a server
+    /// that vanished without closing it, say). The store's statements take milliseconds,
+    /// and every write waits behind the one in progress, so this bounds a fail-over's stall.
+    let statementTimeout: TimeAmount = .seconds(5)
 
     init(location: PostgresLocation, password: String?, group: any EventLoopGroup) throws(StoreError) {
         self.location = location

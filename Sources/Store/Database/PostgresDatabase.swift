@@ -57,6 +57,14 @@ final class PostgresDatabase: StoreDatabase {
         try read { db in try PostgresSchema.applied(db) }
     }
 
+    func checkWritable() throws {
+        try writers.inTransaction(begin: "BEGIN") { db in
+            guard try Bool.fetchOne(db, sql: "SELECT pg_is_in_recovery()") == false else {
+                throw StoreError.unavailable("the server is a standby")
+            }
+        }
+    }
+
     /// PostgreSQL checks its own pages (data checksums); this confirms that the writable
     /// server answers and holds Warden's schema.
     func integrityCheck() throws -> String {

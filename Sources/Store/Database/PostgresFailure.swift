@@ -61,10 +61,10 @@ enum PostgresFailure: Error, CustomStringConvertible {
                 return "\(error.code)"
             }
         }
-        if let error = error as? NIOSSLError {
-            return tlsFailure("\(error)", location: location)
+        if let error = error as? NIOSSLExtraError, error == .failedToValidateHostname {
+            return "the server's certificate does not name the host (sslmode verify-full checks the name)"
         }
-        if let error = error as? BoringSSLError {
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             return tlsFailure("\(error)", location: location)
         }
         if let error = error as? NIOConnectionError {
@@ -83,9 +83,9 @@ enum PostgresFailure: Error, CustomStringConvertible {
     }
 
     private static func tlsFailure(_ detail: String, location: PostgresLocation) -> String {
-        if detail.contains("CERTIFICATE_VERIFY_FAILED") || detail.contains("handshakeFailed") {
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
             return "the server's certificate is not signed by the CA in sslrootcert "
-                + "\(location.sslRootCertificate ?? "(none named)"), or does not name the host"
+                + (location.sslRootCertificate ?? "(none named)")
         }
         return "TLS failed: \(detail)"
     }

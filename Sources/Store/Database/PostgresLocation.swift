@@ -54,8 +54,8 @@ public struct PostgresLocation: Sendable, Equatable {
         "connect_timeout", "application_name",
     ]
 
-    /// Reads libpq's URI form; relative certificate paths are taken from `folder`.
-    public init(uri: String, relativeTo folder: String? = nil) throws(PostgresLocationError) {
+    /// Reads libpq's URI form.
+    public init(uri: String) throws(PostgresLocationError) {
         guard let schemeEnd = uri.range(of: "://"),
             ["postgresql", "postgres"].contains(uri[..<schemeEnd.lowerBound].lowercased())
         else { throw .notPostgres }
@@ -115,13 +115,7 @@ public struct PostgresLocation: Sendable, Equatable {
             guard let seconds = Int(text), seconds >= 0 else { throw .malformed("connect_timeout \(text)") }
             timeout = seconds == 0 ? 10 : TimeInterval(max(seconds, 2))
         }
-        func file(_ key: String) -> String? {
-            settings[key].map { path in
-                path.hasPrefix("/") || folder == nil
-                    ? path : URL(fileURLWithPath: folder!).appendingPathComponent(path).path
-            }
-        }
-        if [.verifyCA, .verifyFull].contains(mode), file("sslrootcert") == nil {
+        if [.verifyCA, .verifyFull].contains(mode), settings["sslrootcert"] == nil {
             throw .missing("sslrootcert: sslmode \(mode.rawValue) checks the server against it")
         }
         guard (settings["sslcert"] == nil) == (settings["sslkey"] == nil) else {
@@ -131,9 +125,9 @@ public struct PostgresLocation: Sendable, Equatable {
         self.user = user
         self.database = database
         self.sslMode = mode
-        self.sslRootCertificate = file("sslrootcert")
-        self.sslCertificate = file("sslcert")
-        self.sslKey = file("sslkey")
+        self.sslRootCertificate = settings["sslrootcert"]
+        self.sslCertificate = settings["sslcert"]
+        self.sslKey = settings["sslkey"]
         self.connectTimeout = timeout
         self.applicationName = settings["application_name"] ?? "warden"
     }

@@ -52,6 +52,14 @@ final class SQLiteDatabase: StoreDatabase {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
+    /// Takes SQLite's write lock and lets it go, writing nothing.
+    func checkWritable() throws {
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.execute(sql: "ROLLBACK")
+        }
+    }
+
     func integrityCheck() throws -> String {
         try pool.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "no answer" }
     }

@@ -8,4 +8,6 @@ protocol StoreDatabase: Sendable {
     func appliedMigrations() throws -> [String]
     /// The backend's own check of its storage; "ok" when it found nothing wrong.
     func integrityCheck() throws -> String
+    /// Throws unless the database takes writes now (reached, and not a standby).
+    func checkWritable() throws
 }

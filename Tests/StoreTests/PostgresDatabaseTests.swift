@@ -1,0 +1,153 @@
+import Foundation
+import Store
+import Testing
+import TestSupport
+import WardenCrypto
+
+/// The PostgreSQL backend against real servers: what an operator sees when the database
+/// setting is wrong, and a store that finds the writable server by itself.
+@Suite(.postgresServer) struct PostgresDatabaseTests {
+    private func open(_ uri: String, password: String?) throws -> EnrolmentStore {
+        let folder = try TestPaths.temporaryDirectory("postgres-store")
+        return try EnrolmentStore(
+            location: .postgres(try PostgresLocation(uri: uri), password: password.map { Secret(text: $0) }),
+            key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+    }
+
+    /// The error `open` throws, as an operator reads it.
+    private func startupError(_ uri: String, password: String?) -> String {
+        do {
+            _ = try open(uri, password: password)
+            return "opened"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func aWrongPasswordAndAnUnreachableHostAreNamed() throws {
+        let server = try PostgresServer.forThisSuite()
+        let database = try server.createDatabase()
+        let wrong = startupError(server.uri(database: database), password: "not-the-password")
+        #expect(wrong.contains("127.0.0.1:\(server.port): password authentication failed for user warden"), "\(wrong)")
+        #expect(!wrong.contains("not-the-password"))
+        let closedPort = server.port == 65_000 ? 65_001 : 65_000
+        let unreachable = startupError(
+            "postgresql://warden@127.0.0.1:\(closedPort)/\(database)?sslmode=disable", password: server.password)
+        #expect(unreachable.contains("127.0.0.1:\(closedPort): connection refused"), "\(unreachable)")
+        let missing = startupError(server.uri(database: "no_such_database"), password: server.password)
+        #expect(missing.contains("database no_such_database does not exist"), "\(missing)")
+    }
+
+    @Test func theWritableServerIsFoundPastAStandbyAndAnUnreachableHost() throws {
+        let primary = try PostgresServer.forThisSuite()
+        let database = try primary.createDatabase()
+        let standby = try primary.standby()
+        defer { standby.stop() }
+        let store = try open(
+            "postgresql://warden@127.0.0.1:1,127.0.0.1:\(standby.port),127.0.0.1:\(primary.port)/\(database)?sslmode=disable",
+            password: primary.password)
+        try store.audit(actor: "test", action: "event", subject: "thing", details: "written to the primary")
+        #expect(try store.auditRecords(subjectPrefix: "thing").count == 1)
+    }
+
+    /// The primary dies, its synchronous standby is promoted: the same store object carries
+    /// on against the new primary, with every write the old one acknowledged.
+    @Test func aPromotedStandbyTakesOverTheSameStore() throws {
+        let first = try PostgresServer()
+        defer { first.stop() }
+        let database = try first.createDatabase()
+        let standby = try first.standby()
+        defer { standby.stop() }
+        _ = try first.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby'", database: "postgres")
+        _ = try first.psql("SELECT pg_reload_conf()", database: "postgres")
+        let store = try open(
+            "postgresql://warden@127.0.0.1:\(first.port),127.0.0.1:\(standby.port)/\(database)?sslmode=disable",
+            password: first.password)
+        for index in 0..<20 {
+            try store.audit(actor: "test", action: "event", subject: "before/\(index)", details: "acknowledged")
+        }
+        first.crash()
+        #expect(throws: StoreError.self, "a write to a dead primary is refused, never lost silently") {
+            try store.audit(actor: "test", action: "event", subject: "during", details: "nowhere to go")
+        }
+        try standby.promote()
+        try store.audit(actor: "test", action: "event", subject: "after", details: "on the promoted standby")
+        let records = try store.auditRecords(subjectPrefix: "")
+        #expect(records.map(\.subject) == (0..<20).map { "before/\($0)" } + ["after"])
+        for (earlier, later) in zip(records, records.dropFirst()) { #expect(later.previousHash == earlier.hash) }
+    }
+}
+
+/// TLS to PostgreSQL as `sslmode` asks for it, against a server with a certificate of the test's own CA.
+@Suite struct PostgresTLSTests {
+    /// A CA, and a certificate it issued for `name` with its key; PEM files in `folder`.
+    private func issue(for name: String, in folder: URL) throws -> (ca: String, certificate: String, key: String) {
+        let ca = folder.appendingPathComponent("ca").path
+        let server = folder.appendingPathComponent("server").path
+        for arguments in [
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-subj", "/CN=test database CA", "-keyout", ca + ".key", "-out", ca + ".pem",
+            ],
+            [
+                "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-subj", "/CN=\(name)", "-keyout", server + ".key", "-out", server + ".csr",
+            ],
+            [
+                "x509", "-req", "-in", server + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key", "-days", "2",
+                "-extfile", "/dev/stdin", "-out", server + ".pem",
+            ],
+        ] {
+            let result =
+                arguments[0] == "x509"
+                ? try Command.run(
+                    "bash", ["-c", "printf 'subjectAltName=DNS:\(name)' | openssl " + arguments.joined(separator: " ")])
+                : try Command.run("openssl", arguments)
+            guard result.status == 0 else { throw CommandFailure("openssl \(arguments[0]): \(result.stderr)") }
+        }
+        if geteuid() == 0 { _ = try Command.run("chown", ["-R", "postgres:postgres", folder.path]) }
+        _ = try Command.run("chmod", ["600", server + ".key"])
+        return (ca + ".pem", server + ".pem", server + ".key")
+    }
+
+    private func startupError(_ uri: String, password: String) -> String {
+        do {
+            let folder = try TestPaths.temporaryDirectory("postgres-tls-store")
+            let store = try EnrolmentStore(
+                location: .postgres(try PostgresLocation(uri: uri), password: Secret(text: password)),
+                key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+            try store.audit(actor: "test", action: "event", subject: "tls", details: "over TLS")
+            return "opened"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func verifyFullChecksTheCertificatesIssuerAndName() throws {
+        let files = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls"))
+        let strangers = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls-other"))
+        let elsewhere = try issue(for: "db.example", in: try TestPaths.temporaryDirectory("postgres-tls-name"))
+        let server = try PostgresServer(settings: [
+            "ssl=on", "ssl_cert_file=\(files.certificate)", "ssl_key_file=\(files.key)",
+        ])
+        defer { server.stop() }
+        let database = try server.createDatabase()
+        func uri(_ query: String) -> String { "postgresql://warden@localhost:\(server.port)/\(database)?\(query)" }
+        #expect(startupError(uri("sslmode=verify-full&sslrootcert=\(files.ca)"), password: server.password) == "opened")
+        #expect(startupError(uri("sslmode=require"), password: server.password) == "opened")
+        let foreign = startupError(uri("sslmode=verify-full&sslrootcert=\(strangers.ca)"), password: server.password)
+        #expect(foreign.contains("not signed by the CA in sslrootcert \(strangers.ca)"), "\(foreign)")
+        let namedElsewhere = try PostgresServer(settings: [
+            "ssl=on", "ssl_cert_file=\(elsewhere.certificate)", "ssl_key_file=\(elsewhere.key)",
+        ])
+        defer { namedElsewhere.stop() }
+        let misnamed = startupError(
+            "postgresql://warden@localhost:\(namedElsewhere.port)/postgres?sslmode=verify-full&sslrootcert=\(elsewhere.ca)",
+            password: namedElsewhere.password)
+        #expect(misnamed.contains("does not name the host"), "\(misnamed)")
+        #expect(
+            startupError(
+                "postgresql://warden@localhost:\(namedElsewhere.port)/postgres?sslmode=verify-ca&sslrootcert=\(elsewhere.ca)",
+                password: namedElsewhere.password) == "opened", "verify-ca does not check the name")
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `warden serve` on PostgreSQL: it stays up while its database is gone, answers `503` with
+/// `Retry-After` meanwhile (never a 500, never a release), and carries on against the
+/// promoted standby without a restart.
+@Suite struct SharedDatabaseTests {
+    /// Status and headers of a GET with curl (`--cacert` for the HTTPS API).
+    private func get(_ url: String, caFile: String? = nil) throws -> (status: Int, headers: String) {
+        let result = try Command.run(
+            "curl",
+            ["-sS", "-o", "/dev/null", "-D", "-", "--max-time", "20", "-w", "%{http_code}"]
+                + (caFile.map { ["--cacert", $0] } ?? []) + [url])
+        guard let status = Int(result.stdout.suffix(3)) else {
+            throw CommandFailure("curl \(url): \(result.status) \(result.stdout) \(result.stderr)")
+        }
+        return (status, result.stdout.lowercased())
+    }
+
+    @Test func anApplianceRidesOutAFailOverWithoutRestarting() throws {
+        let primary = try PostgresServer()
+        defer { primary.stop() }
+        let database = try primary.createDatabase()
+        let standby = try primary.standby()
+        defer { standby.stop() }
+        // Commits wait for the standby: nothing acknowledged is lost when the primary dies.
+        _ = try primary.psql("ALTER SYSTEM SET synchronous_standby_names = 'standby'", database: "postgres")
+        _ = try primary.psql("SELECT pg_reload_conf()", database: "postgres")
+        let secrets = try TestPaths.temporaryDirectory("database-password")
+        let passwordFile = secrets.appendingPathComponent("password")
+        try Data((primary.password + "\n").utf8).write(to: passwordFile)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile.path)
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_DATABASE":
+                "postgresql://warden@127.0.0.1:\(primary.port),127.0.0.1:\(standby.port)/\(database)?sslmode=disable",
+            "WARDEN_DATABASE_PASSWORD_FILE": passwordFile.path,
+        ])
+        let pid = server.pid
+        let api = server.url
+        let boot = "http://127.0.0.1:\(try server.bootHTTPPort())/boot.ipxe?mac=52:54:00:12:34:56&uuid=x&platform=efi"
+        #expect(try get(api + "/healthz", caFile: server.serverCA).status == 200)
+        #expect(try get(api + "/readyz", caFile: server.serverCA).status == 200)
+
+        let tpm = try SoftwareTPM()
+        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        try expectSuccess(
+            server.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path]))
+        let out = server.folder
+        try expectSuccess(
+            server.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("unlocked-1").path]))
+        let key = try TestPaths.bytes(out.appendingPathComponent("unlocked-1/disk.key"))
+
+        primary.crash()
+        for url in [api + "/readyz", boot] {
+            let answer = try get(url, caFile: server.serverCA)
+            #expect(answer.status == 503 && answer.headers.contains("retry-after: "), "\(url): \(answer)")
+        }
+        let refused = try server.agent(
+            "attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("unlocked-2").path])
+        #expect(refused.status != 0 && refused.stderr.contains("the database is unavailable"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("unlocked-2/disk.key").path))
+        #expect(try get(api + "/healthz", caFile: server.serverCA).status == 200, "the process stays up")
+
+        try standby.promote()
+        try expectSuccess(
+            server.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("unlocked-3").path]))
+        #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("unlocked-3/disk.key")), key))
+        #expect(try get(api + "/readyz", caFile: server.serverCA).status == 200)
+        #expect(server.pid == pid, "the appliance was not restarted")
+    }
+
+    private func expectSuccess(_ result: CommandResult) throws {
+        guard result.status == 0 else {
+            throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)")
+        }
+    }
+}
