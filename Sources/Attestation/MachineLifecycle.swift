@@ -10,6 +10,8 @@ public enum MachineEvent: String, Sendable, CaseIterable {
     case adopt
     /// It passed attestation and received its release.
     case release
+    /// An operator approved evidence it was refused on, as its policy's next version.
+    case approve
     case revoke
     case retire
     case forget
@@ -22,6 +24,7 @@ public enum MachineEvent: String, Sendable, CaseIterable {
         case .enrol: "enrolled"
         case .adopt: "adopted"
         case .release: "released to"
+        case .approve: "approved"
         case .revoke: "revoked"
         case .retire: "retired"
         case .forget: "forgotten"
@@ -39,6 +42,8 @@ public enum MachineLifecycle {
         case (nil, .discover): .discovered
         case (nil, .enrol), (.discovered?, .adopt): .enrolled
         case (.enrolled?, .release), (.active?, .release): .active
+        case (.enrolled?, .approve): .enrolled
+        case (.active?, .approve): .active
         case (.discovered?, .revoke), (.enrolled?, .revoke), (.active?, .revoke): .revoked
         case (.enrolled?, .retire), (.active?, .retire), (.revoked?, .retire): .retired
         case (.discovered?, .forget): .forgotten

@@ -123,7 +123,7 @@ public final class AdminService: Sendable {
             throw .invalid(error.description)
         }
         return try stored {
-            try store.pin(
+            try store.approve(
                 PolicyPin(name: pinned.name, yaml: pinned.yaml), machineID: machine.id, actor: caller.actor,
                 reason: "approved the evidence of attestation \(evidence.id)")
         }

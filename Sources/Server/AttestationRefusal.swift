@@ -22,11 +22,14 @@ public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String { "\(reason.rawValue): \(detail)" }
 
-    /// A store that failed: unavailable (the agent retries after a fail-over) when the
-    /// database cannot be reached or written now, an internal error otherwise.
+    /// A store that failed: unavailable (the agent tries again) when the database cannot be
+    /// reached or written now, or the machine changed while it was judged; an internal
+    /// error otherwise.
     static func store(_ error: any Error) -> AttestationRefusal {
-        if case .unavailable = error as? StoreError {
-            return AttestationRefusal(.unavailable, "the database is unavailable; retry shortly")
+        switch error as? StoreError {
+        case .unavailable: return AttestationRefusal(.unavailable, "the database is unavailable; retry shortly")
+        case .stale(let why): return AttestationRefusal(.unavailable, "\(why); attest again")
+        default: break
         }
         return AttestationRefusal(.internalError, "store: \(error)")
     }

@@ -89,40 +89,7 @@ extension EnrolmentStore {
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError)
         -> AttestationContext?
     {
-        try read { db in
-            guard
-                let row = try SQLRow.fetchOne(
-                    db,
-                    sql: """
-                        SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
-                        FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                        """, arguments: [id])
-            else { return nil }
-            let machineID: Int64 = row["machineID"]
-            let policyName: String? = row["policyName"]
-            let nonceProblem: StoreError?
-            do {
-                try db.checkNonce(nonce, machineID: machineID, now: now)
-                nonceProblem = nil
-            } catch let error as StoreError { nonceProblem = error }
-            return AttestationContext(
-                key: AttestationKeyRecord(
-                    id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data),
-                    name: [UInt8](row["name"] as Data),
-                    activated: (row["activatedAt"] as Date?) != nil),
-                machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
-                lastClock: try db.lastClock(machineID: machineID), policyName: policyName,
-                policy: try policyName.flatMap { name in
-                    try SQLRow.fetchOne(
-                        db,
-                        sql:
-                            "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
-                        arguments: [name]
-                    ).map(PolicyVersion.init(row:))
-                },
-                nonceProblem: nonceProblem,
-                legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
-        }
+        try read { db in try db.attestationContext(attestationKeyID: id, nonce: nonce, now: now) }
     }
 
     /// The machine's disk key and join secrets, unsealed, in one read.
@@ -140,5 +107,44 @@ extension EnrolmentStore {
         return ReleaseSecrets(
             diskKey: Secret(bytes: try key.open([UInt8](sealed), identity: identity)),
             join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
+    }
+}
+
+extension SQLTransaction {
+    /// The context of an attestation by key `id` with `nonce`, read in this transaction;
+    /// nil for an unknown key.
+    func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date) throws -> AttestationContext? {
+        guard
+            let row = try SQLRow.fetchOne(
+                self,
+                sql: """
+                    SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
+                    FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                    """, arguments: [id])
+        else { return nil }
+        let machineID: Int64 = row["machineID"]
+        let policyName: String? = row["policyName"]
+        let nonceProblem: StoreError?
+        do {
+            try checkNonce(nonce, machineID: machineID, now: now)
+            nonceProblem = nil
+        } catch let error as StoreError { nonceProblem = error }
+        return AttestationContext(
+            key: AttestationKeyRecord(
+                id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data),
+                name: [UInt8](row["name"] as Data),
+                activated: (row["activatedAt"] as Date?) != nil),
+            machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
+            lastClock: try lastClock(machineID: machineID), policyName: policyName,
+            policy: try policyName.flatMap { name in
+                try SQLRow.fetchOne(
+                    self,
+                    sql:
+                        "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
+                    arguments: [name]
+                ).map(PolicyVersion.init(row:))
+            },
+            nonceProblem: nonceProblem,
+            legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })
     }
 }

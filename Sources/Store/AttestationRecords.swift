@@ -157,6 +157,10 @@ extension EnrolmentStore {
         throws(StoreError) -> Int64
     {
         try write { db in
+            if let inputs = outcome.inputs {
+                try db.checkJudgementBasis(
+                    inputs, attestationKeyID: outcome.attestationKeyID, nonce: outcome.evidence.nonce, now: now)
+            }
             try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
             let pinned = try pin.map {
                 try db.pin(
@@ -213,6 +217,23 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
+    /// Throws ``StoreError/stale`` unless what a judgement rested on still holds in this
+    /// transaction: the machine's state, the clock of its last passing attestation, its
+    /// legacy boot mark and the policy it is held to. Another appliance, or another request
+    /// of the same machine, may have changed them since they were read; the first use of a
+    /// machine then pins once, and clocks only move forward.
+    func checkJudgementBasis(_ inputs: JudgementInputs, attestationKeyID: Int64, nonce: [UInt8], now: Date) throws {
+        guard let context = try attestationContext(attestationKeyID: attestationKeyID, nonce: nonce, now: now) else {
+            throw StoreError.notFound("attestation key \(attestationKeyID)")
+        }
+        let current = context.judgementInputs(image: inputs.image)
+        guard current.machineState == inputs.machineState, current.lastClock == inputs.lastClock,
+            current.legacyBootResetCount == inputs.legacyBootResetCount, current.policy == inputs.policy
+        else {
+            throw StoreError.stale("machine \(inputs.machineName) changed while its attestation was judged")
+        }
+    }
+
     /// The clock of the machine's last passing attestation.
     func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
         try SQLRow.fetchOne(

@@ -53,12 +53,17 @@ extension EnrolmentStore {
         }
     }
 
-    /// Holds the machine to `pin` from now on: a new version of its own policy, audited.
+    /// Holds the machine to `pin` from now on, as an operator's approval: a new version of
+    /// its own policy, audited. Only a machine in service is approved (``MachineEvent/approve``).
     @discardableResult
-    public func pin(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date = Date())
+    public func approve(_ pin: PolicyPin, machineID: Int64, actor: String, reason: String, now: Date = Date())
         throws(StoreError) -> PolicyVersion
     {
-        try write { db in try db.pin(pin, machineID: machineID, actor: actor, reason: reason, now: now) }
+        try write { db in
+            let name = try String.fetchOne(db, sql: "SELECT name FROM machine WHERE id = ?", arguments: [machineID])
+            try db.move(machine: machineID, named: name ?? "\(machineID)", by: .approve)
+            return try db.pin(pin, machineID: machineID, actor: actor, reason: reason, now: now)
+        }
     }
 }
 

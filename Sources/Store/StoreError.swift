@@ -19,6 +19,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalid(String)
     /// The database refused an operation.
     case database(String)
+    /// What a decision rested on changed before it was recorded (another appliance, or
+    /// another request, changed the machine meanwhile): nothing was written; decide again.
+    case stale(String)
     /// The database cannot be reached or cannot take writes now (a fail-over, say); the
     /// request may be tried again shortly.
     case unavailable(String)
@@ -37,6 +40,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .limit(let why): "limit reached: \(why)"
         case .invalid(let why): why
         case .database(let why): "database: \(why)"
+        case .stale(let why): "\(why); nothing was recorded, try again"
         case .unavailable(let why): "database unavailable: \(why)"
         case .newerSchema(let path, let migrations):
             "database \(path) was migrated by a newer Warden (\(migrations.joined(separator: ", "))): "

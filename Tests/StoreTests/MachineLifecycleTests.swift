@@ -82,6 +82,10 @@ import WardenCrypto
                 (MachineLifecycle.state(after: .release, from: state) != nil)
                     == (state == .enrolled || state == .active))
             #expect(
+                MachineLifecycle.state(after: .approve, from: state)
+                    == (state == .enrolled || state == .active ? state : nil),
+                "only a machine in service is approved, and approval moves it nowhere")
+            #expect(
                 MachineLifecycle.state(after: .discover, from: state) == nil
                     && MachineLifecycle.state(after: .enrol, from: state) == nil,
                 "only a new row is discovered or enrolled")
