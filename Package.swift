@@ -80,6 +80,8 @@ let package = Package(
             name: "Attestation",
             dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
+        // PostgreSQL clusters of Warden's own, for its tests, benchmarks and labs: never in a product.
+        .target(name: "LocalPostgres"),
         .target(
             name: "Boot",
             dependencies: [
@@ -165,7 +167,8 @@ let package = Package(
             name: "warden-agent",
             dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .target(name: "TestSupport", dependencies: ["TPM", "WardenCrypto"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["LocalPostgres", "TPM", "WardenCrypto"], path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
@@ -174,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: [
-                "Attestation", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport",
+                "Attestation", "LocalPostgres", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(
@@ -190,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "SystemTests",
             dependencies: [
-                "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport",
+                "LocalPostgres", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),

@@ -19,7 +19,7 @@ FLOORS = [
     ["CTSS2", "COpenSSL", "CArchive", "CDatagrams", "Octets"],
     ["TSS", "WardenCrypto", "Archive"],
     ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot", "ImageBuilding"],
-    ["Attestation", "AgentCore", "TPMSimulation"],
+    ["Attestation", "AgentCore", "TPMSimulation", "LocalPostgres"],
     ["Store"],
     ["Images", "Audit"],
     ["Server", "WardenCLI"],
@@ -40,9 +40,12 @@ FORBIDDEN = [
     (None, HUMMINGBIRD, "nothing below Server imports Hummingbird"),
     (None, {"GRDB"}, "only Store speaks to SQLite"),
     (None, {"TPMSimulation"}, "software TPMs are for the tests and warden-bench, never in a product"),
+    (None, {"LocalPostgres"}, "clusters of Warden's own are for the tests and warden-bench, never in a product"),
 ]
 # Where the `None` rules above do not apply.
-ALLOWED_ANYWAY = {"Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}, "TPMSimulation": {"warden-bench"}}
+ALLOWED_ANYWAY = {
+    "Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}, "TPMSimulation": {"warden-bench"}, "LocalPostgres": {"warden-bench"},
+}
 
 IMPORT = re.compile(r"^\s*(?:@\w+\s+)*import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([A-Za-z_][A-Za-z0-9_]*)")
 

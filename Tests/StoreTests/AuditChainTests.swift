@@ -1,4 +1,5 @@
 import Foundation
+import LocalPostgres
 import GRDB
 @testable import Store
 import Testing
@@ -72,7 +73,7 @@ import WardenCrypto
                 return error.message
             }
         case .postgres(let postgres, _):
-            let result = try PostgresServer.forThisSuite().psql(statement, database: postgres.database)
+            let result = try PostgresCluster.forThisSuite().psql(statement, database: postgres.database)
             return result.status == 0 ? nil : result.stderr
         }
     }

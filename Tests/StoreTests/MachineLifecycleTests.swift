@@ -1,5 +1,6 @@
 import Attestation
 import Foundation
+import LocalPostgres
 import GRDB
 @testable import Store
 import Testing
@@ -45,7 +46,7 @@ import WardenCrypto
     @Test func thePostgresSchemaStoresExactlyTheLifecyclesStoredStates() throws {
         let (_, location, _) = try StoreBackend.postgres.freshStore()
         guard case .postgres(let postgres, _) = location else { return }
-        let server = try PostgresServer.forThisSuite()
+        let server = try PostgresCluster.forThisSuite()
         let constraint = try server.psql(
             """
             SELECT pg_get_constraintdef(oid) FROM pg_constraint

@@ -1,4 +1,5 @@
 import Foundation
+import LocalPostgres
 import Store
 import Testing
 import TestSupport
@@ -25,7 +26,7 @@ import WardenCrypto
     }
 
     @Test func aWrongPasswordAndAnUnreachableHostAreNamed() throws {
-        let server = try PostgresServer.forThisSuite()
+        let server = try PostgresCluster.forThisSuite()
         let database = try server.createDatabase()
         let wrong = startupError(server.uri(database: database), password: "not-the-password")
         #expect(wrong.contains("127.0.0.1:\(server.port): password authentication failed for user warden"), "\(wrong)")
@@ -39,7 +40,7 @@ import WardenCrypto
     }
 
     @Test func theWritableServerIsFoundPastAStandbyAndAnUnreachableHost() throws {
-        let primary = try PostgresServer.forThisSuite()
+        let primary = try PostgresCluster.forThisSuite()
         let database = try primary.createDatabase()
         let standby = try primary.standby()
         defer { standby.stop() }
@@ -53,7 +54,7 @@ import WardenCrypto
     /// The primary dies, its synchronous standby is promoted: the same store object carries
     /// on against the new primary, with every write the old one acknowledged.
     @Test func aPromotedStandbyTakesOverTheSameStore() throws {
-        let first = try PostgresServer()
+        let first = try PostgresCluster()
         defer { first.stop() }
         let database = try first.createDatabase()
         let standby = try first.standby()
@@ -127,7 +128,7 @@ import WardenCrypto
         let files = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls"))
         let strangers = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls-other"))
         let elsewhere = try issue(for: "db.example", in: try TestPaths.temporaryDirectory("postgres-tls-name"))
-        let server = try PostgresServer(settings: [
+        let server = try PostgresCluster(settings: [
             "ssl=on", "ssl_cert_file=\(files.certificate)", "ssl_key_file=\(files.key)",
         ])
         defer { server.stop() }
@@ -137,7 +138,7 @@ import WardenCrypto
         #expect(startupError(uri("sslmode=require"), password: server.password) == "opened")
         let foreign = startupError(uri("sslmode=verify-full&sslrootcert=\(strangers.ca)"), password: server.password)
         #expect(foreign.contains("not signed by the CA in sslrootcert \(strangers.ca)"), "\(foreign)")
-        let namedElsewhere = try PostgresServer(settings: [
+        let namedElsewhere = try PostgresCluster(settings: [
             "ssl=on", "ssl_cert_file=\(elsewhere.certificate)", "ssl_key_file=\(elsewhere.key)",
         ])
         defer { namedElsewhere.stop() }

@@ -1,11 +1,12 @@
 import Foundation
+import LocalPostgres
 import Store
 import Testing
 import TestSupport
 import WardenCrypto
 
 /// The database backends every store test runs on: the embedded SQLite file, and a real
-/// PostgreSQL server the tests start themselves (``PostgresServer``), each test on a new database.
+/// PostgreSQL server the tests start themselves (``PostgresCluster``), each test on a new database.
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
@@ -18,7 +19,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .sqlite:
             return .sqlite(path: folder.appendingPathComponent("warden.sqlite").path)
         case .postgres:
-            let server = try PostgresServer.forThisSuite()
+            let server = try PostgresCluster.forThisSuite()
             return .postgres(
                 try PostgresLocation(uri: server.uri(database: try server.createDatabase())),
                 password: Secret(text: server.password))
@@ -46,7 +47,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return try FileManager.default.contentsOfDirectory(atPath: folder.path)
                 .filter { $0.hasPrefix("warden.sqlite") }.map { folder.appendingPathComponent($0) }
         case .postgres(let postgres, _):
-            let server = try PostgresServer.forThisSuite()
+            let server = try PostgresCluster.forThisSuite()
             _ = try server.psql("CHECKPOINT", database: "postgres")
             let oid = try server.psql(
                 "SELECT oid FROM pg_database WHERE datname = '\(postgres.database)'", database: "postgres"

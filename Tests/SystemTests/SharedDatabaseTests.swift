@@ -1,4 +1,5 @@
 import Foundation
+import LocalPostgres
 import Testing
 import TestSupport
 
@@ -19,7 +20,7 @@ import TestSupport
     }
 
     @Test func anApplianceRidesOutAFailOverWithoutRestarting() throws {
-        let primary = try PostgresServer()
+        let primary = try PostgresCluster()
         defer { primary.stop() }
         let database = try primary.createDatabase()
         let standby = try primary.standby()

@@ -1,11 +1,10 @@
 import Foundation
-import Testing
 
-/// A PostgreSQL server of the tests' own: a new cluster (`initdb`) in a temporary folder,
-/// listening on a loopback port and on a Unix socket in that folder, with SCRAM-SHA-256
-/// passwords. When the tests run as root it runs as the `postgres` user (PostgreSQL refuses
+/// A PostgreSQL server of Warden's tests, benchmarks and labs: a new cluster (`initdb`) in a
+/// temporary folder, listening on a loopback port and on a Unix socket in that folder, with
+/// SCRAM-SHA-256 passwords. Run as root, it runs as the `postgres` user (PostgreSQL refuses
 /// root). It is stopped by its process id; a cluster Debian's package started is never touched.
-public final class PostgresServer: @unchecked Sendable {
+public final class PostgresCluster: @unchecked Sendable {
     /// The superuser the cluster is made with, and the one the store signs in as.
     public static let user = "warden"
     public let folder: URL
@@ -16,21 +15,12 @@ public final class PostgresServer: @unchecked Sendable {
     private let process: Process
     private let asPostgres: [String]
 
-    /// The server of the suite that runs now (``PostgresServerTrait``).
-    @TaskLocal public static var current: PostgresServer?
-
-    /// The server of the suite that runs now; an error naming the trait when it has none.
-    public static func forThisSuite() throws -> PostgresServer {
-        guard let current else { throw CommandFailure("this suite needs the .postgresServer trait") }
-        return current
-    }
-
     /// The folder holding PostgreSQL's server programs (`initdb`, `postgres`), newest version first.
     public static func binaries() throws -> URL {
         let root = URL(fileURLWithPath: "/usr/lib/postgresql")
         let versions = (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []
         guard let newest = versions.compactMap(Int.init).max() else {
-            throw CommandFailure("PostgreSQL's server is not installed (Debian's postgresql package; make deps)")
+            throw PostgresClusterError("PostgreSQL's server is not installed (Debian's postgresql package; make deps)")
         }
         return root.appendingPathComponent("\(newest)/bin")
     }
@@ -43,16 +33,16 @@ public final class PostgresServer: @unchecked Sendable {
             try run(
                 "initdb",
                 [
-                    "-D", data, "-U", PostgresServer.user, "--pwfile", passwordFile.path, "--auth=scram-sha-256",
+                    "-D", data, "-U", PostgresCluster.user, "--pwfile", passwordFile.path, "--auth=scram-sha-256",
                     "-E", "UTF8", "--locale=C", "--no-sync",
                 ])
         }
     }
 
     /// A streaming standby of this server (`pg_basebackup -R`), started, with its own port and folder.
-    public func standby(settings: [String] = []) throws -> PostgresServer {
+    public func standby(settings: [String] = []) throws -> PostgresCluster {
         let primary = "host=127.0.0.1 port=\(port) user=\(Self.user) password=\(password) application_name=standby"
-        return try PostgresServer(password: password, settings: settings) { _, data, run in
+        return try PostgresCluster(password: password, settings: settings) { _, data, run in
             try run("pg_basebackup", ["-D", data, "-R", "-X", "stream", "-c", "fast", "-d", primary])
         }
     }
@@ -63,13 +53,13 @@ public final class PostgresServer: @unchecked Sendable {
         password: String, settings: [String],
         make: (URL, String, (String, [String]) throws -> Void) throws -> Void
     ) throws {
-        folder = try TestPaths.temporaryDirectory("postgres")
+        folder = try Self.temporaryFolder()
         asPostgres = geteuid() == 0 ? ["setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--"] : []
         self.password = password
         passwordFile = folder.appendingPathComponent("password")
         try Data(password.utf8).write(to: passwordFile)
         if geteuid() == 0 {
-            try Self.check(Command.run("chown", ["-R", "postgres:postgres", folder.path]), "chown")
+            try Self.check(Self.execute("chown", ["-R", "postgres:postgres", folder.path]), "chown")
         }
         let bin = try Self.binaries()
         let data = folder.appendingPathComponent("data").path
@@ -85,7 +75,7 @@ public final class PostgresServer: @unchecked Sendable {
                     "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=on", "-c", "fsync=on",
                     "-c", "max_connections=300", "-c", "shared_buffers=32MB",
                 ] + settings.flatMap { ["-c", $0] }
-            let process = try Command.start(
+            let process = try Self.launch(
                 arguments[0], Array(arguments.dropFirst()), log: folder.appendingPathComponent("postgres.log"))
             if Self.waitUntilAccepting(port: port, process: process) {
                 self.process = process
@@ -94,7 +84,7 @@ public final class PostgresServer: @unchecked Sendable {
             }
             Self.stop(process)
         }
-        throw CommandFailure("postgres did not start on any of 20 ports: see \(folder.path)/postgres.log")
+        throw PostgresClusterError("postgres did not start on any of 20 ports: see \(folder.path)/postgres.log")
     }
 
     /// Turns this standby into a primary (`pg_ctl promote`), waiting until it is.
@@ -109,11 +99,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// every process it started (found by their parent's process id).
     public func crash() {
         guard process.isRunning else { return }
-        let postmaster = process.processIdentifier
-        kill(postmaster, SIGSTOP)
-        for child in Self.children(of: postmaster) { kill(child, SIGKILL) }
-        kill(postmaster, SIGKILL)
-        process.waitUntilExit()
+        Self.killWithChildren(process)
     }
 
     deinit { stop() }
@@ -132,8 +118,8 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Runs `sql` with `psql` on `database`.
-    public func psql(_ sql: String, database: String) throws -> CommandResult {
-        try Command.run(
+    public func psql(_ sql: String, database: String) throws -> PostgresClusterOutput {
+        try Self.execute(
             "psql",
             ["-X", "-q", "-t", "-A", "-h", "127.0.0.1", "-p", "\(port)", "-U", Self.user, "-d", database, "-c", sql],
             environment: ["PGPASSWORD": password])
@@ -151,7 +137,17 @@ public final class PostgresServer: @unchecked Sendable {
         let pid = process.processIdentifier
         kill(pid, SIGINT)
         for _ in 0..<100 where process.isRunning { usleep(50_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
+        if process.isRunning { killWithChildren(process) }
+        process.waitUntilExit()
+    }
+
+    /// SIGKILL to the postmaster and to every process it started (found by their parent's
+    /// process id), stopping the postmaster first so that it starts no more.
+    private static func killWithChildren(_ process: Process) {
+        let postmaster = process.processIdentifier
+        kill(postmaster, SIGSTOP)
+        for child in children(of: postmaster) { kill(child, SIGKILL) }
+        kill(postmaster, SIGKILL)
         process.waitUntilExit()
     }
 
@@ -171,7 +167,8 @@ public final class PostgresServer: @unchecked Sendable {
     private static func waitUntilAccepting(port: Int, process: Process) -> Bool {
         for _ in 0..<200 {
             guard process.isRunning else { return false }
-            if let ready = try? Command.run("pg_isready", ["-q", "-h", "127.0.0.1", "-p", "\(port)"]), ready.status == 0
+            if let ready = try? Self.execute("pg_isready", ["-q", "-h", "127.0.0.1", "-p", "\(port)"]),
+                ready.status == 0
             {
                 return true
             }
@@ -180,29 +177,96 @@ public final class PostgresServer: @unchecked Sendable {
         return false
     }
 
-    private static func run(_ prefix: [String], _ program: String, _ arguments: [String]) throws -> CommandResult {
+    private static func run(_ prefix: [String], _ program: String, _ arguments: [String]) throws
+        -> PostgresClusterOutput
+    {
         let command = prefix + [program] + arguments
-        return try Command.run(command[0], Array(command.dropFirst()))
+        return try Self.execute(command[0], Array(command.dropFirst()))
     }
 
-    private static func check(_ result: CommandResult, _ what: String) throws {
-        guard result.status == 0 else { throw CommandFailure("\(what) failed: \(result.stderr)") }
-    }
-}
-
-/// Gives a suite a PostgreSQL server of its own (``PostgresServer/current``), started
-/// before its first test and stopped after its last.
-public struct PostgresServerTrait: SuiteTrait, TestScoping {
-    public func provideScope(
-        for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
-    ) async throws {
-        let server = try PostgresServer()
-        defer { server.stop() }
-        try await PostgresServer.$current.withValue(server) { try await function() }
+    private static func check(_ result: PostgresClusterOutput, _ what: String) throws {
+        guard result.status == 0 else { throw PostgresClusterError("\(what) failed: \(result.stderr)") }
     }
 }
 
-extension Trait where Self == PostgresServerTrait {
-    /// A PostgreSQL server of the suite's own.
-    public static var postgresServer: Self { PostgresServerTrait() }
+/// What a program the cluster ran printed, and how it ended.
+public struct PostgresClusterOutput: Sendable {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// A cluster that could not be made, started or driven.
+public struct PostgresClusterError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension PostgresCluster {
+    /// A new folder of the cluster's own under the system's temporary directory.
+    static func temporaryFolder() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("warden-postgres-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Runs `program` (looked up in PATH) with `environment` added, and waits for it.
+    static func execute(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws
+        -> PostgresClusterOutput
+    {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let errors = PipeDrain(err)
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return PostgresClusterOutput(
+            status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
+            stderr: String(decoding: errors.finish(), as: UTF8.self))
+    }
+
+    /// Starts `program` (looked up in PATH), its output going to `log`.
+    static func launch(_ program: String, _ arguments: [String], log: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        // The child inherits this thread's signal mask: a blocked SIGINT (test runners block
+        // some) would make the server ignore its fast shutdown.
+        var wanted = sigset_t()
+        sigemptyset(&wanted)
+        for signal in [SIGTERM, SIGINT, SIGQUIT, SIGHUP] { sigaddset(&wanted, signal) }
+        pthread_sigmask(SIG_UNBLOCK, &wanted, nil)
+        try process.run()
+        return process
+    }
+}
+
+/// Reads a pipe to its end on another thread, so that neither of a child's pipes fills up.
+private final class PipeDrain: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ pipe: Pipe) {
+        Thread.detachNewThread { [self] in
+            data = pipe.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    func finish() -> Data {
+        done.wait()
+        return data
+    }
 }
