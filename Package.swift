@@ -147,7 +147,8 @@ let package = Package(
         .executableTarget(
             name: "warden-bench",
             dependencies: [
-                "WardenCLI", "TPMSimulation", "Audit", "Boot", "Images", "Octets", "Server", "Store", "TPM", "TSS",
+                "WardenCLI", "TPMSimulation", "LocalPostgres", "Audit", "Boot", "Images", "Octets", "Server", "Store",
+                "TPM", "TSS",
                 "WardenAPI", "WardenClient", "WardenCrypto",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -63,13 +63,15 @@ extension EnrolmentStore {
     public func issueNonce(attestationKeyID id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError)
         -> NonceIssue
     {
-        try write { db in
+        // The machine's row stays locked until the nonce is in: its count of pending nonces,
+        // and a revocation (which voids them), follow one another.
+        try writeOneMachine { db in
             guard
                 let row = try SQLRow.fetchOne(
                     db,
                     sql: """
                         SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                        """,
+                        """ + (db.lockingRows.isEmpty ? "" : db.lockingRows + " OF m"),
                     arguments: [id])
             else { return .unknownKey }
             let machineID: Int64 = row["machineID"]

@@ -157,10 +157,8 @@ extension EnrolmentStore {
         throws(StoreError) -> Int64
     {
         try write { db in
-            if let inputs = outcome.inputs {
-                try db.checkJudgementBasis(
-                    inputs, attestationKeyID: outcome.attestationKeyID, nonce: outcome.evidence.nonce, now: now)
-            }
+            let standing = try db.standing(ofMachine: outcome.machineID)
+            try outcome.inputs.map(standing.confirm)
             try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
             let pinned = try pin.map {
                 try db.pin(
@@ -168,12 +166,19 @@ extension EnrolmentStore {
                     reason: "first passing attestation", now: now)
             }
             let policyID = pinned?.id ?? outcome.policyID
-            let policy =
-                try pinned.map { ($0.name, $0.version) }
-                ?? policyID.flatMap {
-                    try SQLRow.fetchOne(
-                        db, sql: "SELECT name, version FROM policy WHERE id = ?", arguments: [$0]
-                    ).map { ($0["name"] as String, $0["version"] as Int) }
+            let policy: (name: String, version: Int)? =
+                if let pinned {
+                    (pinned.name, pinned.version)
+                } else if let policyID, policyID == standing.policy?.id,
+                    let name = standing.policyName, let version = standing.policy?.version
+                {
+                    (name, version)
+                } else {
+                    try policyID.flatMap {
+                        try SQLRow.fetchOne(
+                            db, sql: "SELECT name, version FROM policy WHERE id = ?", arguments: [$0]
+                        ).map { ($0["name"] as String, $0["version"] as Int) }
+                    }
                 }
             let evidence = outcome.evidence
             let files = outcome.evidenceFiles
@@ -202,13 +207,11 @@ extension EnrolmentStore {
                     passed: outcome.passed, policy: policy, reasons: outcome.reasons),
                 evidenceSHA256: files.digest, now: now)
             if outcome.passed {
-                try db.move(machine: outcome.machineID, named: "\(outcome.machineID)", by: .release)
-                let cluster = try String.fetchOne(
-                    db, sql: "SELECT c.name FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?",
-                    arguments: [outcome.machineID])
+                try db.move(machine: outcome.machineID, named: standing.name, from: standing.state, by: .release)
                 try db.appendAudit(
                     actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",
-                    details: "disk key" + (cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
+                    details: "disk key"
+                        + (standing.cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
                         + " sealed to the attesting TPM", now: now)
             }
             return id
@@ -217,23 +220,6 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
-    /// Throws ``StoreError/stale`` unless what a judgement rested on still holds in this
-    /// transaction: the machine's state, the clock of its last passing attestation, its
-    /// legacy boot mark and the policy it is held to. Another appliance, or another request
-    /// of the same machine, may have changed them since they were read; the first use of a
-    /// machine then pins once, and clocks only move forward.
-    func checkJudgementBasis(_ inputs: JudgementInputs, attestationKeyID: Int64, nonce: [UInt8], now: Date) throws {
-        guard let context = try attestationContext(attestationKeyID: attestationKeyID, nonce: nonce, now: now) else {
-            throw StoreError.notFound("attestation key \(attestationKeyID)")
-        }
-        let current = context.judgementInputs(image: inputs.image)
-        guard current.machineState == inputs.machineState, current.lastClock == inputs.lastClock,
-            current.legacyBootResetCount == inputs.legacyBootResetCount, current.policy == inputs.policy
-        else {
-            throw StoreError.stale("machine \(inputs.machineName) changed while its attestation was judged")
-        }
-    }
-
     /// The clock of the machine's last passing attestation.
     func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
         try SQLRow.fetchOne(

@@ -25,8 +25,8 @@ extension SQLTransaction {
         actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date
     ) throws {
         let record = AuditRecord.chained(
-            after: try auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action, subject: subject,
-            details: details, evidenceSHA256: evidenceSHA256)
+            after: try memo.auditHead ?? auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action,
+            subject: subject, details: details, evidenceSHA256: evidenceSHA256)
         try execute(
             sql: """
                 INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
@@ -36,6 +36,7 @@ extension SQLTransaction {
                 record.sequence, record.time, record.actor, record.action, record.subject, record.details,
                 record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
             ])
+        memo.auditHead = (record.sequence, record.hash)
     }
 
     /// The chain's last record: its sequence and hash.
@@ -48,7 +49,7 @@ extension SQLTransaction {
     /// that one transaction appending many records still gets one every interval) and,
     /// with `force`, the head whenever it is not signed yet.
     func checkpointAudit(with signer: AuditSigner, force: Bool, now: Date) throws {
-        guard let head = try auditHead() else { return }
+        guard let head = try memo.auditHead ?? auditHead() else { return }
         let last = try Int64.fetchOne(self, sql: "SELECT MAX(sequence) FROM auditCheckpoint") ?? 0
         var due = Array(stride(from: last + signer.interval, through: head.sequence, by: Int(signer.interval)))
         if force, head.sequence > (due.last ?? last) { due.append(head.sequence) }

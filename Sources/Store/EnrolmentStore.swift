@@ -86,6 +86,11 @@ public final class EnrolmentStore: Sendable {
         try storeError { try database.write(body) }
     }
 
+    /// A write of one machine's rows that appends no audit record (see ``StoreDatabase/writeOneMachine(_:)``).
+    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
+        try storeError { try database.writeOneMachine(body) }
+    }
+
     /// What `body` returns; what it throws, as a ``StoreError``.
     private func storeError<T>(_ body: () throws -> T) throws(StoreError) -> T {
         do { return try body() } catch let error as StoreError { throw error } catch {
@@ -140,10 +145,15 @@ extension SQLTransaction {
         guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
     }
 
+    /// Marks `nonce` used, in one statement when it is good; otherwise throws why it is not.
     func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        try checkNonce(nonce, machineID: machineID, now: now)
-        try execute(
-            sql: "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ?",
-            arguments: [now, machineID, Data(nonce)])
+        let used = try execute(
+            sql:
+                "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?",
+            arguments: [now, machineID, nonce, now])
+        guard used == 1 else {
+            try checkNonce(nonce, machineID: machineID, now: now)
+            throw StoreError.nonce("unknown")
+        }
     }
 }

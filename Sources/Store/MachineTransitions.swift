@@ -15,6 +15,15 @@ extension SQLTransaction {
         else {
             throw StoreError.notFound("machine \(name)")
         }
+        return try move(machine: id, named: name, from: current, by: event)
+    }
+
+    /// Moves machine `id`, whose state this transaction read as `current`, by `event`, as
+    /// ``move(machine:named:by:)`` does.
+    @discardableResult
+    func move(machine id: Int64, named name: String, from current: MachineState, by event: MachineEvent) throws
+        -> MachineState
+    {
         guard let next = MachineLifecycle.state(after: event, from: current) else {
             throw StoreError.lifecycle(machine: name, state: current, event: event)
         }

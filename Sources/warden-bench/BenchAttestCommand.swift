@@ -6,12 +6,13 @@ import TSS
 import WardenAPI
 import WardenCrypto
 
-/// `warden-bench attest`: many machines with software TPM identities attest against a
-/// `warden serve` beside this binary, over HTTPS with keep-alive connections, with durable
-/// SQLite, each sending a 200-event log as a real agent does: every attestation is a full
-/// one. Client and server share the machine; the CPU each used is reported, and the
-/// server's CPU per attestation is set against one full verification of the same evidence
-/// measured in the same run.
+/// `warden-bench attest`: many machines with software TPM identities attest against one or
+/// more `warden serve` beside this binary, over HTTPS with keep-alive connections, with a
+/// durable database (SQLite, or a PostgreSQL cluster of the benchmark's own that several
+/// appliances share), each sending a 200-event log as a real agent does: every attestation
+/// is a full one. Client and servers share the machine; the CPU each used is reported, and
+/// the servers' CPU per attestation is set against one full verification of the same
+/// evidence measured in the same run. Several databases in one run are compared.
 struct BenchAttestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attest",
@@ -34,6 +35,12 @@ struct BenchAttestCommand: AsyncParsableCommand {
     @Option(help: "The machines' AKs: ecdsa (P-256) or rsa (RSA-2048). EKs are RSA-2048 either way.")
     var ak = "ecdsa"
 
+    @Option(help: "Databases, comma-separated, each measured in turn: sqlite, postgres, postgres-standby.")
+    var database = "sqlite"
+
+    @Option(help: "Appliances sharing the database (more than one needs PostgreSQL); machines are spread over them.")
+    var appliances = 1
+
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
@@ -51,38 +58,63 @@ struct BenchAttestCommand: AsyncParsableCommand {
         guard ["ecdsa", "rsa"].contains(ak) else { throw ValidationError("--ak is ecdsa or rsa") }
         guard seconds >= 1 else { throw ValidationError("--seconds must be at least 1") }
         guard rate > 0 else { throw ValidationError("--rate must be positive") }
+        guard databases.count == database.split(separator: ",").count else {
+            throw ValidationError(
+                "--database takes " + BenchDatabase.allCases.map(\.rawValue).joined(separator: ", ")
+                    + ", comma-separated")
+        }
+        guard (1...8).contains(appliances) else { throw ValidationError("--appliances takes 1 to 8") }
+    }
+
+    private var databases: [BenchDatabase] {
+        database.split(separator: ",").compactMap { BenchDatabase(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
     }
 
     func run() async throws {
-        let server = try BenchServer()
-        defer { server.stop() }
         let scheme: SignatureScheme = ak == "rsa" ? .rsaPKCS1v15(.sha256) : .ecdsa(.sha256)
         let scenario = try VerificationScenario(events: Self.events, akScheme: scheme)
+        var reports: [BenchAttestReport] = []
+        for database in databases {
+            reports.append(try await measure(database, scheme: scheme, scenario: scenario))
+            if format == .text { print(reports.last!.text + "\n") }
+        }
+        let comparison = BenchAttestComparison(reports: reports)
+        switch format {
+        case .json: try JSONOutput.print(comparison)
+        case .text: if let text = comparison.text { print(text) }
+        }
+    }
+
+    /// One whole run (every phase) against `database`.
+    private func measure(_ database: BenchDatabase, scheme: SignatureScheme, scenario: VerificationScenario)
+        async throws -> BenchAttestReport
+    {
+        let servers = try BenchAppliances(database: database, count: database == .sqlite ? 1 : appliances)
+        defer { servers.stop() }
         let count = levels.max() ?? 1
         let started = ContinuousClock.now
-        let machines = try await prepare(count: count, scheme: scheme, scenario: scenario, server: server)
+        let machines = try await prepare(count: count, scheme: scheme, scenario: scenario, servers: servers)
         let setup = (ContinuousClock.now - started).microseconds / 1e6
         var phases: [BenchAttestPhase] = []
         for level in levels {
-            phases.append(try await phase(Array(machines.prefix(level)), pacedAt: nil, server: server))
+            phases.append(try await phase(Array(machines.prefix(level)), pacedAt: nil, servers: servers))
         }
-        phases.append(try await phase(machines, pacedAt: rate, server: server))
+        phases.append(try await phase(machines, pacedAt: rate, servers: servers))
         for machine in machines { await machine.close() }
         let verification = scenario.timed(scenario.evidence, iterations: 2_000)
-        let report = BenchAttestReport(
-            akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", machines: count, events: scenario.eventCount,
-            setupSeconds: setup, fullVerificationMilliseconds: verification.p50 / 1_000, phases: phases)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        return BenchAttestReport(
+            akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", database: database,
+            appliances: servers.servers.count, machines: count, events: scenario.eventCount, setupSeconds: setup,
+            fullVerificationMilliseconds: verification.p50 / 1_000, phases: phases)
     }
 
     /// Makes, enrols, registers and activates `count` machines, then attests each once and
     /// opens that release as an agent would (their policies are pinned on this first use).
-    private func prepare(count: Int, scheme: SignatureScheme, scenario: VerificationScenario, server: BenchServer)
-        async throws -> [SimulatedMachine]
-    {
+    /// Machine `i` attests to appliance `i` modulo their number.
+    private func prepare(
+        count: Int, scheme: SignatureScheme, scenario: VerificationScenario, servers: BenchAppliances
+    ) async throws -> [SimulatedMachine] {
+        let server = servers.first
         let pcrs = scenario.pcrValues, log = scenario.eventLog
         let machines = try await inParallel(Array(0..<count)) { index in
             try SimulatedMachine(name: "bench-\(index)", akScheme: scheme, pcrs: pcrs, eventLog: log)
@@ -97,9 +129,9 @@ struct BenchAttestCommand: AsyncParsableCommand {
             let _: MachineSummaryName = try await client.call(.POST, "/v1/admin/machines", request)
         }
         await client.close()
-        let ca = server.stateDir + "/ca.pem", url = server.url
-        _ = try await inParallel(machines) { machine in
-            try await machine.join(server: url, serverCA: ca)
+        let ca = server.stateDir + "/ca.pem", urls = servers.servers.map(\.url)
+        _ = try await inParallel(Array(machines.enumerated())) { index, machine in
+            try await machine.join(server: urls[index % urls.count], serverCA: ca)
             guard try await machine.attest(open: true) == machine.name else {
                 throw BenchError("\(machine.name) opened another machine's release")
             }
@@ -111,11 +143,11 @@ struct BenchAttestCommand: AsyncParsableCommand {
     /// server can sustain), or paced so that all together offer `rate` attestations per
     /// second, spread evenly (open loop: latency at that load). A paced attestation's latency
     /// counts from when it was due, so a slow server cannot hide its queue.
-    private func phase(_ machines: [SimulatedMachine], pacedAt rate: Double?, server: BenchServer) async throws
+    private func phase(_ machines: [SimulatedMachine], pacedAt rate: Double?, servers: BenchAppliances) async throws
         -> BenchAttestPhase
     {
         let clock = ContinuousClock()
-        let serverBefore = server.cpuSeconds, selfBefore = CPUTime.ofThisProcess
+        let serversBefore = servers.cpuSeconds, selfBefore = CPUTime.ofThisProcess
         let start = clock.now
         let deadline = start + .milliseconds(Int(seconds * 1000))
         let period = Duration.microseconds(Int64(Double(machines.count) / (rate ?? 1) * 1e6))
@@ -141,7 +173,7 @@ struct BenchAttestCommand: AsyncParsableCommand {
             concurrency: machines.count, offeredRate: rate, attestations: latencies.count, seconds: wall,
             p50Milliseconds: latencies.isEmpty ? 0 : latencies[latencies.count / 2],
             p99Milliseconds: latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, latencies.count * 99 / 100)],
-            serverCPUShare: (server.cpuSeconds - serverBefore) / (wall * cores),
+            applianceCPUShares: zip(servers.cpuSeconds, serversBefore).map { ($0 - $1) / (wall * cores) },
             benchCPUShare: (CPUTime.ofThisProcess - selfBefore) / (wall * cores))
     }
 
@@ -176,9 +208,11 @@ struct BenchAttestPhase: Encodable {
     let seconds: Double
     let p50Milliseconds: Double
     let p99Milliseconds: Double
-    /// CPU used by the server and by the load generator, as shares of all cores.
-    let serverCPUShare: Double
+    /// CPU used by each appliance and by the load generator, as shares of all cores.
+    let applianceCPUShares: [Double]
     let benchCPUShare: Double
+    /// CPU used by all appliances together, as a share of all cores.
+    var serverCPUShare: Double { applianceCPUShares.reduce(0, +) }
     var attestationsPerSecond: Double { Double(attestations) / seconds }
     /// The server's CPU time per attestation, in milliseconds.
     var serverCPUPerAttestationMilliseconds: Double {
@@ -192,6 +226,8 @@ struct BenchAttestPhase: Encodable {
 /// The whole run, with the targets it is held to (at the highest concurrency).
 struct BenchAttestReport: Encodable {
     let akScheme: String
+    let database: String
+    let appliances: Int
     let machines: Int
     /// Events in each attestation's log.
     let events: Int
@@ -206,19 +242,33 @@ struct BenchAttestReport: Encodable {
     let serverCPUPerAttestationMilliseconds: Double
     let serverCPUInFullVerifications: Double
 
+    /// What the database was, in words.
+    private let databaseSummary: String
+
     init(
-        akScheme: String, machines: Int, events: Int, setupSeconds: Double, fullVerificationMilliseconds: Double,
-        phases: [BenchAttestPhase]
+        akScheme: String, database: BenchDatabase, appliances: Int, machines: Int, events: Int, setupSeconds: Double,
+        fullVerificationMilliseconds: Double, phases: [BenchAttestPhase]
     ) {
         self.akScheme = akScheme
+        self.database = database.rawValue
+        self.databaseSummary = database.summary
+        self.appliances = appliances
         self.machines = machines
         self.events = events
         self.setupSeconds = setupSeconds
         self.fullVerificationMilliseconds = fullVerificationMilliseconds
         self.phases = phases
-        let busiest = phases.filter { $0.offeredRate == nil }.max { $0.concurrency < $1.concurrency }
-        serverCPUPerAttestationMilliseconds = busiest?.serverCPUPerAttestationMilliseconds ?? .nan
+        serverCPUPerAttestationMilliseconds = Self.busiest(of: phases)?.serverCPUPerAttestationMilliseconds ?? .nan
         serverCPUInFullVerifications = serverCPUPerAttestationMilliseconds / fullVerificationMilliseconds
+    }
+
+    /// The back-to-back phase at the highest concurrency: its machines and attestations per second.
+    var busiestConcurrency: Int { busiest?.concurrency ?? 0 }
+    var busiestThroughput: Double { busiest?.attestationsPerSecond ?? .nan }
+    private var busiest: BenchAttestPhase? { Self.busiest(of: phases) }
+
+    private static func busiest(of phases: [BenchAttestPhase]) -> BenchAttestPhase? {
+        phases.filter { $0.offeredRate == nil }.max { $0.concurrency < $1.concurrency }
     }
 
     /// The targets are judged on the paced phase: 500 machines offering 1,000 attestations
@@ -234,7 +284,7 @@ struct BenchAttestReport: Encodable {
     var text: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
         var lines = [
-            "full attestations over HTTPS (keep-alive), software TPMs: RSA-2048 EKs, \(akScheme) AKs, \(events)-event logs; durable SQLite (WAL, synchronous=FULL)",
+            "full attestations over HTTPS (keep-alive), software TPMs: RSA-2048 EKs, \(akScheme) AKs, \(events)-event logs; \(databaseSummary); \(appliances) appliance(s)",
             "\(machines) machines enrolled, registered, activated and attested once (release opened and checked) in \(f(setupSeconds)) s",
             "machines  load             attestations  per second  p50 ms  p99 ms  server CPU  bench CPU",
         ]
@@ -248,7 +298,10 @@ struct BenchAttestReport: Encodable {
                     f(phase.attestationsPerSecond).padding(toLength: 10, withPad: " ", startingAt: 0),
                     f(phase.p50Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
                     f(phase.p99Milliseconds, 2).padding(toLength: 6, withPad: " ", startingAt: 0),
-                    (f(phase.serverCPUShare * 100) + " %").padding(toLength: 10, withPad: " ", startingAt: 0),
+                    (f(phase.serverCPUShare * 100) + " %"
+                        + (phase.applianceCPUShares.count > 1
+                            ? " (" + phase.applianceCPUShares.map { f($0 * 100) }.joined(separator: " + ") + ")" : ""))
+                        .padding(toLength: 10, withPad: " ", startingAt: 0),
                     f(phase.benchCPUShare * 100) + " %",
                 ].joined(separator: "  "))
         }
@@ -260,5 +313,32 @@ struct BenchAttestReport: Encodable {
                     "server CPU per attestation: %.2f ms = %.1f× a full verification (%.2f ms p50, same evidence, this run; target ≤ 4×)",
                 serverCPUPerAttestationMilliseconds, serverCPUInFullVerifications, fullVerificationMilliseconds))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// Several runs of one invocation (one database each), set against the first.
+struct BenchAttestComparison: Encodable {
+    let reports: [BenchAttestReport]
+    /// Each later run's attestations per second at the highest back-to-back concurrency, as
+    /// a share of the first run's.
+    let throughputRatios: [String: Double]
+
+    init(reports: [BenchAttestReport]) {
+        self.reports = reports
+        let base = reports.first?.busiestThroughput ?? .nan
+        throughputRatios = Dictionary(
+            reports.dropFirst().map { ($0.database, $0.busiestThroughput / base) }, uniquingKeysWith: { $1 })
+    }
+
+    /// One line per later run; nil for a single run.
+    var text: String? {
+        guard let base = reports.first, reports.count > 1 else { return nil }
+        return reports.dropFirst().map { report in
+            String(
+                format:
+                    "%@ (%d appliance(s)): %.2f× %@'s attestations per second at %d machines back to back (%.1f/s against %.1f/s, same run)",
+                report.database, report.appliances, report.busiestThroughput / base.busiestThroughput, base.database,
+                report.busiestConcurrency, report.busiestThroughput, base.busiestThroughput)
+        }.joined(separator: "\n")
     }
 }

@@ -8,10 +8,15 @@ final class BenchServer {
     private let process: Process
 
     /// Starts the server on a free loopback port with rate limits lifted: the load comes
-    /// from one address; `environment` adds settings.
-    init(environment: [String: String] = [:]) throws {
+    /// from one address; `environment` adds settings. With `sharing`, it starts from a copy
+    /// of that server's state folder (its keys and certificates), as a second appliance.
+    init(environment: [String: String] = [:], sharing peer: BenchServer? = nil) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("warden-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
+        if let peer {
+            try FileManager.default.copyItem(
+                atPath: peer.stateDir, toPath: state.appendingPathComponent(".warden").path)
+        }
         let executable = try PinnedProcess.warden
         for _ in 0..<10 {
             let port = Int.random(in: 46_000..<52_000)

@@ -19,7 +19,7 @@ import WardenCrypto
                     "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
                 ]
-            case .postgres: ["p1-warden-schema"]
+            case .postgres: ["p1-warden-schema", "p2-evidence-compressed-with-lz4"]
             }
         #expect(try store.appliedMigrations() == expected)
         #expect(try store.integrityCheck() == "ok")

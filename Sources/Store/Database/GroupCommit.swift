@@ -68,14 +68,16 @@ final class GroupCommit: Sendable {
             do {
                 try writer.inWriteTransaction { db in
                     for pending in batch {
-                        try db.execute(sql: "SAVEPOINT grouped")
+                        try db.enqueue(sql: "SAVEPOINT grouped")
+                        let auditHead = db.memo.auditHead
                         do {
                             try pending.body(db)
                         } catch {
                             pending.failure = error
                             try db.execute(sql: "ROLLBACK TO SAVEPOINT grouped")
+                            db.memo.auditHead = auditHead
                         }
-                        try db.execute(sql: "RELEASE SAVEPOINT grouped")
+                        try db.enqueue(sql: "RELEASE SAVEPOINT grouped")
                     }
                     try self.beforeCommit?(db)
                 }

@@ -12,12 +12,14 @@ import Synchronization
 final class PostgresDatabase: StoreDatabase {
     /// The advisory lock every write transaction holds.
     static let writeLock: Int64 = 0x5761_7264_656E_0002
-    /// Connections reads may use at once.
+    /// Connections reads may use at once, and writes of one machine (``writeOneMachine(_:)``).
     static let readConnections = 4
+    static let oneMachineWriteConnections = 4
 
     private let connector: PostgresConnector
     private let readers: PostgresPool
     private let writers: PostgresPool
+    private let oneMachineWriters: PostgresPool
     private let writer: GroupCommit
 
     /// Connects to the writable server of `location` and migrates its schema; `beforeCommit`
@@ -30,6 +32,7 @@ final class PostgresDatabase: StoreDatabase {
             location: location, password: password, group: MultiThreadedEventLoopGroup.singleton)
         readers = PostgresPool(connector: connector, size: Self.readConnections)
         writers = PostgresPool(connector: connector, size: 1)
+        oneMachineWriters = PostgresPool(connector: connector, size: Self.oneMachineWriteConnections)
         let described =
             "postgresql://" + location.hosts.map(\.description).joined(separator: ",") + "/"
             + location.database
@@ -51,6 +54,11 @@ final class PostgresDatabase: StoreDatabase {
 
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
         try writer.write(body)
+    }
+
+    /// Each in a transaction of its own, beside the grouped writes and without their lock.
+    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
+        try oneMachineWriters.inTransaction(begin: "BEGIN", body)
     }
 
     func appliedMigrations() throws -> [String] {
@@ -78,7 +86,7 @@ private struct PostgresWriter: WriteTransactions {
 
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
         try pool.inTransaction(begin: "BEGIN") { db in
-            try db.execute(sql: "SELECT pg_advisory_xact_lock(?)", arguments: [PostgresDatabase.writeLock])
+            try db.enqueue(sql: "SELECT pg_advisory_xact_lock(?)", arguments: [PostgresDatabase.writeLock])
             try body(db)
         }
     }
@@ -111,7 +119,7 @@ final class PostgresPool: Sendable {
             if session.isReusable { idle.withLock { $0.append(session) } } else { session.close() }
         }
         let db = SQLTransaction(session)
-        try db.execute(sql: begin)
+        try db.enqueue(sql: begin)
         do {
             let result = try body(db)
             try db.execute(sql: "COMMIT")

@@ -35,6 +35,8 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
+    let lockingRows = " FOR UPDATE"
+
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         try run(sql, arguments).metadata.rows ?? 0
     }
@@ -48,13 +50,32 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         }
     }
 
-    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+    /// Sends the statement and goes on: PostgreSQL answers in order, so the next statement
+    /// waited for finds out whether this one failed.
+    func enqueue(_ sql: String, _ arguments: [SQLValue]) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
+        unanswered.append(send(sql, arguments))
+    }
+
+    private func send(_ sql: String, _ arguments: [SQLValue]) -> EventLoopFuture<PostgresQueryResult> {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments { Self.bind(argument, to: &binds) }
         let query = PostgresQuery(unsafeSQL: arguments.isEmpty ? sql : Self.numbered(sql), binds: binds)
+        return connection.query(query, logger: logger)
+    }
+
+    /// Statements sent without waiting whose answers have not been looked at yet.
+    private var unanswered: [EventLoopFuture<PostgresQueryResult>] = []
+
+    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+        guard !broken else { throw StoreError.unavailable("the database connection was lost") }
+        let answer = send(sql, arguments)
+        let earlier = unanswered
+        unanswered = []
         do {
-            return try connection.query(query, logger: logger).wait(within: connector.statementTimeout)
+            // Answered before this one: the first that failed is why this one did too.
+            for statement in earlier { _ = try statement.wait(within: connector.statementTimeout) }
+            return try answer.wait(within: connector.statementTimeout)
         } catch {
             guard PostgresFailure.isFailOver(error) else { throw error }
             broken = true

@@ -4,6 +4,22 @@ protocol SQLSession: AnyObject {
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
     /// Runs query `sql` and calls `body` with each row, in order.
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws
+    /// Sends statement `sql`, whose answer nobody reads, without waiting for it where the
+    /// backend can: it runs before any later statement, and its failure is thrown by the
+    /// next statement that is waited for.
+    func enqueue(_ sql: String, _ arguments: [SQLValue]) throws
+    /// The clause that locks the rows a query reads (`FOR UPDATE`), or nothing.
+    var lockingRows: String { get }
+}
+
+extension SQLSession {
+    func enqueue(_ sql: String, _ arguments: [SQLValue]) throws { _ = try execute(sql, arguments) }
+}
+
+/// What one transaction remembers between its statements.
+final class TransactionMemo {
+    /// The audit chain's head after this transaction's own appends (nil: read it).
+    var auditHead: (sequence: Int64, hash: [UInt8])?
 }
 
 /// The arguments of a statement, written as an array literal of column values.
@@ -21,8 +37,18 @@ public struct SQLArguments: ExpressibleByArrayLiteral, Sendable {
 /// SQL both backends speak, with `?` for each argument.
 struct SQLTransaction {
     private let session: any SQLSession
+    let memo = TransactionMemo()
 
     init(_ session: any SQLSession) { self.session = session }
+
+    /// The clause that locks the rows a query reads until the transaction ends, for
+    /// ``StoreDatabase/writeOneMachine(_:)`` (empty on SQLite, whose one writer excludes the others).
+    var lockingRows: String { session.lockingRows }
+
+    /// Sends a statement whose answer nobody reads (see ``SQLSession/enqueue(_:_:)``).
+    func enqueue(sql: String, arguments: SQLArguments = []) throws {
+        try session.enqueue(sql, arguments.values)
+    }
 
     /// Runs a statement; returns how many rows it changed.
     @discardableResult

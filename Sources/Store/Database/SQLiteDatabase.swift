@@ -48,6 +48,9 @@ final class SQLiteDatabase: StoreDatabase {
         try writer.write(body)
     }
 
+    /// SQLite has one writer: the same as ``write(_:)``.
+    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T { try writer.write(body) }
+
     func appliedMigrations() throws -> [String] {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
@@ -88,6 +91,8 @@ final class SQLiteSession: SQLSession {
 
     /// The transaction `db` is in, as the store's records see it.
     static func transaction(_ db: GRDB.Database) -> SQLTransaction { SQLTransaction(SQLiteSession(db)) }
+
+    let lockingRows = ""
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments.map(\.databaseValue)))

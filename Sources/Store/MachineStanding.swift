@@ -1,0 +1,69 @@
+import Attestation
+import Foundation
+import TSS
+import WardenAPI
+
+/// What a recorded attestation depends on, read in one statement inside its write: the
+/// machine's state, its legacy boot mark, the policy it is held to, the clock of its last
+/// passing attestation, and its cluster.
+struct MachineStanding {
+    let name: String
+    let state: MachineState
+    let legacyBootResetCount: UInt32?
+    let policyName: String?
+    /// The latest version of `policyName`, when it exists.
+    let policy: (id: Int64, version: Int)?
+    let lastClock: TPMAttest.ClockInfo?
+    let cluster: String?
+
+    /// The policy standing a judgement made now would be given.
+    var policyStanding: JudgementInputs.PolicyStanding {
+        switch (policyName, policy) {
+        case (nil, _): .firstUse
+        case (let name?, nil): .missing(name: name)
+        case (let name?, let version?): .version(id: version.id, name: name, version: version.version)
+        }
+    }
+
+    /// Throws ``StoreError/stale`` unless `inputs` rest on this standing: another appliance,
+    /// or another request of the same machine, may have changed it since they were read.
+    /// A first use then pins once, and clocks only move forward.
+    func confirm(_ inputs: JudgementInputs) throws {
+        guard state == inputs.machineState, lastClock == inputs.lastClock,
+            legacyBootResetCount == inputs.legacyBootResetCount, policyStanding == inputs.policy
+        else {
+            throw StoreError.stale("machine \(inputs.machineName) changed while its attestation was judged")
+        }
+    }
+}
+
+extension SQLTransaction {
+    /// The standing of machine `id`, in one statement.
+    func standing(ofMachine id: Int64) throws -> MachineStanding {
+        guard
+            let row = try SQLRow.fetchOne(
+                self,
+                sql: """
+                    SELECT m.name, m.state, m.legacyBootResetCount, m.policyName, p.id AS policyID, p.version AS policyVersion,
+                        c.name AS cluster, a.resetCount, a.restartCount, a.clock, a.safe
+                    FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+                    LEFT JOIN policy p ON p.id = (SELECT id FROM policy WHERE name = m.policyName ORDER BY version DESC LIMIT 1)
+                    LEFT JOIN attestation a ON a.id = (
+                        SELECT id FROM attestation WHERE machineID = m.id AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
+                    WHERE m.id = ?
+                    """, arguments: [id])
+        else { throw StoreError.notFound("machine \(id)") }
+        let resetCount: Int64? = row["resetCount"]
+        return MachineStanding(
+            name: row["name"], state: row["state"],
+            legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
+            policyName: row["policyName"],
+            policy: (row["policyID"] as Int64?).map { ($0, row["policyVersion"] as Int) },
+            lastClock: resetCount.map {
+                TPMAttest.ClockInfo(
+                    clock: UInt64(bitPattern: row["clock"] as Int64), resetCount: UInt32($0),
+                    restartCount: UInt32(row["restartCount"] as Int64), safe: row["safe"])
+            },
+            cluster: row["cluster"])
+    }
+}
