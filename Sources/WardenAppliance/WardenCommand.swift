@@ -9,7 +9,7 @@ public struct WardenCommand: AsyncParsableCommand {
         abstract: "Bare-metal provisioning and TPM attestation.",
         subcommands: [
             ServeCommand.self, MachineCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
-            ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self,
+            ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
         ]
     )
 

@@ -301,7 +301,7 @@ struct BenchAttestReport: Encodable {
                     (f(phase.serverCPUShare * 100) + " %"
                         + (phase.applianceCPUShares.count > 1
                             ? " (" + phase.applianceCPUShares.map { f($0 * 100) }.joined(separator: " + ") + ")" : ""))
-                        .padding(toLength: 10, withPad: " ", startingAt: 0),
+                        .padding(toLength: phase.applianceCPUShares.count > 1 ? 24 : 10, withPad: " ", startingAt: 0),
                     f(phase.benchCPUShare * 100) + " %",
                 ].joined(separator: "  "))
         }
