@@ -81,10 +81,14 @@ build: deps
 bench: bench-build
 	taskset -c 0 .build/release/warden-bench verify
 
-## bench-attest: full attestations per second over HTTPS at 1, 50 and 500 machines.
+## bench-attest: full attestations per second over HTTPS at 1, 50 and 500 machines, on the
+## databases BENCH_DATABASE names (sqlite, postgres, postgres-standby; comma-separated,
+## compared in one run) with BENCH_APPLIANCES appliances sharing PostgreSQL.
+BENCH_DATABASE ?= sqlite
+BENCH_APPLIANCES ?= 1
 bench-attest: bench-build
-	.build/release/warden-bench attest
-	.build/release/warden-bench attest --ak rsa
+	.build/release/warden-bench attest --database $(BENCH_DATABASE) --appliances $(BENCH_APPLIANCES)
+	.build/release/warden-bench attest --ak rsa --database $(BENCH_DATABASE) --appliances $(BENCH_APPLIANCES)
 
 ## bench-audit: audit export and offline verification of a 1,000,000-record chain.
 bench-audit: bench-build
