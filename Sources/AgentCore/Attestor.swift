@@ -17,14 +17,15 @@ public struct Attestor: Sendable {
     public static let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))])
 
     let tcti: String
-    let server: String
+    let appliances: ApplianceFailover
     let serverCA: String
 
     /// - Parameters: `tcti`, the TPM (`device:/dev/tpmrm0`, `swtpm:host=…,port=…`);
-    ///   `server`, Warden's URL; `serverCA`, the path of Warden's server CA certificate.
-    public init(tcti: String, server: String, serverCA: String) {
+    ///   `appliances`, Warden's URLs and how long to keep trying them; `serverCA`, the path
+    ///   of Warden's server CA certificate.
+    public init(tcti: String, appliances: ApplianceFailover, serverCA: String) {
         self.tcti = tcti
-        self.server = server
+        self.appliances = appliances
         self.serverCA = serverCA
     }
 
@@ -35,12 +36,14 @@ public struct Attestor: Sendable {
         let ek = try tpm { try device.createEndorsementKey() }
         defer { device.flush(ek) }
         let certificate = try tpm { try device.endorsementCertificate() }
-        let client = try await HTTPSClient(url: server, serverCA: serverCA)
-        defer { Task { await client.close() } }
         let request = AgentMessages.DiscoverRequest(
             ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
-        return try await refusing {
-            try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self)
+        return try await appliances.run { server in
+            let client = try await HTTPSClient(url: server, serverCA: serverCA)
+            defer { Task { await client.close() } }
+            return try await refusing {
+                try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self)
+            }
         }
     }
 
@@ -56,6 +59,17 @@ public struct Attestor: Sendable {
         guard let akName = try? TPMPublic.decode(ak.publicArea).name else {
             throw AgentError.tpm("the AK's public area is unreadable")
         }
+        return try await appliances.run { server in
+            try await attest(
+                at: server, eventLog: eventLog, legacyBIOS: legacyBIOS, device: device, ek: ek, ak: ak, akName: akName)
+        }
+    }
+
+    /// The whole flow against the appliance at `server`.
+    private func attest(
+        at server: String, eventLog: [UInt8]?, legacyBIOS: Bool, device: TPMDevice, ek: TPMDevice.LoadedKey,
+        ak: TPMDevice.LoadedKey, akName: [UInt8]
+    ) async throws -> ReleasePayload {
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         defer { Task { await client.close() } }
 
@@ -140,7 +154,10 @@ public struct Attestor: Sendable {
     }
 
     private func refusing<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch let refusal as APIRefusal { throw AgentError.refused(refusal.reason) }
+        do { return try await body() } catch let refusal as APIRefusal {
+            throw [503, 429].contains(refusal.status)
+                ? AgentError.unavailable(refusal.reason) : AgentError.refused(refusal.reason)
+        }
     }
 
     private func bytes(_ text: String) throws(AgentError) -> [UInt8] {

@@ -15,11 +15,24 @@ struct AgentCommand: AsyncParsableCommand {
     )
 
     struct Connection: ParsableArguments {
-        @Option(help: "Warden's URL.") var server: String
+        @Option(help: "Warden's URL; once per appliance, tried in turn.") var server: [String]
         @Option(help: "Warden's server CA certificate (the only one trusted).") var ca: String
         @Option(help: "The TPM: device:/dev/tpmrm0, or swtpm:host=HOST,port=PORT.") var tcti = "device:/dev/tpmrm0"
+        @Option(help: "Seconds to keep trying the appliances when none can serve (with pauses of 1, 2, 4… s).")
+        var patience = 120
 
-        var attestor: Attestor { Attestor(tcti: tcti, server: server, serverCA: ca) }
+        func validate() throws {
+            guard !server.isEmpty else { throw ValidationError("give Warden's URL with --server (once per appliance)") }
+            guard patience >= 0 else { throw ValidationError("--patience is seconds, 0 or more") }
+        }
+
+        var attestor: Attestor {
+            Attestor(
+                tcti: tcti,
+                appliances: ApplianceFailover(servers: server, patience: .seconds(patience)) { failure in
+                    printLine("\(failure); trying the next appliance")
+                }, serverCA: ca)
+        }
     }
 
     struct Attest: AsyncParsableCommand {
@@ -85,7 +98,10 @@ struct AgentCommand: AsyncParsableCommand {
 }
 
 /// Prints one line to standard error.
-func printError(_ error: any Error) {
-    let line = Array("warden-agent: \(error)\n".utf8)
+func printError(_ error: any Error) { printLine("\(error)") }
+
+/// Writes `text` as one line of standard error, after the program's name.
+func printLine(_ text: String) {
+    let line = Array("warden-agent: \(text)\n".utf8)
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }

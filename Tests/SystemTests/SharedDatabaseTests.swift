@@ -71,6 +71,54 @@ import TestSupport
         #expect(server.pid == pid, "the appliance was not restarted")
     }
 
+    /// Two appliances on one database: a node that names both unlocks through the second
+    /// when the first is killed, and every release of both is in the one audit chain.
+    @Test func aNodeUnlocksThroughTheOtherApplianceWhenOneDies() throws {
+        let database = try PostgresCluster()
+        defer { database.stop() }
+        let name = try database.createDatabase()
+        let secrets = try TestPaths.temporaryDirectory("database-password")
+        let passwordFile = secrets.appendingPathComponent("password")
+        try Data(database.password.utf8).write(to: passwordFile)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile.path)
+        let shared = [
+            "WARDEN_DATABASE": database.uri(database: name), "WARDEN_DATABASE_PASSWORD_FILE": passwordFile.path,
+        ]
+        let a = try WardenServerProcess(environment: shared)
+        let b = try a.peer(environment: shared)
+        let tpm = try SoftwareTPM()
+        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        try expectSuccess(
+            a.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path]))
+        let out = a.folder
+        try expectSuccess(
+            a.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("via-a").path], also: [b]))
+        let key = try TestPaths.bytes(out.appendingPathComponent("via-a/disk.key"))
+
+        a.stop(signal: SIGKILL)
+        let failedOver = try a.agent(
+            "attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("via-b").path], also: [b])
+        try expectSuccess(failedOver)
+        #expect(failedOver.stderr.contains("\(a.url): ") && failedOver.stderr.contains("trying the next appliance"))
+        #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("via-b/disk.key")), key))
+        // One chain, written by both appliances, that an auditor's export from B verifies end to end.
+        let auditor = out.appendingPathComponent("auditor")
+        try expectSuccess(b.cli(["operator", "add", "auditor-1", "--role", "auditor", "--out", auditor.path]))
+        let bundle = out.appendingPathComponent("audit.tar.gz").path
+        try expectSuccess(b.cli(["audit", "export", "--out", bundle], identity: auditor))
+        let auditKey = out.appendingPathComponent("audit-key.pem").path
+        try expectSuccess(
+            Command.run(
+                "openssl",
+                ["pkey", "-in", b.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", auditKey]))
+        let verified = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--key", auditKey])
+        #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+        let releases = try b.cli(["machine", "show", "node-1", "--format", "json"])
+        let shown = try JSONSerialization.jsonObject(with: Data(releases.stdout.utf8)) as? [String: Any]
+        let attestations = shown?["attestations"] as? [[String: Any]] ?? []
+        #expect(attestations.filter { $0["passed"] as? Bool == true }.count == 2, "one through each appliance")
+    }
+
     private func expectSuccess(_ result: CommandResult) throws {
         guard result.status == 0 else {
             throw CommandFailure("exit \(result.status): \(result.stderr)\(result.stdout)")

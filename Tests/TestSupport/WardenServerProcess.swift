@@ -13,9 +13,13 @@ public final class WardenServerProcess: @unchecked Sendable {
     public var serverCA: String { stateDir.appendingPathComponent("ca.pem").path }
     public var log: URL { folder.appendingPathComponent("serve.log") }
 
-    /// Starts a server with a fresh state folder; `environment` adds WARDEN_* settings.
-    public init(environment: [String: String] = [:]) throws {
+    /// Starts a server with a fresh state folder (or a copy of `peer`'s); `environment` adds
+    /// WARDEN_* settings.
+    public init(environment: [String: String] = [:], copyingStateOf peer: WardenServerProcess? = nil) throws {
         folder = try TestPaths.temporaryDirectory("serve")
+        if let peer {
+            try FileManager.default.copyItem(at: peer.stateDir, to: folder.appendingPathComponent(".warden"))
+        }
         for _ in 0..<20 {
             let port = Int.random(in: 33_000..<45_000)
             let process = try Self.launch(folder: folder, port: port, environment: environment)
@@ -68,11 +72,22 @@ public final class WardenServerProcess: @unchecked Sendable {
             in: folder)
     }
 
-    /// Runs `warden-agent SUBCOMMAND --server URL --ca CA --tcti TCTI ARGUMENTS`.
-    public func agent(_ subcommand: String, tcti: String, _ arguments: [String] = []) throws -> CommandResult {
+    /// Runs `warden-agent SUBCOMMAND --server URL --ca CA --tcti TCTI --patience 0 ARGUMENTS`: one
+    /// attempt, so that a test sees this server's answer (`also` names further appliances to try).
+    public func agent(_ subcommand: String, tcti: String, _ arguments: [String] = [], also: [WardenServerProcess] = [])
+        throws -> CommandResult
+    {
         try Command.run(
-            TestPaths.agentBinary.path, [subcommand, "--server", url, "--ca", serverCA, "--tcti", tcti] + arguments,
+            TestPaths.agentBinary.path,
+            [subcommand] + ([self] + also).flatMap { ["--server", $0.url] }
+                + ["--ca", serverCA, "--tcti", tcti, "--patience", "0"] + arguments,
             in: folder)
+    }
+
+    /// Starts a second appliance beside this one: a copy of its state folder (the same keys
+    /// and certificates), its own port, and `environment` (the shared database).
+    public func peer(environment: [String: String]) throws -> WardenServerProcess {
+        try WardenServerProcess(environment: environment, copyingStateOf: self)
     }
 
     /// The suite runs many servers and software TPMs at once on two cores, where a TLS
