@@ -92,8 +92,9 @@ extension EnrolmentStore {
     public func auditRecords(subjectPrefix: String) throws(StoreError) -> [AuditRecord] {
         try read { db in
             try SQLRow.fetchAll(
-                db, sql: "SELECT * FROM auditRecord WHERE subject LIKE ? ORDER BY sequence",
-                arguments: [subjectPrefix + "%"]
+                // The prefix exactly, on both backends (LIKE ignores case on SQLite, and reads % and _).
+                db, sql: "SELECT * FROM auditRecord WHERE substr(subject, 1, length(?)) = ? ORDER BY sequence",
+                arguments: [subjectPrefix, subjectPrefix]
             )
             .map(AuditRecord.init(row:))
         }

@@ -38,7 +38,9 @@ struct MachineStanding {
 }
 
 extension SQLTransaction {
-    /// The standing of machine `id`, in one statement.
+    /// The standing of machine `id`, in one statement, with the machine's row locked until
+    /// the transaction ends: like a nonce's issue, which locks it first too, so that the two
+    /// take their locks in one order and never wait on each other.
     func standing(ofMachine id: Int64) throws -> MachineStanding {
         guard
             let row = try SQLRow.fetchOne(
@@ -51,7 +53,7 @@ extension SQLTransaction {
                     LEFT JOIN attestation a ON a.id = (
                         SELECT id FROM attestation WHERE machineID = m.id AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
                     WHERE m.id = ?
-                    """, arguments: [id])
+                    """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"), arguments: [id])
         else { throw StoreError.notFound("machine \(id)") }
         let resetCount: Int64? = row["resetCount"]
         return MachineStanding(

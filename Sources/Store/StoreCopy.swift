@@ -14,16 +14,19 @@ extension EnrolmentStore {
     /// their times and hashes, so the chain verifies as before). Returns the rows copied per table.
     public func copy(into target: EnrolmentStore) throws(StoreError) -> [(table: String, rows: Int)] {
         guard target.database is PostgresDatabase else { throw .invalid("a store is copied into PostgreSQL") }
-        let occupied = try target.read { db in
-            try copiedTables.filter { table in
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM \(table.name))") == true
-            }.map(\.name)
-        }
-        guard occupied.isEmpty else {
-            throw .invalid("the target already holds rows (\(occupied.joined(separator: ", "))): it must be empty")
-        }
         return try read { source in
-            try target.write { destination in
+            // SQLite never gives an id again (AUTOINCREMENT): neither may the copy.
+            let lastIDs = try SQLRow.fetchAll(source, sql: "SELECT name, seq FROM sqlite_sequence").map {
+                (($0["name"] as String).lowercased(), $0["seq"] as Int64)
+            }
+            return try target.write { destination in
+                let occupied = try copiedTables.filter { table in
+                    try Bool.fetchOne(destination, sql: "SELECT EXISTS (SELECT 1 FROM \(table.name))") == true
+                }.map(\.name)
+                guard occupied.isEmpty else {
+                    throw StoreError.invalid(
+                        "the target already holds rows (\(occupied.joined(separator: ", "))): it must be empty")
+                }
                 var copied: [(table: String, rows: Int)] = []
                 for table in copiedTables {
                     let types = try destination.postgresColumnTypes(of: table.name)
@@ -41,7 +44,9 @@ extension EnrolmentStore {
                     }
                     copied.append((table.name, rows))
                 }
-                try destination.continueIdentities(of: copiedTables.filter { $0.order == "id" }.map(\.name))
+                try destination.continueIdentities(
+                    of: copiedTables.filter { $0.order == "id" }.map(\.name),
+                    after: Dictionary(uniqueKeysWithValues: lastIDs))
                 return copied
             }
         }
@@ -53,19 +58,24 @@ extension SQLTransaction {
     fileprivate func postgresColumnTypes(of table: String) throws -> [String: String] {
         var types: [String: String] = [:]
         try forEachRow(
-            sql: "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+            sql:
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? AND table_schema = current_schema()",
             arguments: [table.lowercased()]
         ) { row in types[row["column_name"]] = row["data_type"] }
         return types
     }
 
-    /// Moves the identity sequence of each of `tables` past the ids copied into it, so that
-    /// the next row gets a new one.
-    fileprivate func continueIdentities(of tables: [String]) throws {
+    /// Moves the identity sequence of each of `tables` past the ids copied into it and past
+    /// the last id SQLite gave (`lastIDs`, by lower-case table name: rows since deleted keep
+    /// their ids to themselves), so that the next row gets a new one.
+    fileprivate func continueIdentities(of tables: [String], after lastIDs: [String: Int64]) throws {
         for table in tables {
             try execute(
-                sql: "SELECT setval(pg_get_serial_sequence(?, 'id'), MAX(id)) FROM \(table) HAVING MAX(id) IS NOT NULL",
-                arguments: [table.lowercased()])
+                sql: """
+                    SELECT setval(pg_get_serial_sequence(?, 'id'), GREATEST(COALESCE(MAX(id), 0), ?)) FROM \(table)
+                    HAVING GREATEST(COALESCE(MAX(id), 0), ?) > 0
+                    """,
+                arguments: [table.lowercased(), lastIDs[table.lowercased()] ?? 0, lastIDs[table.lowercased()] ?? 0])
         }
     }
 }

@@ -144,6 +144,43 @@ import WardenCrypto
         try expectOneChain(b)
     }
 
+    /// A nonce issued beside the grouped writes (on its own connection, with the machine's
+    /// row locked) never outlives a revocation that races it.
+    @Test(arguments: StoreBackend.allCases) func aRevocationVoidsANonceIssuedBesideIt(backend: StoreBackend) throws {
+        let (a, b) = try twoAppliances(backend)
+        for round in 0..<Self.rounds {
+            let name = "node-\(round)"
+            let machine = try a.enroll(enrolment(name), actor: "test")
+            let key = try activatedKey(a, machineID: machine)
+            let (issue, revocation) = race {
+                try a.issueNonce(attestationKeyID: key.id, proof: key.proof)
+            } and: {
+                try b.revoke(machineNamed: name, actor: "operator/b")
+            }
+            #expect(revocation.succeeded, "round \(round): \(revocation)")
+            if case .success(.issued(let nonce)) = issue {
+                #expect(throws: StoreError.self, "round \(round): a nonce outlived the revocation") {
+                    try b.record(refusedOutcome(machine, key: key.id, nonce: nonce), actor: "appliance-b")
+                }
+            }
+        }
+        try expectOneChain(a)
+    }
+
+    /// Writes grouped into one commit: each that fails undoes only itself.
+    @Test(arguments: StoreBackend.allCases) func aFailingWriteInABatchUndoesOnlyItself(backend: StoreBackend) throws {
+        let (a, _) = try twoAppliances(backend)
+        let outcomes = (0..<40).map { _ in Outcome() }
+        DispatchQueue.concurrentPerform(iterations: outcomes.count) { index in
+            // Every other write enrols a name another write takes too: one of each pair fails.
+            outcomes[index].result = Result { try a.enroll(enrolment("node-\(index / 2)"), actor: "test") }
+        }
+        #expect(outcomes.filter { $0.result?.succeeded == true }.count == 20)
+        #expect(try a.machines().map(\.name).sorted() == (0..<20).map { "node-\($0)" }.sorted())
+        #expect(try a.auditRecords(subjectPrefix: "machine/").count == 20)
+        try expectOneChain(a)
+    }
+
     // MARK: - Helpers
 
     /// Runs `first` and `second` on two threads that start together from a barrier.
@@ -228,6 +265,11 @@ private final class StartingLine: @unchecked Sendable {
         while arrived < runners { condition.wait() }
         condition.unlock()
     }
+}
+
+/// One concurrent write's result, written by its own thread and read after all finished.
+private final class Outcome: @unchecked Sendable {
+    var result: Result<Int64, any Error>?
 }
 
 /// The two runners' results, each written by its own thread and read after both finished.

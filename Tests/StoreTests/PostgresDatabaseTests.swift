@@ -39,6 +39,12 @@ import WardenCrypto
         #expect(missing.contains("database no_such_database does not exist"), "\(missing)")
     }
 
+    @Test func aPasswordGoesOnlyToACheckedOrLocalServer() throws {
+        let refused = startupError("postgresql://warden@db.example:5432/warden?sslmode=require", password: "secret-1")
+        #expect(refused.contains("goes only to a server whose certificate is checked"), "\(refused)")
+        #expect(!refused.contains("secret-1"))
+    }
+
     @Test func theWritableServerIsFoundPastAStandbyAndAnUnreachableHost() throws {
         let primary = try PostgresCluster.forThisSuite()
         let database = try primary.createDatabase()

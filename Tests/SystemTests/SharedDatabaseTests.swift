@@ -68,7 +68,9 @@ import TestSupport
             server.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("unlocked-3").path]))
         #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("unlocked-3/disk.key")), key))
         #expect(try get(api + "/readyz", caFile: server.serverCA).status == 200)
-        #expect(server.pid == pid, "the appliance was not restarted")
+        let starts =
+            try String(contentsOf: server.log, encoding: .utf8).components(separatedBy: "warden: serving").count - 1
+        #expect(starts == 1 && kill(pid, 0) == 0, "the appliance was not restarted")
     }
 
     /// Two appliances on one database: a node that names both unlocks through the second

@@ -67,17 +67,20 @@ final class GroupCommit: Sendable {
             guard !batch.isEmpty else { return }
             do {
                 try writer.inWriteTransaction { db in
-                    for pending in batch {
-                        try db.enqueue(sql: "SAVEPOINT grouped")
+                    // A savepoint of each write's own: a write that fails rolls back to
+                    // its own, never to an earlier write's (a SAVEPOINT that failed unseen
+                    // makes the ROLLBACK TO fail, and with it the whole batch).
+                    for (index, pending) in batch.enumerated() {
+                        try db.enqueue(sql: "SAVEPOINT grouped\(index)")
                         let auditHead = db.memo.auditHead
                         do {
                             try pending.body(db)
                         } catch {
                             pending.failure = error
-                            try db.execute(sql: "ROLLBACK TO SAVEPOINT grouped")
+                            try db.execute(sql: "ROLLBACK TO SAVEPOINT grouped\(index)")
                             db.memo.auditHead = auditHead
                         }
-                        try db.enqueue(sql: "RELEASE SAVEPOINT grouped")
+                        try db.enqueue(sql: "RELEASE SAVEPOINT grouped\(index)")
                     }
                     try self.beforeCommit?(db)
                 }

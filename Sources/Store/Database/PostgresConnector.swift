@@ -24,7 +24,18 @@ final class PostgresConnector: Sendable {
     /// and every write waits behind the one in progress, so this bounds a fail-over's stall.
     let statementTimeout: TimeAmount = .seconds(5)
 
+    /// A password goes only to a server whose certificate is checked (`verify-ca`,
+    /// `verify-full`), or to one on this machine: PostgreSQL may ask for it in the clear, and
+    /// anyone between an unchecked server and us would read it.
     init(location: PostgresLocation, password: String?, group: any EventLoopGroup) throws(StoreError) {
+        guard
+            password == nil || [.verifyCA, .verifyFull].contains(location.sslMode)
+                || location.hosts.allSatisfy(\.isThisMachine)
+        else {
+            throw .invalid(
+                "a database password goes only to a server whose certificate is checked: "
+                    + "use sslmode=verify-full (or verify-ca) with sslrootcert, or a client certificate")
+        }
         self.location = location
         self.password = password
         self.group = group

@@ -12,6 +12,10 @@ import Synchronization
 final class PostgresDatabase: StoreDatabase {
     /// The advisory lock every write transaction holds.
     static let writeLock: Int64 = 0x5761_7264_656E_0002
+    /// How every write transaction begins, whatever the server's default isolation: each
+    /// statement then sees what was committed before it, so a writer that waited for the
+    /// write lock sees everything its predecessor committed.
+    static let beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED"
     /// Connections reads may use at once, and writes of one machine (``writeOneMachine(_:)``).
     static let readConnections = 4
     static let oneMachineWriteConnections = 4
@@ -37,7 +41,7 @@ final class PostgresDatabase: StoreDatabase {
             "postgresql://" + location.hosts.map(\.description).joined(separator: ",") + "/"
             + location.database
         do {
-            try writers.inTransaction(begin: "BEGIN") { db in
+            try writers.inTransaction(begin: Self.beginWrite) { db in
                 try PostgresSchema.migrate(db, describing: described)
             }
         } catch let error as StoreError {
@@ -58,7 +62,7 @@ final class PostgresDatabase: StoreDatabase {
 
     /// Each in a transaction of its own, beside the grouped writes and without their lock.
     func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
-        try oneMachineWriters.inTransaction(begin: "BEGIN", body)
+        try oneMachineWriters.inTransaction(begin: Self.beginWrite, body)
     }
 
     func appliedMigrations() throws -> [String] {
@@ -66,7 +70,7 @@ final class PostgresDatabase: StoreDatabase {
     }
 
     func checkWritable() throws {
-        try writers.inTransaction(begin: "BEGIN") { db in
+        try writers.inTransaction(begin: Self.beginWrite) { db in
             guard try Bool.fetchOne(db, sql: "SELECT pg_is_in_recovery()") == false else {
                 throw StoreError.unavailable("the server is a standby")
             }
@@ -85,7 +89,7 @@ private struct PostgresWriter: WriteTransactions {
     let pool: PostgresPool
 
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
-        try pool.inTransaction(begin: "BEGIN") { db in
+        try pool.inTransaction(begin: PostgresDatabase.beginWrite) { db in
             try db.enqueue(sql: "SELECT pg_advisory_xact_lock(?)", arguments: [PostgresDatabase.writeLock])
             try body(db)
         }
@@ -122,7 +126,10 @@ final class PostgresPool: Sendable {
         try db.enqueue(sql: begin)
         do {
             let result = try body(db)
-            try db.execute(sql: "COMMIT")
+            // PostgreSQL answers COMMIT of a transaction that failed unseen with ROLLBACK, not an error.
+            guard try session.commit() else {
+                throw StoreError.database("the transaction was rolled back, not committed")
+            }
             return result
         } catch {
             if !session.broken { _ = try? db.execute(sql: "ROLLBACK") }

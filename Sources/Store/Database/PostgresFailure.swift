@@ -33,6 +33,19 @@ enum PostgresFailure: Error, CustomStringConvertible {
         }
     }
 
+    /// A statement's failure as the store reports it: what may succeed when tried again (a
+    /// deadlock, a serialisation failure, a lock or statement timeout) as unavailable, the rest
+    /// with PostgreSQL's SQLSTATE and message (never its detail, which may quote values).
+    static func storeError(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError, error.code == .server else { return error }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        let message = error.serverInfo?[.message] ?? "refused"
+        if ["40P01", "40001", "55P03", "57014"].contains(state) {
+            return StoreError.unavailable("\(message) (SQLSTATE \(state)); try again")
+        }
+        return StoreError.database("\(message) (SQLSTATE \(state))")
+    }
+
     /// One line for `error`, naming what to check; never a password.
     static func describe(_ error: any Error, location: PostgresLocation) -> String {
         if let failure = error as? PostgresFailure { return failure.description }

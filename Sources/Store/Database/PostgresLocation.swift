@@ -20,6 +20,11 @@ public struct PostgresLocation: Sendable, Equatable {
 
         /// Whether `name` is a Unix socket's folder.
         public var isSocketFolder: Bool { name.hasPrefix("/") }
+        /// Whether the server is on this machine: a socket folder, `localhost` or a loopback address.
+        public var isThisMachine: Bool {
+            isSocketFolder || name == "localhost" || name == "::1" || name.hasPrefix("127.")
+        }
+
         /// The Unix socket's path, as PostgreSQL names it in that folder.
         public var socketPath: String { name + "/.s.PGSQL.\(port)" }
 

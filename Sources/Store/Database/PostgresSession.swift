@@ -41,6 +41,9 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         try run(sql, arguments).metadata.rows ?? 0
     }
 
+    /// Commits; false when PostgreSQL answered that it rolled the transaction back instead.
+    func commit() throws -> Bool { try run("COMMIT", []).metadata.command == "COMMIT" }
+
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
         let result = try run(sql, arguments)
         guard let first = result.rows.first else { return }
@@ -77,7 +80,7 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
             for statement in earlier { _ = try statement.wait(within: connector.statementTimeout) }
             return try answer.wait(within: connector.statementTimeout)
         } catch {
-            guard PostgresFailure.isFailOver(error) else { throw error }
+            guard PostgresFailure.isFailOver(error) else { throw PostgresFailure.storeError(error) }
             broken = true
             close()
             connector.failedOver(from: generation)
