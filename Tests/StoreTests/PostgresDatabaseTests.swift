@@ -1,6 +1,6 @@
 import Foundation
 import LocalPostgres
-import Store
+@testable import Store
 import Testing
 import TestSupport
 import WardenCrypto
@@ -37,6 +37,17 @@ import WardenCrypto
         #expect(unreachable.contains("127.0.0.1:\(closedPort): connection refused"), "\(unreachable)")
         let missing = startupError(server.uri(database: "no_such_database"), password: server.password)
         #expect(missing.contains("database no_such_database does not exist"), "\(missing)")
+    }
+
+    @Test func theServerGivesUpOnASilentApplianceToo() throws {
+        let server = try PostgresCluster.forThisSuite()
+        let store = try open(server.uri(database: try server.createDatabase()), password: server.password)
+        let settings = try store.read { db in
+            try ["idle_in_transaction_session_timeout", "tcp_keepalives_idle", "application_name"].map {
+                try String.fetchOne(db, sql: "SELECT current_setting(?)", arguments: [$0]) ?? ""
+            }
+        }
+        #expect(settings == ["30s", "10", "warden"])
     }
 
     @Test func aPasswordGoesOnlyToACheckedOrLocalServer() throws {

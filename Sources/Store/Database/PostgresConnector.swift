@@ -94,7 +94,13 @@ final class PostgresConnector: Sendable {
                 host: host.name, port: host.port, username: location.user, password: password,
                 database: location.database, tls: tls)
         configuration.options.connectTimeout = .milliseconds(Int64(location.connectTimeout * 1_000))
-        configuration.options.additionalStartupParameters = [("application_name", location.applicationName)]
+        // The server gives up on us as we give up on it: a transaction left open (its
+        // appliance gone silent while holding the write lock) ends after 30 s, and a peer that
+        // vanished is noticed by TCP within about 25 s, not the kernel's two hours.
+        configuration.options.additionalStartupParameters = [
+            ("application_name", location.applicationName), ("idle_in_transaction_session_timeout", "30000"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+        ]
         let id = nextID.wrappingAdd(1, ordering: .relaxed).newValue
         let eventLoop = group.next()
         let connecting = PostgresConnection.connect(on: eventLoop, configuration: configuration, id: id, logger: logger)
