@@ -61,7 +61,7 @@ public enum AuditExporter {
         try bundle.add(BundleLayout.publicKey, key.publicKey.pem)
         let records = try SpoolFile(in: spoolFolder, name: "records.jsonl")
         let csv = try SpoolFile(in: spoolFolder, name: "records.csv")
-        try csv.append { $0.append(contentsOf: RecordFormats.csvHeader.utf8) }
+        try csv.append { $0.append(contentsOf: RecordFormats.csvHeader(namingAppliances: true).utf8) }
         var policyIDs = Set<Int64>()
         var first: AuditRecord?
         var last: AuditRecord?
@@ -71,7 +71,7 @@ public enum AuditExporter {
             if first == nil { first = record }
             last = record
             try records.append { RecordFormats.appendJSONLine(record, to: &$0) }
-            try csv.append { RecordFormats.appendCSVLine(record, to: &$0) }
+            try csv.append { RecordFormats.appendCSVLine(record, namingAppliance: true, to: &$0) }
             if record.action == "attestation", let reference = BundleLayout.attestationReference(record.subject) {
                 attestations += 1
                 if machineID == nil || machineID == reference.machineID,

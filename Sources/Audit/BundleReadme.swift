@@ -4,7 +4,8 @@ enum BundleReadme {
         Warden audit export
         ===================
 
-        records.jsonl      the audit records, one JSON object per line, in chain order
+        records.jsonl      the audit records, one JSON object per line, in chain order,
+                           each naming the appliance that wrote it
         records.csv        the same records as CSV
         checkpoints.jsonl  signed chain heads (Ed25519, audit key) within this stretch
         evidence/ID/       each attestation's raw evidence in tpm2-tools' file formats

@@ -47,8 +47,9 @@ struct ChainCheck {
             findings.fail("\(BundleLayout.records): missing")
             return
         }
+        let namesAppliances = BundleLayout.namesAppliances(format: summary?.format)
         var csv = Hasher(.sha256)
-        csv.update(Array(RecordFormats.csvHeader.utf8))
+        csv.update(Array(RecordFormats.csvHeader(namingAppliances: namesAppliances).utf8))
         var previous: AuditRecord?
         var csvLine: [UInt8] = []
         while let line = try stream.nextLine() {
@@ -61,7 +62,7 @@ struct ChainCheck {
             records += 1
             if first == nil { first = record }
             csvLine.removeAll(keepingCapacity: true)
-            RecordFormats.appendCSVLine(record, to: &csvLine)
+            RecordFormats.appendCSVLine(record, namingAppliance: namesAppliances, to: &csvLine)
             csv.update(csvLine)
             check(record, after: previous, summary: summary, findings: &findings)
             if let checkpoint = checkpoints[record.sequence] {

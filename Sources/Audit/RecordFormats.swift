@@ -4,17 +4,28 @@ import WardenCrypto
 
 /// How records and checkpoints are written in a bundle: one JSON object per line
 /// (`records.jsonl`, `checkpoints.jsonl`) and RFC 4180 CSV (`records.csv`). Digests are
-/// lowercase hex.
+/// lowercase hex. Since bundle format 3 every record carries `appliance` (null in records
+/// written before appliances were named); bundles of formats 1 and 2 have no such field or column.
 enum RecordFormats {
-    /// `records.csv`'s first line.
-    static let csvHeader = "sequence,time,actor,action,subject,details,evidence_sha256,previous_hash,hash\r\n"
+    /// `records.csv`'s first line, in a bundle whose records name their appliance or not.
+    static func csvHeader(namingAppliances: Bool) -> String {
+        "sequence,time,\(namingAppliances ? "appliance," : "")actor,action,subject,details,evidence_sha256,previous_hash,hash\r\n"
+    }
 
     /// Appends a record as one line of `records.jsonl` (with its line break).
     static func appendJSONLine(_ record: AuditRecord, to out: inout [UInt8]) {
         out.append(contentsOf: #"{"sequence":"#.utf8)
         out.append(contentsOf: String(record.sequence).utf8)
+        out.append(contentsOf: #","time":"#.utf8)
+        FlatJSON.appendString(record.time, to: &out)
+        out.append(contentsOf: #","appliance":"#.utf8)
+        if let appliance = record.appliance {
+            FlatJSON.appendString(appliance, to: &out)
+        } else {
+            out.append(contentsOf: "null".utf8)
+        }
         for (key, value) in [
-            ("time", record.time), ("actor", record.actor), ("action", record.action), ("subject", record.subject),
+            ("actor", record.actor), ("action", record.action), ("subject", record.subject),
             ("details", record.details),
         ] {
             out.append(contentsOf: #",""#.utf8)
@@ -42,10 +53,17 @@ enum RecordFormats {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends a record as one row of `records.csv` (with its CRLF).
-    static func appendCSVLine(_ record: AuditRecord, to out: inout [UInt8]) {
+    /// Appends a record as one row of `records.csv` (with its CRLF), with the appliance
+    /// column (empty when the record names none) or, for formats 1 and 2, without.
+    static func appendCSVLine(_ record: AuditRecord, namingAppliance: Bool, to out: inout [UInt8]) {
         out.append(contentsOf: String(record.sequence).utf8)
-        for field in [record.time, record.actor, record.action, record.subject, record.details] {
+        out.append(UInt8(ascii: ","))
+        appendCSVField(record.time, to: &out)
+        if namingAppliance {
+            out.append(UInt8(ascii: ","))
+            appendCSVField(record.appliance ?? "", to: &out)
+        }
+        for field in [record.actor, record.action, record.subject, record.details] {
             out.append(UInt8(ascii: ","))
             appendCSVField(field, to: &out)
         }
@@ -59,9 +77,9 @@ enum RecordFormats {
     }
 
     /// A record as one row of `records.csv` (with its CRLF).
-    static func csvLine(_ record: AuditRecord) -> String {
+    static func csvLine(_ record: AuditRecord, namingAppliance: Bool = true) -> String {
         var out: [UInt8] = []
-        appendCSVLine(record, to: &out)
+        appendCSVLine(record, namingAppliance: namingAppliance, to: &out)
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -87,13 +105,17 @@ enum RecordFormats {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// A record read back from one line of `records.jsonl` (without its line break).
+    /// A record read back from one line of `records.jsonl` (without its line break): 10
+    /// fields, or 9 without `appliance` (bundle formats 1 and 2).
     static func record(jsonLine line: ArraySlice<UInt8>) throws(FormatError) -> AuditRecord {
         let fields = try object(line)
-        guard fields.count == 9 else { throw FormatError("a record has 9 fields, not \(fields.count)") }
+        let expected = fields["appliance"] == nil ? 9 : 10
+        guard fields.count == expected else {
+            throw FormatError("a record has \(expected) fields, not \(fields.count)")
+        }
         return AuditRecord(
             sequence: try fields.integer("sequence"), time: try fields.string("time"),
-            actor: try fields.string("actor"),
+            appliance: try fields.optionalString("appliance"), actor: try fields.string("actor"),
             action: try fields.string("action"), subject: try fields.string("subject"),
             details: try fields.string("details"),
             evidenceSHA256: try fields.optionalDigest("evidenceSHA256"),
@@ -139,6 +161,14 @@ private extension FlatJSON.Object {
     func string(_ key: String) throws(RecordFormats.FormatError) -> String {
         guard case .string(let value) = self[key] else { throw .init("field \(key) is missing or not a string") }
         return value
+    }
+
+    func optionalString(_ key: String) throws(RecordFormats.FormatError) -> String? {
+        switch self[key] {
+        case nil, .null: nil
+        case .string(let value): value
+        default: throw .init("field \(key) is not a string or null")
+        }
     }
 
     func integer(_ key: String) throws(RecordFormats.FormatError) -> Int64 {

@@ -17,6 +17,9 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// The HTTPS listener for agents and operators.
     public var apiHost = "127.0.0.1"
     public var apiPort = 8443
+    /// This appliance's name among those sharing one database: every audit record it writes
+    /// names it. Default: the host name.
+    public var applianceName = WardenConfiguration.hostName()
     /// Names the server certificate carries (made at first start).
     public var serverNames = ["localhost", "127.0.0.1"]
     /// Boot services: the address they listen on, and HTTP, TFTP, ProxyDHCP ports.
@@ -106,6 +109,7 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init("databasePasswordFile", "WARDEN_DATABASE_PASSWORD_FILE", .text(\.databasePasswordFile)),
         .init("apiHost", "WARDEN_API_HOST", .text(\.apiHost)),
         .init("apiPort", "WARDEN_API_PORT", .port(\.apiPort)),
+        .init("applianceName", "WARDEN_APPLIANCE_NAME", .text(\.applianceName)),
         .init("serverNames", "WARDEN_SERVER_NAMES", .list(\.serverNames)),
         .init("bootHost", "WARDEN_BOOT_HOST", .text(\.bootHost)),
         .init("bootHTTPPort", "WARDEN_BOOT_HTTP_PORT", .port(\.bootHTTPPort)),
@@ -191,6 +195,11 @@ public struct WardenConfiguration: Sendable, Equatable {
     }
 
     private func validate() throws(ConfigurationError) {
+        guard Self.isApplianceName(applianceName) else {
+            throw .invalid(
+                "applianceName",
+                "\(applianceName) is not a name of 1 to 63 letters, digits, dots, hyphens or underscores")
+        }
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
         _ = try postgresLocation()
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
@@ -207,6 +216,25 @@ public struct WardenConfiguration: Sendable, Equatable {
                 "maxBodyBytesInFlight",
                 "\(maxBodyBytesInFlight) is less than four bodies of maxBodyBytes (one source holds a quarter of it)")
         }
+    }
+}
+
+extension WardenConfiguration {
+    /// Whether `name` may name an appliance: 1 to 63 ASCII letters, digits, `.`, `-` or `_`.
+    public static func isApplianceName(_ name: String) -> Bool {
+        (1...63).contains(name.utf8.count)
+            && name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a) || byte == 0x2e
+                    || byte == 0x2d || byte == 0x5f
+            }
+    }
+
+    /// This machine's host name (`localhost` when it has none).
+    static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return isApplianceName(name) ? name : "localhost"
     }
 }
 

@@ -4,10 +4,12 @@ import WardenCrypto
 
 /// The audit chain's byte formats, which an auditor can re-implement from this file:
 ///
-/// - a record's hash is SHA-256 of `"warden.audit.record.v1"`, a zero byte, the sequence
-///   as 8 bytes big-endian, then time, actor, action, subject, details and the evidence
-///   digest (empty when there is none), each as a 4-byte big-endian length and its UTF-8
-///   (or raw) bytes, and last the previous record's 32-byte hash;
+/// - a record's hash is SHA-256 of `"warden.audit.record.v2"`, a zero byte, the sequence
+///   as 8 bytes big-endian, then time, appliance, actor, action, subject, details and the
+///   evidence digest (empty when there is none), each as a 4-byte big-endian length and its
+///   UTF-8 (or raw) bytes, and last the previous record's 32-byte hash;
+/// - a record that names no appliance (written before appliances were named) keeps the
+///   first format: `"warden.audit.record.v1"` and the same without the appliance field;
 /// - a checkpoint signs (Ed25519) `"warden.audit.checkpoint.v1"`, a zero byte, the
 ///   sequence (8 bytes big-endian), the 32-byte hash and the signing time (length-prefixed).
 public enum AuditChain {
@@ -16,10 +18,12 @@ public enum AuditChain {
 
     /// The hash `record` must carry.
     public static func hash(of record: AuditRecord) -> [UInt8] {
-        var bytes = Array("warden.audit.record.v1".utf8) + [0]
+        var bytes = Array((record.appliance == nil ? "warden.audit.record.v1" : "warden.audit.record.v2").utf8) + [0]
         bytes.reserveCapacity(128 + record.details.utf8.count)
         BigEndian.append(record.sequence, to: &bytes)
-        for field in [record.time, record.actor, record.action, record.subject, record.details] {
+        appendField(record.time.utf8, to: &bytes)
+        if let appliance = record.appliance { appendField(appliance.utf8, to: &bytes) }
+        for field in [record.actor, record.action, record.subject, record.details] {
             appendField(field.utf8, to: &bytes)
         }
         appendField(record.evidenceSHA256 ?? [], to: &bytes)

@@ -7,6 +7,9 @@ public struct AuditRecord: Sendable, Equatable {
     public let sequence: Int64
     /// When it happened: UTC, RFC 3339 with milliseconds (see ``AuditChain/timestamp(_:)``).
     public let time: String
+    /// The appliance that wrote it (`applianceName`); nil in records written before
+    /// appliances were named, which keep the first record format (see ``AuditChain``).
+    public let appliance: String?
     /// Who: an operator certificate's name, a machine, the agent API or the system.
     public let actor: String
     /// What kind of event (`enrolment`, `attestation`, `release`, `refusal`, …).
@@ -23,11 +26,12 @@ public struct AuditRecord: Sendable, Equatable {
     public let hash: [UInt8]
 
     public init(
-        sequence: Int64, time: String, actor: String, action: String, subject: String, details: String,
-        evidenceSHA256: [UInt8]?, previousHash: [UInt8], hash: [UInt8]
+        sequence: Int64, time: String, appliance: String? = nil, actor: String, action: String, subject: String,
+        details: String, evidenceSHA256: [UInt8]?, previousHash: [UInt8], hash: [UInt8]
     ) {
         self.sequence = sequence
         self.time = time
+        self.appliance = appliance
         self.actor = actor
         self.action = action
         self.subject = subject
@@ -39,20 +43,25 @@ public struct AuditRecord: Sendable, Equatable {
 
     /// The record that follows `previous` (nil: the first), with its hash computed.
     public static func chained(
-        after previous: (sequence: Int64, hash: [UInt8])?, time: String, actor: String, action: String, subject: String,
-        details: String, evidenceSHA256: [UInt8]?
+        after previous: (sequence: Int64, hash: [UInt8])?, time: String, appliance: String? = nil, actor: String,
+        action: String, subject: String, details: String, evidenceSHA256: [UInt8]?
     ) -> AuditRecord {
-        let unhashed = AuditRecord(
-            sequence: (previous?.sequence ?? 0) + 1, time: time, actor: actor, action: action, subject: subject,
-            details: details,
-            evidenceSHA256: evidenceSHA256, previousHash: previous?.hash ?? AuditChain.genesis, hash: [])
-        return unhashed.withHash(AuditChain.hash(of: unhashed))
+        AuditRecord(
+            sequence: (previous?.sequence ?? 0) + 1, time: time, appliance: appliance, actor: actor, action: action,
+            subject: subject, details: details, evidenceSHA256: evidenceSHA256,
+            previousHash: previous?.hash ?? AuditChain.genesis, hash: []
+        ).rehashed(after: previous?.hash ?? AuditChain.genesis)
     }
 
-    func withHash(_ hash: [UInt8]) -> AuditRecord {
-        AuditRecord(
-            sequence: sequence, time: time, actor: actor, action: action, subject: subject, details: details,
-            evidenceSHA256: evidenceSHA256, previousHash: previousHash, hash: hash)
+    /// This record linked to `previousHash`, with the hash that makes it.
+    public func rehashed(after previousHash: [UInt8]) -> AuditRecord {
+        let unhashed = AuditRecord(
+            sequence: sequence, time: time, appliance: appliance, actor: actor, action: action, subject: subject,
+            details: details, evidenceSHA256: evidenceSHA256, previousHash: previousHash, hash: [])
+        return AuditRecord(
+            sequence: sequence, time: time, appliance: appliance, actor: actor, action: action, subject: subject,
+            details: details, evidenceSHA256: evidenceSHA256, previousHash: previousHash,
+            hash: AuditChain.hash(of: unhashed))
     }
 }
 

@@ -25,17 +25,24 @@ extension SQLTransaction {
         actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date
     ) throws {
         let record = AuditRecord.chained(
-            after: try memo.auditHead ?? auditHead(), time: AuditChain.timestamp(now), actor: actor, action: action,
-            subject: subject, details: details, evidenceSHA256: evidenceSHA256)
+            after: try memo.auditHead ?? auditHead(), time: AuditChain.timestamp(now), appliance: memo.appliance,
+            actor: actor, action: action, subject: subject, details: details, evidenceSHA256: evidenceSHA256)
+        // A record that names no appliance is stored as the first format was (the schema of
+        // the migration that started the chain has no appliance column yet).
+        let named = record.appliance != nil
         try execute(
             sql: """
-                INSERT INTO auditRecord (sequence, time, actor, action, subject, details, evidenceSHA256, previousHash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO auditRecord (sequence, time, \(named ? "appliance, " : "")actor, action, subject, details,
+                    evidenceSHA256, previousHash, hash)
+                VALUES (?, ?, \(named ? "?, " : "")?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
-                record.sequence, record.time, record.actor, record.action, record.subject, record.details,
-                record.evidenceSHA256.map { Data($0) }, Data(record.previousHash), Data(record.hash),
-            ])
+            arguments: SQLArguments(
+                [.integer(record.sequence), .text(record.time)] + (record.appliance.map { [.text($0)] } ?? [])
+                    + [
+                        .text(record.actor), .text(record.action), .text(record.subject), .text(record.details),
+                        record.evidenceSHA256.map { .blob($0) } ?? .null, .blob(record.previousHash),
+                        .blob(record.hash),
+                    ]))
         memo.auditHead = (record.sequence, record.hash)
     }
 
@@ -104,7 +111,8 @@ extension EnrolmentStore {
 extension AuditRecord {
     init(row: SQLRow) {
         self.init(
-            sequence: row["sequence"], time: row["time"], actor: row["actor"], action: row["action"],
+            sequence: row["sequence"], time: row["time"], appliance: row["appliance"], actor: row["actor"],
+            action: row["action"],
             subject: row["subject"],
             details: row["details"], evidenceSHA256: (row["evidenceSHA256"] as Data?).map { [UInt8]($0) },
             previousHash: [UInt8](row["previousHash"] as Data), hash: [UInt8](row["hash"] as Data))

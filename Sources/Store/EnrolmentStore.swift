@@ -26,20 +26,27 @@ public final class EnrolmentStore: Sendable {
     let database: any StoreDatabase
     let key: KeyEncryptionKey
     let auditSigner: AuditSigner?
+    /// The appliance this store's audit records name; nil: none (the first record format).
+    public let appliance: String?
     public let limits: Limits
 
     /// Opens (creating and migrating) the SQLite database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
     /// last checkpoint also signs the new head.
     public convenience init(
-        path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()
+        path: String, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, appliance: String? = nil,
+        limits: Limits = Limits()
     ) throws(StoreError) {
-        try self.init(location: .sqlite(path: path), key: key, auditSigner: auditSigner, limits: limits)
+        try self.init(
+            location: .sqlite(path: path), key: key, auditSigner: auditSigner, appliance: appliance, limits: limits)
     }
 
-    /// Opens (creating and migrating) the database at `location`, as ``init(path:key:auditSigner:limits:)`` does.
+    /// Opens (creating and migrating) the database at `location`, as
+    /// ``init(path:key:auditSigner:appliance:limits:)`` does; the audit records it appends
+    /// name `appliance`.
     public init(
-        location: StoreLocation, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, limits: Limits = Limits()
+        location: StoreLocation, key: KeyEncryptionKey, auditSigner: AuditSigner? = nil, appliance: String? = nil,
+        limits: Limits = Limits()
     ) throws(StoreError) {
         let beforeCommit = Self.checkpointing(with: auditSigner)
         switch location {
@@ -51,6 +58,7 @@ public final class EnrolmentStore: Sendable {
         }
         self.key = key
         self.auditSigner = auditSigner
+        self.appliance = appliance
         self.limits = limits
     }
 
@@ -83,7 +91,12 @@ public final class EnrolmentStore: Sendable {
 
     /// A write, returning once it is durably committed.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
-        try storeError { try database.write(body) }
+        try storeError {
+            try database.write { [appliance] db in
+                db.memo.appliance = appliance
+                return try body(db)
+            }
+        }
     }
 
     /// A write of one machine's rows that appends no audit record (see ``StoreDatabase/writeOneMachine(_:)``).

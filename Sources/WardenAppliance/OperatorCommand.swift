@@ -30,9 +30,10 @@ struct OperatorCommand: AsyncParsableCommand {
                 throw ValidationError("only root on the appliance may recover the operator identity")
             }
             let state = try StateFolder.existing(at: stateDir)
+            let configuration = try WardenConfiguration.fromEnvironment()
             let store = try EnrolmentStore(
-                location: WardenConfiguration.fromEnvironment().storeLocation(in: state), key: state.keyEncryptionKey(),
-                auditSigner: state.auditKey().checkpointSigner(interval: 1_000))
+                location: configuration.storeLocation(in: state), key: state.keyEncryptionKey(),
+                auditSigner: state.auditKey().checkpointSigner(interval: 1_000), appliance: configuration.applianceName)
             let serial = try state.reissueOperatorIdentity()
             try store.recordOperatorCertificate(
                 serial: serial, name: "operator", role: .operator, actor: "system (recovery by root on the appliance)")

@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try EnrolmentStore(
             location: configuration.storeLocation(in: state), key: state.keyEncryptionKey(),
             auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)),
-            limits: limits)
+            appliance: configuration.applianceName, limits: limits)
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration

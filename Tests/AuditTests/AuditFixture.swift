@@ -47,11 +47,13 @@ struct AuditFixture: Sendable {
 
     func publicKey() throws -> AuditPublicKey { try key().publicKey }
 
-    /// The store behind the fixture, with checkpoints signed as the server signs them.
-    func store() throws -> EnrolmentStore {
+    /// The store behind the fixture, with checkpoints signed as the server signs them, its
+    /// records naming `appliance`.
+    func store(appliance: String? = nil) throws -> EnrolmentStore {
         let state = try StateFolder.existing(at: stateDir)
         return try EnrolmentStore(
-            path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: key().checkpointSigner(interval: 50))
+            path: state.databasePath, key: state.keyEncryptionKey(), auditSigner: key().checkpointSigner(interval: 50),
+            appliance: appliance)
     }
 }
 
@@ -89,21 +91,14 @@ struct BundleEditor {
     func forge(_ records: [AuditRecord], signingWith key: AuditKey) throws {
         var chained: [AuditRecord] = []
         for record in records {
-            let previous = chained.last.map { $0.hash } ?? record.previousHash
-            let relinked = AuditRecord(
-                sequence: record.sequence, time: record.time, actor: record.actor, action: record.action,
-                subject: record.subject,
-                details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous, hash: [])
-            chained.append(
-                AuditRecord(
-                    sequence: record.sequence, time: record.time, actor: record.actor, action: record.action,
-                    subject: record.subject,
-                    details: record.details, evidenceSHA256: record.evidenceSHA256, previousHash: previous,
-                    hash: AuditChain.hash(of: relinked)))
+            chained.append(record.rehashed(after: chained.last.map { $0.hash } ?? record.previousHash))
         }
         try setRecordLines(chained.map { String(RecordFormats.jsonLine($0).dropLast()) })
         try write(
-            BundleLayout.recordsCSV, Array((RecordFormats.csvHeader + chained.map(RecordFormats.csvLine).joined()).utf8)
+            BundleLayout.recordsCSV,
+            Array(
+                (RecordFormats.csvHeader(namingAppliances: true) + chained.map { RecordFormats.csvLine($0) }.joined())
+                    .utf8)
         )
         let hashes = Dictionary(uniqueKeysWithValues: chained.map { ($0.sequence, $0.hash) })
         let checkpoints = try text(BundleLayout.checkpoints).split(separator: "\n").map { line in

@@ -38,6 +38,15 @@ import TestSupport
         #expect(throws: ConfigurationError.invalid("apiPort", "70000 is not a port")) {
             try WardenConfiguration.load(file: nil, environment: ["WARDEN_API_PORT": "70000"])
         }
+        #expect(
+            throws: ConfigurationError.invalid(
+                "applianceName", "site a is not a name of 1 to 63 letters, digits, dots, hyphens or underscores")
+        ) {
+            try WardenConfiguration.load(file: nil, environment: ["WARDEN_APPLIANCE_NAME": "site a"])
+        }
+        #expect(
+            try WardenConfiguration.load(file: nil, environment: ["WARDEN_APPLIANCE_NAME": "warden-b.site_2"])
+                .applianceName == "warden-b.site_2")
         #expect(throws: ConfigurationError.unreadable("/nonexistent/warden.yaml")) {
             try WardenConfiguration.load(file: "/nonexistent/warden.yaml", environment: [:])
         }

@@ -20,8 +20,8 @@ import WardenCrypto
         let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
         let location = try backend.freshLocation(in: folder)
         return (
-            try EnrolmentStore(location: location, key: key, limits: limits),
-            try EnrolmentStore(location: location, key: key, limits: limits)
+            try EnrolmentStore(location: location, key: key, appliance: "appliance-a", limits: limits),
+            try EnrolmentStore(location: location, key: key, appliance: "appliance-b", limits: limits)
         )
     }
 
@@ -214,6 +214,7 @@ import WardenCrypto
         #expect(records.first?.previousHash == AuditChain.genesis)
         #expect(zip(records, records.dropFirst()).allSatisfy { $1.previousHash == $0.hash })
         #expect(records.allSatisfy { AuditChain.hash(of: $0) == $0.hash })
+        #expect(records.allSatisfy { ["appliance-a", "appliance-b"].contains($0.appliance) })
     }
 
     private func enrolment(_ name: String) -> MachineEnrolment {

@@ -101,4 +101,38 @@ import WardenCrypto
         #expect(records.allSatisfy { $0.time == "2026-09-21T14:13:20.250Z" && AuditChain.hash(of: $0) == $0.hash })
         #expect(records[1].previousHash == records[0].hash)
     }
+
+    /// Each record names the appliance that wrote it, in its hash (format v2); a store that
+    /// names none writes the first format, and one chain holds both.
+    @Test(arguments: StoreBackend.allCases) func recordsNameTheirApplianceInTheirHash(backend: StoreBackend) throws {
+        let (unnamed, location) = try store(backend, interval: 1_000)
+        let key = try KeyEncryptionKey.loadOrCreate(
+            at: try TestPaths.temporaryDirectory("appliance-kek").appendingPathComponent("kek.key").path)
+        try unnamed.audit(actor: "system", action: "server-start", subject: "appliance", details: "unnamed")
+        for name in ["appliance-a", "appliance-b"] {
+            try EnrolmentStore(location: location, key: key, appliance: name)
+                .audit(actor: "system", action: "server-start", subject: "appliance", details: name)
+        }
+        let records = try unnamed.auditRecords(subjectPrefix: "appliance")
+        #expect(records.map(\.appliance) == [nil, "appliance-a", "appliance-b"])
+        #expect(records.allSatisfy { Self.hashAsDocumented($0) == $0.hash })
+        #expect(zip(records, records.dropFirst()).allSatisfy { $1.previousHash == $0.hash })
+        let renamed = AuditRecord(
+            sequence: records[2].sequence, time: records[2].time, appliance: "appliance-a", actor: records[2].actor,
+            action: records[2].action, subject: records[2].subject, details: records[2].details,
+            evidenceSHA256: nil, previousHash: records[2].previousHash, hash: [])
+        #expect(AuditChain.hash(of: renamed) != records[2].hash)
+    }
+
+    /// A record's hash built from the byte format the README and ``AuditChain`` describe.
+    static func hashAsDocumented(_ record: AuditRecord) -> [UInt8] {
+        func field(_ bytes: [UInt8]) -> [UInt8] {
+            withUnsafeBytes(of: UInt32(bytes.count).bigEndian, Array.init) + bytes
+        }
+        var bytes = Array("warden.audit.record.v\(record.appliance == nil ? 1 : 2)".utf8) + [0]
+        bytes += withUnsafeBytes(of: record.sequence.bigEndian, Array.init) + field(Array(record.time.utf8))
+        if let appliance = record.appliance { bytes += field(Array(appliance.utf8)) }
+        for text in [record.actor, record.action, record.subject, record.details] { bytes += field(Array(text.utf8)) }
+        return DigestAlgorithm.sha256.hash(bytes + field(record.evidenceSHA256 ?? []) + record.previousHash)
+    }
 }

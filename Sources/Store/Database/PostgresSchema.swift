@@ -125,6 +125,10 @@ enum PostgresSchema {
                 "ALTER TABLE attestation ALTER COLUMN \($0) SET COMPRESSION lz4"
             }
         ),
+        (
+            // Several appliances write one chain; each record names the one that wrote it.
+            "p3-audit-records-name-their-appliance", ["ALTER TABLE auditRecord ADD COLUMN appliance TEXT"]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -20,6 +20,8 @@ extension SQLSession {
 final class TransactionMemo {
     /// The audit chain's head after this transaction's own appends (nil: read it).
     var auditHead: (sequence: Int64, hash: [UInt8])?
+    /// The appliance its audit records name (the store's).
+    var appliance: String?
 }
 
 /// The arguments of a statement, written as an array literal of column values.

@@ -219,6 +219,10 @@ enum SQLiteSchema {
                 t.add(column: "judgement", .blob)
             }
         }
+        migrator.registerMigration("v12-audit-records-name-their-appliance") { db in
+            // Several appliances write one chain; records before this name none (see AuditChain).
+            try db.alter(table: "auditRecord") { t in t.add(column: "appliance", .text) }
+        }
         return migrator
     }
 
