@@ -169,7 +169,8 @@ let package = Package(
             dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
-            name: "TestSupport", dependencies: ["LocalPostgres", "TPM", "WardenCrypto"], path: "Tests/TestSupport"),
+            name: "TestSupport", dependencies: ["LocalPostgres", "Store", "TPM", "WardenCrypto"],
+            path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),

@@ -95,16 +95,18 @@ mode=attest
 for word in $(cat /proc/cmdline); do
     case "$word" in warden.mode=*) mode=${word#warden.mode=} ;; esac
 done
-server=$(cat /etc/warden/server)
+# Every appliance, one URL per line, in the order to try them.
+servers=""
+for url in $(cat /etc/warden/server); do servers="$servers --server $url"; done
 if [ "$mode" = register ]; then
-    warden-agent register --server "$server" --ca /etc/warden/ca.pem && result=registered || result=failed
+    warden-agent register $servers --ca /etc/warden/ca.pem && result=registered || result=failed
 else
     # A legacy BIOS may leave no event log: the agent then attests without one. (The
     # kernel hands init the command line's bare words as arguments: dropped first.)
     eventlog=/sys/kernel/security/tpm0/binary_bios_measurements
     set --
     [ -e "$eventlog" ] && set -- --eventlog "$eventlog" || echo "WARDEN-NODE: the firmware left no event log"
-    warden-agent attest --server "$server" --ca /etc/warden/ca.pem "$@" --unlock /dev/vda && result=unlocked || result=refused
+    warden-agent attest $servers --ca /etc/warden/ca.pem "$@" --unlock /dev/vda && result=unlocked || result=refused
 fi
 if [ "$result" = unlocked ] && [ -s /mnt/warden/etc/rancher/k3s/config.yaml ]; then
     echo "WARDEN-NODE: SUCCESS: /dev/vda unlocked, k3s config present ($(wc -c < /mnt/warden/etc/rancher/k3s/config.yaml) bytes)"

@@ -4,7 +4,8 @@ import Foundation
 /// The cpio (newc) overlay that turns a stock initrd into an attesting node's: `warden-agent`
 /// at /usr/bin, every shared library it loads (what `ldd` lists, plus the TSS TCTI modules
 /// the TCTI loader opens at run time) at the paths the loader looks for them, Warden's
-/// server CA at /etc/warden/ca.pem and the server URL at /etc/warden/server. Appended to an
+/// server CA at /etc/warden/ca.pem and every appliance's URL at /etc/warden/server, one per
+/// line, in the order the node tries them. Appended to an
 /// initrd (the kernel unpacks concatenated archives in order), it adds files and replaces
 /// nothing the node's own init needs.
 public struct AgentOverlay: Sendable {
@@ -15,14 +16,15 @@ public struct AgentOverlay: Sendable {
 
     public let agent: String
     public let serverCA: String
-    public let serverURL: String
+    /// The appliances' URLs, in the order a node tries them.
+    public let serverURLs: [String]
     /// Libraries loaded with dlopen, which ldd cannot see: the TPM device TCTI.
     public var loadedAtRunTime = ["/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"]
 
-    public init(agent: String, serverCA: String, serverURL: String) {
+    public init(agent: String, serverCA: String, serverURLs: [String]) {
         self.agent = agent
         self.serverCA = serverCA
-        self.serverURL = serverURL
+        self.serverURLs = serverURLs
     }
 
     /// The files the overlay holds: path inside the initrd → file on this machine.
@@ -72,7 +74,8 @@ public struct AgentOverlay: Sendable {
                     inside, contents: contents,
                     mode: inside.hasPrefix("usr/bin/") || inside.contains("ld-linux") ? 0o755 : 0o644)
             }
-            try writer.addFile("etc/warden/server", contents: Array((serverURL + "\n").utf8))
+            try writer.addFile(
+                "etc/warden/server", contents: Array(serverURLs.map { $0 + "\n" }.joined().utf8))
             try writer.finish()
         } catch { throw Failure(description: "cannot write the agent overlay: \(error)") }
     }

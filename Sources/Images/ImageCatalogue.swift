@@ -27,15 +27,21 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
 /// PCR 11 events), stores it under its SHA-256 and signs it; nothing the uploader says
 /// about the file is taken on trust. A kernel that is not itself a PE image has no
 /// Authenticode digest: the stub then starts it without the firmware measuring it.
+///
+/// The image's bytes are stored in the database (``EnrolmentStore/storeImageContent(sha256:from:)``)
+/// before its record; the image folder is each appliance's cache of them (``ImageCache``).
 public struct ImageCatalogue: Sendable {
     public let files: ImageFiles
     private let store: EnrolmentStore
-    private let signer: DetachedSigner
+    private let cache: ImageCache
 
-    public init(files: ImageFiles, store: EnrolmentStore, signer: DetachedSigner) {
-        self.files = files
+    /// The catalogue of `store`, served from the image folder `folder`, which it fills from
+    /// the database as images are asked for; signing with `signer`.
+    public init(folder: String, store: EnrolmentStore, signer: DetachedSigner) throws {
+        let cache = ImageCache(folder: folder, store: store, signer: signer)
+        self.files = try ImageFiles(path: folder) { sha256 in try cache.fetch(sha256) }
         self.store = store
-        self.signer = signer
+        self.cache = cache
     }
 
     /// Adds the UKI at `upload` (a file this call moves or removes) as image `name`.
@@ -68,47 +74,44 @@ public struct ImageCatalogue: Sendable {
             commandLine: commandLine, size: bytes.count,
             kernelAuthenticodeSHA256: Self.kernelAuthenticode(of: image, bytes),
             sectionMeasurements: UKIMeasurements.sectionEvents(of: image, bytes))
-        let target = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
-        do {
-            if !FileManager.default.fileExists(atPath: target) {
-                try FileManager.default.moveItem(atPath: upload, toPath: target)
-                chmod(target, 0o444)
-            }
-            if !FileManager.default.fileExists(atPath: target + ".sig") {
-                try Data(try signer.sign(fileAt: target)).write(
-                    to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
-            }
-            try signSections(of: image, bytes, sha256: record.sha256)
-        } catch { throw .io("cannot store the image: \(error)") }
+        do { try cache.install(upload, sha256: record.sha256, image: image, bytes: bytes) } catch {
+            throw .io("cannot store the image: \(error)")
+        }
         do throws(StoreError) {
+            try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], from: cache.path(record.sha256))
             try store.addImage(record, actor: actor)
             return try store.image(named: name)
         } catch { throw .store(error) }
     }
 
-    /// Completes images added before Warden recorded what booting them measures, or before
-    /// it signed their kernel and initrd sections: each is read once from its file, whose
-    /// SHA-256 must still be the recorded one, its measurements recorded and audited, the
-    /// missing signatures written. Returns what was done or why not, one line per image;
-    /// one image's failure does not stop the others.
+    /// Completes images added before Warden recorded what booting them measures, signed
+    /// their kernel and initrd sections, or kept their bytes in the database: each is read
+    /// once from its file (fetched from the database when this folder lacks it), whose
+    /// SHA-256 must still be the recorded one; measurements are recorded and audited, the
+    /// missing signatures written, the bytes stored. Returns what was done or why not, one
+    /// line per image; one image's failure does not stop the others.
     public func completeRecords(actor: String) -> [String] {
         guard let images = try? store.images() else { return ["images: the catalogue cannot be read"] }
         return images.compactMap { record in
             let signed = ImageFiles.servedSections.keys.allSatisfy {
                 FileManager.default.fileExists(atPath: files.path + "/" + record.sha256 + ".\($0).sig")
             }
-            guard record.sectionMeasurements == nil || !signed else { return nil }
+            let stored =
+                (try? store.hasImageContent(sha256: Hex.decode(record.sha256) ?? [], size: record.size)) ?? false
+            guard record.sectionMeasurements == nil || !signed || !stored else { return nil }
             do throws(ImageError) {
-                try complete(record, actor: actor)
-                return "image \(record.name): recorded what booting it measures and signed its kernel and initrd"
+                try complete(record, actor: actor, storingItsBytes: !stored)
+                return
+                    "image \(record.name): completed (what booting it measures, its signatures, its bytes in the database)"
             } catch {
                 return "image \(record.name): not completed: \(error)"
             }
         }
     }
 
-    private func complete(_ record: ImageRecord, actor: String) throws(ImageError) {
-        let path = files.path + "/" + ImageFiles.name(sha256: Hex.decode(record.sha256) ?? [])
+    private func complete(_ record: ImageRecord, actor: String, storingItsBytes: Bool) throws(ImageError) {
+        let path = cache.path(record.sha256)
+        if !storingItsBytes, !FileManager.default.fileExists(atPath: path) { try cache.fetch(record.sha256) }
         guard let data = FileManager.default.contents(atPath: path) else { throw .io("its file cannot be read") }
         let bytes = [UInt8](data)
         guard Hex.encode(DigestAlgorithm.sha256.hash(bytes)) == record.sha256 else {
@@ -116,8 +119,13 @@ public struct ImageCatalogue: Sendable {
         }
         let image: PEImage
         do { image = try PEImage(bytes) } catch { throw .invalid("\(error)") }
-        do { try signSections(of: image, bytes, sha256: record.sha256) } catch {
+        do { try cache.signSections(of: image, bytes, sha256: record.sha256) } catch {
             throw .io("cannot sign its sections: \(error)")
+        }
+        if storingItsBytes {
+            do { try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], from: path) } catch {
+                throw .store(error)
+            }
         }
         guard record.sectionMeasurements == nil else { return }
         do throws(StoreError) {
@@ -127,23 +135,43 @@ public struct ImageCatalogue: Sendable {
         } catch { throw .store(error) }
     }
 
-    /// Signs the kernel and initrd sections legacy BIOS machines are served, where they
-    /// have no signature yet.
-    private func signSections(of image: PEImage, _ bytes: [UInt8], sha256: String) throws {
-        for (served, section) in ImageFiles.servedSections {
-            let signature = files.path + "/" + sha256 + "." + served + ".sig"
-            guard !FileManager.default.fileExists(atPath: signature),
-                let contents = Self.contents(of: section, in: image, bytes)
-            else { continue }
-            try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
-        }
-    }
-
     /// The Authenticode digest of the kernel section, when it is a PE image (the stub then
     /// loads it through the firmware, which measures it).
     private static func kernelAuthenticode(of image: PEImage, _ bytes: [UInt8]) -> [UInt8]? {
         contents(of: ".linux", in: image, bytes).flatMap { try? Authenticode.digest(Array($0)) }
     }
+
+    /// Brings the image folder in line with the catalogue every appliance shares: images
+    /// added through another appliance are fetched, and the files of images removed there
+    /// are deleted (once unchanged for ``pruneAge``, so that an upload being added here is
+    /// not). Returns what changed, one line per image.
+    public func synchronise(now: Date = Date()) -> [String] {
+        guard let images = try? store.images() else { return [] }
+        var lines: [String] = []
+        for record in images where !FileManager.default.fileExists(atPath: cache.path(record.sha256)) {
+            do throws(ImageError) {
+                try cache.fetch(record.sha256)
+                lines.append("image \(record.name): fetched from the database")
+            } catch {
+                lines.append("image \(record.name): not fetched: \(error)")
+            }
+        }
+        let catalogued = Set(images.map(\.sha256))
+        var pruned: Set<String> = []
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? [] {
+            guard let digest = ImageFiles.familyDigest(name), !catalogued.contains(digest) else { continue }
+            let path = files.path + "/" + name
+            var status = stat()
+            guard stat(path, &status) == 0, now.timeIntervalSince1970 - Double(status.st_ctim.tv_sec) >= Self.pruneAge
+            else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+            if pruned.insert(digest).inserted { lines.append("image file \(digest): removed, no image is this file") }
+        }
+        return lines
+    }
+
+    /// How long a file no image names stays before ``synchronise(now:)`` deletes it.
+    static let pruneAge: TimeInterval = 600
 
     /// Removes image `name`; its file goes too unless another image is the same file.
     public func remove(name: String, actor: String) throws(ImageError) {
@@ -159,7 +187,7 @@ public struct ImageCatalogue: Sendable {
     }
 
     /// A section's bytes, without the padding to the file alignment.
-    private static func contents(of name: String, in image: PEImage, _ bytes: [UInt8]) -> ArraySlice<UInt8>? {
+    static func contents(of name: String, in image: PEImage, _ bytes: [UInt8]) -> ArraySlice<UInt8>? {
         guard let section = image.section(name), section.rawSize > 0 else { return nil }
         return bytes[section.storedContents]
     }

@@ -12,9 +12,17 @@ import WardenCrypto
 /// For legacy BIOS machines, which cannot start a UKI, `<hex>.linux` and `<hex>.initrd`
 /// serve the kernel and initrd sections of the checked file `<hex>.efi` (signed beside it
 /// as `<hex>.linux.sig` and `<hex>.initrd.sig`): no second copy to store or to keep in step.
+///
+/// The folder is a cache: a file of this family that is missing is fetched first (from the
+/// database the appliances share, see ``ImageCatalogue``), then checked like any other.
 public final class ImageFiles: BootFileSource {
+    /// Puts the image whose SHA-256 is `sha256` (lowercase hex) and its signatures into the
+    /// folder, or throws why it cannot.
+    public typealias Fetch = @Sendable (_ sha256: String) throws -> Void
+
     public let path: String
     private let root: BootFileRoot
+    private let fetch: Fetch?
 
     /// A file as it was found when its digest last matched, with its PE headers as read
     /// in that same pass (nil when they do not parse).
@@ -28,17 +36,49 @@ public final class ImageFiles: BootFileSource {
     /// hash it again, so one image never holds more than one thread.
     private let hashing = Mutex<Set<String>>([])
 
-    /// Opens (creating) the folder at `path`.
-    public init(path: String) throws {
+    /// Opens (creating) the folder at `path`; `fetch` brings the images it lacks.
+    public init(path: String, fetch: Fetch? = nil) throws {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         self.path = path
+        self.fetch = fetch
         root = try BootFileRoot(path: path)
     }
 
     public func resolve(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
+        do { return try resolvePresent(name) } catch {
+            guard case .notFound = error, let fetch, let digest = Self.familyDigest(name) else { throw error }
+            try fetched(digest, with: fetch, for: name)
+            return try resolvePresent(name)
+        }
+    }
+
+    /// `name` as the folder holds it now; only an image's own files are served from it.
+    private func resolvePresent(_ name: String) throws(BootFileRoot.Refusal) -> BootFileRoot.ServedFile {
+        guard Self.familyDigest(name) != nil else { throw .notFound(name) }
         if let (image, section) = Self.sectionName(name) { return try self.section(section, of: image, as: name) }
         guard Self.recordedDigest(name) != nil else { return try root.resolve(name) }
         return try checked(name).file
+    }
+
+    /// Fetches image `digest` for the request of `name`: one request fetches, others asking
+    /// meanwhile are told to come back; one that cannot be fetched is not found.
+    private func fetched(_ digest: String, with fetch: Fetch, for name: String) throws(BootFileRoot.Refusal) {
+        let image = digest + ".efi"
+        guard hashing.withLock({ $0.insert(image).inserted }) else { throw .busy(name) }
+        defer { hashing.withLock { _ = $0.remove(image) } }
+        do { try fetch(digest) } catch { throw .notFound(name) }
+    }
+
+    /// The file names of one image, each with what follows its digest.
+    static let family = ["efi", "efi.sig"] + servedSections.keys.flatMap { [$0, $0 + ".sig"] }
+
+    /// The SHA-256 (hex) that names `name` when it is one of an image's files (``family``).
+    static func familyDigest(_ name: String) -> String? {
+        guard let dot = name.firstIndex(of: "."), family.contains(String(name[name.index(after: dot)...])) else {
+            return nil
+        }
+        let digest = String(name[..<dot])
+        return recordedDigest(digest + ".efi") == nil ? nil : digest
     }
 
     /// The content-addressed file `name`, hashed unless it is as it was when it last matched.

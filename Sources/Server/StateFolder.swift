@@ -189,7 +189,7 @@ public struct StateFolder: Sendable {
 
     /// The image catalogue over the image store of this folder, signing with its image key.
     public func imageCatalogue(store: EnrolmentStore) throws -> ImageCatalogue {
-        ImageCatalogue(files: try ImageFiles(path: imagesPath), store: store, signer: try imageSigner())
+        try ImageCatalogue(folder: imagesPath, store: store, signer: try imageSigner())
     }
 
     /// The enrolment database (SQLite), which the store creates.

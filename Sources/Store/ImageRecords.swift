@@ -20,7 +20,8 @@ extension ImageRecord {
 }
 
 extension EnrolmentStore {
-    /// Adds `image` to the catalogue (its file already stored), audited.
+    /// Adds `image` to the catalogue, audited; its bytes are stored already
+    /// (``storeImageContent(sha256:from:)``), or it is refused.
     public func addImage(_ image: ImageRecord, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE name = ?", arguments: [image.name]) == nil
@@ -28,6 +29,9 @@ extension EnrolmentStore {
                 throw StoreError.duplicate("image \(image.name)")
             }
             let bytes = { (hex: String) in Data(Hex.decode(hex) ?? []) }
+            guard try db.hasImageContent(sha256: [UInt8](bytes(image.sha256)), size: image.size) else {
+                throw StoreError.invalid("image \(image.name): its \(image.size) bytes are not all in the database")
+            }
             try db.execute(
                 sql: """
                     INSERT INTO image (name, sha256, sha384, authenticodeSHA256, linuxSHA256, initrdSHA256, commandLine, size,
@@ -88,8 +92,8 @@ extension EnrolmentStore {
         return found
     }
 
-    /// Removes image `name` from the catalogue, unless a machine boots it; returns its
-    /// SHA-256 and whether another image still names the same file.
+    /// Removes image `name` from the catalogue, unless a machine boots it, with its bytes
+    /// unless another image is the same file; returns its SHA-256 and whether one is.
     public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (
         sha256: String, fileStillUsed: Bool
     ) {
@@ -109,6 +113,7 @@ extension EnrolmentStore {
             let shared =
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest])
                 ?? false
+            if !shared { try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [digest]) }
             try db.appendAudit(
                 actor: actor, action: "image-removed", subject: "image/\(name)",
                 details: "UKI sha256 \(Hex.encode(digest))", now: now)

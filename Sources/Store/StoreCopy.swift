@@ -2,7 +2,8 @@ import Foundation
 
 /// The tables a store copy carries, parents before children, and the column each is ordered by.
 private let copiedTables: [(name: String, order: String)] = [
-    ("policy", "id"), ("cluster", "id"), ("image", "id"), ("machine", "id"), ("machineMAC", "mac"),
+    ("policy", "id"), ("cluster", "id"), ("image", "id"), ("imagePart", "sha256, part"), ("machine", "id"),
+    ("machineMAC", "mac"),
     ("attestationKey", "id"), ("attestation", "id"), ("sealedSecret", "id"), ("operatorCertificate", "serial"),
     ("machineNonce", "machineID, value"), ("auditRecord", "sequence"), ("auditCheckpoint", "sequence"),
 ]

@@ -50,9 +50,10 @@ struct ServeCommand: AsyncParsableCommand {
         try installFirmware(configuration, state: state)
         // One catalogue, one image store and one cache of checked files for the admin API
         // and boot HTTP alike. Records of images an earlier Warden added are completed first
-        // (measurements for policies that follow them, signatures of the legacy sections).
+        // (measurements for policies that follow them, signatures of the legacy sections, bytes
+        // in the database), then images other appliances added are fetched.
         let images = try state.imageCatalogue(store: store)
-        for line in images.completeRecords(actor: "system (upgrade)") {
+        for line in images.completeRecords(actor: "system (upgrade)") + images.synchronise() {
             FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8))
         }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
@@ -74,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         // Started in this order, stopped in the reverse: the API first, housekeeping last
         // (it writes the refusal summaries still open).
         let services: [any Service] = [
-            Housekeeping(store: store, refusals: bounds.refusals),
+            Housekeeping(store: store, refusals: bounds.refusals, images: images, logger: logger),
             BootListenerService("TFTP on \(configuration.bootHost):\(tftp.port)", tftp),
             BootListenerService(
                 "ProxyDHCP on \(configuration.bootHost):\(proxyDHCP.ports.dhcp) and :\(proxyDHCP.ports.bootServer)",

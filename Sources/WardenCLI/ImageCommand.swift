@@ -32,7 +32,11 @@ package struct ImageCommand: AsyncParsableCommand {
         @Flag(help: "Append warden-agent, its libraries, the server CA and the server URL to the initrd.")
         var withAgent = false
         @Option(help: "The warden-agent binary (default: the one beside this warden).") var agent: String?
-        @Option(help: "The server URL nodes reach (default: --server).") var agentServer: String?
+        @Option(
+            help:
+                "An appliance's URL as nodes reach it, once per appliance, in the order they try them (default: --server)."
+        )
+        var agentServer: [String] = []
         @Option var format: OutputFormat = .text
 
         func run() async throws {
@@ -68,7 +72,7 @@ package struct ImageCommand: AsyncParsableCommand {
         }
 
         /// The agent overlay: the warden-agent beside this binary (or --agent), the server CA
-        /// of the operator identity, and the server URL nodes use.
+        /// of the operator identity, and the appliances' URLs nodes use.
         private func overlay() throws -> AgentOverlay {
             let own = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
             let binary =
@@ -76,7 +80,7 @@ package struct ImageCommand: AsyncParsableCommand {
                 ?? URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("warden-agent").path
             return AgentOverlay(
                 agent: binary, serverCA: (admin.identity ?? admin.stateDir + "/operator") + "/ca.pem",
-                serverURL: agentServer ?? admin.server)
+                serverURLs: agentServer.isEmpty ? [admin.server] : agentServer)
         }
     }
 

@@ -13,7 +13,8 @@ import TestSupport
         let ca = folder.appendingPathComponent("ca.pem")
         try Data("-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n".utf8).write(to: ca)
         let overlay = AgentOverlay(
-            agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://10.213.0.1:8443")
+            agent: TestPaths.agentBinary.path, serverCA: ca.path,
+            serverURLs: ["https://10.213.0.1:8443", "https://10.213.0.2:8443"])
         let archive = folder.appendingPathComponent("overlay.cpio")
         try overlay.write(to: archive.path)
         let root = folder.appendingPathComponent("root")
@@ -22,7 +23,7 @@ import TestSupport
         #expect(unpacked.status == 0, "\(unpacked.stderr)")
         #expect(
             try String(contentsOf: root.appendingPathComponent("etc/warden/server"), encoding: .utf8)
-                == "https://10.213.0.1:8443\n")
+                == "https://10.213.0.1:8443\nhttps://10.213.0.2:8443\n")
         #expect(
             FileManager.default.fileExists(
                 atPath: root.appendingPathComponent("lib/x86_64-linux-gnu/libtss2-tcti-device.so.0").path))
@@ -43,14 +44,14 @@ import TestSupport
         let initrd = folder.appendingPathComponent("initrd")
         try Data([1, 2, 3, 4, 5]).write(to: initrd)
         let overlay = AgentOverlay(
-            agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURL: "https://warden:8443")
+            agent: TestPaths.agentBinary.path, serverCA: ca.path, serverURLs: ["https://warden:8443"])
         let output = folder.appendingPathComponent("combined")
         try overlay.append(to: initrd.path, output: output.path)
         let bytes = try TestPaths.bytes(output)
         #expect(Array(bytes.prefix(8)) == [1, 2, 3, 4, 5, 0, 0, 0])
         #expect(Array(bytes[8..<14]) == Array("070701".utf8), "a newc header follows the padding")
         #expect(throws: AgentOverlay.Failure.self) {
-            try AgentOverlay(agent: ca.path, serverCA: ca.path, serverURL: "x").write(
+            try AgentOverlay(agent: ca.path, serverCA: ca.path, serverURLs: ["x"]).write(
                 to: folder.appendingPathComponent("bad").path)
         }
     }

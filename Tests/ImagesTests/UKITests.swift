@@ -72,11 +72,15 @@ import WardenCrypto
         let folder: URL
         let store: EnrolmentStore
         let catalogue: ImageCatalogue
+        let signer: DetachedSigner
+        private let key: KeyEncryptionKey
+        private let location: StoreLocation
 
-        init() throws {
+        init(backend: StoreBackend = .sqlite) throws {
             folder = try TestPaths.temporaryDirectory("catalogue")
-            let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
-            store = try EnrolmentStore(path: folder.appendingPathComponent("warden.sqlite").path, key: key)
+            key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
+            location = try backend.freshLocation(in: folder)
+            store = try EnrolmentStore(location: location, key: key)
             let made = try Command.run(
                 "openssl",
                 [
@@ -84,11 +88,30 @@ import WardenCrypto
                     "-addext", "extendedKeyUsage=codeSigning", "-keyout", "sign.key", "-out", "sign.pem",
                 ], in: folder)
             guard made.status == 0 else { throw CommandFailure("openssl req: \(made.stderr)") }
-            let signer = DetachedSigner(
+            signer = DetachedSigner(
                 certificatePEM: try String(contentsOf: folder.appendingPathComponent("sign.pem"), encoding: .utf8),
                 keyPEM: try String(contentsOf: folder.appendingPathComponent("sign.key"), encoding: .utf8))
-            catalogue = ImageCatalogue(
-                files: try ImageFiles(path: folder.appendingPathComponent("images").path), store: store, signer: signer)
+            catalogue = try ImageCatalogue(
+                folder: folder.appendingPathComponent("images").path, store: store, signer: signer)
+        }
+
+        /// The catalogue of a second appliance on the same database: its own store, its own
+        /// (empty) image folder, the same keys.
+        func secondAppliance() throws -> (store: EnrolmentStore, catalogue: ImageCatalogue) {
+            let store = try EnrolmentStore(location: location, key: key, appliance: "appliance-b")
+            let folder = try TestPaths.temporaryDirectory("catalogue-b").appendingPathComponent("images").path
+            return (store, try ImageCatalogue(folder: folder, store: store, signer: signer))
+        }
+
+        /// Whether `path.sig` is a valid signature of `path` by the image key.
+        func signatureHolds(_ path: String) throws -> Bool {
+            try Command.run(
+                "openssl",
+                [
+                    "cms", "-verify", "-binary", "-inform", "DER", "-in", path + ".sig", "-content", path,
+                    "-CAfile", folder.appendingPathComponent("sign.pem").path, "-purpose", "any", "-out", "/dev/null",
+                ]
+            ).status == 0
         }
 
         /// A fresh upload of a UKI built in its own folder.
@@ -113,13 +136,7 @@ import WardenCrypto
         let stored = rig.catalogue.files.path + "/" + record.sha256 + ".efi"
         #expect(try TestPaths.bytes(URL(fileURLWithPath: stored)) == bytes)
         #expect(!FileManager.default.fileExists(atPath: upload), "the upload was moved into the store")
-        let verified = try Command.run(
-            "openssl",
-            [
-                "cms", "-verify", "-binary", "-inform", "DER", "-in", stored + ".sig", "-content", stored,
-                "-CAfile", rig.folder.appendingPathComponent("sign.pem").path, "-purpose", "any", "-out", "/dev/null",
-            ])
-        #expect(verified.status == 0, "\(verified.stderr)")
+        #expect(try rig.signatureHolds(stored))
         #expect(try rig.store.auditRecords(subjectPrefix: "image/node").map(\.action) == ["image-added"])
         #expect(throws: ImageError.self) {
             _ = try rig.catalogue.add(name: "node", upload: try rig.upload(), actor: "test")

@@ -18,11 +18,12 @@ import WardenCrypto
                     "v4-nonces-clustered-by-machine", "v5-agent-token-by-its-secret", "v6-audit-chain", "v7-images",
                     "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
-                    "v12-audit-records-name-their-appliance",
+                    "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
+                    "p4-image-bytes-in-the-database",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)

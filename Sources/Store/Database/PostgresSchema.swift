@@ -129,6 +129,18 @@ enum PostgresSchema {
             // Several appliances write one chain; each record names the one that wrote it.
             "p3-audit-records-name-their-appliance", ["ALTER TABLE auditRecord ADD COLUMN appliance TEXT"]
         ),
+        (
+            // Each image's bytes, in parts (ImageContent.swift), stored as they are: a UKI's
+            // sections are compressed already, so compressing them again costs CPU for nothing.
+            "p4-image-bytes-in-the-database",
+            [
+                """
+                CREATE TABLE imagePart (
+                    sha256 BYTEA NOT NULL, part INTEGER NOT NULL, bytes BYTEA NOT NULL, PRIMARY KEY (sha256, part))
+                """,
+                "ALTER TABLE imagePart ALTER COLUMN bytes SET STORAGE EXTERNAL",
+            ]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

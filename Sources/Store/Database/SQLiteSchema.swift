@@ -223,6 +223,16 @@ enum SQLiteSchema {
             // Several appliances write one chain; records before this name none (see AuditChain).
             try db.alter(table: "auditRecord") { t in t.add(column: "appliance", .text) }
         }
+        migrator.registerMigration("v13-image-bytes-in-the-database") { db in
+            // Each image's bytes, in parts: the image folder is a cache every appliance fills
+            // from here (ImageContent.swift). Images added before are stored at the next start.
+            try db.create(table: "imagePart") { t in
+                t.column("sha256", .blob).notNull()
+                t.column("part", .integer).notNull()
+                t.column("bytes", .blob).notNull()
+                t.uniqueKey(["sha256", "part"])
+            }
+        }
         return migrator
     }
 

@@ -2,19 +2,18 @@ import Foundation
 import LocalPostgres
 import Store
 import Testing
-import TestSupport
 import WardenCrypto
 
 /// The database backends every store test runs on: the embedded SQLite file, and a real
 /// PostgreSQL server the tests start themselves (``PostgresCluster``), each test on a new database.
-enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
     /// Where a new, empty store lives on this backend; `folder` holds a SQLite file.
-    func freshLocation(in folder: URL) throws -> StoreLocation {
+    public func freshLocation(in folder: URL) throws -> StoreLocation {
         switch self {
         case .sqlite:
             return .sqlite(path: folder.appendingPathComponent("warden.sqlite").path)
@@ -27,7 +26,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     }
 
     /// A new, empty store with its own key-encryption key; the store, its location and a folder of its own.
-    func freshStore(
+    public func freshStore(
         limits: EnrolmentStore.Limits = .init(), auditSigner: AuditSigner? = nil
     ) throws -> (store: EnrolmentStore, location: StoreLocation, folder: URL) {
         let folder = try TestPaths.temporaryDirectory("store")
@@ -41,7 +40,7 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// Every file the rows of a store at `location` may have reached: the SQLite file with
     /// its journal, or the PostgreSQL database's own files and the cluster's write-ahead
     /// log (which carries every row written), after a checkpoint.
-    func filesHolding(_ location: StoreLocation, folder: URL) throws -> [URL] {
+    public func filesHolding(_ location: StoreLocation, folder: URL) throws -> [URL] {
         switch location {
         case .sqlite:
             return try FileManager.default.contentsOfDirectory(atPath: folder.path)

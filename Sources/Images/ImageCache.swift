@@ -1,0 +1,73 @@
+import Foundation
+import ImageBuilding
+import Store
+import WardenAPI
+import WardenCrypto
+
+/// An appliance's image folder as a cache of the image bytes in the database every
+/// appliance shares: a file is installed under its SHA-256 once its bytes match it, and
+/// signed there with the image key (every appliance holds the same), so that only the
+/// image itself crosses between appliances.
+struct ImageCache: Sendable {
+    let folder: String
+    let store: EnrolmentStore
+    let signer: DetachedSigner
+
+    /// Where image `sha256` (hex) lives in the folder.
+    func path(_ sha256: String) -> String { folder + "/" + sha256 + ".efi" }
+
+    /// Moves `file`, whose bytes (`bytes`, parsed as `image`) have SHA-256 `sha256`, into
+    /// the folder unless it is there, read-only, and writes the signatures it lacks: the
+    /// image's and those of the sections legacy BIOS machines are served.
+    func install(_ file: String, sha256: String, image: PEImage, bytes: [UInt8]) throws {
+        let target = path(sha256)
+        if !FileManager.default.fileExists(atPath: target) {
+            try FileManager.default.moveItem(atPath: file, toPath: target)
+            chmod(target, 0o444)
+        }
+        if !FileManager.default.fileExists(atPath: target + ".sig") {
+            try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
+        }
+        try signSections(of: image, bytes, sha256: sha256)
+    }
+
+    /// Signs the kernel and initrd sections legacy BIOS machines are served, where they
+    /// have no signature yet.
+    func signSections(of image: PEImage, _ bytes: [UInt8], sha256: String) throws {
+        for (served, section) in ImageFiles.servedSections {
+            let signature = folder + "/" + sha256 + "." + served + ".sig"
+            guard !FileManager.default.fileExists(atPath: signature),
+                let contents = ImageCatalogue.contents(of: section, in: image, bytes)
+            else { continue }
+            try Data(try signer.sign(contents)).write(to: URL(fileURLWithPath: signature), options: .atomic)
+        }
+    }
+
+    /// Fetches catalogue image `sha256` (hex) from the database into the folder: its bytes
+    /// must have that digest and be an image, or nothing is installed.
+    func fetch(_ sha256: String) throws(ImageError) {
+        let images: [ImageRecord]
+        do { images = try store.images() } catch { throw .store(error) }
+        let record = images.first { $0.sha256 == sha256 }
+        guard let record, let digest = Hex.decode(sha256) else {
+            throw .invalid("no image in the catalogue has SHA-256 \(sha256)")
+        }
+        let incoming = folder + "/.incoming-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: incoming) }
+        let complete: Bool
+        do { complete = try store.readImageContent(sha256: digest, size: record.size, into: incoming) } catch {
+            throw .store(error)
+        }
+        guard complete else { throw .io("image \(record.name): the database lacks part of its bytes") }
+        guard let data = FileManager.default.contents(atPath: incoming) else {
+            throw .io("image \(record.name): the fetched file cannot be read")
+        }
+        let bytes = [UInt8](data)
+        guard DigestAlgorithm.sha256.hash(bytes) == digest else {
+            throw .invalid("image \(record.name): the bytes in the database do not match its SHA-256")
+        }
+        do { try install(incoming, sha256: sha256, image: try PEImage(bytes), bytes: bytes) } catch {
+            throw .io("image \(record.name): cannot install it: \(error)")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import WardenCrypto
+
+/// Image bytes in the database, in parts of ``EnrolmentStore/imagePartSize`` keyed by the
+/// image's SHA-256: an image added through one appliance is in the database every
+/// appliance shares (and its standby), and each appliance fetches it into its own image
+/// folder, where it is checked against the same digest before it is served.
+extension EnrolmentStore {
+    /// The size of every part but the last.
+    public static let imagePartSize = 1 << 20
+
+    /// The parts an image of `size` bytes is stored in.
+    static func imageParts(size: Int) -> Int { (size + imagePartSize - 1) / imagePartSize }
+
+    /// Stores the file at `path` as the content of SHA-256 `sha256`, each part its own short
+    /// write (so that a large upload never holds the writer every attestation needs);
+    /// parts already stored are kept. The parts are no image until ``addImage(_:actor:now:)``
+    /// records one with this digest.
+    public func storeImageContent(sha256: [UInt8], from path: String) throws(StoreError) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw .invalid("\(path) cannot be read") }
+        defer { try? handle.close() }
+        var part = 0
+        while true {
+            let bytes: Data
+            do { bytes = try handle.read(upToCount: Self.imagePartSize) ?? Data() } catch {
+                throw .invalid("\(path) cannot be read: \(error)")
+            }
+            if bytes.isEmpty { break }
+            try write { [part] db in
+                try db.execute(
+                    sql: "INSERT INTO imagePart (sha256, part, bytes) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    arguments: [Data(sha256), part, bytes])
+            }
+            part += 1
+        }
+    }
+
+    /// Whether every part of the `size` bytes of SHA-256 `sha256` is stored.
+    public func hasImageContent(sha256: [UInt8], size: Int) throws(StoreError) -> Bool {
+        try read { db in try db.hasImageContent(sha256: sha256, size: size) }
+    }
+
+    /// Writes the stored content of SHA-256 `sha256` to a new file at `path`, one part (one
+    /// query) at a time; false when a part is missing (the file is then removed). The
+    /// caller checks the file's digest.
+    public func readImageContent(sha256: [UInt8], size: Int, into path: String) throws(StoreError) -> Bool {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: path)
+        else { throw .invalid("\(path) cannot be created") }
+        var complete = false
+        defer {
+            try? handle.close()
+            if !complete { try? FileManager.default.removeItem(atPath: path) }
+        }
+        for part in 0..<Self.imageParts(size: size) {
+            let bytes = try read { db in
+                try Data.fetchOne(
+                    db, sql: "SELECT bytes FROM imagePart WHERE sha256 = ? AND part = ?",
+                    arguments: [Data(sha256), part])
+            }
+            guard let bytes else { return false }
+            do { try handle.write(contentsOf: bytes) } catch { throw .invalid("\(path) cannot be written: \(error)") }
+        }
+        complete = true
+        return true
+    }
+}
+
+extension SQLTransaction {
+    /// Whether every part of the `size` bytes of SHA-256 `sha256` is stored, in this transaction.
+    func hasImageContent(sha256: [UInt8], size: Int) throws -> Bool {
+        let row = try SQLRow.fetchOne(
+            self,
+            sql: """
+                SELECT COUNT(*) AS parts, CAST(COALESCE(SUM(length(bytes)), 0) AS BIGINT) AS bytes
+                FROM imagePart WHERE sha256 = ?
+                """,
+            arguments: [Data(sha256)])
+        return row.map {
+            ($0["parts"] as Int64) == EnrolmentStore.imageParts(size: size) && ($0["bytes"] as Int64) == size
+        }
+            ?? false
+    }
+}
