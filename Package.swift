@@ -186,6 +186,7 @@ let package = Package(
             name: "ServerTests",
             dependencies: [
                 "Boot", "Server", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "TestSupport",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

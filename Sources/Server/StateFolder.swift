@@ -56,22 +56,27 @@ public struct StateFolder: Sendable {
         chmod(path, 0o700)
         if !folder.exists(.serverCA) {
             let ca = try Issuer.selfSigned(commonName: "Warden server CA", now: now)
-            let server = try ca.issue(
+            try folder.write(.serverCAKey, ca.key.pemRepresentation)
+            try folder.write(.serverCA, try ca.certificate.serializeAsPEM().pemString)
+        }
+        // Its own on every appliance, also on one that joined with the CA of another.
+        if !folder.exists(.serverCertificate) {
+            let server = try folder.serverIssuer().issue(
                 commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth,
                 subjectAlternativeNames: serverNames, now: now)
-            try folder.write(.serverCAKey, ca.key.pemRepresentation)
             try folder.write(.serverKey, server.key.pemRepresentation)
             try folder.write(.serverCertificate, try server.certificate.serializeAsPEM().pemString)
-            try folder.write(.serverCA, try ca.certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.clientCA) {
             let clientCA = try Issuer.selfSigned(commonName: "Warden client CA", now: now)
-            let operatorIdentity = try clientCA.issue(
-                commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
             try folder.write(.clientCAKey, clientCA.key.pemRepresentation)
+            try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
+        }
+        if !folder.exists(.operatorCertificate) {
+            let operatorIdentity = try folder.clientIssuer().issue(
+                commonName: "operator", role: "operator", extendedKeyUsage: .clientAuth, now: now)
             try folder.write(.operatorKey, operatorIdentity.key.pemRepresentation)
             try folder.write(.operatorCertificate, try operatorIdentity.certificate.serializeAsPEM().pemString)
-            try folder.write(.clientCA, try clientCA.certificate.serializeAsPEM().pemString)
         }
         if !folder.exists(.operatorServerCA) {
             try folder.write(
@@ -149,6 +154,23 @@ public struct StateFolder: Sendable {
         }
     }
 
+    /// SHA-256 of the server certificate's DER: how the appliance table knows it.
+    public func serverCertificateSHA256() throws -> [UInt8] {
+        let certificate = try Certificate(pemEncoded: String(contentsOf: url(.serverCertificate), encoding: .utf8))
+        return DigestAlgorithm.sha256.hash(try certificate.serializeAsPEM().derBytes)
+    }
+
+    /// The local operator certificate's serial (hex).
+    public func operatorSerial() throws -> String {
+        let certificate = try Certificate(pemEncoded: String(contentsOf: url(.operatorCertificate), encoding: .utf8))
+        return Hex.encode(certificate.serialNumber.bytes)
+    }
+
+    /// Deletes every key and certificate of the folder (a join that failed after writing them).
+    public func removeKeys() {
+        for file in File.allCases { unlink(url(file).path) }
+    }
+
     /// The release-signing key.
     public func releaseKey() throws -> SigningKey {
         try SigningKey(pem: [UInt8](Data(contentsOf: url(.releaseKey))))
@@ -198,15 +220,17 @@ public struct StateFolder: Sendable {
     /// The full path of `file`.
     public func url(_ file: File) -> URL { URL(fileURLWithPath: path).appendingPathComponent(file.rawValue) }
 
-    private func exists(_ file: File) -> Bool { FileManager.default.fileExists(atPath: url(file).path) }
+    func exists(_ file: File) -> Bool { FileManager.default.fileExists(atPath: url(file).path) }
 
     /// Writes a new file; private keys get 0600 before any byte is written.
-    private func write(_ file: File, _ text: String) throws {
+    private func write(_ file: File, _ text: String) throws { try write(file, bytes: Array(text.utf8)) }
+
+    /// Writes a new file of `bytes`; private keys get 0600 before any byte is written.
+    func write(_ file: File, bytes: [UInt8]) throws {
         let target = url(file).path
         let descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL, file.isPrivate ? 0o600 : 0o644)
         guard descriptor >= 0 else { throw CocoaError(.fileWriteFileExists, userInfo: [NSFilePathErrorKey: target]) }
         defer { close(descriptor) }
-        let bytes = Array(text.utf8)
         guard bytes.withUnsafeBytes({ Foundation.write(descriptor, $0.baseAddress, $0.count) }) == bytes.count,
             fsync(descriptor) == 0
         else {

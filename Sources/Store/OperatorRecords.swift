@@ -8,16 +8,7 @@ extension EnrolmentStore {
         serial: String, name: String, role: OperatorRole, actor: String, now: Date = Date()
     ) throws(StoreError) {
         try write { db in
-            guard
-                try String.fetchOne(
-                    db, sql: "SELECT serial FROM operatorCertificate WHERE serial = ?", arguments: [serial]) == nil
-            else { return }
-            try db.execute(
-                sql: "INSERT INTO operatorCertificate (serial, name, role, issuedAt) VALUES (?, ?, ?, ?)",
-                arguments: [serial, name, role.rawValue, now])
-            try db.appendAudit(
-                actor: actor, action: "operator-certificate", subject: "operator/\(name)",
-                details: "issued \(role.rawValue) certificate \(serial)", now: now)
+            try db.recordOperatorCertificate(serial: serial, name: name, role: role, actor: actor, now: now)
         }
     }
 
@@ -58,5 +49,22 @@ extension OperatorCertificate {
         self.init(
             serial: row["serial"], name: row["name"], role: OperatorRole(rawValue: row["role"]) ?? .auditor,
             issuedAt: row["issuedAt"], revokedAt: row["revokedAt"])
+    }
+}
+
+extension SQLTransaction {
+    /// Records an operator certificate, audited, in the caller's transaction (once per serial).
+    func recordOperatorCertificate(serial: String, name: String, role: OperatorRole, actor: String, now: Date) throws {
+        guard
+            try String.fetchOne(
+                self, sql: "SELECT serial FROM operatorCertificate WHERE serial = ?", arguments: [serial])
+                == nil
+        else { return }
+        try execute(
+            sql: "INSERT INTO operatorCertificate (serial, name, role, issuedAt) VALUES (?, ?, ?, ?)",
+            arguments: [serial, name, role.rawValue, now])
+        try appendAudit(
+            actor: actor, action: "operator-certificate", subject: "operator/\(name)",
+            details: "issued \(role.rawValue) certificate \(serial)", now: now)
     }
 }

@@ -6,6 +6,7 @@ private let copiedTables: [(name: String, order: String)] = [
     ("machineMAC", "mac"),
     ("attestationKey", "id"), ("attestation", "id"), ("sealedSecret", "id"), ("operatorCertificate", "serial"),
     ("machineNonce", "machineID, value"), ("auditRecord", "sequence"), ("auditCheckpoint", "sequence"),
+    ("appliance", "name"), ("applianceJoin", "issuedAt, id"),
 ]
 
 extension EnrolmentStore {

@@ -28,12 +28,7 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let defaultFile =
-            FileManager.default.fileExists(atPath: WardenConfiguration.defaultFile)
-            ? WardenConfiguration.defaultFile : nil
-        var configuration = try WardenConfiguration.load(
-            file: config ?? defaultFile, environment: ProcessInfo.processInfo.environment)
-        if let stateDir { configuration.stateDir = stateDir }
+        let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = configuration.maxDiscoveredMachines
@@ -43,6 +38,9 @@ struct ServeCommand: AsyncParsableCommand {
             location: configuration.storeLocation(in: state), key: state.keyEncryptionKey(),
             auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)),
             appliance: configuration.applianceName, limits: limits)
+        // Recorded among the appliances sharing the database; one an operator removed stops here.
+        try store.registerAppliance(
+            name: configuration.applianceName, serverCertificateSHA256: try state.serverCertificateSHA256())
         var logger = Logger(label: "warden")
         logger.logLevel = .info
         let settings = configuration

@@ -19,11 +19,12 @@ import WardenCrypto
                     "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
+                    "v14-appliances",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
-                    "p4-image-bytes-in-the-database",
+                    "p4-image-bytes-in-the-database", "p5-appliances",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)

@@ -87,7 +87,7 @@ import TestSupport
             "WARDEN_DATABASE": database.uri(database: name), "WARDEN_DATABASE_PASSWORD_FILE": passwordFile.path,
         ]
         let a = try WardenServerProcess(environment: shared)
-        let b = try a.peer(environment: shared)
+        let b = try a.joined(environment: shared)
         let tpm = try SoftwareTPM()
         try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
         try expectSuccess(
@@ -119,6 +119,45 @@ import TestSupport
         let shown = try JSONSerialization.jsonObject(with: Data(releases.stdout.utf8)) as? [String: Any]
         let attestations = shown?["attestations"] as? [[String: Any]] ?? []
         #expect(attestations.filter { $0["passed"] as? Bool == true }.count == 2, "one through each appliance")
+        let (nameA, nameB) = (
+            a.environment["WARDEN_APPLIANCE_NAME"] ?? "", b.environment["WARDEN_APPLIANCE_NAME"] ?? ""
+        )
+        let listed = try appliance(["list", "--format", "json"], on: b)
+        let appliances = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(appliances.map { $0["name"] as? String } == [nameA, nameB].sorted())
+        #expect(appliances.allSatisfy { $0["state"] as? String == "active" })
+
+        // B removes A for good: A may not serve again, even from its own state folder.
+        try expectSuccess(try appliance(["remove", nameA], on: b))
+        #expect(throws: CommandFailure.self) { try a.restart() }
+        #expect(try String(contentsOf: a.log, encoding: .utf8).contains("appliance \(nameA) was removed"))
+
+        // A bundle joins once: replayed, it is refused and leaves no key in the new folder.
+        let passphrase = out.appendingPathComponent("passphrase")
+        try Data("another passphrase, carried apart\n".utf8).write(to: passphrase)
+        chmod(passphrase.path, 0o600)
+        let bundleFile = out.appendingPathComponent("join-c.bundle").path
+        try expectSuccess(
+            try appliance(["export-join", "--out", bundleFile, "--passphrase-file", passphrase.path], on: b))
+        for (name, expected) in [("appliance-c", Int32(0)), ("appliance-d", Int32(1))] {
+            let folder = try TestPaths.temporaryDirectory("joiner").appendingPathComponent(".warden")
+            let joined = try Command.run(
+                TestPaths.wardenBinary.path,
+                ["appliance", "join", bundleFile, "--state-dir", folder.path, "--passphrase-file", passphrase.path],
+                environment: shared.merging(["WARDEN_APPLIANCE_NAME": name]) { $1 })
+            #expect(joined.status == expected, "\(name): \(joined.stderr)")
+            if expected != 0 {
+                #expect(joined.stderr.contains("this join bundle was used already (by appliance appliance-c)"))
+                #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("kek.key").path))
+            }
+        }
+    }
+
+    /// `warden appliance SUBCOMMAND` on `server`'s state folder, with its settings.
+    private func appliance(_ arguments: [String], on server: WardenServerProcess) throws -> CommandResult {
+        try Command.run(
+            TestPaths.wardenBinary.path, ["appliance"] + arguments + ["--state-dir", server.stateDir.path],
+            environment: server.environment)
     }
 
     private func expectSuccess(_ result: CommandResult) throws {

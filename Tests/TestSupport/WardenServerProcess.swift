@@ -13,13 +13,16 @@ public final class WardenServerProcess: @unchecked Sendable {
     public var serverCA: String { stateDir.appendingPathComponent("ca.pem").path }
     public var log: URL { folder.appendingPathComponent("serve.log") }
 
-    /// Starts a server with a fresh state folder (or a copy of `peer`'s); `environment` adds
-    /// WARDEN_* settings.
-    public init(environment: [String: String] = [:], copyingStateOf peer: WardenServerProcess? = nil) throws {
+    /// Starts a server with a fresh state folder (or one `prepare` fills first, given the
+    /// folder and the server's settings); `environment` adds WARDEN_* settings (the
+    /// appliance's name is its own unless it names one).
+    public init(
+        environment: [String: String] = [:], preparing prepare: ((URL, [String: String]) throws -> Void)? = nil
+    ) throws {
         folder = try TestPaths.temporaryDirectory("serve")
-        if let peer {
-            try FileManager.default.copyItem(at: peer.stateDir, to: folder.appendingPathComponent(".warden"))
-        }
+        let environment = ["WARDEN_APPLIANCE_NAME": "appliance-" + UUID().uuidString.prefix(8).lowercased()]
+            .merging(environment) { $1 }
+        try prepare?(folder.appendingPathComponent(".warden"), environment)
         for _ in 0..<20 {
             let port = Int.random(in: 33_000..<45_000)
             let process = try Self.launch(folder: folder, port: port, environment: environment)
@@ -34,7 +37,8 @@ public final class WardenServerProcess: @unchecked Sendable {
         throw CommandFailure("warden serve did not start on any of 20 ports")
     }
 
-    private let environment: [String: String]
+    /// Its WARDEN_* settings.
+    public let environment: [String: String]
 
     deinit { Self.stop(process, signal: SIGTERM) }
 
@@ -84,10 +88,29 @@ public final class WardenServerProcess: @unchecked Sendable {
             in: folder)
     }
 
-    /// Starts a second appliance beside this one: a copy of its state folder (the same keys
-    /// and certificates), its own port, and `environment` (the shared database).
-    public func peer(environment: [String: String]) throws -> WardenServerProcess {
-        try WardenServerProcess(environment: environment, copyingStateOf: self)
+    /// Starts a second appliance beside this one as an operator would: `warden appliance
+    /// export-join` here, `warden appliance join` with the bundle and its passphrase in a new
+    /// state folder, then `warden serve` there with `environment` (the shared database).
+    public func joined(environment: [String: String]) throws -> WardenServerProcess {
+        let secrets = try TestPaths.temporaryDirectory("join")
+        let passphrase = secrets.appendingPathComponent("passphrase")
+        try Data("a passphrase carried apart\n".utf8).write(to: passphrase)
+        chmod(passphrase.path, 0o600)
+        let bundle = secrets.appendingPathComponent("join.bundle").path
+        let exported = try Command.run(
+            TestPaths.wardenBinary.path,
+            [
+                "appliance", "export-join", "--state-dir", stateDir.path, "--out", bundle, "--passphrase-file",
+                passphrase.path,
+            ], in: folder, environment: self.environment)
+        guard exported.status == 0 else { throw CommandFailure("export-join: \(exported.stderr)") }
+        return try WardenServerProcess(environment: environment) { state, settings in
+            let joined = try Command.run(
+                TestPaths.wardenBinary.path,
+                ["appliance", "join", bundle, "--state-dir", state.path, "--passphrase-file", passphrase.path],
+                environment: settings)
+            guard joined.status == 0 else { throw CommandFailure("appliance join: \(joined.stderr)") }
+        }
     }
 
     /// The suite runs many servers and software TPMs at once on two cores, where a TLS

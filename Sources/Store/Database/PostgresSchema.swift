@@ -141,6 +141,23 @@ enum PostgresSchema {
                 "ALTER TABLE imagePart ALTER COLUMN bytes SET STORAGE EXTERNAL",
             ]
         ),
+        (
+            // The appliances sharing the database, and the join bundles issued to add one.
+            "p5-appliances",
+            [
+                """
+                CREATE TABLE appliance (
+                    name TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('active', 'removed')),
+                    serverCertificateSHA256 BYTEA NOT NULL, databaseRole TEXT, joinedAt TIMESTAMPTZ NOT NULL,
+                    removedAt TIMESTAMPTZ)
+                """,
+                """
+                CREATE TABLE applianceJoin (
+                    id BYTEA PRIMARY KEY, issuedBy TEXT NOT NULL, issuedAt TIMESTAMPTZ NOT NULL,
+                    expiresAt TIMESTAMPTZ NOT NULL, usedBy TEXT, usedAt TIMESTAMPTZ)
+                """,
+            ]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

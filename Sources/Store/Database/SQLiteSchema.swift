@@ -233,6 +233,25 @@ enum SQLiteSchema {
                 t.uniqueKey(["sha256", "part"])
             }
         }
+        migrator.registerMigration("v14-appliances") { db in
+            // The appliances sharing the database, and the join bundles issued to add one.
+            try db.create(table: "appliance") { t in
+                t.primaryKey("name", .text)
+                t.column("state", .text).notNull().check(sql: "state IN ('active', 'removed')")
+                t.column("serverCertificateSHA256", .blob).notNull()
+                t.column("databaseRole", .text)
+                t.column("joinedAt", .datetime).notNull()
+                t.column("removedAt", .datetime)
+            }
+            try db.create(table: "applianceJoin") { t in
+                t.primaryKey("id", .blob)
+                t.column("issuedBy", .text).notNull()
+                t.column("issuedAt", .datetime).notNull()
+                t.column("expiresAt", .datetime).notNull()
+                t.column("usedBy", .text)
+                t.column("usedAt", .datetime)
+            }
+        }
         return migrator
     }
 
