@@ -54,7 +54,7 @@ struct ChainCheck {
         var csvLine: [UInt8] = []
         while let line = try stream.nextLine() {
             let record: AuditRecord
-            do { record = try RecordFormats.record(jsonLine: line) } catch {
+            do { record = try RecordFormats.record(jsonLine: line, namingAppliance: namesAppliances) } catch {
                 findings.fail("\(BundleLayout.records) line \(stream.lineNumber): \(error)")
                 previous = nil
                 continue

@@ -38,8 +38,10 @@ enum HistoryCheck {
             return 0
         }
         let shared = try compareSharedRecords(
-            bundle, previous, from: max(newSummary.firstSequence, oldSummary.firstSequence),
-            through: oldSummary.lastSequence, findings: &findings)
+            (bundle, BundleLayout.namesAppliances(format: newSummary.format)),
+            (previous, BundleLayout.namesAppliances(format: oldSummary.format)),
+            from: max(newSummary.firstSequence, oldSummary.firstSequence), through: oldSummary.lastSequence,
+            findings: &findings)
         for (sequence, checkpoint) in oldCheckpoints.sorted(by: { $0.key < $1.key })
         where sequence >= newSummary.firstSequence {
             if newCheckpoints[sequence] != checkpoint {
@@ -49,16 +51,19 @@ enum HistoryCheck {
         return shared
     }
 
-    /// Streams both `records.jsonl` and compares the records in `from…through`.
+    /// Streams both `records.jsonl` (each bundle with whether its format names appliances)
+    /// and compares the records in `from…through`.
     private static func compareSharedRecords(
-        _ new: String, _ old: String, from: Int64, through: Int64, findings: inout Findings
+        _ new: (bundle: String, namesAppliances: Bool), _ old: (bundle: String, namesAppliances: Bool),
+        from: Int64, through: Int64, findings: inout Findings
     ) throws(AuditError) -> Int64 {
-        guard let newRecords = try RecordStream(bundle: new, path: BundleLayout.records),
-            let oldRecords = try RecordStream(bundle: old, path: BundleLayout.records)
+        guard let newRecords = try RecordStream(bundle: new.bundle, path: BundleLayout.records),
+            let oldRecords = try RecordStream(bundle: old.bundle, path: BundleLayout.records)
         else { return 0 }
         func next(_ stream: RecordStream) throws(AuditError) -> AuditRecord? {
+            let naming = stream === newRecords ? new.namesAppliances : old.namesAppliances
             while let line = try stream.nextLine() {
-                guard let record = try? RecordFormats.record(jsonLine: line) else { continue }
+                guard let record = try? RecordFormats.record(jsonLine: line, namingAppliance: naming) else { continue }
                 if record.sequence >= from { return record }
             }
             return nil

@@ -105,17 +105,22 @@ enum RecordFormats {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// A record read back from one line of `records.jsonl` (without its line break): 10
-    /// fields, or 9 without `appliance` (bundle formats 1 and 2).
-    static func record(jsonLine line: ArraySlice<UInt8>) throws(FormatError) -> AuditRecord {
+    /// A record read back from one line of `records.jsonl` (without its line break): with a
+    /// non-empty `appliance` or null when the bundle's format names appliances (10 fields),
+    /// without one when it does not (9 fields, formats 1 and 2).
+    static func record(jsonLine line: ArraySlice<UInt8>, namingAppliance: Bool) throws(FormatError) -> AuditRecord {
         let fields = try object(line)
-        let expected = fields["appliance"] == nil ? 9 : 10
-        guard fields.count == expected else {
-            throw FormatError("a record has \(expected) fields, not \(fields.count)")
+        let expected = namingAppliance ? 10 : 9
+        guard fields.count == expected, (fields["appliance"] != nil) == namingAppliance else {
+            throw FormatError(
+                "a record of this bundle's format has \(expected) fields\(namingAppliance ? " with" : ", without") appliance"
+            )
         }
+        let appliance = try fields.optionalString("appliance")
+        guard appliance != "" else { throw FormatError("field appliance is empty") }
         return AuditRecord(
             sequence: try fields.integer("sequence"), time: try fields.string("time"),
-            appliance: try fields.optionalString("appliance"), actor: try fields.string("actor"),
+            appliance: appliance, actor: try fields.string("actor"),
             action: try fields.string("action"), subject: try fields.string("subject"),
             details: try fields.string("details"),
             evidenceSHA256: try fields.optionalDigest("evidenceSHA256"),

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ImageBuilding
 import Store
 import WardenAPI
@@ -12,21 +13,24 @@ struct ImageCache: Sendable {
     let folder: String
     let store: EnrolmentStore
     let signer: DetachedSigner
+    let catalogue = CatalogueSnapshot()
 
     /// Where image `sha256` (hex) lives in the folder.
     func path(_ sha256: String) -> String { folder + "/" + sha256 + ".efi" }
 
     /// Moves `file`, whose bytes (`bytes`, parsed as `image`) have SHA-256 `sha256`, into
-    /// the folder unless it is there, read-only, and writes the signatures it lacks: the
-    /// image's and those of the sections legacy BIOS machines are served.
+    /// the folder, read-only (replacing whatever file had that name), and writes the
+    /// signatures it lacks: the image's and those of the sections legacy BIOS machines are served.
     func install(_ file: String, sha256: String, image: PEImage, bytes: [UInt8]) throws {
         let target = path(sha256)
-        if !FileManager.default.fileExists(atPath: target) {
-            try FileManager.default.moveItem(atPath: file, toPath: target)
-            chmod(target, 0o444)
+        chmod(file, 0o444)
+        // Another fetch may have installed the same checked bytes meanwhile: either is the image.
+        if rename(file, target) != 0, !FileManager.default.fileExists(atPath: target) {
+            throw ImageError.io("cannot move the image into \(folder) (\(String(cString: strerror(errno))))")
         }
         if !FileManager.default.fileExists(atPath: target + ".sig") {
-            try Data(try signer.sign(fileAt: target)).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
+            // Signed as checked, in memory: never the file as read again from disk.
+            try Data(try signer.sign(bytes[...])).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
         }
         try signSections(of: image, bytes, sha256: sha256)
     }
@@ -46,10 +50,7 @@ struct ImageCache: Sendable {
     /// Fetches catalogue image `sha256` (hex) from the database into the folder: its bytes
     /// must have that digest and be an image, or nothing is installed.
     func fetch(_ sha256: String) throws(ImageError) {
-        let images: [ImageRecord]
-        do { images = try store.images() } catch { throw .store(error) }
-        let record = images.first { $0.sha256 == sha256 }
-        guard let record, let digest = Hex.decode(sha256) else {
+        guard let record = try catalogue.record(sha256, in: store), let digest = Hex.decode(sha256) else {
             throw .invalid("no image in the catalogue has SHA-256 \(sha256)")
         }
         let incoming = folder + "/.incoming-" + UUID().uuidString
@@ -69,5 +70,23 @@ struct ImageCache: Sendable {
         do { try install(incoming, sha256: sha256, image: try PEImage(bytes), bytes: bytes) } catch {
             throw .io("image \(record.name): cannot install it: \(error)")
         }
+    }
+}
+
+/// The catalogue's images by SHA-256 as read at most ``maxAge`` ago: a request for a digest
+/// no image has (anyone on the boot network can send one) costs the database nothing more.
+final class CatalogueSnapshot: Sendable {
+    static let maxAge: TimeInterval = 5
+    private let state = Mutex<(read: Date, images: [String: ImageRecord])>((.distantPast, [:]))
+
+    /// The image whose SHA-256 (hex) is `sha256`, if the catalogue has one.
+    func record(_ sha256: String, in store: EnrolmentStore, now: Date = Date()) throws(ImageError) -> ImageRecord? {
+        let (read, images) = state.withLock { $0 }
+        if now.timeIntervalSince(read) < Self.maxAge { return images[sha256] }
+        let fresh: [ImageRecord]
+        do { fresh = try store.images() } catch { throw .store(error) }
+        let byDigest = Dictionary(fresh.map { ($0.sha256, $0) }) { first, _ in first }
+        state.withLock { $0 = (now, byDigest) }
+        return byDigest[sha256]
     }
 }

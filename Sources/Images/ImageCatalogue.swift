@@ -78,7 +78,7 @@ public struct ImageCatalogue: Sendable {
             throw .io("cannot store the image: \(error)")
         }
         do throws(StoreError) {
-            try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], from: cache.path(record.sha256))
+            try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], bytes: bytes)
             try store.addImage(record, actor: actor)
             return try store.image(named: name)
         } catch { throw .store(error) }
@@ -123,7 +123,7 @@ public struct ImageCatalogue: Sendable {
             throw .io("cannot sign its sections: \(error)")
         }
         if storingItsBytes {
-            do { try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], from: path) } catch {
+            do { try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], bytes: bytes) } catch {
                 throw .store(error)
             }
         }

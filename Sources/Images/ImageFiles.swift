@@ -61,12 +61,16 @@ public final class ImageFiles: BootFileSource {
     }
 
     /// Fetches image `digest` for the request of `name`: one request fetches, others asking
-    /// meanwhile are told to come back; one that cannot be fetched is not found.
+    /// meanwhile are told to come back, as are all while the database is away; one that
+    /// cannot be fetched is not found.
     private func fetched(_ digest: String, with fetch: Fetch, for name: String) throws(BootFileRoot.Refusal) {
         let image = digest + ".efi"
         guard hashing.withLock({ $0.insert(image).inserted }) else { throw .busy(name) }
         defer { hashing.withLock { _ = $0.remove(image) } }
-        do { try fetch(digest) } catch { throw .notFound(name) }
+        do { try fetch(digest) } catch {
+            if case ImageError.store(.unavailable) = error { throw .busy(name) }
+            throw .notFound(name)
+        }
     }
 
     /// The file names of one image, each with what follows its digest.
@@ -129,7 +133,8 @@ public final class ImageFiles: BootFileSource {
     static func recordedDigest(_ name: String) -> String? {
         guard name.hasSuffix(".efi") else { return nil }
         let hex = name.dropLast(4)
-        return hex.count == 64 && hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) ? String(hex) : nil
+        let lowercaseHex = { (byte: UInt8) in (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x66) }
+        return hex.utf8.count == 64 && hex.utf8.allSatisfy(lowercaseHex) ? String(hex) : nil
     }
 
     /// The SHA-256 of the file at `path`, read in 1 MiB pieces, and its first bytes (up to

@@ -42,7 +42,9 @@ extension EnrolmentStore {
 
     /// Records appliance `name` as it starts, with its server certificate's digest: the first
     /// time audited as `appliance-registered`, a new certificate as `appliance-certificate`.
-    /// An appliance an operator removed is refused.
+    /// An appliance an operator removed is refused; so, on a shared database that has
+    /// appliances already, is a name no join recorded (a removed appliance keeps the shared
+    /// keys, and must not come back under another name).
     public func registerAppliance(name: String, serverCertificateSHA256: [UInt8], now: Date = Date())
         throws(StoreError)
     {
@@ -61,6 +63,13 @@ extension EnrolmentStore {
                     actor: "system", action: "appliance-certificate", subject: "appliance/\(name)",
                     details: "serves with certificate sha256 \(Hex.encode(serverCertificateSHA256))", now: now)
                 return
+            }
+            if !db.lockingRows.isEmpty,
+                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM appliance)") == true
+            {
+                throw StoreError.invalid(
+                    "appliance \(name) is not a member of this database's appliances: join it with `warden appliance join` (or set applianceName to the name it joined under)"
+                )
             }
             try db.insertAppliance(name: name, serverCertificateSHA256: serverCertificateSHA256, now: now)
             try db.appendAudit(
@@ -129,37 +138,56 @@ extension EnrolmentStore {
         }
     }
 
-    /// Removes appliance `name` for good, audited: it may not start again, its join bundles
-    /// open nothing, and on PostgreSQL its own role (when it is not the caller's) loses its
-    /// login and its sessions end. Returns the record, and what could not be revoked.
+    /// Removes appliance `name` for good, audited: it may not start again, and no join
+    /// bundle it issued opens. Then, on PostgreSQL, its own role (when it is not the
+    /// caller's) loses its login and its sessions end. Returns the record, and why its role
+    /// could not be revoked, if it could not.
     public func removeAppliance(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (
         appliance: ApplianceRecord, roleLeft: String?
     ) {
-        try write { db in
+        let removed = try write { db in
             guard let known = try db.appliance(named: name) else { throw StoreError.notFound("appliance \(name)") }
             guard known.state == .active else { throw StoreError.invalid("appliance \(name) was removed already") }
             try db.execute(
                 sql: "UPDATE appliance SET state = 'removed', removedAt = ? WHERE name = ?", arguments: [now, name])
-            var roleLeft: String?
-            if let role = known.databaseRole {
-                if try String.fetchOne(db, sql: "SELECT current_user") == role {
-                    roleLeft =
-                        "its database role \(role) is also this appliance's: give each appliance a role of its own"
-                } else {
-                    try db.execute(sql: "ALTER ROLE \(Self.quotedIdentifier(role)) NOLOGIN")
-                    try db.execute(
-                        sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?",
-                        arguments: [role])
-                }
-            }
             try db.appendAudit(
                 actor: actor, action: "appliance-removed", subject: "appliance/\(name)",
-                details: "removed; certificate sha256 \(Hex.encode(known.serverCertificateSHA256)) refused"
-                    + (known.databaseRole.map { roleLeft == nil ? ", database role \($0) may no longer log in" : "" }
-                        ?? ""),
+                details:
+                    "removed: it may not serve again (certificate sha256 \(Hex.encode(known.serverCertificateSHA256)))",
                 now: now)
-            return (try db.appliance(named: name) ?? known, roleLeft)
+            return try db.appliance(named: name) ?? known
         }
+        guard let role = removed.databaseRole else { return (removed, nil) }
+        do {
+            return (removed, try revokeRole(role, of: name, actor: actor, now: now))
+        } catch {
+            return (
+                removed, "its database role \(role) could not be revoked (\(error)): ALTER ROLE \(role) NOLOGIN by hand"
+            )
+        }
+    }
+
+    /// Takes the login of `role` and ends its sessions, audited; returns why not when it is the
+    /// caller's own role.
+    private func revokeRole(_ role: String, of name: String, actor: String, now: Date) throws(StoreError) -> String? {
+        let refused = try write { db -> String? in
+            guard try String.fetchOne(db, sql: "SELECT current_user") != role else {
+                return "its database role \(role) is also this appliance's: give each appliance a role of its own"
+            }
+            try db.execute(sql: "ALTER ROLE \(Self.quotedIdentifier(role)) NOLOGIN")
+            try db.appendAudit(
+                actor: actor, action: "appliance-role-revoked", subject: "appliance/\(name)",
+                details: "database role \(role) may no longer log in", now: now)
+            return nil
+        }
+        // Only after the commit: ending a session cannot be undone.
+        if refused == nil {
+            _ = try? read { db in
+                try db.execute(
+                    sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = ?", arguments: [role])
+            }
+        }
+        return refused
     }
 
     /// `identifier` quoted for PostgreSQL (`"a""b"`).

@@ -12,26 +12,21 @@ extension EnrolmentStore {
     /// The parts an image of `size` bytes is stored in.
     static func imageParts(size: Int) -> Int { (size + imagePartSize - 1) / imagePartSize }
 
-    /// Stores the file at `path` as the content of SHA-256 `sha256`, each part its own short
-    /// write (so that a large upload never holds the writer every attestation needs);
-    /// parts already stored are kept. The parts are no image until ``addImage(_:actor:now:)``
-    /// records one with this digest.
-    public func storeImageContent(sha256: [UInt8], from path: String) throws(StoreError) {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw .invalid("\(path) cannot be read") }
-        defer { try? handle.close() }
-        var part = 0
-        while true {
-            let bytes: Data
-            do { bytes = try handle.read(upToCount: Self.imagePartSize) ?? Data() } catch {
-                throw .invalid("\(path) cannot be read: \(error)")
-            }
-            if bytes.isEmpty { break }
-            try write { [part] db in
+    /// Stores `bytes`, whose SHA-256 the caller checked is `sha256`, each part its own short
+    /// write (so that a large upload never holds the writer every attestation needs); a part
+    /// stored before is overwritten, so that checked bytes always replace what is there. The
+    /// parts are no image until ``addImage(_:actor:now:)`` records one with this digest.
+    public func storeImageContent(sha256: [UInt8], bytes: [UInt8]) throws(StoreError) {
+        for (part, start) in stride(from: 0, to: bytes.count, by: Self.imagePartSize).enumerated() {
+            let piece = Data(bytes[start..<min(start + Self.imagePartSize, bytes.count)])
+            try write { db in
                 try db.execute(
-                    sql: "INSERT INTO imagePart (sha256, part, bytes) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                    arguments: [Data(sha256), part, bytes])
+                    sql: """
+                        INSERT INTO imagePart (sha256, part, bytes) VALUES (?, ?, ?)
+                        ON CONFLICT (sha256, part) DO UPDATE SET bytes = excluded.bytes
+                        """,
+                    arguments: [Data(sha256), part, piece])
             }
-            part += 1
         }
     }
 

@@ -73,7 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
         // Started in this order, stopped in the reverse: the API first, housekeeping last
         // (it writes the refusal summaries still open).
         let services: [any Service] = [
-            Housekeeping(store: store, refusals: bounds.refusals, images: images, logger: logger),
+            Housekeeping(
+                store: store, refusals: bounds.refusals, images: images, applianceName: configuration.applianceName,
+                logger: logger),
             BootListenerService("TFTP on \(configuration.bootHost):\(tftp.port)", tftp),
             BootListenerService(
                 "ProxyDHCP on \(configuration.bootHost):\(proxyDHCP.ports.dhcp) and :\(proxyDHCP.ports.bootServer)",

@@ -55,15 +55,15 @@ import TestSupport
         try editor.setRecordLines(
             try editor.recordLines().map { $0.replacingOccurrences(of: #","appliance":null"#, with: "") })
         #expect(try editor.recordLines().allSatisfy { !$0.contains("appliance") })
+        var summary = try BundleJSON.decode(BundleSummary.self, try editor.read(BundleLayout.summary))
+        summary.format = "warden-audit-bundle/2"
+        try editor.write(BundleLayout.summary, try BundleJSON.encode(summary))
         let records = try editor.records()
         try editor.write(
             BundleLayout.recordsCSV,
             Array(
                 (RecordFormats.csvHeader(namingAppliances: false)
                     + records.map { RecordFormats.csvLine($0, namingAppliance: false) }.joined()).utf8))
-        var summary = try BundleJSON.decode(BundleSummary.self, try editor.read(BundleLayout.summary))
-        summary.format = "warden-audit-bundle/2"
-        try editor.write(BundleLayout.summary, try BundleJSON.encode(summary))
         try editor.resignManifest(with: fixture.key())
 
         let report = try AuditVerifier.verify(bundle: try editor.pack(), key: fixture.publicKey())

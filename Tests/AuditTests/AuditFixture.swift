@@ -83,7 +83,11 @@ struct BundleEditor {
     }
 
     func records() throws -> [AuditRecord] {
-        try recordLines().map { try RecordFormats.record(jsonLine: ArraySlice($0.utf8)) }
+        let format = try BundleJSON.decode(BundleSummary.self, try read(BundleLayout.summary)).format
+        return try recordLines().map {
+            try RecordFormats.record(
+                jsonLine: ArraySlice($0.utf8), namingAppliance: BundleLayout.namesAppliances(format: format))
+        }
     }
 
     /// Replaces the records as a holder of the audit key would, to forge a history that

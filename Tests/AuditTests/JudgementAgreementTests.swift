@@ -152,9 +152,7 @@ import WardenCrypto
         let orphan = try appliance.machine("orphan", policy: "short-lived")
         try store.write { db in try db.execute(sql: "UPDATE machine SET policyName = 'gone' WHERE name = 'orphan'") }
         expect(try orphan.attest(clock: 100), .missingPolicy, "a policy that does not exist")
-        let oneByte = try TestPaths.temporaryDirectory("old-image").appendingPathComponent("old.efi")
-        try Data([0]).write(to: oneByte)
-        try store.storeImageContent(sha256: [UInt8](repeating: 1, count: 32), from: oneByte.path)
+        try store.storeImageContent(sha256: [UInt8](repeating: 1, count: 32), bytes: [0])
         try store.addImage(
             ImageRecord(
                 name: "old", sha256: [UInt8](repeating: 1, count: 32), sha384: [UInt8](repeating: 2, count: 48),

@@ -44,6 +44,13 @@ import WardenCrypto
         }
         #expect(try store.operatorCertificate(serial: "0b")?.name == "operator", "B's local operator is recorded")
         #expect(try store.appliances().map(\.name) == ["appliance-a", "appliance-b"])
+        if backend == .postgres {
+            // Shared, with members: a name no join recorded does not start (a removed
+            // appliance keeps the shared keys and must not come back under another name).
+            #expect(throws: StoreError.self) {
+                try store.registerAppliance(name: "appliance-z", serverCertificateSHA256: certificateA)
+            }
+        }
 
         // A is removed: it may not start again, and a bundle it issued opens nothing.
         let unused = try store.issueJoin(by: "appliance-a", actor: "test", now: now)
