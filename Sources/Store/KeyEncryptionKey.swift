@@ -1,40 +1,83 @@
 import Foundation
+import Synchronization
 import WardenCrypto
 
 /// The key that seals secrets at rest, kept in a 0600 file of the state folder, never in
 /// the database: the database file alone reveals no secret.
-public struct KeyEncryptionKey: Sendable {
-    let bytes: [UInt8]
+///
+/// `warden keys rotate` and `warden keys import` replace the file while `warden serve` runs:
+/// a sealed value that does not open under the key in memory is tried once more under the
+/// key the file holds now (or `FILE.next`, a rotation that committed before its file was
+/// moved in place, which is then moved), so a running appliance follows a rotation without
+/// a restart.
+public final class KeyEncryptionKey: Sendable {
+    private let current: Mutex<[UInt8]>
+    /// The file it was read from; nil for a key held in memory only.
+    let path: String?
+
+    init(bytes: [UInt8], path: String? = nil) {
+        current = Mutex(bytes)
+        self.path = path
+    }
+
+    /// A key held in memory (from a key bundle); nil unless `secret` is a key's size.
+    public convenience init?(secret: Secret) {
+        guard secret.count == AESGCM.keySize else { return nil }
+        self.init(bytes: secret.revealedBytes)
+    }
+
+    /// The key itself, to seal into a key bundle.
+    public var secret: Secret { Secret(bytes: bytes) }
+
+    /// A new random key, not yet in any file.
+    public static func generate() -> KeyEncryptionKey { KeyEncryptionKey(bytes: SecureRandom.bytes(AESGCM.keySize)) }
 
     /// Reads the key at `path`, or creates it (0600, 32 random bytes) when absent. Refuses a
     /// key file others can read, or one of the wrong size.
     public static func loadOrCreate(at path: String) throws(StoreError) -> KeyEncryptionKey {
-        let manager = FileManager.default
-        if !manager.fileExists(atPath: path) {
-            let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard descriptor >= 0 else { throw .keyFile(path, "cannot create (\(String(cString: strerror(errno))))") }
-            let key = SecureRandom.bytes(AESGCM.keySize)
-            let written = key.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            let synced = fsync(descriptor) == 0
-            close(descriptor)
-            guard written == key.count, synced else { throw .keyFile(path, "cannot write") }
-            return KeyEncryptionKey(bytes: key)
+        if !FileManager.default.fileExists(atPath: path) {
+            let key = generate()
+            try key.write(to: path)
+            return KeyEncryptionKey(bytes: key.bytes, path: path)
         }
+        return KeyEncryptionKey(bytes: try read(path), path: path)
+    }
+
+    /// The key's bytes now.
+    var bytes: [UInt8] { current.withLock { $0 } }
+
+    /// A name for the key that reveals nothing of it (for audit records and messages).
+    public var identifier: String { Hex.encode(Array(derivedKey(for: "key identifier").prefix(8))) }
+
+    /// Writes the key to a new file at `path` (0600, synced).
+    public func write(to path: String) throws(StoreError) {
+        let descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw .keyFile(path, "cannot create (\(String(cString: strerror(errno))))") }
+        let key = bytes
+        let written = key.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard written == key.count, synced else { throw .keyFile(path, "cannot write") }
+    }
+
+    private static func read(_ path: String) throws(StoreError) -> [UInt8] {
         var status = stat()
         guard stat(path, &status) == 0 else { throw .keyFile(path, "cannot stat") }
         guard status.st_mode & 0o077 == 0 else {
             throw .keyFile(
                 path, "readable by others (mode \(String(status.st_mode & 0o777, radix: 8))); it must be 0600")
         }
-        guard let data = manager.contents(atPath: path), data.count == AESGCM.keySize else {
+        guard let data = FileManager.default.contents(atPath: path), data.count == AESGCM.keySize else {
             throw .keyFile(path, "must hold exactly \(AESGCM.keySize) bytes")
         }
-        return KeyEncryptionKey(bytes: [UInt8](data))
+        return [UInt8](data)
     }
 
     /// Seals `secret` bound to `identity` (the record it belongs to), so a sealed value moved
-    /// to another record does not open.
+    /// to another record does not open; under the key the file holds now (a rotation or an
+    /// import since this process read it changed it).
     func seal(_ secret: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
+        if let path, let fresh = try? Self.read(path) { current.withLock { $0 = fresh } }
         do { return try AESGCM.seal(secret, key: bytes, associatedData: Array(identity.utf8)) } catch {
             throw .sealing(identity)
         }
@@ -47,10 +90,20 @@ public struct KeyEncryptionKey: Sendable {
         HMAC.authenticate(Array("warden derived key: \(purpose)".utf8), key: bytes, digest: .sha256)
     }
 
-    /// Opens what ``seal(_:identity:)`` made for the same identity.
+    /// Opens what ``seal(_:identity:)`` made for the same identity, under the key in memory
+    /// or, when the file changed since, under the file's.
     func open(_ sealed: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
-        do { return try AESGCM.open(sealed, key: bytes, associatedData: Array(identity.utf8)) } catch {
-            throw .sealing(identity)
+        let held = bytes
+        if let opened = try? AESGCM.open(sealed, key: held, associatedData: Array(identity.utf8)) { return opened }
+        guard let path else { throw .sealing(identity) }
+        for candidate in [path, path + ".next"] {
+            guard let fresh = try? Self.read(candidate), fresh != held,
+                let opened = try? AESGCM.open(sealed, key: fresh, associatedData: Array(identity.utf8))
+            else { continue }
+            if candidate != path { rename(candidate, path) }
+            current.withLock { $0 = fresh }
+            return opened
         }
+        throw .sealing(identity)
     }
 }

@@ -26,6 +26,13 @@ struct ApplianceCommand: AsyncParsableCommand {
             try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
         }
 
+        /// The configuration, the state folder `warden serve` made, and the store they name.
+        func open() throws -> (configuration: WardenConfiguration, state: StateFolder, store: EnrolmentStore) {
+            let configuration = try configuration()
+            let state = try StateFolder.existing(at: configuration.stateDir)
+            return (configuration, state, try store(configuration, state))
+        }
+
         /// The store of the appliance `configuration` describes, its records naming it.
         func store(_ configuration: WardenConfiguration, _ state: StateFolder) throws -> EnrolmentStore {
             try EnrolmentStore(
@@ -51,29 +58,26 @@ struct ApplianceCommand: AsyncParsableCommand {
         @Option(help: "Where to write the bundle (a new file, 0600).")
         var out: String
 
-        @Option(help: "A file whose first line is the passphrase (not readable by everyone); default: ask.")
-        var passphraseFile: String?
+        @OptionGroup var passphrase: PassphraseOption
 
         func run() async throws {
-            let configuration = try location.configuration()
-            let state = try StateFolder.existing(at: configuration.stateDir)
-            let store = try location.store(configuration, state)
+            let (configuration, state, store) = try location.open()
             guard store.isShared else {
                 throw ValidationError(
                     "this appliance keeps its database in SQLite: move it to PostgreSQL first (warden store copy), then join others to it"
                 )
             }
-            let passphrase = try PassphraseInput.read(
-                file: passphraseFile, prompt: "Passphrase for the join bundle: ", confirm: true)
+            let passphrase = try self.passphrase.read(prompt: "Passphrase for the join bundle: ", confirm: true)
+            // Checked before the database records a join that would then go unused.
+            guard passphrase.revealedText.count >= SealedBundle.minimumPassphraseLength else {
+                throw ValidationError(
+                    "a bundle's passphrase has at least \(SealedBundle.minimumPassphraseLength) characters")
+            }
+            guard !FileManager.default.fileExists(atPath: out) else { throw ValidationError("\(out) exists already") }
             let join = try store.issueJoin(
                 by: configuration.applianceName, actor: "appliance/\(configuration.applianceName) (export-join)")
             let bytes = try JoinBundle.export(from: state, join: join).sealed(passphrase: passphrase)
-            let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-            guard descriptor >= 0 else { throw ValidationError("\(out) exists or cannot be created") }
-            defer { close(descriptor) }
-            guard bytes.withUnsafeBytes({ write(descriptor, $0.baseAddress, $0.count) }) == bytes.count else {
-                throw ValidationError("cannot write \(out)")
-            }
+            try writeNew(out, bytes)
             print(
                 "join bundle \(Hex.encode(join.id)) written to \(out): one appliance may join with it until \(AuditChain.timestamp(join.expiresAt))"
             )
@@ -95,8 +99,7 @@ struct ApplianceCommand: AsyncParsableCommand {
         @Argument(help: "The join bundle (from `warden appliance export-join` on a member).")
         var bundle: String
 
-        @Option(help: "A file whose first line is the passphrase (not readable by everyone); default: ask.")
-        var passphraseFile: String?
+        @OptionGroup var passphrase: PassphraseOption
 
         func run() async throws {
             let configuration = try location.configuration()
@@ -106,7 +109,7 @@ struct ApplianceCommand: AsyncParsableCommand {
             guard let bytes = FileManager.default.contents(atPath: bundle) else {
                 throw ValidationError("cannot read \(bundle)")
             }
-            let passphrase = try PassphraseInput.read(file: passphraseFile, prompt: "Passphrase: ", confirm: false)
+            let passphrase = try self.passphrase.read(prompt: "Passphrase: ", confirm: false)
             let opened = try JoinBundle.open([UInt8](bytes), passphrase: passphrase)
             let state = try opened.install(into: configuration.stateDir, serverNames: configuration.serverNames)
             do {
@@ -133,9 +136,8 @@ struct ApplianceCommand: AsyncParsableCommand {
         var format = "text"
 
         func run() async throws {
-            let configuration = try location.configuration()
-            let appliances = try location.store(configuration, try StateFolder.existing(at: configuration.stateDir))
-                .appliances()
+            let (configuration, _, store) = try location.open()
+            let appliances = try store.appliances()
             if format == "json" {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -171,12 +173,11 @@ struct ApplianceCommand: AsyncParsableCommand {
         var name: String
 
         func run() async throws {
-            let configuration = try location.configuration()
+            let (configuration, _, store) = try location.open()
             guard name != configuration.applianceName else {
                 throw ValidationError(
                     "run `warden appliance remove \(name)` on another appliance, not on \(name) itself")
             }
-            let store = try location.store(configuration, try StateFolder.existing(at: configuration.stateDir))
             let (removed, roleLeft) = try store.removeAppliance(
                 named: name, actor: "appliance/\(configuration.applianceName) (appliance remove)")
             print("appliance \(removed.name) removed")

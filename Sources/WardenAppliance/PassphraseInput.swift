@@ -1,6 +1,18 @@
+import ArgumentParser
 import Foundation
 import Server
 import WardenCrypto
+
+/// `--passphrase-file`, shared by the commands that seal or open a bundle.
+struct PassphraseOption: ParsableArguments {
+    @Option(help: "A file whose first line is the passphrase (not readable by everyone); default: ask.")
+    var passphraseFile: String?
+
+    /// The passphrase, from the file or typed (twice when `confirm`: a new one).
+    func read(prompt: String, confirm: Bool) throws -> Secret {
+        try PassphraseInput.read(file: passphraseFile, prompt: prompt, confirm: confirm)
+    }
+}
 
 /// A passphrase from a file (`--passphrase-file`, its first line, not readable by everyone)
 /// or typed at the terminal without echo; never from an argument, which `ps` would show.

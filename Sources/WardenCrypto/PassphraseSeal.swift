@@ -1,4 +1,5 @@
 import COpenSSL
+import Foundation
 
 /// Seals bytes under a passphrase a person carries: scrypt (RFC 7914) stretches the
 /// passphrase with a random salt into an AES-256-GCM key, and the parameters and salt are
@@ -19,8 +20,9 @@ public struct PassphraseSeal: Sendable, Equatable {
         /// 2^17 × 8: 128 MiB and about half a second per guess on one core of this appliance.
         public static let interactive = Cost(log2N: 17, r: 8, p: 1)
 
-        /// Whether an opener should spend this much: within a factor of two of the default
-        /// either way, so that a crafted file can neither weaken the seal nor exhaust memory.
+        /// Whether an opener spends this much: at most 2^18 × 16 × 4 (so that a crafted file
+        /// cannot exhaust memory), at least 2^14 × 1 × 1. A weaker cost than the seal was
+        /// made with cannot be substituted: the cost is bound to the ciphertext.
         public var isAcceptable: Bool { (14...18).contains(log2N) && (1...16).contains(r) && (1...4).contains(p) }
 
         /// The memory scrypt needs, with room for OpenSSL's own.
@@ -57,6 +59,36 @@ public struct PassphraseSeal: Sendable, Equatable {
         }
         let key = try Self.derive(passphrase, salt: salt, cost: cost)
         return try AESGCM.open(sealed, key: key, associatedData: Self.associatedData(context, cost, salt))
+    }
+
+    /// The seal as a file: one JSON object naming `format` (which is also the context the
+    /// seal was made with), the scrypt parameters, the salt (hex) and the sealed bytes (base64).
+    public func file(format: String) -> [UInt8] {
+        let fields = [
+            ("format", "\"\(format)\""), ("kdf", "\"scrypt\""), ("log2N", "\(cost.log2N)"), ("r", "\(cost.r)"),
+            ("p", "\(cost.p)"), ("salt", "\"\(Hex.encode(salt))\""),
+            ("sealed", "\"\(Data(sealed).base64EncodedString())\""),
+        ]
+        return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
+    }
+
+    /// The seal a file of `format` holds (at most 1 MiB), or nil when it is not one.
+    public static func read(file bytes: [UInt8], format: String) -> PassphraseSeal? {
+        struct Fields: Decodable {
+            let format: String
+            let kdf: String
+            let log2N: Int
+            let r: Int
+            let p: Int
+            let salt: String
+            let sealed: String
+        }
+        guard bytes.count <= 1 << 20, let fields = try? JSONDecoder().decode(Fields.self, from: Data(bytes)),
+            fields.format == format, fields.kdf == "scrypt", let salt = Hex.decode(fields.salt),
+            let sealed = Data(base64Encoded: fields.sealed)
+        else { return nil }
+        return PassphraseSeal(
+            cost: Cost(log2N: fields.log2N, r: fields.r, p: fields.p), salt: salt, sealed: [UInt8](sealed))
     }
 
     private static func associatedData(_ context: String, _ cost: Cost, _ salt: [UInt8]) -> [UInt8] {

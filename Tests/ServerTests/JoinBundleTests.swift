@@ -51,7 +51,7 @@ import X509
     @Test func aWrongPassphraseADamagedOrACraftedBundleOpensNothing() throws {
         let (_, bundle) = try member()
         let sealed = try bundle.sealed(passphrase: passphrase, cost: cost)
-        #expect(throws: JoinBundleError.wrongPassphrase) {
+        #expect(throws: SealedBundleError.wrongPassphrase) {
             _ = try JoinBundle.open(sealed, passphrase: Secret(text: "correct horse battery!"))
         }
         var envelope = try #require(try JSONSerialization.jsonObject(with: Data(sealed)) as? [String: Any])
@@ -59,26 +59,26 @@ import X509
         var flipped = [UInt8](ciphertext)
         flipped[flipped.count / 2] ^= 1
         envelope["sealed"] = Data(flipped).base64EncodedString()
-        #expect(throws: JoinBundleError.wrongPassphrase) {
+        #expect(throws: SealedBundleError.wrongPassphrase) {
             _ = try JoinBundle.open(
                 [UInt8](try JSONSerialization.data(withJSONObject: envelope)), passphrase: passphrase)
         }
         // A weaker cost than the seal was made with is bound to it; one far outside is not even tried.
         envelope["sealed"] = ciphertext.base64EncodedString()
         envelope["log2N"] = 15
-        #expect(throws: JoinBundleError.wrongPassphrase) {
+        #expect(throws: SealedBundleError.wrongPassphrase) {
             _ = try JoinBundle.open(
                 [UInt8](try JSONSerialization.data(withJSONObject: envelope)), passphrase: passphrase)
         }
         envelope["log2N"] = 30
-        #expect(throws: JoinBundleError.unreadable("its scrypt cost is outside the accepted range")) {
+        #expect(throws: SealedBundleError.unreadable("its scrypt cost is outside the accepted range")) {
             _ = try JoinBundle.open(
                 [UInt8](try JSONSerialization.data(withJSONObject: envelope)), passphrase: passphrase)
         }
         for garbage in [[], Array("{}".utf8), Array(sealed.prefix(40)), [UInt8](repeating: 0x7b, count: 2 << 20)] {
-            #expect(throws: JoinBundleError.self) { _ = try JoinBundle.open(garbage, passphrase: passphrase) }
+            #expect(throws: SealedBundleError.self) { _ = try JoinBundle.open(garbage, passphrase: passphrase) }
         }
-        #expect(throws: JoinBundleError.passphrase("a join bundle's passphrase has at least 12 characters")) {
+        #expect(throws: SealedBundleError.passphrase("a bundle's passphrase has at least 12 characters")) {
             _ = try bundle.sealed(passphrase: Secret(text: "short"), cost: cost)
         }
     }
@@ -86,7 +86,7 @@ import X509
     @Test func aFolderWithKeysOfItsOwnIsNotOverwritten() throws {
         let (state, bundle) = try member()
         let before = try Data(contentsOf: state.url(.auditKey))
-        #expect(throws: JoinBundleError.notEmpty(state.path)) {
+        #expect(throws: SealedBundleError.notEmpty(state.path)) {
             _ = try bundle.install(into: state.path, serverNames: ["localhost"])
         }
         #expect(try Data(contentsOf: state.url(.auditKey)) == before)

@@ -139,8 +139,10 @@ import TestSupport
         let bundleFile = out.appendingPathComponent("join-c.bundle").path
         try expectSuccess(
             try appliance(["export-join", "--out", bundleFile, "--passphrase-file", passphrase.path], on: b))
+        var joinedFolder: URL?
         for (name, expected) in [("appliance-c", Int32(0)), ("appliance-d", Int32(1))] {
             let folder = try TestPaths.temporaryDirectory("joiner").appendingPathComponent(".warden")
+            if expected == 0 { joinedFolder = folder }
             let joined = try Command.run(
                 TestPaths.wardenBinary.path,
                 ["appliance", "join", bundleFile, "--state-dir", folder.path, "--passphrase-file", passphrase.path],
@@ -151,6 +153,30 @@ import TestSupport
                 #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("kek.key").path))
             }
         }
+
+        // After the removal, B rotates the key-encryption key: B, running, releases the same disk
+        // key under the new one without a restart; C takes it from the key bundle.
+        let keyBundle = out.appendingPathComponent("keys.bundle").path
+        try expectSuccess(
+            try keys(
+                ["rotate", "--out", keyBundle, "--passphrase-file", passphrase.path], on: b.stateDir, b.environment))
+        let rotatedKey = try TestPaths.bytes(b.stateDir.appendingPathComponent("kek.key"))
+        let afterRotation = try b.agent(
+            "attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("rotated").path])
+        try expectSuccess(afterRotation)
+        #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("rotated/disk.key")), key))
+        let c = try #require(joinedFolder)
+        try expectSuccess(
+            try keys(
+                ["import", keyBundle, "--passphrase-file", passphrase.path], on: c,
+                shared.merging(["WARDEN_APPLIANCE_NAME": "appliance-c"]) { $1 }))
+        #expect(try TestPaths.bytes(c.appendingPathComponent("kek.key")) == rotatedKey)
+    }
+
+    /// `warden keys SUBCOMMAND` on the state folder `state`, with `settings`.
+    private func keys(_ arguments: [String], on state: URL, _ settings: [String: String]) throws -> CommandResult {
+        try Command.run(
+            TestPaths.wardenBinary.path, ["keys"] + arguments + ["--state-dir", state.path], environment: settings)
     }
 
     /// `warden appliance SUBCOMMAND` on `server`'s state folder, with its settings.

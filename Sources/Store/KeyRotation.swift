@@ -1,0 +1,65 @@
+import Foundation
+
+extension EnrolmentStore {
+    /// The key-encryption key this store seals with (its identifier names it).
+    public var keyEncryptionKey: KeyEncryptionKey { key }
+
+    /// Re-seals every secret under `newKey` in one transaction, audited as `keys-rotated`:
+    /// after it commits, only `newKey` opens them. Returns how many were re-sealed.
+    public func rotateKeyEncryptionKey(to newKey: KeyEncryptionKey, actor: String, now: Date = Date())
+        throws(StoreError) -> Int
+    {
+        try write { [key] db in
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
+            for row in rows {
+                let identity: String = row["identity"]
+                let secret = try key.open([UInt8](row["sealed"] as Data), identity: identity)
+                try db.execute(
+                    sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
+                    arguments: [Data(try newKey.seal(secret, identity: identity)), row["id"] as Int64])
+            }
+            try db.appendAudit(
+                actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
+                details:
+                    "\(rows.count) secrets re-sealed under key-encryption key \(newKey.identifier) (was \(key.identifier))",
+                now: now)
+            return rows.count
+        }
+    }
+
+    /// Takes `rotated`, the key another appliance rotated to, as `warden keys import` does:
+    /// it must open the database's secrets (those an appliance sealed under this store's key
+    /// between the rotation and now are re-sealed under it, in one transaction, audited).
+    /// Returns how many were re-sealed.
+    public func adoptKeyEncryptionKey(_ rotated: KeyEncryptionKey, actor: String, now: Date = Date())
+        throws(StoreError) -> Int
+    {
+        try write { [key] db in
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
+            var resealed = 0
+            for row in rows {
+                let identity: String = row["identity"]
+                let sealed = [UInt8](row["sealed"] as Data)
+                if (try? rotated.open(sealed, identity: identity)) != nil { continue }
+                let secret = try key.open(sealed, identity: identity)
+                try db.execute(
+                    sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
+                    arguments: [Data(try rotated.seal(secret, identity: identity)), row["id"] as Int64])
+                resealed += 1
+            }
+            guard rows.isEmpty || resealed < rows.count else {
+                throw StoreError.invalid(
+                    "key \(rotated.identifier) opens none of this database's secrets: it is not the key they were rotated to"
+                )
+            }
+            if resealed > 0 {
+                try db.appendAudit(
+                    actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
+                    details:
+                        "\(resealed) secrets sealed since the rotation re-sealed under key-encryption key \(rotated.identifier) (was \(key.identifier))",
+                    now: now)
+            }
+            return resealed
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Store
+import Testing
+import TestSupport
+import WardenAPI
+import WardenCrypto
+
+/// `warden keys rotate` re-seals every secret under a new key in one transaction; a store
+/// that still holds the old key in memory follows the file, even one left as `.next`.
+@Suite(.postgresServer) struct KeyRotationTests {
+    @Test(arguments: StoreBackend.allCases) func everySecretIsResealedAndARunningStoreFollowsTheFile(
+        backend: StoreBackend
+    ) throws {
+        let (store, location, folder) = try backend.freshStore()
+        let path = folder.appendingPathComponent("kek.key").path
+        let machine = try store.enroll(
+            MachineEnrolment(name: "node-1", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
+        let diskKey = try store.releaseSecrets(machineID: machine).diskKey
+        let old = try #require(KeyEncryptionKey(secret: store.keyEncryptionKey.secret))
+
+        // As `keys rotate` does: the new key beside the old file, the rotation, and (here not
+        // yet) the move: a crash between the commit and the move.
+        let fresh = KeyEncryptionKey.generate()
+        try fresh.write(to: path + ".next")
+        #expect(try store.rotateKeyEncryptionKey(to: fresh, actor: "test") == 1)
+        let records = try store.auditRecords(subjectPrefix: "keys/")
+        #expect(records.map(\.action) == ["keys-rotated"], "so far")
+        #expect(
+            records.first?.details
+                == "1 secrets re-sealed under key-encryption key \(fresh.identifier) (was \(old.identifier))")
+        #expect(!records[0].details.contains(Hex.encode(fresh.secret.revealedBytes)))
+
+        // An appliance that has not taken the new key yet seals under the old one; its import
+        // re-seals that secret under the new key, and refuses a key that opens nothing.
+        let lagging = try EnrolmentStore(location: location, key: old)
+        let late = try lagging.enroll(
+            MachineEnrolment(name: "node-2", ekPublic: [2], ekName: [0, 0x0b, 2]), actor: "test")
+        #expect(throws: StoreError.self) { _ = try lagging.adoptKeyEncryptionKey(.generate(), actor: "test") }
+        #expect(try lagging.adoptKeyEncryptionKey(fresh, actor: "test") == 1)
+        let holder = try EnrolmentStore(location: location, key: fresh)
+        for id in [machine, late] { _ = try holder.releaseSecrets(machineID: id) }
+        #expect(throws: StoreError.self) { _ = try lagging.releaseSecrets(machineID: machine) }
+
+        // Another appliance's store, opened before with the old key: it opens the secret under
+        // the file's new key and completes the move.
+        let running = try EnrolmentStore(location: location, key: try KeyEncryptionKey.loadOrCreate(at: path))
+        #expect(sameSecret(try running.releaseSecrets(machineID: machine).diskKey, diskKey))
+        #expect(!FileManager.default.fileExists(atPath: path + ".next"))
+        #expect(try TestPaths.bytes(URL(fileURLWithPath: path)) == fresh.secret.revealedBytes)
+        #expect(running.keyEncryptionKey.identifier == fresh.identifier)
+    }
+}
