@@ -1,3 +1,4 @@
+import Foundation
 import Store
 import WardenCrypto
 
@@ -50,6 +51,39 @@ public enum SealedBundle {
                 ? .wrongPassphrase : .unreadable("its scrypt cost is outside the accepted range")
         }
     }
+}
+
+extension PassphraseSeal {
+    /// The seal as a file: one JSON object naming `format` (which is also the context the
+    /// seal was made with), the scrypt parameters, the salt (hex) and the sealed bytes (base64).
+    func file(format: String) -> [UInt8] {
+        let fields = [
+            ("format", "\"\(format)\""), ("kdf", "\"scrypt\""), ("log2N", "\(cost.log2N)"), ("r", "\(cost.r)"),
+            ("p", "\(cost.p)"), ("salt", "\"\(Hex.encode(salt))\""),
+            ("sealed", "\"\(Data(sealed).base64EncodedString())\""),
+        ]
+        return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
+    }
+
+    /// The seal a file of `format` holds (at most 1 MiB), or nil when it is not one.
+    static func read(file bytes: [UInt8], format: String) -> PassphraseSeal? {
+        struct Fields: Decodable {
+            let format: String
+            let kdf: String
+            let log2N: Int
+            let r: Int
+            let p: Int
+            let salt: String
+            let sealed: String
+        }
+        guard bytes.count <= 1 << 20, let fields = try? JSONDecoder().decode(Fields.self, from: Data(bytes)),
+            fields.format == format, fields.kdf == "scrypt", let salt = Hex.decode(fields.salt),
+            let sealed = Data(base64Encoded: fields.sealed)
+        else { return nil }
+        return PassphraseSeal(
+            cost: Cost(log2N: fields.log2N, r: fields.r, p: fields.p), salt: salt, sealed: [UInt8](sealed))
+    }
+
 }
 
 /// A key-encryption key on its way from the appliance that rotated it to the others.

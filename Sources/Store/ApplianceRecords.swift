@@ -48,7 +48,7 @@ extension EnrolmentStore {
     public func registerAppliance(name: String, serverCertificateSHA256: [UInt8], now: Date = Date())
         throws(StoreError)
     {
-        try write { db in
+        try write { [isShared] db in
             if let known = try db.appliance(named: name) {
                 guard known.state == .active else {
                     throw StoreError.invalid(
@@ -64,14 +64,13 @@ extension EnrolmentStore {
                     details: "serves with certificate sha256 \(Hex.encode(serverCertificateSHA256))", now: now)
                 return
             }
-            if !db.lockingRows.isEmpty,
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM appliance)") == true
-            {
+            if isShared, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM appliance)") == true {
                 throw StoreError.invalid(
                     "appliance \(name) is not a member of this database's appliances: join it with `warden appliance join` (or set applianceName to the name it joined under)"
                 )
             }
-            try db.insertAppliance(name: name, serverCertificateSHA256: serverCertificateSHA256, now: now)
+            try db.insertAppliance(
+                name: name, serverCertificateSHA256: serverCertificateSHA256, recordingRole: isShared, now: now)
             try db.appendAudit(
                 actor: "system", action: "appliance-registered", subject: "appliance/\(name)",
                 details: "first start, certificate sha256 \(Hex.encode(serverCertificateSHA256))", now: now)
@@ -100,7 +99,7 @@ extension EnrolmentStore {
     public func join(
         id: [UInt8], name: String, serverCertificateSHA256: [UInt8], operatorSerial: String, now: Date = Date()
     ) throws(StoreError) {
-        try write { db in
+        try write { [isShared] db in
             guard
                 let row = try SQLRow.fetchOne(
                     db, sql: "SELECT issuedBy, expiresAt, usedBy FROM applianceJoin WHERE id = ?\(db.lockingRows)",
@@ -121,7 +120,8 @@ extension EnrolmentStore {
             }
             try db.execute(
                 sql: "UPDATE applianceJoin SET usedBy = ?, usedAt = ? WHERE id = ?", arguments: [name, now, Data(id)])
-            try db.insertAppliance(name: name, serverCertificateSHA256: serverCertificateSHA256, now: now)
+            try db.insertAppliance(
+                name: name, serverCertificateSHA256: serverCertificateSHA256, recordingRole: isShared, now: now)
             try db.recordOperatorCertificate(
                 serial: operatorSerial, name: "operator", role: .operator, actor: "appliance/\(name)", now: now)
             try db.appendAudit(
@@ -202,9 +202,10 @@ extension SQLTransaction {
             .map(ApplianceRecord.init)
     }
 
-    /// Inserts appliance `name`, active, with the database role this transaction runs as.
-    func insertAppliance(name: String, serverCertificateSHA256: [UInt8], now: Date) throws {
-        let role = lockingRows.isEmpty ? nil : try String.fetchOne(self, sql: "SELECT current_user")
+    /// Inserts appliance `name`, active, with the database role this transaction runs as
+    /// when `recordingRole` (PostgreSQL; SQLite has no roles).
+    func insertAppliance(name: String, serverCertificateSHA256: [UInt8], recordingRole: Bool, now: Date) throws {
+        let role = recordingRole ? try String.fetchOne(self, sql: "SELECT current_user") : nil
         try execute(
             sql: """
                 INSERT INTO appliance (name, state, serverCertificateSHA256, databaseRole, joinedAt)

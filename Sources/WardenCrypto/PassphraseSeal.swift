@@ -1,5 +1,4 @@
 import COpenSSL
-import Foundation
 
 /// Seals bytes under a passphrase a person carries: scrypt (RFC 7914) stretches the
 /// passphrase with a random salt into an AES-256-GCM key, and the parameters and salt are
@@ -59,36 +58,6 @@ public struct PassphraseSeal: Sendable, Equatable {
         }
         let key = try Self.derive(passphrase, salt: salt, cost: cost)
         return try AESGCM.open(sealed, key: key, associatedData: Self.associatedData(context, cost, salt))
-    }
-
-    /// The seal as a file: one JSON object naming `format` (which is also the context the
-    /// seal was made with), the scrypt parameters, the salt (hex) and the sealed bytes (base64).
-    public func file(format: String) -> [UInt8] {
-        let fields = [
-            ("format", "\"\(format)\""), ("kdf", "\"scrypt\""), ("log2N", "\(cost.log2N)"), ("r", "\(cost.r)"),
-            ("p", "\(cost.p)"), ("salt", "\"\(Hex.encode(salt))\""),
-            ("sealed", "\"\(Data(sealed).base64EncodedString())\""),
-        ]
-        return Array(("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}\n").utf8)
-    }
-
-    /// The seal a file of `format` holds (at most 1 MiB), or nil when it is not one.
-    public static func read(file bytes: [UInt8], format: String) -> PassphraseSeal? {
-        struct Fields: Decodable {
-            let format: String
-            let kdf: String
-            let log2N: Int
-            let r: Int
-            let p: Int
-            let salt: String
-            let sealed: String
-        }
-        guard bytes.count <= 1 << 20, let fields = try? JSONDecoder().decode(Fields.self, from: Data(bytes)),
-            fields.format == format, fields.kdf == "scrypt", let salt = Hex.decode(fields.salt),
-            let sealed = Data(base64Encoded: fields.sealed)
-        else { return nil }
-        return PassphraseSeal(
-            cost: Cost(log2N: fields.log2N, r: fields.r, p: fields.p), salt: salt, sealed: [UInt8](sealed))
     }
 
     private static func associatedData(_ context: String, _ cost: Cost, _ salt: [UInt8]) -> [UInt8] {
