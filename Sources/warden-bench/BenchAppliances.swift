@@ -51,7 +51,10 @@ final class BenchAppliances {
         }
         self.clusters = clusters
         var servers = [try BenchServer(environment: environment)]
-        while servers.count < count { servers.append(try BenchServer(environment: environment, sharing: servers[0])) }
+        while servers.count < count {
+            servers.append(
+                try BenchServer(environment: environment, name: "bench-\(servers.count + 1)", joining: servers[0]))
+        }
         self.servers = servers
     }
 

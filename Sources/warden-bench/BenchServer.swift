@@ -7,16 +7,18 @@ final class BenchServer {
     let state: URL
     private let process: Process
 
+    /// Its WARDEN_* settings (besides the port and the lifted limits).
+    let environment: [String: String]
+
     /// Starts the server on a free loopback port with rate limits lifted: the load comes
-    /// from one address; `environment` adds settings. With `sharing`, it starts from a copy
-    /// of that server's state folder (its keys and certificates), as a second appliance.
-    init(environment: [String: String] = [:], sharing peer: BenchServer? = nil) throws {
+    /// from one address; `environment` adds settings. With `joining`, it joins that
+    /// server's appliances first, as an operator would (`warden appliance export-join` there,
+    /// `warden appliance join` here), as the appliance `name`.
+    init(environment: [String: String] = [:], name: String = "bench-1", joining peer: BenchServer? = nil) throws {
         state = FileManager.default.temporaryDirectory.appendingPathComponent("warden-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        if let peer {
-            try FileManager.default.copyItem(
-                atPath: peer.stateDir, toPath: state.appendingPathComponent(".warden").path)
-        }
+        self.environment = environment.merging(["WARDEN_APPLIANCE_NAME": name]) { $1 }
+        if let peer { try Self.join(peer, into: state, environment: self.environment) }
         let executable = try PinnedProcess.warden
         for _ in 0..<10 {
             let port = Int.random(in: 46_000..<52_000)
@@ -26,7 +28,7 @@ final class BenchServer {
                 environment: PinnedProcess.serveEnvironment(
                     apiPort: port,
                     ["WARDEN_RATE_LIMIT_PER_SECOND": "1000000", "WARDEN_RATE_LIMIT_BURST": "1000000"].merging(
-                        environment
+                        self.environment
                     ) { $1 }), log: log)
             for _ in 0..<200 where process.isRunning {
                 if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving") {
@@ -43,6 +45,30 @@ final class BenchServer {
     }
 
     var stateDir: String { state.appendingPathComponent(".warden").path }
+
+    /// Joins `peer`'s appliances with a join bundle, into the state folder in `folder`.
+    private static func join(_ peer: BenchServer, into folder: URL, environment: [String: String]) throws {
+        let passphrase = folder.appendingPathComponent("passphrase")
+        let bundle = folder.appendingPathComponent("join.bundle").path
+        guard
+            FileManager.default.createFile(
+                atPath: passphrase.path, contents: Data("a benchmark's join passphrase\n".utf8),
+                attributes: [.posixPermissions: 0o600])
+        else { throw BenchError("cannot write \(passphrase.path)") }
+        let warden = try PinnedProcess.warden
+        _ = try Subprocess.run(
+            warden,
+            [
+                "appliance", "export-join", "--state-dir", peer.stateDir, "--out", bundle, "--passphrase-file",
+                passphrase.path,
+            ], environment: peer.environment)
+        _ = try Subprocess.run(
+            warden,
+            [
+                "appliance", "join", bundle, "--state-dir", folder.appendingPathComponent(".warden").path,
+                "--passphrase-file", passphrase.path,
+            ], environment: environment)
+    }
 
     /// CPU seconds the server has used so far.
     var cpuSeconds: Double { CPUTime.seconds(of: process.processIdentifier) }

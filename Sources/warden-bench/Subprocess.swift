@@ -2,11 +2,14 @@ import Foundation
 
 /// Runs helper programs: `openssl speed`, and the server a benchmark measures.
 enum Subprocess {
-    /// Runs a program to completion and returns its standard output.
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+    /// Runs a program to completion, with `environment` added, and returns its standard output.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
