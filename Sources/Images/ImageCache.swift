@@ -14,6 +14,7 @@ struct ImageCache: Sendable {
     let store: EnrolmentStore
     let signer: DetachedSigner
     let catalogue = CatalogueSnapshot()
+    let failures = FetchFailures()
 
     /// Where image `sha256` (hex) lives in the folder.
     func path(_ sha256: String) -> String { folder + "/" + sha256 + ".efi" }
@@ -49,10 +50,19 @@ struct ImageCache: Sendable {
 
     /// Fetches catalogue image `sha256` (hex) from the database into the folder: its bytes
     /// must have that digest and be an image, or nothing is installed.
-    func fetch(_ sha256: String) throws(ImageError) {
+    func fetch(_ sha256: String, now: Date = Date()) throws(ImageError) {
         guard let record = try catalogue.record(sha256, in: store), let digest = Hex.decode(sha256) else {
             throw .invalid("no image in the catalogue has SHA-256 \(sha256)")
         }
+        if let failure = failures.recent(sha256, now: now) { throw failure }
+        do { try fetch(record, digest: digest) } catch {
+            failures.note(sha256, error, now: now)
+            throw error
+        }
+    }
+
+    private func fetch(_ record: ImageRecord, digest: [UInt8]) throws(ImageError) {
+        let sha256 = record.sha256
         let incoming = folder + "/.incoming-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: incoming) }
         let complete: Bool
@@ -70,6 +80,31 @@ struct ImageCache: Sendable {
         do { try install(incoming, sha256: sha256, image: try PEImage(bytes), bytes: bytes) } catch {
             throw .io("image \(record.name): cannot install it: \(error)")
         }
+    }
+}
+
+/// Catalogue images whose fetch failed, and why: asked for again within ``retryAfter``, the
+/// failure is repeated without reading the database, since a broken image would otherwise
+/// cost a read of all its bytes per request, and anyone on the boot network can send
+/// requests. Only catalogued digests get here; a database outage is not remembered.
+final class FetchFailures: Sendable {
+    /// Shorter than a minute, so that the minute's synchronisation tries again.
+    static let retryAfter: TimeInterval = 50
+    private let failed = Mutex<[String: (at: Date, error: ImageError)]>([:])
+
+    /// Why image `sha256` failed within ``retryAfter`` of `now`, if it did.
+    func recent(_ sha256: String, now: Date) -> ImageError? {
+        failed.withLock { failed in
+            guard let last = failed[sha256] else { return nil }
+            if now.timeIntervalSince(last.at) < Self.retryAfter { return last.error }
+            failed[sha256] = nil
+            return nil
+        }
+    }
+
+    func note(_ sha256: String, _ error: ImageError, now: Date) {
+        if case .store(.unavailable) = error { return }
+        failed.withLock { $0[sha256] = (now, error) }
     }
 }
 

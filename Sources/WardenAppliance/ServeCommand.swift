@@ -49,9 +49,9 @@ struct ServeCommand: AsyncParsableCommand {
         // One catalogue, one image store and one cache of checked files for the admin API
         // and boot HTTP alike. Records of images an earlier Warden added are completed first
         // (measurements for policies that follow them, signatures of the legacy sections, bytes
-        // in the database), then images other appliances added are fetched.
+        // in the database); images other appliances added are fetched by Housekeeping.
         let images = try state.imageCatalogue(store: store)
-        for line in images.completeRecords(actor: "system (upgrade)") + images.synchronise() {
+        for line in images.completeRecords(actor: "system (upgrade)") {
             FileHandle.standardOutput.write(Data("warden: \(line)\n".utf8))
         }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
