@@ -10,20 +10,13 @@ extension EnrolmentStore {
         throws(StoreError) -> Int
     {
         try write { [key] db in
-            let rows = try SQLRow.fetchAll(db, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
-            for row in rows {
-                let identity: String = row["identity"]
-                let secret = try key.open([UInt8](row["sealed"] as Data), identity: identity)
-                try db.execute(
-                    sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
-                    arguments: [Data(try newKey.seal(secret, identity: identity)), row["id"] as Int64])
-            }
+            let count = try db.reseal(from: key, to: newKey, keepingWhatOpens: false).resealed
             try db.appendAudit(
                 actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
                 details:
-                    "\(rows.count) secrets re-sealed under key-encryption key \(newKey.identifier) (was \(key.identifier))",
+                    "\(count) secrets re-sealed under key-encryption key \(newKey.identifier) (was \(key.identifier))",
                 now: now)
-            return rows.count
+            return count
         }
     }
 
@@ -35,19 +28,8 @@ extension EnrolmentStore {
         throws(StoreError) -> Int
     {
         try write { [key] db in
-            let rows = try SQLRow.fetchAll(db, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
-            var resealed = 0
-            for row in rows {
-                let identity: String = row["identity"]
-                let sealed = [UInt8](row["sealed"] as Data)
-                if (try? rotated.open(sealed, identity: identity)) != nil { continue }
-                let secret = try key.open(sealed, identity: identity)
-                try db.execute(
-                    sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
-                    arguments: [Data(try rotated.seal(secret, identity: identity)), row["id"] as Int64])
-                resealed += 1
-            }
-            guard rows.isEmpty || resealed < rows.count else {
+            let (resealed, total) = try db.reseal(from: key, to: rotated, keepingWhatOpens: true)
+            guard total == 0 || resealed < total else {
                 throw StoreError.invalid(
                     "key \(rotated.identifier) opens none of this database's secrets: it is not the key they were rotated to"
                 )
@@ -61,5 +43,27 @@ extension EnrolmentStore {
             }
             return resealed
         }
+    }
+}
+
+extension SQLTransaction {
+    /// Re-seals the secrets under `new`, opening each under `old`; with `keepingWhatOpens`,
+    /// those `new` opens already stay as they are. Returns how many were re-sealed, of how many.
+    fileprivate func reseal(from old: KeyEncryptionKey, to new: KeyEncryptionKey, keepingWhatOpens: Bool) throws
+        -> (resealed: Int, total: Int)
+    {
+        let rows = try SQLRow.fetchAll(self, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
+        var resealed = 0
+        for row in rows {
+            let identity: String = row["identity"]
+            let sealed = [UInt8](row["sealed"] as Data)
+            if keepingWhatOpens, (try? new.open(sealed, identity: identity)) != nil { continue }
+            let secret = try old.open(sealed, identity: identity)
+            try execute(
+                sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
+                arguments: [Data(try new.seal(secret, identity: identity)), row["id"] as Int64])
+            resealed += 1
+        }
+        return (resealed, rows.count)
     }
 }

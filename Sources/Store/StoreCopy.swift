@@ -15,7 +15,7 @@ extension EnrolmentStore {
     /// stored (secrets stay sealed under the same key-encryption key; audit records keep
     /// their times and hashes, so the chain verifies as before). Returns the rows copied per table.
     public func copy(into target: EnrolmentStore) throws(StoreError) -> [(table: String, rows: Int)] {
-        guard target.database is PostgresDatabase else { throw .invalid("a store is copied into PostgreSQL") }
+        guard target.isShared else { throw .invalid("a store is copied into PostgreSQL") }
         return try read { source in
             // SQLite never gives an id again (AUTOINCREMENT): neither may the copy.
             let lastIDs = try SQLRow.fetchAll(source, sql: "SELECT name, seq FROM sqlite_sequence").map {

@@ -43,10 +43,7 @@ import TestSupport
         #expect(try get(api + "/healthz", caFile: server.serverCA).status == 200)
         #expect(try get(api + "/readyz", caFile: server.serverCA).status == 200)
 
-        let tpm = try SoftwareTPM()
-        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        try expectSuccess(
-            server.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path]))
+        let tpm = try enrolledTPM(on: server)
         let out = server.folder
         try expectSuccess(
             server.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("unlocked-1").path]))
@@ -88,10 +85,7 @@ import TestSupport
         ]
         let a = try WardenServerProcess(environment: shared)
         let b = try a.joined(environment: shared)
-        let tpm = try SoftwareTPM()
-        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
-        try expectSuccess(
-            a.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path]))
+        let tpm = try enrolledTPM(on: a)
         let out = a.folder
         try expectSuccess(
             a.agent("attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("via-a").path], also: [b]))
@@ -184,6 +178,15 @@ import TestSupport
         try Command.run(
             TestPaths.wardenBinary.path, ["appliance"] + arguments + ["--state-dir", server.stateDir.path],
             environment: server.environment)
+    }
+
+    /// A software TPM whose EK `server` enrols as machine node-1, through the CLI.
+    private func enrolledTPM(on server: WardenServerProcess) throws -> SoftwareTPM {
+        let tpm = try SoftwareTPM()
+        try tpm.run("tpm2_createek", ["-c", "ek.ctx", "-G", "rsa", "-u", "ek.pub"])
+        try expectSuccess(
+            server.cli(["machine", "enroll", "node-1", "--ek", tpm.folder.appendingPathComponent("ek.pub").path]))
+        return tpm
     }
 
     private func expectSuccess(_ result: CommandResult) throws {
