@@ -69,8 +69,11 @@ final class PostgresDatabase: StoreDatabase {
         try read { db in try PostgresSchema.applied(db) }
     }
 
+    /// Asked on a reader connection, which reaches the same primary as the writer (one
+    /// connector), so that readiness probes, which anyone reaching the API may send, never
+    /// wait in line with the writes attestations wait for.
     func checkWritable() throws {
-        try writers.inTransaction(begin: Self.beginWrite) { db in
+        try readers.inTransaction(begin: "BEGIN READ ONLY") { db in
             guard try Bool.fetchOne(db, sql: "SELECT pg_is_in_recovery()") == false else {
                 throw StoreError.unavailable("the server is a standby")
             }
