@@ -29,7 +29,8 @@ import X509
             #expect(!text.contains(Data(key).base64EncodedString()) && !text.contains("PRIVATE KEY"))
         }
         let opened = try JoinBundle.open(sealed, passphrase: passphrase)
-        #expect(opened.id == bundle.id && opened.files == bundle.files)
+        #expect(opened.id == bundle.id)
+        #expect(sameSecret(opened.files, bundle.files), "the keys came through unchanged")
 
         let path = try TestPaths.temporaryDirectory("joiner").appendingPathComponent(".warden").path
         let joined = try opened.install(into: path, serverNames: ["warden-b.example", "10.0.0.2"])
