@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release bench-build demo lab adversary test check-architecture check-format format deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
+.PHONY: run release bench-build demo lab lab-ha adversary test check-architecture check-format format deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -36,6 +36,14 @@ demo: release
 ## of the lab's own, attest and unlock their disks (out/lab holds every log; needs root).
 lab: release
 	WARDEN=$(CURDIR)/.build/release/warden bash Tests/Lab/lab.sh $(OUT)/lab
+
+## lab-ha: no single point of failure: two appliances on a PostgreSQL primary with a
+## synchronous standby, in namespaces of the lab's own; a QEMU node unlocks through either,
+## appliance A is killed, the primary is killed under a stream of attestations and the
+## standby promoted (out/lab-ha/summary.txt, one line per step; root, ~3 min).
+lab-ha: bench-build
+	WARDEN=$(CURDIR)/.build/release/warden WARDEN_BENCH=$(CURDIR)/.build/release/warden-bench \
+		bash Tests/Lab/lab-ha.sh $(OUT)/lab-ha
 
 ## adversary: every attack of a hostile boot network against a real `warden serve` on
 ## loopback, at the scale the red team used; one line per attack in out/adversary/summary.txt

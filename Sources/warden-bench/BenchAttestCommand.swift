@@ -93,7 +93,11 @@ struct BenchAttestCommand: AsyncParsableCommand {
         defer { servers.stop() }
         let count = levels.max() ?? 1
         let started = ContinuousClock.now
-        let machines = try await prepare(count: count, scheme: scheme, scenario: scenario, servers: servers)
+        let first = servers.first
+        let machines = try await SimulatedFleet.prepare(
+            count: count, scheme: scheme, scenario: scenario,
+            admin: AdminTarget(server: first.url, identity: nil, stateDir: first.stateDir),
+            servers: servers.servers.map(\.url), serverCA: first.stateDir + "/ca.pem")
         let setup = (ContinuousClock.now - started).microseconds / 1e6
         var phases: [BenchAttestPhase] = []
         for level in levels {
@@ -106,37 +110,6 @@ struct BenchAttestCommand: AsyncParsableCommand {
             akScheme: ak == "rsa" ? "RSA-2048 RSASSA" : "ECDSA P-256", database: database,
             appliances: servers.servers.count, machines: count, events: scenario.eventCount, setupSeconds: setup,
             fullVerificationMilliseconds: verification.p50 / 1_000, phases: phases)
-    }
-
-    /// Makes, enrols, registers and activates `count` machines, then attests each once and
-    /// opens that release as an agent would (their policies are pinned on this first use).
-    /// Machine `i` attests to appliance `i` modulo their number.
-    private func prepare(
-        count: Int, scheme: SignatureScheme, scenario: VerificationScenario, servers: BenchAppliances
-    ) async throws -> [SimulatedMachine] {
-        let server = servers.first
-        let pcrs = scenario.pcrValues, log = scenario.eventLog
-        let machines = try await inParallel(Array(0..<count)) { index in
-            try SimulatedMachine(name: "bench-\(index)", akScheme: scheme, pcrs: pcrs, eventLog: log)
-        }
-        let admin = AdminTarget(server: server.url, identity: nil, stateDir: server.stateDir)
-        let client = try await admin.connect()
-        for machine in machines {
-            let request = AdminMessages.EnrollRequest(
-                name: machine.name, ek: Data(machine.ek.publicArea).base64EncodedString(), discoveredID: nil, macs: [],
-                uuid: nil, cluster: nil, role: nil,
-                policy: nil, labels: [])
-            let _: MachineSummaryName = try await client.call(.POST, "/v1/admin/machines", request)
-        }
-        await client.close()
-        let ca = server.stateDir + "/ca.pem", urls = servers.servers.map(\.url)
-        _ = try await inParallel(Array(machines.enumerated())) { index, machine in
-            try await machine.join(server: urls[index % urls.count], serverCA: ca)
-            guard try await machine.attest(open: true) == machine.name else {
-                throw BenchError("\(machine.name) opened another machine's release")
-            }
-        }
-        return machines
     }
 
     /// Every machine attests for ``seconds``: back to back (closed loop: the throughput the
@@ -176,27 +149,6 @@ struct BenchAttestCommand: AsyncParsableCommand {
             applianceCPUShares: zip(servers.cpuSeconds, serversBefore).map { ($0 - $1) / (wall * cores) },
             benchCPUShare: (CPUTime.ofThisProcess - selfBefore) / (wall * cores))
     }
-
-    /// Runs `body` over `items` with as many tasks as there are cores, keeping order.
-    private func inParallel<Item: Sendable, Result: Sendable>(
-        _ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Result
-    ) async throws -> [Result] {
-        let width = max(2, ProcessInfo.processInfo.activeProcessorCount) * 4
-        var results = [Result?](repeating: nil, count: items.count)
-        try await withThrowingTaskGroup(of: (Int, Result).self) { group in
-            for (index, item) in items.enumerated() {
-                if index >= width, let (done, result) = try await group.next() { results[done] = result }
-                group.addTask { (index, try await body(item)) }
-            }
-            for try await (done, result) in group { results[done] = result }
-        }
-        return results.compactMap { $0 }
-    }
-}
-
-/// The part of an enrolment answer the benchmark reads.
-private struct MachineSummaryName: Decodable {
-    let name: String
 }
 
 /// One phase's figures.

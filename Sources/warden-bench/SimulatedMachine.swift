@@ -22,6 +22,8 @@ final class SimulatedMachine: @unchecked Sendable {
     private var challengeProof: [UInt8] = []
     private var clock: UInt64 = 1_000
     private var client: HTTPSClient?
+    /// The appliance it attests to.
+    private(set) var server = ""
 
     init(name: String, akScheme: SignatureScheme, pcrs: PCRValues, eventLog: [UInt8]) throws {
         self.name = name
@@ -39,6 +41,7 @@ final class SimulatedMachine: @unchecked Sendable {
     func join(server: String, serverCA: String) async throws {
         let client = try await HTTPSClient(url: server, serverCA: serverCA)
         self.client = client
+        self.server = server
         let registration: AgentMessages.RegisterResponse = try await client.call(
             .POST, "/v1/agent/register",
             AgentMessages.RegisterRequest(ekPublic: base64(ek.publicArea), akPublic: base64(ak.publicArea)))
@@ -53,10 +56,11 @@ final class SimulatedMachine: @unchecked Sendable {
         challengeProof = ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)
     }
 
-    /// One full attestation (challenge, quote, verdict, release); with `open`, the release
-    /// is checked and unwrapped as an agent would, and its node name returned.
+    /// One full attestation (challenge, quote, verdict, release): the nonce its release
+    /// answered; with `open`, the release is checked and unwrapped as an agent would, and its
+    /// node name returned too.
     @discardableResult
-    func attest(open: Bool = false) async throws -> String? {
+    func attest(open: Bool = false) async throws -> AttestationReceipt {
         guard let client else { throw BenchError("\(name) has not joined") }
         let challenge: AgentMessages.ChallengeResponse = try await client.call(
             .POST, "/v1/agent/challenge",
@@ -70,7 +74,7 @@ final class SimulatedMachine: @unchecked Sendable {
             signature: base64(quote.signature),
             pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: base64(eventLog))
         let release: AgentMessages.ReleaseResponse = try await client.call(.POST, "/v1/agent/attest", request)
-        guard open else { return nil }
+        guard open else { return AttestationReceipt(nonce: nonce, nodeName: nil) }
         let sealed = SealedRelease(
             credential: CredentialChallenge(
                 credentialBlob: bytes(release.credentialBlob), encryptedSecret: bytes(release.encryptedSecret)),
@@ -80,13 +84,20 @@ final class SimulatedMachine: @unchecked Sendable {
             throw BenchError("\(name): the release signature does not verify")
         }
         let seed = try ek.activate(sealed.credential, objectName: akName)
-        return try JSONDecoder().decode(
-            ReleasePayload.self, from: Data(sealed.open(withActivatedKey: seed, akName: akName))
-        ).nodeName
+        let payload = try JSONDecoder().decode(
+            ReleasePayload.self, from: Data(sealed.open(withActivatedKey: seed, akName: akName)))
+        return AttestationReceipt(nonce: nonce, nodeName: payload.nodeName)
     }
 
     func close() async { await client?.close() }
 
     private func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }
     private func bytes(_ text: String) -> [UInt8] { Base64.decode(text) ?? [] }
+}
+
+/// What a release acknowledged to a simulated machine: the nonce it answered and, when the
+/// release was opened, the node name inside.
+struct AttestationReceipt {
+    let nonce: [UInt8]
+    let nodeName: String?
 }

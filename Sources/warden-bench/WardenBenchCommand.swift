@@ -11,7 +11,7 @@ struct WardenBenchCommand: AsyncParsableCommand {
         subcommands: [
             BenchVerifyCommand.self, BenchAttestCommand.self, BenchAuditCommand.self, BenchTFTPCommand.self,
             BenchHTTPCommand.self, BenchDHCPCommand.self,
-            BenchLoopsCommand.self,
+            BenchLoopsCommand.self, BenchStreamCommand.self,
         ]
     )
 }

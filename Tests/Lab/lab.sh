@@ -9,61 +9,17 @@
 # deletes only the namespaces it created.
 set -euo pipefail
 OUT=${1:?usage: lab.sh OUT}
-HERE=$(cd "$(dirname "$0")/../.." && pwd)
-WARDEN=${WARDEN:-$HERE/.build/debug/warden}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/summary.txt "$OUT"/*.log
-WORK=$(mktemp -d)
-NS=wlab$$
-SITE=wsite$$
-PIDS=()
-T0=$EPOCHREALTIME
+# shellcheck source=lab-common.sh
+source "$(dirname "$0")/lab-common.sh"
 
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$SITE" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
-log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
-result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }
-in_ns() { ip netns exec "$NS" "$@"; }
+in_ns() { ip netns exec "$RACK" "$@"; }
 warden() { in_ns "$WARDEN" "$@" --warden-url https://10.213.0.1:8443 --state-dir "$WORK/state"; }
 
-# --- the node image -------------------------------------------------------------------
-log "building the node image"
-bash "$HERE/Images/build-node-image.sh" "$WORK/node" > "$OUT/node-image.log" 2>&1
-
-# --- the networks -------------------------------------------------------------------
-ip netns add "$NS"
-ip netns add "$SITE"
-ip -n "$NS" link set lo up
-ip -n "$SITE" link set lo up
-ip -n "$NS" link add br0 type bridge
-ip -n "$NS" addr add 10.213.0.1/24 dev br0
-ip -n "$NS" addr add fd00:213::1/64 dev br0 nodad
-ip -n "$NS" link set br0 up
-ip -n "$NS" tuntap add dev tap0 mode tap
-ip -n "$NS" link set tap0 master br0
-ip -n "$NS" link set tap0 up
-ip link add vsite netns "$SITE" type veth peer name vbr netns "$NS"
-ip -n "$NS" link set vbr master br0
-ip -n "$NS" link set vbr up
-ip -n "$SITE" addr add 10.213.0.2/24 dev vsite
-ip -n "$SITE" addr add fd00:213::2/64 dev vsite nodad
-ip -n "$SITE" link set vsite up
-# The site's DHCP server: addresses only, no boot options. The IPv6 router advertisement
-# spares Debian's 2019 iPXE a 13 s wait for a router.
-ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts --port=0 \
-    --bind-interfaces --interface=vsite --user=root --no-ping --log-dhcp \
-    --dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,1h --enable-ra --dhcp-range=fd00:213::,ra-only,64,1h \
-    --dhcp-leasefile="$WORK/site.leases" --log-facility="$OUT/site-dhcp.log" &
-PIDS+=($!)
+build_node_image
+rack_network
+# Warden's address is on the machines' bridge itself.
+ip -n "$RACK" addr add 10.213.0.1/24 dev br0
+ip -n "$RACK" addr add fd00:213::1/64 dev br0 nodad
 
 # --- Warden ---------------------------------------------------------------------------
 # The TPM vendor CA whose EK certificates Warden accepts from machines that register
@@ -71,7 +27,7 @@ PIDS+=($!)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=Lab TPM Vendor/CN=Lab EK CA" \
     -keyout "$WORK/vendor.key" -out "$WORK/vendor.pem" -days 2 2> /dev/null
 # Started directly, not through a shell function, so that $! is the server's own id.
-ip netns exec "$NS" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
     WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
     WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
     WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
@@ -79,66 +35,13 @@ ip netns exec "$NS" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.
 PIDS+=($!)
 for _ in $(seq 100); do grep -q "warden: serving" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "warden: serving" "$OUT/warden.log" || { log "warden serve did not start"; exit 1; }
-log "warden serve is up in namespace $NS"
+log "warden serve is up in namespace $RACK"
 
 # --- the operator's flow ----------------------------------------------------------------
 printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
 warden cluster add lab --server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
 warden image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
     --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1" >> "$OUT/cli.log"
-
-# A machine: its TPM (state folder, EK read once over a loopback socket), MAC and disk.
-# make_machine NAME [certified]: with `certified`, the lab's TPM vendor CA issues an EK
-# certificate, written where vendors put it (NV index 0x01c00002), as for a machine that
-# registers itself.
-make_machine() {
-    local name=$1 port tcti
-    mkdir -p "$WORK/$name/tpm"
-    swtpm_setup --tpm2 --tpmstate "$WORK/$name/tpm" --pcr-banks sha1,sha256 --createek --overwrite > "$WORK/$name/setup.log" 2>&1
-    port=$((20000 + RANDOM % 10000))
-    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
-        --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
-    local swtpm=$!
-    sleep 0.3
-    tcti="swtpm:host=127.0.0.1,port=$port"
-    tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
-    if [ "${2:-}" = certified ]; then
-        tpm2_createek -T "$tcti" -c "$WORK/$name/ek-pem.ctx" -G rsa -u "$WORK/$name/ek.pem" -f pem > /dev/null
-        openssl x509 -new -force_pubkey "$WORK/$name/ek.pem" -subj "/CN=$name EK" -CA "$WORK/vendor.pem" -CAkey "$WORK/vendor.key" \
-            -days 1 -outform DER -out "$WORK/$name/ek.der" 2> /dev/null
-        tpm2_nvdefine -T "$tcti" 0x01c00002 -C o -s "$(stat -c %s "$WORK/$name/ek.der")" -a "ownerread|ownerwrite|authread|authwrite|no_da" > /dev/null
-        tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
-    fi
-    kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
-    truncate -s 256M "$WORK/$name/disk.img"
-    cat /proc/sys/kernel/random/uuid > "$WORK/$name/uuid"
-    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
-}
-
-# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine until it powers off or SECONDS pass;
-# each serial line is kept with the seconds since QEMU started.
-boot() {
-    local name=$1 seconds=$2 serial=$3
-    shift 3
-    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
-    local swtpm=$!
-    sleep 0.3
-    local start=$EPOCHREALTIME
-    echo "$start" > "$OUT/$serial.start"
-    set +e
-    timeout "$seconds" ip netns exec "$NS" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
-        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
-        -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
-        -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
-        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
-        while IFS= read -r line; do
-            printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
-        done > "$OUT/$serial.log"
-    set -e
-    echo "$EPOCHREALTIME" > "$OUT/$serial.end"
-    kill "$swtpm" 2>/dev/null || true
-    wait "$swtpm" 2>/dev/null || true
-}
 
 # timeline LOG MACHINE: what Warden logged and recorded during that boot, in seconds after
 # QEMU started: DHCP answers, TFTP transfers, scripts and files served (warden.log), then
@@ -157,11 +60,6 @@ timeline() {
                 echo "$(date -d "$when" +%s.%N) warden: $what"
             done
     } | sort -n | awk -v s="$start" -v e="$end" '$1 >= s && $1 <= e { t = $1; $1 = ""; printf "  %6.1f s %s\n", t - s, $0 }'
-}
-
-uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
-    echo -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-        -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
 }
 
 # The policy follows the machine's image: PCR 4 may load only the iPXE Warden serves, the

@@ -2,19 +2,20 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The rack in a box (`Tests/Lab/lab.sh`, what `make lab` runs): QEMU machines network-boot
-/// through Warden in namespaces of the lab's own, held by a policy that follows their image
-/// (which changes between the two boots). Each scenario's line in the summary must say it
-/// behaved.
+/// The labs (`Tests/Lab/`, what `make lab` and `make lab-ha` run): QEMU machines
+/// network-boot through Warden in namespaces of the lab's own. Each step's line in a lab's
+/// summary must say it behaved. One lab at a time: each keeps both cores busy.
 @Suite(.serialized) struct LabTests {
-    @Test func machinesBootAttestAndUnlockThroughWarden() async throws {
+    /// Runs `Tests/Lab/SCRIPT` and returns its exit status and its summary's lines by step;
+    /// the lab must leave no network namespace behind.
+    private func runLab(_ script: String) async throws -> (status: Int32, output: String, lines: [String: String]) {
         let out = try TestPaths.temporaryDirectory("lab")
         let namespacesBefore = try Command.run("ip", ["netns", "list"]).stdout
         let lab = try await offPool {
             try Command.run(
                 "/usr/bin/timeout",
-                ["1500", "bash", TestPaths.packageRoot.appendingPathComponent("Tests/Lab/lab.sh").path, out.path],
-                environment: ["WARDEN": TestPaths.wardenBinary.path])
+                ["1500", "bash", TestPaths.packageRoot.appendingPathComponent("Tests/Lab/\(script)").path, out.path],
+                environment: ["WARDEN": TestPaths.wardenBinary.path, "WARDEN_BENCH": TestPaths.benchBinary.path])
         }
         let summary = (try? String(contentsOf: out.appendingPathComponent("summary.txt"), encoding: .utf8)) ?? ""
         let lines = Dictionary(
@@ -22,7 +23,17 @@ import TestSupport
                 let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 return parts.count == 2 ? (parts[0], parts[1]) : nil
             }, uniquingKeysWith: { $1 })
-        #expect(lab.status == 0, "lab.sh exited \(lab.status): \(lab.stdout.suffix(3_000))\(lab.stderr.suffix(2_000))")
+        #expect(
+            try Command.run("ip", ["netns", "list"]).stdout == namespacesBefore,
+            "\(script) left a network namespace behind")
+        return (lab.status, "\(lab.stdout.suffix(3_000))\(lab.stderr.suffix(2_000))", lines)
+    }
+
+    /// The rack in a box: machines held by a policy that follows their image (which changes
+    /// between the two boots), a machine nobody enrolled, another kernel, a legacy BIOS.
+    @Test func machinesBootAttestAndUnlockThroughWarden() async throws {
+        let (status, output, lines) = try await runLab("lab.sh")
+        #expect(status == 0, "lab.sh exited \(status): \(output)")
         for round in [1, 2] {
             #expect(
                 lines["node-1 boot \(round)"]?.hasPrefix("success") == true,
@@ -43,8 +54,33 @@ import TestSupport
             "\(lines["another kernel"] ?? "missing")")
         #expect(
             lines["legacy BIOS"]?.hasPrefix("booted kernel and initrd") == true, "\(lines["legacy BIOS"] ?? "missing")")
+    }
+
+    /// No single point of failure: two appliances on a PostgreSQL primary with a synchronous
+    /// standby; node-1 unlocks with both up and again, through B, with A killed; under a
+    /// stream of attestations the primary is killed and the standby promoted, and both
+    /// appliances carry on, losing no acknowledged release, in one verifying audit chain.
+    @Test func appliancesAndTheDatabaseFailOver() async throws {
+        let (status, output, lines) = try await runLab("lab-ha.sh")
+        #expect(status == 0, "lab-ha.sh exited \(status): \(output)")
         #expect(
-            try Command.run("ip", ["netns", "list"]).stdout == namespacesBefore,
-            "the lab left a network namespace behind")
+            lines["database"]?.contains("synchronous streaming standby") == true, "\(lines["database"] ?? "missing")")
+        #expect(
+            lines["both appliances"]?.hasPrefix("node-1 unlocked") == true, "\(lines["both appliances"] ?? "missing")")
+        let withoutA = lines["appliance A killed"] ?? "missing"
+        #expect(
+            withoutA.hasPrefix("node-1 unlocked") && withoutA.contains("boot script from lab-b,")
+                && withoutA.hasSuffix("release by lab-b"), "\(withoutA)")
+        let window = lines["fail-over window"] ?? "missing"
+        #expect(window.hasSuffix("all 503"), "\(window)")
+        #expect(
+            lines["appliances reconnected"]?.contains("without a restart") == true,
+            "\(lines["appliances reconnected"] ?? "missing")")
+        #expect(
+            lines["acknowledged releases"]?.hasPrefix("all ") == true, "\(lines["acknowledged releases"] ?? "missing")")
+        let chain = lines["audit chain"] ?? "missing"
+        #expect(
+            chain.hasPrefix("verified end to end") && chain.contains("by lab-a") && chain.contains("by lab-b"),
+            "\(chain)")
     }
 }

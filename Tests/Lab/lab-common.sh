@@ -1,0 +1,134 @@
+# lab-common.sh — what the labs (lab.sh, lab-ha.sh) share, sourced after they set OUT:
+# the work folder and its clean-up, the log and summary, the demo node image, the rack's
+# network (a bridge in namespace $RACK, the machines' tap, the site's DHCP server in $SITE),
+# and QEMU machines with swtpm TPMs. Everything started goes into PIDS and is stopped by
+# process id; only the namespaces in NAMESPACES, which the lab made, are deleted.
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WARDEN=${WARDEN:-$HERE/.build/debug/warden}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+rm -f "$OUT"/summary.txt "$OUT"/*.log
+WORK=$(mktemp -d)
+RACK=wlab$$
+SITE=wsite$$
+NAMESPACES=("$RACK" "$SITE")
+PIDS=()
+T0=$EPOCHREALTIME
+
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for namespace in "${NAMESPACES[@]}"; do ip netns del "$namespace" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
+log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
+result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }
+
+# build_node_image: the demo node (Debian's kernel, busybox, cryptsetup) into $WORK/node.
+build_node_image() {
+    log "building the node image"
+    bash "$HERE/Images/build-node-image.sh" "$WORK/node" > "$OUT/node-image.log" 2>&1
+}
+
+# rack_network: namespace $RACK with the machines' bridge br0 (no address of its own) and
+# their tap0, and namespace $SITE on it at 10.213.0.2, whose dnsmasq hands out addresses
+# only, no boot options. The IPv6 router advertisement spares Debian's 2019 iPXE a 13 s
+# wait for a router.
+rack_network() {
+    ip netns add "$RACK"
+    ip netns add "$SITE"
+    ip -n "$RACK" link set lo up
+    ip -n "$SITE" link set lo up
+    ip -n "$RACK" link add br0 type bridge
+    ip -n "$RACK" link set br0 up
+    ip -n "$RACK" tuntap add dev tap0 mode tap
+    ip -n "$RACK" link set tap0 master br0
+    ip -n "$RACK" link set tap0 up
+    ip link add vsite netns "$SITE" type veth peer name vbr netns "$RACK"
+    ip -n "$RACK" link set vbr master br0
+    ip -n "$RACK" link set vbr up
+    ip -n "$SITE" addr add 10.213.0.2/24 dev vsite
+    ip -n "$SITE" addr add fd00:213::2/64 dev vsite nodad
+    ip -n "$SITE" link set vsite up
+    ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts --port=0 \
+        --bind-interfaces --interface=vsite --user=root --no-ping --log-dhcp \
+        --dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,1h --enable-ra --dhcp-range=fd00:213::,ra-only,64,1h \
+        --dhcp-leasefile="$WORK/site.leases" --log-facility="$OUT/site-dhcp.log" &
+    PIDS+=($!)
+}
+
+# attach NAMESPACE INTERFACE ADDRESS/PREFIX…: a namespace of the lab's own on the rack's
+# bridge, through a veth pair, with the addresses given.
+attach() {
+    local namespace=$1 interface=$2
+    shift 2
+    ip netns add "$namespace"
+    NAMESPACES+=("$namespace")
+    ip -n "$namespace" link set lo up
+    ip link add "$interface" netns "$namespace" type veth peer name "b$interface" netns "$RACK"
+    ip -n "$RACK" link set "b$interface" master br0
+    ip -n "$RACK" link set "b$interface" up
+    for address in "$@"; do ip -n "$namespace" addr add "$address" dev "$interface"; done
+    ip -n "$namespace" link set "$interface" up
+}
+
+# A machine: its TPM (state folder, EK read once over a loopback socket), MAC and disk.
+# make_machine NAME [certified]: with `certified`, the lab's TPM vendor CA ($WORK/vendor.pem
+# and .key) issues an EK certificate, written where vendors put it (NV index 0x01c00002),
+# as for a machine that registers itself.
+make_machine() {
+    local name=$1 port tcti
+    mkdir -p "$WORK/$name/tpm"
+    swtpm_setup --tpm2 --tpmstate "$WORK/$name/tpm" --pcr-banks sha1,sha256 --createek --overwrite > "$WORK/$name/setup.log" 2>&1
+    port=$((20000 + RANDOM % 10000))
+    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
+        --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
+    local swtpm=$!
+    sleep 0.3
+    tcti="swtpm:host=127.0.0.1,port=$port"
+    tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
+    if [ "${2:-}" = certified ]; then
+        tpm2_createek -T "$tcti" -c "$WORK/$name/ek-pem.ctx" -G rsa -u "$WORK/$name/ek.pem" -f pem > /dev/null
+        openssl x509 -new -force_pubkey "$WORK/$name/ek.pem" -subj "/CN=$name EK" -CA "$WORK/vendor.pem" -CAkey "$WORK/vendor.key" \
+            -days 1 -outform DER -out "$WORK/$name/ek.der" 2> /dev/null
+        tpm2_nvdefine -T "$tcti" 0x01c00002 -C o -s "$(stat -c %s "$WORK/$name/ek.der")" -a "ownerread|ownerwrite|authread|authwrite|no_da" > /dev/null
+        tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
+    fi
+    kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
+    truncate -s 256M "$WORK/$name/disk.img"
+    cat /proc/sys/kernel/random/uuid > "$WORK/$name/uuid"
+    cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
+}
+
+# boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine on the rack's tap0 until it powers
+# off or SECONDS pass; each serial line is kept with the seconds since QEMU started.
+boot() {
+    local name=$1 seconds=$2 serial=$3
+    shift 3
+    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
+    local swtpm=$!
+    sleep 0.3
+    local start=$EPOCHREALTIME
+    echo "$start" > "$OUT/$serial.start"
+    set +e
+    timeout "$seconds" ip netns exec "$RACK" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
+        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
+        -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
+        -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
+        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
+        while IFS= read -r line; do
+            printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
+        done > "$OUT/$serial.log"
+    set -e
+    echo "$EPOCHREALTIME" > "$OUT/$serial.end"
+    kill "$swtpm" 2>/dev/null || true
+    wait "$swtpm" 2>/dev/null || true
+}
+
+uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
+    echo -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+        -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
+}
