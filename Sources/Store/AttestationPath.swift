@@ -113,38 +113,46 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
-    /// The context of an attestation by key `id` with `nonce`, read in this transaction;
-    /// nil for an unknown key.
+    /// The context of an attestation by key `id` with `nonce`, read in this transaction in
+    /// one statement (key, machine, the nonce as issued to it, its last passing clock and its
+    /// policy's newest version); nil for an unknown key.
     func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date) throws -> AttestationContext? {
         guard
             let row = try SQLRow.fetchOne(
                 self,
                 sql: """
-                    SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic, m.policyName, m.legacyBootResetCount
-                    FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                    """, arguments: [id])
+                    SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic,
+                        m.policyName, m.legacyBootResetCount, n.expiresAt AS nonceExpiresAt, n.usedAt AS nonceUsedAt,
+                        a.resetCount, a.restartCount, a.clock, a.safe,
+                        p.id AS policyID, p.version AS policyVersion, p.yaml AS policyYAML
+                    FROM attestationKey k JOIN machine m ON m.id = k.machineID
+                    LEFT JOIN machineNonce n ON n.machineID = k.machineID AND n.value = ?
+                    LEFT JOIN attestation a ON a.id = (
+                        SELECT id FROM attestation WHERE machineID = k.machineID AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
+                    LEFT JOIN policy p ON p.id = (SELECT id FROM policy WHERE name = m.policyName ORDER BY version DESC LIMIT 1)
+                    WHERE k.id = ?
+                    """, arguments: [Data(nonce), id])
         else { return nil }
-        let machineID: Int64 = row["machineID"]
         let policyName: String? = row["policyName"]
         let nonceProblem: StoreError?
         do {
-            try checkNonce(nonce, machineID: machineID, now: now)
+            if let expiresAt = row["nonceExpiresAt"] as Date? {
+                try Self.checkIssuedNonce(usedAt: row["nonceUsedAt"], expiresAt: expiresAt, now: now)
+            } else {
+                throw try unissuedNonce(nonce)
+            }
             nonceProblem = nil
         } catch let error as StoreError { nonceProblem = error }
         return AttestationContext(
             key: AttestationKeyRecord(
-                id: row["id"], machineID: machineID, publicArea: [UInt8](row["public"] as Data),
+                id: row["id"], machineID: row["machineID"], publicArea: [UInt8](row["public"] as Data),
                 name: [UInt8](row["name"] as Data),
                 activated: (row["activatedAt"] as Date?) != nil),
             machineName: row["machineName"], machineState: row["state"], ekPublic: [UInt8](row["ekPublic"] as Data),
-            lastClock: try lastClock(machineID: machineID), policyName: policyName,
-            policy: try policyName.flatMap { name in
-                try SQLRow.fetchOne(
-                    self,
-                    sql:
-                        "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
-                    arguments: [name]
-                ).map(PolicyVersion.init(row:))
+            lastClock: TPMAttest.ClockInfo(lastPassingIn: row), policyName: policyName,
+            policy: (row["policyID"] as Int64?).map { policyID in
+                PolicyVersion(
+                    id: policyID, name: row["policyName"], version: row["policyVersion"], yaml: row["policyYAML"])
             },
             nonceProblem: nonceProblem,
             legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) })

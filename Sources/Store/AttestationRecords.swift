@@ -219,20 +219,14 @@ extension EnrolmentStore {
     }
 }
 
-extension SQLTransaction {
-    /// The clock of the machine's last passing attestation.
-    func lastClock(machineID: Int64) throws -> TPMAttest.ClockInfo? {
-        try SQLRow.fetchOne(
-            self,
-            sql: """
-                SELECT resetCount, restartCount, clock, safe FROM attestation
-                WHERE machineID = ? AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1
-                """, arguments: [machineID]
-        ).map {
-            TPMAttest.ClockInfo(
-                clock: UInt64(bitPattern: $0["clock"] as Int64), resetCount: UInt32($0["resetCount"] as Int64),
-                restartCount: UInt32($0["restartCount"] as Int64), safe: $0["safe"])
-        }
+extension TPMAttest.ClockInfo {
+    /// The clock of a machine's last passing attestation, from a row that joined it
+    /// (columns `resetCount`, `restartCount`, `clock`, `safe`); nil when it has none.
+    init?(lastPassingIn row: SQLRow) {
+        guard let resetCount = row["resetCount"] as Int64? else { return nil }
+        self.init(
+            clock: UInt64(bitPattern: row["clock"] as Int64), resetCount: UInt32(resetCount),
+            restartCount: UInt32(row["restartCount"] as Int64), safe: row["safe"])
     }
 }
 

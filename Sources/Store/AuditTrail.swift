@@ -30,7 +30,9 @@ extension SQLTransaction {
         // A record that names no appliance is stored as the first format was (the schema of
         // the migration that started the chain has no appliance column yet).
         let named = record.appliance != nil
-        try execute(
+        // Nobody reads the answer: sent without waiting, it fails the transaction's next
+        // statement waited for (its commit at the latest) if it fails.
+        try enqueue(
             sql: """
                 INSERT INTO auditRecord (sequence, time, \(named ? "appliance, " : "")actor, action, subject, details,
                     evidenceSHA256, previousHash, hash)

@@ -119,23 +119,20 @@ extension SQLTransaction {
     /// newest request is the one a live agent waits for.
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
-        try execute(
-            sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?",
-            arguments: [
-                machineID, now,
-            ])
+        // Statements whose answers nobody reads go without waiting (see `enqueue`).
+        try enqueue(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?", arguments: [machineID, now])
         let pending =
             try Int.fetchOne(
                 self, sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL",
                 arguments: [machineID]) ?? 0
         if pending >= EnrolmentStore.pendingNoncesPerMachine {
-            try execute(
+            try enqueue(
                 sql: """
                     DELETE FROM machineNonce WHERE machineID = ? AND value = (
                         SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
                     """, arguments: [machineID, machineID])
         }
-        try execute(
+        try enqueue(
             sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)",
             arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
         return nonce
@@ -146,16 +143,24 @@ extension SQLTransaction {
             let row = try SQLRow.fetchOne(
                 self, sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?",
                 arguments: [machineID, Data(nonce)])
-        else {
-            // Only on this refusal path is the value looked for among other machines' nonces.
-            let elsewhere =
-                try Bool.fetchOne(
-                    self, sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)",
-                    arguments: [Data(nonce)]) ?? false
-            throw StoreError.nonce(elsewhere ? "issued to another machine" : "unknown")
-        }
-        guard (row["usedAt"] as Date?) == nil else { throw StoreError.nonce("already used") }
-        guard (row["expiresAt"] as Date) >= now else { throw StoreError.nonce("expired") }
+        else { throw try unissuedNonce(nonce) }
+        try Self.checkIssuedNonce(usedAt: row["usedAt"], expiresAt: row["expiresAt"], now: now)
+    }
+
+    /// Why a nonce issued to the machine is no longer good, if it is not.
+    static func checkIssuedNonce(usedAt: Date?, expiresAt: Date, now: Date) throws(StoreError) {
+        guard usedAt == nil else { throw .nonce("already used") }
+        guard expiresAt >= now else { throw .nonce("expired") }
+    }
+
+    /// The refusal of a nonce that was not issued to the machine: only on this path is the
+    /// value looked for among other machines' nonces.
+    func unissuedNonce(_ nonce: [UInt8]) throws -> StoreError {
+        let elsewhere =
+            try Bool.fetchOne(
+                self, sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)", arguments: [Data(nonce)])
+            ?? false
+        return .nonce(elsewhere ? "issued to another machine" : "unknown")
     }
 
     /// Marks `nonce` used, in one statement when it is good; otherwise throws why it is not.

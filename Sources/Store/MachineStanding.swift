@@ -55,17 +55,12 @@ extension SQLTransaction {
                     WHERE m.id = ?
                     """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"), arguments: [id])
         else { throw StoreError.notFound("machine \(id)") }
-        let resetCount: Int64? = row["resetCount"]
         return MachineStanding(
             name: row["name"], state: row["state"],
             legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
             policyName: row["policyName"],
             policy: (row["policyID"] as Int64?).map { ($0, row["policyVersion"] as Int) },
-            lastClock: resetCount.map {
-                TPMAttest.ClockInfo(
-                    clock: UInt64(bitPattern: row["clock"] as Int64), resetCount: UInt32($0),
-                    restartCount: UInt32(row["restartCount"] as Int64), safe: row["safe"])
-            },
+            lastClock: TPMAttest.ClockInfo(lastPassingIn: row),
             cluster: row["cluster"])
     }
 }
