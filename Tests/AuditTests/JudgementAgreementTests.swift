@@ -150,7 +150,9 @@ import WardenCrypto
             try appliance.machine("strict", policy: "strict").attest(clock: 100), .unreadablePolicy, "a misspelt key")
         _ = try store.savePolicy(name: "short-lived", yaml: "name: short-lived\n", actor: "test")
         let orphan = try appliance.machine("orphan", policy: "short-lived")
-        try store.write { db in try db.execute(sql: "UPDATE machine SET policyName = 'gone' WHERE name = 'orphan'") }
+        _ = try store.write { db in
+            try db.execute(sql: "UPDATE machine SET policyName = 'gone' WHERE name = 'orphan'")
+        }
         expect(try orphan.attest(clock: 100), .missingPolicy, "a policy that does not exist")
         try store.storeImageContent(sha256: [UInt8](repeating: 1, count: 32), bytes: [0])
         try store.addImage(
@@ -172,7 +174,7 @@ import WardenCrypto
         expect(try revoked.attest(clock: 100, nonce: pending), .nonce, "a nonce voided by the revocation")
         let retired = try appliance.machine("retired")
         let kept = try retired.nonce()
-        try store.write { db in try db.execute(sql: "UPDATE machine SET state = 'retired' WHERE name = 'retired'") }
+        _ = try store.write { db in try db.execute(sql: "UPDATE machine SET state = 'retired' WHERE name = 'retired'") }
         expect(try retired.attest(clock: 100, nonce: kept), .revoked, "a machine out of service")
 
         let classes = Set(seen.compactMap { $0 })
