@@ -87,7 +87,7 @@ public enum AdminError: Error, Sendable, Equatable, CustomStringConvertible {
 
     init(_ error: StoreError) {
         switch error {
-        case .duplicate, .lifecycle, .stale: self = .conflict(error.description)
+        case .duplicate, .lifecycle, .stale, .keyNotCurrent: self = .conflict(error.description)
         case .notFound: self = .notFound(error.description)
         case .invalid, .limit, .nonce: self = .invalid(error.description)
         case .keyFile, .sealing, .database, .newerSchema: self = .internalError(error.description)

@@ -31,7 +31,7 @@ extension EnrolmentStore {
                 guard let secret else { continue }
                 try db.execute(
                     sql: "INSERT INTO sealedSecret (identity, sealed) VALUES (?, ?)",
-                    arguments: [identity, Data(try self.key.seal(secret.revealedBytes, identity: identity))])
+                    arguments: [identity, Data(try db.seal(secret.revealedBytes, identity: identity, under: self.key))])
             }
             try db.appendAudit(
                 actor: actor, action: "cluster-added", subject: "cluster/\(id)",

@@ -74,13 +74,17 @@ public final class KeyEncryptionKey: Sendable {
     }
 
     /// Seals `secret` bound to `identity` (the record it belongs to), so a sealed value moved
-    /// to another record does not open; under the key the file holds now (a rotation or an
-    /// import since this process read it changed it).
+    /// to another record does not open; under the key in memory. The store seals only
+    /// after the database's key check opened under it (``SQLTransaction/seal(_:identity:under:)``).
     func seal(_ secret: [UInt8], identity: String) throws(StoreError) -> [UInt8] {
-        if let path, let fresh = try? Self.read(path) { current.withLock { $0 = fresh } }
         do { return try AESGCM.seal(secret, key: bytes, associatedData: Array(identity.utf8)) } catch {
             throw .sealing(identity)
         }
+    }
+
+    /// Takes the key the file holds now, when there is a file.
+    func followFile() {
+        if let path, let fresh = try? Self.read(path) { current.withLock { $0 = fresh } }
     }
 
     /// A key for `purpose` derived from this one (HMAC-SHA256 of the purpose), for what must

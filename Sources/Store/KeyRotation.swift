@@ -10,7 +10,7 @@ extension EnrolmentStore {
         throws(StoreError) -> Int
     {
         try write { [key] db in
-            let count = try db.reseal(from: key, to: newKey, keepingWhatOpens: false).resealed
+            let count = try db.reseal(from: key, to: newKey, keepingWhatOpens: false).resealed.secrets.count
             try db.appendAudit(
                 actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
                 details:
@@ -29,31 +29,33 @@ extension EnrolmentStore {
     {
         try write { [key] db in
             let (resealed, total) = try db.reseal(from: key, to: rotated, keepingWhatOpens: true)
-            guard total == 0 || resealed < total else {
+            guard total == 0 || resealed.count < total else {
                 throw StoreError.invalid(
                     "key \(rotated.identifier) opens none of this database's secrets: it is not the key they were rotated to"
                 )
             }
-            if resealed > 0 {
+            let secrets = resealed.secrets.count
+            if secrets > 0 {
                 try db.appendAudit(
                     actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
                     details:
-                        "\(resealed) secrets sealed since the rotation re-sealed under key-encryption key \(rotated.identifier) (was \(key.identifier))",
+                        "\(secrets) secrets sealed since the rotation re-sealed under key-encryption key \(rotated.identifier) (was \(key.identifier))",
                     now: now)
             }
-            return resealed
+            return secrets
         }
     }
 }
 
 extension SQLTransaction {
-    /// Re-seals the secrets under `new`, opening each under `old`; with `keepingWhatOpens`,
-    /// those `new` opens already stay as they are. Returns how many were re-sealed, of how many.
+    /// Re-seals the secrets (and the key check) under `new`, opening each under `old`; with
+    /// `keepingWhatOpens`, those `new` opens already stay as they are. Returns the identities
+    /// re-sealed, and how many sealed values there are.
     fileprivate func reseal(from old: KeyEncryptionKey, to new: KeyEncryptionKey, keepingWhatOpens: Bool) throws
-        -> (resealed: Int, total: Int)
+        -> (resealed: ResealedIdentities, total: Int)
     {
         let rows = try SQLRow.fetchAll(self, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
-        var resealed = 0
+        var resealed = ResealedIdentities()
         for row in rows {
             let identity: String = row["identity"]
             let sealed = [UInt8](row["sealed"] as Data)
@@ -62,8 +64,16 @@ extension SQLTransaction {
             try execute(
                 sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
                 arguments: [Data(try new.seal(secret, identity: identity)), row["id"] as Int64])
-            resealed += 1
+            resealed.identities.append(identity)
         }
         return (resealed, rows.count)
     }
+}
+
+/// The sealed values a re-sealing changed, by identity.
+private struct ResealedIdentities {
+    var identities: [String] = []
+    var count: Int { identities.count }
+    /// Those that are secrets, not the key check.
+    var secrets: [String] { identities.filter { $0 != SQLTransaction.keyCheckIdentity } }
 }

@@ -202,7 +202,7 @@ extension EnrolmentStore {
         let identity = Self.diskKeyIdentity(machineID: id)
         try db.execute(
             sql: "INSERT INTO sealedSecret (identity, machineID, sealed) VALUES (?, ?, ?)",
-            arguments: [identity, id, Data(try key.seal(SecureRandom.bytes(32), identity: identity))])
+            arguments: [identity, id, Data(try db.seal(SecureRandom.bytes(32), identity: identity, under: key))])
         let placement = enrolment.cluster.map { " in cluster \($0) as \(enrolment.role?.rawValue ?? "")" } ?? ""
         let absorbed = sightings.isEmpty ? "" : " (seen network-booting as \(sightings.joined(separator: ", ")))"
         try db.appendAudit(

@@ -7,6 +7,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case keyFile(String, String)
     /// A sealed value does not open for its record (wrong key, moved or altered).
     case sealing(String)
+    /// This appliance's key-encryption key (its identifier) is not the one the database's
+    /// secrets are sealed under now: another appliance rotated it.
+    case keyNotCurrent(String)
     /// A name is already taken.
     case duplicate(String)
     /// No such record.
@@ -34,6 +37,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .keyFile(let path, let why): "key-encryption key \(path): \(why)"
         case .sealing(let identity): "the sealed secret of \(identity) does not open"
+        case .keyNotCurrent(let identifier):
+            "this appliance's key-encryption key \(identifier) is not the one the database's secrets are sealed under "
+                + "now (rotated on another appliance): take the new one with `warden keys import`"
         case .duplicate(let what): "\(what) already exists"
         case .notFound(let what): "\(what) not found"
         case .nonce(let why): "nonce refused: \(why)"

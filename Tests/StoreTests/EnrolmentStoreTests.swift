@@ -85,6 +85,10 @@ import WardenCrypto
             at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
         let reopened = try EnrolmentStore(location: location, key: otherKey)
         #expect(throws: StoreError.self) { try reopened.releaseSecrets(machineID: id).diskKey }
+        // Nor does it seal: the database's key check does not open under it.
+        #expect(throws: StoreError.keyNotCurrent(otherKey.identifier)) {
+            try reopened.enroll(machine("other"), actor: "test")
+        }
         _ = store
     }
 

@@ -17,6 +17,8 @@ import WardenCrypto
             MachineEnrolment(name: "node-1", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
         let diskKey = try store.releaseSecrets(machineID: machine).diskKey
         let old = try #require(KeyEncryptionKey(secret: store.keyEncryptionKey.secret))
+        // Another appliance's store on the same key file, opened before the rotation.
+        let running = try EnrolmentStore(location: location, key: try KeyEncryptionKey.loadOrCreate(at: path))
 
         // As `keys rotate` does: the new key beside the old file, the rotation, and (here not
         // yet) the move: a crash between the commit and the move.
@@ -31,20 +33,27 @@ import WardenCrypto
         let leaksTheKey = records[0].details.contains(Hex.encode(fresh.secret.revealedBytes))
         #expect(!leaksTheKey, "the audit record names the key, never holds it")
 
-        // An appliance that has not taken the new key yet seals under the old one; its import
-        // re-seals that secret under the new key, and refuses a key that opens nothing.
-        let lagging = try EnrolmentStore(location: location, key: old)
-        let late = try lagging.enroll(
+        // The same store seals between the commit and the move: under the new key, which
+        // opens the database's key check (from `.next`), never under the old one it held.
+        let late = try store.enroll(
             MachineEnrolment(name: "node-2", ekPublic: [2], ekName: [0, 0x0b, 2]), actor: "test")
-        #expect(throws: StoreError.self) { _ = try lagging.adoptKeyEncryptionKey(.generate(), actor: "test") }
-        #expect(try lagging.adoptKeyEncryptionKey(fresh, actor: "test") == 1)
         let holder = try EnrolmentStore(location: location, key: fresh)
         for id in [machine, late] { _ = try holder.releaseSecrets(machineID: id) }
+
+        // An appliance that has not taken the new key yet is refused rather than seal under
+        // the old one (which an appliance removed since may hold); its import takes the new
+        // key, and refuses a key that opens nothing.
+        let lagging = try EnrolmentStore(location: location, key: old)
+        #expect(throws: StoreError.keyNotCurrent(old.identifier)) {
+            _ = try lagging.enroll(
+                MachineEnrolment(name: "node-3", ekPublic: [3], ekName: [0, 0x0b, 3]), actor: "test")
+        }
+        #expect(throws: StoreError.self) { _ = try lagging.adoptKeyEncryptionKey(.generate(), actor: "test") }
+        #expect(try lagging.adoptKeyEncryptionKey(fresh, actor: "test") == 0)
         #expect(throws: StoreError.self) { _ = try lagging.releaseSecrets(machineID: machine) }
 
-        // Another appliance's store, opened before with the old key: it opens the secret under
-        // the file's new key and completes the move.
-        let running = try EnrolmentStore(location: location, key: try KeyEncryptionKey.loadOrCreate(at: path))
+        // The store opened before with the old key opens the secret under the file's new key
+        // (the seal above moved `.next` in place, as the rotation would have).
         #expect(sameSecret(try running.releaseSecrets(machineID: machine).diskKey, diskKey))
         #expect(!FileManager.default.fileExists(atPath: path + ".next"))
         #expect(sameSecret(try TestPaths.bytes(URL(fileURLWithPath: path)), fresh.secret.revealedBytes))
