@@ -19,7 +19,7 @@ extension EnrolmentStore {
     public func storeImageContent(sha256: [UInt8], bytes: [UInt8]) throws(StoreError) {
         for (part, start) in stride(from: 0, to: bytes.count, by: Self.imagePartSize).enumerated() {
             let piece = Data(bytes[start..<min(start + Self.imagePartSize, bytes.count)])
-            try write { db in
+            _ = try write { db in
                 try db.execute(
                     sql: """
                         INSERT INTO imagePart (sha256, part, bytes) VALUES (?, ?, ?)
