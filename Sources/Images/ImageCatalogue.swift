@@ -28,7 +28,7 @@ public enum ImageError: Error, Sendable, Equatable, CustomStringConvertible {
 /// about the file is taken on trust. A kernel that is not itself a PE image has no
 /// Authenticode digest: the stub then starts it without the firmware measuring it.
 ///
-/// The image's bytes are stored in the database (``EnrolmentStore/storeImageContent(sha256:bytes:)``)
+/// The image's bytes are stored in the database (``EnrolmentStore/storeImageContent(sha256:bytes:now:)``)
 /// before its record; the image folder is each appliance's cache of them (``ImageCache``).
 public struct ImageCatalogue: Sendable {
     public let files: ImageFiles

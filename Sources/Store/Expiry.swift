@@ -8,18 +8,26 @@ public struct ExpiredRows: Sendable, Equatable {
     public var machines: [String] = []
     /// Nonces past their lifetime.
     public var nonces = 0
+    /// Image parts no image claimed within ``EnrolmentStore/orphanImagePartLifetime``.
+    public var imageParts = 0
 }
 
 extension EnrolmentStore {
-    /// Forgets what requests nobody authenticated created and nobody claimed in time:
-    /// discovered machines past ``Limits/discoveredMachineLifetime`` (audited, in one
-    /// record), and expired nonces.
+    /// Forgets what nobody claimed in time: discovered machines past
+    /// ``Limits/discoveredMachineLifetime`` (audited, in one record), expired nonces, and the
+    /// parts of image uploads that never became an image (parts stored before their time
+    /// was kept count as old).
     @discardableResult
     public func expireUnclaimed(now: Date = Date()) throws(StoreError) -> ExpiredRows {
         try write { db in
             var expired = ExpiredRows()
             expired.machines = try self.expireDiscoveredMachines(db, now: now)
             expired.nonces = try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
+            expired.imageParts = try db.execute(
+                sql: """
+                    DELETE FROM imagePart WHERE (storedAt IS NULL OR storedAt < ?)
+                        AND NOT EXISTS (SELECT 1 FROM image WHERE image.sha256 = imagePart.sha256)
+                    """, arguments: [now.addingTimeInterval(-Self.orphanImagePartLifetime)])
             return expired
         }
     }

@@ -9,23 +9,28 @@ extension EnrolmentStore {
     /// The size of every part but the last.
     public static let imagePartSize = 1 << 20
 
+    /// How long parts no image claims are kept: an upload stores every part and then the
+    /// image's record within seconds, so parts unclaimed a day later are of one that crashed.
+    public static let orphanImagePartLifetime: TimeInterval = 24 * 3600
+
     /// The parts an image of `size` bytes is stored in.
     static func imageParts(size: Int) -> Int { (size + imagePartSize - 1) / imagePartSize }
 
     /// Stores `bytes`, whose SHA-256 the caller checked is `sha256`, each part its own short
     /// write (so that a large upload never holds the writer every attestation needs); a part
     /// stored before is overwritten, so that checked bytes always replace what is there. The
-    /// parts are no image until ``addImage(_:actor:now:)`` records one with this digest.
-    public func storeImageContent(sha256: [UInt8], bytes: [UInt8]) throws(StoreError) {
+    /// parts are no image until ``addImage(_:actor:now:)`` records one with this digest; those
+    /// no image claims within ``orphanImagePartLifetime`` are swept (``expireUnclaimed(now:)``).
+    public func storeImageContent(sha256: [UInt8], bytes: [UInt8], now: Date = Date()) throws(StoreError) {
         for (part, start) in stride(from: 0, to: bytes.count, by: Self.imagePartSize).enumerated() {
             let piece = Data(bytes[start..<min(start + Self.imagePartSize, bytes.count)])
             _ = try write { db in
                 try db.execute(
                     sql: """
-                        INSERT INTO imagePart (sha256, part, bytes) VALUES (?, ?, ?)
-                        ON CONFLICT (sha256, part) DO UPDATE SET bytes = excluded.bytes
+                        INSERT INTO imagePart (sha256, part, bytes, storedAt) VALUES (?, ?, ?, ?)
+                        ON CONFLICT (sha256, part) DO UPDATE SET bytes = excluded.bytes, storedAt = excluded.storedAt
                         """,
-                    arguments: [Data(sha256), part, piece])
+                    arguments: [Data(sha256), part, piece, now])
             }
         }
     }

@@ -21,7 +21,7 @@ extension ImageRecord {
 
 extension EnrolmentStore {
     /// Adds `image` to the catalogue, audited; its bytes are stored already
-    /// (``storeImageContent(sha256:bytes:)``), or it is refused.
+    /// (``storeImageContent(sha256:bytes:now:)``), or it is refused.
     public func addImage(_ image: ImageRecord, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
             guard try Int64.fetchOne(db, sql: "SELECT id FROM image WHERE name = ?", arguments: [image.name]) == nil

@@ -45,7 +45,7 @@ import WardenCrypto
     {
         let rig = try Rig(backend: backend)
         let record = try rig.catalogue.add(name: "node", upload: try rig.upload(), actor: "test")
-        try rig.store.write { db in
+        _ = try rig.store.write { db in
             try db.execute(
                 sql: "UPDATE imagePart SET bytes = ? WHERE sha256 = ? AND part = 0",
                 arguments: [Data("MZ not this image".utf8), Data(Hex.decode(record.sha256) ?? [])])
@@ -69,7 +69,7 @@ import WardenCrypto
     ) throws {
         let rig = try Rig(backend: backend)
         let record = try rig.catalogue.add(name: "node", upload: try rig.upload(), actor: "test")
-        try rig.store.write { db in try db.execute(sql: "DELETE FROM imagePart") }
+        _ = try rig.store.write { db in try db.execute(sql: "DELETE FROM imagePart") }
         let digest = Hex.decode(record.sha256) ?? []
         #expect(!(try rig.store.hasImageContent(sha256: digest, size: record.size)))
         #expect(

@@ -19,12 +19,12 @@ import WardenCrypto
                     "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
-                    "v14-appliances",
+                    "v14-appliances", "v15-image-parts-dated",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
-                    "p4-image-bytes-in-the-database", "p5-appliances",
+                    "p4-image-bytes-in-the-database", "p5-appliances", "p6-image-parts-dated",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)
@@ -263,6 +263,34 @@ import WardenCrypto
         #expect(
             record.action == "discovery-expired" && record.details.hasPrefix("19 discovered machine(s)"),
             "\(record.details)")
+    }
+
+    /// The parts of an upload that never became an image (its appliance crashed between the
+    /// parts and the record) are swept a day later; an image's parts, and a recent upload's,
+    /// stay.
+    @Test(arguments: StoreBackend.allCases) func partsNoImageClaimsAreSweptADayLater(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
+        let start = Date()
+        let size = EnrolmentStore.imagePartSize + 5
+        let (crashed, imaged, recent) = (
+            [UInt8](repeating: 1, count: 32), [UInt8](repeating: 2, count: 32), [UInt8](repeating: 3, count: 32)
+        )
+        for digest in [crashed, imaged] {
+            try store.storeImageContent(sha256: digest, bytes: [UInt8](repeating: 7, count: size), now: start)
+        }
+        try store.addImage(
+            ImageRecord(
+                name: "node", sha256: imaged, sha384: [UInt8](repeating: 2, count: 48),
+                authenticodeSHA256: imaged, linuxSHA256: imaged, initrdSHA256: imaged, commandLine: "console=ttyS0",
+                size: size, kernelAuthenticodeSHA256: nil, sectionMeasurements: nil), actor: "test")
+        let later = start.addingTimeInterval(EnrolmentStore.orphanImagePartLifetime + 1)
+        try store.storeImageContent(sha256: recent, bytes: [UInt8](repeating: 7, count: size), now: later)
+
+        #expect(try store.expireUnclaimed(now: start.addingTimeInterval(60)).imageParts == 0, "not a day yet")
+        #expect(try store.expireUnclaimed(now: later).imageParts == 2, "both parts of the crashed upload")
+        #expect(try !store.hasImageContent(sha256: crashed, size: size))
+        #expect(try store.hasImageContent(sha256: imaged, size: size))
+        #expect(try store.hasImageContent(sha256: recent, size: size))
     }
 
     @Test(arguments: StoreBackend.allCases) func operatorCertificatesAreRecordedAndRevoked(backend: StoreBackend) throws

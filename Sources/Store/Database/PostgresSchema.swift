@@ -158,6 +158,11 @@ enum PostgresSchema {
                 """,
             ]
         ),
+        (
+            // When each image part was stored: parts no image claims a day later are of an
+            // upload that never finished, and are swept (Expiry.swift). Parts stored before: NULL.
+            "p6-image-parts-dated", ["ALTER TABLE imagePart ADD COLUMN storedAt TIMESTAMPTZ"]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -252,6 +252,11 @@ enum SQLiteSchema {
                 t.column("usedAt", .datetime)
             }
         }
+        migrator.registerMigration("v15-image-parts-dated") { db in
+            // When each part was stored: parts no image claims a day later are of an upload
+            // that never finished, and are swept (Expiry.swift). Parts stored before: NULL.
+            try db.alter(table: "imagePart") { t in t.add(column: "storedAt", .datetime) }
+        }
         return migrator
     }
 
