@@ -15,8 +15,7 @@ public struct ExpiredRows: Sendable, Equatable {
 extension EnrolmentStore {
     /// Forgets what nobody claimed in time: discovered machines past
     /// ``Limits/discoveredMachineLifetime`` (audited, in one record), expired nonces, and the
-    /// parts of image uploads that never became an image (parts stored before their time
-    /// was kept count as old).
+    /// parts of image uploads that never became an image.
     @discardableResult
     public func expireUnclaimed(now: Date = Date()) throws(StoreError) -> ExpiredRows {
         try write { db in
@@ -25,7 +24,7 @@ extension EnrolmentStore {
             expired.nonces = try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
             expired.imageParts = try db.execute(
                 sql: """
-                    DELETE FROM imagePart WHERE (storedAt IS NULL OR storedAt < ?)
+                    DELETE FROM imagePart WHERE storedAt < ?
                         AND NOT EXISTS (SELECT 1 FROM image WHERE image.sha256 = imagePart.sha256)
                     """, arguments: [now.addingTimeInterval(-Self.orphanImagePartLifetime)])
             return expired

@@ -28,14 +28,14 @@ extension EnrolmentStore {
         throws(StoreError) -> Int
     {
         try write { [key] db in
-            let (resealed, total) = try db.reseal(from: key, to: rotated, keepingWhatOpens: true)
-            guard total == 0 || resealed.count < total else {
+            let (resealed, kept, total) = try db.reseal(from: key, to: rotated, keepingWhatOpens: true)
+            guard total == 0 || kept > 0 else {
                 throw StoreError.invalid(
                     "key \(rotated.identifier) opens none of this database's secrets: it is not the key they were rotated to"
                 )
             }
             let secrets = resealed.secrets.count
-            if secrets > 0 {
+            if resealed.count > 0 {
                 try db.appendAudit(
                     actor: actor, action: "keys-rotated", subject: "keys/key-encryption",
                     details:
@@ -48,25 +48,34 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
-    /// Re-seals the secrets (and the key check) under `new`, opening each under `old`; with
-    /// `keepingWhatOpens`, those `new` opens already stay as they are. Returns the identities
-    /// re-sealed, and how many sealed values there are.
+    /// Re-seals the secrets and the key check under `new`, opening each under `old` (a
+    /// database without a check gets one under `new`); with `keepingWhatOpens`, those `new`
+    /// opens already stay as they are. Returns the identities re-sealed, how many sealed
+    /// values were kept as they were, and how many there were.
     fileprivate func reseal(from old: KeyEncryptionKey, to new: KeyEncryptionKey, keepingWhatOpens: Bool) throws
-        -> (resealed: ResealedIdentities, total: Int)
+        -> (resealed: ResealedIdentities, kept: Int, total: Int)
     {
         let rows = try SQLRow.fetchAll(self, sql: "SELECT id, identity, sealed FROM sealedSecret ORDER BY id")
         var resealed = ResealedIdentities()
+        var kept = 0
         for row in rows {
             let identity: String = row["identity"]
             let sealed = [UInt8](row["sealed"] as Data)
-            if keepingWhatOpens, (try? new.open(sealed, identity: identity)) != nil { continue }
+            if keepingWhatOpens, (try? new.open(sealed, identity: identity)) != nil {
+                kept += 1
+                continue
+            }
             let secret = try old.open(sealed, identity: identity)
             try execute(
                 sql: "UPDATE sealedSecret SET sealed = ? WHERE id = ?",
                 arguments: [Data(try new.seal(secret, identity: identity)), row["id"] as Int64])
             resealed.identities.append(identity)
         }
-        return (resealed, rows.count)
+        if !rows.contains(where: { ($0["identity"] as String) == Self.keyCheckIdentity }) {
+            try writeKeyCheck(under: new)
+            resealed.identities.append(Self.keyCheckIdentity)
+        }
+        return (resealed, kept, rows.count)
     }
 }
 

@@ -91,7 +91,8 @@ struct KeysCommand: AsyncParsableCommand {
                 key, actor: "appliance/\(configuration.applianceName) (keys import)")
             unlink(path + ".next")
             try key.write(to: path + ".next")
-            guard rename(path + ".next", path) == 0 else {
+            // A running server here may have moved it already, finding the database's key check under it.
+            guard rename(path + ".next", path) == 0 || errno == ENOENT else {
                 throw ValidationError("cannot move \(path).next to \(path)")
             }
             print(

@@ -23,6 +23,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# forget ARRAY PID: takes a process the lab stopped and waited for out of ARRAY (PIDS, say),
+# so that the clean-up never signals an id the system may have given to another process.
+forget() {
+    local -n list=$1
+    local kept=() pid
+    for pid in "${list[@]}"; do [ "$pid" = "$2" ] || kept+=("$pid"); done
+    list=("${kept[@]}")
+}
+
 elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
 log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
 result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }
@@ -87,6 +96,7 @@ make_machine() {
     swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
         --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
     local swtpm=$!
+    PIDS+=("$swtpm")
     sleep 0.3
     tcti="swtpm:host=127.0.0.1,port=$port"
     tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
@@ -98,6 +108,7 @@ make_machine() {
         tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
     fi
     kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
+    forget PIDS "$swtpm"
     truncate -s 256M "$WORK/$name/disk.img"
     cat /proc/sys/kernel/random/uuid > "$WORK/$name/uuid"
     cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/$name/vars.fd"
@@ -110,6 +121,7 @@ boot() {
     shift 3
     swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --ctrl type=unixio,path="$WORK/$name/swtpm.sock" --flags not-need-init &
     local swtpm=$!
+    PIDS+=("$swtpm")
     sleep 0.3
     local start=$EPOCHREALTIME
     echo "$start" > "$OUT/$serial.start"
@@ -126,6 +138,7 @@ boot() {
     echo "$EPOCHREALTIME" > "$OUT/$serial.end"
     kill "$swtpm" 2>/dev/null || true
     wait "$swtpm" 2>/dev/null || true
+    forget PIDS "$swtpm"
 }
 
 uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE

@@ -1,5 +1,5 @@
 import Foundation
-import Store
+@testable import Store
 import Testing
 import TestSupport
 import WardenAPI
@@ -58,5 +58,43 @@ import WardenCrypto
         #expect(!FileManager.default.fileExists(atPath: path + ".next"))
         #expect(sameSecret(try TestPaths.bytes(URL(fileURLWithPath: path)), fresh.secret.revealedBytes))
         #expect(running.keyEncryptionKey.identifier == fresh.identifier)
+    }
+
+    /// A database written before the key check gets one from the first seal, under the key
+    /// that opens a secret it holds (a key that opens none is refused), or from a rotation,
+    /// under the new key.
+    @Test(arguments: StoreBackend.allCases) func aDatabaseWithoutAKeyCheckGetsOneUnderItsKey(backend: StoreBackend)
+        throws
+    {
+        let (store, location, _) = try backend.freshStore()
+        _ = try store.enroll(MachineEnrolment(name: "node-1", ekPublic: [1], ekName: [0, 0x0b, 1]), actor: "test")
+        let forgetCheck = {
+            _ = try store.write { db in
+                try db.execute(
+                    sql: "DELETE FROM sealedSecret WHERE identity = ?", arguments: [SQLTransaction.keyCheckIdentity])
+            }
+        }
+        try forgetCheck()
+        let stranger = KeyEncryptionKey.generate()
+        let strangers = try EnrolmentStore(location: location, key: stranger)
+        #expect(throws: StoreError.keyNotCurrent(stranger.identifier)) {
+            _ = try strangers.enroll(
+                MachineEnrolment(name: "node-2", ekPublic: [2], ekName: [0, 0x0b, 2]), actor: "test")
+        }
+        _ = try store.enroll(MachineEnrolment(name: "node-3", ekPublic: [3], ekName: [0, 0x0b, 3]), actor: "test")
+        #expect(throws: StoreError.keyNotCurrent(stranger.identifier)) {
+            _ = try strangers.enroll(
+                MachineEnrolment(name: "node-4", ekPublic: [4], ekName: [0, 0x0b, 4]), actor: "test")
+        }
+
+        try forgetCheck()
+        let fresh = KeyEncryptionKey.generate()
+        #expect(try store.rotateKeyEncryptionKey(to: fresh, actor: "test") == 2)
+        let holder = try EnrolmentStore(location: location, key: fresh)
+        _ = try holder.enroll(MachineEnrolment(name: "node-5", ekPublic: [5], ekName: [0, 0x0b, 5]), actor: "test")
+        #expect(throws: StoreError.keyNotCurrent(stranger.identifier)) {
+            _ = try strangers.enroll(
+                MachineEnrolment(name: "node-6", ekPublic: [6], ekName: [0, 0x0b, 6]), actor: "test")
+        }
     }
 }

@@ -159,9 +159,14 @@ enum PostgresSchema {
             ]
         ),
         (
-            // When each image part was stored: parts no image claims a day later are of an
-            // upload that never finished, and are swept (Expiry.swift). Parts stored before: NULL.
-            "p6-image-parts-dated", ["ALTER TABLE imagePart ADD COLUMN storedAt TIMESTAMPTZ"]
+            // When each image part was stored (those stored before, or by an appliance not
+            // upgraded yet: when the row was written): parts no image claims a day later are
+            // of an upload that never finished, and are swept (Expiry.swift).
+            "p6-image-parts-dated",
+            [
+                "ALTER TABLE imagePart ADD COLUMN storedAt TIMESTAMPTZ NOT NULL DEFAULT now()",
+                "CREATE INDEX imagePartByTime ON imagePart (storedAt)",
+            ]
         ),
     ]
 

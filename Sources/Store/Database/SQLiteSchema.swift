@@ -253,9 +253,13 @@ enum SQLiteSchema {
             }
         }
         migrator.registerMigration("v15-image-parts-dated") { db in
-            // When each part was stored: parts no image claims a day later are of an upload
-            // that never finished, and are swept (Expiry.swift). Parts stored before: NULL.
-            try db.alter(table: "imagePart") { t in t.add(column: "storedAt", .datetime) }
+            // When each part was stored (those stored before: now): parts no image claims a
+            // day later are of an upload that never finished, and are swept (Expiry.swift).
+            // A constant default, not an UPDATE: no stored part is rewritten.
+            try db.alter(table: "imagePart") { t in
+                t.add(column: "storedAt", .datetime).notNull().defaults(to: SQLTimestamp.text(Date()))
+            }
+            try db.create(index: "imagePartByTime", on: "imagePart", columns: ["storedAt"])
         }
         return migrator
     }
