@@ -285,7 +285,6 @@ fi
 # Every release acknowledged to a machine is on the promoted server, with the attestation
 # and release records of the audit log that name it.
 awk '$3 == "ok" {print "\\\\x" $6}' "$OUT/stream.txt" > "$WORK/acknowledged.txt"
-chmod 644 "$WORK/acknowledged.txt"
 missing=$(psql_at 10.213.0.22 -v ON_ERROR_STOP=1 <<SQL
 CREATE TEMPORARY TABLE acknowledged (nonce BYTEA);
 \copy acknowledged FROM '$WORK/acknowledged.txt'
