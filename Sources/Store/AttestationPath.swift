@@ -91,23 +91,16 @@ extension EnrolmentStore {
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError)
         -> AttestationContext?
     {
-        try read { db in try db.attestationContext(attestationKeyID: id, nonce: nonce, now: now) }
+        try readStatement { db in try db.attestationContext(attestationKeyID: id, nonce: nonce, now: now) }
     }
 
     /// The machine's disk key and join secrets, unsealed, in one read.
     public func releaseSecrets(machineID: Int64) throws(StoreError) -> ReleaseSecrets {
         let identity = Self.diskKeyIdentity(machineID: machineID)
-        let (sealed, join) = try read { db in
-            (
-                try Data.fetchOne(
-                    db, sql: "SELECT sealed FROM sealedSecret WHERE identity = ?", arguments: [identity]
-                ),
-                try db.joinSecrets(machineID: machineID)
-            )
-        }
+        let (sealed, join) = try read { db in try db.machineSecrets(machineID: machineID, alsoSealed: identity) }
         guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
         return ReleaseSecrets(
-            diskKey: Secret(bytes: try key.open([UInt8](sealed), identity: identity)),
+            diskKey: Secret(bytes: try key.open(sealed, identity: identity)),
             join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
     }
 }

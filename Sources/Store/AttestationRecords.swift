@@ -157,9 +157,12 @@ extension EnrolmentStore {
         throws(StoreError) -> Int64
     {
         try write { db in
-            let standing = try db.standing(ofMachine: outcome.machineID)
-            try outcome.inputs.map(standing.confirm)
+            // The nonce is consumed in the same round trip as the standing is read; a standing
+            // that does not confirm the judgement's inputs rolls both back.
+            let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
             try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+            let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
+            try outcome.inputs.map(standing.confirm)
             let pinned = try pin.map {
                 try db.pin(
                     $0, machineID: outcome.machineID, actor: "system (trust on first use)",

@@ -87,15 +87,25 @@ struct SealedJoin {
 extension SQLTransaction {
     /// The join configuration of `machineID`, token sealed; nil when it has no cluster.
     func joinSecrets(machineID: Int64) throws -> SealedJoin? {
+        try machineSecrets(machineID: machineID, alsoSealed: nil).join
+    }
+
+    /// The join configuration of `machineID`, token sealed (nil when it has no cluster), and
+    /// the sealed secret `identity` (nil when there is none), read with it in one query.
+    func machineSecrets(machineID: Int64, alsoSealed identity: String?) throws -> (sealed: [UInt8]?, join: SealedJoin?)
+    {
         guard
             let row = try SQLRow.fetchOne(
                 self,
                 sql: """
-                    SELECT c.id, c.name, c.serverURL, m.role, m.labels FROM machine m JOIN cluster c ON c.id = m.clusterID WHERE m.id = ?
-                    """, arguments: [machineID]),
+                    SELECT s.sealed, c.id, c.name, c.serverURL, m.role, m.labels FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+                    LEFT JOIN sealedSecret s ON s.identity = ? WHERE m.id = ?
+                    """, arguments: [identity, machineID])
+        else { return (nil, nil) }
+        let sealed = (row["sealed"] as Data?).map { [UInt8]($0) }
+        guard let clusterID = row["id"] as Int64?,
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
-        else { return nil }
-        let clusterID: Int64 = row["id"]
+        else { return (sealed, nil) }
         // An agent gets the agent token when the cluster has one; anything else the cluster token.
         let token = EnrolmentStore.tokenIdentity(clusterID: clusterID)
         let preferred = role == .agent ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : token
@@ -107,9 +117,12 @@ extension SQLTransaction {
                     """, arguments: [preferred, token, preferred])
         else { throw StoreError.notFound(token) }
         let labels: String = row["labels"]
-        return SealedJoin(
-            cluster: row["name"], serverURL: row["serverURL"], role: role,
-            labels: labels.split(separator: "\n").map(String.init),
-            identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
+        return (
+            sealed,
+            SealedJoin(
+                cluster: row["name"], serverURL: row["serverURL"], role: role,
+                labels: labels.split(separator: "\n").map(String.init),
+                identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
+        )
     }
 }

@@ -89,6 +89,11 @@ public final class EnrolmentStore: Sendable {
         try storeError { try database.read(body) }
     }
 
+    /// A read whose queries need not see one state together (see ``StoreDatabase/readStatement(_:)``).
+    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws(StoreError) -> T {
+        try storeError { try database.readStatement(body) }
+    }
+
     /// A write, returning once it is durably committed.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
         try storeError {
@@ -119,19 +124,13 @@ extension SQLTransaction {
     /// newest request is the one a live agent waits for.
     func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
         let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
-        // Statements whose answers nobody reads go without waiting (see `enqueue`).
-        try enqueue(sql: "DELETE FROM machineNonce WHERE machineID = ? AND expiresAt < ?", arguments: [machineID, now])
-        let pending =
-            try Int.fetchOne(
-                self, sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = ? AND usedAt IS NULL",
-                arguments: [machineID]) ?? 0
-        if pending >= EnrolmentStore.pendingNoncesPerMachine {
-            try enqueue(
-                sql: """
-                    DELETE FROM machineNonce WHERE machineID = ? AND value = (
-                        SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL ORDER BY expiresAt LIMIT 1)
-                    """, arguments: [machineID, machineID])
-        }
+        // Statements whose answers nobody reads go without waiting (see `enqueue`): the
+        // expired ones go, and the unused ones but the newest that leave room for this one.
+        try enqueue(
+            sql: """
+                DELETE FROM machineNonce WHERE machineID = ? AND (expiresAt < ? OR (usedAt IS NULL AND value NOT IN (
+                    SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL AND expiresAt >= ? ORDER BY expiresAt DESC LIMIT ?)))
+                """, arguments: [machineID, now, machineID, now, EnrolmentStore.pendingNoncesPerMachine - 1])
         try enqueue(
             sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)",
             arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])

@@ -38,24 +38,29 @@ struct MachineStanding {
 }
 
 extension SQLTransaction {
-    /// The standing of machine `id`, in one statement, with the machine's row locked until
-    /// the transaction ends: like a nonce's issue, which locks it first too, so that the two
-    /// take their locks in one order and never wait on each other.
-    func standing(ofMachine id: Int64) throws -> MachineStanding {
-        guard
-            let row = try SQLRow.fetchOne(
-                self,
-                sql: """
-                    SELECT m.name, m.state, m.legacyBootResetCount, m.policyName, p.id AS policyID, p.version AS policyVersion,
-                        c.name AS cluster, a.resetCount, a.restartCount, a.clock, a.safe
-                    FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
-                    LEFT JOIN policy p ON p.id = (SELECT id FROM policy WHERE name = m.policyName ORDER BY version DESC LIMIT 1)
-                    LEFT JOIN attestation a ON a.id = (
-                        SELECT id FROM attestation WHERE machineID = m.id AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
-                    WHERE m.id = ?
-                    """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"), arguments: [id])
-        else { throw StoreError.notFound("machine \(id)") }
-        return MachineStanding(
+    /// Sends the query of machine `id`'s standing, which locks the machine's row until the
+    /// transaction ends, without waiting: like a nonce's issue, which locks it first too, so
+    /// that the two take their locks in one order and never wait on each other. Its answer
+    /// is read with ``MachineStanding/init(ofMachine:from:)`` once a later statement was waited for.
+    func sendStandingQuery(ofMachine id: Int64) throws -> SQLLaterRows {
+        try enqueueQuery(
+            sql: """
+                SELECT m.name, m.state, m.legacyBootResetCount, m.policyName, p.id AS policyID, p.version AS policyVersion,
+                    c.name AS cluster, a.resetCount, a.restartCount, a.clock, a.safe
+                FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+                LEFT JOIN policy p ON p.id = (SELECT id FROM policy WHERE name = m.policyName ORDER BY version DESC LIMIT 1)
+                LEFT JOIN attestation a ON a.id = (
+                    SELECT id FROM attestation WHERE machineID = m.id AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
+                WHERE m.id = ?
+                """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"), arguments: [id])
+    }
+}
+
+extension MachineStanding {
+    /// The standing of machine `id` that its query (``SQLTransaction/sendStandingQuery(ofMachine:)``) answered.
+    init(ofMachine id: Int64, from answer: SQLLaterRows) throws {
+        guard let row = try answer.rows().first else { throw StoreError.notFound("machine \(id)") }
+        self.init(
             name: row["name"], state: row["state"],
             legacyBootResetCount: (row["legacyBootResetCount"] as Int64?).map { UInt32(truncatingIfNeeded: $0) },
             policyName: row["policyName"],

@@ -17,8 +17,10 @@ final class PostgresDatabase: StoreDatabase {
     /// write lock sees everything its predecessor committed.
     static let beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED"
     /// Connections reads may use at once, and writes of one machine (``writeOneMachine(_:)``).
-    static let readConnections = 4
-    static let oneMachineWriteConnections = 4
+    /// Enough for the agent API's threads on a shared database to keep busy with round
+    /// trips: about half of them read while the others issue nonces.
+    static let readConnections = 8
+    static let oneMachineWriteConnections = 8
 
     private let connector: PostgresConnector
     private let readers: PostgresPool
@@ -54,6 +56,11 @@ final class PostgresDatabase: StoreDatabase {
 
     func read<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try readers.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
+    }
+
+    /// Outside any transaction: no BEGIN and no COMMIT to wait for.
+    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+        try readers.alone(body)
     }
 
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
@@ -117,6 +124,30 @@ final class PostgresPool: Sendable {
     /// Runs `body` in a transaction opened by `begin` on one of the pool's connections:
     /// committed when it returns, rolled back when it throws.
     func inTransaction<T>(begin: String, _ body: (SQLTransaction) throws -> T) throws -> T {
+        try withSession { session in
+            let db = SQLTransaction(session)
+            try db.enqueue(sql: begin)
+            do {
+                let result = try body(db)
+                // PostgreSQL answers COMMIT of a transaction that failed unseen with ROLLBACK, not an error.
+                guard try session.commit() else {
+                    throw StoreError.database("the transaction was rolled back, not committed")
+                }
+                return result
+            } catch {
+                if !session.broken { _ = try? db.execute(sql: "ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` on one of the pool's connections, each statement outside any transaction.
+    func alone<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+        try withSession { session in try body(SQLTransaction(session)) }
+    }
+
+    /// Runs `body` with one of the pool's connections, reused when it was usable or opened.
+    private func withSession<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
         let session =
@@ -125,18 +156,6 @@ final class PostgresPool: Sendable {
         defer {
             if session.isReusable { idle.withLock { $0.append(session) } } else { session.close() }
         }
-        let db = SQLTransaction(session)
-        try db.enqueue(sql: begin)
-        do {
-            let result = try body(db)
-            // PostgreSQL answers COMMIT of a transaction that failed unseen with ROLLBACK, not an error.
-            guard try session.commit() else {
-                throw StoreError.database("the transaction was rolled back, not committed")
-            }
-            return result
-        } catch {
-            if !session.broken { _ = try? db.execute(sql: "ROLLBACK") }
-            throw error
-        }
+        return try body(session)
     }
 }

@@ -1,7 +1,9 @@
+import Dispatch
 import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// One PostgreSQL connection, used by one transaction at a time from a blocking thread
 /// (never an event loop). A connection-level failure or a server turned read-only breaks it
@@ -45,40 +47,45 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     func commit() throws -> Bool { try run("COMMIT", []).metadata.command == "COMMIT" }
 
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
-        let result = try run(sql, arguments)
-        guard let first = result.rows.first else { return }
-        let columns = SQLColumns(first.map(\.columnName))
-        for row in result.rows {
-            try body(SQLRow(columns: columns, values: try row.map(Self.value)))
-        }
+        for row in try Self.rows(of: try run(sql, arguments)) { try body(row) }
     }
 
-    /// Sends the statement and goes on: PostgreSQL answers in order, so the next statement
-    /// waited for finds out whether this one failed.
+    private static func rows(of result: PostgresQueryResult) throws -> [SQLRow] {
+        guard let first = result.rows.first else { return [] }
+        let columns = SQLColumns(first.map(\.columnName))
+        return try result.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
+    }
+
+    /// Keeps the statement to send with the next one that is waited for: PostgreSQL answers
+    /// in order, so that one finds out whether this one failed.
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        unanswered.append(send(sql, arguments))
+        unsent.append(Statement(sql: sql, arguments: arguments, rows: nil))
     }
 
-    private func send(_ sql: String, _ arguments: [SQLValue]) -> EventLoopFuture<PostgresQueryResult> {
-        var binds = PostgresBindings(capacity: arguments.count)
-        for argument in arguments { Self.bind(argument, to: &binds) }
-        let query = PostgresQuery(unsafeSQL: arguments.isEmpty ? sql : Self.numbered(sql), binds: binds)
-        return connection.query(query, logger: logger)
+    func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows {
+        guard !broken else { throw StoreError.unavailable("the database connection was lost") }
+        let rows = SQLLaterRows()
+        unsent.append(Statement(sql: sql, arguments: arguments, rows: rows))
+        return rows
     }
 
-    /// Statements sent without waiting whose answers have not been looked at yet.
-    private var unanswered: [EventLoopFuture<PostgresQueryResult>] = []
+    /// One statement, its arguments, and where its rows go when a caller reads them later.
+    private struct Statement: Sendable {
+        let sql: String
+        let arguments: [SQLValue]
+        let rows: SQLLaterRows?
+    }
+
+    /// Statements enqueued and not sent yet.
+    private var unsent: [Statement] = []
 
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        let answer = send(sql, arguments)
-        let earlier = unanswered
-        unanswered = []
+        let statements = unsent + [Statement(sql: sql, arguments: arguments, rows: nil)]
+        unsent = []
         do {
-            // Answered before this one: the first that failed is why this one did too.
-            for statement in earlier { _ = try statement.wait(within: connector.statementTimeout) }
-            return try answer.wait(within: connector.statementTimeout)
+            return try answer(statements)
         } catch {
             guard PostgresFailure.isFailOver(error) else { throw PostgresFailure.storeError(error) }
             broken = true
@@ -86,6 +93,43 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
             connector.failedOver(from: generation)
             throw StoreError.unavailable(PostgresFailure.describe(error, location: connector.location))
         }
+    }
+
+    /// Sends `statements` in one trip to the connection's event loop and waits, at most the
+    /// connector's statement timeout, for the last one's answer, or the first failure among
+    /// them: a thread switch there and one back, however many statements go.
+    private func answer(_ statements: [Statement]) throws -> PostgresQueryResult {
+        let outcome = AwaitedAnswer()
+        let loop = connection.eventLoop
+        let timeout = connector.statementTimeout
+        loop.execute { [connection, logger] in
+            var answers = statements.map { statement in
+                let answer = connection.query(Self.query(statement.sql, statement.arguments), logger: logger)
+                if let rows = statement.rows {
+                    answer.whenComplete { result in rows.answer(Result { try Self.rows(of: try result.get()) }) }
+                }
+                return answer
+            }
+            var combined = answers.removeLast()
+            for earlier in answers.reversed() {
+                let later = combined
+                combined = earlier.flatMap { _ in later }
+            }
+            let timer = loop.scheduleTask(in: timeout) {
+                outcome.complete(.failure(PostgresFailure.timedOut(seconds: Int(timeout.nanoseconds / 1_000_000_000))))
+            }
+            combined.whenComplete { result in
+                timer.cancel()
+                outcome.complete(result)
+            }
+        }
+        return try outcome.wait()
+    }
+
+    private static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: arguments.count)
+        for argument in arguments { bind(argument, to: &binds) }
+        return PostgresQuery(unsafeSQL: arguments.isEmpty ? sql : numbered(sql), binds: binds)
     }
 
     /// `sql` with its `?` placeholders numbered `$1`, `$2`… as PostgreSQL wants them
@@ -140,17 +184,23 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     }
 }
 
-extension EventLoopFuture where Value: Sendable {
-    /// Waits (from a thread that is not an event loop) for the value, at most `timeout`.
-    func wait(within timeout: TimeAmount) throws -> Value {
-        let promise = eventLoop.makePromise(of: Value.self)
-        let timer = eventLoop.scheduleTask(in: timeout) {
-            promise.fail(PostgresFailure.timedOut(seconds: Int(timeout.nanoseconds / 1_000_000_000)))
+/// The answer a blocking thread waits for while an event loop gets it: the first outcome
+/// given is kept (an answer, or the timeout's failure), later ones are dropped.
+private final class AwaitedAnswer: Sendable {
+    private let outcome = Mutex<Result<PostgresQueryResult, any Error>?>(nil)
+    private let given = DispatchSemaphore(value: 0)
+
+    func complete(_ result: Result<PostgresQueryResult, any Error>) {
+        let first = outcome.withLock { outcome in
+            guard outcome == nil else { return false }
+            outcome = result
+            return true
         }
-        whenComplete { result in
-            timer.cancel()
-            promise.completeWith(result)
-        }
-        return try promise.futureResult.wait()
+        if first { given.signal() }
+    }
+
+    func wait() throws -> PostgresQueryResult {
+        given.wait()
+        return try outcome.withLock { $0! }.get()
     }
 }

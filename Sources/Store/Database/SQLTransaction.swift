@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a backend's connection does inside a transaction: run a statement, or a query row by row.
 protocol SQLSession: AnyObject {
     /// Runs `sql` (one statement, `?` for each argument) and returns how many rows it changed.
@@ -8,12 +10,39 @@ protocol SQLSession: AnyObject {
     /// backend can: it runs before any later statement, and its failure is thrown by the
     /// next statement that is waited for.
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws
+    /// Sends query `sql` as ``enqueue(_:_:)`` sends a statement: its rows are there once a
+    /// later statement was waited for.
+    func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows
     /// The clause that locks the rows a query reads (`FOR UPDATE`), or nothing.
     var lockingRows: String { get }
 }
 
 extension SQLSession {
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws { _ = try execute(sql, arguments) }
+
+    func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows {
+        var rows: [SQLRow] = []
+        try query(sql, arguments) { rows.append($0) }
+        let later = SQLLaterRows()
+        later.answer(.success(rows))
+        return later
+    }
+}
+
+/// The rows of a query sent without waiting, once it was answered.
+final class SQLLaterRows: Sendable {
+    private let answered = Mutex<Result<[SQLRow], any Error>?>(nil)
+
+    /// Keeps the query's answer: its rows, or why it failed.
+    func answer(_ result: Result<[SQLRow], any Error>) { answered.withLock { $0 = result } }
+
+    /// The rows; throws what the query failed with, and when it was not answered yet.
+    func rows() throws -> [SQLRow] {
+        guard let result = answered.withLock({ $0 }) else {
+            throw StoreError.database("a query sent without waiting was read before it was answered")
+        }
+        return try result.get()
+    }
 }
 
 /// What one transaction remembers between its statements.
@@ -50,6 +79,12 @@ struct SQLTransaction {
     /// Sends a statement whose answer nobody reads (see ``SQLSession/enqueue(_:_:)``).
     func enqueue(sql: String, arguments: SQLArguments = []) throws {
         try session.enqueue(sql, arguments.values)
+    }
+
+    /// Sends a query whose rows are read after a later statement was waited for (see
+    /// ``SQLSession/enqueueQuery(_:_:)``).
+    func enqueueQuery(sql: String, arguments: SQLArguments = []) throws -> SQLLaterRows {
+        try session.enqueueQuery(sql, arguments.values)
     }
 
     /// Runs a statement; returns how many rows it changed.

@@ -44,6 +44,9 @@ final class SQLiteDatabase: StoreDatabase {
         try pool.read { db in try body(SQLiteSession.transaction(db)) }
     }
 
+    /// A read transaction costs SQLite no round trip: the same as ``read(_:)``.
+    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T { try read(body) }
+
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
         try writer.write(body)
     }

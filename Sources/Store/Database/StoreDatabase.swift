@@ -2,6 +2,10 @@
 protocol StoreDatabase: Sendable {
     /// Runs `body` in a read-only transaction that sees one consistent state throughout.
     func read<T>(_ body: (SQLTransaction) throws -> T) throws -> T
+    /// Runs `body` as ``read(_:)`` does, except that its queries need not see one state
+    /// together (one query, say, which sees one state by itself): a backend may run each
+    /// outside any transaction.
+    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T
     /// Runs `body` in a write transaction and returns once that transaction is durably committed.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T
     /// Runs `body` as ``write(_:)`` does, for a write that appends no audit record and whose
