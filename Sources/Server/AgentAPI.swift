@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOPosix
 import TPM
 import WardenAPI
 
@@ -9,8 +10,14 @@ enum AgentAPI {
     static func addRoutes(
         to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String,
         limiter: RateLimitMiddleware,
-        bodyLimit: BodyLimitMiddleware
+        bodyLimit: BodyLimitMiddleware, pool: NIOThreadPool
     ) {
+        /// 200 with the JSON of what `body` returns (run on `pool`), or the refusal.
+        @Sendable func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws
+            -> Response
+        {
+            try await AgentAPI.answer(on: pool, body)
+        }
         let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
         agent.post("discover") { request, context -> Response in
             let body = try await APIResponses.decode(
@@ -79,12 +86,12 @@ enum AgentAPI {
         }
     }
 
-    /// 200 with the JSON of what `body` returns (run off the event loop), or the refusal.
-    private static func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws
-        -> Response
-    {
+    /// 200 with the JSON of what `body` returns (run on `pool`, off the event loop), or the refusal.
+    private static func answer<T: Encodable & Sendable>(
+        on pool: NIOThreadPool, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> Response {
         do {
-            return try APIResponses.json(.ok, try await BlockingPools.agent.run(body))
+            return try APIResponses.json(.ok, try await pool.run(body))
         } catch let refusal as AttestationRefusal {
             let status: HTTPResponse.Status =
                 switch refusal.reason {

@@ -57,7 +57,7 @@ public enum WardenServer {
         HealthAPI.addRoutes(to: router, store: store, limiter: limiter)
         AgentAPI.addRoutes(
             to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter,
-            bodyLimit: bodyLimit)
+            bodyLimit: bodyLimit, pool: BlockingPools.agentRequests(on: store))
         AdminAPI.addRoutes(
             to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit,
             maxImageBytes: configuration.maxImageBytes,
