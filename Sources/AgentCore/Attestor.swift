@@ -19,14 +19,19 @@ public struct Attestor: Sendable {
     let tcti: String
     let appliances: ApplianceFailover
     let serverCA: String
+    let removed: RemovedAppliances
 
     /// - Parameters: `tcti`, the TPM (`device:/dev/tpmrm0`, `swtpm:host=…,port=…`);
     ///   `appliances`, Warden's URLs and how long to keep trying them; `serverCA`, the path
-    ///   of Warden's server CA certificate.
-    public init(tcti: String, appliances: ApplianceFailover, serverCA: String) {
+    ///   of Warden's server CA certificate; `removed`, the appliances not to trust.
+    public init(
+        tcti: String, appliances: ApplianceFailover, serverCA: String,
+        removed: RemovedAppliances = RemovedAppliances(certificateDigests: [])
+    ) {
         self.tcti = tcti
         self.appliances = appliances
         self.serverCA = serverCA
+        self.removed = removed
     }
 
     /// Announces this machine's EK, with its certificate from NV when the TPM has one, so
@@ -39,7 +44,7 @@ public struct Attestor: Sendable {
         let request = AgentMessages.DiscoverRequest(
             ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
         return try await appliances.run { server in
-            let client = try await HTTPSClient(url: server, serverCA: serverCA)
+            let client = try await HTTPSClient(url: server, serverCA: serverCA, serverCheck: removed.serverCheck)
             defer { Task { await client.close() } }
             return try await refusing {
                 try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self)
@@ -70,7 +75,7 @@ public struct Attestor: Sendable {
         at server: String, eventLog: [UInt8]?, legacyBIOS: Bool, device: TPMDevice, ek: TPMDevice.LoadedKey,
         ak: TPMDevice.LoadedKey, akName: [UInt8]
     ) async throws -> ReleasePayload {
-        let client = try await HTTPSClient(url: server, serverCA: serverCA)
+        let client = try await HTTPSClient(url: server, serverCA: serverCA, serverCheck: removed.serverCheck)
         defer { Task { await client.close() } }
 
         let registration = try await refusing {

@@ -305,7 +305,9 @@ public final class AttestationService: Sendable {
             JoinConfiguration(
                 server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)
         }
-        let payload = ReleasePayload(nodeName: machineName, diskKey: secrets.diskKey, join: join)
+        let payload = ReleasePayload(
+            nodeName: machineName, diskKey: secrets.diskKey, join: join,
+            removedApplianceCertificates: secrets.removedApplianceCertificates.map(Hex.encode))
         return try refuse(.internalError) {
             try SealedRelease.seal(
                 try JSONEncoder().encode(payload).map { $0 }, for: akName, under: cachedEndorsementKey(ekPublic),

@@ -53,6 +53,9 @@ public enum NonceIssue: Sendable, Equatable {
 public struct ReleaseSecrets: Sendable {
     public let diskKey: Secret
     public let join: JoinSecrets?
+    /// SHA-256 of the server certificates of the appliances an operator removed, which the
+    /// release tells the node to refuse (not secret; read with the secrets, in one trip).
+    public let removedApplianceCertificates: [[UInt8]]
 }
 
 extension EnrolmentStore {
@@ -94,14 +97,22 @@ extension EnrolmentStore {
         try readStatement { db in try db.attestationContext(attestationKeyID: id, nonce: nonce, now: now) }
     }
 
-    /// The machine's disk key and join secrets, unsealed, in one read.
+    /// The machine's disk key and join secrets, unsealed, and the removed appliances'
+    /// certificates, in one read.
     public func releaseSecrets(machineID: Int64) throws(StoreError) -> ReleaseSecrets {
         let identity = Self.diskKeyIdentity(machineID: machineID)
-        let (sealed, join) = try read { db in try db.machineSecrets(machineID: machineID, alsoSealed: identity) }
+        let (sealed, join, removed) = try read { db in
+            let removed = try db.enqueueQuery(
+                sql: "SELECT serverCertificateSHA256 FROM appliance WHERE state = ? ORDER BY name",
+                arguments: [ApplianceState.removed.rawValue])
+            let (sealed, join) = try db.machineSecrets(machineID: machineID, alsoSealed: identity)
+            return (sealed, join, try removed.rows().map { [UInt8]($0["serverCertificateSHA256"] as Data) })
+        }
         guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
         return ReleaseSecrets(
             diskKey: Secret(bytes: try key.open(sealed, identity: identity)),
-            join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) })
+            join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) },
+            removedApplianceCertificates: removed)
     }
 }
 

@@ -1,21 +1,28 @@
 import WardenCrypto
 
-/// What a release carries once the agent has opened it: the disk key and, for a machine in
-/// a cluster, what `/etc/rancher/k3s/config.yaml` needs.
+/// What a release carries once the agent has opened it: the disk key, for a machine in a
+/// cluster what `/etc/rancher/k3s/config.yaml` needs, and the appliances the node must no
+/// longer trust.
 public struct ReleasePayload: Codable, Sendable, Equatable {
     public var nodeName: String
     /// The disk key (32 bytes); base64 on the wire.
     public var diskKey: Secret
     public var join: JoinConfiguration?
+    /// SHA-256 of the server certificates (DER) of the appliances an operator removed,
+    /// lowercase hex: the node refuses a server that presents one (absent on the wire: none).
+    public var removedApplianceCertificates: [String]
 
-    public init(nodeName: String, diskKey: Secret, join: JoinConfiguration?) {
+    public init(
+        nodeName: String, diskKey: Secret, join: JoinConfiguration?, removedApplianceCertificates: [String] = []
+    ) {
         self.nodeName = nodeName
         self.diskKey = diskKey
         self.join = join
+        self.removedApplianceCertificates = removedApplianceCertificates
     }
 
     private enum CodingKeys: String, CodingKey {
-        case nodeName, diskKey, join
+        case nodeName, diskKey, join, removedApplianceCertificates
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,6 +34,8 @@ public struct ReleasePayload: Codable, Sendable, Equatable {
         }
         diskKey = Secret(bytes: key)
         join = try container.decodeIfPresent(JoinConfiguration.self, forKey: .join)
+        removedApplianceCertificates =
+            try container.decodeIfPresent([String].self, forKey: .removedApplianceCertificates) ?? []
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -34,6 +43,9 @@ public struct ReleasePayload: Codable, Sendable, Equatable {
         try container.encode(nodeName, forKey: .nodeName)
         try container.encode(Base64.encode(diskKey.revealedBytes), forKey: .diskKey)
         try container.encodeIfPresent(join, forKey: .join)
+        if !removedApplianceCertificates.isEmpty {
+            try container.encode(removedApplianceCertificates, forKey: .removedApplianceCertificates)
+        }
     }
 }
 

@@ -35,11 +35,16 @@ public final class HTTPSClient: Sendable {
     private let port: Int
     private let url: String
     private let context: NIOSSLContext
+    private let serverCheck: ServerCertificateCheck?
 
-    /// Connects to `url` (`https://HOST:PORT`), trusting only the CA certificate in `serverCA`.
-    public init(url: String, serverCA: String, identity: Identity? = nil) async throws(ClientError) {
+    /// Connects to `url` (`https://HOST:PORT`), trusting only the CA certificate in `serverCA`,
+    /// and then only a server certificate that `serverCheck` finds nothing against.
+    public init(
+        url: String, serverCA: String, identity: Identity? = nil, serverCheck: ServerCertificateCheck? = nil
+    ) async throws(ClientError) {
         (host, port) = try ServerURL.split(url)
         self.url = url
+        self.serverCheck = serverCheck
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
@@ -55,13 +60,14 @@ public final class HTTPSClient: Sendable {
         } catch {
             throw .connection("\(url): \(error)")
         }
-        connection = Mutex(try await Self.connect(url: url, host: host, port: port, context: context))
+        connection = Mutex(
+            try await Self.connect(url: url, host: host, port: port, context: context, serverCheck: serverCheck))
     }
 
     /// A new connection, its server checked.
-    private static func connect(url: String, host: String, port: Int, context: NIOSSLContext) async throws(ClientError)
-        -> any Channel
-    {
+    private static func connect(
+        url: String, host: String, port: Int, context: NIOSSLContext, serverCheck: ServerCertificateCheck?
+    ) async throws(ClientError) -> any Channel {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         do {
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -71,7 +77,7 @@ public final class HTTPSClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
                         try channel.pipeline.syncOperations.addHandler(
-                            ServerPurposeCheck(promise: channel.eventLoop.makePromise()))
+                            ServerPurposeCheck(promise: channel.eventLoop.makePromise(), further: serverCheck))
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
                     }
@@ -139,7 +145,8 @@ public final class HTTPSClient: Sendable {
     private func openChannel() async throws(ClientError) -> any Channel {
         let current = connection.withLock { $0 }
         guard !current.isActive else { return current }
-        let fresh = try await Self.connect(url: url, host: host, port: port, context: context)
+        let fresh = try await Self.connect(
+            url: url, host: host, port: port, context: context, serverCheck: serverCheck)
         connection.withLock { $0 = fresh }
         return fresh
     }

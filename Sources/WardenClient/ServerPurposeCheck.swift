@@ -3,8 +3,13 @@ import NIOSSL
 import NIOTLS
 import X509
 
+/// A check of the server's certificate (DER) beyond its chain, name and purpose: why it is
+/// refused, or nil.
+public typealias ServerCertificateCheck = @Sendable ([UInt8]) -> String?
+
 /// Once the TLS handshake has verified the chain and the name, checks that the server's
-/// certificate is for server authentication; until then, and on failure, nothing is sent.
+/// certificate is for server authentication, and what `further` checks; until then, and on
+/// failure, nothing is sent.
 final class ServerPurposeCheck: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
@@ -13,9 +18,11 @@ final class ServerPurposeCheck: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     let promise: EventLoopPromise<Void>
+    let further: ServerCertificateCheck?
 
-    init(promise: EventLoopPromise<Void>) {
+    init(promise: EventLoopPromise<Void>, further: ServerCertificateCheck?) {
         self.promise = promise
+        self.further = further
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -25,11 +32,17 @@ final class ServerPurposeCheck: ChannelInboundHandler, RemovableChannelHandler {
             let usage = leaf.flatMap { try? Certificate(derEncoded: $0) }.flatMap {
                 try? $0.extensions.extendedKeyUsage
             }
-            if usage?.contains(.serverAuth) == true {
-                promise.succeed()
-            } else {
-                promise.fail(Failure(reason: "the server's certificate is not for server authentication"))
+            let refusal =
+                if usage?.contains(.serverAuth) != true {
+                    "the server's certificate is not for server authentication"
+                } else {
+                    leaf.flatMap { further?($0) }
+                }
+            if let refusal {
+                promise.fail(Failure(reason: refusal))
                 context.close(promise: nil)
+            } else {
+                promise.succeed()
             }
         }
         context.fireUserInboundEventTriggered(event)

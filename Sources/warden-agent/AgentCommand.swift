@@ -20,19 +20,29 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(help: "The TPM: device:/dev/tpmrm0, or swtpm:host=HOST,port=PORT.") var tcti = "device:/dev/tpmrm0"
         @Option(help: "Seconds to keep trying the appliances when none can serve (with pauses of 1, 2, 4… s).")
         var patience = 120
+        @Option(
+            help: """
+                Where the node keeps the appliances an operator removed, as its last release listed them \
+                (refused from then on): an EFI variable in efivarfs on a node whose disk is still locked.
+                """)
+        var removedAppliances: String?
 
         func validate() throws {
             guard !server.isEmpty else { throw ValidationError("give Warden's URL with --server (once per appliance)") }
             guard patience >= 0 else { throw ValidationError("--patience is seconds, 0 or more") }
         }
 
-        var attestor: Attestor {
+        var removedAppliancesFile: RemovedAppliancesFile? { removedAppliances.map(RemovedAppliancesFile.init) }
+
+        func attestor() throws -> Attestor {
             Attestor(
                 tcti: tcti,
                 appliances: ApplianceFailover(servers: server, patience: .seconds(patience)) { failure in
                     printLine("\(failure); trying the next appliance")
-                }, serverCA: ca)
+                }, serverCA: ca,
+                removed: try removedAppliancesFile?.read() ?? RemovedAppliances(certificateDigests: []))
         }
+
     }
 
     struct Attest: AsyncParsableCommand {
@@ -61,8 +71,14 @@ struct AgentCommand: AsyncParsableCommand {
         func run() async throws {
             do {
                 let log = try eventlog.map { try EventLogFile.read($0) }
-                let payload = try await connection.attestor.attest(
+                let payload = try await connection.attestor().attest(
                     eventLog: log, legacyBIOS: KernelCommandLine.saysLegacyBIOS(at: kernelCommandLine))
+                // Kept for the next boot; a failure is reported, and the node goes on: its disk matters more.
+                if let file = connection.removedAppliancesFile {
+                    do { try file.keep(listedIn: payload) } catch {
+                        printLine("cannot keep the removed appliances in \(file.path): \(error)")
+                    }
+                }
                 if let out {
                     try ReleaseOutputs.write(payload, to: out)
                     print(
@@ -87,7 +103,7 @@ struct AgentCommand: AsyncParsableCommand {
 
         func run() async throws {
             do {
-                let found = try await connection.attestor.discover()
+                let found = try await connection.attestor().discover()
                 print("warden-agent: registered as machine \(found.machineID) (\(found.state))")
             } catch {
                 printError(error)

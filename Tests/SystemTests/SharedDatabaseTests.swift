@@ -155,16 +155,67 @@ import TestSupport
             try keys(
                 ["rotate", "--out", keyBundle, "--passphrase-file", passphrase.path], on: b.stateDir, b.environment))
         let rotatedKey = try TestPaths.bytes(b.stateDir.appendingPathComponent("kek.key"))
+        let removedList = out.appendingPathComponent("removed-appliances").path
         let afterRotation = try b.agent(
-            "attest", tcti: tpm.tcti, ["--out", out.appendingPathComponent("rotated").path])
+            "attest", tcti: tpm.tcti,
+            ["--out", out.appendingPathComponent("rotated").path, "--removed-appliances", removedList])
         try expectSuccess(afterRotation)
         #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("rotated/disk.key")), key))
+        try expectNodeRefusesRemoved(a, besides: b, tpm: tpm, list: removedList)
         let c = try #require(joinedFolder)
         try expectSuccess(
             try keys(
                 ["import", keyBundle, "--passphrase-file", passphrase.path], on: c,
                 shared.merging(["WARDEN_APPLIANCE_NAME": "appliance-c"]) { $1 }))
         #expect(sameSecret(try TestPaths.bytes(c.appendingPathComponent("kek.key")), rotatedKey))
+    }
+
+    /// The release after `removed`'s removal listed its server certificate, which the node
+    /// kept in `list`; the node then refuses a server presenting that certificate (a removed
+    /// appliance still running, or whoever took its key) and unlocks through `other`.
+    private func expectNodeRefusesRemoved(
+        _ removed: WardenServerProcess, besides other: WardenServerProcess, tpm: SoftwareTPM, list: String
+    ) throws {
+        let certificate = removed.stateDir.appendingPathComponent("server.pem").path
+        let digest = try Command.run(
+            "sh", ["-c", "openssl x509 -in \"$1\" -outform DER | sha256sum | cut -d ' ' -f 1", "sh", certificate])
+        #expect(try String(contentsOfFile: list, encoding: .utf8) == digest.stdout)
+        let impostorLog = removed.folder.appendingPathComponent("impostor.log")
+        var impostor: Process?
+        var url = ""
+        for _ in 0..<10 where impostor == nil {
+            let port = Int.random(in: 40_000..<60_000)
+            let started = try Command.start(
+                "openssl",
+                [
+                    "s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key",
+                    removed.stateDir.appendingPathComponent("server.key").path, "-www",
+                ], log: impostorLog)
+            for _ in 0..<50 where started.isRunning {
+                if (try? String(contentsOf: impostorLog, encoding: .utf8))?.contains("ACCEPT") == true { break }
+                usleep(100_000)
+            }
+            if started.isRunning {
+                (impostor, url) = (started, "https://127.0.0.1:\(port)")
+            }
+        }
+        let running = try #require(impostor, "openssl s_server did not start: see \(impostorLog.path)")
+        defer {
+            running.terminate()
+            running.waitUntilExit()
+        }
+        let node = try Command.run(
+            TestPaths.agentBinary.path,
+            [
+                "attest", "--server", url, "--server", other.url, "--ca", other.serverCA, "--tcti", tpm.tcti,
+                "--patience", "0", "--removed-appliances", list, "--out",
+                removed.folder.appendingPathComponent("past-impostor").path,
+            ], in: removed.folder)
+        try expectSuccess(node)
+        #expect(
+            node.stderr.contains(
+                "\(url): the server is not trusted: its certificate is one of an appliance an operator removed; "
+                    + "trying the next appliance"), "\(node.stderr)")
     }
 
     /// `warden keys SUBCOMMAND` on the state folder `state`, with `settings`.
