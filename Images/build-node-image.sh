@@ -48,7 +48,7 @@ needed() {
         cp "$WORK/lib/modules/$VERSION/$file" "$MODULES/$file"
     done
 }
-for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel; do needed "$module"; done
+for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel efivarfs; do needed "$module"; done
 cp "$WORK/lib/modules/$VERSION"/modules.{order,builtin,builtin.modinfo} "$MODULES/"
 depmod -b "$ROOT" "$VERSION"
 
@@ -86,7 +86,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t securityfs securityfs /sys/kernel/security
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
-for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel; do modprobe "$module" 2>/dev/null; done
+for module in virtio_pci virtio_net virtio_blk dm-crypt ext4 crc32c_generic xts ecb aesni-intel efivarfs; do modprobe "$module" 2>/dev/null; done
 ip link set lo up
 ip link set eth0 up
 udhcpc -i eth0 -q -n -t 10 -T 2 -s /usr/share/udhcpc/default.script || echo "WARDEN-NODE: no DHCP lease"
@@ -98,6 +98,11 @@ done
 # Every appliance, one URL per line, in the order to try them.
 servers=""
 for url in $(cat /etc/warden/server); do servers="$servers --server $url"; done
+# The appliances an operator removed, as the last release listed them, are kept in an EFI
+# variable (the disk is still locked) and refused from then on. Not on a legacy BIOS.
+if [ -d /sys/firmware/efi ] && mount -t efivarfs efivarfs /sys/firmware/efi/efivars; then
+    servers="$servers --removed-appliances /sys/firmware/efi/efivars/WardenRemovedAppliances-eb768261-75ee-4827-8085-bdcc48001e7a"
+fi
 if [ "$mode" = register ]; then
     warden-agent register $servers --ca /etc/warden/ca.pem && result=registered || result=failed
 else
