@@ -6,10 +6,13 @@ import PostgresNIO
 /// What went wrong talking to PostgreSQL, in one line an operator can act on.
 enum PostgresFailure: Error, CustomStringConvertible {
     case timedOut(seconds: Int)
+    /// The connection was closed (by the server, or because it died) before a statement went.
+    case closed
 
     var description: String {
         switch self {
         case .timedOut(let seconds): "no answer within \(seconds) s"
+        case .closed: "the server closed the connection"
         }
     }
 

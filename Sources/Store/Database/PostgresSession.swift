@@ -24,7 +24,7 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     }
 
     /// Whether a pool may hand the session out again.
-    var isReusable: Bool { !broken && generation == connector.generation }
+    var isReusable: Bool { !broken && generation == connector.generation && !connection.isClosed }
 
     deinit { close() }
 
@@ -103,6 +103,12 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         let loop = connection.eventLoop
         let timeout = connector.statementTimeout
         loop.execute { [connection, logger] in
+            // A statement written to a closed channel would never be answered: PostgresNIO's
+            // handlers have left its pipeline. Asked on the loop, this cannot change meanwhile.
+            guard !connection.isClosed else {
+                outcome.complete(.failure(PostgresFailure.closed))
+                return
+            }
             var answers = statements.map { statement in
                 let answer = connection.query(Self.query(statement.sql, statement.arguments), logger: logger)
                 if let rows = statement.rows {
