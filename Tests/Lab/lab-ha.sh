@@ -4,8 +4,10 @@
 # (10.213.0.22), both over TLS that Warden checks (verify-full); appliances A (10.213.0.1)
 # and B (10.213.0.3), each a `warden serve` answering ProxyDHCP, TFTP, boot HTTP and the
 # HTTPS API, sharing that database; the site's DHCP server; the load's machines. node-1
-# (QEMU, OVMF, swtpm) boots and unlocks through whichever appliance answers; A is killed and
-# node-1 unlocks through B; A comes back, and under a stream of attestations the primary is
+# (QEMU, OVMF, swtpm) boots and unlocks through whichever appliance answers; a third
+# appliance, C, is removed, and when A is killed and its address answers with C's
+# certificate, node-1 refuses it (the list its first release gave it, kept in an EFI
+# variable) and unlocks through B; A comes back, and under a stream of attestations the primary is
 # killed and the standby promoted: both appliances carry on, under the same process ids,
 # every acknowledged release is on the promoted server with its audit records, and the one
 # audit chain verifies. Writes OUT/summary.txt (one `step: result` per line, with the
@@ -177,6 +179,25 @@ serve b warden-b.log
 B_PID=$SERVE_PID
 log "appliances lab-a (10.213.0.1) and lab-b (10.213.0.3, joined with a bundle) serve on one database"
 
+# A third appliance, lab-c, joins, starts once (which records its server certificate) and
+# is removed. Its certificate names lab-a's address: whoever holds it there (lab-c left
+# running, or a thief of its key) is what a node must refuse from its next release on.
+on a "$WARDEN" appliance export-join --state-dir "$WORK/a" --out "$WORK/join-c.bundle" --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
+on a env WARDEN_APPLIANCE_NAME=lab-c "$WARDEN" appliance join "$WORK/join-c.bundle" --state-dir "$WORK/c" \
+    --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
+appliance a
+ip netns exec "$NAMESPACE" "${SETTINGS[@]}" WARDEN_APPLIANCE_NAME=lab-c WARDEN_API_PORT=8444 WARDEN_BOOT_HTTP_PORT=0 \
+    WARDEN_TFTP_PORT=0 WARDEN_PROXYDHCP_PORT=0 WARDEN_PROXYDHCP_ALT_PORT=0 \
+    "$WARDEN" serve --state-dir "$WORK/c" > "$OUT/warden-c.log" 2>&1 &
+C_PID=$!
+PIDS+=("$C_PID")
+for _ in $(seq 300); do grep -q "warden: serving" "$OUT/warden-c.log" 2>/dev/null && break; sleep 0.1; done
+kill -TERM "$C_PID"
+wait "$C_PID" 2>/dev/null || true
+forget PIDS "$C_PID"
+on b "$WARDEN" appliance remove lab-c --state-dir "$WORK/b" >> "$OUT/cli.log"
+log "appliance lab-c joined, served once and was removed"
+
 # --- the operator's flow, through A ----------------------------------------------------------
 printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
 warden_on a cluster add lab --server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
@@ -223,9 +244,21 @@ kill -KILL "$A_PID"
 wait "$A_PID" 2>/dev/null || true
 forget PIDS "$A_PID"
 log "appliance lab-a killed (SIGKILL, process $A_PID)"
+# lab-a's address now answers with removed lab-c's certificate (and key).
+ip netns exec "$A" openssl s_server -accept 10.213.0.1:8443 -cert "$WORK/c/server.pem" -key "$WORK/c/server.key" \
+    -www > "$OUT/impostor.log" 2>&1 &
+IMPOSTOR_PID=$!
+PIDS+=("$IMPOSTOR_PID")
+for _ in $(seq 50); do grep -q ACCEPT "$OUT/impostor.log" 2>/dev/null && break; sleep 0.1; done
 boot_node 2 "appliance A killed"
-if grep -aq "https://10.213.0.1:8443.*trying the next appliance" "$OUT/node-1-boot-2.log"; then
-    log "node-1's agent found lab-a gone and went on to lab-b"
+kill "$IMPOSTOR_PID"
+wait "$IMPOSTOR_PID" 2>/dev/null || true
+forget PIDS "$IMPOSTOR_PID"
+if grep -aq "https://10.213.0.1:8443: the server is not trusted: its certificate is one of an appliance an operator removed; trying the next appliance" \
+    "$OUT/node-1-boot-2.log"; then
+    result "removed appliance refused" "lab-a's address answered with removed lab-c's certificate, which node-1 kept in an EFI variable from its first release: refused, went on to lab-b"
+else
+    result "removed appliance refused" "FAILED ($(grep -a 'https://10.213.0.1:8443' "$OUT/node-1-boot-2.log" | head -1))"
 fi
 
 # --- the primary dies under a stream of attestations ---------------------------------------

@@ -71,6 +71,8 @@ import TestSupport
         #expect(
             withoutA.hasPrefix("node-1 unlocked") && withoutA.contains("boot script from lab-b,")
                 && withoutA.hasSuffix("release by lab-b"), "\(withoutA)")
+        let impostor = lines["removed appliance refused"] ?? "missing"
+        #expect(impostor.hasSuffix("refused, went on to lab-b"), "\(impostor)")
         let window = lines["fail-over window"] ?? "missing"
         #expect(window.hasSuffix("all 503"), "\(window)")
         #expect(
