@@ -4,7 +4,7 @@ import TSS
 import WardenAPI
 import WardenCrypto
 
-/// Everything judging one quote needs from the store, read in one transaction.
+/// Everything judging one quote needs from the store, read in one statement.
 public struct AttestationContext: Sendable {
     public let key: AttestationKeyRecord
     public let machineName: String
@@ -117,8 +117,7 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
-    /// The context of an attestation by key `id` with `nonce`, read in this transaction in
-    /// one statement (key, machine, the nonce as issued to it, its last passing clock and its
+    /// The context of an attestation by key `id` with `nonce`, read in one statement (key, machine, the nonce as issued to it, its last passing clock and its
     /// policy's newest version); nil for an unknown key.
     func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date) throws -> AttestationContext? {
         guard

@@ -4,7 +4,8 @@ import NIOPosix
 import Synchronization
 
 /// The shared backend: PostgreSQL, on whichever of the location's hosts is writable. Reads
-/// run on a few pooled connections in read-only repeatable-read transactions; writes are
+/// run on a few pooled connections in read-only repeatable-read transactions (a single
+/// query, ``readStatement(_:)``, outside any); writes are
 /// grouped (``GroupCommit``) on one connection, each batch under a transaction-scoped
 /// advisory lock that every appliance takes, so that writers on several appliances follow
 /// one another as SQLite's one writer does (the audit chain's head, a nonce's use, a
@@ -58,7 +59,7 @@ final class PostgresDatabase: StoreDatabase {
         try readers.inTransaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body)
     }
 
-    /// Outside any transaction: no BEGIN and no COMMIT to wait for.
+    /// Outside any transaction: no COMMIT to wait for.
     func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try readers.alone(body)
     }

@@ -24,7 +24,9 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     }
 
     /// Whether a pool may hand the session out again.
-    var isReusable: Bool { !broken && generation == connector.generation && !connection.isClosed }
+    var isReusable: Bool {
+        !broken && unsent.isEmpty && generation == connector.generation && !connection.isClosed
+    }
 
     deinit { close() }
 
@@ -101,6 +103,8 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     private func answer(_ statements: [Statement]) throws -> PostgresQueryResult {
         let outcome = AwaitedAnswer()
         let loop = connection.eventLoop
+        // Waiting on the loop that must answer would wait for ever.
+        loop.preconditionNotInEventLoop()
         let timeout = connector.statementTimeout
         loop.execute { [connection, logger] in
             // A statement written to a closed channel would never be answered: PostgresNIO's

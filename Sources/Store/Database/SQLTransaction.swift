@@ -6,9 +6,9 @@ protocol SQLSession: AnyObject {
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int
     /// Runs query `sql` and calls `body` with each row, in order.
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws
-    /// Sends statement `sql`, whose answer nobody reads, without waiting for it where the
-    /// backend can: it runs before any later statement, and its failure is thrown by the
-    /// next statement that is waited for.
+    /// Has statement `sql`, whose answer nobody reads, run without waiting for it where the
+    /// backend can: it goes with the next statement that is waited for and runs before it,
+    /// which throws its failure.
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws
     /// Sends query `sql` as ``enqueue(_:_:)`` sends a statement: its rows are there once a
     /// later statement was waited for.
