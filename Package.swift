@@ -5,7 +5,8 @@ import PackageDescription
 ///
 /// C libraries (TSS, OpenSSL's libcrypto, libarchive) are system-library targets; each has
 /// exactly one Swift module above it that owns its handles (`TSS`, `WardenCrypto`, `Archive`).
-/// `CDatagrams` is Warden's own C: segmented UDP sends and `sendmmsg(2)`, which Swift's Glibc module does not declare.
+/// `CDatagrams` is Warden's own C: segmented UDP sends and `sendmmsg(2)`, which Swift's Glibc module does not declare;
+/// `CFileFlags` the one ioctl(2) the agent makes (a file's immutable attribute), which Swift cannot call.
 let package = Package(
     name: "Warden",
     platforms: [.macOS(.v13)],
@@ -80,6 +81,7 @@ let package = Package(
             name: "Attestation",
             dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "CDatagrams"),
+        .target(name: "CFileFlags"),
         // PostgreSQL clusters of Warden's own, for its tests, benchmarks and labs: never in a product.
         .target(name: "LocalPostgres"),
         .target(
@@ -158,7 +160,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient",
+                "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "CFileFlags",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

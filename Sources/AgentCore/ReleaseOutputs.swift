@@ -67,7 +67,7 @@ public enum ReleaseOutputs {
     }
 
     /// Writes through a 0600 temporary file renamed into place, so a reader never sees half a file.
-    private static func writePrivate(_ bytes: [UInt8], to path: String) throws(AgentError) {
+    static func writePrivate(_ bytes: [UInt8], to path: String) throws(AgentError) {
         let temporary = path + ".tmp"
         unlink(temporary)
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import CFileFlags
 import WardenAPI
 import WardenClient
 import WardenCrypto
@@ -43,7 +44,7 @@ public struct RemovedAppliances: Sendable, Equatable {
 /// Where a node keeps ``RemovedAppliances`` between boots: a file of lowercase hex digests,
 /// one per line. Its disk is still locked when the agent runs, so on a node it is an EFI
 /// variable (a path in efivarfs), whose contents efivarfs prefixes with the variable's
-/// attributes.
+/// attributes, and which it makes immutable until cleared.
 public struct RemovedAppliancesFile: Sendable {
     public let path: String
 
@@ -55,49 +56,61 @@ public struct RemovedAppliancesFile: Sendable {
 
     private var isVariable: Bool { path.hasPrefix("/sys/firmware/efi/efivars/") }
 
-    /// The appliances the file lists; none when it does not exist yet.
-    public func read() throws(AgentError) -> RemovedAppliances {
+    /// The appliances the file lists: none when it does not exist yet; none either, with
+    /// `problem` told why, when it cannot be read or parsed (a node must still boot; its
+    /// next release writes the list again).
+    public func read(problem: (String) -> Void) -> RemovedAppliances {
+        let none = RemovedAppliances(certificateDigests: [])
         guard let data = FileManager.default.contents(atPath: path) else {
-            guard !FileManager.default.fileExists(atPath: path) else { throw .output("cannot read \(path)") }
-            return RemovedAppliances(certificateDigests: [])
+            if FileManager.default.fileExists(atPath: path) { problem("cannot read \(path); trusting every appliance") }
+            return none
         }
         var bytes = [UInt8](data)
         if isVariable {
-            guard bytes.count >= 4 else { throw .output("\(path) is not an EFI variable's contents") }
+            guard bytes.count >= 4 else {
+                problem("\(path) is not an EFI variable's contents; trusting every appliance")
+                return none
+            }
             bytes.removeFirst(4)
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         guard let removed = RemovedAppliances(hex: lines) else {
-            throw .output("\(path) does not list SHA-256 digests, one per line: remove it to trust every appliance")
+            problem("\(path) does not list SHA-256 digests, one per line; trusting every appliance")
+            return none
         }
         return removed
     }
 
-    /// Keeps the appliances a release lists, for the next boot.
-    public func keep(listedIn payload: ReleasePayload) throws(AgentError) {
+    /// Keeps the appliances a release lists, for the next boot, when they differ from what
+    /// the file holds; returns how many it now lists, or nil when it was left as it was.
+    public func keep(listedIn payload: ReleasePayload) throws(AgentError) -> Int? {
         guard let removed = RemovedAppliances(hex: payload.removedApplianceCertificates) else {
             throw .badRelease("its removed appliances are not SHA-256 digests")
         }
-        try write(removed)
+        guard read(problem: { _ in }) != removed else { return nil }
+        let text = removed.certificateDigests.map(Hex.encode).sorted().map { $0 + "\n" }.joined()
+        if isVariable {
+            try writeVariable(Self.variableAttributes + Array(text.utf8))
+        } else {
+            try ReleaseOutputs.writePrivate(Array(text.utf8), to: path)
+        }
+        return removed.certificateDigests.count
     }
 
-    /// Replaces the list with `removed`'s when it differs, so that an EFI variable is written
-    /// only when an appliance was removed since.
-    public func write(_ removed: RemovedAppliances) throws(AgentError) {
-        guard try read() != removed else { return }
-        let text = removed.certificateDigests.map(Hex.encode).sorted().map { $0 + "\n" }.joined()
-        let bytes = (isVariable ? Self.variableAttributes : []) + Array(text.utf8)
-        // efivarfs takes a variable in one write, and renames nothing: written in place there;
-        // a plain file goes through a temporary one, so that a crash leaves the old list.
-        let target = isVariable ? path : path + ".new"
-        let descriptor = open(target, O_WRONLY | O_CREAT | (isVariable ? 0 : O_TRUNC), 0o644)
-        guard descriptor >= 0 else { throw .output("cannot write \(target): \(String(cString: strerror(errno)))") }
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let synced = isVariable || fsync(descriptor) == 0
-        close(descriptor)
-        guard written == bytes.count, synced else { throw .output("cannot write \(target)") }
-        if !isVariable, rename(target, path) != 0 {
-            throw .output("cannot replace \(path): \(String(cString: strerror(errno)))")
+    /// Writes the variable in one write, as efivarfs takes it, in place (efivarfs renames
+    /// nothing), after clearing the immutable attribute efivarfs gave it.
+    private func writeVariable(_ bytes: [UInt8]) throws(AgentError) {
+        if FileManager.default.fileExists(atPath: path) {
+            let existing = open(path, O_RDONLY)
+            let cleared = existing >= 0 && warden_set_immutable(existing, 0) == 0
+            let reason = String(cString: strerror(errno))
+            if existing >= 0 { close(existing) }
+            guard cleared else { throw .output("cannot make \(path) writable: \(reason)") }
         }
+        let descriptor = open(path, O_WRONLY | O_CREAT, 0o644)
+        guard descriptor >= 0 else { throw .output("cannot write \(path): \(String(cString: strerror(errno)))") }
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == bytes.count else { throw .output("cannot write \(path)") }
     }
 }

@@ -34,13 +34,13 @@ struct AgentCommand: AsyncParsableCommand {
 
         var removedAppliancesFile: RemovedAppliancesFile? { removedAppliances.map(RemovedAppliancesFile.init) }
 
-        func attestor() throws -> Attestor {
+        func attestor() -> Attestor {
             Attestor(
                 tcti: tcti,
                 appliances: ApplianceFailover(servers: server, patience: .seconds(patience)) { failure in
                     printLine("\(failure); trying the next appliance")
                 }, serverCA: ca,
-                removed: try removedAppliancesFile?.read() ?? RemovedAppliances(certificateDigests: []))
+                removed: removedAppliancesFile?.read(problem: printLine) ?? RemovedAppliances(certificateDigests: []))
         }
 
     }
@@ -75,7 +75,11 @@ struct AgentCommand: AsyncParsableCommand {
                     eventLog: log, legacyBIOS: KernelCommandLine.saysLegacyBIOS(at: kernelCommandLine))
                 // Kept for the next boot; a failure is reported, and the node goes on: its disk matters more.
                 if let file = connection.removedAppliancesFile {
-                    do { try file.keep(listedIn: payload) } catch {
+                    do {
+                        if let count = try file.keep(listedIn: payload) {
+                            printLine("\(file.path) now lists \(count) removed appliance(s), refused from now on")
+                        }
+                    } catch {
                         printLine("cannot keep the removed appliances in \(file.path): \(error)")
                     }
                 }

@@ -16,7 +16,7 @@ import sys
 
 # Warden's own modules, floor by floor (ARCHITECTURE.md draws the same picture).
 FLOORS = [
-    ["CTSS2", "COpenSSL", "CArchive", "CDatagrams", "Octets"],
+    ["CTSS2", "COpenSSL", "CArchive", "CDatagrams", "CFileFlags", "Octets"],
     ["TSS", "WardenCrypto", "Archive"],
     ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot", "ImageBuilding"],
     ["Attestation", "AgentCore", "TPMSimulation", "LocalPostgres"],

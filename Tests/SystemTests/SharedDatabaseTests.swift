@@ -160,6 +160,7 @@ import TestSupport
             "attest", tcti: tpm.tcti,
             ["--out", out.appendingPathComponent("rotated").path, "--removed-appliances", removedList])
         try expectSuccess(afterRotation)
+        #expect(afterRotation.stderr.contains("\(removedList) now lists 1 removed appliance(s), refused from now on"))
         #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("rotated/disk.key")), key))
         try expectNodeRefusesRemoved(a, besides: b, tpm: tpm, list: removedList)
         let c = try #require(joinedFolder)
