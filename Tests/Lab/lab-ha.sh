@@ -179,24 +179,30 @@ serve b warden-b.log
 B_PID=$SERVE_PID
 log "appliances lab-a (10.213.0.1) and lab-b (10.213.0.3, joined with a bundle) serve on one database"
 
-# A third appliance, lab-c, joins, starts once (which records its server certificate) and
-# is removed. Its certificate names lab-a's address: whoever holds it there (lab-c left
-# running, or a thief of its key) is what a node must refuse from its next release on.
-on a "$WARDEN" appliance export-join --state-dir "$WORK/a" --out "$WORK/join-c.bundle" --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
-on a env WARDEN_APPLIANCE_NAME=lab-c "$WARDEN" appliance join "$WORK/join-c.bundle" --state-dir "$WORK/c" \
-    --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
-appliance a
-ip netns exec "$NAMESPACE" "${SETTINGS[@]}" WARDEN_APPLIANCE_NAME=lab-c WARDEN_API_PORT=8444 WARDEN_BOOT_HTTP_PORT=0 \
-    WARDEN_TFTP_PORT=0 WARDEN_PROXYDHCP_PORT=0 WARDEN_PROXYDHCP_ALT_PORT=0 \
-    "$WARDEN" serve --state-dir "$WORK/c" > "$OUT/warden-c.log" 2>&1 &
-C_PID=$!
-PIDS+=("$C_PID")
-for _ in $(seq 300); do grep -q "warden: serving" "$OUT/warden-c.log" 2>/dev/null && break; sleep 0.1; done
-kill -TERM "$C_PID"
-wait "$C_PID" 2>/dev/null || true
-forget PIDS "$C_PID"
-on b "$WARDEN" appliance remove lab-c --state-dir "$WORK/b" >> "$OUT/cli.log"
-log "appliance lab-c joined, served once and was removed"
+# removed_appliance NAME PORT: appliance NAME joins through lab-a, serves once with its API
+# on PORT (which records its server certificate) and is removed through lab-b. Its
+# certificate names lab-a's address: whoever holds it there (NAME left running, or a thief
+# of its key) is what a node must refuse from its next release on.
+removed_appliance() {
+    local name=$1 port=$2 pid
+    on a "$WARDEN" appliance export-join --state-dir "$WORK/a" --out "$WORK/join-$name.bundle" \
+        --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
+    on a env WARDEN_APPLIANCE_NAME="$name" "$WARDEN" appliance join "$WORK/join-$name.bundle" --state-dir "$WORK/$name" \
+        --passphrase-file "$WORK/passphrase" >> "$OUT/cli.log"
+    appliance a
+    ip netns exec "$NAMESPACE" "${SETTINGS[@]}" WARDEN_APPLIANCE_NAME="$name" WARDEN_API_PORT="$port" WARDEN_BOOT_HTTP_PORT=0 \
+        WARDEN_TFTP_PORT=0 WARDEN_PROXYDHCP_PORT=0 WARDEN_PROXYDHCP_ALT_PORT=0 \
+        "$WARDEN" serve --state-dir "$WORK/$name" > "$OUT/warden-$name.log" 2>&1 &
+    pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 300); do grep -q "warden: serving" "$OUT/warden-$name.log" 2>/dev/null && break; sleep 0.1; done
+    kill -TERM "$pid"
+    wait "$pid" 2>/dev/null || true
+    forget PIDS "$pid"
+    on b "$WARDEN" appliance remove "$name" --state-dir "$WORK/b" >> "$OUT/cli.log"
+    log "appliance $name joined, served once and was removed"
+}
+removed_appliance lab-c 8444
 
 # --- the operator's flow, through A ----------------------------------------------------------
 printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
@@ -238,6 +244,8 @@ boot_node() {
 
 log "node-1 boots with both appliances up"
 boot_node 1 "both appliances"
+# A second removal: the next release lists two, which the agent writes over the first list.
+removed_appliance lab-d 8445
 
 # --- appliance A dies ------------------------------------------------------------------------
 kill -KILL "$A_PID"
@@ -245,7 +253,7 @@ wait "$A_PID" 2>/dev/null || true
 forget PIDS "$A_PID"
 log "appliance lab-a killed (SIGKILL, process $A_PID)"
 # lab-a's address now answers with removed lab-c's certificate (and key).
-ip netns exec "$A" openssl s_server -accept 10.213.0.1:8443 -cert "$WORK/c/server.pem" -key "$WORK/c/server.key" \
+ip netns exec "$A" openssl s_server -accept 10.213.0.1:8443 -cert "$WORK/lab-c/server.pem" -key "$WORK/lab-c/server.key" \
     -www > "$OUT/impostor.log" 2>&1 &
 IMPOSTOR_PID=$!
 PIDS+=("$IMPOSTOR_PID")
@@ -254,11 +262,13 @@ boot_node 2 "appliance A killed"
 kill "$IMPOSTOR_PID"
 wait "$IMPOSTOR_PID" 2>/dev/null || true
 forget PIDS "$IMPOSTOR_PID"
+KEPT=/sys/firmware/efi/efivars/WardenRemovedAppliances-eb768261-75ee-4827-8085-bdcc48001e7a
 if grep -aq "https://10.213.0.1:8443: the server is not trusted: its certificate is one of an appliance an operator removed; trying the next appliance" \
-    "$OUT/node-1-boot-2.log"; then
-    result "removed appliance refused" "lab-a's address answered with removed lab-c's certificate, which node-1 kept in an EFI variable from its first release: refused, went on to lab-b"
+    "$OUT/node-1-boot-2.log" && grep -aq "$KEPT now lists 1 removed" "$OUT/node-1-boot-1.log" \
+    && grep -aq "$KEPT now lists 2 removed" "$OUT/node-1-boot-2.log"; then
+    result "removed appliance refused" "lab-a's address answered with removed lab-c's certificate, which node-1 kept in an EFI variable (1 removed after its first release, 2 after its second, rewritten in place): refused, went on to lab-b"
 else
-    result "removed appliance refused" "FAILED ($(grep -a 'https://10.213.0.1:8443' "$OUT/node-1-boot-2.log" | head -1))"
+    result "removed appliance refused" "FAILED ($(grep -ah 'https://10.213.0.1:8443\|removed appliance' "$OUT"/node-1-boot-[12].log | head -3 | tr '\n' ' '))"
 fi
 
 # --- the primary dies under a stream of attestations ---------------------------------------
