@@ -102,7 +102,7 @@ public struct RemovedAppliancesFile: Sendable {
     private func writeVariable(_ bytes: [UInt8]) throws(AgentError) {
         if FileManager.default.fileExists(atPath: path) {
             let existing = open(path, O_RDONLY)
-            let cleared = existing >= 0 && warden_set_immutable(existing, 0) == 0
+            let cleared = existing >= 0 && warden_clear_immutable(existing) == 0
             let reason = String(cString: strerror(errno))
             if existing >= 0 { close(existing) }
             guard cleared else { throw .output("cannot make \(path) writable: \(reason)") }

@@ -12,18 +12,12 @@ enum AgentAPI {
         limiter: RateLimitMiddleware,
         bodyLimit: BodyLimitMiddleware, pool: NIOThreadPool
     ) {
-        /// 200 with the JSON of what `body` returns (run on `pool`), or the refusal.
-        @Sendable func answer<T: Encodable & Sendable>(_ body: @escaping @Sendable () throws -> T) async throws
-            -> Response
-        {
-            try await AgentAPI.answer(on: pool, body)
-        }
         let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
         agent.post("discover") { request, context -> Response in
             let body = try await APIResponses.decode(
                 AgentMessages.DiscoverRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer {
+            return try await answer(on: pool) {
                 let found = try service.discover(
                     ekPublic: try bytes(body.ekPublic, "ekPublic"),
                     ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
@@ -34,7 +28,7 @@ enum AgentAPI {
             let body = try await APIResponses.decode(
                 AgentMessages.RegisterRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer {
+            return try await answer(on: pool) {
                 let registration = try service.register(
                     ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"),
                     from: source)
@@ -48,7 +42,7 @@ enum AgentAPI {
             let body = try await APIResponses.decode(
                 AgentMessages.ActivateRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer {
+            return try await answer(on: pool) {
                 let id = try service.activate(
                     registration: try bytes(body.registration, "registration"), proof: try bytes(body.proof, "proof"),
                     from: source)
@@ -59,7 +53,7 @@ enum AgentAPI {
             let body = try await APIResponses.decode(
                 AgentMessages.ChallengeRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer {
+            return try await answer(on: pool) {
                 let nonce = try service.challenge(
                     attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"), from: source)
                 return AgentMessages.ChallengeResponse(nonce: base64(nonce))
@@ -68,7 +62,7 @@ enum AgentAPI {
         agent.post("attest") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.AttestRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer {
+            return try await answer(on: pool) {
                 let evidence = Evidence(
                     attestationKey: [], attest: try bytes(body.attest, "attest"),
                     signature: try bytes(body.signature, "signature"),

@@ -117,8 +117,9 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
-    /// The context of an attestation by key `id` with `nonce`, read in one statement (key, machine, the nonce as issued to it, its last passing clock and its
-    /// policy's newest version); nil for an unknown key.
+    /// The context of an attestation by key `id` with `nonce`, read in one statement (key,
+    /// machine, the nonce as issued to it, its last passing clock and its policy's newest
+    /// version); nil for an unknown key.
     func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date) throws -> AttestationContext? {
         guard
             let row = try SQLRow.fetchOne(
