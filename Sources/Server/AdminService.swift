@@ -21,17 +21,20 @@ public final class AdminService: Sendable {
     let images: ImageCatalogue
     /// The iPXE binaries Warden serves, for policies learned to follow an image.
     private let servedBootApplications: [BootReference.Measurement]
+    /// Where this appliance's own API answers, which no cluster's K3s server may be.
+    private let endpoints: ApplianceEndpoints
 
     /// `vendorCAs`: the TPM vendor CAs that discovered machines' EK certificates must be
     /// issued by; `servedBootApplications`: the iPXE binaries' Authenticode digests;
     /// `images`: the appliance's one catalogue, whose files boot HTTP serves (a new one on
-    /// the state folder's image store when nil).
+    /// the state folder's image store when nil); `endpoints`: where this appliance's API answers.
     public init(
         store: EnrolmentStore, state: StateFolder, vendorCAs: TPMVendorCAs,
         servedBootApplications: [BootReference.Measurement] = [],
-        images: ImageCatalogue? = nil
+        images: ImageCatalogue? = nil, endpoints: ApplianceEndpoints = .none
     ) throws {
         self.store = store
+        self.endpoints = endpoints
         self.state = state
         self.servedBootApplications = servedBootApplications
         self.images = try images ?? state.imageCatalogue(store: store)
@@ -188,12 +191,18 @@ public final class AdminService: Sendable {
 
     // MARK: Clusters
 
-    /// Records a cluster after checking its tokens are K3s secure tokens.
+    /// Records a cluster after checking its tokens are K3s secure tokens and its K3s server
+    /// is not this appliance.
     public func addCluster(_ request: AdminMessages.ClusterRequest, by caller: AdminIdentity) throws(AdminError) {
         try require(.operator, caller)
         try validateName(request.name, "cluster")
         guard let url = URL(string: request.serverURL), url.scheme == "https", url.host != nil else {
-            throw .invalid("the server URL must be https://HOST[:PORT]")
+            throw .invalid("the K3s server URL must be https://HOST[:PORT]")
+        }
+        guard !endpoints.contains(url) else {
+            throw .invalid(
+                "\(request.serverURL) is this Warden appliance's API, not a K3s server: give the K3s server's URL (https://HOST:6443)"
+            )
         }
         for (label, token) in [("token", request.token), ("agent token", request.agentToken)] {
             guard let token else { continue }

@@ -46,7 +46,8 @@ public enum WardenServer {
             discoveries: bounds.discoveries,
             vendorCAs: vendorCAs)
         let admin = try AdminService(
-            store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images)
+            store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images,
+            endpoints: ApplianceEndpoints(configuration))
         let router = Router(context: WardenRequestContext.self)
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),

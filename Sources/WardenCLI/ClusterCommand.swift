@@ -14,12 +14,20 @@ package struct ClusterCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Record a cluster; its tokens are sealed at rest and only ever released to attested machines.")
         @Argument var name: String
-        @Option(help: "The cluster's K3s server URL (https://HOST:6443).") var server: String
-        @Option(name: .customLong("warden-url"), help: "The Warden server.") var wardenURL = AdminTarget.defaultServer
-        @Option(help: "A folder with cert.pem, key.pem and ca.pem (default: STATE-DIR/operator).") var identity: String?
-        @Option(help: "The local state folder, for the default identity.") var stateDir = ".warden"
+        @Option(name: .customLong("k3s-server"), help: "The cluster's K3s server URL (https://HOST:6443).")
+        var k3sServer: String
+        @OptionGroup var admin: AdminOptions
         @Option(help: "A file holding the K3s secure token (K10…).") var tokenFile: String
         @Option(help: "A file holding the agent token, for agent-role machines.") var agentTokenFile: String?
+
+        func validate() throws {
+            if let k3s = URL(string: k3sServer), let warden = URL(string: admin.server),
+                k3s.host?.lowercased() == warden.host?.lowercased(), (k3s.port ?? 443) == (warden.port ?? 443)
+            {
+                throw ValidationError(
+                    "--k3s-server \(k3sServer) is the Warden server this command talks to: give the K3s server's URL")
+            }
+        }
 
         func run() async throws {
             func token(_ path: String) throws -> Secret {
@@ -28,8 +36,8 @@ package struct ClusterCommand: AsyncParsableCommand {
                         .trimmingCharacters(in: .whitespacesAndNewlines))
             }
             let request = AdminMessages.ClusterRequest(
-                name: name, serverURL: server, token: try token(tokenFile), agentToken: try agentTokenFile.map(token))
-            let admin = AdminTarget(server: wardenURL, identity: identity, stateDir: stateDir)
+                name: name, serverURL: k3sServer, token: try token(tokenFile), agentToken: try agentTokenFile.map(token)
+            )
             print(try await admin.call(.POST, "/v1/admin/clusters", request, as: AdminMessages.Done.self).message)
         }
     }

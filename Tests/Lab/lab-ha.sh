@@ -206,7 +206,7 @@ removed_appliance lab-c 8444
 
 # --- the operator's flow, through A ----------------------------------------------------------
 printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
-warden_on a cluster add lab --server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
+warden_on a cluster add lab --k3s-server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
 # The image carries both appliances' URLs; B fetches it from the database when asked.
 warden_on a image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
     --agent-server https://10.213.0.1:8443 --agent-server https://10.213.0.3:8443 \

@@ -39,7 +39,7 @@ log "warden serve is up in namespace $RACK"
 
 # --- the operator's flow ----------------------------------------------------------------
 printf 'K10%s::server:%s' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > "$WORK/token"
-warden cluster add lab --server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
+warden cluster add lab --k3s-server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
 warden image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
     --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1" >> "$OUT/cli.log"
 

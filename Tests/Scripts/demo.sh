@@ -27,7 +27,7 @@ agent() { "$AGENT" "$1" --server "https://127.0.0.1:$PORT" --ca .warden/ca.pem -
 
 printf 'K10%s::server:%s\n' "$(openssl rand -hex 32)" "$(openssl rand -hex 16)" > token
 set -x
-warden cluster add rack-a --server https://10.0.0.1:6443 --token-file token
+warden cluster add rack-a --k3s-server https://10.0.0.1:6443 --token-file token
 warden machine enroll node-1 --ek ek.pub --cluster rack-a --role server --mac 52:54:00:12:34:56
 agent attest --out node-1
 ls -l node-1

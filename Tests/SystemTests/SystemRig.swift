@@ -21,7 +21,7 @@ struct SystemRig {
         try write(agentToken, to: "agent-token")
         try expectSuccess(
             server.cli([
-                "cluster", "add", "rack-a", "--server", "https://10.0.0.1:6443", "--token-file", file("token").path,
+                "cluster", "add", "rack-a", "--k3s-server", "https://10.0.0.1:6443", "--token-file", file("token").path,
                 "--agent-token-file", file("agent-token").path,
             ]))
     }
