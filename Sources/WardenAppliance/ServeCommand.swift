@@ -29,6 +29,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
+        // Held until the process ends: a second `warden serve` on this folder stops here.
+        let lock = try StateFolderLock(folder: configuration.stateDir, holder: "warden serve")
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = configuration.maxDiscoveredMachines
@@ -96,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         print("warden: stopped")
+        withExtendedLifetime(lock) {}
     }
 
     /// Fills the TFTP root from the firmware manifest, before the attestation service reads
