@@ -168,7 +168,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "warden-agent",
-            dependencies: ["AgentCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["AgentCore", "WardenAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(
             name: "TestSupport", dependencies: ["LocalPostgres", "Store", "TPM", "WardenCrypto"],

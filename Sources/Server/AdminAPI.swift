@@ -5,8 +5,9 @@ import NIOSSL
 import Store
 import WardenAPI
 
-/// The admin API under /v1/admin: only with a client certificate from Warden's client CA;
-/// `operator` may do everything, `auditor` may only read.
+/// The admin API under /v1/admin, the audit key at /v1/audit/key and the server's version at
+/// /v1/version: only with a client
+/// certificate from Warden's client CA; `operator` may do everything, `auditor` may only read.
 enum AdminAPI {
     /// `limiter` applies before authentication, so that anonymous floods are bounded like
     /// the agent API's (each refusal is otherwise audited).
@@ -17,9 +18,12 @@ enum AdminAPI {
         bodyLimit: BodyLimitMiddleware,
         maxImageBytes: Int, exports: ExportGate
     ) {
-        let authenticated = router.group("v1/admin").add(middleware: limiter).add(
-            middleware: AdminAuthenticator(service: service, refusals: limiter.refusals))
+        let authenticator = AdminAuthenticator(service: service, refusals: limiter.refusals)
+        let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: authenticator)
         let admin = authenticated.group().add(middleware: bodyLimit)
+        let outside = router.group("v1").add(middleware: limiter).add(middleware: authenticator)
+        outside.get("audit/key") { _, context in try await answer(context) { try service.auditPublicKey(by: $0) } }
+        outside.get("version") { _, context in try await answer(context) { try service.version(by: $0) } }
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
             let body = try await APIResponses.decode(AdminMessages.EnrollRequest.self, from: request, context: context)
@@ -119,7 +123,7 @@ enum AdminAPI {
         admin.get("policies") { _, context in try await answer(context) { try service.policies(by: $0) } }
         admin.post("policies") { request, context in
             let body = try await APIResponses.decode(AdminMessages.PolicyRequest.self, from: request, context: context)
-            return try await answer(context, status: .created) { try service.applyPolicy(body.yaml, by: $0) }
+            return try await answer(context) { try service.applyPolicy(body, by: $0) }
         }
         admin.get("policies/:name") { _, context in
             let name = try context.parameters.require("name")
@@ -214,7 +218,7 @@ struct AdminAuthenticator: RouterMiddleware {
         _ request: Request, context: WardenRequestContext,
         next: (Request, WardenRequestContext) async throws -> Response
     ) async throws -> Response {
-        let subject = RefusalAudit.bounded("admin" + request.uri.path.dropFirst("/v1/admin".count))
+        let subject = RefusalAudit.bounded(String(request.uri.path.dropFirst("/v1/".count)))
         let source = context.sourceAddress
         let certificate = try? await context.channel.nioSSL_peerCertificate().get()
         let caller: AdminIdentity

@@ -222,12 +222,28 @@ public final class AdminService: Sendable {
 
     // MARK: Policies
 
-    /// Stores a policy (YAML) as the next version of its name.
-    public func applyPolicy(_ yaml: String, by caller: AdminIdentity) throws(AdminError) -> PolicyVersion {
+    /// Stores a policy (YAML) as the next version of its name, unless its latest version has
+    /// the same rules; on a dry run, only says which it would be.
+    public func applyPolicy(_ request: AdminMessages.PolicyRequest, by caller: AdminIdentity) throws(AdminError)
+        -> AdminMessages.PolicyApplied
+    {
         try require(.operator, caller)
         let policy: Policy
-        do { policy = try Policy(yaml: yaml) } catch { throw .invalid(error.description) }
-        return try stored { try store.savePolicy(name: policy.name, yaml: yaml, actor: caller.actor) }
+        do { policy = try Policy(yaml: request.yaml) } catch { throw .invalid(error.description) }
+        let sameRules: @Sendable (PolicyVersion) -> Bool = { (try? Policy(yaml: $0.yaml)) == policy }
+        if request.dryRun == true {
+            let latest = try stored { try store.latestPolicy(name: policy.name) }
+            if let latest, sameRules(latest) { return .init(outcome: .unchanged, policy: latest, previous: latest) }
+            let next = PolicyVersion(
+                id: 0, name: policy.name, version: (latest?.version ?? 0) + 1, yaml: request.yaml)
+            return .init(outcome: .wouldStore, policy: next, previous: latest)
+        }
+        let (previous, new) = try stored {
+            try store.applyPolicy(name: policy.name, yaml: request.yaml, actor: caller.actor, sameRules: sameRules)
+        }
+        if let new { return .init(outcome: .stored, policy: new, previous: previous) }
+        guard let previous else { throw .internalError("policy \(policy.name) was neither stored nor kept") }
+        return .init(outcome: .unchanged, policy: previous, previous: previous)
     }
 
     /// The latest version of every policy.

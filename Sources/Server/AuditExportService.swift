@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Store
+import WardenAPI
 
 extension AdminService {
     /// Exports the audit chain for `caller` (operators and auditors alike) into a new file
@@ -26,6 +27,16 @@ extension AdminService {
             throw .internalError("\(error)")
         } catch {
             throw .internalError("\(error)")
+        }
+    }
+
+    /// The audit chain's public key, for any authenticated caller to pin.
+    func auditPublicKey(by caller: AdminIdentity) throws(AdminError) -> AdminMessages.AuditKey {
+        do {
+            let key = try state.auditKey().publicKey
+            return AdminMessages.AuditKey(pem: key.pem, fingerprint: key.fingerprint)
+        } catch {
+            throw .internalError("the audit key cannot be read: \(error)")
         }
     }
 }

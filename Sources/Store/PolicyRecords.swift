@@ -14,6 +14,20 @@ public struct PolicyPin: Sendable {
 }
 
 extension EnrolmentStore {
+    /// Stores `yaml` as the next version of policy `name` and audits it, unless the latest
+    /// version has the same rules (`sameRules(latest)`): applying one file twice makes one
+    /// version. Returns the latest version before, and the one stored (nil: unchanged).
+    public func applyPolicy(
+        name: String, yaml: String, actor: String, now: Date = Date(),
+        sameRules: @escaping @Sendable (PolicyVersion) -> Bool
+    ) throws(StoreError) -> (previous: PolicyVersion?, stored: PolicyVersion?) {
+        try write { db in
+            let latest = try db.latestPolicy(name: name)
+            if let latest, sameRules(latest) { return (latest, nil) }
+            return (latest, try db.savePolicy(name: name, yaml: yaml, actor: actor, now: now))
+        }
+    }
+
     /// Stores `yaml` as the next version of policy `name` and audits it; versions are never replaced.
     @discardableResult
     public func savePolicy(name: String, yaml: String, actor: String, now: Date = Date()) throws(StoreError)
@@ -24,13 +38,7 @@ extension EnrolmentStore {
 
     /// The latest version of policy `name`.
     public func latestPolicy(name: String) throws(StoreError) -> PolicyVersion? {
-        try read { db in
-            try SQLRow.fetchOne(
-                db, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
-                arguments: [name]
-            )
-            .map(PolicyVersion.init(row:))
-        }
+        try read { db in try db.latestPolicy(name: name) }
     }
 
     /// The latest version of every policy, by name.
@@ -74,6 +82,14 @@ extension PolicyVersion {
 }
 
 extension SQLTransaction {
+    func latestPolicy(name: String) throws -> PolicyVersion? {
+        try SQLRow.fetchOne(
+            self, sql: "SELECT id, name, version, yaml FROM policy WHERE name = ? ORDER BY version DESC LIMIT 1",
+            arguments: [name]
+        )
+        .map(PolicyVersion.init(row:))
+    }
+
     func savePolicy(name: String, yaml: String, actor: String, now: Date) throws -> PolicyVersion {
         let version =
             (try Int.fetchOne(self, sql: "SELECT MAX(version) FROM policy WHERE name = ?", arguments: [name]) ?? 0) + 1

@@ -80,7 +80,34 @@ public enum AdminMessages {
     /// POST /v1/admin/policies
     public struct PolicyRequest: Codable, Sendable {
         public var yaml: String
-        public init(yaml: String) { self.yaml = yaml }
+        /// Check the policy and compare it with the latest version, storing nothing.
+        public var dryRun: Bool?
+        public init(yaml: String, dryRun: Bool = false) {
+            self.yaml = yaml
+            self.dryRun = dryRun
+        }
+    }
+
+    /// What POST /v1/admin/policies did, or would do on a dry run.
+    public struct PolicyApplied: Codable, Sendable {
+        public enum Outcome: String, Codable, Sendable {
+            /// A new version was stored (`policy`).
+            case stored
+            /// The latest version (`policy`) has the same rules: nothing was stored.
+            case unchanged
+            /// A dry run: version `policy.version` would be stored.
+            case wouldStore
+        }
+        public var outcome: Outcome
+        /// The version stored, kept, or that would be stored (its id 0 on a dry run).
+        public var policy: PolicyVersion
+        /// The latest version before this call, nil for a new name.
+        public var previous: PolicyVersion?
+        public init(outcome: Outcome, policy: PolicyVersion, previous: PolicyVersion?) {
+            self.outcome = outcome
+            self.policy = policy
+            self.previous = previous
+        }
     }
 
     /// POST /v1/admin/operators
@@ -103,6 +130,18 @@ public enum AdminMessages {
             self.certificate = certificate
             self.key = key
             self.serverCA = serverCA
+        }
+    }
+
+    /// The audit chain's public key, which an auditor pins with `warden audit verify --key`.
+    public struct AuditKey: Codable, Sendable {
+        /// SubjectPublicKeyInfo, PEM.
+        public var pem: String
+        /// SHA-256 of the DER SubjectPublicKeyInfo, hex: what `audit verify` prints.
+        public var fingerprint: String
+        public init(pem: String, fingerprint: String) {
+            self.pem = pem
+            self.fingerprint = fingerprint
         }
     }
 

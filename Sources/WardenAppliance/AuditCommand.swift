@@ -3,13 +3,38 @@ import Audit
 import Foundation
 import Server
 import Store
+import WardenAPI
 import WardenCLI
 
 /// `warden audit …`
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit", abstract: "Export the audit log as a signed bundle, and verify bundles offline.",
-        subcommands: [Export.self, Verify.self])
+        subcommands: [Export.self, Verify.self, Key.self])
+
+    struct Key: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the audit public key to pin with `audit verify --key`.",
+            discussion: """
+                Through the admin API (an operator or auditor certificate): the PEM on standard output, its \
+                fingerprint on standard error, so that `warden audit key > audit-key.pem` keeps the key and shows \
+                the fingerprint to compare with the one the appliance's operator reads out.
+                """)
+        @OptionGroup var admin: AdminOptions
+        @Option var format: OutputFormat = .text
+
+        func run() async throws {
+            let key = try await admin.call(.GET, "/v1/audit/key", as: AdminMessages.AuditKey.self)
+            // Checked here: what is written is what an auditor will trust.
+            guard (try? AuditPublicKey(pem: key.pem))?.fingerprint == key.fingerprint else {
+                InputFile.printError("the server sent an audit key that does not match its own fingerprint")
+                throw ExitStatus.rejected
+            }
+            if format == .json { return try JSONOutput.print(key) }
+            print(key.pem, terminator: key.pem.hasSuffix("\n") ? "" : "\n")
+            FileHandle.standardError.write(Data("audit key fingerprint (SHA-256): \(key.fingerprint)\n".utf8))
+        }
+    }
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -83,10 +108,16 @@ struct AuditCommand: AsyncParsableCommand {
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Verify an export bundle offline: signature, files, hash chain, checkpoints, every verdict.",
-            discussion: "Exits 0 only when everything holds; otherwise names each record or file that fails.")
+            discussion: """
+                Exits 0 only when everything holds and the bundle's key is the one pinned with --key (from \
+                `warden audit key`); 1 when something fails; 3 when everything holds but nothing anchored the \
+                key, unless --allow-unanchored. Names each record or file that fails.
+                """)
         @Argument(help: "The bundle (.tar.gz).") var file: String
         @Option(help: "The audit public key (PEM) to trust; without it the bundle's own key anchors nothing.") var key:
             String?
+        @Flag(help: "Exit 0 without --key when everything else holds (the bundle's own key is then trusted).")
+        var allowUnanchored = false
         @Option(help: "An earlier export this one must extend.") var previous: String?
         @Flag(help: "Check evidence digests but do not verify quotes and policies again.") var noReverify = false
         @Option var format: OutputFormat = .text
@@ -99,6 +130,12 @@ struct AuditCommand: AsyncParsableCommand {
             let report = try AuditVerifier.verify(bundle: file, key: pinned, previous: previous, reverify: !noReverify)
             if format == .json { try JSONOutput.print(report) } else { VerificationText.print(report) }
             if !report.holds { throw ExitStatus.rejected }
+            if !report.anchored && !allowUnanchored {
+                InputFile.printError(
+                    "trust is not anchored: pass --key with the audit key from `warden audit key`, or --allow-unanchored"
+                )
+                throw ExitStatus.unanchored
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import WardenAPI
 import WardenCLI
 
 /// The `warden` command: the server, the operator CLI and the verifier's tools.
@@ -7,10 +8,11 @@ public struct WardenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "warden",
         abstract: "Bare-metal provisioning and TPM attestation.",
+        version: WardenVersion.release,
         subcommands: [
             ServeCommand.self, MachineCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
             ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
-            ApplianceCommand.self, KeysCommand.self,
+            ApplianceCommand.self, KeysCommand.self, VersionCommand.self,
         ]
     )
 

@@ -23,7 +23,7 @@ package enum InputFile {
         throw ExitStatus.unreadableInput
     }
 
-    static func printError(_ message: String) {
+    package static func printError(_ message: String) {
         FileHandle.standardError.write(Data(("warden: " + message + "\n").utf8))
     }
 }

@@ -12,4 +12,6 @@ package enum ExitStatus {
     package static let rejected = ExitCode(1)
     /// An input could not be read.
     package static let unreadableInput = ExitCode(2)
+    /// The evidence holds, but nothing outside it anchored the key it was signed with.
+    package static let unanchored = ExitCode(3)
 }

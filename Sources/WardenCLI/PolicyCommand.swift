@@ -12,15 +12,30 @@ package struct PolicyCommand: AsyncParsableCommand {
 
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Store a policy (YAML) as the next version of its name.")
+            abstract: "Store a policy (YAML) as the next version of its name, unless its rules are unchanged.",
+            discussion: "With --dry-run, checks the policy and shows how it differs from the latest version.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The policy file.") var file: String
+        @Flag(help: "Store nothing: check the policy and show the difference from the latest version.") var dryRun =
+            false
+        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let yaml = String(decoding: try InputFile.read(file, as: "policy"), as: UTF8.self)
-            let version = try await admin.call(
-                .POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml), as: PolicyVersion.self)
-            print("policy \(version.name) version \(version.version) stored")
+            let applied = try await admin.call(
+                .POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml, dryRun: dryRun),
+                as: AdminMessages.PolicyApplied.self)
+            if format == .json { return try JSONOutput.print(applied) }
+            let policy = applied.policy
+            if dryRun, applied.outcome == .wouldStore {
+                for line in LineDifference.lines(from: applied.previous?.yaml ?? "", to: yaml) { print(line) }
+            }
+            switch applied.outcome {
+            case .stored: print("policy \(policy.name) version \(policy.version) stored")
+            case .unchanged:
+                print("policy \(policy.name) unchanged: version \(policy.version) has the same rules; nothing stored")
+            case .wouldStore: print("dry run: policy \(policy.name) would be stored as version \(policy.version)")
+            }
         }
     }
 

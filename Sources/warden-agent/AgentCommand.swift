@@ -1,5 +1,6 @@
 import AgentCore
 import ArgumentParser
+import WardenAPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,13 +12,19 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warden-agent",
         abstract: "Attest this machine's TPM to Warden and receive its disk key and K3s configuration.",
+        version: WardenVersion.release,
         subcommands: [Attest.self, Register.self]
     )
 
     struct Connection: ParsableArguments {
         @Option(help: "Warden's URL; once per appliance, tried in turn.") var server: [String]
         @Option(help: "Warden's server CA certificate (the only one trusted).") var ca: String
-        @Option(help: "The TPM: device:/dev/tpmrm0, or swtpm:host=HOST,port=PORT.") var tcti = "device:/dev/tpmrm0"
+        @Option(
+            help: """
+                The TPM: device:/dev/tpmrm0, or swtpm:host=HOST,port=PORT (default: $TPM2TOOLS_TCTI as \
+                tpm2-tools reads it, else device:/dev/tpmrm0).
+                """)
+        var tcti: String?
         @Option(help: "Seconds to keep trying the appliances when none can serve (with pauses of 1, 2, 4… s).")
         var patience = 120
         @Option(
@@ -34,9 +41,15 @@ struct AgentCommand: AsyncParsableCommand {
 
         var removedAppliancesFile: RemovedAppliancesFile? { removedAppliances.map(RemovedAppliancesFile.init) }
 
+        /// The TPM to use: --tcti, else tpm2-tools' variable, else the kernel's resource manager.
+        var tpm: String {
+            tcti ?? getenv("TPM2TOOLS_TCTI").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+                ?? "device:/dev/tpmrm0"
+        }
+
         func attestor() -> Attestor {
             Attestor(
-                tcti: tcti,
+                tcti: tpm,
                 appliances: ApplianceFailover(servers: server, patience: .seconds(patience)) { failure in
                     printLine("\(failure); trying the next appliance")
                 }, serverCA: ca,

@@ -21,18 +21,31 @@ import TestSupport
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any])
         #expect(summary["evidenceIncluded"] as? Int == 1 && summary["attestations"] as? Int == 1)
 
+        // The auditor gets the key to pin over the API; it is the appliance's own.
         let key = rig.file("audit-key.pem").path
-        try rig.expectSuccess(
-            try Command.run(
-                "openssl",
-                ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout", "-out", key]))
+        let fetched = try rig.server.cli(["audit", "key"], identity: rig.file("alice"))
+        try rig.expectSuccess(fetched)
+        try Data(fetched.stdout.utf8).write(to: URL(fileURLWithPath: key))
+        let ownKey = try Command.run(
+            "openssl", ["pkey", "-in", rig.server.stateDir.appendingPathComponent("audit.key").path, "-pubout"])
+        #expect(fetched.stdout == ownKey.stdout)
+        let der = try Command.run("openssl", ["pkey", "-pubin", "-in", key, "-outform", "DER", "-out", key + ".der"])
+        try rig.expectSuccess(der)
+        let fingerprint = try Command.run("sha256sum", [key + ".der"]).stdout.prefix(64)
+        #expect(fetched.stderr.contains("audit key fingerprint (SHA-256): \(fingerprint)"), "\(fetched.stderr)")
+
         let verify = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--key", key])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(
             verify.stdout.contains("verdicts: 1 reproduced by re-verification")
                 && verify.stdout.contains("result: everything holds"))
+        // Nothing anchored: the bundle holds, but that alone is not a pass.
         let unanchored = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle])
-        #expect(unanchored.status == 0 && unanchored.stdout.contains("trust NOT anchored"))
+        #expect(
+            unanchored.status == 3 && unanchored.stdout.contains("trust NOT anchored")
+                && unanchored.stderr.contains("--allow-unanchored"), "\(unanchored.stderr)")
+        let allowed = try Command.run(TestPaths.wardenBinary.path, ["audit", "verify", bundle, "--allow-unanchored"])
+        #expect(allowed.status == 0)
 
         let extracted = rig.file("extracted")
         try FileManager.default.createDirectory(at: extracted, withIntermediateDirectories: true)
@@ -62,12 +75,11 @@ import TestSupport
             try rig.store.auditRecords(subjectPrefix: "audit").contains {
                 $0.action == "audit-export" && $0.actor == "operator/alice"
             })
-        let anonymous = try Command.run(
-            "curl",
-            [
-                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", rig.server.serverCA,
-                rig.server.url + "/v1/admin/audit/export",
-            ])
-        #expect(anonymous.stdout == "401")
+        for path in ["/v1/admin/audit/export", "/v1/audit/key", "/v1/version"] {
+            let anonymous = try Command.run(
+                "curl",
+                ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", rig.server.serverCA, rig.server.url + path])
+            #expect(anonymous.stdout == "401", "\(path)")
+        }
     }
 }

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The defects a new operator met around the attestation path, each through the real
+/// `warden` and `warden-agent` against a real `warden serve`.
+@Suite struct OperatorDayTests {
+    /// `--server` names Warden everywhere; a cluster's K3s server is `--k3s-server`, and
+    /// Warden's own API is refused as one.
+    @Test func aClusterNamesItsK3sServerAndNeverWarden() throws {
+        let rig = try SystemRig()
+        let token = ["--token-file", rig.file("token").path]
+        let sameURL = try rig.server.cli(["cluster", "add", "loop", "--k3s-server", rig.server.url] + token)
+        #expect(sameURL.status != 0 && sameURL.stderr.contains("is the Warden server"), "\(sameURL.stderr)")
+        // Another name of the same appliance (its certificate's), which only the server knows.
+        let ownName = try rig.server.cli(
+            ["cluster", "add", "alias", "--k3s-server", "https://localhost:\(rig.server.port)"] + token)
+        #expect(
+            ownName.status != 0 && ownName.stderr.contains("this Warden appliance's API, not a K3s server"),
+            "\(ownName.stderr)")
+        // The old spelling is Warden's URL now: without --k3s-server nothing is recorded.
+        let oldSpelling = try rig.server.cli(["cluster", "add", "old", "--server", "https://10.0.0.2:6443"] + token)
+        #expect(oldSpelling.status != 0 && oldSpelling.stderr.contains("--k3s-server"), "\(oldSpelling.stderr)")
+
+        let listed = try rig.server.cli(["cluster", "list", "--format", "json"])
+        try rig.expectSuccess(listed)
+        let clusters = try #require(
+            try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        #expect(clusters.map { $0["name"] as? String } == ["rack-a"])
+        #expect(clusters.first?["serverURL"] as? String == "https://10.0.0.1:6443")
+    }
+
+    /// A second `warden serve` on one state folder stops at once and names the holder.
+    @Test func oneStateFolderServesOneProcess() throws {
+        let server = try WardenServerProcess()
+        // `timeout` bounds a second server that would wrongly start.
+        let second = try Command.run(
+            "timeout",
+            ["60", TestPaths.wardenBinary.path, "serve", "--state-dir", server.stateDir.path],
+            environment: server.environment.merging([
+                "WARDEN_API_PORT": "0", "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
+                "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
+            ]) { $1 })
+        #expect(second.status != 0 && second.status != 124, "\(second.stderr)")
+        #expect(
+            second.stderr.contains("lock is held by warden serve (pid \(server.pid) on "), "\(second.stderr)")
+        // The first one serves on; once it stops, the folder is free again.
+        #expect(try server.cli(["machine", "list"]).status == 0)
+        try server.restart()
+    }
+
+    /// The agent uses the TPM that tpm2-tools would, from `TPM2TOOLS_TCTI`.
+    @Test func theAgentFollowsTPM2ToolsTCTI() throws {
+        let rig = try SystemRig()
+        let tpm = try SoftwareTPM()
+        try rig.enroll(tpm, as: "node-1")
+        let attested = try Command.run(
+            TestPaths.agentBinary.path,
+            [
+                "attest", "--server", rig.server.url, "--ca", rig.server.serverCA, "--patience", "0", "--out",
+                rig.file("released").path,
+            ], environment: ["TPM2TOOLS_TCTI": tpm.tcti])
+        try rig.expectSuccess(attested)
+        #expect(FileManager.default.fileExists(atPath: rig.file("released/disk.key").path))
+    }
+
+    /// Applying the same rules again stores nothing; a dry run shows what would change.
+    @Test func anUnchangedPolicyMakesNoVersion() throws {
+        let rig = try SystemRig()
+        try rig.write("name: rack\neventLog: required\n", to: "rack.yaml")
+        let first = try rig.server.cli(["policy", "apply", rig.file("rack.yaml").path])
+        #expect(first.stdout.contains("policy rack version 1 stored"), "\(first.stdout)\(first.stderr)")
+        // The same rules, written differently.
+        try rig.write("# reviewed\nname: rack\neventLog:   required\n", to: "rack.yaml")
+        let again = try rig.server.cli(["policy", "apply", rig.file("rack.yaml").path])
+        #expect(again.status == 0 && again.stdout.contains("policy rack unchanged: version 1"), "\(again.stdout)")
+
+        try rig.write("name: rack\neventLog: required\nimage: required\n", to: "rack.yaml")
+        let dryRun = try rig.server.cli(["policy", "apply", "--dry-run", rig.file("rack.yaml").path])
+        #expect(
+            dryRun.status == 0 && dryRun.stdout.contains("+ image: required")
+                && dryRun.stdout.contains("  eventLog: required")
+                && dryRun.stdout.contains("would be stored as version 2"), "\(dryRun.stdout)")
+        let shown = try rig.server.cli(["policy", "show", "rack", "--format", "json"])
+        #expect(shown.stdout.contains("\"version\" : 1"), "a dry run stores nothing: \(shown.stdout)")
+
+        let applied = try rig.server.cli(["policy", "apply", rig.file("rack.yaml").path, "--format", "json"])
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(applied.stdout.utf8)) as? [String: Any])
+        #expect(answer["outcome"] as? String == "stored")
+        #expect((answer["policy"] as? [String: Any])?["version"] as? Int == 2)
+        #expect(
+            try rig.store.auditRecords(subjectPrefix: "policy/rack").filter { $0.action == "policy-version" }.count == 2
+        )
+    }
+
+    /// `warden version` names the client's release and the server's, as the API says it.
+    @Test func versionsOfClientServerAndAgent() throws {
+        let rig = try SystemRig()
+        let text = try rig.server.cli(["version"])
+        try rig.expectSuccess(text)
+        let json = try rig.server.cli(["version", "--format", "json"])
+        let versions = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let client = try #require(versions["client"] as? String)
+        let server = try #require(versions["server"] as? [String: Any])
+        #expect(server["release"] as? String == client && server["database"] as? String == "sqlite")
+        #expect(server["appliance"] as? String == rig.server.environment["WARDEN_APPLIANCE_NAME"])
+        #expect(text.stdout.contains("client: warden \(client)") && text.stdout.contains("server: warden \(client)"))
+        let agent = try Command.run(TestPaths.agentBinary.path, ["--version"])
+        #expect(agent.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == client)
+        let offline = try Command.run(TestPaths.wardenBinary.path, ["version", "--client"])
+        #expect(offline.status == 0 && offline.stdout == "client: warden \(client)\n")
+    }
+}
