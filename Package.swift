@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "TPM", "WardenCrypto", "WardenAPI", "WardenClient", "ImageBuilding",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -58,7 +58,7 @@ struct AuditCommand: AsyncParsableCommand {
                 to: try to.map { try AuditExportRequest.boundary($0, isEnd: true) }, machine: machine)
             let onTerminal = isatty(STDERR_FILENO) == 1
             if local {
-                let state = try StateFolder.existing(at: admin.stateDir)
+                let state = try StateFolder.existing(at: try admin.target.stateDir)
                 let store = try EnrolmentStore(
                     location: WardenConfiguration.fromEnvironment().storeLocation(in: state),
                     key: state.keyEncryptionKey())

@@ -3,21 +3,45 @@ import Foundation
 import NIOHTTP1
 import WardenClient
 
-/// Where the operator CLI connects and as whom: by default the local server, with the
-/// state folder's operator certificate.
+/// Where the operator CLI connects and as whom. Each of the server, the identity and the
+/// state folder comes from its option, else its environment variable (`WARDEN_URL` — or
+/// `https://WARDEN_API_HOST:WARDEN_API_PORT`, as `warden serve` was started —,
+/// `WARDEN_IDENTITY`, `WARDEN_STATE_DIR`), else the client file's context (``ClientConfiguration``),
+/// else the local server with the state folder's operator certificate.
 package struct AdminOptions: ParsableArguments {
-    @Option(name: [.customLong("server"), .customLong("warden-url")], help: "The Warden server.")
-    var server = AdminTarget.defaultServer
+    @Option(
+        name: [.customLong("server"), .customLong("warden-url")],
+        help: "The Warden server (default: WARDEN_URL, the context's, or https://127.0.0.1:8443).")
+    var server: String?
 
-    @Option(help: "A folder with cert.pem, key.pem and ca.pem (default: STATE-DIR/operator).")
+    @Option(
+        help:
+            "A folder with cert.pem, key.pem and ca.pem (default: WARDEN_IDENTITY, the context's, or STATE-DIR/operator)."
+    )
     var identity: String?
 
-    @Option(help: "The local state folder, for the default identity.")
-    package var stateDir = ".warden"
+    @Option(
+        help: "The local state folder, for the default identity (default: WARDEN_STATE_DIR, the context's, or .warden)."
+    )
+    var stateDir: String?
+
+    @Option(help: "A context of the client file (default: its current-context; see `warden context`).")
+    var context: String?
 
     package init() {}
 
-    package var target: AdminTarget { AdminTarget(server: server, identity: identity, stateDir: stateDir) }
+    /// Where to connect and as whom, with where each came from; when that cannot be told,
+    /// the command ends with a message and status 1.
+    package var target: AdminTarget {
+        get throws {
+            do {
+                return try AdminTarget.resolve(self, environment: ProcessInfo.processInfo.environment)
+            } catch let error as CustomStringConvertible & Error {
+                InputFile.printError(error.description)
+                throw ExitCode(1)
+            }
+        }
+    }
 
     package func call<Answer: Decodable>(
         _ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none,
@@ -28,30 +52,84 @@ package struct AdminOptions: ParsableArguments {
 }
 
 /// A Warden server and the client identity to call it with (`warden-bench` calls it too).
-package struct AdminTarget {
+package struct AdminTarget: Sendable {
     static let defaultServer = "https://127.0.0.1:8443"
-    let server: String
-    let identity: String?
-    let stateDir: String
+    static let defaultStateDir = ".warden"
+    package let server: String
+    /// The folder with cert.pem, key.pem and ca.pem.
+    package let identity: String
+    package let stateDir: String
+    /// Where the server and the identity came from, for messages ("from WARDEN_URL", say).
+    let serverOrigin: String
+    let identityOrigin: String
 
     package init(server: String, identity: String?, stateDir: String) {
         self.server = server
-        self.identity = identity
+        self.identity = identity ?? stateDir + "/operator"
         self.stateDir = stateDir
+        serverOrigin = "given"
+        identityOrigin = identity == nil ? "of the state folder's operator" : "given"
+    }
+
+    private init(
+        server: (String, String), identity: (String, String), stateDir: String
+    ) {
+        (self.server, serverOrigin) = server
+        (self.identity, identityOrigin) = identity
+        self.stateDir = stateDir
+    }
+
+    /// Options first, then `environment`, then the client file's context, then the defaults.
+    static func resolve(_ options: AdminOptions, environment: [String: String]) throws -> AdminTarget {
+        let set = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let file = ClientConfiguration.path(in: environment)
+        let configuration = try ClientConfiguration.load(from: file)
+        var context: ClientConfiguration.Context?
+        if let name = options.context ?? configuration.currentContext {
+            guard let found = configuration.context(named: name) else {
+                throw ClientSetupError(
+                    "no context \(name) in \(file): `warden context list` shows them, `warden context set` adds one")
+            }
+            context = found
+        }
+        // An explicit --context outranks the environment; the current context does not.
+        let contextFirst = options.context != nil
+        func pick(_ option: String?, _ variable: String?, _ variableName: String, _ fromContext: String?) -> (
+            String, String
+        )? {
+            if let option { return (option, "given") }
+            let contextual = fromContext.map { ($0, "from context \(context?.name ?? "")") }
+            let environmental = variable.map { ($0, "from \(variableName)") }
+            return contextFirst ? contextual ?? environmental : environmental ?? contextual
+        }
+        let stateDir =
+            pick(options.stateDir, set("WARDEN_STATE_DIR"), "WARDEN_STATE_DIR", context?.stateDir)?.0
+            ?? defaultStateDir
+        let servedAt = set("WARDEN_API_PORT").map { port in
+            let host = set("WARDEN_API_HOST").flatMap { ["0.0.0.0", "::"].contains($0) ? nil : $0 } ?? "127.0.0.1"
+            return "https://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
+        let server =
+            pick(options.server, set("WARDEN_URL"), "WARDEN_URL", context?.server)
+            ?? servedAt.map { ($0, "from WARDEN_API_PORT") } ?? (defaultServer, "by default")
+        let identity =
+            pick(options.identity, set("WARDEN_IDENTITY"), "WARDEN_IDENTITY", context?.identity)
+            ?? (stateDir + "/operator", "of state folder \(stateDir)'s operator")
+        return AdminTarget(server: server, identity: identity, stateDir: stateDir)
     }
 
     /// A connection to the admin API.
     package func connect() async throws -> HTTPSClient {
-        let folder = identity ?? stateDir + "/operator"
-        for file in ["cert.pem", "key.pem", "ca.pem"] where !FileManager.default.fileExists(atPath: folder + "/" + file)
-        {
-            throw ValidationError(
-                "no \(file) in \(folder): pass --identity DIR (made by `warden operator add`) or start `warden serve` once"
-            )
+        for file in ["cert.pem", "key.pem", "ca.pem"]
+        where !FileManager.default.fileExists(atPath: identity + "/" + file) {
+            throw ClientSetupError(
+                "no \(file) in \(identity) (the identity \(identityOrigin)): pass --identity DIR (made by `warden operator add`), "
+                    + "set WARDEN_IDENTITY or WARDEN_STATE_DIR, choose a context (`warden context use NAME`), "
+                    + "or start `warden serve` once")
         }
         return try await HTTPSClient(
-            url: server, serverCA: folder + "/ca.pem",
-            identity: .init(certificatePath: folder + "/cert.pem", keyPath: folder + "/key.pem"))
+            url: server, serverCA: identity + "/ca.pem",
+            identity: .init(certificatePath: identity + "/cert.pem", keyPath: identity + "/key.pem"))
     }
 
     /// Runs one admin call.
@@ -72,10 +150,19 @@ package struct AdminTarget {
             InputFile.printError(refusal.description)
             throw ExitCode(1)
         } catch let error as ClientError {
+            InputFile.printError(error.description + (serverOrigin == "given" ? "" : " (server URL \(serverOrigin))"))
+            throw ExitCode(1)
+        } catch let error as ClientSetupError {
             InputFile.printError(error.description)
             throw ExitCode(1)
         }
     }
+}
+
+/// The CLI cannot tell where to connect or as whom.
+package struct ClientSetupError: Error, CustomStringConvertible {
+    package let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A path segment with everything but unreserved characters percent-encoded.

@@ -21,7 +21,7 @@ package struct ClusterCommand: AsyncParsableCommand {
         @Option(help: "A file holding the agent token, for agent-role machines.") var agentTokenFile: String?
 
         func validate() throws {
-            if let k3s = URL(string: k3sServer), let warden = URL(string: admin.server),
+            if let k3s = URL(string: k3sServer), let warden = URL(string: try admin.target.server),
                 k3s.host?.lowercased() == warden.host?.lowercased(), (k3s.port ?? 443) == (warden.port ?? 443)
             {
                 throw ValidationError(

@@ -78,9 +78,10 @@ package struct ImageCommand: AsyncParsableCommand {
             let binary =
                 agent
                 ?? URL(fileURLWithPath: own).deletingLastPathComponent().appendingPathComponent("warden-agent").path
+            let target = try admin.target
             return AgentOverlay(
-                agent: binary, serverCA: (admin.identity ?? admin.stateDir + "/operator") + "/ca.pem",
-                serverURLs: agentServer.isEmpty ? [admin.server] : agentServer)
+                agent: binary, serverCA: target.identity + "/ca.pem",
+                serverURLs: agentServer.isEmpty ? [target.server] : agentServer)
         }
     }
 

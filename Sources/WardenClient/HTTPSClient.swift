@@ -33,9 +33,10 @@ public final class HTTPSClient: Sendable {
     private let connection: Mutex<any Channel>
     private let host: String
     private let port: Int
-    private let url: String
     private let context: NIOSSLContext
     private let serverCheck: ServerCertificateCheck?
+    /// The CA certificate file trusted, named in messages.
+    private let serverCA: String
 
     /// Connects to `url` (`https://HOST:PORT`), trusting only the CA certificate in `serverCA`,
     /// and then only a server certificate that `serverCheck` finds nothing against.
@@ -43,8 +44,8 @@ public final class HTTPSClient: Sendable {
         url: String, serverCA: String, identity: Identity? = nil, serverCheck: ServerCertificateCheck? = nil
     ) async throws(ClientError) {
         (host, port) = try ServerURL.split(url)
-        self.url = url
         self.serverCheck = serverCheck
+        self.serverCA = serverCA
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         tls.certificateVerification = .fullVerification
@@ -58,15 +59,18 @@ public final class HTTPSClient: Sendable {
             }
             context = try NIOSSLContext(configuration: tls)
         } catch {
-            throw .connection("\(url): \(error)")
+            let files = [identity?.certificatePath, identity?.keyPath, serverCA].compactMap { $0 }
+            throw .connection("cannot load \(files.joined(separator: ", ")) as PEM: \(error)")
         }
         connection = Mutex(
-            try await Self.connect(url: url, host: host, port: port, context: context, serverCheck: serverCheck))
+            try await Self.connect(
+                host: host, port: port, context: context, serverCheck: serverCheck, serverCA: serverCA))
     }
 
     /// A new connection, its server checked.
     private static func connect(
-        url: String, host: String, port: Int, context: NIOSSLContext, serverCheck: ServerCertificateCheck?
+        host: String, port: Int, context: NIOSSLContext, serverCheck: ServerCertificateCheck?,
+        serverCA: String
     ) async throws(ClientError) -> any Channel {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
         do {
@@ -87,10 +91,8 @@ public final class HTTPSClient: Sendable {
             return channel
         } catch let error as ClientError { throw error } catch let error as ServerPurposeCheck.Failure {
             throw .untrustedServer(error.reason)
-        } catch let error as NIOSSLError {
-            throw .untrustedServer("\(url): \(error)")
         } catch {
-            throw .connection("\(url): \(error)")
+            throw ConnectionFailure.explain(error, host: host, port: port, serverCA: serverCA)
         }
     }
 
@@ -146,7 +148,7 @@ public final class HTTPSClient: Sendable {
         let current = connection.withLock { $0 }
         guard !current.isActive else { return current }
         let fresh = try await Self.connect(
-            url: url, host: host, port: port, context: context, serverCheck: serverCheck)
+            host: host, port: port, context: context, serverCheck: serverCheck, serverCA: serverCA)
         connection.withLock { $0 = fresh }
         return fresh
     }

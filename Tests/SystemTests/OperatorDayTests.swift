@@ -30,6 +30,64 @@ import TestSupport
         #expect(clusters.first?["serverURL"] as? String == "https://10.0.0.1:6443")
     }
 
+    /// The CLI finds the server as `serve` was started (its variables), as the client file's
+    /// context says, or as told; every failure is one line that says what to do.
+    @Test func theCLIFollowsTheServersSettingsAndContexts() throws {
+        let server = try WardenServerProcess()
+        let elsewhere = try TestPaths.temporaryDirectory("operator")
+        let clientFile = elsewhere.appendingPathComponent("client.yaml").path
+        let warden = { (arguments: [String], environment: [String: String]) in
+            try Command.run(
+                TestPaths.wardenBinary.path, arguments, in: elsewhere,
+                environment: ["WARDEN_CLIENT_CONFIG": clientFile].merging(environment) { $1 })
+        }
+        let asServed = ["WARDEN_STATE_DIR": server.stateDir.path, "WARDEN_API_PORT": String(server.port)]
+        let listed = try warden(["machine", "list"], asServed)
+        #expect(listed.status == 0 && listed.stdout.hasPrefix("ID  NAME"), "\(listed.stderr)")
+
+        // No identity where the CLI looked: a plain error (not a usage error), naming the way out.
+        let lost = try warden(["machine", "list"], [:])
+        #expect(lost.status == 1, "\(lost.stderr)")
+        #expect(lost.stderr.contains("no cert.pem in .warden/operator") && lost.stderr.contains("WARDEN_STATE_DIR"))
+        let closed = try warden(["machine", "list"], asServed.merging(["WARDEN_URL": "https://127.0.0.1:1"]) { $1 })
+        #expect(
+            closed.status == 1
+                && closed.stderr.contains(
+                    "nothing listens on 127.0.0.1:1 (connection refused): is `warden serve` running there? (server URL from WARDEN_URL)"
+                ), "\(closed.stderr)")
+        let plainHTTP = try warden(
+            ["machine", "list", "--server", "https://127.0.0.1:\(try server.bootHTTPPort())"], asServed)
+        #expect(plainHTTP.stderr.contains("does not speak TLS"), "\(plainHTTP.stderr)")
+        let foreign = elsewhere.appendingPathComponent("foreign")
+        try FileManager.default.createDirectory(at: foreign, withIntermediateDirectories: true)
+        for file in ["cert.pem", "key.pem"] {
+            try FileManager.default.copyItem(
+                at: server.stateDir.appendingPathComponent("operator/" + file), to: foreign.appendingPathComponent(file)
+            )
+        }
+        try FileManager.default.copyItem(
+            at: server.stateDir.appendingPathComponent("client-ca.pem"), to: foreign.appendingPathComponent("ca.pem"))
+        let untrusted = try warden(["machine", "list", "--identity", foreign.path], asServed)
+        #expect(
+            untrusted.stderr.contains("is not signed by the CA in \(foreign.path)/ca.pem"), "\(untrusted.stderr)")
+
+        // A context, made current by its first `set`: enough on its own.
+        try expectSuccess(
+            warden(
+                ["context", "set", "rack", "--server", server.url, "--identity", server.stateDir.path + "/operator"],
+                [:]))
+        #expect(try warden(["machine", "list"], [:]).status == 0)
+        let current = try warden(["context", "current"], [:])
+        #expect(current.stdout.contains("server: \(server.url) (from context rack)"), "\(current.stdout)")
+        // The environment outranks the current context; --context outranks the environment.
+        let ambient = ["WARDEN_URL": "https://127.0.0.1:1"]
+        #expect(try warden(["machine", "list"], ambient).status == 1)
+        #expect(try warden(["machine", "list", "--context", "rack"], ambient).status == 0)
+        let unknown = try warden(["machine", "list", "--context", "rack-b"], [:])
+        #expect(
+            unknown.status == 1 && unknown.stderr.contains("no context rack-b in \(clientFile)"), "\(unknown.stderr)")
+    }
+
     /// A second `warden serve` on one state folder stops at once and names the holder.
     @Test func oneStateFolderServesOneProcess() throws {
         let server = try WardenServerProcess()
@@ -109,5 +167,9 @@ import TestSupport
         #expect(agent.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == client)
         let offline = try Command.run(TestPaths.wardenBinary.path, ["version", "--client"])
         #expect(offline.status == 0 && offline.stdout == "client: warden \(client)\n")
+    }
+
+    private func expectSuccess(_ result: CommandResult) throws {
+        guard result.status == 0 else { throw CommandFailure("exit \(result.status): \(result.stderr)") }
     }
 }
