@@ -140,6 +140,7 @@ let package = Package(
             name: "WardenAppliance",
             dependencies: [
                 "WardenCLI", "Server", "Store", "Audit", "Boot", "Images", "WardenAPI",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

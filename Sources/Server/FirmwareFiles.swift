@@ -10,10 +10,36 @@ public struct FirmwareFiles: Sendable, Equatable {
         let files: [String: String]
     }
 
+    public init(files: [String: String]) { self.files = files }
+
     /// Reads the manifest at `path`.
-    public init(path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        files = try YAMLDecoder().decode(File.self, from: text).files
+    public init(path: String) throws(FirmwareManifestError) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw FirmwareManifestError(path: path, reason: "does not exist")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw FirmwareManifestError(path: path, reason: "cannot be read as UTF-8 text")
+        }
+        do { files = try YAMLDecoder().decode(File.self, from: text).files } catch {
+            throw FirmwareManifestError(path: path, reason: "is not a manifest (files: NAME: SOURCE): \(error)")
+        }
+    }
+
+    /// The manifest of an empty `firmware` setting: the iPXE builds of Debian's `ipxe`
+    /// package where it installs them (what `Firmware/firmware.yaml` writes out).
+    public static let debianIPXE = FirmwareFiles(files: [
+        "ipxe.efi": "/usr/lib/ipxe/ipxe.efi", "snponly.efi": "/usr/lib/ipxe/snponly.efi",
+        "undionly.kpxe": "/usr/lib/ipxe/undionly.kpxe",
+    ])
+
+    /// The manifest `configuration` names: its `firmware` file, or Debian's package when empty.
+    public init(_ configuration: WardenConfiguration) throws(FirmwareManifestError) {
+        if configuration.firmware.isEmpty {
+            self = Self.debianIPXE
+        } else {
+            try self.init(path: configuration.firmware)
+        }
     }
 
     /// Copies every source into `root` (created if needed), replacing older copies;
@@ -32,5 +58,14 @@ public struct FirmwareFiles: Sendable, Equatable {
             try contents.write(to: URL(fileURLWithPath: target), options: .atomic)
         }
         return missing
+    }
+}
+
+/// A firmware manifest that cannot be used.
+public struct FirmwareManifestError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String {
+        "the firmware manifest \(path) \(reason): set firmware (WARDEN_FIRMWARE) to a manifest, or leave it empty for Debian's ipxe package"
     }
 }

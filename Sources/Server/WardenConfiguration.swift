@@ -6,7 +6,8 @@ import Yams
 /// overriding the last. Every setting is listed once, in ``settings``, with its key, its
 /// variable and its field; durations are whole seconds.
 public struct WardenConfiguration: Sendable, Equatable {
-    /// The state folder (relative paths are relative to the working directory).
+    /// The state folder. Relative paths in a configuration file are relative to its folder;
+    /// in a variable or an option, to the working directory.
     public var stateDir = ".warden"
     /// The store: empty for SQLite in the state folder, or a PostgreSQL URI in libpq's form
     /// (`postgresql://USER@HOST[:PORT][,HOST…]/DATABASE?sslmode=verify-full&sslrootcert=FILE`);
@@ -40,8 +41,9 @@ public struct WardenConfiguration: Sendable, Equatable {
     public var tpmVendorCAs: [String] = []
     /// The audit chain's head is signed at least every this many records (and at shutdown).
     public var auditCheckpointInterval = 1_000
-    /// The manifest of the iPXE files the TFTP root holds.
-    public var firmware = "Firmware/firmware.yaml"
+    /// The manifest of the iPXE files the TFTP root holds; empty: those of Debian's `ipxe`
+    /// package (``FirmwareFiles/debianIPXE``).
+    public var firmware = ""
     /// Warden's IPv4 address as network-boot clients reach it (ProxyDHCP's next server);
     /// empty: `bootHost`.
     public var bootServerAddress = ""
@@ -104,9 +106,9 @@ public struct WardenConfiguration: Sendable, Equatable {
 
     /// Every setting: its key in the file, its environment variable, and its field.
     public static let settings: [Setting] = [
-        .init("stateDir", "WARDEN_STATE_DIR", .text(\.stateDir)),
+        .init("stateDir", "WARDEN_STATE_DIR", .path(\.stateDir)),
         .init("database", "WARDEN_DATABASE", .text(\.database)),
-        .init("databasePasswordFile", "WARDEN_DATABASE_PASSWORD_FILE", .text(\.databasePasswordFile)),
+        .init("databasePasswordFile", "WARDEN_DATABASE_PASSWORD_FILE", .path(\.databasePasswordFile)),
         .init("apiHost", "WARDEN_API_HOST", .text(\.apiHost)),
         .init("apiPort", "WARDEN_API_PORT", .port(\.apiPort)),
         .init("applianceName", "WARDEN_APPLIANCE_NAME", .text(\.applianceName)),
@@ -120,11 +122,11 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init("rateLimitBurst", "WARDEN_RATE_LIMIT_BURST", .real(\.rateLimitBurst, 1...1e9)),
         .init("maxBodyBytes", "WARDEN_MAX_BODY_BYTES", .integer(\.maxBodyBytes, 1024...(64 << 20))),
         .init("maxImageBytes", "WARDEN_MAX_IMAGE_BYTES", .integer(\.maxImageBytes, (1 << 20)...(16 << 30))),
-        .init("tpmVendorCAs", "WARDEN_TPM_VENDOR_CAS", .list(\.tpmVendorCAs)),
+        .init("tpmVendorCAs", "WARDEN_TPM_VENDOR_CAS", .paths(\.tpmVendorCAs)),
         .init(
             "auditCheckpointInterval", "WARDEN_AUDIT_CHECKPOINT_INTERVAL",
             .integer(\.auditCheckpointInterval, 1...1_000_000)),
-        .init("firmware", "WARDEN_FIRMWARE", .text(\.firmware)),
+        .init("firmware", "WARDEN_FIRMWARE", .path(\.firmware)),
         .init("bootServerAddress", "WARDEN_BOOT_SERVER_ADDRESS", .text(\.bootServerAddress)),
         .init("arm64BootFile", "WARDEN_ARM64_BOOT_FILE", .text(\.arm64BootFile)),
         .init("bootImageTrust", "WARDEN_BOOT_IMAGE_TRUST", .flag(\.bootImageTrust)),
@@ -184,6 +186,8 @@ public struct WardenConfiguration: Sendable, Equatable {
                 }
                 let raw: Setting.Raw = (value as? [Any]).map { .list($0.map { "\($0)" }) } ?? .scalar("\(value)")
                 try setting.apply(raw, to: &configuration, naming: "\(file): \(key)")
+                setting.resolvePaths(
+                    in: &configuration, against: URL(fileURLWithPath: file).deletingLastPathComponent())
             }
         }
         for setting in settings {
@@ -260,6 +264,9 @@ extension WardenConfiguration {
         enum Kind: Sendable {
             case text(WritableKeyPath<WardenConfiguration, String> & Sendable)
             case list(WritableKeyPath<WardenConfiguration, [String]> & Sendable)
+            /// A file or folder: relative to the configuration file's folder when it names it.
+            case path(WritableKeyPath<WardenConfiguration, String> & Sendable)
+            case paths(WritableKeyPath<WardenConfiguration, [String]> & Sendable)
             case port(WritableKeyPath<WardenConfiguration, Int> & Sendable)
             case integer(WritableKeyPath<WardenConfiguration, Int> & Sendable, ClosedRange<Int>)
             case real(WritableKeyPath<WardenConfiguration, Double> & Sendable, ClosedRange<Double>)
@@ -272,12 +279,12 @@ extension WardenConfiguration {
         {
             let text: String
             switch (kind, raw) {
-            case (.list(let field), .list(let items)):
+            case (.list(let field), .list(let items)), (.paths(let field), .list(let items)):
                 configuration[keyPath: field] = items.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                     !$0.isEmpty
                 }
                 return
-            case (.list(let field), .scalar(let value)):
+            case (.list(let field), .scalar(let value)), (.paths(let field), .scalar(let value)):
                 configuration[keyPath: field] = value.split(separator: ",").map {
                     $0.trimmingCharacters(in: .whitespaces)
                 }.filter { !$0.isEmpty }
@@ -286,8 +293,8 @@ extension WardenConfiguration {
             case (_, .scalar(let value)): text = value
             }
             switch kind {
-            case .text(let field): configuration[keyPath: field] = text
-            case .list: break
+            case .text(let field), .path(let field): configuration[keyPath: field] = text
+            case .list, .paths: break
             case .port(let field):
                 configuration[keyPath: field] = try Self.integer(
                     text, place, within: 0...65_535, key: key, what: "a port")
@@ -306,6 +313,19 @@ extension WardenConfiguration {
                     throw .invalid(place, "\(text) is not true or false")
                 }
                 configuration[keyPath: field] = flag
+            }
+        }
+
+        /// Makes a relative path the setting holds relative to `folder` (the configuration
+        /// file's); other settings, absolute paths and empty values stay as they are.
+        func resolvePaths(in configuration: inout WardenConfiguration, against folder: URL) {
+            let resolve = { (path: String) in
+                path.isEmpty || path.hasPrefix("/") ? path : folder.appendingPathComponent(path).standardized.path
+            }
+            switch kind {
+            case .path(let field): configuration[keyPath: field] = resolve(configuration[keyPath: field])
+            case .paths(let field): configuration[keyPath: field] = configuration[keyPath: field].map(resolve)
+            default: break
             }
         }
 

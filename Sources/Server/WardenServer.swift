@@ -39,7 +39,7 @@ public enum WardenServer {
         // nothing meanwhile, so a client that never answers holds its place no longer.
         tls.shutdownTimeout = .seconds(2)
         let served = ServedBootApplications.measurements(
-            root: state.tftpRoot, names: ((try? FirmwareFiles(path: configuration.firmware))?.files ?? [:]).keys)
+            root: state.tftpRoot, names: ((try? FirmwareFiles(configuration))?.files ?? [:]).keys)
         let vendorCAs = try TPMVendorCAs(paths: configuration.tpmVendorCAs)
         let attestation = AttestationService(
             store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals,

@@ -4,6 +4,7 @@ import Boot
 import Foundation
 import Images
 import Logging
+import NIOCore
 import Server
 import ServiceLifecycle
 import Store
@@ -28,9 +29,24 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
+        do {
+            try await serve()
+        } catch let failure as ServeFailure {
+            warn(failure.description)
+            throw ExitCode(1)
+        }
+    }
+
+    private func serve() async throws {
+        let configuration: WardenConfiguration
+        do { configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir) } catch {
+            throw ServeFailure(error.description)
+        }
         // Held until the process ends: a second `warden serve` on this folder stops here.
-        let lock = try StateFolderLock(folder: configuration.stateDir, holder: "warden serve")
+        let lock: StateFolderLock
+        do { lock = try StateFolderLock(folder: configuration.stateDir, holder: "warden serve") } catch {
+            throw ServeFailure(error.description)
+        }
         let state = try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = configuration.maxDiscoveredMachines
@@ -89,6 +105,11 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
+        } catch let error as IOError where "\(error)".contains("bind(") {
+            // The only listener the group opens itself: the HTTPS API.
+            throw ServeFailure.listening(
+                error, listener: "HTTPS API", host: configuration.apiHost, ports: "\(configuration.apiPort)",
+                setting: "apiPort (WARDEN_API_PORT)")
         } catch {
             warn("\(error)")
             try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped: \(error)")
@@ -102,14 +123,17 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// Fills the TFTP root from the firmware manifest, before the attestation service reads
-    /// the served iPXE binaries' digests from it.
+    /// the served iPXE binaries' digests from it. A root left with nothing to boot is refused:
+    /// the boot services would answer every machine with a file that is not there.
     private func installFirmware(_ configuration: WardenConfiguration, state: StateFolder) throws {
-        do {
-            let missing = try FirmwareFiles(path: configuration.firmware).install(into: state.tftpRoot)
-            for source in missing { warn("firmware \(source) is missing; not served (install Debian's ipxe package)") }
-        } catch {
-            try FileManager.default.createDirectory(atPath: state.tftpRoot, withIntermediateDirectories: true)
-            warn("firmware manifest \(configuration.firmware): \(error); the TFTP root serves what it holds")
+        let manifest: FirmwareFiles
+        do { manifest = try FirmwareFiles(configuration) } catch { throw ServeFailure(error.description) }
+        let missing = try manifest.install(into: state.tftpRoot)
+        for source in missing { warn("firmware \(source) is missing; not served (install Debian's ipxe package)") }
+        guard missing.count < manifest.files.count else {
+            throw ServeFailure(
+                "the TFTP root \(state.tftpRoot) would hold no boot file: none of \(missing.joined(separator: ", ")) exists; install Debian's ipxe package (apt-get install ipxe) or set firmware (WARDEN_FIRMWARE) to a manifest of your iPXE builds"
+            )
         }
     }
 
@@ -120,9 +144,13 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxTransfersPerSource = configuration.tftpMaxTransfersPerSource
         settings.limits.maxTimeoutSeconds = configuration.tftpMaxTimeout
         settings.startTimeout = .seconds(Int64(configuration.tftpStartTimeout))
-        let server = try await TFTPServer.start(
-            host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot),
-            settings: settings, events: Self.events)
+        let server = try await listening(
+            "TFTP", configuration.bootHost, "\(configuration.tftpPort)", "tftpPort (WARDEN_TFTP_PORT)"
+        ) {
+            try await TFTPServer.start(
+                host: configuration.bootHost, port: configuration.tftpPort, root: BootFileRoot(path: state.tftpRoot),
+                settings: settings, events: Self.events)
+        }
         FileHandle.standardOutput.write(
             Data("warden: TFTP on \(configuration.bootHost):\(server.port) (root \(state.tftpRoot))\n".utf8))
         return server
@@ -138,15 +166,19 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxConnections = configuration.bootHTTPMaxConnections
         settings.maxConnectionsPerSource = configuration.bootHTTPMaxConnectionsPerSource
         settings.idleSeconds = Int64(configuration.bootHTTPIdleTimeout)
-        let server = try await BootHTTPServer.start(
-            host: configuration.bootHost, port: configuration.bootHTTPPort,
-            firmware: BootFileRoot(path: state.tftpRoot),
-            images: images,
-            scripts: MachineBootScripts(
-                store: store, imageTrust: configuration.bootImageTrust,
-                discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
-                refusals: bounds.refusals, discoveries: bounds.discoveries),
-            settings: settings, events: Self.events)
+        let server = try await listening(
+            "boot HTTP", configuration.bootHost, "\(configuration.bootHTTPPort)", "bootHTTPPort (WARDEN_BOOT_HTTP_PORT)"
+        ) {
+            try await BootHTTPServer.start(
+                host: configuration.bootHost, port: configuration.bootHTTPPort,
+                firmware: BootFileRoot(path: state.tftpRoot),
+                images: images,
+                scripts: MachineBootScripts(
+                    store: store, imageTrust: configuration.bootImageTrust,
+                    discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
+                    refusals: bounds.refusals, discoveries: bounds.discoveries),
+                settings: settings, events: Self.events)
+        }
         FileHandle.standardOutput.write(Data("warden: boot HTTP on \(configuration.bootHost):\(server.port)\n".utf8))
         return server
     }
@@ -157,10 +189,15 @@ struct ServeCommand: AsyncParsableCommand {
         var settings = ProxyDHCPResponder.Settings(
             serverAddress: IPv4.bytes(address) ?? [127, 0, 0, 1], httpBase: configuration.bootHTTPBase)
         settings.arm64File = configuration.arm64BootFile.isEmpty ? nil : configuration.arm64BootFile
-        let server = try await ProxyDHCPServer.start(
-            host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort,
-            bootServerPort: configuration.proxyDHCPAltPort,
-            replyAddress: address, responder: ProxyDHCPResponder(settings: settings), events: Self.events)
+        let server = try await listening(
+            "ProxyDHCP", configuration.bootHost, "\(configuration.proxyDHCPPort) and \(configuration.proxyDHCPAltPort)",
+            "proxyDHCPPort and proxyDHCPAltPort (WARDEN_PROXYDHCP_PORT, WARDEN_PROXYDHCP_ALT_PORT)"
+        ) {
+            try await ProxyDHCPServer.start(
+                host: configuration.bootHost, dhcpPort: configuration.proxyDHCPPort,
+                bootServerPort: configuration.proxyDHCPAltPort,
+                replyAddress: address, responder: ProxyDHCPResponder(settings: settings), events: Self.events)
+        }
         FileHandle.standardOutput.write(
             Data(
                 "warden: ProxyDHCP on \(configuration.bootHost):\(server.ports.dhcp) and :\(server.ports.bootServer)\n"
@@ -173,6 +210,16 @@ struct ServeCommand: AsyncParsableCommand {
     private static let events = BootEventLog { line in
         FileHandle.standardOutput.write(
             Data((String(format: "warden: [%.3f] ", Date().timeIntervalSince1970) + line + "\n").utf8))
+    }
+
+    /// Opens a boot listener, naming it, its port and its setting when that fails.
+    private func listening<Listener>(
+        _ listener: String, _ host: String, _ ports: String, _ setting: String,
+        _ start: () async throws -> Listener
+    ) async throws -> Listener {
+        do { return try await start() } catch let error as IOError {
+            throw ServeFailure.listening(error, listener: listener, host: host, ports: ports, setting: setting)
+        }
     }
 
     private func warn(_ message: String) {
