@@ -61,9 +61,7 @@ public struct StateFolder: Sendable {
         }
         // Its own on every appliance, also on one that joined with the CA of another.
         if !folder.exists(.serverCertificate) {
-            let server = try folder.serverIssuer().issue(
-                commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth,
-                subjectAlternativeNames: serverNames, now: now)
+            let server = try folder.newServerCertificate(naming: serverNames, now: now)
             try folder.write(.serverKey, server.key.pemRepresentation)
             try folder.write(.serverCertificate, try server.certificate.serializeAsPEM().pemString)
         }
@@ -158,6 +156,38 @@ public struct StateFolder: Sendable {
     public func serverCertificateSHA256() throws -> [UInt8] {
         let certificate = try Certificate(pemEncoded: String(contentsOf: url(.serverCertificate), encoding: .utf8))
         return DigestAlgorithm.sha256.hash(try certificate.serializeAsPEM().derBytes)
+    }
+
+    /// The names the server certificate carries: DNS names and IPv4 addresses.
+    public func serverCertificateNames() throws -> [String] {
+        let certificate = try Certificate(pemEncoded: String(contentsOf: url(.serverCertificate), encoding: .utf8))
+        guard let names = try certificate.extensions.subjectAlternativeNames else { return [] }
+        return names.compactMap { name -> String? in
+            switch name {
+            case .dnsName(let text): text
+            case .ipAddress(let address) where address.bytes.count == 4:
+                address.bytes.map(String.init).joined(separator: ".")
+            default: nil
+            }
+        }
+    }
+
+    /// Issues the server certificate anew from the server CA, with a new key, naming
+    /// `serverNames`; returns the new certificate's SHA-256. Agents trust it at once (same
+    /// CA); the appliance table records it when `warden serve` next starts.
+    public func reissueServerCertificate(serverNames: [String], now: Date = Date()) throws -> [UInt8] {
+        let server = try newServerCertificate(naming: serverNames, now: now)
+        // A stop between the two leaves a key and a certificate that do not match, which
+        // `warden serve` refuses and a second reissue mends.
+        try replace(.serverKey, server.key.pemRepresentation)
+        try replace(.serverCertificate, try server.certificate.serializeAsPEM().pemString)
+        return try serverCertificateSHA256()
+    }
+
+    private func newServerCertificate(naming serverNames: [String], now: Date) throws -> Issuer {
+        try serverIssuer().issue(
+            commonName: serverNames.first ?? "localhost", extendedKeyUsage: .serverAuth,
+            subjectAlternativeNames: serverNames, now: now)
     }
 
     /// The local operator certificate's serial (hex).

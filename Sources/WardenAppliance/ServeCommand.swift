@@ -56,6 +56,12 @@ struct ServeCommand: AsyncParsableCommand {
             location: configuration.storeLocation(in: state), key: state.keyEncryptionKey(),
             auditSigner: state.auditKey().checkpointSigner(interval: Int64(configuration.auditCheckpointInterval)),
             appliance: configuration.applianceName, limits: limits)
+        let certified = try state.serverCertificateNames()
+        if Set(certified) != Set(configuration.serverNames) {
+            warn(
+                "serverNames (\(configuration.serverNames.joined(separator: ", "))) differ from the names of the server certificate (\(certified.joined(separator: ", "))), which agents check: stop, run `warden server-cert reissue`, and start again"
+            )
+        }
         // Recorded among the appliances sharing the database; one an operator removed stops here.
         try store.registerAppliance(
             name: configuration.applianceName, serverCertificateSHA256: try state.serverCertificateSHA256())

@@ -100,4 +100,36 @@ import TestSupport
         #expect(
             api.status == 1 && api.log.contains("port \(holder.port) (HTTPS API) on 127.0.0.1 is in use"), "\(api.log)")
     }
+
+    /// serverNames changed after the first start are said at start; `server-cert reissue`
+    /// puts them in a new certificate from the same CA, never under a running server.
+    @Test func changedServerNamesAreSaidAndReissued() throws {
+        let folder = try TestPaths.temporaryDirectory("server-names")
+        #expect(try Self.serve([], in: folder).status == nil)
+        let renamed = ["WARDEN_SERVER_NAMES": "warden.example, 127.0.0.1"]
+        let warned = try Self.serve([], in: folder, environment: renamed)
+        #expect(
+            warned.status == nil
+                && warned.log.contains(
+                    "serverNames (warden.example, 127.0.0.1) differ from the names of the server certificate (localhost, 127.0.0.1)"
+                ), "\(warned.log)")
+
+        let reissued = try Command.run(
+            TestPaths.wardenBinary.path, ["server-cert", "reissue"], in: folder, environment: renamed)
+        #expect(reissued.status == 0, "\(reissued.stderr)")
+        let names = try Command.run(
+            "openssl", ["x509", "-noout", "-ext", "subjectAltName", "-in", ".warden/server.pem"], in: folder)
+        #expect(names.stdout.contains("DNS:warden.example, IP Address:127.0.0.1"), "\(names.stdout)")
+        let verified = try Command.run(
+            "openssl", ["verify", "-CAfile", ".warden/ca.pem", "-purpose", "sslserver", ".warden/server.pem"],
+            in: folder)
+        #expect(verified.status == 0, "the same CA vouches for it")
+        let quiet = try Self.serve([], in: folder, environment: renamed)
+        #expect(quiet.status == nil && !quiet.log.contains("differ from the names"), "\(quiet.log)")
+
+        let running = try WardenServerProcess()
+        let refused = try Command.run(
+            TestPaths.wardenBinary.path, ["server-cert", "reissue", "--state-dir", running.stateDir.path])
+        #expect(refused.status == 1 && refused.stderr.contains("held by warden serve"), "\(refused.stderr)")
+    }
 }
