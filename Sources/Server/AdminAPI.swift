@@ -112,6 +112,17 @@ enum AdminAPI {
                 return AdminMessages.Done(message: "image \(name) removed")
             }
         }
+        admin.get("attestations") { request, context in
+            let query = Dictionary(
+                request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { $1 })
+            return try await answer(context) { try service.attestations(query: query, by: $0) }
+        }
+        admin.get("attestations/:id") { _, context in
+            guard let id = Int64(try context.parameters.require("id")) else {
+                return try response(for: .invalid("an attestation ID is a number"))
+            }
+            return try await answer(context) { try service.attestation(id: id, by: $0) }
+        }
         admin.get("clusters") { _, context in try await answer(context) { try service.clusters(by: $0) } }
         admin.post("clusters") { request, context in
             let body = try await APIResponses.decode(AdminMessages.ClusterRequest.self, from: request, context: context)

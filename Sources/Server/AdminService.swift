@@ -115,10 +115,12 @@ public final class AdminService: Sendable {
         try require(.operator, caller)
         let machine = try stored { try store.machine(named: name) }
         let (evidence, verified) = try verifiedEvidence(of: machine, attestationID: attestationID, passing: false)
-        guard !evidence.passed else { throw .invalid("attestation \(evidence.id) passed: there is nothing to approve") }
+        guard !evidence.passed else {
+            throw .invalid("attestation \(evidence.id) of \(name) passed: there is nothing to approve")
+        }
         guard evidence.policyID != nil else {
             throw .invalid(
-                "attestation \(evidence.id) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved"
+                "attestation \(evidence.id) of \(name) was refused before any policy was applied (its evidence, its counters, or a boot that measured no kernel): it cannot be approved"
             )
         }
         let pinned: Policy
@@ -163,10 +165,10 @@ public final class AdminService: Sendable {
         -> (StoredEvidence, VerifiedQuote)
     {
         let evidence = try stored {
-            try store.evidence(machineID: machine.id, attestationID: attestationID, orLatestPassing: passing)
+            try store.evidence(of: machine, attestationID: attestationID, orLatestPassing: passing)
         }
         guard case .verified(let verified) = verifier.verify(evidence.evidence) else {
-            throw .invalid("the evidence of attestation \(evidence.id) no longer verifies")
+            throw .invalid("the evidence of attestation \(evidence.id) of \(machine.name) no longer verifies")
         }
         return (evidence, verified)
     }

@@ -104,12 +104,12 @@ extension EnrolmentStore {
                 let found = try SQLRow.fetchOne(
                     db, sql: "SELECT name, ekName IS NOT NULL AS hasEK FROM machine WHERE id = ?", arguments: [id])
             else {
-                throw StoreError.notFound("discovered machine \(id)")
+                throw StoreError.notFound("discovered machine with ID \(id) (`warden machine list` shows the IDs)")
             }
             try db.move(machine: id, named: found["name"], by: .adopt)
             guard found["hasEK"] as Bool else {
                 throw StoreError.invalid(
-                    "machine \(id) was only seen network-booting, without its EK: enrol it with --ek and its MAC or UUID"
+                    "machine \(found["name"] as String) was only seen network-booting, without its EK: enrol it with --ek and its MAC or UUID"
                 )
             }
             guard

@@ -82,6 +82,8 @@ public struct MachineSummary: Sendable, Codable, Equatable {
 /// One attestation as operators list it.
 public struct AttestationSummary: Sendable, Codable, Equatable {
     public let id: Int64
+    /// The machine's name.
+    public let machine: String
     public let passed: Bool
     public let reasons: [String]
     /// "name@version" of the policy it was judged by, when it got that far.
@@ -92,13 +94,29 @@ public struct AttestationSummary: Sendable, Codable, Equatable {
     public let createdAt: Date
 
     /// A value as the server sends it.
-    public init(id: Int64, passed: Bool, reasons: [String], policy: String?, unmeasured: String?, createdAt: Date) {
+    public init(
+        id: Int64, machine: String, passed: Bool, reasons: [String], policy: String?, unmeasured: String?,
+        createdAt: Date
+    ) {
         self.id = id
+        self.machine = machine
         self.passed = passed
         self.reasons = reasons
         self.policy = policy
         self.unmeasured = unmeasured
         self.createdAt = createdAt
+    }
+}
+
+/// One attestation with the event log its agent sent: `GET /v1/admin/attestations/ID`.
+public struct AttestationDetail: Sendable, Codable {
+    public let attestation: AttestationSummary
+    /// The firmware's event log as the agent sent it (base64), when it sent one.
+    public let eventLog: String?
+
+    public init(attestation: AttestationSummary, eventLog: String?) {
+        self.attestation = attestation
+        self.eventLog = eventLog
     }
 }
 

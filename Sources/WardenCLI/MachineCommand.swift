@@ -92,18 +92,10 @@ package struct MachineCommand: AsyncParsableCommand {
                 cluster:  \(m.cluster.map { "\($0) as \(m.role?.rawValue ?? "?")" } ?? "-")
                 labels:   \(m.labels.isEmpty ? "-" : m.labels.joined(separator: ", "))
                 image:    \(m.image ?? "-")
-                policy:   \(detail.policy.map { "\($0.name) version \($0.version)" } ?? "none yet (trust on first use)")
+                policy:   \(detail.policy.map { "\($0.name)@\($0.version)" } ?? "none yet (trust on first use)")
                 """)
             print("attestations:")
-            Table.print(
-                ["ID", "TIME", "VERDICT", "POLICY", "REASONS"],
-                detail.attestations.map {
-                    [
-                        String($0.id), ISO8601DateFormatter().string(from: $0.createdAt),
-                        ($0.passed ? "passed" : "refused") + ($0.unmeasured == nil ? "" : " (unmeasured)"),
-                        $0.policy ?? "-", $0.reasons.joined(separator: "; "),
-                    ]
-                })
+            AttestationTable.print(detail.attestations, withMachine: false)
         }
     }
 

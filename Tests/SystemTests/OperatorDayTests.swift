@@ -151,6 +151,57 @@ import TestSupport
         )
     }
 
+    /// Attestations are found across machines by verdict and time, and each shows its
+    /// reasons, policy and boot; messages name machines, not row IDs.
+    @Test func attestationsAreListedAndShownByName() throws {
+        let rig = try SystemRig()
+        let tpm = try SoftwareTPM()
+        try rig.enroll(tpm, as: "node-1")
+        // A firmware's event log, replayed into the TPM, so that the first attestation passes with it.
+        let eventLog = rig.file("eventlog.bin").path
+        let extensions = try Command.run(
+            "python3", [TestPaths.scripts.appendingPathComponent("make-eventlog.py").path, eventLog])
+        try rig.expectSuccess(extensions)
+        for argument in extensions.stdout.split(separator: "\n") {
+            try rig.expectSuccess(tpm.run("tpm2_pcrextend", [String(argument)]))
+        }
+        let withLog = ["--eventlog", eventLog]
+        try rig.expectSuccess(rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("first").path] + withLog))
+        try tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ab", count: 32)])
+        let refused = try rig.server.agent("attest", tcti: tpm.tcti, ["--out", rig.file("second").path] + withLog)
+        #expect(refused.status != 0)
+
+        let listed = try rig.server.cli(["attestation", "list", "--machine", "node-1", "--format", "json"])
+        let all = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
+        #expect(all.map { $0["passed"] as? Bool } == [false, true], "newest first: \(listed.stdout)")
+        #expect(all.allSatisfy { $0["machine"] as? String == "node-1" })
+        let refusedID = try #require(all.first?["id"] as? Int)
+        let passedID = try #require(all.last?["id"] as? Int)
+        let onlyRefused = try rig.server.cli(["attestation", "list", "--verdict", "refused"])
+        #expect(
+            onlyRefused.stdout.contains("node-1") && !onlyRefused.stdout.contains("passed"), "\(onlyRefused.stdout)")
+        for window in [["--since", "2999-01-01"], ["--until", "2000-01-01T00:00:00Z"]] {
+            let none = try rig.server.cli(["attestation", "list", "--format", "json"] + window)
+            let found = try JSONSerialization.jsonObject(with: Data(none.stdout.utf8)) as? [Any]
+            #expect(found?.isEmpty == true, "\(window): \(none.stdout)")
+        }
+        let badTime = try rig.server.cli(["attestation", "list", "--since", "yesterday"])
+        #expect(badTime.status == 1 && badTime.stderr.contains("is neither a date"), "\(badTime.stderr)")
+
+        let shown = try rig.server.cli(["attestation", "show", String(refusedID)])
+        #expect(
+            shown.stdout.contains("machine:     node-1") && shown.stdout.contains("verdict:     refused")
+                && shown.stdout.contains("PCR 4") && shown.stdout.contains("boot timeline (")
+                && shown.stdout.contains("EV_EFI_BOOT_SERVICES_APPLICATION"), "\(shown.stdout)")
+
+        let approvePassed = try rig.server.cli(["machine", "approve", "node-1", "--attestation", String(passedID)])
+        #expect(
+            approvePassed.stderr.contains("attestation \(passedID) of node-1 passed: there is nothing to approve"),
+            "\(approvePassed.stderr)")
+        let missing = try rig.server.cli(["machine", "approve", "node-1", "--attestation", "999999"])
+        #expect(missing.stderr.contains("attestation 999999 of node-1"), "\(missing.stderr)")
+    }
+
     /// `warden version` names the client's release and the server's, as the API says it.
     @Test func versionsOfClientServerAndAgent() throws {
         let rig = try SystemRig()
