@@ -46,29 +46,19 @@ extension EnrolmentStore {
 
     /// The attestations `filter` picks, newest first.
     public func attestations(matching filter: AttestationFilter) throws(StoreError) -> [AttestationSummary] {
-        var conditions: [String] = []
-        var arguments: [SQLValue] = []
-        if let machine = filter.machine {
-            conditions.append("m.name = ?")
-            arguments.append(.text(machine))
-        }
-        if let passed = filter.passed {
-            conditions.append("a.passed = ?")
-            arguments.append(.boolean(passed))
-        }
-        if let since = filter.since {
-            conditions.append("a.createdAt >= ?")
-            arguments.append(.timestamp(since))
-        }
-        if let until = filter.until {
-            conditions.append("a.createdAt <= ?")
-            arguments.append(.timestamp(until))
-        }
+        let conditions = [
+            ("m.name = ?", filter.machine.map(SQLValue.text)), ("a.passed = ?", filter.passed.map(SQLValue.boolean)),
+            ("a.createdAt >= ?", filter.since.map(SQLValue.timestamp)),
+            ("a.createdAt <= ?", filter.until.map(SQLValue.timestamp)),
+        ].compactMap { condition, value in value.map { (condition, $0) } }
         let sql =
-            Self.summarySelect() + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            Self.summarySelect()
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.map(\.0).joined(separator: " AND "))
             + " ORDER BY a.id DESC LIMIT ?"
         return try read { db in
-            try SQLRow.fetchAll(db, sql: sql, arguments: SQLArguments(arguments + [.integer(Int64(filter.limit))])).map(
+            try SQLRow.fetchAll(
+                db, sql: sql, arguments: SQLArguments(conditions.map(\.1) + [.integer(Int64(filter.limit))])
+            ).map(
                 AttestationSummary.init(row:))
         }
     }

@@ -10,7 +10,8 @@ public struct WardenCommand: AsyncParsableCommand {
         abstract: "Bare-metal provisioning and TPM attestation.",
         version: WardenVersion.release,
         subcommands: [
-            ServeCommand.self, MachineCommand.self, AttestationCommand.self, ClusterCommand.self, PolicyCommand.self, OperatorCommand.self,
+            ServeCommand.self, MachineCommand.self, AttestationCommand.self, ClusterCommand.self, PolicyCommand.self,
+            OperatorCommand.self,
             ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
             ApplianceCommand.self, KeysCommand.self, VersionCommand.self, ContextCommand.self,
             ServerCertificateCommand.self,

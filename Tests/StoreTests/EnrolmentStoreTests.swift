@@ -92,6 +92,32 @@ import WardenCrypto
         _ = store
     }
 
+    /// Listings filter by machine, verdict and time alike on both backends, newest first.
+    @Test(arguments: StoreBackend.allCases) func attestationsAreFiltered(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        for (index, name) in ["node-1", "node-2"].enumerated() {
+            let id = try store.enroll(machine(name), actor: "test")
+            let key = try activatedKey(store, machineID: id)
+            let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: start))
+            try consume(nonce, key: key.id, machineID: id, store: store, now: start.addingTimeInterval(Double(index)))
+        }
+        let all = try store.attestations(matching: AttestationFilter())
+        #expect(all.map(\.machine) == ["node-2", "node-1"] && all.allSatisfy { !$0.passed })
+        #expect(try store.attestations(matching: AttestationFilter(machine: "node-1")).map(\.machine) == ["node-1"])
+        #expect(try store.attestations(matching: AttestationFilter(passed: true)).isEmpty)
+        #expect(
+            try store.attestations(matching: AttestationFilter(since: start.addingTimeInterval(0.5))).map(\.machine)
+                == ["node-2"])
+        #expect(
+            try store.attestations(matching: AttestationFilter(until: start.addingTimeInterval(0.5))).map(\.machine)
+                == ["node-1"])
+        #expect(try store.attestations(matching: AttestationFilter(limit: 1)).count == 1)
+        let first = try #require(all.last)
+        #expect(try store.attestation(id: first.id).summary == first)
+        #expect(throws: StoreError.notFound("attestation 999999")) { try store.attestation(id: 999_999) }
+    }
+
     @Test func keyFileMustBePrivateAndWhole() throws {
         let path = try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path
         _ = try KeyEncryptionKey.loadOrCreate(at: path)
