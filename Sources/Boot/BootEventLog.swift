@@ -2,10 +2,10 @@
 /// transfer finished, a script or file served — for the operator's log and the lab's
 /// timeline. Never a line per packet.
 public struct BootEventLog: Sendable {
-    private let write: (@Sendable (String) -> Void)?
+    private let write: (@Sendable (_ service: String, _ message: String) -> Void)?
 
-    /// Lines go to `write`.
-    public init(_ write: @escaping @Sendable (String) -> Void) { self.write = write }
+    /// Events go to `write`, with the service that saw them.
+    public init(_ write: @escaping @Sendable (_ service: String, _ message: String) -> Void) { self.write = write }
 
     private init() { write = nil }
 
@@ -14,6 +14,6 @@ public struct BootEventLog: Sendable {
 
     /// Records `message` from `service` (`dhcp`, `tftp`, `http`).
     func record(_ service: String, _ message: @autoclosure () -> String) {
-        write?("\(service): \(message())")
+        write?(service, message())
     }
 }

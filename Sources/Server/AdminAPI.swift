@@ -1,6 +1,7 @@
 import Audit
 import Foundation
 import Hummingbird
+import Logging
 import NIOSSL
 import Store
 import WardenAPI
@@ -12,13 +13,14 @@ enum AdminAPI {
     /// `limiter` applies before authentication, so that anonymous floods are bounded like
     /// the agent API's (each refusal is otherwise audited).
     /// Every route but the image upload also has `bodyLimit`; the upload streams to disk
-    /// under `maxImageBytes`, once its caller has authenticated.
+    /// under `maxImageBytes`, once its caller has authenticated. Every authenticated call is
+    /// a line in `logger`.
     static func addRoutes(
         to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware,
         bodyLimit: BodyLimitMiddleware,
-        maxImageBytes: Int, exports: ExportGate
+        maxImageBytes: Int, exports: ExportGate, logger: Logger
     ) {
-        let authenticator = AdminAuthenticator(service: service, refusals: limiter.refusals)
+        let authenticator = AdminAuthenticator(service: service, refusals: limiter.refusals, logger: logger)
         let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: authenticator)
         let admin = authenticated.group().add(middleware: bodyLimit)
         let outside = router.group("v1").add(middleware: limiter).add(middleware: authenticator)
@@ -224,6 +226,7 @@ enum AdminAPI {
 struct AdminAuthenticator: RouterMiddleware {
     let service: AdminService
     let refusals: RefusalAudit
+    let logger: Logger
 
     func handle(
         _ request: Request, context: WardenRequestContext,
@@ -251,11 +254,21 @@ struct AdminAuthenticator: RouterMiddleware {
         }
         if request.method != .get && caller.role != .operator {
             let error = AdminError.forbidden("the \(caller.role.rawValue) role may only read")
+            logger.warning(
+                "admin call refused: \(error.description)",
+                metadata: ["method": "\(request.method)", "path": "\(subject)", "caller": "\(caller.actor)"])
             try await BlockingPools.admin.run { service.auditRefusal(error, actor: caller.actor, subject: subject) }
             return try AdminAPI.response(for: error)
         }
         var context = context
         context.caller = caller
-        return try await next(request, context)
+        let response = try await next(request, context)
+        logger.info(
+            "admin call",
+            metadata: [
+                "method": "\(request.method)", "path": "\(RefusalAudit.bounded(request.uri.path))",
+                "caller": "\(caller.actor)", "status": "\(response.status.code)", "source": "\(source)",
+            ])
+        return response
     }
 }

@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import Images
+import Logging
 import Store
 import TPM
 import TSS
@@ -17,6 +18,7 @@ import WardenCrypto
 public final class AttestationService: Sendable {
     private let store: EnrolmentStore
     private let refusals: RefusalAudit
+    private let logger: Logger
     /// How fast new discovered machines may be recorded.
     private let discoveries: DiscoveryPace
     /// Which EK certificates of discovered machines are kept.
@@ -42,13 +44,15 @@ public final class AttestationService: Sendable {
 
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
     /// recorded as discovered (shared with the boot scripts); `vendorCAs` decides which EK
-    /// certificates of discovered machines are kept.
+    /// certificates of discovered machines are kept; `logger` gets a line per verdict recorded
+    /// and per release.
     public init(
         store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
         refusals: RefusalAudit? = nil,
         discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
-        vendorCAs: TPMVendorCAs = .none
+        vendorCAs: TPMVendorCAs = .none, logger: Logger = .silent("warden.attestation")
     ) {
+        self.logger = logger
         self.store = store
         self.releaseKey = releaseKey
         self.servedBootApplications = servedBootApplications
@@ -256,8 +260,9 @@ public final class AttestationService: Sendable {
         let outcome = AttestationOutcome(
             machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement
         )
+        let attestationID: Int64
         do throws(StoreError) {
-            try store.record(
+            attestationID = try store.record(
                 outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) },
                 actor: "machine/\(context.machineName)")
         } catch {
@@ -276,11 +281,22 @@ public final class AttestationService: Sendable {
             }
             throw AttestationRefusal.store(error)
         }
+        var metadata: Logger.Metadata = [
+            "machine": "\(context.machineName)", "attestation": "\(attestationID)", "source": "\(source)",
+            "policy":
+                "\(context.policy.map { "\($0.name)@\($0.version)" } ?? (judgement.pin == nil ? "none" : "first use"))",
+        ]
         if let refusal = judgement.refusal {
+            metadata["reasons"] = "\(judgement.reasons.joined(separator: "; "))"
+            logger.warning("attestation refused", metadata: metadata)
             throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal)
         }
-        return try release(
+        logger.info("attestation passed", metadata: metadata)
+        let release = try release(
             machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
+        logger.info(
+            "release sealed", metadata: ["machine": "\(context.machineName)", "attestation": "\(attestationID)"])
+        return release
     }
 
     /// What a request with an unknown key, one never activated or a nonce not issued to it is

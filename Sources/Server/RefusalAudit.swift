@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Store
 import Synchronization
 
@@ -52,10 +53,14 @@ public final class RefusalAudit: Sendable {
     public let interval: TimeInterval
     private let windows = Mutex<[Key: Window]>([:])
 
-    public init(store: EnrolmentStore, interval: TimeInterval) {
+    /// Refusals are written to `logger` as they are audited: the first of a window, then its summary.
+    public init(store: EnrolmentStore, interval: TimeInterval, logger: Logger = .silent("warden.refusals")) {
         self.store = store
         self.interval = interval
+        self.logger = logger
     }
+
+    private let logger: Logger
 
     /// Records (or counts) one refusal of `kind`, about machine `machineID` when it concerns
     /// one, from `source`. Blocks on the database when it records: call it off the event loop.
@@ -80,6 +85,11 @@ public final class RefusalAudit: Sendable {
             return false
         }
         guard recordNow else { return }
+        logger.warning(
+            "\(Self.bounded(details))",
+            metadata: [
+                "kind": "\(kind.rawValue)", "subject": "\(Self.bounded(subject))", "source": "\(Self.bounded(source))",
+            ])
         try? store.audit(
             actor: Self.bounded(actor), action: kind.action, subject: Self.bounded(subject),
             details: Self.bounded(details), now: now)
@@ -99,12 +109,13 @@ public final class RefusalAudit: Sendable {
         for (key, window) in due.sorted(by: { $0.1.opened < $1.1.opened }) {
             let sources = window.sources.sorted().joined(separator: ", ") + (window.moreSources ? " and others" : "")
             let seconds = Int(now.timeIntervalSince(window.opened).rounded())
+            let summary =
+                "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")"
+            logger.warning("\(summary)", metadata: ["kind": "\(key.kind.rawValue)", "count": "\(window.counted)"])
             try? store.audit(
                 actor: "anonymous", action: key.kind.action,
                 subject: key.machineID.map { "machine/\($0)" } ?? "refusals/\(key.kind.rawValue)",
-                details:
-                    "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")",
-                now: now)
+                details: summary, now: now)
         }
     }
 

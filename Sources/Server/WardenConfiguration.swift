@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Yams
 
 /// Ports, addresses, paths and bounds: the embedded development defaults, then
@@ -54,6 +55,11 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// The catalogue image that machines nobody enrolled boot (its agent registers them);
     /// empty: they are sent on to their next boot device.
     public var discoveryImage = ""
+
+    /// The log's line format, `logfmt` or `json` (``StructuredLogHandler``), and the least
+    /// level written: trace, debug, info, notice, warning, error or critical.
+    public var logFormat = "logfmt"
+    public var logLevel = "info"
 
     // Bounds on what anyone on the boot network can hold (see README, "A hostile boot network").
 
@@ -131,6 +137,8 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init("arm64BootFile", "WARDEN_ARM64_BOOT_FILE", .text(\.arm64BootFile)),
         .init("bootImageTrust", "WARDEN_BOOT_IMAGE_TRUST", .flag(\.bootImageTrust)),
         .init("discoveryImage", "WARDEN_DISCOVERY_IMAGE", .text(\.discoveryImage)),
+        .init("logFormat", "WARDEN_LOG_FORMAT", .text(\.logFormat)),
+        .init("logLevel", "WARDEN_LOG_LEVEL", .text(\.logLevel)),
         .init("apiMaxConnections", "WARDEN_API_MAX_CONNECTIONS", .integer(\.apiMaxConnections, 1...1_000_000)),
         .init(
             "apiMaxConnectionsPerSource", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE",
@@ -205,6 +213,14 @@ public struct WardenConfiguration: Sendable, Equatable {
                 "\(applianceName) is not a name of 1 to 63 letters, digits, dots, hyphens or underscores")
         }
         guard !serverNames.isEmpty else { throw .invalid("serverNames", "at least one name is needed") }
+        guard StructuredLogHandler.Format(rawValue: logFormat) != nil else {
+            throw .invalid("logFormat", "\(logFormat) is not logfmt or json")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw .invalid(
+                "logLevel",
+                "\(logLevel) is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         _ = try postgresLocation()
         guard IPv4.bytes(effectiveBootServerAddress) != nil else {
             throw .invalid(

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Images
+import Logging
 import NIOCore
 import NIOHTTPTypes
 import NIOSSL
@@ -44,7 +45,7 @@ public enum WardenServer {
         let attestation = AttestationService(
             store: store, releaseKey: try state.releaseKey(), servedBootApplications: served, refusals: bounds.refusals,
             discoveries: bounds.discoveries,
-            vendorCAs: vendorCAs)
+            vendorCAs: vendorCAs, logger: Logger(label: "warden.attestation"))
         let admin = try AdminService(
             store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images,
             endpoints: ApplianceEndpoints(configuration))
@@ -62,7 +63,7 @@ public enum WardenServer {
         AdminAPI.addRoutes(
             to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit,
             maxImageBytes: configuration.maxImageBytes,
-            exports: ExportGate(limit: configuration.maxConcurrentExports))
+            exports: ExportGate(limit: configuration.maxConcurrentExports), logger: Logger(label: "warden.admin"))
         let connections = ConnectionLimiter(
             .init(total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource))
         let timeouts = ConnectionTimeouts(
@@ -80,7 +81,8 @@ public enum WardenServer {
             server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
             configuration: .init(
                 address: .hostname(configuration.apiHost, port: configuration.apiPort), serverName: "warden"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.apiPort) }
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.apiPort) },
+            logger: Logger(label: "warden.api")
         )
     }
 
@@ -99,7 +101,9 @@ public struct AnonymousBounds: Sendable {
     public let discoveries: DiscoveryPace
 
     public init(store: EnrolmentStore, configuration: WardenConfiguration) {
-        refusals = RefusalAudit(store: store, interval: TimeInterval(configuration.refusalAuditInterval))
+        refusals = RefusalAudit(
+            store: store, interval: TimeInterval(configuration.refusalAuditInterval),
+            logger: Logger(label: "warden.refusals"))
         discoveries = DiscoveryPace(
             perMinutePerSource: configuration.discoveriesPerMinutePerSource,
             perMinute: configuration.discoveriesPerMinute)

@@ -31,7 +31,7 @@ struct BenchDHCPCommand: AsyncParsableCommand {
         var started = false
         for _ in 0..<100 where !started {
             started =
-                (try? String(contentsOfFile: work + "/warden.log", encoding: .utf8))?.contains("warden: serving")
+                (try? String(contentsOfFile: work + "/warden.log", encoding: .utf8))?.contains("msg=\"serving https://")
                 ?? false
             if !started { usleep(100_000) }
         }

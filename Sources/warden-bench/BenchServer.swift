@@ -31,7 +31,7 @@ final class BenchServer {
                         self.environment
                     ) { $1 }), log: log)
             for _ in 0..<200 where process.isRunning {
-                if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("warden: serving") {
+                if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("msg=\"serving https://") {
                     self.process = process
                     url = "https://127.0.0.1:\(port)"
                     return

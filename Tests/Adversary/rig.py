@@ -105,7 +105,7 @@ class Appliance:
         for _ in range(300):
             if self.process.poll() is not None:
                 raise Failure("warden serve exited at start: " + self.tail())
-            if "warden: serving https://127.0.0.1:%d" % self.ports["api"] in self.read_log():
+            if 'msg="serving https://127.0.0.1:%d"' % self.ports["api"] in self.read_log():
                 return
             time.sleep(0.05)
         raise Failure("warden serve did not start: " + self.tail())

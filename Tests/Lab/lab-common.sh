@@ -32,6 +32,20 @@ forget() {
     list=("${kept[@]}")
 }
 
+# boot_events LOG: the boot services' lines of a warden serve log (logfmt), one a line as
+# "SECONDS-SINCE-EPOCH warden: SERVICE: MESSAGE", for the boot timelines.
+boot_events() {
+    python3 - "$1" <<'PY'
+import datetime, re, sys
+field = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
+for line in open(sys.argv[1], errors="replace"):
+    fields = {key: value[1:-1].replace('\\"', '"') if value.startswith('"') else value
+              for key, value in field.findall(line)}
+    if fields.get("component") in ("dhcp", "tftp", "http") and "time" in fields:
+        when = datetime.datetime.fromisoformat(fields["time"].replace("Z", "+00:00")).timestamp()
+        print("%.3f warden: %s: %s" % (when, fields["component"], fields.get("msg", "")))
+PY
+}
 elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
 log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
 result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }

@@ -165,7 +165,7 @@ serve() {
     ip netns exec "$NAMESPACE" "${SETTINGS[@]}" "$WARDEN" serve --state-dir "$WORK/$name" > "$serve_log" 2>&1 &
     SERVE_PID=$!
     PIDS+=("$SERVE_PID")
-    for _ in $(seq 300); do grep -q "warden: serving" "$serve_log" 2>/dev/null && return 0; sleep 0.1; done
+    for _ in $(seq 300); do grep -q "msg=\"serving https://" "$serve_log" 2>/dev/null && return 0; sleep 0.1; done
     log "appliance $name did not start ($2)"
     exit 1
 }
@@ -195,7 +195,7 @@ removed_appliance() {
         "$WARDEN" serve --state-dir "$WORK/$name" > "$OUT/warden-$name.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 300); do grep -q "warden: serving" "$OUT/warden-$name.log" 2>/dev/null && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q "msg=\"serving https://" "$OUT/warden-$name.log" 2>/dev/null && break; sleep 0.1; done
     kill -TERM "$pid"
     wait "$pid" 2>/dev/null || true
     forget PIDS "$pid"
@@ -219,7 +219,7 @@ warden_on a machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:0
 
 # scripts NAME: how many boot scripts appliance NAME has served node-1 (in all its logs).
 scripts() {
-    cat "$OUT/warden-$1"*.log | grep -c "http: script for 52:54:00:57:00:01" || true
+    cat "$OUT/warden-$1"*.log | grep -c "component=http msg=\"script for 52:54:00:57:00:01" || true
 }
 # released_by: the appliance named by node-1's latest release record.
 released_by() {
@@ -318,7 +318,7 @@ else
     result "fail-over window" "FAILED (${window:-attestations did not pass again through both appliances}; $unexpected refusals other than 503: $(awk '$3 == "refused" && !/refused \(503 /' "$OUT/stream.txt" | head -1))"
 fi
 after=$(awk -v k="$KILLED" '$1 > k && $3 == "ok" {print $5}' "$OUT/stream.txt" | sort -u | tr '\n' ' ')
-serving=$(grep -c "warden: serving" "$OUT/warden-a-2.log" "$OUT/warden-b.log" | awk -F: '{s += $NF} END {print s}')
+serving=$(grep -c "msg=\"serving https://" "$OUT/warden-a-2.log" "$OUT/warden-b.log" | awk -F: '{s += $NF} END {print s}')
 if kill -0 "$A_PID" 2> /dev/null && kill -0 "$B_PID" 2> /dev/null && [ "$serving" = 2 ] && [ "${after% }" = "https://10.213.0.1:8443 https://10.213.0.3:8443" ]; then
     result "appliances reconnected" "lab-a (process $A_PID) and lab-b (process $B_PID) passed attestations after the fail-over without a restart"
 else

@@ -33,8 +33,8 @@ ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.
     WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
     "$WARDEN" serve --state-dir "$WORK/state" > "$OUT/warden.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do grep -q "warden: serving" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "warden: serving" "$OUT/warden.log" || { log "warden serve did not start"; exit 1; }
+for _ in $(seq 100); do grep -q "msg=\"serving https://" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "msg=\"serving https://" "$OUT/warden.log" || { log "warden serve did not start"; exit 1; }
 log "warden serve is up in namespace $RACK"
 
 # --- the operator's flow ----------------------------------------------------------------
@@ -51,7 +51,7 @@ timeline() {
     start=$(cat "$OUT/$serial.start")
     end=$(cat "$OUT/$serial.end")
     {
-        sed -n 's/^warden: \[\([0-9.]*\)\] /\1 /p' "$OUT/warden.log"
+        boot_events "$OUT/warden.log"
         { warden machine show "$machine" --format json | tr -d '\n' | grep -o '"createdAt" : "[^"]*"[^}]*"passed" : [a-z]*' || true; } |
             while read -r record; do
                 when=$(sed 's/.*"createdAt" : "\([^"]*\)".*/\1/' <<< "$record")

@@ -64,7 +64,7 @@ import TestSupport
         ])
         server.stop(signal: SIGTERM)
         let log = try String(contentsOf: server.log, encoding: .utf8)
-        #expect(log.contains("warden: stopped") && !log.contains("Cannot schedule tasks"), "\(log.suffix(1_000))")
+        #expect(log.contains("msg=stopped") && !log.contains("Cannot schedule tasks"), "\(log.suffix(1_000))")
         let store = try EnrolmentStoreReader.open(server.stateDir)
         #expect(try store.auditRecords(subjectPrefix: "server").last?.details == "stopped gracefully")
     }

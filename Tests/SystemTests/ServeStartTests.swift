@@ -43,7 +43,7 @@ import TestSupport
         }
         for _ in 0..<400 {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            if text.contains("warden: serving https://") { return (nil, text) }
+            if text.contains("msg=\"serving https://") { return (nil, text) }
             if !process.isRunning {
                 process.waitUntilExit()
                 return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")

@@ -66,7 +66,8 @@ import TestSupport
         #expect(sameSecret(try TestPaths.bytes(out.appendingPathComponent("unlocked-3/disk.key")), key))
         #expect(try get(api + "/readyz", caFile: server.serverCA).status == 200)
         let starts =
-            try String(contentsOf: server.log, encoding: .utf8).components(separatedBy: "warden: serving").count - 1
+            try String(contentsOf: server.log, encoding: .utf8).components(separatedBy: "msg=\"serving https://").count
+            - 1
         #expect(starts == 1 && kill(pid, 0) == 0, "the appliance was not restarted")
     }
 

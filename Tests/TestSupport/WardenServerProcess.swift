@@ -61,8 +61,8 @@ public final class WardenServerProcess: @unchecked Sendable {
     /// The port the running server's boot HTTP service took, from its log.
     public func bootHTTPPort() throws -> Int {
         let text = try String(contentsOf: log, encoding: .utf8)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("warden: boot HTTP on ") }),
-            let port = line.split(separator: ":").last.flatMap({ Int($0) })
+        guard let line = text.split(separator: "\n").last(where: { $0.contains(" listener=boot-http ") }),
+            let port = line.firstMatch(of: /port=(\d+)/).flatMap({ Int($0.output.1) })
         else { throw CommandFailure("no boot HTTP line in the server's log") }
         return port
     }
@@ -136,7 +136,7 @@ public final class WardenServerProcess: @unchecked Sendable {
         for _ in 0..<200 {
             guard process.isRunning else { return false }
             if let text = try? String(contentsOf: log, encoding: .utf8),
-                text.contains("warden: serving https://127.0.0.1:\(port)")
+                text.contains("serving https://127.0.0.1:\(port)\"")
             {
                 return true
             }

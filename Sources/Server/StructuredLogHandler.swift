@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// How `warden serve` writes its log: one line per event on standard error, in logfmt
+/// (`time=… level=info component=attestation msg="attestation passed" machine=node-1`) or
+/// JSON (one object a line, the same keys). Every component's logger — Warden's, and those
+/// of Hummingbird, PostgresNIO and ServiceLifecycle — writes through it.
+public struct StructuredLogHandler: LogHandler {
+    /// The line format (`logFormat`, `WARDEN_LOG_FORMAT`).
+    public enum Format: String, Sendable, CaseIterable {
+        case logfmt
+        case json
+    }
+
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let component: String
+    private let format: Format
+    private let output: LogOutput
+
+    /// A handler for the logger labelled `label` (`warden.attestation` names its component
+    /// `attestation`; another library's label is its component as it is).
+    public init(label: String, format: Format, level: Logger.Level, output: LogOutput = .standardError) {
+        component = label.hasPrefix("warden.") ? String(label.dropFirst("warden.".count)) : label
+        self.format = format
+        logLevel = level
+        self.output = output
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [(String, String)] = [
+            ("time", Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            ("level", event.level.rawValue), ("component", component), ("msg", "\(event.message)"),
+        ]
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        fields += merged.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
+        output.write(format == .json ? Self.json(fields) : Self.logfmt(fields))
+    }
+
+    /// `key=value` pairs; a value with a space, a quote, an equals sign or a control
+    /// character (or an empty one) is quoted, with `"`, `\` and control characters escaped.
+    static func logfmt(_ fields: [(String, String)]) -> String {
+        fields.map { key, value in
+            let plain =
+                !value.isEmpty
+                && !value.unicodeScalars.contains {
+                    $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.properties.generalCategory == .control
+                }
+            return key + "=" + (plain ? value : "\"" + escaped(value) + "\"")
+        }.joined(separator: " ")
+    }
+
+    static func json(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\"\(escaped($0.0))\":\"\(escaped($0.1))\"" }.joined(separator: ",") + "}"
+    }
+
+    /// `text` for the inside of a double-quoted string (logfmt's and JSON's alike).
+    private static func escaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default:
+                if scalar.properties.generalCategory == .control {
+                    result += String(format: "\\u%04x", scalar.value)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension Logger {
+    /// A logger that writes nothing: for services built outside `warden serve` (tests, tools).
+    public static func silent(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
+}
+
+/// Where log lines go: each written whole, however many threads log at once.
+public final class LogOutput: Sendable {
+    private let descriptor: Int32
+    private let lock = Mutex(())
+
+    public init(descriptor: Int32) { self.descriptor = descriptor }
+
+    public static let standardError = LogOutput(descriptor: STDERR_FILENO)
+
+    func write(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        lock.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let written = bytes[offset...].withUnsafeBytes {
+                    Foundation.write(descriptor, $0.baseAddress, $0.count)
+                }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+}
