@@ -201,7 +201,7 @@ let package = Package(
             name: "SystemTests",
             dependencies: [
                 "LocalPostgres", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),

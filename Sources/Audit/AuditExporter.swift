@@ -61,7 +61,9 @@ public enum AuditExporter {
         try bundle.add(BundleLayout.publicKey, key.publicKey.pem)
         let records = try SpoolFile(in: spoolFolder, name: "records.jsonl")
         let csv = try SpoolFile(in: spoolFolder, name: "records.csv")
-        try csv.append { $0.append(contentsOf: RecordFormats.csvHeader(namingAppliances: true).utf8) }
+        try csv.append {
+            $0.append(contentsOf: RecordFormats.csvHeader(BundleLayout.csvColumns(format: BundleLayout.format)).utf8)
+        }
         var policyIDs = Set<Int64>()
         var first: AuditRecord?
         var last: AuditRecord?

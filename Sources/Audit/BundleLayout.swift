@@ -13,15 +13,25 @@ public enum BundleLayout {
     public static let manifest = "manifest.sha256"
     public static let manifestSignature = "manifest.sha256.sig"
     /// The format written in `bundle.json`: 2 adds `legacy-bios` and `judgement.json` to an
-    /// attestation's evidence; 3 adds the appliance that wrote each record.
-    public static let format = "warden-audit-bundle/3"
+    /// attestation's evidence; 3 adds the appliance that wrote each record; 4 names the
+    /// columns of `records.csv` as `records.jsonl` names its fields.
+    public static let format = "warden-audit-bundle/4"
     /// The formats this verifier reads.
-    static let readableFormats: Set<String> = ["warden-audit-bundle/1", "warden-audit-bundle/2", format]
+    static let readableFormats: Set<String> = [
+        "warden-audit-bundle/1", "warden-audit-bundle/2", "warden-audit-bundle/3", format,
+    ]
 
     /// Whether records of bundle format `format` carry the appliance (an unreadable
     /// `bundle.json` is read as the current format).
     static func namesAppliances(format: String?) -> Bool {
         !["warden-audit-bundle/1", "warden-audit-bundle/2"].contains(format ?? self.format)
+    }
+
+    /// The columns of `records.csv` in bundle format `format`.
+    static func csvColumns(format: String?) -> RecordFormats.CSVColumns {
+        RecordFormats.CSVColumns(
+            namesAppliance: namesAppliances(format: format),
+            namedAsJSON: (format ?? self.format) == self.format)
     }
 
     /// The file of policy version `id`.

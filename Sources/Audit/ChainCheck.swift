@@ -49,7 +49,7 @@ struct ChainCheck {
         }
         let namesAppliances = BundleLayout.namesAppliances(format: summary?.format)
         var csv = Hasher(.sha256)
-        csv.update(Array(RecordFormats.csvHeader(namingAppliances: namesAppliances).utf8))
+        csv.update(Array(RecordFormats.csvHeader(BundleLayout.csvColumns(format: summary?.format)).utf8))
         var previous: AuditRecord?
         var csvLine: [UInt8] = []
         while let line = try stream.nextLine() {

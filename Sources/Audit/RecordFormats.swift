@@ -7,9 +7,18 @@ import WardenCrypto
 /// lowercase hex. Since bundle format 3 every record carries `appliance` (null in records
 /// written before appliances were named); bundles of formats 1 and 2 have no such field or column.
 enum RecordFormats {
-    /// `records.csv`'s first line, in a bundle whose records name their appliance or not.
-    static func csvHeader(namingAppliances: Bool) -> String {
-        "sequence,time,\(namingAppliances ? "appliance," : "")actor,action,subject,details,evidence_sha256,previous_hash,hash\r\n"
+    /// The columns of `records.csv`: with the appliance or not (formats 1 and 2), and named
+    /// as `records.jsonl` names its fields or, before format 4, with two in snake case.
+    struct CSVColumns: Equatable {
+        let namesAppliance: Bool
+        let namedAsJSON: Bool
+    }
+
+    /// `records.csv`'s first line.
+    static func csvHeader(_ columns: CSVColumns) -> String {
+        let digests = columns.namedAsJSON ? "evidenceSHA256,previousHash" : "evidence_sha256,previous_hash"
+        return
+            "sequence,time,\(columns.namesAppliance ? "appliance," : "")actor,action,subject,details,\(digests),hash\r\n"
     }
 
     /// Appends a record as one line of `records.jsonl` (with its line break).

@@ -181,7 +181,7 @@ enum AdminAPI {
         }
         admin.get("whoami") { _, context in
             try await answer(context) { caller in
-                AdminMessages.Done(message: "\(caller.name) (\(caller.role.rawValue))")
+                AdminMessages.Caller(name: caller.name, role: caller.role.rawValue, serial: caller.serial)
             }
         }
     }

@@ -198,12 +198,12 @@ public final class AdminService: Sendable {
     public func addCluster(_ request: AdminMessages.ClusterRequest, by caller: AdminIdentity) throws(AdminError) {
         try require(.operator, caller)
         try validateName(request.name, "cluster")
-        guard let url = URL(string: request.serverURL), url.scheme == "https", url.host != nil else {
+        guard let url = URL(string: request.k3sServer), url.scheme == "https", url.host != nil else {
             throw .invalid("the K3s server URL must be https://HOST[:PORT]")
         }
         guard !endpoints.contains(url) else {
             throw .invalid(
-                "\(request.serverURL) is this Warden appliance's API, not a K3s server: give the K3s server's URL (https://HOST:6443)"
+                "\(request.k3sServer) is this Warden appliance's API, not a K3s server: give the K3s server's URL (https://HOST:6443)"
             )
         }
         for (label, token) in [("token", request.token), ("agent token", request.agentToken)] {
@@ -212,7 +212,7 @@ public final class AdminService: Sendable {
         }
         try stored {
             try store.addCluster(
-                name: request.name, serverURL: request.serverURL, token: request.token, agentToken: request.agentToken,
+                name: request.name, serverURL: request.k3sServer, token: request.token, agentToken: request.agentToken,
                 actor: caller.actor)
         }
     }

@@ -51,7 +51,7 @@ extension EnrolmentStore {
                     """
             ).map {
                 ClusterSummary(
-                    name: $0["name"], serverURL: $0["serverURL"], hasAgentToken: $0["hasAgentToken"],
+                    name: $0["name"], k3sServer: $0["serverURL"], hasAgentToken: $0["hasAgentToken"],
                     machines: $0["machines"], createdAt: $0["createdAt"])
             }
         }

@@ -65,13 +65,14 @@ public enum AdminMessages {
     /// POST /v1/admin/clusters
     public struct ClusterRequest: Codable, Sendable {
         public var name: String
-        public var serverURL: String
+        /// The K3s server machines join (https://HOST:6443).
+        public var k3sServer: String
         /// K3s secure token (`K10<CA hash>::<user>:<password>`).
         public var token: Secret
         public var agentToken: Secret?
-        public init(name: String, serverURL: String, token: Secret, agentToken: Secret?) {
+        public init(name: String, k3sServer: String, token: Secret, agentToken: Secret?) {
             self.name = name
-            self.serverURL = serverURL
+            self.k3sServer = k3sServer
             self.token = token
             self.agentToken = agentToken
         }
@@ -142,6 +143,20 @@ public enum AdminMessages {
         public init(pem: String, fingerprint: String) {
             self.pem = pem
             self.fingerprint = fingerprint
+        }
+    }
+
+    /// GET /v1/admin/whoami: the certificate's holder.
+    public struct Caller: Codable, Sendable, Equatable {
+        public var name: String
+        /// `operator` or `auditor`.
+        public var role: String
+        /// The certificate's serial (hex).
+        public var serial: String
+        public init(name: String, role: String, serial: String) {
+            self.name = name
+            self.role = role
+            self.serial = serial
         }
     }
 

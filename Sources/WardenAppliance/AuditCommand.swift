@@ -21,7 +21,6 @@ struct AuditCommand: AsyncParsableCommand {
                 the fingerprint to compare with the one the appliance's operator reads out.
                 """)
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let key = try await admin.call(.GET, "/v1/audit/key", as: AdminMessages.AuditKey.self)
@@ -30,7 +29,7 @@ struct AuditCommand: AsyncParsableCommand {
                 InputFile.printError("the server sent an audit key that does not match its own fingerprint")
                 throw ExitStatus.rejected
             }
-            if format == .json { return try JSONOutput.print(key) }
+            if try admin.format.printed(key) { return }
             print(key.pem, terminator: key.pem.hasSuffix("\n") ? "" : "\n")
             FileHandle.standardError.write(Data("audit key fingerprint (SHA-256): \(key.fingerprint)\n".utf8))
         }
@@ -50,7 +49,6 @@ struct AuditCommand: AsyncParsableCommand {
         @Option(help: "Include only this machine's evidence.") var machine: String?
         @Option(help: "The bundle to write.") var out: String
         @Flag(help: "Read the state folder (--state-dir) directly instead of calling the server.") var local = false
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let request = AuditExportRequest(
@@ -93,7 +91,7 @@ struct AuditCommand: AsyncParsableCommand {
         }
 
         private func report(_ summary: BundleSummary) throws {
-            if format == .json { return try JSONOutput.print(summary) }
+            if try admin.format.printed(summary) { return }
             print(
                 """
                 wrote \(out): records \(summary.firstSequence)–\(summary.lastSequence) (\(summary.records)), \
@@ -120,7 +118,7 @@ struct AuditCommand: AsyncParsableCommand {
         var allowUnanchored = false
         @Option(help: "An earlier export this one must extend.") var previous: String?
         @Flag(help: "Check evidence digests but do not verify quotes and policies again.") var noReverify = false
-        @Option var format: OutputFormat = .text
+        @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
         func run() async throws {
             let pinned = try key.map { path in
@@ -128,7 +126,7 @@ struct AuditCommand: AsyncParsableCommand {
                     pem: String(decoding: try InputFile.read(path, as: "audit public key"), as: UTF8.self))
             }
             let report = try AuditVerifier.verify(bundle: file, key: pinned, previous: previous, reverify: !noReverify)
-            if format == .json { try JSONOutput.print(report) } else { VerificationText.print(report) }
+            if !(try format.printed(report)) { VerificationText.print(report) }
             if !report.holds { throw ExitStatus.rejected }
             if !report.anchored && !allowUnanchored {
                 InputFile.printError(

@@ -13,7 +13,7 @@ public struct WardenCommand: AsyncParsableCommand {
             ServeCommand.self, MachineCommand.self, AttestationCommand.self, ClusterCommand.self, PolicyCommand.self,
             OperatorCommand.self,
             ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
-            ApplianceCommand.self, KeysCommand.self, VersionCommand.self, ContextCommand.self,
+            ApplianceCommand.self, KeysCommand.self, VersionCommand.self, ContextCommand.self, WhoamiCommand.self,
             ServerCertificateCommand.self,
         ]
     )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOHTTP1
+import WardenAPI
 import WardenClient
 
 /// Where the operator CLI connects and as whom. Each of the server, the identity and the
@@ -28,7 +29,23 @@ package struct AdminOptions: ParsableArguments {
     @Option(help: "A context of the client file (default: its current-context; see `warden context`).")
     var context: String?
 
+    @Option(name: [.customShort("o"), .long], help: "How to print the result: text, json or yaml.")
+    package var format: OutputFormat = .text
+
     package init() {}
+
+    /// Prints `value` as JSON or YAML, or else the lines of `text`.
+    package func show(_ value: some Encodable, text: () -> String) throws {
+        if try !format.printed(value) { print(text()) }
+    }
+
+    /// Runs an admin call that answers what it did, and prints that.
+    package func act(_ method: HTTPMethod, _ path: String, _ body: (some Encodable)? = Optional<String>.none)
+        async throws
+    {
+        let done = try await call(method, path, body, as: AdminMessages.Done.self)
+        try show(done) { done.message }
+    }
 
     /// Where to connect and as whom, with where each came from; when that cannot be told,
     /// the command ends with a message and status 1.

@@ -20,7 +20,6 @@ package struct AttestationCommand: AsyncParsableCommand {
             String?
         @Option(help: "Recorded at or before (same forms).") var until: String?
         @Option(help: "At most this many (1 to 1,000).") var limit = 50
-        @Option var format: OutputFormat = .text
 
         enum Verdict: String, ExpressibleByArgument, CaseIterable {
             case passed, refused
@@ -36,7 +35,7 @@ package struct AttestationCommand: AsyncParsableCommand {
                 "/v1/admin/attestations?"
                 + (query.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
             let attestations = try await admin.call(.GET, path, as: [AttestationSummary].self)
-            if format == .json { return try JSONOutput.print(attestations) }
+            if try admin.format.printed(attestations) { return }
             AttestationTable.print(attestations, withMachine: true)
         }
     }
@@ -46,11 +45,10 @@ package struct AttestationCommand: AsyncParsableCommand {
             abstract: "Show one attestation: its verdict, reasons, policy version and boot timeline.")
         @OptionGroup var admin: AdminOptions
         @Argument(help: "The attestation's ID (from `attestation list` or `machine show`).") var id: Int64
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let detail = try await admin.call(.GET, "/v1/admin/attestations/\(id)", as: AttestationDetail.self)
-            if format == .json { return try JSONOutput.print(detail) }
+            if try admin.format.printed(detail) { return }
             let attestation = detail.attestation
             print(
                 """

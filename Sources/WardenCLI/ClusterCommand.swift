@@ -36,23 +36,22 @@ package struct ClusterCommand: AsyncParsableCommand {
                         .trimmingCharacters(in: .whitespacesAndNewlines))
             }
             let request = AdminMessages.ClusterRequest(
-                name: name, serverURL: k3sServer, token: try token(tokenFile), agentToken: try agentTokenFile.map(token)
+                name: name, k3sServer: k3sServer, token: try token(tokenFile), agentToken: try agentTokenFile.map(token)
             )
-            print(try await admin.call(.POST, "/v1/admin/clusters", request, as: AdminMessages.Done.self).message)
+            try await admin.act(.POST, "/v1/admin/clusters", request)
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List clusters (never their tokens).")
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let clusters = try await admin.call(.GET, "/v1/admin/clusters", as: [ClusterSummary].self)
-            if format == .json { return try JSONOutput.print(clusters) }
+            if try admin.format.printed(clusters) { return }
             Table.print(
-                ["NAME", "SERVER", "AGENT TOKEN", "MACHINES"],
-                clusters.map { [$0.name, $0.serverURL, $0.hasAgentToken ? "yes" : "no", String($0.machines)] })
+                ["NAME", "K3S SERVER", "AGENT TOKEN", "MACHINES"],
+                clusters.map { [$0.name, $0.k3sServer, $0.hasAgentToken ? "yes" : "no", String($0.machines)] })
         }
     }
 }

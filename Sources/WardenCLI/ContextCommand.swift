@@ -26,11 +26,11 @@ package struct ContextCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the contexts; * marks the current one.")
-        @Option var format: OutputFormat = .text
+        @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
         func run() throws {
             let configuration = try ClientConfiguration.load(from: ContextCommand.file)
-            if format == .json { return try JSONOutput.print(configuration) }
+            if try format.printed(configuration) { return }
             Table.print(
                 ["CURRENT", "NAME", "SERVER", "IDENTITY", "STATE DIR"],
                 configuration.contexts.map {

@@ -24,7 +24,7 @@ struct EventLogShowCommand: ParsableCommand {
     @Argument(help: "The event log (binary_bios_measurements).")
     var file: String
 
-    @Option(help: "Output format: text or json.")
+    @Option(name: [.customShort("o"), .long], help: "Output: text, json or yaml.")
     var format: OutputFormat = .text
 
     func run() throws {
@@ -35,9 +35,6 @@ struct EventLogShowCommand: ParsableCommand {
             throw ExitStatus.rejected
         }
         let report = EventLogReport(log)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 }

@@ -37,7 +37,6 @@ package struct ImageCommand: AsyncParsableCommand {
                 "An appliance's URL as nodes reach it, once per appliance, in the order they try them (default: --server)."
         )
         var agentServer: [String] = []
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let work = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -65,7 +64,7 @@ package struct ImageCommand: AsyncParsableCommand {
                 try await client.call(
                     .PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
             }
-            if format == .json { return try JSONOutput.print(image) }
+            if try admin.format.printed(image) { return }
             print(
                 "added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)"
             )
@@ -88,11 +87,10 @@ package struct ImageCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List images.")
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let images = try await admin.call(.GET, "/v1/admin/images", as: [ImageRecord].self)
-            if format == .json { return try JSONOutput.print(images) }
+            if try admin.format.printed(images) { return }
             Table.print(
                 ["NAME", "SIZE", "SHA256", "MACHINES"],
                 images.map {
@@ -108,11 +106,10 @@ package struct ImageCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an image's digests, command line and machines.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let image = try await admin.call(.GET, "/v1/admin/images/" + pathSegment(name), as: ImageRecord.self)
-            if format == .json { return try JSONOutput.print(image) }
+            if try admin.format.printed(image) { return }
             print(
                 """
                 name:                \(image.name)
@@ -139,9 +136,7 @@ package struct ImageCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            print(
-                try await admin.call(.DELETE, "/v1/admin/images/" + pathSegment(name), as: AdminMessages.Done.self)
-                    .message)
+            try await admin.act(.DELETE, "/v1/admin/images/" + pathSegment(name))
         }
     }
 }

@@ -32,7 +32,6 @@ package struct MachineCommand: AsyncParsableCommand {
         @Option(help: "A policy name (default: trust on first use).") var policy: String?
         @Option(help: "A K3s node label KEY=VALUE (repeatable).") var label: [String] = []
         @Option(help: "The catalogue image it network-boots (warden image list).") var image: String?
-        @Option var format: OutputFormat = .text
 
         func validate() throws {
             guard (ek == nil) != (discovered == nil) else {
@@ -47,19 +46,17 @@ package struct MachineCommand: AsyncParsableCommand {
                 policy: policy, labels: label,
                 image: image)
             let machine = try await admin.call(.POST, "/v1/admin/machines", request, as: MachineSummary.self)
-            if format == .json { return try JSONOutput.print(machine) }
-            print("enrolled \(machine.name) (EK name \(machine.ekName))")
+            try admin.show(machine) { "enrolled \(machine.name) (EK name \(machine.ekName))" }
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List machines.")
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let machines = try await admin.call(.GET, "/v1/admin/machines", as: [MachineSummary].self)
-            if format == .json { return try JSONOutput.print(machines) }
+            if try admin.format.printed(machines) { return }
             Table.print(
                 ["ID", "NAME", "STATE", "CLUSTER", "ROLE", "POLICY", "IMAGE", "MACS"],
                 machines.map {
@@ -76,11 +73,10 @@ package struct MachineCommand: AsyncParsableCommand {
             abstract: "Show a machine, its policy and its recent attestations.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let detail = try await admin.call(.GET, "/v1/admin/machines/" + pathSegment(name), as: MachineDetail.self)
-            if format == .json { return try JSONOutput.print(detail) }
+            if try admin.format.printed(detail) { return }
             let m = detail.machine
             print(
                 """
@@ -112,7 +108,7 @@ package struct MachineCommand: AsyncParsableCommand {
             let version = try await admin.call(
                 .POST, "/v1/admin/machines/" + pathSegment(name) + "/approve",
                 AdminMessages.ApproveRequest(attestationID: attestation), as: PolicyVersion.self)
-            print("approved: \(name) is now held to policy \(version.name) version \(version.version)")
+            try admin.show(version) { "approved: \(name) is now held to policy \(version.name)@\(version.version)" }
         }
     }
 
@@ -123,10 +119,7 @@ package struct MachineCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            print(
-                try await admin.call(
-                    .POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self
-                ).message)
+            try await admin.act(.POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke")
         }
     }
 
@@ -142,7 +135,7 @@ package struct MachineCommand: AsyncParsableCommand {
             let body = AdminMessages.ImageAssignment(image: image == "none" ? nil : image)
             let machine = try await admin.call(
                 .POST, "/v1/admin/machines/" + pathSegment(name) + "/image", body, as: MachineSummary.self)
-            print("\(machine.name) boots \(machine.image.map { "image \($0)" } ?? "no image")")
+            try admin.show(machine) { "\(machine.name) boots \(machine.image.map { "image \($0)" } ?? "no image")" }
         }
     }
 
@@ -155,9 +148,7 @@ package struct MachineCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            print(
-                try await admin.call(.DELETE, "/v1/admin/machines/" + pathSegment(name), as: AdminMessages.Done.self)
-                    .message)
+            try await admin.act(.DELETE, "/v1/admin/machines/" + pathSegment(name))
         }
     }
 
@@ -171,10 +162,7 @@ package struct MachineCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            print(
-                try await admin.call(
-                    .POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark", as: AdminMessages.Done.self
-                ).message)
+            try await admin.act(.POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark")
         }
     }
 }

@@ -32,20 +32,22 @@ package enum OperatorClientCommands {
                     throw ValidationError("cannot write \(out)/\(file)")
                 }
             }
-            print("issued \(role) certificate for \(name) in \(out)")
+            // What was written and where, never the key itself.
+            let written = IssuedIdentityFiles(
+                name: name, role: role, folder: out, files: ["cert.pem", "key.pem", "ca.pem"])
+            try admin.show(written) { "issued \(role) certificate for \(name) in \(out)" }
         }
     }
 
     package struct List: AsyncParsableCommand {
         package static let configuration = CommandConfiguration(abstract: "List issued client certificates.")
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         package init() {}
 
         package func run() async throws {
             let certificates = try await admin.call(.GET, "/v1/admin/operators", as: [OperatorCertificate].self)
-            if format == .json { return try JSONOutput.print(certificates) }
+            if try admin.format.printed(certificates) { return }
             Table.print(
                 ["NAME", "ROLE", "SERIAL", "REVOKED"],
                 certificates.map {
@@ -66,10 +68,15 @@ package enum OperatorClientCommands {
         package init() {}
 
         package func run() async throws {
-            print(
-                try await admin.call(
-                    .POST, "/v1/admin/operators/" + pathSegment(name) + "/revoke", as: AdminMessages.Done.self
-                ).message)
+            try await admin.act(.POST, "/v1/admin/operators/" + pathSegment(name) + "/revoke")
         }
     }
+}
+
+/// What `operator add` wrote: the identity's folder and files (the key stays in its file).
+private struct IssuedIdentityFiles: Encodable {
+    let name: String
+    let role: String
+    let folder: String
+    let files: [String]
 }

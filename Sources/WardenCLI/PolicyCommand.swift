@@ -18,23 +18,25 @@ package struct PolicyCommand: AsyncParsableCommand {
         @Argument(help: "The policy file.") var file: String
         @Flag(help: "Store nothing: check the policy and show the difference from the latest version.") var dryRun =
             false
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let yaml = String(decoding: try InputFile.read(file, as: "policy"), as: UTF8.self)
             let applied = try await admin.call(
                 .POST, "/v1/admin/policies", AdminMessages.PolicyRequest(yaml: yaml, dryRun: dryRun),
                 as: AdminMessages.PolicyApplied.self)
-            if format == .json { return try JSONOutput.print(applied) }
+            if try admin.format.printed(applied) { return }
             let policy = applied.policy
             if dryRun, applied.outcome == .wouldStore {
                 for line in LineDifference.lines(from: applied.previous?.yaml ?? "", to: yaml) { print(line) }
             }
             switch applied.outcome {
-            case .stored: print("policy \(policy.name) version \(policy.version) stored")
+            case .stored: print("policy \(policy.name)@\(policy.version) stored")
             case .unchanged:
-                print("policy \(policy.name) unchanged: version \(policy.version) has the same rules; nothing stored")
-            case .wouldStore: print("dry run: policy \(policy.name) would be stored as version \(policy.version)")
+                print(
+                    "policy \(policy.name) unchanged: \(policy.name)@\(policy.version) has the same rules; nothing stored"
+                )
+            case .wouldStore:
+                print("dry run: policy \(policy.name) would be stored as \(policy.name)@\(policy.version)")
             }
         }
     }
@@ -65,20 +67,21 @@ package struct PolicyCommand: AsyncParsableCommand {
             let text =
                 "# learned from attestation \(learned.attestationID) of machine \(machine); review, then: warden policy apply FILE\n"
                 + learned.yaml
-            guard let out else { return print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+            guard let out else {
+                return try admin.show(learned) { text.hasSuffix("\n") ? String(text.dropLast()) : text }
+            }
             try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-            print("wrote \(out) (from attestation \(learned.attestationID))")
+            try admin.show(learned) { "wrote \(out) (from attestation \(learned.attestationID))" }
         }
     }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List policies (latest versions).")
         @OptionGroup var admin: AdminOptions
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let policies = try await admin.call(.GET, "/v1/admin/policies", as: [PolicyVersion].self)
-            if format == .json { return try JSONOutput.print(policies) }
+            if try admin.format.printed(policies) { return }
             Table.print(["NAME", "VERSION"], policies.map { [$0.name, String($0.version)] })
         }
     }
@@ -87,11 +90,10 @@ package struct PolicyCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a policy's latest version.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
-        @Option var format: OutputFormat = .text
 
         func run() async throws {
             let version = try await admin.call(.GET, "/v1/admin/policies/" + pathSegment(name), as: PolicyVersion.self)
-            if format == .json { return try JSONOutput.print(version) }
+            if try admin.format.printed(version) { return }
             print("# \(version.name), version \(version.version)")
             print(version.yaml, terminator: version.yaml.hasSuffix("\n") ? "" : "\n")
         }

@@ -46,7 +46,7 @@ struct QuoteVerifyCommand: ParsableCommand {
     @Flag(name: .customLong("allow-sha1"), help: "Accept SHA-1 signatures and PCR digests.")
     var allowSHA1 = false
 
-    @Option(help: "Output format: text or json.")
+    @Option(name: [.customShort("o"), .long], help: "Output: text, json or yaml.")
     var format: OutputFormat = .text
 
     func validate() throws {
@@ -66,10 +66,7 @@ struct QuoteVerifyCommand: ParsableCommand {
         )
         let verdict = QuoteVerifier(allowSHA1: allowSHA1).verify(evidence)
         let report = QuoteReport(verdict)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
         if case .rejected = verdict { throw ExitStatus.rejected }
     }
 }

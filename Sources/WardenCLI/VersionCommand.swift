@@ -10,7 +10,6 @@ package struct VersionCommand: AsyncParsableCommand {
 
     @OptionGroup var admin: AdminOptions
     @Flag(help: "Only this client's version.") var client = false
-    @Option var format: OutputFormat = .text
 
     package init() {}
 
@@ -21,7 +20,7 @@ package struct VersionCommand: AsyncParsableCommand {
 
     package func run() async throws {
         let server = client ? nil : try await admin.call(.GET, "/v1/version", as: ServerVersion.self)
-        if format == .json { return try JSONOutput.print(Versions(client: WardenVersion.release, server: server)) }
+        if try admin.format.printed(Versions(client: WardenVersion.release, server: server)) { return }
         print("client: warden \(WardenVersion.release)")
         if let server {
             print(

@@ -79,10 +79,7 @@ struct BenchAttestCommand: AsyncParsableCommand {
             if format == .text { print(reports.last!.text + "\n") }
         }
         let comparison = BenchAttestComparison(reports: reports)
-        switch format {
-        case .json: try JSONOutput.print(comparison)
-        case .text: if let text = comparison.text { print(text) }
-        }
+        if !(try format.printed(comparison)) { if let text = comparison.text { print(text) } }
     }
 
     /// One whole run (every phase) against `database`.

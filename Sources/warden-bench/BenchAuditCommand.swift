@@ -24,7 +24,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
     @Option(help: "Sign a checkpoint every this many records.") var checkpointInterval = 1_000
     @Option(help: "Where to build the state folder and bundle (default: a new temporary folder).") var workDir: String?
     @Flag(help: "Keep the work folder.") var keep = false
-    @Option var format: OutputFormat = .text
+    @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
     func validate() throws {
         guard records >= attestations * 2, attestations >= 1 else {
@@ -59,10 +59,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
             export: export, chainVerification: chain, fullVerification: full,
             verifierQuotesPerSecond: try verifierRate(
                 store: EnrolmentStore(path: state.databasePath, key: state.keyEncryptionKey())))
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 
     private func measured(_ executable: String, _ arguments: [String]) throws -> MeasuredRun {

@@ -15,7 +15,7 @@ struct BenchDHCPCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Clients (distinct MACs).") var clients = 1_000
-    @Option var format: OutputFormat = .text
+    @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
     func run() async throws {
         let work = NSTemporaryDirectory() + "warden-bench-dhcp-\(getpid())"
@@ -40,10 +40,7 @@ struct BenchDHCPCommand: AsyncParsableCommand {
         let paced = try DiscoverLoad(port: port, clients: clients).run(spacing: .microseconds(1_000_000 / clients))
         let burst = try DiscoverLoad(port: port, clients: clients).run(spacing: .zero)
         let report = BenchDHCPReport(clients: clients, paced: paced, burst: burst)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 }
 

@@ -22,7 +22,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
     @Option(help: "Seconds per run.") var seconds = 3
     @Option(help: "Runs per server and concurrency; the median is reported.") var rounds = 5
     @Option(parsing: .upToNextOption, help: "Connections at once.") var connections = [1, 100, 1_000]
-    @Option var format: OutputFormat = .text
+    @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
     func run() async throws {
         Self.raiseFileLimit()
@@ -74,10 +74,7 @@ struct BenchHTTPCommand: AsyncParsableCommand {
             results += try runs.map(BenchHTTPResult.median)
         }
         let report = BenchHTTPReport(bytes: image.count, seconds: seconds, rounds: rounds, results: results)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 
     /// What one wrk run read: completed responses, and bytes and seconds in all.

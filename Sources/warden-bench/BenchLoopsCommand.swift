@@ -23,7 +23,7 @@ struct BenchLoopsCommand: AsyncParsableCommand {
 
     @Option(help: "Size of the image hashed, in MiB.") var mebibytes = 1_024
     @Option(help: "Probes of each kind at rest.") var probes = 30
-    @Option var format: OutputFormat = .text
+    @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
     func run() async throws {
         let ports = LoopProbes.Ports(
@@ -51,10 +51,7 @@ struct BenchLoopsCommand: AsyncParsableCommand {
         let report = BenchLoopsReport(
             mebibytes: mebibytes, hashSeconds: hashSeconds, rest: rest.summary, duringHash: during.summary,
             longestDelayMilliseconds: during.longestDelay(beyond: rest))
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 
     /// Writes `mebibytes` of random bytes under their content address in `folder`; returns

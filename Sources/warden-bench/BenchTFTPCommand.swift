@@ -23,7 +23,7 @@ struct BenchTFTPCommand: AsyncParsableCommand {
     @Option(help: "Fetches per measurement; the median is reported.") var rounds = 15
     @Option(help: "Transfers at once in the concurrent phase.") var concurrency = 500
     @Option(help: "The client's CPU apart from the servers (which run on CPU 0).") var clientCPU = 1
-    @Option var format: OutputFormat = .text
+    @Option(name: [.customShort("o"), .long]) var format: OutputFormat = .text
 
     func validate() throws {
         guard clientCPU != 0 else { throw ValidationError("--client-cpu must be a CPU other than the servers' CPU 0") }
@@ -83,10 +83,7 @@ struct BenchTFTPCommand: AsyncParsableCommand {
                     failures: failures))
         }
         let report = BenchTFTPReport(file: file, bytes: contents.count, results: results)
-        switch format {
-        case .json: try JSONOutput.print(report)
-        case .text: print(report.text)
-        }
+        if !(try format.printed(report)) { print(report.text) }
     }
 
     private func timedFetch(_ port: Int, blockSize: Int, windowSize: Int?, expecting contents: [UInt8]) throws -> Double

@@ -45,10 +45,7 @@ struct BenchVerifyCommand: ParsableCommand {
             quoteOnlyP99Microseconds: quoteOnly.p99,
             opensslRSA2048VerifiesPerSecond: peer
         )
-        switch format {
-        case .json: try JSONOutput.print(result)
-        case .text: print(result.text)
-        }
+        if !(try format.printed(result)) { print(result.text) }
     }
 }
 

@@ -30,7 +30,12 @@ import TestSupport
         #expect(records.count == 602 && records.prefix(600).allSatisfy { $0.appliance == nil })
         #expect(records.suffix(2).map(\.appliance) == ["appliance-a", "appliance-b"])
         let csv = try editor.text(BundleLayout.recordsCSV).split(separator: "\r\n")
-        #expect(csv.first?.hasPrefix("sequence,time,appliance,actor,") == true)
+        #expect(
+            csv.first == "sequence,time,appliance,actor,action,subject,details,evidenceSHA256,previousHash,hash",
+            "records.csv names its columns as records.jsonl names its fields")
+        let fields = try #require(
+            try JSONSerialization.jsonObject(with: Data(try editor.recordLines()[0].utf8)) as? [String: Any])
+        #expect(Set(fields.keys) == Set(csv.first?.split(separator: ",").map(String.init) ?? []))
         #expect(csv.last?.hasPrefix("602,\(records[601].time),appliance-b,system,server-start,") == true)
 
         // Another name, or none, and the record's hash no longer holds.
@@ -62,7 +67,7 @@ import TestSupport
         try editor.write(
             BundleLayout.recordsCSV,
             Array(
-                (RecordFormats.csvHeader(namingAppliances: false)
+                (RecordFormats.csvHeader(BundleLayout.csvColumns(format: "warden-audit-bundle/2"))
                     + records.map { RecordFormats.csvLine($0, namingAppliance: false) }.joined()).utf8))
         try editor.resignManifest(with: fixture.key())
 
@@ -70,11 +75,28 @@ import TestSupport
         #expect(report.holds, "\(report.failures)")
         #expect(report.records == 600 && report.verdictsReproduced == 40)
 
-        // Read as format 3, the same CSV no longer says what the records say.
+        // Read as the current format, the same CSV no longer says what the records say.
         summary.format = BundleLayout.format
         try editor.write(BundleLayout.summary, try BundleJSON.encode(summary))
         try editor.resignManifest(with: fixture.key())
         let misread = try AuditVerifier.verify(bundle: try editor.pack(), key: fixture.publicKey(), reverify: false)
         #expect(misread.failures.contains { $0.hasPrefix("records.csv: does not say") }, "\(misread.failures)")
+    }
+
+    /// A bundle of format 3, whose `records.csv` named two columns in snake case, verifies as
+    /// it did; read as the current format, its CSV no longer says what its records say.
+    @Test func aBundleOfFormat3StillVerifies() throws {
+        let editor = try BundleEditor(fixture.bundle)
+        var summary = try BundleJSON.decode(BundleSummary.self, try editor.read(BundleLayout.summary))
+        summary.format = "warden-audit-bundle/3"
+        try editor.write(BundleLayout.summary, try BundleJSON.encode(summary))
+        let header = RecordFormats.csvHeader(BundleLayout.csvColumns(format: summary.format))
+        #expect(header.contains(",evidence_sha256,previous_hash,"))
+        let csv = try editor.text(BundleLayout.recordsCSV)
+        try editor.write(
+            BundleLayout.recordsCSV, Array((header + csv.drop { $0 != "\r\n" }.dropFirst()).utf8))
+        try editor.resignManifest(with: fixture.key())
+        let report = try AuditVerifier.verify(bundle: try editor.pack(), key: fixture.publicKey(), reverify: false)
+        #expect(report.holds, "\(report.failures)")
     }
 }

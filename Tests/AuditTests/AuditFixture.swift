@@ -101,7 +101,8 @@ struct BundleEditor {
         try write(
             BundleLayout.recordsCSV,
             Array(
-                (RecordFormats.csvHeader(namingAppliances: true) + chained.map { RecordFormats.csvLine($0) }.joined())
+                (RecordFormats.csvHeader(BundleLayout.csvColumns(format: BundleLayout.format))
+                    + chained.map { RecordFormats.csvLine($0) }.joined())
                     .utf8)
         )
         let hashes = Dictionary(uniqueKeysWithValues: chained.map { ($0.sequence, $0.hash) })

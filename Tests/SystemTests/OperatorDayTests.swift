@@ -27,7 +27,7 @@ import TestSupport
         let clusters = try #require(
             try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])
         #expect(clusters.map { $0["name"] as? String } == ["rack-a"])
-        #expect(clusters.first?["serverURL"] as? String == "https://10.0.0.1:6443")
+        #expect(clusters.first?["k3sServer"] as? String == "https://10.0.0.1:6443")
     }
 
     /// The CLI finds the server as `serve` was started (its variables), as the client file's
@@ -127,18 +127,20 @@ import TestSupport
         let rig = try SystemRig()
         try rig.write("name: rack\neventLog: required\n", to: "rack.yaml")
         let first = try rig.server.cli(["policy", "apply", rig.file("rack.yaml").path])
-        #expect(first.stdout.contains("policy rack version 1 stored"), "\(first.stdout)\(first.stderr)")
+        #expect(first.stdout.contains("policy rack@1 stored"), "\(first.stdout)\(first.stderr)")
         // The same rules, written differently.
         try rig.write("# reviewed\nname: rack\neventLog:   required\n", to: "rack.yaml")
         let again = try rig.server.cli(["policy", "apply", rig.file("rack.yaml").path])
-        #expect(again.status == 0 && again.stdout.contains("policy rack unchanged: version 1"), "\(again.stdout)")
+        #expect(
+            again.status == 0 && again.stdout.contains("policy rack unchanged: rack@1 has the same rules"),
+            "\(again.stdout)")
 
         try rig.write("name: rack\neventLog: required\nimage: required\n", to: "rack.yaml")
         let dryRun = try rig.server.cli(["policy", "apply", "--dry-run", rig.file("rack.yaml").path])
         #expect(
             dryRun.status == 0 && dryRun.stdout.contains("+ image: required")
                 && dryRun.stdout.contains("  eventLog: required")
-                && dryRun.stdout.contains("would be stored as version 2"), "\(dryRun.stdout)")
+                && dryRun.stdout.contains("would be stored as rack@2"), "\(dryRun.stdout)")
         let shown = try rig.server.cli(["policy", "show", "rack", "--format", "json"])
         #expect(shown.stdout.contains("\"version\" : 1"), "a dry run stores nothing: \(shown.stdout)")
 
