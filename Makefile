@@ -13,7 +13,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TEST_SECONDS ?= 10
 OUT := out
 
-.PHONY: run release bench-build demo lab lab-ha adversary test check-architecture check-format format deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
+.PHONY: run release bench-build demo lab lab-ha adversary install install-files man test check-architecture check-format format deps build bench bench-attest bench-audit bench-tftp bench-http bench-dhcp bench-loops fuzz clean
 
 ## run: build Warden and run its main job on its defaults: `warden serve` with the state
 ## folder ./.warden and the HTTPS API on 127.0.0.1:8443 (Ctrl-C stops it).
@@ -23,6 +23,37 @@ run: release
 release: deps
 	$(SWIFT) build -c release --product warden
 	$(SWIFT) build -c release --product warden-agent
+
+## install: the release binaries, the systemd unit (Config/warden.service), the default
+## configuration (kept when one exists), the man pages and the bash, zsh and fish
+## completions, under DESTDIR/PREFIX (PREFIX=/usr/local, SYSCONFDIR=/etc by default).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+BIN ?= .build/release
+install: release
+	$(SWIFT) build -c release --product generate-manual
+	$(MAKE) install-files BIN=.build/release
+
+## install-files: what `install` copies, from the binaries in BIN (and its generate-manual,
+## from swift-argument-parser): the test suite installs its debug build this way.
+install-files:
+	install -D -m 0755 $(BIN)/warden $(DESTDIR)$(PREFIX)/bin/warden
+	install -D -m 0755 $(BIN)/warden-agent $(DESTDIR)$(PREFIX)/bin/warden-agent
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(SYSCONFDIR)/warden
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/warden.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/warden.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/warden/warden.yaml ] || \
+		install -m 0644 Config/warden.yaml $(DESTDIR)$(SYSCONFDIR)/warden/warden.yaml
+	rm -rf $(OUT)/man.tmp && mkdir -p $(OUT)/man.tmp
+	$(BIN)/generate-manual $(BIN)/warden --multi-page --output-directory $(OUT)/man.tmp
+	$(BIN)/generate-manual $(BIN)/warden-agent --multi-page --output-directory $(OUT)/man.tmp
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/man/man1 $(OUT)/man.tmp/*.1
+	rm -rf $(OUT)/man.tmp
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	$(BIN)/warden completion bash > $(DESTDIR)$(PREFIX)/share/bash-completion/completions/warden
+	$(BIN)/warden completion zsh > $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions/_warden
+	$(BIN)/warden completion fish > $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/warden.fish
 
 ## bench-build: `warden-bench`, the benchmarks' own executable, beside the release `warden`.
 bench-build: release
@@ -57,6 +88,7 @@ adversary: bench-build
 ## for FUZZ_TEST_SECONDS.
 test: deps check-architecture check-format
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --skip-build
 	python3 Tests/Adversary/adversary.py --quick --warden .build/debug/warden --agent .build/debug/warden-agent --out $(OUT)/adversary-quick
 	bash Tests/Scripts/fuzz.sh $(FUZZ_TEST_SECONDS)

@@ -46,7 +46,8 @@ struct AuditCommand: AsyncParsableCommand {
         @OptionGroup var admin: AdminOptions
         @Option(help: "Earliest record: a date (2026-11-22) or a UTC time (2026-11-22T05:00:00Z).") var from: String?
         @Option(help: "Latest record, inclusive (same forms).") var to: String?
-        @Option(help: "Include only this machine's evidence.") var machine: String?
+        @Option(help: "Include only this machine's evidence.", completion: NameCompletion.machines.kind) var machine:
+            String?
         @Option(help: "The bundle to write.") var out: String
         @Flag(help: "Read the state folder (--state-dir) directly instead of calling the server.") var local = false
 

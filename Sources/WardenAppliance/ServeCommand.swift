@@ -68,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
         try store.registerAppliance(
             name: configuration.applianceName, serverCertificateSHA256: try state.serverCertificateSHA256())
         let settings = configuration
+        let systemd = SystemdNotification()
         FileDescriptorLimit.raise(toHold: configuration)
         let boot = BootListeners(configuration: configuration, logger: logger)
         try boot.installFirmware(state: state)
@@ -84,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
             try? store.audit(
                 actor: "system", action: "server-start", subject: "server",
                 details: "listening on \(settings.apiHost):\(port)")
+            systemd.ready(status: "serving https://\(settings.apiHost):\(port)")
             logger.notice(
                 "serving https://\(settings.apiHost):\(port)",
                 metadata: [
@@ -124,6 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
             try? store.checkpointAudit()
             throw ExitCode(70)
         }
+        systemd.stopping()
         try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped gracefully")
         try? store.checkpointAudit()
         logger.notice("stopped")

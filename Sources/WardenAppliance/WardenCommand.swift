@@ -14,6 +14,7 @@ public struct WardenCommand: AsyncParsableCommand {
             OperatorCommand.self,
             ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
             ApplianceCommand.self, KeysCommand.self, VersionCommand.self, ContextCommand.self, WhoamiCommand.self,
+            CompletionCommand.self,
             ServerCertificateCommand.self,
         ]
     )
@@ -23,10 +24,11 @@ public struct WardenCommand: AsyncParsableCommand {
 
 @available(macOS 13, *)
 extension WardenCommand {
-    /// Parses the command line and runs the chosen command asynchronously.
+    /// Parses the command line (completing names asynchronously when a shell asks) and runs
+    /// the chosen command.
     public static func runAsRoot() async {
         do {
-            var command = try parseAsRoot()
+            var command = try await asyncParseAsRoot()
             if var asynchronous = command as? any AsyncParsableCommand {
                 try await asynchronous.run()
             } else {

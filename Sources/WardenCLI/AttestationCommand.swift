@@ -14,7 +14,7 @@ package struct AttestationCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List attestations, newest first.")
         @OptionGroup var admin: AdminOptions
-        @Option(help: "Only this machine's.") var machine: String?
+        @Option(help: "Only this machine's.", completion: NameCompletion.machines.kind) var machine: String?
         @Option(help: "Only passed or refused ones.") var verdict: Verdict?
         @Option(help: "Recorded at or after: a date (2026-11-22) or a UTC time (2026-11-22T05:00:00Z).") var since:
             String?

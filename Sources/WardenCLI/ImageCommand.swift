@@ -105,7 +105,7 @@ package struct ImageCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show an image's digests, command line and machines.")
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.images.kind) var name: String
 
         func run() async throws {
             let image = try await admin.call(.GET, "/v1/admin/images/" + pathSegment(name), as: ImageRecord.self)
@@ -133,7 +133,7 @@ package struct ImageCommand: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Remove an image no machine boots.")
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.images.kind) var name: String
 
         func run() async throws {
             try await admin.act(.DELETE, "/v1/admin/images/" + pathSegment(name))

@@ -27,11 +27,14 @@ package struct MachineCommand: AsyncParsableCommand {
             Int64?
         @Option(help: "A MAC address (repeatable).") var mac: [String] = []
         @Option(help: "The SMBIOS UUID.") var uuid: String?
-        @Option(help: "The K3s cluster.") var cluster: String?
-        @Option(help: "server or agent.") var role: String?
-        @Option(help: "A policy name (default: trust on first use).") var policy: String?
+        @Option(help: "The K3s cluster.", completion: NameCompletion.clusters.kind) var cluster: String?
+        @Option(help: "server or agent.", completion: .roles) var role: String?
+        @Option(help: "A policy name (default: trust on first use).", completion: NameCompletion.policies.kind)
+        var policy: String?
         @Option(help: "A K3s node label KEY=VALUE (repeatable).") var label: [String] = []
-        @Option(help: "The catalogue image it network-boots (warden image list).") var image: String?
+        @Option(
+            help: "The catalogue image it network-boots (warden image list).", completion: NameCompletion.images.kind)
+        var image: String?
 
         func validate() throws {
             guard (ek == nil) != (discovered == nil) else {
@@ -72,7 +75,7 @@ package struct MachineCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a machine, its policy and its recent attestations.")
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.machines.kind) var name: String
 
         func run() async throws {
             let detail = try await admin.call(.GET, "/v1/admin/machines/" + pathSegment(name), as: MachineDetail.self)
@@ -101,7 +104,7 @@ package struct MachineCommand: AsyncParsableCommand {
             discussion: "What you reviewed is what gets pinned: the latest refused attestation, or --attestation ID."
         )
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.machines.kind) var name: String
         @Option(help: "The refused attestation to approve (default: the latest).") var attestation: Int64?
 
         func run() async throws {
@@ -116,7 +119,7 @@ package struct MachineCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a machine: nothing is released to it any more.")
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.machines.kind) var name: String
 
         func run() async throws {
             try await admin.act(.POST, "/v1/admin/machines/" + pathSegment(name) + "/revoke")
@@ -128,8 +131,9 @@ package struct MachineCommand: AsyncParsableCommand {
             commandName: "set-image",
             abstract: "Choose the image a machine network-boots (its next boot script chains it).")
         @OptionGroup var admin: AdminOptions
-        @Argument(help: "The machine.") var name: String
-        @Argument(help: "The image (warden image list), or none.") var image: String
+        @Argument(help: "The machine.", completion: NameCompletion.machines.kind) var name: String
+        @Argument(help: "The image (warden image list), or none.", completion: NameCompletion.images.kind) var image:
+            String
 
         func run() async throws {
             let body = AdminMessages.ImageAssignment(image: image == "none" ? nil : image)
@@ -145,7 +149,7 @@ package struct MachineCommand: AsyncParsableCommand {
                 "Forget a discovered machine nobody will enrol (discovered machines also expire: discoveredMachineLifetime)."
         )
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.machines.kind) var name: String
 
         func run() async throws {
             try await admin.act(.DELETE, "/v1/admin/machines/" + pathSegment(name))
@@ -159,7 +163,7 @@ package struct MachineCommand: AsyncParsableCommand {
                 "Clear a machine's legacy BIOS mark: the boot its agent reported as legacy BIOS is judged by its evidence alone again."
         )
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.machines.kind) var name: String
 
         func run() async throws {
             try await admin.act(.POST, "/v1/admin/machines/" + pathSegment(name) + "/clear-legacy-mark")

@@ -9,7 +9,7 @@ package enum OperatorClientCommands {
             abstract: "Issue a client certificate; writes cert.pem, key.pem (0600) and ca.pem to DIR.")
         @OptionGroup var admin: AdminOptions
         @Argument var name: String
-        @Option(help: "operator or auditor.") var role: String
+        @Option(help: "operator or auditor.", completion: .list(["operator", "auditor"])) var role: String
         @Option(help: "The folder to write the identity to (must not exist).") var out: String
 
         package init() {}

@@ -52,8 +52,9 @@ package struct PolicyCommand: AsyncParsableCommand {
                 """
         )
         @OptionGroup var admin: AdminOptions
-        @Argument(help: "The policy's name.") var name: String
-        @Option(help: "The machine whose attestation it learns from.") var machine: String
+        @Argument(help: "The policy's name.", completion: NameCompletion.policies.kind) var name: String
+        @Option(help: "The machine whose attestation it learns from.", completion: NameCompletion.machines.kind)
+        var machine: String
         @Option(help: "That attestation (default: the machine's latest passing one).") var fromAttestation: Int64?
         @Flag(help: "Let PCR 4, 11 and 12 follow the machine's image in the catalogue instead of pinning them.")
         var followImage = false
@@ -89,7 +90,7 @@ package struct PolicyCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print a policy's latest version.")
         @OptionGroup var admin: AdminOptions
-        @Argument var name: String
+        @Argument(completion: NameCompletion.policies.kind) var name: String
 
         func run() async throws {
             let version = try await admin.call(.GET, "/v1/admin/policies/" + pathSegment(name), as: PolicyVersion.self)
