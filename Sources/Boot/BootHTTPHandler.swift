@@ -168,7 +168,7 @@ final class BootHTTPHandler: ChannelInboundHandler {
         guard descriptor >= 0 else { return refuse(.notFound, "\(name) not found", head, context) }
         let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
         state.count { $0.files += 1 }
-        let events = state.events, client = context.channel.remoteAddress?.ipAddress ?? "?"
+        let state = self.state, events = state.events, client = context.channel.remoteAddress?.ipAddress ?? "?"
         respond(
             response,
             body: .fileRegion(
@@ -177,6 +177,7 @@ final class BootHTTPHandler: ChannelInboundHandler {
             head, context
         ) {
             try? handle.close()
+            state.count { $0.bytesSent += sent.count }
             events.record("http", "\(name) to \(client): \(sent.count) bytes")
         }
     }
@@ -185,7 +186,10 @@ final class BootHTTPHandler: ChannelInboundHandler {
         _ status: HTTPResponseStatus, _ message: String, _ head: HTTPRequestHead, _ context: ChannelHandlerContext,
         extra: [(String, String)] = [], close: Bool = false
     ) {
-        state.count { $0.refused += 1 }
+        state.count {
+            $0.refused += 1
+            $0.refusedByStatus[Int(status.code), default: 0] += 1
+        }
         let body = context.channel.allocator.buffer(string: message + "\n")
         var headers = HTTPHeaders(
             [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", String(body.readableBytes))] + extra)

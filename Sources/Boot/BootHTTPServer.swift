@@ -38,6 +38,13 @@ public final class BootHTTPServer: BootListener {
         public var notModified = 0
         public var refused = 0
         public var overloaded = 0
+        /// Refusals by HTTP status code.
+        public var refusedByStatus: [Int: Int] = [:]
+        /// Body bytes of files sent whole or in part.
+        public var bytesSent = 0
+
+        /// All zero.
+        public init() {}
     }
 
     private let channel: any Channel

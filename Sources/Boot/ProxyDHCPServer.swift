@@ -17,6 +17,9 @@ public final class ProxyDHCPServer: BootListener {
         /// Answers not sent: their destination was no address to send to (a forged relay
         /// address, a source port of 0), or the kernel refused them.
         public var undeliverable = 0
+
+        /// All zero.
+        public init() {}
     }
 
     private let channels: [any Channel]

@@ -28,6 +28,11 @@ public final class TFTPServer: BootListener {
         public var malformed = 0
         /// Answers read by polling a transfer's socket rather than through the event loop.
         public var polledAnswers = 0
+        /// Bytes of the files whose transfers completed.
+        public var bytesSent = 0
+
+        /// All zero.
+        public init() {}
     }
 
     /// Settings beyond the root.
@@ -497,6 +502,7 @@ private final class TransferHandler: ChannelInboundHandler {
                     $0.sizeQueries += 1
                 } else if step.failure == nil {
                     $0.completed += 1
+                    $0.bytesSent += transfer.fileSize
                 } else {
                     $0.failed += 1
                 }

@@ -37,8 +37,12 @@ public struct TFTPTransfer: Sendable {
     /// has, it may be no client at all, only a forged request.
     public private(set) var acknowledgedOnce = false
 
+    /// The size of the file sent.
+    public let fileSize: Int
+
     /// A transfer of a file of `fileSize` bytes.
     public init(fileSize: Int, negotiation: TFTPNegotiation) {
+        self.fileSize = fileSize
         self.negotiation = negotiation
         blockCount = Self.blockCount(fileSize: fileSize, blockSize: negotiation.blockSize)
         waitingForOptionAcknowledgement = !negotiation.acknowledged.isEmpty

@@ -18,7 +18,7 @@ enum AdminAPI {
     static func addRoutes(
         to router: Router<WardenRequestContext>, service: AdminService, limiter: RateLimitMiddleware,
         bodyLimit: BodyLimitMiddleware,
-        maxImageBytes: Int, exports: ExportGate, logger: Logger
+        maxImageBytes: Int, exports: ExportGate, metrics: MetricsScrape?, logger: Logger
     ) {
         let authenticator = AdminAuthenticator(service: service, refusals: limiter.refusals, logger: logger)
         let authenticated = router.group("v1/admin").add(middleware: limiter).add(middleware: authenticator)
@@ -26,6 +26,18 @@ enum AdminAPI {
         let outside = router.group("v1").add(middleware: limiter).add(middleware: authenticator)
         outside.get("audit/key") { _, context in try await answer(context) { try service.auditPublicKey(by: $0) } }
         outside.get("version") { _, context in try await answer(context) { try service.version(by: $0) } }
+        if let metrics {
+            router.group("metrics").add(middleware: limiter).add(middleware: authenticator).get { _, context in
+                guard context.caller != nil else {
+                    return try APIResponses.refusal(
+                        .unauthorized, error: "unauthenticated", reason: "a client certificate is required")
+                }
+                let text = try await BlockingPools.admin.run { metrics.text() }
+                return Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: text)))
+            }
+        }
         admin.get("machines") { _, context in try await answer(context) { try service.machines(by: $0) } }
         admin.post("machines") { request, context in
             let body = try await APIResponses.decode(AdminMessages.EnrollRequest.self, from: request, context: context)
@@ -232,7 +244,8 @@ struct AdminAuthenticator: RouterMiddleware {
         _ request: Request, context: WardenRequestContext,
         next: (Request, WardenRequestContext) async throws -> Response
     ) async throws -> Response {
-        let subject = RefusalAudit.bounded(String(request.uri.path.dropFirst("/v1/".count)))
+        let path = request.uri.path
+        let subject = RefusalAudit.bounded(String(path.dropFirst(path.hasPrefix("/v1/") ? 4 : 1)))
         let source = context.sourceAddress
         let certificate = try? await context.channel.nioSSL_peerCertificate().get()
         let caller: AdminIdentity

@@ -130,6 +130,7 @@ struct RateLimitMiddleware: RouterMiddleware {
         let source = context.sourceAddress
         guard limiter.admit(source) == .refused else { return try await next(request, context) }
         let path = request.uri.path
+        WardenMetrics.rateLimited(endpoint: Self.endpoint(of: path))
         try? await BlockingPools.agent.run {
             refusals.refused(
                 .rateLimited, actor: "anonymous \(source)", subject: "rate-limit",

@@ -207,6 +207,23 @@ public final class AttestationService: Sendable {
     public func attest(attestationKeyID: Int64, evidence submitted: Evidence, from source: String = "local")
         throws(AttestationRefusal) -> SealedRelease
     {
+        let started = ContinuousClock.now
+        defer { WardenMetrics.attestationDuration.record(duration: started.duration(to: .now)) }
+        do {
+            let release = try judgeAndRelease(attestationKeyID: attestationKeyID, evidence: submitted, from: source)
+            WardenMetrics.attestation(verdict: "passed", reason: "none")
+            WardenMetrics.releases.increment()
+            return release
+        } catch {
+            // A refusal the judgement made is counted by its class; one before it by its reason.
+            WardenMetrics.attestation(verdict: "refused", reason: error.judged?.rawValue ?? error.reason.rawValue)
+            throw error
+        }
+    }
+
+    private func judgeAndRelease(attestationKeyID: Int64, evidence submitted: Evidence, from source: String)
+        throws(AttestationRefusal) -> SealedRelease
+    {
         guard submitted.nonce.count == EnrolmentStore.nonceSize else {
             throw AttestationRefusal(
                 .nonce, "a nonce is \(EnrolmentStore.nonceSize) bytes, not \(submitted.nonce.count)")

@@ -24,7 +24,7 @@ public enum WardenServer {
     /// to `onServerRunning`). `bounds` are shared with the boot services.
     public static func application(
         state: StateFolder, store: EnrolmentStore, configuration: WardenConfiguration, bounds: AnonymousBounds? = nil,
-        images: ImageCatalogue? = nil,
+        images: ImageCatalogue? = nil, metrics: MetricsScrape? = nil,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let bounds = bounds ?? AnonymousBounds(store: store, configuration: configuration)
@@ -50,6 +50,7 @@ public enum WardenServer {
             store: store, state: state, vendorCAs: vendorCAs, servedBootApplications: served, images: images,
             endpoints: ApplianceEndpoints(configuration))
         let router = Router(context: WardenRequestContext.self)
+        router.add(middleware: ResponseMetricsMiddleware())
         let limiter = RateLimitMiddleware(
             limiter: RateLimiter(perSecond: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
             refusals: bounds.refusals)
@@ -63,7 +64,8 @@ public enum WardenServer {
         AdminAPI.addRoutes(
             to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit,
             maxImageBytes: configuration.maxImageBytes,
-            exports: ExportGate(limit: configuration.maxConcurrentExports), logger: Logger(label: "warden.admin"))
+            exports: ExportGate(limit: configuration.maxConcurrentExports), metrics: metrics,
+            logger: Logger(label: "warden.admin"))
         let connections = ConnectionLimiter(
             .init(total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource))
         let timeouts = ConnectionTimeouts(

@@ -27,6 +27,7 @@ extension SQLTransaction {
         let record = AuditRecord.chained(
             after: try memo.auditHead ?? auditHead(), time: AuditChain.timestamp(now), appliance: memo.appliance,
             actor: actor, action: action, subject: subject, details: details, evidenceSHA256: evidenceSHA256)
+        memo.appendedRecords += 1
         // A record that names no appliance is stored as the first format was (the schema of
         // the migration that started the chain has no appliance column yet).
         let named = record.appliance != nil
@@ -95,6 +96,19 @@ extension EnrolmentStore {
     public func checkpointAudit(now: Date = Date()) throws(StoreError) {
         guard let signer = auditSigner else { throw .invalid("this store has no audit signer") }
         try write { db in try db.checkpointAudit(with: signer, force: true, now: now) }
+    }
+
+    /// When the chain's head was last signed and at which record (nil: never).
+    public func latestAuditCheckpoint() throws(StoreError) -> (signedAt: Date, sequence: Int64)? {
+        let row = try readStatement { db in
+            try SQLRow.fetchOne(
+                db, sql: "SELECT sequence, signedAt FROM auditCheckpoint ORDER BY sequence DESC LIMIT 1")
+        }
+        guard let row,
+            let signedAt = try? Date(
+                row["signedAt"] as String, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        else { return nil }
+        return (signedAt, row["sequence"])
     }
 
     /// The audit records about `subjectPrefix`, oldest first.

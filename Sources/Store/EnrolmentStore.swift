@@ -94,14 +94,20 @@ public final class EnrolmentStore: Sendable {
         try storeError { try database.readStatement(body) }
     }
 
-    /// A write, returning once it is durably committed.
+    /// A write, returning once it is durably committed; its audit records are counted then.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
-        try storeError {
+        let appended = AppendedRecords()
+        let result = try storeError {
             try database.write { [appliance] db in
                 db.memo.appliance = appliance
-                return try body(db)
+                let before = db.memo.appendedRecords
+                let result = try body(db)
+                appended.count = db.memo.appendedRecords - before
+                return result
             }
         }
+        StoreMetrics.auditRecords.increment(by: appended.count)
+        return result
     }
 
     /// A write of one machine's rows that appends no audit record (see ``StoreDatabase/writeOneMachine(_:)``).
@@ -109,8 +115,10 @@ public final class EnrolmentStore: Sendable {
         try storeError { try database.writeOneMachine(body) }
     }
 
-    /// What `body` returns; what it throws, as a ``StoreError``.
+    /// What `body` returns, timed (``StoreMetrics/transactionDuration``); what it throws, as a ``StoreError``.
     private func storeError<T>(_ body: () throws -> T) throws(StoreError) -> T {
+        let started = ContinuousClock.now
+        defer { StoreMetrics.transactionDuration.record(duration: started.duration(to: .now)) }
         do { return try body() } catch let error as StoreError { throw error } catch {
             throw .database("\(error)")
         }

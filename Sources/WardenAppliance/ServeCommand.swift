@@ -4,6 +4,7 @@ import Boot
 import Foundation
 import Images
 import Logging
+import Metrics
 import NIOCore
 import Server
 import ServiceLifecycle
@@ -34,16 +35,17 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warden: \(error.description)\n".utf8))
             throw ExitCode(1)
         }
-        let logger = ServeLogging.start(configuration)
+        let logger = ServeTelemetry.start(configuration)
+        let metrics = ServeTelemetry.startMetrics()
         do {
-            try await serve(configuration, logger: logger)
+            try await serve(configuration, logger: logger, metrics: metrics)
         } catch let failure as ServeFailure {
             logger.error("\(failure.description)")
             throw ExitCode(1)
         }
     }
 
-    private func serve(_ configuration: WardenConfiguration, logger: Logger) async throws {
+    private func serve(_ configuration: WardenConfiguration, logger: Logger, metrics: MetricsScrape) async throws {
         // Held until the process ends: a second `warden serve` on this folder stops here.
         let lock: StateFolderLock
         do { lock = try StateFolderLock(folder: configuration.stateDir, holder: "warden serve") } catch {
@@ -80,7 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         for line in images.completeRecords(actor: "system (upgrade)") { logger.info("\(line)") }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
         let application = try WardenServer.application(
-            state: state, store: store, configuration: configuration, bounds: bounds, images: images
+            state: state, store: store, configuration: configuration, bounds: bounds, images: images, metrics: metrics
         ) { port in
             try? store.audit(
                 actor: "system", action: "server-start", subject: "server",
@@ -96,6 +98,14 @@ struct ServeCommand: AsyncParsableCommand {
         let tftp = try await boot.startTFTP(state: state)
         let proxyDHCP = try await boot.startProxyDHCP()
         let bootHTTP = try await boot.startBootHTTP(state: state, store: store, images: images.files, bounds: bounds)
+        let bootMetrics = BootMetrics()
+        metrics.beforeScrape {
+            bootMetrics.update(dhcp: proxyDHCP.counters, tftp: tftp.statistics, http: bootHTTP.statistics)
+            if let checkpoint = try? store.latestAuditCheckpoint() {
+                Gauge(label: "warden_audit_checkpoint_age_seconds").record(
+                    Date().timeIntervalSince(checkpoint.signedAt))
+            }
+        }
         // Started in this order, stopped in the reverse: the API first, housekeeping last
         // (it writes the refusal summaries still open).
         let services: [any Service] = [

@@ -51,6 +51,8 @@ final class TransactionMemo {
     var auditHead: (sequence: Int64, hash: [UInt8])?
     /// The appliance its audit records name (the store's).
     var appliance: String?
+    /// Audit records appended in it so far.
+    var appendedRecords = 0
 }
 
 /// The arguments of a statement, written as an array literal of column values.
