@@ -38,7 +38,7 @@ enum PinnedProcess {
         [
             "WARDEN_API_PORT": String(apiPort), "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_TFTP_PORT": "0",
             "WARDEN_PROXYDHCP_PORT": "0",
-            "WARDEN_PROXYDHCP_ALT_PORT": "0", "WARDEN_FIRMWARE": "/nonexistent",
+            "WARDEN_PROXYDHCP_ALT_PORT": "0",
         ].merging(oneSourcePlaysMany) { $1 }.merging(overrides) { $1 }
     }
 
