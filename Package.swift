@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "WardenCLI",
             dependencies: [
-                "TPM", "WardenCrypto", "WardenAPI", "WardenClient", "ImageBuilding",
+                "Octets", "TPM", "WardenCrypto", "WardenAPI", "WardenClient", "ImageBuilding",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

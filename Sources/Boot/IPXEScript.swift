@@ -1,3 +1,5 @@
+import Octets
+
 /// An iPXE script Warden hands out, built from parts it controls: every value placed in a
 /// script is checked first, so nothing a client sends can add a command.
 public struct IPXEScript: Sendable, Equatable {
@@ -76,12 +78,7 @@ public struct IPXEScript: Sendable, Equatable {
     /// `&&` and newlines; URLs and command lines come from Warden's catalogue, so a refusal
     /// here means the catalogue holds something it never should.
     private static func check(_ values: String...) throws(ScriptError) {
-        if let unsafe = values.first(where: { !isSafeArgument($0) }) { throw .unsafe(unsafe) }
-    }
-
-    /// Whether `value` can stand in a script command as it is (a URL, a kernel command line).
-    public static func isSafeArgument(_ value: String) -> Bool {
-        !value.contains { $0.isNewline || "$#|&\\;\"'".contains($0) || !$0.isASCII || ($0.asciiValue ?? 0) < 0x20 }
+        if let unsafe = values.first(where: { !BootArgument.isSafe($0) }) { throw .unsafe(unsafe) }
     }
 
     /// `name` itself, when it needs no replacement for `echo`.

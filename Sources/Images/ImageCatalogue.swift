@@ -1,6 +1,7 @@
 import Boot
 import Foundation
 import ImageBuilding
+import Octets
 import Store
 import WardenAPI
 import WardenCrypto
@@ -62,11 +63,7 @@ public struct ImageCatalogue: Sendable {
         else { throw .invalid("not a Unified Kernel Image: it needs .linux, .initrd and .cmdline sections") }
         let commandLine = String(decoding: commandLineBytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(
             in: .whitespacesAndNewlines)
-        guard IPXEScript.isSafeArgument(commandLine), commandLine.utf8.count <= 4_096 else {
-            throw .invalid(
-                "the command line holds characters a boot script cannot pass on ($ # | & \\ ; quotes, control characters, non-ASCII)"
-            )
-        }
+        if let problem = BootArgument.commandLineProblem(commandLine) { throw .invalid(problem) }
         let record = ImageRecord(
             name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes),
             authenticodeSHA256: authenticode,

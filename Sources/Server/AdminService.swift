@@ -309,10 +309,7 @@ public final class AdminService: Sendable {
     }
 
     func validateName(_ name: String, _ what: String) throws(AdminError) {
-        guard (1...63).contains(name.count),
-            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }),
-            name.first?.isLetter == true || name.first?.isNumber == true
-        else { throw .invalid("a \(what) name is 1–63 letters, digits, '-' or '.', starting with a letter or digit") }
+        if let problem = ResourceName.problem(name, what) { throw .invalid(problem) }
     }
 
     private func checkVendorCertificate(ofDiscovered id: Int64) throws(AdminError) {

@@ -5,6 +5,7 @@ import Server
 import Store
 import WardenAPI
 import WardenCLI
+import WardenClient
 
 /// `warden audit …`
 struct AuditCommand: AsyncParsableCommand {
@@ -55,31 +56,28 @@ struct AuditCommand: AsyncParsableCommand {
             let request = AuditExportRequest(
                 from: try from.map { try AuditExportRequest.boundary($0, isEnd: false) },
                 to: try to.map { try AuditExportRequest.boundary($0, isEnd: true) }, machine: machine)
-            let onTerminal = isatty(STDERR_FILENO) == 1
             if local {
                 let state = try StateFolder.existing(at: try admin.target.stateDir)
                 let store = try EnrolmentStore(
                     location: WardenConfiguration.fromEnvironment().storeLocation(in: state),
                     key: state.keyEncryptionKey())
-                let progress: ((Int64, Int64) -> Void)? =
-                    onTerminal
-                    ? { done, total in TerminalProgress.show("exporting: \(done) of \(total) records") } : nil
+                let progress = TerminalProgress.start("exporting", counting: .records, format: admin.format)
                 let summary = try AuditExporter.export(
-                    from: store, key: state.auditKey(), request: request, to: out, progress: progress)
-                if onTerminal { TerminalProgress.end() }
+                    from: store, key: state.auditKey(), request: request, to: out,
+                    progress: progress?.records)
+                progress?.end()
                 try report(summary)
             } else {
-                try await download(request, progress: onTerminal ? Self.showReceived : nil)
-                if onTerminal { TerminalProgress.end() }
+                let progress = TerminalProgress.start("exporting", format: admin.format)
+                // The server builds the bundle before it sends a byte: say so, not nothing.
+                progress?.waiting(for: "the server is building the bundle")
+                try await download(request, progress: progress?.transfer)
+                progress?.end()
                 try report(try BundleSummary.read(from: out))
             }
         }
 
-        @Sendable private static func showReceived(_ bytes: Int) {
-            TerminalProgress.show("received: \(bytes >> 10) KiB")
-        }
-
-        private func download(_ request: AuditExportRequest, progress: (@Sendable (Int) -> Void)?) async throws {
+        private func download(_ request: AuditExportRequest, progress: TransferProgress?) async throws {
             var query = URLComponents()
             query.queryItems = [("from", request.from), ("to", request.to), ("machine", request.machine)].compactMap {
                 name, value in
@@ -137,10 +135,4 @@ struct AuditCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// One line of progress on a terminal, rewritten in place.
-enum TerminalProgress {
-    static func show(_ text: String) { FileHandle.standardError.write(Data(("\r" + text).utf8)) }
-    static func end() { FileHandle.standardError.write(Data("\n".utf8)) }
 }

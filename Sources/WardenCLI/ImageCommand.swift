@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import ImageBuilding
+import Octets
 import WardenAPI
+import WardenClient
 
 /// `warden image …`: the catalogue of boot images.
 package struct ImageCommand: AsyncParsableCommand {
@@ -38,7 +40,32 @@ package struct ImageCommand: AsyncParsableCommand {
         )
         var agentServer: [String] = []
 
+        /// What the server would refuse, found before the build: the name, the command line,
+        /// an image of that name already there, a caller who may only read.
+        private func checkFirst() async throws {
+            for problem in [ResourceName.problem(name, "image"), BootArgument.commandLineProblem(cmdline)] {
+                if let problem {
+                    InputFile.printError(problem)
+                    throw ExitCode(1)
+                }
+            }
+            let target = try admin.target
+            try await target.run { client in
+                let caller = try await client.call(.GET, "/v1/admin/whoami", as: AdminMessages.Caller.self)
+                guard caller.role == "operator" else {
+                    throw ClientSetupError("the \(caller.role) role may only read: adding an image needs an operator")
+                }
+                let existing = try await client.send(.GET, "/v1/admin/images/" + pathSegment(name))
+                guard existing.status != 200 else {
+                    throw ClientSetupError("image \(name) exists already: remove it or choose another name")
+                }
+            }
+        }
+
         func run() async throws {
+            try await checkFirst()
+            let progress = TerminalProgress.start("image \(name)", format: admin.format)
+            progress?.stage("building the Unified Kernel Image")
             let work = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "warden-image-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -56,14 +83,17 @@ package struct ImageCommand: AsyncParsableCommand {
                     kernel: kernel, initrd: initrd, commandLine: cmdline,
                     osRelease: "ID=warden\nNAME=\"Warden image \(name)\"\n", output: uki)
             } catch let failure as CustomStringConvertible & Error {
+                progress?.end()
                 InputFile.printError(failure.description)
                 throw ExitCode(1)
             }
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: uki)))
+            // Streamed from the file: memory stays small whatever the initrd's size.
             let image = try await admin.target.run { client in
                 try await client.call(
-                    .PUT, "/v1/admin/images/" + pathSegment(name), rawBody: bytes, as: ImageRecord.self)
+                    .PUT, "/v1/admin/images/" + pathSegment(name), file: uki, progress: progress?.transfer,
+                    as: ImageRecord.self)
             }
+            progress?.end()
             if try admin.format.printed(image) { return }
             print(
                 "added image \(image.name): \(image.size) bytes, sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256)"

@@ -107,9 +107,10 @@ public final class HTTPSClient: Sendable {
     }
 
     /// Sends a GET and writes a successful (200) response's body to the open file
-    /// `descriptor` as it arrives, whatever its size; any other response is read whole and
-    /// returned, so that its refusal can be shown.
-    public func download(_ path: String, to descriptor: Int32, progress: (@Sendable (Int) -> Void)? = nil)
+    /// `descriptor` as it arrives, whatever its size, telling `progress` the bytes written
+    /// and those announced; any other response is read whole and returned, so that its
+    /// refusal can be shown.
+    public func download(_ path: String, to descriptor: Int32, progress: TransferProgress? = nil)
         async throws(ClientError) -> Response
     {
         var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path)
@@ -118,22 +119,41 @@ public final class HTTPSClient: Sendable {
         return try await exchange(head: head, body: nil, sink: FileSink(descriptor: descriptor, progress: progress))
     }
 
+    /// Sends the open file `descriptor` (`size` bytes) as a request's body, read and sent a
+    /// piece at a time as the connection takes it: memory stays constant whatever the size.
+    public func upload(
+        _ method: HTTPMethod, _ path: String, from descriptor: Int32, size: Int, progress: TransferProgress? = nil
+    ) async throws(ClientError) -> Response {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Length", value: String(size))
+        head.headers.add(name: "Content-Type", value: "application/octet-stream")
+        return try await exchange(
+            head: head, body: nil, sink: nil, source: FileSource(descriptor: descriptor, size: size, progress: progress)
+        )
+    }
+
     /// One request and its response. A request the connection closed under before it was
     /// written (the server closed it while idle) goes once more on a new connection: the
     /// server never saw it.
-    private func exchange(head: HTTPRequestHead, body: [UInt8]?, sink: FileSink?) async throws(ClientError) -> Response
+    private func exchange(head: HTTPRequestHead, body: [UInt8]?, sink: FileSink?, source: FileSource? = nil)
+        async throws(ClientError) -> Response
     {
         for attempt in 1...2 {
             let channel = try await openChannel()
             let promise = channel.eventLoop.makePromise(of: Response.self)
             let unwritten = channel.eventLoop.makePromise(of: Bool.self)
             // A write that fails never reaches the exchange handler: fail the response with it.
-            channel.writeAndFlush(ExchangeHandler.Request(head: head, body: body, response: promise, sink: sink))
-                .whenComplete { result in
-                    guard case .failure(let error) = result else { return unwritten.succeed(false) }
-                    unwritten.succeed(error as? ChannelError == .ioOnClosedChannel)
-                    promise.fail(ClientError.connection("\(error)"))
-                }
+            // A file's body is read from its start again on the second attempt.
+            source?.rewind()
+            channel.writeAndFlush(
+                ExchangeHandler.Request(head: head, body: body, source: source, response: promise, sink: sink)
+            )
+            .whenComplete { result in
+                guard case .failure(let error) = result else { return unwritten.succeed(false) }
+                unwritten.succeed(error as? ChannelError == .ioOnClosedChannel)
+                promise.fail(ClientError.connection("\(error)"))
+            }
             do { return try await promise.futureResult.get() } catch {
                 if attempt == 1, (try? await unwritten.futureResult.get()) == true { continue }
                 if let error = error as? ClientError { throw error }
@@ -168,6 +188,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
     struct Request {
         let head: HTTPRequestHead
         let body: [UInt8]?
+        /// A body read from a file as it is sent.
+        let source: FileSource?
         let response: EventLoopPromise<HTTPSClient.Response>
         /// Where a successful response's body goes instead of memory.
         let sink: FileSink?
@@ -185,7 +207,26 @@ final class ExchangeHandler: ChannelDuplexHandler {
             context.write(
                 wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
         }
+        if let source = request.source { return send(source, context: context, then: promise) }
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    /// Sends `source`'s next piece once the one before is written, then the request's end.
+    private func send(_ source: FileSource, context: ChannelHandlerContext, then promise: EventLoopPromise<Void>?) {
+        let piece: ByteBuffer?
+        do { piece = try source.next(allocator: context.channel.allocator) } catch {
+            promise?.fail(error)
+            failAll(error)
+            context.close(promise: nil)
+            return
+        }
+        guard let piece else { return context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise) }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(piece)))).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success: self.send(source, context: context, then: promise)
+            case .failure(let error): promise?.fail(error)
+            }
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -193,6 +234,9 @@ final class ExchangeHandler: ChannelDuplexHandler {
         case .head(let head):
             status = Int(head.status.code)
             body = []
+            if status == 200, let sink = waiting.first?.sink {
+                sink.expected = head.headers.first(name: "Content-Length").flatMap { Int($0) }
+            }
         case .body(let buffer):
             if status == 200, let sink = waiting.first?.sink {
                 guard sink.write(buffer) else {
@@ -233,10 +277,12 @@ final class ExchangeHandler: ChannelDuplexHandler {
 /// telling `progress` how many bytes it holds. Used only on its channel's event loop.
 final class FileSink: @unchecked Sendable {
     let descriptor: Int32
-    let progress: (@Sendable (Int) -> Void)?
+    let progress: TransferProgress?
     private var written = 0
+    /// The body's length as the response announced it.
+    var expected: Int?
 
-    init(descriptor: Int32, progress: (@Sendable (Int) -> Void)?) {
+    init(descriptor: Int32, progress: TransferProgress?) {
         self.descriptor = descriptor
         self.progress = progress
     }
@@ -253,7 +299,7 @@ final class FileSink: @unchecked Sendable {
             return true
         }
         written += buffer.readableBytes
-        progress?(written)
+        progress?(written, expected)
         return complete
     }
 }

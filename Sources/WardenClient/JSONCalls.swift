@@ -42,12 +42,35 @@ extension HTTPSClient {
         try await call(method, path, rawBody: try body.map { [UInt8](try Self.encoder.encode($0)) }, as: Answer.self)
     }
 
-    /// Sends `rawBody` as it is (an image upload, say) and decodes a 2xx answer as `Answer`;
-    /// any other answer is an ``APIRefusal``.
+    /// Sends `rawBody` as it is and decodes a 2xx answer as `Answer`; any other answer is an
+    /// ``APIRefusal``.
     public func call<Answer: Decodable>(
         _ method: HTTPMethod, _ path: String, rawBody: [UInt8]?, as: Answer.Type = Answer.self
     ) async throws -> Answer {
-        let response = try await send(method, path, body: rawBody)
+        try Self.decoded(try await send(method, path, body: rawBody), of: path)
+    }
+
+    /// Sends the file at `file` as the body (an image upload, say), in constant memory,
+    /// telling `progress` the bytes sent, and decodes a 2xx answer as `Answer`.
+    public func call<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, file: String, progress: TransferProgress? = nil,
+        as: Answer.Type = Answer.self
+    ) async throws -> Answer {
+        let descriptor = open(file, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw ClientError.protocolError("cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        defer { Glibc.close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw ClientError.protocolError("cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        let response = try await upload(method, path, from: descriptor, size: Int(status.st_size), progress: progress)
+        return try Self.decoded(response, of: path)
+    }
+
+    /// A 2xx answer decoded as `Answer`; any other answer as an ``APIRefusal``.
+    private static func decoded<Answer: Decodable>(_ response: Response, of path: String) throws -> Answer {
         guard (200..<300).contains(response.status) else { throw Self.refusal(response) }
         do { return try Self.decoder.decode(Answer.self, from: Data(response.body)) } catch {
             throw ClientError.protocolError("unexpected answer to \(path): \(error)")
@@ -56,8 +79,7 @@ extension HTTPSClient {
 
     /// GETs `path` into the file `target`, streaming: written beside it and renamed into
     /// place only when complete; a refusal is an ``APIRefusal`` and leaves no file.
-    public func download(_ path: String, toFile target: String, progress: (@Sendable (Int) -> Void)? = nil) async throws
-    {
+    public func download(_ path: String, toFile target: String, progress: TransferProgress? = nil) async throws {
         let partial = target + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {

@@ -204,6 +204,49 @@ import TestSupport
         #expect(missing.stderr.contains("attestation 999999 of node-1"), "\(missing.stderr)")
     }
 
+    /// `image add` checks what the server would refuse before it builds anything (the
+    /// missing kernel below is never read), and uploads in constant memory.
+    @Test func anImageIsCheckedFirstAndStreamed() throws {
+        let rig = try SystemRig()
+        let missing = ["--kernel", rig.file("no-kernel").path, "--initrd", rig.file("no-initrd").path]
+        let badCommandLine = try rig.server.cli(
+            ["image", "add", "node"] + missing + ["--cmdline", "console=ttyS0 $(reboot)"])
+        #expect(
+            badCommandLine.status == 1 && badCommandLine.stderr.contains("characters a boot script cannot pass on"),
+            "\(badCommandLine.stderr)")
+        let badName = try rig.server.cli(["image", "add", "node_1"] + missing)
+        #expect(badName.stderr.contains("an image name is 1–63 letters"), "\(badName.stderr)")
+
+        // A large initrd (128 MiB): warden's own peak memory stays far below it.
+        try Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 17) }).write(to: rig.file("vmlinuz"))
+        try rig.expectSuccess(
+            try Command.run(
+                "dd", ["if=/dev/urandom", "of=" + rig.file("initrd.img").path, "bs=1M", "count=128", "status=none"]))
+        let files = ["--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path]
+        let adding = try Command.start(
+            TestPaths.wardenBinary.path,
+            ["image", "add", "big"] + files + [
+                "--warden-url", rig.server.url, "--state-dir", rig.server.stateDir.path,
+            ],
+            log: rig.file("image-add.log"))
+        var peakKiB = 0
+        while adding.isRunning {
+            let status =
+                (try? String(contentsOfFile: "/proc/\(adding.processIdentifier)/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") }
+            peakKiB = max(peakKiB, line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0)
+            usleep(20_000)
+        }
+        adding.waitUntilExit()
+        #expect(
+            adding.terminationStatus == 0,
+            "\((try? String(contentsOf: rig.file("image-add.log"), encoding: .utf8)) ?? "")")
+        #expect(
+            peakKiB > 0 && peakKiB < 96 * 1024, "warden image add peaked at \(peakKiB >> 10) MiB for a 128 MiB initrd")
+        let again = try rig.server.cli(["image", "add", "big"] + missing)
+        #expect(again.stderr.contains("image big exists already"), "\(again.stderr)")
+    }
+
     /// `warden version` names the client's release and the server's, as the API says it.
     @Test func versionsOfClientServerAndAgent() throws {
         let rig = try SystemRig()
