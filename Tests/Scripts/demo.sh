@@ -18,7 +18,7 @@ swtpm socket --tpm2 --tpmstate dir=tpm --server type=tcp,port=$((PORT + 1)),bind
 pids+=($!)
 WARDEN_API_PORT=$PORT WARDEN_BOOT_HTTP_PORT=0 WARDEN_TFTP_PORT=0 WARDEN_PROXYDHCP_PORT=0 WARDEN_PROXYDHCP_ALT_PORT=0 "$WARDEN" serve --state-dir .warden > serve.log 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do grep -q "warden: serving" serve.log && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q "msg=\"serving https://" serve.log && break; sleep 0.1; done
 cat serve.log
 export TPM2TOOLS_TCTI=swtpm:host=127.0.0.1,port=$((PORT + 1))
 tpm2_createek -c ek.ctx -G rsa -u ek.pub >/dev/null && tpm2_flushcontext -t
@@ -40,7 +40,7 @@ warden machine show node-1
 
 # The auditor's view: a signed export of the whole chain, verified offline against the
 # audit key's public half, and the manifest checked with openssl and sha256sum alone.
-openssl pkey -in .warden/audit.key -pubout -out audit-key.pem
+warden audit key > audit-key.pem
 warden audit export --out audit.tar.gz
 "$WARDEN" audit verify audit.tar.gz --key audit-key.pem
 mkdir -p audit && tar -xzf audit.tar.gz -C audit
