@@ -43,7 +43,7 @@ install-files:
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' Config/warden.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/warden.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/warden/warden.yaml ] || \
-		install -m 0644 Config/warden.yaml $(DESTDIR)$(SYSCONFDIR)/warden/warden.yaml
+		sed 's|^stateDir: .*|stateDir: /var/lib/warden|' Config/warden.yaml > $(DESTDIR)$(SYSCONFDIR)/warden/warden.yaml
 	rm -rf $(OUT)/man.tmp && mkdir -p $(OUT)/man.tmp
 	$(BIN)/generate-manual $(BIN)/warden --multi-page --output-directory $(OUT)/man.tmp
 	$(BIN)/generate-manual $(BIN)/warden-agent --multi-page --output-directory $(OUT)/man.tmp

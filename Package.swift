@@ -177,7 +177,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "warden-agent",
-            dependencies: ["AgentCore", "WardenAPI", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "AgentCore", "WardenAPI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         .target(
             name: "TestSupport", dependencies: ["LocalPostgres", "Store", "TPM", "WardenCrypto"],
@@ -223,7 +225,7 @@ let package = Package(
                 "Attestation", "Audit", "Store", "Server", "TPM", "TPMSimulation", "TSS", "WardenAPI", "WardenCrypto",
                 "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ]),
-        .testTarget(name: "WardenCLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "WardenCLITests", dependencies: ["TestSupport", "WardenCLI"]),
         .testTarget(name: "OctetsTests", dependencies: ["Octets"]),
     ]
 )

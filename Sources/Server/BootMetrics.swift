@@ -6,7 +6,8 @@ import Synchronization
 /// their statistics (the Boot module stands on NIO alone and counts for itself):
 /// `warden_dhcp_answers_total{kind}`, `warden_tftp_transfers_total{result}`,
 /// `warden_tftp_bytes_total`, `warden_http_requests_total{kind,status}`,
-/// `warden_http_bytes_total`, and the boot HTTP server's 503s in `warden_unavailable_total`.
+/// `warden_http_bytes_total`, and boot HTTP's 503s for lookups over their bound in
+/// `warden_unavailable_total`.
 public final class BootMetrics: Sendable {
     /// The statistics as last counted.
     private struct Seen {
@@ -19,12 +20,19 @@ public final class BootMetrics: Sendable {
 
     public init() {}
 
-    /// Counts what the services did since the last update.
-    public func update(dhcp: ProxyDHCPServer.Statistics, tftp: TFTPServer.Statistics, http: BootHTTPServer.Statistics) {
-        let before = seen.withLock { seen in
+    /// Counts what the services did since the last update. The statistics are taken under
+    /// the lock: two scrapes at once count each event once, never backwards.
+    public func update(
+        _ statistics: () -> (
+            dhcp: ProxyDHCPServer.Statistics, tftp: TFTPServer.Statistics, http: BootHTTPServer.Statistics
+        )
+    ) {
+        let (before, now) = seen.withLock { seen in
+            let (dhcp, tftp, http) = statistics()
             defer { seen = Seen(dhcp: dhcp, tftp: tftp, http: http) }
-            return seen
+            return (seen, Seen(dhcp: dhcp, tftp: tftp, http: http))
         }
+        let (dhcp, tftp, http) = (now.dhcp, now.tftp, now.http)
         let dhcpKinds: [(String, KeyPath<ProxyDHCPServer.Statistics, Int>)] = [
             ("answered", \.answered), ("ignored", \.ignored), ("malformed", \.malformed),
             ("undeliverable", \.undeliverable),
@@ -56,7 +64,7 @@ public final class BootMetrics: Sendable {
                 refused - before.http.refusedByStatus[status, default: 0])
         }
         count("warden_http_bytes_total", [], http.bytesSent - before.http.bytesSent)
-        WardenMetrics.unavailable(listener: "boot-http", count: http.overloaded - before.http.overloaded)
+        WardenMetrics.unavailable(listener: "boot-http", count: max(http.overloaded - before.http.overloaded, 0))
     }
 
     private func count(_ label: String, _ dimensions: [(String, String)], _ delta: Int) {

@@ -104,6 +104,7 @@ public final class LogOutput: Sendable {
                 let written = bytes[offset...].withUnsafeBytes {
                     Foundation.write(descriptor, $0.baseAddress, $0.count)
                 }
+                if written < 0 && errno == EINTR { continue }
                 guard written > 0 else { return }
                 offset += written
             }

@@ -100,7 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         let bootHTTP = try await boot.startBootHTTP(state: state, store: store, images: images.files, bounds: bounds)
         let bootMetrics = BootMetrics()
         metrics.beforeScrape {
-            bootMetrics.update(dhcp: proxyDHCP.counters, tftp: tftp.statistics, http: bootHTTP.statistics)
+            bootMetrics.update { (proxyDHCP.counters, tftp.statistics, bootHTTP.statistics) }
             if let checkpoint = try? store.latestAuditCheckpoint() {
                 Gauge(label: "warden_audit_checkpoint_age_seconds").record(
                     Date().timeIntervalSince(checkpoint.signedAt))
@@ -131,6 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
                 error, listener: "HTTPS API", host: configuration.apiHost, ports: "\(configuration.apiPort)",
                 setting: "apiPort (WARDEN_API_PORT)")
         } catch {
+            systemd.stopping()
             logger.critical("\(error)")
             try? store.audit(actor: "system", action: "server-stop", subject: "server", details: "stopped: \(error)")
             try? store.checkpointAudit()

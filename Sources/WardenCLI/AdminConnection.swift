@@ -97,41 +97,45 @@ package struct AdminTarget: Sendable {
     }
 
     /// Options first, then `environment`, then the client file's context, then the defaults.
+    /// A state folder given as an option brings its own operator identity. A current context
+    /// that names none in the file is an error only when something is taken from it.
     static func resolve(_ options: AdminOptions, environment: [String: String]) throws -> AdminTarget {
         let set = { (name: String) in environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         let file = ClientConfiguration.path(in: environment)
         let configuration = try ClientConfiguration.load(from: file)
-        var context: ClientConfiguration.Context?
-        if let name = options.context ?? configuration.currentContext {
-            guard let found = configuration.context(named: name) else {
+        let named = options.context ?? configuration.currentContext
+        let context = named.flatMap(configuration.context(named:))
+        /// A context's value, or the error of a context that is not in the file.
+        func fromContext(_ field: KeyPath<ClientConfiguration.Context, String?>) throws -> (String, String)? {
+            guard let named else { return nil }
+            guard let context else {
                 throw ClientSetupError(
-                    "no context \(name) in \(file): `warden context list` shows them, `warden context set` adds one")
+                    "no context \(named) in \(file): `warden context list` shows them, `warden context set` adds one")
             }
-            context = found
+            return context[keyPath: field].map { ($0, "from context \(named)") }
         }
         // An explicit --context outranks the environment; the current context does not.
-        let contextFirst = options.context != nil
-        func pick(_ option: String?, _ variable: String?, _ variableName: String, _ fromContext: String?) -> (
-            String, String
-        )? {
+        func pick(
+            _ option: String?, _ variable: (String, String)?, _ field: KeyPath<ClientConfiguration.Context, String?>
+        )
+            throws -> (String, String)?
+        {
             if let option { return (option, "given") }
-            let contextual = fromContext.map { ($0, "from context \(context?.name ?? "")") }
-            let environmental = variable.map { ($0, "from \(variableName)") }
-            return contextFirst ? contextual ?? environmental : environmental ?? contextual
+            if options.context != nil { return try fromContext(field) ?? variable }
+            return try variable ?? fromContext(field)
         }
-        let stateDir =
-            pick(options.stateDir, set("WARDEN_STATE_DIR"), "WARDEN_STATE_DIR", context?.stateDir)?.0
-            ?? defaultStateDir
+        let variable = { (name: String) in set(name).map { ($0, "from \(name)") } }
+        let stateDir = try pick(options.stateDir, variable("WARDEN_STATE_DIR"), \.stateDir)?.0 ?? defaultStateDir
         let servedAt = set("WARDEN_API_PORT").map { port in
             let host = set("WARDEN_API_HOST").flatMap { ["0.0.0.0", "::"].contains($0) ? nil : $0 } ?? "127.0.0.1"
-            return "https://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            return ("https://\(host.contains(":") ? "[\(host)]" : host):\(port)", "from WARDEN_API_PORT")
         }
         let server =
-            pick(options.server, set("WARDEN_URL"), "WARDEN_URL", context?.server)
-            ?? servedAt.map { ($0, "from WARDEN_API_PORT") } ?? (defaultServer, "by default")
+            try pick(options.server, variable("WARDEN_URL") ?? servedAt, \.server) ?? (defaultServer, "by default")
+        let ownOperator = (stateDir + "/operator", "of state folder \(stateDir)'s operator")
         let identity =
-            pick(options.identity, set("WARDEN_IDENTITY"), "WARDEN_IDENTITY", context?.identity)
-            ?? (stateDir + "/operator", "of state folder \(stateDir)'s operator")
+            options.identity == nil && options.stateDir != nil
+            ? ownOperator : try pick(options.identity, variable("WARDEN_IDENTITY"), \.identity) ?? ownOperator
         return AdminTarget(server: server, identity: identity, stateDir: stateDir)
     }
 

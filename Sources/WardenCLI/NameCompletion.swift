@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import WardenAPI
 
 /// Shell completion of the names the server knows: machines, images, policies, clusters.
@@ -23,8 +24,34 @@ package enum NameCompletion {
         }
     }
 
-    /// The names, asked of the server; none when it cannot answer within a few seconds.
+    /// The names, asked of the server; none when it does not answer within three seconds
+    /// (a shell waits for them).
     private func names(words: [String]) async -> [String] {
+        await withCheckedContinuation { continuation in
+            let first = FirstAnswer(continuation)
+            Task { first.give(await asked(words: words)) }
+            Task {
+                try? await Task.sleep(for: .seconds(3))
+                first.give([])
+            }
+        }
+    }
+
+    /// Resumes a continuation with the first answer given; later ones are dropped.
+    private final class FirstAnswer: Sendable {
+        private let continuation: Mutex<CheckedContinuation<[String], Never>?>
+
+        init(_ continuation: CheckedContinuation<[String], Never>) { self.continuation = Mutex(continuation) }
+
+        func give(_ names: [String]) {
+            continuation.withLock { waiting in
+                waiting?.resume(returning: names)
+                waiting = nil
+            }
+        }
+    }
+
+    private func asked(words: [String]) async -> [String] {
         guard
             let target = try? AdminTarget.resolve(
                 Self.connection(in: words), environment: ProcessInfo.processInfo.environment),

@@ -36,14 +36,22 @@ extension OutputTree {
             }
         case .object(let fields) where !fields.isEmpty:
             return fields.sorted { $0.key < $1.key }.flatMap { key, value -> [String] in
-                let name =
-                    key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" } ? key : Self.quoted(key)
+                let name = Self.isPlainKey(key) ? key : Self.quoted(key)
                 guard value.isCollection else { return [indent + name + ": " + value.scalar] }
                 return [indent + name + ":"] + value.lines(indent: indent + "  ")
             }
         default:
             return [indent + scalar]
         }
+    }
+
+    /// Whether `key` reads back as the same string unquoted: letters, digits, `_` and `-`,
+    /// starting with a letter, and none of YAML's words for true, false or null.
+    private static func isPlainKey(_ key: String) -> Bool {
+        guard let first = key.first, first.isLetter,
+            key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") })
+        else { return false }
+        return !["true", "false", "yes", "no", "on", "off", "null", "y", "n"].contains(key.lowercased())
     }
 
     /// Whether it is a non-empty mapping or sequence, written on lines of its own.

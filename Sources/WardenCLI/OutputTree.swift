@@ -20,16 +20,31 @@ indirect enum OutputTree: Equatable {
 private final class TreeEncoder: Encoder {
     var codingPath: [any CodingKey] = []
     var userInfo: [CodingUserInfoKey: Any] = [:]
-    fileprivate(set) var tree = OutputTree.null
+    /// What this encoder holds; nested containers' nodes are filled in from their encoders.
+    fileprivate var node = OutputTree.null
+    private var nestedByKey: [String: TreeEncoder] = [:]
+    private var nestedItems: [(index: Int, encoder: TreeEncoder)] = []
+
+    var tree: OutputTree {
+        switch node {
+        case .object(var fields):
+            for (key, nested) in nestedByKey { fields[key] = nested.tree }
+            return .object(fields)
+        case .array(var items):
+            for (index, nested) in nestedItems { items[index] = nested.tree }
+            return .array(items)
+        default: return node
+        }
+    }
 
     private static let dateStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Encodes `value` into ``tree``, the leaves this printer writes its own way first.
     func box(_ value: some Encodable) throws {
         switch value {
-        case let date as Date: tree = .string(date.formatted(Self.dateStyle))
-        case let data as Data: tree = .string(data.base64EncodedString())
-        case let url as URL: tree = .string(url.absoluteString)
+        case let date as Date: node = .string(date.formatted(Self.dateStyle))
+        case let data as Data: node = .string(data.base64EncodedString())
+        case let url as URL: node = .string(url.absoluteString)
         default: try value.encode(to: self)
         }
     }
@@ -41,27 +56,44 @@ private final class TreeEncoder: Encoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .object = tree {} else { tree = .object([:]) }
+        if case .object = node {} else { node = .object([:]) }
         return KeyedEncodingContainer(Keyed<Key>(encoder: self))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .array = tree {} else { tree = .array([]) }
+        if case .array = node {} else { node = .array([]) }
         return Unkeyed(encoder: self)
     }
 
     func singleValueContainer() -> any SingleValueEncodingContainer { Single(encoder: self) }
 
     fileprivate func set(_ key: String, _ value: OutputTree) {
-        guard case .object(var fields) = tree else { return }
+        guard case .object(var fields) = node else { return }
         fields[key] = value
-        tree = .object(fields)
+        nestedByKey[key] = nil
+        node = .object(fields)
     }
 
     fileprivate func append(_ value: OutputTree) {
-        guard case .array(var items) = tree else { return }
+        guard case .array(var items) = node else { return }
         items.append(value)
-        tree = .array(items)
+        node = .array(items)
+    }
+
+    /// An encoder whose node becomes the value at `key` (an enum's payload, say).
+    fileprivate func nested(at key: String) -> TreeEncoder {
+        set(key, .null)
+        let nested = TreeEncoder()
+        nestedByKey[key] = nested
+        return nested
+    }
+
+    /// An encoder whose node becomes the next item.
+    fileprivate func nextNested() -> TreeEncoder {
+        append(.null)
+        let nested = TreeEncoder()
+        if case .array(let items) = node { nestedItems.append((items.count - 1, nested)) }
+        return nested
     }
 
     private struct Keyed<Key: CodingKey>: KeyedEncodingContainerProtocol {
@@ -93,16 +125,30 @@ private final class TreeEncoder: Encoder {
         mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
             encoder.set(key.stringValue, value.map { .number(String($0)) } ?? .null)
         }
+        mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { number(value, key) }
+        mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { number(value, key) }
+
+        /// A number, or null.
+        private func number(_ value: (some LosslessStringConvertible)?, _ key: Key) {
+            encoder.set(key.stringValue, value.map { .number($0.description) } ?? .null)
+        }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
             -> KeyedEncodingContainer<NestedKey>
         {
-            fatalError("nested containers are not used by the CLI's reports")
+            encoder.nested(at: key.stringValue).container(keyedBy: keyType)
         }
         mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-            fatalError("nested containers are not used by the CLI's reports")
+            encoder.nested(at: key.stringValue).unkeyedContainer()
         }
-        mutating func superEncoder() -> any Encoder { encoder }
-        mutating func superEncoder(forKey key: Key) -> any Encoder { encoder }
+        mutating func superEncoder() -> any Encoder { encoder.nested(at: "super") }
+        mutating func superEncoder(forKey key: Key) -> any Encoder { encoder.nested(at: key.stringValue) }
     }
 
     private struct Unkeyed: UnkeyedEncodingContainer {
@@ -119,12 +165,12 @@ private final class TreeEncoder: Encoder {
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
             -> KeyedEncodingContainer<NestedKey>
         {
-            fatalError("nested containers are not used by the CLI's reports")
+            encoder.nextNested().container(keyedBy: keyType)
         }
         mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-            fatalError("nested containers are not used by the CLI's reports")
+            encoder.nextNested().unkeyedContainer()
         }
-        mutating func superEncoder() -> any Encoder { encoder }
+        mutating func superEncoder() -> any Encoder { encoder.nextNested() }
     }
 
     /// Each number type is written here: the protocol's defaults hand them to the generic
@@ -133,21 +179,21 @@ private final class TreeEncoder: Encoder {
         let encoder: TreeEncoder
         var codingPath: [any CodingKey] { encoder.codingPath }
 
-        mutating func encodeNil() throws { encoder.tree = .null }
-        mutating func encode(_ value: Bool) throws { encoder.tree = .bool(value) }
-        mutating func encode(_ value: String) throws { encoder.tree = .string(value) }
-        mutating func encode(_ value: Double) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Float) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Int) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Int8) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Int16) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Int32) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: Int64) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: UInt) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: UInt8) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: UInt16) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: UInt32) throws { encoder.tree = .number(String(value)) }
-        mutating func encode(_ value: UInt64) throws { encoder.tree = .number(String(value)) }
-        mutating func encode<T: Encodable>(_ value: T) throws { encoder.tree = try TreeEncoder.tree(of: value) }
+        mutating func encodeNil() throws { encoder.node = .null }
+        mutating func encode(_ value: Bool) throws { encoder.node = .bool(value) }
+        mutating func encode(_ value: String) throws { encoder.node = .string(value) }
+        mutating func encode(_ value: Double) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Float) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Int) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Int8) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Int16) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Int32) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: Int64) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: UInt) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: UInt8) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: UInt16) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: UInt32) throws { encoder.node = .number(String(value)) }
+        mutating func encode(_ value: UInt64) throws { encoder.node = .number(String(value)) }
+        mutating func encode<T: Encodable>(_ value: T) throws { encoder.node = try TreeEncoder.tree(of: value) }
     }
 }

@@ -195,13 +195,15 @@ final class ExchangeHandler: ChannelDuplexHandler {
         let sink: FileSink?
     }
 
-    private var waiting = CircularBuffer<(response: EventLoopPromise<HTTPSClient.Response>, sink: FileSink?)>()
+    private var waiting = CircularBuffer<
+        (response: EventLoopPromise<HTTPSClient.Response>, sink: FileSink?, source: FileSource?)
+    >()
     private var status = 0
     private var body: [UInt8] = []
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        waiting.append((request.response, request.sink))
+        waiting.append((request.response, request.sink, request.source))
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
         if let bytes = request.body {
             context.write(
@@ -211,8 +213,16 @@ final class ExchangeHandler: ChannelDuplexHandler {
         context.write(wrapOutboundOut(.end(nil)), promise: promise)
     }
 
-    /// Sends `source`'s next piece once the one before is written, then the request's end.
+    /// Sends `source`'s next piece once the one before is written (from the event loop's
+    /// queue, not from inside the write's completion, so that no stack grows with the file),
+    /// then the request's end. A server that answered before the body ended (a refusal)
+    /// stops the upload: the connection, its body unfinished, is closed.
     private func send(_ source: FileSource, context: ChannelHandlerContext, then promise: EventLoopPromise<Void>?) {
+        guard !source.isStopped else {
+            promise?.fail(ClientError.connection("the server answered before the upload ended"))
+            context.close(promise: nil)
+            return
+        }
         let piece: ByteBuffer?
         do { piece = try source.next(allocator: context.channel.allocator) } catch {
             promise?.fail(error)
@@ -223,7 +233,8 @@ final class ExchangeHandler: ChannelDuplexHandler {
         guard let piece else { return context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: promise) }
         context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(piece)))).assumeIsolated().whenComplete { result in
             switch result {
-            case .success: self.send(source, context: context, then: promise)
+            case .success:
+                context.eventLoop.assumeIsolated().execute { self.send(source, context: context, then: promise) }
             case .failure(let error): promise?.fail(error)
             }
         }
@@ -253,7 +264,9 @@ final class ExchangeHandler: ChannelDuplexHandler {
             }
             body += buffer.readableBytesView
         case .end:
-            waiting.popFirst()?.response.succeed(HTTPSClient.Response(status: status, body: body))
+            let answered = waiting.popFirst()
+            answered?.source?.stop()
+            answered?.response.succeed(HTTPSClient.Response(status: status, body: body))
             body = []
         }
     }
@@ -269,7 +282,10 @@ final class ExchangeHandler: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: ClientError) {
-        while let next = waiting.popFirst() { next.response.fail(error) }
+        while let next = waiting.popFirst() {
+            next.source?.stop()
+            next.response.fail(error)
+        }
     }
 }
 

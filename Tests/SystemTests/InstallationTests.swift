@@ -26,7 +26,9 @@ import TestSupport
         ] {
             #expect(FileManager.default.fileExists(atPath: prefix + "/" + file), "\(file) was not installed")
         }
-        #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("etc/warden/warden.yaml").path))
+        let configuration = try String(
+            contentsOf: root.appendingPathComponent("etc/warden/warden.yaml"), encoding: .utf8)
+        #expect(configuration.contains("\nstateDir: /var/lib/warden\n"), "the unit's state folder, not one beside /etc")
         let unit = prefix + "/lib/systemd/system/warden.service"
         let text = try String(contentsOfFile: unit, encoding: .utf8)
         #expect(

@@ -247,6 +247,19 @@ import TestSupport
         #expect(again.stderr.contains("image big exists already"), "\(again.stderr)")
     }
 
+    /// A server that refuses an upload halfway (too large) is heard at once: the CLI stops
+    /// sending and says why.
+    @Test func anUploadRefusedHalfwayStops() throws {
+        let rig = try SystemRig(environment: ["WARDEN_MAX_IMAGE_BYTES": "1048576"])
+        try Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 17) }).write(to: rig.file("vmlinuz"))
+        try Data(repeating: 7, count: 8 << 20).write(to: rig.file("initrd.img"))
+        let refused = try rig.server.cli([
+            "image", "add", "big", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
+        ])
+        #expect(refused.status == 1 && refused.stderr.contains("413"), "\(refused.stderr)")
+        #expect(try rig.server.cli(["image", "list", "-o", "json"]).stdout.contains("big") == false)
+    }
+
     /// `warden version` names the client's release and the server's, as the API says it.
     @Test func versionsOfClientServerAndAgent() throws {
         let rig = try SystemRig()
