@@ -86,28 +86,3 @@ extension Logger {
     /// A logger that writes nothing: for services built outside `warden serve` (tests, tools).
     public static func silent(_ label: String) -> Logger { Logger(label: label) { _ in SwiftLogNoOpLogHandler() } }
 }
-
-/// Where log lines go: each written whole, however many threads log at once.
-public final class LogOutput: Sendable {
-    private let descriptor: Int32
-    private let lock = Mutex(())
-
-    public init(descriptor: Int32) { self.descriptor = descriptor }
-
-    public static let standardError = LogOutput(descriptor: STDERR_FILENO)
-
-    func write(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        lock.withLock { _ in
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes[offset...].withUnsafeBytes {
-                    Foundation.write(descriptor, $0.baseAddress, $0.count)
-                }
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }
-                offset += written
-            }
-        }
-    }
-}

@@ -36,6 +36,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let logger = ServeTelemetry.start(configuration)
+        // Whatever ends the process, the lines logged so far are written first.
+        defer { LogOutput.standardError.flush() }
         let metrics = ServeTelemetry.startMetrics()
         do {
             try await serve(configuration, logger: logger, metrics: metrics)

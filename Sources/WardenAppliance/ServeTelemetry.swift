@@ -28,6 +28,7 @@ enum ServeTelemetry {
     static func start(_ configuration: WardenConfiguration) -> Logger {
         let format = StructuredLogHandler.Format(rawValue: configuration.logFormat) ?? .logfmt
         let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+        LogOutput.standardError.use(format)
         LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, format: format, level: level) }
         return Logger(label: "warden.server")
     }

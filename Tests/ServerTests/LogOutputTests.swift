@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+
+@testable import Server
+
+/// The log on a hostile network: whoever logs only queues; when the reader cannot keep up,
+/// lines are dropped and counted, never waited for.
+@Suite struct LogOutputTests {
+    @Test func aFloodIsDroppedAndCountedNeverWaitedFor() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[0]) }
+        let output = LogOutput(descriptor: ends[1])
+        // Nobody reads yet: the pipe fills (64 KiB), then the queue; the rest is dropped.
+        let lines = LogOutput.capacity * 3
+        for index in 0..<lines { output.write("time=t level=info component=test msg=\"line \(index)\"") }
+
+        var text = ""
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let deadline = Date().addingTimeInterval(30)
+        while !text.contains("lines dropped"), Date() < deadline {
+            let count = read(ends[0], &buffer, buffer.count)
+            guard count > 0 else { break }
+            text += String(decoding: buffer[..<count], as: UTF8.self)
+        }
+        let notice = try #require(text.split(separator: "\n").first { $0.contains("lines dropped") })
+        #expect(notice.contains("level=warning component=log"), "\(notice)")
+        let dropped = Int(notice.split(separator: "\"").dropFirst().first?.split(separator: " ").first ?? "") ?? 0
+        #expect(dropped > 0 && dropped < lines, "\(notice)")
+        // Each line written whole, in order.
+        let written = text.split(separator: "\n").filter { $0.hasPrefix("time=t") }
+        #expect(written.first == "time=t level=info component=test msg=\"line 0\"")
+        #expect(written.allSatisfy { $0.hasSuffix("\"") })
+    }
+}
