@@ -12,14 +12,14 @@ public final class StateFolderLock: Sendable {
     public enum Failure: Error, CustomStringConvertible {
         /// Another process holds it; `holder` is what that process wrote.
         case held(path: String, holder: String)
-        case unusable(path: String, errno: Int32)
+        case unusable(path: String, reason: String)
 
         public var description: String {
             switch self {
             case .held(let path, let holder):
                 "\(path) is held by \(holder.isEmpty ? "another process" : holder): one state folder serves one appliance; stop that one first or give this one another --state-dir"
-            case .unusable(let path, let code):
-                "cannot lock \(path): \(String(cString: strerror(code)))"
+            case .unusable(let path, let reason):
+                "cannot lock \(path): \(reason)"
             }
         }
     }
@@ -34,16 +34,16 @@ public final class StateFolderLock: Sendable {
             try FileManager.default.createDirectory(
                 atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw .unusable(path: path, errno: ENOENT)
+            throw .unusable(path: path, reason: "its folder cannot be made: \(error.localizedDescription)")
         }
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .unusable(path: path, errno: errno) }
+        guard descriptor >= 0 else { throw .unusable(path: path, reason: String(cString: strerror(errno))) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
             let holder = Self.contents(of: descriptor)
             close(descriptor)
             if code == EWOULDBLOCK { throw .held(path: path, holder: holder) }
-            throw .unusable(path: path, errno: code)
+            throw .unusable(path: path, reason: String(cString: strerror(code)))
         }
         let description =
             "\(holder) (pid \(getpid()) on \(ProcessInfo.processInfo.hostName), since \(now.formatted(.iso8601)))\n"

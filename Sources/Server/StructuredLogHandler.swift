@@ -13,6 +13,9 @@ public struct StructuredLogHandler: LogHandler {
         case json
     }
 
+    /// Every line's time: UTC, to the millisecond.
+    static let timeStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let component: String
@@ -35,7 +38,7 @@ public struct StructuredLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("time", Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))),
+            ("time", Date().formatted(Self.timeStyle)),
             ("level", event.level.rawValue), ("component", component), ("msg", "\(event.message)"),
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }

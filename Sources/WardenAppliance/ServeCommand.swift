@@ -127,8 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
                 logger: Logger(label: "warden.services")))
         do {
             try await group.run()
-        } catch let error as IOError where "\(error)".contains("bind(") {
-            // The only listener the group opens itself: the HTTPS API.
+        } catch let error as IOError where [EADDRINUSE, EACCES, EADDRNOTAVAIL].contains(error.errnoCode) {
+            // The only listener the group opens itself: the HTTPS API; these are bind's errors.
             throw ServeFailure.listening(
                 error, listener: "HTTPS API", host: configuration.apiHost, ports: "\(configuration.apiPort)",
                 setting: "apiPort (WARDEN_API_PORT)")

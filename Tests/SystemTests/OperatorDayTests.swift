@@ -95,9 +95,8 @@ import TestSupport
         let second = try Command.run(
             "timeout",
             ["60", TestPaths.wardenBinary.path, "serve", "--state-dir", server.stateDir.path],
-            environment: server.environment.merging([
-                "WARDEN_API_PORT": "0", "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
-                "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
+            environment: server.environment.merging(WardenServerProcess.bootPortsAnywhere) { $1 }.merging([
+                "WARDEN_API_PORT": "0"
             ]) { $1 })
         #expect(second.status != 0 && second.status != 124, "\(second.stderr)")
         #expect(

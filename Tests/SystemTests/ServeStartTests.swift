@@ -6,19 +6,13 @@ import TestSupport
 /// configuration file of its own, beside other processes. What it cannot do, it says in one
 /// line and stops.
 @Suite struct ServeStartTests {
-    /// Boot services on ports of the system's choosing.
-    private static let bootPorts = [
-        "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
-        "WARDEN_PROXYDHCP_ALT_PORT": "0",
-    ]
-
     /// Runs `warden serve ARGUMENTS` in `folder` until it serves (then stops it) or exits;
     /// returns its exit status (nil: it served) and its output. The API takes a random port
     /// (another one when that is taken) unless `environment` names one.
     private static func serve(_ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws
         -> (status: Int32?, log: String)
     {
-        let settings = bootPorts.merging(environment) { $1 }
+        let settings = WardenServerProcess.bootPortsAnywhere.merging(environment) { $1 }
         guard settings["WARDEN_API_PORT"] == nil else { return try serveOnce(arguments, in: folder, settings) }
         for _ in 0..<5 {
             let outcome = try serveOnce(

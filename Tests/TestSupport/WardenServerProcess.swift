@@ -119,10 +119,16 @@ public final class WardenServerProcess: @unchecked Sendable {
     /// deadlines do).
     static let patientDeadlines = ["WARDEN_API_HANDSHAKE_TIMEOUT": "120", "WARDEN_API_IDLE_TIMEOUT": "600"]
 
+    /// The boot services (TFTP, boot HTTP, ProxyDHCP) on ports the system chooses, so that
+    /// servers of the suite running at once never collide.
+    public static let bootPortsAnywhere = [
+        "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0", "WARDEN_PROXYDHCP_PORT": "0",
+        "WARDEN_PROXYDHCP_ALT_PORT": "0",
+    ]
+
     private static func launch(folder: URL, port: Int, environment: [String: String]) throws -> Process {
-        let settings = patientDeadlines.merging(environment) { $1 }.merging([
-            "WARDEN_API_PORT": String(port), "WARDEN_TFTP_PORT": "0", "WARDEN_BOOT_HTTP_PORT": "0",
-            "WARDEN_PROXYDHCP_PORT": "0", "WARDEN_PROXYDHCP_ALT_PORT": "0",
+        let settings = patientDeadlines.merging(environment) { $1 }.merging(bootPortsAnywhere) { $1 }.merging([
+            "WARDEN_API_PORT": String(port)
         ]) { $1 }
         return try Command.start(
             TestPaths.wardenBinary.path, ["serve", "--state-dir", folder.appendingPathComponent(".warden").path],
