@@ -114,8 +114,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "Audit", "Boot", "Images", "TPM", "TSS", "WardenCrypto", "WardenAPI",
-                .product(name: "X509", package: "swift-certificates"),
+                "Store", "Attestation", "Audit", "Boot", "Images", "Octets", "TPM", "TSS", "WardenCrypto",
+                "WardenAPI", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -73,7 +73,7 @@ public final class LogOutput: Sendable {
             var lines = queue.lines
             if queue.dropped > 0 {
                 let fields = [
-                    ("time", Date().formatted(StructuredLogHandler.timeStyle)),
+                    ("time", StructuredLogHandler.now()),
                     ("level", "warning"), ("component", "log"),
                     ("msg", "\(queue.dropped) lines dropped: the log could not keep up"),
                 ]

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Octets
 import Synchronization
 
 /// How `warden serve` writes its log: one line per event on standard error, in logfmt
@@ -13,8 +14,8 @@ public struct StructuredLogHandler: LogHandler {
         case json
     }
 
-    /// Every line's time: UTC, to the millisecond.
-    static let timeStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    /// The time a line is written, as ISO 8601 in UTC to the millisecond.
+    static func now() -> String { UTCTimestamp.text(Date(), separator: "T", suffix: "Z") }
 
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -38,7 +39,7 @@ public struct StructuredLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("time", Date().formatted(Self.timeStyle)),
+            ("time", Self.now()),
             ("level", event.level.rawValue), ("component", component), ("msg", "\(event.message)"),
         ]
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }

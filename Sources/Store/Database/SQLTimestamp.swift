@@ -1,21 +1,12 @@
 import Foundation
+import Octets
 
 /// Times as SQLite columns hold them: `YYYY-MM-DD HH:MM:SS.SSS` in UTC, the form GRDB has
 /// always written them in, so that databases of earlier Wardens read back unchanged and
 /// text comparison orders them.
 enum SQLTimestamp {
     /// The text of `date`, to the millisecond.
-    static func text(_ date: Date) -> String {
-        var milliseconds = Int64((date.timeIntervalSince1970 * 1_000).rounded(.down))
-        let fraction = Int(((milliseconds % 1_000) + 1_000) % 1_000)
-        milliseconds -= Int64(fraction)
-        var seconds = time_t(milliseconds / 1_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02d %02d:%02d:%02d.%03d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), fraction)
-    }
+    static func text(_ date: Date) -> String { UTCTimestamp.text(date) }
 
     /// The date `text` names (`YYYY-MM-DD HH:MM:SS` with up to three digits of fraction,
     /// or just the day); nil for any other text.
