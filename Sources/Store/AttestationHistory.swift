@@ -67,10 +67,12 @@ extension EnrolmentStore {
     public func attestation(id: Int64) throws(StoreError) -> (summary: AttestationSummary, eventLog: [UInt8]?) {
         let row = try read { db in
             try SQLRow.fetchOne(
-                db, sql: Self.summarySelect(alsoSelecting: ", a.eventLog") + " WHERE a.id = ?", arguments: [id])
+                db,
+                sql: Self.summarySelect(alsoSelecting: ", \(SQLTransaction.attestationEventLog) AS eventLogBytes")
+                    + " WHERE a.id = ?", arguments: [id])
         }
         guard let row else { throw .notFound("attestation \(id)") }
-        return (AttestationSummary(row: row), (row["eventLog"] as Data?).map { [UInt8]($0) })
+        return (AttestationSummary(row: row), (row["eventLogBytes"] as Data?).map { [UInt8]($0) })
     }
 
     /// The columns of an ``AttestationSummary`` (and `extra` ones, each after a comma).
@@ -89,7 +91,8 @@ extension EnrolmentStore {
         let machineID = machine.id
         let row = try read { db in
             let select = """
-                SELECT a.*, k.public AS akPublic FROM attestation a JOIN attestationKey k ON k.id = a.attestationKeyID WHERE a.machineID = ?
+                SELECT a.*, \(SQLTransaction.attestationEventLog) AS eventLogBytes, k.public AS akPublic FROM attestation a
+                JOIN attestationKey k ON k.id = a.attestationKeyID WHERE a.machineID = ?
                 """
             return try id.map { try SQLRow.fetchOne(db, sql: select + " AND a.id = ?", arguments: [machineID, $0]) }
                 ?? SQLRow.fetchOne(

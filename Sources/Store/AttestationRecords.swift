@@ -185,15 +185,16 @@ extension EnrolmentStore {
                 }
             let evidence = outcome.evidence
             let files = outcome.evidenceFiles
+            let eventLogSHA256 = try evidence.eventLog.map(db.storeEventLog)
             let id = try db.insert(
                 sql: """
-                    INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLog, legacyBIOS, passed, reasons,
+                    INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLogSHA256, legacyBIOS, passed, reasons,
                         policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
                     Data(evidence.signature),
-                    Data(evidence.pcrs), evidence.eventLog.map { Data($0) }, evidence.legacyBIOS, outcome.passed,
+                    Data(evidence.pcrs), eventLogSHA256.map { Data($0) }, evidence.legacyBIOS, outcome.passed,
                     outcome.reasons.joined(separator: "\n"),
                     policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
                     outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe,
@@ -220,6 +221,23 @@ extension EnrolmentStore {
             return id
         }
     }
+}
+
+extension SQLTransaction {
+    /// Keeps `eventLog` once, by its SHA-256, which is returned: a machine sends the same log
+    /// boot after boot, so most attestations write none.
+    func storeEventLog(_ eventLog: [UInt8]) throws -> [UInt8] {
+        let digest = DigestAlgorithm.sha256.hash(eventLog)
+        try enqueue(
+            sql: "INSERT INTO eventLog (sha256, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            arguments: [Data(digest), Data(eventLog)])
+        return digest
+    }
+
+    /// The columns that give an attestation row (`a`) its event log as `eventLog`, whether
+    /// kept by digest or, before logs were, in the row itself.
+    static let attestationEventLog =
+        "COALESCE(a.eventLog, (SELECT bytes FROM eventLog WHERE sha256 = a.eventLogSHA256))"
 }
 
 extension TPMAttest.ClockInfo {

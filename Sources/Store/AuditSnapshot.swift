@@ -65,7 +65,8 @@ public struct AuditSnapshot {
         try SQLRow.fetchOne(
             db,
             sql: """
-                SELECT a.*, k.public AS akPublic, m.name AS machineName FROM attestation a
+                SELECT a.*, \(SQLTransaction.attestationEventLog) AS eventLogBytes, k.public AS akPublic, m.name AS machineName
+                FROM attestation a
                 JOIN attestationKey k ON k.id = a.attestationKeyID JOIN machine m ON m.id = a.machineID WHERE a.id = ?
                 """, arguments: [id]
         ).map { row in

@@ -77,13 +77,14 @@ public struct EvidenceFiles: Sendable, Equatable {
 }
 
 extension EvidenceFiles {
-    /// The evidence of an `attestation` row joined with its key's public area as `akPublic`.
+    /// The evidence of an `attestation` row joined with its key's public area as `akPublic`
+    /// and its event log as `eventLogBytes` (``SQLTransaction/attestationEventLog``).
     init(attestationRow row: SQLRow) {
         self.init(
             evidence: Evidence(
                 attestationKey: [UInt8](row["akPublic"] as Data), attest: [UInt8](row["attest"] as Data),
                 signature: [UInt8](row["signature"] as Data),
-                pcrs: [UInt8](row["pcrs"] as Data), eventLog: (row["eventLog"] as Data?).map { [UInt8]($0) },
+                pcrs: [UInt8](row["pcrs"] as Data), eventLog: (row["eventLogBytes"] as Data?).map { [UInt8]($0) },
                 nonce: [UInt8](row["nonce"] as Data),
                 legacyBIOS: row["legacyBIOS"]),
             bootReference: (row["bootReference"] as Data?).map { [UInt8]($0) },

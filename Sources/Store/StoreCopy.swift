@@ -4,7 +4,8 @@ import Foundation
 private let copiedTables: [(name: String, order: String)] = [
     ("policy", "id"), ("cluster", "id"), ("image", "id"), ("imagePart", "sha256, part"), ("machine", "id"),
     ("machineMAC", "mac"),
-    ("attestationKey", "id"), ("attestation", "id"), ("sealedSecret", "id"), ("operatorCertificate", "serial"),
+    ("attestationKey", "id"), ("eventLog", "sha256"), ("attestation", "id"), ("sealedSecret", "id"),
+    ("operatorCertificate", "serial"),
     ("machineNonce", "machineID, value"), ("auditRecord", "sequence"), ("auditCheckpoint", "sequence"),
     ("appliance", "name"), ("applianceJoin", "issuedAt, id"),
 ]

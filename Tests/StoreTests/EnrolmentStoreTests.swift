@@ -1,6 +1,6 @@
 import Foundation
 import Octets
-import Store
+@testable import Store
 import Testing
 import TestSupport
 import TPM
@@ -19,12 +19,13 @@ import WardenCrypto
                     "v8-measured-images-and-boots", "v9-bounded-anonymous-rows",
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
-                    "v14-appliances", "v15-image-parts-dated",
+                    "v14-appliances", "v15-image-parts-dated", "v16-event-logs-by-digest",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
                     "p4-image-bytes-in-the-database", "p5-appliances", "p6-image-parts-dated",
+                    "p7-event-logs-by-digest",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)
@@ -116,6 +117,32 @@ import WardenCrypto
         let first = try #require(all.last)
         #expect(try store.attestation(id: first.id).summary == first)
         #expect(throws: StoreError.notFound("attestation 999999")) { try store.attestation(id: 999_999) }
+    }
+
+    /// A machine's event log, the same boot after boot, is kept once; every attestation reads
+    /// it back, and one recorded before logs were kept by digest still reads its own.
+    @Test(arguments: StoreBackend.allCases) func eventLogsAreKeptOnceAndReadBack(backend: StoreBackend) throws {
+        let (store, _, _) = try backend.freshStore()
+        let id = try store.enroll(machine("node-1"), actor: "test")
+        let key = try activatedKey(store, machineID: id)
+        let log = [UInt8](repeating: 0xa5, count: 40_000)
+        var recorded: [Int64] = []
+        for round in 0..<3 {
+            let now = Date(timeIntervalSince1970: 1_800_000_000 + Double(round))
+            let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
+            recorded.append(try consume(nonce, key: key.id, machineID: id, store: store, now: now, eventLog: log))
+        }
+        let kept = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventLog") }
+        #expect(kept == 1)
+        for attestation in recorded { #expect(try store.attestation(id: attestation).eventLog == log) }
+        let legacy = try #require(recorded.first)
+        _ = try store.write { db in
+            try db.execute(
+                sql: "UPDATE attestation SET eventLog = ?, eventLogSHA256 = NULL WHERE id = ?",
+                arguments: [Data([1, 2, 3]), legacy])
+        }
+        #expect(try store.attestation(id: legacy).eventLog == [1, 2, 3])
+        #expect(try store.readAudit { try $0.attestation(id: legacy)?.evidence.evidence.eventLog } == [1, 2, 3])
     }
 
     @Test func keyFileMustBePrivateAndWhole() throws {
@@ -371,11 +398,15 @@ import WardenCrypto
     }
 
     /// Consumes `nonce` the only way the store does: by recording an attestation with it.
-    private func consume(_ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date) throws {
+    @discardableResult
+    private func consume(
+        _ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date, eventLog: [UInt8]? = nil
+    ) throws -> Int64 {
         try store.record(
             AttestationOutcome(
                 machineID: machineID, attestationKeyID: key,
-                evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce),
+                evidence: Evidence(
+                    attestationKey: [], attest: [], signature: [], pcrs: [], eventLog: eventLog, nonce: nonce),
                 passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
     }
 

@@ -168,6 +168,15 @@ enum PostgresSchema {
                 "CREATE INDEX imagePartByTime ON imagePart (storedAt)",
             ]
         ),
+        (
+            // A machine sends the same event log boot after boot: each is kept once, and an
+            // attestation names it by SHA-256. Attestations before keep theirs in their row.
+            "p7-event-logs-by-digest",
+            [
+                "CREATE TABLE eventLog (sha256 BYTEA PRIMARY KEY, bytes BYTEA COMPRESSION lz4 NOT NULL)",
+                "ALTER TABLE attestation ADD COLUMN eventLogSHA256 BYTEA REFERENCES eventLog (sha256)",
+            ]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -261,6 +261,17 @@ enum SQLiteSchema {
             }
             try db.create(index: "imagePartByTime", on: "imagePart", columns: ["storedAt"])
         }
+        migrator.registerMigration("v16-event-logs-by-digest") { db in
+            // A machine sends the same event log boot after boot: each is kept once, and an
+            // attestation names it by SHA-256. Attestations before keep theirs in their row.
+            try db.create(table: "eventLog") { t in
+                t.column("sha256", .blob).notNull().unique()
+                t.column("bytes", .blob).notNull()
+            }
+            try db.alter(table: "attestation") { t in
+                t.add(column: "eventLogSHA256", .blob).references("eventLog", column: "sha256")
+            }
+        }
         return migrator
     }
 
