@@ -117,6 +117,7 @@ let package = Package(
                 "Store", "Attestation", "Audit", "Boot", "Images", "Octets", "TPM", "TSS", "WardenCrypto",
                 "WardenAPI", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -4,15 +4,22 @@ import WardenCrypto
 
 /// What a new appliance needs to serve beside the others, sealed under a passphrase the
 /// operator carries (``PassphraseSeal``: scrypt, AES-256-GCM): the keys every appliance
-/// shares — server CA, client CA, release, key-encryption, image and audit signing — and
-/// the id of the join the database recorded, which it spends once. Not in it: the
-/// server certificate and the local operator identity, which the new appliance issues
-/// for itself from the shared CAs, naming its own addresses; the database password.
+/// shares — server CA, client CA, release, key-encryption, image and audit signing, and the
+/// Secure Boot keys when the rack has them — and the id of the join the database recorded,
+/// which it spends once. Not in it: the server certificate and the local operator identity,
+/// which the new appliance issues for itself from the shared CAs, naming its own addresses;
+/// the database password.
 public struct JoinBundle: Sendable, Equatable {
     /// The state folder's files every appliance holds the same.
     public static let sharedFiles: [StateFolder.File] = [
         .serverCA, .serverCAKey, .clientCA, .clientCAKey, .releaseKey, .releaseCertificate, .keyEncryptionKey,
         .imageSigningKey, .imageSigningCertificate, .auditKey,
+    ]
+    /// The state folder's files every appliance holds the same when the member has them: the
+    /// Secure Boot keys (`warden secureboot init`), which a rack may not have.
+    public static let optionalSharedFiles: [StateFolder.File] = [
+        .secureBootPK, .secureBootPKKey, .secureBootKEK, .secureBootKEKKey, .secureBootDB, .secureBootDBKey,
+        .secureBootExtraDB,
     ]
     /// What the sealed bytes are, bound to them.
     static let context = "warden-join-bundle/1"
@@ -26,7 +33,9 @@ public struct JoinBundle: Sendable, Equatable {
     /// The bundle of `state`'s shared keys for the join the store recorded.
     public static func export(from state: StateFolder, join: ApplianceJoin) throws -> JoinBundle {
         var files: [String: [UInt8]] = [:]
-        for file in sharedFiles { files[file.rawValue] = [UInt8](try Data(contentsOf: state.url(file))) }
+        for file in sharedFiles + optionalSharedFiles.filter(state.exists) {
+            files[file.rawValue] = [UInt8](try Data(contentsOf: state.url(file)))
+        }
         return JoinBundle(id: join.id, issuedBy: join.issuedBy, expiresAt: join.expiresAt, files: files)
     }
 
@@ -52,6 +61,13 @@ public struct JoinBundle: Sendable, Equatable {
             }
             files[file.rawValue] = [UInt8](decoded)
         }
+        for file in optionalSharedFiles {
+            guard let encoded = payload.files[file.rawValue] else { continue }
+            guard let decoded = Data(base64Encoded: encoded) else {
+                throw .unreadable("\(file.rawValue) does not decode")
+            }
+            files[file.rawValue] = [UInt8](decoded)
+        }
         return JoinBundle(id: id, issuedBy: payload.issuedBy, expiresAt: payload.expiresAt, files: files)
     }
 
@@ -66,6 +82,11 @@ public struct JoinBundle: Sendable, Equatable {
         }
         do {
             for file in Self.sharedFiles { try target.write(file, bytes: files[file.rawValue] ?? []) }
+            for file in Self.optionalSharedFiles {
+                guard let bytes = files[file.rawValue] else { continue }
+                try target.createFolder(of: file)
+                try target.write(file, bytes: bytes)
+            }
             return try StateFolder.initialise(at: path, serverNames: serverNames)
         } catch {
             target.removeKeys()

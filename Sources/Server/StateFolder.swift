@@ -42,6 +42,17 @@ public struct StateFolder: Sendable {
         case imageSigningCertificate = "image-signing.pem"
         /// The key that signs audit checkpoints and export manifests (Ed25519).
         case auditKey = "audit.key"
+        /// Secure Boot's platform key certificate, and its key unless the operator keeps it offline.
+        case secureBootPK = "secureboot/pk.pem"
+        case secureBootPKKey = "secureboot/pk.key"
+        /// Secure Boot's key-exchange key.
+        case secureBootKEK = "secureboot/kek.pem"
+        case secureBootKEKKey = "secureboot/kek.key"
+        /// Secure Boot's signature database key, which signs every image Warden serves.
+        case secureBootDB = "secureboot/db.pem"
+        case secureBootDBKey = "secureboot/db.key"
+        /// Further certificates the operator keeps in `db` (PEM, one after another).
+        case secureBootExtraDB = "secureboot/extra-db.pem"
 
         var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
     }
@@ -251,6 +262,13 @@ public struct StateFolder: Sendable {
     public func url(_ file: File) -> URL { URL(fileURLWithPath: path).appendingPathComponent(file.rawValue) }
 
     func exists(_ file: File) -> Bool { FileManager.default.fileExists(atPath: url(file).path) }
+
+    /// Creates the folder `file` lives in (0700), when it is not there yet.
+    func createFolder(of file: File) throws {
+        try FileManager.default.createDirectory(
+            at: url(file).deletingLastPathComponent(), withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
+    }
 
     /// Writes a new file; private keys get 0600 before any byte is written.
     private func write(_ file: File, _ text: String) throws { try write(file, bytes: Array(text.utf8)) }

@@ -15,7 +15,7 @@ public struct WardenCommand: AsyncParsableCommand {
             ImageCommand.self, AuditCommand.self, QuoteCommand.self, EventLogCommand.self, StoreCommand.self,
             ApplianceCommand.self, KeysCommand.self, VersionCommand.self, ContextCommand.self, WhoamiCommand.self,
             CompletionCommand.self,
-            ServerCertificateCommand.self,
+            ServerCertificateCommand.self, SecureBootCommand.self,
         ]
     )
 

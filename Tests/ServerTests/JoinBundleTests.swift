@@ -49,6 +49,23 @@ import X509
         #expect(try joined.operatorSerial() != state.operatorSerial())
     }
 
+    @Test func secureBootKeysCrossWhenTheMemberHasThem() throws {
+        let (state, plain) = try member()
+        #expect(JoinBundle.optionalSharedFiles.allSatisfy { plain.files[$0.rawValue] == nil })
+        try SecureBootKeys(folder: state).initialise(SecureBootKeys.Request())
+        let join = ApplianceJoin(id: SecureRandom.bytes(16), issuedBy: "appliance-a", expiresAt: Date())
+        let bundle = try JoinBundle.export(from: state, join: join)
+        let opened = try JoinBundle.open(try bundle.sealed(passphrase: passphrase, cost: cost), passphrase: passphrase)
+        let path = try TestPaths.temporaryDirectory("joiner-secureboot").appendingPathComponent(".warden").path
+        let joined = try opened.install(into: path, serverNames: ["warden-b.example"])
+        for file in JoinBundle.optionalSharedFiles where file != .secureBootExtraDB {
+            #expect(try Data(contentsOf: joined.url(file)) == Data(contentsOf: state.url(file)), "\(file)")
+        }
+        #expect(try SecureBootKeys(folder: joined).entries() == SecureBootKeys(folder: state).entries())
+        var status = stat()
+        #expect(stat(joined.url(.secureBootDBKey).path, &status) == 0 && status.st_mode & 0o077 == 0)
+    }
+
     @Test func aWrongPassphraseADamagedOrACraftedBundleOpensNothing() throws {
         let (_, bundle) = try member()
         let sealed = try bundle.sealed(passphrase: passphrase, cost: cost)

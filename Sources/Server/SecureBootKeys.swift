@@ -1,0 +1,237 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import WardenCrypto
+import X509
+import _CryptoExtras
+
+/// The UEFI Secure Boot keys of a rack, in the state folder's `secureboot/`: the platform key
+/// (PK), the key-exchange key (KEK) and the signature database key (db) that signs every
+/// image Warden serves, each an RSA certificate (`pk.pem`, `kek.pem`, `db.pem`) with its key
+/// beside it (`pk.key`…) — except a PK kept offline, whose key stays with the operator.
+/// Certificates the operator wants kept in `db` besides Warden's own (a vendor's UEFI CA for
+/// option ROMs, say) are `extra-db.pem`. Keys, once there, are never replaced.
+public struct SecureBootKeys: Sendable {
+    /// One of the firmware's key variables.
+    public enum Variable: String, Sendable, CaseIterable, Codable {
+        case pk = "PK"
+        case kek = "KEK"
+        case db
+
+        var certificateFile: StateFolder.File {
+            switch self {
+            case .pk: .secureBootPK
+            case .kek: .secureBootKEK
+            case .db: .secureBootDB
+            }
+        }
+
+        var keyFile: StateFolder.File {
+            switch self {
+            case .pk: .secureBootPKKey
+            case .kek: .secureBootKEKKey
+            case .db: .secureBootDBKey
+            }
+        }
+    }
+
+    /// A certificate and, when the operator brings their own, its key (PEM).
+    public struct Supplied: Sendable {
+        public var certificatePEM: String
+        public var keyPEM: String?
+
+        public init(certificatePEM: String, keyPEM: String?) {
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+        }
+    }
+
+    /// How `warden secureboot init` makes the keys.
+    public struct Request: Sendable {
+        /// The operator's own certificate and key per variable; Warden creates the others.
+        public var supplied: [Variable: Supplied] = [:]
+        /// Whether the PK's key stays with the operator: its certificate must be supplied, alone.
+        public var offlinePK = false
+        /// Further certificates kept in `db` (PEM each), whose keys Warden never holds.
+        public var extraDBCertificates: [String] = []
+        /// The common name's prefix of the certificates Warden creates ("Warden" gives "Warden PK").
+        public var commonNamePrefix = "Warden"
+
+        public init() {}
+    }
+
+    /// One certificate in one variable, as `warden secureboot show` lists it.
+    public struct Entry: Sendable, Codable, Equatable {
+        public let variable: Variable
+        public let subject: String
+        /// SHA-256 of the certificate's DER, lower-case hex: how policies name a db signer.
+        public let sha256: String
+        public let notAfter: Date
+        /// Whether the state folder holds its private key.
+        public let keyHeld: Bool
+    }
+
+    /// RSA sizes a firmware takes in its key variables.
+    static let acceptedKeySizes = 2048...4096
+    static let createdKeySize = 2048
+
+    public let folder: StateFolder
+
+    public init(folder: StateFolder) { self.folder = folder }
+
+    /// Whether the folder holds Secure Boot keys.
+    public var exist: Bool { Variable.allCases.contains { folder.exists($0.certificateFile) } }
+
+    /// Creates the keys `request` asks for: checks everything supplied first, writes nothing
+    /// when any of it is refused, and removes what it wrote when a write fails.
+    public func initialise(_ request: Request, now: Date = Date()) throws(SecureBootKeyError) {
+        guard !exist else { throw .alreadyInitialised(folder.url(.secureBootPK).deletingLastPathComponent().path) }
+        var files: [(StateFolder.File, String)] = []
+        for variable in Variable.allCases {
+            let supplied = request.supplied[variable]
+            if variable == .pk && request.offlinePK {
+                guard let supplied, supplied.keyPEM == nil else { throw .offlinePKNeedsCertificateOnly }
+                _ = try Self.certificate(supplied.certificatePEM, for: variable)
+                files.append((variable.certificateFile, supplied.certificatePEM))
+                continue
+            }
+            if let supplied {
+                guard let keyPEM = supplied.keyPEM else { throw .keyMissing(variable) }
+                let certificate = try Self.certificate(supplied.certificatePEM, for: variable)
+                let key: _RSA.Signing.PrivateKey
+                do { key = try _RSA.Signing.PrivateKey(pemRepresentation: keyPEM) } catch {
+                    throw .unreadable(variable, "its key is not an RSA private key in PEM")
+                }
+                guard Certificate.PublicKey(key.publicKey) == certificate.publicKey else {
+                    throw .keyDoesNotMatch(variable)
+                }
+                files += [(variable.certificateFile, supplied.certificatePEM), (variable.keyFile, keyPEM)]
+            } else {
+                let created = try Self.selfSigned("\(request.commonNamePrefix) \(variable.rawValue)", now: now)
+                files += [(variable.certificateFile, created.certificate), (variable.keyFile, created.key)]
+            }
+        }
+        if !request.extraDBCertificates.isEmpty {
+            for pem in request.extraDBCertificates { _ = try Self.certificate(pem, for: .db, requireRSA: false) }
+            files.append((.secureBootExtraDB, request.extraDBCertificates.joined(separator: "\n")))
+        }
+        do {
+            try folder.createFolder(of: .secureBootPK)
+            for (file, text) in files { try folder.write(file, bytes: Array(text.utf8)) }
+        } catch {
+            for (file, _) in files { unlink(folder.url(file).path) }
+            throw .unwritable("\(error)")
+        }
+    }
+
+    /// Every certificate of every variable, Warden's own first.
+    public func entries() throws(SecureBootKeyError) -> [Entry] {
+        var entries: [Entry] = []
+        for variable in Variable.allCases where folder.exists(variable.certificateFile) {
+            let pem = try text(of: variable.certificateFile)
+            entries.append(
+                try Self.entry(
+                    try Self.certificate(pem, for: variable), variable: variable,
+                    keyHeld: folder.exists(variable.keyFile)))
+        }
+        if folder.exists(.secureBootExtraDB) {
+            let documents: [PEMDocument]
+            do { documents = try PEMDocument.parseMultiple(pemString: try text(of: .secureBootExtraDB)) } catch {
+                throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) is not PEM")
+            }
+            for document in documents {
+                let certificate: Certificate
+                do { certificate = try Certificate(pemDocument: document) } catch {
+                    throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) holds a bad certificate")
+                }
+                entries.append(try Self.entry(certificate, variable: .db, keyHeld: false))
+            }
+        }
+        return entries
+    }
+
+    private func text(of file: StateFolder.File) throws(SecureBootKeyError) -> String {
+        do { return try String(contentsOf: folder.url(file), encoding: .utf8) } catch {
+            throw .unwritable("cannot read \(folder.url(file).path): \(error.localizedDescription)")
+        }
+    }
+
+    private static func entry(_ certificate: Certificate, variable: Variable, keyHeld: Bool) throws(SecureBootKeyError)
+        -> Entry
+    {
+        let der: [UInt8]
+        do { der = try certificate.serializeAsPEM().derBytes } catch { throw .unreadable(variable, "\(error)") }
+        return Entry(
+            variable: variable, subject: certificate.subject.description,
+            sha256: Hex.encode(DigestAlgorithm.sha256.hash(der)), notAfter: certificate.notValidAfter,
+            keyHeld: keyHeld)
+    }
+
+    /// The certificate in `pem`, refused unless it is an RSA key of a size firmware takes.
+    private static func certificate(_ pem: String, for variable: Variable, requireRSA: Bool = true)
+        throws(SecureBootKeyError) -> Certificate
+    {
+        let certificate: Certificate
+        do { certificate = try Certificate(pemEncoded: pem) } catch {
+            throw .unreadable(variable, "its certificate is not an X.509 certificate in PEM")
+        }
+        if requireRSA {
+            guard let key = _RSA.Signing.PublicKey(certificate.publicKey),
+                acceptedKeySizes.contains(key.keySizeInBits)
+            else { throw .unreadable(variable, "its certificate's key is not RSA of 2048 to 4096 bits") }
+        }
+        return certificate
+    }
+
+    /// A new RSA key and its self-signed certificate (as sbctl and efitools make them: each
+    /// variable's certificate stands alone; the firmware checks signatures, not chains).
+    private static func selfSigned(_ commonName: String, now: Date) throws(SecureBootKeyError)
+        -> (certificate: String, key: String)
+    {
+        do {
+            let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+            let name = try DistinguishedName {
+                OrganizationName("Warden")
+                CommonName(commonName)
+            }
+            let certificate = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+                notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Issuer.validity),
+                issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(digitalSignature: true, keyCertSign: true))
+                    SubjectKeyIdentifier(hash: Certificate.PublicKey(key.publicKey))
+                },
+                issuerPrivateKey: .init(key))
+            return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
+        } catch {
+            throw .unwritable("creating the \(commonName) key failed: \(error)")
+        }
+    }
+}
+
+/// Why Secure Boot keys were refused.
+public enum SecureBootKeyError: Error, Equatable, CustomStringConvertible {
+    case alreadyInitialised(String)
+    case offlinePKNeedsCertificateOnly
+    case keyMissing(SecureBootKeys.Variable)
+    case keyDoesNotMatch(SecureBootKeys.Variable)
+    case unreadable(SecureBootKeys.Variable, String)
+    case unwritable(String)
+
+    public var description: String {
+        switch self {
+        case .alreadyInitialised(let path):
+            "\(path) already holds Secure Boot keys: they are never replaced"
+        case .offlinePKNeedsCertificateOnly:
+            "--offline-pk needs the PK's certificate (--pk-cert) and no key: its key stays with you"
+        case .keyMissing(let variable):
+            "the \(variable.rawValue) certificate needs its key (--\(variable.rawValue.lowercased())-key)"
+        case .keyDoesNotMatch(let variable):
+            "the \(variable.rawValue) key is not the key of its certificate"
+        case .unreadable(let variable, let why): "\(variable.rawValue): \(why)"
+        case .unwritable(let why): why
+        }
+    }
+}
