@@ -157,17 +157,23 @@ extension EnrolmentStore {
         throws(StoreError) -> Int64
     {
         try write { db in
-            // The nonce is consumed in the same round trip as the standing is read; a standing
-            // that does not confirm the judgement's inputs rolls both back.
+            // The nonce's use, the standing, a first use's pin and the row go in one round trip
+            // (one per attestation, in the shared writer every appliance waits for); a nonce
+            // that was not there to use, or a standing that does not confirm the judgement's
+            // inputs (another appliance pinned first, say), rolls all of it back.
             let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
-            try db.consumeNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
-            let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
-            try outcome.inputs.map(standing.confirm)
+            let nonceUse = try db.sendNonceUse(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+            let files = outcome.evidenceFiles
             let pinned = try pin.map {
                 try db.pin(
                     $0, machineID: outcome.machineID, actor: "system (trust on first use)",
                     reason: "first passing attestation", now: now)
             }
+            let id = try db.insertAttestation(
+                outcome, files: files, policyID: pinned?.id ?? outcome.policyID, now: now)
+            try db.checkNonceUse(nonceUse, outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+            let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
+            try outcome.inputs.map(standing.confirm)
             let policyID = pinned?.id ?? outcome.policyID
             let policy: (name: String, version: Int)? =
                 if let pinned {
@@ -183,23 +189,6 @@ extension EnrolmentStore {
                         ).map { ($0["name"] as String, $0["version"] as Int) }
                     }
                 }
-            let evidence = outcome.evidence
-            let files = outcome.evidenceFiles
-            let eventLogSHA256 = try evidence.eventLog.map(db.storeEventLog)
-            let id = try db.insert(
-                sql: """
-                    INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLogSHA256, legacyBIOS, passed, reasons,
-                        policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
-                    Data(evidence.signature),
-                    Data(evidence.pcrs), eventLogSHA256.map { Data($0) }, evidence.legacyBIOS, outcome.passed,
-                    outcome.reasons.joined(separator: "\n"),
-                    policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
-                    outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe,
-                    files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
-                ])
             if let resetCount = outcome.legacyBootResetCount {
                 try db.execute(
                     sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?",
@@ -224,6 +213,29 @@ extension EnrolmentStore {
 }
 
 extension SQLTransaction {
+    /// Inserts the row of `outcome` (whose evidence files are `files`), naming policy
+    /// version `policyID`; its id.
+    fileprivate func insertAttestation(_ outcome: AttestationOutcome, files: EvidenceFiles, policyID: Int64?, now: Date)
+        throws -> Int64
+    {
+        let evidence = outcome.evidence
+        let eventLogSHA256 = try evidence.eventLog.map(storeEventLog)
+        return try insert(
+            sql: """
+                INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLogSHA256, legacyBIOS, passed, reasons,
+                    policyID, resetCount, restartCount, clock, safe, bootReference, judgement, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                outcome.machineID, outcome.attestationKeyID, Data(evidence.nonce), Data(evidence.attest),
+                Data(evidence.signature),
+                Data(evidence.pcrs), eventLogSHA256.map { Data($0) }, evidence.legacyBIOS, outcome.passed,
+                outcome.reasons.joined(separator: "\n"),
+                policyID, outcome.clock.map { Int64($0.resetCount) }, outcome.clock.map { Int64($0.restartCount) },
+                outcome.clock.map { Int64(bitPattern: $0.clock) }, outcome.clock?.safe,
+                files.bootReference.map { Data($0) }, files.judgement.map { Data($0) }, now,
+            ])
+    }
+
     /// Keeps `eventLog` once, by its SHA-256, which is returned: a machine sends the same log
     /// boot after boot, so most attestations write none.
     func storeEventLog(_ eventLog: [UInt8]) throws -> [UInt8] {

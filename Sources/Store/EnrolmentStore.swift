@@ -171,12 +171,21 @@ extension SQLTransaction {
     }
 
     /// Marks `nonce` used, in one statement when it is good; otherwise throws why it is not.
-    func consumeNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        let used = try execute(
-            sql:
-                "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?",
+    /// Sends the use of `nonce` by machine `id` without waiting: it is used when it was issued
+    /// to the machine, unused and unexpired. ``checkNonceUse(_:_:machineID:now:)`` reads
+    /// the answer once a later statement was waited for.
+    func sendNonceUse(_ nonce: [UInt8], machineID: Int64, now: Date) throws -> SQLLaterRows {
+        try enqueueQuery(
+            sql: """
+                UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?
+                RETURNING machineID
+                """,
             arguments: [now, machineID, nonce, now])
-        guard used == 1 else {
+    }
+
+    /// Throws why `nonce` was refused unless its use (``sendNonceUse(_:machineID:now:)``) took it.
+    func checkNonceUse(_ use: SQLLaterRows, _ nonce: [UInt8], machineID: Int64, now: Date) throws {
+        guard try use.rows().count == 1 else {
             try checkNonce(nonce, machineID: machineID, now: now)
             throw StoreError.nonce("unknown")
         }
