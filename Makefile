@@ -6,7 +6,7 @@ SWIFT ?= swift
 # C libraries Warden links, and the real tools its tests drive.
 DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-dev \
 	swtpm swtpm-tools tpm2-tools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs \
-	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign busybox-static kmod \
+	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign sbsigntool busybox-static kmod \
 	qemu-system-x86 ovmf seabios dnsmasq-base systemd postgresql python3-prometheus-client
 FUZZ_SECONDS ?= 60
 # Seconds each fuzz target runs inside `make test` (every target, every run).

@@ -114,8 +114,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Attestation", "Audit", "Boot", "Images", "Octets", "TPM", "TSS", "WardenCrypto",
-                "WardenAPI", .product(name: "X509", package: "swift-certificates"),
+                "Store", "Attestation", "Audit", "Boot", "ImageBuilding", "Images", "Octets", "TPM", "TSS",
+                "WardenCrypto", "WardenAPI", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -199,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Boot", "Server", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "TestSupport",
+                "Boot", "ImageBuilding", "Images", "Server", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI",
+                "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),

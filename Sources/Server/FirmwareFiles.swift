@@ -1,4 +1,5 @@
 import Foundation
+import ImageBuilding
 import Yams
 
 /// `Firmware/firmware.yaml`: the files of the TFTP root and where each comes from.
@@ -42,9 +43,11 @@ public struct FirmwareFiles: Sendable, Equatable {
         }
     }
 
-    /// Copies every source into `root` (created if needed), replacing older copies;
-    /// returns the sources that could not be read, which are skipped.
-    public func install(into root: String) throws -> [String] {
+    /// Copies every source into `root` (created if needed), replacing older copies; with
+    /// `signer`, each EFI file (`.efi`) goes in signed, so that firmware enforcing Secure
+    /// Boot under the rack's db starts it. Returns the sources that could not be read, which
+    /// are skipped; a file that does not sign stops the install.
+    public func install(into root: String, signingWith signer: AuthenticodeSigner? = nil) throws -> [String] {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         var missing: [String] = []
         for (name, source) in files.sorted(by: { $0.key < $1.key }) {
@@ -54,6 +57,11 @@ public struct FirmwareFiles: Sendable, Equatable {
                 continue
             }
             let target = root + "/" + name
+            if let signer, name.hasSuffix(".efi") {
+                let signed = try signer.sign([UInt8](contents), name: source)
+                try Data(signed).write(to: URL(fileURLWithPath: target), options: .atomic)
+                continue
+            }
             if FileManager.default.contents(atPath: target) == contents { continue }
             try contents.write(to: URL(fileURLWithPath: target), options: .atomic)
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ImageBuilding
 import SwiftASN1
 import WardenCrypto
 import X509
@@ -81,6 +82,13 @@ public struct SecureBootKeys: Sendable {
 
     /// Whether the folder holds Secure Boot keys.
     public var exist: Bool { Variable.allCases.contains { folder.exists($0.certificateFile) } }
+
+    /// What signs with the db key, when the folder holds it.
+    public var imageSigner: AuthenticodeSigner? {
+        guard folder.exists(.secureBootDB), folder.exists(.secureBootDBKey) else { return nil }
+        return AuthenticodeSigner(
+            certificatePath: folder.url(.secureBootDB).path, keyPath: folder.url(.secureBootDBKey).path)
+    }
 
     /// Creates the keys `request` asks for: checks everything supplied first, writes nothing
     /// when any of it is refused, and removes what it wrote when a write fails.

@@ -12,13 +12,21 @@ struct BootListeners {
     let configuration: WardenConfiguration
     let logger: Logger
 
-    /// Fills the TFTP root from the firmware manifest, before the attestation service reads
+    /// Fills the TFTP root from the firmware manifest (its EFI files signed with the Secure
+    /// Boot db key when the state folder has one), before the attestation service reads
     /// the served iPXE binaries' digests from it. A root left with nothing to boot is refused:
     /// the boot services would answer every machine with a file that is not there.
     func installFirmware(state: StateFolder) throws {
         let manifest: FirmwareFiles
         do { manifest = try FirmwareFiles(configuration) } catch { throw ServeFailure(error.description) }
-        let missing = try manifest.install(into: state.tftpRoot)
+        let signer = SecureBootKeys(folder: state).imageSigner
+        let missing: [String]
+        do { missing = try manifest.install(into: state.tftpRoot, signingWith: signer) } catch {
+            throw ServeFailure("the TFTP root \(state.tftpRoot) cannot be filled: \(error)")
+        }
+        if signer != nil {
+            logger.info("iPXE's EFI builds signed with the Secure Boot db key", metadata: ["root": "\(state.tftpRoot)"])
+        }
         for source in missing {
             logger.warning("firmware \(source) is missing; not served (install Debian's ipxe package)")
         }

@@ -68,6 +68,25 @@ import TestSupport
                 == ["ipxe.efi", "snponly.efi", "undionly.kpxe"])
     }
 
+    /// Once the rack has Secure Boot keys, the next start fills the TFTP root with iPXE's EFI
+    /// builds signed with the db key.
+    @Test func withSecureBootKeysTheTFTPRootIsSigned() throws {
+        let folder = try TestPaths.temporaryDirectory("secureboot-serve")
+        let first = try Self.serve([], in: folder)
+        #expect(first.status == nil, "\(first.log)")
+        let state = folder.appendingPathComponent(".warden")
+        let ipxe = state.appendingPathComponent("tftp/ipxe.efi").path
+        let certificate = state.appendingPathComponent("secureboot/db.pem").path
+        let initialised = try Command.run(
+            TestPaths.wardenBinary.path, ["secureboot", "init", "--state-dir", state.path])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        #expect(try Command.run("sbverify", ["--cert", certificate, ipxe]).status != 0, "unsigned before")
+        let signed = try Self.serve([], in: folder)
+        #expect(signed.status == nil && signed.log.contains("signed with the Secure Boot db key"), "\(signed.log)")
+        let verified = try Command.run("sbverify", ["--cert", certificate, ipxe])
+        #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+    }
+
     /// A manifest that is missing, or that leaves the TFTP root empty, stops the start.
     @Test func nothingToBootIsRefused() throws {
         let folder = try TestPaths.temporaryDirectory("no-firmware")
