@@ -174,18 +174,16 @@ extension SQLTransaction {
     /// Sends the use of `nonce` by machine `id` without waiting: it is used when it was issued
     /// to the machine, unused and unexpired. ``checkNonceUse(_:_:machineID:now:)`` reads
     /// the answer once a later statement was waited for.
-    func sendNonceUse(_ nonce: [UInt8], machineID: Int64, now: Date) throws -> SQLLaterRows {
-        try enqueueQuery(
-            sql: """
-                UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?
-                RETURNING machineID
-                """,
+    func sendNonceUse(_ nonce: [UInt8], machineID: Int64, now: Date) throws -> SQLLater<Int> {
+        try enqueueCount(
+            sql:
+                "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?",
             arguments: [now, machineID, nonce, now])
     }
 
     /// Throws why `nonce` was refused unless its use (``sendNonceUse(_:machineID:now:)``) took it.
-    func checkNonceUse(_ use: SQLLaterRows, _ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard try use.rows().count == 1 else {
+    func checkNonceUse(_ use: SQLLater<Int>, _ nonce: [UInt8], machineID: Int64, now: Date) throws {
+        guard try use.value() == 1 else {
             try checkNonce(nonce, machineID: machineID, now: now)
             throw StoreError.nonce("unknown")
         }

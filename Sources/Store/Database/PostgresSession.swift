@@ -62,21 +62,34 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     /// in order, so that one finds out whether this one failed.
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        unsent.append(Statement(sql: sql, arguments: arguments, rows: nil))
+        unsent.append(Statement(sql: sql, arguments: arguments))
     }
 
     func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows {
-        guard !broken else { throw StoreError.unavailable("the database connection was lost") }
         let rows = SQLLaterRows()
-        unsent.append(Statement(sql: sql, arguments: arguments, rows: rows))
+        try enqueue(sql, arguments) { result in rows.answer(Result { try Self.rows(of: try result.get()) }) }
         return rows
     }
 
-    /// One statement, its arguments, and where its rows go when a caller reads them later.
+    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int> {
+        let count = SQLLater<Int>()
+        try enqueue(sql, arguments) { result in count.answer(result.map { $0.metadata.rows ?? 0 }) }
+        return count
+    }
+
+    private func enqueue(
+        _ sql: String, _ arguments: [SQLValue],
+        answer: @escaping @Sendable (Result<PostgresQueryResult, any Error>) -> Void
+    ) throws {
+        guard !broken else { throw StoreError.unavailable("the database connection was lost") }
+        unsent.append(Statement(sql: sql, arguments: arguments, answer: answer))
+    }
+
+    /// One statement, its arguments, and who takes its answer when a caller reads it later.
     private struct Statement: Sendable {
         let sql: String
         let arguments: [SQLValue]
-        let rows: SQLLaterRows?
+        var answer: (@Sendable (Result<PostgresQueryResult, any Error>) -> Void)? = nil
     }
 
     /// Statements enqueued and not sent yet.
@@ -84,7 +97,7 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
 
     private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        let statements = unsent + [Statement(sql: sql, arguments: arguments, rows: nil)]
+        let statements = unsent + [Statement(sql: sql, arguments: arguments)]
         unsent = []
         do {
             return try answer(statements)
@@ -115,9 +128,7 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
             }
             var answers = statements.map { statement in
                 let answer = connection.query(Self.query(statement.sql, statement.arguments), logger: logger)
-                if let rows = statement.rows {
-                    answer.whenComplete { result in rows.answer(Result { try Self.rows(of: try result.get()) }) }
-                }
+                if let deliver = statement.answer { answer.whenComplete(deliver) }
                 return answer
             }
             var combined = answers.removeLast()

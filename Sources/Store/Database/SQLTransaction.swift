@@ -13,6 +13,9 @@ protocol SQLSession: AnyObject {
     /// Sends query `sql` as ``enqueue(_:_:)`` sends a statement: its rows are there once a
     /// later statement was waited for.
     func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows
+    /// Sends statement `sql` as ``enqueue(_:_:)`` does: how many rows it changed is there
+    /// once a later statement was waited for.
+    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int>
     /// The clause that locks the rows a query reads (`FOR UPDATE`), or nothing.
     var lockingRows: String { get }
 }
@@ -27,22 +30,37 @@ extension SQLSession {
         later.answer(.success(rows))
         return later
     }
+
+    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int> {
+        let later = SQLLater<Int>()
+        later.answer(.success(try execute(sql, arguments)))
+        return later
+    }
 }
 
-/// The rows of a query sent without waiting, once it was answered.
-final class SQLLaterRows: Sendable {
-    private let answered = Mutex<Result<[SQLRow], any Error>?>(nil)
+/// The answer of a statement sent without waiting (its rows, or how many rows it changed),
+/// once it was answered.
+final class SQLLater<Value: Sendable>: Sendable {
+    private let answered = Mutex<Result<Value, any Error>?>(nil)
 
-    /// Keeps the query's answer: its rows, or why it failed.
-    func answer(_ result: Result<[SQLRow], any Error>) { answered.withLock { $0 = result } }
+    /// Keeps the statement's answer, or why it failed.
+    func answer(_ result: Result<Value, any Error>) { answered.withLock { $0 = result } }
 
-    /// The rows; throws what the query failed with, and when it was not answered yet.
-    func rows() throws -> [SQLRow] {
+    /// The answer; throws what the statement failed with, and when it was not answered yet.
+    func value() throws -> Value {
         guard let result = answered.withLock({ $0 }) else {
-            throw StoreError.database("a query sent without waiting was read before it was answered")
+            throw StoreError.database("a statement sent without waiting was read before it was answered")
         }
         return try result.get()
     }
+}
+
+/// The rows of a query sent without waiting.
+typealias SQLLaterRows = SQLLater<[SQLRow]>
+
+extension SQLLater<[SQLRow]> {
+    /// The rows; throws what the query failed with, and when it was not answered yet.
+    func rows() throws -> [SQLRow] { try value() }
 }
 
 /// What one transaction remembers between its statements.
@@ -87,6 +105,12 @@ struct SQLTransaction {
     /// ``SQLSession/enqueueQuery(_:_:)``).
     func enqueueQuery(sql: String, arguments: SQLArguments = []) throws -> SQLLaterRows {
         try session.enqueueQuery(sql, arguments.values)
+    }
+
+    /// Sends a statement whose count of changed rows is read after a later statement was
+    /// waited for (see ``SQLSession/enqueueCount(_:_:)``).
+    func enqueueCount(sql: String, arguments: SQLArguments = []) throws -> SQLLater<Int> {
+        try session.enqueueCount(sql, arguments.values)
     }
 
     /// Runs a statement; returns how many rows it changed.
