@@ -2,7 +2,7 @@ import Foundation
 
 /// Authenticode signatures with a Secure Boot db key, the ones UEFI firmware checks before it
 /// starts a file: made by Debian's `sbsigntool` (`sbsign`), which handles the section layouts
-/// of the files Warden signs (iPXE's builds and systemd's stub with its sections appended).
+/// of iPXE's EFI builds (and warns, without failing, about gaps between sections).
 public struct AuthenticodeSigner: Sendable {
     /// Where `sbsign` is installed by Debian's `sbsigntool`.
     static let sbsign = "/usr/bin/sbsign"

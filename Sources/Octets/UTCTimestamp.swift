@@ -22,7 +22,8 @@ public enum UTCTimestamp {
                 divisor /= 10
             }
         }
-        digits(Int(parts.tm_year) + 1900, 4)
+        // Four digits, as the text order needs: years outside 0…9999 are held at its ends.
+        digits(min(max(Int(parts.tm_year) + 1900, 0), 9999), 4)
         bytes.append(UInt8(ascii: "-"))
         digits(Int(parts.tm_mon) + 1, 2)
         bytes.append(UInt8(ascii: "-"))

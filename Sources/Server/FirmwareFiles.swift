@@ -57,7 +57,7 @@ public struct FirmwareFiles: Sendable, Equatable {
                 continue
             }
             let target = root + "/" + name
-            if let signer, name.hasSuffix(".efi") {
+            if let signer, name.lowercased().hasSuffix(".efi") {
                 let signed = try signer.sign([UInt8](contents), name: source)
                 try Data(signed).write(to: URL(fileURLWithPath: target), options: .atomic)
                 continue

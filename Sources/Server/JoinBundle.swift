@@ -16,10 +16,11 @@ public struct JoinBundle: Sendable, Equatable {
         .imageSigningKey, .imageSigningCertificate, .auditKey,
     ]
     /// The state folder's files every appliance holds the same when the member has them: the
-    /// Secure Boot keys (`warden secureboot init`), which a rack may not have.
+    /// Secure Boot certificates and the db key that signs what appliances serve (`warden
+    /// secureboot init`), which a rack may not have. The PK's and KEK's private keys, which
+    /// could replace every machine's keys, stay on the appliance that made them.
     public static let optionalSharedFiles: [StateFolder.File] = [
-        .secureBootPK, .secureBootPKKey, .secureBootKEK, .secureBootKEKKey, .secureBootDB, .secureBootDBKey,
-        .secureBootExtraDB,
+        .secureBootPK, .secureBootKEK, .secureBootDB, .secureBootDBKey, .secureBootExtraDB,
     ]
     /// What the sealed bytes are, bound to them.
     static let context = "warden-join-bundle/1"

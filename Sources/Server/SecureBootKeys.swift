@@ -7,8 +7,8 @@ import X509
 import _CryptoExtras
 
 /// The UEFI Secure Boot keys of a rack, in the state folder's `secureboot/`: the platform key
-/// (PK), the key-exchange key (KEK) and the signature database key (db) that signs every
-/// image Warden serves, each an RSA certificate (`pk.pem`, `kek.pem`, `db.pem`) with its key
+/// (PK), the key-exchange key (KEK) and the signature database key (db) that signs the EFI
+/// files Warden serves, each an RSA certificate (`pk.pem`, `kek.pem`, `db.pem`) with its key
 /// beside it (`pk.key`…) — except a PK kept offline, whose key stays with the operator.
 /// Certificates the operator wants kept in `db` besides Warden's own (a vendor's UEFI CA for
 /// option ROMs, say) are `extra-db.pem`. Keys, once there, are never replaced.
@@ -83,6 +83,10 @@ public struct SecureBootKeys: Sendable {
     /// Whether the folder holds Secure Boot keys.
     public var exist: Bool { Variable.allCases.contains { folder.exists($0.certificateFile) } }
 
+    /// Whether the keys it holds lack one that serving needs (the db certificate or key):
+    /// files an operator removed or a copy left out.
+    public var incomplete: Bool { exist && imageSigner == nil }
+
     /// What signs with the db key, when the folder holds it.
     public var imageSigner: AuthenticodeSigner? {
         guard folder.exists(.secureBootDB), folder.exists(.secureBootDBKey) else { return nil }
@@ -90,10 +94,13 @@ public struct SecureBootKeys: Sendable {
             certificatePath: folder.url(.secureBootDB).path, keyPath: folder.url(.secureBootDBKey).path)
     }
 
-    /// Creates the keys `request` asks for: checks everything supplied first, writes nothing
-    /// when any of it is refused, and removes what it wrote when a write fails.
+    /// Creates the keys `request` asks for: checks everything supplied first, and writes all
+    /// of them or, when anything is refused or a write fails, none.
     public func initialise(_ request: Request, now: Date = Date()) throws(SecureBootKeyError) {
-        guard !exist else { throw .alreadyInitialised(folder.url(.secureBootPK).deletingLastPathComponent().path) }
+        let target = folder.url(.secureBootPK).deletingLastPathComponent().path
+        guard !exist, (try? FileManager.default.contentsOfDirectory(atPath: target))?.isEmpty ?? true else {
+            throw .alreadyInitialised(target)
+        }
         var files: [(StateFolder.File, String)] = []
         for variable in Variable.allCases {
             let supplied = request.supplied[variable]
@@ -123,12 +130,38 @@ public struct SecureBootKeys: Sendable {
             for pem in request.extraDBCertificates { _ = try Self.certificate(pem, for: .db, requireRSA: false) }
             files.append((.secureBootExtraDB, request.extraDBCertificates.joined(separator: "\n")))
         }
+        try install(files)
+    }
+
+    /// Writes `files` into a folder of their own beside `secureboot/`, then renames it into
+    /// place: a crash leaves no half set, and a `secureboot/` made meanwhile is never replaced.
+    private func install(_ files: [(StateFolder.File, String)]) throws(SecureBootKeyError) {
+        let target = folder.url(.secureBootPK).deletingLastPathComponent().path
+        var template = Array((folder.path + "/.secureboot-XXXXXX").utf8CString)
+        let created = template.withUnsafeMutableBufferPointer { buffer in
+            mkdtemp(buffer.baseAddress!).map { String(cString: $0) }
+        }
+        guard let staging = created else {
+            throw .unwritable("cannot create a folder in \(folder.path): \(String(cString: strerror(errno)))")
+        }
+        defer { try? FileManager.default.removeItem(atPath: staging) }
         do {
-            try folder.createFolder(of: .secureBootPK)
-            for (file, text) in files { try folder.write(file, bytes: Array(text.utf8)) }
+            let fresh = StateFolder(path: staging)
+            try fresh.createFolder(of: .secureBootPK)
+            for (file, text) in files { try fresh.write(file, bytes: Array(text.utf8)) }
         } catch {
-            for (file, _) in files { unlink(folder.url(file).path) }
-            throw .unwritable("\(error)")
+            throw .unwritable("cannot write the keys in \(staging): \(error)")
+        }
+        let staged = staging + "/" + (target as NSString).lastPathComponent
+        guard rename(staged, target) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if errno == ENOTEMPTY || errno == EEXIST { throw .alreadyInitialised(target) }
+            throw .unwritable("cannot move the keys to \(target): \(reason)")
+        }
+        let descriptor = open(folder.path, O_RDONLY | O_DIRECTORY)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
         }
     }
 

@@ -48,7 +48,7 @@ public struct StateFolder: Sendable {
         /// Secure Boot's key-exchange key.
         case secureBootKEK = "secureboot/kek.pem"
         case secureBootKEKKey = "secureboot/kek.key"
-        /// Secure Boot's signature database key, which signs every image Warden serves.
+        /// Secure Boot's signature database key, which signs the EFI files Warden serves.
         case secureBootDB = "secureboot/db.pem"
         case secureBootDBKey = "secureboot/db.key"
         /// Further certificates the operator keeps in `db` (PEM, one after another).

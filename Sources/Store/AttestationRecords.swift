@@ -157,13 +157,20 @@ extension EnrolmentStore {
         throws(StoreError) -> Int64
     {
         try write { db in
-            // The nonce's use, the standing, a first use's pin and the row go in one round trip
-            // (one per attestation, in the shared writer every appliance waits for); a nonce
-            // that was not there to use, or a standing that does not confirm the judgement's
-            // inputs (another appliance pinned first, say), rolls all of it back.
+            // The nonce's use, the standing and the row go in one round trip (one per
+            // attestation, in the shared writer every appliance waits for); a nonce that was
+            // not there to use, or a standing that does not confirm the judgement's inputs,
+            // rolls all of it back.
             let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
             let nonceUse = try db.sendNonceUse(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
             let files = outcome.evidenceFiles
+            if pin != nil {
+                // A first use is judged before its pin is saved: a replayed nonce or another
+                // appliance's pin refuses it as such (one more round trip, once per machine).
+                try db.awaitSent()
+                try db.checkNonceUse(nonceUse, outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+                try outcome.inputs.map(try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer).confirm)
+            }
             let pinned = try pin.map {
                 try db.pin(
                     $0, machineID: outcome.machineID, actor: "system (trust on first use)",
@@ -246,8 +253,8 @@ extension SQLTransaction {
         return digest
     }
 
-    /// The columns that give an attestation row (`a`) its event log as `eventLog`, whether
-    /// kept by digest or, before logs were, in the row itself.
+    /// The expression of an attestation row's (`a`) event log, whether kept by digest or,
+    /// before logs were, in the row itself (callers name it `eventLogBytes`).
     static let attestationEventLog =
         "COALESCE(a.eventLog, (SELECT bytes FROM eventLog WHERE sha256 = a.eventLogSHA256))"
 }

@@ -170,8 +170,7 @@ extension SQLTransaction {
         return .nonce(elsewhere ? "issued to another machine" : "unknown")
     }
 
-    /// Marks `nonce` used, in one statement when it is good; otherwise throws why it is not.
-    /// Sends the use of `nonce` by machine `id` without waiting: it is used when it was issued
+    /// Sends the use of `nonce` by machine `machineID` without waiting: it is used when it was issued
     /// to the machine, unused and unexpired. ``checkNonceUse(_:_:machineID:now:)`` reads
     /// the answer once a later statement was waited for.
     func sendNonceUse(_ nonce: [UInt8], machineID: Int64, now: Date) throws -> SQLLater<Int> {

@@ -19,7 +19,13 @@ struct BootListeners {
     func installFirmware(state: StateFolder) throws {
         let manifest: FirmwareFiles
         do { manifest = try FirmwareFiles(configuration) } catch { throw ServeFailure(error.description) }
-        let signer = SecureBootKeys(folder: state).imageSigner
+        let keys = SecureBootKeys(folder: state)
+        guard !keys.incomplete else {
+            throw ServeFailure(
+                "\(state.path)/secureboot holds Secure Boot keys but not the db certificate and key: iPXE would go unsigned to machines that enforce Secure Boot; restore db.pem and db.key"
+            )
+        }
+        let signer = keys.imageSigner
         let missing: [String]
         do { missing = try manifest.install(into: state.tftpRoot, signingWith: signer) } catch {
             throw ServeFailure("the TFTP root \(state.tftpRoot) cannot be filled: \(error)")

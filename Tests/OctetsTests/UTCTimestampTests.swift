@@ -11,4 +11,9 @@ import Testing
         #expect(UTCTimestamp.text(date, separator: "T", suffix: "Z") == expected)
         #expect(UTCTimestamp.text(date) == expected.replacingOccurrences(of: "T", with: " ").dropLast())
     }
+
+    @Test func yearsOutsideFourDigitsAreHeldAtItsEnds() {
+        #expect(UTCTimestamp.text(Date(timeIntervalSince1970: -70_000_000_000)).hasPrefix("0000-"))
+        #expect(UTCTimestamp.text(Date(timeIntervalSince1970: 300_000_000_000)).hasPrefix("9999-"))
+    }
 }

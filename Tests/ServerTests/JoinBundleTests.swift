@@ -61,7 +61,14 @@ import X509
         for file in JoinBundle.optionalSharedFiles where file != .secureBootExtraDB {
             #expect(try Data(contentsOf: joined.url(file)) == Data(contentsOf: state.url(file)), "\(file)")
         }
-        #expect(try SecureBootKeys(folder: joined).entries() == SecureBootKeys(folder: state).entries())
+        for file in [StateFolder.File.secureBootPKKey, .secureBootKEKKey] {
+            #expect(bundle.files[file.rawValue] == nil, "\(file) stays on the member")
+            #expect(!FileManager.default.fileExists(atPath: joined.url(file).path))
+        }
+        #expect(
+            try SecureBootKeys(folder: joined).entries().map(\.sha256)
+                == SecureBootKeys(folder: state).entries().map(\.sha256))
+        #expect(SecureBootKeys(folder: joined).imageSigner != nil, "the joined appliance signs what it serves")
         var status = stat()
         #expect(stat(joined.url(.secureBootDBKey).path, &status) == 0 && status.st_mode & 0o077 == 0)
     }

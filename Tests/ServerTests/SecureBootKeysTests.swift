@@ -61,9 +61,26 @@ import TestSupport
             var status = stat()
             #expect(stat(state.url(key).path, &status) == 0 && status.st_mode & 0o077 == 0)
         }
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: state.path).allSatisfy { !$0.hasPrefix(".secureboot") },
+            "no staging folder is left")
         let before = try Data(contentsOf: state.url(.secureBootDBKey))
         #expect(throws: SecureBootKeyError.self) { try keys.initialise(SecureBootKeys.Request()) }
         #expect(try Data(contentsOf: state.url(.secureBootDBKey)) == before)
+    }
+
+    /// A `secureboot/` folder that holds anything is never replaced, whatever it holds.
+    @Test func aFolderThatHoldsAnythingIsLeftAlone() throws {
+        let state = try folder("secureboot-occupied")
+        let stray = state.url(.secureBootDBKey)
+        try FileManager.default.createDirectory(
+            at: stray.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("the operator's own".utf8).write(to: stray)
+        #expect(throws: SecureBootKeyError.self) {
+            try SecureBootKeys(folder: state).initialise(SecureBootKeys.Request())
+        }
+        #expect(try Data(contentsOf: stray) == Data("the operator's own".utf8))
+        #expect(SecureBootKeys(folder: state).incomplete == false && !SecureBootKeys(folder: state).exist)
     }
 
     @Test func theOperatorsOwnKeysAreTakenAndAKeyOfAnotherCertificateIsRefused() throws {

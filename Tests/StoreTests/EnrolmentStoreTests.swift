@@ -132,6 +132,16 @@ import WardenCrypto
             let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
             recorded.append(try consume(nonce, key: key.id, machineID: id, store: store, now: now, eventLog: log))
         }
+        // A replayed nonce records nothing, not even its log.
+        let replayed = try issued(
+            store.issueNonce(
+                attestationKeyID: key.id, proof: key.proof, now: Date(timeIntervalSince1970: 1_800_000_000)))
+        try consume(replayed, key: key.id, machineID: id, store: store, now: Date(timeIntervalSince1970: 1_800_000_010))
+        #expect(throws: StoreError.nonce("already used")) {
+            try consume(
+                replayed, key: key.id, machineID: id, store: store, now: Date(timeIntervalSince1970: 1_800_000_011),
+                eventLog: [1, 2, 3, 4])
+        }
         let kept = try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM eventLog") }
         #expect(kept == 1)
         for attestation in recorded { #expect(try store.attestation(id: attestation).eventLog == log) }

@@ -76,6 +76,8 @@ import WardenCrypto
                 try target.releaseSecrets(machineID: ids[0]).diskKey,
                 try source.releaseSecrets(machineID: ids[0]).diskKey))
         #expect(try target.attestations(machineID: ids[0]).map(\.reasons) == [["PCR 4 (sha256) differs"]])
+        let copiedAttestation = try #require(try target.attestations(machineID: ids[0]).first)
+        #expect(try target.attestation(id: copiedAttestation.id).eventLog == [5], "the event log kept by digest")
         #expect(try target.releaseSecrets(machineID: ids[1]).join?.serverURL == "https://10.0.0.1:6443")
 
         let next = try target.enroll(

@@ -113,6 +113,9 @@ struct SQLTransaction {
         try session.enqueueCount(sql, arguments.values)
     }
 
+    /// Waits until every statement sent without waiting was answered.
+    func awaitSent() throws { try execute(sql: "SELECT 1") }
+
     /// Runs a statement; returns how many rows it changed.
     @discardableResult
     func execute(sql: String, arguments: SQLArguments = []) throws -> Int {
