@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Times as logs and databases write them: UTC, to the millisecond, in an order that text
 /// comparison keeps. The digits are laid out by hand: Foundation's formatters cost more than

@@ -55,6 +55,10 @@ public struct StateFolder: Sendable {
         case secureBootExtraDB = "secureboot/extra-db.pem"
 
         var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
+
+        /// The files every initialised folder holds; the Secure Boot keys come only with
+        /// `warden secureboot init` (or a join bundle that carries them).
+        public static var initialised: [File] { allCases.filter { !$0.rawValue.hasPrefix("secureboot/") } }
     }
 
     /// Opens the folder, creating whatever is missing. Existing files are never replaced.
@@ -250,9 +254,12 @@ public struct StateFolder: Sendable {
             keyPEM: try String(contentsOf: url(.imageSigningKey), encoding: .utf8))
     }
 
-    /// The image catalogue over the image store of this folder, signing with its image key.
+    /// The image catalogue over the image store of this folder, signing with its image key
+    /// and, when the folder has Secure Boot keys, its db key.
     public func imageCatalogue(store: EnrolmentStore) throws -> ImageCatalogue {
-        try ImageCatalogue(folder: imagesPath, store: store, signer: try imageSigner())
+        try ImageCatalogue(
+            folder: imagesPath, store: store, signer: try imageSigner(),
+            secureBootSigner: SecureBootKeys(folder: self).imageSigner)
     }
 
     /// The enrolment database (SQLite), which the store creates.

@@ -37,7 +37,7 @@ import WardenCrypto
         let subject = try openssl(["x509", "-in", path(.operatorCertificate), "-noout", "-subject"]).stdout
         #expect(subject.contains("OU = operator"))
 
-        for file in StateFolder.File.allCases {
+        for file in StateFolder.File.initialised {
             let mode = try #require(
                 try FileManager.default.attributesOfItem(atPath: path(file))[.posixPermissions] as? Int)
             #expect(mode == (file.rawValue.contains("key") ? 0o600 : 0o644), "\(file.rawValue)")
@@ -69,8 +69,8 @@ import WardenCrypto
     @Test func laterStartsReuseTheFolder() throws {
         let location = try TestPaths.temporaryDirectory("state").appendingPathComponent(".warden").path
         let first = try StateFolder.initialise(at: location)
-        let before = try StateFolder.File.allCases.map { try TestPaths.bytes(first.url($0)) }
+        let before = try StateFolder.File.initialised.map { try TestPaths.bytes(first.url($0)) }
         let second = try StateFolder.initialise(at: location)
-        #expect(try StateFolder.File.allCases.map { try TestPaths.bytes(second.url($0)) } == before)
+        #expect(try StateFolder.File.initialised.map { try TestPaths.bytes(second.url($0)) } == before)
     }
 }
