@@ -9,7 +9,10 @@ extension ImageRecord {
     /// imported before Warden recorded its section measurements.
     public func bootReference(firmware: [BootReference.Measurement]) -> BootReference.Image? {
         guard let sectionMeasurements else { return nil }
-        let uki = BootReference.Measurement(what: "image \(name)", sha256: authenticodeSHA256)
+        // The file machines are served: signed for Secure Boot when there is one.
+        let uki = BootReference.Measurement(
+            what: secureBootSigned == nil ? "image \(name)" : "image \(name) (signed for Secure Boot)",
+            sha256: servedAuthenticodeSHA256)
         let kernel = kernelAuthenticodeSHA256.map {
             BootReference.Measurement(what: "the kernel of image \(name)", sha256: $0)
         }
@@ -20,7 +23,7 @@ extension ImageRecord {
                 BootReference.Measurement(
                     what: "the command line",
                     sha256: UKIMeasurements.commandLineEvent(
-                        fileName: ImageFiles.name(sha256: Hex.decode(sha256) ?? []), commandLine: commandLine))
+                        fileName: ImageFiles.name(sha256: Hex.decode(servedSHA256) ?? []), commandLine: commandLine))
             ])
     }
 }

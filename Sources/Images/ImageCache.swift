@@ -48,8 +48,9 @@ struct ImageCache: Sendable {
         }
     }
 
-    /// Fetches catalogue image `sha256` (hex) from the database into the folder: its bytes
-    /// must have that digest and be an image, or nothing is installed.
+    /// Fetches catalogue file `sha256` (hex; an image, or one signed for Secure Boot) from the
+    /// database into the folder: its bytes must have that digest and be an image, or nothing
+    /// is installed.
     func fetch(_ sha256: String, now: Date = Date()) throws(ImageError) {
         guard let record = try catalogue.record(sha256, in: store), let digest = Hex.decode(sha256) else {
             throw .invalid("no image in the catalogue has SHA-256 \(sha256)")
@@ -61,12 +62,15 @@ struct ImageCache: Sendable {
         }
     }
 
+    /// Fetches the file of `record` whose SHA-256 is `digest`: the image, or the image as
+    /// signed for Secure Boot.
     private func fetch(_ record: ImageRecord, digest: [UInt8]) throws(ImageError) {
-        let sha256 = record.sha256
+        let sha256 = Hex.encode(digest)
+        let size = sha256 == record.secureBootSigned?.sha256 ? record.secureBootSigned?.size ?? 0 : record.size
         let incoming = folder + "/.incoming-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: incoming) }
         let complete: Bool
-        do { complete = try store.readImageContent(sha256: digest, size: record.size, into: incoming) } catch {
+        do { complete = try store.readImageContent(sha256: digest, size: size, into: incoming) } catch {
             throw .store(error)
         }
         guard complete else { throw .io("image \(record.name): the database lacks part of its bytes") }
@@ -114,13 +118,17 @@ final class CatalogueSnapshot: Sendable {
     static let maxAge: TimeInterval = 5
     private let state = Mutex<(read: Date, images: [String: ImageRecord])>((.distantPast, [:]))
 
-    /// The image whose SHA-256 (hex) is `sha256`, if the catalogue has one.
+    /// The image whose file (or whose file signed for Secure Boot) has SHA-256 (hex) `sha256`,
+    /// if the catalogue has one.
     func record(_ sha256: String, in store: EnrolmentStore, now: Date = Date()) throws(ImageError) -> ImageRecord? {
         let (read, images) = state.withLock { $0 }
         if now.timeIntervalSince(read) < Self.maxAge { return images[sha256] }
         let fresh: [ImageRecord]
         do { fresh = try store.images() } catch { throw .store(error) }
-        let byDigest = Dictionary(fresh.map { ($0.sha256, $0) }) { first, _ in first }
+        let files =
+            fresh.map { ($0.sha256, $0) }
+            + fresh.compactMap { image in image.secureBootSigned.map { ($0.sha256, image) } }
+        let byDigest = Dictionary(files) { first, _ in first }
         state.withLock { $0 = (now, byDigest) }
         return byDigest[sha256]
     }

@@ -35,14 +35,19 @@ public struct ImageCatalogue: Sendable {
     public let files: ImageFiles
     private let store: EnrolmentStore
     private let cache: ImageCache
+    private let secureBootSigner: AuthenticodeSigner?
 
     /// The catalogue of `store`, served from the image folder `folder`, which it fills from
-    /// the database as images are asked for; signing with `signer`.
-    public init(folder: String, store: EnrolmentStore, signer: DetachedSigner) throws {
+    /// the database as images are asked for; signing with `signer` and, when the rack has
+    /// Secure Boot keys, Authenticode-signing each image with `secureBootSigner`.
+    public init(
+        folder: String, store: EnrolmentStore, signer: DetachedSigner, secureBootSigner: AuthenticodeSigner? = nil
+    ) throws {
         let cache = ImageCache(folder: folder, store: store, signer: signer)
         self.files = try ImageFiles(path: folder) { sha256 in try cache.fetch(sha256) }
         self.store = store
         self.cache = cache
+        self.secureBootSigner = secureBootSigner
     }
 
     /// Adds the UKI at `upload` (a file this call moves or removes) as image `name`.
@@ -64,7 +69,7 @@ public struct ImageCatalogue: Sendable {
         let commandLine = String(decoding: commandLineBytes.prefix { $0 != 0 }, as: UTF8.self).trimmingCharacters(
             in: .whitespacesAndNewlines)
         if let problem = BootArgument.commandLineProblem(commandLine) { throw .invalid(problem) }
-        let record = ImageRecord(
+        var record = ImageRecord(
             name: name, sha256: DigestAlgorithm.sha256.hash(bytes), sha384: DigestAlgorithm.sha384.hash(bytes),
             authenticodeSHA256: authenticode,
             linuxSHA256: DigestAlgorithm.sha256.hash(linux), initrdSHA256: DigestAlgorithm.sha256.hash(initrd),
@@ -74,11 +79,65 @@ public struct ImageCatalogue: Sendable {
         do { try cache.install(upload, sha256: record.sha256, image: image, bytes: bytes) } catch {
             throw .io("cannot store the image: \(error)")
         }
+        if let secureBootSigner { record.secureBootSigned = try signed(bytes, name: name, with: secureBootSigner) }
         do throws(StoreError) {
             try store.storeImageContent(sha256: Hex.decode(record.sha256) ?? [], bytes: bytes)
             try store.addImage(record, actor: actor)
             return try store.image(named: name)
         } catch { throw .store(error) }
+    }
+
+    /// `bytes` of image `name` signed for Secure Boot, installed in the folder and stored in
+    /// the database under their own SHA-256, which the returned record names.
+    private func signed(_ bytes: [UInt8], name: String, with signer: AuthenticodeSigner) throws(ImageError)
+        -> ImageRecord.SignedImage
+    {
+        let signed: [UInt8]
+        do { signed = try signer.sign(bytes, name: "image \(name)") } catch { throw .invalid(error.description) }
+        let image: PEImage
+        let authenticode: [UInt8]
+        do {
+            image = try PEImage(signed)
+            authenticode = try Authenticode.digest(signed)
+        } catch { throw .invalid("image \(name) signed for Secure Boot does not parse: \(error)") }
+        let digest = DigestAlgorithm.sha256.hash(signed)
+        let incoming = cache.folder + "/.incoming-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: incoming) }
+        do {
+            try Data(signed).write(to: URL(fileURLWithPath: incoming))
+            try cache.install(incoming, sha256: Hex.encode(digest), image: image, bytes: signed)
+        } catch { throw .io("cannot store image \(name) signed for Secure Boot: \(error)") }
+        do { try store.storeImageContent(sha256: digest, bytes: signed) } catch { throw .store(error) }
+        return ImageRecord.SignedImage(sha256: digest, authenticodeSHA256: authenticode, size: signed.count)
+    }
+
+    /// Signs for Secure Boot the images that have no signed file yet (added before the rack
+    /// had Secure Boot keys, or before Warden signed images): once for every appliance, since
+    /// the first appliance's signed file is recorded and the others fetch it. Returns what was
+    /// done or why not, one line per image.
+    public func signForSecureBoot(actor: String) -> [String] {
+        guard let secureBootSigner, let images = try? store.images() else { return [] }
+        var done: Set<String> = []
+        return images.compactMap { record -> String? in
+            guard record.secureBootSigned == nil, done.insert(record.sha256).inserted else { return nil }
+            do throws(ImageError) {
+                let path = cache.path(record.sha256)
+                if !FileManager.default.fileExists(atPath: path) { try cache.fetch(record.sha256) }
+                guard let data = FileManager.default.contents(atPath: path),
+                    Hex.encode(DigestAlgorithm.sha256.hash([UInt8](data))) == record.sha256
+                else { throw .invalid("its file does not match its SHA-256") }
+                let ours = try signed([UInt8](data), name: record.name, with: secureBootSigner)
+                let recorded: ImageRecord.SignedImage
+                do throws(StoreError) {
+                    recorded = try store.recordSignedImage(sha256: record.sha256, ours, actor: actor)
+                } catch { throw .store(error) }
+                return recorded == ours
+                    ? "image \(record.name): signed for Secure Boot (sha256 \(ours.sha256))"
+                    : "image \(record.name): another appliance signed it first; its file is served"
+            } catch {
+                return "image \(record.name): not signed for Secure Boot: \(error)"
+            }
+        }
     }
 
     /// Completes images added before Warden recorded what booting them measures, signed
@@ -145,15 +204,19 @@ public struct ImageCatalogue: Sendable {
     public func synchronise(now: Date = Date()) -> [String] {
         guard let images = try? store.images() else { return [] }
         var lines: [String] = []
-        for record in images where !FileManager.default.fileExists(atPath: cache.path(record.sha256)) {
-            do throws(ImageError) {
-                try cache.fetch(record.sha256)
-                lines.append("image \(record.name): fetched from the database")
-            } catch {
-                lines.append("image \(record.name): not fetched: \(error)")
+        for record in images {
+            for (file, what) in [(record.sha256, "")]
+                + (record.secureBootSigned.map { [($0.sha256, " signed for Secure Boot")] } ?? [])
+            where !FileManager.default.fileExists(atPath: cache.path(file)) {
+                do throws(ImageError) {
+                    try cache.fetch(file)
+                    lines.append("image \(record.name)\(what): fetched from the database")
+                } catch {
+                    lines.append("image \(record.name)\(what): not fetched: \(error)")
+                }
             }
         }
-        let catalogued = Set(images.map(\.sha256))
+        let catalogued = Set(images.flatMap { [$0.sha256] + ($0.secureBootSigned.map { [$0.sha256] } ?? []) })
         var pruned: Set<String> = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: files.path)) ?? [] {
             guard let digest = ImageFiles.familyDigest(name), !catalogued.contains(digest) else { continue }
@@ -172,14 +235,18 @@ public struct ImageCatalogue: Sendable {
 
     /// Removes image `name`; its file goes too unless another image is the same file.
     public func remove(name: String, actor: String) throws(ImageError) {
+        let signed = (try? store.image(named: name))?.secureBootSigned?.sha256
         let removed: (sha256: String, fileStillUsed: Bool)
         do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch {
             throw .store(error)
         }
         guard !removed.fileStillUsed else { return }
-        let file = files.path + "/" + removed.sha256
-        for path in [file + ".efi", file + ".efi.sig"] + ImageFiles.servedSections.keys.map({ file + ".\($0).sig" }) {
-            try? FileManager.default.removeItem(atPath: path)
+        for digest in [removed.sha256] + (signed.map { [$0] } ?? []) {
+            let file = files.path + "/" + digest
+            for path in [file + ".efi", file + ".efi.sig"] + ImageFiles.servedSections.keys.map({ file + ".\($0).sig" })
+            {
+                try? FileManager.default.removeItem(atPath: path)
+            }
         }
     }
 

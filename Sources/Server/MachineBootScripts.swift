@@ -104,6 +104,8 @@ public final class MachineBootScripts: BootScriptSource {
     private func boot(_ image: ImageRecord, as machine: String, _ request: BootScriptRequest) -> IPXEScript {
         let base = "\(request.base)/images/\(image.sha256)"
         do throws(IPXEScript.ScriptError) {
+            // A legacy BIOS machine gets the unsigned image's sections; UEFI the file signed
+            // for Secure Boot when there is one.
             if request.isLegacyBIOS {
                 let commandLine =
                     image.commandLine.isEmpty ? Self.legacyBootMarker : image.commandLine + " " + Self.legacyBootMarker
@@ -112,7 +114,8 @@ public final class MachineBootScripts: BootScriptSource {
                     verify: imageTrust)
             }
             return try .chainEFI(
-                machine: machine, url: base + ".efi", commandLine: image.commandLine, verify: imageTrust)
+                machine: machine, url: "\(request.base)/images/\(image.servedSHA256).efi",
+                commandLine: image.commandLine, verify: imageTrust)
         } catch {
             return .exit("image \(image.name) cannot be booted from a script")
         }

@@ -25,7 +25,8 @@ extension EnrolmentStore {
             expired.imageParts = try db.execute(
                 sql: """
                     DELETE FROM imagePart WHERE storedAt < ?
-                        AND NOT EXISTS (SELECT 1 FROM image WHERE image.sha256 = imagePart.sha256)
+                        AND NOT EXISTS (
+                            SELECT 1 FROM image WHERE image.sha256 = imagePart.sha256 OR image.signedSHA256 = imagePart.sha256)
                     """, arguments: [now.addingTimeInterval(-Self.orphanImagePartLifetime)])
             return expired
         }

@@ -15,7 +15,12 @@ extension ImageRecord {
             sectionMeasurements: (row["sectionMeasurements"] as String?).flatMap {
                 try? JSONDecoder().decode([BootMeasurement].self, from: Data($0.utf8))
             },
-            createdAt: row["createdAt"], machines: machines)
+            createdAt: row["createdAt"], machines: machines,
+            secureBootSigned: (row["signedSHA256"] as Data?).map { digest in
+                SignedImage(
+                    sha256: [UInt8](digest), authenticodeSHA256: [UInt8](row["signedAuthenticodeSHA256"] as Data),
+                    size: row["signedSize"])
+            })
     }
 }
 
@@ -32,23 +37,33 @@ extension EnrolmentStore {
             guard try db.hasImageContent(sha256: [UInt8](bytes(image.sha256)), size: image.size) else {
                 throw StoreError.invalid("image \(image.name): its \(image.size) bytes are not all in the database")
             }
+            let signed = image.secureBootSigned
+            if let signed {
+                guard try db.hasImageContent(sha256: [UInt8](bytes(signed.sha256)), size: signed.size) else {
+                    throw StoreError.invalid("image \(image.name): its signed bytes are not all in the database")
+                }
+            }
             try db.execute(
                 sql: """
                     INSERT INTO image (name, sha256, sha384, authenticodeSHA256, linuxSHA256, initrdSHA256, commandLine, size,
-                        kernelAuthenticodeSHA256, sectionMeasurements, createdAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        kernelAuthenticodeSHA256, sectionMeasurements, createdAt, signedSHA256, signedAuthenticodeSHA256, signedSize)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     image.name, bytes(image.sha256), bytes(image.sha384), bytes(image.authenticodeSHA256),
                     bytes(image.linuxSHA256),
                     bytes(image.initrdSHA256), image.commandLine, image.size, image.kernelAuthenticodeSHA256.map(bytes),
                     try image.sectionMeasurements.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) },
-                    now,
+                    now, signed.map { bytes($0.sha256) }, signed.map { bytes($0.authenticodeSHA256) }, signed?.size,
                 ])
             try db.appendAudit(
                 actor: actor, action: "image-added", subject: "image/\(image.name)",
                 details:
-                    "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\"",
+                    "UKI sha256 \(image.sha256), Authenticode sha256 \(image.authenticodeSHA256), command line \"\(image.commandLine)\""
+                    + (signed.map {
+                        ", signed for Secure Boot: sha256 \($0.sha256), Authenticode sha256 \($0.authenticodeSHA256)"
+                    }
+                        ?? ""),
                 now: now)
         }
     }
@@ -71,6 +86,47 @@ extension EnrolmentStore {
                 details:
                     "recorded the PCR 11 events and kernel Authenticode digest of an image added before Warden recorded them",
                 now: now)
+        }
+    }
+
+    /// Records `signed` as image `sha256`'s (hex) Secure Boot signed file, whose bytes are
+    /// stored already, unless another appliance signed it first; every image of that file
+    /// gets it. Returns the signed file the images have now. Audited.
+    public func recordSignedImage(sha256: String, _ signed: ImageRecord.SignedImage, actor: String, now: Date = Date())
+        throws(StoreError) -> ImageRecord.SignedImage
+    {
+        try write { db in
+            let digest = Data(Hex.decode(sha256) ?? [])
+            guard try db.hasImageContent(sha256: Hex.decode(signed.sha256) ?? [], size: signed.size) else {
+                throw StoreError.invalid("image \(sha256): its signed bytes are not all in the database")
+            }
+            let names = try String.fetchAll(
+                db, sql: "SELECT name FROM image WHERE sha256 = ? AND signedSHA256 IS NULL ORDER BY name",
+                arguments: [digest])
+            if !names.isEmpty {
+                try db.execute(
+                    sql: """
+                        UPDATE image SET signedSHA256 = ?, signedAuthenticodeSHA256 = ?, signedSize = ?
+                        WHERE sha256 = ? AND signedSHA256 IS NULL
+                        """,
+                    arguments: [
+                        Data(Hex.decode(signed.sha256) ?? []), Data(Hex.decode(signed.authenticodeSHA256) ?? []),
+                        signed.size, digest,
+                    ])
+                for name in names {
+                    try db.appendAudit(
+                        actor: actor, action: "image-signed", subject: "image/\(name)",
+                        details:
+                            "signed for Secure Boot: sha256 \(signed.sha256), Authenticode sha256 \(signed.authenticodeSHA256)",
+                        now: now)
+                }
+            }
+            guard
+                let row = try SQLRow.fetchOne(
+                    db, sql: "SELECT * FROM image WHERE sha256 = ? ORDER BY name LIMIT 1", arguments: [digest]),
+                let current = ImageRecord(row, machines: []).secureBootSigned
+            else { throw StoreError.notFound("image \(sha256)") }
+            return current
         }
     }
 
@@ -99,7 +155,8 @@ extension EnrolmentStore {
     ) {
         try write { db in
             guard
-                let row = try SQLRow.fetchOne(db, sql: "SELECT id, sha256 FROM image WHERE name = ?", arguments: [name])
+                let row = try SQLRow.fetchOne(
+                    db, sql: "SELECT id, sha256, signedSHA256 FROM image WHERE name = ?", arguments: [name])
             else { throw StoreError.notFound("image \(name)") }
             let id: Int64 = row["id"]
             let users = try String.fetchAll(
@@ -113,7 +170,12 @@ extension EnrolmentStore {
             let shared =
                 try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest])
                 ?? false
-            if !shared { try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [digest]) }
+            if !shared {
+                try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [digest])
+                if let signed = row["signedSHA256"] as Data? {
+                    try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [signed])
+                }
+            }
             try db.appendAudit(
                 actor: actor, action: "image-removed", subject: "image/\(name)",
                 details: "UKI sha256 \(Hex.encode(digest))", now: now)

@@ -41,12 +41,35 @@ public struct ImageRecord: Sendable, Codable, Equatable {
     public let createdAt: Date
     /// Machines assigned this image.
     public let machines: [String]
+    /// The image as signed for Secure Boot with the rack's db key, which machines are served
+    /// instead when there is one: its own SHA-256 (its name in the image store), Authenticode
+    /// SHA-256 (what the firmware measures into PCR 4 when it loads it) and size.
+    public var secureBootSigned: SignedImage?
+
+    /// An image Authenticode-signed for Secure Boot: a file of its own.
+    public struct SignedImage: Sendable, Codable, Equatable {
+        public let sha256: String
+        public let authenticodeSHA256: String
+        public let size: Int
+
+        public init(sha256: [UInt8], authenticodeSHA256: [UInt8], size: Int) {
+            self.sha256 = Hex.encode(sha256)
+            self.authenticodeSHA256 = Hex.encode(authenticodeSHA256)
+            self.size = size
+        }
+    }
+
+    /// SHA-256 of the file machines are served: the signed one when there is one.
+    public var servedSHA256: String { secureBootSigned?.sha256 ?? sha256 }
+
+    /// Authenticode SHA-256 of the file machines are served.
+    public var servedAuthenticodeSHA256: String { secureBootSigned?.authenticodeSHA256 ?? authenticodeSHA256 }
 
     public init(
         name: String, sha256: [UInt8], sha384: [UInt8], authenticodeSHA256: [UInt8], linuxSHA256: [UInt8],
         initrdSHA256: [UInt8],
         commandLine: String, size: Int, kernelAuthenticodeSHA256: [UInt8]?, sectionMeasurements: [BootMeasurement]?,
-        createdAt: Date = Date(), machines: [String] = []
+        createdAt: Date = Date(), machines: [String] = [], secureBootSigned: SignedImage? = nil
     ) {
         self.name = name
         self.sha256 = Hex.encode(sha256)
@@ -60,6 +83,7 @@ public struct ImageRecord: Sendable, Codable, Equatable {
         self.sectionMeasurements = sectionMeasurements
         self.createdAt = createdAt
         self.machines = machines
+        self.secureBootSigned = secureBootSigned
     }
 
     /// Why nothing says what booting this image measures (``sectionMeasurements`` is nil).

@@ -82,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         // in the database); images other appliances added are fetched by Housekeeping.
         let images = try state.imageCatalogue(store: store)
         for line in images.completeRecords(actor: "system (upgrade)") { logger.info("\(line)") }
+        for line in images.signForSecureBoot(actor: "system (Secure Boot)") { logger.info("\(line)") }
         let bounds = AnonymousBounds(store: store, configuration: configuration)
         let application = try WardenServer.application(
             state: state, store: store, configuration: configuration, bounds: bounds, images: images, metrics: metrics

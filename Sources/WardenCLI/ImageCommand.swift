@@ -146,12 +146,13 @@ package struct ImageCommand: AsyncParsableCommand {
                 size:                \(image.size) bytes
                 sha256:              \(image.sha256)
                 sha384:              \(image.sha384)
-                Authenticode sha256: \(image.authenticodeSHA256) (PCR 4)
+                Authenticode sha256: \(image.authenticodeSHA256)\(image.secureBootSigned == nil ? " (PCR 4)" : "")
+                signed for Secure Boot: \(image.secureBootSigned.map { "sha256 \($0.sha256), Authenticode sha256 \($0.authenticodeSHA256) (PCR 4), \($0.size) bytes" } ?? "no (the rack has no Secure Boot keys)")
                 kernel sha256:       \(image.linuxSHA256)
                 initrd sha256:       \(image.initrdSHA256)
                 command line:        \(image.commandLine)
                 kernel Authenticode: \(image.kernelAuthenticodeSHA256 ?? "-") (PCR 4, loaded by the stub)
-                served as:           /images/\(image.sha256).efi (signature: .efi.sig); legacy BIOS: .linux and .initrd
+                served as:           /images/\(image.servedSHA256).efi (signature: .efi.sig); legacy BIOS: \(image.sha256).linux and .initrd
                 machines:            \(image.machines.isEmpty ? "-" : image.machines.joined(separator: ", "))
                 PCR 11 events (systemd stub, sha256):
                 """)

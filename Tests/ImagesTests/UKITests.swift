@@ -73,10 +73,12 @@ import WardenCrypto
         let store: EnrolmentStore
         let catalogue: ImageCatalogue
         let signer: DetachedSigner
+        /// The rack's Secure Boot db key, when the rig has one.
+        let secureBootSigner: AuthenticodeSigner?
         private let key: KeyEncryptionKey
         private let location: StoreLocation
 
-        init(backend: StoreBackend = .sqlite) throws {
+        init(backend: StoreBackend = .sqlite, secureBoot: Bool = false) throws {
             folder = try TestPaths.temporaryDirectory("catalogue")
             key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
             location = try backend.freshLocation(in: folder)
@@ -91,8 +93,28 @@ import WardenCrypto
             signer = DetachedSigner(
                 certificatePEM: try String(contentsOf: folder.appendingPathComponent("sign.pem"), encoding: .utf8),
                 keyPEM: try String(contentsOf: folder.appendingPathComponent("sign.key"), encoding: .utf8))
+            if secureBoot {
+                let db = try Command.run(
+                    "openssl",
+                    [
+                        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=test db", "-days", "1",
+                        "-keyout", "db.key", "-out", "db.pem",
+                    ], in: folder)
+                guard db.status == 0 else { throw CommandFailure("openssl req: \(db.stderr)") }
+                secureBootSigner = AuthenticodeSigner(
+                    certificatePath: folder.appendingPathComponent("db.pem").path,
+                    keyPath: folder.appendingPathComponent("db.key").path)
+            } else {
+                secureBootSigner = nil
+            }
             catalogue = try ImageCatalogue(
-                folder: folder.appendingPathComponent("images").path, store: store, signer: signer)
+                folder: folder.appendingPathComponent("images").path, store: store, signer: signer,
+                secureBootSigner: secureBootSigner)
+        }
+
+        /// Whether sbsigntool accepts `path` as signed by the rig's Secure Boot db key.
+        func secureBootSignatureHolds(_ path: String) throws -> Bool {
+            try Command.run("sbverify", ["--cert", folder.appendingPathComponent("db.pem").path, path]).status == 0
         }
 
         /// The catalogue of a second appliance on the same database: its own store, its own
@@ -100,7 +122,10 @@ import WardenCrypto
         func secondAppliance() throws -> (store: EnrolmentStore, catalogue: ImageCatalogue) {
             let store = try EnrolmentStore(location: location, key: key, appliance: "appliance-b")
             let folder = try TestPaths.temporaryDirectory("catalogue-b").appendingPathComponent("images").path
-            return (store, try ImageCatalogue(folder: folder, store: store, signer: signer))
+            return (
+                store,
+                try ImageCatalogue(folder: folder, store: store, signer: signer, secureBootSigner: secureBootSigner)
+            )
         }
 
         /// Whether `path.sig` is a valid signature of `path` by the image key.

@@ -177,6 +177,17 @@ enum PostgresSchema {
                 "ALTER TABLE attestation ADD COLUMN eventLogSHA256 BYTEA REFERENCES eventLog (sha256)",
             ]
         ),
+        (
+            // An image's file as signed with the rack's Secure Boot db key: its own SHA-256,
+            // Authenticode digest and size; machines are served it instead.
+            "p8-images-signed-for-secure-boot",
+            [
+                """
+                ALTER TABLE image ADD COLUMN signedSHA256 BYTEA, ADD COLUMN signedAuthenticodeSHA256 BYTEA,
+                    ADD COLUMN signedSize BIGINT
+                """
+            ]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -272,6 +272,15 @@ enum SQLiteSchema {
                 t.add(column: "eventLogSHA256", .blob).references("eventLog", column: "sha256")
             }
         }
+        migrator.registerMigration("v17-images-signed-for-secure-boot") { db in
+            // An image's file as signed with the rack's Secure Boot db key: its own SHA-256,
+            // Authenticode digest and size; machines are served it instead.
+            try db.alter(table: "image") { t in
+                t.add(column: "signedSHA256", .blob)
+                t.add(column: "signedAuthenticodeSHA256", .blob)
+                t.add(column: "signedSize", .integer)
+            }
+        }
         return migrator
     }
 
