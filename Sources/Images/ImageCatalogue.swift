@@ -56,12 +56,7 @@ public struct ImageCatalogue: Sendable {
         if (try? store.image(named: name)) != nil { throw .store(.duplicate("image \(name)")) }
         guard let data = FileManager.default.contents(atPath: upload) else { throw .io("the upload cannot be read") }
         let bytes = [UInt8](data)
-        let image: PEImage
-        let authenticode: [UInt8]
-        do {
-            image = try PEImage(bytes)
-            authenticode = try Authenticode.digest(bytes)
-        } catch { throw .invalid("\(error)") }
+        let (image, authenticode) = try Self.parsed(bytes, as: "")
         guard let linux = Self.contents(of: ".linux", in: image, bytes),
             let initrd = Self.contents(of: ".initrd", in: image, bytes),
             let commandLineBytes = Self.contents(of: ".cmdline", in: image, bytes)
@@ -94,12 +89,7 @@ public struct ImageCatalogue: Sendable {
     {
         let signed: [UInt8]
         do { signed = try signer.sign(bytes, name: "image \(name)") } catch { throw .invalid(error.description) }
-        let image: PEImage
-        let authenticode: [UInt8]
-        do {
-            image = try PEImage(signed)
-            authenticode = try Authenticode.digest(signed)
-        } catch { throw .invalid("image \(name) signed for Secure Boot does not parse: \(error)") }
+        let (image, authenticode) = try Self.parsed(signed, as: "image \(name) signed for Secure Boot does not parse: ")
         let digest = DigestAlgorithm.sha256.hash(signed)
         let incoming = cache.folder + "/.incoming-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: incoming) }
@@ -248,6 +238,12 @@ public struct ImageCatalogue: Sendable {
                 try? FileManager.default.removeItem(atPath: path)
             }
         }
+    }
+
+    /// `bytes` as a PE image, with its Authenticode digest; refused as invalid, the reason
+    /// after `prefix`, when they are not one.
+    private static func parsed(_ bytes: [UInt8], as prefix: String) throws(ImageError) -> (PEImage, [UInt8]) {
+        do { return (try PEImage(bytes), try Authenticode.digest(bytes)) } catch { throw .invalid("\(prefix)\(error)") }
     }
 
     /// A section's bytes, without the padding to the file alignment.
