@@ -81,6 +81,54 @@ import TestSupport
         #expect(actions == ["image-added", "image-removed"])
     }
 
+    /// With the rack's Secure Boot keys, an added image is served to UEFI machines signed
+    /// with the db key: the script chains the signed file, which sbsigntool accepts and whose
+    /// Authenticode digest is the one the catalogue shows; legacy BIOS keeps the sections.
+    @Test func withSecureBootKeysUEFIMachinesAreServedTheSignedImage() throws {
+        let rig = try SystemRig(environment: [
+            "WARDEN_FIRMWARE": TestPaths.packageRoot.appendingPathComponent("Firmware/firmware.yaml").path
+        ])
+        let initialised = try Command.run(
+            TestPaths.wardenBinary.path, ["secureboot", "init", "--state-dir", rig.server.stateDir.path])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        try rig.server.restart()
+        let port = try rig.server.bootHTTPPort()
+        try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }).write(to: rig.file("vmlinuz"))
+        try Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: rig.file("initrd.img"))
+        try rig.expectSuccess(
+            rig.server.cli([
+                "image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
+                "--cmdline", "console=ttyS0",
+            ]))
+        let shown = try rig.server.cli(["image", "show", "node", "--format", "json"])
+        let image = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let signed = try #require(image["secureBootSigned"] as? [String: Any], "\(shown.stdout)")
+        let sha256 = try #require(image["sha256"] as? String)
+        let signedSHA256 = try #require(signed["sha256"] as? String)
+        #expect(signedSHA256 != sha256)
+
+        let efi = rig.file("signed.efi")
+        let fetched = try Command.run(
+            "curl",
+            ["-sS", "-o", efi.path, "-w", "%{http_code}", "http://127.0.0.1:\(port)/images/\(signedSHA256).efi"])
+        #expect(fetched.stdout == "200", "\(fetched.stderr)")
+        let db = rig.server.stateDir.appendingPathComponent("secureboot/db.pem").path
+        #expect(try Command.run("sbverify", ["--cert", db, efi.path]).status == 0)
+        let pesign = try Command.run("pesign", ["-h", "-d", "sha256", "-i", efi.path])
+        #expect(pesign.stdout.contains(try #require(signed["authenticodeSHA256"] as? String)))
+
+        let tpm = try SoftwareTPM()
+        try rig.enroll(tpm, as: "node-1", extra: ["--mac", "52:54:00:aa:00:07", "--image", "node"])
+        let script = try Command.run(
+            "curl", ["-sS", "http://127.0.0.1:\(port)/boot.ipxe?mac=52:54:00:aa:00:07&platform=efi&arch=x86_64"]
+        ).stdout
+        #expect(script.contains("/images/\(signedSHA256).efi console=ttyS0\n"), "\(script)")
+        let legacy = try Command.run(
+            "curl", ["-sS", "http://127.0.0.1:\(port)/boot.ipxe?mac=52:54:00:aa:00:07&platform=pcbios&arch=i386"]
+        ).stdout
+        #expect(legacy.contains("/images/\(sha256).linux"), "\(legacy)")
+    }
+
     /// A legacy BIOS boot is marked by the machine's own attestation — its agent reports the
     /// parameter Warden's legacy script put on the kernel command line — and the mark holds
     /// for that boot (its TPM reset count) only. A script request claiming legacy BIOS, which
