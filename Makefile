@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 # C libraries Warden links, and the real tools its tests drive.
 DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-dev \
-	swtpm swtpm-tools tpm2-tools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs \
+	swtpm swtpm-tools tpm2-tools efitools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs \
 	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign sbsigntool busybox-static kmod \
 	qemu-system-x86 ovmf seabios dnsmasq-base systemd postgresql python3-prometheus-client
 FUZZ_SECONDS ?= 60

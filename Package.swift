@@ -65,6 +65,8 @@ let package = Package(
         .target(name: "Octets"),
         .target(name: "WardenCrypto", dependencies: ["COpenSSL", "Octets"]),
         .target(name: "Archive", dependencies: ["CArchive"]),
+        // UEFI Secure Boot variables: signature lists and authenticated updates.
+        .target(name: "UEFIVariables", dependencies: ["Octets", "WardenCrypto"]),
         .target(name: "TPM", dependencies: ["Octets", "TSS", "WardenCrypto"]),
         // Software EKs, AKs and event logs: for the tests and benchmarks, never in a product.
         .target(name: "TPMSimulation", dependencies: ["Octets", "TPM", "TSS", "WardenCrypto"]),
@@ -186,6 +188,7 @@ let package = Package(
             name: "TestSupport", dependencies: ["LocalPostgres", "Store", "TPM", "WardenCrypto"],
             path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
+        .testTarget(name: "UEFIVariablesTests", dependencies: ["UEFIVariables", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <string.h>
@@ -174,20 +175,28 @@ static inline int warden_set_rsa_pss_saltlen_auto(EVP_PKEY_CTX *ctx) {
     return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, RSA_PSS_SALTLEN_AUTO);
 }
 
+/// Reads a PEM certificate and its PEM private key; 1 when both were read (the caller frees
+/// them, also when one was not), else 0.
+static inline int warden_read_signer(const char *certificate_pem, const char *key_pem, X509 **certificate,
+                                     EVP_PKEY **key) {
+    BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
+    BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
+    *certificate = certificate_bio == NULL ? NULL : PEM_read_bio_X509(certificate_bio, NULL, NULL, NULL);
+    *key = key_bio == NULL ? NULL : PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
+    BIO_free(key_bio);
+    BIO_free(certificate_bio);
+    return *certificate != NULL && *key != NULL;
+}
+
 /// A detached DER CMS SignedData over `content` (which it frees), by the PEM certificate
 /// and key, without signed attributes (iPXE's imgverify reads no others), SHA-256. Returns
 /// its length and sets *out (free it with OPENSSL_free), or -1.
 static inline int warden_cms_sign_bio(const char *certificate_pem, const char *key_pem, BIO *content, unsigned char **out) {
     int length = -1;
-    BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
-    BIO *key_bio = BIO_new_mem_buf(key_pem, -1);
     X509 *certificate = NULL;
     EVP_PKEY *key = NULL;
     CMS_ContentInfo *cms = NULL;
-    if (certificate_bio == NULL || key_bio == NULL || content == NULL) goto done;
-    certificate = PEM_read_bio_X509(certificate_bio, NULL, NULL, NULL);
-    key = PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
-    if (certificate == NULL || key == NULL) goto done;
+    if (!warden_read_signer(certificate_pem, key_pem, &certificate, &key) || content == NULL) goto done;
     cms = CMS_sign(certificate, key, NULL, content, CMS_DETACHED | CMS_BINARY | CMS_NOATTR);
     if (cms == NULL) goto done;
     *out = NULL;
@@ -197,8 +206,6 @@ done:
     EVP_PKEY_free(key);
     X509_free(certificate);
     BIO_free(content);
-    BIO_free(key_bio);
-    BIO_free(certificate_bio);
     return length;
 }
 
@@ -212,6 +219,33 @@ static inline int warden_cms_sign_file(const char *certificate_pem, const char *
 static inline int warden_cms_sign_bytes(const char *certificate_pem, const char *key_pem, const unsigned char *bytes, int count,
                                         unsigned char **out) {
     return warden_cms_sign_bio(certificate_pem, key_pem, BIO_new_mem_buf(bytes, count), out);
+}
+
+/// A detached DER PKCS#7 SignedData (ContentInfo) over `count` bytes at `bytes`, by the PEM
+/// certificate and key, SHA-256, without signed attributes, made as efitools'
+/// sign-efi-sig-list makes the signatures of UEFI variable updates (PKCS7_sign, whose
+/// algorithm identifiers carry NULL parameters, where CMS_sign leaves them out). Returns its
+/// length and sets *out (free it with OPENSSL_free), or -1.
+static inline int warden_pkcs7_sign_bytes(const char *certificate_pem, const char *key_pem, const unsigned char *bytes,
+                                          int count, unsigned char **out) {
+    int length = -1;
+    int flags = PKCS7_BINARY | PKCS7_DETACHED | PKCS7_NOATTR;
+    BIO *content = BIO_new_mem_buf(bytes, count);
+    X509 *certificate = NULL;
+    EVP_PKEY *key = NULL;
+    PKCS7 *p7 = NULL;
+    if (!warden_read_signer(certificate_pem, key_pem, &certificate, &key) || content == NULL) goto done;
+    p7 = PKCS7_sign(NULL, NULL, NULL, content, flags | PKCS7_PARTIAL);
+    if (p7 == NULL || PKCS7_sign_add_signer(p7, certificate, key, EVP_sha256(), flags) == NULL) goto done;
+    if (PKCS7_final(p7, content, flags) != 1) goto done;
+    *out = NULL;
+    length = i2d_PKCS7(p7, out);
+done:
+    PKCS7_free(p7);
+    EVP_PKEY_free(key);
+    X509_free(certificate);
+    BIO_free(content);
+    return length;
 }
 
 #endif

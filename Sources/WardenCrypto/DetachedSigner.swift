@@ -27,6 +27,17 @@ public struct DetachedSigner: Sendable {
         }
     }
 
+    /// The PKCS#7 signature of `bytes` as UEFI variable updates carry it (and efitools'
+    /// sign-efi-sig-list makes it): a DER ContentInfo, SHA-256, no signed attributes.
+    public func signPKCS7(_ bytes: ArraySlice<UInt8>) throws(OpenSSLError) -> [UInt8] {
+        guard bytes.count <= Int(Int32.max) else { throw OpenSSLError("sign \(bytes.count) bytes (PKCS#7): too large") }
+        return try signature(of: "\(bytes.count) bytes") { out in
+            bytes.withUnsafeBufferPointer {
+                warden_pkcs7_sign_bytes(certificatePEM, keyPEM, $0.baseAddress, Int32($0.count), &out)
+            }
+        }
+    }
+
     private func signature(of what: String, _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32) throws(OpenSSLError)
         -> [UInt8]
     {

@@ -18,7 +18,7 @@ import sys
 FLOORS = [
     ["CTSS2", "COpenSSL", "CArchive", "CDatagrams", "CFileFlags", "Octets"],
     ["TSS", "WardenCrypto", "Archive"],
-    ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot", "ImageBuilding"],
+    ["TPM", "BundleLines", "WardenAPI", "WardenClient", "Boot", "ImageBuilding", "UEFIVariables"],
     ["Attestation", "AgentCore", "TPMSimulation", "LocalPostgres"],
     ["Store"],
     ["Images", "Audit"],
