@@ -117,7 +117,7 @@ let package = Package(
             name: "Server",
             dependencies: [
                 "Store", "Attestation", "Audit", "Boot", "ImageBuilding", "Images", "Octets", "TPM", "TSS",
-                "WardenCrypto", "WardenAPI", .product(name: "X509", package: "swift-certificates"),
+                "UEFIVariables", "WardenCrypto", "WardenAPI", .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -147,7 +147,7 @@ let package = Package(
         .target(
             name: "WardenAppliance",
             dependencies: [
-                "WardenCLI", "Server", "Store", "Audit", "Boot", "Images", "WardenAPI",
+                "WardenCLI", "Server", "Store", "Audit", "Boot", "Images", "UEFIVariables", "WardenAPI",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

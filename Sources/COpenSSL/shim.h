@@ -248,4 +248,27 @@ done:
     return length;
 }
 
+/// 1 when `signature` (a DER PKCS#7 ContentInfo) is a valid detached signature of `count`
+/// bytes at `bytes` by the PEM certificate `certificate_pem` (checked as the signer, not
+/// against any chain: UEFI variables trust the key, not a CA), else 0.
+static inline int warden_pkcs7_verify_detached(const unsigned char *signature, long signature_len,
+                                               const unsigned char *bytes, int count, const char *certificate_pem) {
+    int verified = 0;
+    const unsigned char *cursor = signature;
+    PKCS7 *p7 = d2i_PKCS7(NULL, &cursor, signature_len);
+    BIO *certificate_bio = BIO_new_mem_buf(certificate_pem, -1);
+    X509 *certificate = certificate_bio == NULL ? NULL : PEM_read_bio_X509(certificate_bio, NULL, NULL, NULL);
+    BIO *content = BIO_new_mem_buf(bytes, count);
+    STACK_OF(X509) *signers = sk_X509_new_null();
+    if (p7 != NULL && certificate != NULL && content != NULL && signers != NULL && sk_X509_push(signers, certificate) > 0) {
+        verified = PKCS7_verify(p7, signers, NULL, content, NULL, PKCS7_BINARY | PKCS7_NOVERIFY | PKCS7_NOINTERN) == 1;
+    }
+    sk_X509_free(signers);
+    BIO_free(content);
+    X509_free(certificate);
+    BIO_free(certificate_bio);
+    PKCS7_free(p7);
+    return verified;
+}
+
 #endif

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import ImageBuilding
 import SwiftASN1
+import UEFIVariables
 import WardenCrypto
 import X509
 import _CryptoExtras
@@ -163,6 +164,83 @@ public struct SecureBootKeys: Sendable {
             fsync(descriptor)
             close(descriptor)
         }
+    }
+
+    /// An update of one key variable: its signature list, what its signer signs and, when
+    /// the folder holds that signer's key, the signed update.
+    public struct VariableUpdate: Sendable {
+        public let variable: SecureBootVariable
+        public let signatureList: [UInt8]
+        public let toBeSigned: [UInt8]
+        public let signed: [UInt8]?
+        /// The variable whose key signs this one's updates: PK signs PK (in setup mode) and
+        /// KEK; KEK signs db.
+        public var signer: Variable { SecureBootKeys.signer(of: variable) }
+    }
+
+    /// The updates that enrol this folder's keys at `time` (EFI_TIME bytes,
+    /// ``SecureBootVariable/time(_:)``): PK, KEK and db (with the extra db certificates).
+    public func variableUpdates(time: [UInt8]) throws(SecureBootKeyError) -> [VariableUpdate] {
+        try SecureBootVariable.allCases.map { variable throws(SecureBootKeyError) in
+            let list = try signatureList(of: variable)
+            let signer = Self.signer(of: variable)
+            let signed: [UInt8]?
+            if folder.exists(signer.keyFile) {
+                let detached = DetachedSigner(
+                    certificatePEM: try text(of: signer.certificateFile), keyPEM: try text(of: signer.keyFile))
+                do { signed = try variable.update(list, time: time, signedBy: detached) } catch {
+                    throw .unwritable("\(error)")
+                }
+            } else {
+                signed = nil
+            }
+            return VariableUpdate(
+                variable: variable, signatureList: list, toBeSigned: variable.toBeSigned(list, time: time),
+                signed: signed)
+        }
+    }
+
+    /// The update of `variable` at `time` from `signature`, a detached PKCS#7 (DER) its
+    /// signer made offline over the update's bundle; refused unless it is that signer's
+    /// signature of exactly that bundle.
+    public func completedUpdate(of variable: SecureBootVariable, time: [UInt8], signature: [UInt8])
+        throws(SecureBootKeyError) -> [UInt8]
+    {
+        let list = try signatureList(of: variable)
+        let signer = Self.signer(of: variable)
+        guard
+            PKCS7Verification.isValid(
+                signature, of: variable.toBeSigned(list, time: time), signerPEM: try text(of: signer.certificateFile))
+        else {
+            throw .unreadable(
+                signer,
+                "the signature is not the \(signer.rawValue) key's signature of the \(variable.rawValue) update at that time"
+            )
+        }
+        do { return try variable.update(list, time: time, signature: signature) } catch {
+            throw .unreadable(signer, "\(error)")
+        }
+    }
+
+    /// The variable whose key signs `variable`'s updates.
+    public static func signer(of variable: SecureBootVariable) -> Variable { variable == .db ? .kek : .pk }
+
+    /// The signature list `variable` is enrolled with: its certificate, and for db the extra ones.
+    private func signatureList(of variable: SecureBootVariable) throws(SecureBootKeyError) -> [UInt8] {
+        let own = Variable(rawValue: variable.rawValue) ?? .db
+        var certificates = [try der(try Self.certificate(try text(of: own.certificateFile), for: own), own)]
+        if variable == .db, folder.exists(.secureBootExtraDB) {
+            do {
+                for document in try PEMDocument.parseMultiple(pemString: try text(of: .secureBootExtraDB)) {
+                    certificates.append(document.derBytes)
+                }
+            } catch { throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) is not PEM") }
+        }
+        return SecureBootVariable.signatureList(certificates: certificates)
+    }
+
+    private func der(_ certificate: Certificate, _ variable: Variable) throws(SecureBootKeyError) -> [UInt8] {
+        do { return try certificate.serializeAsPEM().derBytes } catch { throw .unreadable(variable, "\(error)") }
     }
 
     /// Every certificate of every variable, Warden's own first.

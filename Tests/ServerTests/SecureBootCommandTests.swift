@@ -33,4 +33,66 @@ import TestSupport
         let again = try warden(["secureboot", "init", "--state-dir", state])
         #expect(again.status != 0 && again.stderr.contains("never replaced"), "\(again.stderr)")
     }
+
+    /// With the PK offline: `updates` writes the bundles the PK must sign, the operator signs
+    /// them with OpenSSL where the key is, and `complete` writes the updates efitools would
+    /// have written with that key; a signature by another key is refused.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/sign-efi-sig-list")))
+    func anOfflinePKSignsItsUpdatesWhereItIs() throws {
+        let folder = try TestPaths.temporaryDirectory("secureboot-offline-cli")
+        let state = folder.appendingPathComponent(".warden").path
+        _ = try StateFolder.initialise(at: state)
+        func file(_ name: String) -> String { folder.appendingPathComponent(name).path }
+        for name in ["pk", "stranger"] {
+            let made = try Command.run(
+                "openssl",
+                [
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name)", "-days", "1", "-keyout",
+                    file("\(name).key"), "-out", file("\(name).pem"),
+                ])
+            #expect(made.status == 0, "\(made.stderr)")
+        }
+        let initialised = try warden([
+            "secureboot", "init", "--state-dir", state, "--offline-pk", "--pk-cert", file("pk.pem"),
+        ])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        let out = file("updates")
+        let time = "2026-12-05T03:30:00Z"
+        let written = try warden(["secureboot", "updates", "--state-dir", state, "--out", out, "--time", time])
+        #expect(written.status == 0, "\(written.stderr)")
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: out))
+        #expect(files == ["PK.esl", "PK.tbs", "KEK.esl", "KEK.tbs", "db.esl", "db.auth"], "\(files)")
+        #expect(written.stdout.contains("warden secureboot complete PK --time \(time)"), "\(written.stdout)")
+
+        for (variable, key) in [("PK", "pk"), ("KEK", "pk"), ("PK", "stranger")] {
+            let signature = file("\(variable)-\(key).p7")
+            let signed = try Command.run(
+                "openssl",
+                [
+                    "smime", "-sign", "-binary", "-noattr", "-md", "sha256", "-in", out + "/\(variable).tbs", "-signer",
+                    file("\(key).pem"), "-inkey", file("\(key).key"), "-outform", "DER", "-out", signature,
+                ])
+            #expect(signed.status == 0, "\(signed.stderr)")
+            let completed = try warden([
+                "secureboot", "complete", variable, "--state-dir", state, "--time", time, "--signature", signature,
+                "--out", out,
+            ])
+            guard key == "pk" else {
+                #expect(completed.status != 0 && completed.stderr.contains("not the PK key's signature"))
+                continue
+            }
+            #expect(completed.status == 0, "\(completed.stderr)")
+            let efitools = try Command.run(
+                "sign-efi-sig-list",
+                [
+                    "-g", "57617264-656e-4b65-7973-000000000001", "-t", "2026-12-05 03:30:00", "-c", file("pk.pem"),
+                    "-k",
+                    file("pk.key"), variable, out + "/\(variable).esl", file("\(variable).efitools.auth"),
+                ])
+            #expect(efitools.status == 0, "\(efitools.stderr)")
+            #expect(
+                try TestPaths.bytes(URL(fileURLWithPath: out + "/\(variable).auth"))
+                    == TestPaths.bytes(URL(fileURLWithPath: file("\(variable).efitools.auth"))), "\(variable)")
+        }
+    }
 }
