@@ -29,8 +29,13 @@ extension Policy {
         if let followed {
             failures += Self.sequenceFailures(
                 pcr: 11, in: quote, measured, expected: followed.pcr11, image: followed.name)
+            // Under Secure Boot, systemd's stub starts a UKI that has a .cmdline section (every
+            // image Warden builds) with that command line, ignores the one iPXE passes, and
+            // measures none into PCR 12: PCR 4 (the signed UKI) and PCR 11 (its .cmdline
+            // section) cover it. PCR 7's SecureBoot variable says which boot this was.
+            let commandLine = measured.facts.secureBootEnabled == true ? [] : followed.pcr12
             failures += Self.sequenceFailures(
-                pcr: 12, in: quote, measured, expected: followed.pcr12, image: followed.name)
+                pcr: 12, in: quote, measured, expected: commandLine, image: followed.name)
         }
         return failures
     }

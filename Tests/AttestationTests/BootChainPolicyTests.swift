@@ -85,8 +85,11 @@ import WardenCrypto
 
     /// A verified quote of PCRs 0–23 (sha256) by a software AK, whose log holds `pcr4` in
     /// PCR 4: (type, data, digest — nil: the SHA-256 of the data, as the verifier checks).
-    func quote(pcr4: [(EventType, [UInt8], [UInt8]?)]) throws -> VerifiedQuote {
+    func quote(pcr4: [(EventType, [UInt8], [UInt8]?)], before: (inout EventLogBuilder) -> Void = { _ in })
+        throws -> VerifiedQuote
+    {
         var builder = EventLogBuilder(banks: [.sha256])
+        before(&builder)
         for (type, data, digest) in pcr4 {
             if let digest {
                 builder.append(pcr: 4, type: type, digests: [digest], data: data)
@@ -138,6 +141,56 @@ import WardenCrypto
                 followsImage.failures(of: forged, boot: boot).map(\.reason).first
                     == "PCR 4 event 3 (\(hidden.0)): found sha256 \(digest), not an event PCR 4 may hold")
         }
+    }
+
+    /// Secure Boot's state as PCR 7 measures it: the `SecureBoot` variable (UEFI_VARIABLE_DATA).
+    static func secureBoot(_ enabled: Bool) -> (inout EventLogBuilder) -> Void {
+        { builder in
+            let name = Array("SecureBoot".utf16)
+            // EFI_GLOBAL_VARIABLE, 8be4df61-93ca-11d2-aa0d-00e098032b8c, as firmware stores it.
+            let guid: [UInt8] = [
+                0x61, 0xDF, 0xE4, 0x8B, 0xCA, 0x93, 0xD2, 0x11, 0xAA, 0x0D, 0, 0xE0, 0x98, 3, 0x2B, 0x8C,
+            ]
+            func little<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
+                withUnsafeBytes(of: value.littleEndian) { Array($0) }
+            }
+            let data =
+                guid + little(UInt64(name.count)) + little(UInt64(1)) + name.flatMap(little) + [enabled ? 1 : 0]
+            builder.measure(pcr: 7, type: .efiVariableDriverConfig, data: data)
+        }
+    }
+
+    /// Under Secure Boot the stub measures no command line into PCR 12, and one there is
+    /// refused; with Secure Boot off, the image's command line event is expected there.
+    @Test func pcr12FollowsSecureBoot() throws {
+        let uki = String(repeating: "ab", count: 32)
+        let commandLine = [UInt8]("node.efi console=ttyS0".utf8)
+        var image = image(allowing: [uki], loading: uki)
+        image = BootReference.Image(
+            name: image.name, bootApplications: image.bootApplications, unifiedKernelImage: image.unifiedKernelImage,
+            pcr11: [],
+            pcr12: [.init(what: "the command line", sha256: Hex.encode(DigestAlgorithm.sha256.hash(commandLine)))])
+        let boot = BootReference(image: image)
+        let application: (EventType, [UInt8], [UInt8]?) = (.efiBootServicesApplication, [1, 2, 3], Hex.decode(uki))
+        func withCommandLine(_ secureBootOn: Bool) -> (inout EventLogBuilder) -> Void {
+            { builder in
+                Self.secureBoot(secureBootOn)(&builder)
+                builder.measure(pcr: 12, type: .ipl, data: commandLine)
+            }
+        }
+        #expect(
+            followsImage.failures(of: try quote(pcr4: [application], before: withCommandLine(false)), boot: boot)
+                .isEmpty)
+        #expect(
+            !followsImage.failures(of: try quote(pcr4: [application], before: Self.secureBoot(false)), boot: boot)
+                .isEmpty)
+        let secure = try quote(pcr4: [application], before: Self.secureBoot(true))
+        #expect(secure.measuredBoot?.facts.secureBootEnabled == true)
+        #expect(followsImage.failures(of: secure, boot: boot).isEmpty)
+        #expect(
+            followsImage.failures(of: try quote(pcr4: [application], before: withCommandLine(true)), boot: boot).map(
+                \.rule)
+                == [.image])
     }
 
     @Test func theImageItselfMustBeLoaded() {
