@@ -32,8 +32,10 @@ extension Policy {
             // Under Secure Boot, systemd's stub starts a UKI that has a .cmdline section (every
             // image Warden builds) with that command line, ignores the one iPXE passes, and
             // measures none into PCR 12: PCR 4 (the signed UKI) and PCR 11 (its .cmdline
-            // section) cover it. PCR 7's SecureBoot variable says which boot this was.
-            let commandLine = measured.facts.secureBootEnabled == true ? [] : followed.pcr12
+            // section) cover it. So a PCR 12 the log never extends holds whatever PCR 7 says
+            // (it may not say); under Secure Boot, a command line there is refused.
+            let extended = measured.eventLog.events.contains { $0.pcr == 12 }
+            let commandLine = measured.facts.secureBootEnabled == true || !extended ? [] : followed.pcr12
             failures += Self.sequenceFailures(
                 pcr: 12, in: quote, measured, expected: commandLine, image: followed.name)
         }

@@ -249,8 +249,9 @@ done:
 }
 
 /// 1 when `signature` (a DER PKCS#7 ContentInfo) is a valid detached signature of `count`
-/// bytes at `bytes` by the PEM certificate `certificate_pem` (checked as the signer, not
-/// against any chain: UEFI variables trust the key, not a CA), else 0.
+/// bytes at `bytes` by the PEM certificate `certificate_pem`, as UEFI firmware checks an
+/// authenticated variable: one SHA-256 signer, whose certificate the signature carries and
+/// is that certificate (the key is trusted, not a chain); else 0.
 static inline int warden_pkcs7_verify_detached(const unsigned char *signature, long signature_len,
                                                const unsigned char *bytes, int count, const char *certificate_pem) {
     int verified = 0;
@@ -260,8 +261,20 @@ static inline int warden_pkcs7_verify_detached(const unsigned char *signature, l
     X509 *certificate = certificate_bio == NULL ? NULL : PEM_read_bio_X509(certificate_bio, NULL, NULL, NULL);
     BIO *content = BIO_new_mem_buf(bytes, count);
     STACK_OF(X509) *signers = sk_X509_new_null();
-    if (p7 != NULL && certificate != NULL && content != NULL && signers != NULL && sk_X509_push(signers, certificate) > 0) {
-        verified = PKCS7_verify(p7, signers, NULL, content, NULL, PKCS7_BINARY | PKCS7_NOVERIFY | PKCS7_NOINTERN) == 1;
+    if (p7 != NULL && PKCS7_type_is_signed(p7) && certificate != NULL && content != NULL && signers != NULL
+        && sk_X509_push(signers, certificate) > 0) {
+        STACK_OF(PKCS7_SIGNER_INFO) *infos = PKCS7_get_signer_info(p7);
+        STACK_OF(X509) *carried = PKCS7_get0_signers(p7, NULL, 0);
+        PKCS7_SIGNER_INFO *info = sk_PKCS7_SIGNER_INFO_num(infos) == 1 ? sk_PKCS7_SIGNER_INFO_value(infos, 0) : NULL;
+        X509_ALGOR *digest = NULL;
+        if (info != NULL) PKCS7_SIGNER_INFO_get0_algs(info, NULL, &digest, NULL);
+        const ASN1_OBJECT *digest_object = NULL;
+        if (digest != NULL) X509_ALGOR_get0(&digest_object, NULL, NULL, digest);
+        if (carried != NULL && sk_X509_num(carried) == 1 && X509_cmp(sk_X509_value(carried, 0), certificate) == 0
+            && digest_object != NULL && OBJ_obj2nid(digest_object) == NID_sha256) {
+            verified = PKCS7_verify(p7, signers, NULL, content, NULL, PKCS7_BINARY | PKCS7_NOVERIFY | PKCS7_NOINTERN) == 1;
+        }
+        sk_X509_free(carried);
     }
     sk_X509_free(signers);
     BIO_free(content);

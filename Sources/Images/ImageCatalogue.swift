@@ -223,15 +223,14 @@ public struct ImageCatalogue: Sendable {
     /// How long a file no image names stays before ``synchronise(now:)`` deletes it.
     static let pruneAge: TimeInterval = 600
 
-    /// Removes image `name`; its file goes too unless another image is the same file.
+    /// Removes image `name`; its files (the image, and the one signed for Secure Boot) go
+    /// too, each unless another image is that file.
     public func remove(name: String, actor: String) throws(ImageError) {
-        let signed = (try? store.image(named: name))?.secureBootSigned?.sha256
-        let removed: (sha256: String, fileStillUsed: Bool)
+        let removed: [String]
         do throws(StoreError) { removed = try store.removeImage(named: name, actor: actor) } catch {
             throw .store(error)
         }
-        guard !removed.fileStillUsed else { return }
-        for digest in [removed.sha256] + (signed.map { [$0] } ?? []) {
+        for digest in removed {
             let file = files.path + "/" + digest
             for path in [file + ".efi", file + ".efi.sig"] + ImageFiles.servedSections.keys.map({ file + ".\($0).sig" })
             {

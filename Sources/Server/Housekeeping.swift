@@ -43,7 +43,11 @@ public struct Housekeeping: Service {
                 if expire { _ = try? store.expireUnclaimed(now: now) }
             }
             if expire {
-                let lines = (try? await BlockingPools.admin.run { [images] in images.synchronise(now: now) }) ?? []
+                // Images another appliance added without the Secure Boot key are signed here.
+                let lines =
+                    (try? await BlockingPools.admin.run { [images] in
+                        images.signForSecureBoot(actor: "system (Secure Boot)") + images.synchronise(now: now)
+                    }) ?? []
                 for line in lines { logger.info("\(line)") }
                 let standing = try? await BlockingPools.admin.run { [store, applianceName] in
                     try store.appliances().first { $0.name == applianceName }?.state

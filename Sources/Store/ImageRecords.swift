@@ -16,11 +16,15 @@ extension ImageRecord {
                 try? JSONDecoder().decode([BootMeasurement].self, from: Data($0.utf8))
             },
             createdAt: row["createdAt"], machines: machines,
-            secureBootSigned: (row["signedSHA256"] as Data?).map { digest in
-                SignedImage(
-                    sha256: [UInt8](digest), authenticodeSHA256: [UInt8](row["signedAuthenticodeSHA256"] as Data),
-                    size: row["signedSize"])
-            })
+            secureBootSigned: Self.signed(row))
+    }
+
+    /// The signed file a row names, when it names all of it.
+    private static func signed(_ row: SQLRow) -> SignedImage? {
+        guard let digest = row["signedSHA256"] as Data?, let authenticode = row["signedAuthenticodeSHA256"] as Data?,
+            let size = row["signedSize"] as Int?
+        else { return nil }
+        return SignedImage(sha256: [UInt8](digest), authenticodeSHA256: [UInt8](authenticode), size: size)
     }
 }
 
@@ -148,11 +152,10 @@ extension EnrolmentStore {
         return found
     }
 
-    /// Removes image `name` from the catalogue, unless a machine boots it, with its bytes
-    /// unless another image is the same file; returns its SHA-256 and whether one is.
-    public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> (
-        sha256: String, fileStillUsed: Bool
-    ) {
+    /// Removes image `name` from the catalogue, unless a machine boots it, with the bytes of
+    /// its files (the image and the one signed for Secure Boot) that no other image is, as
+    /// its own or its signed file; returns the SHA-256 (hex) of the files removed.
+    public func removeImage(named name: String, actor: String, now: Date = Date()) throws(StoreError) -> [String] {
         try write { db in
             guard
                 let row = try SQLRow.fetchOne(
@@ -167,19 +170,20 @@ extension EnrolmentStore {
             }
             try db.execute(sql: "DELETE FROM image WHERE id = ?", arguments: [id])
             let digest: Data = row["sha256"]
-            let shared =
-                try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ?)", arguments: [digest])
-                ?? false
-            if !shared {
-                try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [digest])
-                if let signed = row["signedSHA256"] as Data? {
-                    try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [signed])
-                }
+            var removed: [String] = []
+            for file in [digest] + ((row["signedSHA256"] as Data?).map { [$0] } ?? []) {
+                let used =
+                    try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM image WHERE sha256 = ? OR signedSHA256 = ?)",
+                        arguments: [file, file]) ?? false
+                guard !used else { continue }
+                try db.execute(sql: "DELETE FROM imagePart WHERE sha256 = ?", arguments: [file])
+                removed.append(Hex.encode(file))
             }
             try db.appendAudit(
                 actor: actor, action: "image-removed", subject: "image/\(name)",
                 details: "UKI sha256 \(Hex.encode(digest))", now: now)
-            return (Hex.encode(digest), shared)
+            return removed
         }
     }
 

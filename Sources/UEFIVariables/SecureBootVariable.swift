@@ -88,7 +88,11 @@ public enum SecureBootVariable: String, Sendable, CaseIterable {
         guard let outer = DERElement(der, at: 0), outer.tag == 0x30, outer.end == der.count else {
             throw .malformedSignature
         }
-        guard der[outer.contentStart...].starts(with: signedDataOID) else { return der }
+        guard der[outer.contentStart...].starts(with: signedDataOID) else {
+            // A bare SignedData begins with its version, an INTEGER.
+            guard outer.contentStart < der.count, der[outer.contentStart] == 0x02 else { throw .malformedSignature }
+            return der
+        }
         let wrapperStart = outer.contentStart + signedDataOID.count
         guard let wrapper = DERElement(der, at: wrapperStart), wrapper.tag == 0xA0,
             let inner = DERElement(der, at: wrapper.contentStart), inner.tag == 0x30, inner.end == wrapper.end

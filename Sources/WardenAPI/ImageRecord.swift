@@ -41,8 +41,8 @@ public struct ImageRecord: Sendable, Codable, Equatable {
     public let createdAt: Date
     /// Machines assigned this image.
     public let machines: [String]
-    /// The image as signed for Secure Boot with the rack's db key, which machines are served
-    /// instead when there is one: its own SHA-256 (its name in the image store), Authenticode
+    /// The image as signed for Secure Boot with the rack's db key, which UEFI machines are
+    /// served instead when there is one (legacy BIOS ones get the unsigned image's sections): its own SHA-256 (its name in the image store), Authenticode
     /// SHA-256 (what the firmware measures into PCR 4 when it loads it) and size.
     public var secureBootSigned: SignedImage?
 

@@ -143,6 +143,7 @@ struct SecureBootCommand: ParsableCommand {
             do {
                 update = try SecureBootKeys(folder: state).completedUpdate(of: target, time: time, signature: bytes)
             } catch { throw ServeFailure(error.description) }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try Data(update).write(to: URL(fileURLWithPath: "\(out)/\(variable).auth"))
             print("\(out)/\(variable).auth: signed by \(SecureBootKeys.signer(of: target).rawValue)")
         }

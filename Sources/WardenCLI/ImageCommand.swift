@@ -147,7 +147,7 @@ package struct ImageCommand: AsyncParsableCommand {
                 sha256:              \(image.sha256)
                 sha384:              \(image.sha384)
                 Authenticode sha256: \(image.authenticodeSHA256)\(image.secureBootSigned == nil ? " (PCR 4)" : "")
-                signed for Secure Boot: \(image.secureBootSigned.map { "sha256 \($0.sha256), Authenticode sha256 \($0.authenticodeSHA256) (PCR 4), \($0.size) bytes" } ?? "no (the rack has no Secure Boot keys)")
+                signed for Secure Boot: \(image.secureBootSigned.map { "sha256 \($0.sha256), Authenticode sha256 \($0.authenticodeSHA256) (PCR 4), \($0.size) bytes" } ?? "no (no appliance with the rack's Secure Boot keys signed it yet)")
                 kernel sha256:       \(image.linuxSHA256)
                 initrd sha256:       \(image.initrdSHA256)
                 command line:        \(image.commandLine)

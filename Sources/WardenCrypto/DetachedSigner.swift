@@ -31,19 +31,21 @@ public struct DetachedSigner: Sendable {
     /// sign-efi-sig-list makes it): a DER ContentInfo, SHA-256, no signed attributes.
     public func signPKCS7(_ bytes: ArraySlice<UInt8>) throws(OpenSSLError) -> [UInt8] {
         guard bytes.count <= Int(Int32.max) else { throw OpenSSLError("sign \(bytes.count) bytes (PKCS#7): too large") }
-        return try signature(of: "\(bytes.count) bytes") { out in
+        return try signature(of: "\(bytes.count) bytes", as: "PKCS#7") { out in
             bytes.withUnsafeBufferPointer {
                 warden_pkcs7_sign_bytes(certificatePEM, keyPEM, $0.baseAddress, Int32($0.count), &out)
             }
         }
     }
 
-    private func signature(of what: String, _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32) throws(OpenSSLError)
+    private func signature(
+        of what: String, as format: String = "CMS", _ sign: (inout UnsafeMutablePointer<UInt8>?) -> Int32
+    ) throws(OpenSSLError)
         -> [UInt8]
     {
         var out: UnsafeMutablePointer<UInt8>?
         let length = sign(&out)
-        guard length > 0, let out else { throw OpenSSLError("sign \(what) (CMS)") }
+        guard length > 0, let out else { throw OpenSSLError("sign \(what) (\(format))") }
         defer { warden_openssl_free(out) }
         return Array(UnsafeBufferPointer(start: out, count: Int(length)))
     }

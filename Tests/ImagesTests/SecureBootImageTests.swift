@@ -41,6 +41,31 @@ import WardenCrypto
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// A signed file that is also another image (its bytes added as an image of their own)
+    /// stays while that image does: removing one image removes only the files no image is.
+    @Test func aFileAnotherImageIsOutlivesTheImageItWasSignedFor() throws {
+        let rig = try Rig(secureBoot: true)
+        let first = try rig.catalogue.add(name: "first", upload: try rig.upload(), actor: "test")
+        let signed = try #require(first.secureBootSigned)
+        let signedPath = rig.catalogue.files.path + "/" + signed.sha256 + ".efi"
+        let copy = rig.folder.appendingPathComponent("signed-copy.efi").path
+        try FileManager.default.copyItem(atPath: signedPath, toPath: copy)
+        let second = try rig.catalogue.add(name: "second", upload: copy, actor: "test")
+        #expect(second.sha256 == signed.sha256)
+
+        try rig.catalogue.remove(name: "first", actor: "test")
+        #expect(try rig.store.hasImageContent(sha256: Hex.decode(signed.sha256) ?? [], size: signed.size))
+        #expect(try rig.catalogue.files.resolve(signed.sha256 + ".efi").size == signed.size)
+        #expect(!FileManager.default.fileExists(atPath: rig.catalogue.files.path + "/" + first.sha256 + ".efi"))
+
+        try rig.catalogue.remove(name: "second", actor: "test")
+        let secondSigned = try #require(second.secureBootSigned)
+        for (file, size) in [(signed.sha256, signed.size), (secondSigned.sha256, secondSigned.size)] {
+            #expect(!FileManager.default.fileExists(atPath: rig.catalogue.files.path + "/" + file + ".efi"))
+            #expect(!(try rig.store.hasImageContent(sha256: Hex.decode(file) ?? [], size: size)))
+        }
+    }
+
     /// Images added before the rack had Secure Boot keys are signed at the next start, by
     /// the first appliance that starts; the others fetch its file.
     @Test(arguments: StoreBackend.allCases) func imagesAddedBeforeAreSignedAtTheNextStartOnce(backend: StoreBackend)

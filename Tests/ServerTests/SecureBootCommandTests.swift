@@ -64,21 +64,31 @@ import TestSupport
         #expect(files == ["PK.esl", "PK.tbs", "KEK.esl", "KEK.tbs", "db.esl", "db.auth"], "\(files)")
         #expect(written.stdout.contains("warden secureboot complete PK --time \(time)"), "\(written.stdout)")
 
-        for (variable, key) in [("PK", "pk"), ("KEK", "pk"), ("PK", "stranger")] {
-            let signature = file("\(variable)-\(key).p7")
+        // A firmware takes one SHA-256 signer whose certificate the signature carries.
+        let refused = [
+            ("PK", "stranger", "sha256", false), ("PK", "pk", "sha384", false), ("PK", "pk", "sha256", true),
+        ]
+        for (variable, key, digest, withoutCertificate) in [
+            ("PK", "pk", "sha256", false), ("KEK", "pk", "sha256", false),
+        ]
+            + refused
+        {
+            let signature = file("\(variable)-\(key)-\(digest)-\(withoutCertificate).p7")
             let signed = try Command.run(
                 "openssl",
                 [
-                    "smime", "-sign", "-binary", "-noattr", "-md", "sha256", "-in", out + "/\(variable).tbs", "-signer",
+                    "smime", "-sign", "-binary", "-noattr", "-md", digest, "-in", out + "/\(variable).tbs", "-signer",
                     file("\(key).pem"), "-inkey", file("\(key).key"), "-outform", "DER", "-out", signature,
-                ])
+                ] + (withoutCertificate ? ["-nocerts"] : []))
             #expect(signed.status == 0, "\(signed.stderr)")
             let completed = try warden([
                 "secureboot", "complete", variable, "--state-dir", state, "--time", time, "--signature", signature,
                 "--out", out,
             ])
-            guard key == "pk" else {
-                #expect(completed.status != 0 && completed.stderr.contains("not the PK key's signature"))
+            guard key == "pk", digest == "sha256", !withoutCertificate else {
+                #expect(
+                    completed.status != 0 && completed.stderr.contains("not the PK key's signature"),
+                    "\(key) \(digest) \(withoutCertificate)")
                 continue
             }
             #expect(completed.status == 0, "\(completed.stderr)")
