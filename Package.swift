@@ -188,7 +188,8 @@ let package = Package(
             name: "TestSupport", dependencies: ["LocalPostgres", "Store", "TPM", "WardenCrypto"],
             path: "Tests/TestSupport"),
         .testTarget(name: "WardenCryptoTests", dependencies: ["WardenCrypto"]),
-        .testTarget(name: "UEFIVariablesTests", dependencies: ["UEFIVariables", "WardenCrypto", "TestSupport"]),
+        .testTarget(
+            name: "UEFIVariablesTests", dependencies: ["Octets", "UEFIVariables", "WardenCrypto", "TestSupport"]),
         .testTarget(name: "TSSTests", dependencies: ["TSS", "TestSupport"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM", "TPMSimulation", "TSS", "WardenCrypto", "TestSupport"]),
         .testTarget(

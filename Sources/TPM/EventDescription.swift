@@ -53,7 +53,7 @@ public struct EventDescription: Sendable, Equatable {
             // UEFI_PARTITION_TABLE_HEADER (92 bytes), then UINT64 NumberOfPartitions.
             guard data.count >= 100 else { return [] }
             return [
-                ("diskGUID", GUID.format(data[(data.startIndex + 56)..<(data.startIndex + 72)])),
+                ("diskGUID", EFIGUID(bytes: data[(data.startIndex + 56)..<(data.startIndex + 72)]).description),
                 ("partitions", String(u64(data, 92))),
             ]
         case .efiHandoffTables:

@@ -1,11 +1,10 @@
 import Octets
-import WardenCrypto
 /// A UEFI_VARIABLE_DATA record (the data of EV_EFI_VARIABLE_* events).
 public struct UEFIVariable: Sendable, Equatable {
     /// EFI_GLOBAL_VARIABLE: SecureBoot, PK, KEK, Boot####, BootOrder.
-    public static let globalVariableGUID = "8be4df61-93ca-11d2-aa0d-00e098032b8c"
+    public static let globalVariableGUID = EFIGUID.globalVariable.description
     /// EFI_IMAGE_SECURITY_DATABASE_GUID: db, dbx.
-    public static let imageSecurityDatabaseGUID = "d719b2cb-3d3a-4596-a3bc-dad00e67656f"
+    public static let imageSecurityDatabaseGUID = EFIGUID.imageSecurityDatabase.description
 
     public let guid: String
     public let name: String
@@ -22,25 +21,13 @@ public struct UEFIVariable: Sendable, Equatable {
         let nameStart = base + 32
         let nameEnd = nameStart + Int(nameLength) * 2
         guard UInt64(nameEnd - nameStart) + dataLength == available else { return nil }
-        guid = GUID.format(bytes[base..<(base + 16)])
+        guid = EFIGUID(bytes: bytes[base..<(base + 16)]).description
         name = UTF16Text.decode(bytes[nameStart..<nameEnd])
         data = bytes[nameEnd..<(nameEnd + Int(dataLength))]
     }
 
     /// Whether this is the named variable of the Secure Boot configuration.
     func isVariable(_ wanted: String, guid wantedGUID: String) -> Bool { name == wanted && guid == wantedGUID }
-}
-
-/// EFI GUIDs in their registry form (first three fields little-endian).
-enum GUID {
-    static func format(_ b: ArraySlice<UInt8>) -> String {
-        let a = Array(b)
-        let parts = [
-            Hex.encode(a[0..<4].reversed()), Hex.encode(a[4..<6].reversed()), Hex.encode(a[6..<8].reversed()),
-            Hex.encode(a[8..<10]), Hex.encode(a[10..<16]),
-        ]
-        return parts.joined(separator: "-")
-    }
 }
 
 /// UTF-16LE text as firmware writes it, stopping at the first NUL.
@@ -62,16 +49,8 @@ extension UEFIVariable {
     /// Encodes a UEFI_VARIABLE_DATA record (for building logs); `guid` in registry form.
     public static func encode(guid: String, name: String, data: [UInt8]) -> [UInt8] {
         let nameUnits = Array(name.utf16)
-        return GUID.parse(guid) + LittleEndian.bytes(UInt64(nameUnits.count)) + LittleEndian.bytes(UInt64(data.count))
+        guard let parsed = EFIGUID(guid) else { preconditionFailure("malformed GUID \(guid)") }
+        return parsed.bytes + LittleEndian.bytes(UInt64(nameUnits.count)) + LittleEndian.bytes(UInt64(data.count))
             + nameUnits.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] } + data
-    }
-}
-
-extension GUID {
-    /// The 16 bytes of a registry-form GUID (precondition: well formed).
-    static func parse(_ text: String) -> [UInt8] {
-        let fields = text.split(separator: "-").map { Hex.decode(String($0)) ?? [] }
-        precondition(fields.map(\.count) == [4, 2, 2, 2, 6], "malformed GUID \(text)")
-        return fields[0].reversed() + fields[1].reversed() + fields[2].reversed() + fields[3] + fields[4]
     }
 }

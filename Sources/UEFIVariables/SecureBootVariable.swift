@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The Secure Boot key variables and how an update of one is written: an EFI signature list
 /// of X.509 certificates, behind a time-based authentication header (UEFI 2.10, 8.2.2) whose
@@ -45,14 +42,13 @@ public enum SecureBootVariable: String, Sendable, CaseIterable {
         return list
     }
 
-    /// EFI_TIME of `date` in UTC, to the second, as authenticated writes carry it.
+    /// EFI_TIME of `date` in UTC, to the second, as authenticated writes carry it (years
+    /// held to the field's 0…65535).
     public static func time(_ date: Date) -> [UInt8] {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return LittleEndian.bytes(UInt16(parts.tm_year + 1900))
-            + [UInt8(parts.tm_mon + 1), UInt8(parts.tm_mday), UInt8(parts.tm_hour), UInt8(parts.tm_min)]
-            + [UInt8(parts.tm_sec)] + [UInt8](repeating: 0, count: 9)
+        let parts = UTCTimestamp.parts(date)
+        return LittleEndian.bytes(UInt16(clamping: parts.year))
+            + [UInt8(parts.month), UInt8(parts.day), UInt8(parts.hour), UInt8(parts.minute), UInt8(parts.second)]
+            + [UInt8](repeating: 0, count: 9)
     }
 
     /// What the signer of an update of this variable to `data` at `time` signs.

@@ -146,16 +146,8 @@ import WardenCrypto
     /// Secure Boot's state as PCR 7 measures it: the `SecureBoot` variable (UEFI_VARIABLE_DATA).
     static func secureBoot(_ enabled: Bool) -> (inout EventLogBuilder) -> Void {
         { builder in
-            let name = Array("SecureBoot".utf16)
-            // EFI_GLOBAL_VARIABLE, 8be4df61-93ca-11d2-aa0d-00e098032b8c, as firmware stores it.
-            let guid: [UInt8] = [
-                0x61, 0xDF, 0xE4, 0x8B, 0xCA, 0x93, 0xD2, 0x11, 0xAA, 0x0D, 0, 0xE0, 0x98, 3, 0x2B, 0x8C,
-            ]
-            func little<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-                withUnsafeBytes(of: value.littleEndian) { Array($0) }
-            }
-            let data =
-                guid + little(UInt64(name.count)) + little(UInt64(1)) + name.flatMap(little) + [enabled ? 1 : 0]
+            let data = UEFIVariable.encode(
+                guid: UEFIVariable.globalVariableGUID, name: "SecureBoot", data: [enabled ? 1 : 0])
             builder.measure(pcr: 7, type: .efiVariableDriverConfig, data: data)
         }
     }

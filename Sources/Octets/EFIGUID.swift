@@ -1,8 +1,15 @@
 /// A UEFI GUID as firmware stores it: the first three fields little-endian, the last eight
-/// bytes as written.
+/// bytes as written. Its description is the registry form (lower-case hex).
 public struct EFIGUID: Sendable, Equatable, CustomStringConvertible {
     /// The 16 bytes in firmware order.
     public let bytes: [UInt8]
+
+    /// The GUID whose 16 bytes, in firmware order, are `bytes` (a caller that parsed a
+    /// structure passes exactly 16).
+    public init(bytes: some Collection<UInt8>) {
+        precondition(bytes.count == 16, "an EFI GUID is 16 bytes, not \(bytes.count)")
+        self.bytes = Array(bytes)
+    }
 
     /// The GUID written `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`; nil for other text.
     public init?(_ text: String) {
