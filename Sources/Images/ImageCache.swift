@@ -19,10 +19,14 @@ struct ImageCache: Sendable {
     /// Where image `sha256` (hex) lives in the folder.
     func path(_ sha256: String) -> String { folder + "/" + sha256 + ".efi" }
 
+    /// A new name in the folder for a file on its way in, which ``install(_:sha256:image:bytes:signingSections:)`` moves.
+    func incomingPath() -> String { folder + "/.incoming-" + UUID().uuidString }
+
     /// Moves `file`, whose bytes (`bytes`, parsed as `image`) have SHA-256 `sha256`, into
     /// the folder, read-only (replacing whatever file had that name), and writes the
-    /// signatures it lacks: the image's and those of the sections legacy BIOS machines are served.
-    func install(_ file: String, sha256: String, image: PEImage, bytes: [UInt8]) throws {
+    /// signatures it lacks: the image's and, unless it is a file signed for Secure Boot
+    /// (`signingSections` false), those of the sections legacy BIOS machines are served.
+    func install(_ file: String, sha256: String, image: PEImage, bytes: [UInt8], signingSections: Bool = true) throws {
         let target = path(sha256)
         chmod(file, 0o444)
         // Another fetch may have installed the same checked bytes meanwhile: either is the image.
@@ -33,7 +37,16 @@ struct ImageCache: Sendable {
             // Signed as checked, in memory: never the file as read again from disk.
             try Data(try signer.sign(bytes[...])).write(to: URL(fileURLWithPath: target + ".sig"), options: .atomic)
         }
-        try signSections(of: image, bytes, sha256: sha256)
+        if signingSections { try signSections(of: image, bytes, sha256: sha256) }
+    }
+
+    /// Writes `bytes` (parsed as `image`, SHA-256 `sha256`) into the folder as
+    /// ``install(_:sha256:image:bytes:signingSections:)`` moves a file there.
+    func install(_ bytes: [UInt8], sha256: String, image: PEImage, signingSections: Bool) throws {
+        let incoming = incomingPath()
+        defer { try? FileManager.default.removeItem(atPath: incoming) }
+        try Data(bytes).write(to: URL(fileURLWithPath: incoming))
+        try install(incoming, sha256: sha256, image: image, bytes: bytes, signingSections: signingSections)
     }
 
     /// Signs the kernel and initrd sections legacy BIOS machines are served, where they
@@ -67,7 +80,7 @@ struct ImageCache: Sendable {
     private func fetch(_ record: ImageRecord, digest: [UInt8]) throws(ImageError) {
         let sha256 = Hex.encode(digest)
         let size = sha256 == record.secureBootSigned?.sha256 ? record.secureBootSigned?.size ?? 0 : record.size
-        let incoming = folder + "/.incoming-" + UUID().uuidString
+        let incoming = incomingPath()
         defer { try? FileManager.default.removeItem(atPath: incoming) }
         let complete: Bool
         do { complete = try store.readImageContent(sha256: digest, size: size, into: incoming) } catch {
@@ -81,7 +94,11 @@ struct ImageCache: Sendable {
         guard DigestAlgorithm.sha256.hash(bytes) == digest else {
             throw .invalid("image \(record.name): the bytes in the database do not match its SHA-256")
         }
-        do { try install(incoming, sha256: sha256, image: try PEImage(bytes), bytes: bytes) } catch {
+        do {
+            try install(
+                incoming, sha256: sha256, image: try PEImage(bytes), bytes: bytes,
+                signingSections: sha256 == record.sha256)
+        } catch {
             throw .io("image \(record.name): cannot install it: \(error)")
         }
     }

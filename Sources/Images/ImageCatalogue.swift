@@ -91,12 +91,9 @@ public struct ImageCatalogue: Sendable {
         do { signed = try signer.sign(bytes, name: "image \(name)") } catch { throw .invalid(error.description) }
         let (image, authenticode) = try Self.parsed(signed, as: "image \(name) signed for Secure Boot does not parse: ")
         let digest = DigestAlgorithm.sha256.hash(signed)
-        let incoming = cache.folder + "/.incoming-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: incoming) }
-        do {
-            try Data(signed).write(to: URL(fileURLWithPath: incoming))
-            try cache.install(incoming, sha256: Hex.encode(digest), image: image, bytes: signed)
-        } catch { throw .io("cannot store image \(name) signed for Secure Boot: \(error)") }
+        do { try cache.install(signed, sha256: Hex.encode(digest), image: image, signingSections: false) } catch {
+            throw .io("cannot store image \(name) signed for Secure Boot: \(error)")
+        }
         do { try store.storeImageContent(sha256: digest, bytes: signed) } catch { throw .store(error) }
         return ImageRecord.SignedImage(sha256: digest, authenticodeSHA256: authenticode, size: signed.count)
     }

@@ -229,12 +229,8 @@ public struct SecureBootKeys: Sendable {
     private func signatureList(of variable: SecureBootVariable) throws(SecureBootKeyError) -> [UInt8] {
         let own = Variable(rawValue: variable.rawValue) ?? .db
         var certificates = [try der(try Self.certificate(try text(of: own.certificateFile), for: own), own)]
-        if variable == .db, folder.exists(.secureBootExtraDB) {
-            do {
-                for document in try PEMDocument.parseMultiple(pemString: try text(of: .secureBootExtraDB)) {
-                    certificates.append(document.derBytes)
-                }
-            } catch { throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) is not PEM") }
+        if variable == .db {
+            for certificate in try extraDBCertificates() { certificates.append(try der(certificate, .db)) }
         }
         return SecureBootVariable.signatureList(certificates: certificates)
     }
@@ -253,20 +249,25 @@ public struct SecureBootKeys: Sendable {
                     try Self.certificate(pem, for: variable), variable: variable,
                     keyHeld: folder.exists(variable.keyFile)))
         }
-        if folder.exists(.secureBootExtraDB) {
-            let documents: [PEMDocument]
-            do { documents = try PEMDocument.parseMultiple(pemString: try text(of: .secureBootExtraDB)) } catch {
-                throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) is not PEM")
-            }
-            for document in documents {
-                let certificate: Certificate
-                do { certificate = try Certificate(pemDocument: document) } catch {
-                    throw .unreadable(.db, "\(StateFolder.File.secureBootExtraDB.rawValue) holds a bad certificate")
-                }
-                entries.append(try Self.entry(certificate, variable: .db, keyHeld: false))
-            }
+        for certificate in try extraDBCertificates() {
+            entries.append(try Self.entry(certificate, variable: .db, keyHeld: false))
         }
         return entries
+    }
+
+    /// The certificates the operator keeps in db besides Warden's own, in file order.
+    private func extraDBCertificates() throws(SecureBootKeyError) -> [Certificate] {
+        guard folder.exists(.secureBootExtraDB) else { return [] }
+        let name = StateFolder.File.secureBootExtraDB.rawValue
+        let documents: [PEMDocument]
+        do { documents = try PEMDocument.parseMultiple(pemString: try text(of: .secureBootExtraDB)) } catch {
+            throw .unreadable(.db, "\(name) is not PEM")
+        }
+        return try documents.map { document throws(SecureBootKeyError) in
+            do { return try Certificate(pemDocument: document) } catch {
+                throw .unreadable(.db, "\(name) holds a bad certificate")
+            }
+        }
     }
 
     private func text(of file: StateFolder.File) throws(SecureBootKeyError) -> String {

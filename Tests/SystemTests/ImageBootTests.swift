@@ -5,18 +5,24 @@ import TestSupport
 /// An operator adds an image with the CLI; the boot server then serves it to the machine
 /// it is assigned to, as the catalogue recorded it, signed, and refuses it once changed.
 @Suite struct ImageBootTests {
-    @Test func anAddedImageIsServedSignedAndChainedByItsMachinesScript() throws {
-        let boot = try BootScriptTests.BootRig()
-        let rig = boot.rig
+    /// Adds image `node` built from a kernel (`vmlinuz`) and an initrd (`initrd.img`) the rig
+    /// writes, with `commandLine`, through the CLI; `image show`'s JSON.
+    static func addImage(_ rig: SystemRig, commandLine: String) throws -> [String: Any] {
         try Data((0..<400_000).map { UInt8(truncatingIfNeeded: $0 &* 17) }).write(to: rig.file("vmlinuz"))
         try Data((0..<90_000).map { UInt8(truncatingIfNeeded: $0 &* 5) }).write(to: rig.file("initrd.img"))
         try rig.expectSuccess(
             rig.server.cli([
                 "image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
-                "--cmdline", "console=ttyS0,115200 panic=-1 warden.test=1",
+                "--cmdline", commandLine,
             ]))
         let shown = try rig.server.cli(["image", "show", "node", "--format", "json"])
-        let image = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        return try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+    }
+
+    @Test func anAddedImageIsServedSignedAndChainedByItsMachinesScript() throws {
+        let boot = try BootScriptTests.BootRig()
+        let rig = boot.rig
+        let image = try Self.addImage(rig, commandLine: "console=ttyS0,115200 panic=-1 warden.test=1")
         let sha256 = try #require(image["sha256"] as? String)
         #expect(image["commandLine"] as? String == "console=ttyS0,115200 panic=-1 warden.test=1")
 
@@ -93,16 +99,8 @@ import TestSupport
         #expect(initialised.status == 0, "\(initialised.stderr)")
         try rig.server.restart()
         let port = try rig.server.bootHTTPPort()
-        try Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }).write(to: rig.file("vmlinuz"))
-        try Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: rig.file("initrd.img"))
-        try rig.expectSuccess(
-            rig.server.cli([
-                "image", "add", "node", "--kernel", rig.file("vmlinuz").path, "--initrd", rig.file("initrd.img").path,
-                "--cmdline", "console=ttyS0",
-            ]))
-        let shown = try rig.server.cli(["image", "show", "node", "--format", "json"])
-        let image = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
-        let signed = try #require(image["secureBootSigned"] as? [String: Any], "\(shown.stdout)")
+        let image = try Self.addImage(rig, commandLine: "console=ttyS0")
+        let signed = try #require(image["secureBootSigned"] as? [String: Any], "\(image)")
         let sha256 = try #require(image["sha256"] as? String)
         let signedSHA256 = try #require(signed["sha256"] as? String)
         #expect(signedSHA256 != sha256)
