@@ -84,7 +84,9 @@ let package = Package(
             ]),
         .target(
             name: "Attestation",
-            dependencies: ["TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams")]),
+            dependencies: [
+                "Octets", "TPM", "TSS", "WardenAPI", "WardenCrypto", .product(name: "Yams", package: "Yams"),
+            ]),
         .target(name: "CDatagrams"),
         .target(name: "CFileFlags"),
         // PostgreSQL clusters of Warden's own, for its tests, benchmarks and labs: never in a product.

@@ -170,7 +170,7 @@ extension Policy {
 
     /// Whether the log's SHA-256 digests for `pcr` are bound by the quote: the SHA-256 bank
     /// quoted it and the log replays to the quoted values.
-    private static func anchoredInSHA256(_ pcr: Int, _ quote: VerifiedQuote, _ measured: MeasuredBoot) -> Bool {
+    static func anchoredInSHA256(_ pcr: Int, _ quote: VerifiedQuote, _ measured: MeasuredBoot) -> Bool {
         measured.anchoredPCRs.contains(pcr) && quote.pcrValues.value(bank: .sha256, pcr: pcr) != nil
     }
 }

@@ -16,6 +16,7 @@ import WardenCrypto
 /// image: required          # PCR 4's boot applications, PCR 11 and PCR 12 follow the machine's image
 /// bootApplications: [9a2f…] # further Authenticode SHA-256 digests PCR 4 may load
 /// unmeasuredBoot: allowed  # releases to legacy BIOS boots, whose kernel nothing measured
+/// secureBootKeys: rack     # PCR 7 predicted from the rack's PK, KEK and db (``SecureBootKeySet``)
 /// ```
 public struct Policy: Sendable, Equatable {
     /// Whether a property must hold (`required`) or is not checked (`optional`).
@@ -49,12 +50,16 @@ public struct Policy: Sendable, Equatable {
     /// Whether a boot whose kernel nothing measured (legacy BIOS) may pass: refused unless
     /// the policy says so.
     public let unmeasuredBoot: Permission
+    /// The keys PCR 7 must show the firmware holding and the signers that may authorise
+    /// what boots, predicted instead of pinned (implies Secure Boot and the event log).
+    public let secureBootKeys: SecureBootKeySet?
 
     /// A policy, validated: names, banks, PCR indices 0–23 and digest sizes.
     public init(
         name: String, pcrs: [TPMAlgorithmID: [Int: Set<String>]],
         eventLog: Requirement = .optional, secureBoot: Requirement = .optional,
-        image: Requirement = .optional, bootApplications: Set<String> = [], unmeasuredBoot: Permission = .refused
+        image: Requirement = .optional, bootApplications: Set<String> = [], unmeasuredBoot: Permission = .refused,
+        secureBootKeys: SecureBootKeySet? = nil
     ) throws(PolicyError) {
         guard (1...64).contains(name.count), name.allSatisfy({ $0.isLowercase || $0.isNumber || "-_.".contains($0) }),
             name.allSatisfy(\.isASCII)
@@ -91,9 +96,11 @@ public struct Policy: Sendable, Equatable {
         }
         self.name = name
         self.pcrs = pcrs
-        let needsLog = secureBoot == .required || image == .required || !bootApplications.isEmpty
+        let needsSecureBoot = secureBoot == .required || secureBootKeys != nil
+        let needsLog = needsSecureBoot || image == .required || !bootApplications.isEmpty
         self.eventLog = needsLog ? .required : eventLog
-        self.secureBoot = secureBoot
+        self.secureBoot = needsSecureBoot ? .required : secureBoot
+        self.secureBootKeys = secureBootKeys
         self.image = image
         self.bootApplications = bootApplications
         self.unmeasuredBoot = unmeasuredBoot

@@ -50,7 +50,7 @@ extension Policy {
                         rule: .secureBoot, reason: "no quoted measurement of PCR 7 records the Secure Boot state"))
             }
         }
-        return failures + bootChainFailures(of: quote, boot: boot)
+        return failures + secureBootKeyFailures(of: quote) + bootChainFailures(of: quote, boot: boot)
     }
 
     /// PCRs the trust-on-first-use default pins: firmware and configuration (0–7), the boot

@@ -231,17 +231,23 @@ public final class AdminService: Sendable {
     {
         try require(.operator, caller)
         let policy: Policy
-        do { policy = try Policy(yaml: request.yaml) } catch { throw .invalid(error.description) }
+        do {
+            policy = try Policy(yaml: request.yaml, rackKeys: try SecureBootKeys(folder: state).policyKeys())
+        } catch {
+            throw .invalid(String(describing: error))
+        }
+        // `secureBootKeys: rack` means this appliance's keys now: stored as they are, so
+        // that every appliance and auditor reads the same rules.
+        let yaml = Policy.namesRackKeys(request.yaml) ? policy.yaml : request.yaml
         let sameRules: @Sendable (PolicyVersion) -> Bool = { (try? Policy(yaml: $0.yaml)) == policy }
         if request.dryRun == true {
             let latest = try stored { try store.latestPolicy(name: policy.name) }
             if let latest, sameRules(latest) { return .init(outcome: .unchanged, policy: latest, previous: latest) }
-            let next = PolicyVersion(
-                id: 0, name: policy.name, version: (latest?.version ?? 0) + 1, yaml: request.yaml)
+            let next = PolicyVersion(id: 0, name: policy.name, version: (latest?.version ?? 0) + 1, yaml: yaml)
             return .init(outcome: .wouldStore, policy: next, previous: latest)
         }
         let (previous, new) = try stored {
-            try store.applyPolicy(name: policy.name, yaml: request.yaml, actor: caller.actor, sameRules: sameRules)
+            try store.applyPolicy(name: policy.name, yaml: yaml, actor: caller.actor, sameRules: sameRules)
         }
         if let new { return .init(outcome: .stored, policy: new, previous: previous) }
         guard let previous else { throw .internalError("policy \(policy.name) was neither stored nor kept") }

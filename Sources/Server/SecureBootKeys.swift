@@ -1,6 +1,8 @@
+import Attestation
 import Crypto
 import Foundation
 import ImageBuilding
+import Octets
 import SwiftASN1
 import UEFIVariables
 import WardenCrypto
@@ -232,7 +234,7 @@ public struct SecureBootKeys: Sendable {
         if variable == .db {
             for certificate in try extraDBCertificates() { certificates.append(try der(certificate, .db)) }
         }
-        return SecureBootVariable.signatureList(certificates: certificates)
+        return EFISignatureList.encode(certificates: certificates)
     }
 
     private func der(_ certificate: Certificate, _ variable: Variable) throws(SecureBootKeyError) -> [UInt8] {
@@ -253,6 +255,23 @@ public struct SecureBootKeys: Sendable {
             entries.append(try Self.entry(certificate, variable: .db, keyHeld: false))
         }
         return entries
+    }
+
+    /// The keys as a policy's `secureBootKeys: rack` stands for them: the certificates of PK,
+    /// KEK and db, every db certificate a signer (the extra ones are in db to authorise
+    /// something, option ROMs say); nil when the folder holds none.
+    public func policyKeys() throws(SecureBootKeyError) -> Policy.SecureBootKeySet? {
+        guard exist else { return nil }
+        let entries = try entries()
+        func fingerprints(_ variable: Variable) -> Set<String> {
+            Set(entries.filter { $0.variable == variable }.map(\.sha256))
+        }
+        do {
+            return try Policy.SecureBootKeySet(
+                pk: fingerprints(.pk), kek: fingerprints(.kek), db: fingerprints(.db), signers: fingerprints(.db))
+        } catch {
+            throw .unreadable(.db, error.description)
+        }
     }
 
     /// The certificates the operator keeps in db besides Warden's own, in file order.

@@ -27,21 +27,6 @@ public enum SecureBootVariable: String, Sendable, CaseIterable {
     /// Non-volatile, boot-service and runtime access, time-based authenticated writes.
     public static let attributes: UInt32 = 0x0000_0027
 
-    /// An EFI signature list holding each of `certificates` (DER), one list per certificate
-    /// (as `cert-to-efi-sig-list` writes one, concatenated), owned by `owner`.
-    public static func signatureList(certificates: [[UInt8]], owner: EFIGUID = .warden) -> [UInt8] {
-        var list: [UInt8] = []
-        for certificate in certificates {
-            let signatureSize = UInt32(16 + certificate.count)
-            list += EFIGUID.certificateX509.bytes
-            list += LittleEndian.bytes(UInt32(28) + signatureSize)
-            list += LittleEndian.bytes(UInt32(0))
-            list += LittleEndian.bytes(signatureSize)
-            list += owner.bytes + certificate
-        }
-        return list
-    }
-
     /// EFI_TIME of `date` in UTC, to the second, as authenticated writes carry it (years
     /// held to the field's 0…65535).
     public static func time(_ date: Date) -> [UInt8] {

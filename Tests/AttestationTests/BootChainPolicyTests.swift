@@ -97,7 +97,13 @@ import WardenCrypto
                 builder.measure(pcr: 4, type: type, data: data)
             }
         }
-        let log = try EventLog.parse(builder.log)
+        return try Self.quote(log: builder.log)
+    }
+
+    /// A verified quote of PCRs 0–23 (sha256) by a software AK over what `log` replays to,
+    /// with `log` as its event log.
+    static func quote(log bytes: [UInt8]) throws -> VerifiedQuote {
+        let log = try EventLog.parse(bytes)
         let replay = log.replay()
         let bank = PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))
         let values = try PCRValues(
@@ -109,8 +115,7 @@ import WardenCrypto
             values, nonce: nonce, clock: .init(clock: 1, resetCount: 1, restartCount: 0, safe: true))
         let evidence = Evidence(
             attestationKey: ak.publicArea, attest: signed.attest, signature: signed.signature,
-            pcrs: try TPM2ToolsPCRFile.serialize(values),
-            eventLog: builder.log, nonce: nonce)
+            pcrs: try TPM2ToolsPCRFile.serialize(values), eventLog: bytes, nonce: nonce)
         guard case .verified(let verified) = QuoteVerifier().verify(evidence) else {
             throw PolicyError("the built evidence does not verify")
         }

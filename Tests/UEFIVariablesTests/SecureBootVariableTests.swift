@@ -51,7 +51,7 @@ struct SecureBootVariableTests {
     @Test func signatureListsUpdatesAndBundlesAreEfitools() throws {
         let owner = EFIGUID.warden.description
         #expect(owner == "57617264-656e-4b65-7973-000000000001")
-        let list = SecureBootVariable.signatureList(certificates: [try der("kek")])
+        let list = EFISignatureList.encode(certificates: [try der("kek")])
         let esl = file("kek.esl")
         try Data(list).write(to: URL(fileURLWithPath: esl))
         #expect(try efitools("cert-to-efi-sig-list", ["-g", owner, file("kek.pem")]) == list)
@@ -72,7 +72,7 @@ struct SecureBootVariableTests {
     /// key is, and the update Warden completes from that signature is the one efitools writes
     /// with the key at hand.
     @Test func anOfflineSignatureCompletesTheSameUpdate() throws {
-        let list = SecureBootVariable.signatureList(certificates: [try der("pk")])
+        let list = EFISignatureList.encode(certificates: [try der("pk")])
         let time = SecureBootVariable.time(date)
         let bundle = file("pk.tbs")
         try Data(SecureBootVariable.pk.toBeSigned(list, time: time)).write(to: URL(fileURLWithPath: bundle))
