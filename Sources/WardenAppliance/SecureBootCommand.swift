@@ -17,7 +17,7 @@ struct SecureBootCommand: ParsableCommand {
                 Warden creates an RSA-2048 key and a self-signed certificate for each of PK, KEK and db, unless \
                 --pk-cert/--pk-key (and the same for kek and db) bring the operator's own. With --offline-pk, the \
                 PK's key never touches the appliance: give its certificate alone. Keys are never replaced: a folder \
-                that holds them already is refused.
+                that holds them already is refused. A new state folder is initialised first, as `warden serve` would.
                 """)
         @OptionGroup var location: ServerCertificateCommand.Location
         @Option(help: "The PK certificate to enrol instead of a new one (PEM).") var pkCert: String?
@@ -31,7 +31,7 @@ struct SecureBootCommand: ParsableCommand {
         var extraDBCert: [String] = []
 
         func run() throws {
-            let (_, state) = try location.open()
+            let (_, state) = try location.openInitialising()
             var request = SecureBootKeys.Request()
             request.offlinePK = offlinePK
             let pairs: [(SecureBootKeys.Variable, String?, String?)] = [

@@ -22,6 +22,19 @@ struct ServerCertificateCommand: ParsableCommand {
                 throw ServeFailure("\(error)")
             }
         }
+
+        /// The state folder, initialised first when it is new, as `warden serve` would
+        /// (its server certificate naming the configured `serverNames`).
+        func openInitialising() throws -> (WardenConfiguration, StateFolder) {
+            do {
+                let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
+                let state = try StateFolder.initialise(
+                    at: configuration.stateDir, serverNames: configuration.serverNames)
+                return (configuration, state)
+            } catch {
+                throw ServeFailure("\(error)")
+            }
+        }
     }
 
     struct Show: ParsableCommand {

@@ -37,6 +37,19 @@ import TestSupport
     /// With the PK offline: `updates` writes the bundles the PK must sign, the operator signs
     /// them with OpenSSL where the key is, and `complete` writes the updates efitools would
     /// have written with that key; a signature by another key is refused.
+    /// An operator may make the rack's keys before the first `warden serve`: the folder is
+    /// initialised as serve would, its server certificate naming the configured names.
+    @Test func initOnANewFolderInitialisesItAsServeWould() throws {
+        let state = try TestPaths.temporaryDirectory("secureboot-new").appendingPathComponent(".warden").path
+        let made = try Command.run(
+            TestPaths.wardenBinary.path, ["secureboot", "init", "--state-dir", state],
+            environment: ["WARDEN_SERVER_NAMES": "10.213.0.1,warden.example"])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.split(separator: "\n").map { $0.prefix(3) } == ["PK\t", "KEK", "db\t"], "\(made.stdout)")
+        #expect(try StateFolder.existing(at: state).serverCertificateNames() == ["10.213.0.1", "warden.example"])
+        #expect(try warden(["secureboot", "init", "--state-dir", state]).status != 0, "keys are never replaced")
+    }
+
     @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/bin/sign-efi-sig-list")))
     func anOfflinePKSignsItsUpdatesWhereItIs() throws {
         let folder = try TestPaths.temporaryDirectory("secureboot-offline-cli")
