@@ -155,6 +155,30 @@ boot() {
     forget PIDS "$swtpm"
 }
 
+# secure_boot_tools: PyPI's virt-firmware (virt-fw-vars), installed once into a virtual
+# environment under .build (left out of git) and kept for later runs.
+VIRT_FW_VARS=$HERE/.build/lab-venv/bin/virt-fw-vars
+secure_boot_tools() {
+    [ -x "$VIRT_FW_VARS" ] && return
+    log "installing virt-firmware from PyPI into .build/lab-venv"
+    python3 -m venv "$HERE/.build/lab-venv"
+    "$HERE/.build/lab-venv/bin/pip" install --quiet --disable-pip-version-check virt-firmware > "$OUT/virt-firmware.log" 2>&1
+}
+
+# enrol_keys NAME KEYS: machine NAME's variable store, from a fresh copy of OVMF's, holds
+# the PK, KEK and db certificates of the folder KEYS (pk.pem, kek.pem, db.pem: Warden's
+# STATE/secureboot) under Warden's owner GUID, so its firmware enforces Secure Boot.
+enrol_keys() {
+    local owner=57617264-656e-4b65-7973-000000000001
+    "$VIRT_FW_VARS" --input /usr/share/OVMF/OVMF_VARS_4M.fd --output "$WORK/$1/vars.fd" --set-pk "$owner" "$2/pk.pem"         --add-kek "$owner" "$2/kek.pem" --add-db "$owner" "$2/db.pem" --secure-boot >> "$OUT/virt-fw-vars.log" 2>&1
+}
+
+uefi_secure_pxe() { # uefi_pxe with OVMF's Secure Boot build: SMM and a secure pflash
+    echo -machine smm=on -global driver=cfi.pflash01,property=secure,value=on \
+        -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd \
+        -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
+}
+
 uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
     echo -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
         -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=

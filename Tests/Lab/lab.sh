@@ -4,7 +4,9 @@
 # serve` answers ProxyDHCP, TFTP, boot HTTP and the HTTPS API on 10.213.0.1. QEMU machines
 # (TCG, OVMF, swtpm TPM 2.0, virtio disk, no iPXE option ROM) boot the real path: PXE → TFTP
 # ipxe.efi → HTTP script → the machine's Unified Kernel Image, whose agent attests and
-# unlocks its disk. Writes OUT/summary.txt (one `name: value` per line) and every log; exit
+# unlocks its disk. node-1 runs OVMF's Secure Boot build (SMM, secure pflash) with the
+# rack's keys, which `warden secureboot init` made and PyPI's virt-fw-vars wrote into its
+# variable store: its firmware starts only what Warden signed. Writes OUT/summary.txt (one `name: value` per line) and every log; exit
 # 0 when every scenario behaved. Needs root. Stops what it started, by process id, and
 # deletes only the namespaces it created.
 set -euo pipefail
@@ -17,6 +19,7 @@ warden() { in_ns "$WARDEN" "$@" --warden-url https://10.213.0.1:8443 --state-dir
 
 build_node_image
 rack_network
+secure_boot_tools
 # Warden's address is on the machines' bridge itself.
 ip -n "$RACK" addr add 10.213.0.1/24 dev br0
 ip -n "$RACK" addr add fd00:213::1/64 dev br0 nodad
@@ -26,15 +29,25 @@ ip -n "$RACK" addr add fd00:213::1/64 dev br0 nodad
 # themselves; machines nobody enrolled boot the discovery image, which registers them.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=Lab TPM Vendor/CN=Lab EK CA" \
     -keyout "$WORK/vendor.key" -out "$WORK/vendor.pem" -days 2 2> /dev/null
-# Started directly, not through a shell function, so that $! is the server's own id.
-ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
-    WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
-    WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
-    WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
-    "$WARDEN" serve --state-dir "$WORK/state" > "$OUT/warden.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do grep -q "msg=\"serving https://" "$OUT/warden.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "msg=\"serving https://" "$OUT/warden.log" || { log "warden serve did not start"; exit 1; }
+# The rack's Secure Boot keys, made before the first start (which initialises the state
+# folder as serve would): Warden signs its iPXE builds and every image with the db key.
+WARDEN_SERVER_NAMES=10.213.0.1 "$WARDEN" secureboot init --state-dir "$WORK/state" > "$OUT/secureboot-keys.txt"
+log "Secure Boot keys: $(cut -f1,2 "$OUT/secureboot-keys.txt" | tr '\t\n' ' ;')"
+# serve STATE LOG: `warden serve` on the rack's addresses, from the state folder STATE;
+# its process id is left in SERVER (and PIDS).
+serve() {
+    ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+        WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
+        WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
+        WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
+        "$WARDEN" serve --state-dir "$1" >> "$2" 2>&1 &
+    SERVER=$!
+    PIDS+=("$SERVER")
+    for _ in $(seq 100); do grep -q "msg=\"serving https://" "$2" 2>/dev/null && break; sleep 0.1; done
+    grep -q "msg=\"serving https://" "$2" || { log "warden serve did not start"; exit 1; }
+}
+stop_serving() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; forget PIDS "$SERVER"; }
+serve "$WORK/state" "$OUT/warden.log"
 log "warden serve is up in namespace $RACK"
 
 # --- the operator's flow ----------------------------------------------------------------
@@ -65,11 +78,15 @@ timeline() {
 # The policy follows the machine's image: PCR 4 may load only the iPXE Warden serves, the
 # image's UKI and its kernel; PCR 11 and 12 must hold what the UKI and its command line
 # predict. Nothing about this machine is known yet, and nothing needs to be.
+# node-1's firmware holds the rack's keys and enforces Secure Boot, and its policy predicts
+# its PCR 7 from them (`secureBootKeys: rack`): PK, KEK and db as enrolled, images signed by db.
 for policy in lab-node lab-image; do
     printf 'name: %s\neventLog: required\nimage: required\n' "$policy" > "$WORK/$policy.yaml"
+    [ "$policy" = lab-node ] && echo "secureBootKeys: rack" >> "$WORK/$policy.yaml"
     warden policy apply "$WORK/$policy.yaml" >> "$OUT/cli.log"
 done
 make_machine node-1
+enrol_keys node-1 "$WORK/state/secureboot"
 warden machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab --role agent --image node \
     --policy lab-node >> "$OUT/cli.log"
 log "node-1 enrolled (EK, MAC 52:54:00:57:00:01, cluster lab, image node, policy lab-node: follows the image)"
@@ -87,10 +104,10 @@ for round in 1 2; do
     fi
     log "node-1 boot $round"
     # shellcheck disable=SC2046
-    boot node-1 240 "node-1-boot-$round" $(uefi_pxe node-1 52:54:00:57:00:01)
+    boot node-1 300 "node-1-boot-$round" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
     line=$(grep -a "WARDEN-NODE: " "$OUT/node-1-boot-$round.log" | grep -v address | tail -1 || true)
     seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-$round.log")
-    if [[ "$line" == *"WARDEN-NODE: SUCCESS"* ]]; then result "node-1 boot $round" "success after ${seconds} s"; else result "node-1 boot $round" "FAILED (${line:-no node line})"; fi
+    if [[ "$line" == *"WARDEN-NODE: SUCCESS"* ]]; then result "node-1 boot $round" "success after ${seconds} s, Secure Boot on"; else result "node-1 boot $round" "FAILED (${line:-no node line})"; fi
     { echo "timeline of node-1 boot $round (seconds after QEMU started):"; timeline "node-1-boot-$round" node-1
       awk '/WARDEN-NODE: SUCCESS/ {printf "  %6.1f s node: %s\n", $1, substr($0, index($0, "WARDEN-NODE"))}' "$OUT/node-1-boot-$round.log"; } | tee -a "$OUT/lab.log"
 done
@@ -136,14 +153,50 @@ else
     result "adopted machine" "FAILED (the registered machine could not be adopted; see cli.log)"
 fi
 
+# Secure Boot off, under a policy that requires it: node-2's firmware (OVMF without Secure
+# Boot) boots the same path as before, and its attestation is refused with the reason named.
+printf 'name: lab-image\neventLog: required\nimage: required\nsecureBoot: required\n' > "$WORK/lab-image.yaml"
+warden policy apply "$WORK/lab-image.yaml" >> "$OUT/cli.log"
+log "policy lab-image now requires Secure Boot; node-2 boots with it off"
+# shellcheck disable=SC2046
+boot stranger 240 node-2-secure-boot-off $(uefi_pxe stranger 52:54:00:57:00:02)
+if grep -q "WARDEN-NODE: refused" "$OUT/node-2-secure-boot-off.log" \
+    && grep -q "the measured boot shows Secure Boot disabled" <<< "$(warden machine show node-2)"; then
+    result "Secure Boot off" "node-2 refused at attestation: the measured boot shows Secure Boot disabled"
+else
+    result "Secure Boot off" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-2-secure-boot-off.log" | tail -1))"
+fi
+on=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-1.log")
+off=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-2-boot.log")
+result "boot times" "to an unlocked disk: ${on:-?} s with Secure Boot on (OVMF secboot, SMM), ${off:-?} s with it off (TCG)"
+
+# Debian's unsigned iPXE: an appliance without the rack's keys (a state folder of its own)
+# serves it as it is; node-1's firmware, enforcing the rack's db, refuses to start it, so
+# that appliance sees the firmware fetch it (over TFTP, then UEFI HTTP boot) and no script.
+stop_serving
+serve "$WORK/keyless" "$OUT/warden-keyless.log"
+log "node-1 boots from an appliance without the rack's Secure Boot keys"
+# shellcheck disable=SC2046
+boot node-1 45 node-1-unsigned-ipxe $(uefi_secure_pxe node-1 52:54:00:57:00:01)
+stop_serving
+serve "$WORK/state" "$OUT/warden.log"
+transfers=$(boot_events "$OUT/warden-keyless.log" | grep -c "warden: tftp: " || true)
+if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt 0 ] \
+    && ! boot_events "$OUT/warden-keyless.log" | grep -q "warden: http: script for"; then
+    result "unsigned iPXE" "the firmware refused it ($(grep -a -o 'failed to load Boot[0-9]* "UEFI PXEv4' "$OUT/node-1-unsigned-ipxe.log" | head -1 | cut -c16-)…: Access Denied); the appliance saw only ipxe.efi fetched, no script"
+else
+    result "unsigned iPXE" "FAILED (no Access Denied on node-1's console, or iPXE asked for a script)"
+fi
+
 # node-1 started with another kernel straight from QEMU (OVMF measures it into PCR 4 too),
-# bypassing the boot server; its agent attests and must be refused.
+# bypassing the boot server: Warden signed it (image rogue), so the firmware starts it, and
+# its agent attests and must be refused.
 warden image add rogue --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
     --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1 rogue=1" >> "$OUT/cli.log"
-rogue=$(ls -t "$WORK"/state/images/*.efi | head -1)
-log "node-1 boots another kernel, given straight to QEMU"
-boot node-1 240 node-1-rogue -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
-    -drive if=pflash,format=raw,file="$WORK/node-1/vars.fd" -device virtio-net-pci,netdev=n0,mac=52:54:00:57:00:01,romfile= -kernel "$rogue"
+signed=$(warden image show rogue --format json | python3 -c 'import json, sys; print(json.load(sys.stdin)["secureBootSigned"]["sha256"])')
+log "node-1 boots another kernel, signed by the rack's db key, given straight to QEMU"
+# shellcheck disable=SC2046
+boot node-1 300 node-1-rogue $(uefi_secure_pxe node-1 52:54:00:57:00:01) -kernel "$WORK/state/images/$signed.efi"
 latest=$(warden machine show node-1 --format json | tr -d '\n' | grep -o '"attestations" : \[ *{[^}]*}' || true)
 if grep -q "WARDEN-NODE: refused" "$OUT/node-1-rogue.log" && grep -q '"passed" : false' <<< "$latest" \
     && grep -q 'PCR 4 event [0-9]* (EV_EFI_BOOT_SERVICES_APPLICATION): found sha256' <<< "$latest"; then

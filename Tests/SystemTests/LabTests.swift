@@ -29,16 +29,24 @@ import TestSupport
         return (lab.status, "\(lab.stdout.suffix(3_000))\(lab.stderr.suffix(2_000))", lines)
     }
 
-    /// The rack in a box: machines held by a policy that follows their image (which changes
-    /// between the two boots), a machine nobody enrolled, another kernel, a legacy BIOS.
+    /// The rack in a box: a machine enforcing Secure Boot under the rack's keys, held by a
+    /// policy that follows its image (which changes between the two boots) and predicts its
+    /// PCR 7, a machine nobody enrolled, Secure Boot off under a policy that requires it,
+    /// Debian's unsigned iPXE, another kernel, a legacy BIOS.
     @Test func machinesBootAttestAndUnlockThroughWarden() async throws {
         let (status, output, lines) = try await runLab("lab.sh")
         #expect(status == 0, "lab.sh exited \(status): \(output)")
         for round in [1, 2] {
-            #expect(
-                lines["node-1 boot \(round)"]?.hasPrefix("success") == true,
-                "boot \(round): \(lines["node-1 boot \(round)"] ?? "missing")")
+            let line = lines["node-1 boot \(round)"] ?? "missing"
+            #expect(line.hasPrefix("success") && line.hasSuffix("Secure Boot on"), "boot \(round): \(line)")
         }
+        #expect(
+            lines["Secure Boot off"]?.hasSuffix("the measured boot shows Secure Boot disabled") == true,
+            "\(lines["Secure Boot off"] ?? "missing")")
+        #expect(
+            lines["unsigned iPXE"]?.hasPrefix("the firmware refused it") == true,
+            "\(lines["unsigned iPXE"] ?? "missing")")
+        #expect(lines["boot times"]?.hasPrefix("to an unlocked disk") == true)
         #expect(lines["releases to node-1"] == "2 passing attestations")
         #expect(
             lines["unenrolled machine"]?.hasPrefix("recorded as discovered") == true,
