@@ -174,7 +174,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "CFileFlags",
+                "Octets", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "CFileFlags",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -217,8 +217,9 @@ let package = Package(
         .testTarget(
             name: "SystemTests",
             dependencies: [
-                "LocalPostgres", "Store", "TPM", "TSS", "WardenCrypto", "WardenAPI", "WardenClient", "TestSupport",
-                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Yams", package: "Yams"),
+                "LocalPostgres", "Octets", "Store", "TPM", "TPMSimulation", "TSS", "WardenCrypto", "WardenAPI",
+                "WardenClient", "TestSupport", .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "TestSupport"]),

@@ -8,8 +8,9 @@
 #
 # adds warden-agent, its libraries, the server CA and URL, and builds the UKI. /init brings
 # up the network with DHCP, runs `warden-agent attest --unlock /dev/vda` (or `register` when
-# the command line says warden.mode=register), prints one WARDEN-NODE line saying how it
-# went, and powers off. Needs busybox-static, kmod, cryptsetup-bin and e2fsprogs installed.
+# the command line says warden.mode=register, `secureboot-enrol` when it says
+# warden.mode=enrol), prints one WARDEN-NODE line saying how it went, and powers off (or
+# reboots, after an enrolment). Needs busybox-static, kmod, cryptsetup-bin and e2fsprogs installed.
 set -euo pipefail
 OUT=${1:?usage: build-node-image.sh OUT}
 mkdir -p "$OUT"
@@ -105,6 +106,11 @@ if [ -d /sys/firmware/efi ] && mount -t efivarfs efivarfs /sys/firmware/efi/efiv
 fi
 if [ "$mode" = register ]; then
     warden-agent register $servers --ca /etc/warden/ca.pem && result=registered || result=failed
+elif [ "$mode" = enrol ]; then
+    # Warden's Secure Boot enrolment image: a firmware in setup mode gets the rack's PK, KEK
+    # and db and reboots under them; any other machine is only registered.
+    said=$(warden-agent secureboot-enrol $servers --ca /etc/warden/ca.pem) && echo "$said" || said=failed
+    case "$said" in *"enrolled the rack's"*) result=enrolled ;; *registered*) result=registered ;; *) result=failed ;; esac
 else
     # A legacy BIOS may leave no event log: the agent then attests without one. (The
     # kernel hands init the command line's bare words as arguments: dropped first.)
@@ -120,6 +126,8 @@ else
     echo "WARDEN-NODE: $result"
 fi
 sync
+# After an enrolment the firmware must start again to enforce Secure Boot under the new keys.
+[ "$result" = enrolled ] && reboot -f
 poweroff -f
 EOF
 chmod 755 "$ROOT/init"

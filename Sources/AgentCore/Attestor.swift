@@ -37,18 +37,30 @@ public struct Attestor: Sendable {
     /// Announces this machine's EK, with its certificate from NV when the TPM has one, so
     /// that an operator can adopt it; returns its id.
     public func discover() async throws -> AgentMessages.DiscoverResponse {
-        let device = try openDevice()
-        let ek = try tpm { try device.createEndorsementKey() }
-        defer { device.flush(ek) }
-        let certificate = try tpm { try device.endorsementCertificate() }
-        let request = AgentMessages.DiscoverRequest(
-            ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
+        let request = try endorsementRequest()
         return try await appliances.run { server in
             let client = try await HTTPSClient(url: server, serverCA: serverCA, serverCheck: removed.serverCheck)
             defer { Task { await client.close() } }
             return try await refusing {
                 try await client.call(.POST, "/v1/agent/discover", request, as: AgentMessages.DiscoverResponse.self)
             }
+        }
+    }
+
+    /// The EK (TPM2B_PUBLIC) and, when the TPM's NV holds one, its certificate, as the agent
+    /// API names a machine that is not enrolled.
+    func endorsementRequest() throws(AgentError) -> AgentMessages.DiscoverRequest {
+        let device = try openDevice()
+        let ek = try tpm { try device.createEndorsementKey() }
+        defer { device.flush(ek) }
+        let certificate = try tpm { try device.endorsementCertificate() }
+        return AgentMessages.DiscoverRequest(ekPublic: base64(ek.publicArea), ekCertificate: certificate.map(base64))
+    }
+
+    /// The server CA's certificate (PEM), which release signers must be issued by.
+    func serverCAText() throws(AgentError) -> String {
+        do { return try String(contentsOfFile: serverCA, encoding: .utf8) } catch {
+            throw AgentError.output("cannot read \(serverCA)")
         }
     }
 
@@ -122,11 +134,8 @@ public struct Attestor: Sendable {
         _ response: AgentMessages.ReleaseResponse, akName: [UInt8], device: TPMDevice, ak: TPMDevice.LoadedKey,
         ek: TPMDevice.LoadedKey
     ) throws -> ReleasePayload {
-        let ca: String
-        do { ca = try String(contentsOfFile: serverCA, encoding: .utf8) } catch {
-            throw AgentError.output("cannot read \(serverCA)")
-        }
-        let signer = try ReleaseSigner.publicKey(certificatePEM: response.releaseCertificate, serverCA: ca)
+        let signer = try ReleaseSigner.publicKey(
+            certificatePEM: response.releaseCertificate, serverCA: try serverCAText())
         let release = SealedRelease(
             credential: CredentialChallenge(
                 credentialBlob: try bytes(response.credentialBlob), encryptedSecret: try bytes(response.encryptedSecret)
@@ -158,7 +167,7 @@ public struct Attestor: Sendable {
         do { return try body() } catch let error as AgentError { throw error } catch { throw .tpm("\(error)") }
     }
 
-    private func refusing<T>(_ body: () async throws -> T) async throws -> T {
+    func refusing<T>(_ body: () async throws -> T) async throws -> T {
         do { return try await body() } catch let refusal as APIRefusal {
             throw [503, 429].contains(refusal.status)
                 ? AgentError.unavailable(refusal.reason) : AgentError.refused(refusal.reason)

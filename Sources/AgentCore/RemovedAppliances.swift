@@ -3,10 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
-import CFileFlags
 import WardenAPI
 import WardenClient
 import WardenCrypto
@@ -51,8 +47,8 @@ public struct RemovedAppliancesFile: Sendable {
     public init(path: String) { self.path = path }
 
     /// The attributes the variable is written with: non-volatile, boot-service and runtime
-    /// access (UEFI 2.10, 8.2), little-endian.
-    static let variableAttributes: [UInt8] = [0x07, 0, 0, 0]
+    /// access (UEFI 2.10, 8.2).
+    static let variableAttributes: UInt32 = 0x07
 
     private var isVariable: Bool { path.hasPrefix("/sys/firmware/efi/efivars/") }
 
@@ -61,17 +57,14 @@ public struct RemovedAppliancesFile: Sendable {
     /// next release writes the list again).
     public func read(problem: (String) -> Void) -> RemovedAppliances {
         let none = RemovedAppliances(certificateDigests: [])
-        guard let data = FileManager.default.contents(atPath: path) else {
-            if FileManager.default.fileExists(atPath: path) { problem("cannot read \(path); trusting every appliance") }
-            return none
-        }
-        var bytes = [UInt8](data)
-        if isVariable {
-            guard bytes.count >= 4 else {
-                problem("\(path) is not an EFI variable's contents; trusting every appliance")
-                return none
+        let contents =
+            isVariable
+            ? EFIVariableFile(path: path).data() : FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        guard let bytes = contents else {
+            if FileManager.default.fileExists(atPath: path) {
+                problem("cannot read \(path) (or it is not an EFI variable's contents); trusting every appliance")
             }
-            bytes.removeFirst(4)
+            return none
         }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
         guard let removed = RemovedAppliances(hex: lines) else {
@@ -90,27 +83,10 @@ public struct RemovedAppliancesFile: Sendable {
         guard read(problem: { _ in }) != removed else { return nil }
         let text = removed.certificateDigests.map(Hex.encode).sorted().map { $0 + "\n" }.joined()
         if isVariable {
-            try writeVariable(Self.variableAttributes + Array(text.utf8))
+            try EFIVariableFile(path: path).write(attributes: Self.variableAttributes, data: Array(text.utf8))
         } else {
             try ReleaseOutputs.writePrivate(Array(text.utf8), to: path)
         }
         return removed.certificateDigests.count
-    }
-
-    /// Writes the variable in one write, as efivarfs takes it, in place (efivarfs renames
-    /// nothing), after clearing the immutable attribute efivarfs gave it.
-    private func writeVariable(_ bytes: [UInt8]) throws(AgentError) {
-        if FileManager.default.fileExists(atPath: path) {
-            let existing = open(path, O_RDONLY)
-            let cleared = existing >= 0 && warden_clear_immutable(existing) == 0
-            let reason = String(cString: strerror(errno))
-            if existing >= 0 { close(existing) }
-            guard cleared else { throw .output("cannot make \(path) writable: \(reason)") }
-        }
-        let descriptor = open(path, O_WRONLY | O_CREAT, 0o644)
-        guard descriptor >= 0 else { throw .output("cannot write \(path): \(String(cString: strerror(errno)))") }
-        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        close(descriptor)
-        guard written == bytes.count else { throw .output("cannot write \(path)") }
     }
 }

@@ -62,3 +62,14 @@ extension Policy {
         }
     }
 }
+
+extension Policy {
+    /// This policy with PCR 7 predicted from `keys` instead of pinned: for a machine whose
+    /// firmware Warden enrolled with them, whose PCR 7 no value from before could match.
+    public func predictingPCR7(from keys: SecureBootKeySet) throws(PolicyError) -> Policy {
+        try Policy(
+            name: name, pcrs: pcrs.mapValues { $0.filter { $0.key != 7 } }.filter { !$0.value.isEmpty },
+            eventLog: eventLog, secureBoot: secureBoot, image: image, bootApplications: bootApplications,
+            unmeasuredBoot: unmeasuredBoot, secureBootKeys: keys)
+    }
+}

@@ -8,11 +8,11 @@ import WardenAPI
 /// source address; refusals are 403 with the reason, and audited by the service.
 enum AgentAPI {
     static func addRoutes(
-        to router: Router<WardenRequestContext>, service: AttestationService, releaseCertificate: String,
-        limiter: RateLimitMiddleware,
-        bodyLimit: BodyLimitMiddleware, pool: NIOThreadPool
+        to router: Router<WardenRequestContext>, service: AttestationService, enrolment: SecureBootEnrolmentService,
+        releaseCertificate: String, limiter: RateLimitMiddleware, bodyLimit: BodyLimitMiddleware, pool: NIOThreadPool
     ) {
         let agent = router.group("v1/agent").add(middleware: limiter).add(middleware: bodyLimit)
+        addEnrolmentRoutes(to: agent, enrolment: enrolment, pool: pool)
         agent.post("discover") { request, context -> Response in
             let body = try await APIResponses.decode(
                 AgentMessages.DiscoverRequest.self, from: request, context: context)
@@ -77,6 +77,28 @@ enum AgentAPI {
                     ciphertext: base64(release.ciphertext), signature: base64(release.signature),
                     releaseCertificate: releaseCertificate)
             }
+        }
+    }
+
+    /// Secure Boot enrolment: the signed updates, what the agent wrote, what it refused.
+    private static func addEnrolmentRoutes(
+        to agent: RouterGroup<WardenRequestContext>, enrolment: SecureBootEnrolmentService, pool: NIOThreadPool
+    ) {
+        typealias Messages = SecureBootEnrolmentMessages
+        agent.post("secureboot/enrol") { request, context -> Response in
+            let body = try await APIResponses.decode(Messages.Request.self, from: request, context: context)
+            let source = context.sourceAddress
+            return try await answer(on: pool) { try enrolment.updates(for: body, from: source) }
+        }
+        agent.post("secureboot/enrolled") { request, context -> Response in
+            let body = try await APIResponses.decode(Messages.Report.self, from: request, context: context)
+            let source = context.sourceAddress
+            return try await answer(on: pool) { try enrolment.recordWritten(body, from: source) }
+        }
+        agent.post("secureboot/refused") { request, context -> Response in
+            let body = try await APIResponses.decode(Messages.Refusal.self, from: request, context: context)
+            let source = context.sourceAddress
+            return try await answer(on: pool) { try enrolment.recordRefusal(body, from: source) }
         }
     }
 

@@ -17,10 +17,12 @@ public struct JoinBundle: Sendable, Equatable {
     ]
     /// The state folder's files every appliance holds the same when the member has them: the
     /// Secure Boot certificates and the db key that signs what appliances serve (`warden
-    /// secureboot init`), which a rack may not have. The PK's and KEK's private keys, which
-    /// could replace every machine's keys, stay on the appliance that made them.
+    /// secureboot init`), which a rack may not have, and the signed updates that enrol them,
+    /// which every appliance serves. The PK's and KEK's private keys, which could replace
+    /// every machine's keys, stay on the appliance that made them.
     public static let optionalSharedFiles: [StateFolder.File] = [
-        .secureBootPK, .secureBootKEK, .secureBootDB, .secureBootDBKey, .secureBootExtraDB,
+        .secureBootPK, .secureBootKEK, .secureBootDB, .secureBootDBKey, .secureBootExtraDB, .secureBootPKUpdate,
+        .secureBootKEKUpdate, .secureBootDBUpdate,
     ]
     /// What the sealed bytes are, bound to them.
     static let context = "warden-join-bundle/1"

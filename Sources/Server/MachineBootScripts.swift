@@ -8,7 +8,8 @@ import WardenAPI
 /// Each network-booting machine's iPXE script, from its enrolment record: an unknown
 /// machine is recorded as discovered and sent on to its next boot device — or, where a
 /// discovery image is configured, boots it, so that its agent can register the machine's
-/// EK; a discovered one likewise waits for an operator; a revoked one is refused (audited at most once an hour per
+/// EK (a UEFI machine boots the Secure Boot enrolment image instead while enrolment is on);
+/// a discovered one likewise waits for an operator; a revoked one is refused (audited at most once an hour per
 /// machine, so a boot loop cannot flood the log); an enrolled one boots its image, a
 /// Unified Kernel Image, with exactly the command line the catalogue recorded — or, on
 /// legacy BIOS, which cannot start a UKI, the image's kernel and initrd sections, with
@@ -22,6 +23,8 @@ public final class MachineBootScripts: BootScriptSource {
     private let imageTrust: Bool
     /// The catalogue image machines nobody enrolled boot; nil: they are sent on.
     private let discoveryImage: String?
+    /// The image UEFI machines nobody enrolled boot instead while Secure Boot enrolment is on.
+    private let enrolmentImage: String?
     private let refusals: RefusalAudit
     /// How fast new discovered machines may be recorded (shared with the agent API).
     private let discoveries: DiscoveryPace
@@ -33,12 +36,13 @@ public final class MachineBootScripts: BootScriptSource {
     static let legacyBootMarker = AgentMessages.legacyBIOSBootParameter
 
     public init(
-        store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil, refusals: RefusalAudit,
-        discoveries: DiscoveryPace
+        store: EnrolmentStore, imageTrust: Bool = false, discoveryImage: String? = nil,
+        enrolmentImage: String? = nil, refusals: RefusalAudit, discoveries: DiscoveryPace
     ) {
         self.store = store
         self.imageTrust = imageTrust
         self.discoveryImage = discoveryImage
+        self.enrolmentImage = enrolmentImage
         self.refusals = refusals
         self.discoveries = discoveries
     }
@@ -88,14 +92,17 @@ public final class MachineBootScripts: BootScriptSource {
         }
     }
 
-    /// The discovery image's script for a machine nobody enrolled, when one is configured.
+    /// The script for a machine nobody enrolled, when an image is configured for it: the
+    /// Secure Boot enrolment image while enrolment is on (a legacy BIOS has no Secure Boot),
+    /// else the discovery image.
     private func discovery(_ target: BootTarget, _ request: BootScriptRequest) throws(StoreError) -> IPXEScript? {
-        guard let discoveryImage else { return nil }
+        let enrolling = request.isLegacyBIOS ? nil : enrolmentImage
+        guard let name = enrolling ?? discoveryImage else { return nil }
         do throws(StoreError) {
-            return boot(try store.image(named: discoveryImage), as: target.name, request)
+            return boot(try store.image(named: name), as: target.name, request)
         } catch .notFound {
             return .exit(
-                "the discovery image \(discoveryImage) is not in the catalogue; machine \(target.name) waits for an operator"
+                "the \(enrolling == nil ? "discovery" : "Secure Boot enrolment") image \(name) is not in the catalogue; machine \(target.name) waits for an operator"
             )
         }
     }

@@ -23,6 +23,7 @@ public final class RefusalAudit: Sendable {
         case attestation
         case discovery
         case legacyBoot = "legacy-boot"
+        case secureBootEnrolment = "secureboot-enrolment"
 
         /// The audit record's action: `refusal`, or what was served.
         var action: String { self == .legacyBoot ? "legacy-boot-script" : "refusal" }

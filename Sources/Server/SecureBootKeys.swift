@@ -134,6 +134,7 @@ public struct SecureBootKeys: Sendable {
             files.append((.secureBootExtraDB, request.extraDBCertificates.joined(separator: "\n")))
         }
         try install(files)
+        try writeEnrolmentUpdates(now: now)
     }
 
     /// Writes `files` into a folder of their own beside `secureboot/`, then renames it into
@@ -228,7 +229,7 @@ public struct SecureBootKeys: Sendable {
     public static func signer(of variable: SecureBootVariable) -> Variable { variable == .db ? .kek : .pk }
 
     /// The signature list `variable` is enrolled with: its certificate, and for db the extra ones.
-    private func signatureList(of variable: SecureBootVariable) throws(SecureBootKeyError) -> [UInt8] {
+    func signatureList(of variable: SecureBootVariable) throws(SecureBootKeyError) -> [UInt8] {
         let own = Variable(rawValue: variable.rawValue) ?? .db
         var certificates = [try der(try Self.certificate(try text(of: own.certificateFile), for: own), own)]
         if variable == .db {
@@ -358,6 +359,8 @@ public enum SecureBootKeyError: Error, Equatable, CustomStringConvertible {
     case keyDoesNotMatch(SecureBootKeys.Variable)
     case unreadable(SecureBootKeys.Variable, String)
     case unwritable(String)
+    /// The update of a variable that enrolment serves is missing or carries other keys.
+    case enrolmentUpdate(SecureBootVariable, String)
 
     public var description: String {
         switch self {
@@ -371,6 +374,7 @@ public enum SecureBootKeyError: Error, Equatable, CustomStringConvertible {
             "the \(variable.rawValue) key is not the key of its certificate"
         case .unreadable(let variable, let why): "\(variable.rawValue): \(why)"
         case .unwritable(let why): why
+        case .enrolmentUpdate(let variable, let why): "the \(variable.rawValue) enrolment update \(why)"
         }
     }
 }

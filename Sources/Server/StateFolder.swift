@@ -53,6 +53,10 @@ public struct StateFolder: Sendable {
         case secureBootDBKey = "secureboot/db.key"
         /// Further certificates the operator keeps in `db` (PEM, one after another).
         case secureBootExtraDB = "secureboot/extra-db.pem"
+        /// The signed updates that enrol PK, KEK and db in a machine in setup mode.
+        case secureBootPKUpdate = "secureboot/PK.auth"
+        case secureBootKEKUpdate = "secureboot/KEK.auth"
+        case secureBootDBUpdate = "secureboot/db.auth"
 
         var isPrivate: Bool { rawValue.hasSuffix(".key") || rawValue.hasSuffix("key.pem") }
 

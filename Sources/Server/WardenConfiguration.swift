@@ -55,6 +55,10 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// The catalogue image that machines nobody enrolled boot (its agent registers them);
     /// empty: they are sent on to their next boot device.
     public var discoveryImage = ""
+    /// The catalogue image UEFI machines nobody enrolled boot while Secure Boot enrolment is
+    /// switched on (its agent, `warden-agent secureboot-enrol`, enrols the rack's keys in a
+    /// firmware in setup mode and registers the machine); empty: enrolment is off.
+    public var secureBootEnrolmentImage = ""
 
     /// The log's line format, `logfmt` or `json` (``StructuredLogHandler``), and the least
     /// level written: trace, debug, info, notice, warning, error or critical.
@@ -137,6 +141,7 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init("arm64BootFile", "WARDEN_ARM64_BOOT_FILE", .text(\.arm64BootFile)),
         .init("bootImageTrust", "WARDEN_BOOT_IMAGE_TRUST", .flag(\.bootImageTrust)),
         .init("discoveryImage", "WARDEN_DISCOVERY_IMAGE", .text(\.discoveryImage)),
+        .init("secureBootEnrolmentImage", "WARDEN_SECURE_BOOT_ENROLMENT_IMAGE", .text(\.secureBootEnrolmentImage)),
         .init("logFormat", "WARDEN_LOG_FORMAT", .text(\.logFormat)),
         .init("logLevel", "WARDEN_LOG_LEVEL", .text(\.logLevel)),
         .init("apiMaxConnections", "WARDEN_API_MAX_CONNECTIONS", .integer(\.apiMaxConnections, 1...1_000_000)),

@@ -57,10 +57,15 @@ public enum WardenServer {
         let releaseCertificate = try String(contentsOf: state.url(.releaseCertificate), encoding: .utf8)
         let bodyLimit = BodyLimitMiddleware(
             limit: configuration.maxBodyBytes, budget: BodyBudget(bytes: configuration.maxBodyBytesInFlight))
+        let enrolment = SecureBootEnrolmentService(
+            store: store, keys: SecureBootKeys(folder: state), attestation: attestation,
+            releaseKey: try state.releaseKey(), releaseCertificate: releaseCertificate, refusals: bounds.refusals,
+            enrolmentImage: configuration.secureBootEnrolmentImage.isEmpty
+                ? nil : configuration.secureBootEnrolmentImage, logger: Logger(label: "warden.secureboot"))
         HealthAPI.addRoutes(to: router, store: store, limiter: limiter)
         AgentAPI.addRoutes(
-            to: router, service: attestation, releaseCertificate: releaseCertificate, limiter: limiter,
-            bodyLimit: bodyLimit, pool: BlockingPools.agentRequests(on: store))
+            to: router, service: attestation, enrolment: enrolment, releaseCertificate: releaseCertificate,
+            limiter: limiter, bodyLimit: bodyLimit, pool: BlockingPools.agentRequests(on: store))
         AdminAPI.addRoutes(
             to: router, service: admin, limiter: limiter, bodyLimit: bodyLimit,
             maxImageBytes: configuration.maxImageBytes,

@@ -212,7 +212,8 @@ extension EnrolmentStore {
 
     private static let machineSummarySQL = """
         SELECT m.id, m.name, m.state, m.ekName, m.ekCertificate IS NOT NULL AS hasCertificate, m.smbiosUUID, c.name AS cluster,
-            m.role, m.policyName, m.labels, i.name AS image, m.createdAt FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+            m.role, m.policyName, m.labels, i.name AS image, m.createdAt, m.secureBootEnrolledAt FROM machine m
+            LEFT JOIN cluster c ON c.id = m.clusterID
             LEFT JOIN image i ON i.id = m.imageID
         """
 
@@ -228,7 +229,7 @@ extension EnrolmentStore {
             smbiosUUID: row["smbiosUUID"], cluster: row["cluster"],
             role: (row["role"] as String?).flatMap(MachineRole.init(rawValue:)),
             policy: row["policyName"], labels: labels.split(separator: "\n").map(String.init), image: row["image"],
-            createdAt: row["createdAt"])
+            createdAt: row["createdAt"], secureBootEnrolledAt: row["secureBootEnrolledAt"])
     }
 
     static func isLabel(_ text: String) -> Bool {

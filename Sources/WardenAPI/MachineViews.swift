@@ -56,12 +56,14 @@ public struct MachineSummary: Sendable, Codable, Equatable {
     /// The catalogue image it network-boots.
     public let image: String?
     public let createdAt: Date
+    /// When Warden enrolled the rack's Secure Boot keys in its firmware, if it did.
+    public let secureBootEnrolledAt: Date?
 
     /// A value as the server sends it.
     public init(
         id: Int64, name: String, state: MachineState, ekName: String, hasEKCertificate: Bool, macs: [String],
         smbiosUUID: String?, cluster: String?, role: MachineRole?, policy: String?, labels: [String], image: String?,
-        createdAt: Date
+        createdAt: Date, secureBootEnrolledAt: Date? = nil
     ) {
         self.id = id
         self.name = name
@@ -76,6 +78,7 @@ public struct MachineSummary: Sendable, Codable, Equatable {
         self.labels = labels
         self.image = image
         self.createdAt = createdAt
+        self.secureBootEnrolledAt = secureBootEnrolledAt
     }
 }
 

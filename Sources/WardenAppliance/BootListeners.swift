@@ -25,6 +25,14 @@ struct BootListeners {
                 "\(state.path)/secureboot holds Secure Boot keys but not the db certificate and key: iPXE would go unsigned to machines that enforce Secure Boot; restore db.pem and db.key"
             )
         }
+        if !configuration.secureBootEnrolmentImage.isEmpty {
+            // Enrolment on, with nothing to enrol: every machine in setup mode would be refused.
+            do { _ = try keys.enrolmentUpdates() } catch {
+                throw ServeFailure(
+                    "secureBootEnrolmentImage is set, but \(error) (warden secureboot init makes the rack's keys and their updates)"
+                )
+            }
+        }
         let signer = keys.imageSigner
         let missing: [String]
         do { missing = try manifest.install(into: state.tftpRoot, signingWith: signer) } catch {
@@ -82,6 +90,8 @@ struct BootListeners {
                 scripts: MachineBootScripts(
                     store: store, imageTrust: configuration.bootImageTrust,
                     discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
+                    enrolmentImage: configuration.secureBootEnrolmentImage.isEmpty
+                        ? nil : configuration.secureBootEnrolmentImage,
                     refusals: bounds.refusals, discoveries: bounds.discoveries),
                 settings: settings, events: events)
         }

@@ -13,7 +13,7 @@ struct AgentCommand: AsyncParsableCommand {
         commandName: "warden-agent",
         abstract: "Attest this machine's TPM to Warden and receive its disk key and K3s configuration.",
         version: WardenVersion.release,
-        subcommands: [Attest.self, Register.self]
+        subcommands: [Attest.self, Register.self, SecureBootEnrol.self]
     )
 
     struct Connection: ParsableArguments {
@@ -122,6 +122,44 @@ struct AgentCommand: AsyncParsableCommand {
             do {
                 let found = try await connection.attestor().discover()
                 print("warden-agent: registered as machine \(found.machineID) (\(found.state))")
+            } catch {
+                printError(error)
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+extension AgentCommand {
+    struct SecureBootEnrol: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "secureboot-enrol",
+            abstract: "Enrol the rack's Secure Boot keys (PK, KEK, db) in a firmware in setup mode, from Warden.",
+            discussion: """
+                Sends the EK and the firmware's event log, accepts the updates only as Warden's release key signed \
+                them (a refusal is reported), writes db, KEK and PK through efivarfs and reports what the firmware \
+                took. A firmware not in setup mode is only registered, as `register` does. Reboot afterwards: the \
+                next boot runs with Secure Boot on under the rack's keys.
+                """)
+        @OptionGroup var connection: AgentCommand.Connection
+        @Option(help: "The firmware's event log (/sys/kernel/security/tpm0/binary_bios_measurements).") var eventlog =
+            "/sys/kernel/security/tpm0/binary_bios_measurements"
+        @Option(help: "The efivarfs folder.") var efivars = "/sys/firmware/efi/efivars"
+
+        func run() async throws {
+            do {
+                let outcome = try await connection.attestor().enrolSecureBoot(
+                    eventLog: try EventLogFile.read(eventlog), firmware: FirmwareVariables(folder: efivars))
+                switch outcome {
+                case .enrolled(let machine, let variables):
+                    print(
+                        "warden-agent: enrolled the rack's Secure Boot keys (\(variables.joined(separator: ", "))) as machine \(machine); reboot"
+                    )
+                case .notInSetupMode(let found):
+                    print(
+                        "warden-agent: the firmware is not in setup mode; registered as machine \(found.machineID) (\(found.state))"
+                    )
+                }
             } catch {
                 printError(error)
                 throw ExitCode(1)

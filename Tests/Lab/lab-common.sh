@@ -179,6 +179,11 @@ uefi_secure_pxe() { # uefi_pxe with OVMF's Secure Boot build: SMM and a secure p
         -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=
 }
 
+# unlocked_after SERIAL: the seconds after QEMU started at which that boot's node said it
+# unlocked its disk; empty when it did not. node_said SERIAL: the node's last WARDEN-NODE line.
+unlocked_after() { awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/$1.log"; }
+node_said() { grep -a 'WARDEN-NODE: ' "$OUT/$1.log" | tail -1; }
+
 uefi_pxe() { # the firmware arguments of a UEFI machine that network-boots with its own PXE
     echo -drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
         -drive if=pflash,format=raw,file="$WORK/$1/vars.fd" -device virtio-net-pci,netdev=n0,mac="$2",romfile=

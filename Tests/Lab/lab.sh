@@ -33,18 +33,20 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/O=L
 # folder as serve would): Warden signs its iPXE builds and every image with the db key.
 WARDEN_SERVER_NAMES=10.213.0.1 "$WARDEN" secureboot init --state-dir "$WORK/state" > "$OUT/secureboot-keys.txt"
 log "Secure Boot keys: $(cut -f1,2 "$OUT/secureboot-keys.txt" | tr '\t\n' ' ;')"
-# serve STATE LOG: `warden serve` on the rack's addresses, from the state folder STATE;
-# its process id is left in SERVER (and PIDS).
+# serve STATE LOG [SETTING=VALUE…]: `warden serve` on the rack's addresses, from the state
+# folder STATE, with any further settings; its process id is left in SERVER (and PIDS).
 serve() {
-    ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+    local state=$1 log=$2
+    shift 2
+    ip netns exec "$RACK" env "$@" WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
         WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
         WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
         WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
-        "$WARDEN" serve --state-dir "$1" >> "$2" 2>&1 &
+        "$WARDEN" serve --state-dir "$state" >> "$log" 2>&1 &
     SERVER=$!
     PIDS+=("$SERVER")
-    for _ in $(seq 100); do grep -q "msg=\"serving https://" "$2" 2>/dev/null && break; sleep 0.1; done
-    grep -q "msg=\"serving https://" "$2" || { log "warden serve did not start"; exit 1; }
+    for _ in $(seq 100); do grep -q "msg=\"serving https://" "$log" 2>/dev/null && break; sleep 0.1; done
+    grep -q "msg=\"serving https://" "$log" || { log "warden serve did not start"; exit 1; }
 }
 stop_serving() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; forget PIDS "$SERVER"; }
 serve "$WORK/state" "$OUT/warden.log"
@@ -106,7 +108,7 @@ for round in 1 2; do
     # shellcheck disable=SC2046
     boot node-1 300 "node-1-boot-$round" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
     line=$(grep -a "WARDEN-NODE: " "$OUT/node-1-boot-$round.log" | grep -v address | tail -1 || true)
-    seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-$round.log")
+    seconds=$(unlocked_after node-1-boot-$round)
     if [[ "$line" == *"WARDEN-NODE: SUCCESS"* ]]; then result "node-1 boot $round" "success after ${seconds} s, Secure Boot on"; else result "node-1 boot $round" "FAILED (${line:-no node line})"; fi
     { echo "timeline of node-1 boot $round (seconds after QEMU started):"; timeline "node-1-boot-$round" node-1
       awk '/WARDEN-NODE: SUCCESS/ {printf "  %6.1f s node: %s\n", $1, substr($0, index($0, "WARDEN-NODE"))}' "$OUT/node-1-boot-$round.log"; } | tee -a "$OUT/lab.log"
@@ -142,11 +144,11 @@ if [ -n "$registered_id" ] && warden machine enroll node-2 --discovered "$regist
     log "the operator adopted discovered machine $registered_id as node-2 (image node-v2, policy lab-image)"
     # shellcheck disable=SC2046
     boot stranger 240 node-2-boot $(uefi_pxe stranger 52:54:00:57:00:02)
-    seconds=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-2-boot.log")
+    seconds=$(unlocked_after node-2-boot)
     if [ -n "$seconds" ] && ! grep -q '"boot-525400570002"' <<< "$(warden machine list --format json)"; then
         result "adopted machine" "node-2 attested and unlocked its disk after ${seconds} s; its boot sighting was absorbed"
     else
-        result "adopted machine" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-2-boot.log" | tail -1))"
+        result "adopted machine" "FAILED ($(node_said node-2-boot))"
     fi
     { echo "timeline of node-2's first boot (seconds after QEMU started):"; timeline node-2-boot node-2; } | tee -a "$OUT/lab.log"
 else
@@ -164,10 +166,10 @@ if grep -q "WARDEN-NODE: refused" "$OUT/node-2-secure-boot-off.log" \
     && grep -q "the measured boot shows Secure Boot disabled" <<< "$(warden machine show node-2)"; then
     result "Secure Boot off" "node-2 refused at attestation: the measured boot shows Secure Boot disabled"
 else
-    result "Secure Boot off" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-2-secure-boot-off.log" | tail -1))"
+    result "Secure Boot off" "FAILED ($(node_said node-2-secure-boot-off))"
 fi
-on=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-1-boot-1.log")
-off=$(awk '/WARDEN-NODE: SUCCESS/ {print $1; exit}' "$OUT/node-2-boot.log")
+on=$(unlocked_after node-1-boot-1)
+off=$(unlocked_after node-2-boot)
 result "boot times" "to an unlocked disk: ${on:-?} s with Secure Boot on (OVMF secboot, SMM), ${off:-?} s with it off (TCG)"
 
 # Debian's unsigned iPXE: an appliance without the rack's keys (a state folder of its own)
@@ -183,7 +185,7 @@ serve "$WORK/state" "$OUT/warden.log"
 transfers=$(boot_events "$OUT/warden-keyless.log" | grep -c "warden: tftp: " || true)
 if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt 0 ] \
     && ! boot_events "$OUT/warden-keyless.log" | grep -q "warden: http: script for"; then
-    result "unsigned iPXE" "the firmware refused it ($(grep -a -o 'failed to load Boot[0-9]* "UEFI PXEv4' "$OUT/node-1-unsigned-ipxe.log" | head -1 | cut -c16-)…: Access Denied); the appliance saw only ipxe.efi fetched, no script"
+    result "unsigned iPXE" "the firmware refused it ($(grep -a -o 'Boot[0-9]* "UEFI PXEv4[^"]*"' "$OUT/node-1-unsigned-ipxe.log" | head -1): Access Denied); the appliance saw only ipxe.efi fetched, no script"
 else
     result "unsigned iPXE" "FAILED (no Access Denied on node-1's console, or iPXE asked for a script)"
 fi
@@ -203,7 +205,7 @@ if grep -q "WARDEN-NODE: refused" "$OUT/node-1-rogue.log" && grep -q '"passed" :
     grep -o 'PCR 4 event [^;"]*' <<< "$latest" | head -1 > "$OUT/rogue-reason.txt"
     result "another kernel" "refused at attestation: $(cut -c1-120 "$OUT/rogue-reason.txt")…"
 else
-    result "another kernel" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/node-1-rogue.log" | tail -1))"
+    result "another kernel" "FAILED ($(node_said node-1-rogue))"
 fi
 
 # Legacy BIOS: SeaBIOS with QEMU's iPXE option ROM reaches Warden's script, boots the
@@ -219,8 +221,58 @@ legacy=$(warden machine show legacy)
 if grep -q "WARDEN-NODE: refused" "$OUT/legacy-boot.log" && grep -q "refused (unmeasured)" <<< "$legacy" && grep -q "does not allow unmeasured boots" <<< "$legacy"; then
     result "legacy BIOS" "booted kernel and initrd from Warden's script; attestation marked unmeasured and refused"
 else
-    result "legacy BIOS" "FAILED ($(grep -a 'WARDEN-NODE: ' "$OUT/legacy-boot.log" | tail -1))"
+    result "legacy BIOS" "FAILED ($(node_said legacy-boot))"
 fi
 { echo "timeline of the legacy boot (seconds after QEMU started):"; timeline legacy-boot legacy; } | tee -a "$OUT/lab.log"
+
+# Enrolment from the network: node-3's firmware is OVMF's Secure Boot build with an
+# unmodified variable store, so in setup mode. With enrolment on, a machine nobody enrolled
+# boots the enrolment image, whose agent writes the rack's db, KEK and PK from Warden's
+# signed updates and reboots. The keys are read back from its variable store; the operator
+# adopts it under a policy written before it ever attested (PCR 7 predicted from the rack's
+# keys, nothing learned), and its next boot, Secure Boot on, attests and unlocks.
+warden image add enrol --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+    --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1 warden.mode=enrol" >> "$OUT/cli.log"
+printf 'name: lab-enrolled\neventLog: required\nimage: required\nsecureBootKeys: rack\n' > "$WORK/lab-enrolled.yaml"
+warden policy apply "$WORK/lab-enrolled.yaml" >> "$OUT/cli.log"
+stop_serving
+serve "$WORK/state" "$OUT/warden.log" WARDEN_SECURE_BOOT_ENROLMENT_IMAGE=enrol
+make_machine node-3 certified
+log "node-3, in setup mode, boots with Secure Boot enrolment on"
+# shellcheck disable=SC2046
+boot node-3 240 node-3-enrol $(uefi_secure_pxe node-3 52:54:00:57:00:04)
+mkdir -p "$WORK/node-3/read-back"
+(cd "$WORK/node-3/read-back" && "$VIRT_FW_VARS" -i "$WORK/node-3/vars.fd" --extract-certs >> "$OUT/virt-fw-vars.log" 2>&1)
+matching=0
+for variable in PK KEK db; do
+    expected=$(awk -v v="$variable" '$1 == v {print $2; exit}' "$OUT/secureboot-keys.txt")
+    for certificate in "$WORK/node-3/read-back/$variable"-*.pem; do
+        [ -e "$certificate" ] || continue
+        found=$(openssl x509 -in "$certificate" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+        [ "$found" = "$expected" ] && matching=$((matching + 1))
+    done
+done
+enrolled_id=$(warden machine list --format json | python3 -c 'import json, sys; print(next((str(m["id"]) for m in json.load(sys.stdin) if m.get("secureBootEnrolledAt")), ""))')
+if grep -q "WARDEN-NODE: enrolled" "$OUT/node-3-enrol.log" && [ "$matching" = 3 ] && [ -n "$enrolled_id" ]; then
+    result "Secure Boot enrolment" "node-3 in setup mode was sent the rack's keys, wrote them and rebooted; virt-fw-vars reads back PK, KEK and db as Warden's certificates; recorded as enrolled by Warden (machine $enrolled_id)"
+else
+    result "Secure Boot enrolment" "FAILED ($(grep -a 'WARDEN-NODE: \|warden-agent: ' "$OUT/node-3-enrol.log" | tail -1); $matching of 3 certificates read back)"
+fi
+{ echo "timeline of node-3's enrolment boot (seconds after QEMU started):"; timeline node-3-enrol boot-525400570004; } | tee -a "$OUT/lab.log"
+if [ -n "$enrolled_id" ] && warden machine enroll node-3 --discovered "$enrolled_id" --mac 52:54:00:57:00:04 --cluster lab --role agent \
+    --image node-v2 --policy lab-enrolled >> "$OUT/cli.log" 2>&1; then
+    log "the operator adopted machine $enrolled_id as node-3 (image node-v2, policy lab-enrolled: PCR 7 predicted)"
+    # shellcheck disable=SC2046
+    boot node-3 300 node-3-boot $(uefi_secure_pxe node-3 52:54:00:57:00:04)
+    seconds=$(unlocked_after node-3-boot)
+    if [ -n "$seconds" ] && grep -q "enrolled by Warden" <<< "$(warden machine show node-3)"; then
+        result "enrolled machine" "node-3 attested with Secure Boot on under the rack's keys and unlocked its disk after ${seconds} s, PCR 7 predicted, nothing learned"
+    else
+        result "enrolled machine" "FAILED ($(node_said node-3-boot))"
+    fi
+    { echo "timeline of node-3's first boot under its keys (seconds after QEMU started):"; timeline node-3-boot node-3; } | tee -a "$OUT/lab.log"
+else
+    result "enrolled machine" "FAILED (node-3 could not be adopted; see cli.log)"
+fi
 log "done in $(elapsed) s"
 ! grep -q "FAILED" "$OUT/summary.txt"

@@ -20,13 +20,13 @@ import WardenCrypto
                     "v10-machine-states-from-the-lifecycle", "v11-evidence-and-judgement",
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
                     "v14-appliances", "v15-image-parts-dated", "v16-event-logs-by-digest",
-                    "v17-images-signed-for-secure-boot",
+                    "v17-images-signed-for-secure-boot", "v18-secure-boot-enrolment",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
                     "p4-image-bytes-in-the-database", "p5-appliances", "p6-image-parts-dated",
-                    "p7-event-logs-by-digest", "p8-images-signed-for-secure-boot",
+                    "p7-event-logs-by-digest", "p8-images-signed-for-secure-boot", "p9-secure-boot-enrolment",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)

@@ -13,9 +13,12 @@ struct SystemRig {
     let token = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::server:" + Hex.encode(SecureRandom.bytes(16))
     let agentToken = "K10" + Hex.encode(SecureRandom.bytes(32)) + "::node:" + Hex.encode(SecureRandom.bytes(16))
 
-    /// `environment` adds WARDEN_* settings of the server.
-    init(environment: [String: String] = [:]) throws {
-        server = try WardenServerProcess(environment: environment)
+    /// `environment` adds WARDEN_* settings of the server; `prepare` fills its state folder
+    /// before it starts (given the folder and the settings).
+    init(environment: [String: String] = [:], preparing prepare: ((URL, [String: String]) throws -> Void)? = nil)
+        throws
+    {
+        server = try WardenServerProcess(environment: environment, preparing: prepare)
         store = try EnrolmentStoreReader.open(server.stateDir)
         try write(token, to: "token")
         try write(agentToken, to: "agent-token")

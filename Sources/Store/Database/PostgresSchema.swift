@@ -188,6 +188,10 @@ enum PostgresSchema {
                 """
             ]
         ),
+        (
+            // When Warden enrolled the rack's Secure Boot keys in a machine's firmware.
+            "p9-secure-boot-enrolment", ["ALTER TABLE machine ADD COLUMN secureBootEnrolledAt TIMESTAMPTZ"]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -281,6 +281,10 @@ enum SQLiteSchema {
                 t.add(column: "signedSize", .integer)
             }
         }
+        migrator.registerMigration("v18-secure-boot-enrolment") { db in
+            // When Warden enrolled the rack's Secure Boot keys in a machine's firmware.
+            try db.alter(table: "machine") { t in t.add(column: "secureBootEnrolledAt", .datetime) }
+        }
         return migrator
     }
 

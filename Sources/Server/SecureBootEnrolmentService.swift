@@ -1,0 +1,240 @@
+import Attestation
+import Foundation
+import Logging
+import Store
+import TPM
+import UEFIVariables
+import WardenAPI
+import WardenCrypto
+
+/// Enrols the rack's Secure Boot keys in the firmware of machines in setup mode, from the
+/// network: a machine's agent asks with its EK and its firmware's event log, gets the signed
+/// updates of PK, KEK and db (the same public bytes for every machine, signed once by the
+/// keys' holder), signed for it by the release key, writes them and reports what it wrote.
+///
+/// Nothing secret crosses, and the firmware itself takes PK, KEK and db only in setup mode;
+/// so the log is read as the machine's word, not bound to a quote. A log whose PCR 7 shows a
+/// PK or a KEK, or a machine not in setup mode by its own account, gets nothing (audited,
+/// bounded). A report is accepted only with the signed updates it reports on, which only
+/// Warden could have made for that machine.
+public struct SecureBootEnrolmentService: Sendable {
+    let store: EnrolmentStore
+    let keys: SecureBootKeys
+    let attestation: AttestationService
+    let releaseKey: SigningKey
+    let releaseCertificate: String
+    let refusals: RefusalAudit
+    /// The enrolment image (`secureBootEnrolmentImage`); nil: enrolment is off.
+    let enrolmentImage: String?
+    let logger: Logger
+
+    public init(
+        store: EnrolmentStore, keys: SecureBootKeys, attestation: AttestationService, releaseKey: SigningKey,
+        releaseCertificate: String, refusals: RefusalAudit, enrolmentImage: String?, logger: Logger
+    ) {
+        self.store = store
+        self.keys = keys
+        self.attestation = attestation
+        self.releaseKey = releaseKey
+        self.releaseCertificate = releaseCertificate
+        self.refusals = refusals
+        self.enrolmentImage = enrolmentImage
+        self.logger = logger
+    }
+
+    public typealias Messages = SecureBootEnrolmentMessages
+
+    /// The signed updates for the machine `request` names, recorded as discovered when it is
+    /// new (at the discovery pace); refused unless enrolment is on, the machine is in setup
+    /// mode by its word and its log, and it is discovered or an operator gave it the
+    /// enrolment image: nobody else may have a machine an operator enrolled recorded as
+    /// enrolled, and its first-use pin replaced.
+    public func updates(for request: Messages.Request, from source: String) throws(AttestationRefusal)
+        -> Messages.SignedUpdates
+    {
+        guard let enrolmentImage else {
+            throw AttestationRefusal(
+                .policy, "Secure Boot enrolment is switched off on this appliance (secureBootEnrolmentImage)")
+        }
+        let log = try Self.bytes(request.eventLog, "eventLog", atMost: EventLog.maxSize)
+        let ekPublic = try Self.bytes(request.ekPublic, "ekPublic")
+        var ekCertificate: [UInt8]?
+        if let certificate = request.ekCertificate { ekCertificate = try Self.bytes(certificate, "ekCertificate") }
+        let machine = try attestation.discover(ekPublic: ekPublic, ekCertificate: ekCertificate, from: source)
+        let problem =
+            machine.state.isOutOfService
+            ? "the machine is \(machine.state.rawValue)"
+            : try assignmentProblem(machine, enrolmentImage: enrolmentImage)
+                ?? Self.setupModeProblem(log: log, claimed: request.setupMode)
+        if let problem {
+            refusals.refused(
+                .secureBootEnrolment, machineID: machine.id, actor: "agent \(source)", subject: "machine/\(machine.id)",
+                details: "Secure Boot enrolment refused: \(problem)", source: source)
+            throw AttestationRefusal(
+                machine.state.isOutOfService ? .revoked : .evidence, "no Secure Boot keys sent: \(problem)")
+        }
+        let updates: [(variable: SecureBootVariable, update: [UInt8])]
+        do { updates = try keys.enrolmentUpdates() } catch {
+            logger.error("Secure Boot enrolment cannot be served", metadata: ["reason": "\(error)"])
+            throw AttestationRefusal(.internalError, "the rack's enrolment updates cannot be read: \(error)")
+        }
+        let payload = Messages.Updates(
+            machineID: machine.id,
+            variables: updates.map { .init(name: $0.variable.rawValue, update: Base64.encode($0.update)) },
+            issuedAt: Date())
+        let bytes: [UInt8]
+        let signature: [UInt8]
+        do {
+            bytes = [UInt8](try JSONEncoder().encode(payload))
+            signature = try releaseKey.sign(digest: Self.signedDigest(bytes), scheme: .ecdsa(.sha256))
+        } catch {
+            throw AttestationRefusal(.internalError, "the updates cannot be signed: \(error)")
+        }
+        do {
+            try store.audit(
+                actor: "agent \(source)", action: "secureboot-enrolment-sent", subject: "machine/\(machine.id)",
+                details: "Secure Boot updates sent to a machine in setup mode: "
+                    + Self.describe(
+                        updates.map { ($0.variable.rawValue, Hex.encode(DigestAlgorithm.sha256.hash($0.update))) }))
+        } catch {
+            throw AttestationRefusal.store(error)
+        }
+        logger.info(
+            "Secure Boot enrolment updates sent", metadata: ["machine": "\(machine.id)", "source": "\(source)"])
+        return Messages.SignedUpdates(
+            payload: Base64.encode(bytes), signature: Base64.encode(signature), releaseCertificate: releaseCertificate)
+    }
+
+    /// Records what the agent wrote from updates Warden signed for it: audited, the machine
+    /// marked as enrolled by Warden when every update was written, and a first-use pin
+    /// replaced by one whose PCR 7 is predicted from the rack's keys.
+    public func recordWritten(_ report: Messages.Report, from source: String) throws(AttestationRefusal)
+        -> Messages.Recorded
+    {
+        let sent = try signedUpdates(payload: report.payload, signature: report.signature)
+        let digests = Dictionary(
+            sent.variables.map {
+                ($0.name, Base64.decode($0.update).map { Hex.encode(DigestAlgorithm.sha256.hash($0)) })
+            },
+            uniquingKeysWith: { first, _ in first })
+        guard report.written.allSatisfy({ digests[$0.key] == $0.value }) else {
+            throw AttestationRefusal(.evidence, "the report names updates Warden did not send")
+        }
+        let complete = report.problem == nil && report.written.count == sent.variables.count
+        let written = sent.variables.compactMap { update in report.written[update.name].map { (update.name, $0) } }
+        var details =
+            written.isEmpty ? "no update written by its agent" : "written by its agent: " + Self.describe(written)
+        if let problem = report.problem { details += "; stopped: \(problem.prefix(RefusalAudit.maxText))" }
+        let rackKeys = try? keys.policyKeys()
+        do throws(StoreError) {
+            try store.recordSecureBootEnrolment(
+                machineID: sent.machineID, complete: complete, details: details,
+                repin: { latest in
+                    guard let rackKeys, let pinned = try? Policy(yaml: latest.yaml),
+                        let predicted = try? pinned.predictingPCR7(from: rackKeys)
+                    else { return nil }
+                    return PolicyPin(name: latest.name, yaml: predicted.yaml)
+                }, actor: "agent \(source)")
+        } catch .notFound {
+            throw AttestationRefusal(.unknownEndorsementKey, "machine \(sent.machineID) is no longer known")
+        } catch {
+            throw AttestationRefusal.store(error)
+        }
+        logger.info(
+            complete ? "Secure Boot keys enrolled" : "Secure Boot enrolment incomplete",
+            metadata: ["machine": "\(sent.machineID)", "source": "\(source)"])
+        return Messages.Recorded(machineID: sent.machineID)
+    }
+
+    /// Audits, in bounded form, that the agent of the machine with `refusal.ekPublic` refused
+    /// the updates it was sent (a signature that does not verify, say).
+    public func recordRefusal(_ refusal: Messages.Refusal, from source: String) throws(AttestationRefusal)
+        -> Messages.Recorded
+    {
+        let ekPublic = try Self.bytes(refusal.ekPublic, "ekPublic")
+        let name: [UInt8]?
+        do { name = try EndorsementKey(file: ekPublic).tpmPublic.name } catch {
+            throw AttestationRefusal(.unknownEndorsementKey, "\(error)")
+        }
+        let machine: (id: Int64, name: String, state: MachineState)?
+        do { machine = try name.flatMap { try store.machine(ekName: $0) } } catch {
+            throw AttestationRefusal.store(error)
+        }
+        guard let machine else {
+            throw AttestationRefusal(.unknownEndorsementKey, "this endorsement key asked for no enrolment")
+        }
+        refusals.refused(
+            .secureBootEnrolment, machineID: machine.id, actor: "agent \(source)", subject: "machine/\(machine.id)",
+            details:
+                "the agent refused the Secure Boot updates it was sent: \(refusal.reason.prefix(RefusalAudit.maxText))",
+            source: source)
+        return Messages.Recorded(machineID: machine.id)
+    }
+
+    /// Why a machine an operator enrolled may not be enrolled now: it does not boot the
+    /// enrolment image; nil for a discovered machine, or one given that image.
+    private func assignmentProblem(_ machine: (id: Int64, state: MachineState), enrolmentImage: String)
+        throws(AttestationRefusal) -> String?
+    {
+        guard machine.state != .discovered else { return nil }
+        let image: ImageRecord?
+        do { image = try store.image(ofMachine: machine.id) } catch { throw AttestationRefusal.store(error) }
+        guard image?.name != enrolmentImage else { return nil }
+        return
+            "the machine is \(machine.state.rawValue), and an operator gave it image \(image?.name ?? "none"), not the enrolment image \(enrolmentImage)"
+    }
+
+    /// The updates of a payload Warden signed, checked against the release key and the
+    /// report window.
+    private func signedUpdates(payload: String, signature: String) throws(AttestationRefusal) -> Messages.Updates {
+        let bytes = try Self.bytes(payload, "payload", atMost: 65_536)
+        let signature = try Self.bytes(signature, "signature")
+        guard let key = try? releaseKey.publicKey,
+            key.isValidSignature(signature, digest: Self.signedDigest(bytes), scheme: .ecdsa(.sha256)),
+            let updates = try? JSONDecoder().decode(Messages.Updates.self, from: Data(bytes))
+        else {
+            throw AttestationRefusal(.evidence, "the report carries no updates this appliance's release key signed")
+        }
+        guard Date().timeIntervalSince(updates.issuedAt) <= Messages.reportWindow else {
+            throw AttestationRefusal(.evidence, "the updates were sent more than an hour ago")
+        }
+        return updates
+    }
+
+    /// What the release key signs for `payload`.
+    static func signedDigest(_ payload: [UInt8]) -> [UInt8] {
+        DigestAlgorithm.sha256.hash(Messages.signingContext + payload)
+    }
+
+    /// Why a machine is not in setup mode by its word (`claimed`) and its log's PCR 7: nil
+    /// when it is (the log measures PK and KEK, both empty).
+    static func setupModeProblem(log bytes: [UInt8], claimed: Bool) -> String? {
+        guard claimed else { return "its firmware's SetupMode variable says it is not in setup mode" }
+        let log: EventLog
+        do { log = try EventLog.parse(bytes) } catch { return "its event log is unreadable: \(error)" }
+        var sizes: [String: Int] = [:]
+        for event in log.events where event.pcr == 7 && event.type == .efiVariableDriverConfig {
+            guard let variable = UEFIVariable(event.data) else { continue }
+            sizes[variable.name] = variable.data.count
+        }
+        for name in ["PK", "KEK"] {
+            guard let size = sizes[name] else { return "its event log measures no \(name) into PCR 7" }
+            if size > 0 { return "its event log shows \(name) enrolled (\(size) bytes)" }
+        }
+        return nil
+    }
+
+    /// "db sha256 …, KEK sha256 …" for an audit record, from (variable, SHA-256 hex) pairs.
+    static func describe(_ updates: [(String, String)]) -> String {
+        updates.map { "\($0.0) sha256 \($0.1)" }.joined(separator: ", ")
+    }
+
+    private static func bytes(_ text: String, _ field: String, atMost limit: Int = 32_768) throws(AttestationRefusal)
+        -> [UInt8]
+    {
+        guard text.utf8.count <= (limit + 2) / 3 * 4, let bytes = Base64.decode(text) else {
+            throw AttestationRefusal(.evidence, "\(field) is not base64 of at most \(limit) bytes")
+        }
+        return bytes
+    }
+}
