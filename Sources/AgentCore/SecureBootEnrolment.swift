@@ -55,14 +55,15 @@ extension Attestor {
     /// Warden's release key (a refusal is reported to that appliance, then the agent stops),
     /// writes db, KEK and PK, and reports what the firmware took. A firmware not in setup
     /// mode is only registered.
-    public func enrolSecureBoot(eventLog: [UInt8], firmware: FirmwareVariables) async throws
+    /// `eventLog` is read only for a firmware in setup mode.
+    public func enrolSecureBoot(eventLog: () throws -> [UInt8], firmware: FirmwareVariables) async throws
         -> SecureBootEnrolmentOutcome
     {
         guard firmware.inSetupMode() else { return .notInSetupMode(try await discover()) }
         let endorsement = try endorsementRequest()
         let request = SecureBootEnrolmentMessages.Request(
-            ekPublic: endorsement.ekPublic, ekCertificate: endorsement.ekCertificate, eventLog: Base64.encode(eventLog),
-            setupMode: true)
+            ekPublic: endorsement.ekPublic, ekCertificate: endorsement.ekCertificate,
+            eventLog: Base64.encode(try eventLog()), setupMode: true)
         let (signed, updates) = try await appliances.run { server in
             let client = try await HTTPSClient(url: server, serverCA: serverCA, serverCheck: removed.serverCheck)
             defer { Task { await client.close() } }

@@ -3,8 +3,8 @@ import Logging
 import Store
 import Synchronization
 
-/// Audits refusals of requests nobody authenticated — and the legacy BIOS scripts anyone can
-/// ask for — in bounded form. Anyone on the boot network can send such requests as fast as
+/// Audits refusals of requests nobody authenticated — and the legacy BIOS scripts and Secure
+/// Boot updates anyone can ask for — in bounded form. Anyone on the boot network can send such requests as fast as
 /// the network carries them, so each is not its own record:
 /// the first refusal of a kind (for one machine, when it concerns one) is recorded at once,
 /// and the rest within ``interval`` are counted, with a few of their sources, into one
@@ -24,9 +24,17 @@ public final class RefusalAudit: Sendable {
         case discovery
         case legacyBoot = "legacy-boot"
         case secureBootEnrolment = "secureboot-enrolment"
+        /// Secure Boot updates sent to a machine that says it is in setup mode.
+        case secureBootUpdatesSent = "secureboot-updates-sent"
 
         /// The audit record's action: `refusal`, or what was served.
-        var action: String { self == .legacyBoot ? "legacy-boot-script" : "refusal" }
+        var action: String {
+            switch self {
+            case .legacyBoot: "legacy-boot-script"
+            case .secureBootUpdatesSent: "secureboot-enrolment-sent"
+            default: "refusal"
+            }
+        }
     }
 
     /// One kind's window: the requests counted since its last record.

@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import Logging
+import Octets
 import Store
 import TPM
 import UEFIVariables
@@ -14,8 +15,7 @@ import WardenCrypto
 ///
 /// Nothing secret crosses, and the firmware itself takes PK, KEK and db only in setup mode;
 /// so the log is read as the machine's word, not bound to a quote. A log whose PCR 7 shows a
-/// PK or a KEK, or a machine not in setup mode by its own account, gets nothing (audited,
-/// bounded). A report is accepted only with the signed updates it reports on, which only
+/// PK, or a machine not in setup mode by its own account, gets nothing (audited, bounded). A report is accepted only with the signed updates it reports on, which only
 /// Warden could have made for that machine.
 public struct SecureBootEnrolmentService: Sendable {
     let store: EnrolmentStore
@@ -90,24 +90,25 @@ public struct SecureBootEnrolmentService: Sendable {
         } catch {
             throw AttestationRefusal(.internalError, "the updates cannot be signed: \(error)")
         }
-        do {
-            try store.audit(
-                actor: "agent \(source)", action: "secureboot-enrolment-sent", subject: "machine/\(machine.id)",
-                details: "Secure Boot updates sent to a machine in setup mode: "
-                    + Self.describe(
-                        updates.map { ($0.variable.rawValue, Hex.encode(DigestAlgorithm.sha256.hash($0.update))) }))
-        } catch {
-            throw AttestationRefusal.store(error)
-        }
+        // Anyone who knows a machine's EK may ask again and again: audited in bounded form.
+        refusals.refused(
+            .secureBootUpdatesSent, machineID: machine.id, actor: "agent \(source)", subject: "machine/\(machine.id)",
+            details: "Secure Boot updates sent to a machine in setup mode: "
+                + Self.describe(
+                    updates.map { ($0.variable.rawValue, Hex.encode(DigestAlgorithm.sha256.hash($0.update))) }),
+            source: source)
         logger.info(
             "Secure Boot enrolment updates sent", metadata: ["machine": "\(machine.id)", "source": "\(source)"])
         return Messages.SignedUpdates(
             payload: Base64.encode(bytes), signature: Base64.encode(signature), releaseCertificate: releaseCertificate)
     }
 
-    /// Records what the agent wrote from updates Warden signed for it: audited, the machine
-    /// marked as enrolled by Warden when every update was written, and a first-use pin
-    /// replaced by one whose PCR 7 is predicted from the rack's keys.
+    /// Records what the agent wrote from updates Warden signed for it, once: every update
+    /// written marks the machine as enrolled by Warden (audited) and replaces a first-use pin
+    /// that pins PCR 7 by one that predicts it from the rack's keys, provided the machine is
+    /// still one enrolment may touch (discovered, or given the enrolment image); a report of
+    /// a partial write is audited in bounded form. A report is its agent's word: anyone who
+    /// got the updates could send it, so it changes nothing an operator set.
     public func recordWritten(_ report: Messages.Report, from source: String) throws(AttestationRefusal)
         -> Messages.Recorded
     {
@@ -120,29 +121,37 @@ public struct SecureBootEnrolmentService: Sendable {
         guard report.written.allSatisfy({ digests[$0.key] == $0.value }) else {
             throw AttestationRefusal(.evidence, "the report names updates Warden did not send")
         }
-        let complete = report.problem == nil && report.written.count == sent.variables.count
         let written = sent.variables.compactMap { update in report.written[update.name].map { (update.name, $0) } }
-        var details =
-            written.isEmpty ? "no update written by its agent" : "written by its agent: " + Self.describe(written)
-        if let problem = report.problem { details += "; stopped: \(problem.prefix(RefusalAudit.maxText))" }
+        guard report.problem == nil, written.count == sent.variables.count, let enrolmentImage else {
+            refusals.refused(
+                .secureBootEnrolment, machineID: sent.machineID, actor: "agent \(source)",
+                subject: "machine/\(sent.machineID)",
+                details:
+                    "Secure Boot enrolment incomplete: \(written.isEmpty ? "nothing" : Self.describe(written)) written; "
+                    + (report.problem ?? "enrolment is switched off"),
+                source: source)
+            return Messages.Recorded(machineID: sent.machineID)
+        }
         let rackKeys = try? keys.policyKeys()
         do throws(StoreError) {
             try store.recordSecureBootEnrolment(
-                machineID: sent.machineID, complete: complete, details: details,
+                machineID: sent.machineID, issuedAt: sent.issuedAt, enrolmentImage: enrolmentImage,
+                details: "written by its agent: " + Self.describe(written),
                 repin: { latest in
                     guard let rackKeys, let pinned = try? Policy(yaml: latest.yaml),
+                        pinned.pcrs.values.contains(where: { $0[7] != nil }),
                         let predicted = try? pinned.predictingPCR7(from: rackKeys)
                     else { return nil }
                     return PolicyPin(name: latest.name, yaml: predicted.yaml)
                 }, actor: "agent \(source)")
         } catch .notFound {
             throw AttestationRefusal(.unknownEndorsementKey, "machine \(sent.machineID) is no longer known")
+        } catch .invalid(let why) {
+            throw AttestationRefusal(.policy, why)
         } catch {
             throw AttestationRefusal.store(error)
         }
-        logger.info(
-            complete ? "Secure Boot keys enrolled" : "Secure Boot enrolment incomplete",
-            metadata: ["machine": "\(sent.machineID)", "source": "\(source)"])
+        logger.info("Secure Boot keys enrolled", metadata: ["machine": "\(sent.machineID)", "source": "\(source)"])
         return Messages.Recorded(machineID: sent.machineID)
     }
 
@@ -207,19 +216,18 @@ public struct SecureBootEnrolmentService: Sendable {
     }
 
     /// Why a machine is not in setup mode by its word (`claimed`) and its log's PCR 7: nil
-    /// when it is (the log measures PK and KEK, both empty).
+    /// when it is, its log measuring an empty PK (what setup mode is; a KEK left from a
+    /// vendor, or from an enrolment cut short before its PK, is replaced).
     static func setupModeProblem(log bytes: [UInt8], claimed: Bool) -> String? {
         guard claimed else { return "its firmware's SetupMode variable says it is not in setup mode" }
         let log: EventLog
         do { log = try EventLog.parse(bytes) } catch { return "its event log is unreadable: \(error)" }
-        var sizes: [String: Int] = [:]
-        for event in log.events where event.pcr == 7 && event.type == .efiVariableDriverConfig {
-            guard let variable = UEFIVariable(event.data) else { continue }
-            sizes[variable.name] = variable.data.count
-        }
-        for name in ["PK", "KEK"] {
-            guard let size = sizes[name] else { return "its event log measures no \(name) into PCR 7" }
-            if size > 0 { return "its event log shows \(name) enrolled (\(size) bytes)" }
+        let platformKeys = log.events.lazy.filter { $0.pcr == 7 && $0.type == .efiVariableDriverConfig }
+            .compactMap { UEFIVariable($0.data) }
+            .filter { $0.name == "PK" && $0.guid == EFIGUID.globalVariable.description }
+        guard let platformKey = platformKeys.first else { return "its event log measures no PK into PCR 7" }
+        guard platformKey.data.isEmpty else {
+            return "its event log shows PK enrolled (\(platformKey.data.count) bytes)"
         }
         return nil
     }

@@ -259,17 +259,20 @@ public struct SecureBootKeys: Sendable {
     }
 
     /// The keys as a policy's `secureBootKeys: rack` stands for them: the certificates of PK,
-    /// KEK and db, every db certificate a signer (the extra ones are in db to authorise
-    /// something, option ROMs say); nil when the folder holds none.
+    /// KEK and db (with the extra ones), and as the only signer db's own certificate, which
+    /// signs what Warden serves (an extra certificate that must authorise something, option
+    /// ROMs say, is named in a policy of the operator's); nil when the folder holds none.
     public func policyKeys() throws(SecureBootKeyError) -> Policy.SecureBootKeySet? {
         guard exist else { return nil }
         let entries = try entries()
         func fingerprints(_ variable: Variable) -> Set<String> {
             Set(entries.filter { $0.variable == variable }.map(\.sha256))
         }
+        // entries() lists db's own certificate before the extra ones.
+        let signer = entries.first { $0.variable == .db }.map { Set([$0.sha256]) } ?? []
         do {
             return try Policy.SecureBootKeySet(
-                pk: fingerprints(.pk), kek: fingerprints(.kek), db: fingerprints(.db), signers: fingerprints(.db))
+                pk: fingerprints(.pk), kek: fingerprints(.kek), db: fingerprints(.db), signers: signer)
         } catch {
             throw .unreadable(.db, error.description)
         }

@@ -3,25 +3,37 @@ import Foundation
 import WardenAPI
 
 extension EnrolmentStore {
-    /// Records that Warden's Secure Boot enrolment updates were written to machine
-    /// `machineID`'s firmware, as its agent reported (`complete`: every update the firmware
-    /// took), with its audit record. A machine held to its own first-use pin has the pin
-    /// replaced in the same transaction, by what `repin` makes of its latest version (its
-    /// PCR 7 now predicted from the enrolled keys), never silently: audited as a new pin.
+    /// Records that Warden's Secure Boot enrolment updates, issued at `issuedAt`, were all
+    /// written to machine `machineID`'s firmware, as its agent reported, with its audit
+    /// record; once: a report of updates issued before the machine's last enrolment changes
+    /// nothing. Refused unless the machine is one enrolment may touch: discovered, or given
+    /// the image `enrolmentImage` by an operator. A machine held to its own first-use pin
+    /// has the pin replaced in the same transaction by what `repin` makes of its latest
+    /// version (PCR 7 then predicted from the enrolled keys), never silently: audited as a
+    /// new pin.
     public func recordSecureBootEnrolment(
-        machineID: Int64, complete: Bool, details: String, repin: @escaping @Sendable (PolicyVersion) -> PolicyPin?,
-        actor: String, now: Date = Date()
+        machineID: Int64, issuedAt: Date, enrolmentImage: String, details: String,
+        repin: @escaping @Sendable (PolicyVersion) -> PolicyPin?, actor: String, now: Date = Date()
     ) throws(StoreError) {
         try write { db in
             guard
                 let row = try SQLRow.fetchOne(
-                    db, sql: "SELECT name, policyName FROM machine WHERE id = ?", arguments: [machineID])
+                    db,
+                    sql: """
+                        SELECT m.name, m.state, m.policyName, m.secureBootEnrolledAt, i.name AS image FROM machine m
+                        LEFT JOIN image i ON i.id = m.imageID WHERE m.id = ?
+                        """, arguments: [machineID])
             else { throw StoreError.notFound("machine with ID \(machineID)") }
             let name: String = row["name"]
+            if let enrolled = row["secureBootEnrolledAt"] as Date?, enrolled >= issuedAt { return }
+            guard row["state"] as MachineState == .discovered || row["image"] as String? == enrolmentImage else {
+                throw StoreError.invalid(
+                    "machine \(name) is no longer one Secure Boot enrolment may touch (discovered, or given image \(enrolmentImage))"
+                )
+            }
             try db.appendAudit(
-                actor: actor, action: complete ? "secureboot-enrolled" : "secureboot-enrolment-incomplete",
-                subject: "machine/\(machineID)", details: details, now: now)
-            guard complete else { return }
+                actor: actor, action: "secureboot-enrolled", subject: "machine/\(machineID)", details: details, now: now
+            )
             try db.execute(
                 sql: "UPDATE machine SET secureBootEnrolledAt = ? WHERE id = ?", arguments: [now, machineID])
             let ownPin = Policy.machinePolicyName(name)

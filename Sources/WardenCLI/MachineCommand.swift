@@ -94,7 +94,9 @@ package struct MachineCommand: AsyncParsableCommand {
                 policy:   \(detail.policy.map { "\($0.name)@\($0.version)" } ?? "none yet (trust on first use)")
                 """)
             if let enrolled = m.secureBootEnrolledAt {
-                print("Secure Boot: the rack's keys enrolled by Warden at \(enrolled.formatted(.iso8601))")
+                print(
+                    "Secure Boot: the rack's keys enrolled by Warden at \(enrolled.formatted(.iso8601)), as its agent reported"
+                )
             }
             print("attestations:")
             AttestationTable.print(detail.attestations, withMachine: false)

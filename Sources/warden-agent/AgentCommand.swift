@@ -149,7 +149,7 @@ extension AgentCommand {
         func run() async throws {
             do {
                 let outcome = try await connection.attestor().enrolSecureBoot(
-                    eventLog: try EventLogFile.read(eventlog), firmware: FirmwareVariables(folder: efivars))
+                    eventLog: { try EventLogFile.read(eventlog) }, firmware: FirmwareVariables(folder: efivars))
                 switch outcome {
                 case .enrolled(let machine, let variables):
                     print(

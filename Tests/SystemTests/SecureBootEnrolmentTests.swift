@@ -1,5 +1,6 @@
 import Foundation
 import Octets
+import Store
 import Testing
 import TestSupport
 import TPM
@@ -91,6 +92,11 @@ import WardenCrypto
             #expect(record.details.contains("\(name) sha256 \(digest)"), "\(record.details)")
         }
 
+        // A report is taken once: one of updates issued before the enrolment recorded changes nothing.
+        try rig.store.recordSecureBootEnrolment(
+            machineID: id, issuedAt: Date(timeIntervalSinceNow: -60), enrolmentImage: "enrol", details: "replayed",
+            repin: { _ in nil }, actor: "test")
+        #expect(try rig.audit(machine: id).filter { $0.action == "secureboot-enrolled" }.count == 1)
         // Adopting it (`machine enroll --discovered`, which the lab runs) keeps the row, and the mark.
         let name = try #require(machine["name"] as? String)
         #expect(try rig.server.cli(["machine", "show", name]).stdout.contains("the rack's keys enrolled by Warden"))
@@ -192,5 +198,11 @@ import WardenCrypto
             try rig.audit(machine: id).contains {
                 $0.action == "policy-pinned" && $0.details.contains("first-use pin replaced at Secure Boot enrolment")
             })
+        // A report arriving once the machine no longer boots the enrolment image changes nothing.
+        #expect(throws: StoreError.self) {
+            try rig.store.recordSecureBootEnrolment(
+                machineID: id, issuedAt: Date(), enrolmentImage: "another", details: "late", repin: { _ in nil },
+                actor: "test")
+        }
     }
 }
