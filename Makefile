@@ -7,7 +7,7 @@ SWIFT ?= swift
 DEBIAN_PACKAGES := pkg-config libtss2-dev libssl-dev libsqlite3-dev libarchive-dev \
 	swtpm swtpm-tools tpm2-tools efitools openssl python3 cpio tar gzip iproute2 cryptsetup-bin curl e2fsprogs \
 	ipxe tftp-hpa atftp systemd-boot-efi binutils pesign sbsigntool busybox-static kmod \
-	qemu-system-x86 ovmf seabios dnsmasq-base systemd postgresql python3-prometheus-client
+	qemu-system-x86 ovmf seabios dnsmasq-base systemd postgresql python3-prometheus-client python3-venv
 FUZZ_SECONDS ?= 60
 # Seconds each fuzz target runs inside `make test` (every target, every run).
 FUZZ_TEST_SECONDS ?= 10

@@ -162,7 +162,8 @@ secure_boot_tools() {
     [ -x "$VIRT_FW_VARS" ] && return
     log "installing virt-firmware from PyPI into .build/lab-venv"
     python3 -m venv "$HERE/.build/lab-venv"
-    "$HERE/.build/lab-venv/bin/pip" install --quiet --disable-pip-version-check virt-firmware > "$OUT/virt-firmware.log" 2>&1
+    "$HERE/.build/lab-venv/bin/pip" install --quiet --disable-pip-version-check virt-firmware > "$OUT/virt-firmware.log" 2>&1 ||
+        { log "cannot install virt-firmware from PyPI (see virt-firmware.log)"; exit 1; }
 }
 
 # enrol_keys NAME KEYS: machine NAME's variable store, from a fresh copy of OVMF's, holds

@@ -15,7 +15,9 @@ OUT=${1:?usage: lab.sh OUT}
 source "$(dirname "$0")/lab-common.sh"
 
 in_ns() { ip netns exec "$RACK" "$@"; }
-warden() { in_ns "$WARDEN" "$@" --warden-url https://10.213.0.1:8443 --state-dir "$WORK/state"; }
+# warden_at STATE ARGS…: the CLI as the operator of the appliance whose state folder is STATE.
+warden_at() { local state=$1; shift; in_ns "$WARDEN" "$@" --warden-url https://10.213.0.1:8443 --state-dir "$state"; }
+warden() { warden_at "$WORK/state" "$@"; }
 
 build_node_image
 rack_network
@@ -36,17 +38,21 @@ log "Secure Boot keys: $(cut -f1,2 "$OUT/secureboot-keys.txt" | tr '\t\n' ' ;')"
 # serve STATE LOG [SETTING=VALUE…]: `warden serve` on the rack's addresses, from the state
 # folder STATE, with any further settings; its process id is left in SERVER (and PIDS).
 serve() {
-    local state=$1 log=$2
+    local state=$1 log=$2 before
     shift 2
-    ip netns exec "$RACK" env "$@" WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
+    # A log written before holds an earlier start's line: only the lines after count.
+    before=0
+    [ -e "$log" ] && before=$(wc -l < "$log")
+    # The further settings last: env takes the last of two assignments.
+    ip netns exec "$RACK" env WARDEN_API_HOST=10.213.0.1 WARDEN_SERVER_NAMES=10.213.0.1 WARDEN_BOOT_HOST=0.0.0.0 \
         WARDEN_BOOT_SERVER_ADDRESS=10.213.0.1 WARDEN_BOOT_HTTP_PORT=80 WARDEN_TFTP_PORT=69 WARDEN_PROXYDHCP_PORT=67 \
         WARDEN_PROXYDHCP_ALT_PORT=4011 WARDEN_FIRMWARE="$HERE/Firmware/firmware.yaml" \
-        WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" \
+        WARDEN_DISCOVERY_IMAGE=discovery WARDEN_TPM_VENDOR_CAS="$WORK/vendor.pem" "$@" \
         "$WARDEN" serve --state-dir "$state" >> "$log" 2>&1 &
     SERVER=$!
     PIDS+=("$SERVER")
-    for _ in $(seq 100); do grep -q "msg=\"serving https://" "$log" 2>/dev/null && break; sleep 0.1; done
-    grep -q "msg=\"serving https://" "$log" || { log "warden serve did not start"; exit 1; }
+    for _ in $(seq 100); do tail -n +$((before + 1)) "$log" | grep -q "msg=\"serving https://" && break; sleep 0.1; done
+    tail -n +$((before + 1)) "$log" | grep -q "msg=\"serving https://" || { log "warden serve did not start"; exit 1; }
 }
 stop_serving() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; forget PIDS "$SERVER"; }
 serve "$WORK/state" "$OUT/warden.log"
@@ -180,8 +186,6 @@ serve "$WORK/keyless" "$OUT/warden-keyless.log"
 log "node-1 boots from an appliance without the rack's Secure Boot keys"
 # shellcheck disable=SC2046
 boot node-1 45 node-1-unsigned-ipxe $(uefi_secure_pxe node-1 52:54:00:57:00:01)
-stop_serving
-serve "$WORK/state" "$OUT/warden.log"
 transfers=$(boot_events "$OUT/warden-keyless.log" | grep -c "warden: tftp: " || true)
 if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt 0 ] \
     && ! boot_events "$OUT/warden-keyless.log" | grep -q "warden: http: script for"; then
@@ -189,6 +193,37 @@ if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt
 else
     result "unsigned iPXE" "FAILED (no Access Denied on node-1's console, or iPXE asked for a script)"
 fi
+
+# A UKI the rack's db did not sign: appliances of other state folders serve the rack's
+# signed iPXE (their manifest names the rack's TFTP copy), which node-1's firmware starts,
+# and node-1's image unsigned (no Secure Boot keys) or signed by another rack's db key.
+# iPXE hands the UKI to the firmware, which refuses it; each appliance logged the script it
+# served and recorded no attestation.
+printf 'files:\n  ipxe.efi: %s\n' "$WORK/state/tftp/ipxe.efi" > "$WORK/rack-ipxe.yaml"
+WARDEN_SERVER_NAMES=10.213.0.1 "$WARDEN" secureboot init --state-dir "$WORK/other-rack" > /dev/null
+for appliance in keyless other-rack; do
+    stop_serving
+    serve "$WORK/$appliance" "$OUT/warden-$appliance.log" WARDEN_FIRMWARE="$WORK/rack-ipxe.yaml"
+    warden_at "$WORK/$appliance" cluster add lab --k3s-server https://10.213.0.10:6443 --token-file "$WORK/token" >> "$OUT/cli.log"
+    warden_at "$WORK/$appliance" image add node --kernel "$WORK/node/vmlinuz" --initrd "$WORK/node/initrd.img" --with-agent \
+        --agent-server https://10.213.0.1:8443 --cmdline "console=ttyS0,115200 panic=-1" >> "$OUT/cli.log"
+    warden_at "$WORK/$appliance" machine enroll node-1 --ek "$WORK/node-1/ek.pub" --mac 52:54:00:57:00:01 --cluster lab \
+        --role agent --image node >> "$OUT/cli.log"
+    what=$([ "$appliance" = keyless ] && echo "an unsigned UKI" || echo "a UKI signed by another rack's db key")
+    log "node-1 boots $what"
+    # shellcheck disable=SC2046
+    boot node-1 50 "node-1-$appliance-uki" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
+    said=$(grep -a -m1 "Could not boot" "$OUT/node-1-$appliance-uki.log" | cut -c8- || true)
+    recorded=$(warden_at "$WORK/$appliance" machine show node-1 --format json | grep -c '"passed"' || true)
+    if [ -n "$said" ] && boot_events "$OUT/warden-$appliance.log" | grep -q "http: script for 52:54:00:57:00:01" \
+        && [ "$recorded" = 0 ]; then
+        result "$what" "refused by the firmware (iPXE: $said); that appliance served the script, recorded no attestation"
+    else
+        result "$what" "FAILED (no refusal on node-1's console, no script served, or an attestation recorded)"
+    fi
+done
+stop_serving
+serve "$WORK/state" "$OUT/warden.log"
 
 # node-1 started with another kernel straight from QEMU (OVMF measures it into PCR 4 too),
 # bypassing the boot server: Warden signed it (image rogue), so the firmware starts it, and

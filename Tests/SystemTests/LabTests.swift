@@ -50,6 +50,8 @@ import TestSupport
             "\(lines["another kernel"] ?? "missing")")
         let beginnings = [
             "unsigned iPXE": "the firmware refused it", "boot times": "to an unlocked disk",
+            "an unsigned UKI": "refused by the firmware",
+            "a UKI signed by another rack's db key": "refused by the firmware",
             "Secure Boot enrolment": "node-3 in setup mode was sent the rack's keys",
             "enrolled machine": "node-3 attested with Secure Boot on", "unenrolled machine": "recorded as discovered",
             "adopted machine": "node-2 attested and unlocked", "learned policy": "PCRs 0-3 and 5-7 pinned",
