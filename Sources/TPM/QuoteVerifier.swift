@@ -12,10 +12,18 @@ public struct QuoteVerifier: Sendable {
     /// Where keys already read are kept, by the bytes they were read from, for a verifier
     /// that sees the same AKs again: building an AK's key is a fifth of a verification.
     private let keys: BoundedCache<[UInt8], AttestationKey>?
+    /// Where logs already parsed, checked and replayed are kept, by their SHA-256, for a
+    /// verifier that sees the same logs again (a machine's firmware writes the same log boot
+    /// after boot): parsing and replaying one is most of a verification.
+    private let logs: BoundedCache<[UInt8], ReplayedEventLog>?
 
-    public init(allowSHA1: Bool = false, keys: BoundedCache<[UInt8], AttestationKey>? = nil) {
+    public init(
+        allowSHA1: Bool = false, keys: BoundedCache<[UInt8], AttestationKey>? = nil,
+        logs: BoundedCache<[UInt8], ReplayedEventLog>? = nil
+    ) {
         self.allowSHA1 = allowSHA1
         self.keys = keys
+        self.logs = logs
     }
 
     /// Verifies `evidence`: its quote must carry its nonce.
@@ -153,14 +161,21 @@ public struct QuoteVerifier: Sendable {
     /// when they could not be read). The result counts only when every check passed.
     private func checkEventLog(_ bytes: [UInt8], values: PCRValues?, _ failures: inout [QuoteFailure]) -> MeasuredBoot?
     {
-        let log: EventLog
-        do { log = try EventLog.parse(bytes) } catch {
+        let replayed: ReplayedEventLog
+        do throws(EventLogError) {
+            if let logs {
+                replayed = try logs.value(for: DigestAlgorithm.sha256.hash(bytes)) { () throws(EventLogError) in
+                    try ReplayedEventLog(bytes)
+                }
+            } else {
+                replayed = try ReplayedEventLog(bytes)
+            }
+        } catch {
             failures.append(QuoteFailure(.eventLog, error.description))
             return nil
         }
-        let mismatches = log.eventDataMismatches()
-        failures += mismatches.map { QuoteFailure(.eventData, $0.description) }
-        let replay = log.replay()
+        let (log, replay) = (replayed.log, replayed.replay)
+        failures += replayed.mismatches.map { QuoteFailure(.eventData, $0.description) }
         guard let values else { return nil }
         let comparison = ReplayComparison(log: log, replay: replay, quoted: values)
         failures += comparison.failures
@@ -168,5 +183,19 @@ public struct QuoteVerifier: Sendable {
         return MeasuredBoot(
             eventLog: log, replay: replay, anchoredPCRs: comparison.anchored,
             facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
+    }
+}
+
+/// An event log parsed, its event data checked against the digests and replayed: what a
+/// verifier works out from the log's bytes alone, the same for every quote it comes with.
+public struct ReplayedEventLog: Sendable {
+    public let log: EventLog
+    public let mismatches: [EventDataMismatch]
+    public let replay: PCRBankValues
+
+    public init(_ bytes: [UInt8]) throws(EventLogError) {
+        log = try EventLog.parse(bytes)
+        mismatches = log.eventDataMismatches()
+        replay = log.replay()
     }
 }

@@ -33,6 +33,32 @@ import TSS
         }
     }
 
+    /// A verifier that keeps replayed logs by their SHA-256 judges a log it has seen as a
+    /// verifier without the cache does, and a log changed in one digest byte afresh.
+    @Test func aKeptLogIsJudgedAsBeforeAndAChangedOneAfresh() throws {
+        let files = try QuoteFiles.swtpm("log", ak: "rsa", eventLog: true)
+        let verifier = QuoteVerifier(logs: BoundedCache(capacity: 4))
+        guard case .verified(let uncached) = QuoteVerifier().verify(files.evidence) else {
+            throw CommandFailure("the evidence does not verify")
+        }
+        for _ in 0..<2 {
+            guard case .verified(let kept) = verifier.verify(files.evidence) else {
+                throw CommandFailure("the evidence does not verify with the cache")
+            }
+            #expect(kept.measuredBoot?.replay == uncached.measuredBoot?.replay)
+            #expect(kept.measuredBoot?.anchoredPCRs == uncached.measuredBoot?.anchoredPCRs)
+            #expect(kept.measuredBoot?.facts == uncached.measuredBoot?.facts)
+        }
+        var changed = files.evidence
+        var log = try #require(changed.eventLog)
+        let first = try #require(uncached.measuredBoot?.eventLog.events.first { $0.pcr == 0 && $0.type != .noAction })
+        // Digests are slices of the log's bytes: the quoted bank's, changed, no longer replays.
+        log[try #require(first.digest(.sha256)).startIndex] ^= 1
+        changed.eventLog = log
+        let failures = verifier.verify(changed).failures
+        #expect(!failures.isEmpty && failures == QuoteVerifier().verify(changed).failures, "\(failures)")
+    }
+
     /// tpm2_checkquote 5.4 accepts the same good quotes — except RSA-PSS ones, which it
     /// cannot check (it verifies PKCS#1 v1.5 only), and with `-e` only when every quoted
     /// PCR is in the log (quote_log), since it also compares PCRs 14, 16 and 23.
