@@ -43,8 +43,8 @@ public struct EFIVariableFile: Sendable {
         let descriptor = open(path, O_WRONLY | O_CREAT, 0o644)
         guard descriptor >= 0 else { throw .output("cannot write \(path): \(String(cString: strerror(errno)))") }
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        let reason = String(cString: strerror(errno))
+        let failure = written == bytes.count ? nil : String(cString: strerror(errno))
         close(descriptor)
-        guard written == bytes.count else { throw .output("the firmware did not take \(path): \(reason)") }
+        if let failure { throw .output("the firmware did not take \(path): \(failure)") }
     }
 }

@@ -19,8 +19,9 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer(on: pool) {
                 let found = try service.discover(
-                    ekPublic: try bytes(body.ekPublic, "ekPublic"),
-                    ekCertificate: try body.ekCertificate.map { try bytes($0, "ekCertificate") }, from: source)
+                    ekPublic: try AttestationRefusal.bytes(body.ekPublic, "ekPublic"),
+                    ekCertificate: try body.ekCertificate.map { try AttestationRefusal.bytes($0, "ekCertificate") },
+                    from: source)
                 return AgentMessages.DiscoverResponse(machineID: found.id, state: found.state.rawValue)
             }
         }
@@ -30,7 +31,8 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer(on: pool) {
                 let registration = try service.register(
-                    ekPublic: try bytes(body.ekPublic, "ekPublic"), akPublic: try bytes(body.akPublic, "akPublic"),
+                    ekPublic: try AttestationRefusal.bytes(body.ekPublic, "ekPublic"),
+                    akPublic: try AttestationRefusal.bytes(body.akPublic, "akPublic"),
                     from: source)
                 return AgentMessages.RegisterResponse(
                     registration: base64(registration.ticket),
@@ -44,7 +46,8 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer(on: pool) {
                 let id = try service.activate(
-                    registration: try bytes(body.registration, "registration"), proof: try bytes(body.proof, "proof"),
+                    registration: try AttestationRefusal.bytes(body.registration, "registration"),
+                    proof: try AttestationRefusal.bytes(body.proof, "proof"),
                     from: source)
                 return AgentMessages.ActivateResponse(attestationKeyID: id, activated: true)
             }
@@ -55,7 +58,8 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer(on: pool) {
                 let nonce = try service.challenge(
-                    attestationKeyID: body.attestationKeyID, proof: try bytes(body.proof, "proof"), from: source)
+                    attestationKeyID: body.attestationKeyID, proof: try AttestationRefusal.bytes(body.proof, "proof"),
+                    from: source)
                 return AgentMessages.ChallengeResponse(nonce: base64(nonce))
             }
         }
@@ -64,11 +68,14 @@ enum AgentAPI {
             let source = context.sourceAddress
             return try await answer(on: pool) {
                 let evidence = Evidence(
-                    attestationKey: [], attest: try bytes(body.attest, "attest"),
-                    signature: try bytes(body.signature, "signature"),
-                    pcrs: try bytes(body.pcrs, "pcrs", decodingAtMost: AttestationService.maxPCRFileSize),
-                    eventLog: try body.eventLog.map { try bytes($0, "eventLog", decodingAtMost: EventLog.maxSize) },
-                    nonce: try bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
+                    attestationKey: [], attest: try AttestationRefusal.bytes(body.attest, "attest"),
+                    signature: try AttestationRefusal.bytes(body.signature, "signature"),
+                    pcrs: try AttestationRefusal.bytes(
+                        body.pcrs, "pcrs", decodingAtMost: AttestationService.maxPCRFileSize),
+                    eventLog: try body.eventLog.map {
+                        try AttestationRefusal.bytes($0, "eventLog", decodingAtMost: EventLog.maxSize)
+                    },
+                    nonce: try AttestationRefusal.bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
                 let release = try service.attest(
                     attestationKeyID: body.attestationKeyID, evidence: evidence, from: source)
                 return AgentMessages.ReleaseResponse(
@@ -122,19 +129,6 @@ enum AgentAPI {
             if status == .serviceUnavailable { response.headers[.retryAfter] = "\(APIResponses.databaseRetryAfter)" }
             return response
         }
-    }
-
-    /// The bytes of base64 `text`; a field other than the event log is a TPM structure, a
-    /// PCR file or a short value, and none decodes to more than `decodingAtMost` bytes: its
-    /// length is checked before anything is decoded.
-    private static func bytes(_ text: String, _ field: String, decodingAtMost limit: Int = 32_768)
-        throws(AttestationRefusal) -> [UInt8]
-    {
-        guard text.utf8.count <= (limit + 2) / 3 * 4 else {
-            throw AttestationRefusal(.evidence, "\(field) is longer than \(limit) bytes")
-        }
-        guard let bytes = Base64.decode(text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
-        return bytes
     }
 
     private static func base64(_ bytes: [UInt8]) -> String { Base64.encode(bytes) }

@@ -1,5 +1,6 @@
 import Attestation
 import Store
+import WardenAPI
 
 /// Why the attestation flow refused a request. The message is what the agent is told;
 /// it never holds a secret.
@@ -21,6 +22,19 @@ public struct AttestationRefusal: Error, Sendable, Equatable, CustomStringConver
     }
 
     public var description: String { "\(reason.rawValue): \(detail)" }
+
+    /// The bytes of an agent's base64 field `text`, named `field`. A field other than the
+    /// event log is a TPM structure, a PCR file or a short value, and none decodes to more
+    /// than `decodingAtMost` bytes: its length is checked before anything is decoded.
+    static func bytes(_ text: String, _ field: String, decodingAtMost limit: Int = 32_768) throws(AttestationRefusal)
+        -> [UInt8]
+    {
+        guard text.utf8.count <= (limit + 2) / 3 * 4 else {
+            throw AttestationRefusal(.evidence, "\(field) is longer than \(limit) bytes")
+        }
+        guard let bytes = Base64.decode(text) else { throw AttestationRefusal(.evidence, "\(field) is not base64") }
+        return bytes
+    }
 
     /// A store that failed: unavailable (the agent tries again) when the database cannot be
     /// reached or written now, or the machine changed while it was judged; an internal

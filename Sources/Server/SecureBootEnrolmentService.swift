@@ -15,30 +15,42 @@ import WardenCrypto
 ///
 /// Nothing secret crosses, and the firmware itself takes PK, KEK and db only in setup mode;
 /// so the log is read as the machine's word, not bound to a quote. A log whose PCR 7 shows a
-/// PK, or a machine not in setup mode by its own account, gets nothing (audited, bounded). A report is accepted only with the signed updates it reports on, which only
-/// Warden could have made for that machine.
+/// PK, or a machine not in setup mode by its own account, gets nothing (audited, bounded).
+/// A report is accepted only with the signed updates it reports on, which only Warden could
+/// have made for that machine.
 public struct SecureBootEnrolmentService: Sendable {
     let store: EnrolmentStore
-    let keys: SecureBootKeys
     let attestation: AttestationService
     let releaseKey: SigningKey
+    /// The release key's public half, which checks what reports carry.
+    let releasePublicKey: PublicKey?
     let releaseCertificate: String
     let refusals: RefusalAudit
     /// The enrolment image (`secureBootEnrolmentImage`); nil: enrolment is off.
     let enrolmentImage: String?
+    /// The rack's enrolment updates, read once: keys are never replaced, and `serve`
+    /// refuses to start with enrolment on and the updates missing.
+    let updates: Result<[(variable: SecureBootVariable, update: [UInt8])], SecureBootKeyError>
+    /// The rack's keys as a policy predicts them, for the first-use pins enrolment replaces.
+    let rackKeys: Policy.SecureBootKeySet?
     let logger: Logger
 
+    /// Reads the rack's updates and keys from `keys` now when enrolment is on.
     public init(
         store: EnrolmentStore, keys: SecureBootKeys, attestation: AttestationService, releaseKey: SigningKey,
         releaseCertificate: String, refusals: RefusalAudit, enrolmentImage: String?, logger: Logger
     ) {
         self.store = store
-        self.keys = keys
         self.attestation = attestation
         self.releaseKey = releaseKey
+        releasePublicKey = try? releaseKey.publicKey
         self.releaseCertificate = releaseCertificate
         self.refusals = refusals
         self.enrolmentImage = enrolmentImage
+        updates =
+            enrolmentImage == nil
+            ? .success([]) : Result { () throws(SecureBootKeyError) in try keys.enrolmentUpdates() }
+        rackKeys = enrolmentImage == nil ? nil : try? keys.policyKeys()
         self.logger = logger
     }
 
@@ -56,10 +68,12 @@ public struct SecureBootEnrolmentService: Sendable {
             throw AttestationRefusal(
                 .policy, "Secure Boot enrolment is switched off on this appliance (secureBootEnrolmentImage)")
         }
-        let log = try Self.bytes(request.eventLog, "eventLog", atMost: EventLog.maxSize)
-        let ekPublic = try Self.bytes(request.ekPublic, "ekPublic")
+        let log = try AttestationRefusal.bytes(request.eventLog, "eventLog", decodingAtMost: EventLog.maxSize)
+        let ekPublic = try AttestationRefusal.bytes(request.ekPublic, "ekPublic")
         var ekCertificate: [UInt8]?
-        if let certificate = request.ekCertificate { ekCertificate = try Self.bytes(certificate, "ekCertificate") }
+        if let certificate = request.ekCertificate {
+            ekCertificate = try AttestationRefusal.bytes(certificate, "ekCertificate")
+        }
         let machine = try attestation.discover(ekPublic: ekPublic, ekCertificate: ekCertificate, from: source)
         let problem =
             machine.state.isOutOfService
@@ -74,7 +88,7 @@ public struct SecureBootEnrolmentService: Sendable {
                 machine.state.isOutOfService ? .revoked : .evidence, "no Secure Boot keys sent: \(problem)")
         }
         let updates: [(variable: SecureBootVariable, update: [UInt8])]
-        do { updates = try keys.enrolmentUpdates() } catch {
+        do { updates = try self.updates.get() } catch {
             logger.error("Secure Boot enrolment cannot be served", metadata: ["reason": "\(error)"])
             throw AttestationRefusal(.internalError, "the rack's enrolment updates cannot be read: \(error)")
         }
@@ -132,7 +146,7 @@ public struct SecureBootEnrolmentService: Sendable {
                 source: source)
             return Messages.Recorded(machineID: sent.machineID)
         }
-        let rackKeys = try? keys.policyKeys()
+        let rackKeys = self.rackKeys
         do throws(StoreError) {
             try store.recordSecureBootEnrolment(
                 machineID: sent.machineID, issuedAt: sent.issuedAt, enrolmentImage: enrolmentImage,
@@ -160,7 +174,7 @@ public struct SecureBootEnrolmentService: Sendable {
     public func recordRefusal(_ refusal: Messages.Refusal, from source: String) throws(AttestationRefusal)
         -> Messages.Recorded
     {
-        let ekPublic = try Self.bytes(refusal.ekPublic, "ekPublic")
+        let ekPublic = try AttestationRefusal.bytes(refusal.ekPublic, "ekPublic")
         let name: [UInt8]?
         do { name = try EndorsementKey(file: ekPublic).tpmPublic.name } catch {
             throw AttestationRefusal(.unknownEndorsementKey, "\(error)")
@@ -196,9 +210,9 @@ public struct SecureBootEnrolmentService: Sendable {
     /// The updates of a payload Warden signed, checked against the release key and the
     /// report window.
     private func signedUpdates(payload: String, signature: String) throws(AttestationRefusal) -> Messages.Updates {
-        let bytes = try Self.bytes(payload, "payload", atMost: 65_536)
-        let signature = try Self.bytes(signature, "signature")
-        guard let key = try? releaseKey.publicKey,
+        let bytes = try AttestationRefusal.bytes(payload, "payload", decodingAtMost: 65_536)
+        let signature = try AttestationRefusal.bytes(signature, "signature")
+        guard let key = releasePublicKey,
             key.isValidSignature(signature, digest: Self.signedDigest(bytes), scheme: .ecdsa(.sha256)),
             let updates = try? JSONDecoder().decode(Messages.Updates.self, from: Data(bytes))
         else {
@@ -235,14 +249,5 @@ public struct SecureBootEnrolmentService: Sendable {
     /// "db sha256 …, KEK sha256 …" for an audit record, from (variable, SHA-256 hex) pairs.
     static func describe(_ updates: [(String, String)]) -> String {
         updates.map { "\($0.0) sha256 \($0.1)" }.joined(separator: ", ")
-    }
-
-    private static func bytes(_ text: String, _ field: String, atMost limit: Int = 32_768) throws(AttestationRefusal)
-        -> [UInt8]
-    {
-        guard text.utf8.count <= (limit + 2) / 3 * 4, let bytes = Base64.decode(text) else {
-            throw AttestationRefusal(.evidence, "\(field) is not base64 of at most \(limit) bytes")
-        }
-        return bytes
     }
 }

@@ -60,6 +60,9 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// firmware in setup mode and registers the machine); empty: enrolment is off.
     public var secureBootEnrolmentImage = ""
 
+    /// ``secureBootEnrolmentImage`` when enrolment is on; nil when it is off.
+    public var enrolmentImage: String? { secureBootEnrolmentImage.isEmpty ? nil : secureBootEnrolmentImage }
+
     /// The log's line format, `logfmt` or `json` (``StructuredLogHandler``), and the least
     /// level written: trace, debug, info, notice, warning, error or critical.
     public var logFormat = "logfmt"

@@ -60,8 +60,7 @@ public enum WardenServer {
         let enrolment = SecureBootEnrolmentService(
             store: store, keys: SecureBootKeys(folder: state), attestation: attestation,
             releaseKey: try state.releaseKey(), releaseCertificate: releaseCertificate, refusals: bounds.refusals,
-            enrolmentImage: configuration.secureBootEnrolmentImage.isEmpty
-                ? nil : configuration.secureBootEnrolmentImage, logger: Logger(label: "warden.secureboot"))
+            enrolmentImage: configuration.enrolmentImage, logger: Logger(label: "warden.secureboot"))
         HealthAPI.addRoutes(to: router, store: store, limiter: limiter)
         AgentAPI.addRoutes(
             to: router, service: attestation, enrolment: enrolment, releaseCertificate: releaseCertificate,

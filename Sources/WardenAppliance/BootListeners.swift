@@ -25,7 +25,7 @@ struct BootListeners {
                 "\(state.path)/secureboot holds Secure Boot keys but not the db certificate and key: iPXE would go unsigned to machines that enforce Secure Boot; restore db.pem and db.key"
             )
         }
-        if !configuration.secureBootEnrolmentImage.isEmpty {
+        if configuration.enrolmentImage != nil {
             // Enrolment on, with nothing to enrol: every machine in setup mode would be refused.
             do { _ = try keys.enrolmentUpdates() } catch {
                 throw ServeFailure(
@@ -90,8 +90,7 @@ struct BootListeners {
                 scripts: MachineBootScripts(
                     store: store, imageTrust: configuration.bootImageTrust,
                     discoveryImage: configuration.discoveryImage.isEmpty ? nil : configuration.discoveryImage,
-                    enrolmentImage: configuration.secureBootEnrolmentImage.isEmpty
-                        ? nil : configuration.secureBootEnrolmentImage,
+                    enrolmentImage: configuration.enrolmentImage,
                     refusals: bounds.refusals, discoveries: bounds.discoveries),
                 settings: settings, events: events)
         }

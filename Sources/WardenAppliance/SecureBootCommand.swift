@@ -31,7 +31,7 @@ struct SecureBootCommand: ParsableCommand {
         var extraDBCert: [String] = []
 
         func run() throws {
-            let (_, state) = try location.openInitialising()
+            let (_, state) = try location.open(initialising: true)
             var request = SecureBootKeys.Request()
             request.offlinePK = offlinePK
             let pairs: [(SecureBootKeys.Variable, String?, String?)] = [

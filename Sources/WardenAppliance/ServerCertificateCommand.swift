@@ -14,22 +14,16 @@ struct ServerCertificateCommand: ParsableCommand {
         @Option(help: "The state folder (default from the configuration: .warden).") var stateDir: String?
         @Option(help: "The configuration file (default: Config/warden.yaml when it exists).") var config: String?
 
-        func open() throws -> (WardenConfiguration, StateFolder) {
+        /// The configuration and its state folder; with `initialising`, a new folder is
+        /// initialised first, as `warden serve` would (its server certificate naming the
+        /// configured `serverNames`).
+        func open(initialising: Bool = false) throws -> (WardenConfiguration, StateFolder) {
             do {
                 let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
-                return (configuration, try StateFolder.existing(at: configuration.stateDir))
-            } catch {
-                throw ServeFailure("\(error)")
-            }
-        }
-
-        /// The state folder, initialised first when it is new, as `warden serve` would
-        /// (its server certificate naming the configured `serverNames`).
-        func openInitialising() throws -> (WardenConfiguration, StateFolder) {
-            do {
-                let configuration = try WardenConfiguration.fromEnvironment(file: config, stateDir: stateDir)
-                let state = try StateFolder.initialise(
-                    at: configuration.stateDir, serverNames: configuration.serverNames)
+                let state =
+                    initialising
+                    ? try StateFolder.initialise(at: configuration.stateDir, serverNames: configuration.serverNames)
+                    : try StateFolder.existing(at: configuration.stateDir)
                 return (configuration, state)
             } catch {
                 throw ServeFailure("\(error)")
