@@ -24,6 +24,7 @@ public final class AttestationService: Sendable {
     /// Which EK certificates of discovered machines are kept.
     private let vendorCAs: TPMVendorCAs
     private let releaseKey: SigningKey
+    /// AKs' keys and replayed logs kept: 256 logs of at most 128 KiB hold some 32 MiB at most.
     private let verifier = QuoteVerifier(keys: BoundedCache(capacity: 16_384), logs: BoundedCache(capacity: 256))
     /// Parsed policy versions by id: versions never change, so parsing once is enough.
     private let parsedPolicies = BoundedCache<Int64, Policy>(capacity: 4_096)

@@ -14,7 +14,9 @@ public struct QuoteVerifier: Sendable {
     private let keys: BoundedCache<[UInt8], AttestationKey>?
     /// Where logs already parsed, checked and replayed are kept, by their SHA-256, for a
     /// verifier that sees the same logs again (a machine's firmware writes the same log boot
-    /// after boot): parsing and replaying one is most of a verification.
+    /// after boot): parsing and replaying one is most of a verification. Only logs of at
+    /// most ``ReplayedEventLog/largestKept`` bytes are kept, so that the cache's memory stays
+    /// bounded whatever machines send.
     private let logs: BoundedCache<[UInt8], ReplayedEventLog>?
 
     public init(
@@ -163,7 +165,7 @@ public struct QuoteVerifier: Sendable {
     {
         let replayed: ReplayedEventLog
         do throws(EventLogError) {
-            if let logs {
+            if let logs, bytes.count <= ReplayedEventLog.largestKept {
                 replayed = try logs.value(for: DigestAlgorithm.sha256.hash(bytes)) { () throws(EventLogError) in
                     try ReplayedEventLog(bytes)
                 }
@@ -189,6 +191,9 @@ public struct QuoteVerifier: Sendable {
 /// An event log parsed, its event data checked against the digests and replayed: what a
 /// verifier works out from the log's bytes alone, the same for every quote it comes with.
 public struct ReplayedEventLog: Sendable {
+    /// The largest log a verifier keeps: real firmware logs are tens of kilobytes.
+    public static let largestKept = 128 << 10
+
     public let log: EventLog
     public let mismatches: [EventDataMismatch]
     public let replay: PCRBankValues
