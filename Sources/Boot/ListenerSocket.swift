@@ -10,13 +10,20 @@ final class ListenerSocket: Sendable {
     /// The socket answers are sent on; closed when this is released.
     private let socket: DatagramSocket
 
-    /// A non-blocking UDP socket bound to `address`, with `SO_REUSEADDR` (a ProxyDHCP port
-    /// has a wildcard and an addressed socket), `SO_BROADCAST` when asked, and a receive
-    /// buffer of `receiveBuffer` bytes (the kernel caps it at `net.core.rmem_max`).
-    init(bindingTo address: SocketAddress, broadcast: Bool, receiveBuffer: Int) throws(DatagramSocketError) {
+    /// A non-blocking UDP socket bound to `address`, with `SO_BROADCAST` when asked and a
+    /// receive buffer of `receiveBuffer` bytes (the kernel caps it at `net.core.rmem_max`).
+    ///
+    /// `SO_REUSEADDR` is set only when the port is `shared` with a sibling socket (a
+    /// ProxyDHCP port with a wildcard and an addressed socket). Otherwise a second server on
+    /// the same port fails to start instead of silently taking part of the traffic, and a
+    /// port picked by the kernel (port 0) is never one another `SO_REUSEADDR` socket holds.
+    init(bindingTo address: SocketAddress, broadcast: Bool, shared: Bool, receiveBuffer: Int)
+        throws(DatagramSocketError)
+    {
         socket = try DatagramSocket.bound(
             to: address,
-            options: [(SO_REUSEADDR, 1, "SO_REUSEADDR")] + (broadcast ? [(SO_BROADCAST, 1, "SO_BROADCAST")] : [])
+            options: (shared ? [(SO_REUSEADDR, 1, "SO_REUSEADDR")] : [])
+                + (broadcast ? [(SO_BROADCAST, 1, "SO_BROADCAST")] : [])
                 + [(SO_RCVBUF, CInt(clamping: receiveBuffer), "SO_RCVBUF")])
     }
 

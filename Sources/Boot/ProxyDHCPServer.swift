@@ -58,10 +58,11 @@ public final class ProxyDHCPServer: BootListener {
             for (port, kind) in [(dhcpPort, ProxyDHCPResponder.Port.dhcp), (bootServerPort, .bootServer)] {
                 var sender: ListenerSocket?
                 var listenPort = port
-                if let replyAddress, host == "0.0.0.0" {
+                let paired = replyAddress != nil && host == "0.0.0.0"
+                if let replyAddress, paired {
                     let socket = try ListenerSocket(
                         bindingTo: try SocketAddress(ipAddress: replyAddress, port: port), broadcast: true,
-                        receiveBuffer: receiveBuffer)
+                        shared: true, receiveBuffer: receiveBuffer)
                     let bound = try await listen(
                         on: socket, kind, sender: socket, responder: responder, statistics: statistics, events: events,
                         group: group)
@@ -72,7 +73,7 @@ public final class ProxyDHCPServer: BootListener {
                 }
                 let socket = try ListenerSocket(
                     bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: listenPort), broadcast: true,
-                    receiveBuffer: receiveBuffer)
+                    shared: paired, receiveBuffer: receiveBuffer)
                 let listener = try await listen(
                     on: socket, kind, sender: sender ?? socket, responder: responder, statistics: statistics,
                     events: events, group: group)

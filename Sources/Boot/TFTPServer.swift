@@ -66,7 +66,7 @@ public final class TFTPServer: BootListener {
         do {
             let socket = try ListenerSocket(
                 bindingTo: try SocketAddress.makeAddressResolvingHost(host, port: port), broadcast: false,
-                receiveBuffer: 4 << 20)
+                shared: false, receiveBuffer: 4 << 20)
             let channel = try await DatagramBootstrap(group: loop)
                 .channelOption(.receivePacketInfo, value: true)
                 .channelInitializer { channel in

@@ -117,6 +117,20 @@ import TestSupport
         #expect(counters.answered == 0 && counters.malformed == 1 && counters.ignored == 5, "\(counters)")
     }
 
+    /// A port already held is refused, not shared: a second server would take part of the
+    /// traffic without a word. (Port 0 relies on this too: the kernel never hands out a port
+    /// another listener holds.)
+    @Test func aSecondServerOnTheSamePortFailsToStart() async throws {
+        let rig = try await Rig()
+        defer { Task { await rig.server.stop() } }
+        await #expect(throws: DatagramSocketError.self) {
+            let second = try await ProxyDHCPServer.start(
+                host: "127.0.0.1", dhcpPort: rig.server.ports.dhcp, bootServerPort: 0,
+                responder: ProxyDHCPResponder(settings: ProxyDHCPTests.settings))
+            await second.stop()
+        }
+    }
+
     /// Answers to a relay go to its address at the server port the request came to, never
     /// back to the port the request claims to come from.
     @Test func relayedAnswersGoToTheRelaysServerPort() async throws {
