@@ -278,9 +278,9 @@ public final class AttestationService: Sendable {
         let outcome = AttestationOutcome(
             machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement
         )
-        let attestationID: Int64
+        let recorded: RecordedAttestation
         do throws(StoreError) {
-            attestationID = try store.record(
+            recorded = try store.record(
                 outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) },
                 actor: "machine/\(context.machineName)")
         } catch {
@@ -300,7 +300,7 @@ public final class AttestationService: Sendable {
             throw AttestationRefusal.store(error)
         }
         var metadata: Logger.Metadata = [
-            "machine": "\(context.machineName)", "attestation": "\(attestationID)", "source": "\(source)",
+            "machine": "\(context.machineName)", "attestation": "\(recorded.id)", "source": "\(source)",
             "policy":
                 "\(context.policy.map { "\($0.name)@\($0.version)" } ?? (judgement.pin == nil ? "none" : "first use"))",
         ]
@@ -310,10 +310,13 @@ public final class AttestationService: Sendable {
             throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal)
         }
         logger.info("attestation passed", metadata: metadata)
+        guard let secrets = recorded.release else {
+            throw AttestationRefusal.store(StoreError.notFound("release secrets of machine \(key.machineID)"))
+        }
         let release = try release(
-            machineID: key.machineID, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
+            secrets, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
         logger.info(
-            "release sealed", metadata: ["machine": "\(context.machineName)", "attestation": "\(attestationID)"])
+            "release sealed", metadata: ["machine": "\(context.machineName)", "attestation": "\(recorded.id)"])
         return release
     }
 
@@ -331,10 +334,9 @@ public final class AttestationService: Sendable {
     }
 
     /// The machine's secrets, sealed for its AK and signed.
-    private func release(machineID: Int64, machineName: String, ekPublic: [UInt8], akName: [UInt8])
+    private func release(_ secrets: ReleaseSecrets, machineName: String, ekPublic: [UInt8], akName: [UInt8])
         throws(AttestationRefusal) -> SealedRelease
     {
-        let secrets = try internalStore { try store.releaseSecrets(machineID: machineID) }
         let join = secrets.join.map {
             JoinConfiguration(
                 server: $0.serverURL, token: $0.token, role: $0.role.rawValue, nodeName: machineName, labels: $0.labels)

@@ -100,19 +100,53 @@ extension EnrolmentStore {
     /// The machine's disk key and join secrets, unsealed, and the removed appliances'
     /// certificates, in one read.
     public func releaseSecrets(machineID: Int64) throws(StoreError) -> ReleaseSecrets {
-        let identity = Self.diskKeyIdentity(machineID: machineID)
-        let (sealed, join, removed) = try read { db in
-            let removed = try db.enqueueQuery(
-                sql: "SELECT serverCertificateSHA256 FROM appliance WHERE state = ? ORDER BY name",
-                arguments: [ApplianceState.removed.rawValue])
-            let (sealed, join) = try db.machineSecrets(machineID: machineID, alsoSealed: identity)
-            return (sealed, join, try removed.rows().map { [UInt8]($0["serverCertificateSHA256"] as Data) })
-        }
-        guard let sealed else { throw .notFound("disk key of machine \(machineID)") }
+        try unsealed(try read { db in try db.sendReleaseSecretsQuery(machineID: machineID).answer(in: db) })
+    }
+
+    /// `sealed`, opened under the key-encryption key.
+    func unsealed(_ sealed: SealedReleaseSecrets) throws(StoreError) -> ReleaseSecrets {
+        guard let diskKey = sealed.diskKey else { throw .notFound("disk key of machine \(sealed.machineID)") }
         return ReleaseSecrets(
-            diskKey: Secret(bytes: try key.open(sealed, identity: identity)),
-            join: try join.map { sealed throws(StoreError) in try sealed.unsealed(with: key) },
-            removedApplianceCertificates: removed)
+            diskKey: Secret(bytes: try key.open(diskKey, identity: Self.diskKeyIdentity(machineID: sealed.machineID))),
+            join: try sealed.join.map { join throws(StoreError) in try join.unsealed(with: key) },
+            removedApplianceCertificates: sealed.removedApplianceCertificates)
+    }
+}
+
+/// The queries of a machine's release secrets, sent and not yet answered.
+struct PendingReleaseSecrets {
+    let machineID: Int64
+    let removed: SQLLaterRows
+    let machine: SQLLaterRows
+
+    /// What they answered, read in `db`, where they were sent.
+    func answer(in db: SQLTransaction) throws -> SealedReleaseSecrets {
+        let (diskKey, join) = try db.machineSecrets(from: machine)
+        return SealedReleaseSecrets(
+            machineID: machineID, diskKey: diskKey, join: join,
+            removedApplianceCertificates: try db.answer(removed).map { [UInt8]($0["serverCertificateSHA256"] as Data) })
+    }
+}
+
+/// What a release holds, as the store keeps it: sealed under the key-encryption key.
+struct SealedReleaseSecrets {
+    let machineID: Int64
+    let diskKey: [UInt8]?
+    let join: SealedJoin?
+    let removedApplianceCertificates: [[UInt8]]
+}
+
+extension SQLTransaction {
+    /// Sends the queries of a machine's release secrets (sealed) and of the removed
+    /// appliances' certificates, without waiting.
+    func sendReleaseSecretsQuery(machineID: Int64) throws -> PendingReleaseSecrets {
+        PendingReleaseSecrets(
+            machineID: machineID,
+            removed: try enqueueQuery(
+                sql: "SELECT serverCertificateSHA256 FROM appliance WHERE state = ? ORDER BY name",
+                arguments: [ApplianceState.removed.rawValue]),
+            machine: try sendMachineSecretsQuery(
+                machineID: machineID, alsoSealed: EnrolmentStore.diskKeyIdentity(machineID: machineID)))
     }
 }
 

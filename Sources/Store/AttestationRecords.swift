@@ -151,19 +151,29 @@ extension EnrolmentStore {
     /// Keeps the attestation and its audit record in one transaction, with what must commit
     /// with it: the nonce consumed (refused unless it was issued to this machine, is unused
     /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
-    /// machine active when it passed. Nothing may be released before this returns.
+    /// machine active when it passed, and reads, in the same transaction, the secrets its
+    /// release holds. Nothing may be released before this returns.
     @discardableResult
     public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date())
-        throws(StoreError) -> Int64
+        throws(StoreError) -> RecordedAttestation
     {
-        try write { db in
+        // What needs no database is made before the write: every appliance's writes wait in
+        // line for the one writer, and hashing the evidence (its event log most of all) there
+        // made the line longer.
+        let files = outcome.evidenceFiles
+        let evidenceSHA256 = files.digest
+        let eventLog = outcome.evidence.eventLog.map {
+            StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
+        }
+        let (id, sealed) = try write { db in
             // The nonce's use, the standing and the row go in one round trip (one per
             // attestation, in the shared writer every appliance waits for); a nonce that was
             // not there to use, or a standing that does not confirm the judgement's inputs,
             // rolls all of it back.
             let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
             let nonceUse = try db.sendNonceUse(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
-            let files = outcome.evidenceFiles
+            // A release's secrets are read with the rest, in the same round trip.
+            let releaseSecrets = outcome.passed ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID) : nil
             if pin != nil {
                 // A first use is judged before its pin is saved: a replayed nonce or another
                 // appliance's pin refuses it as such (one more round trip, once per machine).
@@ -177,7 +187,7 @@ extension EnrolmentStore {
                     reason: "first passing attestation", now: now)
             }
             let id = try db.insertAttestation(
-                outcome, files: files, policyID: pinned?.id ?? outcome.policyID, now: now)
+                outcome, files: files, eventLog: eventLog, policyID: pinned?.id ?? outcome.policyID, now: now)
             try db.checkNonceUse(nonceUse, outcome.evidence.nonce, machineID: outcome.machineID, now: now)
             let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
             try outcome.inputs.map(standing.confirm)
@@ -205,7 +215,7 @@ extension EnrolmentStore {
                 actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
                 details: AttestationOutcome.auditDetails(
                     passed: outcome.passed, policy: policy, reasons: outcome.reasons),
-                evidenceSHA256: files.digest, now: now)
+                evidenceSHA256: evidenceSHA256, now: now)
             if outcome.passed {
                 try db.move(machine: outcome.machineID, named: standing.name, from: standing.state, by: .release)
                 try db.appendAudit(
@@ -214,19 +224,36 @@ extension EnrolmentStore {
                         + (standing.cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
                         + " sealed to the attesting TPM", now: now)
             }
-            return id
+            return (id, try releaseSecrets?.answer(in: db))
         }
+        return RecordedAttestation(
+            id: id, release: try sealed.map { sealed throws(StoreError) in try unsealed(sealed) })
     }
+}
+
+/// An event log as the store keeps it: once, under its SHA-256.
+struct StoredEventLog {
+    let sha256: [UInt8]
+    let bytes: [UInt8]
+}
+
+/// An attestation kept by ``EnrolmentStore/record(_:pinning:actor:now:)``.
+public struct RecordedAttestation: Sendable {
+    /// The attestation's id.
+    public let id: Int64
+    /// What the release of a passing attestation holds, read as it was recorded; nil for a
+    /// refused one.
+    public let release: ReleaseSecrets?
 }
 
 extension SQLTransaction {
     /// Inserts the row of `outcome` (whose evidence files are `files`), naming policy
     /// version `policyID`; its id.
-    fileprivate func insertAttestation(_ outcome: AttestationOutcome, files: EvidenceFiles, policyID: Int64?, now: Date)
-        throws -> Int64
-    {
+    fileprivate func insertAttestation(
+        _ outcome: AttestationOutcome, files: EvidenceFiles, eventLog: StoredEventLog?, policyID: Int64?, now: Date
+    ) throws -> Int64 {
         let evidence = outcome.evidence
-        let eventLogSHA256 = try evidence.eventLog.map(storeEventLog)
+        let eventLogSHA256 = try eventLog.map(storeEventLog)
         return try insert(
             sql: """
                 INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLogSHA256, legacyBIOS, passed, reasons,
@@ -245,12 +272,11 @@ extension SQLTransaction {
 
     /// Keeps `eventLog` once, by its SHA-256, which is returned: a machine sends the same log
     /// boot after boot, so most attestations write none.
-    func storeEventLog(_ eventLog: [UInt8]) throws -> [UInt8] {
-        let digest = DigestAlgorithm.sha256.hash(eventLog)
+    func storeEventLog(_ eventLog: StoredEventLog) throws -> [UInt8] {
         try enqueue(
             sql: "INSERT INTO eventLog (sha256, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            arguments: [Data(digest), Data(eventLog)])
-        return digest
+            arguments: [Data(eventLog.sha256), Data(eventLog.bytes)])
+        return eventLog.sha256
     }
 
     /// The expression of an attestation row's (`a`) event log, whether kept by digest or,

@@ -64,8 +64,15 @@ extension EnrolmentStore {
         }
     }
 
-    static func tokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/token" }
-    static func agentTokenIdentity(clusterID: Int64) -> String { "cluster/\(clusterID)/agent-token" }
+    static func tokenIdentity(clusterID: Int64) -> String { "\(clusterSecretPrefix)\(clusterID)/\(tokenKind)" }
+    static func agentTokenIdentity(clusterID: Int64) -> String {
+        "\(clusterSecretPrefix)\(clusterID)/\(agentTokenKind)"
+    }
+    /// How a cluster's sealed secrets are named: the prefix, the cluster's id, a slash and
+    /// the kind (also written in SQL, by ``SQLTransaction/sendMachineSecretsQuery(machineID:alsoSealed:)``).
+    static let clusterSecretPrefix = "cluster/"
+    static let tokenKind = "token"
+    static let agentTokenKind = "agent-token"
 }
 
 /// A machine's join configuration with its token still sealed.
@@ -94,35 +101,47 @@ extension SQLTransaction {
     /// the sealed secret `identity` (nil when there is none), read with it in one query.
     func machineSecrets(machineID: Int64, alsoSealed identity: String?) throws -> (sealed: [UInt8]?, join: SealedJoin?)
     {
-        guard
-            let row = try SQLRow.fetchOne(
-                self,
-                sql: """
-                    SELECT s.sealed, c.id, c.name, c.serverURL, m.role, m.labels FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
-                    LEFT JOIN sealedSecret s ON s.identity = ? WHERE m.id = ?
-                    """, arguments: [identity, machineID])
-        else { return (nil, nil) }
+        try machineSecrets(from: sendMachineSecretsQuery(machineID: machineID, alsoSealed: identity))
+    }
+
+    /// Sends the query of ``machineSecrets(machineID:alsoSealed:)`` without waiting: the
+    /// cluster's two tokens come with the machine's row, so one statement answers it.
+    func sendMachineSecretsQuery(machineID: Int64, alsoSealed identity: String?) throws -> SQLLaterRows {
+        func tokenIdentity(_ kind: String) -> String { "'\(EnrolmentStore.clusterSecretPrefix)' || c.id || '/\(kind)'" }
+        return try enqueueQuery(
+            sql: """
+                SELECT s.sealed, c.id, c.name, c.serverURL, m.role, m.labels, t.sealed AS token, a.sealed AS agentToken
+                FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
+                LEFT JOIN sealedSecret s ON s.identity = ?
+                LEFT JOIN sealedSecret t ON t.identity = \(tokenIdentity(EnrolmentStore.tokenKind))
+                LEFT JOIN sealedSecret a ON a.identity = \(tokenIdentity(EnrolmentStore.agentTokenKind))
+                WHERE m.id = ?
+                """, arguments: [identity, machineID])
+    }
+
+    /// What the query of ``sendMachineSecretsQuery(machineID:alsoSealed:)`` answered. An
+    /// agent gets the agent token when the cluster has one; anything else the cluster token.
+    func machineSecrets(from query: SQLLaterRows) throws -> (sealed: [UInt8]?, join: SealedJoin?) {
+        guard let row = try answer(query).first else { return (nil, nil) }
         let sealed = (row["sealed"] as Data?).map { [UInt8]($0) }
         guard let clusterID = row["id"] as Int64?,
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
         else { return (sealed, nil) }
-        // An agent gets the agent token when the cluster has one; anything else the cluster token.
-        let token = EnrolmentStore.tokenIdentity(clusterID: clusterID)
-        let preferred = role == .agent ? EnrolmentStore.agentTokenIdentity(clusterID: clusterID) : token
-        guard
-            let secret = try SQLRow.fetchOne(
-                self,
-                sql: """
-                    SELECT identity, sealed FROM sealedSecret WHERE identity IN (?, ?) ORDER BY identity = ? DESC LIMIT 1
-                    """, arguments: [preferred, token, preferred])
-        else { throw StoreError.notFound(token) }
+        let token: (identity: String, sealed: Data)
+        if role == .agent, let agentToken = row["agentToken"] as Data? {
+            token = (EnrolmentStore.agentTokenIdentity(clusterID: clusterID), agentToken)
+        } else if let clusterToken = row["token"] as Data? {
+            token = (EnrolmentStore.tokenIdentity(clusterID: clusterID), clusterToken)
+        } else {
+            throw StoreError.notFound(EnrolmentStore.tokenIdentity(clusterID: clusterID))
+        }
         let labels: String = row["labels"]
         return (
             sealed,
             SealedJoin(
                 cluster: row["name"], serverURL: row["serverURL"], role: role,
                 labels: labels.split(separator: "\n").map(String.init),
-                identity: secret["identity"], sealedToken: [UInt8](secret["sealed"] as Data))
+                identity: token.identity, sealedToken: [UInt8](token.sealed))
         )
     }
 }

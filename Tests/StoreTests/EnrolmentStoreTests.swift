@@ -418,7 +418,8 @@ import WardenCrypto
                 machineID: machineID, attestationKeyID: key,
                 evidence: Evidence(
                     attestationKey: [], attest: [], signature: [], pcrs: [], eventLog: eventLog, nonce: nonce),
-                passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now)
+                passed: false, reasons: ["test"], policyID: nil, clock: nil), actor: "test", now: now
+        ).id
     }
 
     private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {

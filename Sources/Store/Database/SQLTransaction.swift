@@ -46,6 +46,9 @@ final class SQLLater<Value: Sendable>: Sendable {
     /// Keeps the statement's answer, or why it failed.
     func answer(_ result: Result<Value, any Error>) { answered.withLock { $0 = result } }
 
+    /// Whether the statement was answered.
+    var isAnswered: Bool { answered.withLock { $0 != nil } }
+
     /// The answer; throws what the statement failed with, and when it was not answered yet.
     func value() throws -> Value {
         guard let result = answered.withLock({ $0 }) else {
@@ -115,6 +118,12 @@ struct SQLTransaction {
 
     /// Waits until every statement sent without waiting was answered.
     func awaitSent() throws { try execute(sql: "SELECT 1") }
+
+    /// The answer of `later`, waiting for it only when it is not there yet.
+    func answer<Value>(_ later: SQLLater<Value>) throws -> Value {
+        if !later.isAnswered { try awaitSent() }
+        return try later.value()
+    }
 
     /// Runs a statement; returns how many rows it changed.
     @discardableResult
