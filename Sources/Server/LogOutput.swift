@@ -55,9 +55,14 @@ public final class LogOutput: Sendable {
         }
     }
 
+    /// How long the writer lets lines gather once woken: under load one wake-up and one
+    /// `write` then carry many lines instead of one or two each.
+    private static let gathering: useconds_t = 2_000
+
     private func writeForever() {
         while true {
             waiting.wait()
+            usleep(Self.gathering)
             while let text = take() { writeWhole(Array(text.utf8)) }
         }
     }

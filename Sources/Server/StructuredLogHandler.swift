@@ -51,13 +51,26 @@ public struct StructuredLogHandler: LogHandler {
     /// character (or an empty one) is quoted, with `"`, `\` and control characters escaped.
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { key, value in
-            let plain =
-                !value.isEmpty
-                && !value.unicodeScalars.contains {
-                    $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || $0.properties.generalCategory == .control
-                }
-            return key + "=" + (plain ? value : "\"" + escaped(value) + "\"")
+            key + "=" + (isPlain(value) ? value : "\"" + escaped(value) + "\"")
         }.joined(separator: " ")
+    }
+
+    /// Whether a logfmt value goes unquoted: not empty, and no space, quote, equals sign,
+    /// backslash or control character. Printable ASCII, nearly every value, is told byte by
+    /// byte; only other text asks Unicode which scalars are control characters.
+    private static func isPlain(_ value: String) -> Bool {
+        guard !value.isEmpty else { return false }
+        if value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            return !value.utf8.contains {
+                $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\\")
+            }
+        }
+        return !value.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "=" || $0 == "\\" || isControl($0) }
+    }
+
+    /// Whether `scalar` is a control character (Unicode's general category Cc).
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? scalar.value < 0x20 || scalar.value == 0x7F : scalar.properties.generalCategory == .control
     }
 
     static func json(_ fields: [(String, String)]) -> String {
@@ -75,7 +88,7 @@ public struct StructuredLogHandler: LogHandler {
             case "\r": result += "\\r"
             case "\t": result += "\\t"
             default:
-                if scalar.properties.generalCategory == .control {
+                if isControl(scalar) {
                     result += String(format: "\\u%04x", scalar.value)
                 } else {
                     result.unicodeScalars.append(scalar)
