@@ -184,7 +184,7 @@ public struct QuoteVerifier: Sendable {
         guard failures.isEmpty else { return nil }  // so no event's data failed its digest
         return MeasuredBoot(
             eventLog: log, replay: replay, anchoredPCRs: comparison.anchored,
-            facts: log.bootFacts(anchoredPCRs: comparison.anchored, excluding: []))
+            facts: replayed.bootFacts(anchoredPCRs: comparison.anchored))
     }
 }
 
@@ -198,9 +198,18 @@ public struct ReplayedEventLog: Sendable {
     public let mismatches: [EventDataMismatch]
     public let replay: PCRBankValues
 
+    /// The boot facts by the PCRs they were derived from: a machine's quotes anchor the same
+    /// PCRs boot after boot, so a kept log derives them once.
+    private let facts = BoundedCache<Set<Int>, BootFacts>(capacity: 4)
+
     public init(_ bytes: [UInt8]) throws(EventLogError) {
         log = try EventLog.parse(bytes)
         mismatches = log.eventDataMismatches()
         replay = log.replay()
+    }
+
+    /// ``EventLog/bootFacts(anchoredPCRs:excluding:)`` of the log, excluding no event.
+    public func bootFacts(anchoredPCRs: Set<Int>) -> BootFacts {
+        facts.value(for: anchoredPCRs) { log.bootFacts(anchoredPCRs: anchoredPCRs, excluding: []) }
     }
 }

@@ -1,8 +1,11 @@
 /// Lowercase hexadecimal, the form every digest takes in Warden's output.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    @usableFromInline static let digits = Array("0123456789abcdef".utf8)
 
-    /// `bytes` as lowercase hex.
+    /// `bytes` as lowercase hex. Inlinable, so that callers in other modules get it
+    /// specialised to their collection instead of walking it through protocol witnesses
+    /// (digests are encoded on every attestation).
+    @inlinable
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.underestimatedCount * 2)
