@@ -16,7 +16,8 @@ final class ListenerSocket: Sendable {
     /// `SO_REUSEADDR` is set only when the port is `shared` with a sibling socket (a
     /// ProxyDHCP port with a wildcard and an addressed socket). Otherwise a second server on
     /// the same port fails to start instead of silently taking part of the traffic, and a
-    /// port picked by the kernel (port 0) is never one another `SO_REUSEADDR` socket holds.
+    /// port the kernel picks for it (port 0) is never one another socket holds (a shared
+    /// socket asking for port 0 may be given one another `SO_REUSEADDR` socket holds).
     init(bindingTo address: SocketAddress, broadcast: Bool, shared: Bool, receiveBuffer: Int)
         throws(DatagramSocketError)
     {

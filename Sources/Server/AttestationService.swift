@@ -297,7 +297,14 @@ public final class AttestationService: Sendable {
                     answer: "machine \(context.machineName) is revoked",
                     source: source, machineID: key.machineID)
             }
-            throw AttestationRefusal.store(error)
+            // Anything else is the appliance's failure (a release secret missing, or sealed
+            // under another key-encryption key): the agent is told only "internal error".
+            let refusal = AttestationRefusal.store(error)
+            if refusal.reason == .internalError {
+                logger.error(
+                    "attestation not recorded", metadata: ["machine": "\(context.machineName)", "error": "\(error)"])
+            }
+            throw refusal
         }
         var metadata: Logger.Metadata = [
             "machine": "\(context.machineName)", "attestation": "\(recorded.id)", "source": "\(source)",

@@ -151,8 +151,9 @@ extension EnrolmentStore {
     /// Keeps the attestation and its audit record in one transaction, with what must commit
     /// with it: the nonce consumed (refused unless it was issued to this machine, is unused
     /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
-    /// machine active when it passed, and reads, in the same transaction, the secrets its
-    /// release holds. Nothing may be released before this returns.
+    /// machine active when it passed, and reads and opens, in the same transaction, the
+    /// secrets its release holds: when they cannot be, nothing is recorded. Nothing may be
+    /// released before this returns.
     @discardableResult
     public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date())
         throws(StoreError) -> RecordedAttestation
@@ -165,7 +166,7 @@ extension EnrolmentStore {
         let eventLog = outcome.evidence.eventLog.map {
             StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
         }
-        let (id, sealed) = try write { db in
+        let (id, release) = try write { db in
             // The nonce's use, the standing and the row go in one round trip (one per
             // attestation, in the shared writer every appliance waits for); a nonce that was
             // not there to use, or a standing that does not confirm the judgement's inputs,
@@ -224,10 +225,11 @@ extension EnrolmentStore {
                         + (standing.cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
                         + " sealed to the attesting TPM", now: now)
             }
-            return (id, try releaseSecrets?.answer(in: db))
+            // Opened here, so that a release that cannot be made (a secret missing, or sealed
+            // under another key) leaves nothing recorded, as any other failure does.
+            return (id, try releaseSecrets.map { try self.unsealed(try $0.answer(in: db)) })
         }
-        return RecordedAttestation(
-            id: id, release: try sealed.map { sealed throws(StoreError) in try unsealed(sealed) })
+        return RecordedAttestation(id: id, release: release)
     }
 }
 

@@ -94,6 +94,34 @@ import WardenCrypto
         _ = store
     }
 
+    /// A passing attestation whose release cannot be opened (an appliance holding another
+    /// key-encryption key) leaves nothing recorded: no row, no audit record, the nonce
+    /// unused, so that the same quote passes where the release can be made.
+    @Test(arguments: StoreBackend.allCases) func aReleaseThatCannotBeOpenedLeavesNothingRecorded(
+        backend: StoreBackend
+    ) throws {
+        let (store, location, _) = try backend.freshStore()
+        let id = try store.enroll(machine("node"), actor: "test")
+        let key = try activatedKey(store, machineID: id)
+        let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof))
+        let outcome = AttestationOutcome(
+            machineID: id, attestationKeyID: key.id,
+            evidence: Evidence(
+                attestationKey: [], attest: [], signature: [], pcrs: [], eventLog: [1, 2], nonce: nonce),
+            passed: true, reasons: [], policyID: nil, clock: nil)
+        let otherKey = try KeyEncryptionKey.loadOrCreate(
+            at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
+        let audited = try store.auditRecords(subjectPrefix: "machine/").count
+        #expect(throws: StoreError.self) {
+            try EnrolmentStore(location: location, key: otherKey).record(outcome, actor: "test")
+        }
+        #expect(try store.attestations(matching: AttestationFilter()).isEmpty)
+        #expect(try store.auditRecords(subjectPrefix: "machine/").count == audited)
+        let recorded = try store.record(outcome, actor: "test")
+        #expect(recorded.release?.diskKey != nil)
+        #expect(try store.attestations(matching: AttestationFilter()).map(\.passed) == [true])
+    }
+
     /// Listings filter by machine, verdict and time alike on both backends, newest first.
     @Test(arguments: StoreBackend.allCases) func attestationsAreFiltered(backend: StoreBackend) throws {
         let (store, _, _) = try backend.freshStore()
