@@ -59,42 +59,43 @@ public struct ReleaseSecrets: Sendable {
 }
 
 extension EnrolmentStore {
-    /// A fresh nonce for a quote by attestation key `id`, in one write: only for an activated
-    /// key whose holder shows `proof` (``ChallengeProof``), of a machine that is not revoked.
-    /// A machine holds at most ``pendingNoncesPerMachine`` unused ones: a further one
-    /// replaces the oldest.
+    /// A fresh nonce for a quote by attestation key `id`, only for an activated key whose
+    /// holder shows `proof` (``ChallengeProof``), of a machine that is not revoked. Read in
+    /// one statement; nothing is written (``AttestationNonce``): a machine may hold any
+    /// number of nonces, each good for ``nonceLifetime``, and the database does not grow.
     public func issueNonce(attestationKeyID id: Int64, proof: [UInt8], now: Date = Date()) throws(StoreError)
         -> NonceIssue
     {
-        // The machine's row stays locked until the nonce is in: its count of pending nonces,
-        // and a revocation (which voids them), follow one another.
-        try writeOneMachine { db in
-            guard
-                let row = try SQLRow.fetchOne(
-                    db,
-                    sql: """
-                        SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
-                        """ + (db.lockingRows.isEmpty ? "" : db.lockingRows + " OF m"),
-                    arguments: [id])
-            else { return .unknownKey }
-            let machineID: Int64 = row["machineID"]
-            guard (row["activatedAt"] as Date?) != nil else { return .notActivated(machineID: machineID) }
-            guard
-                ChallengeProof.isValid(
-                    proof, activationDigest: [UInt8](row["challengeDigest"] as Data), attestationKeyID: id)
-            else {
-                return .wrongProof(machineID: machineID)
-            }
-            guard !(row["state"] as MachineState).isOutOfService else { return .revoked(machineID: machineID) }
-            return .issued(try db.issueNonce(machineID: machineID, now: now))
+        let key = try readStatement { db in
+            try SQLRow.fetchOne(
+                db,
+                sql: """
+                    SELECT k.machineID, k.activatedAt, k.challengeDigest, m.state FROM attestationKey k JOIN machine m ON m.id = k.machineID WHERE k.id = ?
+                    """,
+                arguments: [id])
         }
+        guard let key else { return .unknownKey }
+        let machineID: Int64 = key["machineID"]
+        guard (key["activatedAt"] as Date?) != nil else { return .notActivated(machineID: machineID) }
+        guard
+            ChallengeProof.isValid(
+                proof, activationDigest: [UInt8](key["challengeDigest"] as Data), attestationKeyID: id)
+        else {
+            return .wrongProof(machineID: machineID)
+        }
+        guard !(key["state"] as MachineState).isOutOfService else { return .revoked(machineID: machineID) }
+        return .issued(makeNonce(machineID: machineID, now: now))
     }
 
     /// The context of an attestation by key `id` with `nonce`; nil for an unknown key.
     public func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date = Date()) throws(StoreError)
         -> AttestationContext?
     {
-        try readStatement { db in try db.attestationContext(attestationKeyID: id, nonce: nonce, now: now) }
+        try readStatement { db in
+            try db.attestationContext(attestationKeyID: id, nonce: nonce) { machineID throws(StoreError) in
+                _ = try acceptedNonce(nonce, machineID: machineID, now: now)
+            }
+        }
     }
 
     /// The machine's disk key and join secrets, unsealed, and the removed appliances'
@@ -152,15 +153,18 @@ extension SQLTransaction {
 
 extension SQLTransaction {
     /// The context of an attestation by key `id` with `nonce`, read in one statement (key,
-    /// machine, the nonce as issued to it, its last passing clock and its policy's newest
-    /// version); nil for an unknown key.
-    func attestationContext(attestationKeyID id: Int64, nonce: [UInt8], now: Date) throws -> AttestationContext? {
+    /// machine, the nonce's use by it, its last passing clock and its policy's newest
+    /// version), where `checkNonce` throws why the nonce is refused for the key's machine
+    /// whatever its use; nil for an unknown key.
+    func attestationContext(
+        attestationKeyID id: Int64, nonce: [UInt8], checkNonce: (Int64) throws(StoreError) -> Void
+    ) throws -> AttestationContext? {
         guard
             let row = try SQLRow.fetchOne(
                 self,
                 sql: """
                     SELECT k.id, k.machineID, k.public, k.name, k.activatedAt, m.name AS machineName, m.state, m.ekPublic,
-                        m.policyName, m.legacyBootResetCount, n.expiresAt AS nonceExpiresAt, n.usedAt AS nonceUsedAt,
+                        m.policyName, m.legacyBootResetCount, n.usedAt AS nonceUsedAt,
                         a.resetCount, a.restartCount, a.clock, a.safe,
                         p.id AS policyID, p.version AS policyVersion, p.yaml AS policyYAML
                     FROM attestationKey k JOIN machine m ON m.id = k.machineID
@@ -173,14 +177,11 @@ extension SQLTransaction {
         else { return nil }
         let policyName: String? = row["policyName"]
         let nonceProblem: StoreError?
-        do {
-            if let expiresAt = row["nonceExpiresAt"] as Date? {
-                try Self.checkIssuedNonce(usedAt: row["nonceUsedAt"], expiresAt: expiresAt, now: now)
-            } else {
-                throw try unissuedNonce(nonce)
-            }
+        do throws(StoreError) {
+            guard (row["nonceUsedAt"] as Date?) == nil else { throw .nonce("already used") }
+            try checkNonce(row["machineID"])
             nonceProblem = nil
-        } catch let error as StoreError { nonceProblem = error }
+        } catch { nonceProblem = error }
         return AttestationContext(
             key: AttestationKeyRecord(
                 id: row["id"], machineID: row["machineID"], publicArea: [UInt8](row["public"] as Data),

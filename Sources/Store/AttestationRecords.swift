@@ -149,8 +149,8 @@ extension EnrolmentStore {
     }
 
     /// Keeps the attestation and its audit record in one transaction, with what must commit
-    /// with it: the nonce consumed (refused unless it was issued to this machine, is unused
-    /// and unexpired) and, for a passing first attestation, the policy it pins. Marks the
+    /// with it: the nonce's use (refused unless this store made it for this machine, it is
+    /// unexpired and its first use) and, for a passing first attestation, the policy it pins. Marks the
     /// machine active when it passed, and reads and opens, in the same transaction, the
     /// secrets its release holds: when they cannot be, nothing is recorded. Nothing may be
     /// released before this returns.
@@ -166,20 +166,21 @@ extension EnrolmentStore {
         let eventLog = outcome.evidence.eventLog.map {
             StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
         }
+        let nonce = try acceptedNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
         let (id, release) = try write { db in
             // The nonce's use, the standing and the row go in one round trip (one per
             // attestation, in the shared writer every appliance waits for); a nonce that was
             // not there to use, or a standing that does not confirm the judgement's inputs,
             // rolls all of it back.
             let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
-            let nonceUse = try db.sendNonceUse(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+            let nonceUse = try db.sendNonceUse(nonce, bytes: outcome.evidence.nonce, now: now)
             // A release's secrets are read with the rest, in the same round trip.
             let releaseSecrets = outcome.passed ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID) : nil
             if pin != nil {
                 // A first use is judged before its pin is saved: a replayed nonce or another
                 // appliance's pin refuses it as such (one more round trip, once per machine).
                 try db.awaitSent()
-                try db.checkNonceUse(nonceUse, outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+                try db.checkNonceUse(nonceUse)
                 try outcome.inputs.map(try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer).confirm)
             }
             let pinned = try pin.map {
@@ -189,7 +190,7 @@ extension EnrolmentStore {
             }
             let id = try db.insertAttestation(
                 outcome, files: files, eventLog: eventLog, policyID: pinned?.id ?? outcome.policyID, now: now)
-            try db.checkNonceUse(nonceUse, outcome.evidence.nonce, machineID: outcome.machineID, now: now)
+            try db.checkNonceUse(nonceUse)
             let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
             try outcome.inputs.map(standing.confirm)
             let policyID = pinned?.id ?? outcome.policyID

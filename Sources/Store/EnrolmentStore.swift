@@ -4,12 +4,10 @@ import WardenCrypto
 /// The enrolment database, on a ``StoreDatabase`` backend, with secrets sealed under a
 /// key-encryption key kept beside it, not in it.
 public final class EnrolmentStore: Sendable {
-    /// Nonces are this many random bytes.
+    /// Nonces are this many bytes (``AttestationNonce``).
     public static let nonceSize = 32
     /// Nonces live this long.
     public static let nonceLifetime: TimeInterval = 60
-    /// Unused, unexpired nonces one machine may hold at once; a further one replaces the oldest.
-    public static let pendingNoncesPerMachine = 4
 
     /// Bounds on the rows requests nobody authenticated can create.
     public struct Limits: Sendable {
@@ -125,66 +123,35 @@ public final class EnrolmentStore: Sendable {
     }
 }
 
+extension EnrolmentStore {
+    /// A fresh nonce for machine `machineID`; nothing is written (``AttestationNonce``).
+    func makeNonce(machineID: Int64, now: Date) -> [UInt8] {
+        AttestationNonce(machineID: machineID, now: now).bytes(key: key.derivedKey(for: AttestationNonce.purpose))
+    }
+
+    /// `nonce`, presented by machine `machineID` at `now`; throws why it is refused whether
+    /// or not it was used: not one this store's key made, issued to another machine, or expired.
+    func acceptedNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws(StoreError) -> AttestationNonce {
+        try AttestationNonce(
+            accepting: nonce, key: key.derivedKey(for: AttestationNonce.purpose), machineID: machineID, now: now)
+    }
+}
+
 extension SQLTransaction {
-    /// Issues a nonce after forgetting the machine's expired ones (used ones are kept until
-    /// they expire, so that a replay is recognised as one); when the machine already holds
-    /// ``EnrolmentStore/pendingNoncesPerMachine`` unused ones, the oldest is withdrawn: the
-    /// newest request is the one a live agent waits for.
-    func issueNonce(machineID: Int64, now: Date) throws -> [UInt8] {
-        let nonce = SecureRandom.bytes(EnrolmentStore.nonceSize)
-        // Statements whose answers nobody reads go without waiting (see `enqueue`): the
-        // expired ones go, and the unused ones but the newest that leave room for this one.
-        try enqueue(
-            sql: """
-                DELETE FROM machineNonce WHERE machineID = ? AND (expiresAt < ? OR (usedAt IS NULL AND value NOT IN (
-                    SELECT value FROM machineNonce WHERE machineID = ? AND usedAt IS NULL AND expiresAt >= ? ORDER BY expiresAt DESC LIMIT ?)))
-                """, arguments: [machineID, now, machineID, now, EnrolmentStore.pendingNoncesPerMachine - 1])
-        try enqueue(
-            sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, ?, ?)",
-            arguments: [machineID, Data(nonce), now.addingTimeInterval(EnrolmentStore.nonceLifetime)])
-        return nonce
-    }
-
-    func checkNonce(_ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard
-            let row = try SQLRow.fetchOne(
-                self, sql: "SELECT expiresAt, usedAt FROM machineNonce WHERE machineID = ? AND value = ?",
-                arguments: [machineID, Data(nonce)])
-        else { throw try unissuedNonce(nonce) }
-        try Self.checkIssuedNonce(usedAt: row["usedAt"], expiresAt: row["expiresAt"], now: now)
-    }
-
-    /// Why a nonce issued to the machine is no longer good, if it is not.
-    static func checkIssuedNonce(usedAt: Date?, expiresAt: Date, now: Date) throws(StoreError) {
-        guard usedAt == nil else { throw .nonce("already used") }
-        guard expiresAt >= now else { throw .nonce("expired") }
-    }
-
-    /// The refusal of a nonce that was not issued to the machine: only on this path is the
-    /// value looked for among other machines' nonces.
-    func unissuedNonce(_ nonce: [UInt8]) throws -> StoreError {
-        let elsewhere =
-            try Bool.fetchOne(
-                self, sql: "SELECT EXISTS (SELECT 1 FROM machineNonce WHERE value = ?)", arguments: [Data(nonce)])
-            ?? false
-        return .nonce(elsewhere ? "issued to another machine" : "unknown")
-    }
-
-    /// Sends the use of `nonce` by machine `machineID` without waiting: it is used when it was issued
-    /// to the machine, unused and unexpired. ``checkNonceUse(_:_:machineID:now:)`` reads
-    /// the answer once a later statement was waited for.
-    func sendNonceUse(_ nonce: [UInt8], machineID: Int64, now: Date) throws -> SQLLater<Int> {
+    /// Sends the use of `nonce` (its bytes `bytes`), which
+    /// ``EnrolmentStore/acceptedNonce(_:machineID:now:)`` accepted, without waiting: kept
+    /// until the nonce expires, a use is made once. ``checkNonceUse(_:)`` reads the answer
+    /// once a later statement was waited for.
+    func sendNonceUse(_ nonce: AttestationNonce, bytes: [UInt8], now: Date) throws -> SQLLater<Int> {
         try enqueueCount(
-            sql:
-                "UPDATE machineNonce SET usedAt = ? WHERE machineID = ? AND value = ? AND usedAt IS NULL AND expiresAt >= ?",
-            arguments: [now, machineID, nonce, now])
+            sql: """
+                INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """,
+            arguments: [nonce.machineID, Data(bytes), nonce.expiresAt, now])
     }
 
-    /// Throws why `nonce` was refused unless its use (``sendNonceUse(_:machineID:now:)``) took it.
-    func checkNonceUse(_ use: SQLLater<Int>, _ nonce: [UInt8], machineID: Int64, now: Date) throws {
-        guard try use.value() == 1 else {
-            try checkNonce(nonce, machineID: machineID, now: now)
-            throw StoreError.nonce("unknown")
-        }
+    /// Throws unless the use sent by ``sendNonceUse(_:bytes:now:)`` was the first.
+    func checkNonceUse(_ use: SQLLater<Int>) throws {
+        guard try use.value() == 1 else { throw StoreError.nonce("already used") }
     }
 }

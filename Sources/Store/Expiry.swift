@@ -6,7 +6,7 @@ import WardenAPI
 public struct ExpiredRows: Sendable, Equatable {
     /// Names of discovered machines nobody adopted within their lifetime.
     public var machines: [String] = []
-    /// Nonces past their lifetime.
+    /// Uses of nonces past their lifetime.
     public var nonces = 0
     /// Image parts no image claimed within ``EnrolmentStore/orphanImagePartLifetime``.
     public var imageParts = 0
@@ -14,7 +14,7 @@ public struct ExpiredRows: Sendable, Equatable {
 
 extension EnrolmentStore {
     /// Forgets what nobody claimed in time: discovered machines past
-    /// ``Limits/discoveredMachineLifetime`` (audited, in one record), expired nonces, and the
+    /// ``Limits/discoveredMachineLifetime`` (audited, in one record), the uses of expired nonces, and the
     /// parts of image uploads that never became an image.
     @discardableResult
     public func expireUnclaimed(now: Date = Date()) throws(StoreError) -> ExpiredRows {

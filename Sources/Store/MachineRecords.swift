@@ -142,11 +142,11 @@ extension EnrolmentStore {
         return found
     }
 
-    /// Revokes a machine: it is refused from now on, and its pending nonces are void.
+    /// Revokes a machine: it is refused from now on, with every nonce it was issued (a
+    /// nonce's use reads the machine's state in the transaction that records it).
     public func revoke(machineNamed name: String, actor: String, now: Date = Date()) throws(StoreError) {
         try write { db in
             let id = try db.move(machineNamed: name, by: .revoke)
-            try db.execute(sql: "DELETE FROM machineNonce WHERE machineID = ? AND usedAt IS NULL", arguments: [id])
             try db.appendAudit(
                 actor: actor, action: "revocation", subject: "machine/\(id)", details: "machine \(name) revoked",
                 now: now)

@@ -16,7 +16,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// A nonce is unknown, used, expired or issued to another machine.
     case nonce(String)
-    /// A bound on unauthenticated growth was reached (pending nonces, discovered machines).
+    /// A bound on unauthenticated growth was reached (discovered machines).
     case limit(String)
     /// A request names something that cannot be (a role without a cluster, say).
     case invalid(String)

@@ -166,12 +166,11 @@ import WardenCrypto
             try appliance.machine("imaged", policy: "follows-image", image: "old").attest(clock: 100), .unmeasuredImage,
             "an image without measurements")
 
-        // Revoked between its nonce and its quote. A revocation voids the machine's nonces, so
-        // the judgement's own check is a second line: reached here by changing the state alone.
+        // Revoked or retired between its nonce and its quote: the nonce is good, the machine is not.
         let revoked = try appliance.machine("revoked")
         let pending = try revoked.nonce()
         try store.revoke(machineNamed: "revoked", actor: "test")
-        expect(try revoked.attest(clock: 100, nonce: pending), .nonce, "a nonce voided by the revocation")
+        expect(try revoked.attest(clock: 100, nonce: pending), .revoked, "a machine revoked after its nonce")
         let retired = try appliance.machine("retired")
         let kept = try retired.nonce()
         _ = try store.write { db in try db.execute(sql: "UPDATE machine SET state = 'retired' WHERE name = 'retired'") }

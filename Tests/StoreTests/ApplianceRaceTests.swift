@@ -144,23 +144,32 @@ import WardenCrypto
         try expectOneChain(b)
     }
 
-    /// A nonce issued beside the grouped writes (on its own connection, with the machine's
-    /// row locked) never outlives a revocation that races it.
-    @Test(arguments: StoreBackend.allCases) func aRevocationVoidsANonceIssuedBesideIt(backend: StoreBackend) throws {
+    /// A nonce issued while a revocation commits on another appliance releases nothing:
+    /// whatever state its judgement read, the transaction that would record the release reads
+    /// the revoked machine and refuses it.
+    @Test(arguments: StoreBackend.allCases) func aNonceIssuedBesideARevocationReleasesNothing(backend: StoreBackend)
+        throws
+    {
         let (a, b) = try twoAppliances(backend)
         for round in 0..<Self.rounds {
             let name = "node-\(round)"
             let machine = try a.enroll(enrolment(name), actor: "test")
             let key = try activatedKey(a, machineID: machine)
-            let (issue, revocation) = race {
-                try a.issueNonce(attestationKeyID: key.id, proof: key.proof)
+            let (judged, revocation) = race { () throws -> AttestationOutcome? in
+                guard case .issued(let nonce) = try a.issueNonce(attestationKeyID: key.id, proof: key.proof) else {
+                    return nil
+                }
+                let context = try #require(try a.attestationContext(attestationKeyID: key.id, nonce: nonce))
+                return AttestationOutcome(
+                    machineID: machine, attestationKeyID: key.id, evidence: evidence(nonce), passed: true, reasons: [],
+                    policyID: nil, clock: nil, inputs: context.judgementInputs(image: nil))
             } and: {
                 try b.revoke(machineNamed: name, actor: "operator/b")
             }
             #expect(revocation.succeeded, "round \(round): \(revocation)")
-            if case .success(.issued(let nonce)) = issue {
-                #expect(throws: StoreError.self, "round \(round): a nonce outlived the revocation") {
-                    try b.record(refusedOutcome(machine, key: key.id, nonce: nonce), actor: "appliance-b")
+            if case .success(let outcome?) = judged {
+                #expect(throws: StoreError.self, "round \(round): released after the revocation") {
+                    try b.record(outcome, actor: "appliance-b")
                 }
             }
         }

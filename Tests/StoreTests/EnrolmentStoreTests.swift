@@ -258,25 +258,44 @@ import WardenCrypto
         #expect(try store.issueNonce(attestationKeyID: key.id, proof: key.proof) == .revoked(machineID: node))
     }
 
-    /// A machine's pending nonces are bounded: a further one replaces the oldest, so the
-    /// newest request — the one a live agent waits for — is never refused.
-    @Test(arguments: StoreBackend.allCases) func theOldestPendingNonceMakesRoom(backend: StoreBackend) throws {
+    /// A nonce is made, not stored: a machine may ask for any number, each stays good for
+    /// its lifetime, and nothing is written until one is used. Altered anywhere (its time,
+    /// machine, random part or tag), made under another key-encryption key, or issued later
+    /// than a clock's skew allows, a nonce is unknown.
+    @Test(arguments: StoreBackend.allCases) func noncesAreMadeNotStored(backend: StoreBackend) throws {
         let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let key = try activatedKey(store, machineID: node)
-        let start = Date()
-        let nonces = try (0...EnrolmentStore.pendingNoncesPerMachine).map { index in
-            try issued(
-                store.issueNonce(
-                    attestationKeyID: key.id, proof: key.proof, now: start.addingTimeInterval(Double(index))))
+        let now = Date()
+        func problem(_ nonce: [UInt8]) throws -> StoreError? {
+            try #require(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)).nonceProblem
         }
-        let now = start.addingTimeInterval(10)
-        #expect(
-            try store.attestationContext(attestationKeyID: key.id, nonce: nonces[0], now: now)?.nonceProblem
-                == .nonce("unknown"))
-        for nonce in nonces.dropFirst() {
-            #expect(try store.attestationContext(attestationKeyID: key.id, nonce: nonce, now: now)?.nonceProblem == nil)
+        let nonces = try (0..<50).map { _ in
+            try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         }
+        #expect(Set(nonces).count == nonces.count)
+        #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce") } == 0)
+        for nonce in nonces { #expect(try problem(nonce) == nil) }
+        for index in [0, 7, 15, 31] {
+            var altered = nonces[0]
+            altered[index] ^= 1
+            #expect(try problem(altered) == .nonce("unknown"), "byte \(index) altered")
+        }
+        let early = try issued(
+            store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now.addingTimeInterval(120)))
+        #expect(try problem(early) == .nonce("unknown"), "issued two minutes after now")
+
+        let (elsewhere, _, _) = try backend.freshStore()
+        let other = try elsewhere.enroll(machine("node"), actor: "test")
+        #expect(other == node, "the same machine id in both stores")
+        let otherKey = try activatedKey(elsewhere, machineID: other)
+        let foreign = try issued(elsewhere.issueNonce(attestationKeyID: otherKey.id, proof: otherKey.proof, now: now))
+        #expect(try problem(foreign) == .nonce("unknown"), "made under another key-encryption key")
+
+        try consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
+        #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce") } == 1)
+        #expect(try problem(nonces[3]) == .nonce("already used"))
+        #expect(try problem(nonces[4]) == nil)
     }
 
     /// A registration is a sealed ticket, not a row: anyone with an enrolled EK's public part
