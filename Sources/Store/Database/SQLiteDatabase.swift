@@ -44,8 +44,12 @@ final class SQLiteDatabase: StoreDatabase {
         try pool.read { db in try body(SQLiteSession.transaction(db)) }
     }
 
-    /// A read transaction costs SQLite no round trip: the same as ``read(_:)``.
-    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T { try read(body) }
+    /// On a reader connection outside any transaction, where each statement sees one state by
+    /// itself: a read transaction through GRDB (`query_only` set and reset, a savepoint begun
+    /// and committed) cost more than the one query a challenge or an attestation's context is.
+    func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
+        try pool.unsafeRead { db in try body(SQLiteSession.transaction(db)) }
+    }
 
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
         try writer.write(body)
