@@ -108,11 +108,6 @@ public final class EnrolmentStore: Sendable {
         return result
     }
 
-    /// A write of one machine's rows that appends no audit record (see ``StoreDatabase/writeOneMachine(_:)``).
-    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
-        try storeError { try database.writeOneMachine(body) }
-    }
-
     /// What `body` returns, timed (``StoreMetrics/transactionDuration``); what it throws, as a ``StoreError``.
     private func storeError<T>(_ body: () throws -> T) throws(StoreError) -> T {
         let started = ContinuousClock.now

@@ -39,9 +39,8 @@ struct MachineStanding {
 
 extension SQLTransaction {
     /// Sends the query of machine `id`'s standing, which locks the machine's row until the
-    /// transaction ends, without waiting: like a nonce's issue, which locks it first too, so
-    /// that the two take their locks in one order and never wait on each other. Its answer
-    /// is read with ``MachineStanding/init(ofMachine:from:)`` once a later statement was waited for.
+    /// transaction ends, without waiting. Its answer is read with
+    /// ``MachineStanding/init(ofMachine:from:)`` once a later statement was waited for.
     func sendStandingQuery(ofMachine id: Int64) throws -> SQLLaterRows {
         try enqueueQuery(
             sql: """

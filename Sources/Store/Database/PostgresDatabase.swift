@@ -17,16 +17,14 @@ final class PostgresDatabase: StoreDatabase {
     /// statement then sees what was committed before it, so a writer that waited for the
     /// write lock sees everything its predecessor committed.
     static let beginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED"
-    /// Connections reads may use at once, and writes of one machine (``writeOneMachine(_:)``).
-    /// Enough for the agent API's threads on a shared database to keep busy with round
-    /// trips: about half of them read while the others issue nonces.
+    /// Connections reads may use at once: enough for the agent API's threads on a shared
+    /// database to keep busy with round trips (challenges and attestations' contexts are
+    /// reads; their writes wait in line for the one writer).
     static let readConnections = 8
-    static let oneMachineWriteConnections = 8
 
     private let connector: PostgresConnector
     private let readers: PostgresPool
     private let writers: PostgresPool
-    private let oneMachineWriters: PostgresPool
     private let writer: GroupCommit
 
     /// Connects to the writable server of `location` and migrates its schema; `beforeCommit`
@@ -39,7 +37,6 @@ final class PostgresDatabase: StoreDatabase {
             location: location, password: password, group: MultiThreadedEventLoopGroup.singleton)
         readers = PostgresPool(connector: connector, size: Self.readConnections)
         writers = PostgresPool(connector: connector, size: 1)
-        oneMachineWriters = PostgresPool(connector: connector, size: Self.oneMachineWriteConnections)
         let described =
             "postgresql://" + location.hosts.map(\.description).joined(separator: ",") + "/"
             + location.database
@@ -66,11 +63,6 @@ final class PostgresDatabase: StoreDatabase {
 
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
         try writer.write(body)
-    }
-
-    /// Each in a transaction of its own, beside the grouped writes and without their lock.
-    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
-        try oneMachineWriters.inTransaction(begin: Self.beginWrite, body)
     }
 
     func appliedMigrations() throws -> [String] {

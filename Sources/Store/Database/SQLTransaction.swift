@@ -95,8 +95,8 @@ struct SQLTransaction {
 
     init(_ session: any SQLSession) { self.session = session }
 
-    /// The clause that locks the rows a query reads until the transaction ends, for
-    /// ``StoreDatabase/writeOneMachine(_:)`` (empty on SQLite, whose one writer excludes the others).
+    /// The clause that locks the rows a query reads until the transaction ends (empty on
+    /// SQLite, whose one writer excludes the others).
     var lockingRows: String { session.lockingRows }
 
     /// Sends a statement whose answer nobody reads (see ``SQLSession/enqueue(_:_:)``).

@@ -55,9 +55,6 @@ final class SQLiteDatabase: StoreDatabase {
         try writer.write(body)
     }
 
-    /// SQLite has one writer: the same as ``write(_:)``.
-    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T { try writer.write(body) }
-
     func appliedMigrations() throws -> [String] {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }

@@ -8,10 +8,6 @@ protocol StoreDatabase: Sendable {
     func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T
     /// Runs `body` in a write transaction and returns once that transaction is durably committed.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T
-    /// Runs `body` as ``write(_:)`` does, for a write that appends no audit record and whose
-    /// invariants concern one machine, guarded by locking that machine's row
-    /// (``SQLTransaction/lockingRows``): it need not follow the other writers one by one.
-    func writeOneMachine<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T
     /// The names of the schema migrations applied, in order.
     func appliedMigrations() throws -> [String]
     /// The backend's own check of its storage; "ok" when it found nothing wrong.
