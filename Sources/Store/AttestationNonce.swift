@@ -7,11 +7,12 @@ import WardenCrypto
 /// 14 bytes of the HMAC-SHA256 of those 18 under a key derived from the key-encryption key
 /// (every integer big-endian; 32 bytes in all). Only a store holding that key makes one,
 /// nobody without it can foretell one, and every appliance sharing it checks one with no
-/// look-up; what is written is its use alone, once, kept until it would have expired.
+/// look-up; what is written is its use alone, once, kept until ``clockSkew`` after it expired.
 struct AttestationNonce: Equatable {
     /// What the nonces' key is derived for.
     static let purpose = "attestation nonce v1"
-    /// How far an appliance's clock may run behind the one that issued a nonce.
+    /// How far appliances' clocks may differ: a nonce issued up to this far ahead of an
+    /// appliance's clock is taken, and a nonce's use is kept this long after it expired.
     static let clockSkew: TimeInterval = 60
     private static let timeSize = 6, machineSize = 8, randomSize = 4
     private static let fieldsSize = timeSize + machineSize + randomSize

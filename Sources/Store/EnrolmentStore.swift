@@ -135,8 +135,8 @@ extension EnrolmentStore {
 extension SQLTransaction {
     /// Sends the use of `nonce` (its bytes `bytes`), which
     /// ``EnrolmentStore/acceptedNonce(_:machineID:now:)`` accepted, without waiting: kept
-    /// until the nonce expires, a use is made once. ``checkNonceUse(_:)`` reads the answer
-    /// once a later statement was waited for.
+    /// until after the nonce expired (``EnrolmentStore/expireUnclaimed(now:)``), a use is made
+    /// once. ``checkNonceUse(_:)`` reads the answer once a later statement was waited for.
     func sendNonceUse(_ nonce: AttestationNonce, bytes: [UInt8], now: Date) throws -> SQLLater<Int> {
         try enqueueCount(
             sql: """

@@ -6,7 +6,7 @@ import WardenAPI
 public struct ExpiredRows: Sendable, Equatable {
     /// Names of discovered machines nobody adopted within their lifetime.
     public var machines: [String] = []
-    /// Uses of nonces past their lifetime.
+    /// Uses of nonces past their lifetime and the clock skew appliances tolerate.
     public var nonces = 0
     /// Image parts no image claimed within ``EnrolmentStore/orphanImagePartLifetime``.
     public var imageParts = 0
@@ -21,7 +21,11 @@ extension EnrolmentStore {
         try write { db in
             var expired = ExpiredRows()
             expired.machines = try self.expireDiscoveredMachines(db, now: now)
-            expired.nonces = try db.execute(sql: "DELETE FROM machineNonce WHERE expiresAt < ?", arguments: [now])
+            // A use outlives its nonce by the clock skew appliances tolerate: an appliance whose
+            // clock runs behind still takes the nonce for unexpired, and must still find it used.
+            expired.nonces = try db.execute(
+                sql: "DELETE FROM machineNonce WHERE expiresAt < ?",
+                arguments: [now.addingTimeInterval(-AttestationNonce.clockSkew)])
             expired.imageParts = try db.execute(
                 sql: """
                     DELETE FROM imagePart WHERE storedAt < ?

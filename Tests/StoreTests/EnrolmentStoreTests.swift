@@ -27,6 +27,7 @@ import WardenCrypto
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
                     "p4-image-bytes-in-the-database", "p5-appliances", "p6-image-parts-dated",
                     "p7-event-logs-by-digest", "p8-images-signed-for-secure-boot", "p9-secure-boot-enrolment",
+                    "p10-nonce-uses-by-machine",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)
@@ -281,9 +282,13 @@ import WardenCrypto
             altered[index] ^= 1
             #expect(try problem(altered) == .nonce("unknown"), "byte \(index) altered")
         }
+        let skew = AttestationNonce.clockSkew
+        let ahead = try issued(
+            store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now.addingTimeInterval(skew)))
+        #expect(try problem(ahead) == nil, "issued by a clock as far ahead as appliances may differ")
         let early = try issued(
-            store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now.addingTimeInterval(120)))
-        #expect(try problem(early) == .nonce("unknown"), "issued two minutes after now")
+            store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now.addingTimeInterval(skew + 1)))
+        #expect(try problem(early) == .nonce("unknown"), "issued by a clock further ahead")
 
         let (elsewhere, _, _) = try backend.freshStore()
         let other = try elsewhere.enroll(machine("node"), actor: "test")
@@ -296,6 +301,15 @@ import WardenCrypto
         #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce") } == 1)
         #expect(try problem(nonces[3]) == .nonce("already used"))
         #expect(try problem(nonces[4]) == nil)
+
+        // An appliance whose clock runs ahead sweeps the use once the nonce expired, by its
+        // clock, and the clock skew: one whose clock runs behind still finds it used.
+        let expired = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
+        #expect(try store.expireUnclaimed(now: expired).nonces == 0)
+        #expect(throws: StoreError.nonce("already used"), "replayed after a sweep by a clock ahead") {
+            try consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
+        }
+        #expect(try store.expireUnclaimed(now: expired.addingTimeInterval(skew)).nonces == 1)
     }
 
     /// A registration is a sealed ticket, not a row: anyone with an enrolled EK's public part

@@ -192,6 +192,11 @@ enum PostgresSchema {
             // When Warden enrolled the rack's Secure Boot keys in a machine's firmware.
             "p9-secure-boot-enrolment", ["ALTER TABLE machine ADD COLUMN secureBootEnrolledAt TIMESTAMPTZ"]
         ),
+        (
+            // Nonces are made, not stored: a use is looked up by its machine and value (the
+            // primary key), never by the value alone, as a nonce issued elsewhere once was.
+            "p10-nonce-uses-by-machine", ["DROP INDEX machineNonceByValue"]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

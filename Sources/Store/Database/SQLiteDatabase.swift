@@ -45,8 +45,8 @@ final class SQLiteDatabase: StoreDatabase {
     }
 
     /// On a reader connection outside any transaction, where each statement sees one state by
-    /// itself: a read transaction through GRDB (`query_only` set and reset, a savepoint begun
-    /// and committed) cost more than the one query a challenge or an attestation's context is.
+    /// itself: a read transaction through GRDB (a transaction begun and committed around the
+    /// query) cost more than the one query a challenge or an attestation's context is.
     func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try pool.unsafeRead { db in try body(SQLiteSession.transaction(db)) }
     }
