@@ -8,7 +8,7 @@ import WardenCrypto
 /// (every integer big-endian; 32 bytes in all). Only a store holding that key makes one,
 /// nobody without it can foretell one, and every appliance sharing it checks one with no
 /// look-up; what is written is its use alone, once, kept until ``clockSkew`` after it expired.
-struct AttestationNonce: Equatable {
+struct AttestationNonce {
     /// What the nonces' key is derived for.
     static let purpose = "attestation nonce v1"
     /// How far appliances' clocks may differ: a nonce issued up to this far ahead of an
