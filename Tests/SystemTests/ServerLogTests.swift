@@ -26,6 +26,10 @@ import TestSupport
             ])
         #expect(anonymous.stdout == "401")
 
+        // A line is queued as it happens and written by the log's own thread a moment later:
+        // the whole run's log is there once the server stopped (it writes every queued line
+        // before it exits).
+        rig.server.stop()
         let log = try String(contentsOf: rig.server.log, encoding: .utf8)
         let lines = log.split(separator: "\n").map(String.init)
         let structured = /^time=\S+Z level=(trace|debug|info|notice|warning|error|critical) component=\S+ msg=/
