@@ -11,12 +11,12 @@ import WardenCrypto
 /// moved in place, which is then moved), so a running appliance follows a rotation without
 /// a restart.
 public final class KeyEncryptionKey: Sendable {
-    private let current: Mutex<[UInt8]>
+    private let current: Mutex<HeldKey>
     /// The file it was read from; nil for a key held in memory only.
     let path: String?
 
     init(bytes: [UInt8], path: String? = nil) {
-        current = Mutex(bytes)
+        current = Mutex(HeldKey(bytes: bytes))
         self.path = path
     }
 
@@ -44,7 +44,7 @@ public final class KeyEncryptionKey: Sendable {
     }
 
     /// The key's bytes now.
-    var bytes: [UInt8] { current.withLock { $0 } }
+    var bytes: [UInt8] { current.withLock { $0.bytes } }
 
     /// A name for the key that reveals nothing of it (for audit records and messages).
     public var identifier: String { Hex.encode(Array(derivedKey(for: "key identifier").prefix(8))) }
@@ -84,14 +84,22 @@ public final class KeyEncryptionKey: Sendable {
 
     /// Takes the key the file holds now, when there is a file.
     func followFile() {
-        if let path, let fresh = try? Self.read(path) { current.withLock { $0 = fresh } }
+        if let path, let fresh = try? Self.read(path) { current.withLock { $0 = HeldKey(bytes: fresh) } }
     }
 
     /// A key for `purpose` derived from this one (HMAC-SHA256 of the purpose), for what must
     /// be authenticated but never secret: anonymous requests can make Warden use it as often
     /// as they like, which a key sealing secrets under random GCM nonces must not allow.
+    /// Each purpose's key is derived once for the key held (every attestation asks for the
+    /// nonces' twice), and again after the key changed.
     func derivedKey(for purpose: String) -> [UInt8] {
-        HMAC.authenticate(Array("warden derived key: \(purpose)".utf8), key: bytes, digest: .sha256)
+        current.withLock { held in
+            if let derived = held.derived[purpose] { return derived }
+            let derived = HMAC.authenticate(
+                Array("warden derived key: \(purpose)".utf8), key: held.bytes, digest: .sha256)
+            held.derived[purpose] = derived
+            return derived
+        }
     }
 
     /// Opens what ``seal(_:identity:)`` made for the same identity, under the key in memory
@@ -105,9 +113,15 @@ public final class KeyEncryptionKey: Sendable {
                 let opened = try? AESGCM.open(sealed, key: fresh, associatedData: Array(identity.utf8))
             else { continue }
             if candidate != path { rename(candidate, path) }
-            current.withLock { $0 = fresh }
+            current.withLock { $0 = HeldKey(bytes: fresh) }
             return opened
         }
         throw .sealing(identity)
     }
+}
+
+/// The key held in memory, with the keys derived from it so far (by purpose).
+private struct HeldKey {
+    let bytes: [UInt8]
+    var derived: [String: [UInt8]] = [:]
 }

@@ -19,6 +19,8 @@ import WardenCrypto
         let old = try #require(KeyEncryptionKey(secret: store.keyEncryptionKey.secret))
         // Another appliance's store on the same key file, opened before the rotation.
         let running = try EnrolmentStore(location: location, key: try KeyEncryptionKey.loadOrCreate(at: path))
+        // Derived once and kept (the last line checks that a new key derives anew).
+        #expect(running.keyEncryptionKey.identifier == old.identifier)
 
         // As `keys rotate` does: the new key beside the old file, the rotation, and (here not
         // yet) the move: a crash between the commit and the move.
