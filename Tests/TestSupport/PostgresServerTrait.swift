@@ -19,9 +19,17 @@ public struct PostgresServerTrait: SuiteTrait, TestScoping {
     public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = try PostgresCluster()
-        defer { server.stop() }
-        try await PostgresCluster.$current.withValue(server) { try await function() }
+        // Started and stopped on threads of their own: `initdb` and a fast shutdown block for
+        // seconds, and on a 2-core machine the cooperative pool has two threads, which every
+        // other test of the run then waits for (eleven suites start a server at once).
+        let server = try await offPool { try PostgresCluster() }
+        do {
+            try await PostgresCluster.$current.withValue(server) { try await function() }
+        } catch {
+            try await offPool { server.stop() }
+            throw error
+        }
+        try await offPool { server.stop() }
     }
 }
 
