@@ -46,6 +46,10 @@ for line in open(sys.argv[1], errors="replace"):
         print("%.3f warden: %s: %s" % (when, fields["component"], fields.get("msg", "")))
 PY
 }
+# includes PATTERN: whether standard input has a line matching PATTERN. It reads to the end,
+# unlike grep -q, which leaves at the first match: under pipefail the writer of a longer input
+# then fails on the closed pipe (Python's BrokenPipeError, tail's SIGPIPE) and so does the test.
+includes() { grep -c -- "$1" > /dev/null; }
 elapsed() { awk -v a="$EPOCHREALTIME" -v b="$T0" 'BEGIN {printf "%.1f", a - b}'; }
 log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/lab.log"; }
 result() { echo "$1: $2" >> "$OUT/summary.txt"; log "$1: $2"; }

@@ -51,8 +51,8 @@ serve() {
         "$WARDEN" serve --state-dir "$state" >> "$log" 2>&1 &
     SERVER=$!
     PIDS+=("$SERVER")
-    for _ in $(seq 100); do tail -n +$((before + 1)) "$log" | grep -q "msg=\"serving https://" && break; sleep 0.1; done
-    tail -n +$((before + 1)) "$log" | grep -q "msg=\"serving https://" || { log "warden serve did not start"; exit 1; }
+    for _ in $(seq 100); do tail -n +$((before + 1)) "$log" | includes "msg=\"serving https://" && break; sleep 0.1; done
+    tail -n +$((before + 1)) "$log" | includes "msg=\"serving https://" || { log "warden serve did not start"; exit 1; }
 }
 stop_serving() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; forget PIDS "$SERVER"; }
 serve "$WORK/state" "$OUT/warden.log"
@@ -188,7 +188,7 @@ log "node-1 boots from an appliance without the rack's Secure Boot keys"
 boot node-1 45 node-1-unsigned-ipxe $(uefi_secure_pxe node-1 52:54:00:57:00:01)
 transfers=$(boot_events "$OUT/warden-keyless.log" | grep -c "warden: tftp: " || true)
 if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt 0 ] \
-    && ! boot_events "$OUT/warden-keyless.log" | grep -q "warden: http: script for"; then
+    && ! boot_events "$OUT/warden-keyless.log" | includes "warden: http: script for"; then
     result "unsigned iPXE" "the firmware refused it ($(grep -a -o 'Boot[0-9]* "UEFI PXEv4[^"]*"' "$OUT/node-1-unsigned-ipxe.log" | head -1): Access Denied); the appliance saw only ipxe.efi fetched, no script"
 else
     result "unsigned iPXE" "FAILED (no Access Denied on node-1's console, or iPXE asked for a script)"
@@ -215,7 +215,7 @@ for appliance in keyless other-rack; do
     boot node-1 50 "node-1-$appliance-uki" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
     said=$(grep -a -m1 "Could not boot" "$OUT/node-1-$appliance-uki.log" | cut -c8- || true)
     recorded=$(warden_at "$WORK/$appliance" machine show node-1 --format json | grep -c '"passed"' || true)
-    if [ -n "$said" ] && boot_events "$OUT/warden-$appliance.log" | grep -q "http: script for 52:54:00:57:00:01" \
+    if [ -n "$said" ] && boot_events "$OUT/warden-$appliance.log" | includes "http: script for 52:54:00:57:00:01" \
         && [ "$recorded" = 0 ]; then
         result "$what" "refused by the firmware (iPXE: $said); that appliance served the script, recorded no attestation"
     else
