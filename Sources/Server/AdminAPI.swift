@@ -211,9 +211,15 @@ enum AdminAPI {
             return try APIResponses.json(
                 status, try await BlockingPools.admin.run { () throws -> T in try body(caller) })
         } catch let error as AdminError {
+            if case .internalError(let cause) = error {
+                // The caller is told only "internal error"; the operator reads why here.
+                logger.error("admin call failed", metadata: ["caller": "\(caller.actor)", "cause": "\(cause)"])
+            }
             return try response(for: error)
         }
     }
+
+    private static let logger = Logger(label: "warden.admin")
 
     static func response(for error: AdminError) throws -> Response {
         let (status, code): (HTTPResponse.Status, String) =

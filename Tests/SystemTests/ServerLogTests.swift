@@ -25,6 +25,23 @@ import TestSupport
                 rig.server.url + "/v1/admin/machines",
             ])
         #expect(anonymous.stdout == "401")
+        // An admin call the store cannot carry out: its caller reads "internal error", the
+        // operator reads why in the log.
+        let refusing = """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("CREATE TRIGGER refused BEFORE INSERT ON cluster BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
+            db.commit()
+            """
+        let trigger = try Command.run(
+            "python3", ["-c", refusing, rig.server.stateDir.appendingPathComponent("warden.sqlite").path])
+        #expect(trigger.status == 0, "\(trigger.stderr)")
+        let failed = try rig.server.cli(
+            [
+                "cluster", "add", "rack-b", "--k3s-server", "https://10.0.0.2:6443", "--token-file",
+                rig.file("token").path,
+            ])
+        #expect(failed.status != 0 && failed.stderr.contains("internal error"), "\(failed.stderr)")
 
         // A line is queued as it happens and written by the log's own thread a moment later:
         // the whole run's log is there once the server stopped (it writes every queued line
@@ -53,6 +70,11 @@ import TestSupport
         #expect(logged("http", "\"script for 52:54:00:aa:00:01"))
         #expect(logged("http", "\"ipxe.efi to 127.0.0.1"))
         #expect(logged("refusals", "\"admin call refused"), "the anonymous admin call")
+        #expect(
+            logged(
+                "admin", "\"admin call failed\"",
+                ["caller=operator/operator", "cause=\"database: ", "the test refuses it"]),
+            "\(lines.filter { $0.contains("component=admin") })")
 
         // Nothing secret, in any line: the tokens, the released disk key, every private key.
         let diskKey = try Data(contentsOf: rig.file("released/disk.key"))
