@@ -150,6 +150,7 @@ extension EnrolmentStore {
             guard known.state == .active else { throw StoreError.invalid("appliance \(name) was removed already") }
             try db.execute(
                 sql: "UPDATE appliance SET state = 'removed', removedAt = ? WHERE name = ?", arguments: [now, name])
+            db.memo.removedAppliances = nil
             try db.appendAudit(
                 actor: actor, action: "appliance-removed", subject: "appliance/\(name)",
                 details:

@@ -143,9 +143,14 @@ extension SQLTransaction {
     func sendReleaseSecretsQuery(machineID: Int64) throws -> PendingReleaseSecrets {
         PendingReleaseSecrets(
             machineID: machineID,
-            removed: try enqueueQuery(
-                sql: "SELECT serverCertificateSHA256 FROM appliance WHERE state = ? ORDER BY name",
-                arguments: [ApplianceState.removed.rawValue]),
+            removed: try memo.removedAppliances
+                ?? {
+                    let removed = try enqueueQuery(
+                        sql: "SELECT serverCertificateSHA256 FROM appliance WHERE state = ? ORDER BY name",
+                        arguments: [ApplianceState.removed.rawValue])
+                    memo.removedAppliances = removed
+                    return removed
+                }(),
             machine: try sendMachineSecretsQuery(
                 machineID: machineID, alsoSealed: EnrolmentStore.diskKeyIdentity(machineID: machineID)))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LocalPostgres
 import GRDB
 @testable import Store
@@ -46,6 +47,53 @@ import WardenCrypto
                         AuditChain.checkpointMessage(
                             sequence: checkpoint.sequence, hash: record.hash, signedAt: checkpoint.signedAt)))
         }
+    }
+
+    /// Writes that arrive while another one commits share the next transaction, each in a
+    /// savepoint of its own: one that fails takes back its own record only, and the records
+    /// of the others still make one chain.
+    @Test(arguments: StoreBackend.allCases)
+    func aFailedWriteAmongGroupedOnesTakesBackOnlyItsOwnRecord(backend: StoreBackend) throws {
+        struct Refused: Error {}
+        let (store, _) = try store(backend, interval: 1_000)
+        let holding = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        let failures = Mutex(0)
+        func start(_ body: @escaping @Sendable () -> Void) {
+            done.enter()
+            Thread {
+                body()
+                done.leave()
+            }.start()
+        }
+        // The first write holds the writer while the others queue behind it.
+        start {
+            _ = try? store.write { db in
+                holding.wait()
+                try db.appendAudit(actor: "test", action: "event", subject: "first", details: "held", now: Date())
+            }
+        }
+        for index in 0..<12 {
+            start {
+                do {
+                    try store.write { db in
+                        try db.appendAudit(
+                            actor: "test", action: "event", subject: "queued/\(index)", details: "grouped", now: Date())
+                        if index % 2 == 1 { throw Refused() }
+                    }
+                } catch {
+                    failures.withLock { $0 += 1 }
+                }
+            }
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        holding.signal()
+        done.wait()
+        #expect(failures.withLock { $0 } == 6)
+        let records = try store.auditRecords(subjectPrefix: "")
+        #expect(Set(records.map(\.subject)) == Set(["first"] + stride(from: 0, to: 12, by: 2).map { "queued/\($0)" }))
+        #expect(records.map(\.sequence) == Array(1...7))
+        for (earlier, later) in zip(records, records.dropFirst()) { #expect(later.previousHash == earlier.hash) }
     }
 
     @Test(arguments: StoreBackend.allCases) func nothingUpdatesOrDeletesARecord(backend: StoreBackend) throws {

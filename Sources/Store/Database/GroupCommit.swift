@@ -69,18 +69,19 @@ final class GroupCommit: Sendable {
                 try writer.inWriteTransaction { db in
                     // A savepoint of each write's own: a write that fails rolls back to
                     // its own, never to an earlier write's (a SAVEPOINT that failed unseen
-                    // makes the ROLLBACK TO fail, and with it the whole batch).
+                    // makes the ROLLBACK TO fail, and with it the whole batch). None is
+                    // released: the commit ends them all, and on PostgreSQL a RELEASE was one
+                    // more round trip per write in the writer every appliance waits for.
                     for (index, pending) in batch.enumerated() {
                         try db.enqueue(sql: "SAVEPOINT grouped\(index)")
-                        let auditHead = db.memo.auditHead
+                        let (auditHead, removedAppliances) = (db.memo.auditHead, db.memo.removedAppliances)
                         do {
                             try pending.body(db)
                         } catch {
                             pending.failure = error
                             try db.execute(sql: "ROLLBACK TO SAVEPOINT grouped\(index)")
-                            db.memo.auditHead = auditHead
+                            (db.memo.auditHead, db.memo.removedAppliances) = (auditHead, removedAppliances)
                         }
-                        try db.enqueue(sql: "RELEASE SAVEPOINT grouped\(index)")
                     }
                     try self.beforeCommit?(db)
                 }

@@ -74,6 +74,10 @@ final class TransactionMemo {
     var appliance: String?
     /// Audit records appended in it so far.
     var appendedRecords = 0
+    /// The query of the removed appliances' certificates, which every release names, sent
+    /// once per transaction: on PostgreSQL each statement is a round trip in the writer every
+    /// appliance waits for. Only an appliance's removal changes them, and it forgets this.
+    var removedAppliances: SQLLaterRows?
 }
 
 /// The arguments of a statement, written as an array literal of column values.
