@@ -50,6 +50,45 @@ import WardenCrypto
         #expect(settings == ["30s", "10", "warden"])
     }
 
+    /// A query a connection runs again becomes a named statement of that connection, and
+    /// answers as it did unnamed, whatever its arguments' types (a NULL's included). Its plan,
+    /// made once, prefers an index to a scan at any table size.
+    @Test func aQueryRunAgainIsPreparedAndAnswersTheSame() throws {
+        let server = try PostgresCluster.forThisSuite()
+        let store = try open(server.uri(database: try server.createDatabase()), password: server.password)
+        let when = Date(timeIntervalSince1970: 1_700_000_000.25)
+        let query = """
+            SELECT ? + 1 AS integer, ? || '!' AS text, length(?) AS length, ? AS date, NOT ? AS flag, ? * 2 AS real,
+                COALESCE(?, 'none') AS absent, '?' AS mark
+            """
+        let arguments: SQLArguments = [Int64(41), "it's", Data([0, 1, 2]), when, false, 1.25, nil]
+        // One connection: reads one after the other take the same one back from the pool,
+        // and a query is prepared between two of its transactions, once it was seen twice.
+        let answers = try (0..<4).map { _ in
+            try store.read { db in try #require(try SQLRow.fetchOne(db, sql: query, arguments: arguments)) }
+        }
+        for row in answers {
+            #expect(row["integer"] as Int64 == 42)
+            #expect(row["text"] as String == "it's!")
+            #expect(row["length"] as Int64 == 3)
+            #expect(row["date"] as Date == when)
+            #expect(row["flag"] as Bool == true)
+            #expect(row["real"] as Double == 2.5)
+            #expect(row["absent"] as String == "none")
+            #expect(row["mark"] as String == "?")
+        }
+        let (prepared, sequentialScans) = try store.read { db in
+            (
+                try SQLRow.fetchAll(db, sql: "SELECT statement FROM pg_prepared_statements").map {
+                    $0["statement"] as String
+                },
+                try String.fetchOne(db, sql: "SELECT current_setting('enable_seqscan')")
+            )
+        }
+        #expect(sequentialScans == "off")
+        #expect(prepared.contains { $0.contains("$1::bigint + 1 AS integer") && $0.contains("COALESCE($7, 'none')") })
+    }
+
     @Test func aPasswordGoesOnlyToACheckedOrLocalServer() throws {
         let refused = startupError("postgresql://warden@db.example:5432/warden?sslmode=require", password: "secret-1")
         #expect(refused.contains("goes only to a server whose certificate is checked"), "\(refused)")

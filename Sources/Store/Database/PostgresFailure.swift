@@ -21,13 +21,16 @@ enum PostgresFailure: Error, CustomStringConvertible {
     /// statement was wrong: the store then looks for the writable server again.
     static func isFailOver(_ error: any Error) -> Bool {
         if error is PostgresFailure || error is ChannelError { return true }
-        guard let error = error as? PSQLError else { return false }
-        switch error.code {
-        case .server:
-            let state = error.serverInfo?[.sqlState] ?? ""
+        if let (state, _) = refusal(error) {
             // 08: connection exception; 57P0x: shutting down; 25006: read-only transaction;
             // 40001 would be a serialization failure, which writes (serialised) never meet.
             return state.hasPrefix("08") || state.hasPrefix("57P0") || state == "25006"
+        }
+        // A prepared statement's failures come in PostgresNIO's older error type, whose
+        // every case but a refusal (above) is a connection's or protocol's failure.
+        if error is PostgresError || error is IOError { return true }
+        guard let error = error as? PSQLError else { return false }
+        switch error.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown,
             .messageDecodingFailure, .unexpectedBackendMessage:
             return true
@@ -40,30 +43,39 @@ enum PostgresFailure: Error, CustomStringConvertible {
     /// deadlock, a serialisation failure, a lock or statement timeout) as unavailable, the rest
     /// with PostgreSQL's SQLSTATE and message (never its detail, which may quote values).
     static func storeError(_ error: any Error) -> any Error {
-        guard let error = error as? PSQLError, error.code == .server else { return error }
-        let state = error.serverInfo?[.sqlState] ?? ""
-        let message = error.serverInfo?[.message] ?? "refused"
+        guard let (state, message) = refusal(error) else { return error }
         if ["40P01", "40001", "55P03", "57014"].contains(state) {
             return StoreError.unavailable("\(message) (SQLSTATE \(state)); try again")
         }
         return StoreError.database("\(message) (SQLSTATE \(state))")
     }
 
+    /// The SQLSTATE and message of a statement the server refused, in either of PostgresNIO's
+    /// error types; nil for any other failure.
+    private static func refusal(_ error: any Error) -> (state: String, message: String)? {
+        if let error = error as? PSQLError, error.code == .server {
+            return (error.serverInfo?[.sqlState] ?? "", error.serverInfo?[.message] ?? "refused")
+        }
+        if let error = error as? PostgresError, case .server(let refused) = error {
+            return (refused.fields[.sqlState] ?? "", refused.fields[.message] ?? "refused")
+        }
+        return nil
+    }
+
     /// One line for `error`, naming what to check; never a password.
     static func describe(_ error: any Error, location: PostgresLocation) -> String {
         if let failure = error as? PostgresFailure { return failure.description }
+        if let (state, message) = refusal(error) {
+            switch state {
+            case "28P01":
+                return "password authentication failed for user \(location.user) (check the password file)"
+            case "28000": return "the server refused user \(location.user): \(message) (check pg_hba.conf)"
+            case "3D000": return "database \(location.database) does not exist"
+            default: return "\(message) (SQLSTATE \(state))"
+            }
+        }
         if let error = error as? PSQLError {
             switch error.code {
-            case .server:
-                let state = error.serverInfo?[.sqlState] ?? ""
-                let message = error.serverInfo?[.message] ?? "refused"
-                switch state {
-                case "28P01":
-                    return "password authentication failed for user \(location.user) (check the password file)"
-                case "28000": return "the server refused user \(location.user): \(message) (check pg_hba.conf)"
-                case "3D000": return "database \(location.database) does not exist"
-                default: return "\(message) (SQLSTATE \(state))"
-                }
             case .sslUnsupported:
                 return "the server does not offer TLS, and sslmode \(location.sslMode.rawValue) requires it"
             case .authMechanismRequiresPassword:

@@ -13,6 +13,8 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     let generation: Int
     private let connector: PostgresConnector
     private let logger: Logger
+    /// The queries prepared on this connection, touched only on its event loop.
+    private let statements = PostgresStatements()
     /// Set once the connection failed; a broken session is closed, never reused.
     private(set) var broken = false
 
@@ -47,62 +49,76 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
     let lockingRows = " FOR UPDATE"
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        try run(sql, arguments).metadata.rows ?? 0
+        try run(sql, arguments).metadata?.rows ?? 0
     }
 
     /// Commits; false when PostgreSQL answered that it rolled the transaction back instead.
-    func commit() throws -> Bool { try run("COMMIT", []).metadata.command == "COMMIT" }
+    func commit() throws -> Bool { try run("COMMIT", []).metadata?.command == "COMMIT" }
 
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
-        for row in try Self.rows(of: try run(sql, arguments)) { try body(row) }
+        for row in try Self.rows(of: try run(sql, arguments, preparable: true)) { try body(row) }
     }
 
-    private static func rows(of result: PostgresQueryResult) throws -> [SQLRow] {
-        guard let first = result.rows.first else { return [] }
+    private static func rows(of answer: Answer) throws -> [SQLRow] {
+        guard let first = answer.rows.first else { return [] }
         let columns = SQLColumns(first.map(\.columnName))
-        return try result.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
+        return try answer.rows.map { row in SQLRow(columns: columns, values: try row.map(Self.value)) }
     }
 
     /// Keeps the statement to send with the next one that is waited for: PostgreSQL answers
     /// in order, so that one finds out whether this one failed.
     func enqueue(_ sql: String, _ arguments: [SQLValue]) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        unsent.append(Statement(sql: sql, arguments: arguments))
+        unsent.append(Statement(sql: sql, arguments: arguments, preparable: true))
     }
 
     func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows {
         let rows = SQLLaterRows()
-        try enqueue(sql, arguments) { result in rows.answer(Result { try Self.rows(of: try result.get()) }) }
+        try enqueue(sql, arguments, preparable: true) { result in
+            rows.answer(Result { try Self.rows(of: try result.get()) })
+        }
         return rows
     }
 
     func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int> {
         let count = SQLLater<Int>()
-        try enqueue(sql, arguments) { result in count.answer(result.map { $0.metadata.rows ?? 0 }) }
+        try enqueue(sql, arguments) { result in count.answer(result.map { $0.metadata?.rows ?? 0 }) }
         return count
     }
 
     private func enqueue(
-        _ sql: String, _ arguments: [SQLValue],
-        answer: @escaping @Sendable (Result<PostgresQueryResult, any Error>) -> Void
+        _ sql: String, _ arguments: [SQLValue], preparable: Bool = false,
+        answer: @escaping @Sendable (Result<Answer, any Error>) -> Void
     ) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        unsent.append(Statement(sql: sql, arguments: arguments, answer: answer))
+        unsent.append(Statement(sql: sql, arguments: arguments, preparable: preparable, answer: answer))
     }
 
-    /// One statement, its arguments, and who takes its answer when a caller reads it later.
+    /// One statement, its arguments, whether it may run as a prepared statement (nobody reads
+    /// its command tag, which PostgresNIO does not tell for one), and who takes its answer
+    /// when a caller reads it later.
     private struct Statement: Sendable {
         let sql: String
         let arguments: [SQLValue]
-        var answer: (@Sendable (Result<PostgresQueryResult, any Error>) -> Void)? = nil
+        var preparable = false
+        var answer: (@Sendable (Result<Answer, any Error>) -> Void)? = nil
     }
+
+    /// A statement's rows and, when it ran unnamed, what it did (its command tag).
+    private struct Answer: Sendable {
+        var rows: [PostgresRow]
+        var metadata: PostgresQueryMetadata?
+    }
+
+    /// Whether the statements sent so far opened a transaction they did not end.
+    private var transactionOpen = false
 
     /// Statements enqueued and not sent yet.
     private var unsent: [Statement] = []
 
-    private func run(_ sql: String, _ arguments: [SQLValue]) throws -> PostgresQueryResult {
+    private func run(_ sql: String, _ arguments: [SQLValue], preparable: Bool = false) throws -> Answer {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        let statements = unsent + [Statement(sql: sql, arguments: arguments)]
+        let statements = unsent + [Statement(sql: sql, arguments: arguments, preparable: preparable)]
         unsent = []
         do {
             return try answer(statements)
@@ -117,22 +133,32 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
 
     /// Sends `statements` in one trip to the connection's event loop and waits, at most the
     /// connector's statement timeout, for the last one's answer, or the first failure among
-    /// them: a thread switch there and one back, however many statements go.
-    private func answer(_ statements: [Statement]) throws -> PostgresQueryResult {
-        let outcome = AwaitedAnswer()
+    /// them: a thread switch there and one back, however many statements go. Statements due
+    /// for preparing are prepared first when no transaction is open.
+    private func answer(_ statements: [Statement]) throws -> Answer {
+        let outcome = AwaitedAnswer<Answer>()
+        let prepareFirst = !transactionOpen
+        for statement in statements {
+            if statement.sql.hasPrefix("BEGIN") {
+                transactionOpen = true
+            } else if statement.sql == "COMMIT" || statement.sql == "ROLLBACK" {
+                transactionOpen = false
+            }
+        }
         let loop = connection.eventLoop
         // Waiting on the loop that must answer would wait for ever.
         loop.preconditionNotInEventLoop()
         let timeout = connector.statementTimeout
-        loop.execute { [connection, logger] in
+        loop.execute { [connection, logger, prepared = self.statements] in
             // A statement written to a closed channel would never be answered: PostgresNIO's
             // handlers have left its pipeline. Asked on the loop, this cannot change meanwhile.
             guard !connection.isClosed else {
                 outcome.complete(.failure(PostgresFailure.closed))
                 return
             }
+            if prepareFirst { prepared.prepareDue(on: connection) }
             var answers = statements.map { statement in
-                let answer = connection.query(Self.query(statement.sql, statement.arguments), logger: logger)
+                let answer = Self.send(statement, on: connection, prepared: prepared, logger: logger)
                 if let deliver = statement.answer { answer.whenComplete(deliver) }
                 return answer
             }
@@ -152,34 +178,30 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         return try outcome.wait()
     }
 
+    /// Writes `statement` to `connection`, on its event loop: as the named statement prepared
+    /// for it, or unnamed.
+    private static func send(
+        _ statement: Statement, on connection: PostgresConnection, prepared: PostgresStatements, logger: Logger
+    ) -> EventLoopFuture<Answer> {
+        let sql =
+            statement.arguments.isEmpty ? statement.sql : PostgresStatements.typed(statement.sql, statement.arguments)
+        if statement.preparable {
+            if let named = prepared.prepared(sql) {
+                let rows = NIOLoopBoundBox([PostgresRow](), eventLoop: connection.eventLoop)
+                return named.execute(statement.arguments.map(Self.data)) { row in rows.value.append(row) }
+                    .map { Answer(rows: rows.value) }
+            }
+            prepared.ranUnnamed(sql)
+        }
+        return connection.query(query(sql, statement.arguments), logger: logger).map {
+            Answer(rows: $0.rows, metadata: $0.metadata)
+        }
+    }
+
     private static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: arguments.count)
         for argument in arguments { bind(argument, to: &binds) }
-        return PostgresQuery(unsafeSQL: arguments.isEmpty ? sql : numbered(sql), binds: binds)
-    }
-
-    /// `sql` with its `?` placeholders numbered `$1`, `$2`… as PostgreSQL wants them
-    /// (a `?` inside a quoted literal or identifier is left alone).
-    static func numbered(_ sql: String) -> String {
-        var result = ""
-        result.reserveCapacity(sql.utf8.count + 16)
-        var number = 0
-        var quote: Character?
-        for character in sql {
-            if let open = quote {
-                if character == open { quote = nil }
-                result.append(character)
-            } else if character == "'" || character == "\"" {
-                quote = character
-                result.append(character)
-            } else if character == "?" {
-                number += 1
-                result += "$\(number)"
-            } else {
-                result.append(character)
-            }
-        }
-        return result
+        return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
     private static func bind(_ value: SQLValue, to binds: inout PostgresBindings) {
@@ -194,7 +216,24 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
         }
     }
 
-    private static func value(_ cell: PostgresCell) throws -> SQLValue {
+    /// `value` as a prepared statement's argument, bound as ``bind(_:to:)`` binds it.
+    private static func data(_ value: SQLValue) -> PostgresData {
+        switch value {
+        case .null: .null
+        case .integer(let integer): PostgresData(int64: integer)
+        case .real(let real): PostgresData(double: real)
+        case .boolean(let flag): PostgresData(bool: flag)
+        case .text(let text): PostgresData(string: text)
+        case .blob(let bytes): PostgresData(bytes: bytes)
+        case .timestamp(let date): PostgresData(date: date)
+        }
+    }
+
+    /// PostgresNIO asks for every result column in binary; a prepared statement's rows still
+    /// say text, the format its description came back with, so the format is set here.
+    private static func value(_ answered: PostgresCell) throws -> SQLValue {
+        var cell = answered
+        cell.format = .binary
         guard var bytes = cell.bytes else { return .null }
         switch cell.dataType {
         case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
@@ -212,11 +251,11 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
 
 /// The answer a blocking thread waits for while an event loop gets it: the first outcome
 /// given is kept (an answer, or the timeout's failure), later ones are dropped.
-private final class AwaitedAnswer: Sendable {
-    private let outcome = Mutex<Result<PostgresQueryResult, any Error>?>(nil)
+private final class AwaitedAnswer<Answer: Sendable>: Sendable {
+    private let outcome = Mutex<Result<Answer, any Error>?>(nil)
     private let given = DispatchSemaphore(value: 0)
 
-    func complete(_ result: Result<PostgresQueryResult, any Error>) {
+    func complete(_ result: Result<Answer, any Error>) {
         let first = outcome.withLock { outcome in
             guard outcome == nil else { return false }
             outcome = result
@@ -225,7 +264,7 @@ private final class AwaitedAnswer: Sendable {
         if first { given.signal() }
     }
 
-    func wait() throws -> PostgresQueryResult {
+    func wait() throws -> Answer {
         given.wait()
         return try outcome.withLock { $0! }.get()
     }
