@@ -180,6 +180,48 @@ import WardenCrypto
         }
     }
 
+    /// A server that dies under a TLS connection while a prepared statement is under way:
+    /// the statement fails as unavailable (an agent is told to come back), never as an
+    /// internal error.
+    @Test func aServerThatDiesUnderTLSMakesTheStoreUnavailable() throws {
+        let files = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls-crash"))
+        let server = try PostgresCluster(settings: [
+            "ssl=on", "ssl_cert_file=\(files.certificate)", "ssl_key_file=\(files.key)",
+        ])
+        defer { server.stop() }
+        let database = try server.createDatabase()
+        let folder = try TestPaths.temporaryDirectory("postgres-tls-store")
+        let store = try EnrolmentStore(
+            location: .postgres(
+                try PostgresLocation(
+                    uri:
+                        "postgresql://warden@localhost:\(server.port)/\(database)?sslmode=verify-full&sslrootcert=\(files.ca)"
+                ), password: Secret(text: server.password)),
+            key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        func sleep(_ seconds: Double) throws {
+            _ = try store.read { db in
+                try SQLRow.fetchOne(db, sql: "SELECT 1 AS slept FROM pg_sleep(?)", arguments: [seconds])
+            }
+        }
+        // Seen twice, prepared between two transactions, and then run prepared: the last
+        // one is under way when the server dies.
+        for _ in 0..<4 { try sleep(0) }
+        let crashing = Thread {
+            Thread.sleep(forTimeInterval: 0.5)
+            server.crash()
+        }
+        crashing.start()
+        do {
+            try sleep(3)
+            Issue.record("a statement on a dead server succeeded")
+        } catch {
+            guard let error = error as? StoreError, case .unavailable = error else {
+                Issue.record("refused as \(error), not as unavailable")
+                return
+            }
+        }
+    }
+
     @Test func verifyFullChecksTheCertificatesIssuerAndName() throws {
         let files = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls"))
         let strangers = try issue(for: "localhost", in: try TestPaths.temporaryDirectory("postgres-tls-other"))

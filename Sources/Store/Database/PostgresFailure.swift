@@ -8,12 +8,24 @@ enum PostgresFailure: Error, CustomStringConvertible {
     case timedOut(seconds: Int)
     /// The connection was closed (by the server, or because it died) before a statement went.
     case closed
+    /// A prepared statement failed other than by the server's refusal: its connection broke
+    /// (PostgresNIO reports those in its older error type, the connection's own error
+    /// unwrapped, a TLS error when the server died, say).
+    case broken(String)
 
     var description: String {
         switch self {
         case .timedOut(let seconds): "no answer within \(seconds) s"
         case .closed: "the server closed the connection"
+        case .broken(let detail): "the connection broke: \(detail)"
         }
+    }
+
+    /// A prepared statement's `error` as the store reads it: the server's refusal as it came
+    /// (``refusal(_:)`` reads it), anything else as the broken connection it means.
+    static func ofPreparedStatement(_ error: any Error) -> any Error {
+        if let error = error as? PostgresError, case .server = error { return error }
+        return PostgresFailure.broken("\(error)")
     }
 
     /// Whether `error` means the connection or the server's role is gone (a closed
@@ -26,9 +38,6 @@ enum PostgresFailure: Error, CustomStringConvertible {
             // 40001 would be a serialization failure, which writes (serialised) never meet.
             return state.hasPrefix("08") || state.hasPrefix("57P0") || state == "25006"
         }
-        // A prepared statement's failures come in PostgresNIO's older error type, whose
-        // every case but a refusal (above) is a connection's or protocol's failure.
-        if error is PostgresError || error is IOError { return true }
         guard let error = error as? PSQLError else { return false }
         switch error.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown,
