@@ -24,30 +24,49 @@ extension SQLTransaction {
     func appendAudit(
         actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil, now: Date
     ) throws {
-        let record = AuditRecord.chained(
-            after: try memo.auditHead ?? auditHead(), time: AuditChain.timestamp(now), appliance: memo.appliance,
-            actor: actor, action: action, subject: subject, details: details, evidenceSHA256: evidenceSHA256)
-        memo.appendedRecords += 1
+        try appendAudit(
+            [
+                AuditEvent(
+                    actor: actor, action: action, subject: subject, details: details, evidenceSHA256: evidenceSHA256)
+            ], now: now)
+    }
+
+    /// Appends a record of each of `events`, in order, as ``appendAudit(actor:action:subject:details:evidenceSHA256:now:)``
+    /// appends one, in as few statements as can carry them (on PostgreSQL each is a round
+    /// trip in the writer every appliance waits for).
+    func appendAudit(_ events: [AuditEvent], now: Date) throws {
+        let time = AuditChain.timestamp(now)
+        var head = try memo.auditHead ?? auditHead()
+        let records = events.map { event in
+            let record = AuditRecord.chained(
+                after: head, time: time, appliance: memo.appliance, actor: event.actor, action: event.action,
+                subject: event.subject, details: event.details, evidenceSHA256: event.evidenceSHA256)
+            head = (record.sequence, record.hash)
+            return record
+        }
         // A record that names no appliance is stored as the first format was (the schema of
         // the migration that started the chain has no appliance column yet).
-        let named = record.appliance != nil
-        // Nobody reads the answer: sent without waiting, it fails the transaction's next
-        // statement waited for (its commit at the latest) if it fails.
-        try enqueue(
-            sql: """
-                INSERT INTO auditRecord (sequence, time, \(named ? "appliance, " : "")actor, action, subject, details,
-                    evidenceSHA256, previousHash, hash)
-                VALUES (?, ?, \(named ? "?, " : "")?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: SQLArguments(
-                [.integer(record.sequence), .text(record.time)] + (record.appliance.map { [.text($0)] } ?? [])
-                    + [
-                        .text(record.actor), .text(record.action), .text(record.subject), .text(record.details),
-                        record.evidenceSHA256.map { .blob($0) } ?? .null, .blob(record.previousHash),
-                        .blob(record.hash),
-                    ]))
-        memo.auditHead = (record.sequence, record.hash)
+        let named = memo.appliance != nil
+        let row = "(?, ?, \(named ? "?, " : "")?, ?, ?, ?, ?, ?, ?)"
+        for chunk in stride(from: 0, to: records.count, by: Self.auditRowsPerStatement) {
+            let rows = records[chunk..<min(chunk + Self.auditRowsPerStatement, records.count)]
+            // Nobody reads the answer: sent without waiting, it fails the transaction's next
+            // statement waited for (its commit at the latest) if it fails.
+            try enqueue(
+                sql: """
+                    INSERT INTO auditRecord (sequence, time, \(named ? "appliance, " : "")actor, action, subject, details,
+                        evidenceSHA256, previousHash, hash)
+                    VALUES \(Array(repeating: row, count: rows.count).joined(separator: ", "))
+                    """,
+                arguments: SQLArguments(rows.flatMap(\.columnValues)))
+        }
+        memo.appendedRecords += records.count
+        memo.auditHead = head
     }
+
+    /// At most this many records go in one INSERT (each binds 10 values; SQLite takes 32,766
+    /// at most, PostgreSQL 65,535).
+    static let auditRowsPerStatement = 500
 
     /// The chain's last record: its sequence and hash.
     func auditHead() throws -> (sequence: Int64, hash: [UInt8])? {
@@ -133,6 +152,16 @@ extension AuditRecord {
             details: row["details"], evidenceSHA256: (row["evidenceSHA256"] as Data?).map { [UInt8]($0) },
             previousHash: [UInt8](row["previousHash"] as Data), hash: [UInt8](row["hash"] as Data))
     }
+
+    /// The values of its row, in the order ``SQLTransaction/appendAudit(_:now:)`` names the
+    /// columns (the appliance's only when it names one).
+    var columnValues: [SQLValue] {
+        [.integer(sequence), .text(time)] + (appliance.map { [.text($0)] } ?? [])
+            + [
+                .text(actor), .text(action), .text(subject), .text(details), evidenceSHA256.map { .blob($0) } ?? .null,
+                .blob(previousHash), .blob(hash),
+            ]
+    }
 }
 
 /// An event to append to the audit chain.
@@ -141,23 +170,21 @@ public struct AuditEvent: Sendable {
     public let action: String
     public let subject: String
     public let details: String
+    /// The SHA-256 of the evidence it is about (an attestation's), if any.
+    public let evidenceSHA256: [UInt8]?
 
-    public init(actor: String, action: String, subject: String, details: String) {
+    public init(actor: String, action: String, subject: String, details: String, evidenceSHA256: [UInt8]? = nil) {
         self.actor = actor
         self.action = action
         self.subject = subject
         self.details = details
+        self.evidenceSHA256 = evidenceSHA256
     }
 }
 
 extension EnrolmentStore {
     /// Appends `events` in order in one transaction (imports, generated load).
     public func audit(_ events: [AuditEvent], now: Date = Date()) throws(StoreError) {
-        try write { db in
-            for event in events {
-                try db.appendAudit(
-                    actor: event.actor, action: event.action, subject: event.subject, details: event.details, now: now)
-            }
-        }
+        try write { db in try db.appendAudit(events, now: now) }
     }
 }
