@@ -167,70 +167,97 @@ extension EnrolmentStore {
             StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
         }
         let nonce = try acceptedNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
-        let (id, release) = try write { db in
-            // The nonce's use, the standing and the row go in one round trip (one per
-            // attestation, in the shared writer every appliance waits for); a nonce that was
-            // not there to use, or a standing that does not confirm the judgement's inputs,
-            // rolls all of it back.
-            let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
-            let nonceUse = try db.sendNonceUse(nonce, bytes: outcome.evidence.nonce, now: now)
-            // A release's secrets are read with the rest, in the same round trip.
-            let releaseSecrets = outcome.passed ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID) : nil
-            if pin != nil {
-                // A first use is judged before its pin is saved: a replayed nonce or another
-                // appliance's pin refuses it as such (one more round trip, once per machine).
-                try db.awaitSent()
-                try db.checkNonceUse(nonceUse)
-                try outcome.inputs.map(try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer).confirm)
-            }
-            let pinned = try pin.map {
-                try db.pin(
-                    $0, machineID: outcome.machineID, actor: "system (trust on first use)",
-                    reason: "first passing attestation", now: now)
-            }
-            let id = try db.insertAttestation(
-                outcome, files: files, eventLog: eventLog, policyID: pinned?.id ?? outcome.policyID, now: now)
-            try db.checkNonceUse(nonceUse)
-            let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
-            try outcome.inputs.map(standing.confirm)
-            let policyID = pinned?.id ?? outcome.policyID
-            let policy: (name: String, version: Int)? =
-                if let pinned {
-                    (pinned.name, pinned.version)
-                } else if let policyID, policyID == standing.policy?.id,
-                    let name = standing.policyName, let version = standing.policy?.version
-                {
-                    (name, version)
-                } else {
-                    try policyID.flatMap {
-                        try SQLRow.fetchOne(
-                            db, sql: "SELECT name, version FROM policy WHERE id = ?", arguments: [$0]
-                        ).map { ($0["name"] as String, $0["version"] as Int) }
-                    }
+        let eventLogKept = eventLog.map { keptEventLogs.contains($0.sha256) } ?? false
+        let (id, release) = try keepingEventLog(eventLog) { () throws(StoreError) in
+            try write { db in
+                // The nonce's use, the standing and the row go in one round trip (one per
+                // attestation, in the shared writer every appliance waits for); a nonce that was
+                // not there to use, or a standing that does not confirm the judgement's inputs,
+                // rolls all of it back.
+                let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
+                let nonceUse = try db.sendNonceUse(nonce, bytes: outcome.evidence.nonce, now: now)
+                // A release's secrets are read with the rest, in the same round trip.
+                let releaseSecrets = outcome.passed ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID) : nil
+                if pin != nil {
+                    // A first use is judged before its pin is saved: a replayed nonce or another
+                    // appliance's pin refuses it as such (one more round trip, once per machine).
+                    try db.awaitSent()
+                    try db.checkNonceUse(nonceUse)
+                    try outcome.inputs.map(
+                        try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer).confirm)
                 }
-            if let resetCount = outcome.legacyBootResetCount {
-                try db.execute(
-                    sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?",
-                    arguments: [Int64(resetCount), outcome.machineID])
+                let pinned = try pin.map {
+                    try db.pin(
+                        $0, machineID: outcome.machineID, actor: "system (trust on first use)",
+                        reason: "first passing attestation", now: now)
+                }
+                let id = try db.insertAttestation(
+                    outcome, files: files, eventLog: eventLog, eventLogKept: eventLogKept,
+                    policyID: pinned?.id ?? outcome.policyID, now: now)
+                try db.checkNonceUse(nonceUse)
+                let standing = try MachineStanding(ofMachine: outcome.machineID, from: standingAnswer)
+                try outcome.inputs.map(standing.confirm)
+                let policyID = pinned?.id ?? outcome.policyID
+                let policy: (name: String, version: Int)? =
+                    if let pinned {
+                        (pinned.name, pinned.version)
+                    } else if let policyID, policyID == standing.policy?.id,
+                        let name = standing.policyName, let version = standing.policy?.version
+                    {
+                        (name, version)
+                    } else {
+                        try policyID.flatMap {
+                            try SQLRow.fetchOne(
+                                db, sql: "SELECT name, version FROM policy WHERE id = ?", arguments: [$0]
+                            ).map { ($0["name"] as String, $0["version"] as Int) }
+                        }
+                    }
+                if let resetCount = outcome.legacyBootResetCount {
+                    try db.execute(
+                        sql: "UPDATE machine SET legacyBootResetCount = ? WHERE id = ?",
+                        arguments: [Int64(resetCount), outcome.machineID])
+                }
+                var audited = [
+                    AuditEvent(
+                        actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
+                        details: AttestationOutcome.auditDetails(
+                            passed: outcome.passed, policy: policy, reasons: outcome.reasons),
+                        evidenceSHA256: evidenceSHA256)
+                ]
+                if outcome.passed {
+                    try db.move(machine: outcome.machineID, named: standing.name, from: standing.state, by: .release)
+                    audited.append(
+                        AuditEvent(
+                            actor: "system", action: "release",
+                            subject: "machine/\(outcome.machineID)/attestation/\(id)",
+                            details: "disk key"
+                                + (standing.cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
+                                + " sealed to the attesting TPM"))
+                }
+                // The verdict's record and its release's, in one statement.
+                try db.appendAudit(audited, now: now)
+                // Opened here, so that a release that cannot be made (a secret missing, or sealed
+                // under another key) leaves nothing recorded, as any other failure does.
+                return (id, try releaseSecrets.map { try self.unsealed(try $0.answer(in: db)) })
             }
-            try db.appendAudit(
-                actor: actor, action: "attestation", subject: "machine/\(outcome.machineID)/attestation/\(id)",
-                details: AttestationOutcome.auditDetails(
-                    passed: outcome.passed, policy: policy, reasons: outcome.reasons),
-                evidenceSHA256: evidenceSHA256, now: now)
-            if outcome.passed {
-                try db.move(machine: outcome.machineID, named: standing.name, from: standing.state, by: .release)
-                try db.appendAudit(
-                    actor: "system", action: "release", subject: "machine/\(outcome.machineID)/attestation/\(id)",
-                    details: "disk key"
-                        + (standing.cluster.map { " and K3s join configuration of cluster \($0)" } ?? "")
-                        + " sealed to the attesting TPM", now: now)
-            }
-            // Opened here, so that a release that cannot be made (a secret missing, or sealed
-            // under another key) leaves nothing recorded, as any other failure does.
-            return (id, try releaseSecrets.map { try self.unsealed(try $0.answer(in: db)) })
         }
         return RecordedAttestation(id: id, release: release)
+    }
+
+    /// Runs `write`, which keeps `eventLog`, and remembers the log as kept once it committed;
+    /// when the database failed, forgets every log it remembered.
+    func keepingEventLog<T>(_ eventLog: StoredEventLog?, _ write: () throws(StoreError) -> T)
+        throws(StoreError) -> T
+    {
+        do {
+            let written = try write()
+            if let eventLog { keptEventLogs.remember(eventLog.sha256) }
+            return written
+        } catch {
+            if case .unavailable = error { keptEventLogs.forget() }
+            if case .database = error { keptEventLogs.forget() }
+            throw error
+        }
     }
 }
 
@@ -251,12 +278,13 @@ public struct RecordedAttestation: Sendable {
 
 extension SQLTransaction {
     /// Inserts the row of `outcome` (whose evidence files are `files`), naming policy
-    /// version `policyID`; its id.
+    /// version `policyID`, and keeps its event log unless `eventLogKept` says it is; its id.
     fileprivate func insertAttestation(
-        _ outcome: AttestationOutcome, files: EvidenceFiles, eventLog: StoredEventLog?, policyID: Int64?, now: Date
+        _ outcome: AttestationOutcome, files: EvidenceFiles, eventLog: StoredEventLog?, eventLogKept: Bool,
+        policyID: Int64?, now: Date
     ) throws -> Int64 {
         let evidence = outcome.evidence
-        let eventLogSHA256 = try eventLog.map(storeEventLog)
+        let eventLogSHA256 = try eventLog.map { eventLogKept ? $0.sha256 : try storeEventLog($0) }
         return try insert(
             sql: """
                 INSERT INTO attestation (machineID, attestationKeyID, nonce, attest, signature, pcrs, eventLogSHA256, legacyBIOS, passed, reasons,

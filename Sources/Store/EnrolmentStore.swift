@@ -27,6 +27,8 @@ public final class EnrolmentStore: Sendable {
     /// The appliance this store's audit records name; nil: none (the first record format).
     public let appliance: String?
     public let limits: Limits
+    /// The event logs known to be kept, whose attestations need not send them again.
+    let keptEventLogs = KeptEventLogs()
 
     /// Opens (creating and migrating) the SQLite database at `path`, sealing with `key`; with
     /// `auditSigner`, every commit that takes the audit chain `interval` records past its
