@@ -139,8 +139,9 @@ struct SealedReleaseSecrets {
 
 extension SQLTransaction {
     /// Sends the queries of a machine's release secrets (sealed) and of the removed
-    /// appliances' certificates, without waiting.
-    func sendReleaseSecretsQuery(machineID: Int64) throws -> PendingReleaseSecrets {
+    /// appliances' certificates, without waiting; the secrets' is `machineRows` when it was
+    /// sent already (with the machine's standing).
+    func sendReleaseSecretsQuery(machineID: Int64, machineRows: SQLLaterRows? = nil) throws -> PendingReleaseSecrets {
         PendingReleaseSecrets(
             machineID: machineID,
             removed: try memo.removedAppliances
@@ -151,8 +152,9 @@ extension SQLTransaction {
                     memo.removedAppliances = removed
                     return removed
                 }(),
-            machine: try sendMachineSecretsQuery(
-                machineID: machineID, alsoSealed: EnrolmentStore.diskKeyIdentity(machineID: machineID)))
+            machine: try machineRows
+                ?? sendMachineSecretsQuery(
+                    machineID: machineID, alsoSealed: EnrolmentStore.diskKeyIdentity(machineID: machineID)))
     }
 }
 

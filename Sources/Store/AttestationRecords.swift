@@ -174,10 +174,14 @@ extension EnrolmentStore {
                 // attestation, in the shared writer every appliance waits for); a nonce that was
                 // not there to use, or a standing that does not confirm the judgement's inputs,
                 // rolls all of it back.
-                let standingAnswer = try db.sendStandingQuery(ofMachine: outcome.machineID)
+                // A release's secrets are read with the standing, in the same statement.
+                let standingAnswer = try db.sendStandingQuery(
+                    ofMachine: outcome.machineID,
+                    secretSealedAs: outcome.passed ? EnrolmentStore.diskKeyIdentity(machineID: outcome.machineID) : nil)
                 let nonceUse = try db.sendNonceUse(nonce, bytes: outcome.evidence.nonce, now: now)
-                // A release's secrets are read with the rest, in the same round trip.
-                let releaseSecrets = outcome.passed ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID) : nil
+                let releaseSecrets =
+                    outcome.passed
+                    ? try db.sendReleaseSecretsQuery(machineID: outcome.machineID, machineRows: standingAnswer) : nil
                 if pin != nil {
                     // A first use is judged before its pin is saved: a replayed nonce or another
                     // appliance's pin refuses it as such (one more round trip, once per machine).

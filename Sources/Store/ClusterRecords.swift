@@ -107,16 +107,29 @@ extension SQLTransaction {
     /// Sends the query of ``machineSecrets(machineID:alsoSealed:)`` without waiting: the
     /// cluster's two tokens come with the machine's row, so one statement answers it.
     func sendMachineSecretsQuery(machineID: Int64, alsoSealed identity: String?) throws -> SQLLaterRows {
-        func tokenIdentity(_ kind: String) -> String { "'\(EnrolmentStore.clusterSecretPrefix)' || c.id || '/\(kind)'" }
-        return try enqueueQuery(
+        try enqueueQuery(
             sql: """
-                SELECT s.sealed, c.id, c.name, c.serverURL, m.role, m.labels, t.sealed AS token, a.sealed AS agentToken
-                FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
-                LEFT JOIN sealedSecret s ON s.identity = ?
-                LEFT JOIN sealedSecret t ON t.identity = \(tokenIdentity(EnrolmentStore.tokenKind))
-                LEFT JOIN sealedSecret a ON a.identity = \(tokenIdentity(EnrolmentStore.agentTokenKind))
+                SELECT \(Self.machineSecretsColumns)
+                FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID \(Self.machineSecretsJoins)
                 WHERE m.id = ?
                 """, arguments: [identity, machineID])
+    }
+
+    /// The columns a machine's secrets are read from (``machineSecrets(from:)``), of the
+    /// machine `m`, its cluster `c` and ``machineSecretsJoins``.
+    static let machineSecretsColumns =
+        "s.sealed, c.id AS clusterID, c.name AS clusterName, c.serverURL, m.role, m.labels, t.sealed AS token, "
+        + "g.sealed AS agentToken"
+
+    /// The joins of ``machineSecretsColumns``: the sealed secret named by the one argument
+    /// they take, and the cluster's two tokens.
+    static var machineSecretsJoins: String {
+        func tokenIdentity(_ kind: String) -> String { "'\(EnrolmentStore.clusterSecretPrefix)' || c.id || '/\(kind)'" }
+        return """
+            LEFT JOIN sealedSecret s ON s.identity = ?
+            LEFT JOIN sealedSecret t ON t.identity = \(tokenIdentity(EnrolmentStore.tokenKind))
+            LEFT JOIN sealedSecret g ON g.identity = \(tokenIdentity(EnrolmentStore.agentTokenKind))
+            """
     }
 
     /// What the query of ``sendMachineSecretsQuery(machineID:alsoSealed:)`` answered. An
@@ -124,7 +137,7 @@ extension SQLTransaction {
     func machineSecrets(from query: SQLLaterRows) throws -> (sealed: [UInt8]?, join: SealedJoin?) {
         guard let row = try answer(query).first else { return (nil, nil) }
         let sealed = (row["sealed"] as Data?).map { [UInt8]($0) }
-        guard let clusterID = row["id"] as Int64?,
+        guard let clusterID = row["clusterID"] as Int64?,
             let role = (row["role"] as String?).flatMap(MachineRole.init(rawValue:))
         else { return (sealed, nil) }
         let token: (identity: String, sealed: Data)
@@ -139,7 +152,7 @@ extension SQLTransaction {
         return (
             sealed,
             SealedJoin(
-                cluster: row["name"], serverURL: row["serverURL"], role: role,
+                cluster: row["clusterName"], serverURL: row["serverURL"], role: role,
                 labels: labels.split(separator: "\n").map(String.init),
                 identity: token.identity, sealedToken: [UInt8](token.sealed))
         )

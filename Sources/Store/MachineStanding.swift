@@ -40,18 +40,24 @@ struct MachineStanding {
 extension SQLTransaction {
     /// Sends the query of machine `id`'s standing, which locks the machine's row until the
     /// transaction ends, without waiting. Its answer is read with
-    /// ``MachineStanding/init(ofMachine:from:)`` once a later statement was waited for.
-    func sendStandingQuery(ofMachine id: Int64) throws -> SQLLaterRows {
+    /// ``MachineStanding/init(ofMachine:from:)`` once a later statement was waited for. With
+    /// `secretSealedAs`, the same row also holds the machine's secrets, as
+    /// ``sendMachineSecretsQuery(machineID:alsoSealed:)`` reads them (a release's, read in
+    /// the statement that locks the machine: on PostgreSQL one round trip less in the writer
+    /// every appliance waits for).
+    func sendStandingQuery(ofMachine id: Int64, secretSealedAs identity: String? = nil) throws -> SQLLaterRows {
         try enqueueQuery(
             sql: """
                 SELECT m.name, m.state, m.legacyBootResetCount, m.policyName, p.id AS policyID, p.version AS policyVersion,
-                    c.name AS cluster, a.resetCount, a.restartCount, a.clock, a.safe
+                    c.name AS cluster, a.resetCount, a.restartCount, a.clock, a.safe\(identity == nil ? "" : ", " + Self.machineSecretsColumns)
                 FROM machine m LEFT JOIN cluster c ON c.id = m.clusterID
                 LEFT JOIN policy p ON p.id = (SELECT id FROM policy WHERE name = m.policyName ORDER BY version DESC LIMIT 1)
                 LEFT JOIN attestation a ON a.id = (
                     SELECT id FROM attestation WHERE machineID = m.id AND passed AND resetCount IS NOT NULL ORDER BY id DESC LIMIT 1)
+                \(identity == nil ? "" : Self.machineSecretsJoins)
                 WHERE m.id = ?
-                """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"), arguments: [id])
+                """ + (lockingRows.isEmpty ? "" : lockingRows + " OF m"),
+            arguments: SQLArguments((identity.map { [.text($0)] } ?? []) + [.integer(id)]))
     }
 }
 
