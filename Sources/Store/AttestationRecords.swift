@@ -167,8 +167,9 @@ extension EnrolmentStore {
             StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
         }
         let nonce = try acceptedNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
-        let eventLogKept = eventLog.map { keptEventLogs.contains($0.sha256) } ?? false
-        let (id, release) = try keepingEventLog(eventLog) { () throws(StoreError) in
+        let generation = database.generation
+        let eventLogKept = eventLog.map { keptEventLogs.contains($0.sha256, generation: generation) } ?? false
+        let (id, release) = try keepingEventLog(eventLog, writtenIn: generation) { () throws(StoreError) in
             try write { db in
                 // The nonce's use, the standing and the row go in one round trip (one per
                 // attestation, in the shared writer every appliance waits for); a nonce that was
@@ -248,14 +249,17 @@ extension EnrolmentStore {
         return RecordedAttestation(id: id, release: release)
     }
 
-    /// Runs `write`, which keeps `eventLog`, and remembers the log as kept once it committed;
-    /// when the database failed, forgets every log it remembered.
-    func keepingEventLog<T>(_ eventLog: StoredEventLog?, _ write: () throws(StoreError) -> T)
+    /// Runs `write`, which keeps `eventLog` and begins in the database's `generation`, and
+    /// remembers the log as kept once it committed; when the database failed, forgets every
+    /// log it remembered.
+    func keepingEventLog<T>(
+        _ eventLog: StoredEventLog?, writtenIn generation: Int, _ write: () throws(StoreError) -> T
+    )
         throws(StoreError) -> T
     {
         do {
             let written = try write()
-            if let eventLog { keptEventLogs.remember(eventLog.sha256) }
+            if let eventLog { keptEventLogs.remember(eventLog.sha256, keptIn: generation, now: database.generation) }
             return written
         } catch {
             if case .unavailable = error { keptEventLogs.forget() }

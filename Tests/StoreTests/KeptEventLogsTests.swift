@@ -10,28 +10,50 @@ import TestSupport
 
     @Test func theOldestGoesFirstPastTheCapacity() {
         let kept = KeptEventLogs()
-        for index in 0...KeptEventLogs.capacity { kept.remember(digest(index)) }
-        kept.remember(digest(1))
-        #expect(!kept.contains(digest(0)))
-        #expect(kept.contains(digest(1)) && kept.contains(digest(KeptEventLogs.capacity)))
+        for index in 0...KeptEventLogs.capacity { kept.remember(digest(index), keptIn: 0, now: 0) }
+        kept.remember(digest(1), keptIn: 0, now: 0)
+        #expect(!kept.contains(digest(0), generation: 0))
+        #expect(kept.contains(digest(1), generation: 0) && kept.contains(digest(KeptEventLogs.capacity), generation: 0))
+    }
+
+    /// A fail-over starts a new generation of the database: what was remembered before is
+    /// forgotten, and a write that a fail-over overtook is not remembered.
+    @Test func aFailOverForgetsAndAWriteItOvertookIsNotRemembered() {
+        let kept = KeptEventLogs()
+        kept.remember(digest(1), keptIn: 0, now: 0)
+        #expect(kept.contains(digest(1), generation: 0))
+        #expect(!kept.contains(digest(1), generation: 1))
+        #expect(!kept.contains(digest(1), generation: 0), "forgotten, not hidden")
+        kept.remember(digest(2), keptIn: 1, now: 2)
+        #expect(!kept.contains(digest(2), generation: 2))
+        kept.remember(digest(3), keptIn: 2, now: 2)
+        #expect(kept.contains(digest(3), generation: 2))
     }
 
     @Test func aLogIsRememberedOnceItsWriteCommittedAndAllAreForgottenWhenTheDatabaseFailed() throws {
         let (store, _, _) = try StoreBackend.sqlite.freshStore()
         let log = StoredEventLog(sha256: digest(7), bytes: [1, 2, 3])
         #expect(throws: StoreError.self) {
-            try store.keepingEventLog(log) { () throws(StoreError) in throw StoreError.nonce("already used") }
+            try store.keepingEventLog(log, writtenIn: 0) { () throws(StoreError) in
+                throw StoreError.nonce("already used")
+            }
         }
-        #expect(!store.keptEventLogs.contains(log.sha256), "a write that failed kept nothing")
-        try store.keepingEventLog(log) {}
-        #expect(store.keptEventLogs.contains(log.sha256))
+        #expect(!store.keptEventLogs.contains(log.sha256, generation: 0), "a write that failed kept nothing")
+        try store.keepingEventLog(log, writtenIn: 0) {}
+        #expect(store.keptEventLogs.contains(log.sha256, generation: 0))
         #expect(throws: StoreError.self) {
-            try store.keepingEventLog(nil) { () throws(StoreError) in throw StoreError.nonce("already used") }
+            try store.keepingEventLog(nil, writtenIn: 0) { () throws(StoreError) in
+                throw StoreError.nonce("already used")
+            }
         }
-        #expect(store.keptEventLogs.contains(log.sha256), "a refusal says nothing about the database")
+        #expect(store.keptEventLogs.contains(log.sha256, generation: 0), "a refusal says nothing about the database")
         #expect(throws: StoreError.self) {
-            try store.keepingEventLog(nil) { () throws(StoreError) in throw StoreError.unavailable("failed over") }
+            try store.keepingEventLog(nil, writtenIn: 0) { () throws(StoreError) in
+                throw StoreError.unavailable("failed over")
+            }
         }
-        #expect(!store.keptEventLogs.contains(log.sha256), "after a fail-over the next write sends its log again")
+        #expect(
+            !store.keptEventLogs.contains(log.sha256, generation: 0),
+            "after a fail-over the next write sends its log again")
     }
 }

@@ -89,6 +89,28 @@ import WardenCrypto
         #expect(prepared.contains { $0.contains("$1::bigint + 1 AS integer") && $0.contains("COALESCE($7, 'none')") })
     }
 
+    /// A table that gains a column (another appliance's migration, say) changes what a
+    /// prepared `SELECT *` returns, which PostgreSQL refuses: that statement fails once and
+    /// runs unnamed from then on.
+    @Test func aPreparedStatementMadeStaleRunsUnnamedAfterItsFirstRefusal() throws {
+        let server = try PostgresCluster.forThisSuite()
+        let store = try open(server.uri(database: try server.createDatabase()), password: server.password)
+        try store.write { db in
+            try db.execute(sql: "CREATE TABLE probe (a BIGINT)")
+            try db.execute(sql: "INSERT INTO probe (a) VALUES (1)")
+        }
+        func probe() throws -> Int {
+            try store.read { db in
+                try SQLRow.fetchAll(db, sql: "SELECT * FROM probe WHERE a = ?", arguments: [Int64(1)])
+            }
+            .first?.values.count ?? 0
+        }
+        for _ in 0..<4 { #expect(try probe() == 1) }
+        try store.write { db in try db.execute(sql: "ALTER TABLE probe ADD COLUMN b BIGINT") }
+        #expect(throws: StoreError.self, "the prepared statement's result changed") { try probe() }
+        #expect(try probe() == 2)
+    }
+
     @Test func aPasswordGoesOnlyToACheckedOrLocalServer() throws {
         let refused = startupError("postgresql://warden@db.example:5432/warden?sslmode=require", password: "secret-1")
         #expect(refused.contains("goes only to a server whose certificate is checked"), "\(refused)")

@@ -65,6 +65,8 @@ final class PostgresDatabase: StoreDatabase {
         try writer.write(body)
     }
 
+    var generation: Int { connector.generation }
+
     func appliedMigrations() throws -> [String] {
         try read { db in try PostgresSchema.applied(db) }
     }

@@ -28,6 +28,14 @@ enum PostgresFailure: Error, CustomStringConvertible {
         return PostgresFailure.broken("\(error)")
     }
 
+    /// Whether `error` is the server's refusal of a prepared statement it no longer runs as
+    /// prepared: its result changed (0A000, "cached plan must not change result type") or it
+    /// is gone (26000).
+    static func isStalePreparedStatement(_ error: any Error) -> Bool {
+        guard let (state, _) = refusal(error) else { return false }
+        return state == "0A000" || state == "26000"
+    }
+
     /// Whether `error` means the connection or the server's role is gone (a closed
     /// connection, a server shutting down, a primary turned read-only), not that the
     /// statement was wrong: the store then looks for the writable server again.

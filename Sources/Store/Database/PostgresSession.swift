@@ -190,7 +190,10 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
                 let rows = NIOLoopBoundBox([PostgresRow](), eventLoop: connection.eventLoop)
                 return named.execute(statement.arguments.map(Self.data)) { row in rows.value.append(row) }
                     .map { Answer(rows: rows.value) }
-                    .flatMapErrorThrowing { error in throw PostgresFailure.ofPreparedStatement(error) }
+                    .flatMapErrorThrowing { error in
+                        if PostgresFailure.isStalePreparedStatement(error) { prepared.dropPrepared(sql) }
+                        throw PostgresFailure.ofPreparedStatement(error)
+                    }
             }
             prepared.ranUnnamed(sql)
         }

@@ -32,8 +32,11 @@ final class PostgresStatements: @unchecked Sendable {
         return nil
     }
 
-    /// Notes that `typedSQL` runs unnamed; its second run makes it due for preparing.
+    /// Notes that `typedSQL` runs unnamed; its second run makes it due for preparing. A
+    /// grouped write's savepoint is not prepared: its name differs with its place in the
+    /// batch, up to 256 of them, which would fill the table for nothing parsed.
     func ranUnnamed(_ typedSQL: String) {
+        guard !typedSQL.hasPrefix("SAVEPOINT ") else { return }
         switch entries[typedSQL] {
         case nil:
             if entries.count < Self.capacity { entries[typedSQL] = .seen }
@@ -44,6 +47,11 @@ final class PostgresStatements: @unchecked Sendable {
             break
         }
     }
+
+    /// Runs `typedSQL` unnamed from now on: the server refused its named statement as
+    /// stale (a column added by another appliance's migration changes what `SELECT *`
+    /// returns, which PostgreSQL does not let a prepared statement do).
+    func dropPrepared(_ typedSQL: String) { entries[typedSQL] = .refused }
 
     /// Prepares the queries that became due on `connection`; call it only between
     /// transactions, on the connection's event loop, before the next statement is written.

@@ -14,4 +14,11 @@ protocol StoreDatabase: Sendable {
     func integrityCheck() throws -> String
     /// Throws unless the database takes writes now (reached, and not a standby).
     func checkWritable() throws
+    /// Counts the times the writable server was found again after a fail-over (what was
+    /// committed before may be missing from the new one); 0 where there is no fail-over.
+    var generation: Int { get }
+}
+
+extension StoreDatabase {
+    var generation: Int { 0 }
 }
