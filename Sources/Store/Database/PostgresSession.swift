@@ -204,23 +204,11 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
 
     private static func query(_ sql: String, _ arguments: [SQLValue]) -> PostgresQuery {
         var binds = PostgresBindings(capacity: arguments.count)
-        for argument in arguments { bind(argument, to: &binds) }
+        for argument in arguments { binds.append(data(argument)) }
         return PostgresQuery(unsafeSQL: sql, binds: binds)
     }
 
-    private static func bind(_ value: SQLValue, to binds: inout PostgresBindings) {
-        switch value {
-        case .null: binds.appendNull()
-        case .integer(let integer): binds.append(integer)
-        case .real(let real): binds.append(real)
-        case .boolean(let flag): binds.append(flag)
-        case .text(let text): binds.append(text)
-        case .blob(let bytes): binds.append(ByteBuffer(bytes: bytes))
-        case .timestamp(let date): binds.append(date)
-        }
-    }
-
-    /// `value` as a prepared statement's argument, bound as ``bind(_:to:)`` binds it.
+    /// `value` as a statement's argument, unnamed or prepared, in binary.
     private static func data(_ value: SQLValue) -> PostgresData {
         switch value {
         case .null: .null
