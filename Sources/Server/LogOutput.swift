@@ -25,10 +25,15 @@ public final class LogOutput: Sendable {
     /// Lines written to `descriptor` by a thread started now, for the process's lifetime.
     public init(descriptor: Int32) {
         self.descriptor = descriptor
+        _ = Self.brokenPipesIgnored
         Thread.detachNewThread { [self] in writeForever() }
     }
 
     public static let standardError = LogOutput(descriptor: STDERR_FILENO)
+
+    /// A reader that went away (a closed pipe, a stopped journal) fails the writer's `write`
+    /// and its lines are lost; without this, SIGPIPE would end the whole process.
+    private static let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// The format of the lines that say how many were dropped.
     public func use(_ format: StructuredLogHandler.Format) { queue.withLock { $0.format = format } }
@@ -50,10 +55,13 @@ public final class LogOutput: Sendable {
     /// process exits.
     public func flush() {
         for _ in 0..<100 {
-            if queue.withLock({ $0.lines.isEmpty && $0.dropped == 0 && !$0.writing }) { return }
+            if isIdle { return }
             usleep(10_000)
         }
     }
+
+    /// Whether every line queued so far is written and the writer waits for more.
+    var isIdle: Bool { queue.withLock { $0.lines.isEmpty && $0.dropped == 0 && !$0.writing } }
 
     /// How long the writer lets lines gather once woken: under load one wake-up and one
     /// `write` then carry many lines instead of one or two each.

@@ -1,4 +1,5 @@
 import CTSS2
+import Glibc
 
 /// A TPM reached through a TCTI (`device:/dev/tpmrm0` on a node, `swtpm:host=…,port=…` in
 /// tests), driven with libtss2-esys: what `warden-agent` needs to prove its platform.
@@ -10,6 +11,7 @@ public final class TPMDevice {
     /// Connects to the TPM named by `tcti`.
     public init(tcti name: String) throws(TPMDeviceError) {
         _ = TSSLogging.quieted
+        _ = Self.brokenPipesIgnored
         var tcti: OpaquePointer?
         try Self.check(Tss2_TctiLdr_Initialize(name, &tcti), "open TCTI \(name)")
         var esys: OpaquePointer?
@@ -21,6 +23,11 @@ public final class TPMDevice {
         self.tcti = tcti
         self.esys = esys
     }
+
+    /// libtss2's socket TCTIs (swtpm, mssim) send with `write(2)`: a simulator that closed
+    /// its end would kill the whole process with SIGPIPE instead of failing one command.
+    /// Ignored once, process-wide, as NIO does for its sockets.
+    private static let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     deinit {
         Esys_Finalize(&esys)

@@ -9,8 +9,8 @@ import Testing
     @Test func aFloodIsDroppedAndCountedNeverWaitedFor() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
-        defer { close(ends[0]) }
         let output = LogOutput(descriptor: ends[1])
+        defer { closeWhenWritten(ends, by: output) }
         // Nobody reads yet: the pipe fills (64 KiB), then the queue; the rest is dropped.
         let lines = LogOutput.capacity * 3
         for index in 0..<lines { output.write("time=t level=info component=test msg=\"line \(index)\"") }
@@ -33,5 +33,20 @@ import Testing
         let written = complete.split(separator: "\n").filter { $0.hasPrefix("time=t") }
         #expect(written.first == "time=t level=info component=test msg=\"line 0\"")
         #expect(written.allSatisfy { $0.hasSuffix("\"") })
+    }
+
+    /// Reads what the writer still writes until it is idle, then closes both ends: closing
+    /// the reading end under a writer would fail its writes (once, SIGPIPE ended the runner).
+    private func closeWhenWritten(_ ends: [Int32], by output: LogOutput) {
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if read(ends[0], &buffer, buffer.count) > 0 { continue }
+            if output.isIdle { break }
+            usleep(5_000)
+        }
+        close(ends[0])
+        close(ends[1])
     }
 }

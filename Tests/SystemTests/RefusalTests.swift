@@ -175,7 +175,8 @@ import WardenCrypto
         // Five refused by the service: the first recorded, the rest counted for a summary.
         #expect(
             try store.auditRecords(subjectPrefix: "attestation-key/1").count == 1,
-            "refused requests reached the service")
+            "refused requests reached the service; the server's log: \((try? String(contentsOf: server.log, encoding: .utf8)) ?? "")"
+        )
         // Anonymous admin calls from the same address share its budget: refused, not each audited.
         for _ in 0..<20 { #expect(try await client.send(.GET, "/v1/admin/machines").status == 429) }
         #expect(try store.auditRecords(subjectPrefix: "admin/").isEmpty)

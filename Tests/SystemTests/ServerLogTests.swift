@@ -26,11 +26,13 @@ import TestSupport
             ])
         #expect(anonymous.stdout == "401")
         // An admin call the store cannot carry out: its caller reads "internal error", the
-        // operator reads why in the log.
+        // operator reads why in the log. So does a refusal whose audit record the store refuses.
         let refusing = """
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
             db.execute("CREATE TRIGGER refused BEFORE INSERT ON cluster BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
+            db.execute("CREATE TRIGGER unaudited BEFORE INSERT ON auditRecord WHEN NEW.subject = 'attestation-key/99' "
+                       "BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
             db.commit()
             """
         let trigger = try Command.run(
@@ -42,6 +44,13 @@ import TestSupport
                 rig.file("token").path,
             ])
         #expect(failed.status != 0 && failed.stderr.contains("internal error"), "\(failed.stderr)")
+        let challenge = try Command.run(
+            "curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", rig.server.serverCA, "-X", "POST",
+                "--data", "{\"attestationKeyID\": 99, \"proof\": \"AAAA\"}", rig.server.url + "/v1/agent/challenge",
+            ])
+        #expect(challenge.stdout == "403")
 
         // A line is queued as it happens and written by the log's own thread a moment later:
         // the whole run's log is there once the server stopped (it writes every queued line
@@ -75,6 +84,9 @@ import TestSupport
                 "admin", "\"admin call failed\"",
                 ["caller=operator/operator", "cause=\"database: ", "the test refuses it"]),
             "\(lines.filter { $0.contains("component=admin") })")
+        #expect(
+            logged("refusals", "\"refusal not audited\"", ["kind=challenge", "the test refuses it"]),
+            "\(lines.filter { $0.contains("component=refusals") })")
 
         // Nothing secret, in any line: the tokens, the released disk key, every private key.
         let diskKey = try Data(contentsOf: rig.file("released/disk.key"))
