@@ -139,16 +139,19 @@ extension SQLTransaction {
     /// ``EnrolmentStore/acceptedNonce(_:machineID:now:)`` accepted, without waiting: kept
     /// until after the nonce expired (``EnrolmentStore/expireUnclaimed(now:)``), a use is made
     /// once. ``checkNonceUse(_:)`` reads the answer once a later statement was waited for.
-    func sendNonceUse(_ nonce: AttestationNonce, bytes: [UInt8], now: Date) throws -> SQLLater<Int> {
-        try enqueueCount(
+    /// The row it returns, not a count of changed rows, says whether this use was the first:
+    /// PostgreSQL then runs it as a prepared statement, in the writer every appliance waits for.
+    func sendNonceUse(_ nonce: AttestationNonce, bytes: [UInt8], now: Date) throws -> SQLLaterRows {
+        try enqueueQuery(
             sql: """
-                INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+                INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO NOTHING RETURNING machineID
                 """,
             arguments: [nonce.machineID, Data(bytes), nonce.expiresAt, now])
     }
 
     /// Throws unless the use sent by ``sendNonceUse(_:bytes:now:)`` was the first.
-    func checkNonceUse(_ use: SQLLater<Int>) throws {
-        guard try use.value() == 1 else { throw StoreError.nonce("already used") }
+    func checkNonceUse(_ use: SQLLaterRows) throws {
+        guard try use.rows().count == 1 else { throw StoreError.nonce("already used") }
     }
 }

@@ -74,24 +74,17 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
 
     func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows {
         let rows = SQLLaterRows()
-        try enqueue(sql, arguments, preparable: true) { result in
+        try enqueue(sql, arguments) { result in
             rows.answer(Result { try Self.rows(of: try result.get()) })
         }
         return rows
     }
 
-    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int> {
-        let count = SQLLater<Int>()
-        try enqueue(sql, arguments) { result in count.answer(result.map { $0.metadata?.rows ?? 0 }) }
-        return count
-    }
-
     private func enqueue(
-        _ sql: String, _ arguments: [SQLValue], preparable: Bool = false,
-        answer: @escaping @Sendable (Result<Answer, any Error>) -> Void
+        _ sql: String, _ arguments: [SQLValue], answer: @escaping @Sendable (Result<Answer, any Error>) -> Void
     ) throws {
         guard !broken else { throw StoreError.unavailable("the database connection was lost") }
-        unsent.append(Statement(sql: sql, arguments: arguments, preparable: preparable, answer: answer))
+        unsent.append(Statement(sql: sql, arguments: arguments, preparable: true, answer: answer))
     }
 
     /// One statement, its arguments, whether it may run as a prepared statement (nobody reads

@@ -13,9 +13,6 @@ protocol SQLSession: AnyObject {
     /// Sends query `sql` as ``enqueue(_:_:)`` sends a statement: its rows are there once a
     /// later statement was waited for.
     func enqueueQuery(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLaterRows
-    /// Sends statement `sql` as ``enqueue(_:_:)`` does: how many rows it changed is there
-    /// once a later statement was waited for.
-    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int>
     /// The clause that locks the rows a query reads (`FOR UPDATE`), or nothing.
     var lockingRows: String { get }
 }
@@ -30,16 +27,9 @@ extension SQLSession {
         later.answer(.success(rows))
         return later
     }
-
-    func enqueueCount(_ sql: String, _ arguments: [SQLValue]) throws -> SQLLater<Int> {
-        let later = SQLLater<Int>()
-        later.answer(.success(try execute(sql, arguments)))
-        return later
-    }
 }
 
-/// The answer of a statement sent without waiting (its rows, or how many rows it changed),
-/// once it was answered.
+/// The answer of a statement sent without waiting (its rows), once it was answered.
 final class SQLLater<Value: Sendable>: Sendable {
     private let answered = Mutex<Result<Value, any Error>?>(nil)
 
@@ -112,12 +102,6 @@ struct SQLTransaction {
     /// ``SQLSession/enqueueQuery(_:_:)``).
     func enqueueQuery(sql: String, arguments: SQLArguments = []) throws -> SQLLaterRows {
         try session.enqueueQuery(sql, arguments.values)
-    }
-
-    /// Sends a statement whose count of changed rows is read after a later statement was
-    /// waited for (see ``SQLSession/enqueueCount(_:_:)``).
-    func enqueueCount(sql: String, arguments: SQLArguments = []) throws -> SQLLater<Int> {
-        try session.enqueueCount(sql, arguments.values)
     }
 
     /// Waits until every statement sent without waiting was answered.
