@@ -69,6 +69,29 @@ import TestSupport
             try String(contentsOf: server.log, encoding: .utf8).components(separatedBy: "msg=\"serving https://").count
             - 1
         #expect(starts == 1 && kill(pid, 0) == 0, "the appliance was not restarted")
+        // The operator reads the outage in the log: when it began and why, and when it ended,
+        // once each however many requests met it.
+        let outage = try loggedLines(in: server, containing: "component=store.postgres", count: 2)
+        #expect(outage.count == 2, "\(outage)")
+        #expect(
+            outage.first?.contains("level=warning component=store.postgres msg=\"database unavailable\" cause=") == true
+        )
+        #expect(
+            outage.last?.contains("level=notice component=store.postgres msg=\"database available again\"") == true
+                && outage.last?.contains("host=127.0.0.1:\(standby.port)") == true, "\(outage)")
+    }
+
+    /// The log's lines that contain `text`, once there are `count` of them or ten seconds
+    /// passed (the log's own thread writes each a moment after it happened).
+    private func loggedLines(in server: WardenServerProcess, containing text: String, count: Int) throws -> [String] {
+        var lines: [String] = []
+        for _ in 0..<100 {
+            lines = try String(contentsOf: server.log, encoding: .utf8).split(separator: "\n").map(String.init)
+                .filter { $0.contains(text) }
+            if lines.count >= count { break }
+            usleep(100_000)
+        }
+        return lines
     }
 
     /// Two appliances on one database: a node that names both unlocks through the second

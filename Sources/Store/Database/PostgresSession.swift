@@ -119,8 +119,9 @@ final class PostgresSession: SQLSession, @unchecked Sendable {
             guard PostgresFailure.isFailOver(error) else { throw PostgresFailure.storeError(error) }
             broken = true
             close()
-            connector.failedOver(from: generation)
-            throw StoreError.unavailable(PostgresFailure.describe(error, location: connector.location))
+            let cause = PostgresFailure.describe(error, location: connector.location)
+            connector.failedOver(from: generation, cause: cause)
+            throw StoreError.unavailable(cause)
         }
     }
 
