@@ -1,5 +1,8 @@
 import CTSS2
+
+#if canImport(Glibc)
 import Glibc
+#endif
 
 /// A TPM reached through a TCTI (`device:/dev/tpmrm0` on a node, `swtpm:host=…,port=…` in
 /// tests), driven with libtss2-esys: what `warden-agent` needs to prove its platform.

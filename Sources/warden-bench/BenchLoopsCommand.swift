@@ -202,7 +202,7 @@ enum PlainHTTP {
         }
         guard connected == 0 else { throw BenchError("connect to port \(port): \(String(cString: strerror(errno)))") }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard send(descriptor, request, request.count, 0) == request.count else {
+        guard send(descriptor, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else {
             throw BenchError("send: \(String(cString: strerror(errno)))")
         }
         var buffer = [UInt8](repeating: 0, count: 512)

@@ -35,6 +35,23 @@ import Testing
         #expect(written.allSatisfy { $0.hasSuffix("\"") })
     }
 
+    /// A reader that went away (a journal stopped, a pipe closed) loses the lines; the writer
+    /// goes on, and the process with it: SIGPIPE would have ended both.
+    @Test func aReaderGoneAwayLosesLinesNotTheProcess() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer { close(ends[1]) }
+        close(ends[0])
+        let output = LogOutput(descriptor: ends[1])
+        for index in 0..<100 { output.write("time=t level=info component=test msg=\"line \(index)\"") }
+        output.flush()
+        #expect(output.isIdle)
+        // Still writing: a line queued now is taken and dropped like the others.
+        output.write("time=t level=info component=test msg=\"after\"")
+        output.flush()
+        #expect(output.isIdle)
+    }
+
     /// Reads what the writer still writes until it is idle, then closes both ends: closing
     /// the reading end under a writer would fail its writes (once, SIGPIPE ended the runner).
     private func closeWhenWritten(_ ends: [Int32], by output: LogOutput) {

@@ -79,6 +79,9 @@ import TestSupport
         #expect(
             outage.last?.contains("level=notice component=store.postgres msg=\"database available again\"") == true
                 && outage.last?.contains("host=127.0.0.1:\(standby.port)") == true, "\(outage)")
+        // It names each host and what it answered, never the password.
+        #expect(outage.first?.contains("127.0.0.1:\(standby.port): a standby (read-only)") == true, "\(outage)")
+        #expect(!(try String(contentsOf: server.log, encoding: .utf8)).contains(primary.password))
     }
 
     /// The log's lines that contain `text`, once there are `count` of them or ten seconds

@@ -19,9 +19,7 @@ final class PostgresConnector: Sendable {
     private let preferredHost = Atomic<Int>(0)
     private let currentGeneration = Atomic<Int>(0)
     private let nextID = Atomic<Int>(0)
-    /// Since when no writable server has been found, once an outage was noticed; nil while
-    /// there is one. Only the changes are logged, however many requests meet the outage.
-    private let outageSince = Mutex<Date?>(nil)
+    private let outages: PostgresOutageLog
     /// How long one statement may take before its connection is given up as dead (a server
     /// that vanished without closing it, say). The store's statements take milliseconds,
     /// and every write waits behind the one in progress, so this bounds a fail-over's stall.
@@ -43,45 +41,24 @@ final class PostgresConnector: Sendable {
         self.password = password
         self.group = group
         self.tls = try Self.tls(for: location)
+        outages = PostgresOutageLog(logger: logger)
     }
 
     /// The generation connections are opened in now.
     var generation: Int { currentGeneration.load(ordering: .acquiring) }
 
     /// Gives up connections of `generation` after a fail-over seen on one of them (`cause`
-    /// says what failed); the first session to see it logs the outage.
+    /// says what failed).
     func failedOver(from generation: Int, cause: String) {
         let first = currentGeneration.compareExchange(
             expected: generation, desired: generation + 1, ordering: .acquiringAndReleasing
         ).exchanged
-        if first { noticeOutage(cause) }
-    }
-
-    /// Logs the start of an outage, unless one is already under way.
-    private func noticeOutage(_ cause: String) {
-        let started = outageSince.withLock { since in
-            guard since == nil else { return false }
-            since = Date()
-            return true
-        }
-        guard started else { return }
-        logger.warning(
-            "database unavailable", metadata: ["cause": "\(cause)"])
-    }
-
-    /// Logs the end of an outage, if one was under way: `host` was found writable.
-    private func noticeWritable(_ host: PostgresLocation.Host) {
-        let since = outageSince.withLock { since in
-            defer { since = nil }
-            return since
-        }
-        guard let since else { return }
-        let seconds = String(format: "%.1f", -since.timeIntervalSinceNow)
-        logger.notice("database available again", metadata: ["host": "\(host)", "after": "\(seconds) s"])
+        if first { outages.lost(cause) }
     }
 
     /// A connection to the writable server; when there is none, why each host was passed over.
     func connectWritable() throws(StoreError) -> PostgresSession {
+        let began = ContinuousClock.now
         let hosts = location.hosts
         let first = preferredHost.load(ordering: .relaxed) % hosts.count
         var passedOver: [String] = []
@@ -108,11 +85,11 @@ final class PostgresConnector: Sendable {
                 continue
             }
             preferredHost.store(index, ordering: .relaxed)
-            noticeWritable(host)
+            outages.writable(host)
             return session
         }
         let cause = "no writable PostgreSQL server: " + passedOver.joined(separator: "; ")
-        noticeOutage(cause)
+        outages.noneWritable(cause, searchBegan: began)
         throw .unavailable(cause)
     }
 
