@@ -201,6 +201,7 @@ let package = Package(
             dependencies: [
                 "Attestation", "LocalPostgres", "Octets", "Store", "TPM", "WardenAPI", "WardenCrypto", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "ServerTests",
