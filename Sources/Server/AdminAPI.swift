@@ -276,7 +276,13 @@ struct AdminAuthenticator: RouterMiddleware {
             logger.warning(
                 "admin call refused: \(error.description)",
                 metadata: ["method": "\(request.method)", "path": "\(subject)", "caller": "\(caller.actor)"])
-            try await BlockingPools.admin.run { service.auditRefusal(error, actor: caller.actor, subject: subject) }
+            do {
+                try await BlockingPools.admin.run {
+                    try service.auditRefusal(error, actor: caller.actor, subject: subject)
+                }
+            } catch let failure {
+                logger.error("refusal not audited", metadata: ["caller": "\(caller.actor)", "cause": "\(failure)"])
+            }
             return try AdminAPI.response(for: error)
         }
         var context = context

@@ -301,9 +301,12 @@ public final class AdminService: Sendable {
         return try stored { try store.revokeOperator(named: name, actor: caller.actor) }
     }
 
-    /// Audits a refused admin call.
-    public func auditRefusal(_ error: AdminError, actor: String, subject: String) {
-        try? store.auditRefusal(actor: actor, subject: subject, details: "admin call refused: \(error.description)")
+    /// Audits a refused admin call; throws when the record cannot be written (the refusal
+    /// itself stands).
+    public func auditRefusal(_ error: AdminError, actor: String, subject: String) throws(AdminError) {
+        try stored {
+            try store.auditRefusal(actor: actor, subject: subject, details: "admin call refused: \(error.description)")
+        }
     }
 
     // MARK: Helpers

@@ -145,8 +145,9 @@ public final class MachineBootScripts: BootScriptSource {
             last[target.machineID] = now
             return true
         }
-        if due {
-            try? store.audit(
+        guard due else { return }
+        refusals.record("boot-refused") {
+            try store.audit(
                 actor: "boot/\(client)", action: "boot-refused", subject: "machine/\(target.machineID)",
                 details:
                     "revoked machine \(target.name) asked for its boot script; refused (further refusals within the hour are not recorded)"

@@ -99,18 +99,19 @@ public final class RefusalAudit: Sendable {
             metadata: [
                 "kind": "\(kind.rawValue)", "subject": "\(Self.bounded(subject))", "source": "\(Self.bounded(source))",
             ])
-        record(kind) {
+        record(kind.rawValue) {
             try store.audit(
                 actor: Self.bounded(actor), action: kind.action, subject: Self.bounded(subject),
                 details: Self.bounded(details), now: now)
         }
     }
 
-    /// Runs the audit write `write`; one that fails is logged with its cause (the refusal
-    /// itself stands), so that a record missing from the log is never a silent loss.
-    private func record(_ kind: Kind, _ write: () throws -> Void) {
+    /// Runs `write`, the audit record of a refusal of `kind` (a ``Kind``'s raw value, or
+    /// another refusal's action); one that fails is logged with its cause (the refusal itself
+    /// stands), so that a record missing from the log is never a silent loss.
+    func record(_ kind: String, _ write: () throws -> Void) {
         do { try write() } catch {
-            logger.error("refusal not audited", metadata: ["kind": "\(kind.rawValue)", "cause": "\(error)"])
+            logger.error("refusal not audited", metadata: ["kind": "\(kind)", "cause": "\(error)"])
         }
     }
 
@@ -131,7 +132,7 @@ public final class RefusalAudit: Sendable {
             let summary =
                 "\(window.counted) more \(key.kind.rawValue) request(s) in \(seconds) s from \(sources); for example: \(window.example ?? "")"
             logger.warning("\(summary)", metadata: ["kind": "\(key.kind.rawValue)", "count": "\(window.counted)"])
-            record(key.kind) {
+            record(key.kind.rawValue) {
                 try store.audit(
                     actor: "anonymous", action: key.kind.action,
                     subject: key.machineID.map { "machine/\($0)" } ?? "refusals/\(key.kind.rawValue)",

@@ -31,7 +31,7 @@ import TestSupport
             import sqlite3, sys
             db = sqlite3.connect(sys.argv[1])
             db.execute("CREATE TRIGGER refused BEFORE INSERT ON cluster BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
-            db.execute("CREATE TRIGGER unaudited BEFORE INSERT ON auditRecord WHEN NEW.subject = 'attestation-key/99' "
+            db.execute("CREATE TRIGGER unaudited BEFORE INSERT ON auditRecord WHEN NEW.subject = 'attestation-key/99' OR NEW.action = 'boot-refused' "
                        "BEGIN SELECT RAISE(ABORT, 'the test refuses it'); END")
             db.commit()
             """
@@ -51,6 +51,8 @@ import TestSupport
                 "--data", "{\"attestationKeyID\": 99, \"proof\": \"AAAA\"}", rig.server.url + "/v1/agent/challenge",
             ])
         #expect(challenge.stdout == "403")
+        try rig.expectSuccess(rig.server.cli(["machine", "revoke", "node-1"]))
+        #expect(try boot.script(mac: "52:54:00:aa:00:01").contains("machine node-1 is revoked"))
 
         // A line is queued as it happens and written by the log's own thread a moment later:
         // the whole run's log is there once the server stopped (it writes every queued line
@@ -85,7 +87,8 @@ import TestSupport
                 ["caller=operator/operator", "cause=\"database: ", "the test refuses it"]),
             "\(lines.filter { $0.contains("component=admin") })")
         #expect(
-            logged("refusals", "\"refusal not audited\"", ["kind=challenge", "the test refuses it"]),
+            logged("refusals", "\"refusal not audited\"", ["kind=challenge", "the test refuses it"])
+                && logged("refusals", "\"refusal not audited\"", ["kind=boot-refused", "the test refuses it"]),
             "\(lines.filter { $0.contains("component=refusals") })")
 
         // Nothing secret, in any line: the tokens, the released disk key, every private key.
