@@ -262,8 +262,10 @@ extension EnrolmentStore {
             if let eventLog { keptEventLogs.remember(eventLog.sha256, keptIn: generation, now: database.generation) }
             return written
         } catch {
-            if case .unavailable = error { keptEventLogs.forget() }
-            if case .database = error { keptEventLogs.forget() }
+            switch error {
+            case .unavailable, .database: keptEventLogs.forget()
+            default: break
+            }
             throw error
         }
     }

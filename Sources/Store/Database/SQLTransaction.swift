@@ -29,31 +29,23 @@ extension SQLSession {
     }
 }
 
-/// The answer of a statement sent without waiting (its rows), once it was answered.
-final class SQLLater<Value: Sendable>: Sendable {
-    private let answered = Mutex<Result<Value, any Error>?>(nil)
+/// The rows of a query sent without waiting, once it was answered.
+final class SQLLaterRows: Sendable {
+    private let answered = Mutex<Result<[SQLRow], any Error>?>(nil)
 
-    /// Keeps the statement's answer, or why it failed.
-    func answer(_ result: Result<Value, any Error>) { answered.withLock { $0 = result } }
+    /// Keeps the query's rows, or why it failed.
+    func answer(_ result: Result<[SQLRow], any Error>) { answered.withLock { $0 = result } }
 
-    /// Whether the statement was answered.
+    /// Whether the query was answered.
     var isAnswered: Bool { answered.withLock { $0 != nil } }
 
-    /// The answer; throws what the statement failed with, and when it was not answered yet.
-    func value() throws -> Value {
+    /// The rows; throws what the query failed with, and when it was not answered yet.
+    func rows() throws -> [SQLRow] {
         guard let result = answered.withLock({ $0 }) else {
             throw StoreError.database("a statement sent without waiting was read before it was answered")
         }
         return try result.get()
     }
-}
-
-/// The rows of a query sent without waiting.
-typealias SQLLaterRows = SQLLater<[SQLRow]>
-
-extension SQLLater<[SQLRow]> {
-    /// The rows; throws what the query failed with, and when it was not answered yet.
-    func rows() throws -> [SQLRow] { try value() }
 }
 
 /// What one transaction remembers between its statements.
@@ -108,9 +100,9 @@ struct SQLTransaction {
     func awaitSent() throws { try execute(sql: "SELECT 1") }
 
     /// The answer of `later`, waiting for it only when it is not there yet.
-    func answer<Value>(_ later: SQLLater<Value>) throws -> Value {
+    func answer(_ later: SQLLaterRows) throws -> [SQLRow] {
         if !later.isAnswered { try awaitSent() }
-        return try later.value()
+        return try later.rows()
     }
 
     /// Runs a statement; returns how many rows it changed.
