@@ -17,6 +17,14 @@ public enum DigestAlgorithm: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// Size of the blocks the hash function takes in, in bytes (what HMAC pads its key to).
+    public var blockSize: Int {
+        switch self {
+        case .sha1, .sha256: 64
+        case .sha384, .sha512: 128
+        }
+    }
+
     /// The digest of `bytes`.
     public func hash(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { hash($0) }
