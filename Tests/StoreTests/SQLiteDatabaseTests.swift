@@ -37,4 +37,13 @@ import WardenCrypto
             StoreError.newerSchema(path: path, migrations: ["v99-from-the-future"]).description.contains(
                 "migrated by a newer Warden (v99-from-the-future)"))
     }
+
+    /// Nothing is released before its verdict is committed, so a commit must survive power
+    /// loss: the writer syncs the WAL at every commit (FULL, 2), not only at checkpoints
+    /// (NORMAL, which GRDB sets when it turns WAL on).
+    @Test func theWriterSyncsEveryCommit() throws {
+        let folder = try TestPaths.temporaryDirectory("synchronous")
+        let database = try SQLiteDatabase(path: folder.appendingPathComponent("warden.sqlite").path, beforeCommit: nil)
+        #expect(try database.writerSynchronousMode() == 2)
+    }
 }

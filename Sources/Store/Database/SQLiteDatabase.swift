@@ -16,10 +16,12 @@ final class SQLiteDatabase: StoreDatabase {
             // Another process may write now and then (`warden operator recover` beside a
             // running server): wait for its transaction rather than fail.
             configuration.busyMode = .timeout(10)
-            // A commit must survive power loss, not only a crash: nothing is released
-            // before its verdict and audit record are committed.
-            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             pool = try DatabasePool(path: path, configuration: configuration)
+            // A commit must survive power loss, not only a crash: nothing is released
+            // before its verdict and audit record are committed. Set on the writer once
+            // the pool is open: GRDB sets NORMAL when it turns WAL on, after
+            // `prepareDatabase` has run, so a setting made there does not last.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         } catch {
             throw .database("cannot open \(path): \(error)")
         }
@@ -65,6 +67,11 @@ final class SQLiteDatabase: StoreDatabase {
             try db.execute(sql: "BEGIN IMMEDIATE")
             try db.execute(sql: "ROLLBACK")
         }
+    }
+
+    /// The writer's `PRAGMA synchronous`: 2 (FULL) when every commit is synced to disk.
+    func writerSynchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     func integrityCheck() throws -> String {
