@@ -150,6 +150,45 @@ import WardenCrypto
         #expect(records[1].previousHash == records[0].hash)
     }
 
+    /// The table rebuilt without the index on hashes keeps every record as it was, stays
+    /// append-only, and indexes nothing but its sequence.
+    @Test func recordsSurviveTheHashIndexDropped() throws {
+        let folder = try TestPaths.temporaryDirectory("audit-hash-index")
+        let path = folder.appendingPathComponent("warden.sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(old, upTo: "v18-secure-boot-enrolment")
+        try old.write { db in
+            let chain = SQLiteSession.transaction(db)
+            for index in 1...3 {
+                try chain.appendAudit(
+                    actor: "operator/alice", action: "enrolment", subject: "machine/\(index)", details: "enrolled",
+                    now: Date(timeIntervalSince1970: 1_790_000_000 + Double(index)))
+            }
+        }
+        let before = try old.read { db in try Row.fetchAll(db, sql: "SELECT * FROM auditRecord ORDER BY sequence") }
+        #expect(before.count == 3)
+        try old.close()
+        let store = try EnrolmentStore(
+            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        try store.audit(actor: "test", action: "event", subject: "machine/4", details: "after")
+        let records = try store.auditRecords(subjectPrefix: "machine/")
+        #expect(records.count == 4)
+        #expect(records.allSatisfy { AuditChain.hash(of: $0) == $0.hash })
+        #expect(zip(records, records.dropFirst()).allSatisfy { $1.previousHash == $0.hash })
+        let migrated = try DatabaseQueue(path: path)
+        let (after, indexes) = try migrated.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM auditRecord WHERE sequence <= 3 ORDER BY sequence"),
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_index_list('auditRecord')")
+            )
+        }
+        #expect(after == before)
+        #expect(indexes.isEmpty)
+        for statement in ["UPDATE auditRecord SET details = 'changed'", "DELETE FROM auditRecord"] {
+            #expect(throws: DatabaseError.self) { try migrated.write { db in try db.execute(sql: statement) } }
+        }
+    }
+
     /// Each record names the appliance that wrote it, in its hash (format v2); a store that
     /// names none writes the first format, and one chain holds both.
     @Test(arguments: StoreBackend.allCases) func recordsNameTheirApplianceInTheirHash(backend: StoreBackend) throws {

@@ -21,13 +21,14 @@ import WardenCrypto
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
                     "v14-appliances", "v15-image-parts-dated", "v16-event-logs-by-digest",
                     "v17-images-signed-for-secure-boot", "v18-secure-boot-enrolment",
+                    "v19-audit-hashes-unindexed",
                 ]
             case .postgres:
                 [
                     "p1-warden-schema", "p2-evidence-compressed-with-lz4", "p3-audit-records-name-their-appliance",
                     "p4-image-bytes-in-the-database", "p5-appliances", "p6-image-parts-dated",
                     "p7-event-logs-by-digest", "p8-images-signed-for-secure-boot", "p9-secure-boot-enrolment",
-                    "p10-nonce-uses-by-machine",
+                    "p10-nonce-uses-by-machine", "p11-audit-hashes-unindexed",
                 ]
             }
         #expect(try store.appliedMigrations() == expected)

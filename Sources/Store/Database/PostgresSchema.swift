@@ -197,6 +197,12 @@ enum PostgresSchema {
             // primary key), never by the value alone, as a nonce issued elsewhere once was.
             "p10-nonce-uses-by-machine", ["DROP INDEX machineNonceByValue"]
         ),
+        (
+            // A record's hash covers its sequence, so no two are equal, and nothing looks a
+            // record up by it: the unique index on these random values only made every record
+            // write a random page of its own.
+            "p11-audit-hashes-unindexed", ["ALTER TABLE auditRecord DROP CONSTRAINT auditrecord_hash_key"]
+        ),
     ]
 
     /// Applies the migrations `db` lacks, in its transaction; refuses a database that has

@@ -285,36 +285,55 @@ enum SQLiteSchema {
             // When Warden enrolled the rack's Secure Boot keys in a machine's firmware.
             try db.alter(table: "machine") { t in t.add(column: "secureBootEnrolledAt", .datetime) }
         }
+        migrator.registerMigration("v19-audit-hashes-unindexed") { db in
+            // A record's hash covers its sequence, so no two are equal, and nothing looks a
+            // record up by it: the unique index on these random values only made every record
+            // dirty a random page of its own in every commit.
+            try rebuild("auditRecord", db) { table in
+                table.range(of: "hash BLOB NOT NULL UNIQUE").map {
+                    table.replacingCharacters(in: $0, with: "hash BLOB NOT NULL")
+                }
+            }
+        }
         return migrator
     }
 
-    /// Rebuilds the machine table with `check` as the constraint on `state` (SQLite cannot
-    /// alter a constraint): rows, indexes and the id sequence are kept, so an id a
-    /// forgotten machine had is never given again. Foreign keys are off while a migration
-    /// runs, and checked before it commits.
+    /// Rebuilds the machine table with `check` as the constraint on `state`.
     private static func constrainMachineStates(_ db: Database, to check: String) throws {
-        guard
-            let table = try String.fetchOne(
-                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'machine'"),
-            let constraint = table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression)
-        else { throw StoreError.database("the machine table's definition is not one this migration knows") }
-        var rebuilt = table.replacingCharacters(in: constraint, with: "CHECK (\(check))")
-        guard let head = rebuilt.range(of: #"^CREATE TABLE "?machine"?"#, options: .regularExpression) else {
-            throw StoreError.database("the machine table's definition is not one this migration knows")
+        try rebuild("machine", db) { table in
+            table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression).map {
+                table.replacingCharacters(in: $0, with: "CHECK (\(check))")
+            }
         }
-        rebuilt.replaceSubrange(head, with: #"CREATE TABLE "machineRebuilt""#)
+    }
+
+    /// Rebuilds `table` as `edit` rewrites its definition (SQLite cannot alter a constraint
+    /// or a primary key): rows, indexes, triggers and the id sequence are kept, so an id a
+    /// deleted row had is never given again. `edit` answers nil for a definition it does not
+    /// know. Foreign keys are off while a migration runs, and checked before it commits.
+    private static func rebuild(_ table: String, _ db: Database, editing edit: (String) -> String?) throws {
+        let unknown = StoreError.database("the \(table) table's definition is not one this migration knows")
+        guard
+            let definition = try String.fetchOne(
+                db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
+            var rebuilt = edit(definition),
+            let head = rebuilt.range(of: #"^CREATE TABLE "?\#(table)"?"#, options: .regularExpression)
+        else { throw unknown }
+        rebuilt.replaceSubrange(head, with: #"CREATE TABLE "\#(table)Rebuilt""#)
         let indexes = try String.fetchAll(
             db,
             sql:
-                "SELECT sql FROM sqlite_master WHERE tbl_name = 'machine' AND type IN ('index', 'trigger') AND sql IS NOT NULL"
-        )
-        let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'machine'") ?? 0
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+            arguments: [table])
+        let sequence = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = ?", arguments: [table])
         try db.execute(sql: rebuilt)
-        try db.execute(sql: "INSERT INTO machineRebuilt SELECT * FROM machine")
-        try db.execute(sql: "DROP TABLE machine")
-        try db.execute(sql: "ALTER TABLE machineRebuilt RENAME TO machine")
+        try db.execute(sql: "INSERT INTO \(table)Rebuilt SELECT * FROM \(table)")
+        try db.execute(sql: "DROP TABLE \(table)")
+        try db.execute(sql: "ALTER TABLE \(table)Rebuilt RENAME TO \(table)")
         for index in indexes { try db.execute(sql: index) }
-        try db.execute(
-            sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'machine'", arguments: [sequence])
+        if let sequence {
+            try db.execute(
+                sql: "UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?", arguments: [sequence, table])
+        }
     }
 }
