@@ -21,7 +21,7 @@ import WardenCrypto
                     "v12-audit-records-name-their-appliance", "v13-image-bytes-in-the-database",
                     "v14-appliances", "v15-image-parts-dated", "v16-event-logs-by-digest",
                     "v17-images-signed-for-secure-boot", "v18-secure-boot-enrolment",
-                    "v19-audit-hashes-unindexed",
+                    "v19-audit-hashes-unindexed", "v20-nonce-uses-in-time-order",
                 ]
             case .postgres:
                 [

@@ -46,4 +46,40 @@ import WardenCrypto
         let database = try SQLiteDatabase(path: folder.appendingPathComponent("warden.sqlite").path, beforeCommit: nil)
         #expect(try database.writerSynchronousMode() == 2)
     }
+
+    /// Nonce uses kept before they were keyed by value alone keep their rows, and a use of
+    /// the same nonce is still refused after the table was rebuilt.
+    @Test func nonceUsesAreKeyedByValueAfterTheMigration() throws {
+        let folder = try TestPaths.temporaryDirectory("nonce-uses")
+        let path = folder.appendingPathComponent("warden.sqlite").path
+        let old = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(old, upTo: "v19-audit-hashes-unindexed")
+        try old.write { db in
+            try db.execute(
+                sql:
+                    "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES ('m', 'active', x'01', x'0b', 0)"
+            )
+            try db.execute(
+                sql: "INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (1, x'0102', ?, ?)",
+                arguments: [Date(timeIntervalSince1970: 60), Date(timeIntervalSince1970: 1)])
+        }
+        try old.close()
+        _ = try EnrolmentStore(
+            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let migrated = try DatabaseQueue(path: path)
+        let (rows, keyed) = try migrated.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = 1 AND value = x'0102'"),
+                try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('machineNonce') WHERE pk > 0")
+            )
+        }
+        #expect(rows == 1)
+        #expect(keyed == ["value"])
+        #expect(throws: DatabaseError.self) {
+            try migrated.write { db in
+                try db.execute(
+                    sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (1, x'0102', 0)")
+            }
+        }
+    }
 }

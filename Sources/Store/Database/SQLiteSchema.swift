@@ -295,6 +295,16 @@ enum SQLiteSchema {
                 }
             }
         }
+        migrator.registerMigration("v20-nonce-uses-in-time-order") { db in
+            // A nonce is made now, not stored at issue, and its bytes begin with the time it
+            // was issued: keyed by value alone, uses are appended in time order to one page,
+            // where clustered by machine each use dirtied a page of its machine's.
+            try rebuild("machineNonce", db) { table in
+                table.range(of: "PRIMARY KEY (machineID, value)").map {
+                    table.replacingCharacters(in: $0, with: "PRIMARY KEY (value)")
+                }
+            }
+        }
         return migrator
     }
 
