@@ -164,9 +164,14 @@ import WardenCrypto
                     actor: "operator/alice", action: "enrolment", subject: "machine/\(index)", details: "enrolled",
                     now: Date(timeIntervalSince1970: 1_790_000_000 + Double(index)))
             }
+            try db.execute(
+                sql:
+                    "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) SELECT sequence, hash, time, x'00' FROM auditRecord WHERE sequence = 3"
+            )
         }
         let before = try old.read { db in try Row.fetchAll(db, sql: "SELECT * FROM auditRecord ORDER BY sequence") }
-        #expect(before.count == 3)
+        let checkpoint = try old.read { db in try Row.fetchAll(db, sql: "SELECT * FROM auditCheckpoint") }
+        #expect(before.count == 3 && checkpoint.count == 1)
         try old.close()
         let store = try EnrolmentStore(
             path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
@@ -184,6 +189,17 @@ import WardenCrypto
         }
         #expect(after == before)
         #expect(indexes.isEmpty)
+        // The checkpoint still names its record, through the rebuilt table.
+        let (checkpointAfter, foreignKeyProblems, referenced) = try migrated.read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM auditCheckpoint"),
+                try Row.fetchAll(db, sql: "PRAGMA foreign_key_check"),
+                try String.fetchAll(db, sql: "SELECT \"table\" FROM pragma_foreign_key_list('auditCheckpoint')")
+            )
+        }
+        #expect(checkpointAfter == checkpoint)
+        #expect(foreignKeyProblems.isEmpty)
+        #expect(referenced == ["auditRecord"])
         for statement in ["UPDATE auditRecord SET details = 'changed'", "DELETE FROM auditRecord"] {
             #expect(throws: DatabaseError.self) { try migrated.write { db in try db.execute(sql: statement) } }
         }

@@ -48,17 +48,20 @@ import WardenCrypto
     }
 
     /// Nonce uses kept before they were keyed by value alone keep their rows, and a use of
-    /// the same nonce is still refused after the table was rebuilt.
+    /// the same nonce is refused after the table was rebuilt, whichever machine it names
+    /// (the nonce's bytes name its machine).
     @Test func nonceUsesAreKeyedByValueAfterTheMigration() throws {
         let folder = try TestPaths.temporaryDirectory("nonce-uses")
         let path = folder.appendingPathComponent("warden.sqlite").path
         let old = try DatabaseQueue(path: path)
         try SQLiteSchema.migrator.migrate(old, upTo: "v19-audit-hashes-unindexed")
         try old.write { db in
-            try db.execute(
-                sql:
-                    "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES ('m', 'active', x'01', x'0b', 0)"
-            )
+            for (name, ekName) in [("m", "x'0b'"), ("n", "x'0c'")] {
+                try db.execute(
+                    sql:
+                        "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES ('\(name)', 'active', x'01', \(ekName), 0)"
+                )
+            }
             try db.execute(
                 sql: "INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (1, x'0102', ?, ?)",
                 arguments: [Date(timeIntervalSince1970: 60), Date(timeIntervalSince1970: 1)])
@@ -75,10 +78,13 @@ import WardenCrypto
         }
         #expect(rows == 1)
         #expect(keyed == ["value"])
-        #expect(throws: DatabaseError.self) {
-            try migrated.write { db in
-                try db.execute(
-                    sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (1, x'0102', 0)")
+        for machine in [1, 2] {
+            #expect(throws: DatabaseError.self) {
+                try migrated.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO machineNonce (machineID, value, expiresAt) VALUES (?, x'0102', 0)",
+                        arguments: [machine])
+                }
             }
         }
     }

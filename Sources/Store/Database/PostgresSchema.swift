@@ -2,7 +2,8 @@ import Attestation
 
 /// The PostgreSQL database's named migrations, applied in order at start under a lock that
 /// appliances starting together share. Every change of schema is a new migration; applied
-/// ones never change. (SQLite's history is ``SQLiteSchema``; both reach the same tables.)
+/// ones never change. (SQLite's history is ``SQLiteSchema``; both reach the same tables,
+/// though SQLite keys nonce uses by value alone, in time order.)
 enum PostgresSchema {
     /// Held (transaction-scoped) while migrations run.
     static let migrationLock: Int64 = 0x5761_7264_656E_0001

@@ -288,7 +288,8 @@ enum SQLiteSchema {
         migrator.registerMigration("v19-audit-hashes-unindexed") { db in
             // A record's hash covers its sequence, so no two are equal, and nothing looks a
             // record up by it: the unique index on these random values only made every record
-            // dirty a random page of its own in every commit.
+            // dirty a random page of its own in every commit. The records are copied once, in
+            // this migration's transaction: a long chain makes this one start slower.
             try rebuild("auditRecord", db) { table in
                 table.range(of: "hash BLOB NOT NULL UNIQUE").map {
                     table.replacingCharacters(in: $0, with: "hash BLOB NOT NULL")
@@ -298,7 +299,8 @@ enum SQLiteSchema {
         migrator.registerMigration("v20-nonce-uses-in-time-order") { db in
             // A nonce is made now, not stored at issue, and its bytes begin with the time it
             // was issued: keyed by value alone, uses are appended in time order to one page,
-            // where clustered by machine each use dirtied a page of its machine's.
+            // where clustered by machine each use dirtied a page of its machine's. Deleting a
+            // machine now reads the whole table for its uses: a few minutes' worth, once.
             try rebuild("machineNonce", db) { table in
                 table.range(of: "PRIMARY KEY (machineID, value)").map {
                     table.replacingCharacters(in: $0, with: "PRIMARY KEY (value)")
