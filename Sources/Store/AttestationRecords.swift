@@ -31,6 +31,8 @@ public struct AttestationOutcome: Sendable {
     public let legacyBootResetCount: UInt32?
     /// What the judgement was given besides the evidence, kept with it for auditors.
     public let inputs: JudgementInputs?
+    /// The SHA-256 of the evidence's event log, when the verifier worked it out.
+    let eventLogSHA256: [UInt8]?
 
     /// The outcome `judgement` gave `evidence`, with its `inputs`.
     public init(
@@ -41,7 +43,7 @@ public struct AttestationOutcome: Sendable {
             reasons: judgement.reasons,
             policyID: judgement.policyID, clock: judgement.clock, bootReference: judgement.boot,
             legacyBootResetCount: judgement.legacyBootResetCount,
-            inputs: inputs)
+            inputs: inputs, eventLogSHA256: judgement.quote?.measuredBoot?.sha256)
     }
 
     /// An outcome as given (a store's own tests, and evidence judged elsewhere).
@@ -50,6 +52,17 @@ public struct AttestationOutcome: Sendable {
         policyID: Int64?,
         clock: TPMAttest.ClockInfo?, bootReference: BootReference? = nil, legacyBootResetCount: UInt32? = nil,
         inputs: JudgementInputs? = nil
+    ) {
+        self.init(
+            machineID: machineID, attestationKeyID: attestationKeyID, evidence: evidence, passed: passed,
+            reasons: reasons, policyID: policyID, clock: clock, bootReference: bootReference,
+            legacyBootResetCount: legacyBootResetCount, inputs: inputs, eventLogSHA256: nil)
+    }
+
+    private init(
+        machineID: Int64, attestationKeyID: Int64, evidence: Evidence, passed: Bool, reasons: [String],
+        policyID: Int64?, clock: TPMAttest.ClockInfo?, bootReference: BootReference?, legacyBootResetCount: UInt32?,
+        inputs: JudgementInputs?, eventLogSHA256: [UInt8]?
     ) {
         self.machineID = machineID
         self.attestationKeyID = attestationKeyID
@@ -61,6 +74,7 @@ public struct AttestationOutcome: Sendable {
         self.bootReference = bootReference == BootReference() ? nil : bootReference
         self.legacyBootResetCount = legacyBootResetCount
         self.inputs = inputs
+        self.eventLogSHA256 = eventLogSHA256
     }
 
     /// The evidence as the files an export carries.
@@ -164,7 +178,7 @@ extension EnrolmentStore {
         let files = outcome.evidenceFiles
         let evidenceSHA256 = files.digest
         let eventLog = outcome.evidence.eventLog.map {
-            StoredEventLog(sha256: DigestAlgorithm.sha256.hash($0), bytes: $0)
+            StoredEventLog(sha256: outcome.eventLogSHA256 ?? DigestAlgorithm.sha256.hash($0), bytes: $0)
         }
         let nonce = try acceptedNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
         let generation = database.generation

@@ -57,4 +57,7 @@ public struct MeasuredBoot: Sendable {
     public let anchoredPCRs: Set<Int>
     /// Facts derived from events in anchored PCRs only.
     public let facts: BootFacts
+    /// The SHA-256 of the log's bytes, when the verifier worked it out (to look up the
+    /// replay it keeps), so that whoever keeps the log by digest need not hash it again.
+    public let sha256: [UInt8]?
 }

@@ -164,11 +164,12 @@ public struct QuoteVerifier: Sendable {
     private func checkEventLog(_ bytes: [UInt8], values: PCRValues?, _ failures: inout [QuoteFailure]) -> MeasuredBoot?
     {
         let replayed: ReplayedEventLog
+        var sha256: [UInt8]?
         do throws(EventLogError) {
             if let logs, bytes.count <= ReplayedEventLog.largestKept {
-                replayed = try logs.value(for: DigestAlgorithm.sha256.hash(bytes)) { () throws(EventLogError) in
-                    try ReplayedEventLog(bytes)
-                }
+                let digest = DigestAlgorithm.sha256.hash(bytes)
+                sha256 = digest
+                replayed = try logs.value(for: digest) { () throws(EventLogError) in try ReplayedEventLog(bytes) }
             } else {
                 replayed = try ReplayedEventLog(bytes)
             }
@@ -184,7 +185,7 @@ public struct QuoteVerifier: Sendable {
         guard failures.isEmpty else { return nil }  // so no event's data failed its digest
         return MeasuredBoot(
             eventLog: log, replay: replay, anchoredPCRs: comparison.anchored,
-            facts: replayed.bootFacts(anchoredPCRs: comparison.anchored))
+            facts: replayed.bootFacts(anchoredPCRs: comparison.anchored), sha256: sha256)
     }
 }
 

@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 import TPM
 import TSS
+import WardenCrypto
 
 /// Good evidence from a real software TPM verifies, as tpm2_checkquote agrees.
 @Suite struct QuoteVerificationTests {
@@ -48,7 +49,10 @@ import TSS
             #expect(kept.measuredBoot?.replay == uncached.measuredBoot?.replay)
             #expect(kept.measuredBoot?.anchoredPCRs == uncached.measuredBoot?.anchoredPCRs)
             #expect(kept.measuredBoot?.facts == uncached.measuredBoot?.facts)
+            // The digest it keeps the log under is the log's, handed on to whoever keeps the log.
+            #expect(kept.measuredBoot?.sha256 == files.evidence.eventLog.map { DigestAlgorithm.sha256.hash($0) })
         }
+        #expect(uncached.measuredBoot != nil && uncached.measuredBoot?.sha256 == nil)
         var changed = files.evidence
         var log = try #require(changed.eventLog)
         let first = try #require(uncached.measuredBoot?.eventLog.events.first { $0.pcr == 0 && $0.type != .noAction })
