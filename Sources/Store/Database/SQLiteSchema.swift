@@ -290,45 +290,40 @@ enum SQLiteSchema {
             // record up by it: the unique index on these random values only made every record
             // dirty a random page of its own in every commit. The records are copied once, in
             // this migration's transaction: a long chain makes this one start slower.
-            try rebuild("auditRecord", db) { table in
-                table.range(of: "hash BLOB NOT NULL UNIQUE").map {
-                    table.replacingCharacters(in: $0, with: "hash BLOB NOT NULL")
-                }
-            }
+            try rebuild("auditRecord", db, replacing: "hash BLOB NOT NULL UNIQUE", with: "hash BLOB NOT NULL")
         }
         migrator.registerMigration("v20-nonce-uses-in-time-order") { db in
             // A nonce is made now, not stored at issue, and its bytes begin with the time it
             // was issued: keyed by value alone, uses are appended in time order to one page,
             // where clustered by machine each use dirtied a page of its machine's. Deleting a
             // machine now reads the whole table for its uses: a few minutes' worth, once.
-            try rebuild("machineNonce", db) { table in
-                table.range(of: "PRIMARY KEY (machineID, value)").map {
-                    table.replacingCharacters(in: $0, with: "PRIMARY KEY (value)")
-                }
-            }
+            try rebuild("machineNonce", db, replacing: "PRIMARY KEY (machineID, value)", with: "PRIMARY KEY (value)")
         }
         return migrator
     }
 
     /// Rebuilds the machine table with `check` as the constraint on `state`.
     private static func constrainMachineStates(_ db: Database, to check: String) throws {
-        try rebuild("machine", db) { table in
-            table.range(of: #"CHECK \(state IN \([^)]*\)\)"#, options: .regularExpression).map {
-                table.replacingCharacters(in: $0, with: "CHECK (\(check))")
-            }
-        }
+        try rebuild(
+            "machine", db, replacing: #"CHECK \(state IN \([^)]*\)\)"#, with: "CHECK (\(check))",
+            options: .regularExpression)
     }
 
-    /// Rebuilds `table` as `edit` rewrites its definition (SQLite cannot alter a constraint
-    /// or a primary key): rows, indexes, triggers and the id sequence are kept, so an id a
-    /// deleted row had is never given again. `edit` answers nil for a definition it does not
-    /// know. Foreign keys are off while a migration runs, and checked before it commits.
-    private static func rebuild(_ table: String, _ db: Database, editing edit: (String) -> String?) throws {
+    /// Rebuilds `table` with `replacement` for what `pattern` finds in its definition (SQLite
+    /// cannot alter a constraint or a primary key): rows, indexes, triggers and the id
+    /// sequence are kept, so an id a deleted row had is never given again. A definition in
+    /// which `pattern` finds nothing is not one the migration knows. Foreign keys are off
+    /// while a migration runs, and checked before it commits.
+    private static func rebuild(
+        _ table: String, _ db: Database, replacing pattern: String, with replacement: String,
+        options: String.CompareOptions = []
+    ) throws {
         let unknown = StoreError.database("the \(table) table's definition is not one this migration knows")
         guard
             let definition = try String.fetchOne(
                 db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", arguments: [table]),
-            var rebuilt = edit(definition),
+            let found = definition.range(of: pattern, options: options),
+            case var rebuilt = definition.replacingCharacters(in: found, with: replacement),
             let head = rebuilt.range(of: #"^CREATE TABLE "?\#(table)"?"#, options: .regularExpression)
         else { throw unknown }
         rebuilt.replaceSubrange(head, with: #"CREATE TABLE "\#(table)Rebuilt""#)
