@@ -128,12 +128,8 @@ import WardenCrypto
 
     /// Records written before the chain existed enter it in their order, unchanged.
     @Test func earlierRecordsJoinTheChainOnMigration() throws {
-        let folder = try TestPaths.temporaryDirectory("audit-migration")
-        let path = folder.appendingPathComponent("warden.sqlite").path
-        let old = try DatabaseQueue(path: path)
-        try SQLiteSchema.migrator.migrate(old, upTo: "v5-agent-token-by-its-secret")
         let when = Date(timeIntervalSince1970: 1_790_000_000.25)
-        try old.write { db in
+        let earlier = try EarlierDatabase("audit-migration", upTo: "v5-agent-token-by-its-secret") { db in
             for index in 1...3 {
                 try db.execute(
                     sql:
@@ -141,9 +137,7 @@ import WardenCrypto
                     arguments: [when, "machine/\(index)"])
             }
         }
-        try old.close()
-        let store = try EnrolmentStore(
-            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try earlier.openedByToday()
         let records = try store.auditRecords(subjectPrefix: "machine/")
         #expect(records.map(\.subject) == ["machine/1", "machine/2", "machine/3"])
         #expect(records.allSatisfy { $0.time == "2026-09-21T14:13:20.250Z" && AuditChain.hash(of: $0) == $0.hash })
@@ -153,11 +147,7 @@ import WardenCrypto
     /// The table rebuilt without the index on hashes keeps every record as it was, stays
     /// append-only, and indexes nothing but its sequence.
     @Test func recordsSurviveTheHashIndexDropped() throws {
-        let folder = try TestPaths.temporaryDirectory("audit-hash-index")
-        let path = folder.appendingPathComponent("warden.sqlite").path
-        let old = try DatabaseQueue(path: path)
-        try SQLiteSchema.migrator.migrate(old, upTo: "v18-secure-boot-enrolment")
-        try old.write { db in
+        let earlier = try EarlierDatabase("audit-hash-index", upTo: "v18-secure-boot-enrolment") { db in
             let chain = SQLiteSession.transaction(db)
             for index in 1...3 {
                 try chain.appendAudit(
@@ -169,18 +159,20 @@ import WardenCrypto
                     "INSERT INTO auditCheckpoint (sequence, hash, signedAt, signature) SELECT sequence, hash, time, x'00' FROM auditRecord WHERE sequence = 3"
             )
         }
-        let before = try old.read { db in try Row.fetchAll(db, sql: "SELECT * FROM auditRecord ORDER BY sequence") }
-        let checkpoint = try old.read { db in try Row.fetchAll(db, sql: "SELECT * FROM auditCheckpoint") }
+        let (before, checkpoint) = try DatabaseQueue(path: earlier.path).read { db in
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM auditRecord ORDER BY sequence"),
+                try Row.fetchAll(db, sql: "SELECT * FROM auditCheckpoint")
+            )
+        }
         #expect(before.count == 3 && checkpoint.count == 1)
-        try old.close()
-        let store = try EnrolmentStore(
-            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try earlier.openedByToday()
         try store.audit(actor: "test", action: "event", subject: "machine/4", details: "after")
         let records = try store.auditRecords(subjectPrefix: "machine/")
         #expect(records.count == 4)
         #expect(records.allSatisfy { AuditChain.hash(of: $0) == $0.hash })
         #expect(zip(records, records.dropFirst()).allSatisfy { $1.previousHash == $0.hash })
-        let migrated = try DatabaseQueue(path: path)
+        let migrated = try DatabaseQueue(path: earlier.path)
         let (after, indexes) = try migrated.read { db in
             (
                 try Row.fetchAll(db, sql: "SELECT * FROM auditRecord WHERE sequence <= 3 ORDER BY sequence"),

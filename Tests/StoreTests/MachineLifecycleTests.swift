@@ -117,11 +117,7 @@ import WardenCrypto
     /// A database made by an earlier Warden (schema v9) gains the new constraint and keeps
     /// its rows, its indexes and its id sequence: a forgotten machine's id is not reused.
     @Test func theMigrationKeepsRowsIndexesAndTheIDSequence() throws {
-        let folder = try TestPaths.temporaryDirectory("lifecycle")
-        let path = folder.appendingPathComponent("warden.sqlite").path
-        let old = try DatabaseQueue(path: path)
-        try SQLiteSchema.migrator.migrate(old, upTo: "v9-bounded-anonymous-rows")
-        try old.write { db in
+        let earlier = try EarlierDatabase("lifecycle", upTo: "v9-bounded-anonymous-rows") { db in
             for (index, state) in ["enrolled", "active", "discovered"].enumerated() {
                 try db.execute(
                     sql: "INSERT INTO machine (name, state, ekPublic, ekName, createdAt) VALUES (?, ?, x'01', ?, 0)",
@@ -130,15 +126,13 @@ import WardenCrypto
             try db.execute(sql: "INSERT INTO machineMAC (mac, machineID) VALUES ('52:54:00:00:00:01', 1)")
             try db.execute(sql: "DELETE FROM machine WHERE id = 3")
         }
-        try old.close()
-        let store = try EnrolmentStore(
-            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
+        let store = try earlier.openedByToday()
         #expect(try store.machines().map(\.state) == [.enrolled, .active])
         #expect(try store.machine(named: "m0").macs == ["52:54:00:00:00:01"])
         #expect(
             try store.enroll(MachineEnrolment(name: "new", ekPublic: [1], ekName: [0, 0x0b, 9]), actor: "test") == 4,
             "the forgotten machine's id 3 was given again")
-        let reopened = try DatabaseQueue(path: path)
+        let reopened = try DatabaseQueue(path: earlier.path)
         let indexes = try reopened.read {
             try String.fetchAll(
                 $0,

@@ -51,11 +51,7 @@ import WardenCrypto
     /// the same nonce is refused after the table was rebuilt, whichever machine it names
     /// (the nonce's bytes name its machine).
     @Test func nonceUsesAreKeyedByValueAfterTheMigration() throws {
-        let folder = try TestPaths.temporaryDirectory("nonce-uses")
-        let path = folder.appendingPathComponent("warden.sqlite").path
-        let old = try DatabaseQueue(path: path)
-        try SQLiteSchema.migrator.migrate(old, upTo: "v19-audit-hashes-unindexed")
-        try old.write { db in
+        let earlier = try EarlierDatabase("nonce-uses", upTo: "v19-audit-hashes-unindexed") { db in
             for (name, ekName) in [("m", "x'0b'"), ("n", "x'0c'")] {
                 try db.execute(
                     sql:
@@ -66,10 +62,8 @@ import WardenCrypto
                 sql: "INSERT INTO machineNonce (machineID, value, expiresAt, usedAt) VALUES (1, x'0102', ?, ?)",
                 arguments: [Date(timeIntervalSince1970: 60), Date(timeIntervalSince1970: 1)])
         }
-        try old.close()
-        _ = try EnrolmentStore(
-            path: path, key: try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path))
-        let migrated = try DatabaseQueue(path: path)
+        _ = try earlier.openedByToday()
+        let migrated = try DatabaseQueue(path: earlier.path)
         let (rows, keyed) = try migrated.read { db in
             (
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce WHERE machineID = 1 AND value = x'0102'"),
