@@ -15,13 +15,17 @@ public final class WardenServerProcess: @unchecked Sendable {
 
     /// Starts a server with a fresh state folder (or one `prepare` fills first, given the
     /// folder and the server's settings); `environment` adds WARDEN_* settings (the
-    /// appliance's name is its own unless it names one).
+    /// appliance's name is its own unless it names one). Refusal windows last a day unless
+    /// `environment` names their length: tests count the records a window makes, and on a
+    /// loaded machine the seconds between two of a test's requests can outlast the default.
     public init(
         environment: [String: String] = [:], preparing prepare: ((URL, [String: String]) throws -> Void)? = nil
     ) throws {
         folder = try TestPaths.temporaryDirectory("serve")
-        let environment = ["WARDEN_APPLIANCE_NAME": "appliance-" + UUID().uuidString.prefix(8).lowercased()]
-            .merging(environment) { $1 }
+        let environment = [
+            "WARDEN_APPLIANCE_NAME": "appliance-" + UUID().uuidString.prefix(8).lowercased(),
+            "WARDEN_REFUSAL_AUDIT_INTERVAL": "86400",
+        ].merging(environment) { $1 }
         try prepare?(folder.appendingPathComponent(".warden"), environment)
         for _ in 0..<20 {
             let port = Int.random(in: 33_000..<45_000)
