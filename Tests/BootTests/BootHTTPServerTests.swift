@@ -6,7 +6,7 @@ import TestSupport
 
 /// The boot HTTP server on loopback, driven by curl: exact lengths, HEAD, ranges, entity
 /// tags, refusals of path tricks and of methods, the script hand-off, and 503 when full.
-@Suite struct BootHTTPServerTests {
+@Suite(.dedicatedThread) struct BootHTTPServerTests {
     /// Answers every identified machine with a script naming its MAC; remembers the requests.
     final class RecordingScripts: BootScriptSource {
         let requests = Mutex<[BootScriptRequest]>([])

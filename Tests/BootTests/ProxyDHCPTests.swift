@@ -6,7 +6,7 @@ import TestSupport
 
 /// ProxyDHCP on loopback ports, asked by an independent PXE client (Python's struct and
 /// socket, `Tests/Scripts/pxe-dhcp-client.py`) as a PXE ROM, iPXE and UEFI HTTP Boot ask.
-@Suite struct ProxyDHCPTests {
+@Suite(.dedicatedThread) struct ProxyDHCPTests {
     static let settings: ProxyDHCPResponder.Settings = {
         var settings = ProxyDHCPResponder.Settings(serverAddress: [127, 0, 0, 1], httpBase: "http://127.0.0.1:8080")
         settings.arm64File = "arm64/ipxe.efi"

@@ -5,7 +5,7 @@ import TestSupport
 
 /// The TFTP server on loopback, with real clients (tftp-hpa's `tftp`, `curl`, `atftp`) and
 /// Warden's own client made to lose packets on purpose.
-@Suite struct TFTPServerTests {
+@Suite(.dedicatedThread) struct TFTPServerTests {
     /// A server on a free loopback port, serving a fresh root with files of awkward sizes.
     struct Rig {
         let folder: URL

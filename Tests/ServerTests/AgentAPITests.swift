@@ -59,7 +59,11 @@ import WardenCrypto
             port.set($0)
         }
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "agent-api-test")))
-        let server = Task { try await group.run() }
+        // The server's tasks on a thread of their own: a nonce lives 60 s, and the cooperative
+        // pool can be blocked longer than that by the other suites' tests.
+        let serverThread = DedicatedThreadExecutor()
+        defer { serverThread.finish() }
+        let server = Task(executorPreference: serverThread) { try await group.run() }
         do {
             for _ in 0..<100 where port.value == nil { try await Task.sleep(for: .milliseconds(50)) }
             let listening = try #require(port.value)

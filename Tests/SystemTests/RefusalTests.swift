@@ -8,7 +8,8 @@ import WardenClient
 import WardenCrypto
 
 /// Each refusal over the real HTTPS API: nothing released, and an audit record naming it.
-@Suite struct RefusalTests {
+/// Each test awaits the server on a thread of its own: a nonce lives 60 s.
+@Suite(.dedicatedThread) struct RefusalTests {
     /// A second TPM that presents the enrolled machine's EK public key cannot activate an
     /// AK against it: the credential is wrapped to the real EK's private part.
     @Test func aTPMWithoutTheEnrolledEKsPrivatePartIsRefused() async throws {
