@@ -7,18 +7,19 @@ import TestSupport
 @Suite struct HostileNetworkTests {
     /// One address holds at most its share of the HTTPS API's connections, and a connection
     /// that never starts TLS is cut off at the handshake deadline; another client is served
-    /// throughout.
+    /// throughout. The deadline is 5 s: the four must still be open after the fifth is cut
+    /// and the CLI's own handshake done, however loaded the machine.
     @Test func silentConnectionsAreBoundedPerSourceAndCutOff() throws {
         let server = try WardenServerProcess(environment: [
-            "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKE_TIMEOUT": "2",
+            "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKE_TIMEOUT": "5",
         ])
         let held = try (0..<4).map { _ in try OpenConnection(port: server.port, from: "127.0.0.2") }
         usleep(300_000)
         let fifth = try OpenConnection(port: server.port, from: "127.0.0.2")
-        #expect(fifth.closedByPeer(within: 1), "a fifth connection from one address is closed at once")
+        #expect(fifth.closedByPeer(within: 4), "a fifth connection from one address is closed at once")
         #expect(held.allSatisfy { !$0.isClosedByPeer() }, "the four are held until their deadline")
         try expectSuccess(server.cli(["machine", "list"]))
-        #expect(held.allSatisfy { $0.closedByPeer(within: 5) }, "the handshake deadline passed")
+        #expect(held.allSatisfy { $0.closedByPeer(within: 10) }, "the handshake deadline passed")
     }
 
     /// A discovered machine can be forgotten by an operator; an enrolled one cannot. New
