@@ -53,11 +53,99 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
         self.image = image
     }
 
-    /// The inputs as stable JSON, as they are kept with the evidence.
-    public var json: [UInt8] { KeptJSON.encode(self) }
+    /// The inputs as stable JSON, as they are kept with the evidence: the bytes ``KeptJSON``
+    /// writes, written by hand (``KeptJSONWriter``).
+    public var json: [UInt8] {
+        var out = KeptJSONWriter()
+        out.beginObject()
+        out.key("format")
+        out.integer(format)
+        if let image {
+            out.key("image")
+            image.write(to: &out)
+        }
+        if let lastClock {
+            out.key("lastClock")
+            out.beginObject()
+            out.key("clock")
+            out.integer(lastClock.clock)
+            out.key("resetCount")
+            out.integer(lastClock.resetCount)
+            out.key("restartCount")
+            out.integer(lastClock.restartCount)
+            out.key("safe")
+            out.bool(lastClock.safe)
+            out.endObject()
+        }
+        if let legacyBootResetCount {
+            out.key("legacyBootResetCount")
+            out.integer(legacyBootResetCount)
+        }
+        out.key("machineName")
+        out.string(machineName)
+        out.key("machineState")
+        out.string(machineState.rawValue)
+        if let nonceProblem {
+            out.key("nonceProblem")
+            out.string(nonceProblem)
+        }
+        out.key("policy")
+        policy.write(to: &out)
+        out.endObject()
+        return out.bytes
+    }
 
     /// Reads inputs kept with the evidence.
     public init(json: [UInt8]) throws(PolicyError) {
         self = try KeptJSON.decode(Self.self, json, what: "the judgement's inputs")
+    }
+}
+
+extension JudgementInputs.PolicyStanding {
+    /// As `Codable` writes an enum case: an object whose one member, the case, holds its values.
+    fileprivate func write(to out: inout KeptJSONWriter) {
+        out.beginObject()
+        switch self {
+        case .firstUse:
+            out.key("firstUse")
+            out.beginObject()
+        case .missing(let name):
+            out.key("missing")
+            out.beginObject()
+            out.key("name")
+            out.string(name)
+        case .version(let id, let name, let version):
+            out.key("version")
+            out.beginObject()
+            out.key("id")
+            out.integer(id)
+            out.key("name")
+            out.string(name)
+            out.key("version")
+            out.integer(version)
+        }
+        out.endObject()
+        out.endObject()
+    }
+}
+
+extension JudgementInputs.ImageStanding {
+    /// As `Codable` writes an enum case; the image's reference as ``KeptJSON`` encodes it.
+    fileprivate func write(to out: inout KeptJSONWriter) {
+        out.beginObject()
+        switch self {
+        case .measured(let reference):
+            out.key("measured")
+            out.beginObject()
+            out.key("reference")
+            out.json(KeptJSON.encode(reference))
+        case .unmeasured(let reason):
+            out.key("unmeasured")
+            out.beginObject()
+            out.key("reason")
+            out.string(reason)
+        }
+        out.endObject()
+        out.endObject()
     }
 }
