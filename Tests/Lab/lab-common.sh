@@ -133,7 +133,13 @@ make_machine() {
 }
 
 # boot NAME SECONDS LOG [QEMU ARGS…]: runs the machine on the rack's tap0 until it powers
-# off or SECONDS pass; each serial line is kept with the seconds since QEMU started.
+# off or SECONDS pass; each serial line is kept with the seconds since QEMU started. With
+# BOOT_UNTIL set (an extended regular expression), the machine is also stopped, by its
+# process id, once a line matches it: a boot the firmware refuses never powers off, so its
+# SECONDS can be generous for a loaded machine and still cost nothing when it works. It is
+# killed outright: a SIGTERM sent as the firmware refused an image left QEMU hung in its
+# own shutdown for minutes, through timeout's SIGTERM too, which is why timeout now follows
+# its SIGTERM with a SIGKILL.
 boot() {
     local name=$1 seconds=$2 serial=$3
     shift 3
@@ -144,13 +150,19 @@ boot() {
     local start=$EPOCHREALTIME
     echo "$start" > "$OUT/$serial.start"
     set +e
-    timeout "$seconds" ip netns exec "$RACK" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
-        -monitor none -serial stdio -uuid "$(cat "$WORK/$name/uuid")" \
+    local pidfile="$WORK/$name/qemu.pid"
+    rm -f "$pidfile"
+    # The group keeps the shell's "Killed" notice of a machine stopped on BOOT_UNTIL out of the output.
+    { timeout -k 10 "$seconds" ip netns exec "$RACK" qemu-system-x86_64 -machine q35,accel=tcg -m 1536 -smp 1 -display none -no-reboot \
+        -monitor none -serial stdio -pidfile "$pidfile" -uuid "$(cat "$WORK/$name/uuid")" \
         -chardev socket,id=chrtpm,path="$WORK/$name/swtpm.sock" -tpmdev emulator,id=tpm0,chardev=chrtpm -device tpm-tis,tpmdev=tpm0 \
         -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
-        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" |
+        -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" || true; } 2> /dev/null |
         while IFS= read -r line; do
             printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
+            if [ -n "${BOOT_UNTIL:-}" ] && [[ $line =~ $BOOT_UNTIL ]] && [ -s "$pidfile" ]; then
+                kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+            fi
         done > "$OUT/$serial.log"
     set -e
     echo "$EPOCHREALTIME" > "$OUT/$serial.end"

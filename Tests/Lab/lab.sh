@@ -185,7 +185,7 @@ stop_serving
 serve "$WORK/keyless" "$OUT/warden-keyless.log"
 log "node-1 boots from an appliance without the rack's Secure Boot keys"
 # shellcheck disable=SC2046
-boot node-1 45 node-1-unsigned-ipxe $(uefi_secure_pxe node-1 52:54:00:57:00:01)
+BOOT_UNTIL="Access Denied" boot node-1 240 node-1-unsigned-ipxe $(uefi_secure_pxe node-1 52:54:00:57:00:01)
 transfers=$(boot_events "$OUT/warden-keyless.log" | grep -c "warden: tftp: " || true)
 if grep -q "Access Denied" "$OUT/node-1-unsigned-ipxe.log" && [ "$transfers" -gt 0 ] \
     && ! boot_events "$OUT/warden-keyless.log" | includes "warden: http: script for"; then
@@ -212,7 +212,7 @@ for appliance in keyless other-rack; do
     what=$([ "$appliance" = keyless ] && echo "an unsigned UKI" || echo "a UKI signed by another rack's db key")
     log "node-1 boots $what"
     # shellcheck disable=SC2046
-    boot node-1 50 "node-1-$appliance-uki" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
+    BOOT_UNTIL="No more network devices" boot node-1 240 "node-1-$appliance-uki" $(uefi_secure_pxe node-1 52:54:00:57:00:01)
     said=$(grep -a -m1 "Could not boot" "$OUT/node-1-$appliance-uki.log" | cut -c8- || true)
     recorded=$(warden_at "$WORK/$appliance" machine show node-1 --format json | grep -c '"passed"' || true)
     if [ -n "$said" ] && boot_events "$OUT/warden-$appliance.log" | includes "http: script for 52:54:00:57:00:01" \
