@@ -106,14 +106,15 @@ final class SQLiteSession: SQLSession {
     let lockingRows = ""
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
-        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments.map(\.databaseValue)))
+        try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(arguments.map { $0.databaseValue }))
         return db.changesCount
     }
 
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
         let statement = try db.cachedStatement(sql: sql)
         let columns = SQLColumns(statement.columnNames)
-        let cursor = try GRDB.Row.fetchCursor(statement, arguments: StatementArguments(arguments.map(\.databaseValue)))
+        let cursor = try GRDB.Row.fetchCursor(
+            statement, arguments: StatementArguments(arguments.map { $0.databaseValue }))
         while let row = try cursor.next() {
             try body(SQLRow(columns: columns, values: row.databaseValues.map(SQLValue.init)))
         }
