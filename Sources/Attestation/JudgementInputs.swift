@@ -54,9 +54,67 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
     }
 
     /// The inputs as stable JSON, as they are kept with the evidence: the bytes ``KeptJSON``
-    /// writes, written by hand (``KeptJSONWriter``).
-    public var json: [UInt8] {
-        var out = KeptJSONWriter()
+    /// writes, written by hand.
+    public var json: [UInt8] { sortedJSON }
+
+    /// Reads inputs kept with the evidence.
+    public init(json: [UInt8]) throws(PolicyError) {
+        self = try KeptJSON.decode(Self.self, json, what: "the judgement's inputs")
+    }
+}
+
+extension JudgementInputs.PolicyStanding {
+    /// As `Codable` writes an enum case: an object whose one member, the case, holds its values.
+    fileprivate func write(to out: inout SortedJSONWriter) {
+        out.beginObject()
+        switch self {
+        case .firstUse:
+            out.key("firstUse")
+            out.beginObject()
+        case .missing(let name):
+            out.key("missing")
+            out.beginObject()
+            out.key("name")
+            out.string(name)
+        case .version(let id, let name, let version):
+            out.key("version")
+            out.beginObject()
+            out.key("id")
+            out.integer(id)
+            out.key("name")
+            out.string(name)
+            out.key("version")
+            out.integer(version)
+        }
+        out.endObject()
+        out.endObject()
+    }
+}
+
+extension JudgementInputs.ImageStanding {
+    /// As `Codable` writes an enum case; the image's reference as ``KeptJSON`` encodes it.
+    fileprivate func write(to out: inout SortedJSONWriter) {
+        out.beginObject()
+        switch self {
+        case .measured(let reference):
+            out.key("measured")
+            out.beginObject()
+            out.key("reference")
+            out.json(KeptJSON.encode(reference))
+        case .unmeasured(let reason):
+            out.key("unmeasured")
+            out.beginObject()
+            out.key("reason")
+            out.string(reason)
+        }
+        out.endObject()
+        out.endObject()
+    }
+}
+
+extension JudgementInputs: SortedJSONWritable {
+    /// Writes the inputs as ``KeptJSON`` does.
+    public func write(to out: inout SortedJSONWriter) {
         out.beginObject()
         out.key("format")
         out.integer(format)
@@ -92,60 +150,6 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
         out.key("policy")
         policy.write(to: &out)
         out.endObject()
-        return out.bytes
     }
 
-    /// Reads inputs kept with the evidence.
-    public init(json: [UInt8]) throws(PolicyError) {
-        self = try KeptJSON.decode(Self.self, json, what: "the judgement's inputs")
-    }
-}
-
-extension JudgementInputs.PolicyStanding {
-    /// As `Codable` writes an enum case: an object whose one member, the case, holds its values.
-    fileprivate func write(to out: inout KeptJSONWriter) {
-        out.beginObject()
-        switch self {
-        case .firstUse:
-            out.key("firstUse")
-            out.beginObject()
-        case .missing(let name):
-            out.key("missing")
-            out.beginObject()
-            out.key("name")
-            out.string(name)
-        case .version(let id, let name, let version):
-            out.key("version")
-            out.beginObject()
-            out.key("id")
-            out.integer(id)
-            out.key("name")
-            out.string(name)
-            out.key("version")
-            out.integer(version)
-        }
-        out.endObject()
-        out.endObject()
-    }
-}
-
-extension JudgementInputs.ImageStanding {
-    /// As `Codable` writes an enum case; the image's reference as ``KeptJSON`` encodes it.
-    fileprivate func write(to out: inout KeptJSONWriter) {
-        out.beginObject()
-        switch self {
-        case .measured(let reference):
-            out.key("measured")
-            out.beginObject()
-            out.key("reference")
-            out.json(KeptJSON.encode(reference))
-        case .unmeasured(let reason):
-            out.key("unmeasured")
-            out.beginObject()
-            out.key("reason")
-            out.string(reason)
-        }
-        out.endObject()
-        out.endObject()
-    }
 }

@@ -8,6 +8,8 @@ enum APIResponses {
     /// Seconds a client is asked to wait (`Retry-After`) while the database is unavailable:
     /// about as long as a fail-over takes.
     static let databaseRetryAfter = 5
+    /// How responses are encoded; a ``SortedJSONWritable`` value is written by hand to the
+    /// same bytes.
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
@@ -23,9 +25,10 @@ enum APIResponses {
     }()
 
     static func json(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
-        Response(
+        let bytes = try (value as? any SortedJSONWritable)?.sortedJSON ?? [UInt8](encoder.encode(value))
+        return Response(
             status: status, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// A refusal in the one shape every endpoint uses.

@@ -2,18 +2,12 @@
 import Foundation
 import Testing
 import TSS
+import TestSupport
 import WardenAPI
 
 /// The judgement's inputs, written by hand for speed, are the very bytes `JSONEncoder` writes
 /// for them (keys sorted, slashes unescaped), and read back to the same value.
 @Suite struct JudgementInputsJSONTests {
-    /// Texts `JSONEncoder` treats each its own way: quotes, backslashes, slashes, every
-    /// control character, and characters beyond ASCII.
-    static let awkwardTexts = [
-        "", "node-1", "say \"no\"", #"C:\boot\"#, "a/b//c", "tab\there\nnewline\r", "ünïcødé 🖥️ ノード",
-        String((0..<0x20).map { Character(Unicode.Scalar(UInt8($0))) }) + "\u{7F}",
-    ]
-
     static let image = BootReference.Image(
         name: "node/1",
         bootApplications: [BootMeasurement(what: "ipxe.efi", sha256: String(repeating: "ab", count: 32))],
@@ -23,10 +17,10 @@ import WardenAPI
     static var variants: [JudgementInputs] {
         let policies: [JudgementInputs.PolicyStanding] =
             [.firstUse]
-            + awkwardTexts.map { .missing(name: $0) }
+            + awkwardJSONTexts.map { .missing(name: $0) }
             + [.version(id: 1, name: "rack", version: 3), .version(id: Int64.max, name: "a/b", version: 0)]
         let images: [JudgementInputs.ImageStanding?] =
-            [nil, .measured(reference: image)] + awkwardTexts.map { .unmeasured(reason: $0) }
+            [nil, .measured(reference: image)] + awkwardJSONTexts.map { .unmeasured(reason: $0) }
         let clocks: [TPMAttest.ClockInfo?] = [
             nil, TPMAttest.ClockInfo(clock: 0, resetCount: 0, restartCount: 0, safe: false),
             TPMAttest.ClockInfo(clock: UInt64.max, resetCount: UInt32.max, restartCount: 7, safe: true),
@@ -36,8 +30,9 @@ import WardenAPI
             for policy in policies {
                 variants.append(
                     JudgementInputs(
-                        machineName: awkwardTexts[index % awkwardTexts.count], machineState: state,
-                        nonceProblem: index.isMultiple(of: 2) ? nil : awkwardTexts[(index + 3) % awkwardTexts.count],
+                        machineName: awkwardJSONTexts[index % awkwardJSONTexts.count], machineState: state,
+                        nonceProblem: index.isMultiple(of: 2)
+                            ? nil : awkwardJSONTexts[(index + 3) % awkwardJSONTexts.count],
                         lastClock: clocks[index % clocks.count],
                         legacyBootResetCount: index.isMultiple(of: 3) ? UInt32(index) : nil, policy: policy,
                         image: images[index % images.count]))
