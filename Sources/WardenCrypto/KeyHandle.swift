@@ -4,8 +4,14 @@ import COpenSSL
 /// and Warden never modifies a key after creating it.
 final class KeyHandle: @unchecked Sendable {
     let pointer: OpaquePointer
+    /// What kind of key this is, read from libcrypto once: every signature checked and every
+    /// OAEP run asks.
+    let kind: KeyKind
 
-    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+    init(_ pointer: OpaquePointer) {
+        self.pointer = pointer
+        kind = Self.kind(of: pointer)
+    }
 
     /// A key read from PEM `bytes` by `reader` (PEM_read_bio_PUBKEY, _PrivateKey) through a
     /// memory BIO.
@@ -21,8 +27,7 @@ final class KeyHandle: @unchecked Sendable {
 
     deinit { EVP_PKEY_free(pointer) }
 
-    /// What kind of key this is, read from libcrypto.
-    var kind: KeyKind {
+    private static func kind(of pointer: OpaquePointer) -> KeyKind {
         if EVP_PKEY_is_a(pointer, "RSA") == 1 {
             return .rsa(bits: Int(EVP_PKEY_get_bits(pointer)))
         }
