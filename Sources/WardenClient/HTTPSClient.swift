@@ -73,21 +73,28 @@ public final class HTTPSClient: Sendable {
         serverCA: String
     ) async throws(ClientError) -> any Channel {
         let isAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        // The handshake's outcome is kept outside the pipeline: a server that ends the
+        // handshake at once (a plain HTTP port) closes the channel, and its handlers go with
+        // it before anyone could look the check up, which reported `notFound`, not why.
+        let handshake = eventLoop.makePromise(of: Void.self)
+        // A connection that never began leaves the promise to this (a no-op once it is answered).
+        defer { handshake.fail(ChannelError.ioOnClosedChannel) }
         do {
-            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(.seconds(10))
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
                             try NIOSSLClientHandler(context: context, serverHostname: isAddress ? nil : host))
                         try channel.pipeline.syncOperations.addHandler(
-                            ServerPurposeCheck(promise: channel.eventLoop.makePromise(), further: serverCheck))
+                            ServerPurposeCheck(promise: handshake, further: serverCheck))
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(ExchangeHandler())
                     }
                 }
                 .connect(host: host, port: port).get()
-            try await channel.pipeline.handler(type: ServerPurposeCheck.self).flatMap { $0.promise.futureResult }.get()
+            try await handshake.futureResult.get()
             return channel
         } catch let error as ClientError { throw error } catch let error as ServerPurposeCheck.Failure {
             throw .untrustedServer(error.reason)
