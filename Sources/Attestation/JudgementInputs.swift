@@ -53,8 +53,8 @@ public struct JudgementInputs: Sendable, Equatable, Codable {
         self.image = image
     }
 
-    /// The inputs as stable JSON, as they are kept with the evidence: the bytes ``KeptJSON``
-    /// writes, written by hand.
+    /// The inputs as stable JSON, as they are kept with the evidence: keys sorted, written by
+    /// hand byte for byte as `JSONEncoder` writes them.
     public var json: [UInt8] { sortedJSON }
 
     /// Reads inputs kept with the evidence.
@@ -92,7 +92,7 @@ extension JudgementInputs.PolicyStanding {
 }
 
 extension JudgementInputs.ImageStanding {
-    /// As `Codable` writes an enum case; the image's reference as ``KeptJSON`` encodes it.
+    /// As `Codable` writes an enum case; the image's reference as `KeptJSON` encodes it.
     fileprivate func write(to out: inout SortedJSONWriter) {
         out.beginObject()
         switch self {
@@ -113,7 +113,7 @@ extension JudgementInputs.ImageStanding {
 }
 
 extension JudgementInputs: SortedJSONWritable {
-    /// Writes the inputs as ``KeptJSON`` does.
+    /// Writes the inputs as `JSONEncoder` does with keys sorted and slashes unescaped.
     public func write(to out: inout SortedJSONWriter) {
         out.beginObject()
         out.key("format")
@@ -151,5 +151,4 @@ extension JudgementInputs: SortedJSONWritable {
         policy.write(to: &out)
         out.endObject()
     }
-
 }

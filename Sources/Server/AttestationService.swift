@@ -353,7 +353,7 @@ public final class AttestationService: Sendable {
             removedApplianceCertificates: secrets.removedApplianceCertificates.map(Hex.encode))
         return try refuse(.internalError) {
             try SealedRelease.seal(
-                [UInt8](try APIResponses.encoder.encode(payload)), for: akName, under: cachedEndorsementKey(ekPublic),
+                try payload.json(), for: akName, under: cachedEndorsementKey(ekPublic),
                 releaseKey: releaseKey)
         }
     }

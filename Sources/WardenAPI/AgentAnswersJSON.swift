@@ -1,5 +1,4 @@
-/// The agent's answers on every attestation, written by hand: the server sends one of each
-/// per attestation.
+/// The server's answers to the agent, written by hand: it sends one of each per attestation.
 extension AgentMessages.ChallengeResponse: SortedJSONWritable {
     public func write(to json: inout SortedJSONWriter) {
         json.beginObject()

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import WardenCrypto
 
 /// What a release carries once the agent has opened it: the disk key, for a machine in a
@@ -37,6 +42,16 @@ public struct ReleasePayload: Codable, Sendable, Equatable {
         removedApplianceCertificates =
             try container.decodeIfPresent([String].self, forKey: .removedApplianceCertificates) ?? []
     }
+
+    /// The payload as it is sealed into a release: JSON, keys sorted, slashes unescaped. It
+    /// holds the secrets: the bytes go only to the sealing.
+    public func json() throws -> [UInt8] { [UInt8](try Self.encoder.encode(self)) }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)

@@ -4,9 +4,18 @@ import Testing
 import TestSupport
 import WardenAPI
 
-/// The agent's answers, written by hand for speed, are the very bytes the API's `JSONEncoder`
+/// The answers to the agent, written by hand for speed, are the very bytes the API's `JSONEncoder`
 /// writes for them, and read back to the same value.
 @Suite struct AgentAnswersJSONTests {
+    /// A stored property added later must be written by hand too: this fails until the
+    /// writers and these counts are brought up to date together.
+    @Test func theWritersKnowEveryStoredProperty() {
+        #expect(Mirror(reflecting: AgentMessages.ChallengeResponse(nonce: "")).children.count == 1)
+        let release = AgentMessages.ReleaseResponse(
+            credentialBlob: "", encryptedSecret: "", ciphertext: "", signature: "", releaseCertificate: "")
+        #expect(Mirror(reflecting: release).children.count == 5)
+    }
+
     @Test(arguments: awkwardJSONTexts)
     func aNonceAnswerIsTheEncodersBytes(_ text: String) throws {
         let answer = AgentMessages.ChallengeResponse(nonce: text)
