@@ -159,9 +159,12 @@ boot() {
         -drive file="$WORK/$name/disk.img",if=virtio,format=raw \
         -netdev tap,id=n0,ifname=tap0,script=no,downscript=no "$@" < /dev/null 2> "$OUT/$serial.qemu.log" || true; } 2> /dev/null |
         while IFS= read -r line; do
-            printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')"
+            line=$(printf '%s' "$line" | tr -d '\r' | sed 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/\x1bc//g')
+            printf '%6.1f %s\n' "$(awk -v a="$EPOCHREALTIME" -v b="$start" 'BEGIN {print a - b}')" "$line"
+            # Once: the pidfile goes with the kill, so no later line kills a reused pid.
             if [ -n "${BOOT_UNTIL:-}" ] && [[ $line =~ $BOOT_UNTIL ]] && [ -s "$pidfile" ]; then
                 kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+                rm -f "$pidfile"
             fi
         done > "$OUT/$serial.log"
     set -e

@@ -180,7 +180,8 @@ result "boot times" "to an unlocked disk: ${on:-?} s with Secure Boot on (OVMF s
 
 # Debian's unsigned iPXE: an appliance without the rack's keys (a state folder of its own)
 # serves it as it is; node-1's firmware, enforcing the rack's db, refuses to start it, so
-# that appliance sees the firmware fetch it (over TFTP, then UEFI HTTP boot) and no script.
+# that appliance sees the firmware fetch it over TFTP and no script. The machine is stopped
+# at that first refusal (PXE over IPv4); its later boot options would be refused alike.
 stop_serving
 serve "$WORK/keyless" "$OUT/warden-keyless.log"
 log "node-1 boots from an appliance without the rack's Secure Boot keys"
