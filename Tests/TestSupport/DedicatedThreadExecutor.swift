@@ -5,7 +5,8 @@ import Testing
 /// cooperative pool, which has two threads on a 2-core machine; while two of them block (a
 /// CLI run, a server start), an async test cannot resume after any `await`, and on a loaded
 /// CI machine that lasted 82 s: longer than a nonce lives or a refusal window lasts. Jobs
-/// preferring this executor run on its thread whatever the pool is doing.
+/// preferring this executor run on its thread whatever the pool is doing. One thread runs
+/// them all: a job that blocks its thread until another of its jobs has run never returns.
 public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     private let condition = NSCondition()
     private var jobs: [UnownedJob] = []
@@ -24,7 +25,11 @@ public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
         threadRunning = true
         condition.signal()
         condition.unlock()
-        if start { Thread { [self] in runJobs() }.start() }
+        if start {
+            let thread = Thread { [self] in runJobs() }
+            thread.name = "test executor"
+            thread.start()
+        }
     }
 
     /// Lets the thread end once it has no job left.

@@ -155,10 +155,12 @@ public final class WardenServerProcess: @unchecked Sendable {
         return false
     }
 
+    /// Sends `signal`, waits up to 30 s for the server to end (a graceful stop on a loaded
+    /// machine can take seconds; the wait ends when it does), then kills it.
     private static func stop(_ process: Process, signal: Int32) {
         guard process.isRunning else { return }
         kill(process.processIdentifier, signal)
-        for _ in 0..<250 where process.isRunning { usleep(20_000) }
+        for _ in 0..<1_500 where process.isRunning { usleep(20_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
