@@ -15,17 +15,13 @@ public final class WardenServerProcess: @unchecked Sendable {
 
     /// Starts a server with a fresh state folder (or one `prepare` fills first, given the
     /// folder and the server's settings); `environment` adds WARDEN_* settings (the
-    /// appliance's name is its own unless it names one). Refusal windows last a day unless
-    /// `environment` names their length: tests count the records a window makes, and on a
-    /// loaded machine the seconds between two of a test's requests can outlast the default.
+    /// appliance's name is its own unless it names one).
     public init(
         environment: [String: String] = [:], preparing prepare: ((URL, [String: String]) throws -> Void)? = nil
     ) throws {
         folder = try TestPaths.temporaryDirectory("serve")
-        let environment = [
-            "WARDEN_APPLIANCE_NAME": "appliance-" + UUID().uuidString.prefix(8).lowercased(),
-            "WARDEN_REFUSAL_AUDIT_INTERVAL": "86400",
-        ].merging(environment) { $1 }
+        let environment = ["WARDEN_APPLIANCE_NAME": "appliance-" + UUID().uuidString.prefix(8).lowercased()]
+            .merging(environment) { $1 }
         try prepare?(folder.appendingPathComponent(".warden"), environment)
         for _ in 0..<20 {
             let port = Int.random(in: 33_000..<45_000)
@@ -120,8 +116,12 @@ public final class WardenServerProcess: @unchecked Sendable {
     /// The suite runs many servers and software TPMs at once on two cores, where a TLS
     /// handshake or a pause between an agent's requests can take far longer than on a rack:
     /// the connection deadlines are relaxed unless a test sets them (the tests of the
-    /// deadlines do).
-    static let patientDeadlines = ["WARDEN_API_HANDSHAKE_TIMEOUT": "120", "WARDEN_API_IDLE_TIMEOUT": "600"]
+    /// deadlines do), and refusal windows last a day (tests count the records a window
+    /// makes, and the seconds between two of a test's requests can outlast the default).
+    static let patientDeadlines = [
+        "WARDEN_API_HANDSHAKE_TIMEOUT": "120", "WARDEN_API_IDLE_TIMEOUT": "600",
+        "WARDEN_REFUSAL_AUDIT_INTERVAL": "86400",
+    ]
 
     /// The boot services (TFTP, boot HTTP, ProxyDHCP) on ports the system chooses, so that
     /// servers of the suite running at once never collide.
