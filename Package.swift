@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "Attestation", "Octets", "TPM", "TSS", "WardenAPI", "WardenCrypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

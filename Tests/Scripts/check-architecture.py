@@ -28,7 +28,7 @@ FLOORS = [
 ]
 
 AGENT = {"AgentCore", "warden-agent"}
-SERVER_SIDE = {"Store", "Server", "Images", "Audit", "Boot", "WardenCLI", "WardenAppliance", "GRDB"}
+SERVER_SIDE = {"Store", "Server", "Images", "Audit", "Boot", "WardenCLI", "WardenAppliance", "GRDB", "GRDBSQLite"}
 HUMMINGBIRD = {"Hummingbird", "HummingbirdCore", "HummingbirdTLS", "HummingbirdHTTP2"}
 ABOVE_SERVER = {"Server", "WardenAppliance", "warden"}
 
@@ -38,13 +38,13 @@ FORBIDDEN = [
     ({"Boot"}, {"Store", "Attestation", "Images", "Audit", "Server", "GRDB", "TPM", "WardenCrypto", "TSS"}, "Boot stands on NIO (and Octets) alone"),
     ({"WardenCLI"}, {"Store", "Server", "Images", "Audit", "Boot", "GRDB"} | HUMMINGBIRD, "the operator's client imports no server module"),
     (None, HUMMINGBIRD, "nothing below Server imports Hummingbird"),
-    (None, {"GRDB"}, "only Store speaks to SQLite"),
+    (None, {"GRDB", "GRDBSQLite"}, "only Store speaks to SQLite"),
     (None, {"TPMSimulation"}, "software TPMs are for the tests and warden-bench, never in a product"),
     (None, {"LocalPostgres"}, "clusters of Warden's own are for the tests and warden-bench, never in a product"),
 ]
 # Where the `None` rules above do not apply.
 ALLOWED_ANYWAY = {
-    "Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}, "TPMSimulation": {"warden-bench"}, "LocalPostgres": {"warden-bench"},
+    "Hummingbird": ABOVE_SERVER, "GRDB": {"Store"}, "GRDBSQLite": {"Store"}, "TPMSimulation": {"warden-bench"}, "LocalPostgres": {"warden-bench"},
 }
 
 IMPORT = re.compile(r"^\s*(?:@\w+\s+)*import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([A-Za-z_][A-Za-z0-9_]*)")

@@ -2,18 +2,24 @@
 /// to case (PostgreSQL folds unquoted names to lower case, SQLite keeps them as written).
 final class SQLColumns: Sendable {
     let names: [String]
-    private let indexes: [String: Int]
+    /// The names `folded` holds, as the backend wrote them: most look-ups find one without
+    /// lowering the case of the name asked for.
+    private let exact: [String: Int]
+    private let folded: [String: Int]
 
     init(_ names: [String]) {
         self.names = names
-        var indexes: [String: Int] = [:]
-        for (index, name) in names.enumerated() where indexes[name.lowercased()] == nil {
-            indexes[name.lowercased()] = index
+        var exact: [String: Int] = [:]
+        var folded: [String: Int] = [:]
+        for (index, name) in names.enumerated() where folded[name.lowercased()] == nil {
+            folded[name.lowercased()] = index
+            exact[name] = index
         }
-        self.indexes = indexes
+        self.exact = exact
+        self.folded = folded
     }
 
-    func index(of name: String) -> Int? { indexes[name.lowercased()] }
+    func index(of name: String) -> Int? { exact[name] ?? folded[name.lowercased()] }
 }
 
 /// One row a query returned.

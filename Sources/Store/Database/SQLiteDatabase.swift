@@ -1,11 +1,16 @@
 import Foundation
 import GRDB
+import Synchronization
 
-/// The embedded backend: one SQLite file through GRDB, in WAL mode with foreign keys on,
-/// its writes grouped into shared commits (``GroupCommit``).
+/// The embedded backend: one SQLite file in WAL mode with foreign keys on. GRDB makes and
+/// migrates it and serves the reads that need one state throughout; the writes, grouped into
+/// shared commits (``GroupCommit``), and the one-statement reads go through SQLite's C
+/// interface (``SQLiteConnection``).
 final class SQLiteDatabase: StoreDatabase {
     private let pool: DatabasePool
+    private let writerConnection: SQLiteWriter
     private let writer: GroupCommit
+    private let statementReaders: SQLiteStatementReaders
 
     /// Opens (creating and migrating) the database at `path`; `beforeCommit` runs last in
     /// every write transaction.
@@ -39,18 +44,22 @@ final class SQLiteDatabase: StoreDatabase {
         } catch {
             throw .database("cannot migrate \(path): \(error)")
         }
-        writer = GroupCommit(SQLiteWriter(pool: pool), beforeCommit: beforeCommit)
+        // The store's own writes go through SQLite's C interface, as its one-statement reads
+        // do (``SQLiteStatementReaders``): GRDB's per-statement work cost as much as
+        // SQLite's own in an attestation's write. GRDB keeps the schema and the other reads.
+        writerConnection = SQLiteWriter(try SQLiteConnection(path: path, writable: true))
+        writer = GroupCommit(writerConnection, beforeCommit: beforeCommit)
+        statementReaders = SQLiteStatementReaders(path: path)
     }
 
     func read<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
         try pool.read { db in try body(SQLiteSession.transaction(db)) }
     }
 
-    /// On a reader connection outside any transaction, where each statement sees one state by
-    /// itself: a read transaction through GRDB (a transaction begun and committed around the
-    /// query) cost more than the one query a challenge or an attestation's context is.
+    /// On a reader connection of its own outside any transaction, where each statement sees
+    /// one state by itself (``SQLiteStatementReaders``).
     func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T {
-        try pool.unsafeRead { db in try body(SQLiteSession.transaction(db)) }
+        try statementReaders.withConnection { connection in try body(SQLTransaction(connection)) }
     }
 
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
@@ -71,7 +80,9 @@ final class SQLiteDatabase: StoreDatabase {
 
     /// The writer's `PRAGMA synchronous`: 2 (FULL) when every commit is synced to disk.
     func writerSynchronousMode() throws -> Int {
-        try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+        try writerConnection.connection.withLock { connection in
+            try Int.fetchOne(SQLTransaction(connection), sql: "PRAGMA synchronous") ?? -1
+        }
     }
 
     func integrityCheck() throws -> String {
@@ -79,17 +90,15 @@ final class SQLiteDatabase: StoreDatabase {
     }
 }
 
-/// SQLite's one writer connection.
-private struct SQLiteWriter: WriteTransactions {
-    let pool: DatabasePool
+/// SQLite's one writer connection, used by one thread at a time (the lock keeps a setting's
+/// read from running beside the group commit's leader).
+private final class SQLiteWriter: WriteTransactions {
+    let connection: Mutex<SQLiteConnection>
+
+    init(_ connection: SQLiteConnection) { self.connection = Mutex(connection) }
 
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
-        try pool.writeWithoutTransaction { db in
-            try db.inTransaction {
-                try body(SQLiteSession.transaction(db))
-                return .commit
-            }
-        }
+        try connection.withLock { connection in try connection.inWriteTransaction(body) }
     }
 }
 
