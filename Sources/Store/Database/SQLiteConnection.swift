@@ -37,6 +37,9 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
             do {
                 _ = try execute("PRAGMA foreign_keys = ON", [])
                 _ = try execute("PRAGMA synchronous = FULL", [])
+                // The group commit's savepoints journal the pages each write changes: in
+                // memory, not spilled to a temporary file past 64 KiB.
+                _ = try execute("PRAGMA temp_store = MEMORY", [])
             } catch {
                 throw .database("cannot set up the writer of \(path): \(error)")
             }
