@@ -91,7 +91,19 @@ enum APIResponses {
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: WardenRequestContext) async throws
         -> T
     {
+        try decode(T.self, from: try await request.body.collect(upTo: context.maxUploadSize))
+    }
+
+    /// Decodes a JSON body as ``decode(_:from:context:)`` does, reading a plain one without
+    /// `JSONDecoder` (``PlainJSONDecodable``).
+    static func decode<T: PlainJSONDecodable>(_ type: T.Type, from request: Request, context: WardenRequestContext)
+        async throws -> T
+    {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        return try buffer.withUnsafeReadableBytes(T.init(plainJSON:)) ?? decode(T.self, from: buffer)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do { return try decoder.decode(T.self, from: Data(buffer: buffer)) } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: "invalid JSON body: \(describe(error))")
         }

@@ -99,7 +99,7 @@ public enum AgentMessages {
     }
 
     /// POST /v1/agent/attest
-    public struct AttestRequest: Codable, Sendable {
+    public struct AttestRequest: Codable, Sendable, Equatable {
         public var attestationKeyID: Int64
         public var nonce: String
         /// TPMS_ATTEST as the TPM signed it.

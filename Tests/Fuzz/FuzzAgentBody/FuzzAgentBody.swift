@@ -6,12 +6,20 @@ import WardenAPI
 /// libFuzzer entry: a JSON body as anyone may POST it to the agent API. It decodes into
 /// each of the agent's requests or is refused, never crashes; what decodes goes on as the
 /// server takes it: base64 fields decoded, and the evidence's TPM structures, PCR file and
-/// event log parsed (or refused) by the same code the server runs.
+/// event log parsed (or refused) by the same code the server runs. The attestation
+/// request's plain-JSON reading reads nothing `JSONDecoder` does not read the same.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAgentBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let body = Data(bytes: data, count: size)
     let decoder = JSONDecoder()
-    if let attest = try? decoder.decode(AgentMessages.AttestRequest.self, from: body) {
+    let attestRequest = try? decoder.decode(AgentMessages.AttestRequest.self, from: body)
+    if let plain = AgentMessages.AttestRequest(plainJSON: UnsafeRawBufferPointer(start: data, count: size)),
+        plain != attestRequest
+    {
+        fatalError(
+            "the plain reading disagrees with JSONDecoder: \(plain) against \(String(describing: attestRequest))")
+    }
+    if let attest = attestRequest {
         if let quote = Base64.decode(attest.attest) { _ = try? TPMAttest.decode(quote) }
         if let signature = Base64.decode(attest.signature) { _ = try? TPMSignature.decode(signature) }
         if let pcrs = Base64.decode(attest.pcrs) { _ = try? TPM2ToolsPCRFile.parse(pcrs) }

@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import WardenAPI
+
+/// The attestation request's plain-JSON reading never disagrees with `JSONDecoder`: what it
+/// reads, `JSONDecoder` reads to the same request, and what `JSONDecoder` refuses, it does
+/// not read. What agents send, it reads.
+@Suite struct AttestRequestJSONTests {
+    private static func plain(_ body: [UInt8]) -> AgentMessages.AttestRequest? {
+        body.withUnsafeBytes { AgentMessages.AttestRequest(plainJSON: $0) }
+    }
+
+    private static func reference(_ body: [UInt8]) -> AgentMessages.AttestRequest? {
+        try? JSONDecoder().decode(AgentMessages.AttestRequest.self, from: Data(body))
+    }
+
+    /// Fails unless the plain reading of `body` is nil or `JSONDecoder`'s.
+    private static func expectAgreement(_ body: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let plain = plain(body) else { return }
+        #expect(
+            reference(body) == plain, "read \(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
+    }
+
+    /// Requests as agents make them: base64 with `/` and `+`, with and without the optional members.
+    private static let requests: [AgentMessages.AttestRequest] = [
+        nil, "", "AAEC/+8/", String(repeating: "ab+/", count: 40),
+    ]
+    .flatMap { eventLog in
+        [nil, true, false].map { legacyBIOS in
+            AgentMessages.AttestRequest(
+                attestationKeyID: 42, nonce: "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=",
+                attest: "/1RDR4AYACIAC+/+" + String(repeating: "A", count: 13), signature: "ABgACwAg/+/=",
+                pcrs: "AQAAAAsAAwAA//8=", eventLog: eventLog, legacyBIOS: legacyBIOS)
+        }
+    }
+
+    private static func encoders() -> [JSONEncoder] {
+        let formattings: [JSONEncoder.OutputFormatting] = [
+            [], [.withoutEscapingSlashes], [.sortedKeys], [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes],
+        ]
+        return formattings.map {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = $0
+            return encoder
+        }
+    }
+
+    @Test func whatAgentsSendIsReadAsJSONDecoderReadsIt() throws {
+        for encoder in Self.encoders() {
+            for request in Self.requests {
+                let body = [UInt8](try encoder.encode(request))
+                #expect(Self.plain(body) == request, "\(String(decoding: body, as: UTF8.self))")
+            }
+        }
+        // Null stands for an absent member, as JSONDecoder reads it.
+        let nulls = Array(
+            #"{"attestationKeyID":-7,"nonce":"","attest":"","signature":"","pcrs":"","eventLog":null,"legacyBIOS":null}"#
+                .utf8)
+        #expect(Self.plain(nulls) == Self.reference(nulls))
+        #expect(Self.plain(nulls)?.attestationKeyID == -7)
+    }
+
+    @Test(arguments: [
+        "", " ", "{}", "[]", "null", "\"\"", "{", "}",
+        #"{"attestationKeyID":1}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":""}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","extra":1}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","extra":{"a":[1,"}"]}}"#,
+        #"{"attestationKeyID":1,"attestationKeyID":2,"nonce":"","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a","nonce":"b","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","eventLog":null,"eventLog":"x"}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","legacyBIOS":true,"legacyBIOS":false}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"",}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":""} x"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":""}{}"#,
+        #" { "attestationKeyID" : 1 , "nonce" : "" , "attest" : "" , "signature" : "" , "pcrs" : "" } "#,
+        "{\t\"attestationKeyID\"\n:1\r,\"nonce\":\"\",\"attest\":\"\",\"signature\":\"\",\"pcrs\":\"\"}\n",
+        #"{"attestationKeyID":"1","nonce":"","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":null,"nonce":"","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":1,"attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":null,"attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","eventLog":7}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","legacyBIOS":"true"}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","legacyBIOS":1}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","legacyBIOS":tru}"#,
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","legacyBIOS":truex}"#,
+        #"{"attest\u0061tionKeyID":1,"nonce":"","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\nb","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\u0041","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\"b","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\\b","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\/b\/","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"a\","attest":"","signature":"","pcrs":""}"#,
+        #"{"attestationKeyID":1,"nonce":"é","attest":"","signature":"","pcrs":""}"#,
+        "{\"attestationKeyID\":1,\"nonce\":\"a\u{1}b\",\"attest\":\"\",\"signature\":\"\",\"pcrs\":\"\"}",
+        "{\"attestationKeyID\":1,\"nonce\":\"a\u{7f}b\",\"attest\":\"\",\"signature\":\"\",\"pcrs\":\"\"}",
+    ])
+    func anyOtherBodyIsReadAsJSONDecoderReadsItOrLeftToIt(body: String) {
+        Self.expectAgreement(Array(body.utf8))
+    }
+
+    @Test(arguments: [
+        "0", "-0", "01", "-01", "1.0", "1e2", "1E2", "-", "+1", "--1", "0x10", "9223372036854775807",
+        "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "18446744073709551616", "1 2",
+    ])
+    func keyIDsAreIntegersAsJSONDecoderReadsThem(number: String) {
+        Self.expectAgreement(
+            Array(#"{"attestationKeyID":\#(number),"nonce":"","attest":"","signature":"","pcrs":""}"#.utf8))
+    }
+
+    /// Every body one byte away from what an agent sends (cut short there, or that byte
+    /// replaced by one JSON gives a meaning, or by one it forbids) is read as JSONDecoder
+    /// reads it, or left to it.
+    @Test func everyBodyOneByteFromAnAgentsAgrees() throws {
+        let body = [UInt8](try JSONEncoder().encode(Self.requests.last))
+        let replacements = Array(#""\,}{:[ 0n/"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF]
+        for index in body.indices {
+            Self.expectAgreement(Array(body[..<index]))
+            for replacement in replacements where replacement != body[index] {
+                var changed = body
+                changed[index] = replacement
+                Self.expectAgreement(changed)
+            }
+        }
+        // Unaligned and long: the eight-byte scan stops at a byte beyond ASCII wherever it is.
+        for offset in 0..<16 {
+            let text = String(repeating: "A", count: 24 + offset) + "é" + String(repeating: "B", count: 9)
+            let long = #"{"attestationKeyID":1,"nonce":"\#(text)","attest":"","signature":"","pcrs":""}"#
+            #expect(Self.plain(Array(long.utf8)) == nil)
+        }
+    }
+}
