@@ -8,8 +8,10 @@ enum BlockingPools {
     /// The agent API and what anonymous requests cost (refusal audits). More threads than
     /// cores, since a thread waiting for SQLite's fsync uses no CPU, but few: each extra
     /// thread is another context switch per request (measured: 4 threads served 1,172/s
-    /// where 16 served 1,060–1,092/s).
-    static let agent = started(threads: 4)
+    /// where 16 served 1,060–1,092/s; once the store's hot path left GRDB, 3 threads cost
+    /// 0.95–0.96 ms of CPU per attestation where 4 cost 1.00–1.06 ms, in turns of
+    /// `warden-bench attest --concurrency 50`, and 2 served 7–8 % fewer).
+    static let agent = started(threads: 3)
     /// The agent API on a shared database (``agentRequests(on:)``), started when first used:
     /// there a request spends most of its time waiting for PostgreSQL's answers, which costs
     /// no CPU, so more requests must be under way to keep the cores busy (measured with
