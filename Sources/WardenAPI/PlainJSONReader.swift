@@ -7,8 +7,8 @@ public protocol PlainJSONDecodable: Decodable {
 }
 
 /// A reader of the plain JSON agents send, for the requests read on every attestation: an
-/// object of known members, texts of printable ASCII (base64, mostly) whose only escape is
-/// `\/`, integers without fraction or exponent. Anything else it does not read, and says so
+/// object of known members, texts of ASCII other than control characters (base64, mostly)
+/// whose only escape is `\/`, integers without fraction or exponent. Anything else it does not read, and says so
 /// with nil: the caller then gives the body to `JSONDecoder`, the reference reading, which
 /// reads whatever this reads to the same values (tests and the agent-body fuzz target hold
 /// it to that). It never reads past its buffer and trusts no length.
@@ -37,7 +37,7 @@ struct PlainJSONReader {
         return true
     }
 
-    /// Steps over `word` (`true`, `null`) after any whitespace; false when it is not next.
+    /// Steps over `word` (`true`, `false`, `null`) after any whitespace; false when it is not next.
     mutating func take(word: String) -> Bool {
         skipWhitespace()
         let word = word.utf8
@@ -73,8 +73,8 @@ struct PlainJSONReader {
         }
     }
 
-    /// The next value as an integer without sign, fraction or exponent, or with a minus
-    /// sign; nil for any other number and for one beyond `Int64`.
+    /// The next value as an integer: an optional minus sign and digits, no leading zero, no
+    /// fraction or exponent, within `Int64`; nil for any other value.
     mutating func integer() -> Int64? {
         skipWhitespace()
         let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")

@@ -14,9 +14,16 @@ import WardenAPI
         try? JSONDecoder().decode(AgentMessages.AttestRequest.self, from: Data(body))
     }
 
-    /// Fails unless the plain reading of `body` is nil or `JSONDecoder`'s.
-    private static func expectAgreement(_ body: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let plain = plain(body) else { return }
+    /// Fails unless the plain reading of `body` is nil or `JSONDecoder`'s, and, when `reads`
+    /// says, unless it read the body (true) or left it to `JSONDecoder` (false).
+    private static func expectAgreement(
+        _ body: [UInt8], reads: Bool? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let plain = plain(body)
+        if let reads {
+            #expect((plain != nil) == reads, "\(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
+        }
+        guard let plain else { return }
         #expect(
             reference(body) == plain, "read \(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
     }
@@ -100,12 +107,28 @@ import WardenAPI
     }
 
     @Test(arguments: [
-        "0", "-0", "01", "-01", "1.0", "1e2", "1E2", "-", "+1", "--1", "0x10", "9223372036854775807",
-        "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "18446744073709551616", "1 2",
+        ("0", true), ("-0", true), ("9223372036854775807", true), ("-9223372036854775808", true), ("01", false),
+        ("-01", false), ("1.0", false), ("1e2", false), ("1E2", false), ("-", false), ("+1", false), ("--1", false),
+        ("0x10", false), ("9223372036854775808", false), ("-9223372036854775809", false),
+        ("18446744073709551616", false), ("1 2", false),
     ])
-    func keyIDsAreIntegersAsJSONDecoderReadsThem(number: String) {
+    func keyIDsAreIntegersAsJSONDecoderReadsThem(number: String, reads: Bool) {
         Self.expectAgreement(
-            Array(#"{"attestationKeyID":\#(number),"nonce":"","attest":"","signature":"","pcrs":""}"#.utf8))
+            Array(#"{"attestationKeyID":\#(number),"nonce":"","attest":"","signature":"","pcrs":""}"#.utf8),
+            reads: reads)
+    }
+
+    /// What any JSON writer may make of an agent's request is read by hand, not left to JSONDecoder.
+    @Test(arguments: [
+        #" { "attestationKeyID" : 1 , "nonce" : "" , "attest" : "" , "signature" : "" , "pcrs" : "" } "#,
+        "{\t\"attestationKeyID\"\n:1\r,\"nonce\":\"\",\"attest\":\"\",\"signature\":\"\",\"pcrs\":\"\"}\n",
+        #"{"pcrs":"","signature":"","attest":"","nonce":"","attestationKeyID":1}"#,
+        #"{"attestationKeyID":1,"nonce":"a\/b\/","attest":"\/","signature":"","pcrs":""}"#,
+        "{\"attestationKeyID\":1,\"nonce\":\"a\u{7f}b\",\"attest\":\"\",\"signature\":\"\",\"pcrs\":\"\"}",
+        #"{"attestationKeyID":1,"nonce":"","attest":"","signature":"","pcrs":"","eventLog":null,"legacyBIOS":false}"#,
+    ])
+    func plainBodiesAreReadByHand(body: String) {
+        Self.expectAgreement(Array(body.utf8), reads: true)
     }
 
     /// Every body one byte away from what an agent sends (cut short there, or that byte

@@ -48,6 +48,11 @@ import TestSupport
         }
         #expect(raw == Self.values.map { [Self.stored($0)] })
         #expect(raw == throughGRDB)
+        // A text holding NUL reads back whole (GRDB's rows end it there).
+        try writer.inWriteTransaction { db in
+            try db.execute(sql: "INSERT INTO value (id, v) VALUES (100, ?)", arguments: ["a\u{0}b"])
+        }
+        #expect(try String.fetchOne(SQLTransaction(reader), sql: "SELECT v FROM value WHERE id = 100") == "a\u{0}b")
         // An empty blob stays a blob: SQLite binds a missing address as NULL.
         #expect(try String.fetchOne(SQLTransaction(reader), sql: "SELECT typeof(v) FROM value WHERE id = 8") == "blob")
     }
@@ -73,6 +78,7 @@ import TestSupport
         let db = SQLTransaction(writer)
         #expect(try Int.fetchOne(db, sql: "PRAGMA foreign_keys") == 1)
         #expect(try Int.fetchOne(db, sql: "PRAGMA synchronous") == 2)
+        #expect(try Int.fetchOne(db, sql: "PRAGMA temp_store") == 2)
     }
 
     @Test func aReaderWritesNothingAndSQLiteSaysWhy() throws {
@@ -95,6 +101,81 @@ import TestSupport
             try reader.execute(sql: "SELECT 1; DELETE FROM value")
         }
         #expect(try Int.fetchOne(reader, sql: "SELECT COUNT(*) FROM value;") == 0)
+    }
+
+    @Test func aStatementGetsExactlyTheArgumentsItTakes() throws {
+        let path = try Self.database("connection-arguments")
+        let writer = try SQLiteConnection(path: path, writable: true)
+        for arguments in [[SQLValue.integer(1)], [.integer(1), .text("x"), .text("y")]] {
+            #expect(
+                throws: StoreError.database(
+                    "`INSERT INTO value (id, v) VALUES (?, ?)` takes 2 arguments, not \(arguments.count)")
+            ) {
+                try writer.inWriteTransaction { db in
+                    try db.execute(sql: "INSERT INTO value (id, v) VALUES (?, ?)", arguments: SQLArguments(arguments))
+                }
+            }
+        }
+        #expect(throws: StoreError.database("no statement in ` `")) { try SQLTransaction(writer).execute(sql: " ") }
+        #expect(try Int.fetchOne(SQLTransaction(writer), sql: "SELECT COUNT(*) FROM value") == 0)
+    }
+
+    /// A failed statement's error names the SQL, never what was bound to it (a disk key, say).
+    @Test func aFailureNamesTheStatementNotItsValues() throws {
+        let path = try Self.database("connection-failure")
+        let writer = try SQLiteConnection(path: path, writable: true)
+        try writer.inWriteTransaction { db in try db.execute(sql: "INSERT INTO value (id, v) VALUES (1, 'first')") }
+        #expect {
+            try writer.inWriteTransaction { db in
+                try db.execute(sql: "INSERT INTO value (id, v) VALUES (?, ?)", arguments: [1, "secret-marker"])
+            }
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("UNIQUE constraint failed") && message.contains("VALUES (?, ?)")
+                && !message.contains("secret-marker")
+        }
+    }
+
+    /// A commit SQLite refuses (a deferred foreign key left dangling) rolls back, and the
+    /// connection takes the next transaction.
+    @Test func aRefusedCommitRollsBackAndTheNextCommits() throws {
+        let path = try Self.database("connection-commit")
+        try DatabaseQueue(path: path).write { db in
+            try db.execute(
+                sql:
+                    "CREATE TABLE child (id INTEGER PRIMARY KEY, parent REFERENCES value(id) DEFERRABLE INITIALLY DEFERRED)"
+            )
+        }
+        let writer = try SQLiteConnection(path: path, writable: true)
+        #expect {
+            try writer.inWriteTransaction { db in try db.execute(sql: "INSERT INTO child (id, parent) VALUES (1, 99)") }
+        } throws: { "\($0)".contains("FOREIGN KEY constraint failed") }
+        try writer.inWriteTransaction { db in
+            try db.execute(sql: "INSERT INTO value (id, v) VALUES (99, 'parent')")
+            try db.execute(sql: "INSERT INTO child (id, parent) VALUES (2, 99)")
+        }
+        #expect(try Int64.fetchAll(SQLTransaction(writer), sql: "SELECT id FROM child") == [2])
+    }
+
+    /// A reader kept in the pool sees what was committed since it last read, with the same
+    /// statement, also after a read that stopped halfway.
+    @Test func aKeptReaderSeesLaterCommits() throws {
+        struct Stop: Error {}
+        let path = try Self.database("connection-later")
+        let writer = try SQLiteConnection(path: path, writable: true)
+        let readers = SQLiteStatementReaders(path: path)
+        let count = "SELECT COUNT(*) FROM value"
+        for id in 1...3 {
+            try writer.inWriteTransaction { db in
+                try db.execute(sql: "INSERT INTO value (id, v) VALUES (?, 'x')", arguments: [id])
+            }
+            #expect(try readers.withConnection { try Int.fetchOne(SQLTransaction($0), sql: count) } == id)
+            #expect(throws: Stop.self) {
+                try readers.withConnection {
+                    try SQLTransaction($0).forEachRow(sql: "SELECT id FROM value") { _ in throw Stop() }
+                }
+            }
+        }
     }
 
     @Test func aMissingDatabaseIsNotCreatedByAReader() throws {

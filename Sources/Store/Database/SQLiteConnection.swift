@@ -5,10 +5,20 @@ import GRDBSQLite
 /// ``SQLiteStatementReaders``. Used by one thread at a time, which its owner ensures: that
 /// is why it may be handed between threads.
 final class SQLiteConnection: SQLSession, @unchecked Sendable {
-    /// A prepared statement and the names of its columns.
+    /// A prepared statement and the names of its columns, as of its `reprepares`th
+    /// re-preparation (SQLite prepares a statement again when another connection changed the
+    /// schema, and its columns may differ then).
     private struct Prepared {
         let statement: OpaquePointer
         let columns: SQLColumns
+        let reprepares: Int32
+
+        init(_ statement: OpaquePointer) {
+            self.statement = statement
+            columns = SQLColumns(
+                (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) })
+            reprepares = sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0)
+        }
     }
 
     /// SQLite copies what is bound with this destructor.
@@ -16,6 +26,8 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
 
     private let connection: OpaquePointer
     private var prepared: [String: Prepared] = [:]
+    /// Whether ``inWriteTransaction(_:)`` has begun a transaction it has not ended.
+    private var inTransaction = false
 
     /// Opens the existing database at `path`, read-only unless `writable`, waiting up to 10 s
     /// for another process's lock (`warden operator recover` beside a running server). A
@@ -62,10 +74,13 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
     /// (or the commit) throws.
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
         _ = try execute("BEGIN IMMEDIATE", [])
+        inTransaction = true
         do {
             try body(SQLTransaction(self))
             _ = try execute("COMMIT", [])
+            inTransaction = false
         } catch {
+            inTransaction = false
             // SQLite may have rolled back by itself (after an I/O error, say); then there is
             // nothing left to roll back, and the first failure is the one to report.
             if sqlite3_get_autocommit(connection) == 0 { _ = try? execute("ROLLBACK", []) }
@@ -74,8 +89,21 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
     }
 
     func query(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
-        let prepared = try statement(sql)
+        // After an I/O error SQLite may roll the whole transaction back by itself: a statement
+        // run then would commit on its own, and a later COMMIT would report the batch's
+        // earlier writes committed.
+        guard !inTransaction || sqlite3_get_autocommit(connection) == 0 else {
+            throw StoreError.database("SQLite rolled the write transaction back; `\(sql)` was not run")
+        }
+        var prepared = try statement(sql)
         let statement = prepared.statement
+        guard sqlite3_stmt_busy(statement) == 0 else {
+            throw StoreError.database("`\(sql)` is already running on this connection")
+        }
+        guard sqlite3_bind_parameter_count(statement) == arguments.count else {
+            throw StoreError.database(
+                "`\(sql)` takes \(sqlite3_bind_parameter_count(statement)) arguments, not \(arguments.count)")
+        }
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -87,6 +115,10 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
         while true {
             switch sqlite3_step(statement) {
             case SQLITE_ROW:
+                if sqlite3_stmt_status(statement, SQLITE_STMTSTATUS_REPREPARE, 0) != prepared.reprepares {
+                    prepared = Prepared(statement)
+                    self.prepared[sql] = prepared
+                }
                 try body(
                     SQLRow(
                         columns: prepared.columns,
@@ -108,17 +140,18 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
             used = rest.map { $0 - text } ?? sql.utf8.count
             return code
         }
-        guard code == SQLITE_OK, let statement else { throw failure(code, sql) }
-        // One statement each: SQLite prepares the first and would leave the rest unrun.
+        guard code == SQLITE_OK, let statement else {
+            throw code == SQLITE_OK ? .database("no statement in `\(sql)`") : failure(code, sql)
+        }
+        // One statement each: SQLite prepares the first and would leave the rest unrun (a
+        // comment after it is refused too, which the store's SQL never has).
         guard
             sql.utf8.dropFirst(used).allSatisfy({ $0 == UInt8(ascii: ";") || $0 == 0x20 || (0x09...0x0d).contains($0) })
         else {
             sqlite3_finalize(statement)
             throw .database("more than one statement in `\(sql)`")
         }
-        let columns = SQLColumns(
-            (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) })
-        let made = Prepared(statement: statement, columns: columns)
+        let made = Prepared(statement)
         prepared[sql] = made
         return made
     }
