@@ -47,6 +47,22 @@ import WardenCrypto
         #expect(try database.writerSynchronousMode() == 2)
     }
 
+    /// The readiness probe's check takes its turn among the store's writes: answered while
+    /// another thread writes back to back, none of them refused.
+    @Test func theWritableCheckTakesItsTurnAmongWrites() async throws {
+        let folder = try TestPaths.temporaryDirectory("writable")
+        let database = try SQLiteDatabase(path: folder.appendingPathComponent("warden.sqlite").path, beforeCommit: nil)
+        try database.write { db in try db.execute(sql: "CREATE TABLE counted (n INTEGER)") }
+        let writes = Task.detached {
+            for n in 0..<400 {
+                try database.write { db in try db.execute(sql: "INSERT INTO counted VALUES (?)", arguments: [n]) }
+            }
+        }
+        for _ in 0..<20 { try database.checkWritable() }
+        try await writes.value
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM counted") } == 400)
+    }
+
     /// Nonce uses kept before they were keyed by value alone keep their rows, and a use of
     /// the same nonce is refused after the table was rebuilt, whichever machine it names
     /// (the nonce's bytes name its machine).

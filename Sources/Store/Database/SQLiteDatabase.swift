@@ -70,12 +70,11 @@ final class SQLiteDatabase: StoreDatabase {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
 
-    /// Takes SQLite's write lock and lets it go, writing nothing.
+    /// Takes SQLite's write lock and lets it go, writing nothing: in line with the store's
+    /// own writes (``GroupCommit``), so that a readiness probe under load waits for one
+    /// commit instead of racing every batch for the lock until its busy timeout.
     func checkWritable() throws {
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "BEGIN IMMEDIATE")
-            try db.execute(sql: "ROLLBACK")
-        }
+        try writer.write { _ in }
     }
 
     /// The writer's `PRAGMA synchronous`: 2 (FULL) when every commit is synced to disk.
