@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// The embedded backend: one SQLite file in WAL mode with foreign keys on. GRDB makes and
 /// migrates it and serves the reads that need one state throughout; the writes, grouped into
@@ -8,7 +7,6 @@ import Synchronization
 /// interface (``SQLiteConnection``).
 final class SQLiteDatabase: StoreDatabase {
     private let pool: DatabasePool
-    private let writerConnection: SQLiteWriter
     private let writer: GroupCommit
     private let statementReaders: SQLiteStatementReaders
 
@@ -47,8 +45,8 @@ final class SQLiteDatabase: StoreDatabase {
         // The store's own writes go through SQLite's C interface, as its one-statement reads
         // do (``SQLiteStatementReaders``): GRDB's per-statement work cost as much as
         // SQLite's own in an attestation's write. GRDB keeps the schema and the other reads.
-        writerConnection = SQLiteWriter(try SQLiteConnection(path: path, writable: true))
-        writer = GroupCommit(writerConnection, beforeCommit: beforeCommit)
+        writer = GroupCommit(
+            SQLiteWriter(connection: try SQLiteConnection(path: path, writable: true)), beforeCommit: beforeCommit)
         statementReaders = SQLiteStatementReaders(path: path)
     }
 
@@ -79,9 +77,7 @@ final class SQLiteDatabase: StoreDatabase {
 
     /// The writer's `PRAGMA synchronous`: 2 (FULL) when every commit is synced to disk.
     func writerSynchronousMode() throws -> Int {
-        try writerConnection.connection.withLock { connection in
-            try Int.fetchOne(SQLTransaction(connection), sql: "PRAGMA synchronous") ?? -1
-        }
+        try writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     func integrityCheck() throws -> String {
@@ -89,15 +85,12 @@ final class SQLiteDatabase: StoreDatabase {
     }
 }
 
-/// SQLite's one writer connection, used by one thread at a time (the lock keeps a setting's
-/// read from running beside the group commit's leader).
-private final class SQLiteWriter: WriteTransactions {
-    let connection: Mutex<SQLiteConnection>
-
-    init(_ connection: SQLiteConnection) { self.connection = Mutex(connection) }
+/// SQLite's one writer connection, used only by the group commit's leader, one thread at a time.
+private struct SQLiteWriter: WriteTransactions {
+    let connection: SQLiteConnection
 
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
-        try connection.withLock { connection in try connection.inWriteTransaction(body) }
+        try connection.inWriteTransaction(body)
     }
 }
 
