@@ -78,7 +78,7 @@ public enum AgentMessages {
     }
 
     /// POST /v1/agent/challenge
-    public struct ChallengeRequest: Codable, Sendable {
+    public struct ChallengeRequest: Codable, Sendable, Equatable {
         public var attestationKeyID: Int64
         /// HMAC-SHA256, keyed by the SHA-256 of the secret the TPM recovered at activation,
         /// of "warden challenge proof v1" and the key's id (8 bytes, big-endian): only the

@@ -12,25 +12,22 @@ extension AgentMessages.AttestRequest: PlainJSONDecodable {
         // Outer nil: not sent; inner nil: sent as null.
         var eventLog: String??
         var legacyBIOS: Bool??
-        guard reader.take(UInt8(ascii: "{")) else { return nil }
-        repeat {
-            guard let name = reader.text(), let member = Member(rawValue: name), reader.take(UInt8(ascii: ":")) else {
-                return nil
-            }
-            switch member {
-            case .attestationKeyID:
-                guard keyID == nil, let value = reader.integer() else { return nil }
+        let read = reader.object { name, reader in
+            switch Member(rawValue: name) {
+            case nil: return false
+            case .attestationKeyID?:
+                guard keyID == nil, let value = reader.integer() else { return false }
                 keyID = value
-            case .eventLog:
-                guard eventLog == nil else { return nil }
+            case .eventLog?:
+                guard eventLog == nil else { return false }
                 if reader.take(word: "null") {
                     eventLog = .some(nil)
                 } else {
-                    guard let value = reader.text() else { return nil }
+                    guard let value = reader.text() else { return false }
                     eventLog = value
                 }
-            case .legacyBIOS:
-                guard legacyBIOS == nil else { return nil }
+            case .legacyBIOS?:
+                guard legacyBIOS == nil else { return false }
                 if reader.take(word: "true") {
                     legacyBIOS = true
                 } else if reader.take(word: "false") {
@@ -38,14 +35,15 @@ extension AgentMessages.AttestRequest: PlainJSONDecodable {
                 } else if reader.take(word: "null") {
                     legacyBIOS = .some(nil)
                 } else {
-                    return nil
+                    return false
                 }
-            case .nonce, .attest, .signature, .pcrs:
-                guard texts[member] == nil, let value = reader.text() else { return nil }
+            case let member?:
+                guard texts[member] == nil, let value = reader.text() else { return false }
                 texts[member] = value
             }
-        } while reader.take(UInt8(ascii: ","))
-        guard reader.take(UInt8(ascii: "}")), reader.isAtEnd, let keyID, let nonce = texts[.nonce],
+            return true
+        }
+        guard read, let keyID, let nonce = texts[.nonce],
             let attest = texts[.attest], let signature = texts[.signature], let pcrs = texts[.pcrs]
         else { return nil }
         self.init(

@@ -29,6 +29,16 @@ struct PlainJSONReader {
         }
     }
 
+    /// Reads one object, the whole of what is left, handing each member's name to `member`,
+    /// which reads its value; false when the bytes are not one object or `member` refused one.
+    mutating func object(_ member: (String, inout PlainJSONReader) -> Bool) -> Bool {
+        guard take(UInt8(ascii: "{")) else { return false }
+        repeat {
+            guard let name = text(), take(UInt8(ascii: ":")), member(name, &self) else { return false }
+        } while take(UInt8(ascii: ","))
+        return take(UInt8(ascii: "}")) && isAtEnd
+    }
+
     /// Steps over `byte` after any whitespace; false (and nothing read) when it is not next.
     mutating func take(_ byte: UInt8) -> Bool {
         skipWhitespace()

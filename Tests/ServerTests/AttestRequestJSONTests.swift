@@ -2,30 +2,38 @@ import Foundation
 import Testing
 import WardenAPI
 
-/// The attestation request's plain-JSON reading never disagrees with `JSONDecoder`: what it
-/// reads, `JSONDecoder` reads to the same request, and what `JSONDecoder` refuses, it does
-/// not read. What agents send, it reads.
+/// The attestation and challenge requests' plain-JSON reading never disagrees with
+/// `JSONDecoder`: what it reads, `JSONDecoder` reads to the same request, and what
+/// `JSONDecoder` refuses, it does not read. What agents send, it reads.
 @Suite struct AttestRequestJSONTests {
-    private static func plain(_ body: [UInt8]) -> AgentMessages.AttestRequest? {
-        body.withUnsafeBytes { AgentMessages.AttestRequest(plainJSON: $0) }
+    private static func plain<T: PlainJSONDecodable>(
+        _ body: [UInt8], as type: T.Type = AgentMessages.AttestRequest.self
+    )
+        -> T?
+    {
+        body.withUnsafeBytes { T(plainJSON: $0) }
     }
 
-    private static func reference(_ body: [UInt8]) -> AgentMessages.AttestRequest? {
-        try? JSONDecoder().decode(AgentMessages.AttestRequest.self, from: Data(body))
+    private static func reference<T: PlainJSONDecodable>(
+        _ body: [UInt8], as type: T.Type = AgentMessages.AttestRequest.self
+    ) -> T? {
+        try? JSONDecoder().decode(T.self, from: Data(body))
     }
 
-    /// Fails unless the plain reading of `body` is nil or `JSONDecoder`'s, and, when `reads`
-    /// says, unless it read the body (true) or left it to `JSONDecoder` (false).
-    private static func expectAgreement(
-        _ body: [UInt8], reads: Bool? = nil, sourceLocation: SourceLocation = #_sourceLocation
+    /// Fails unless the plain reading of `body` as `type` is nil or `JSONDecoder`'s, and,
+    /// when `reads` says, unless it read the body (true) or left it to `JSONDecoder` (false).
+    private static func expectAgreement<T: PlainJSONDecodable & Equatable>(
+        _ body: [UInt8], as type: T.Type = AgentMessages.AttestRequest.self, reads: Bool? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        let plain = plain(body)
+        let plain = plain(body, as: type)
         if let reads {
             #expect((plain != nil) == reads, "\(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
         }
         guard let plain else { return }
         #expect(
-            reference(body) == plain, "read \(String(decoding: body, as: UTF8.self))", sourceLocation: sourceLocation)
+            reference(body, as: type) == plain, "read \(String(decoding: body, as: UTF8.self))",
+            sourceLocation: sourceLocation)
     }
 
     /// Requests as agents make them: base64 with `/` and `+`, with and without the optional members.
@@ -131,25 +139,50 @@ import WardenAPI
         Self.expectAgreement(Array(body.utf8), reads: true)
     }
 
-    /// Every body one byte away from what an agent sends (cut short there, or that byte
-    /// replaced by one JSON gives a meaning, or by one it forbids) is read as JSONDecoder
-    /// reads it, or left to it.
-    @Test func everyBodyOneByteFromAnAgentsAgrees() throws {
-        let body = [UInt8](try JSONEncoder().encode(Self.requests.last))
+    /// Every body one byte away from `body` (cut short there, or that byte replaced by one
+    /// JSON gives a meaning, or by one it forbids) is read as JSONDecoder reads it, or left to it.
+    private static func expectAgreementOneByteAway<T: PlainJSONDecodable & Equatable>(
+        from body: [UInt8], as type: T.Type
+    ) {
         let replacements = Array(#""\,}{:[ 0n/"#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xFF]
         for index in body.indices {
-            Self.expectAgreement(Array(body[..<index]))
+            expectAgreement(Array(body[..<index]), as: type)
             for replacement in replacements where replacement != body[index] {
                 var changed = body
                 changed[index] = replacement
-                Self.expectAgreement(changed)
+                expectAgreement(changed, as: type)
             }
         }
+    }
+
+    @Test func everyBodyOneByteFromAnAgentsAgrees() throws {
+        Self.expectAgreementOneByteAway(
+            from: [UInt8](try JSONEncoder().encode(Self.requests.last)), as: AgentMessages.AttestRequest.self)
         // Unaligned and long: the eight-byte scan stops at a byte beyond ASCII wherever it is.
         for offset in 0..<16 {
             let text = String(repeating: "A", count: 24 + offset) + "é" + String(repeating: "B", count: 9)
             let long = #"{"attestationKeyID":1,"nonce":"\#(text)","attest":"","signature":"","pcrs":""}"#
             #expect(Self.plain(Array(long.utf8)) == nil)
         }
+    }
+
+    /// A challenge request as agents send it is read by hand, and any other body as
+    /// JSONDecoder reads it, or left to it.
+    @Test func challengeRequestsAgree() throws {
+        let challenge = AgentMessages.ChallengeRequest(attestationKeyID: 42, proof: "q83vASNFZ4mr/+8BI0VniavN7wE=")
+        for encoder in Self.encoders() {
+            let body = [UInt8](try encoder.encode(challenge))
+            #expect(Self.plain(body, as: AgentMessages.ChallengeRequest.self) == challenge)
+        }
+        let others = [
+            "{}", #"{"attestationKeyID":1}"#, #"{"proof":""}"#, #"{"attestationKeyID":1,"proof":"","extra":1}"#,
+            #"{"attestationKeyID":1,"attestationKeyID":2,"proof":""}"#,
+            #"{"attestationKeyID":1,"proof":"a","proof":"b"}"#,
+            #"{"attestationKeyID":"1","proof":""}"#, #"{"attestationKeyID":1,"proof":null}"#,
+            #"{"proof":"","attestationKeyID":-3}"#, #"{"attestationKeyID":1,"proof":"a\/b"}"#,
+        ]
+        for body in others { Self.expectAgreement(Array(body.utf8), as: AgentMessages.ChallengeRequest.self) }
+        Self.expectAgreementOneByteAway(
+            from: [UInt8](try JSONEncoder().encode(challenge)), as: AgentMessages.ChallengeRequest.self)
     }
 }
