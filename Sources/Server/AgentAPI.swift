@@ -66,7 +66,8 @@ enum AgentAPI {
         agent.post("attest") { request, context -> Response in
             let body = try await APIResponses.decode(AgentMessages.AttestRequest.self, from: request, context: context)
             let source = context.sourceAddress
-            return try await answer(on: pool) {
+            // Decoding base64 blocks nothing; the service runs what does on the agent threads.
+            return try await answer {
                 let evidence = Evidence(
                     attestationKey: [], attest: try AttestationRefusal.bytes(body.attest, "attest"),
                     signature: try AttestationRefusal.bytes(body.signature, "signature"),
@@ -76,7 +77,7 @@ enum AgentAPI {
                         try AttestationRefusal.bytes($0, "eventLog", decodingAtMost: EventLog.maxSize)
                     },
                     nonce: try AttestationRefusal.bytes(body.nonce, "nonce"), legacyBIOS: body.legacyBIOS ?? false)
-                let release = try service.attest(
+                let release = try await service.attest(
                     attestationKeyID: body.attestationKeyID, evidence: evidence, from: source)
                 return AgentMessages.ReleaseResponse(
                     credentialBlob: base64(release.credential.credentialBlob),
@@ -113,8 +114,13 @@ enum AgentAPI {
     private static func answer<T: Encodable & Sendable>(
         on pool: NIOThreadPool, _ body: @escaping @Sendable () throws -> T
     ) async throws -> Response {
+        try await answer { try await pool.run(body) }
+    }
+
+    /// 200 with the JSON of what `body` returns, or the refusal.
+    private static func answer<T: Encodable>(_ body: () async throws -> T) async throws -> Response {
         do {
-            return try APIResponses.json(.ok, try await pool.run(body))
+            return try APIResponses.json(.ok, try await body())
         } catch let refusal as AttestationRefusal {
             let status: HTTPResponse.Status =
                 switch refusal.reason {

@@ -13,10 +13,13 @@ import WardenCrypto
 /// the activation's secret, judge a quote, and release the machine's secrets only after
 /// the passing verdict is durably recorded. Every refusal is audited: those of requests that
 /// only the machine could have made one by one, the rest — which anyone can send — in
-/// bounded form (``RefusalAudit``), and none says whether a key id exists. Calls block on
-/// the database: run them off the event loop.
+/// bounded form (``RefusalAudit``), and none says whether a key id exists. Calls other than
+/// ``attest(attestationKeyID:evidence:from:)`` block on the database: run them off the event
+/// loop.
 public final class AttestationService: Sendable {
     private let store: EnrolmentStore
+    /// Where an attestation runs (``BlockingPools/agentRequests(on:)``).
+    private let executor: ThreadPoolExecutor
     private let refusals: RefusalAudit
     private let logger: Logger
     /// How fast new discovered machines may be recorded.
@@ -55,6 +58,7 @@ public final class AttestationService: Sendable {
     ) {
         self.logger = logger
         self.store = store
+        self.executor = ThreadPoolExecutor(BlockingPools.agentRequests(on: store))
         self.releaseKey = releaseKey
         self.servedBootApplications = servedBootApplications
         self.refusals = refusals ?? RefusalAudit(store: store, interval: 60)
@@ -205,13 +209,31 @@ public final class AttestationService: Sendable {
     /// proves the request came from the machine: an unknown key, one never activated and a
     /// nonce not issued to it get the same answer. `evidence` comes from the agent, which
     /// names its AK by `attestationKeyID`: its public area is the one the store holds.
+    ///
+    /// It runs on the agent API's threads (the judgement and the release block on the database
+    /// and spend a verification's CPU), except that between them the verdict waits for its
+    /// commit holding none (``EnrolmentStore/record(_:pinning:actor:now:)``), so that one
+    /// commit keeps every verdict judged while the one before it was made.
     public func attest(attestationKeyID: Int64, evidence submitted: Evidence, from source: String = "local")
-        throws(AttestationRefusal) -> SealedRelease
+        async throws(AttestationRefusal) -> SealedRelease
     {
         let started = ContinuousClock.now
         defer { WardenMetrics.attestationDuration.record(duration: started.duration(to: .now)) }
         do {
-            let release = try judgeAndRelease(attestationKeyID: attestationKeyID, evidence: submitted, from: source)
+            let release = try await withTaskExecutorPreference(executor) { () async throws(AttestationRefusal) in
+                let judged = try self.judged(attestationKeyID: attestationKeyID, evidence: submitted, from: source)
+                let recorded: Result<RecordedAttestation, StoreError>
+                do throws(StoreError) {
+                    recorded = .success(
+                        try await self.store.record(
+                            judged.outcome,
+                            pinning: judged.judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) },
+                            actor: "machine/\(judged.context.machineName)"))
+                } catch {
+                    recorded = .failure(error)
+                }
+                return try self.release(judged, recorded: recorded, from: source)
+            }
             WardenMetrics.attestation(verdict: "passed", reason: "none")
             WardenMetrics.releases.increment()
             return release
@@ -222,8 +244,17 @@ public final class AttestationService: Sendable {
         }
     }
 
-    private func judgeAndRelease(attestationKeyID: Int64, evidence submitted: Evidence, from source: String)
-        throws(AttestationRefusal) -> SealedRelease
+    /// A quote judged, and what it was judged with, before its verdict is recorded.
+    private struct JudgedAttestation: Sendable {
+        let context: AttestationContext
+        let judgement: Judgement
+        let outcome: AttestationOutcome
+    }
+
+    /// The judgement of a quote the store may record: one refused before (an unknown key, a
+    /// nonce not issued to it, a revoked machine) is audited in bounded form and thrown.
+    private func judged(attestationKeyID: Int64, evidence submitted: Evidence, from source: String)
+        throws(AttestationRefusal) -> JudgedAttestation
     {
         guard submitted.nonce.count == EnrolmentStore.nonceSize else {
             throw AttestationRefusal(
@@ -261,7 +292,6 @@ public final class AttestationService: Sendable {
         }
         let inputs = context.judgementInputs(image: image)
         let judgement = Judgement.judge(evidence, given: inputs, policy: policy, verifier: verifier)
-        let subject = "machine/\(key.machineID)"
         if let refusal = judgement.refusal, !refusal.isRecorded {
             // Anyone may replay a request: audited in bounded form, a nonce's answered as an
             // unknown key's; a revoked machine's only once its nonce was good.
@@ -271,18 +301,28 @@ public final class AttestationService: Sendable {
                     "attestation refused: " + judgement.reasons.joined(separator: "; "), answer: Self.nonceAnswer,
                     source: source, judged: refusal)
                 : refused(
-                    .attestation, .revoked, subject: subject, "attestation refused: machine revoked",
+                    .attestation, .revoked, subject: "machine/\(key.machineID)", "attestation refused: machine revoked",
                     answer: judgement.reasons.joined(separator: "; "), source: source, machineID: key.machineID,
                     judged: refusal)
         }
-        let outcome = AttestationOutcome(
-            machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs, judgement: judgement
-        )
-        let recorded: RecordedAttestation
+        return JudgedAttestation(
+            context: context, judgement: judgement,
+            outcome: AttestationOutcome(
+                machineID: key.machineID, attestationKeyID: key.id, evidence: evidence, inputs: inputs,
+                judgement: judgement))
+    }
+
+    /// The release of `judged` once its verdict was `recorded`: the machine's secrets, sealed,
+    /// for a pass; for a refusal, or a verdict the store did not keep, why.
+    private func release(
+        _ judged: JudgedAttestation, recorded: Result<RecordedAttestation, StoreError>, from source: String
+    ) throws(AttestationRefusal) -> SealedRelease {
+        let (context, judgement) = (judged.context, judged.judgement)
+        let key = context.key
+        let subject = "machine/\(key.machineID)"
+        let attestation: RecordedAttestation
         do throws(StoreError) {
-            recorded = try store.record(
-                outcome, pinning: judgement.pin.map { PolicyPin(name: $0.name, yaml: $0.yaml) },
-                actor: "machine/\(context.machineName)")
+            attestation = try recorded.get()
         } catch {
             // Another request consumed the nonce meanwhile: this one is a replay.
             if case .nonce = error {
@@ -307,7 +347,7 @@ public final class AttestationService: Sendable {
             throw refusal
         }
         var metadata: Logger.Metadata = [
-            "machine": "\(context.machineName)", "attestation": "\(recorded.id)", "source": "\(source)",
+            "machine": "\(context.machineName)", "attestation": "\(attestation.id)", "source": "\(source)",
             "policy":
                 "\(context.policy.map { "\($0.name)@\($0.version)" } ?? (judgement.pin == nil ? "none" : "first use"))",
         ]
@@ -317,13 +357,13 @@ public final class AttestationService: Sendable {
             throw AttestationRefusal(refusal.answerReason, judgement.reasons.joined(separator: "; "), judged: refusal)
         }
         logger.info("attestation passed", metadata: metadata)
-        guard let secrets = recorded.release else {
+        guard let secrets = attestation.release else {
             throw AttestationRefusal.store(StoreError.notFound("release secrets of machine \(key.machineID)"))
         }
-        let release = try release(
+        let release = try sealed(
             secrets, machineName: context.machineName, ekPublic: context.ekPublic, akName: key.name)
         logger.info(
-            "release sealed", metadata: ["machine": "\(context.machineName)", "attestation": "\(recorded.id)"])
+            "release sealed", metadata: ["machine": "\(context.machineName)", "attestation": "\(attestation.id)"])
         return release
     }
 
@@ -341,7 +381,7 @@ public final class AttestationService: Sendable {
     }
 
     /// The machine's secrets, sealed for its AK and signed.
-    private func release(_ secrets: ReleaseSecrets, machineName: String, ekPublic: [UInt8], akName: [UInt8])
+    private func sealed(_ secrets: ReleaseSecrets, machineName: String, ekPublic: [UInt8], akName: [UInt8])
         throws(AttestationRefusal) -> SealedRelease
     {
         let join = secrets.join.map {

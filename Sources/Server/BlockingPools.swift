@@ -41,3 +41,19 @@ extension NIOThreadPool {
         try await runIfActive(body)
     }
 }
+
+/// A task executor whose jobs run on a thread pool: an async function run with it preferred
+/// (`withTaskExecutorPreference`) does its blocking work on the pool's threads and resumes
+/// there after each wait, never on the cooperative pool, which a blocking call there would
+/// hold up and which may be busy when a wait ends.
+final class ThreadPoolExecutor: TaskExecutor {
+    private let pool: NIOThreadPool
+
+    init(_ pool: NIOThreadPool) { self.pool = pool }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        // A pool that stopped runs nothing: the job then runs here, rather than never.
+        pool.submit { _ in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}

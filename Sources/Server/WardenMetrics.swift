@@ -2,8 +2,9 @@ import Metrics
 
 /// The service's metric families, named as Prometheus names them (base units; counters end
 /// in `_total`). Those of the store (`warden_database_transaction_duration_seconds`,
-/// `warden_audit_records_total`) and of the boot services (``BootMetrics``) live beside
-/// their counts. Without a metrics backend (tests, tools) they cost nothing.
+/// `warden_audit_records_total`, `warden_database_commits_total`,
+/// `warden_database_committed_writes_total`) and of the boot services (``BootMetrics``) live
+/// beside their counts. Without a metrics backend (tests, tools) they cost nothing.
 enum WardenMetrics {
     /// A verdict recorded, or a request refused before one could be (`reason`: the refusal
     /// class, `none` for a pass).

@@ -170,7 +170,7 @@ extension EnrolmentStore {
     /// released before this returns.
     @discardableResult
     public func record(_ outcome: AttestationOutcome, pinning pin: PolicyPin? = nil, actor: String, now: Date = Date())
-        throws(StoreError) -> RecordedAttestation
+        async throws(StoreError) -> RecordedAttestation
     {
         // What needs no database is made before the write: every appliance's writes wait in
         // line for the one writer, and hashing the evidence (its event log most of all) there
@@ -183,8 +183,8 @@ extension EnrolmentStore {
         let nonce = try acceptedNonce(outcome.evidence.nonce, machineID: outcome.machineID, now: now)
         let generation = database.generation
         let eventLogKept = eventLog.map { keptEventLogs.contains($0.sha256, generation: generation) } ?? false
-        let (id, release) = try keepingEventLog(eventLog, writtenIn: generation) { () throws(StoreError) in
-            try write { db in
+        let (id, release) = try await keepingEventLog(eventLog, writtenIn: generation) { () async throws(StoreError) in
+            try await write { db in
                 // The nonce's use, the standing and the row go in one round trip (one per
                 // attestation, in the shared writer every appliance waits for); a nonce that was
                 // not there to use, or a standing that does not confirm the judgement's inputs,
@@ -267,12 +267,12 @@ extension EnrolmentStore {
     /// remembers the log as kept once it committed; when the database failed, forgets every
     /// log it remembered.
     func keepingEventLog<T>(
-        _ eventLog: StoredEventLog?, writtenIn generation: Int, _ write: () throws(StoreError) -> T
+        _ eventLog: StoredEventLog?, writtenIn generation: Int, _ write: () async throws(StoreError) -> T
     )
-        throws(StoreError) -> T
+        async throws(StoreError) -> T
     {
         do {
-            let written = try write()
+            let written = try await write()
             if let eventLog { keptEventLogs.remember(eventLog.sha256, keptIn: generation, now: database.generation) }
             return written
         } catch {

@@ -97,26 +97,40 @@ public final class EnrolmentStore: Sendable {
     /// A write, returning once it is durably committed; its audit records are counted then.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws(StoreError) -> T {
         let appended = AppendedRecords()
-        let result = try storeError {
-            try database.write { [appliance] db in
-                db.memo.appliance = appliance
-                let before = db.memo.appendedRecords
-                let result = try body(db)
-                appended.count = db.memo.appendedRecords - before
-                return result
-            }
-        }
+        let result = try storeError { try database.write(counting(body, in: appended)) }
         StoreMetrics.auditRecords.increment(by: appended.count)
         return result
+    }
+
+    /// A write as ``write(_:)`` makes it, holding no thread while it waits for its commit.
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) async throws(StoreError) -> T {
+        let appended = AppendedRecords()
+        let started = ContinuousClock.now
+        defer { StoreMetrics.transactionDuration.record(duration: started.duration(to: .now)) }
+        let result: T
+        do { result = try await database.write(counting(body, in: appended)) } catch { throw StoreError(error) }
+        StoreMetrics.auditRecords.increment(by: appended.count)
+        return result
+    }
+
+    /// `body`, run in this store's name, counting the audit records it appends in `appended`.
+    private func counting<T>(_ body: @escaping (SQLTransaction) throws -> T, in appended: AppendedRecords)
+        -> (SQLTransaction) throws -> T
+    {
+        { [appliance] db in
+            db.memo.appliance = appliance
+            let before = db.memo.appendedRecords
+            let result = try body(db)
+            appended.count = db.memo.appendedRecords - before
+            return result
+        }
     }
 
     /// What `body` returns, timed (``StoreMetrics/transactionDuration``); what it throws, as a ``StoreError``.
     private func storeError<T>(_ body: () throws -> T) throws(StoreError) -> T {
         let started = ContinuousClock.now
         defer { StoreMetrics.transactionDuration.record(duration: started.duration(to: .now)) }
-        do { return try body() } catch let error as StoreError { throw error } catch {
-            throw .database("\(error)")
-        }
+        do { return try body() } catch { throw StoreError(error) }
     }
 }
 

@@ -17,12 +17,14 @@ extension EnrolmentStore {
     /// their times and hashes, so the chain verifies as before). Returns the rows copied per table.
     public func copy(into target: EnrolmentStore) throws(StoreError) -> [(table: String, rows: Int)] {
         guard target.isShared else { throw .invalid("a store is copied into PostgreSQL") }
-        return try read { source in
-            // SQLite never gives an id again (AUTOINCREMENT): neither may the copy.
-            let lastIDs = try SQLRow.fetchAll(source, sql: "SELECT name, seq FROM sqlite_sequence").map {
-                (($0["name"] as String).lowercased(), $0["seq"] as Int64)
-            }
-            return try target.write { destination in
+        // The source is read inside the target's write, on the thread that runs it: a
+        // transaction of GRDB's is used only on the thread that began it.
+        return try target.write { destination in
+            try self.read { source in
+                // SQLite never gives an id again (AUTOINCREMENT): neither may the copy.
+                let lastIDs = try SQLRow.fetchAll(source, sql: "SELECT name, seq FROM sqlite_sequence").map {
+                    (($0["name"] as String).lowercased(), $0["seq"] as Int64)
+                }
                 let occupied = try copiedTables.filter { table in
                     try Bool.fetchOne(destination, sql: "SELECT EXISTS (SELECT 1 FROM \(table.name))") == true
                 }.map(\.name)

@@ -33,6 +33,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The machine lifecycle forbids `event` for a machine in `state`.
     case lifecycle(machine: String, state: MachineState, event: MachineEvent)
 
+    /// `error` as the store reports it: itself when it is one, else the database's refusal.
+    init(_ error: any Error) {
+        self = error as? StoreError ?? .database("\(error)")
+    }
+
     public var description: String {
         switch self {
         case .keyFile(let path, let why): "key-encryption key \(path): \(why)"

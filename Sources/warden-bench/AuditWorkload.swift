@@ -23,7 +23,7 @@ struct AuditWorkload {
         let refused: Int
     }
 
-    func generate() throws -> Outcome {
+    func generate() async throws -> Outcome {
         let state = try StateFolder.initialise(at: stateDir)
         let key = try state.auditKey()
         let store = try EnrolmentStore(
@@ -64,7 +64,7 @@ struct AuditWorkload {
                     let evidence = Evidence(
                         attestationKey: [], attest: quote.attest, signature: quote.signature, pcrs: pcrFile,
                         nonce: nonce)
-                    _ = try service.attest(attestationKeyID: keyID, evidence: evidence)
+                    _ = try await service.attest(attestationKeyID: keyID, evidence: evidence)
                 } catch {
                     guard error.reason == .policy else { throw error }
                     refused += 1

@@ -40,7 +40,7 @@ struct BenchAuditCommand: AsyncParsableCommand {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let generated = try AuditWorkload(
+        let generated = try await AuditWorkload(
             stateDir: stateDir, records: records, attestations: attestations,
             checkpointInterval: Int64(checkpointInterval)
         ).generate()

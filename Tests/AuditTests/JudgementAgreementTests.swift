@@ -76,7 +76,7 @@ import WardenCrypto
             _ pcrs: PCRValues = booted, clock: UInt64, resetCount: UInt32 = 1, nonce given: [UInt8]? = nil,
             legacyBIOS: Bool = false,
             forgeSignature: Bool = false
-        ) throws -> Judgement.Refusal? {
+        ) async throws -> Judgement.Refusal? {
             let nonce = try given ?? self.nonce()
             let quote = try ak.quote(
                 pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: resetCount, restartCount: 0, safe: true))
@@ -87,7 +87,7 @@ import WardenCrypto
                 pcrs: try TPM2ToolsPCRFile.serialize(pcrs), nonce: nonce,
                 legacyBIOS: legacyBIOS)
             do throws(AttestationRefusal) {
-                _ = try service.attest(attestationKeyID: keyID, evidence: evidence)
+                _ = try await service.attest(attestationKeyID: keyID, evidence: evidence)
                 return nil
             } catch {
                 guard let judged = error.judged else { throw error }
@@ -96,7 +96,7 @@ import WardenCrypto
         }
     }
 
-    @Test func theServerAndTheAuditorJudgeEveryAttestationAlike() throws {
+    @Test func theServerAndTheAuditorJudgeEveryAttestationAlike() async throws {
         let appliance = try Appliance()
         let store = appliance.store
         var seen: [Judgement.Refusal?] = []
@@ -108,52 +108,56 @@ import WardenCrypto
         // Trust on first use, then that pin; an approval; counters, a forgery, a replay.
         let first = try appliance.machine("first")
         let replayed = try first.nonce()
-        expect(try first.attest(clock: 100, nonce: replayed), nil, "first use pins")
-        expect(try first.attest(clock: 200), nil, "passes under its pin")
-        expect(try first.attest(Self.pcrValues(changing: 4), clock: 300), .policy, "a changed PCR 4")
+        expect(try await first.attest(clock: 100, nonce: replayed), nil, "first use pins")
+        expect(try await first.attest(clock: 200), nil, "passes under its pin")
+        expect(try await first.attest(Self.pcrValues(changing: 4), clock: 300), .policy, "a changed PCR 4")
         // An operator approves the changed PCR: it passes from then on.
         let admin = try AdminService(store: store, state: appliance.state, vendorCAs: .none)
         _ = try admin.approve(
             machineNamed: "first", attestationID: nil, by: AdminIdentity(name: "alice", role: .operator, serial: "01"))
-        expect(try first.attest(Self.pcrValues(changing: 4), clock: 400), nil, "passes after approval")
-        expect(try first.attest(clock: 500), .policy, "the PCR 4 it no longer has")
+        expect(try await first.attest(Self.pcrValues(changing: 4), clock: 400), nil, "passes after approval")
+        expect(try await first.attest(clock: 500), .policy, "the PCR 4 it no longer has")
         // An export from here on carries no attestation recorded under machine-first version 2,
         // whose refusals below are decided before any policy: they need not its file.
-        Thread.sleep(forTimeInterval: 0.005)
+        try await Task.sleep(for: .milliseconds(5))
         let cut = Date()
         let recordedBeforeCut = seen.filter { $0?.isRecorded ?? true }.count
-        Thread.sleep(forTimeInterval: 0.005)
-        expect(try first.attest(clock: 600, resetCount: 0), .counters, "the reset count went back")
-        expect(try first.attest(clock: 700, forgeSignature: true), .evidence, "a forged signature")
-        expect(try first.attest(clock: 800, nonce: replayed), .nonce, "a replayed nonce")
+        try await Task.sleep(for: .milliseconds(5))
+        expect(try await first.attest(clock: 600, resetCount: 0), .counters, "the reset count went back")
+        expect(try await first.attest(clock: 700, forgeSignature: true), .evidence, "a forged signature")
+        expect(try await first.attest(clock: 800, nonce: replayed), .nonce, "a replayed nonce")
 
         // Unmeasured boots: refused on first use; allowed by a policy that says so, and bound
         // to their boot's reset count, so a later quote of that boot is unmeasured too.
         let legacy = try appliance.machine("legacy")
-        expect(try legacy.attest(clock: 100, legacyBIOS: true), .unmeasuredFirstUse, "a legacy BIOS boot on first use")
+        expect(
+            try await legacy.attest(clock: 100, legacyBIOS: true), .unmeasuredFirstUse,
+            "a legacy BIOS boot on first use")
         _ = try store.savePolicy(name: "legacy-ok", yaml: "name: legacy-ok\nunmeasuredBoot: allowed\n", actor: "test")
         let allowed = try appliance.machine("legacy-allowed", policy: "legacy-ok")
-        expect(try allowed.attest(clock: 100, legacyBIOS: true), nil, "an unmeasured boot a policy allows")
-        expect(try allowed.attest(clock: 200), nil, "the same boot, judged unmeasured by its bound reset count")
+        expect(try await allowed.attest(clock: 100, legacyBIOS: true), nil, "an unmeasured boot a policy allows")
+        expect(try await allowed.attest(clock: 200), nil, "the same boot, judged unmeasured by its bound reset count")
 
         // A first use whose quote does not cover what a pin holds.
         let narrow = try appliance.machine("narrow")
         let eight = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...7))])
         expect(
-            try narrow.attest(PCRValues(selection: eight, values: Array(Self.booted.values.prefix(8))), clock: 100),
+            try await narrow.attest(
+                PCRValues(selection: eight, values: Array(Self.booted.values.prefix(8))), clock: 100),
             .unpinnable, "PCRs 0–7 only")
 
         // Policies: one that does not parse, one the machine names but that is gone, an image
         // nothing says what it measures.
         _ = try store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
         expect(
-            try appliance.machine("strict", policy: "strict").attest(clock: 100), .unreadablePolicy, "a misspelt key")
+            try await appliance.machine("strict", policy: "strict").attest(clock: 100), .unreadablePolicy,
+            "a misspelt key")
         _ = try store.savePolicy(name: "short-lived", yaml: "name: short-lived\n", actor: "test")
         let orphan = try appliance.machine("orphan", policy: "short-lived")
-        _ = try store.write { db in
+        _ = try await store.write { db in
             try db.execute(sql: "UPDATE machine SET policyName = 'gone' WHERE name = 'orphan'")
         }
-        expect(try orphan.attest(clock: 100), .missingPolicy, "a policy that does not exist")
+        expect(try await orphan.attest(clock: 100), .missingPolicy, "a policy that does not exist")
         try store.storeImageContent(sha256: [UInt8](repeating: 1, count: 32), bytes: [0])
         try store.addImage(
             ImageRecord(
@@ -163,18 +167,21 @@ import WardenCrypto
                 kernelAuthenticodeSHA256: nil, sectionMeasurements: nil), actor: "test")
         _ = try store.savePolicy(name: "follows-image", yaml: "name: follows-image\nimage: required\n", actor: "test")
         expect(
-            try appliance.machine("imaged", policy: "follows-image", image: "old").attest(clock: 100), .unmeasuredImage,
+            try await appliance.machine("imaged", policy: "follows-image", image: "old").attest(clock: 100),
+            .unmeasuredImage,
             "an image without measurements")
 
         // Revoked or retired between its nonce and its quote: the nonce is good, the machine is not.
         let revoked = try appliance.machine("revoked")
         let pending = try revoked.nonce()
         try store.revoke(machineNamed: "revoked", actor: "test")
-        expect(try revoked.attest(clock: 100, nonce: pending), .revoked, "a machine revoked after its nonce")
+        expect(try await revoked.attest(clock: 100, nonce: pending), .revoked, "a machine revoked after its nonce")
         let retired = try appliance.machine("retired")
         let kept = try retired.nonce()
-        _ = try store.write { db in try db.execute(sql: "UPDATE machine SET state = 'retired' WHERE name = 'retired'") }
-        expect(try retired.attest(clock: 100, nonce: kept), .revoked, "a machine out of service")
+        _ = try await store.write { db in
+            try db.execute(sql: "UPDATE machine SET state = 'retired' WHERE name = 'retired'")
+        }
+        expect(try await retired.attest(clock: 100, nonce: kept), .revoked, "a machine out of service")
 
         let classes = Set(seen.compactMap { $0 })
         #expect(

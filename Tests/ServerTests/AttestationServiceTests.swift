@@ -58,7 +58,7 @@ import WardenCrypto
         }
 
         /// Challenge, quote, submit; the release opened as the agent opens it.
-        func attest(_ key: ActivatedKey, nonce: [UInt8]? = nil) throws -> ReleasePayload {
+        func attest(_ key: ActivatedKey, nonce: [UInt8]? = nil) async throws -> ReleasePayload {
             let keyID = key.id
             let nonce = try nonce ?? service.challenge(attestationKeyID: keyID, proof: key.proof)
             let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
@@ -68,7 +68,7 @@ import WardenCrypto
             let evidence = Evidence(
                 attestationKey: [], attest: quote.attest, signature: quote.signature,
                 pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce)
-            let release = try service.attest(attestationKeyID: keyID, evidence: evidence)
+            let release = try await service.attest(attestationKeyID: keyID, evidence: evidence)
             let akName = try #require(try TPMPublic.decode(ak.publicArea).name)
             guard release.isSigned(by: try releaseKey.publicKey, for: akName) else {
                 throw AttestationRefusal(.internalError, "unsigned release")
@@ -81,20 +81,21 @@ import WardenCrypto
         }
     }
 
-    @Test func enrolledMachineGetsItsDiskKeyTwiceThenAChangedPCRIsRefused() throws {
+    @Test func enrolledMachineGetsItsDiskKeyTwiceThenAChangedPCRIsRefused() async throws {
         let rig = try Rig()
         let keyID = try rig.activatedKey()
-        let first = try rig.attest(keyID)
+        let first = try await rig.attest(keyID)
         #expect(first.nodeName == "node-1")
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
         #expect(
             first.diskKey == (try rig.store.releaseSecrets(machineID: machineID).diskKey),
             "the released disk key is not the machine's")
-        #expect(sameSecret(try rig.attest(keyID), first), "a second attestation released another payload")
+        let second = try await rig.attest(keyID)
+        #expect(sameSecret(second, first), "a second attestation released another payload")
         #expect(try rig.store.latestPolicy(name: "machine-node-1")?.version == 1)
 
         try rig.tpm.run("tpm2_pcrextend", ["4:sha256=" + String(repeating: "ee", count: 32)], flushingTransients: false)
-        #expect { try rig.attest(keyID) } throws: {
+        await #expect { try await rig.attest(keyID) } throws: {
             ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("PCR 4 (sha256)")
         }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
@@ -104,7 +105,7 @@ import WardenCrypto
 
     /// A stored policy version this Warden reads more strictly (here: a misspelt key,
     /// which earlier versions dropped): the machine is refused, and the refusal recorded.
-    @Test func aPolicyThatNoLongerParsesRefusesAndIsRecorded() throws {
+    @Test func aPolicyThatNoLongerParsesRefusesAndIsRecorded() async throws {
         let rig = try Rig(enrolled: false)
         _ = try rig.store.savePolicy(name: "strict", yaml: "name: strict\nimgae: required\n", actor: "test")
         try rig.store.enroll(
@@ -113,7 +114,7 @@ import WardenCrypto
                 ekName: try #require(TPMPublic.decode(rig.ek.publicArea).name),
                 policy: "strict"), actor: "test")
         let keyID = try rig.activatedKey()
-        #expect { try rig.attest(keyID) } throws: {
+        await #expect { try await rig.attest(keyID) } throws: {
             ($0 as? AttestationRefusal)?.reason == .policy && "\($0)".contains("unknown key \"imgae\"")
         }
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
@@ -122,20 +123,22 @@ import WardenCrypto
                 "refused under policy strict version 1") == true)
     }
 
-    @Test func replayedAndForeignNoncesAreRefused() throws {
+    @Test func replayedAndForeignNoncesAreRefused() async throws {
         let rig = try Rig()
         let keyID = try rig.activatedKey()
         let nonce = try rig.service.challenge(attestationKeyID: keyID.id, proof: keyID.proof)
-        _ = try rig.attest(keyID, nonce: nonce)
-        #expect { try rig.attest(keyID, nonce: nonce) } throws: { ($0 as? AttestationRefusal)?.reason == .nonce }
-        #expect { try rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: {
+        _ = try await rig.attest(keyID, nonce: nonce)
+        await #expect { try await rig.attest(keyID, nonce: nonce) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .nonce
+        }
+        await #expect { try await rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: {
             ($0 as? AttestationRefusal)?.reason == .nonce
         }
     }
 
     /// A TPM whose reset and restart counters went back (its state rolled back, or another
     /// TPM replaying it) is refused, even with a valid quote.
-    @Test func countersGoingBackwardsAreRefused() throws {
+    @Test func countersGoingBackwardsAreRefused() async throws {
         let rig = try Rig()
         let keyID = try rig.activatedKey()
         let machineID = try #require(try rig.store.machine(ekName: TPMPublic.decode(rig.ek.publicArea).name!)?.id)
@@ -143,13 +146,13 @@ import WardenCrypto
         guard case .issued(let nonce) = try rig.store.issueNonce(attestationKeyID: keyID.id, proof: keyID.proof) else {
             throw AttestationRefusal(.nonce, "no nonce")
         }
-        try rig.store.record(
+        try await rig.store.record(
             AttestationOutcome(
                 machineID: machineID, attestationKeyID: keyID.id,
                 evidence: Evidence(attestationKey: [], attest: [], signature: [], pcrs: [], nonce: nonce), passed: true,
                 reasons: [], policyID: nil, clock: .init(clock: 1 << 40, resetCount: 1_000, restartCount: 0, safe: true)
             ), actor: "test")
-        #expect { try rig.attest(keyID) } throws: {
+        await #expect { try await rig.attest(keyID) } throws: {
             ($0 as? AttestationRefusal)?.reason == .counters && "\($0)".contains("went back")
         }
         let audit = try rig.store.auditRecords(subjectPrefix: "machine/\(machineID)/attestation")
@@ -176,7 +179,7 @@ import WardenCrypto
     /// Whoever knows a key's id — ids are sequential — gets no nonce for it, and learns
     /// nothing of it: an unknown key, one never activated and a wrong proof are answered
     /// alike. However many nonces an attacker asks for, the machine still gets its own.
-    @Test func nobodyButTheMachineCanTakeItsNonces() throws {
+    @Test func nobodyButTheMachineCanTakeItsNonces() async throws {
         let rig = try Rig()
         let key = try rig.activatedKey()
         var answers: Set<String> = []
@@ -190,7 +193,8 @@ import WardenCrypto
             }
         }
         #expect(answers.count == 1, "\(answers)")
-        #expect(try rig.attest(key).nodeName == "node-1")
+        let payload = try await rig.attest(key)
+        #expect(payload.nodeName == "node-1")
         let refusals = try rig.store.auditRecords(subjectPrefix: "attestation-key/")
         #expect(
             refusals.count == 1,

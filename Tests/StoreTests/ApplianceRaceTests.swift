@@ -26,7 +26,7 @@ import WardenCrypto
     }
 
     /// On two appliances, and twice on one, where both uses may share one grouped commit.
-    @Test(arguments: StoreBackend.allCases) func aNonceIsUsedOnce(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func aNonceIsUsedOnce(backend: StoreBackend) async throws {
         let (a, b) = try twoAppliances(backend)
         let machine = try a.enroll(enrolment("node"), actor: "test")
         let key = try activatedKey(a, machineID: machine)
@@ -34,10 +34,10 @@ import WardenCrypto
             let nonce = try issued(a.issueNonce(attestationKeyID: key.id, proof: key.proof))
             let outcome = refusedOutcome(machine, key: key.id, nonce: nonce)
             let other = round < Self.rounds ? b : a
-            let (first, second) = race {
-                try a.record(outcome, actor: "appliance-a")
+            let (first, second) = await race {
+                try await a.record(outcome, actor: "appliance-a")
             } and: {
-                try other.record(outcome, actor: other.appliance ?? "")
+                try await other.record(outcome, actor: other.appliance ?? "")
             }
             let refusals = [first.storeError, second.storeError].compactMap { $0 }
             #expect(refusals == [.nonce("already used")], "round \(round): \(first), \(second)")
@@ -46,7 +46,7 @@ import WardenCrypto
         try expectOneChain(b)
     }
 
-    @Test(arguments: StoreBackend.allCases) func aFirstUsePinIsTakenOnce(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func aFirstUsePinIsTakenOnce(backend: StoreBackend) async throws {
         let (a, b) = try twoAppliances(backend)
         for round in 0..<Self.rounds {
             let machine = try a.enroll(enrolment("node-\(round)"), actor: "test")
@@ -60,10 +60,10 @@ import WardenCrypto
                     policyID: nil, clock: nil, inputs: context.judgementInputs(image: nil))
             }
             let pin = PolicyPin(name: "machine-node-\(round)", yaml: "pcrs: {}\n")
-            let (first, second) = race {
-                try a.record(judged[0], pinning: pin, actor: "appliance-a")
+            let (first, second) = await race {
+                try await a.record(judged[0], pinning: pin, actor: "appliance-a")
             } and: {
-                try b.record(judged[1], pinning: pin, actor: "appliance-b")
+                try await b.record(judged[1], pinning: pin, actor: "appliance-b")
             }
             let refusals = [first.storeError, second.storeError].compactMap { $0 }
             #expect(
@@ -76,13 +76,13 @@ import WardenCrypto
     }
 
     @Test(arguments: StoreBackend.allCases) func approvalRevocationAndAdoptionFollowTheLifecycle(backend: StoreBackend)
-        throws
+        async throws
     {
         let (a, b) = try twoAppliances(backend)
         for round in 0..<Self.rounds {
             let name = "node-\(round)"
             let machine = try a.enroll(enrolment(name), actor: "test")
-            let (approval, revocation) = race {
+            let (approval, revocation) = await race {
                 try a.approve(
                     PolicyPin(name: "machine-\(name)", yaml: "pcrs: {}\n"), machineID: machine, actor: "operator/a",
                     reason: "approved")
@@ -104,7 +104,7 @@ import WardenCrypto
             let discovered = try a.discover(
                 ekPublic: [1], ekName: [0, 0x0b] + Array("seen-\(round)".utf8), ekCertificate: nil)
             let seenName = try a.machines().first { $0.id == discovered.id }?.name ?? ""
-            let (adoption, forgetting) = race {
+            let (adoption, forgetting) = await race {
                 try a.adopt(
                     discoveredID: discovered.id,
                     as: MachineEnrolment(name: "adopted-\(round)", ekPublic: [1], ekName: [1]), actor: "operator/a")
@@ -118,7 +118,8 @@ import WardenCrypto
         try expectOneChain(a)
     }
 
-    @Test(arguments: StoreBackend.allCases) func theCapOnDiscoveredMachinesIsOneCap(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func theCapOnDiscoveredMachinesIsOneCap(backend: StoreBackend) async throws
+    {
         var limits = EnrolmentStore.Limits()
         limits.maxDiscoveredMachines = 40
         let (a, b) = try twoAppliances(backend, limits: limits)
@@ -130,7 +131,7 @@ import WardenCrypto
                 }
             }
         }
-        let (fromA, fromB) = race {
+        let (fromA, fromB) = await race {
             discoverMany(a, "a")
         } and: {
             discoverMany(b, "b")
@@ -151,18 +152,18 @@ import WardenCrypto
     /// released before the revocation's record or not at all.
     @Test(arguments: StoreBackend.allCases) func aReleaseRacingARevocationComesBeforeItOrNotAtAll(
         backend: StoreBackend
-    ) throws {
+    ) async throws {
         let (a, b) = try twoAppliances(backend)
         for round in 0..<Self.rounds {
             let name = "node-\(round)"
             let machine = try a.enroll(enrolment(name), actor: "test")
             let key = try activatedKey(a, machineID: machine)
-            let (released, revocation) = race { () throws -> RecordedAttestation? in
+            let (released, revocation) = await race { () async throws -> RecordedAttestation? in
                 guard case .issued(let nonce) = try a.issueNonce(attestationKeyID: key.id, proof: key.proof) else {
                     return nil
                 }
                 let context = try #require(try a.attestationContext(attestationKeyID: key.id, nonce: nonce))
-                return try a.record(
+                return try await a.record(
                     AttestationOutcome(
                         machineID: machine, attestationKeyID: key.id, evidence: evidence(nonce), passed: true,
                         reasons: [], policyID: nil, clock: nil, inputs: context.judgementInputs(image: nil)),
@@ -212,28 +213,41 @@ import WardenCrypto
 
     // MARK: - Helpers
 
-    /// Runs `first` and `second` on two threads that start together from a barrier.
+    /// Runs `first` and `second` on two threads that start together from a barrier; a write
+    /// that awaits its commit is awaited there, in a task of its own.
     private func race<A: Sendable, B: Sendable>(
-        _ first: @escaping @Sendable () throws -> A, and second: @escaping @Sendable () throws -> B
-    ) -> (Result<A, any Error>, Result<B, any Error>) {
+        _ first: @escaping @Sendable () async throws -> A, and second: @escaping @Sendable () async throws -> B
+    ) async -> (Result<A, any Error>, Result<B, any Error>) {
         let barrier = StartingLine(runners: 2)
         let results = Outcomes<A, B>()
         let done = DispatchGroup()
+        done.enter()
+        done.enter()
         Thread.detachNewThread { [done] in
-            done.enter()
             barrier.arriveAndWait()
-            results.first = Result(catching: first)
+            results.first = Self.outcome(of: first)
             done.leave()
         }
         Thread.detachNewThread { [done] in
-            done.enter()
             barrier.arriveAndWait()
-            results.second = Result(catching: second)
+            results.second = Self.outcome(of: second)
             done.leave()
         }
-        barrier.waitUntilAllArrived()
-        done.wait()
+        await withCheckedContinuation { finished in done.notify(queue: .global()) { finished.resume() } }
         return (results.first!, results.second!)
+    }
+
+    /// What `body` gave, waited for on this thread (never one of the cooperative pool's).
+    private static func outcome<T: Sendable>(of body: @escaping @Sendable () async throws -> T) -> Result<T, any Error>
+    {
+        let outcome = Outcomes<T, Void>()
+        let finished = DispatchSemaphore(value: 0)
+        Task {
+            do { outcome.first = .success(try await body()) } catch { outcome.first = .failure(error) }
+            finished.signal()
+        }
+        finished.wait()
+        return outcome.first!
     }
 
     /// The whole audit chain: sequences from 1 with no gap, each record linked to the one before.
@@ -274,7 +288,7 @@ import WardenCrypto
     }
 }
 
-/// A barrier: each runner waits until all have arrived; the caller can wait for that too.
+/// A barrier: each runner waits until all have arrived.
 private final class StartingLine: @unchecked Sendable {
     private let condition = NSCondition()
     private var arrived = 0
@@ -290,11 +304,6 @@ private final class StartingLine: @unchecked Sendable {
         condition.unlock()
     }
 
-    func waitUntilAllArrived() {
-        condition.lock()
-        while arrived < runners { condition.wait() }
-        condition.unlock()
-    }
 }
 
 /// One concurrent write's result, written by its own thread and read after all finished.
@@ -302,7 +311,8 @@ private final class Outcome: @unchecked Sendable {
     var result: Result<Int64, any Error>?
 }
 
-/// The two runners' results, each written by its own thread and read after both finished.
+/// The two runners' results, each written by its own thread and read after both finished (or
+/// one result, written by a task and read after it finished).
 private final class Outcomes<A, B>: @unchecked Sendable {
     var first: Result<A, any Error>?
     var second: Result<B, any Error>?

@@ -101,7 +101,7 @@ import WardenCrypto
     /// unused, so that the same quote passes where the release can be made.
     @Test(arguments: StoreBackend.allCases) func aReleaseThatCannotBeOpenedLeavesNothingRecorded(
         backend: StoreBackend
-    ) throws {
+    ) async throws {
         let (store, location, _) = try backend.freshStore()
         let id = try store.enroll(machine("node"), actor: "test")
         let key = try activatedKey(store, machineID: id)
@@ -114,25 +114,26 @@ import WardenCrypto
         let otherKey = try KeyEncryptionKey.loadOrCreate(
             at: try TestPaths.temporaryDirectory("kek").appendingPathComponent("kek.key").path)
         let audited = try store.auditRecords(subjectPrefix: "machine/").count
-        #expect(throws: StoreError.self) {
-            try EnrolmentStore(location: location, key: otherKey).record(outcome, actor: "test")
+        await #expect(throws: StoreError.self) {
+            try await EnrolmentStore(location: location, key: otherKey).record(outcome, actor: "test")
         }
         #expect(try store.attestations(matching: AttestationFilter()).isEmpty)
         #expect(try store.auditRecords(subjectPrefix: "machine/").count == audited)
-        let recorded = try store.record(outcome, actor: "test")
+        let recorded = try await store.record(outcome, actor: "test")
         #expect(recorded.release?.diskKey != nil)
         #expect(try store.attestations(matching: AttestationFilter()).map(\.passed) == [true])
     }
 
     /// Listings filter by machine, verdict and time alike on both backends, newest first.
-    @Test(arguments: StoreBackend.allCases) func attestationsAreFiltered(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func attestationsAreFiltered(backend: StoreBackend) async throws {
         let (store, _, _) = try backend.freshStore()
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         for (index, name) in ["node-1", "node-2"].enumerated() {
             let id = try store.enroll(machine(name), actor: "test")
             let key = try activatedKey(store, machineID: id)
             let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: start))
-            try consume(nonce, key: key.id, machineID: id, store: store, now: start.addingTimeInterval(Double(index)))
+            try await consume(
+                nonce, key: key.id, machineID: id, store: store, now: start.addingTimeInterval(Double(index)))
         }
         let all = try store.attestations(matching: AttestationFilter())
         #expect(all.map(\.machine) == ["node-2", "node-1"] && all.allSatisfy { !$0.passed })
@@ -152,7 +153,7 @@ import WardenCrypto
 
     /// A machine's event log, the same boot after boot, is kept once; every attestation reads
     /// it back, and one recorded before logs were kept by digest still reads its own.
-    @Test(arguments: StoreBackend.allCases) func eventLogsAreKeptOnceAndReadBack(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func eventLogsAreKeptOnceAndReadBack(backend: StoreBackend) async throws {
         let (store, _, _) = try backend.freshStore()
         let id = try store.enroll(machine("node-1"), actor: "test")
         let key = try activatedKey(store, machineID: id)
@@ -161,15 +162,16 @@ import WardenCrypto
         for round in 0..<3 {
             let now = Date(timeIntervalSince1970: 1_800_000_000 + Double(round))
             let nonce = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
-            recorded.append(try consume(nonce, key: key.id, machineID: id, store: store, now: now, eventLog: log))
+            recorded.append(try await consume(nonce, key: key.id, machineID: id, store: store, now: now, eventLog: log))
         }
         // A replayed nonce records nothing, not even its log.
         let replayed = try issued(
             store.issueNonce(
                 attestationKeyID: key.id, proof: key.proof, now: Date(timeIntervalSince1970: 1_800_000_000)))
-        try consume(replayed, key: key.id, machineID: id, store: store, now: Date(timeIntervalSince1970: 1_800_000_010))
-        #expect(throws: StoreError.nonce("already used")) {
-            try consume(
+        try await consume(
+            replayed, key: key.id, machineID: id, store: store, now: Date(timeIntervalSince1970: 1_800_000_010))
+        await #expect(throws: StoreError.nonce("already used")) {
+            try await consume(
                 replayed, key: key.id, machineID: id, store: store, now: Date(timeIntervalSince1970: 1_800_000_011),
                 eventLog: [1, 2, 3, 4])
         }
@@ -177,7 +179,7 @@ import WardenCrypto
         #expect(kept == 1)
         for attestation in recorded { #expect(try store.attestation(id: attestation).eventLog == log) }
         let legacy = try #require(recorded.first)
-        _ = try store.write { db in
+        _ = try await store.write { db in
             try db.execute(
                 sql: "UPDATE attestation SET eventLog = ?, eventLogSHA256 = NULL WHERE id = ?",
                 arguments: [Data([1, 2, 3]), legacy])
@@ -200,7 +202,9 @@ import WardenCrypto
         #expect(throws: StoreError.self) { try KeyEncryptionKey.loadOrCreate(at: path) }
     }
 
-    @Test(arguments: StoreBackend.allCases) func noncesAreSingleUseBoundAndShortLived(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func noncesAreSingleUseBoundAndShortLived(backend: StoreBackend)
+        async throws
+    {
         let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let other = try store.enroll(machine("other"), actor: "test")
@@ -212,23 +216,23 @@ import WardenCrypto
         #expect(
             try store.attestationContext(attestationKeyID: otherKey.id, nonce: nonce, now: now)?.nonceProblem
                 == .nonce("issued to another machine"))
-        #expect(throws: StoreError.nonce("issued to another machine")) {
-            try consume(nonce, key: otherKey.id, machineID: other, store: store, now: now)
+        await #expect(throws: StoreError.nonce("issued to another machine")) {
+            try await consume(nonce, key: otherKey.id, machineID: other, store: store, now: now)
         }
-        try consume(nonce, key: key.id, machineID: node, store: store, now: now)
-        #expect(throws: StoreError.nonce("already used")) {
-            try consume(nonce, key: key.id, machineID: node, store: store, now: now)
+        try await consume(nonce, key: key.id, machineID: node, store: store, now: now)
+        await #expect(throws: StoreError.nonce("already used")) {
+            try await consume(nonce, key: key.id, machineID: node, store: store, now: now)
         }
         let late = try issued(store.issueNonce(attestationKeyID: key.id, proof: key.proof, now: now))
         let later = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
         #expect(
             try store.attestationContext(attestationKeyID: key.id, nonce: late, now: later)?.nonceProblem
                 == .nonce("expired"))
-        #expect(throws: StoreError.nonce("expired")) {
-            try consume(late, key: key.id, machineID: node, store: store, now: later)
+        await #expect(throws: StoreError.nonce("expired")) {
+            try await consume(late, key: key.id, machineID: node, store: store, now: later)
         }
-        #expect(throws: StoreError.nonce("unknown")) {
-            try consume(SecureRandom.bytes(32), key: key.id, machineID: node, store: store, now: now)
+        await #expect(throws: StoreError.nonce("unknown")) {
+            try await consume(SecureRandom.bytes(32), key: key.id, machineID: node, store: store, now: now)
         }
         #expect(try store.issueNonce(attestationKeyID: 999, proof: key.proof, now: now) == .unknownKey)
         #expect(try store.attestations(machineID: node).count == 1, "a refused nonce recorded an attestation")
@@ -264,7 +268,7 @@ import WardenCrypto
     /// its lifetime, and nothing is written until one is used. Altered anywhere (its time,
     /// machine, random part or tag), made under another key-encryption key, or issued later
     /// than a clock's skew allows, a nonce is unknown.
-    @Test(arguments: StoreBackend.allCases) func noncesAreMadeNotStored(backend: StoreBackend) throws {
+    @Test(arguments: StoreBackend.allCases) func noncesAreMadeNotStored(backend: StoreBackend) async throws {
         let (store, _, _) = try backend.freshStore()
         let node = try store.enroll(machine("node"), actor: "test")
         let key = try activatedKey(store, machineID: node)
@@ -298,7 +302,7 @@ import WardenCrypto
         let foreign = try issued(elsewhere.issueNonce(attestationKeyID: otherKey.id, proof: otherKey.proof, now: now))
         #expect(try problem(foreign) == .nonce("unknown"), "made under another key-encryption key")
 
-        try consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
+        try await consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
         #expect(try store.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM machineNonce") } == 1)
         #expect(try problem(nonces[3]) == .nonce("already used"))
         #expect(try problem(nonces[4]) == nil)
@@ -307,8 +311,8 @@ import WardenCrypto
         // clock, and the clock skew: one whose clock runs behind still finds it used.
         let expired = now.addingTimeInterval(EnrolmentStore.nonceLifetime + 1)
         #expect(try store.expireUnclaimed(now: expired).nonces == 0)
-        #expect(throws: StoreError.nonce("already used"), "replayed after a sweep by a clock ahead") {
-            try consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
+        await #expect(throws: StoreError.nonce("already used"), "replayed after a sweep by a clock ahead") {
+            try await consume(nonces[3], key: key.id, machineID: node, store: store, now: now)
         }
         #expect(try store.expireUnclaimed(now: expired.addingTimeInterval(skew)).nonces == 1)
     }
@@ -474,8 +478,8 @@ import WardenCrypto
     @discardableResult
     private func consume(
         _ nonce: [UInt8], key: Int64, machineID: Int64, store: EnrolmentStore, now: Date, eventLog: [UInt8]? = nil
-    ) throws -> Int64 {
-        try store.record(
+    ) async throws -> Int64 {
+        try await store.record(
             AttestationOutcome(
                 machineID: machineID, attestationKeyID: key,
                 evidence: Evidence(

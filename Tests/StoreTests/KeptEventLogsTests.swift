@@ -30,25 +30,25 @@ import TestSupport
         #expect(kept.contains(digest(3), generation: 2))
     }
 
-    @Test func aLogIsRememberedOnceItsWriteCommittedAndAllAreForgottenWhenTheDatabaseFailed() throws {
+    @Test func aLogIsRememberedOnceItsWriteCommittedAndAllAreForgottenWhenTheDatabaseFailed() async throws {
         let (store, _, _) = try StoreBackend.sqlite.freshStore()
         let log = StoredEventLog(sha256: digest(7), bytes: [1, 2, 3])
-        #expect(throws: StoreError.self) {
-            try store.keepingEventLog(log, writtenIn: 0) { () throws(StoreError) in
+        await #expect(throws: StoreError.self) {
+            try await store.keepingEventLog(log, writtenIn: 0) { () async throws(StoreError) in
                 throw StoreError.nonce("already used")
             }
         }
         #expect(!store.keptEventLogs.contains(log.sha256, generation: 0), "a write that failed kept nothing")
-        try store.keepingEventLog(log, writtenIn: 0) {}
+        try await store.keepingEventLog(log, writtenIn: 0) {}
         #expect(store.keptEventLogs.contains(log.sha256, generation: 0))
-        #expect(throws: StoreError.self) {
-            try store.keepingEventLog(nil, writtenIn: 0) { () throws(StoreError) in
+        await #expect(throws: StoreError.self) {
+            try await store.keepingEventLog(nil, writtenIn: 0) { () async throws(StoreError) in
                 throw StoreError.nonce("already used")
             }
         }
         #expect(store.keptEventLogs.contains(log.sha256, generation: 0), "a refusal says nothing about the database")
-        #expect(throws: StoreError.self) {
-            try store.keepingEventLog(nil, writtenIn: 0) { () throws(StoreError) in
+        await #expect(throws: StoreError.self) {
+            try await store.keepingEventLog(nil, writtenIn: 0) { () async throws(StoreError) in
                 throw StoreError.unavailable("failed over")
             }
         }

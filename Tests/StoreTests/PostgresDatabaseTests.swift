@@ -106,7 +106,7 @@ import WardenCrypto
             .first?.values.count ?? 0
         }
         for _ in 0..<4 { #expect(try probe() == 1) }
-        try store.write { db in try db.execute(sql: "ALTER TABLE probe ADD COLUMN b BIGINT") }
+        _ = try store.write { db in try db.execute(sql: "ALTER TABLE probe ADD COLUMN b BIGINT") }
         #expect(throws: StoreError.self, "the prepared statement's result changed") { try probe() }
         #expect(try probe() == 2)
     }

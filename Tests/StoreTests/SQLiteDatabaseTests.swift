@@ -52,10 +52,12 @@ import WardenCrypto
     @Test func theWritableCheckTakesItsTurnAmongWrites() async throws {
         let folder = try TestPaths.temporaryDirectory("writable")
         let database = try SQLiteDatabase(path: folder.appendingPathComponent("warden.sqlite").path, beforeCommit: nil)
-        try database.write { db in try db.execute(sql: "CREATE TABLE counted (n INTEGER)") }
+        _ = try await database.write { db in try db.execute(sql: "CREATE TABLE counted (n INTEGER)") }
         let writes = Task.detached {
             for n in 0..<400 {
-                try database.write { db in try db.execute(sql: "INSERT INTO counted VALUES (?)", arguments: [n]) }
+                _ = try await database.write { db in
+                    try db.execute(sql: "INSERT INTO counted VALUES (?)", arguments: [n])
+                }
             }
         }
         for _ in 0..<20 { try database.checkWritable() }

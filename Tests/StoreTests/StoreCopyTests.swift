@@ -9,7 +9,7 @@ import WardenCrypto
 
 /// `warden store copy`: a SQLite appliance's whole state moved into PostgreSQL.
 @Suite(.postgresServer) struct StoreCopyTests {
-    @Test func everyRowMovesAndTheChainStillVerifies() throws {
+    @Test func everyRowMovesAndTheChainStillVerifies() async throws {
         let folder = try TestPaths.temporaryDirectory("store-copy")
         let key = try KeyEncryptionKey.loadOrCreate(at: folder.appendingPathComponent("kek.key").path)
         let signer = AuditSigner(interval: 3) { DigestAlgorithm.sha256.hash($0) }
@@ -41,7 +41,7 @@ import WardenCrypto
                 attestationKeyID: akID, proof: ChallengeProof.make(activationSecret: credential, attestationKeyID: akID)
             )
         else { throw StoreError.invalid("no nonce") }
-        try source.record(
+        try await source.record(
             AttestationOutcome(
                 machineID: ids[0], attestationKeyID: akID,
                 evidence: Evidence(

@@ -17,7 +17,8 @@ import TestSupport
         "warden_http_requests_total": ["kind", "status"], "warden_http_bytes_total": [],
         "warden_rate_limited_total": ["endpoint"], "warden_unavailable_total": ["listener"],
         "warden_database_transaction_duration_seconds": [], "warden_audit_records_total": [],
-        "warden_audit_checkpoint_age_seconds": [],
+        "warden_audit_checkpoint_age_seconds": [], "warden_database_commits_total": [],
+        "warden_database_committed_writes_total": [],
     ]
 
     /// Reads `/metrics` with an operator certificate and parses it with prometheus_client.

@@ -7,28 +7,43 @@ protocol WriteTransactions: Sendable {
     func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws
 }
 
-/// Group commit: writes that arrive while a commit is under way wait and then commit
-/// together, each in its own savepoint, with one durable commit for all of them. A caller is
-/// answered only after the commit that holds its write returned, so every write is as
-/// durable as if it had committed alone; a write that throws rolls back only itself.
+/// Group commit: writes wait in line, and one committer, on a thread of its own, commits all
+/// that wait together, each in its own savepoint, with one durable commit for all of them. A
+/// caller is answered only after the commit that holds its write returned, so every write is
+/// as durable as if it had committed alone; a write that throws rolls back only itself.
+///
+/// A caller that awaits its write (the `async` ``write(_:)``) holds no thread meanwhile, so a batch
+/// holds every write that arrived during the commit before it, however few threads sent
+/// them: an attestation's write waited on one of the agent API's three threads, which made
+/// batches of at most three and a durable commit (an `fdatasync` on SQLite, a round trip on
+/// PostgreSQL) for every three attestations at best.
 final class GroupCommit: Sendable {
     /// One caller's write and, once committed, its outcome.
     private final class Pending: @unchecked Sendable {
         let body: (SQLTransaction) throws -> Void
+        /// Told, once, after the commit that held the write returned: nil when it committed.
+        let finished: @Sendable ((any Error)?) -> Void
+        /// Set by the committer only, before `finished`.
         var failure: (any Error)?
-        let done = DispatchSemaphore(value: 0)
-        init(_ body: @escaping (SQLTransaction) throws -> Void) { self.body = body }
+
+        init(_ body: @escaping (SQLTransaction) throws -> Void, finished: @escaping @Sendable ((any Error)?) -> Void) {
+            self.body = body
+            self.finished = finished
+        }
     }
 
-    private struct Queue {
+    private struct Line {
         var waiting: [Pending] = []
-        var leaderActive = false
+        var committing = false
     }
 
     /// At most this many writes share one commit.
     static let maxBatch = 256
     private let writer: any WriteTransactions
-    private let queue = Mutex(Queue())
+    private let line = Mutex(Line())
+    /// Where the committer runs: never a caller's thread, so that a caller is never kept
+    /// committing others' writes for as long as more keep arriving.
+    private let committer = DispatchQueue(label: "warden.store.group-commit", qos: .userInitiated)
     private let beforeCommit: (@Sendable (SQLTransaction) throws -> Void)?
 
     /// `beforeCommit` runs in every batch's transaction after its writes (to sign the audit
@@ -38,30 +53,49 @@ final class GroupCommit: Sendable {
         self.beforeCommit = beforeCommit
     }
 
-    /// Runs `body` in a transaction shared with concurrent writes; returns after it is committed.
+    /// Runs `body` in a transaction shared with concurrent writes; returns after it is
+    /// committed, blocking the calling thread until then.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
-        nonisolated(unsafe) var result: T?
-        let pending = Pending { db in result = try body(db) }
-        let lead = queue.withLock { queue in
-            queue.waiting.append(pending)
-            if queue.leaderActive { return false }
-            queue.leaderActive = true
-            return true
-        }
-        if lead { commitWhileWaiting() }
-        pending.done.wait()
+        let result = WriteResult<T>()
+        let done = DispatchSemaphore(value: 0)
+        let pending = Pending({ db in result.value = try body(db) }) { _ in done.signal() }
+        enqueue(pending)
+        done.wait()
         if let failure = pending.failure { throw failure }
-        guard let result else { throw StoreError.database("a grouped write produced no result") }
-        return result
+        return try result.take()
     }
 
-    /// The leader commits batches until nobody waits.
+    /// Runs `body` in a transaction shared with concurrent writes; returns after it is
+    /// committed, holding no thread until then.
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) async throws -> T {
+        let result = WriteResult<T>()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            enqueue(
+                Pending({ db in result.value = try body(db) }) { error in
+                    if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                })
+        }
+        return try result.take()
+    }
+
+    /// Puts `pending` in line, and starts the committer when it is not running.
+    private func enqueue(_ pending: Pending) {
+        let start = line.withLock { line in
+            line.waiting.append(pending)
+            if line.committing { return false }
+            line.committing = true
+            return true
+        }
+        if start { committer.async { self.commitWhileWaiting() } }
+    }
+
+    /// Commits batches until nobody waits.
     private func commitWhileWaiting() {
         while true {
-            let batch: [Pending] = queue.withLock { queue in
-                let taken = Array(queue.waiting.prefix(Self.maxBatch))
-                queue.waiting.removeFirst(taken.count)
-                if taken.isEmpty { queue.leaderActive = false }
+            let batch: [Pending] = line.withLock { line in
+                let taken = Array(line.waiting.prefix(Self.maxBatch))
+                line.waiting.removeFirst(taken.count)
+                if taken.isEmpty { line.committing = false }
                 return taken
             }
             guard !batch.isEmpty else { return }
@@ -85,10 +119,23 @@ final class GroupCommit: Sendable {
                     }
                     try self.beforeCommit?(db)
                 }
+                StoreMetrics.commits.increment()
+                StoreMetrics.committedWrites.increment(by: batch.count { $0.failure == nil })
             } catch {
                 for pending in batch where pending.failure == nil { pending.failure = error }
             }
-            for pending in batch { pending.done.signal() }
+            for pending in batch { pending.finished(pending.failure) }
         }
+    }
+}
+
+/// What one grouped write returned: set by the committer inside the transaction, taken by
+/// the caller after the commit's answer reached it (never both at once).
+private final class WriteResult<T>: @unchecked Sendable {
+    var value: T?
+
+    func take() throws -> T {
+        guard let value else { throw StoreError.database("a grouped write produced no result") }
+        return value
     }
 }

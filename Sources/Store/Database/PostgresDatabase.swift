@@ -65,6 +65,10 @@ final class PostgresDatabase: StoreDatabase {
         try writer.write(body)
     }
 
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) async throws -> T {
+        try await writer.write(body)
+    }
+
     var generation: Int { connector.generation }
 
     func appliedMigrations() throws -> [String] {

@@ -64,6 +64,10 @@ final class SQLiteDatabase: StoreDatabase {
         try writer.write(body)
     }
 
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) async throws -> T {
+        try await writer.write(body)
+    }
+
     func appliedMigrations() throws -> [String] {
         try pool.read { db in try SQLiteSchema.migrator.appliedMigrations(db) }
     }
@@ -85,7 +89,7 @@ final class SQLiteDatabase: StoreDatabase {
     }
 }
 
-/// SQLite's one writer connection, used only by the group commit's leader, one thread at a time.
+/// SQLite's one writer connection, used only by the group commit's committer.
 private struct SQLiteWriter: WriteTransactions {
     let connection: SQLiteConnection
 

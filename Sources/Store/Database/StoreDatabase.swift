@@ -6,8 +6,12 @@ protocol StoreDatabase: Sendable {
     /// together (one query, say, which sees one state by itself): a backend may run each
     /// outside any transaction.
     func readStatement<T>(_ body: (SQLTransaction) throws -> T) throws -> T
-    /// Runs `body` in a write transaction and returns once that transaction is durably committed.
+    /// Runs `body` in a write transaction and returns once that transaction is durably
+    /// committed. `body` runs on the writer's thread, not the caller's: it must not use what
+    /// is bound to the caller's (a transaction of GRDB's the caller is in, say).
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T
+    /// Runs `body` as ``write(_:)`` does, holding no thread while it waits in line and commits.
+    func write<T>(_ body: @escaping (SQLTransaction) throws -> T) async throws -> T
     /// The names of the schema migrations applied, in order.
     func appliedMigrations() throws -> [String]
     /// The backend's own check of its storage; "ok" when it found nothing wrong.

@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+@testable import Store
+import Synchronization
+import Testing
+import TestSupport
+
+/// Writes in line for one writer: callers that await their write share commits, however few
+/// threads sent them, and each is answered with its own result or its own failure.
+@Suite struct GroupCommitTests {
+    /// A writer on SQLite's C interface that counts its transactions.
+    private final class CountingWriter: WriteTransactions {
+        let connection: Store.SQLiteConnection
+        let transactions = Mutex(0)
+
+        init(path: String) throws {
+            try DatabasePool(path: path).write { db in
+                try db.execute(sql: "CREATE TABLE written (n INTEGER PRIMARY KEY)")
+            }
+            connection = try SQLiteConnection(path: path, writable: true)
+        }
+
+        func inWriteTransaction(_ body: (SQLTransaction) throws -> Void) throws {
+            transactions.withLock { $0 += 1 }
+            try connection.inWriteTransaction(body)
+        }
+    }
+
+    private struct Refused: Error, Equatable {
+        let n: Int
+    }
+
+    /// 200 writes awaited at once: every fourth throws and is rolled back alone, each caller
+    /// gets its own answer, and the writes share far fewer commits than there are writes.
+    @Test func awaitedWritesShareCommitsAndEachGetsItsOwnAnswer() async throws {
+        let path = try TestPaths.temporaryDirectory("group-commit").appendingPathComponent("written.sqlite").path
+        let writer = try CountingWriter(path: path)
+        let line = GroupCommit(writer)
+        let answers = await withTaskGroup(of: (Int, Result<Int, any Error>).self) { group in
+            for n in 0..<200 {
+                group.addTask {
+                    do {
+                        return (
+                            n,
+                            .success(
+                                try await line.write { db in
+                                    try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n])
+                                    if n % 4 == 0 { throw Refused(n: n) }
+                                    return n * 2
+                                })
+                        )
+                    } catch {
+                        return (n, .failure(error))
+                    }
+                }
+            }
+            return await group.reduce(into: [Int: Result<Int, any Error>]()) { $0[$1.0] = $1.1 }
+        }
+        for n in 0..<200 {
+            if n % 4 == 0 {
+                #expect(throws: Refused(n: n)) { try answers[n]?.get() }
+            } else {
+                #expect(try answers[n]?.get() == n * 2)
+            }
+        }
+        let kept = try await DatabaseQueue(path: path).read { db in try Int.fetchAll(db, sql: "SELECT n FROM written") }
+        #expect(kept.sorted() == (0..<200).filter { $0 % 4 != 0 })
+        let transactions = writer.transactions.withLock { $0 }
+        #expect(transactions < 100, "200 awaited writes took \(transactions) commits")
+    }
+
+    /// A caller that blocks on its write and callers that await theirs share one line.
+    @Test func blockingAndAwaitedWritesShareOneLine() async throws {
+        let path = try TestPaths.temporaryDirectory("group-commit-mixed").appendingPathComponent("written.sqlite").path
+        let line = GroupCommit(try CountingWriter(path: path))
+        let blocking = Task.detached {
+            for n in 0..<50 {
+                _ = try line.write { db in try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n]) }
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for n in 50..<150 {
+                group.addTask {
+                    _ = try await line.write { db in
+                        try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n])
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await blocking.value
+        let count = try await line.write { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM written") }
+        #expect(count == 150)
+    }
+}
