@@ -2,6 +2,7 @@ import Attestation
 import Foundation
 import Images
 import Logging
+import Synchronization
 import Store
 import TPM
 import TSS
@@ -20,6 +21,9 @@ public final class AttestationService: Sendable {
     private let store: EnrolmentStore
     /// Where an attestation runs (``BlockingPools/agentRequests(on:)``).
     private let executor: ThreadPoolExecutor
+    /// Attestations under way now, and how many may be (``maxAttestationsUnderWay``).
+    private let underWay = Atomic<Int>(0)
+    private let maxUnderWay: Int
     private let refusals: RefusalAudit
     private let logger: Logger
     /// How fast new discovered machines may be recorded.
@@ -45,17 +49,25 @@ public final class AttestationService: Sendable {
     /// The largest PCR file an agent may send (tpm2-tools' format takes 532 bytes for every
     /// eight PCRs: all 24 of four banks come to 6,520 bytes).
     public static let maxPCRFileSize = 16_384
+    /// How many attestations may be under way at once. One holds its evidence, decoded, from
+    /// its judgement until its release, and waits for its commit holding no thread, so the
+    /// agent threads no longer bound them: this does. Twice the writes one commit holds
+    /// (``EnrolmentStore``'s line of writes); one more is answered `unavailable`, which an
+    /// agent takes to another appliance, or tries again after a pause.
+    public static let maxAttestationsUnderWay = 512
 
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are
     /// recorded as discovered (shared with the boot scripts); `vendorCAs` decides which EK
     /// certificates of discovered machines are kept; `logger` gets a line per verdict recorded
-    /// and per release.
+    /// and per release; at most `maxAttestationsUnderWay` attestations are under way at once.
     public init(
         store: EnrolmentStore, releaseKey: SigningKey, servedBootApplications: [BootReference.Measurement] = [],
         refusals: RefusalAudit? = nil,
         discoveries: DiscoveryPace = DiscoveryPace(perMinutePerSource: 30, perMinute: 300),
-        vendorCAs: TPMVendorCAs = .none, logger: Logger = .silent("warden.attestation")
+        vendorCAs: TPMVendorCAs = .none, logger: Logger = .silent("warden.attestation"),
+        maxAttestationsUnderWay: Int = AttestationService.maxAttestationsUnderWay
     ) {
+        self.maxUnderWay = maxAttestationsUnderWay
         self.logger = logger
         self.store = store
         self.executor = ThreadPoolExecutor(BlockingPools.agentRequests(on: store))
@@ -219,7 +231,13 @@ public final class AttestationService: Sendable {
     {
         let started = ContinuousClock.now
         defer { WardenMetrics.attestationDuration.record(duration: started.duration(to: .now)) }
-        do {
+        do throws(AttestationRefusal) {
+            guard underWay.add(1, ordering: .relaxed).newValue <= maxUnderWay else {
+                underWay.subtract(1, ordering: .relaxed)
+                throw AttestationRefusal(
+                    .unavailable, "\(maxUnderWay) attestations are under way on this appliance; retry shortly")
+            }
+            defer { underWay.subtract(1, ordering: .relaxed) }
             let release = try await withTaskExecutorPreference(executor) { () async throws(AttestationRefusal) in
                 let judged = try self.judged(attestationKeyID: attestationKeyID, evidence: submitted, from: source)
                 let recorded: Result<RecordedAttestation, StoreError>

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOPosix
 import Store
 
@@ -5,12 +6,12 @@ import Store
 /// cooperative pool. Agents, operators and audit exports each have their own, so that six
 /// auditors exporting a large chain at once cannot make a booting machine wait for its key.
 enum BlockingPools {
-    /// The agent API and what anonymous requests cost (refusal audits). More threads than
-    /// cores, since a thread waiting for SQLite's fsync uses no CPU, but few: each extra
-    /// thread is another context switch per request (measured: 4 threads served 1,172/s
-    /// where 16 served 1,060–1,092/s; once the store's hot path left GRDB, 3 threads cost
-    /// 0.95–0.96 ms of CPU per attestation where 4 cost 1.00–1.06 ms, in turns of
-    /// `warden-bench attest --concurrency 50`, and 2 served 7–8 % fewer).
+    /// The agent API and what anonymous requests cost (refusal audits). One thread more than
+    /// the cores, since a thread waiting for SQLite's page reads uses no CPU, but no more:
+    /// each extra thread is another context switch per request. Measured in turns of
+    /// `warden-bench attest --concurrency 50` once attestations awaited their commits
+    /// holding no thread: 2 and 4 threads cost 0.84–0.98 and 0.86–1.02 ms of CPU per
+    /// attestation where 3 cost 0.74–0.86 ms (2 also made commits hold half as many).
     static let agent = started(threads: 3)
     /// The agent API on a shared database (``agentRequests(on:)``), started when first used:
     /// there a request spends most of its time waiting for PostgreSQL's answers, which costs
@@ -53,7 +54,12 @@ final class ThreadPoolExecutor: TaskExecutor {
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        // A pool that stopped runs nothing: the job then runs here, rather than never.
-        pool.submit { _ in job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        pool.submit { state in
+            let run: @Sendable () -> Void = { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+            // A pool that stopped runs nothing, and calls this at once on the thread that
+            // enqueued the job (the store's committer, say, which must not wait for itself):
+            // the job then runs on a thread of Dispatch's, rather than never or there.
+            if case .cancelled = state { DispatchQueue.global().async(execute: run) } else { run() }
+        }
     }
 }

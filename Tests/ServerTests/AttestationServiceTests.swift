@@ -57,8 +57,11 @@ import WardenCrypto
             return ActivatedKey(id: id, proof: ChallengeProof.make(activationSecret: secret, attestationKeyID: id))
         }
 
-        /// Challenge, quote, submit; the release opened as the agent opens it.
-        func attest(_ key: ActivatedKey, nonce: [UInt8]? = nil) async throws -> ReleasePayload {
+        /// Challenge, quote, submit (to `other`, or the rig's service); the release opened as
+        /// the agent opens it.
+        func attest(_ key: ActivatedKey, nonce: [UInt8]? = nil, via other: AttestationService? = nil) async throws
+            -> ReleasePayload
+        {
             let keyID = key.id
             let nonce = try nonce ?? service.challenge(attestationKeyID: keyID, proof: key.proof)
             let quote = try device.quote(with: ak, selection: AttestationServiceTests.selection, nonce: nonce)
@@ -68,7 +71,7 @@ import WardenCrypto
             let evidence = Evidence(
                 attestationKey: [], attest: quote.attest, signature: quote.signature,
                 pcrs: try TPM2ToolsPCRFile.serialize(values), nonce: nonce)
-            let release = try await service.attest(attestationKeyID: keyID, evidence: evidence)
+            let release = try await (other ?? service).attest(attestationKeyID: keyID, evidence: evidence)
             let akName = try #require(try TPMPublic.decode(ak.publicArea).name)
             guard release.isSigned(by: try releaseKey.publicKey, for: akName) else {
                 throw AttestationRefusal(.internalError, "unsigned release")
@@ -134,6 +137,21 @@ import WardenCrypto
         await #expect { try await rig.attest(keyID, nonce: SecureRandom.bytes(32)) } throws: {
             ($0 as? AttestationRefusal)?.reason == .nonce
         }
+    }
+
+    /// An appliance with as many attestations under way as it allows answers `unavailable`
+    /// and records nothing: the same nonce then passes where there is room.
+    @Test func anAttestationBeyondTheBoundIsUnavailableAndRecordsNothing() async throws {
+        let rig = try Rig()
+        let keyID = try rig.activatedKey()
+        let full = AttestationService(store: rig.store, releaseKey: rig.releaseKey, maxAttestationsUnderWay: 0)
+        let nonce = try rig.service.challenge(attestationKeyID: keyID.id, proof: keyID.proof)
+        await #expect { try await rig.attest(keyID, nonce: nonce, via: full) } throws: {
+            ($0 as? AttestationRefusal)?.reason == .unavailable
+        }
+        #expect(try rig.store.attestations(matching: AttestationFilter()).isEmpty)
+        let payload = try await rig.attest(keyID, nonce: nonce)
+        #expect(payload.nodeName == "node-1")
     }
 
     /// A TPM whose reset and restart counters went back (its state rolled back, or another

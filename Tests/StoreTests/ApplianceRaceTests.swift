@@ -237,12 +237,14 @@ import WardenCrypto
         return (results.first!, results.second!)
     }
 
-    /// What `body` gave, waited for on this thread (never one of the cooperative pool's).
+    /// What `body` gave, waited for on this thread (never one of the cooperative pool's): it
+    /// runs on a queue of its own, so that two runners run at once whatever the cooperative
+    /// pool is busy with.
     private static func outcome<T: Sendable>(of body: @escaping @Sendable () async throws -> T) -> Result<T, any Error>
     {
         let outcome = Outcomes<T, Void>()
         let finished = DispatchSemaphore(value: 0)
-        Task {
+        Task(executorPreference: OwnQueue()) {
             do { outcome.first = .success(try await body()) } catch { outcome.first = .failure(error) }
             finished.signal()
         }
@@ -285,6 +287,16 @@ import WardenCrypto
         AttestationOutcome(
             machineID: machine, attestationKeyID: key, evidence: evidence(nonce), passed: false, reasons: ["test"],
             policyID: nil, clock: nil)
+    }
+}
+
+/// A task executor with a serial queue of its own: a task that prefers it runs there.
+private final class OwnQueue: TaskExecutor {
+    private let queue = DispatchQueue(label: "warden.test.race-runner")
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        queue.async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 

@@ -72,7 +72,8 @@ import TestSupport
     /// A caller that blocks on its write and callers that await theirs share one line.
     @Test func blockingAndAwaitedWritesShareOneLine() async throws {
         let path = try TestPaths.temporaryDirectory("group-commit-mixed").appendingPathComponent("written.sqlite").path
-        let line = GroupCommit(try CountingWriter(path: path))
+        let writer = try CountingWriter(path: path)
+        let line = GroupCommit(writer)
         let blocking = Task.detached {
             for n in 0..<50 {
                 _ = try line.write { db in try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n]) }
@@ -91,5 +92,35 @@ import TestSupport
         try await blocking.value
         let count = try await line.write { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM written") }
         #expect(count == 150)
+        let transactions = writer.transactions.withLock { $0 }
+        #expect(transactions < 140, "151 writes took \(transactions) commits")
+    }
+
+    /// A batch whose commit fails fails every write in it: each caller awaiting one is
+    /// answered once, with that failure, and nothing is kept.
+    @Test func aFailedCommitAnswersEveryAwaitedWriteInIt() async throws {
+        let path = try TestPaths.temporaryDirectory("group-commit-failed").appendingPathComponent("written.sqlite").path
+        let line = GroupCommit(try CountingWriter(path: path)) { _ in throw Refused(n: -1) }
+        let failures = await withTaskGroup(of: (any Error)?.self) { group in
+            for n in 0..<20 {
+                group.addTask {
+                    do {
+                        _ = try await line.write { db in
+                            try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n])
+                        }
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(into: [(any Error)?]()) { $0.append($1) }
+        }
+        #expect(failures.count == 20)
+        #expect(failures.allSatisfy { ($0 as? Refused) == Refused(n: -1) })
+        let kept = try await DatabaseQueue(path: path).read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM written")
+        }
+        #expect(kept == 0)
     }
 }

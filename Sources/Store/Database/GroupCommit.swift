@@ -56,6 +56,8 @@ final class GroupCommit: Sendable {
     /// Runs `body` in a transaction shared with concurrent writes; returns after it is
     /// committed, blocking the calling thread until then.
     func write<T>(_ body: @escaping (SQLTransaction) throws -> T) throws -> T {
+        // A write inside a write would wait for the committer that runs it, forever.
+        dispatchPrecondition(condition: .notOnQueue(committer))
         let result = WriteResult<T>()
         let done = DispatchSemaphore(value: 0)
         let pending = Pending({ db in result.value = try body(db) }) { _ in done.signal() }
