@@ -49,9 +49,10 @@ public final class AttestationService: Sendable {
     /// The largest PCR file an agent may send (tpm2-tools' format takes 532 bytes for every
     /// eight PCRs: all 24 of four banks come to 6,520 bytes).
     public static let maxPCRFileSize = 16_384
-    /// How many attestations may be under way at once. One holds its evidence, decoded, from
-    /// its judgement until its release, and waits for its commit holding no thread, so the
-    /// agent threads no longer bound them: this does. Twice the writes one commit holds
+    /// How many judged attestations may be under way at once. One holds its evidence, decoded,
+    /// from its judgement until its release, and waits for its commit holding no thread, so
+    /// the agent threads no longer bound them: this does. Only a request the machine alone
+    /// could make is counted (its nonce and key were good), so no one else takes the places. Twice the writes one commit holds
     /// (``EnrolmentStore``'s line of writes); one more is answered `unavailable`, which an
     /// agent takes to another appliance, or tries again after a pause.
     public static let maxAttestationsUnderWay = 512
@@ -232,14 +233,16 @@ public final class AttestationService: Sendable {
         let started = ContinuousClock.now
         defer { WardenMetrics.attestationDuration.record(duration: started.duration(to: .now)) }
         do throws(AttestationRefusal) {
-            guard underWay.add(1, ordering: .relaxed).newValue <= maxUnderWay else {
-                underWay.subtract(1, ordering: .relaxed)
-                throw AttestationRefusal(
-                    .unavailable, "\(maxUnderWay) attestations are under way on this appliance; retry shortly")
-            }
-            defer { underWay.subtract(1, ordering: .relaxed) }
             let release = try await withTaskExecutorPreference(executor) { () async throws(AttestationRefusal) in
                 let judged = try self.judged(attestationKeyID: attestationKeyID, evidence: submitted, from: source)
+                // Counted once judged: a request only the machine could make, so that nobody
+                // else's requests take the places.
+                guard self.underWay.add(1, ordering: .relaxed).newValue <= self.maxUnderWay else {
+                    self.underWay.subtract(1, ordering: .relaxed)
+                    throw AttestationRefusal(
+                        .unavailable, "\(self.maxUnderWay) attestations are under way on this appliance; retry shortly")
+                }
+                defer { self.underWay.subtract(1, ordering: .relaxed) }
                 let recorded: Result<RecordedAttestation, StoreError>
                 do throws(StoreError) {
                     recorded = .success(
