@@ -22,6 +22,8 @@ final class SimulatedMachine: @unchecked Sendable {
     private var challengeProof: [UInt8] = []
     private var clock: UInt64 = 1_000
     private var client: HTTPSClient?
+    /// Its attestation request, all but each quote's fields encoded once it has joined.
+    private var attestBody: AttestRequestBody?
     /// The appliance it attests to.
     private(set) var server = ""
 
@@ -54,6 +56,8 @@ final class SimulatedMachine: @unchecked Sendable {
             AgentMessages.ActivateRequest(registration: registration.registration, proof: base64(proof)))
         keyID = activated.attestationKeyID
         challengeProof = ChallengeProof.make(activationSecret: proof, attestationKeyID: keyID)
+        attestBody = try AttestRequestBody(
+            attestationKeyID: keyID, pcrs: try TPM2ToolsPCRFile.serialize(pcrs), eventLog: eventLog)
     }
 
     /// One full attestation (challenge, quote, verdict, release): the nonce its release
@@ -61,7 +65,7 @@ final class SimulatedMachine: @unchecked Sendable {
     /// node name returned too.
     @discardableResult
     func attest(open: Bool = false) async throws -> AttestationReceipt {
-        guard let client else { throw BenchError("\(name) has not joined") }
+        guard let client, let attestBody else { throw BenchError("\(name) has not joined") }
         let challenge: AgentMessages.ChallengeResponse = try await client.call(
             .POST, "/v1/agent/challenge",
             AgentMessages.ChallengeRequest(attestationKeyID: keyID, proof: base64(challengeProof)))
@@ -69,11 +73,9 @@ final class SimulatedMachine: @unchecked Sendable {
         clock += 10
         let quote = try ak.quote(
             pcrs, nonce: nonce, clock: .init(clock: clock, resetCount: 1, restartCount: 0, safe: true))
-        let request = AgentMessages.AttestRequest(
-            attestationKeyID: keyID, nonce: challenge.nonce, attest: base64(quote.attest),
-            signature: base64(quote.signature),
-            pcrs: base64(try TPM2ToolsPCRFile.serialize(pcrs)), eventLog: base64(eventLog))
-        let release: AgentMessages.ReleaseResponse = try await client.call(.POST, "/v1/agent/attest", request)
+        let release: AgentMessages.ReleaseResponse = try await client.call(
+            .POST, "/v1/agent/attest",
+            rawBody: attestBody.json(nonce: nonce, attest: quote.attest, signature: quote.signature))
         guard open else { return AttestationReceipt(nonce: nonce, nodeName: nil) }
         let sealed = SealedRelease(
             credential: CredentialChallenge(
