@@ -114,4 +114,20 @@ import TestSupport
         #expect((report["opensslRSA2048VerifiesPerSecond"] as? Double ?? 0) > 0)
         #expect(try warden(["bench", "verify"]).status != 0, "warden still has a bench command")
     }
+
+    /// `warden-bench attest` takes a machine through a back-to-back and a paced phase against
+    /// a real `warden serve`: every attestation it sends (its request encoded once, each
+    /// quote's fields put in their places) must pass and be released, or the run fails; the
+    /// report sets the paced load against the back-to-back throughput.
+    @Test func benchAttestReports() throws {
+        let result = try Command.run(
+            TestPaths.benchBinary.path,
+            ["attest", "--concurrency", "1", "--seconds", "1", "--rate", "20", "--format", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let reports = try #require(try json(result.stdout)["reports"] as? [[String: Any]])
+        let phases = try #require(reports.first?["phases"] as? [[String: Any]])
+        #expect(phases.count == 2 && phases.allSatisfy { ($0["attestations"] as? Int ?? 0) > 0 })
+        #expect(phases.last?["offeredRate"] as? Double == 20)
+        #expect((reports.first?["pacedLoadShare"] as? Double ?? 0) > 0)
+    }
 }
