@@ -13,8 +13,8 @@ struct AttestRequestBody: Sendable {
     private enum Slot: CaseIterable {
         case nonce, attest, signature
 
-        /// What stands in the slot's place while the constant part is encoded: no base64
-        /// alphabet has `_`, so it cannot occur in any other field.
+        /// What stands in the slot's place while the constant part is encoded: standard
+        /// base64 has no `_`, and the key ID is a number, so it cannot occur in any other field.
         var mark: [UInt8] { Array("_warden_bench_\(self)_".utf8) }
     }
 
