@@ -52,9 +52,10 @@ public final class AttestationService: Sendable {
     /// How many judged attestations may be under way at once. One holds its evidence, decoded,
     /// from its judgement until its release, and waits for its commit holding no thread, so
     /// the agent threads no longer bound them: this does. Only a request the machine alone
-    /// could make is counted (its nonce and key were good), so no one else takes the places. Twice the writes one commit holds
-    /// (``EnrolmentStore``'s line of writes); one more is answered `unavailable`, which an
-    /// agent takes to another appliance, or tries again after a pause.
+    /// could make is counted (its nonce and key were good), so no one else takes the places.
+    /// Twice the writes one commit holds (``EnrolmentStore``'s line of writes); one more is
+    /// answered `unavailable`, which an agent takes to another appliance, or tries again after
+    /// a pause.
     public static let maxAttestationsUnderWay = 512
 
     /// `refusals` audits what anyone may send; `discoveries` bounds how fast machines are

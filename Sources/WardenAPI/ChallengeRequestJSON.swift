@@ -9,11 +9,14 @@ extension AgentMessages.ChallengeRequest: PlainJSONDecodable {
         var proof: String?
         let read = reader.object { name, reader in
             switch name {
-            case "attestationKeyID" where keyID == nil: keyID = reader.integer()
-            case "proof" where proof == nil: proof = reader.text()
+            case "attestationKeyID" where keyID == nil:
+                keyID = reader.integer()
+                return keyID != nil
+            case "proof" where proof == nil:
+                proof = reader.text()
+                return proof != nil
             default: return false
             }
-            return name == "proof" ? proof != nil : keyID != nil
         }
         guard read, let keyID, let proof else { return nil }
         self.init(attestationKeyID: keyID, proof: proof)

@@ -315,7 +315,6 @@ private final class StartingLine: @unchecked Sendable {
         while arrived < runners { condition.wait() }
         condition.unlock()
     }
-
 }
 
 /// One concurrent write's result, written by its own thread and read after all finished.

@@ -12,11 +12,11 @@ protocol WriteTransactions: Sendable {
 /// caller is answered only after the commit that holds its write returned, so every write is
 /// as durable as if it had committed alone; a write that throws rolls back only itself.
 ///
-/// A caller that awaits its write (the `async` ``write(_:)``) holds no thread meanwhile, so a batch
-/// holds every write that arrived during the commit before it, however few threads sent
-/// them: an attestation's write waited on one of the agent API's three threads, which made
-/// batches of at most three and a durable commit (an `fdatasync` on SQLite, a round trip on
-/// PostgreSQL) for every three attestations at best.
+/// A caller that awaits its write (the `async` ``write(_:)``) holds no thread meanwhile, so
+/// a batch holds every write that arrived during the commit before it, however few threads
+/// sent them: an attestation's write waited on one of the agent API's three threads, which
+/// made batches of at most three and a durable commit (an `fdatasync` on SQLite, a round trip
+/// on PostgreSQL) for every three attestations at best.
 final class GroupCommit: Sendable {
     /// One caller's write and, once committed, its outcome.
     private final class Pending: @unchecked Sendable {
