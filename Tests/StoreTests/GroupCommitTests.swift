@@ -96,6 +96,43 @@ import TestSupport
         #expect(transactions < 140, "151 writes took \(transactions) commits")
     }
 
+    /// Writes that arrive while the committer commits make it wait for more: the one that
+    /// arrived then and two that trickle in after it share one commit. A caller that writes
+    /// one after the other is not held for the window.
+    @Test func aBusyCommitterGathersWritesThatTrickleIn() async throws {
+        let path = try TestPaths.temporaryDirectory("group-commit-gathered").appendingPathComponent("written.sqlite")
+            .path
+        let writer = try CountingWriter(path: path)
+        let line = GroupCommit(writer, gathering: .init(window: .seconds(20), enough: 3))
+        let insert: @Sendable (Int) async throws -> Void = { n in
+            _ = try await line.write { db in try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n]) }
+        }
+        let oneAfterTheOther = ContinuousClock.now
+        for n in 0..<3 { try await insert(n) }
+        #expect(oneAfterTheOther.duration(to: .now) < .seconds(10), "a lone write waited for the gathering window")
+        let holding = DispatchSemaphore(value: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = try await line.write { db in
+                    holding.wait()
+                    try db.execute(sql: "INSERT INTO written VALUES (3)")
+                }
+            }
+            for n in 4...6 {
+                try await Task.sleep(for: .milliseconds(200))
+                group.addTask { try await insert(n) }
+                if n == 4 {
+                    try await Task.sleep(for: .milliseconds(200))
+                    holding.signal()
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(writer.transactions.withLock { $0 } == 5, "writes 4 to 6 were not committed together")
+        let kept = try await DatabaseQueue(path: path).read { db in try Int.fetchAll(db, sql: "SELECT n FROM written") }
+        #expect(kept.sorted() == Array(0...6))
+    }
+
     /// A batch whose commit fails fails every write in it: each caller awaiting one is
     /// answered once, with that failure, and nothing is kept.
     @Test func aFailedCommitAnswersEveryAwaitedWriteInIt() async throws {

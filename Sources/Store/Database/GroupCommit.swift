@@ -17,7 +17,27 @@ protocol WriteTransactions: Sendable {
 /// sent them: an attestation's write waited on one of the agent API's three threads, which
 /// made batches of at most three and a durable commit (an `fdatasync` on SQLite, a round trip
 /// on PostgreSQL) for every three attestations at best.
+///
+/// A committer kept busy also waits a moment between commits for more writes (``Gathering``):
+/// under a steady load, writes otherwise trickle in one or two per commit, and each commit
+/// costs its own durable write and the audit head's signature.
 final class GroupCommit: Sendable {
+    /// How long a busy committer waits for more writes before its next commit. It waits only
+    /// when writes arrived while it committed, and only while fewer than ``enough`` wait: the
+    /// first write after a quiet spell, and each write of a caller that sends one after the
+    /// other, is committed at once.
+    struct Gathering: Sendable {
+        /// The longest wait before a commit.
+        let window: DispatchTimeInterval
+        /// As many writes as this waiting in line end the wait.
+        let enough: Int
+
+        /// Measured with `warden-bench attest --concurrency 500` (1,000 attestations/s paced
+        /// on 2 cores): the committer's CPU fell from 0.24–0.25 to 0.16–0.19 ms per
+        /// attestation with 4 ms; 8 ms saved no more and lengthened the p99.
+        static let steadyLoad = Gathering(window: .milliseconds(4), enough: 16)
+    }
+
     /// One caller's write and, once committed, its outcome.
     private final class Pending: @unchecked Sendable {
         let body: (SQLTransaction) throws -> Void
@@ -35,6 +55,8 @@ final class GroupCommit: Sendable {
     private struct Line {
         var waiting: [Pending] = []
         var committing = false
+        /// The committer waits for ``Gathering/enough`` writes (``gatherMore()``).
+        var gathering = false
     }
 
     /// At most this many writes share one commit.
@@ -45,11 +67,18 @@ final class GroupCommit: Sendable {
     /// committing others' writes for as long as more keep arriving.
     private let committer = DispatchQueue(label: "warden.store.group-commit", qos: .userInitiated)
     private let beforeCommit: (@Sendable (SQLTransaction) throws -> Void)?
+    private let gathering: Gathering
+    /// Signalled once by the write that makes a gathering committer's line long enough.
+    private let enoughWaiting = DispatchSemaphore(value: 0)
 
     /// `beforeCommit` runs in every batch's transaction after its writes (to sign the audit
     /// chain's head, say); when it throws, the whole batch fails.
-    init(_ writer: any WriteTransactions, beforeCommit: (@Sendable (SQLTransaction) throws -> Void)? = nil) {
+    init(
+        _ writer: any WriteTransactions, gathering: Gathering = .steadyLoad,
+        beforeCommit: (@Sendable (SQLTransaction) throws -> Void)? = nil
+    ) {
         self.writer = writer
+        self.gathering = gathering
         self.beforeCommit = beforeCommit
     }
 
@@ -82,18 +111,43 @@ final class GroupCommit: Sendable {
 
     /// Puts `pending` in line, and starts the committer when it is not running.
     private func enqueue(_ pending: Pending) {
-        let start = line.withLock { line in
+        let (start, enough) = line.withLock { line in
             line.waiting.append(pending)
-            if line.committing { return false }
+            if line.gathering, line.waiting.count >= gathering.enough {
+                line.gathering = false
+                return (false, true)
+            }
+            if line.committing { return (false, false) }
             line.committing = true
-            return true
+            return (true, false)
         }
+        if enough { enoughWaiting.signal() }
         if start { committer.async { self.commitWhileWaiting() } }
     }
 
-    /// Commits batches until nobody waits.
+    /// After a commit: when writes arrived meanwhile, waits up to the gathering window until
+    /// enough wait in line.
+    private func gatherMore() {
+        let gathers = line.withLock { line in
+            line.gathering = !line.waiting.isEmpty && line.waiting.count < gathering.enough
+            return line.gathering
+        }
+        guard gathers, enoughWaiting.wait(timeout: .now() + gathering.window) == .timedOut else { return }
+        // A write may have signalled after the wait timed out: that signal must be taken
+        // now, or the next gathering would end at once.
+        let signalled = line.withLock { line in
+            defer { line.gathering = false }
+            return !line.gathering
+        }
+        if signalled { enoughWaiting.wait() }
+    }
+
+    /// Commits batches until nobody waits, gathering more between them.
     private func commitWhileWaiting() {
+        var committed = false
         while true {
+            if committed { gatherMore() }
+            committed = true
             let batch: [Pending] = line.withLock { line in
                 let taken = Array(line.waiting.prefix(Self.maxBatch))
                 line.waiting.removeFirst(taken.count)
