@@ -56,7 +56,7 @@ final class GroupCommit: Sendable {
         var waiting: [Pending] = []
         var committing = false
         /// The committer waits for ``Gathering/enough`` writes (``gatherMore()``).
-        var gathering = false
+        var awaitingMore = false
     }
 
     /// At most this many writes share one commit.
@@ -113,8 +113,8 @@ final class GroupCommit: Sendable {
     private func enqueue(_ pending: Pending) {
         let (start, enough) = line.withLock { line in
             line.waiting.append(pending)
-            if line.gathering, line.waiting.count >= gathering.enough {
-                line.gathering = false
+            if line.awaitingMore, line.waiting.count >= gathering.enough {
+                line.awaitingMore = false
                 return (false, true)
             }
             if line.committing { return (false, false) }
@@ -129,25 +129,22 @@ final class GroupCommit: Sendable {
     /// enough wait in line.
     private func gatherMore() {
         let gathers = line.withLock { line in
-            line.gathering = !line.waiting.isEmpty && line.waiting.count < gathering.enough
-            return line.gathering
+            line.awaitingMore = !line.waiting.isEmpty && line.waiting.count < gathering.enough
+            return line.awaitingMore
         }
         guard gathers, enoughWaiting.wait(timeout: .now() + gathering.window) == .timedOut else { return }
         // A write may have signalled after the wait timed out: that signal must be taken
         // now, or the next gathering would end at once.
         let signalled = line.withLock { line in
-            defer { line.gathering = false }
-            return !line.gathering
+            defer { line.awaitingMore = false }
+            return !line.awaitingMore
         }
         if signalled { enoughWaiting.wait() }
     }
 
     /// Commits batches until nobody waits, gathering more between them.
     private func commitWhileWaiting() {
-        var committed = false
         while true {
-            if committed { gatherMore() }
-            committed = true
             let batch: [Pending] = line.withLock { line in
                 let taken = Array(line.waiting.prefix(Self.maxBatch))
                 line.waiting.removeFirst(taken.count)
@@ -181,6 +178,7 @@ final class GroupCommit: Sendable {
                 for pending in batch where pending.failure == nil { pending.failure = error }
             }
             for pending in batch { pending.finished(pending.failure) }
+            gatherMore()
         }
     }
 }
