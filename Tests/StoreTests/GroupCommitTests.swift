@@ -97,38 +97,53 @@ import TestSupport
     }
 
     /// Writes that arrive while the committer commits make it wait for more: the one that
-    /// arrived then and two that trickle in after it share one commit. A caller that writes
-    /// one after the other is not held for the window.
+    /// arrived then and two that trickle in after it share one commit, and the last of them,
+    /// which makes enough, ends the wait. A caller that writes one after the other is not held
+    /// for the window.
+    ///
+    /// Each wait is measured from the caller's call to its body's start on the committer's own
+    /// thread, so a cooperative pool kept busy by other tests lengthens none of them; the
+    /// windows are long enough that such a pool cannot end a gathering before its writes came.
     @Test func aBusyCommitterGathersWritesThatTrickleIn() async throws {
         let path = try TestPaths.temporaryDirectory("group-commit-gathered").appendingPathComponent("written.sqlite")
             .path
         let writer = try CountingWriter(path: path)
-        let line = GroupCommit(writer, gathering: .init(window: .seconds(20), enough: 3))
-        let insert: @Sendable (Int) async throws -> Void = { n in
-            _ = try await line.write { db in try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n]) }
+        let insert: @Sendable (GroupCommit, Int) async throws -> Duration = { line, n in
+            let called = ContinuousClock.now
+            return try await line.write { db in
+                let waited = called.duration(to: .now)
+                try db.execute(sql: "INSERT INTO written VALUES (?)", arguments: [n])
+                return waited
+            }
         }
-        let oneAfterTheOther = ContinuousClock.now
-        for n in 0..<3 { try await insert(n) }
-        #expect(oneAfterTheOther.duration(to: .now) < .seconds(10), "a lone write waited for the gathering window")
+        let quiet = GroupCommit(writer, gathering: .init(window: .seconds(60), enough: 3))
+        for n in 0..<3 {
+            let waited = try await insert(quiet, n)
+            #expect(waited < .seconds(30), "lone write \(n) waited \(waited) for the gathering window")
+        }
+        let busy = GroupCommit(writer, gathering: .init(window: .seconds(600), enough: 3))
         let holding = DispatchSemaphore(value: 0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let waits = try await withThrowingTaskGroup(of: (Int, Duration).self) { group in
             group.addTask {
-                _ = try await line.write { db in
+                try await busy.write { db in
                     holding.wait()
                     try db.execute(sql: "INSERT INTO written VALUES (3)")
                 }
+                return (3, .zero)
             }
             for n in 4...6 {
                 try await Task.sleep(for: .milliseconds(200))
-                group.addTask { try await insert(n) }
+                group.addTask { (n, try await insert(busy, n)) }
                 if n == 4 {
                     try await Task.sleep(for: .milliseconds(200))
                     holding.signal()
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(into: [Int: Duration]()) { $0[$1.0] = $1.1 }
         }
         #expect(writer.transactions.withLock { $0 } == 5, "writes 4 to 6 were not committed together")
+        let last = try #require(waits[6])
+        #expect(last < .seconds(300), "the write that made enough waited \(last) for the window")
         let kept = try await DatabaseQueue(path: path).read { db in try Int.fetchAll(db, sql: "SELECT n FROM written") }
         #expect(kept.sorted() == Array(0...6))
     }
