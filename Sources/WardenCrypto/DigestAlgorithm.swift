@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// A hash function from libcrypto, fetched once per process.
+/// A hash function from libcrypto.
 public enum DigestAlgorithm: String, Sendable, CaseIterable, Codable {
     case sha1
     case sha256
@@ -42,7 +42,8 @@ public enum DigestAlgorithm: String, Sendable, CaseIterable, Codable {
         return hasher.finalize()
     }
 
-    /// The fetched EVP_MD; fetching once avoids a provider look-up on every hash.
+    /// The EVP_MD that signatures and OAEP name, fetched once: fetching avoids a provider
+    /// look-up on every operation.
     var method: OpaquePointer {
         switch self {
         case .sha1: FetchedDigests.shared.sha1

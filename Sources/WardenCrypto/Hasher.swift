@@ -1,21 +1,29 @@
 import COpenSSL
 
 /// An incremental hash over libcrypto. Reusable: `finalize()` returns the digest and
-/// resets the hasher for the same algorithm, so hot loops allocate no new contexts.
+/// resets the hasher for the same algorithm, so hot loops allocate nothing.
+///
+/// It runs libcrypto's SHA functions on a context of its own (`warden_digest_state`), not an
+/// EVP digest context: an event log's replay is hundreds of short hashes, and OpenSSL 3.0's
+/// EVP re-creates its provider context at each restart.
 public struct Hasher: ~Copyable {
     /// The algorithm this hasher computes.
     public let algorithm: DigestAlgorithm
-    private let context: OpaquePointer
+    private let state: UnsafeMutablePointer<warden_digest_state>
 
     /// A hasher ready to take input.
     public init(_ algorithm: DigestAlgorithm) {
-        guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
         self.algorithm = algorithm
-        self.context = context
-        Self.start(context, algorithm)
+        state = .allocate(capacity: 1)
+        state.initialize(to: warden_digest_state())
+        Self.start(state, algorithm)
     }
 
-    deinit { EVP_MD_CTX_free(context) }
+    /// Clears what the hash state holds of its input before the memory is freed.
+    deinit {
+        OPENSSL_cleanse(state, MemoryLayout<warden_digest_state>.size)
+        state.deallocate()
+    }
 
     /// Feeds `bytes` to the hash.
     public mutating func update(_ bytes: [UInt8]) {
@@ -30,8 +38,8 @@ public struct Hasher: ~Copyable {
     /// Feeds the bytes of `buffer` to the hash.
     public mutating func update(_ buffer: UnsafeRawBufferPointer) {
         guard buffer.count > 0 else { return }
-        guard EVP_DigestUpdate(context, buffer.baseAddress, buffer.count) == 1 else {
-            fatalError("EVP_DigestUpdate failed: \(OpenSSLError("hash"))")
+        guard warden_digest_update(state, algorithm.lowLevelID, buffer.baseAddress, buffer.count) == 1 else {
+            fatalError("\(algorithm.rawValue) update failed")
         }
     }
 
@@ -46,17 +54,28 @@ public struct Hasher: ~Copyable {
     /// may overlap input already fed) and starts over: no allocation in hot loops.
     public mutating func finalize(into output: UnsafeMutableRawBufferPointer) {
         precondition(output.count == algorithm.digestSize, "digest buffer of the wrong size")
-        var length: UInt32 = 0
         let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        guard EVP_DigestFinal_ex(context, out, &length) == 1, Int(length) == output.count else {
-            fatalError("EVP_DigestFinal_ex failed: \(OpenSSLError("hash"))")
+        guard warden_digest_final(state, algorithm.lowLevelID, out) == 1 else {
+            fatalError("\(algorithm.rawValue) finalisation failed")
         }
-        Self.start(context, algorithm)
+        Self.start(state, algorithm)
     }
 
-    private static func start(_ context: OpaquePointer, _ algorithm: DigestAlgorithm) {
-        guard EVP_DigestInit_ex2(context, algorithm.method, nil) == 1 else {
-            fatalError("EVP_DigestInit_ex2 failed: \(OpenSSLError("hash"))")
+    private static func start(_ state: UnsafeMutablePointer<warden_digest_state>, _ algorithm: DigestAlgorithm) {
+        guard warden_digest_init(state, algorithm.lowLevelID) == 1 else {
+            fatalError("\(algorithm.rawValue) initialisation failed")
+        }
+    }
+}
+
+extension DigestAlgorithm {
+    /// The algorithm's number in `warden_digest_state`'s functions.
+    fileprivate var lowLevelID: Int32 {
+        switch self {
+        case .sha1: WARDEN_DIGEST_SHA1
+        case .sha256: WARDEN_DIGEST_SHA256
+        case .sha384: WARDEN_DIGEST_SHA384
+        case .sha512: WARDEN_DIGEST_SHA512
         }
     }
 }
