@@ -33,4 +33,28 @@ import Testing
             #expect(MACAddress(text) == nil, "\(text)")
         }
     }
+
+    /// A GUID's text is its firmware bytes with the first three fields reversed (UEFI's
+    /// EFI_GLOBAL_VARIABLE, as a log carries it), and text and bytes convert both ways.
+    @Test func guidsReadAndWriteTheRegistryForm() throws {
+        let firmwareOrder: [UInt8] = [
+            0x61, 0xdf, 0xe4, 0x8b, 0xca, 0x93, 0xd2, 0x11, 0xaa, 0x0d, 0x00, 0xe0, 0x98, 0x03, 0x2b, 0x8c,
+        ]
+        #expect(EFIGUID(bytes: firmwareOrder[...]).description == "8be4df61-93ca-11d2-aa0d-00e098032b8c")
+        #expect(EFIGUID.globalVariable.bytes == firmwareOrder)
+        for text in [
+            "00000000-0000-0000-0000-000000000000", "ffffffff-ffff-ffff-ffff-ffffffffffff",
+            "d719b2cb-3d3a-4596-a3bc-dad00e67656f", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+        ] {
+            #expect(try #require(EFIGUID(text)).description == text)
+        }
+        #expect(EFIGUID("D719B2CB-3D3A-4596-A3BC-DAD00E67656F")?.description == "d719b2cb-3d3a-4596-a3bc-dad00e67656f")
+        for text in [
+            "", "d719b2cb3d3a4596a3bcdad00e67656f", "d719b2cb-3d3a-4596-a3bc-dad00e67656",
+            "g719b2cb-3d3a-4596-a3bc-dad00e67656f",
+            "+719b2cb-3d3a-4596-a3bc-dad00e67656f", "d719b2cb-3d3a-4596-a3bc-dad00e6765+f",
+        ] {
+            #expect(EFIGUID(text) == nil)
+        }
+    }
 }
