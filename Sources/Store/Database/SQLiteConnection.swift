@@ -24,8 +24,16 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
     /// SQLite copies what is bound with this destructor.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
+    /// What ``afterEachCommit(_:)`` installed, kept alive for SQLite's WAL hook.
+    private final class CommitHook {
+        let committed: (_ walFrames: Int) -> Bool
+
+        init(_ committed: @escaping (_ walFrames: Int) -> Bool) { self.committed = committed }
+    }
+
     private let connection: OpaquePointer
     private var prepared: [String: Prepared] = [:]
+    private var commitHook: CommitHook?
     /// Whether ``inWriteTransaction(_:)`` has begun a transaction it has not ended.
     private var inTransaction = false
 
@@ -59,11 +67,44 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
     }
 
     deinit {
+        if commitHook != nil { sqlite3_wal_hook(connection, nil, nil) }
         for statement in prepared.values { sqlite3_finalize(statement.statement) }
         sqlite3_close_v2(connection)
     }
 
     let lockingRows = ""
+
+    /// Tells `committed` the frames in the WAL after each commit this connection makes, on
+    /// the committing thread, once the commit is durable and its lock let go. This replaces
+    /// SQLite's automatic checkpoint, which copied the WAL inside the commit that took it past
+    /// 1,000 pages; when `committed` returns true the connection checkpoints as that did.
+    func afterEachCommit(_ committed: @escaping (_ walFrames: Int) -> Bool) {
+        let hook = CommitHook(committed)
+        sqlite3_wal_hook(
+            connection,
+            { context, connection, database, frames in
+                guard let context, let connection,
+                    Unmanaged<CommitHook>.fromOpaque(context).takeUnretainedValue().committed(Int(frames))
+                else { return SQLITE_OK }
+                // What SQLite's own hook does: a failure here leaves the WAL to the next one.
+                _ = sqlite3_wal_checkpoint_v2(connection, database, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(hook).toOpaque())
+        commitHook = hook
+    }
+
+    /// Copies into the database file the WAL's frames that no reader still needs, waiting for
+    /// no writer or reader (`SQLITE_CHECKPOINT_PASSIVE`), and syncs it; does nothing while
+    /// another connection checkpoints.
+    func checkpoint() throws(StoreError) {
+        var frames: Int32 = 0
+        var copied: Int32 = 0
+        let code = sqlite3_wal_checkpoint_v2(connection, nil, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied)
+        if code == SQLITE_BUSY { return }
+        guard code == SQLITE_OK else { throw failure(code, "sqlite3_wal_checkpoint_v2") }
+        // A connection that has not read the database yet does not know it is in WAL mode.
+        guard frames >= 0, copied >= 0 else { throw .database("no WAL to checkpoint") }
+    }
 
     func execute(_ sql: String, _ arguments: [SQLValue]) throws -> Int {
         try query(sql, arguments) { _ in }

@@ -4,7 +4,8 @@ import GRDB
 /// The embedded backend: one SQLite file in WAL mode with foreign keys on. GRDB makes and
 /// migrates it and serves the reads that need one state throughout; the writes, grouped into
 /// shared commits (``GroupCommit``), and the one-statement reads go through SQLite's C
-/// interface (``SQLiteConnection``).
+/// interface (``SQLiteConnection``). The WAL is copied into the file beside the writer
+/// (``SQLiteCheckpointer``).
 final class SQLiteDatabase: StoreDatabase {
     private let pool: DatabasePool
     private let writer: GroupCommit
@@ -45,8 +46,9 @@ final class SQLiteDatabase: StoreDatabase {
         // The store's own writes go through SQLite's C interface, as its one-statement reads
         // do (``SQLiteStatementReaders``): GRDB's per-statement work cost as much as
         // SQLite's own in an attestation's write. GRDB keeps the schema and the other reads.
-        writer = GroupCommit(
-            SQLiteWriter(connection: try SQLiteConnection(path: path, writable: true)), beforeCommit: beforeCommit)
+        let writerConnection = try SQLiteConnection(path: path, writable: true)
+        try SQLiteCheckpointer.watch(writerConnection, path: path)
+        writer = GroupCommit(SQLiteWriter(connection: writerConnection), beforeCommit: beforeCommit)
         statementReaders = SQLiteStatementReaders(path: path)
     }
 
