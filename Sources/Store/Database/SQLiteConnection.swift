@@ -94,8 +94,8 @@ final class SQLiteConnection: SQLSession, @unchecked Sendable {
     }
 
     /// Copies into the database file the WAL's frames that no reader still needs, waiting for
-    /// no writer or reader (`SQLITE_CHECKPOINT_PASSIVE`), and syncs it; does nothing while
-    /// another connection checkpoints.
+    /// no writer or reader (`SQLITE_CHECKPOINT_PASSIVE`); does nothing while another connection
+    /// checkpoints. SQLite syncs the file only when it copied the whole WAL.
     func checkpoint() throws(StoreError) {
         var frames: Int32 = 0
         var copied: Int32 = 0
