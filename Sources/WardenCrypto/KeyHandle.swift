@@ -1,12 +1,31 @@
 import COpenSSL
+import Synchronization
 
 /// Owns one EVP_PKEY. libcrypto allows concurrent use of a key that is no longer modified,
 /// and Warden never modifies a key after creating it.
+///
+/// It also keeps the operation contexts it has prepared (``withContext(for:prepare:_:)``):
+/// OpenSSL 3 looks the algorithm up among its providers, under a lock every thread shares,
+/// each time a context is initialised, which cost a release signature, a credential's OAEP
+/// and a quote's check a third of their time or more.
 final class KeyHandle: @unchecked Sendable {
     let pointer: OpaquePointer
     /// What kind of key this is, read from libcrypto once: every signature checked and every
     /// OAEP run asks.
     let kind: KeyKind
+    /// Prepared contexts not in use, by operation. A context is used by one thread at a time:
+    /// it is taken out while in use.
+    private let idle = Mutex<[KeyOperation: [IdleContext]]>([:])
+
+    /// An EVP_PKEY_CTX no thread is using, which the next may take.
+    private struct IdleContext: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+
+    /// The most idle contexts kept for one operation: as many as may use the key at once
+    /// (the agent API's threads and the committer, for the release key) without growing
+    /// for a burst.
+    static let idleLimit = 4
 
     init(_ pointer: OpaquePointer) {
         self.pointer = pointer
@@ -25,7 +44,12 @@ final class KeyHandle: @unchecked Sendable {
         self.init(key)
     }
 
-    deinit { EVP_PKEY_free(pointer) }
+    deinit {
+        idle.withLock { idle in
+            for context in idle.values.joined() { EVP_PKEY_CTX_free(context.pointer) }
+        }
+        EVP_PKEY_free(pointer)
+    }
 
     private static func kind(of pointer: OpaquePointer) -> KeyKind {
         if EVP_PKEY_is_a(pointer, "RSA") == 1 {
@@ -44,29 +68,59 @@ final class KeyHandle: @unchecked Sendable {
         return .unsupported(String(cString: name))
     }
 
-    /// Runs one sign or verify operation with the scheme's padding and digest set on a fresh context.
-    func withOperation<T>(
-        _ scheme: SignatureScheme,
-        initialise: (OpaquePointer) -> Int32,
-        _ body: (OpaquePointer) -> T?
+    /// Runs `body` with a context for `operation`: an idle one, or a new one that `prepare`
+    /// initialised (nil when it could not). The context is kept for the next call only when
+    /// `body` succeeded (returned a value), so a context an error may have left in any state
+    /// is never used again.
+    func withContext<T>(
+        for operation: KeyOperation, prepare: (OpaquePointer) -> Bool, _ body: (OpaquePointer) -> T?
     ) -> T? {
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else { return nil }
-        defer { EVP_PKEY_CTX_free(context) }
-        guard initialise(context) == 1,
-            EVP_PKEY_CTX_set_signature_md(context, scheme.digest.method) == 1
-        else { return nil }
-        switch scheme {
-        case .rsaPKCS1v15:
-            guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else { return nil }
-        case .rsaPSS:
-            // "auto": verification accepts any salt length (TPMs differ), signing uses the maximum.
-            guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1,
-                warden_set_rsa_pss_saltlen_auto(context) == 1
-            else { return nil }
-        case .ecdsa:
-            break
+        let context: OpaquePointer
+        if let kept = idle.withLock({ $0[operation]?.popLast() }) {
+            context = kept.pointer
+        } else {
+            guard let fresh = EVP_PKEY_CTX_new_from_pkey(nil, pointer, nil) else { return nil }
+            guard prepare(fresh) else {
+                EVP_PKEY_CTX_free(fresh)
+                return nil
+            }
+            context = fresh
         }
-        return body(context)
+        guard let result = body(context) else {
+            EVP_PKEY_CTX_free(context)
+            return nil
+        }
+        let returned = IdleContext(pointer: context)
+        let kept = idle.withLock { idle in
+            guard idle[operation, default: []].count < Self.idleLimit else { return false }
+            idle[operation, default: []].append(returned)
+            return true
+        }
+        if !kept { EVP_PKEY_CTX_free(context) }
+        return result
+    }
+
+    /// Runs one sign or verify operation with the scheme's padding and digest set.
+    func withSignatureContext<T>(
+        _ scheme: SignatureScheme, signing: Bool, _ body: (OpaquePointer) -> T?
+    ) -> T? {
+        withContext(
+            for: signing ? .sign(scheme) : .verify(scheme),
+            prepare: { context in
+                guard (signing ? EVP_PKEY_sign_init(context) : EVP_PKEY_verify_init(context)) == 1,
+                    EVP_PKEY_CTX_set_signature_md(context, scheme.digest.method) == 1
+                else { return false }
+                switch scheme {
+                case .rsaPKCS1v15:
+                    return EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+                case .rsaPSS:
+                    // "auto": verification accepts any salt length (TPMs differ), signing uses the maximum.
+                    return EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PSS_PADDING) == 1
+                        && warden_set_rsa_pss_saltlen_auto(context) == 1
+                case .ecdsa:
+                    return true
+                }
+            }, body)
     }
 
     /// DER SubjectPublicKeyInfo of the key.
@@ -109,4 +163,12 @@ public enum EllipticCurve: String, Sendable, Equatable, CaseIterable {
         default: return nil
         }
     }
+}
+
+/// What a prepared context of a key does: contexts are kept apart by everything their
+/// preparation set.
+enum KeyOperation: Hashable {
+    case sign(SignatureScheme)
+    case verify(SignatureScheme)
+    case oaep(encrypt: Bool, digest: DigestAlgorithm, label: [UInt8])
 }

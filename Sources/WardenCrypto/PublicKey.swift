@@ -93,8 +93,9 @@ public struct PublicKey: Sendable {
     /// `digest`. ECDSA signatures are DER-encoded (see ``ECDSASignature``).
     public func isValidSignature(_ signature: [UInt8], digest: [UInt8], scheme: SignatureScheme) -> Bool {
         guard scheme.fits(kind), digest.count == scheme.digest.digestSize else { return false }
-        let valid = handle.withOperation(scheme, initialise: { EVP_PKEY_verify_init($0) }) { context in
-            EVP_PKEY_verify(context, signature, signature.count, digest, digest.count) == 1
+        // A failed check gives nil, so its context is not kept.
+        let valid = handle.withSignatureContext(scheme, signing: false) { context in
+            EVP_PKEY_verify(context, signature, signature.count, digest, digest.count) == 1 ? true : nil
         }
         _ = OpenSSLError.drainQueue()  // a failed check leaves entries that would confuse later errors
         return valid ?? false

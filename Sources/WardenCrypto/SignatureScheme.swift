@@ -1,5 +1,5 @@
 /// How a signature is made: padding or algorithm, and the digest signed.
-public enum SignatureScheme: Sendable, Equatable, CustomStringConvertible {
+public enum SignatureScheme: Sendable, Hashable, CustomStringConvertible {
     /// RSASSA-PKCS1-v1_5 (TPM_ALG_RSASSA).
     case rsaPKCS1v15(DigestAlgorithm)
     /// RSASSA-PSS (TPM_ALG_RSAPSS); any salt length verifies.
