@@ -69,11 +69,12 @@ import TestSupport
                 line.contains("component=\(component) msg=\(message)") && fields.allSatisfy(line.contains)
             }
         }
-        #expect(logged("attestation", "\"attestation passed\"", ["machine=node-1", "policy=\"first use\""]))
+        #expect(
+            logged(
+                "attestation", "\"attestation passed\"", ["machine=node-1", "policy=\"first use\"", "release=sealed"]))
         #expect(
             logged("attestation", "\"attestation refused\"", ["machine=node-1", "reasons=\"", "PCR 0"]),
             "\(lines.filter { $0.contains("component=attestation") })")
-        #expect(logged("attestation", "\"release sealed\"", ["machine=node-1"]))
         #expect(
             logged(
                 "admin", "\"admin call\"",
