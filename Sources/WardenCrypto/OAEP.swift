@@ -13,16 +13,8 @@ enum OAEP {
         let what = direction == .encrypt ? "OAEP-encrypt" : "OAEP-decrypt"
         guard case .rsa = key.kind else { throw OpenSSLError("\(what): not an RSA key") }
         let operation = direction == .encrypt ? EVP_PKEY_encrypt : EVP_PKEY_decrypt
-        let output = key.withContext(
-            for: .oaep(encrypt: direction == .encrypt, digest: digest, label: label),
-            prepare: { context in
-                (direction == .encrypt ? EVP_PKEY_encrypt_init(context) : EVP_PKEY_decrypt_init(context)) == 1
-                    && EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1
-                    && EVP_PKEY_CTX_set_rsa_oaep_md(context, digest.method) == 1
-                    && EVP_PKEY_CTX_set_rsa_mgf1_md(context, digest.method) == 1
-                    && warden_set_oaep_label(context, label, label.count) == 1
-            }
-        ) { context -> [UInt8]? in
+        let output = key.withContext(for: .oaep(encrypt: direction == .encrypt, digest: digest, label: label)) {
+            context -> [UInt8]? in
             var length = 0
             guard operation(context, nil, &length, input, input.count) == 1 else { return nil }
             var out = [UInt8](repeating: 0, count: length)

@@ -93,9 +93,12 @@ public struct PublicKey: Sendable {
     /// `digest`. ECDSA signatures are DER-encoded (see ``ECDSASignature``).
     public func isValidSignature(_ signature: [UInt8], digest: [UInt8], scheme: SignatureScheme) -> Bool {
         guard scheme.fits(kind), digest.count == scheme.digest.digestSize else { return false }
-        // A failed check gives nil, so its context is not kept.
-        let valid = handle.withSignatureContext(scheme, signing: false) { context in
-            EVP_PKEY_verify(context, signature, signature.count, digest, digest.count) == 1 ? true : nil
+        // A signature that does not verify (0) leaves its context as it was, and it is kept,
+        // so that a flood of forged quotes costs no more than good ones; an error (below 0,
+        // a malformed signature say) gives nil, and its context is not kept.
+        let valid: Bool? = handle.withContext(for: .verify(scheme)) { context in
+            let result = EVP_PKEY_verify(context, signature, signature.count, digest, digest.count)
+            return result < 0 ? nil : result == 1
         }
         _ = OpenSSLError.drainQueue()  // a failed check leaves entries that would confuse later errors
         return valid ?? false

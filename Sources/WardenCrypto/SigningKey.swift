@@ -56,7 +56,7 @@ public struct SigningKey: Sendable {
     /// Signs an already computed `digest`. ECDSA signatures come back DER-encoded.
     public func sign(digest: [UInt8], scheme: SignatureScheme) throws(OpenSSLError) -> [UInt8] {
         guard scheme.fits(handle.kind) else { throw OpenSSLError("sign: \(scheme) does not fit a \(handle.kind) key") }
-        let signature: [UInt8]? = handle.withSignatureContext(scheme, signing: true) { context in
+        let signature: [UInt8]? = handle.withContext(for: .sign(scheme)) { context in
             var length = 0
             guard EVP_PKEY_sign(context, nil, &length, digest, digest.count) == 1 else { return nil }
             var out = [UInt8](repeating: 0, count: length)
