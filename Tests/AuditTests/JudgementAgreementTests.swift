@@ -18,7 +18,11 @@ import WardenCrypto
 /// a policy, unmeasured, and after an operator's approval; then the chain is exported and
 /// every recorded attestation judged again from the bundle alone, to the same verdict,
 /// reasons, boot reference and pin.
-@Suite struct JudgementAgreementTests {
+///
+/// Each test runs on a thread of its own: a nonce lives 60 s, and in the full suite an
+/// `await` resuming on the starved cooperative pool has waited longer than that, which
+/// would turn the retired machine's refusal into a nonce's.
+@Suite(.dedicatedThread) struct JudgementAgreementTests {
     static let selection = PCRSelection([PCRSelection.Bank(hash: .sha256, pcrs: Array(0...23))])
     static let booted = pcrValues(changing: nil)
 
