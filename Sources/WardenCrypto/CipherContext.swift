@@ -1,5 +1,4 @@
 import COpenSSL
-import Synchronization
 
 /// One libcrypto cipher operation: initialises a context for encryption or decryption with
 /// the named cipher, and frees it afterwards.
@@ -35,23 +34,19 @@ enum CipherContext {
 /// under a lock every thread shares, which cost a release's AES-GCM a quarter of its time
 /// in the server's profile.
 private enum FetchedCiphers {
-    /// An EVP_CIPHER, which libcrypto allows every thread to share.
+    /// An EVP_CIPHER, which libcrypto allows every thread to share; never freed.
     private struct Fetched: @unchecked Sendable {
         let pointer: OpaquePointer
     }
 
-    private static let fetched = Mutex<[String: Fetched]>([:])
+    /// Every cipher Warden names (AES-GCM and AES-CFB), fetched once.
+    private static let kept: [String: Fetched] = Dictionary(
+        uniqueKeysWithValues: ["AES-256-GCM", "AES-128-CFB", "AES-192-CFB", "AES-256-CFB"].compactMap { name in
+            EVP_CIPHER_fetch(nil, name, nil).map { (name, Fetched(pointer: $0)) }
+        })
 
     static func cipher(named name: String) throws(OpenSSLError) -> OpaquePointer {
-        if let kept = fetched.withLock({ $0[name] }) { return kept.pointer }
-        guard let cipher = EVP_CIPHER_fetch(nil, name, nil) else { throw OpenSSLError("fetch \(name)") }
-        let new = Fetched(pointer: cipher)
-        let kept = fetched.withLock { fetched in
-            if let earlier = fetched[name] { return earlier }
-            fetched[name] = new
-            return new
-        }
-        if kept.pointer != cipher { EVP_CIPHER_free(cipher) }
-        return kept.pointer
+        guard let cipher = kept[name] else { throw OpenSSLError("fetch \(name)") }
+        return cipher.pointer
     }
 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Testing
 import WardenCrypto
 
@@ -52,22 +53,16 @@ import WardenCrypto
         let key = try SigningKey.ec(.p256)
         let publicKey = try key.publicKey
         let threads = 8, each = 25
-        let results = Array(repeating: 0, count: threads).map { _ in ConcurrentCount() }
+        let verified = Mutex(Array(repeating: 0, count: threads))
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             for round in 0..<each {
                 let digest = DigestAlgorithm.sha256.hash(Array("thread \(thread) round \(round)".utf8))
                 guard let signature = try? key.sign(digest: digest, scheme: .ecdsa(.sha256)) else { continue }
                 if publicKey.isValidSignature(signature, digest: digest, scheme: .ecdsa(.sha256)) {
-                    results[thread].add()
+                    verified.withLock { $0[thread] += 1 }
                 }
             }
         }
-        #expect(results.map(\.value) == Array(repeating: each, count: threads))
+        #expect(verified.withLock { $0 } == Array(repeating: each, count: threads))
     }
-}
-
-/// A count one thread adds to and the test reads after every thread ended.
-private final class ConcurrentCount: @unchecked Sendable {
-    private(set) var value = 0
-    func add() { value += 1 }
 }
