@@ -7,8 +7,11 @@ public struct ArchiveWriter: ~Copyable {
     public enum Format: Sendable {
         /// POSIX (pax restricted) tar, gzip-compressed: export bundles.
         case tarGzip
-        /// SVR4 "newc" cpio, uncompressed: initramfs overlays, which Linux concatenates.
-        case cpioNewc
+        /// SVR4 "newc" cpio, gzip-compressed at gzip's fastest level: initramfs overlays,
+        /// which Linux unpacks in order after the initrd they follow. Every kernel that reads
+        /// an initramfs reads gzip; the fastest level compresses a Swift binary to within
+        /// about a tenth of the best level's size, in a third of the time.
+        case cpioNewcGzip
     }
 
     private let handle: OpaquePointer
@@ -25,8 +28,11 @@ public struct ArchiveWriter: ~Copyable {
             configured =
                 archive_write_set_format_pax_restricted(handle) == ARCHIVE_OK
                 && archive_write_add_filter_gzip(handle) == ARCHIVE_OK
-        case .cpioNewc:
-            configured = archive_write_set_format_cpio_newc(handle) == ARCHIVE_OK
+        case .cpioNewcGzip:
+            configured =
+                archive_write_set_format_cpio_newc(handle) == ARCHIVE_OK
+                && archive_write_add_filter_gzip(handle) == ARCHIVE_OK
+                && archive_write_set_filter_option(handle, "gzip", "compression-level", "1") == ARCHIVE_OK
         }
         guard configured,
             archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK,

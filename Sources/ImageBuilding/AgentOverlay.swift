@@ -1,13 +1,13 @@
 import Archive
 import Foundation
 
-/// The cpio (newc) overlay that turns a stock initrd into an attesting node's: `warden-agent`
-/// at /usr/bin, every shared library it loads (what `ldd` lists, plus the TSS TCTI modules
-/// the TCTI loader opens at run time) at the paths the loader looks for them, Warden's
-/// server CA at /etc/warden/ca.pem and every appliance's URL at /etc/warden/server, one per
-/// line, in the order the node tries them. Appended to an
-/// initrd (the kernel unpacks concatenated archives in order), it adds files and replaces
-/// nothing the node's own init needs.
+/// The gzip-compressed cpio (newc) overlay that turns a stock initrd into an attesting
+/// node's: `warden-agent` at /usr/bin, every shared library it loads (what `ldd` lists, plus
+/// the TSS TCTI modules the TCTI loader opens at run time) at the paths the loader looks for
+/// them, each stripped to what loading and running it needs, Warden's server CA at
+/// /etc/warden/ca.pem and every appliance's URL at /etc/warden/server, one per line, in the
+/// order the node tries them. Appended to an initrd (the kernel unpacks concatenated
+/// archives in order), it adds files and replaces nothing the node's own init needs.
 public struct AgentOverlay: Sendable {
     /// Why no overlay was made.
     public struct Failure: Error, Sendable, CustomStringConvertible {
@@ -55,7 +55,7 @@ public struct AgentOverlay: Sendable {
     public func write(to path: String) throws(Failure) {
         let files = try files()
         do {
-            var writer = try ArchiveWriter(path: path, format: .cpioNewc)
+            var writer = try ArchiveWriter(path: path, format: .cpioNewcGzip)
             var directories: Set<String> = []
             for (inside, _) in files {
                 var parent = ""
@@ -64,14 +64,14 @@ public struct AgentOverlay: Sendable {
                     if directories.insert(parent).inserted { try writer.addDirectory(parent) }
                 }
             }
-            let strippedAgent = path + ".agent"
-            defer { try? FileManager.default.removeItem(atPath: strippedAgent) }
-            try Self.stripDebugInformation(agent, into: strippedAgent)
+            let stripped = path + ".stripped"
+            defer { try? FileManager.default.removeItem(atPath: stripped) }
             for (inside, file) in files {
-                let source = inside == "usr/bin/warden-agent" ? strippedAgent : file
-                let contents = [UInt8](try Data(contentsOf: URL(fileURLWithPath: source).resolvingSymlinksInPath()))
+                let isBinary = file != serverCA
+                if isBinary { try Self.strip(file, into: stripped) }
+                let source = URL(fileURLWithPath: isBinary ? stripped : file)
                 try writer.addFile(
-                    inside, contents: contents,
+                    inside, contents: [UInt8](try Data(contentsOf: source)),
                     mode: inside.hasPrefix("usr/bin/") || inside.contains("ld-linux") ? 0o755 : 0o644)
             }
             try writer.addFile(
@@ -80,11 +80,15 @@ public struct AgentOverlay: Sendable {
         } catch { throw Failure(description: "cannot write the agent overlay: \(error)") }
     }
 
-    /// A copy of `binary` without debug sections: a node needs none, and a debug build's
-    /// agent is mostly debug information.
-    static func stripDebugInformation(_ binary: String, into output: String) throws(Failure) {
+    /// A copy of `binary` with only what loading and running it needs: no debug sections,
+    /// no symbol table beyond the dynamic one, and no `.swift_ast` (the Swift module a
+    /// debugger reads, a third of a debug build's agent). Every byte of the overlay is
+    /// downloaded, hashed by the firmware and measured at each boot; stripping nearly halves it.
+    static func strip(_ binary: String, into output: String) throws(Failure) {
         do {
-            _ = try ImageTool.run("/usr/bin/objcopy", ["--strip-debug", binary, output], hint: "install binutils")
+            _ = try ImageTool.run(
+                "/usr/bin/objcopy", ["--strip-unneeded", "--remove-section=.swift_ast", binary, output],
+                hint: "install binutils")
         } catch {
             throw Failure(description: error.description)
         }

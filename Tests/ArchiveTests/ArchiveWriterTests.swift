@@ -26,18 +26,18 @@ import TestSupport
         #expect(try TestPaths.bytes(out.appendingPathComponent("evidence/quote.msg")) == payload)
     }
 
-    @Test func cpioNewcReadsBackWithCpio() throws {
+    @Test func gzippedCpioNewcReadsBackWithCpio() throws {
         let folder = try TestPaths.temporaryDirectory("archive")
-        let path = folder.appendingPathComponent("overlay.cpio").path
-        var writer = try ArchiveWriter(path: path, format: .cpioNewc)
+        let path = folder.appendingPathComponent("overlay.cpio.gz").path
+        var writer = try ArchiveWriter(path: path, format: .cpioNewcGzip)
         try writer.addDirectory("etc")
         try writer.addFile("etc/warden-ca.pem", contents: Array("-----BEGIN CERTIFICATE-----\n".utf8))
         try writer.addFile("init", contents: Array("#!/bin/sh\n".utf8), mode: 0o755)
         try writer.finish()
 
         let bytes = try TestPaths.bytes(URL(fileURLWithPath: path))
-        #expect(bytes.starts(with: Array("070701".utf8)))  // newc magic
-        let listing = try Command.run("sh", ["-c", "cpio -itv < \"$0\"", path])
+        #expect(bytes.starts(with: [0x1f, 0x8b]))  // gzip magic
+        let listing = try Command.run("sh", ["-c", "gzip -dc < \"$0\" | cpio -itv", path])
         #expect(listing.status == 0, "\(listing.stderr)")
         #expect(listing.stdout.contains("etc/warden-ca.pem") && listing.stdout.contains("-rwxr-xr-x"))
     }
