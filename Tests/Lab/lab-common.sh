@@ -2,16 +2,17 @@
 # the work folder and its clean-up, the log and summary, the demo node image, the rack's
 # network (a bridge in namespace $RACK, the machines' tap, the site's DHCP server in $SITE),
 # and QEMU machines with swtpm TPMs. Everything started goes into PIDS and is stopped by
-# process id; only the namespaces in NAMESPACES, which the lab made, are deleted.
+# process id; only the namespaces in NAMESPACES, which the lab made (and named in
+# OUT/namespaces.txt, for whoever checks that none is left), are deleted.
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 WARDEN=${WARDEN:-$HERE/.build/debug/warden}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-rm -f "$OUT"/summary.txt "$OUT"/*.log
+rm -f "$OUT"/summary.txt "$OUT"/namespaces.txt "$OUT"/*.log
 WORK=$(mktemp -d)
 RACK=wlab$$
 SITE=wsite$$
-NAMESPACES=("$RACK" "$SITE")
+NAMESPACES=()
 PIDS=()
 T0=$EPOCHREALTIME
 
@@ -60,13 +61,20 @@ build_node_image() {
     bash "$HERE/Images/build-node-image.sh" "$WORK/node" > "$OUT/node-image.log" 2>&1
 }
 
+# new_namespace NAME: a network namespace of the lab's own, deleted at the end.
+new_namespace() {
+    ip netns add "$1"
+    NAMESPACES+=("$1")
+    echo "$1" >> "$OUT/namespaces.txt"
+}
+
 # rack_network: namespace $RACK with the machines' bridge br0 (no address of its own) and
 # their tap0, and namespace $SITE on it at 10.213.0.2, whose dnsmasq hands out addresses
 # only, no boot options. The IPv6 router advertisement spares Debian's 2019 iPXE a 13 s
 # wait for a router.
 rack_network() {
-    ip netns add "$RACK"
-    ip netns add "$SITE"
+    new_namespace "$RACK"
+    new_namespace "$SITE"
     ip -n "$RACK" link set lo up
     ip -n "$SITE" link set lo up
     ip -n "$RACK" link add br0 type bridge
@@ -92,8 +100,7 @@ rack_network() {
 attach() {
     local namespace=$1 interface=$2
     shift 2
-    ip netns add "$namespace"
-    NAMESPACES+=("$namespace")
+    new_namespace "$namespace"
     ip -n "$namespace" link set lo up
     ip link add "$interface" netns "$namespace" type veth peer name "b$interface" netns "$RACK"
     ip -n "$RACK" link set "b$interface" master br0
