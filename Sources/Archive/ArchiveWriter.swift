@@ -7,10 +7,11 @@ public struct ArchiveWriter: ~Copyable {
     public enum Format: Sendable {
         /// POSIX (pax restricted) tar, gzip-compressed: export bundles.
         case tarGzip
-        /// SVR4 "newc" cpio, gzip-compressed at gzip's fastest level: initramfs overlays,
-        /// which Linux unpacks in order after the initrd they follow. Every kernel that reads
-        /// an initramfs reads gzip; the fastest level compresses a Swift binary to within
-        /// about a tenth of the best level's size, in a third of the time.
+        /// SVR4 "newc" cpio, gzip-compressed at gzip's fastest level and without a time in
+        /// its header: initramfs overlays, which Linux unpacks in order after the initrd they
+        /// follow. Every kernel that reads an initramfs reads gzip; the fastest level
+        /// compresses a Swift binary to within about a tenth of the best level's size, in a
+        /// third of the time; and the same files make the same bytes, so the same image.
         case cpioNewcGzip
     }
 
@@ -33,11 +34,14 @@ public struct ArchiveWriter: ~Copyable {
                 archive_write_set_format_cpio_newc(handle) == ARCHIVE_OK
                 && archive_write_add_filter_gzip(handle) == ARCHIVE_OK
                 && archive_write_set_filter_option(handle, "gzip", "compression-level", "1") == ARCHIVE_OK
+                && archive_write_set_filter_option(handle, "gzip", "timestamp", nil) == ARCHIVE_OK
         }
-        guard configured,
-            archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK,
-            archive_write_open_filename(handle, path) == ARCHIVE_OK
-        else {
+        guard configured, archive_write_set_bytes_in_last_block(handle, 1) == ARCHIVE_OK else {
+            let error = Self.error(handle, "set up the \(format) format")
+            archive_write_free(handle)
+            throw error
+        }
+        guard archive_write_open_filename(handle, path) == ARCHIVE_OK else {
             let error = Self.error(handle, "open \(path)")
             archive_write_free(handle)
             throw error

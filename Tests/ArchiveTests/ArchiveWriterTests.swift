@@ -37,6 +37,7 @@ import TestSupport
 
         let bytes = try TestPaths.bytes(URL(fileURLWithPath: path))
         #expect(bytes.starts(with: [0x1f, 0x8b]))  // gzip magic
+        #expect(Array(bytes[4..<8]) == [0, 0, 0, 0], "no time in the gzip header: the same files, the same bytes")
         let listing = try Command.run("sh", ["-c", "gzip -dc < \"$0\" | cpio -itv", path])
         #expect(listing.status == 0, "\(listing.stderr)")
         #expect(listing.stdout.contains("etc/warden-ca.pem") && listing.stdout.contains("-rwxr-xr-x"))

@@ -91,7 +91,7 @@ rack_network() {
     ip netns exec "$SITE" dnsmasq --conf-file=/dev/null --keep-in-foreground --no-resolv --no-hosts --port=0 \
         --bind-interfaces --interface=vsite --user=root --no-ping --log-dhcp \
         --dhcp-range=10.213.0.100,10.213.0.199,255.255.255.0,1h --enable-ra --dhcp-range=fd00:213::,ra-only,64,1h \
-        --dhcp-leasefile="$WORK/site.leases" --log-facility="$OUT/site-dhcp.log" &
+        --dhcp-leasefile="$WORK/site.leases" --pid-file="$WORK/site.pid" --log-facility="$OUT/site-dhcp.log" &
     PIDS+=($!)
 }
 
@@ -109,28 +109,30 @@ attach() {
     ip -n "$namespace" link set "$interface" up
 }
 
-# A machine: its TPM (state folder, EK read once over a loopback socket), MAC and disk.
+# A machine: its TPM (state folder, EK read once over a socket on the rack namespace's own
+# loopback, which nothing else on this machine shares), MAC and disk.
 # make_machine NAME [certified]: with `certified`, the lab's TPM vendor CA ($WORK/vendor.pem
 # and .key) issues an EK certificate, written where vendors put it (NV index 0x01c00002),
 # as for a machine that registers itself.
 make_machine() {
-    local name=$1 port tcti
+    local name=$1 tcti="swtpm:host=127.0.0.1,port=2321"
+    local rack=(ip netns exec "$RACK")
     mkdir -p "$WORK/$name/tpm"
     swtpm_setup --tpm2 --tpmstate "$WORK/$name/tpm" --pcr-banks sha1,sha256 --createek --overwrite > "$WORK/$name/setup.log" 2>&1
-    port=$((20000 + RANDOM % 10000))
-    swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=$port,bindaddr=127.0.0.1 \
-        --ctrl type=tcp,port=$((port + 1)),bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
+    "${rack[@]}" swtpm socket --tpm2 --tpmstate dir="$WORK/$name/tpm" --server type=tcp,port=2321,bindaddr=127.0.0.1 \
+        --ctrl type=tcp,port=2322,bindaddr=127.0.0.1 --flags not-need-init,startup-clear &
     local swtpm=$!
     PIDS+=("$swtpm")
     sleep 0.3
-    tcti="swtpm:host=127.0.0.1,port=$port"
-    tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
+    kill -0 "$swtpm" 2>/dev/null || { log "the software TPM of $name did not start"; exit 1; }
+    "${rack[@]}" tpm2_createek -T "$tcti" -c "$WORK/$name/ek.ctx" -G rsa -u "$WORK/$name/ek.pub" > /dev/null
     if [ "${2:-}" = certified ]; then
-        tpm2_createek -T "$tcti" -c "$WORK/$name/ek-pem.ctx" -G rsa -u "$WORK/$name/ek.pem" -f pem > /dev/null
+        "${rack[@]}" tpm2_createek -T "$tcti" -c "$WORK/$name/ek-pem.ctx" -G rsa -u "$WORK/$name/ek.pem" -f pem > /dev/null
         openssl x509 -new -force_pubkey "$WORK/$name/ek.pem" -subj "/CN=$name EK" -CA "$WORK/vendor.pem" -CAkey "$WORK/vendor.key" \
             -days 1 -outform DER -out "$WORK/$name/ek.der" 2> /dev/null
-        tpm2_nvdefine -T "$tcti" 0x01c00002 -C o -s "$(stat -c %s "$WORK/$name/ek.der")" -a "ownerread|ownerwrite|authread|authwrite|no_da" > /dev/null
-        tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
+        "${rack[@]}" tpm2_nvdefine -T "$tcti" 0x01c00002 -C o -s "$(stat -c %s "$WORK/$name/ek.der")" \
+            -a "ownerread|ownerwrite|authread|authwrite|no_da" > /dev/null
+        "${rack[@]}" tpm2_nvwrite -T "$tcti" 0x01c00002 -C o -i "$WORK/$name/ek.der"
     fi
     kill "$swtpm"; wait "$swtpm" 2>/dev/null || true
     forget PIDS "$swtpm"

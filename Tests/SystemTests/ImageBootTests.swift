@@ -245,8 +245,10 @@ import TestSupport
         #expect(extracted.status == 0, "\(extracted.stderr)")
         let bytes = try TestPaths.bytes(section)
         #expect(Array(bytes.prefix(initrd.count)) == initrd, "the node's own initrd comes first, unchanged")
-        try Data(bytes.dropFirst(90_004)).write(to: rig.file("overlay.cpio"))
-        let listing = try Command.run("/bin/sh", ["-c", "cpio -it --quiet < overlay.cpio"], in: rig.server.folder)
+        try Data(bytes.dropFirst(90_004)).write(to: rig.file("overlay.cpio.gz"))
+        let listing = try Command.run(
+            "/bin/sh", ["-c", "gzip -dc < overlay.cpio.gz | cpio -it --quiet"], in: rig.server.folder)
+        #expect(listing.status == 0, "\(listing.stderr)")
         for file in [
             "usr/bin/warden-agent", "etc/warden/ca.pem", "etc/warden/server", "lib/x86_64-linux-gnu/libtss2-esys.so.0",
         ] {

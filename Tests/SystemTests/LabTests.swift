@@ -26,7 +26,7 @@ import TestSupport
             }, uniquingKeysWith: { $1 })
         let made = ((try? String(contentsOf: out.appendingPathComponent("namespaces.txt"), encoding: .utf8)) ?? "")
             .split(separator: "\n").map(String.init)
-        #expect(!made.isEmpty, "\(script) named no namespace it made")
+        if lab.status == 0 { #expect(!made.isEmpty, "\(script) named no namespace it made") }
         let left = Set(
             try Command.run("ip", ["netns", "list"]).stdout.split(separator: "\n").compactMap {
                 $0.split(separator: " ").first.map(String.init)
