@@ -18,14 +18,16 @@ import TestSupport
                 ["1500", "bash", TestPaths.packageRoot.appendingPathComponent("Tests/Lab/\(script)").path, out.path],
                 environment: ["WARDEN": TestPaths.wardenBinary.path, "WARDEN_BENCH": TestPaths.benchBinary.path])
         }
-        let summary = (try? String(contentsOf: out.appendingPathComponent("summary.txt"), encoding: .utf8)) ?? ""
+        let written = { (name: String) in
+            (try? String(contentsOf: out.appendingPathComponent(name), encoding: .utf8)) ?? ""
+        }
+        let summary = written("summary.txt")
         let lines = Dictionary(
             summary.split(separator: "\n").compactMap { line -> (String, String)? in
                 let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
                 return parts.count == 2 ? (parts[0], parts[1]) : nil
             }, uniquingKeysWith: { $1 })
-        let made = ((try? String(contentsOf: out.appendingPathComponent("namespaces.txt"), encoding: .utf8)) ?? "")
-            .split(separator: "\n").map(String.init)
+        let made = written("namespaces.txt").split(separator: "\n").map(String.init)
         if lab.status == 0 { #expect(!made.isEmpty, "\(script) named no namespace it made") }
         let left = Set(
             try Command.run("ip", ["netns", "list"]).stdout.split(separator: "\n").compactMap {
