@@ -47,7 +47,8 @@ public struct ConnectionTimeouts: Sendable {
 }
 
 /// Holds one HTTP connection to its place in a ``ConnectionLimiter`` and to its deadlines:
-/// the TLS handshake, each request's head, each request's body. A response is not timed
+/// its source's turn (it reads nothing before it, so a TLS handshake waits too), then the
+/// TLS handshake, each request's head, each request's body. A response is not timed
 /// (a request is under way, and the limiter's per-source bound caps those). A response
 /// sent before its request's body arrived ends the connection, so that an unread body
 /// (a refusal before reading, say) is never drained at the client's pace.
@@ -67,7 +68,7 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     public typealias OutboundOut = Parts.ResponsePart
 
     private enum Phase {
-        case starting, handshake, idle, body, responding, closed
+        case starting, queued, handshake, idle, body, responding, closed
     }
 
     /// The most read from the socket at once (a TLS record is at most 16 KiB).
@@ -82,6 +83,8 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     private var deadline: Scheduled<Void>?
     /// Whether the last request's end has arrived.
     private var requestComplete = true
+    /// Whether a read was asked for before the connection's turn came.
+    private var readDeferred = false
 
     public init(
         limiter: ConnectionLimiter, timeouts: ConnectionTimeouts,
@@ -143,12 +146,20 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     }
 
     public func read(context: ChannelHandlerContext) {
-        if !closing { context.read() }
+        if closing { return }
+        if phase == .starting || phase == .queued {
+            readDeferred = true
+        } else {
+            context.read()
+        }
     }
 
     private func open(_ context: ChannelHandlerContext) {
         guard phase == .starting else { return }
-        guard limiter.admit(id, source: context.channel.remoteAddress?.ipAddress ?? "?", channel: context.channel)
+        guard
+            let wait = limiter.admit(
+                id, source: context.channel.remoteAddress?.ipAddress ?? "?", channel: context.channel,
+                longestWait: timeouts.handshake ?? timeouts.idle)
         else {
             phase = .closed
             close(context)
@@ -158,7 +169,22 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
             try? options.setOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: Self.readSize))
             try? options.setOption(.maxMessagesPerRead, value: 1)
         }
+        guard wait > .zero else { return start(context) }
+        phase = .queued
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadline = context.eventLoop.scheduleTask(in: wait) {
+            let (handler, context) = loopBound.value
+            if handler.phase == .queued { handler.start(context) }
+        }
+    }
+
+    /// The connection's turn has come: its first deadline runs, and it reads.
+    private func start(_ context: ChannelHandlerContext) {
         enter(timeouts.handshake == nil ? .idle : .handshake, context)
+        if readDeferred {
+            readDeferred = false
+            context.read()
+        }
     }
 
     /// Closes the connection; from now on it reads nothing more.
@@ -185,7 +211,7 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
             case .handshake: timeouts.handshake
             case .idle: timeouts.idle
             case .body: timeouts.body(declaring: bodyLength)
-            case .starting, .responding, .closed: nil
+            case .starting, .queued, .responding, .closed: nil
             }
         limiter.setWaiting(id, next == .handshake || next == .idle)
         guard let limit else { return }

@@ -1,26 +1,34 @@
 import NIOCore
 import Synchronization
 
-/// The connections one TCP listener holds, bounded in total and per source address. When
+/// The connections one TCP listener holds, bounded in total and per source address, and
+/// optionally paced per source address (``ConnectionPace``: `perSource` at once, then
+/// `perSourcePerSecond`; a connection ahead of its pace reads nothing until its turn). When
 /// the total is reached, a new connection takes the place of the one that has waited
-/// longest without a request under way (in its TLS handshake, or idle between requests):
-/// connections that only hold a place cannot keep a working client out. Connections beyond
-/// their source's bound, or when every place holds a request under way, are closed at once.
+/// longest without a request under way (its turn, its TLS handshake, or idle between
+/// requests): connections that only hold a place cannot keep a working client out.
+/// Connections beyond their source's bound, whose turn is further away than they may wait,
+/// or when every place holds a request under way, are closed at once.
 public final class ConnectionLimiter: Sendable {
     /// The bounds.
     public struct Limits: Sendable {
         public var total: Int
         public var perSource: Int
+        /// New connections a second one source may start once it started `perSource` at
+        /// once (nil: as many as it likes).
+        public var perSourcePerSecond: Double?
 
-        public init(total: Int, perSource: Int) {
+        public init(total: Int, perSource: Int, perSourcePerSecond: Double? = nil) {
             self.total = total
             self.perSource = perSource
+            self.perSourcePerSecond = perSourcePerSecond
         }
     }
 
     /// What the limiter has done since it started.
     public struct Statistics: Sendable, Equatable {
-        /// Connections closed at once: their source's bound or the total was reached.
+        /// Connections closed at once: their source's bound or the total was reached, or
+        /// their turn was too far away.
         public var refused = 0
         /// Connections closed to make room for a new one.
         public var evicted = 0
@@ -38,6 +46,7 @@ public final class ConnectionLimiter: Sendable {
     private struct Table {
         var entries: [ObjectIdentifier: Entry] = [:]
         var bySource: [String: Int] = [:]
+        var pace: ConnectionPace?
         var statistics = Statistics()
 
         mutating func remove(_ id: ObjectIdentifier) -> Entry? {
@@ -49,9 +58,13 @@ public final class ConnectionLimiter: Sendable {
     }
 
     public let limits: Limits
-    private let table = Mutex(Table())
+    private let table: Mutex<Table>
 
-    public init(_ limits: Limits) { self.limits = limits }
+    public init(_ limits: Limits) {
+        self.limits = limits
+        let pace = limits.perSourcePerSecond.map { ConnectionPace(perSecond: $0, burst: limits.perSource) }
+        table = Mutex(Table(pace: pace))
+    }
 
     /// Connections held now.
     public var count: Int { table.withLock { $0.entries.count } }
@@ -59,14 +72,17 @@ public final class ConnectionLimiter: Sendable {
     /// A snapshot of the counters.
     public var statistics: Statistics { table.withLock { $0.statistics } }
 
-    /// Admits connection `id` from `source`, making room if needed; false when it must be
+    /// Admits connection `id` from `source`, making room if needed: how long it waits for
+    /// its turn before reading anything (at most `longestWait`), or nil when it must be
     /// closed at once (and then it holds no place).
-    func admit(_ id: ObjectIdentifier, source: String, channel: any Channel) -> Bool {
-        let (admitted, victim): (Bool, (any Channel)?) = table.withLock { table in
+    func admit(_ id: ObjectIdentifier, source: String, channel: any Channel, longestWait: TimeAmount) -> TimeAmount? {
+        let (wait, victim): (TimeAmount?, (any Channel)?) = table.withLock { table in
             let fromSource = table.bySource[source, default: 0]
-            guard fromSource < limits.perSource else {
+            guard fromSource < limits.perSource,
+                let wait = table.pace == nil ? .zero : table.pace?.turn(for: source, now: .now(), longest: longestWait)
+            else {
                 table.statistics.refused += 1
-                return (false, nil)
+                return (nil, nil)
             }
             var victim: (any Channel)?
             if table.entries.count >= limits.total {
@@ -75,17 +91,17 @@ public final class ConnectionLimiter: Sendable {
                 guard let oldest = waiting.min(by: { $0.since < $1.since }), let removed = table.remove(oldest.key)
                 else {
                     table.statistics.refused += 1
-                    return (false, nil)
+                    return (nil, nil)
                 }
                 table.statistics.evicted += 1
                 victim = removed.channel
             }
             table.entries[id] = Entry(source: source, channel: channel, waitingSince: .now())
             table.bySource[source] = fromSource + 1
-            return (true, victim)
+            return (wait, victim)
         }
         victim?.close(promise: nil)
-        return admitted
+        return wait
     }
 
     /// Connection `id` waits for its client (evictable from now), or has a request under way.

@@ -73,6 +73,10 @@ public struct WardenConfiguration: Sendable, Equatable {
     /// HTTPS API connections at once, and from one source address.
     public var apiMaxConnections = 1_024
     public var apiMaxConnectionsPerSource = 64
+    /// New HTTPS connections one source address may start a second, on average, once it
+    /// started `apiMaxConnectionsPerSource` at once; one ahead of that pace waits for its
+    /// turn (at most `apiHandshakeTimeout`) before its TLS handshake begins.
+    public var apiHandshakesPerSecondPerSource = 8.0
     /// Seconds a connection may take to finish its TLS handshake.
     public var apiHandshakeTimeout = 10
     /// Seconds between requests (or after the handshake) within which the next request's
@@ -151,6 +155,9 @@ public struct WardenConfiguration: Sendable, Equatable {
         .init(
             "apiMaxConnectionsPerSource", "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE",
             .integer(\.apiMaxConnectionsPerSource, 1...1_000_000)),
+        .init(
+            "apiHandshakesPerSecondPerSource", "WARDEN_API_HANDSHAKES_PER_SECOND_PER_SOURCE",
+            .real(\.apiHandshakesPerSecondPerSource, 0.01...1e6)),
         .init("apiHandshakeTimeout", "WARDEN_API_HANDSHAKE_TIMEOUT", .integer(\.apiHandshakeTimeout, 1...3_600)),
         .init("apiIdleTimeout", "WARDEN_API_IDLE_TIMEOUT", .integer(\.apiIdleTimeout, 1...3_600)),
         .init("apiBodyTimeout", "WARDEN_API_BODY_TIMEOUT", .integer(\.apiBodyTimeout, 1...3_600)),

@@ -71,7 +71,9 @@ public enum WardenServer {
             exports: ExportGate(limit: configuration.maxConcurrentExports), metrics: metrics,
             logger: Logger(label: "warden.admin"))
         let connections = ConnectionLimiter(
-            .init(total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource))
+            .init(
+                total: configuration.apiMaxConnections, perSource: configuration.apiMaxConnectionsPerSource,
+                perSourcePerSecond: configuration.apiHandshakesPerSecondPerSource))
         let timeouts = ConnectionTimeouts(
             handshake: .seconds(Int64(configuration.apiHandshakeTimeout)),
             idle: .seconds(Int64(configuration.apiIdleTimeout)),

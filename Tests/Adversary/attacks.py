@@ -93,6 +93,14 @@ class Siege:
                 seconds = float("inf")
             self.waits[name] = max(self.waits.get(name, 0.0), seconds)
 
+    def probe_twice(self, hold, names=("attest", "operator"), settle=3):
+        """Lets the attack settle, probes, probes again half the hold later, and sees the hold out."""
+        self.wait(settle)
+        self.probe(names)
+        self.wait(hold / 2)
+        self.probe(names)
+        self.wait(max(0, hold / 2 - settle))
+
     def __exit__(self, *exception):
         self.stop.set()
         for thread in self.threads:
@@ -261,11 +269,7 @@ def tls_silent(context):
         return work
     workers = [holder(attacker(index), total // sources) for index in range(sources)]
     with Siege(context, workers, port=app.ports["api"]) as siege:
-        siege.wait(3)
-        siege.probe(("attest", "operator"))
-        siege.wait(hold / 2)
-        siege.probe(("attest", "operator"))
-        siege.wait(hold / 2 - 3)
+        siege.probe_twice(hold)
     return Result("tls-silent", "%d TCP connections from %d addresses that never start TLS, kept up for %d s" % (total, sources, hold),
                   CEILING + "; connections bounded (apiMaxConnections, per source)", siege.measured(), siege.passed())
 
@@ -296,14 +300,31 @@ def held_bodies(context):
         return [one] * count
     workers = [worker for index in range(sources) for worker in holder(attacker(index), total // sources)]
     with Siege(context, workers, port=app.ports["api"]) as siege:
-        siege.wait(5)
-        siege.probe(("attest", "operator"))
-        siege.wait(hold / 2)
-        siege.probe(("attest", "operator"))
-        siege.wait(max(0, hold / 2 - 5))
+        siege.probe_twice(hold, settle=5)
     return Result("held-bodies", "%d connections from %d addresses, each sending 4,000,000 bytes of a 4,000,001-byte body and holding, %d s"
                   % (total, sources, hold), CEILING, siege.measured(), siege.passed())
 
+
+
+def handshake_flood(context):
+    app, quick = context.appliance, context.quick
+    sources, per_source, hold = (4, 8, 12) if quick else (10, 8, 30)
+
+    def flooder(source):
+        def work(stop):
+            while not stop.is_set():
+                try:
+                    s = socket.create_connection(("127.0.0.1", app.ports["api"]), timeout=5, source_address=(source, 0))
+                    tls_context(app).wrap_socket(s, server_hostname="127.0.0.1").close()
+                except OSError:
+                    stop.wait(0.05)
+        return work
+    workers = [flooder(attacker(index)) for index in range(sources) for _ in range(per_source)]
+    with Siege(context, workers, port=app.ports["api"]) as siege:
+        siege.probe_twice(hold)
+    return Result("handshake-flood", "%d clients from %d addresses, each completing TLS handshakes and closing as fast as it can, %d s"
+                  % (sources * per_source, sources, hold), CEILING + "; handshakes paced per source (apiHandshakesPerSecondPerSource)",
+                  siege.measured(), siege.passed())
 
 # 3. Anyone can starve a machine of nonces.
 
@@ -552,5 +573,5 @@ def operator_lockout(context):
                   siege.measured(steps), siege.passed(revoked.returncode == 0, locked.returncode != 0, recovered.returncode == 0))
 
 
-ATTACKS = [dhcp_poison, tls_silent, held_bodies, nonce_starvation, tftp_slots, http_slowloris, legacy_forgery, discovery_flood, export_stall, database_flood,
+ATTACKS = [dhcp_poison, tls_silent, handshake_flood, held_bodies, nonce_starvation, tftp_slots, http_slowloris, legacy_forgery, discovery_flood, export_stall, database_flood,
            operator_lockout]

@@ -22,6 +22,38 @@ import TestSupport
         #expect(held.allSatisfy { $0.closedByPeer(within: 10) }, "the handshake deadline passed")
     }
 
+    /// An address that reconnects faster than its pace (here four at once, then one every
+    /// 4 s) has each new connection wait for its turn: served, not refused, and no sooner
+    /// than its turn, whatever the machine's load. One whose turn is further away than the
+    /// handshake deadline (5 s) is closed at once; the one queued before it is not.
+    @Test func newConnectionsFromOneAddressComeAtItsPace() throws {
+        let server = try WardenServerProcess(environment: [
+            "WARDEN_API_MAX_CONNECTIONS_PER_SOURCE": "4", "WARDEN_API_HANDSHAKES_PER_SECOND_PER_SOURCE": "0.25",
+            "WARDEN_API_HANDSHAKE_TIMEOUT": "5",
+        ])
+        let start = Date()
+        let statuses = try (0..<5).map { _ in
+            try Command.run(
+                "curl",
+                [
+                    "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--interface", "127.0.0.2", "--cacert",
+                    server.serverCA, server.url + "/healthz",
+                ]
+            ).stdout
+        }
+        #expect(statuses == Array(repeating: "200", count: 5))
+        #expect(Date().timeIntervalSince(start) >= 4, "the fifth waited for its turn, 4 s after the first")
+
+        // Another address: four turns taken at once, then the fifth is 4 s away, the sixth 8 s.
+        for _ in 0..<4 { try OpenConnection(port: server.port, from: "127.0.0.3").close() }
+        let queued = try OpenConnection(port: server.port, from: "127.0.0.3")
+        usleep(500_000)
+        let tooLate = try OpenConnection(port: server.port, from: "127.0.0.3")
+        #expect(tooLate.closedByPeer(within: 3), "its turn, 7.5 s away, is beyond the 5 s handshake deadline")
+        #expect(!queued.isClosedByPeer(), "its turn comes, then its handshake has 5 s")
+        try expectSuccess(server.cli(["machine", "list"]))
+    }
+
     /// A discovered machine can be forgotten by an operator; an enrolled one cannot. New
     /// machines from one address come at the configured pace.
     @Test func discoveriesComeAtAPaceAndCanBeForgotten() throws {
