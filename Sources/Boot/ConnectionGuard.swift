@@ -47,7 +47,8 @@ public struct ConnectionTimeouts: Sendable {
 }
 
 /// Holds one HTTP connection to its place in a ``ConnectionLimiter`` and to its deadlines:
-/// its source's turn (it reads nothing before it, so a TLS handshake waits too), then the
+/// its source's turn (it reads nothing before it, and a ``TurnGate`` drops what the end of
+/// a half-closed stream makes the channel read, so no TLS handshake starts early), then the
 /// TLS handshake, each request's head, each request's body. A response is not timed
 /// (a request is under way, and the limiter's per-source bound caps those). A response
 /// sent before its request's body arrived ends the connection, so that an unread body
@@ -85,6 +86,8 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
     private var requestComplete = true
     /// Whether a read was asked for before the connection's turn came.
     private var readDeferred = false
+    /// At the pipeline's head while the connection waits for its turn.
+    private var gate: TurnGate?
 
     public init(
         limiter: ConnectionLimiter, timeouts: ConnectionTimeouts,
@@ -171,6 +174,9 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
         }
         guard wait > .zero else { return start(context) }
         phase = .queued
+        let gate = TurnGate()
+        try? context.pipeline.syncOperations.addHandler(gate, position: .first)
+        self.gate = gate
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: wait) {
             let (handler, context) = loopBound.value
@@ -180,6 +186,10 @@ public final class ConnectionGuard<Parts: GuardedHTTPParts>: ChannelDuplexHandle
 
     /// The connection's turn has come: its first deadline runs, and it reads.
     private func start(_ context: ChannelHandlerContext) {
+        if let gate {
+            context.pipeline.syncOperations.removeHandler(gate, promise: nil)
+            self.gate = nil
+        }
         enter(timeouts.handshake == nil ? .idle : .handshake, context)
         if readDeferred {
             readDeferred = false

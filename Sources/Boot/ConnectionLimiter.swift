@@ -77,28 +77,26 @@ public final class ConnectionLimiter: Sendable {
     /// closed at once (and then it holds no place).
     func admit(_ id: ObjectIdentifier, source: String, channel: any Channel, longestWait: TimeAmount) -> TimeAmount? {
         let (wait, victim): (TimeAmount?, (any Channel)?) = table.withLock { table in
-            let fromSource = table.bySource[source, default: 0]
-            guard fromSource < limits.perSource,
+            // The turn is taken last: a connection refused for any reason takes none.
+            var victim: ObjectIdentifier?
+            if table.bySource[source, default: 0] < limits.perSource, table.entries.count >= limits.total {
+                let waiting = table.entries.compactMap { key, entry in
+                    entry.waitingSince.map { (key: key, since: $0) }
+                }
+                victim = waiting.min(by: { $0.since < $1.since })?.key
+            }
+            guard table.bySource[source, default: 0] < limits.perSource,
+                table.entries.count < limits.total || victim != nil,
                 let wait = table.pace == nil ? .zero : table.pace?.turn(for: source, now: .now(), longest: longestWait)
             else {
                 table.statistics.refused += 1
                 return (nil, nil)
             }
-            var victim: (any Channel)?
-            if table.entries.count >= limits.total {
-                let waiting = table.entries.compactMap { key, entry in entry.waitingSince.map { (key: key, since: $0) }
-                }
-                guard let oldest = waiting.min(by: { $0.since < $1.since }), let removed = table.remove(oldest.key)
-                else {
-                    table.statistics.refused += 1
-                    return (nil, nil)
-                }
-                table.statistics.evicted += 1
-                victim = removed.channel
-            }
+            let evicted = victim.flatMap { table.remove($0) }
+            if evicted != nil { table.statistics.evicted += 1 }
             table.entries[id] = Entry(source: source, channel: channel, waitingSince: .now())
-            table.bySource[source] = fromSource + 1
-            return (wait, victim)
+            table.bySource[source, default: 0] += 1
+            return (wait, evicted?.channel)
         }
         victim?.close(promise: nil)
         return wait

@@ -21,6 +21,7 @@ struct ConnectionPace {
 
     /// `perSecond` connections a second from one source, on average, after `burst` at once.
     init(perSecond: Double, burst: Int) {
+        precondition(perSecond >= 0.001 && perSecond <= 1e9, "a pace of \(perSecond) connections a second")
         interval = .nanoseconds(Int64(1e9 / perSecond))
         self.burst = max(1, burst)
     }

@@ -305,26 +305,45 @@ def held_bodies(context):
                   % (total, sources, hold), CEILING, siege.measured(), siege.passed())
 
 
+def client_hello(app):
+    """The first flight of a TLS handshake with the appliance, as bytes to send by hand."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = tls_context(app).wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
 
 def handshake_flood(context):
     app, quick = context.appliance, context.quick
     sources, per_source, hold = (4, 8, 12) if quick else (10, 8, 30)
 
-    def flooder(source):
+    def flooder(source, half_close):
         def work(stop):
             while not stop.is_set():
                 try:
                     s = socket.create_connection(("127.0.0.1", app.ports["api"]), timeout=5, source_address=(source, 0))
-                    tls_context(app).wrap_socket(s, server_hostname="127.0.0.1").close()
+                    if half_close:
+                        # A ClientHello, then the end of the stream: a server reads a half-closed
+                        # socket out whether or not it asked to, so this is how to skip a queue.
+                        s.sendall(client_hello(app))
+                        s.shutdown(socket.SHUT_WR)
+                        s.recv(65536)
+                        s.close()
+                    else:
+                        tls_context(app).wrap_socket(s, server_hostname="127.0.0.1").close()
                 except OSError:
                     stop.wait(0.05)
         return work
-    workers = [flooder(attacker(index)) for index in range(sources) for _ in range(per_source)]
+    workers = [flooder(attacker(index), half_close=thread % 2 == 1) for index in range(sources) for thread in range(per_source)]
     with Siege(context, workers, port=app.ports["api"]) as siege:
         siege.probe_twice(hold)
-    return Result("handshake-flood", "%d clients from %d addresses, each completing TLS handshakes and closing as fast as it can, %d s"
-                  % (sources * per_source, sources, hold), CEILING + "; handshakes paced per source (apiHandshakesPerSecondPerSource)",
-                  siege.measured(), siege.passed())
+    return Result("handshake-flood", "%d clients from %d addresses completing TLS handshakes (or sending a ClientHello and half-closing) "
+                  "as fast as they can, %d s" % (sources * per_source, sources, hold),
+                  CEILING + "; server CPU at most 3/4 of a core (handshakes paced per source: apiHandshakesPerSecondPerSource)",
+                  siege.measured(), siege.passed(siege.server_cpu <= 0.75))
 
 # 3. Anyone can starve a machine of nonces.
 
