@@ -49,6 +49,12 @@ public final class ConnectionLimiter: Sendable {
         var pace: ConnectionPace?
         var statistics = Statistics()
 
+        /// The connection that has waited longest without a request under way, if any.
+        var longestWaiting: ObjectIdentifier? {
+            entries.compactMap { key, entry in entry.waitingSince.map { (key: key, since: $0) } }
+                .min(by: { $0.since < $1.since })?.key
+        }
+
         mutating func remove(_ id: ObjectIdentifier) -> Entry? {
             guard let entry = entries.removeValue(forKey: id) else { return nil }
             let left = bySource[entry.source, default: 1] - 1
@@ -77,16 +83,12 @@ public final class ConnectionLimiter: Sendable {
     /// closed at once (and then it holds no place).
     func admit(_ id: ObjectIdentifier, source: String, channel: any Channel, longestWait: TimeAmount) -> TimeAmount? {
         let (wait, victim): (TimeAmount?, (any Channel)?) = table.withLock { table in
+            let withinSource = table.bySource[source, default: 0] < limits.perSource
+            let full = table.entries.count >= limits.total
+            // When full, the place of the connection that has waited longest (none: refused).
+            let victim = withinSource && full ? table.longestWaiting : nil
             // The turn is taken last: a connection refused for any reason takes none.
-            var victim: ObjectIdentifier?
-            if table.bySource[source, default: 0] < limits.perSource, table.entries.count >= limits.total {
-                let waiting = table.entries.compactMap { key, entry in
-                    entry.waitingSince.map { (key: key, since: $0) }
-                }
-                victim = waiting.min(by: { $0.since < $1.since })?.key
-            }
-            guard table.bySource[source, default: 0] < limits.perSource,
-                table.entries.count < limits.total || victim != nil,
+            guard withinSource, !full || victim != nil,
                 let wait = table.pace == nil ? .zero : table.pace?.turn(for: source, now: .now(), longest: longestWait)
             else {
                 table.statistics.refused += 1
